@@ -1,0 +1,112 @@
+# sluice: plain GNU make.  make, make check, make demo, make bench,
+# make install (PREFIX, DESTDIR), make deps (as root), make check SANITIZE=1.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+CC	?= cc
+CFLAGS	?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARNINGS = -Wall -Wextra -Wpedantic -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wwrite-strings -Wshadow -Wno-format-zero-length
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+endif
+
+PKGS	 = yaml-0.1 libcrypto libssh2
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	     $(WARNINGS) $(SANFLAGS) $(PKG_CFLAGS) -Itopology $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+# Debian packages the build, the tests and the demo need.
+DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
+       libssl-dev check openssh-server openssh-client iproute2 mandoc \
+       python3 python3-yaml
+
+TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
+	       topology/names.o topology/plan.o topology/state.o \
+	       topology/topology.o topology/units.o topology/util.o \
+	       topology/ynode.o topology/yout.o
+PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o
+TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
+	       tests/unit/test_names.o tests/unit/test_topology.o \
+	       tests/unit/test_formats.o
+
+LIBTOPOLOGY = topology/libsluice-topology.a
+PROGRAMS = planner/sluice-plan
+MANPAGES = man/sluice.yaml.5
+
+all: $(PROGRAMS)
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(TOPOLOGY_OBJ): topology/topology.h
+$(PLANNER_OBJ): topology/topology.h planner/planner.h
+
+tests/unit/%.o: tests/unit/%.c topology/topology.h tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(LIBTOPOLOGY): $(TOPOLOGY_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(TOPOLOGY_OBJ)
+
+planner/sluice-plan: $(PLANNER_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PLANNER_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lglpk -lm
+
+tests/unit/unit: $(TEST_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+# Run "make deps" first when a library or tool is missing, then build and
+# test in a second make, so that pkg-config sees what deps installed.
+check: need-deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all tests/unit/unit
+	@echo "== unit tests"
+	CK_TAP_LOG_FILE_NAME= ./tests/unit/unit
+	@echo "== command-line tests"
+	SLUICE_SHARED=$(SLUICE_SHARED) sh tests/cli.sh
+	@echo "== man pages"
+	mandoc -Tlint -W warning $(MANPAGES)
+
+need-deps:
+	@ok=1; \
+	for p in yaml-0.1 libcrypto libssh2 check; do \
+		$(PKG_CONFIG) --exists $$p 2>/dev/null || ok=0; done; \
+	test -f /usr/include/glpk.h || ok=0; \
+	for c in mandoc python3 /usr/sbin/sshd ssh-keygen; do \
+		command -v $$c >/dev/null 2>&1 || ok=0; done; \
+	python3 -c 'import yaml' 2>/dev/null || ok=0; \
+	if [ $$ok = 0 ]; then $(MAKE) --no-print-directory deps; fi
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends $(DEBS); \
+	else \
+		echo "make deps: run as root, or install: $(DEBS)" >&2; \
+		exit 1; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0444 man/sluice.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
+	    $(PROGRAMS) tests/unit/unit
+
+.PHONY: all check check-run need-deps deps install clean

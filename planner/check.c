@@ -1,0 +1,124 @@
+/*
+ * check.c: sluice-plan check, validate a master directory or a topology and
+ * file set, and print a summary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+static void
+summary(const struct master *m, int with_states)
+{
+	const struct topology *t = m->topology;
+	size_t i, j, nparts = 0, limited = 0, nmanifests = 0, nstates = 0;
+	double bytes = 0;
+	char buf[64];
+
+	for (i = 0; i < t->nsites; i++) {
+		const char *p = t->sites[i].partition;
+
+		if (p == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (t->sites[j].partition != NULL &&
+			    strcmp(t->sites[j].partition, p) == 0)
+				break;
+		if (j == i)
+			nparts++;
+	}
+	for (i = 0; i < t->nresources; i++)
+		if (t->resources[i].capacity != CAP_UNLIMITED)
+			limited++;
+	printf("sites: %zu in %zu partitions\n", t->nsites, nparts);
+	printf("hosts: %zu\n", t->nhosts);
+	printf("links: %zu\n", t->nlinks);
+	printf("resources: %zu, %zu with a capacity\n", t->nresources,
+	    limited);
+	for (i = 0; i < m->fileset->nfiles; i++) {
+		const struct file *f = &m->fileset->files[i];
+		size_t targets = 0;
+
+		for (j = 0; j < t->nhosts; j++)
+			targets += fileset_targets(t, f, j) && j != f->generator;
+		if (f->has_size)
+			bytes += (double)f->size * (double)targets;
+		if (m->manifests[i] != NULL)
+			nmanifests++;
+	}
+	printf("files: %zu\n", m->fileset->nfiles);
+	for (i = 0; i < m->fileset->nfiles; i++)
+		if (m->fileset->files[i].has_size)
+			break;
+	if (i < m->fileset->nfiles) {
+		unit_format_size(buf, sizeof(buf), bytes);
+		printf("bytes to deliver: %.0f (%s)\n", bytes, buf);
+	}
+	if (with_states) {
+		for (i = 0; i < t->nhosts; i++)
+			nstates += m->states[i] != NULL;
+		printf("manifests: %zu of %zu\n", nmanifests,
+		    m->fileset->nfiles);
+		printf("states: %zu of %zu hosts\n", nstates, t->nhosts);
+	}
+}
+
+static void
+usage_check(void)
+{
+	fprintf(stderr, "usage: sluice-plan check -d DIR\n"
+	    "       sluice-plan check -t TOPOLOGY [-f FILESET]\n");
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	const char *dir = NULL, *tpath = NULL, *fpath = NULL;
+	struct master *m = NULL;
+	int ch, rc, quiet = 0;
+
+	while ((ch = getopt(argc, argv, "d:t:f:q")) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			tpath = optarg;
+			break;
+		case 'f':
+			fpath = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			usage_check();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || (dir == NULL) == (tpath == NULL) ||
+	    (dir != NULL && fpath != NULL)) {
+		usage_check();
+		return EX_USAGE;
+	}
+	if (dir != NULL)
+		rc = master_load(dir, &m, 0);
+	else
+		rc = master_load_files(tpath, fpath, &m);
+	if (rc != 0)
+		return rc;
+	if (m->nerrors > 0) {
+		fprintf(stderr, "sluice-plan: check: %zu broken state or "
+		    "manifest file%s\n", m->nerrors,
+		    m->nerrors == 1 ? "" : "s");
+		master_free(m);
+		return EX_DATAERR;
+	}
+	if (!quiet)
+		summary(m, dir != NULL);
+	master_free(m);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * main.c: sluice-plan, the master.  Dispatches the subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	progname = "sluice-plan";
+	if (argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	optind = 1;
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage();
+		return 0;
+	}
+	fprintf(stderr, "sluice-plan: unknown command '%s'\n", argv[1]);
+	usage();
+	return EX_USAGE;
+}

@@ -1,0 +1,227 @@
+/*
+ * master.c: load a master directory: topology, file set, the manifests of
+ * the file set's versions and every host's last state.  A broken state or
+ * manifest is reported and left out (the host is skipped this run); a
+ * broken topology or file set stops everything.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "planner.h"
+
+void
+master_free(struct master *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	if (m->fileset != NULL)
+		for (i = 0; i < m->fileset->nfiles; i++)
+			manifest_free(m->manifests[i]);
+	if (m->topology != NULL)
+		for (i = 0; i < m->topology->nhosts; i++)
+			state_free(m->states[i]);
+	free(m->manifests);
+	free(m->states);
+	free(m->skipped);
+	topology_free(m->topology);
+	fileset_free(m->fileset);
+	free(m->dir);
+	free(m);
+}
+
+static struct master *
+master_new(void)
+{
+	return xcalloc(1, sizeof(struct master));
+}
+
+static void
+master_alloc(struct master *m)
+{
+	m->manifests = xcalloc(m->fileset->nfiles, sizeof(*m->manifests));
+	m->states = xcalloc(m->topology->nhosts, sizeof(*m->states));
+	m->skipped = xcalloc(m->topology->nhosts, sizeof(*m->skipped));
+}
+
+/* Loads topology and file set; returns a sysexits.h code. */
+static int
+load_inputs(struct master *m, const char *tpath, const char *fpath)
+{
+	struct diag d = { "" };
+	int rc;
+
+	if ((rc = topology_load(tpath, &m->topology, &d)) != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		return rc;
+	}
+	if ((rc = fileset_load(fpath, m->topology, &m->fileset, &d)) != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		return rc;
+	}
+	master_alloc(m);
+	return 0;
+}
+
+/* Loads the manifest of every file set version that has one. */
+static void
+load_manifests(struct master *m)
+{
+	struct diag d = { "" };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->fileset->nfiles; i++) {
+		const struct file *f = &m->fileset->files[i];
+		char *esc = name_escape_file(f->name, f->version);
+		char *path = xasprintf("%s/manifests/%s.yaml", m->dir, esc);
+		struct manifest *man = NULL;
+
+		rc = manifest_load(path, &man, &d);
+		if (rc == EX_NOINPUT) {
+			/* Not published yet: nothing to copy. */
+		} else if (rc != 0) {
+			fprintf(stderr, "%s\n", d.msg);
+			m->nerrors++;
+		} else if (strcmp(man->file, f->name) != 0 ||
+		    man->version != f->version) {
+			fprintf(stderr, "%s:1:1: describes %s@%llu, not "
+			    "%s@%llu\n", path, man->file,
+			    (unsigned long long)man->version, f->name,
+			    (unsigned long long)f->version);
+			m->nerrors++;
+			manifest_free(man);
+		} else if (f->has_size && (man->length > f->size ||
+		    (man->final && man->length != f->size))) {
+			fprintf(stderr, "%s:1:1: length %llu disagrees with "
+			    "the file set's size %llu\n", path,
+			    (unsigned long long)man->length,
+			    (unsigned long long)f->size);
+			m->nerrors++;
+			manifest_free(man);
+		} else
+			m->manifests[i] = man;
+		free(path);
+		free(esc);
+	}
+}
+
+/* Loads states/HOST.yaml for every host; reports and skips broken ones. */
+static void
+load_states(struct master *m)
+{
+	struct topology *t = m->topology;
+	struct diag d = { "" };
+	size_t h;
+	int rc;
+
+	for (h = 0; h < t->nhosts; h++) {
+		char *path = xasprintf("%s/states/%s.yaml", m->dir,
+		    t->hosts[h].name);
+		struct state *s = NULL;
+
+		rc = state_load(path, &s, &d);
+		if (rc == EX_NOINPUT) {
+			/* Never reported: holds nothing yet. */
+		} else if (rc != 0) {
+			fprintf(stderr, "%s (host %s skipped)\n", d.msg,
+			    t->hosts[h].name);
+			m->skipped[h] = 1;
+			m->nerrors++;
+		} else if (strcmp(s->host, t->hosts[h].name) != 0) {
+			fprintf(stderr, "%s:1:1: reports for host '%s' "
+			    "(host %s skipped)\n", path, s->host,
+			    t->hosts[h].name);
+			m->skipped[h] = 1;
+			m->nerrors++;
+			state_free(s);
+		} else
+			m->states[h] = s;
+		free(path);
+	}
+}
+
+/*
+ * Loads the master directory dir.  Returns 0 with *out owned by the caller
+ * (master_free()), or the sysexits.h code of a broken topology or file set.
+ * Broken states and manifests are counted in nerrors, not fatal.
+ */
+int
+master_load(const char *dir, struct master **out, int verbose)
+{
+	struct master *m = master_new();
+	char *tpath, *fpath;
+	int rc;
+
+	(void)verbose;
+	*out = NULL;
+	m->dir = xstrdup(dir);
+	tpath = xasprintf("%s/topology.yaml", dir);
+	fpath = xasprintf("%s/fileset.yaml", dir);
+	rc = load_inputs(m, tpath, fpath);
+	free(tpath);
+	free(fpath);
+	if (rc != 0) {
+		master_free(m);
+		return rc;
+	}
+	load_manifests(m);
+	load_states(m);
+	*out = m;
+	return 0;
+}
+
+/* Loads a topology and file set alone, with no states or manifests. */
+int
+master_load_files(const char *tpath, const char *fpath, struct master **out)
+{
+	struct master *m = master_new();
+	int rc;
+
+	*out = NULL;
+	m->dir = xstrdup(".");
+	if (fpath == NULL) {
+		struct diag d = { "" };
+
+		if ((rc = topology_load(tpath, &m->topology, &d)) != 0) {
+			fprintf(stderr, "%s\n", d.msg);
+			master_free(m);
+			return rc;
+		}
+		m->fileset = xcalloc(1, sizeof(*m->fileset));
+		master_alloc(m);
+	} else if ((rc = load_inputs(m, tpath, fpath)) != 0) {
+		master_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+/*
+ * The verified length host holds of file set entry file: its state's, or
+ * for the generator at least what the manifest publishes.
+ */
+uint64_t
+master_length(const struct master *m, size_t host, size_t file)
+{
+	const struct file *f = &m->fileset->files[file];
+	uint64_t len = state_length(m->states[host], f->name, f->version);
+
+	if (f->generator == host && m->manifests[file] != NULL &&
+	    m->manifests[file]->length > len)
+		len = m->manifests[file]->length;
+	return len;
+}
+
+/* The length every target must reach now: what is published. */
+uint64_t
+master_target_length(const struct master *m, size_t file)
+{
+	return m->manifests[file] ? m->manifests[file]->length : 0;
+}

@@ -1,0 +1,177 @@
+/*
+ * manifest.c: a generator's record of one file version, block by block.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "topology.h"
+
+static const char *const manifest_keys[] = { "file", "version",
+	"block_size", "length", "final", "blocks", NULL };
+
+void
+manifest_free(struct manifest *m)
+{
+	if (m == NULL)
+		return;
+	free(m->file);
+	free(m->blocks);
+	free(m);
+}
+
+/*
+ * Builds a manifest from a parsed document and checks that its blocks
+ * cover exactly its length.  *out is owned by the caller.
+ */
+int
+manifest_parse(const char *path, const struct ynode *root,
+    struct manifest **out, struct diag *d)
+{
+	struct yctx c = { path, d };
+	struct manifest *m;
+	const struct ynode *v, *blocks;
+	uint64_t want;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	m = xcalloc(1, sizeof(*m));
+	if (root == NULL) {
+		rc = yerr(&c, NULL, "empty manifest");
+		goto fail;
+	}
+	if ((rc = ymap_check(&c, root, "manifest", manifest_keys)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "file")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'file'");
+		goto fail;
+	}
+	if ((rc = yget_path(&c, v, "file", &m->file)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "version")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'version'");
+		goto fail;
+	}
+	if ((rc = yget_u64(&c, v, "version", &m->version)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "block_size")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'block_size'");
+		goto fail;
+	}
+	if ((rc = yget_u64(&c, v, "block_size", &m->block_size)) != 0)
+		goto fail;
+	if (m->block_size < 4096 || m->block_size > ((uint64_t)1 << 30)) {
+		rc = yerr(&c, v, "block_size: must be from 4096 to 1073741824");
+		goto fail;
+	}
+	if ((v = ymap_get(root, "length")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'length'");
+		goto fail;
+	}
+	if ((rc = yget_u64(&c, v, "length", &m->length)) != 0)
+		goto fail;
+	if (m->length > ((uint64_t)1 << 50)) {
+		rc = yerr(&c, v, "length: larger than 1 PiB");
+		goto fail;
+	}
+	if ((v = ymap_get(root, "final")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'final'");
+		goto fail;
+	}
+	if ((rc = yget_bool(&c, v, "final", &m->final)) != 0)
+		goto fail;
+	if (!m->final && m->length % m->block_size != 0) {
+		rc = yerr(&c, v, "final: a growing file publishes whole "
+		    "blocks only, but length %llu is not a multiple of %llu",
+		    (unsigned long long)m->length,
+		    (unsigned long long)m->block_size);
+		goto fail;
+	}
+	if ((blocks = ymap_get(root, "blocks")) == NULL) {
+		rc = yerr(&c, root, "manifest: missing 'blocks'");
+		goto fail;
+	}
+	if ((rc = yseq_check(&c, blocks, "blocks")) != 0)
+		goto fail;
+	want = (m->length + m->block_size - 1) / m->block_size;
+	if (blocks->nkids != want) {
+		rc = yerr(&c, blocks, "blocks: %zu checksums, but length %llu "
+		    "in blocks of %llu needs %llu", blocks->nkids,
+		    (unsigned long long)m->length,
+		    (unsigned long long)m->block_size,
+		    (unsigned long long)want);
+		goto fail;
+	}
+	m->blocks = xcalloc(blocks->nkids, sizeof(*m->blocks));
+	for (i = 0; i < blocks->nkids; i++) {
+		if ((rc = yget_digest(&c, blocks->kids[i], "block",
+		    m->blocks[i])) != 0)
+			goto fail;
+		m->nblocks++;
+	}
+	*out = m;
+	return 0;
+fail:
+	manifest_free(m);
+	return rc;
+}
+
+int
+manifest_load(const char *path, struct manifest **out, struct diag *d)
+{
+	struct ynode *root;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		return rc;
+	rc = manifest_parse(path, root, out, d);
+	ynode_free(root);
+	return rc;
+}
+
+/* Returns the manifest as YAML text, owned by the caller, or NULL. */
+char *
+manifest_format(const struct manifest *m, size_t *len)
+{
+	struct yout *y = yout_new();
+	char *buf = NULL;
+	size_t i;
+
+	yout_map(y, 0);
+	yout_key_str(y, "file", m->file);
+	yout_key_u64(y, "version", m->version);
+	yout_key_u64(y, "block_size", m->block_size);
+	yout_key_u64(y, "length", m->length);
+	yout_str(y, "final");
+	yout_bool(y, m->final);
+	yout_str(y, "blocks");
+	yout_seq(y, 0);
+	for (i = 0; i < m->nblocks; i++)
+		yout_digest(y, m->blocks[i]);
+	yout_end_seq(y);
+	yout_end_map(y);
+	if (yout_finish(y, &buf, len) != 0)
+		buf = NULL;
+	yout_free(y);
+	return buf;
+}
+
+/* Writes the manifest to path atomically; returns 0 or -1. */
+int
+manifest_write(const char *path, const struct manifest *m)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((buf = manifest_format(m, &len)) == NULL) {
+		warnx_("%s: cannot format the manifest", path);
+		return -1;
+	}
+	rc = atomic_write(path, buf, len);
+	free(buf);
+	return rc;
+}

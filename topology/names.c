@@ -1,0 +1,164 @@
+/*
+ * names.c: the names that come from files and the network and end up in
+ * paths and resource ids.  A file name is a relative path of [A-Za-z0-9._/-]
+ * with no empty, "." or ".." component; a host, site, link or partition
+ * name is one such component without "/".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology.h"
+
+#define NAME_MAX_LEN 255
+#define PATH_MAX_LEN 1024
+
+static int
+name_char(int ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+}
+
+/* Returns 0 when s is a valid relative file name, else -1 and *why. */
+int
+name_valid_path(const char *s, const char **why)
+{
+	const char *p, *start;
+	size_t len = strlen(s);
+
+	if (len == 0) {
+		*why = "empty";
+		return -1;
+	}
+	if (len > PATH_MAX_LEN) {
+		*why = "longer than 1024 characters";
+		return -1;
+	}
+	if (s[0] == '/') {
+		*why = "must not start with '/'";
+		return -1;
+	}
+	for (p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*why = "control character";
+			return -1;
+		}
+		if (*p != '/' && !name_char((unsigned char)*p)) {
+			*why = "only letters, digits and . _ - / are allowed";
+			return -1;
+		}
+	}
+	for (start = s;; start = p + 1) {
+		p = strchr(start, '/');
+		len = p ? (size_t)(p - start) : strlen(start);
+		if (len == 0) {
+			*why = "empty path component";
+			return -1;
+		}
+		if ((len == 1 && start[0] == '.') ||
+		    (len == 2 && start[0] == '.' && start[1] == '.')) {
+			*why = "'.' and '..' are not allowed";
+			return -1;
+		}
+		if (start[0] == '.' && strncmp(start, ".sluice", 7) == 0 &&
+		    (len == 7)) {
+			*why = "'.sluice' is reserved";
+			return -1;
+		}
+		if (len > NAME_MAX_LEN) {
+			*why = "a path component is longer than 255 characters";
+			return -1;
+		}
+		if (p == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* Returns 0 when s is a valid host, site, link or partition name. */
+int
+name_valid_label(const char *s, const char **why)
+{
+	const char *p;
+
+	if (*s == '\0') {
+		*why = "empty";
+		return -1;
+	}
+	if (strlen(s) > NAME_MAX_LEN) {
+		*why = "longer than 255 characters";
+		return -1;
+	}
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || s[0] == '.') {
+		*why = "must not start with '.'";
+		return -1;
+	}
+	for (p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*why = "control character";
+			return -1;
+		}
+		if (!name_char((unsigned char)*p)) {
+			*why = "only letters, digits and . _ - are allowed";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Returns 0 when s is a valid op id: EPOCH/HOST/N. */
+int
+name_valid_op_id(const char *s, const char **why)
+{
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > NAME_MAX_LEN + 64) {
+		*why = "empty or too long";
+		return -1;
+	}
+	for (p = s; *p; p++)
+		if (*p != '/' && !name_char((unsigned char)*p)) {
+			*why = "only letters, digits and . _ - / are allowed";
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Returns "NAME@VERSION" with every '/' written as "%2F", the manifest's
+ * file name without ".yaml"; the caller frees it.
+ */
+char *
+name_escape_file(const char *name, uint64_t version)
+{
+	size_t n = 0, i, j = 0;
+	char *out;
+
+	for (i = 0; name[i]; i++)
+		n += name[i] == '/' ? 3 : 1;
+	out = xcalloc(1, n + 32);
+	for (i = 0; name[i]; i++) {
+		if (name[i] == '/') {
+			memcpy(out + j, "%2F", 3);
+			j += 3;
+		} else
+			out[j++] = name[i];
+	}
+	snprintf(out + j, 32, "@%" PRIu64, version);
+	return out;
+}
+
+void
+digest_hex(const unsigned char d[32], char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[64] = '\0';
+}

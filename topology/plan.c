@@ -1,0 +1,402 @@
+/*
+ * plan.c: one host's instructions for one epoch.  The reader checks every
+ * op for internal consistency (whole blocks, one checksum per block, ranges
+ * that do not overflow, ids unique) so that a hostile or broken plan is
+ * refused before any byte moves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "topology.h"
+
+static const char *const plan_keys[] = { "host", "epoch", "issued",
+	"expires", "fileset", "ops", NULL };
+static const char *const fileref_keys[] = { "name", "version", NULL };
+static const char *const op_keys[] = { "id", "file", "version", "offset",
+	"length", "block_size", "source", "rate", "resources", "blocks", NULL };
+static const char *const source_keys[] = { "host", "address", "port",
+	"user", "root", NULL };
+
+#define PLAN_MAX_OPS 1000000
+#define OP_MAX_RESOURCES 128
+
+void
+op_clear(struct op *o)
+{
+	size_t i;
+
+	free(o->id);
+	free(o->file);
+	free(o->source.host);
+	free(o->source.address);
+	free(o->source.user);
+	free(o->source.root);
+	for (i = 0; i < o->nresources; i++)
+		free(o->resources[i]);
+	free(o->resources);
+	free(o->blocks);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->host);
+	for (i = 0; i < p->nfileset; i++)
+		free(p->fileset[i].name);
+	free(p->fileset);
+	for (i = 0; i < p->nops; i++)
+		op_clear(&p->ops[i]);
+	free(p->ops);
+	free(p);
+}
+
+static int
+parse_source(struct yctx *c, struct plan_source *s, const struct ynode *n)
+{
+	const struct ynode *v;
+	uint64_t port;
+	int rc;
+
+	s->port = 22;
+	if ((rc = ymap_check(c, n, "source", source_keys)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "host")) == NULL)
+		return yerr(c, n, "source: missing 'host'");
+	if ((rc = yget_name(c, v, "source host", &s->host)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "address")) == NULL)
+		return yerr(c, n, "source: missing 'address'");
+	if ((rc = yget_string(c, v, "address", &s->address)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "port")) != NULL) {
+		if ((rc = yget_u64(c, v, "port", &port)) != 0)
+			return rc;
+		if (port == 0 || port > 65535)
+			return yerr(c, v, "port: not a TCP port");
+		s->port = (unsigned)port;
+	}
+	if ((v = ymap_get(n, "user")) != NULL &&
+	    (rc = yget_name(c, v, "user", &s->user)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "root")) == NULL)
+		return yerr(c, n, "source: missing 'root'");
+	if ((rc = yget_string(c, v, "root", &s->root)) != 0)
+		return rc;
+	if (s->root[0] != '/' || (s->root[1] != '\0' &&
+	    name_valid_path(s->root + 1, &(const char *){ NULL }) != 0))
+		return yerr(c, v, "root: '%s' must be an absolute path",
+		    s->root);
+	return 0;
+}
+
+static int
+parse_op(struct yctx *c, struct op *o, const struct ynode *n)
+{
+	const struct ynode *v, *list;
+	uint64_t block_size = 0, want;
+	const char *why;
+	size_t i;
+	int rc;
+
+	if ((rc = ymap_check(c, n, "op", op_keys)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "id")) == NULL)
+		return yerr(c, n, "op: missing 'id'");
+	if ((rc = yget_string(c, v, "id", &o->id)) != 0)
+		return rc;
+	if (name_valid_op_id(o->id, &why) != 0)
+		return yerr(c, v, "id: bad op id '%s': %s", o->id, why);
+	if ((v = ymap_get(n, "file")) == NULL)
+		return yerr(c, n, "op %s: missing 'file'", o->id);
+	if ((rc = yget_path(c, v, "file", &o->file)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "version")) == NULL)
+		return yerr(c, n, "op %s: missing 'version'", o->id);
+	if ((rc = yget_u64(c, v, "version", &o->version)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "offset")) == NULL)
+		return yerr(c, n, "op %s: missing 'offset'", o->id);
+	if ((rc = yget_u64(c, v, "offset", &o->offset)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "length")) == NULL)
+		return yerr(c, n, "op %s: missing 'length'", o->id);
+	if ((rc = yget_u64(c, v, "length", &o->length)) != 0)
+		return rc;
+	if (o->length == 0 || o->length > ((uint64_t)1 << 50) ||
+	    o->offset > ((uint64_t)1 << 50))
+		return yerr(c, v, "op %s: length must be from 1 byte to "
+		    "1 PiB, within the first PiB", o->id);
+	if ((v = ymap_get(n, "block_size")) != NULL) {
+		if ((rc = yget_u64(c, v, "block_size", &block_size)) != 0)
+			return rc;
+		if (block_size < 4096 || block_size > ((uint64_t)1 << 30))
+			return yerr(c, v, "block_size: must be from 4096 to "
+			    "1073741824");
+		if (o->offset % block_size != 0)
+			return yerr(c, ymap_get(n, "offset"), "op %s: offset "
+			    "%llu is not a multiple of the block size %llu",
+			    o->id, (unsigned long long)o->offset,
+			    (unsigned long long)block_size);
+		o->block_size = block_size;
+	}
+	if ((v = ymap_get(n, "source")) == NULL)
+		return yerr(c, n, "op %s: missing 'source'", o->id);
+	if ((rc = parse_source(c, &o->source, v)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "rate")) == NULL)
+		return yerr(c, n, "op %s: missing 'rate'", o->id);
+	if ((rc = yget_number(c, v, "rate", &o->rate)) != 0)
+		return rc;
+	if (o->rate <= 0)
+		return yerr(c, v, "rate: must be above zero");
+	if ((list = ymap_get(n, "resources")) != NULL) {
+		if ((rc = yseq_check(c, list, "resources")) != 0)
+			return rc;
+		if (list->nkids > OP_MAX_RESOURCES)
+			return yerr(c, list, "resources: more than %d",
+			    OP_MAX_RESOURCES);
+		o->resources = xcalloc(list->nkids, sizeof(char *));
+		for (i = 0; i < list->nkids; i++) {
+			if ((rc = yget_string(c, list->kids[i], "resource",
+			    &o->resources[o->nresources])) != 0)
+				return rc;
+			o->nresources++;
+		}
+	}
+	if ((list = ymap_get(n, "blocks")) == NULL)
+		return yerr(c, n, "op %s: missing 'blocks'", o->id);
+	if ((rc = yseq_check(c, list, "blocks")) != 0)
+		return rc;
+	if (block_size != 0) {
+		want = (o->length + block_size - 1) / block_size;
+		if (list->nkids != want)
+			return yerr(c, list, "op %s: %zu checksums for %llu "
+			    "bytes in blocks of %llu (expected %llu)", o->id,
+			    list->nkids, (unsigned long long)o->length,
+			    (unsigned long long)block_size,
+			    (unsigned long long)want);
+	} else if (list->nkids == 0 || list->nkids > o->length)
+		return yerr(c, list, "op %s: %zu checksums for %llu bytes",
+		    o->id, list->nkids, (unsigned long long)o->length);
+	o->blocks = xcalloc(list->nkids, sizeof(*o->blocks));
+	for (i = 0; i < list->nkids; i++) {
+		if ((rc = yget_digest(c, list->kids[i], "block",
+		    o->blocks[i])) != 0)
+			return rc;
+		o->nblocks++;
+	}
+	return 0;
+}
+
+/* Builds a plan from a parsed document; *out is owned by the caller. */
+int
+plan_parse(const char *path, const struct ynode *root, struct plan **out,
+    struct diag *d)
+{
+	struct yctx c = { path, d };
+	struct plan *p;
+	const struct ynode *v, *list;
+	size_t i, j;
+	int rc;
+
+	*out = NULL;
+	p = xcalloc(1, sizeof(*p));
+	if (root == NULL) {
+		rc = yerr(&c, NULL, "empty plan");
+		goto fail;
+	}
+	if ((rc = ymap_check(&c, root, "plan", plan_keys)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "host")) == NULL) {
+		rc = yerr(&c, root, "plan: missing 'host'");
+		goto fail;
+	}
+	if ((rc = yget_name(&c, v, "host", &p->host)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "epoch")) == NULL) {
+		rc = yerr(&c, root, "plan: missing 'epoch'");
+		goto fail;
+	}
+	if ((rc = yget_u64(&c, v, "epoch", &p->epoch)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "issued")) == NULL) {
+		rc = yerr(&c, root, "plan: missing 'issued'");
+		goto fail;
+	}
+	if ((rc = yget_time(&c, v, "issued", &p->issued)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "expires")) == NULL) {
+		rc = yerr(&c, root, "plan: missing 'expires'");
+		goto fail;
+	}
+	if ((rc = yget_time(&c, v, "expires", &p->expires)) != 0)
+		goto fail;
+	if (p->expires <= p->issued) {
+		rc = yerr(&c, v, "expires: must be after 'issued'");
+		goto fail;
+	}
+	if ((list = ymap_get(root, "fileset")) != NULL) {
+		if ((rc = yseq_check(&c, list, "fileset")) != 0)
+			goto fail;
+		p->fileset = xcalloc(list->nkids, sizeof(*p->fileset));
+		for (i = 0; i < list->nkids; i++) {
+			const struct ynode *f = list->kids[i];
+			struct fileref *r = &p->fileset[p->nfileset++];
+
+			if ((rc = ymap_check(&c, f, "fileset entry",
+			    fileref_keys)) != 0)
+				goto fail;
+			if ((v = ymap_get(f, "name")) == NULL) {
+				rc = yerr(&c, f, "fileset entry: missing "
+				    "'name'");
+				goto fail;
+			}
+			if ((rc = yget_path(&c, v, "name", &r->name)) != 0)
+				goto fail;
+			if ((v = ymap_get(f, "version")) == NULL) {
+				rc = yerr(&c, f, "fileset entry: missing "
+				    "'version'");
+				goto fail;
+			}
+			if ((rc = yget_u64(&c, v, "version", &r->version)) != 0)
+				goto fail;
+		}
+	}
+	if ((list = ymap_get(root, "ops")) != NULL) {
+		if ((rc = yseq_check(&c, list, "ops")) != 0)
+			goto fail;
+		if (list->nkids > PLAN_MAX_OPS) {
+			rc = yerr(&c, list, "ops: more than %d", PLAN_MAX_OPS);
+			goto fail;
+		}
+		p->ops = xcalloc(list->nkids, sizeof(*p->ops));
+		for (i = 0; i < list->nkids; i++) {
+			if ((rc = parse_op(&c, &p->ops[p->nops++],
+			    list->kids[i])) != 0)
+				goto fail;
+			for (j = 0; j < i; j++)
+				if (strcmp(p->ops[j].id, p->ops[i].id) == 0) {
+					rc = yerr(&c, list->kids[i],
+					    "duplicate op id '%s'",
+					    p->ops[i].id);
+					goto fail;
+				}
+		}
+	}
+	*out = p;
+	return 0;
+fail:
+	plan_free(p);
+	return rc;
+}
+
+int
+plan_load(const char *path, struct plan **out, struct diag *d)
+{
+	struct ynode *root;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		return rc;
+	rc = plan_parse(path, root, out, d);
+	ynode_free(root);
+	return rc;
+}
+
+static void
+format_op(struct yout *y, const struct op *o)
+{
+	size_t i;
+
+	yout_map(y, 0);
+	yout_key_str(y, "id", o->id);
+	yout_key_str(y, "file", o->file);
+	yout_key_u64(y, "version", o->version);
+	yout_key_u64(y, "offset", o->offset);
+	yout_key_u64(y, "length", o->length);
+	if (o->block_size != 0)
+		yout_key_u64(y, "block_size", o->block_size);
+	yout_str(y, "source");
+	yout_map(y, 1);
+	yout_key_str(y, "host", o->source.host);
+	yout_key_str(y, "address", o->source.address);
+	yout_key_u64(y, "port", o->source.port);
+	if (o->source.user != NULL)
+		yout_key_str(y, "user", o->source.user);
+	yout_key_str(y, "root", o->source.root);
+	yout_end_map(y);
+	yout_str(y, "rate");
+	yout_number(y, o->rate);
+	yout_str(y, "resources");
+	yout_seq(y, 1);
+	for (i = 0; i < o->nresources; i++)
+		yout_str(y, o->resources[i]);
+	yout_end_seq(y);
+	yout_str(y, "blocks");
+	yout_seq(y, 0);
+	for (i = 0; i < o->nblocks; i++)
+		yout_digest(y, o->blocks[i]);
+	yout_end_seq(y);
+	yout_end_map(y);
+}
+
+/* Returns the plan as YAML text, owned by the caller, or NULL. */
+char *
+plan_format(const struct plan *p, size_t *len)
+{
+	struct yout *y = yout_new();
+	char *buf = NULL;
+	size_t i;
+
+	yout_map(y, 0);
+	yout_key_str(y, "host", p->host);
+	yout_key_u64(y, "epoch", p->epoch);
+	yout_str(y, "issued");
+	yout_time(y, p->issued);
+	yout_str(y, "expires");
+	yout_time(y, p->expires);
+	yout_str(y, "fileset");
+	yout_seq(y, 0);
+	for (i = 0; i < p->nfileset; i++) {
+		yout_map(y, 1);
+		yout_key_str(y, "name", p->fileset[i].name);
+		yout_key_u64(y, "version", p->fileset[i].version);
+		yout_end_map(y);
+	}
+	yout_end_seq(y);
+	yout_str(y, "ops");
+	yout_seq(y, 0);
+	for (i = 0; i < p->nops; i++) {
+		format_op(y, &p->ops[i]);
+	}
+	yout_end_seq(y);
+	yout_end_map(y);
+	if (yout_finish(y, &buf, len) != 0)
+		buf = NULL;
+	yout_free(y);
+	return buf;
+}
+
+int
+plan_write(const char *path, const struct plan *p)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((buf = plan_format(p, &len)) == NULL) {
+		warnx_("%s: cannot format the plan", path);
+		return -1;
+	}
+	rc = atomic_write(path, buf, len);
+	free(buf);
+	return rc;
+}

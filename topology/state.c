@@ -1,0 +1,325 @@
+/*
+ * state.c: a host's report of what it holds (verified contiguous lengths)
+ * and the failures it saw.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "topology.h"
+
+static const char *const state_keys[] = { "host", "epoch", "time", "files",
+	"failures", NULL };
+static const char *const holding_keys[] = { "name", "version", "length",
+	NULL };
+static const char *const failure_keys[] = { "op", "source", "components",
+	"error", "detail", NULL };
+static const char *const class_names[FAIL_NCLASSES] = { "connect", "auth",
+	"hostkey", "timeout", "io", "checksum", "missing", "deadline" };
+
+/* Most items a state may list, a bound on memory for hostile input. */
+#define STATE_MAX_ITEMS 1000000
+
+const char *
+failure_class_name(enum failure_class c)
+{
+	return (unsigned)c < FAIL_NCLASSES ? class_names[c] : "io";
+}
+
+int
+failure_class_parse(const char *s, enum failure_class *out)
+{
+	unsigned i;
+
+	for (i = 0; i < FAIL_NCLASSES; i++)
+		if (strcmp(s, class_names[i]) == 0) {
+			*out = (enum failure_class)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+failure_clear(struct failure *f)
+{
+	size_t i;
+
+	free(f->op);
+	free(f->source);
+	for (i = 0; i < f->ncomponents; i++)
+		free(f->components[i]);
+	free(f->components);
+	free(f->detail);
+}
+
+void
+state_free(struct state *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->host);
+	for (i = 0; i < s->nfiles; i++)
+		free(s->files[i].name);
+	free(s->files);
+	for (i = 0; i < s->nfailures; i++)
+		failure_clear(&s->failures[i]);
+	free(s->failures);
+	free(s);
+}
+
+/* The verified length the host holds of name@version, 0 when none. */
+uint64_t
+state_length(const struct state *s, const char *name, uint64_t version)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].version == version &&
+		    strcmp(s->files[i].name, name) == 0)
+			return s->files[i].length;
+	return 0;
+}
+
+static int
+component_valid(const char *s)
+{
+	const char *why, *rest;
+
+	if (strncmp(s, "host:", 5) == 0 || strncmp(s, "site:", 5) == 0 ||
+	    strncmp(s, "link:", 5) == 0)
+		rest = s + 5;
+	else
+		return 0;
+	return name_valid_label(rest, &why) == 0;
+}
+
+static int
+parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
+{
+	const struct ynode *v;
+	const char *why;
+	size_t i;
+	int rc;
+
+	if ((rc = ymap_check(c, n, "failure", failure_keys)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "op")) == NULL)
+		return yerr(c, n, "failure: missing 'op'");
+	if ((rc = yget_string(c, v, "op", &f->op)) != 0)
+		return rc;
+	if (name_valid_op_id(f->op, &why) != 0)
+		return yerr(c, v, "op: bad id '%s': %s", f->op, why);
+	if ((v = ymap_get(n, "source")) != NULL &&
+	    (rc = yget_name(c, v, "source", &f->source)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "components")) != NULL) {
+		if ((rc = yseq_check(c, v, "components")) != 0)
+			return rc;
+		if (v->nkids > 64)
+			return yerr(c, v, "components: more than 64");
+		f->components = xcalloc(v->nkids, sizeof(char *));
+		for (i = 0; i < v->nkids; i++) {
+			if ((rc = yget_string(c, v->kids[i], "component",
+			    &f->components[f->ncomponents])) != 0)
+				return rc;
+			f->ncomponents++;
+			if (!component_valid(f->components[i]))
+				return yerr(c, v->kids[i], "component: '%s' is "
+				    "not host:NAME, site:NAME or link:NAME",
+				    f->components[i]);
+		}
+	}
+	if ((v = ymap_get(n, "error")) == NULL)
+		return yerr(c, n, "failure: missing 'error'");
+	if ((rc = yscalar_check(c, v, "error")) != 0)
+		return rc;
+	if (failure_class_parse(v->text, &f->class) != 0)
+		return yerr(c, v, "error: '%s' is not one of connect, auth, "
+		    "hostkey, timeout, io, checksum, missing, deadline",
+		    v->text);
+	if ((v = ymap_get(n, "detail")) != NULL &&
+	    (rc = yget_string(c, v, "detail", &f->detail)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Builds a state from a parsed document; *out is owned by the caller. */
+int
+state_parse(const char *path, const struct ynode *root, struct state **out,
+    struct diag *d)
+{
+	struct yctx c = { path, d };
+	struct state *s;
+	const struct ynode *v, *files, *failures;
+	size_t i, j;
+	int rc;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	if (root == NULL) {
+		rc = yerr(&c, NULL, "empty state");
+		goto fail;
+	}
+	if ((rc = ymap_check(&c, root, "state", state_keys)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "host")) == NULL) {
+		rc = yerr(&c, root, "state: missing 'host'");
+		goto fail;
+	}
+	if ((rc = yget_name(&c, v, "host", &s->host)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "epoch")) != NULL &&
+	    (rc = yget_u64(&c, v, "epoch", &s->epoch)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "time")) != NULL &&
+	    (rc = yget_time(&c, v, "time", &s->time)) != 0)
+		goto fail;
+	if ((files = ymap_get(root, "files")) != NULL) {
+		if ((rc = yseq_check(&c, files, "files")) != 0)
+			goto fail;
+		if (files->nkids > STATE_MAX_ITEMS) {
+			rc = yerr(&c, files, "files: too many");
+			goto fail;
+		}
+		s->files = xcalloc(files->nkids, sizeof(*s->files));
+		for (i = 0; i < files->nkids; i++) {
+			const struct ynode *f = files->kids[i];
+			struct holding *h = &s->files[s->nfiles++];
+
+			if ((rc = ymap_check(&c, f, "file", holding_keys)) != 0)
+				goto fail;
+			if ((v = ymap_get(f, "name")) == NULL) {
+				rc = yerr(&c, f, "file: missing 'name'");
+				goto fail;
+			}
+			if ((rc = yget_path(&c, v, "name", &h->name)) != 0)
+				goto fail;
+			if ((v = ymap_get(f, "version")) == NULL) {
+				rc = yerr(&c, f, "file: missing 'version'");
+				goto fail;
+			}
+			if ((rc = yget_u64(&c, v, "version", &h->version)) != 0)
+				goto fail;
+			if ((v = ymap_get(f, "length")) == NULL) {
+				rc = yerr(&c, f, "file: missing 'length'");
+				goto fail;
+			}
+			if ((rc = yget_u64(&c, v, "length", &h->length)) != 0)
+				goto fail;
+			for (j = 0; j < i; j++)
+				if (s->files[j].version == h->version &&
+				    strcmp(s->files[j].name, h->name) == 0) {
+					rc = yerr(&c, f, "file: %s version "
+					    "%llu listed twice", h->name,
+					    (unsigned long long)h->version);
+					goto fail;
+				}
+		}
+	}
+	if ((failures = ymap_get(root, "failures")) != NULL) {
+		if ((rc = yseq_check(&c, failures, "failures")) != 0)
+			goto fail;
+		if (failures->nkids > STATE_MAX_ITEMS) {
+			rc = yerr(&c, failures, "failures: too many");
+			goto fail;
+		}
+		s->failures = xcalloc(failures->nkids, sizeof(*s->failures));
+		for (i = 0; i < failures->nkids; i++)
+			if ((rc = parse_failure(&c,
+			    &s->failures[s->nfailures++],
+			    failures->kids[i])) != 0)
+				goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	state_free(s);
+	return rc;
+}
+
+int
+state_load(const char *path, struct state **out, struct diag *d)
+{
+	struct ynode *root;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		return rc;
+	rc = state_parse(path, root, out, d);
+	ynode_free(root);
+	return rc;
+}
+
+/* Returns the state as YAML text, owned by the caller, or NULL. */
+char *
+state_format(const struct state *s, size_t *len)
+{
+	struct yout *y = yout_new();
+	char *buf = NULL;
+	size_t i, j;
+
+	yout_map(y, 0);
+	yout_key_str(y, "host", s->host);
+	yout_key_u64(y, "epoch", s->epoch);
+	yout_str(y, "time");
+	yout_time(y, s->time);
+	yout_str(y, "files");
+	yout_seq(y, 0);
+	for (i = 0; i < s->nfiles; i++) {
+		yout_map(y, 1);
+		yout_key_str(y, "name", s->files[i].name);
+		yout_key_u64(y, "version", s->files[i].version);
+		yout_key_u64(y, "length", s->files[i].length);
+		yout_end_map(y);
+	}
+	yout_end_seq(y);
+	yout_str(y, "failures");
+	yout_seq(y, 0);
+	for (i = 0; i < s->nfailures; i++) {
+		const struct failure *f = &s->failures[i];
+
+		yout_map(y, 0);
+		yout_key_str(y, "op", f->op);
+		if (f->source != NULL)
+			yout_key_str(y, "source", f->source);
+		yout_str(y, "components");
+		yout_seq(y, 1);
+		for (j = 0; j < f->ncomponents; j++)
+			yout_str(y, f->components[j]);
+		yout_end_seq(y);
+		yout_key_str(y, "error", failure_class_name(f->class));
+		if (f->detail != NULL) {
+			yout_str(y, "detail");
+			yout_quoted(y, f->detail);
+		}
+		yout_end_map(y);
+	}
+	yout_end_seq(y);
+	yout_end_map(y);
+	if (yout_finish(y, &buf, len) != 0)
+		buf = NULL;
+	yout_free(y);
+	return buf;
+}
+
+int
+state_write(const char *path, const struct state *s)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((buf = state_format(s, &len)) == NULL) {
+		warnx_("%s: cannot format the state", path);
+		return -1;
+	}
+	rc = atomic_write(path, buf, len);
+	free(buf);
+	return rc;
+}

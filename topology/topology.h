@@ -1,0 +1,373 @@
+/*
+ * topology.h: the model shared by sluice-plan and sluice-agent.
+ *
+ * Units, names, the topology (sites, hosts, links, resources, routes),
+ * the file set, manifests, states and plans, with their YAML readers and
+ * writers.  Every reader reports its first error as FILE:LINE:COLUMN in a
+ * struct diag and returns a sysexits.h code; every writer writes a whole
+ * file atomically.
+ */
+#ifndef SLUICE_TOPOLOGY_H
+#define SLUICE_TOPOLOGY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A capacity that is not limited. */
+#define CAP_UNLIMITED (-1.0)
+
+/* Readers refuse files larger than this many bytes. */
+#define YAML_MAX_FILE ((size_t)256 << 20)
+/* Readers refuse collections nested deeper than this. */
+#define YAML_MAX_DEPTH 32
+
+/* Where a reader's first error goes, already formatted. */
+struct diag {
+	char msg[1024];		/* "FILE:LINE:COLUMN: message", or "" */
+};
+
+/* ------------------------------------------------------------------ */
+/* ynode.c: a YAML document as a tree, with positions                  */
+
+enum ynode_kind { YNODE_SCALAR, YNODE_SEQUENCE, YNODE_MAPPING };
+
+struct ynode {
+	enum ynode_kind	  kind;
+	unsigned	  line;	  /* 1-based position of the node's start */
+	unsigned	  column; /* 1-based */
+	char		 *text;	  /* scalar: NUL-terminated value */
+	size_t		  len;	  /* scalar: length of text (may hold NULs) */
+	int		  plain;  /* scalar: written without quotes */
+	struct ynode	**kids;	  /* sequence: items; mapping: key, value, ... */
+	size_t		  nkids;
+};
+
+/* One reader's context: the file name for messages and the error. */
+struct yctx {
+	const char	*path;
+	struct diag	*diag;
+};
+
+int	 ydoc_parse(const char *path, const unsigned char *buf, size_t len,
+	    struct ynode **root, struct diag *);
+int	 ydoc_load(const char *path, struct ynode **root, struct diag *);
+void	 ynode_free(struct ynode *);
+int	 yerr(struct yctx *, const struct ynode *, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	 ymap_check(struct yctx *, const struct ynode *, const char *what,
+	    const char *const *keys);
+struct ynode *ymap_get(const struct ynode *, const char *key);
+int	 yseq_check(struct yctx *, const struct ynode *, const char *what);
+int	 yscalar_check(struct yctx *, const struct ynode *, const char *what);
+int	 yget_string(struct yctx *, const struct ynode *, const char *what,
+	    char **out);
+int	 yget_u64(struct yctx *, const struct ynode *, const char *what,
+	    uint64_t *out);
+int	 yget_number(struct yctx *, const struct ynode *, const char *what,
+	    double *out);
+int	 yget_bool(struct yctx *, const struct ynode *, const char *what,
+	    int *out);
+int	 yget_time(struct yctx *, const struct ynode *, const char *what,
+	    time_t *out);
+int	 yget_name(struct yctx *, const struct ynode *, const char *what,
+	    char **out);
+int	 yget_path(struct yctx *, const struct ynode *, const char *what,
+	    char **out);
+int	 yget_bandwidth(struct yctx *, const struct ynode *, const char *what,
+	    double *out);
+int	 yget_size(struct yctx *, const struct ynode *, const char *what,
+	    uint64_t *out);
+int	 yget_duration(struct yctx *, const struct ynode *, const char *what,
+	    double *out);
+int	 yget_digest(struct yctx *, const struct ynode *, const char *what,
+	    unsigned char out[32]);
+
+/* ------------------------------------------------------------------ */
+/* yout.c: writing YAML with libyaml's emitter into memory             */
+
+struct yout;
+
+struct yout *yout_new(void);
+void	 yout_free(struct yout *);
+void	 yout_map(struct yout *, int flow);
+void	 yout_seq(struct yout *, int flow);
+void	 yout_end_map(struct yout *);
+void	 yout_end_seq(struct yout *);
+void	 yout_str(struct yout *, const char *);
+void	 yout_quoted(struct yout *, const char *);
+void	 yout_u64(struct yout *, uint64_t);
+void	 yout_number(struct yout *, double);
+void	 yout_bool(struct yout *, int);
+void	 yout_time(struct yout *, time_t);
+void	 yout_digest(struct yout *, const unsigned char[32]);
+void	 yout_key_str(struct yout *, const char *key, const char *);
+void	 yout_key_u64(struct yout *, const char *key, uint64_t);
+int	 yout_finish(struct yout *, char **buf, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* units.c                                                             */
+
+int	 unit_bandwidth(const char *, double *bytes_per_second,
+	    const char **why);
+int	 unit_size(const char *, uint64_t *bytes, const char **why);
+int	 unit_duration(const char *, double *seconds, const char **why);
+void	 unit_format_size(char *, size_t, double bytes);
+void	 unit_format_bandwidth(char *, size_t, double bytes_per_second);
+int	 time_parse(const char *, time_t *);
+void	 time_format(char *, size_t, time_t);
+
+/* ------------------------------------------------------------------ */
+/* names.c                                                             */
+
+int	 name_valid_path(const char *, const char **why);
+int	 name_valid_label(const char *, const char **why);
+int	 name_valid_op_id(const char *, const char **why);
+char	*name_escape_file(const char *name, uint64_t version);
+void	 digest_hex(const unsigned char[32], char[65]);
+
+/* ------------------------------------------------------------------ */
+/* topology.c: sites, hosts, links, resources and routes               */
+
+struct host {
+	char		*name;
+	size_t		 site;		/* index into topology.sites */
+	char		*address;
+	unsigned	 port;
+	char		*user;		/* NULL: the agent's own user */
+	char		*root;
+	double		 nic_in;	/* bytes/s, or CAP_UNLIMITED */
+	double		 nic_out;
+};
+
+struct site {
+	char		*name;
+	char		*partition;	/* NULL when none given */
+	double		 uplink;	/* bytes/s, or CAP_UNLIMITED */
+	double		 downlink;
+	size_t		*hosts;		/* indexes into topology.hosts */
+	size_t		 nhosts;
+};
+
+struct link {
+	char		*name;
+	size_t		 a, b;		/* site indexes, as written */
+	double		 capacity;	/* per direction, or CAP_UNLIMITED */
+	double		 reserved;	/* bytes/s used by other traffic */
+	double		 latency;	/* seconds */
+};
+
+enum resource_kind {
+	RES_HOST_OUT, RES_HOST_IN, RES_SITE_UP, RES_SITE_DOWN, RES_LINK
+};
+
+/* Resource indexes: host h out 2h, in 2h+1; then sites; then links. */
+struct resource {
+	char		*id;		/* "host:H:out", "link:L:A>B", ... */
+	enum resource_kind kind;
+	size_t		 owner;		/* host, site or link index */
+	double		 capacity;	/* minus reserved; or CAP_UNLIMITED */
+};
+
+struct topology {
+	double		 round;		/* seconds */
+	uint64_t	 block_size;
+	unsigned	 failure_threshold;
+	struct site	*sites;
+	size_t		 nsites;
+	struct host	*hosts;
+	size_t		 nhosts;
+	struct link	*links;
+	size_t		 nlinks;
+	struct resource	*resources;
+	size_t		 nresources;
+	size_t		*host_order;	/* host indexes sorted by name */
+	size_t		*site_order;
+	size_t		*resource_order;
+	int		**route_pred;	/* per source site, lazily: link res */
+};
+
+int	 topology_load(const char *path, struct topology **, struct diag *);
+int	 topology_parse(const char *path, const struct ynode *,
+	    struct topology **, struct diag *);
+void	 topology_free(struct topology *);
+long	 topology_host(const struct topology *, const char *name);
+long	 topology_site(const struct topology *, const char *name);
+long	 topology_link(const struct topology *, const char *name);
+long	 topology_resource(const struct topology *, const char *id);
+size_t	 res_host_out(size_t host);
+size_t	 res_host_in(size_t host);
+size_t	 res_site_up(const struct topology *, size_t site);
+size_t	 res_site_down(const struct topology *, size_t site);
+size_t	 res_link(const struct topology *, size_t link, int reverse);
+int	 route_sites(struct topology *, size_t from, size_t to,
+	    size_t *links, size_t max);
+int	 route_resources(struct topology *, size_t src, size_t dst,
+	    size_t *res, size_t max);
+double	 route_latency(struct topology *, size_t src, size_t dst);
+int	 route_hops(struct topology *, size_t src, size_t dst);
+
+/* ------------------------------------------------------------------ */
+/* fileset.c                                                           */
+
+struct target {
+	int		 is_site;	/* 1: site:S, 0: host:H */
+	size_t		 index;
+};
+
+struct file {
+	char		*name;
+	uint64_t	 version;
+	size_t		 generator;	/* host index */
+	long		 priority;
+	int		 all;		/* targets: all */
+	struct target	*targets;
+	size_t		 ntargets;
+	uint64_t	 size;		/* 0 when not given */
+	int		 has_size;
+};
+
+struct fileset {
+	struct file	*files;
+	size_t		 nfiles;
+};
+
+int	 fileset_load(const char *path, const struct topology *,
+	    struct fileset **, struct diag *);
+void	 fileset_free(struct fileset *);
+long	 fileset_find(const struct fileset *, const char *name);
+int	 fileset_targets(const struct topology *, const struct file *,
+	    size_t host);
+
+/* ------------------------------------------------------------------ */
+/* manifest.c                                                          */
+
+struct manifest {
+	char		*file;
+	uint64_t	 version;
+	uint64_t	 block_size;
+	uint64_t	 length;
+	int		 final;
+	unsigned char	(*blocks)[32];
+	size_t		 nblocks;
+};
+
+int	 manifest_load(const char *path, struct manifest **, struct diag *);
+int	 manifest_parse(const char *path, const struct ynode *,
+	    struct manifest **, struct diag *);
+int	 manifest_write(const char *path, const struct manifest *);
+char	*manifest_format(const struct manifest *, size_t *len);
+void	 manifest_free(struct manifest *);
+
+/* ------------------------------------------------------------------ */
+/* state.c                                                             */
+
+enum failure_class {
+	FAIL_CONNECT, FAIL_AUTH, FAIL_HOSTKEY, FAIL_TIMEOUT, FAIL_IO,
+	FAIL_CHECKSUM, FAIL_MISSING, FAIL_DEADLINE, FAIL_NCLASSES
+};
+
+struct holding {
+	char		*name;
+	uint64_t	 version;
+	uint64_t	 length;
+};
+
+struct failure {
+	char		*op;
+	char		*source;
+	char		**components;
+	size_t		 ncomponents;
+	enum failure_class class;
+	char		*detail;
+};
+
+struct state {
+	char		*host;
+	uint64_t	 epoch;
+	time_t		 time;
+	struct holding	*files;
+	size_t		 nfiles;
+	struct failure	*failures;
+	size_t		 nfailures;
+};
+
+const char *failure_class_name(enum failure_class);
+int	 failure_class_parse(const char *, enum failure_class *);
+int	 state_load(const char *path, struct state **, struct diag *);
+int	 state_parse(const char *path, const struct ynode *, struct state **,
+	    struct diag *);
+int	 state_write(const char *path, const struct state *);
+char	*state_format(const struct state *, size_t *len);
+void	 state_free(struct state *);
+uint64_t state_length(const struct state *, const char *name,
+	    uint64_t version);
+
+/* ------------------------------------------------------------------ */
+/* plan.c                                                              */
+
+struct plan_source {
+	char		*host;
+	char		*address;
+	unsigned	 port;
+	char		*user;		/* may be NULL */
+	char		*root;
+};
+
+struct op {
+	char		*id;
+	char		*file;
+	uint64_t	 version;
+	uint64_t	 offset;
+	uint64_t	 length;
+	uint64_t	 block_size;	/* 0 when the plan does not say */
+	struct plan_source source;
+	double		 rate;		/* bytes/s */
+	char		**resources;
+	size_t		 nresources;
+	unsigned char	(*blocks)[32];
+	size_t		 nblocks;
+};
+
+struct fileref {
+	char		*name;
+	uint64_t	 version;
+};
+
+struct plan {
+	char		*host;
+	uint64_t	 epoch;
+	time_t		 issued;
+	time_t		 expires;
+	struct fileref	*fileset;
+	size_t		 nfileset;
+	struct op	*ops;
+	size_t		 nops;
+};
+
+int	 plan_load(const char *path, struct plan **, struct diag *);
+int	 plan_parse(const char *path, const struct ynode *, struct plan **,
+	    struct diag *);
+char	*plan_format(const struct plan *, size_t *len);
+int	 plan_write(const char *path, const struct plan *);
+void	 plan_free(struct plan *);
+void	 op_clear(struct op *);
+
+/* ------------------------------------------------------------------ */
+/* atomic.c                                                            */
+
+int	 atomic_write(const char *path, const void *buf, size_t len);
+int	 fsync_dir(const char *dir);
+int	 mkdir_p(const char *path, unsigned mode);
+
+/* ------------------------------------------------------------------ */
+/* util.c                                                              */
+
+void	*xcalloc(size_t n, size_t size);
+void	*xreallocarray(void *, size_t n, size_t size);
+char	*xstrdup(const char *);
+char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const char *progname;
+
+#endif

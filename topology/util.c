@@ -1,0 +1,92 @@
+/*
+ * util.c: allocation that cannot fail quietly, and messages.  Running out
+ * of memory is reported and aborts, as OpenSSH's xmalloc does: no caller can
+ * do anything better, and half-built state must never be written.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology.h"
+
+const char *progname = "sluice";
+
+static void
+out_of_memory(size_t n, size_t size)
+{
+	fprintf(stderr, "%s: out of memory allocating %zu x %zu bytes\n",
+	    progname, n, size);
+	abort();
+}
+
+/* Zeroed memory for n items of size bytes; never NULL. */
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0 || size == 0)
+		n = size = 1;
+	if ((p = calloc(n, size)) == NULL)
+		out_of_memory(n, size);
+	return p;
+}
+
+/* realloc with an overflow check; never NULL. */
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (n == 0 || size == 0)
+		n = size = 1;
+	if (size != 0 && n > SIZE_MAX / size)
+		out_of_memory(n, size);
+	if ((q = realloc(p, n * size)) == NULL)
+		out_of_memory(n, size);
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		out_of_memory(strlen(s) + 1, 1);
+	return p;
+}
+
+/* A formatted string the caller frees. */
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory(1, 1);
+	p = xcalloc(1, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Prints "PROG: message" on standard error. */
+void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,559 @@
+/*
+ * ynode.c: load a YAML document with libyaml into a tree that keeps every
+ * node's position, and read typed values from it with FILE:LINE:COLUMN
+ * errors.  Aliases, anchors and tags are refused: none of our formats needs
+ * them, and aliases make exponential documents possible.  Nesting is bounded
+ * by YAML_MAX_DEPTH because libyaml enforces no limit of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "topology.h"
+
+/* Formats "PATH:LINE:COL: message" into the diag; returns EX_DATAERR. */
+static int
+diag_set(struct diag *d, const char *path, unsigned line, unsigned col,
+    const char *fmt, va_list ap)
+{
+	int n;
+
+	n = snprintf(d->msg, sizeof(d->msg), "%s:%u:%u: ", path, line, col);
+	if (n < 0 || (size_t)n >= sizeof(d->msg))
+		return EX_DATAERR;
+	vsnprintf(d->msg + n, sizeof(d->msg) - n, fmt, ap);
+	return EX_DATAERR;
+}
+
+static int
+diag_at(struct diag *d, const char *path, unsigned line, unsigned col,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_set(d, path, line, col, fmt, ap);
+	va_end(ap);
+	return EX_DATAERR;
+}
+
+int
+yerr(struct yctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_set(c->diag, c->path, n ? n->line : 1, n ? n->column : 1, fmt,
+	    ap);
+	va_end(ap);
+	return EX_DATAERR;
+}
+
+void
+ynode_free(struct ynode *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->nkids; i++)
+		ynode_free(n->kids[i]);
+	free(n->kids);
+	free(n->text);
+	free(n);
+}
+
+static void
+ynode_append(struct ynode *parent, struct ynode *kid)
+{
+	parent->kids = xreallocarray(parent->kids, parent->nkids + 1,
+	    sizeof(*parent->kids));
+	parent->kids[parent->nkids++] = kid;
+}
+
+static struct ynode *
+ynode_new(enum ynode_kind kind, const yaml_mark_t *m)
+{
+	struct ynode *n;
+
+	n = xcalloc(1, sizeof(*n));
+	n->kind = kind;
+	n->line = (unsigned)m->line + 1;
+	n->column = (unsigned)m->column + 1;
+	return n;
+}
+
+/*
+ * Parses one YAML document from buf.  On success *root is the document's
+ * top node (NULL for an empty stream), owned by the caller, and 0 is
+ * returned; otherwise the diag names the problem and EX_DATAERR is returned.
+ */
+int
+ydoc_parse(const char *path, const unsigned char *buf, size_t len,
+    struct ynode **root, struct diag *d)
+{
+	yaml_parser_t	 p;
+	yaml_event_t	 ev;
+	struct ynode	*stack[YAML_MAX_DEPTH + 1];
+	struct ynode	*top = NULL, *n;
+	size_t		 depth = 0;
+	int		 rc = EX_DATAERR, done = 0, docs = 0;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&p)) {
+		diag_at(d, path, 1, 1, "cannot start the YAML parser");
+		return EX_SOFTWARE;
+	}
+	yaml_parser_set_input_string(&p, buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			diag_at(d, path, (unsigned)p.problem_mark.line + 1,
+			    (unsigned)p.problem_mark.column + 1, "%s%s%s",
+			    p.problem ? p.problem : "YAML syntax error",
+			    p.context ? " " : "", p.context ? p.context : "");
+			goto out;
+		}
+		n = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				diag_at(d, path, (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "more than one YAML document");
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			diag_at(d, path, (unsigned)ev.start_mark.line + 1,
+			    (unsigned)ev.start_mark.column + 1,
+			    "YAML aliases are not allowed here");
+			yaml_event_delete(&ev);
+			goto out;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT: {
+			const yaml_char_t *anchor, *tag;
+
+			if (ev.type == YAML_SCALAR_EVENT) {
+				anchor = ev.data.scalar.anchor;
+				tag = ev.data.scalar.tag;
+			} else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+				anchor = ev.data.sequence_start.anchor;
+				tag = ev.data.sequence_start.tag;
+			} else {
+				anchor = ev.data.mapping_start.anchor;
+				tag = ev.data.mapping_start.tag;
+			}
+			if (anchor != NULL || tag != NULL) {
+				diag_at(d, path,
+				    (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "YAML %s are not allowed here",
+				    anchor ? "anchors" : "tags");
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			if (ev.type == YAML_SCALAR_EVENT) {
+				n = ynode_new(YNODE_SCALAR, &ev.start_mark);
+				n->len = ev.data.scalar.length;
+				n->text = xcalloc(1, n->len + 1);
+				memcpy(n->text, ev.data.scalar.value, n->len);
+				n->plain = ev.data.scalar.style ==
+				    YAML_PLAIN_SCALAR_STYLE;
+			} else
+				n = ynode_new(ev.type ==
+				    YAML_SEQUENCE_START_EVENT ?
+				    YNODE_SEQUENCE : YNODE_MAPPING,
+				    &ev.start_mark);
+			if (depth > 0)
+				ynode_append(stack[depth - 1], n);
+			else if (top == NULL)
+				top = n;
+			if (n->kind != YNODE_SCALAR) {
+				if (depth >= YAML_MAX_DEPTH) {
+					diag_at(d, path, n->line, n->column,
+					    "nested deeper than %d levels",
+					    YAML_MAX_DEPTH);
+					if (top != n && depth == 0)
+						ynode_free(n);
+					yaml_event_delete(&ev);
+					goto out;
+				}
+				stack[depth++] = n;
+			}
+			break;
+		}
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth > 0)
+				depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	*root = top;
+	top = NULL;
+	rc = 0;
+out:
+	ynode_free(top);
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/*
+ * Reads and parses the YAML file at path.  Returns 0, EX_NOINPUT when the
+ * file does not exist, EX_IOERR when it cannot be read, or EX_DATAERR.
+ */
+int
+ydoc_load(const char *path, struct ynode **root, struct diag *d)
+{
+	struct stat	 st;
+	unsigned char	*buf = NULL;
+	size_t		 have = 0;
+	ssize_t		 r;
+	int		 fd, rc;
+
+	*root = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
+		    strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return EX_IOERR;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(d->msg, sizeof(d->msg), "%s: not a regular file",
+		    path);
+		close(fd);
+		return EX_NOINPUT;
+	}
+	if ((uint64_t)st.st_size > YAML_MAX_FILE) {
+		snprintf(d->msg, sizeof(d->msg),
+		    "%s: larger than %zu bytes", path, YAML_MAX_FILE);
+		close(fd);
+		return EX_DATAERR;
+	}
+	buf = xcalloc(1, (size_t)st.st_size + 1);
+	while (have < (size_t)st.st_size) {
+		r = read(fd, buf + have, (size_t)st.st_size - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(d->msg, sizeof(d->msg), "%s: read: %s", path,
+			    r == 0 ? "file shrank while read" :
+			    strerror(errno));
+			close(fd);
+			free(buf);
+			return EX_IOERR;
+		}
+		have += (size_t)r;
+	}
+	close(fd);
+	rc = ydoc_parse(path, buf, have, root, d);
+	free(buf);
+	return rc;
+}
+
+/* Returns the value of key in mapping n, or NULL. */
+struct ynode *
+ymap_get(const struct ynode *n, const char *key)
+{
+	size_t i;
+
+	if (n == NULL || n->kind != YNODE_MAPPING)
+		return NULL;
+	for (i = 0; i + 1 < n->nkids; i += 2)
+		if (n->kids[i]->kind == YNODE_SCALAR &&
+		    strcmp(n->kids[i]->text, key) == 0)
+			return n->kids[i + 1];
+	return NULL;
+}
+
+/*
+ * Checks that n is a mapping whose keys are scalars from keys (a NULL
+ * terminated list), each at most once.
+ */
+int
+ymap_check(struct yctx *c, const struct ynode *n, const char *what,
+    const char *const *keys)
+{
+	size_t i, j;
+	const char *const *k;
+
+	if (n == NULL || n->kind != YNODE_MAPPING)
+		return yerr(c, n, "%s: expected a mapping", what);
+	for (i = 0; i + 1 < n->nkids; i += 2) {
+		const struct ynode *key = n->kids[i];
+
+		if (key->kind != YNODE_SCALAR)
+			return yerr(c, key, "%s: keys must be plain words",
+			    what);
+		for (k = keys; *k != NULL; k++)
+			if (strcmp(*k, key->text) == 0)
+				break;
+		if (*k == NULL)
+			return yerr(c, key, "%s: unknown key '%s'", what,
+			    key->text);
+		for (j = 0; j < i; j += 2)
+			if (strcmp(n->kids[j]->text, key->text) == 0)
+				return yerr(c, key, "%s: duplicate key '%s'",
+				    what, key->text);
+	}
+	return 0;
+}
+
+int
+yseq_check(struct yctx *c, const struct ynode *n, const char *what)
+{
+	if (n == NULL || n->kind != YNODE_SEQUENCE)
+		return yerr(c, n, "%s: expected a list", what);
+	return 0;
+}
+
+int
+yscalar_check(struct yctx *c, const struct ynode *n, const char *what)
+{
+	if (n == NULL || n->kind != YNODE_SCALAR)
+		return yerr(c, n, "%s: expected a single value", what);
+	if (strlen(n->text) != n->len)
+		return yerr(c, n, "%s: contains a NUL character", what);
+	if (n->plain && (n->len == 0 || strcmp(n->text, "~") == 0 ||
+	    strcmp(n->text, "null") == 0))
+		return yerr(c, n, "%s: missing value", what);
+	return 0;
+}
+
+int
+yget_string(struct yctx *c, const struct ynode *n, const char *what,
+    char **out)
+{
+	const unsigned char *s;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	for (s = (const unsigned char *)n->text; *s; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return yerr(c, n, "%s: control character in '%s'",
+			    what, n->text);
+	free(*out);
+	*out = xstrdup(n->text);
+	return 0;
+}
+
+/* Reads a decimal unsigned integer that fits in 64 bits. */
+int
+yget_u64(struct yctx *c, const struct ynode *n, const char *what,
+    uint64_t *out)
+{
+	const char *s;
+	uint64_t v = 0;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	s = n->text;
+	if (*s == '\0')
+		return yerr(c, n, "%s: expected a whole number", what);
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return yerr(c, n, "%s: '%s' is not a whole number",
+			    what, n->text);
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return yerr(c, n, "%s: '%s' is too large", what,
+			    n->text);
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Reads a finite non-negative decimal number. */
+int
+yget_number(struct yctx *c, const struct ynode *n, const char *what,
+    double *out)
+{
+	const char *s;
+	char *end;
+	double v;
+	int rc, dot = 0, digits = 0;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	for (s = n->text; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (*s == '.' && !dot && digits)
+			dot = 1;
+		else
+			return yerr(c, n, "%s: '%s' is not a number", what,
+			    n->text);
+	}
+	if (!digits || s[-1] == '.')
+		return yerr(c, n, "%s: '%s' is not a number", what, n->text);
+	errno = 0;
+	v = strtod(n->text, &end);
+	if (errno != 0 || !isfinite(v))
+		return yerr(c, n, "%s: '%s' is out of range", what, n->text);
+	*out = v;
+	return 0;
+}
+
+int
+yget_bool(struct yctx *c, const struct ynode *n, const char *what, int *out)
+{
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (strcmp(n->text, "true") == 0)
+		*out = 1;
+	else if (strcmp(n->text, "false") == 0)
+		*out = 0;
+	else
+		return yerr(c, n, "%s: expected true or false, not '%s'",
+		    what, n->text);
+	return 0;
+}
+
+int
+yget_time(struct yctx *c, const struct ynode *n, const char *what,
+    time_t *out)
+{
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (time_parse(n->text, out) != 0)
+		return yerr(c, n, "%s: '%s' is not a time like "
+		    "2026-11-25T08:00:00Z", what, n->text);
+	return 0;
+}
+
+/* Reads a host, site, link or partition name. */
+int
+yget_name(struct yctx *c, const struct ynode *n, const char *what,
+    char **out)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (name_valid_label(n->text, &why) != 0)
+		return yerr(c, n, "%s: bad name '%s': %s", what, n->text, why);
+	return yget_string(c, n, what, out);
+}
+
+/* Reads a relative file name. */
+int
+yget_path(struct yctx *c, const struct ynode *n, const char *what,
+    char **out)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (name_valid_path(n->text, &why) != 0)
+		return yerr(c, n, "%s: bad file name '%s': %s", what, n->text,
+		    why);
+	return yget_string(c, n, what, out);
+}
+
+int
+yget_bandwidth(struct yctx *c, const struct ynode *n, const char *what,
+    double *out)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (unit_bandwidth(n->text, out, &why) != 0)
+		return yerr(c, n, "%s: '%s': %s", what, n->text, why);
+	return 0;
+}
+
+int
+yget_size(struct yctx *c, const struct ynode *n, const char *what,
+    uint64_t *out)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (unit_size(n->text, out, &why) != 0)
+		return yerr(c, n, "%s: '%s': %s", what, n->text, why);
+	return 0;
+}
+
+int
+yget_duration(struct yctx *c, const struct ynode *n, const char *what,
+    double *out)
+{
+	const char *why;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (unit_duration(n->text, out, &why) != 0)
+		return yerr(c, n, "%s: '%s': %s", what, n->text, why);
+	return 0;
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Reads a SHA-256 digest written as 64 hexadecimal digits. */
+int
+yget_digest(struct yctx *c, const struct ynode *n, const char *what,
+    unsigned char out[32])
+{
+	size_t i;
+	int rc, hi, lo;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	if (n->len != 64)
+		return yerr(c, n, "%s: a SHA-256 digest is 64 hexadecimal "
+		    "digits", what);
+	for (i = 0; i < 32; i++) {
+		hi = hexval((unsigned char)n->text[2 * i]);
+		lo = hexval((unsigned char)n->text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return yerr(c, n, "%s: not a hexadecimal digest",
+			    what);
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
