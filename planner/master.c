@@ -20,10 +20,10 @@ master_free(struct master *m)
 
 	if (m == NULL)
 		return;
-	if (m->fileset != NULL)
+	if (m->fileset != NULL && m->manifests != NULL)
 		for (i = 0; i < m->fileset->nfiles; i++)
 			manifest_free(m->manifests[i]);
-	if (m->topology != NULL)
+	if (m->topology != NULL && m->states != NULL)
 		for (i = 0; i < m->topology->nhosts; i++)
 			state_free(m->states[i]);
 	free(m->manifests);

@@ -148,23 +148,20 @@ parse_file(struct yctx *c, const struct topology *t, struct file *f,
 }
 
 /*
- * Loads fileset.yaml, checking its references against t.  On success *out
- * is owned by the caller (fileset_free()).  Returns a sysexits.h code.
+ * Builds a file set from a parsed document, checking its references
+ * against t.  On success *out is owned by the caller (fileset_free()).
  */
 int
-fileset_load(const char *path, const struct topology *t,
-    struct fileset **out, struct diag *d)
+fileset_parse(const char *path, const struct ynode *root,
+    const struct topology *t, struct fileset **out, struct diag *d)
 {
 	struct yctx c = { path, d };
-	struct ynode *root;
 	struct fileset *fs;
 	const struct ynode *files;
 	size_t i, j;
 	int rc;
 
 	*out = NULL;
-	if ((rc = ydoc_load(path, &root, d)) != 0)
-		return rc;
 	fs = xcalloc(1, sizeof(*fs));
 	if (root == NULL) {
 		rc = yerr(&c, NULL, "empty file set");
@@ -196,6 +193,21 @@ fileset_load(const char *path, const struct topology *t,
 	fs = NULL;
 out:
 	fileset_free(fs);
+	return rc;
+}
+
+/* Loads fileset.yaml; see fileset_parse().  Returns a sysexits.h code. */
+int
+fileset_load(const char *path, const struct topology *t,
+    struct fileset **out, struct diag *d)
+{
+	struct ynode *root;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		return rc;
+	rc = fileset_parse(path, root, t, out, d);
 	ynode_free(root);
 	return rc;
 }

@@ -234,6 +234,8 @@ struct fileset {
 
 int	 fileset_load(const char *path, const struct topology *,
 	    struct fileset **, struct diag *);
+int	 fileset_parse(const char *path, const struct ynode *,
+	    const struct topology *, struct fileset **, struct diag *);
 void	 fileset_free(struct fileset *);
 long	 fileset_find(const struct fileset *, const char *name);
 int	 fileset_targets(const struct topology *, const struct file *,

@@ -20,17 +20,31 @@
 
 #include "topology.h"
 
-/* Formats "PATH:LINE:COL: message" into the diag; returns EX_DATAERR. */
+/*
+ * Formats "PATH:LINE:COL: message" into the diag, with control characters
+ * from the input written as \xNN so that no message can drive a terminal.
+ * Returns EX_DATAERR.
+ */
 static int
 diag_set(struct diag *d, const char *path, unsigned line, unsigned col,
     const char *fmt, va_list ap)
 {
+	char raw[sizeof(d->msg)];
+	size_t i, j;
 	int n;
 
-	n = snprintf(d->msg, sizeof(d->msg), "%s:%u:%u: ", path, line, col);
-	if (n < 0 || (size_t)n >= sizeof(d->msg))
-		return EX_DATAERR;
-	vsnprintf(d->msg + n, sizeof(d->msg) - n, fmt, ap);
+	n = snprintf(raw, sizeof(raw), "%s:%u:%u: ", path, line, col);
+	if (n >= 0 && (size_t)n < sizeof(raw))
+		vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
+	for (i = j = 0; raw[i] != '\0' && j + 5 < sizeof(d->msg); i++) {
+		unsigned char ch = (unsigned char)raw[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			j += (size_t)snprintf(d->msg + j, 5, "\\x%02x", ch);
+		else
+			d->msg[j++] = (char)ch;
+	}
+	d->msg[j] = '\0';
 	return EX_DATAERR;
 }
 

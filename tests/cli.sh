@@ -1,0 +1,111 @@
+#!/bin/sh
+# cli.sh: sluice-plan as an operator runs it: summaries for the shared
+# cases, one exact FILE:LINE:COLUMN error and exit 65 for every broken
+# input under tests/data, exit codes for missing files and bad usage.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SLUICE_SHARED:-$top/../shared}
+plan="$top/planner/sluice-plan"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect_error FILE CODE COMMAND...: the command exits CODE and its first
+# line of standard error is FILE:EXPECT, EXPECT read from FILE's first line.
+expect_error() {
+	file=$1 code=$2
+	shift 2
+	want="$file:$(sed -n '1s/^# expect: //p' "$file")"
+	"$@" >"$work/out" 2>"$work/err"
+	rc=$?
+	got=$(head -n 1 "$work/err")
+	if [ "$rc" -ne "$code" ]; then
+		fail "$file: exit $rc, want $code ($got)"
+	elif [ "$got" != "$want" ]; then
+		fail "$file: got '$got', want '$want'"
+	elif [ -s "$work/out" ]; then
+		fail "$file: printed a summary on error"
+	else
+		ok
+	fi
+}
+
+for c in "$shared"/cases/*/; do
+	name=$(basename "$c")
+	if out=$("$plan" check -d "$c" 2>&1) &&
+	    printf '%s\n' "$out" | grep -q '^hosts: [1-9]' &&
+	    printf '%s\n' "$out" | grep -q '^states: '; then
+		ok
+	else
+		fail "check -d $name: $out"
+	fi
+	if out=$("$plan" check -t "$c/topology.yaml" -f "$c/fileset.yaml" 2>&1) &&
+	    printf '%s\n' "$out" | grep -q '^files: [1-9]'; then
+		ok
+	else
+		fail "check -t -f $name: $out"
+	fi
+done
+
+# The wan3 summary, worked out from its files: 6 sites, 30 hosts, 6 links,
+# 60 host + 12 site + 12 link resources, 3 files of 256 MiB to 29 hosts.
+out=$("$plan" check -d "$shared/cases/wan3")
+want="sites: 6 in 3 partitions
+hosts: 30
+links: 6
+resources: 84, 84 with a capacity
+files: 3
+bytes to deliver: 23353884672 (21.8 GiB)
+manifests: 3 of 3
+states: 30 of 30 hosts"
+if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
+
+cd "$top"
+for f in tests/data/broken/*.yaml; do
+	expect_error "$f" 65 "$plan" check -t "$f"
+done
+for f in tests/data/broken-fileset/*.yaml; do
+	expect_error "$f" 65 "$plan" check -t "$shared/cases/tiny/topology.yaml" -f "$f"
+done
+
+# A broken state in a master directory: reported with its position, exit 65.
+cp -r "$shared/cases/tiny" "$work/m"
+chmod -R u+w "$work/m"
+printf 'host: r0s0h1\nepoch: [\n' > "$work/m/states/r0s0h1.yaml"
+"$plan" check -d "$work/m" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "^$work/m/states/r0s0h1.yaml:3:1: " "$work/err"; then
+	ok
+else
+	fail "broken state: exit $rc: $(cat "$work/err")"
+fi
+# A state that reports for another host.
+cp "$shared/cases/tiny/states/r0s0h2.yaml" "$work/m/states/r0s0h1.yaml"
+"$plan" check -d "$work/m" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "reports for host 'r0s0h2'" "$work/err"; then ok
+else fail "misnamed state: exit $rc: $(cat "$work/err")"; fi
+
+# Missing input: 66.  Bad usage: 64.
+"$plan" check -t "$work/none.yaml" >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 66 ]; then ok; else fail "missing topology: exit $rc"; fi
+"$plan" check -d "$work/nowhere" >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 66 ]; then ok; else fail "missing directory: exit $rc"; fi
+"$plan" check >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 64 ]; then ok; else fail "no arguments: exit $rc"; fi
+"$plan" frobnicate >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 64 ]; then ok; else fail "unknown command: exit $rc"; fi
+"$plan" check -d x -t y >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 64 ]; then ok; else fail "both -d and -t: exit $rc"; fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,468 @@
+/*
+ * test_formats.c: every reader on good and bad input (each bad input names
+ * its exact line and column), and write-then-read round trips.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "unit.h"
+
+enum format { F_TOPOLOGY, F_FILESET, F_MANIFEST, F_STATE, F_PLAN };
+
+struct bad {
+	enum format	 format;
+	const char	*text;
+	const char	*want;	/* the message starts with this */
+};
+
+#define TOPO_OK "sites:\n  - name: a\n    hosts:\n" \
+    "      - {name: h1, address: 192.0.2.1, root: /srv}\n" \
+    "      - {name: h2, address: 192.0.2.2, root: /srv}\n" \
+    "  - name: b\n"
+
+#define DIGEST "2641a3295c9e7c4407b129ca0b87bd2143afa95761a4ee4fe27b4769d8691867"
+
+static const struct bad bad_inputs[] = {
+	/* topology */
+	{ F_TOPOLOGY, "round: 60s\nsits: []\n",
+	    "t.yaml:2:1: topology: unknown key 'sits'" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    uplink: 10Gbps\n",
+	    "t.yaml:3:13: uplink: '10Gbps': needs a unit" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    downlink: 0Mbit\n",
+	    "t.yaml:3:15: downlink: capacity must be above zero" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    hosts:\n"
+	    "      - {name: h, address: x, root: /s, nic: -1Gbit}\n",
+	    "t.yaml:4:46: nic: '-1Gbit': must not be negative" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n  - name: b\n  - name: a\n",
+	    "t.yaml:4:11: duplicate site name 'a'" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    hosts: [{name: h, address: x, "
+	    "root: /s}]\n  - name: b\n    hosts:\n"
+	    "      - {name: h, address: y, root: /s}\n",
+	    "t.yaml:6:16: duplicate host name 'h'" },
+	{ F_TOPOLOGY, TOPO_OK "links:\n  - between: [a, zz]\n",
+	    "t.yaml:8:18: between: no site named 'zz'" },
+	{ F_TOPOLOGY, "sites:\n  - name: ../x\n",
+	    "t.yaml:2:11: site name: bad name '../x'" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    hosts:\n"
+	    "      - {name: h, address: x}\n",
+	    "t.yaml:4:9: host h: missing 'root'" },
+	{ F_TOPOLOGY, "sites: [{name: a}\n",
+	    "t.yaml:2:1: did not find expected ',' or ']'" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    name: b\n",
+	    "t.yaml:3:5: site: duplicate key 'name'" },
+	{ F_TOPOLOGY, TOPO_OK "links:\n  - between: [a, b]\n"
+	    "    capacity: 1Gbit\n    reserved: 1Gbit\n",
+	    "t.yaml:10:15: reserved: leaves no capacity on link a--b" },
+	{ F_TOPOLOGY, "sites:\n  - &x {name: a}\n  - *x\n",
+	    "t.yaml:2:5: YAML anchors are not allowed here" },
+	{ F_TOPOLOGY, "sites:\n  - name: \"a\\tb\"\n",
+	    "t.yaml:2:11: site name: bad name" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    hosts:\n"
+	    "      - {name: h, address: x, root: relative/dir}\n",
+	    "t.yaml:4:37: root: 'relative/dir' must be an absolute path" },
+	{ F_TOPOLOGY, "sites:\n  - name: a\n    hosts:\n"
+	    "      - {name: h, address: x, root: /s, port: 70000}\n",
+	    "t.yaml:4:47: port: 70000 is not a TCP port" },
+	{ F_TOPOLOGY, "round: 0.1s\nsites: [{name: a}]\n",
+	    "t.yaml:1:8: round: must be from 1s to 24h" },
+	{ F_TOPOLOGY, "block_size: 4.3MiB\nsites: [{name: a}]\n",
+	    "t.yaml:1:13: block_size: '4.3MiB': not a whole number of bytes" },
+	{ F_TOPOLOGY, "sites: [{name: a}, {name: b}]\n"
+	    "links: [{between: [a, a]}]\n",
+	    "t.yaml:2:19: between: a link joins two different sites" },
+	{ F_TOPOLOGY, "sites: []\n",
+	    "t.yaml:1:8: sites: at least one site is needed" },
+	{ F_TOPOLOGY, "",
+	    "t.yaml:1:1: empty topology" },
+	{ F_TOPOLOGY, "- a\n- b\n",
+	    "t.yaml:1:1: topology: expected a mapping" },
+	{ F_TOPOLOGY, "sites: [{name: a}]\n---\nsites: []\n",
+	    "t.yaml:2:1: more than one YAML document" },
+	{ F_TOPOLOGY, "sites: [{name: a, uplink: 1Gbit, partition: [x]}]\n",
+	    "t.yaml:1:45: partition: expected a single value" },
+	/* file set */
+	{ F_FILESET, "files:\n  - {name: f, version: 1, generator: h9}\n",
+	    "f.yaml:2:38: generator: no host named 'h9'" },
+	{ F_FILESET, "files:\n  - {name: /etc/passwd, version: 1, "
+	    "generator: h1}\n",
+	    "f.yaml:2:12: name: bad file name '/etc/passwd'" },
+	{ F_FILESET, "files:\n  - {name: a/../b, version: 1, generator: h1}\n",
+	    "f.yaml:2:12: name: bad file name 'a/../b'" },
+	{ F_FILESET, "files:\n  - {name: f, version: 1, generator: h1}\n"
+	    "  - {name: f, version: 2, generator: h1}\n",
+	    "f.yaml:3:12: duplicate file name 'f'" },
+	{ F_FILESET, "files:\n  - {name: f, version: x1, generator: h1}\n",
+	    "f.yaml:2:24: version: 'x1' is not a whole number" },
+	{ F_FILESET, "files:\n  - name: f\n    version: 1\n    generator: h1\n"
+	    "    targets: [site:a, host:nope]\n",
+	    "f.yaml:5:23: target: no host named 'nope'" },
+	{ F_FILESET, "files:\n  - name: f\n    version: 1\n    generator: h1\n"
+	    "    targets: [datacenter:a]\n",
+	    "f.yaml:5:15: target: 'datacenter:a' is neither" },
+	{ F_FILESET, "files:\n  - {name: f, version: 1, generator: h1, "
+	    "size: 12 parsecs}\n",
+	    "f.yaml:2:48: size: '12 parsecs': unknown unit" },
+	{ F_FILESET, "files:\n  - {name: f, version: 1}\n",
+	    "f.yaml:2:5: file f: missing 'generator'" },
+	/* manifest */
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 8192\n"
+	    "final: true\nblocks: [" DIGEST "]\n",
+	    "m.yaml:6:9: blocks: 1 checksums, but length 8192 in blocks of "
+	    "4096 needs 2" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
+	    "final: true\nblocks: [zz41a3295c9e7c4407b129ca0b87bd2143afa95761"
+	    "a4ee4fe27b4769d8691867]\n",
+	    "m.yaml:6:10: block: not a hexadecimal digest" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
+	    "final: false\nblocks: [" DIGEST "]\n",
+	    "m.yaml:5:8: final: a growing file publishes whole blocks only" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
+	    "final: yes\nblocks: [" DIGEST "]\n",
+	    "m.yaml:5:8: final: expected true or false, not 'yes'" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 4096\n"
+	    "final: true\nblocks: [abc]\n",
+	    "m.yaml:6:10: block: a SHA-256 digest is 64 hexadecimal digits" },
+	/* state */
+	{ F_STATE, "host: h1\nepoch: 3\nfiles:\n  - {name: f, version: 1, "
+	    "length: -5}\n",
+	    "s.yaml:4:35: length: '-5' is not a whole number" },
+	{ F_STATE, "host: h1\nfailures:\n  - op: 1/h1/1\n    error: gremlins\n",
+	    "s.yaml:4:12: error: 'gremlins' is not one of" },
+	{ F_STATE, "host: h1\ntime: yesterday\n",
+	    "s.yaml:2:7: time: 'yesterday' is not a time" },
+	{ F_STATE, "host: h1\nfailures:\n  - op: 1/h1/1\n    error: io\n"
+	    "    components: [router:x]\n",
+	    "s.yaml:5:18: component: 'router:x' is not" },
+	/* plan */
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n"
+	    "expires: 2026-11-25T08:02:00Z\nops:\n  - id: 2/h1/1\n"
+	    "    file: ../../etc/shadow\n",
+	    "p.yaml:7:11: file: bad file name '../../etc/shadow'" },
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n"
+	    "expires: 2026-11-25T08:02:00Z\nops:\n  - id: 2/h1/1\n"
+	    "    file: f\n    version: 1\n    offset: 100\n    length: 4096\n"
+	    "    block_size: 4096\n",
+	    "p.yaml:9:13: op 2/h1/1: offset 100 is not a multiple of the "
+	    "block size 4096" },
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n"
+	    "expires: 2026-11-25T08:02:00Z\nops:\n  - id: 2/h1/1\n"
+	    "    file: f\n    version: 1\n    offset: 0\n    length: 8192\n"
+	    "    block_size: 4096\n    source: {host: h2, address: x, "
+	    "root: /s}\n    rate: 1000\n    blocks: [" DIGEST "]\n",
+	    "p.yaml:14:13: op 2/h1/1: 1 checksums for 8192 bytes in blocks "
+	    "of 4096 (expected 2)" },
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:02:00Z\n"
+	    "expires: 2026-11-25T08:01:00Z\n",
+	    "p.yaml:4:10: expires: must be after 'issued'" },
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n"
+	    "expires: 2026-11-25T08:02:00Z\nops:\n"
+	    "  - {id: a, file: f, version: 1, offset: 0, length: 10, "
+	    "source: {host: h2, address: x, root: /s}, rate: 5, blocks: ["
+	    DIGEST "]}\n"
+	    "  - {id: a, file: f, version: 1, offset: 0, length: 10, "
+	    "source: {host: h2, address: x, root: /s}, rate: 5, blocks: ["
+	    DIGEST "]}\n",
+	    "p.yaml:7:5: duplicate op id 'a'" },
+	{ F_PLAN, "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n"
+	    "expires: 2026-11-25T08:02:00Z\nops:\n"
+	    "  - {id: a, file: f, version: 1, offset: 0, length: 10, "
+	    "source: {host: h2, address: x, root: /s}, rate: 0, blocks: ["
+	    DIGEST "]}\n",
+	    "p.yaml:6:105: rate: must be above zero" },
+};
+
+static int
+parse_as(enum format f, const char *text, struct diag *d)
+{
+	static const char *const names[] = { "t.yaml", "f.yaml", "m.yaml",
+	    "s.yaml", "p.yaml" };
+	struct topology *t = NULL;
+	struct fileset *fs = NULL;
+	struct manifest *m = NULL;
+	struct state *s = NULL;
+	struct plan *p = NULL;
+	struct ynode *root = NULL;
+	int rc;
+
+	if (f == F_TOPOLOGY)
+		return topology_from_string(text, &t, d);
+	rc = ydoc_parse(names[f], (const unsigned char *)text, strlen(text),
+	    &root, d);
+	if (rc != 0)
+		return rc;
+	switch (f) {
+	case F_FILESET:
+		ck_assert_int_eq(topology_from_string(TOPO_OK, &t, d), 0);
+		rc = fileset_parse("f.yaml", root, t, &fs, d);
+		break;
+	case F_MANIFEST:
+		rc = manifest_parse("m.yaml", root, &m, d);
+		break;
+	case F_STATE:
+		rc = state_parse("s.yaml", root, &s, d);
+		break;
+	default:
+		rc = plan_parse("p.yaml", root, &p, d);
+		break;
+	}
+	topology_free(t);
+	fileset_free(fs);
+	manifest_free(m);
+	state_free(s);
+	plan_free(p);
+	ynode_free(root);
+	return rc;
+}
+
+START_TEST(bad_input)
+{
+	const struct bad *b = &bad_inputs[_i];
+	struct diag d = { "" };
+	int rc;
+
+	rc = parse_as(b->format, b->text, &d);
+	ck_assert_msg(rc == EX_DATAERR, "case %d: exit %d, want 65", _i, rc);
+	ck_assert_msg(strncmp(d.msg, b->want, strlen(b->want)) == 0,
+	    "case %d: got '%s', want '%s...'", _i, d.msg, b->want);
+}
+END_TEST
+
+START_TEST(nesting_limit)
+{
+	char text[400];
+	struct diag d = { "" };
+	struct ynode *root;
+	size_t i, n = 0;
+
+	n += (size_t)snprintf(text, sizeof(text), "sites: ");
+	for (i = 0; i < 40; i++)
+		text[n++] = '[';
+	text[n] = '\0';
+	ck_assert_int_eq(ydoc_parse("t.yaml", (unsigned char *)text, n, &root,
+	    &d), EX_DATAERR);
+	/* The 32nd collection is the sites' list plus 31 of the brackets. */
+	ck_assert_str_eq(d.msg, "t.yaml:1:39: nested deeper than 32 levels");
+}
+END_TEST
+
+START_TEST(cases_load)
+{
+	const char *shared = getenv("SLUICE_SHARED");
+	static const char *const cases[] = { "tiny", "partial", "growing",
+	    "wan3" };
+	size_t i;
+
+	if (shared == NULL || *shared == '\0')
+		shared = "../shared";
+	for (i = 0; i < 4; i++) {
+		char *tp = xasprintf("%s/cases/%s/topology.yaml", shared,
+		    cases[i]);
+		char *fp = xasprintf("%s/cases/%s/fileset.yaml", shared,
+		    cases[i]);
+		struct topology *t;
+		struct fileset *fs;
+		struct diag d = { "" };
+
+		ck_assert_msg(topology_load(tp, &t, &d) == 0, "%s", d.msg);
+		ck_assert_msg(fileset_load(fp, t, &fs, &d) == 0, "%s", d.msg);
+		ck_assert_uint_gt(fs->nfiles, 0);
+		fileset_free(fs);
+		topology_free(t);
+		free(tp);
+		free(fp);
+	}
+}
+END_TEST
+
+static struct ynode *
+reparse(const char *buf, size_t len)
+{
+	struct ynode *root;
+	struct diag d = { "" };
+
+	ck_assert_msg(ydoc_parse("x.yaml", (const unsigned char *)buf, len,
+	    &root, &d) == 0, "%s", d.msg);
+	return root;
+}
+
+START_TEST(manifest_round_trip)
+{
+	struct manifest m = { 0 }, *back;
+	struct diag d = { "" };
+	struct ynode *root;
+	unsigned char blocks[3][32];
+	size_t len, i;
+	char *buf;
+
+	for (i = 0; i < 3; i++)
+		memset(blocks[i], (int)(0x11 * (i + 1)), 32);
+	m.file = (char *)"index/shard-0001";
+	m.version = 42;
+	m.block_size = 4096;
+	m.length = 2 * 4096 + 17;
+	m.final = 1;
+	m.blocks = blocks;
+	m.nblocks = 3;
+	buf = manifest_format(&m, &len);
+	ck_assert_ptr_nonnull(buf);
+	root = reparse(buf, len);
+	ck_assert_int_eq(manifest_parse("x.yaml", root, &back, &d), 0);
+	ck_assert_str_eq(back->file, m.file);
+	ck_assert_uint_eq(back->version, 42);
+	ck_assert_uint_eq(back->length, m.length);
+	ck_assert_int_eq(back->final, 1);
+	ck_assert_uint_eq(back->nblocks, 3);
+	ck_assert_mem_eq(back->blocks, blocks, sizeof(blocks));
+	manifest_free(back);
+	ynode_free(root);
+	free(buf);
+}
+END_TEST
+
+START_TEST(state_round_trip)
+{
+	struct holding files[2] = { { (char *)"a/b", 1, 4096 },
+	    { (char *)"c", 7, 0 } };
+	char *components[] = { (char *)"host:euw-02",
+	    (char *)"link:use-euw" };
+	struct failure failure = { (char *)"17/use-01/3", (char *)"euw-02",
+	    components, 2, FAIL_CHECKSUM, (char *)"block 21: sha256 mismatch: "
+	    "\"quoted\"" };
+	struct state s = { (char *)"use-01", 17, 1795593600, files, 2,
+	    &failure, 1 }, *back;
+	struct diag d = { "" };
+	struct ynode *root;
+	size_t len;
+	char *buf;
+
+	buf = state_format(&s, &len);
+	ck_assert_ptr_nonnull(buf);
+	root = reparse(buf, len);
+	ck_assert_int_eq(state_parse("x.yaml", root, &back, &d), 0);
+	ck_assert_str_eq(back->host, "use-01");
+	ck_assert_uint_eq(back->epoch, 17);
+	ck_assert_int_eq((long)back->time, 1795593600L);
+	ck_assert_uint_eq(back->nfiles, 2);
+	ck_assert_uint_eq(state_length(back, "a/b", 1), 4096);
+	ck_assert_uint_eq(state_length(back, "a/b", 2), 0);
+	ck_assert_uint_eq(back->nfailures, 1);
+	ck_assert_str_eq(back->failures[0].op, "17/use-01/3");
+	ck_assert_str_eq(back->failures[0].source, "euw-02");
+	ck_assert_uint_eq(back->failures[0].ncomponents, 2);
+	ck_assert_str_eq(back->failures[0].components[1], "link:use-euw");
+	ck_assert_int_eq(back->failures[0].class, FAIL_CHECKSUM);
+	ck_assert_str_eq(back->failures[0].detail, failure.detail);
+	state_free(back);
+	ynode_free(root);
+	free(buf);
+}
+END_TEST
+
+START_TEST(plan_round_trip)
+{
+	unsigned char blocks[2][32];
+	char *resources[] = { (char *)"host:euw-02:out",
+	    (char *)"link:use-euw:eu-west>us-east", (char *)"host:use-01:in" };
+	struct op op = { 0 };
+	struct fileref ref = { (char *)"index/shard-0001", 42 };
+	struct plan p = { 0 }, *back;
+	struct diag d = { "" };
+	struct ynode *root;
+	size_t len;
+	char *buf;
+
+	memset(blocks[0], 0xab, 32);
+	memset(blocks[1], 0xcd, 32);
+	op.id = (char *)"18/use-01/1";
+	op.file = (char *)"index/shard-0001";
+	op.version = 42;
+	op.offset = 83886080;
+	op.length = 8388608;
+	op.block_size = 4194304;
+	op.source.host = (char *)"euw-02";
+	op.source.address = (char *)"198.51.100.7";
+	op.source.port = 2222;
+	op.source.user = (char *)"sluice";
+	op.source.root = (char *)"/srv/sluice";
+	op.rate = 31250000;
+	op.resources = resources;
+	op.nresources = 3;
+	op.blocks = blocks;
+	op.nblocks = 2;
+	p.host = (char *)"use-01";
+	p.epoch = 18;
+	p.issued = 1795593660;
+	p.expires = 1795593720;
+	p.fileset = &ref;
+	p.nfileset = 1;
+	p.ops = &op;
+	p.nops = 1;
+	buf = plan_format(&p, &len);
+	ck_assert_ptr_nonnull(buf);
+	root = reparse(buf, len);
+	ck_assert_msg(plan_parse("x.yaml", root, &back, &d) == 0, "%s", d.msg);
+	ck_assert_str_eq(back->host, "use-01");
+	ck_assert_uint_eq(back->epoch, 18);
+	ck_assert_int_eq((long)back->expires, 1795593720L);
+	ck_assert_uint_eq(back->nfileset, 1);
+	ck_assert_str_eq(back->fileset[0].name, "index/shard-0001");
+	ck_assert_uint_eq(back->nops, 1);
+	ck_assert_str_eq(back->ops[0].id, "18/use-01/1");
+	ck_assert_uint_eq(back->ops[0].offset, 83886080);
+	ck_assert_uint_eq(back->ops[0].length, 8388608);
+	ck_assert_uint_eq(back->ops[0].block_size, 4194304);
+	ck_assert_uint_eq(back->ops[0].source.port, 2222);
+	ck_assert_str_eq(back->ops[0].source.root, "/srv/sluice");
+	ck_assert_double_eq(back->ops[0].rate, 31250000);
+	ck_assert_uint_eq(back->ops[0].nresources, 3);
+	ck_assert_str_eq(back->ops[0].resources[1],
+	    "link:use-euw:eu-west>us-east");
+	ck_assert_mem_eq(back->ops[0].blocks, blocks, sizeof(blocks));
+	plan_free(back);
+	ynode_free(root);
+	free(buf);
+}
+END_TEST
+
+START_TEST(atomic_write_replaces)
+{
+	char dir[] = "/tmp/sluice-unit-XXXXXX";
+	char *path, buf[16] = { 0 };
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/out.yaml", dir);
+	ck_assert_int_eq(atomic_write(path, "first\n", 6), 0);
+	ck_assert_int_eq(atomic_write(path, "second\n", 7), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf) - 1, f), 7);
+	fclose(f);
+	ck_assert_str_eq(buf, "second\n");
+	ck_assert_int_eq(remove(path), 0);
+	ck_assert_int_eq(remove(dir), 0);
+	free(path);
+}
+END_TEST
+
+Suite *
+suite_formats(void)
+{
+	Suite *s = suite_create("formats");
+	TCase *tc = tcase_create("bad input");
+	TCase *rt = tcase_create("round trips");
+
+	tcase_add_loop_test(tc, bad_input, 0,
+	    (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
+	tcase_add_test(tc, nesting_limit);
+	tcase_add_test(tc, cases_load);
+	suite_add_tcase(s, tc);
+	tcase_add_test(rt, manifest_round_trip);
+	tcase_add_test(rt, state_round_trip);
+	tcase_add_test(rt, plan_round_trip);
+	tcase_add_test(rt, atomic_write_replaces);
+	suite_add_tcase(s, rt);
+	return s;
+}
