@@ -74,7 +74,7 @@ check: need-deps
 
 check-run: all tests/unit/unit
 	@echo "== unit tests"
-	CK_TAP_LOG_FILE_NAME= ./tests/unit/unit
+	./tests/unit/unit
 	@echo "== command-line tests"
 	SLUICE_SHARED=$(SLUICE_SHARED) sh tests/cli.sh
 	@echo "== man pages"
