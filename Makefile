@@ -18,6 +18,10 @@ SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 endif
 
+# The shared contract beside the checkout: cases and the plan verifier.
+SLUICE_SHARED ?= $(abspath $(CURDIR)/../shared)
+export SLUICE_SHARED
+
 PKGS	 = yaml-0.1 libcrypto libssh2
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -76,7 +80,7 @@ check-run: all tests/unit/unit
 	@echo "== unit tests"
 	./tests/unit/unit
 	@echo "== command-line tests"
-	SLUICE_SHARED=$(SLUICE_SHARED) sh tests/cli.sh
+	sh tests/cli.sh
 	@echo "== man pages"
 	mandoc -Tlint -W warning $(MANPAGES)
 
