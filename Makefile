@@ -41,7 +41,8 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/names.o topology/plan.o topology/state.o \
 	       topology/topology.o topology/units.o topology/util.o \
 	       topology/ynode.o topology/yout.o
-PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o
+PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
+	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o

@@ -12,7 +12,9 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n");
+	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
+	    "       sluice-plan run      -d DIR [--method lp|greedy] "
+	    "[--now TIME] [-v]\n");
 }
 
 int
@@ -26,6 +28,8 @@ main(int argc, char *argv[])
 	optind = 1;
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage();
 		return 0;

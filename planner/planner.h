@@ -28,4 +28,147 @@ uint64_t master_target_length(const struct master *, size_t file);
 /* check.c */
 int	 cmd_check(int argc, char **argv);
 
+/* ------------------------------------------------------------------ */
+/* ledger.c: the planner's durable memory, MASTER_DIR/ledger.yaml      */
+
+struct ledger_count {
+	char		*component;	/* host:H, site:S or link:L */
+	unsigned	 count;		/* failures since its last success */
+	uint64_t	 failed_epoch;	/* 0 when not failed */
+	time_t		 failed_time;
+	char		*reason;	/* the failure that reached the limit */
+};
+
+struct ledger_report {
+	char		*host;
+	uint64_t	 epoch;		/* the state last counted */
+	time_t		 time;
+};
+
+struct ledger_capacity {
+	char		*resource;
+	double		 capacity;	/* bytes/s after reserved; -1 none */
+};
+
+struct ledger {
+	uint64_t	 epoch;		/* the last run's epoch; 0 before */
+	time_t		 issued;
+	struct ledger_count *counts;
+	size_t		 ncounts;
+	struct ledger_report *reports;
+	size_t		 nreports;
+	struct ledger_capacity *picture;	/* the resource picture used */
+	size_t		 npicture;
+	char		**changes;	/* what changed since the run before */
+	size_t		 nchanges;
+	char		*method;	/* what planned the last run */
+};
+
+int	 ledger_load(const char *path, struct ledger **, struct diag *);
+char	*ledger_format(const struct ledger *, size_t *len);
+void	 ledger_free(struct ledger *);
+struct ledger_count *ledger_component(struct ledger *, const char *,
+	    int create);
+int	 ledger_failed(const struct ledger *, const char *component);
+void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
+	    time_t now, unsigned threshold, const char *reason);
+void	 ledger_absolve(struct ledger *, const char *component);
+struct ledger_report *ledger_report(struct ledger *, const char *host,
+	    int create);
+void	 ledger_add_change(struct ledger *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Rounds a failed component stays out before it is tried again. */
+#define LEDGER_RETRY_EPOCHS 20
+
+/* ------------------------------------------------------------------ */
+/* sched.c: demands, candidates, LP and greedy allocation, rounding    */
+
+#define ROUTE_MAX 64
+
+/* One destination host that still needs bytes of one file. */
+struct demand {
+	size_t		 host;
+	size_t		 file;
+	uint64_t	 have;		/* its verified length */
+	uint64_t	 want;		/* what it must reach now */
+	size_t		 first;		/* its candidates, in source length */
+	size_t		 ncand;		/* order (shortest first) */
+};
+
+/* One possible source for a demand, and what it is given. */
+struct candidate {
+	size_t		 demand;
+	size_t		 source;
+	uint64_t	 source_len;	/* what the source holds */
+	size_t		 res[ROUTE_MAX];
+	int		 nres;
+	int		 wan;		/* crosses sites */
+	double		 cost;		/* lower is better */
+	double		 weight;	/* value of a block, for LP and greedy */
+	uint64_t	 blocks;	/* allocated this round */
+};
+
+enum method { METHOD_LP, METHOD_GREEDY };
+
+struct sched {
+	struct master	*m;
+	struct topology	*t;
+	enum method	 method;
+	double		 T;		/* the round, seconds */
+	double		*residual;	/* per resource: bytes/s left, or -1 */
+	char		*blocked;	/* per resource: a failed component */
+	char		*source_ok;	/* per host: may serve */
+	char		*dest_ok;	/* per host: may be planned for */
+	uint64_t	*len;		/* host * nfiles + file: held */
+	struct demand	*demands;
+	size_t		 ndemands;
+	struct candidate *cands;
+	size_t		 ncands;
+	int		 lp_fallbacks;	/* LP solves that fell back */
+	double		 lp_seconds;
+	int		 lp_time_limit;	/* ms per solve */
+	size_t		 candidates_per_demand;
+	size_t		 wan_seeders;	/* WAN destinations per site, file */
+};
+
+void	 sched_init(struct sched *, struct master *, enum method);
+void	 sched_free(struct sched *);
+void	 sched_demands(struct sched *);
+void	 sched_candidates(struct sched *);
+void	 sched_allocate(struct sched *);
+uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
+	    uint64_t first_block, uint64_t nblocks);
+uint64_t sched_scheduled_bytes(const struct sched *);
+uint64_t sched_room(const struct sched *, const struct candidate *);
+void	 sched_charge(struct sched *, const struct candidate *, uint64_t);
+
+/* lp.c */
+int	 lp_solve(struct sched *, const size_t *cands, size_t n);
+
+/* run.c */
+struct round_stats {
+	size_t		 planned;	/* hosts given a new plan */
+	size_t		 kept;		/* hosts whose plan stays */
+	size_t		 ops;
+	size_t		 demands;
+	size_t		 candidates;
+	uint64_t	 bytes;		/* scheduled this round */
+	double		 lp_seconds;
+	int		 lp_fallbacks;
+};
+
+int	 cmd_run(int argc, char **argv);
+int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
+	    enum method, time_t now, struct plan ***plans,
+	    struct round_stats *);
+struct plan **load_old_plans(const char *dir, const struct topology *);
+
+/* verify.c, status.c, bound.c */
+int	 cmd_verify(int argc, char **argv);
+int	 verify_master(const char *dir, int quiet);
+int	 cmd_status(int argc, char **argv);
+int	 cmd_bound(int argc, char **argv);
+double	 bound_makespan(struct master *, char *why, size_t whylen);
+
 #endif

@@ -1,0 +1,527 @@
+/*
+ * sched.c: one round's copy schedule.  Demands are (destination, file)
+ * pairs that still need bytes; candidates are the sources that may serve
+ * them, the best few by a cost function.  The LP method solves the WAN
+ * first (one LP over the cross-site candidates of each site's seeders),
+ * then each site's LAN on its own, each with what the others left; the
+ * greedy method and the fill after the LP take candidates best first.
+ * Everything is in whole blocks; capacities are in bytes per second.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h"
+
+#define DEFAULT_CANDIDATES 8
+#define DEFAULT_SEEDERS 2
+
+static uint64_t
+file_block_size(const struct sched *s, size_t file)
+{
+	return s->m->manifests[file]->block_size;
+}
+
+/* Blocks of a length: whole ones, plus a short last one at a final end. */
+static uint64_t
+blocks_of(const struct sched *s, size_t file, uint64_t len)
+{
+	const struct manifest *man = s->m->manifests[file];
+	uint64_t bs = man->block_size;
+
+	if (man->final && len == man->length)
+		return (len + bs - 1) / bs;
+	return len / bs;
+}
+
+/* Bytes of nblocks blocks of a candidate's file from first_block on. */
+uint64_t
+sched_block_bytes(const struct sched *s, const struct candidate *c,
+    uint64_t first_block, uint64_t nblocks)
+{
+	size_t file = s->demands[c->demand].file;
+	uint64_t bs = file_block_size(s, file);
+	uint64_t end = (first_block + nblocks) * bs;
+	uint64_t len = s->m->manifests[file]->length;
+
+	if (end > len)
+		end = len;
+	return end - first_block * bs;
+}
+
+/* Sets up a schedule with every resource at full capacity, nothing failed. */
+void
+sched_init(struct sched *s, struct master *m, enum method method)
+{
+	struct topology *t = m->topology;
+	size_t i, f, nf = m->fileset->nfiles;
+
+	memset(s, 0, sizeof(*s));
+	s->m = m;
+	s->t = t;
+	s->method = method;
+	s->T = t->round;
+	s->lp_time_limit = 10000;
+	s->candidates_per_demand = DEFAULT_CANDIDATES;
+	s->wan_seeders = DEFAULT_SEEDERS;
+	s->residual = xcalloc(t->nresources, sizeof(double));
+	s->blocked = xcalloc(t->nresources, 1);
+	for (i = 0; i < t->nresources; i++)
+		s->residual[i] = t->resources[i].capacity == CAP_UNLIMITED ?
+		    CAP_UNLIMITED : floor(t->resources[i].capacity);
+	s->source_ok = xcalloc(t->nhosts, 1);
+	s->dest_ok = xcalloc(t->nhosts, 1);
+	memset(s->source_ok, 1, t->nhosts);
+	memset(s->dest_ok, 1, t->nhosts);
+	s->len = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(uint64_t));
+	for (i = 0; i < t->nhosts; i++)
+		for (f = 0; f < nf; f++)
+			s->len[i * nf + f] = master_length(m, i, f);
+}
+
+void
+sched_free(struct sched *s)
+{
+	free(s->residual);
+	free(s->blocked);
+	free(s->source_ok);
+	free(s->dest_ok);
+	free(s->len);
+	free(s->demands);
+	free(s->cands);
+	memset(s, 0, sizeof(*s));
+}
+
+static uint64_t
+held(const struct sched *s, size_t host, size_t file)
+{
+	return s->len[host * s->m->fileset->nfiles + file];
+}
+
+/* Finds every (target host, published file) short of what is published. */
+void
+sched_demands(struct sched *s)
+{
+	const struct fileset *fs = s->m->fileset;
+	struct topology *t = s->t;
+	size_t f, h, cap = 0;
+
+	for (f = 0; f < fs->nfiles; f++) {
+		const struct manifest *man = s->m->manifests[f];
+
+		if (man == NULL || man->length == 0)
+			continue;
+		for (h = 0; h < t->nhosts; h++) {
+			uint64_t have = held(s, h, f);
+			struct demand *d;
+
+			if (!s->dest_ok[h] || h == fs->files[f].generator ||
+			    !fileset_targets(t, &fs->files[f], h) ||
+			    have >= man->length)
+				continue;
+			if (have % man->block_size != 0) {
+				warnx_("host %s: %s@%llu: length %llu is not "
+				    "a whole number of blocks; not planned",
+				    t->hosts[h].name, fs->files[f].name,
+				    (unsigned long long)fs->files[f].version,
+				    (unsigned long long)have);
+				continue;
+			}
+			if (s->ndemands == cap) {
+				cap = cap ? cap * 2 : 64;
+				s->demands = xreallocarray(s->demands, cap,
+				    sizeof(*s->demands));
+			}
+			d = &s->demands[s->ndemands++];
+			memset(d, 0, sizeof(*d));
+			d->host = h;
+			d->file = f;
+			d->have = have;
+			d->want = man->length;
+		}
+	}
+}
+
+/* Fills c's route; returns 0, or -1 when there is none or it is blocked. */
+static int
+candidate_route(struct sched *s, struct candidate *c, size_t src,
+    size_t dst)
+{
+	int i;
+
+	c->nres = route_resources(s->t, src, dst, c->res, ROUTE_MAX);
+	if (c->nres < 0)
+		return -1;
+	for (i = 0; i < c->nres; i++)
+		if (s->blocked[c->res[i]])
+			return -1;
+	return 0;
+}
+
+/*
+ * The cost function: fewer hops and less latency first, then sources that
+ * already serve less (load), then sources that hold more of what is needed.
+ */
+static double
+candidate_cost(struct sched *s, const struct demand *d, size_t src,
+    uint64_t src_len, const unsigned *load)
+{
+	int hops = route_hops(s->t, src, d->host);
+	double lat = route_latency(s->t, src, d->host);
+	double cover = (double)(src_len - d->have) / (double)(d->want -
+	    d->have);
+
+	if (cover > 1)
+		cover = 1;
+	return hops + 10 * lat + 0.02 * load[src] - 0.05 * cover;
+}
+
+struct scored {
+	size_t		 source;
+	double		 cost;
+};
+
+static int
+cmp_scored(const void *a, const void *b)
+{
+	const struct scored *x = a, *y = b;
+
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return (x->source > y->source) - (x->source < y->source);
+}
+
+/* Candidates of one demand sorted by source length, then source index. */
+static const struct sched *sort_sched;
+
+static int
+cmp_by_length(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->source_len != y->source_len)
+		return x->source_len < y->source_len ? -1 : 1;
+	return (x->source > y->source) - (x->source < y->source);
+}
+
+/*
+ * Marks the WAN seeders: per (site, file), the demands that hold the most
+ * of the file in their site (the site's leaders), up to wan_seeders.  Only
+ * they take data across sites; the rest of the site copies it locally.
+ */
+static char *
+choose_seeders(struct sched *s)
+{
+	struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, i, j;
+	char *seeder = xcalloc(s->ndemands ? s->ndemands : 1, 1);
+	size_t *count = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
+	uint64_t *best = xcalloc(t->nsites * (nf ? nf : 1), sizeof(uint64_t));
+
+	/* The most any host of the site holds, demanding or not. */
+	for (i = 0; i < t->nhosts; i++)
+		for (j = 0; j < nf; j++) {
+			size_t k = t->hosts[i].site * nf + j;
+
+			if (held(s, i, j) > best[k])
+				best[k] = held(s, i, j);
+		}
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+		size_t k = t->hosts[d->host].site * nf + d->file;
+
+		if (d->have == best[k] && count[k] < s->wan_seeders) {
+			seeder[i] = 1 + (count[k] == 0);
+			count[k]++;
+		}
+	}
+	free(count);
+	free(best);
+	return seeder;
+}
+
+/*
+ * Chooses the best candidates_per_demand sources of every demand: any host
+ * of its own site that holds more, and for a site's seeders the two
+ * longest holders of every other reachable site.  Weights: priority, the
+ * destination's deficit, and three times as much for bytes that no host of
+ * the destination's site holds yet.
+ */
+void
+sched_candidates(struct sched *s)
+{
+	struct topology *t = s->t;
+	const struct fileset *fs = s->m->fileset;
+	size_t nf = fs->nfiles, i, j, k, cap = 0;
+	size_t K = s->candidates_per_demand;
+	unsigned *load = xcalloc(t->nhosts, sizeof(unsigned));
+	struct scored *pick = xcalloc(t->nhosts + 2 * t->nsites + 1,
+	    sizeof(*pick));
+	size_t *top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
+	char *seeder = choose_seeders(s);
+
+	/* The two longest holders of each file in each site, for the WAN. */
+	for (k = 0; k < 2 * t->nsites * nf; k++)
+		top[k] = (size_t)-1;
+	for (i = 0; i < t->nhosts; i++) {
+		if (!s->source_ok[i])
+			continue;
+		for (j = 0; j < nf; j++) {
+			size_t *slot = &top[2 * (t->hosts[i].site * nf + j)];
+			uint64_t l = held(s, i, j);
+
+			if (l == 0)
+				continue;
+			if (slot[0] == (size_t)-1 || l > held(s, slot[0], j)) {
+				slot[1] = slot[0];
+				slot[0] = i;
+			} else if (slot[1] == (size_t)-1 ||
+			    l > held(s, slot[1], j))
+				slot[1] = i;
+		}
+	}
+	for (i = 0; i < s->ndemands; i++) {
+		struct demand *d = &s->demands[i];
+		const struct site *site = &t->sites[t->hosts[d->host].site];
+		size_t n = 0;
+
+		for (j = 0; j < site->nhosts; j++) {
+			size_t src = site->hosts[j];
+
+			if (src == d->host || !s->source_ok[src] ||
+			    held(s, src, d->file) <= d->have)
+				continue;
+			pick[n].source = src;
+			pick[n].cost = candidate_cost(s, d, src,
+			    held(s, src, d->file), load);
+			n++;
+		}
+		if (seeder[i])
+			for (k = 0; k < t->nsites; k++) {
+				size_t *slot = &top[2 * (k * nf + d->file)];
+
+				if (k == t->hosts[d->host].site)
+					continue;
+				for (j = 0; j < 2; j++) {
+					size_t src = slot[j];
+
+					if (src == (size_t)-1 ||
+					    held(s, src, d->file) <= d->have)
+						continue;
+					pick[n].source = src;
+					pick[n].cost = candidate_cost(s, d, src,
+					    held(s, src, d->file), load);
+					n++;
+				}
+			}
+		qsort(pick, n, sizeof(*pick), cmp_scored);
+		d->first = s->ncands;
+		for (j = 0; j < n && d->ncand < K; j++) {
+			struct candidate *c;
+			double deficit = (double)(d->want - d->have) /
+			    (double)d->want;
+
+			if (s->ncands == cap) {
+				cap = cap ? cap * 2 : 256;
+				s->cands = xreallocarray(s->cands, cap,
+				    sizeof(*s->cands));
+			}
+			c = &s->cands[s->ncands];
+			memset(c, 0, sizeof(*c));
+			c->demand = i;
+			c->source = pick[j].source;
+			c->source_len = held(s, c->source, d->file);
+			if (c->source_len > d->want)
+				c->source_len = d->want;
+			if (candidate_route(s, c, c->source, d->host) != 0)
+				continue;
+			c->wan = t->hosts[c->source].site !=
+			    t->hosts[d->host].site;
+			c->cost = pick[j].cost;
+			c->weight = (double)(fs->files[d->file].priority + 1) *
+			    (1 + deficit) * (c->wan && seeder[i] == 2 ? 3 : 1)
+			    - 1e-3 * c->cost;
+			if (c->weight < 1e-6)
+				c->weight = 1e-6;
+			load[c->source]++;
+			s->ncands++;
+			d->ncand++;
+		}
+		sort_sched = s;
+		qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
+		    cmp_by_length);
+	}
+	/*
+	 * Each candidate becomes at most one op whose rate is rounded up to a
+	 * whole byte per second: keep one byte per second of every resource
+	 * aside for each, so the rounded rates still fit.
+	 */
+	for (i = 0; i < s->ncands; i++)
+		for (k = 0; k < (size_t)s->cands[i].nres; k++)
+			if (s->residual[s->cands[i].res[k]] != CAP_UNLIMITED)
+				s->residual[s->cands[i].res[k]] -= 1;
+	free(load);
+	free(pick);
+	free(top);
+	free(seeder);
+}
+
+/* Blocks the candidate may still take within its demand's range. */
+static uint64_t
+range_room(const struct sched *s, const struct candidate *c)
+{
+	const struct demand *d = &s->demands[c->demand];
+	uint64_t haveb = d->have / file_block_size(s, d->file);
+	uint64_t cum = 0, room = UINT64_MAX;
+	size_t j;
+	int after = 0;
+
+	for (j = d->first; j < d->first + d->ncand; j++) {
+		const struct candidate *o = &s->cands[j];
+		uint64_t limit = blocks_of(s, d->file, o->source_len) - haveb;
+
+		cum += o->blocks;
+		if (o == c)
+			after = 1;
+		if (after) {
+			uint64_t r = limit > cum ? limit - cum : 0;
+
+			if (r < room)
+				room = r;
+		}
+	}
+	return room == UINT64_MAX ? 0 : room;
+}
+
+/* Blocks the candidate's route can still carry this round. */
+static uint64_t
+capacity_room(const struct sched *s, const struct candidate *c)
+{
+	uint64_t bs = file_block_size(s, s->demands[c->demand].file);
+	uint64_t room = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < c->nres; i++) {
+		double r = s->residual[c->res[i]];
+		uint64_t b;
+
+		if (r == CAP_UNLIMITED)
+			continue;
+		b = r <= 0 ? 0 : (uint64_t)floor(r * s->T / (double)bs);
+		if (b < room)
+			room = b;
+	}
+	return room;
+}
+
+/* Blocks the candidate may still take: range and capacity both. */
+uint64_t
+sched_room(const struct sched *s, const struct candidate *c)
+{
+	uint64_t a = range_room(s, c), b = capacity_room(s, c);
+
+	return a < b ? a : b;
+}
+
+/* Charges nblocks more of the candidate to every resource of its route. */
+void
+sched_charge(struct sched *s, const struct candidate *c, uint64_t nblocks)
+{
+	uint64_t bs = file_block_size(s, s->demands[c->demand].file);
+	int i;
+
+	for (i = 0; i < c->nres; i++)
+		if (s->residual[c->res[i]] != CAP_UNLIMITED)
+			s->residual[c->res[i]] -= (double)(nblocks * bs) /
+			    s->T;
+}
+
+/* Greedy: best weight first, each candidate as much as fits, once. */
+static int
+cmp_greedy(const void *a, const void *b)
+{
+	const struct candidate *x = &sort_sched->cands[*(const size_t *)a];
+	const struct candidate *y = &sort_sched->cands[*(const size_t *)b];
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return (*(const size_t *)a > *(const size_t *)b) -
+	    (*(const size_t *)a < *(const size_t *)b);
+}
+
+static void
+greedy_fill(struct sched *s)
+{
+	size_t *order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
+	size_t i;
+
+	for (i = 0; i < s->ncands; i++)
+		order[i] = i;
+	sort_sched = s;
+	qsort(order, s->ncands, sizeof(size_t), cmp_greedy);
+	for (i = 0; i < s->ncands; i++) {
+		struct candidate *c = &s->cands[order[i]];
+		uint64_t k = sched_room(s, c);
+
+		if (k > 0) {
+			c->blocks += k;
+			sched_charge(s, c, k);
+		}
+	}
+	free(order);
+}
+
+/*
+ * Allocates blocks to candidates.  LP: the WAN, then every site's LAN, then
+ * a greedy fill of what rounding left; greedy: the fill alone.
+ */
+void
+sched_allocate(struct sched *s)
+{
+	struct topology *t = s->t;
+	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
+	size_t i, n, site;
+
+	if (s->method == METHOD_LP) {
+		for (n = i = 0; i < s->ncands; i++)
+			if (s->cands[i].wan)
+				list[n++] = i;
+		if (n > 0 && lp_solve(s, list, n) != 0)
+			s->lp_fallbacks++;
+		for (site = 0; site < t->nsites; site++) {
+			for (n = i = 0; i < s->ncands; i++) {
+				const struct candidate *c = &s->cands[i];
+
+				if (!c->wan && t->hosts[c->source].site == site)
+					list[n++] = i;
+			}
+			if (n > 0 && lp_solve(s, list, n) != 0)
+				s->lp_fallbacks++;
+		}
+	}
+	greedy_fill(s);
+	free(list);
+}
+
+/* Total bytes the candidates were given. */
+uint64_t
+sched_scheduled_bytes(const struct sched *s)
+{
+	uint64_t total = 0;
+	size_t i, j;
+
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+		uint64_t b = d->have / file_block_size(s, d->file), n = 0;
+
+		for (j = d->first; j < d->first + d->ncand; j++)
+			n += s->cands[j].blocks;
+		if (n > 0)
+			total += sched_block_bytes(s, &s->cands[d->first], b,
+			    n);
+	}
+	return total;
+}
