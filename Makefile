@@ -42,10 +42,11 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/topology.o topology/units.o topology/util.o \
 	       topology/ynode.o topology/yout.o
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
-	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o
+	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o \
+	       planner/verify.o planner/status.o planner/bound.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
-	       tests/unit/test_formats.o
+	       tests/unit/test_formats.o tests/unit/test_planner.o
 
 LIBTOPOLOGY = topology/libsluice-topology.a
 PROGRAMS = planner/sluice-plan
@@ -69,8 +70,10 @@ $(LIBTOPOLOGY): $(TOPOLOGY_OBJ)
 planner/sluice-plan: $(PLANNER_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(PLANNER_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lglpk -lm
 
-tests/unit/unit: $(TEST_OBJ) $(LIBTOPOLOGY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) $(CHECK_LIBS) -lm
+PLANNER_LIB_OBJ = $(filter-out planner/main.o,$(PLANNER_OBJ))
+
+tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) $(CHECK_LIBS) -lglpk -lm
 
 # Run "make deps" first when a library or tool is missing, then build and
 # test in a second make, so that pkg-config sees what deps installed.
@@ -82,6 +85,8 @@ check-run: all tests/unit/unit
 	./tests/unit/unit
 	@echo "== command-line tests"
 	sh tests/cli.sh
+	@echo "== planner tests"
+	sh tests/planner.sh
 	@echo "== man pages"
 	mandoc -Tlint -W warning $(MANPAGES)
 

@@ -14,7 +14,10 @@ usage(void)
 	fprintf(stderr,
 	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
 	    "       sluice-plan run      -d DIR [--method lp|greedy] "
-	    "[--now TIME] [-v]\n");
+	    "[--now TIME] [-v]\n"
+	    "       sluice-plan verify   -d DIR [-v]\n"
+	    "       sluice-plan status   -d DIR\n"
+	    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n");
 }
 
 int
@@ -30,6 +33,12 @@ main(int argc, char *argv[])
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bound") == 0)
+		return cmd_bound(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage();
 		return 0;

@@ -184,7 +184,7 @@ unit_format_bandwidth(char *buf, size_t len, double bytes_per_second)
 		v /= 1000;
 		i++;
 	}
-	snprintf(buf, len, "%.3g%s", v, names[i]);
+	snprintf(buf, len, "%.4g%s", v, names[i]);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */

@@ -10,6 +10,7 @@ Suite	*suite_units(void);
 Suite	*suite_names(void);
 Suite	*suite_topology(void);
 Suite	*suite_formats(void);
+Suite	*suite_planner(void);
 
 /* Parses YAML text as a topology named "t.yaml"; returns the exit code. */
 int	 topology_from_string(const char *, struct topology **, struct diag *);

@@ -1,0 +1,193 @@
+/*
+ * status.c: sluice-plan status, progress per file and site, the failed
+ * components and what changed, and the busiest resources of the plans.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+struct busy {
+	size_t		 resource;
+	double		 share;
+};
+
+static int
+cmp_busy(const void *a, const void *b)
+{
+	const struct busy *x = a, *y = b;
+
+	if (x->share != y->share)
+		return x->share > y->share ? -1 : 1;
+	return (x->resource > y->resource) - (x->resource < y->resource);
+}
+
+static void
+print_progress(const struct master *m)
+{
+	const struct topology *t = m->topology;
+	size_t f, s, j;
+	char sz[32];
+
+	for (f = 0; f < m->fileset->nfiles; f++) {
+		const struct file *fl = &m->fileset->files[f];
+		const struct manifest *man = m->manifests[f];
+		uint64_t want = man ? man->length : 0;
+
+		unit_format_size(sz, sizeof(sz), (double)want);
+		printf("%s@%llu: %s published%s\n", fl->name,
+		    (unsigned long long)fl->version, sz, man == NULL ?
+		    " (no manifest yet)" : man->final ? "" : ", growing");
+		for (s = 0; s < t->nsites; s++) {
+			size_t targets = 0, complete = 0;
+			double have = 0, need = 0;
+
+			for (j = 0; j < t->sites[s].nhosts; j++) {
+				size_t h = t->sites[s].hosts[j];
+				uint64_t l = master_length(m, h, f);
+
+				if (!fileset_targets(t, fl, h))
+					continue;
+				targets++;
+				complete += want > 0 && l >= want;
+				have += (double)(l < want ? l : want);
+				need += (double)want;
+			}
+			if (targets == 0)
+				continue;
+			printf("  %-20s %zu/%zu hosts complete, %5.1f%%\n",
+			    t->sites[s].name, complete, targets,
+			    need > 0 ? 100 * have / need : 100.0);
+		}
+	}
+}
+
+static void
+print_ledger(const struct ledger *l)
+{
+	size_t i, n = 0;
+	char when[32];
+
+	printf("epoch %llu", (unsigned long long)l->epoch);
+	if (l->epoch > 0) {
+		time_format(when, sizeof(when), l->issued);
+		printf(", planned %s by %s", when, l->method ? l->method :
+		    "?");
+	}
+	putchar('\n');
+	for (i = 0; i < l->ncounts; i++) {
+		const struct ledger_count *c = &l->counts[i];
+
+		if (c->failed_epoch == 0)
+			continue;
+		time_format(when, sizeof(when), c->failed_time);
+		printf("%s %s failed in epoch %llu (%s): %s\n",
+		    n++ ? "" : "failed components:\n ", c->component,
+		    (unsigned long long)c->failed_epoch, when,
+		    c->reason ? c->reason : "");
+	}
+	if (n == 0)
+		printf("failed components: none\n");
+	for (i = 0; i < l->ncounts; i++)
+		if (l->counts[i].failed_epoch == 0 && l->counts[i].count > 0)
+			printf("  %s: %u failure(s) counted\n",
+			    l->counts[i].component, l->counts[i].count);
+	printf("changes since the run before: %s\n", l->nchanges ? "" :
+	    "none");
+	for (i = 0; i < l->nchanges; i++)
+		printf("  %s\n", l->changes[i]);
+}
+
+static void
+print_busiest(const char *dir, const struct master *m)
+{
+	const struct topology *t = m->topology;
+	struct plan **plans = load_old_plans(dir, t);
+	double *use = xcalloc(t->nresources, sizeof(double));
+	struct busy *b = xcalloc(t->nresources, sizeof(*b));
+	time_t now = 0;
+	size_t h, i, j, k, n = 0;
+	char used[32], cap[32];
+
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] != NULL && plans[h]->issued > now)
+			now = plans[h]->issued;
+	for (h = 0; h < t->nhosts; h++) {
+		if (plans[h] == NULL || plans[h]->expires <= now)
+			continue;
+		for (i = 0; i < plans[h]->nops; i++)
+			for (j = 0; j < plans[h]->ops[i].nresources; j++) {
+				long r = topology_resource(t,
+				    plans[h]->ops[i].resources[j]);
+
+				if (r >= 0)
+					use[r] += plans[h]->ops[i].rate;
+			}
+	}
+	for (i = 0; i < t->nresources; i++)
+		if (t->resources[i].capacity != CAP_UNLIMITED && use[i] > 0) {
+			b[n].resource = i;
+			b[n++].share = use[i] / t->resources[i].capacity;
+		}
+	qsort(b, n, sizeof(*b), cmp_busy);
+	printf("busiest resources:%s\n", n ? "" : " none in use");
+	for (k = 0; k < n && k < 8; k++) {
+		i = b[k].resource;
+		unit_format_bandwidth(used, sizeof(used), use[i]);
+		unit_format_bandwidth(cap, sizeof(cap),
+		    t->resources[i].capacity);
+		printf("  %-40s %5.1f%%  %s of %s\n", t->resources[i].id,
+		    100 * b[k].share, used, cap);
+	}
+	for (h = 0; h < t->nhosts; h++)
+		plan_free(plans[h]);
+	free(plans);
+	free(use);
+	free(b);
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	const char *dir = NULL;
+	struct master *m;
+	struct ledger *l;
+	struct diag d = { "" };
+	char *lpath, why[512];
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "d:")) != -1) {
+		if (ch != 'd') {
+			dir = NULL;
+			break;
+		}
+		dir = optarg;
+	}
+	if (dir == NULL || optind != argc) {
+		fprintf(stderr, "usage: sluice-plan status -d DIR\n");
+		return EX_USAGE;
+	}
+	if ((rc = master_load(dir, &m, 0)) != 0)
+		return rc;
+	lpath = xasprintf("%s/ledger.yaml", dir);
+	rc = ledger_load(lpath, &l, &d);
+	free(lpath);
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		master_free(m);
+		return rc;
+	}
+	print_ledger(l);
+	print_progress(m);
+	print_busiest(dir, m);
+	printf("lower bound on the time left: %.1fs",
+	    bound_makespan(m, why, sizeof(why)));
+	printf(" (%s)\n", why);
+	ledger_free(l);
+	master_free(m);
+	return 0;
+}

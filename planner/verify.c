@@ -1,0 +1,357 @@
+/*
+ * verify.c: sluice-plan verify, the plans of a master directory re-checked
+ * against the topology, the manifests, the states and every capacity: the
+ * same rules as the shared verify-plans tool, in the planner's own code.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+struct vctx {
+	struct master	*m;
+	size_t		 violations;
+	int		 quiet;
+	const char	*dir;
+};
+
+static void
+violation(struct vctx *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+violation(struct vctx *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->violations++;
+	printf("%s: ", v->dir);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when the op's resources are exactly the route's, in any order. */
+static int
+same_resources(struct topology *t, const struct op *o, size_t src,
+    size_t dst)
+{
+	size_t res[ROUTE_MAX + 4];
+	char **want, **have;
+	int n, i, same;
+
+	n = route_resources(t, src, dst, res, ROUTE_MAX + 4);
+	if (n < 0 || (size_t)n != o->nresources)
+		return 0;
+	want = xcalloc((size_t)n, sizeof(char *));
+	have = xcalloc((size_t)n, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		want[i] = t->resources[res[i]].id;
+		have[i] = o->resources[i];
+	}
+	qsort(want, (size_t)n, sizeof(char *), cmp_str);
+	qsort(have, (size_t)n, sizeof(char *), cmp_str);
+	for (same = 1, i = 0; i < n && same; i++)
+		same = strcmp(want[i], have[i]) == 0;
+	free(want);
+	free(have);
+	return same;
+}
+
+struct tile {
+	uint64_t	 offset;
+	uint64_t	 length;
+	const char	*id;
+	size_t		 file;
+};
+
+static int
+cmp_tile(const void *a, const void *b)
+{
+	const struct tile *x = a, *y = b;
+
+	if (x->file != y->file)
+		return (x->file > y->file) - (x->file < y->file);
+	if (x->offset != y->offset)
+		return (x->offset > y->offset) - (x->offset < y->offset);
+	return (x->length > y->length) - (x->length < y->length);
+}
+
+/* Checks one op of the newest epoch against manifest and states. */
+static int
+check_current_op(struct vctx *v, const struct plan *p, const struct op *o,
+    size_t src, size_t dst, struct tile *tile)
+{
+	struct master *m = v->m;
+	const struct manifest *man;
+	const struct file *f;
+	long fi = fileset_find(m->fileset, o->file);
+	uint64_t bs, end = o->offset + o->length, first, have;
+
+	if (fi < 0 || m->fileset->files[fi].version != o->version) {
+		violation(v, "plan %s op %s: %s@%llu is not in the file set",
+		    p->host, o->id, o->file, (unsigned long long)o->version);
+		return -1;
+	}
+	f = &m->fileset->files[fi];
+	if (!fileset_targets(m->topology, f, dst))
+		violation(v, "plan %s op %s: %s is not a target of %s",
+		    p->host, o->id, p->host, o->file);
+	if ((man = m->manifests[fi]) == NULL) {
+		violation(v, "plan %s op %s: no manifest for %s@%llu", p->host,
+		    o->id, o->file, (unsigned long long)o->version);
+		return -1;
+	}
+	bs = man->block_size;
+	if (o->length == 0 || o->offset % bs != 0 || end > man->length ||
+	    (o->length % bs != 0 && !(end == man->length && man->final)))
+		violation(v, "plan %s op %s: range [%llu,%llu) is not whole "
+		    "blocks of %s@%llu", p->host, o->id,
+		    (unsigned long long)o->offset, (unsigned long long)end,
+		    o->file, (unsigned long long)o->version);
+	first = o->offset / bs;
+	if (first + o->nblocks > man->nblocks ||
+	    o->nblocks != (o->length + bs - 1) / bs ||
+	    memcmp(o->blocks, man->blocks[first], o->nblocks * 32) != 0)
+		violation(v, "plan %s op %s: checksums differ from the "
+		    "manifest's blocks %llu..", p->host, o->id,
+		    (unsigned long long)first);
+	if ((double)o->length > o->rate * (double)(p->expires - p->issued) *
+	    (1 + 1e-9) + 1)
+		violation(v, "plan %s op %s: %llu bytes cannot finish in %llds "
+		    "at %.0f B/s", p->host, o->id,
+		    (unsigned long long)o->length,
+		    (long long)(p->expires - p->issued), o->rate);
+	have = master_length(m, src, (size_t)fi);
+	if (have < end)
+		violation(v, "plan %s op %s: source %s holds %llu bytes of "
+		    "%s@%llu, op needs %llu", p->host, o->id, o->source.host,
+		    (unsigned long long)have, o->file,
+		    (unsigned long long)o->version, (unsigned long long)end);
+	tile->offset = o->offset;
+	tile->length = o->length;
+	tile->id = o->id;
+	tile->file = (size_t)fi;
+	return 0;
+}
+
+static void
+check_tiles(struct vctx *v, const struct plan *p, size_t dst,
+    struct tile *tiles, size_t n)
+{
+	size_t i;
+	uint64_t at = 0;
+
+	qsort(tiles, n, sizeof(*tiles), cmp_tile);
+	for (i = 0; i < n; i++) {
+		if (i == 0 || tiles[i].file != tiles[i - 1].file)
+			at = state_length(v->m->states[dst],
+			    v->m->fileset->files[tiles[i].file].name,
+			    v->m->fileset->files[tiles[i].file].version);
+		if (tiles[i].offset != at)
+			violation(v, "plan %s op %s: starts at %llu, expected "
+			    "%llu for %s", p->host, tiles[i].id,
+			    (unsigned long long)tiles[i].offset,
+			    (unsigned long long)at,
+			    v->m->fileset->files[tiles[i].file].name);
+		at = tiles[i].offset + tiles[i].length;
+	}
+}
+
+/*
+ * Verifies the plans under dir.  Prints each violation and a summary line
+ * (unless quiet).  Returns 0 when all holds, 1 on violations, or a
+ * sysexits.h code when the directory cannot be read.
+ */
+int
+verify_master(const char *dir, int quiet)
+{
+	struct vctx v = { NULL, 0, quiet, dir };
+	struct topology *t;
+	struct plan **plans = NULL;
+	size_t nplans = 0, i, j, nops = 0;
+	uint64_t newest = 0;
+	time_t now = 0;
+	double *use, worst = 0;
+	long worst_r = -1;
+	char *pdir;
+	DIR *d;
+	struct dirent *e;
+	int rc;
+
+	if ((rc = master_load(dir, &v.m, 0)) != 0)
+		return rc;
+	t = v.m->topology;
+	pdir = xasprintf("%s/plans", dir);
+	if ((d = opendir(pdir)) != NULL) {
+		char **names = NULL;
+		size_t nnames = 0;
+
+		while ((e = readdir(d)) != NULL) {
+			size_t len = strlen(e->d_name);
+
+			if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0
+			    && e->d_name[0] != '.') {
+				names = xreallocarray(names, nnames + 1,
+				    sizeof(char *));
+				names[nnames++] = xstrdup(e->d_name);
+			}
+		}
+		closedir(d);
+		qsort(names, nnames, sizeof(char *), cmp_str);
+		plans = xcalloc(nnames ? nnames : 1, sizeof(*plans));
+		for (i = 0; i < nnames; i++) {
+			struct diag dg = { "" };
+			char *path = xasprintf("%s/%s", pdir, names[i]);
+
+			if (plan_load(path, &plans[nplans], &dg) != 0) {
+				fprintf(stderr, "%s\n", dg.msg);
+				rc = EX_DATAERR;
+			} else {
+				if (strlen(plans[nplans]->host) + 5 !=
+				    strlen(names[i]) || strncmp(names[i],
+				    plans[nplans]->host,
+				    strlen(plans[nplans]->host)) != 0)
+					violation(&v, "plans/%s: names host "
+					    "'%s'", names[i],
+					    plans[nplans]->host);
+				nplans++;
+			}
+			free(path);
+			free(names[i]);
+		}
+		free(names);
+	}
+	free(pdir);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < nplans; i++) {
+		if (plans[i]->epoch > newest)
+			newest = plans[i]->epoch;
+		if (plans[i]->issued > now)
+			now = plans[i]->issued;
+	}
+	use = xcalloc(t->nresources, sizeof(double));
+	for (i = 0; i < nplans; i++) {
+		const struct plan *p = plans[i];
+		int current = p->epoch == newest;
+		long dst = topology_host(t, p->host);
+		struct tile *tiles;
+		size_t ntiles = 0;
+
+		if (p->expires <= now)
+			continue;
+		if (dst < 0) {
+			violation(&v, "plan %s: no such host", p->host);
+			continue;
+		}
+		tiles = xcalloc(p->nops ? p->nops : 1, sizeof(*tiles));
+		for (j = 0; j < p->nops; j++) {
+			const struct op *o = &p->ops[j];
+			long src = topology_host(t, o->source.host);
+			size_t res[ROUTE_MAX + 4];
+			int n, k;
+
+			nops++;
+			if (src < 0) {
+				violation(&v, "plan %s op %s: unknown source "
+				    "'%s'", p->host, o->id, o->source.host);
+				continue;
+			}
+			if (src == dst)
+				violation(&v, "plan %s op %s: copies from "
+				    "itself", p->host, o->id);
+			n = route_resources(t, (size_t)src, (size_t)dst, res,
+			    ROUTE_MAX + 4);
+			if (n < 0) {
+				violation(&v, "plan %s op %s: no route from %s",
+				    p->host, o->id, o->source.host);
+				continue;
+			}
+			if (!same_resources(t, o, (size_t)src, (size_t)dst))
+				violation(&v, "plan %s op %s: resources are "
+				    "not the route's", p->host, o->id);
+			for (k = 0; k < n; k++)
+				use[res[k]] += o->rate;
+			if (current && check_current_op(&v, p, o, (size_t)src,
+			    (size_t)dst, &tiles[ntiles]) == 0)
+				ntiles++;
+		}
+		if (current)
+			check_tiles(&v, p, (size_t)dst, tiles, ntiles);
+		free(tiles);
+	}
+	for (i = 0; i < t->nresources; i++) {
+		double cap = t->resources[i].capacity;
+
+		if (cap == CAP_UNLIMITED)
+			continue;
+		if (use[i] > cap * (1 + 1e-9) + 1)
+			violation(&v, "resource %s: %.0f B/s allocated, "
+			    "capacity %.0f B/s", t->resources[i].id, use[i],
+			    cap);
+		if (use[i] / cap > worst) {
+			worst = use[i] / cap;
+			worst_r = (long)i;
+		}
+	}
+	free(use);
+	if (!quiet) {
+		printf("sluice-plan verify: %s: epoch %llu, %zu plans, %zu ops",
+		    dir, (unsigned long long)newest, nplans, nops);
+		if (worst_r >= 0)
+			printf(", busiest %s at %.1f%%",
+			    t->resources[worst_r].id, 100 * worst);
+		if (v.violations == 0)
+			printf(": ok\n");
+		else
+			printf(": %zu violation(s)\n", v.violations);
+	}
+	rc = v.violations ? 1 : 0;
+out:
+	for (i = 0; i < nplans; i++)
+		plan_free(plans[i]);
+	free(plans);
+	master_free(v.m);
+	return rc;
+}
+
+int
+cmd_verify(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int ch, quiet = 1;
+
+	while ((ch = getopt(argc, argv, "d:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'v':
+			quiet = 0;
+			break;
+		default:
+			dir = NULL;
+			optind = argc + 1;
+			break;
+		}
+	}
+	if (dir == NULL || optind != argc) {
+		fprintf(stderr, "usage: sluice-plan verify -d DIR [-v]\n");
+		return EX_USAGE;
+	}
+	return verify_master(dir, quiet);
+}

@@ -1,0 +1,111 @@
+#!/bin/sh
+# planner.sh: sluice-plan run, verify, status and bound on real master
+# directories: every shared case with both methods checked by the shared
+# verifier, determinism, plans kept for hosts that have not reported, a run
+# that cannot write, a broken state, a tampered plan.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SLUICE_SHARED:-$top/../shared}
+plan="$top/planner/sluice-plan"
+verifier="$shared/tools/verify-plans"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+T0=2026-11-25T08:01:00Z
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+fresh() { rm -rf "$work/$2"; cp -r "$shared/cases/$1" "$work/$2"; chmod -R u+w "$work/$2"; }
+
+for c in "$shared"/cases/*/; do
+	name=$(basename "$c")
+	for method in lp greedy; do
+		fresh "$name" "$name-$method"
+		d="$work/$name-$method"
+		if ! out=$("$plan" run -d "$d" --method "$method" --now $T0 2>&1); then
+			fail "$name $method: run: $out"
+			continue
+		fi
+		[ -z "$out" ] && ok || fail "$name $method: run printed: $out"
+		if out=$("$verifier" "$d" 2>&1); then ok; else fail "$name $method: verify-plans: $out"; fi
+		if out=$("$plan" verify -d "$d" 2>&1) && [ -z "$out" ]; then ok
+		else fail "$name $method: sluice-plan verify: $out"; fi
+		n=$(ls "$d/plans" | wc -l)
+		[ "$n" -eq "$(ls "$d/states" | wc -l)" ] && ok || fail "$name $method: $n plans"
+	done
+done
+
+# Determinism: the same inputs give byte-identical plans and ledger.
+fresh wan3 det1
+fresh wan3 det2
+"$plan" run -d "$work/det1" --now $T0 && "$plan" run -d "$work/det2" --now $T0
+if diff -r "$work/det1/epochs" "$work/det2/epochs" >/dev/null; then ok; else fail "not deterministic"; fi
+
+# The bound for wan3: each host lacks 3 x 256 MiB behind a 1 Gbit NIC.
+out=$("$plan" bound -d "$shared/cases/wan3")
+case "$out" in
+6.442*"ingress of host"*) ok ;;
+*) fail "wan3 bound: $out" ;;
+esac
+
+# A second run before the plans expire, with only r1s0h0 reporting again:
+# every other host keeps its plan byte for byte, r1s0h0 gets a new one,
+# and all the plans still active together fit every capacity.
+d="$work/det1"
+cp "$d/plans/r0s1h0.yaml" "$work/kept.yaml"
+cp "$d/plans/r1s0h0.yaml" "$work/replaced.yaml"
+cat > "$d/states/r1s0h0.yaml" <<EOS
+host: r1s0h0
+epoch: 1
+time: 2026-11-25T08:01:20Z
+files:
+  - {name: data/file-000.bin, version: 1, length: 134217728}
+failures: []
+EOS
+"$plan" run -d "$d" --now 2026-11-25T08:01:30Z
+if cmp -s "$d/plans/r0s1h0.yaml" "$work/kept.yaml"; then ok; else fail "kept plan changed"; fi
+if grep -q '^epoch: 2' "$d/plans/r1s0h0.yaml" &&
+    grep -q 'offset: 134217728' "$d/plans/r1s0h0.yaml"; then ok
+else fail "reporting host not replanned from its new length"; fi
+if out=$("$verifier" "$d" 2>&1); then ok; else fail "in-flight: verify-plans: $out"; fi
+if "$plan" status -d "$d" | grep -q '^epoch 2, planned 2026-11-25T08:01:30Z by lp'; then ok
+else fail "status: $("$plan" status -d "$d" 2>&1 | head -3)"; fi
+
+# A run that cannot write its set leaves the previous one in place.
+before=$(readlink "$d/current")
+: > "$d/epochs/3"
+if "$plan" run -d "$d" --now 2026-11-25T08:03:00Z 2>"$work/err"; then
+	fail "run succeeded though epochs/3 is a file"
+else
+	rc=$?
+	[ $rc -eq 73 ] && ok || fail "unwritable set: exit $rc"
+	[ "$(readlink "$d/current")" = "$before" ] && ok || fail "current moved"
+	if out=$("$verifier" "$d" 2>&1); then ok; else fail "after failed run: $out"; fi
+fi
+rm -f "$d/epochs/3"
+
+# A broken state: reported with its position, that host skipped, the rest
+# planned.
+fresh partial broken
+printf 'host: r0s0h2\nfiles: [{name: data/file-000.bin, version: 1, length: lots}]\n' \
+    > "$work/broken/states/r0s0h2.yaml"
+"$plan" run -d "$work/broken" --now $T0 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "states/r0s0h2.yaml:2:55: length: 'lots' is not a whole number (host r0s0h2 skipped)" "$work/err"; then ok
+else fail "broken state: exit $rc: $(cat "$work/err")"; fi
+[ ! -e "$work/broken/plans/r0s0h2.yaml" ] && ok || fail "skipped host got a plan"
+[ -e "$work/broken/plans/r0s0h3.yaml" ] && ok || fail "other hosts not planned"
+
+# A tampered plan: both verifiers object.
+fresh tiny tamper
+"$plan" run -d "$work/tamper" --now $T0
+sed -i 's/^  rate: .*/  rate: 999999999/' "$work/tamper/plans/r0s0h1.yaml"
+"$plan" verify -d "$work/tamper" >"$work/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'resource host:r0s0h0:out' "$work/out"; then ok
+else fail "tampered plan: exit $rc: $(cat "$work/out")"; fi
+"$verifier" -q "$work/tamper" >/dev/null 2>&1 && fail "verify-plans accepted the tampered plan" || ok
+
+echo "planner: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

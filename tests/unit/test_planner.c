@@ -1,0 +1,433 @@
+/*
+ * test_planner.c: planning rounds on small master directories whose best
+ * answers are worked out by hand, the ledger's failure counting, in-flight
+ * bandwidth, and the lower bound.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../planner/planner.h"
+
+#define MIB 1048576ULL
+
+static char tmpl[] = "/tmp/sluice-planner-XXXXXX";
+
+static char *
+master_dir(void)
+{
+	char *dir = xstrdup(tmpl);
+	char *sub;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sub = xasprintf("%s/states", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	free(sub);
+	sub = xasprintf("%s/manifests", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	free(sub);
+	return dir;
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	ck_assert_int_eq(atomic_write(path, text, strlen(text)), 0);
+	free(path);
+}
+
+/* A manifest of nblocks blocks of 1 MiB, block i's digest all i. */
+static void
+put_manifest(const char *dir, const char *file, uint64_t nblocks,
+    uint64_t published, int final)
+{
+	struct manifest m = { 0 };
+	char *esc = name_escape_file(file, 1);
+	char *path = xasprintf("%s/manifests/%s.yaml", dir, esc);
+	uint64_t i;
+
+	(void)nblocks;
+	m.file = (char *)file;
+	m.version = 1;
+	m.block_size = MIB;
+	m.length = published * MIB;
+	m.final = final;
+	m.nblocks = published;
+	m.blocks = xcalloc(published ? published : 1, 32);
+	for (i = 0; i < published; i++)
+		memset(m.blocks[i], (int)(i & 0xff), 32);
+	ck_assert_int_eq(manifest_write(path, &m), 0);
+	free(m.blocks);
+	free(path);
+	free(esc);
+}
+
+static void
+put_state(const char *dir, const char *host, const char *file,
+    uint64_t blocks, uint64_t epoch, const char *time_text,
+    const char *failures)
+{
+	char *name = xasprintf("states/%s.yaml", host);
+	char *text = xasprintf("host: %s\nepoch: %llu\ntime: %s\nfiles:\n"
+	    "  - {name: %s, version: 1, length: %llu}\nfailures:%s\n", host,
+	    (unsigned long long)epoch, time_text, file,
+	    (unsigned long long)(blocks * MIB), failures ? failures : " []");
+
+	put(dir, name, text);
+	free(name);
+	free(text);
+}
+
+struct round {
+	struct master	 *m;
+	struct ledger	 *l;
+	struct plan	**old;
+	struct plan	**plans;
+	struct round_stats st;
+};
+
+static void
+plan_once(const char *dir, enum method method, const char *now_text,
+    struct round *r)
+{
+	struct diag d = { "" };
+	char *lpath = xasprintf("%s/ledger.yaml", dir);
+	time_t now;
+
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_eq(time_parse(now_text, &now), 0);
+	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
+	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
+	r->old = load_old_plans(dir, r->m->topology);
+	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, method, now,
+	    &r->plans, &r->st), 0);
+	free(lpath);
+}
+
+static void
+round_free(struct round *r)
+{
+	size_t h;
+
+	for (h = 0; h < r->m->topology->nhosts; h++) {
+		plan_free(r->old[h]);
+		plan_free(r->plans[h]);
+	}
+	free(r->old);
+	free(r->plans);
+	ledger_free(r->l);
+	master_free(r->m);
+}
+
+static const struct plan *
+plan_of(const struct round *r, const char *host)
+{
+	long h = topology_host(r->m->topology, host);
+
+	ck_assert_int_ge(h, 0);
+	return r->plans[h];
+}
+
+static uint64_t
+bytes_to(const struct round *r, const char *host)
+{
+	const struct plan *p = plan_of(r, host);
+	uint64_t total = 0;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < p->nops; i++)
+		total += p->ops[i].length;
+	return total;
+}
+
+static void
+remove_tree(const char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/*
+ * Two hosts and a 40 MB/s link, 10 s rounds, 1 MiB blocks: the link
+ * carries (40e6 - 1) B/s * 10 s (one byte per second is kept aside for the
+ * op's rounded rate) = 381.47 MiB, so 381 whole blocks in one op.
+ */
+START_TEST(two_hosts_and_a_link)
+{
+	char *dir = master_dir();
+	struct round r;
+	const struct plan *p;
+	int method;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "  - {name: B, hosts: [{name: b, address: 192.0.2.2, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "links: [{between: [A, B], capacity: 40MB/s}]\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
+	put_manifest(dir, "f", 1000, 1000, 1);
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
+		p = plan_of(&r, "b");
+		ck_assert_uint_eq(p->nops, 1);
+		ck_assert_uint_eq(p->ops[0].offset, 0);
+		ck_assert_uint_eq(p->ops[0].length, 381 * MIB);
+		ck_assert_double_eq(p->ops[0].rate, 39950746);
+		ck_assert_str_eq(p->ops[0].source.host, "a");
+		ck_assert_uint_eq(p->ops[0].nresources, 5);
+		ck_assert_uint_eq(plan_of(&r, "a")->nops, 0);
+		ck_assert_uint_eq(r.st.bytes, 381 * MIB);
+		round_free(&r);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A thin 30 MB/s link from the generator's site G to a hub H shared by
+ * sites X and Y behind it: both seed over it, and together they get
+ * (30e6 - 2) * 10 / 2^20 = 286.1, so 286 blocks.
+ */
+START_TEST(thin_link_shared)
+{
+	char *dir = master_dir();
+	struct round r;
+	int method;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: G, hosts: [{name: g, address: 192.0.2.1, root: /s}]}\n"
+	    "  - {name: H}\n"
+	    "  - {name: X, hosts: [{name: x, address: 192.0.2.2, root: /s}]}\n"
+	    "  - {name: Y, hosts: [{name: y, address: 192.0.2.3, root: /s}]}\n"
+	    "links:\n  - {between: [G, H], capacity: 30MB/s}\n"
+	    "  - {between: [H, X]}\n  - {between: [H, Y]}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g}]\n");
+	put_manifest(dir, "f", 1000, 1000, 1);
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
+		ck_assert_uint_eq(bytes_to(&r, "x") + bytes_to(&r, "y"),
+		    286 * MIB);
+		round_free(&r);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Sites G, X and Y in a triangle; y already holds the file.  With the
+ * direct link G--X failed, x must take everything from y over Y--X.
+ */
+START_TEST(failed_link_routes_around)
+{
+	char *dir = master_dir();
+	struct round r;
+	const struct plan *p;
+	size_t i, j;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: G, hosts: [{name: g, address: 192.0.2.1, root: /s}]}\n"
+	    "  - {name: X, hosts: [{name: x, address: 192.0.2.2, root: /s, "
+	    "nic: 10MB/s}]}\n"
+	    "  - {name: Y, hosts: [{name: y, address: 192.0.2.3, root: /s}]}\n"
+	    "links:\n  - {between: [G, X], latency: 1ms}\n"
+	    "  - {between: [Y, X], latency: 50ms}\n"
+	    "  - {between: [G, Y], latency: 1ms}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g}]\n");
+	put_manifest(dir, "f", 200, 200, 1);
+	put_state(dir, "y", "f", 200, 0, "2026-11-25T08:00:00Z", NULL);
+	/* Unfailed, the cheaper route from g is taken. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	p = plan_of(&r, "x");
+	ck_assert_uint_ge(p->nops, 1);
+	ck_assert_str_eq(p->ops[0].source.host, "g");
+	round_free(&r);
+	put(dir, "ledger.yaml", "epoch: 4\ncomponents:\n"
+	    "  - {name: 'link:G--X', count: 3, failed: 4, "
+	    "since: 2026-11-25T07:59:00Z, reason: timeout}\n");
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	p = plan_of(&r, "x");
+	ck_assert_uint_ge(p->nops, 1);
+	for (i = 0; i < p->nops; i++) {
+		ck_assert_str_eq(p->ops[i].source.host, "y");
+		for (j = 0; j < p->ops[i].nresources; j++)
+			ck_assert_ptr_null(strstr(p->ops[i].resources[j],
+			    "G--X"));
+	}
+	/* 10 MB/s NIC less one byte, for 10 s: 95 blocks. */
+	ck_assert_uint_eq(bytes_to(&r, "x"), 95 * MIB);
+	ck_assert_uint_eq(r.l->epoch, 5);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A growing file: 8 of its blocks published, x holds 2.  x may get the 6
+ * published blocks it lacks and nothing beyond, though its NIC could take
+ * more.
+ */
+START_TEST(growing_file)
+{
+	char *dir = master_dir();
+	struct round r;
+	const struct plan *p;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - name: A\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s}\n"
+	    "      - {name: x, address: 192.0.2.2, root: /s, nic: 1Gbit}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g, "
+	    "size: 16MiB}]\n");
+	put_manifest(dir, "f", 16, 8, 0);
+	put_state(dir, "x", "f", 2, 0, "2026-11-25T08:00:00Z", NULL);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	p = plan_of(&r, "x");
+	ck_assert_uint_eq(p->nops, 1);
+	ck_assert_uint_eq(p->ops[0].offset, 2 * MIB);
+	ck_assert_uint_eq(p->ops[0].length, 6 * MIB);
+	ck_assert_uint_eq(p->ops[0].nblocks, 6);
+	ck_assert_int_eq(p->ops[0].blocks[0][0], 2);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Failures blamed on host y: counted once per report, the component fails
+ * at the topology's threshold (2 here) and y serves no more.
+ */
+START_TEST(failures_to_threshold)
+{
+	char *dir = master_dir();
+	struct round r;
+	const struct plan *p;
+	const char *blame = "\n  - {op: 1/x/1, source: y, components: "
+	    "[host:y], error: checksum, detail: block 3}"
+	    "\n  - {op: 1/x/2, source: y, components: [host:y], "
+	    "error: checksum}";
+	size_t i;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\n"
+	    "failure_threshold: 2\nsites:\n  - name: A\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s, nic: 1MB/s}\n"
+	    "      - {name: y, address: 192.0.2.2, root: /s}\n"
+	    "      - {name: x, address: 192.0.2.3, root: /s}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g, "
+	    "targets: [host:x, host:y]}]\n");
+	put_manifest(dir, "f", 100, 100, 1);
+	put_state(dir, "y", "f", 100, 0, "2026-11-25T08:00:00Z", NULL);
+	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", blame);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 1);
+	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
+	/* y, with all of it and no NIC limit, serves x. */
+	p = plan_of(&r, "x");
+	ck_assert_str_eq(p->ops[p->nops - 1].source.host, "y");
+	round_free(&r);
+	/* The same report, already counted by the run before, counts no
+	 * more. */
+	put(dir, "ledger.yaml", "epoch: 1\ncomponents: [{name: 'host:y', "
+	    "count: 1}]\nreports: [{host: x, epoch: 0, time: "
+	    "2026-11-25T08:00:00Z}]\n");
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 1);
+	round_free(&r);
+	/* A new report with the same failures reaches the threshold. */
+	put_state(dir, "x", "f", 0, 1, "2026-11-25T08:00:20Z", blame);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:20Z", &r);
+	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 1);
+	ck_assert_ptr_nonnull(strstr(ledger_component(r.l, "host:y",
+	    0)->reason, "checksum: block 3"));
+	p = plan_of(&r, "x");
+	ck_assert_uint_ge(p->nops, 1);
+	for (i = 0; i < p->nops; i++)
+		ck_assert_str_eq(p->ops[i].source.host, "g");
+	/* g's 1 MB/s NIC: 9 blocks in 10 s. */
+	ck_assert_uint_eq(bytes_to(&r, "x"), 9 * MIB);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * The lower bound on hand-worked cases: the 40 MB/s link carries 1000 MiB
+ * in 26.2144 s; 3 hosts pulling 100 MiB each through a 10 MB/s uplink of
+ * the generator's site need 31.4573 s.
+ */
+START_TEST(bound_hand_worked)
+{
+	char *dir = master_dir();
+	struct master *m;
+	char why[256];
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "  - {name: B, hosts: [{name: b, address: 192.0.2.2, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "links: [{between: [A, B], capacity: 40MB/s}]\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
+	put_manifest(dir, "f", 1000, 1000, 1);
+	ck_assert_int_eq(master_load(dir, &m, 0), 0);
+	ck_assert_double_eq_tol(bound_makespan(m, why, sizeof(why)),
+	    1000.0 * MIB / 40e6, 1e-9);
+	/* Out of A and into B tie; A is considered first. */
+	ck_assert_ptr_nonnull(strstr(why, "links out of A"));
+	master_free(m);
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, uplink: 10MB/s, hosts: [{name: a, address: x, "
+	    "root: /s}]}\n"
+	    "  - name: B\n    hosts:\n"
+	    "      - {name: b1, address: x, root: /s, nic: 100MB/s}\n"
+	    "      - {name: b2, address: x, root: /s, nic: 100MB/s}\n"
+	    "  - {name: C, hosts: [{name: c1, address: x, root: /s}]}\n"
+	    "links: [{between: [A, B]}, {between: [A, C]}]\n");
+	put_manifest(dir, "f", 100, 100, 1);
+	/*
+	 * b1 already holds half.  What must leave A is what only A holds,
+	 * the 50 MiB beyond b1: 5.24288 s through A's 10 MB/s uplink.  The
+	 * rest is smaller: b2's ingress, 100 MiB at 100 MB/s, is 1.048576 s;
+	 * the links, c1's NIC and a's NIC are unlimited.
+	 */
+	put_state(dir, "b1", "f", 50, 0, "2026-11-25T08:00:00Z", NULL);
+	ck_assert_int_eq(master_load(dir, &m, 0), 0);
+	ck_assert_double_eq_tol(bound_makespan(m, why, sizeof(why)),
+	    50.0 * MIB / 10e6, 1e-9);
+	ck_assert_ptr_nonnull(strstr(why, "uplinks of A"));
+	master_free(m);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+Suite *
+suite_planner(void)
+{
+	Suite *s = suite_create("planner");
+	TCase *tc = tcase_create("planner");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, two_hosts_and_a_link);
+	tcase_add_test(tc, thin_link_shared);
+	tcase_add_test(tc, failed_link_routes_around);
+	tcase_add_test(tc, growing_file);
+	tcase_add_test(tc, failures_to_threshold);
+	tcase_add_test(tc, bound_hand_worked);
+	suite_add_tcase(s, tc);
+	return s;
+}
