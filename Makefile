@@ -28,7 +28,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+ALL_CFLAGS = -pthread -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	     $(WARNINGS) $(SANFLAGS) $(PKG_CFLAGS) -Itopology $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
@@ -44,12 +44,14 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
 	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o
+AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
+	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o
 
 LIBTOPOLOGY = topology/libsluice-topology.a
-PROGRAMS = planner/sluice-plan
+PROGRAMS = planner/sluice-plan agent/sluice-agent
 MANPAGES = man/sluice.yaml.5
 
 all: $(PROGRAMS)
@@ -59,6 +61,10 @@ all: $(PROGRAMS)
 
 $(TOPOLOGY_OBJ): topology/topology.h
 $(PLANNER_OBJ): topology/topology.h planner/planner.h
+$(AGENT_OBJ): topology/topology.h agent/agent.h
+
+agent/sluice-agent: $(AGENT_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lpthread -lm
 
 tests/unit/%.o: tests/unit/%.c topology/topology.h tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
@@ -116,7 +122,7 @@ install: all
 	install -m 0444 man/sluice.yaml.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
-	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
+	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
 	    $(PROGRAMS) tests/unit/unit
 
 .PHONY: all check check-run need-deps deps install clean

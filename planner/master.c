@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "planner.h"
 
@@ -68,6 +69,28 @@ load_inputs(struct master *m, const char *tpath, const char *fpath)
 	return 0;
 }
 
+/*
+ * Agents replace files on the master in steps (ssh_replace()): for a
+ * moment only the whole new copy .NAME.new exists.  Returns the path to
+ * read: dir/NAME, or dir/.NAME.new when only that exists.
+ */
+static char *
+master_path(const char *dir, const char *sub, const char *name)
+{
+	char *path = xasprintf("%s/%s/%s", dir, sub, name);
+	char *side;
+
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return path;
+	side = xasprintf("%s/%s/.%s.new", dir, sub, name);
+	if (access(side, F_OK) == 0) {
+		free(path);
+		return side;
+	}
+	free(side);
+	return path;
+}
+
 /* Loads the manifest of every file set version that has one. */
 static void
 load_manifests(struct master *m)
@@ -79,7 +102,8 @@ load_manifests(struct master *m)
 	for (i = 0; i < m->fileset->nfiles; i++) {
 		const struct file *f = &m->fileset->files[i];
 		char *esc = name_escape_file(f->name, f->version);
-		char *path = xasprintf("%s/manifests/%s.yaml", m->dir, esc);
+		char *file = xasprintf("%s.yaml", esc);
+		char *path = master_path(m->dir, "manifests", file);
 		struct manifest *man = NULL;
 
 		rc = manifest_load(path, &man, &d);
@@ -107,6 +131,7 @@ load_manifests(struct master *m)
 		} else
 			m->manifests[i] = man;
 		free(path);
+		free(file);
 		free(esc);
 	}
 }
@@ -121,8 +146,8 @@ load_states(struct master *m)
 	int rc;
 
 	for (h = 0; h < t->nhosts; h++) {
-		char *path = xasprintf("%s/states/%s.yaml", m->dir,
-		    t->hosts[h].name);
+		char *file = xasprintf("%s.yaml", t->hosts[h].name);
+		char *path = master_path(m->dir, "states", file);
 		struct state *s = NULL;
 
 		rc = state_load(path, &s, &d);
@@ -143,6 +168,7 @@ load_states(struct master *m)
 		} else
 			m->states[h] = s;
 		free(path);
+		free(file);
 	}
 }
 

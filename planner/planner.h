@@ -86,6 +86,9 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 
 #define ROUTE_MAX 64
 
+/* The part of a round that ops are sized to fill. */
+#define SCHED_ROUND_USE 0.9
+
 /* One destination host that still needs bytes of one file. */
 struct demand {
 	size_t		 host;

@@ -270,8 +270,13 @@ build_plans(struct sched *s, uint64_t epoch, time_t now)
 		for (j = 0; j < fs->nfiles; j++)
 			if (fileset_targets(t, &fs->files[j], h) ||
 			    fs->files[j].generator == h) {
+				const struct manifest *man =
+				    s->m->manifests[j];
+
 				p->fileset[p->nfileset].name =
 				    xstrdup(fs->files[j].name);
+				p->fileset[p->nfileset].size = man != NULL &&
+				    man->final ? man->length : 0;
 				p->fileset[p->nfileset++].version =
 				    fs->files[j].version;
 			}
@@ -310,6 +315,73 @@ charge_plan(const struct topology *t, const struct plan *p, double *use)
 			if (r >= 0)
 				use[r] += ceil(p->ops[i].rate);
 		}
+}
+
+/*
+ * Gives the new ops what capacity is left, water-filling: each limited
+ * resource splits what remains of it equally among the new ops on it, and
+ * each op takes the least of its resources' shares; a few passes.  An op
+ * with no limited resource keeps its rate.  Short ops then finish early
+ * instead of trickling through the whole round.
+ */
+static void
+boost_rates(const struct topology *t, struct plan **plans,
+    struct plan **kept)
+{
+	double *left = xcalloc(t->nresources, sizeof(double));
+	double *use = xcalloc(t->nresources, sizeof(double));
+	size_t *count = xcalloc(t->nresources, sizeof(size_t));
+	size_t h, i, j, pass;
+
+	for (pass = 0; pass < 4; pass++) {
+		memset(use, 0, t->nresources * sizeof(double));
+		memset(count, 0, t->nresources * sizeof(size_t));
+		for (h = 0; h < t->nhosts; h++) {
+			if (plans[h] != NULL)
+				charge_plan(t, plans[h], use);
+			else if (kept[h] != NULL)
+				charge_plan(t, kept[h], use);
+			if (plans[h] == NULL)
+				continue;
+			for (i = 0; i < plans[h]->nops; i++)
+				for (j = 0; j < plans[h]->ops[i].nresources;
+				    j++) {
+					long r = topology_resource(t,
+					    plans[h]->ops[i].resources[j]);
+
+					if (r >= 0)
+						count[r]++;
+				}
+		}
+		for (i = 0; i < t->nresources; i++)
+			left[i] = t->resources[i].capacity == CAP_UNLIMITED ?
+			    -1 : floor(t->resources[i].capacity) - use[i];
+		for (h = 0; h < t->nhosts; h++) {
+			if (plans[h] == NULL)
+				continue;
+			for (i = 0; i < plans[h]->nops; i++) {
+				struct op *o = &plans[h]->ops[i];
+				double add = -1;
+
+				for (j = 0; j < o->nresources; j++) {
+					long r = topology_resource(t,
+					    o->resources[j]);
+					double share;
+
+					if (r < 0 || left[r] < 0)
+						continue;
+					share = left[r] / (double)count[r];
+					if (add < 0 || share < add)
+						add = share;
+				}
+				if (add >= 1)
+					o->rate += floor(add);
+			}
+		}
+	}
+	free(left);
+	free(use);
+	free(count);
 }
 
 /*
@@ -356,9 +428,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 {
 	struct topology *t = m->topology;
 	struct sched s;
-	struct plan **plans;
+	struct plan **plans, **kept;
 	uint64_t epoch = l->epoch + 1;
 	size_t h, i;
+	int rc;
 
 	*plansp = NULL;
 	for (i = 0; i < l->nchanges; i++)
@@ -405,7 +478,15 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	sched_candidates(&s);
 	sched_allocate(&s);
 	plans = build_plans(&s, epoch, now);
-	if (check_capacity(t, plans, old) != 0) {
+	/* The old plans still running: not replaced and not expired. */
+	kept = xcalloc(t->nhosts, sizeof(*kept));
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
+			kept[h] = old[h];
+	boost_rates(t, plans, kept);
+	rc = check_capacity(t, plans, kept);
+	free(kept);
+	if (rc != 0) {
 		for (h = 0; h < t->nhosts; h++)
 			plan_free(plans[h]);
 		free(plans);

@@ -61,7 +61,9 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->m = m;
 	s->t = t;
 	s->method = method;
-	s->T = t->round;
+	/* Ops are sized to a tenth less than the round: agents start a
+	 * little after the plan is issued and must still finish. */
+	s->T = t->round * SCHED_ROUND_USE;
 	s->lp_time_limit = 10000;
 	s->candidates_per_demand = DEFAULT_CANDIDATES;
 	s->wan_seeders = DEFAULT_SEEDERS;

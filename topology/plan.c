@@ -13,7 +13,8 @@
 
 static const char *const plan_keys[] = { "host", "epoch", "issued",
 	"expires", "fileset", "ops", NULL };
-static const char *const fileref_keys[] = { "name", "version", NULL };
+static const char *const fileref_keys[] = { "name", "version", "size",
+	NULL };
 static const char *const op_keys[] = { "id", "file", "version", "offset",
 	"length", "block_size", "source", "rate", "resources", "blocks", NULL };
 static const char *const source_keys[] = { "host", "address", "port",
@@ -267,6 +268,9 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 			}
 			if ((rc = yget_u64(&c, v, "version", &r->version)) != 0)
 				goto fail;
+			if ((v = ymap_get(f, "size")) != NULL &&
+			    (rc = yget_u64(&c, v, "size", &r->size)) != 0)
+				goto fail;
 		}
 	}
 	if ((list = ymap_get(root, "ops")) != NULL) {
@@ -369,6 +373,8 @@ plan_format(const struct plan *p, size_t *len)
 		yout_map(y, 1);
 		yout_key_str(y, "name", p->fileset[i].name);
 		yout_key_u64(y, "version", p->fileset[i].version);
+		if (p->fileset[i].size != 0)
+			yout_key_u64(y, "size", p->fileset[i].size);
 		yout_end_map(y);
 	}
 	yout_end_seq(y);

@@ -334,6 +334,7 @@ struct op {
 struct fileref {
 	char		*name;
 	uint64_t	 version;
+	uint64_t	 size;		/* the whole file's size; 0 unknown */
 };
 
 struct plan {

@@ -366,7 +366,7 @@ START_TEST(plan_round_trip)
 	char *resources[] = { (char *)"host:euw-02:out",
 	    (char *)"link:use-euw:eu-west>us-east", (char *)"host:use-01:in" };
 	struct op op = { 0 };
-	struct fileref ref = { (char *)"index/shard-0001", 42 };
+	struct fileref ref = { (char *)"index/shard-0001", 42, 1073741824 };
 	struct plan p = { 0 }, *back;
 	struct diag d = { "" };
 	struct ynode *root;
@@ -408,6 +408,7 @@ START_TEST(plan_round_trip)
 	ck_assert_int_eq((long)back->expires, 1795593720L);
 	ck_assert_uint_eq(back->nfileset, 1);
 	ck_assert_str_eq(back->fileset[0].name, "index/shard-0001");
+	ck_assert_uint_eq(back->fileset[0].size, 1073741824);
 	ck_assert_uint_eq(back->nops, 1);
 	ck_assert_str_eq(back->ops[0].id, "18/use-01/1");
 	ck_assert_uint_eq(back->ops[0].offset, 83886080);

@@ -157,9 +157,11 @@ remove_tree(const char *dir)
 }
 
 /*
- * Two hosts and a 40 MB/s link, 10 s rounds, 1 MiB blocks: the link
- * carries (40e6 - 1) B/s * 10 s (one byte per second is kept aside for the
- * op's rounded rate) = 381.47 MiB, so 381 whole blocks in one op.
+ * Two hosts and a 40 MB/s link, 10 s rounds of which ops are sized to 9 s,
+ * 1 MiB blocks: the link carries (40e6 - 1) B/s * 9 s (one byte per second
+ * is kept aside for the op's rounded rate) = 343.32 MiB, so 343 whole
+ * blocks in one op, at first ceil(343 MiB / 9 s) = 39962397 B/s; the
+ * 37603 B/s the link has left then go to the op: 40000000 B/s.
  */
 START_TEST(two_hosts_and_a_link)
 {
@@ -181,12 +183,12 @@ START_TEST(two_hosts_and_a_link)
 		p = plan_of(&r, "b");
 		ck_assert_uint_eq(p->nops, 1);
 		ck_assert_uint_eq(p->ops[0].offset, 0);
-		ck_assert_uint_eq(p->ops[0].length, 381 * MIB);
-		ck_assert_double_eq(p->ops[0].rate, 39950746);
+		ck_assert_uint_eq(p->ops[0].length, 343 * MIB);
+		ck_assert_double_eq(p->ops[0].rate, 40000000);
 		ck_assert_str_eq(p->ops[0].source.host, "a");
 		ck_assert_uint_eq(p->ops[0].nresources, 5);
 		ck_assert_uint_eq(plan_of(&r, "a")->nops, 0);
-		ck_assert_uint_eq(r.st.bytes, 381 * MIB);
+		ck_assert_uint_eq(r.st.bytes, 343 * MIB);
 		round_free(&r);
 	}
 	remove_tree(dir);
@@ -197,7 +199,7 @@ END_TEST
 /*
  * A thin 30 MB/s link from the generator's site G to a hub H shared by
  * sites X and Y behind it: both seed over it, and together they get
- * (30e6 - 2) * 10 / 2^20 = 286.1, so 286 blocks.
+ * (30e6 - 2) * 9 / 2^20 = 257.5, so 257 blocks.
  */
 START_TEST(thin_link_shared)
 {
@@ -217,7 +219,7 @@ START_TEST(thin_link_shared)
 	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
 		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
 		ck_assert_uint_eq(bytes_to(&r, "x") + bytes_to(&r, "y"),
-		    286 * MIB);
+		    257 * MIB);
 		round_free(&r);
 	}
 	remove_tree(dir);
@@ -265,8 +267,8 @@ START_TEST(failed_link_routes_around)
 			ck_assert_ptr_null(strstr(p->ops[i].resources[j],
 			    "G--X"));
 	}
-	/* 10 MB/s NIC less one byte, for 10 s: 95 blocks. */
-	ck_assert_uint_eq(bytes_to(&r, "x"), 95 * MIB);
+	/* 10 MB/s NIC less one byte, for 9 s: 85 blocks. */
+	ck_assert_uint_eq(bytes_to(&r, "x"), 85 * MIB);
 	ck_assert_uint_eq(r.l->epoch, 5);
 	round_free(&r);
 	remove_tree(dir);
@@ -356,8 +358,8 @@ START_TEST(failures_to_threshold)
 	ck_assert_uint_ge(p->nops, 1);
 	for (i = 0; i < p->nops; i++)
 		ck_assert_str_eq(p->ops[i].source.host, "g");
-	/* g's 1 MB/s NIC: 9 blocks in 10 s. */
-	ck_assert_uint_eq(bytes_to(&r, "x"), 9 * MIB);
+	/* g's 1 MB/s NIC less one byte, for 9 s: 8 blocks. */
+	ck_assert_uint_eq(bytes_to(&r, "x"), 8 * MIB);
 	round_free(&r);
 	remove_tree(dir);
 	free(dir);

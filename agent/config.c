@@ -1,0 +1,147 @@
+/*
+ * config.c: AGENT.yaml, what one host's agent needs to know.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "agent.h"
+
+static const char *const config_keys[] = { "host", "root", "master",
+	"identity", "known_hosts", "parallel", "timeout", NULL };
+static const char *const master_keys[] = { "address", "port", "user", "dir",
+	NULL };
+
+void
+config_free(struct agent_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->host);
+	free(c->root);
+	free(c->master_address);
+	free(c->master_user);
+	free(c->master_dir);
+	free(c->identity);
+	free(c->known_hosts);
+	free(c);
+}
+
+static int
+absolute(struct yctx *c, const struct ynode *n, const char *what,
+    char **out)
+{
+	int rc;
+
+	if ((rc = yget_string(c, n, what, out)) != 0)
+		return rc;
+	if ((*out)[0] != '/')
+		return yerr(c, n, "%s: '%s' must be an absolute path", what,
+		    *out);
+	return 0;
+}
+
+static int
+parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
+{
+	const struct ynode *v;
+	uint64_t port;
+	int rc;
+
+	if ((rc = ymap_check(c, n, "master", master_keys)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "address")) == NULL)
+		return yerr(c, n, "master: missing 'address'");
+	if ((rc = yget_string(c, v, "address", &a->master_address)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "port")) != NULL) {
+		if ((rc = yget_u64(c, v, "port", &port)) != 0)
+			return rc;
+		if (port == 0 || port > 65535)
+			return yerr(c, v, "port: not a TCP port");
+		a->master_port = (unsigned)port;
+	}
+	if ((v = ymap_get(n, "user")) != NULL &&
+	    (rc = yget_name(c, v, "user", &a->master_user)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "dir")) == NULL)
+		return yerr(c, n, "master: missing 'dir'");
+	return absolute(c, v, "dir", &a->master_dir);
+}
+
+/* Loads AGENT.yaml; *out is owned by the caller.  Returns sysexits. */
+int
+config_load(const char *path, struct agent_config **out, struct diag *d)
+{
+	struct yctx c = { path, d };
+	struct agent_config *a = xcalloc(1, sizeof(*a));
+	struct ynode *root = NULL;
+	const struct ynode *v;
+	uint64_t u;
+	int rc;
+
+	*out = NULL;
+	a->path = xstrdup(path);
+	a->parallel = 4;
+	a->timeout = 30;
+	a->master_port = 22;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		goto fail;
+	if (root == NULL) {
+		rc = yerr(&c, NULL, "empty agent configuration");
+		goto fail;
+	}
+	if ((rc = ymap_check(&c, root, "agent", config_keys)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "host")) == NULL) {
+		rc = yerr(&c, root, "agent: missing 'host'");
+		goto fail;
+	}
+	if ((rc = yget_name(&c, v, "host", &a->host)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "root")) == NULL) {
+		rc = yerr(&c, root, "agent: missing 'root'");
+		goto fail;
+	}
+	if ((rc = absolute(&c, v, "root", &a->root)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "master")) != NULL &&
+	    (rc = parse_master(&c, a, v)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "identity")) != NULL &&
+	    (rc = absolute(&c, v, "identity", &a->identity)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "known_hosts")) == NULL) {
+		rc = yerr(&c, root, "agent: missing 'known_hosts' (host keys "
+		    "are always checked)");
+		goto fail;
+	}
+	if ((rc = absolute(&c, v, "known_hosts", &a->known_hosts)) != 0)
+		goto fail;
+	if ((v = ymap_get(root, "parallel")) != NULL) {
+		if ((rc = yget_u64(&c, v, "parallel", &u)) != 0)
+			goto fail;
+		if (u < 1 || u > 256) {
+			rc = yerr(&c, v, "parallel: must be from 1 to 256");
+			goto fail;
+		}
+		a->parallel = (unsigned)u;
+	}
+	if ((v = ymap_get(root, "timeout")) != NULL) {
+		if ((rc = yget_duration(&c, v, "timeout", &a->timeout)) != 0)
+			goto fail;
+		if (a->timeout < 1 || a->timeout > 3600) {
+			rc = yerr(&c, v, "timeout: must be from 1s to 1h");
+			goto fail;
+		}
+	}
+	ynode_free(root);
+	*out = a;
+	return 0;
+fail:
+	ynode_free(root);
+	config_free(a);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * main.c: sluice-agent, the host side.  Dispatches the subcommands.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice-agent sync    -c AGENT.yaml [-v]\n"
+	    "       sluice-agent run     -c AGENT.yaml [-v] PLAN.yaml\n"
+	    "       sluice-agent state   -c AGENT.yaml [-v]\n"
+	    "       sluice-agent publish -c AGENT.yaml [-v] FILE NAME VERSION "
+	    "[--growing] [--block-size SIZE]\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct agent_config *c = NULL;
+	struct diag d = { "" };
+	const char *cmd, *cpath = NULL;
+	int i, rc, verbose = 0, nargs = 0;
+	char *args[64];
+
+	progname = "sluice-agent";
+	if (argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	cmd = argv[1];
+	/* -c and -v may stand anywhere; the rest goes to the command. */
+	args[nargs++] = argv[1];
+	for (i = 2; i < argc && nargs < 63; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			cpath = argv[++i];
+		else if (strcmp(argv[i], "-v") == 0)
+			verbose = 1;
+		else
+			args[nargs++] = argv[i];
+	}
+	args[nargs] = NULL;
+	if (cpath == NULL) {
+		usage();
+		return EX_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = config_load(cpath, &c, &d)) != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		return rc;
+	}
+	if (ssh_library_init() != 0) {
+		warnx_("cannot start libssh2");
+		config_free(c);
+		return EX_SOFTWARE;
+	}
+	optind = 1;
+	if (strcmp(cmd, "sync") == 0 && nargs == 1)
+		rc = cmd_sync(c, verbose);
+	else if (strcmp(cmd, "run") == 0 && nargs == 2)
+		rc = cmd_run_plan(c, args[1], verbose);
+	else if (strcmp(cmd, "state") == 0 && nargs == 1)
+		rc = cmd_state(c, verbose);
+	else if (strcmp(cmd, "publish") == 0) {
+		if (verbose)
+			args[nargs++] = (char *)"-v";
+		args[nargs] = NULL;
+		rc = cmd_publish(c, nargs, args);
+	} else {
+		usage();
+		rc = EX_USAGE;
+	}
+	ssh_library_exit();
+	config_free(c);
+	return rc;
+}

@@ -1,0 +1,533 @@
+/*
+ * ssh.c: SSH sessions with libssh2.  The peer's host key must match
+ * known_hosts exactly (an unknown or changed key is refused, naming the
+ * host and the key's SHA256 fingerprint); authentication is by the
+ * configured private key, else by ssh-agent.  Connects and I/O time out;
+ * keepalives are sent.  One session may be shared by several threads:
+ * each libssh2 call is made under the session's lock.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <openssl/evp.h>
+
+#include "agent.h"
+
+struct ssh {
+	LIBSSH2_SESSION	*session;
+	LIBSSH2_SFTP	*sftp;
+	int		 sock;
+	pthread_mutex_t	 lock;
+	char		*where;		/* "user@address:port" for messages */
+};
+
+static void
+set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->class = c;
+	va_start(ap, fmt);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
+}
+
+int
+ssh_library_init(void)
+{
+	return libssh2_init(0);
+}
+
+void
+ssh_library_exit(void)
+{
+	libssh2_exit();
+}
+
+void
+ssh_lock(struct ssh *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void
+ssh_unlock(struct ssh *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Connects a TCP socket within timeout seconds; -1 with e set. */
+static int
+tcp_connect(const char *address, unsigned port, double timeout,
+    struct ssh_error *e)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char service[16];
+	int fd = -1, rc, err = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%u", port);
+	if ((rc = getaddrinfo(address, service, &hints, &res)) != 0) {
+		set_error(e, FAIL_CONNECT, "%s: %s", address,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd pfd;
+		socklen_t len = sizeof(err);
+		int flags;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		flags = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		rc = poll(&pfd, 1, (int)(timeout * 1000));
+		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+		    &len) == 0 && err == 0) {
+			fcntl(fd, F_SETFL, flags);
+			break;
+		}
+		if (rc == 0)
+			err = ETIMEDOUT;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		set_error(e, err == ETIMEDOUT ? FAIL_TIMEOUT : FAIL_CONNECT,
+		    "connect %s port %u: %s", address, port,
+		    strerror(err ? err : ECONNREFUSED));
+	return fd;
+}
+
+/* SHA256:base64 of the key, as ssh-keygen -l shows it. */
+static void
+fingerprint(const char *key, size_t len, char *out, size_t outlen)
+{
+	unsigned char md[32], b64[64];
+	unsigned int mdlen = 0;
+	int n;
+
+	if (EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+		snprintf(out, outlen, "SHA256:?");
+		return;
+	}
+	n = EVP_EncodeBlock(b64, md, (int)mdlen);
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	snprintf(out, outlen, "SHA256:%s", b64);
+}
+
+static int
+key_type_bits(int type)
+{
+	switch (type) {
+	case LIBSSH2_HOSTKEY_TYPE_RSA:
+		return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	case LIBSSH2_HOSTKEY_TYPE_DSS:
+		return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+#ifdef LIBSSH2_HOSTKEY_TYPE_ECDSA_256
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+#endif
+#ifdef LIBSSH2_HOSTKEY_TYPE_ED25519
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:
+		return LIBSSH2_KNOWNHOST_KEY_ED25519;
+#endif
+	default:
+		return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+	}
+}
+
+/* Accepts only an exact match of host, port, key type and key. */
+static int
+check_host_key(struct ssh *s, const struct agent_config *c,
+    const char *address, unsigned port, struct ssh_error *e)
+{
+	LIBSSH2_KNOWNHOSTS *kh;
+	struct libssh2_knownhost *found = NULL;
+	const char *key;
+	size_t len;
+	int type, rc;
+	char fp[80];
+
+	if ((key = libssh2_session_hostkey(s->session, &len, &type)) == NULL) {
+		set_error(e, FAIL_HOSTKEY, "%s: no host key", s->where);
+		return -1;
+	}
+	fingerprint(key, len, fp, sizeof(fp));
+	if ((kh = libssh2_knownhost_init(s->session)) == NULL) {
+		set_error(e, FAIL_HOSTKEY, "%s: cannot check host keys",
+		    s->where);
+		return -1;
+	}
+	if (libssh2_knownhost_readfile(kh, c->known_hosts,
+	    LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		set_error(e, FAIL_HOSTKEY, "%s: cannot read %s", s->where,
+		    c->known_hosts);
+		libssh2_knownhost_free(kh);
+		return -1;
+	}
+	rc = libssh2_knownhost_checkp(kh, address, (int)port, key, len,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+	    key_type_bits(type), &found);
+	libssh2_knownhost_free(kh);
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH)
+		return 0;
+	set_error(e, FAIL_HOSTKEY, "host %s port %u: host key %s %s in %s",
+	    address, port, fp, rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH ?
+	    "does not match the key" : "is not known", c->known_hosts);
+	return -1;
+}
+
+static int
+authenticate(struct ssh *s, const struct agent_config *c, const char *user,
+    struct ssh_error *e)
+{
+	LIBSSH2_AGENT *agent;
+	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+	int rc = -1;
+
+	if (c->identity != NULL) {
+		if (libssh2_userauth_publickey_fromfile_ex(s->session, user,
+		    (unsigned)strlen(user), NULL, c->identity, NULL) == 0)
+			return 0;
+		set_error(e, FAIL_AUTH, "%s: key %s refused", s->where,
+		    c->identity);
+		return -1;
+	}
+	if ((agent = libssh2_agent_init(s->session)) == NULL ||
+	    libssh2_agent_connect(agent) != 0 ||
+	    libssh2_agent_list_identities(agent) != 0) {
+		set_error(e, FAIL_AUTH, "%s: no identity configured and no "
+		    "ssh-agent", s->where);
+		if (agent)
+			libssh2_agent_free(agent);
+		return -1;
+	}
+	while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
+		if (libssh2_agent_userauth(agent, user, id) == 0) {
+			rc = 0;
+			break;
+		}
+		prev = id;
+	}
+	if (rc != 0)
+		set_error(e, FAIL_AUTH, "%s: every ssh-agent key refused",
+		    s->where);
+	libssh2_agent_disconnect(agent);
+	libssh2_agent_free(agent);
+	return rc;
+}
+
+/*
+ * Opens an SFTP session to user@address:port (user NULL: this process's
+ * user).  Returns 0 with *out owned by the caller (ssh_close()), or -1
+ * with e classified.
+ */
+int
+ssh_connect(const struct agent_config *c, const char *address,
+    unsigned port, const char *user, struct ssh **out, struct ssh_error *e)
+{
+	struct ssh *s = xcalloc(1, sizeof(*s));
+	struct passwd *pw;
+
+	*out = NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	if (user == NULL) {
+		if ((pw = getpwuid(getuid())) == NULL) {
+			set_error(e, FAIL_AUTH, "who am I: %s", strerror(errno));
+			goto fail;
+		}
+		user = pw->pw_name;
+	}
+	s->where = xasprintf("%s@%s port %u", user, address, port);
+	if ((s->sock = tcp_connect(address, port, c->timeout, e)) == -1)
+		goto fail;
+	if ((s->session = libssh2_session_init()) == NULL) {
+		set_error(e, FAIL_CONNECT, "%s: cannot start a session",
+		    s->where);
+		goto fail;
+	}
+	libssh2_session_set_blocking(s->session, 1);
+	libssh2_session_set_timeout(s->session, (long)(c->timeout * 1000));
+	if (libssh2_session_handshake(s->session, s->sock) != 0) {
+		char *msg = NULL;
+
+		libssh2_session_last_error(s->session, &msg, NULL, 0);
+		set_error(e, libssh2_session_last_errno(s->session) ==
+		    LIBSSH2_ERROR_TIMEOUT ? FAIL_TIMEOUT : FAIL_CONNECT,
+		    "%s: handshake: %s", s->where, msg ? msg : "failed");
+		goto fail;
+	}
+	if (check_host_key(s, c, address, port, e) != 0 ||
+	    authenticate(s, c, user, e) != 0)
+		goto fail;
+	/* Only now: a keepalive during the key exchange breaks it. */
+	libssh2_keepalive_config(s->session, 1, 15);
+	if ((s->sftp = libssh2_sftp_init(s->session)) == NULL) {
+		set_error(e, FAIL_CONNECT, "%s: no SFTP subsystem", s->where);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	ssh_close(s);
+	return -1;
+}
+
+void
+ssh_close(struct ssh *s)
+{
+	if (s == NULL)
+		return;
+	if (s->sftp != NULL)
+		libssh2_sftp_shutdown(s->sftp);
+	if (s->session != NULL) {
+		libssh2_session_disconnect(s->session, "done");
+		libssh2_session_free(s->session);
+	}
+	if (s->sock > 0)
+		close(s->sock);
+	pthread_mutex_destroy(&s->lock);
+	free(s->where);
+	free(s);
+}
+
+/* Classifies the session's last error for the op that met it. */
+static void
+sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
+    const char *path)
+{
+	int err = libssh2_session_last_errno(s->session);
+	unsigned long fx = 0;
+	char *msg = NULL;
+
+	libssh2_session_last_error(s->session, &msg, NULL, 0);
+	if (err == LIBSSH2_ERROR_SFTP_PROTOCOL)
+		fx = libssh2_sftp_last_error(s->sftp);
+	if (err == LIBSSH2_ERROR_TIMEOUT)
+		set_error(e, FAIL_TIMEOUT, "%s: %s %s: timeout", s->where,
+		    what, path);
+	else if (fx == LIBSSH2_FX_NO_SUCH_FILE || fx ==
+	    LIBSSH2_FX_NO_SUCH_PATH)
+		set_error(e, FAIL_MISSING, "%s: %s %s: no such file", s->where,
+		    what, path);
+	else
+		set_error(e, FAIL_IO, "%s: %s %s: %s (sftp status %lu)",
+		    s->where, what, path, msg ? msg : "error", fx);
+}
+
+/* Opens path for reading at offset; call under ssh_lock(). */
+void *
+ssh_open_read(struct ssh *s, const char *path, uint64_t offset,
+    struct ssh_error *e)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+
+	h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0);
+	if (h == NULL) {
+		sftp_error(s, e, "open", path);
+		return NULL;
+	}
+	libssh2_sftp_seek64(h, offset);
+	return h;
+}
+
+/* Reads up to len bytes; returns the count, 0 at end, -1 with e set. */
+long
+ssh_read(struct ssh *s, void *handle, void *buf, size_t len,
+    struct ssh_error *e)
+{
+	ssize_t n;
+	int next;
+
+	libssh2_keepalive_send(s->session, &next);
+	n = libssh2_sftp_read(handle, buf, len);
+	if (n < 0) {
+		sftp_error(s, e, "read", "");
+		return -1;
+	}
+	return (long)n;
+}
+
+void
+ssh_close_file(struct ssh *s, void *handle)
+{
+	(void)s;
+	if (handle != NULL)
+		libssh2_sftp_close_handle(handle);
+}
+
+/*
+ * Reads the whole remote file at path, at most max bytes.  Returns 0 with
+ * *buf owned by the caller, 1 when the file does not exist, -1 otherwise.
+ */
+int
+ssh_get(struct ssh *s, const char *path, char **buf, size_t *len,
+    size_t max, struct ssh_error *e)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	size_t have = 0, cap = 65536;
+	ssize_t n;
+
+	*buf = NULL;
+	*len = 0;
+	if ((h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0)) ==
+	    NULL) {
+		sftp_error(s, e, "open", path);
+		return e->class == FAIL_MISSING ? 1 : -1;
+	}
+	*buf = xcalloc(1, cap + 1);
+	for (;;) {
+		if (have == cap) {
+			if (cap >= max) {
+				set_error(e, FAIL_IO, "%s: %s: larger than %zu "
+				    "bytes", s->where, path, max);
+				goto fail;
+			}
+			cap *= 2;
+			*buf = xreallocarray(*buf, cap + 1, 1);
+		}
+		n = libssh2_sftp_read(h, *buf + have, cap - have);
+		if (n < 0) {
+			sftp_error(s, e, "read", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	libssh2_sftp_close_handle(h);
+	(*buf)[have] = '\0';
+	*len = have;
+	return 0;
+fail:
+	libssh2_sftp_close_handle(h);
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+/* Writes buf to the remote path, creating or truncating it. */
+int
+ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
+    struct ssh_error *e)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	const char *p = buf;
+	ssize_t n;
+
+	if ((h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE |
+	    LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0644)) == NULL) {
+		sftp_error(s, e, "create", path);
+		return -1;
+	}
+	while (len > 0) {
+		if ((n = libssh2_sftp_write(h, p, len)) <= 0) {
+			sftp_error(s, e, "write", path);
+			libssh2_sftp_close_handle(h);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (libssh2_sftp_fsync(h) != 0 &&
+	    libssh2_session_last_errno(s->session) !=
+	    LIBSSH2_ERROR_SFTP_PROTOCOL) {
+		sftp_error(s, e, "fsync", path);
+		libssh2_sftp_close_handle(h);
+		return -1;
+	}
+	if (libssh2_sftp_close_handle(h) != 0) {
+		sftp_error(s, e, "close", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+remote_rename(struct ssh *s, const char *from, const char *to)
+{
+	return libssh2_sftp_rename_ex(s->sftp, from, (unsigned)strlen(from),
+	    to, (unsigned)strlen(to), LIBSSH2_SFTP_RENAME_ATOMIC |
+	    LIBSSH2_SFTP_RENAME_NATIVE);
+}
+
+/*
+ * Replaces dir/name on the master so that a reader always finds a whole
+ * copy: SFTP version 3 cannot rename over a file, so the new text goes to
+ * .name.tmp, is renamed to .name.new (a whole copy), the old name is
+ * removed and .name.new renamed to it.  Readers that find no name read
+ * .name.new (master.c does).
+ */
+int
+ssh_replace(struct ssh *s, const char *dir, const char *name,
+    const void *buf, size_t len, struct ssh_error *e)
+{
+	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
+	char *side = xasprintf("%s/.%s.new", dir, name);
+	char *path = xasprintf("%s/%s", dir, name);
+	int rc = -1;
+
+	libssh2_sftp_unlink(s->sftp, tmp);
+	libssh2_sftp_unlink(s->sftp, side);
+	if (ssh_put(s, tmp, buf, len, e) != 0)
+		goto out;
+	if (remote_rename(s, tmp, side) != 0) {
+		sftp_error(s, e, "rename", side);
+		goto out;
+	}
+	if (libssh2_sftp_unlink(s->sftp, path) != 0 &&
+	    libssh2_sftp_last_error(s->sftp) != LIBSSH2_FX_NO_SUCH_FILE) {
+		sftp_error(s, e, "remove", path);
+		goto out;
+	}
+	if (remote_rename(s, side, path) != 0) {
+		sftp_error(s, e, "rename", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(side);
+	free(path);
+	return rc;
+}

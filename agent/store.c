@@ -1,0 +1,605 @@
+/*
+ * store.c: the crash-safe store under ROOT/.sluice/.  Each file version
+ * has ESC@V.data (its bytes, filled in order) and ESC@V.len (its durable
+ * verified length and, once known, its size), ESC being the name with '/'
+ * written as %2F.  Data is fsynced before the length that covers it is
+ * written (temporary name, fsync, rename, fsync the directory).  A whole
+ * version appears at ROOT/NAME by a hard link under a temporary name and a
+ * rename, so readers see the old version or the new one, whole; the data
+ * file stays, so peers always read ESC@V.data.  Everything is opened
+ * relative to the root without following symbolic links.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define META ".sluice"
+
+/* Opens ROOT and ROOT/.sluice.  Returns 0, or -1 with a message. */
+int
+store_open(const char *root, struct store **out)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	*out = NULL;
+	s->root = xstrdup(root);
+	s->meta_fd = -1;
+	if ((s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		warnx_("%s: %s", root, strerror(errno));
+		goto fail;
+	}
+	if (mkdirat(s->root_fd, META, 0755) == -1 && errno != EEXIST) {
+		warnx_("%s/%s: %s", root, META, strerror(errno));
+		goto fail;
+	}
+	if ((s->meta_fd = openat(s->root_fd, META, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		warnx_("%s/%s: %s", root, META, strerror(errno));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->root_fd != -1)
+		close(s->root_fd);
+	if (s->meta_fd != -1)
+		close(s->meta_fd);
+	free(s->root);
+	free(s);
+}
+
+/* ROOT/.sluice/ESC@V.data, where peers read a version from. */
+char *
+store_data_path(const char *root, const char *name, uint64_t number)
+{
+	char *esc = name_escape_file(name, number);
+	char *p = xasprintf("%s/%s/%s.data", root, META, esc);
+
+	free(esc);
+	return p;
+}
+
+/* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message. */
+int
+store_write_meta(struct store *s, const char *name, const void *buf,
+    size_t len)
+{
+	char *tmp = xasprintf(".%s.tmp.%ld", name, (long)getpid());
+	const char *p = buf;
+	ssize_t w;
+	int fd, saved;
+
+	if ((fd = openat(s->meta_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
+		goto fail;
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(s->meta_fd, tmp, s->meta_fd, name) == -1 ||
+	    fsync(s->meta_fd) == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	saved = errno ? errno : EIO;
+	warnx_("%s/%s/%s: %s", s->root, META, name, strerror(saved));
+	if (fd != -1)
+		close(fd);
+	unlinkat(s->meta_fd, tmp, 0);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* Reads ROOT/.sluice/NAME; returns 0, or -1 with errno (ENOENT quietly). */
+int
+store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t r;
+	size_t have = 0;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = openat(s->meta_fd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > YAML_MAX_FILE) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	*buf = xcalloc(1, (size_t)st.st_size + 1);
+	while (have < (size_t)st.st_size) {
+		r = read(fd, *buf + have, (size_t)st.st_size - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	close(fd);
+	*len = have;
+	return 0;
+}
+
+static int
+write_len(struct store *s, const struct version *v)
+{
+	char *esc = name_escape_file(v->name, v->number);
+	char *name = xasprintf("%s.len", esc);
+	char buf[96];
+	int n, rc;
+
+	n = snprintf(buf, sizeof(buf), "length %" PRIu64 "\nsize %" PRIu64
+	    "\n", v->length, v->size);
+	rc = store_write_meta(s, name, buf, (size_t)n);
+	free(name);
+	free(esc);
+	return rc;
+}
+
+static void
+read_len(struct store *s, const char *lenname, uint64_t *length,
+    uint64_t *size)
+{
+	char *buf;
+	size_t len;
+	unsigned long long a = 0, b = 0;
+
+	*length = *size = 0;
+	if (store_read_meta(s, lenname, &buf, &len) != 0)
+		return;
+	if (sscanf(buf, "length %llu\nsize %llu", &a, &b) >= 1) {
+		*length = a;
+		*size = b;
+	}
+	free(buf);
+}
+
+void
+version_free(struct version *v)
+{
+	if (v == NULL)
+		return;
+	if (v->data_fd != -1)
+		close(v->data_fd);
+	pthread_mutex_destroy(&v->lock);
+	free(v->ahead);
+	free(v->name);
+	free(v);
+}
+
+/*
+ * Opens (creating) the record of name@number.  The durable length is
+ * trusted only as far as the data file reaches.  Returns 0 or -1.
+ */
+int
+store_version(struct store *s, const char *name, uint64_t number,
+    struct version **out)
+{
+	struct version *v = xcalloc(1, sizeof(*v));
+	char *esc = name_escape_file(name, number);
+	char *data = xasprintf("%s.data", esc);
+	char *lenname = xasprintf("%s.len", esc);
+	struct stat st;
+	int rc = -1;
+
+	*out = NULL;
+	v->name = xstrdup(name);
+	v->number = number;
+	v->data_fd = -1;
+	pthread_mutex_init(&v->lock, NULL);
+	read_len(s, lenname, &v->length, &v->size);
+	if ((v->data_fd = openat(s->meta_fd, data, O_RDWR | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 || fstat(v->data_fd,
+	    &st) == -1) {
+		warnx_("%s/%s/%s: %s", s->root, META, data, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		warnx_("%s/%s/%s: not a regular file", s->root, META, data);
+		goto out;
+	}
+	if ((uint64_t)st.st_size < v->length)
+		v->length = (uint64_t)st.st_size;
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	version_free(v);
+	free(esc);
+	free(data);
+	free(lenname);
+	return rc;
+}
+
+/* Records the version's whole size, once known. */
+int
+version_set_size(struct store *s, struct version *v, uint64_t size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->size != size) {
+		v->size = size;
+		rc = write_len(s, v);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+/* Remembers a verified block beyond the length; bits from length on. */
+static void
+mark_ahead(struct version *v, uint64_t offset, size_t len)
+{
+	uint64_t bit = (offset - v->length) / v->block_size;
+	size_t need = (size_t)bit + 1;
+
+	(void)len;
+	if (need > v->nahead) {
+		size_t bytes = (need + 7) / 8, old = (v->nahead + 7) / 8;
+
+		v->ahead = xreallocarray(v->ahead, bytes, 1);
+		memset(v->ahead + old, 0, bytes - old);
+		v->nahead = bytes * 8;
+	}
+	v->ahead[bit / 8] |= (unsigned char)(1 << (bit % 8));
+}
+
+/* Moves the length over the verified blocks that now follow it. */
+static void
+consume_ahead(struct version *v, uint64_t advanced_blocks)
+{
+	size_t i, shift = (size_t)advanced_blocks;
+	size_t n = v->nahead;
+	unsigned char *bits;
+
+	if (n == 0 || shift == 0)
+		return;
+	bits = xcalloc((n + 7) / 8, 1);
+	for (i = shift; i < n; i++)
+		if (v->ahead[i / 8] & (1 << (i % 8)))
+			bits[(i - shift) / 8] |= (unsigned char)(1 <<
+			    ((i - shift) % 8));
+	free(v->ahead);
+	v->ahead = bits;
+	while (v->ahead[0] & 1) {
+		uint64_t add = v->block_size;
+
+		if (v->size != 0 && v->length + add > v->size)
+			add = v->size - v->length;
+		v->length += add;
+		bits = xcalloc((n + 7) / 8, 1);
+		for (i = 1; i < n; i++)
+			if (v->ahead[i / 8] & (1 << (i % 8)))
+				bits[(i - 1) / 8] |= (unsigned char)(1 <<
+				    ((i - 1) % 8));
+		free(v->ahead);
+		v->ahead = bits;
+	}
+}
+
+/*
+ * Stores one verified block at offset.  When it extends the contiguous
+ * prefix, the data is fsynced and then the new length written.  Returns 0
+ * or -1 (an I/O error, already reported).
+ */
+int
+version_commit_block(struct store *s, struct version *v, uint64_t offset,
+    const unsigned char *data, size_t len)
+{
+	size_t done = 0;
+	ssize_t w;
+	int rc = 0;
+
+	while (done < len) {
+		w = pwrite(v->data_fd, data + done, len - done,
+		    (off_t)(offset + done));
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
+			    v->name, v->number, strerror(w ? errno : EIO));
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (offset < v->length) {
+		pthread_mutex_unlock(&v->lock);
+		return 0;
+	}
+	if (v->block_size == 0)
+		v->block_size = len;
+	if (offset > v->length) {
+		mark_ahead(v, offset, len);
+		pthread_mutex_unlock(&v->lock);
+		return 0;
+	}
+	v->length += len;
+	consume_ahead(v, 1);
+	if (fdatasync(v->data_fd) == -1) {
+		warnx_("%s: %s@%" PRIu64 ": fsync: %s", s->root, v->name,
+		    v->number, strerror(errno));
+		rc = -1;
+	} else
+		rc = write_len(s, v);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+/* Opens (creating) the directory of name's final path, no links followed. */
+static int
+open_parent(struct store *s, const char *name, const char **base)
+{
+	char *copy = xstrdup(name), *p, *start;
+	int fd = dup(s->root_fd), next;
+
+	*base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	for (start = copy; fd != -1 && (p = strchr(start, '/')) != NULL;
+	    start = p + 1) {
+		*p = '\0';
+		if (mkdirat(fd, start, 0755) == -1 && errno != EEXIST) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		next = openat(fd, start, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	free(copy);
+	return fd;
+}
+
+/*
+ * Makes a whole version appear at ROOT/NAME atomically.  Returns 0, or -1
+ * (reported) leaving what was there before.
+ */
+int
+version_expose(struct store *s, struct version *v)
+{
+	char *esc = name_escape_file(v->name, v->number);
+	char *data = xasprintf("%s.data", esc);
+	const char *base;
+	char *tmp;
+	int dfd, rc = -1;
+
+	if ((dfd = open_parent(s, v->name, &base)) == -1) {
+		warnx_("%s: %s: cannot open its directory (a link or not a "
+		    "directory on the way?): %s", s->root, v->name,
+		    strerror(errno));
+		free(esc);
+		free(data);
+		return -1;
+	}
+	tmp = xasprintf(".%s.sluice-tmp.%ld", base, (long)getpid());
+	unlinkat(dfd, tmp, 0);
+	if (fdatasync(v->data_fd) == -1 ||
+	    linkat(s->meta_fd, data, dfd, tmp, 0) == -1 ||
+	    renameat(dfd, tmp, dfd, base) == -1 || fsync(dfd) == -1) {
+		warnx_("%s: %s: cannot put in place: %s", s->root, v->name,
+		    strerror(errno));
+		unlinkat(dfd, tmp, 0);
+	} else
+		rc = 0;
+	close(dfd);
+	free(tmp);
+	free(esc);
+	free(data);
+	return rc;
+}
+
+/* Turns "a%2Fb@7.len" into name "a/b" and version 7; 0 or -1. */
+static int
+parse_meta_name(const char *fn, char **name, uint64_t *version)
+{
+	size_t n = strlen(fn), i, j = 0;
+	const char *at, *why;
+	char *out, *end;
+	unsigned long long v;
+
+	if (n < 5 || strcmp(fn + n - 4, ".len") != 0 || fn[0] == '.')
+		return -1;
+	if ((at = strrchr(fn, '@')) == NULL)
+		return -1;
+	v = strtoull(at + 1, &end, 10);
+	if (end != fn + n - 4 || end == at + 1)
+		return -1;
+	out = xcalloc(1, (size_t)(at - fn) + 1);
+	for (i = 0; fn + i < at; i++) {
+		if (strncmp(fn + i, "%2F", 3) == 0) {
+			out[j++] = '/';
+			i += 2;
+		} else
+			out[j++] = fn[i];
+	}
+	if (name_valid_path(out, &why) != 0) {
+		free(out);
+		return -1;
+	}
+	*name = out;
+	*version = v;
+	return 0;
+}
+
+/* Lists every version held with its durable length; sorted by name. */
+int
+store_list(struct store *s, struct holding **out, size_t *n)
+{
+	struct holding *h = NULL;
+	size_t count = 0;
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	*out = NULL;
+	*n = 0;
+	if ((fd = dup(s->meta_fd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		warnx_("%s/%s: %s", s->root, META, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		char *name;
+		uint64_t version, length, size;
+		struct stat st;
+		char *data;
+
+		if (parse_meta_name(e->d_name, &name, &version) != 0)
+			continue;
+		read_len(s, e->d_name, &length, &size);
+		data = xstrdup(e->d_name);
+		strcpy(data + strlen(data) - 4, ".data");
+		if (fstatat(s->meta_fd, data, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			length = 0;
+		else if ((uint64_t)st.st_size < length)
+			length = (uint64_t)st.st_size;
+		free(data);
+		h = xreallocarray(h, count + 1, sizeof(*h));
+		h[count].name = name;
+		h[count].version = version;
+		h[count].length = length;
+		count++;
+	}
+	closedir(d);
+	*out = h;
+	*n = count;
+	return 0;
+}
+
+/* Removes every version of name except keep (data and length). */
+int
+store_retire(struct store *s, const char *name, uint64_t keep)
+{
+	struct holding *h;
+	size_t n, i;
+
+	if (store_list(s, &h, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(h[i].name, name) == 0 && h[i].version != keep) {
+			char *esc = name_escape_file(h[i].name, h[i].version);
+			char *len = xasprintf("%s.len", esc);
+			char *data = xasprintf("%s.data", esc);
+
+			unlinkat(s->meta_fd, len, 0);
+			unlinkat(s->meta_fd, data, 0);
+			free(esc);
+			free(len);
+			free(data);
+		}
+		free(h[i].name);
+	}
+	free(h);
+	return fsync(s->meta_fd);
+}
+
+/* The failures not yet reported, as a state with no files. */
+int
+store_load_failures(struct store *s, struct state **out)
+{
+	struct diag d = { "" };
+	struct ynode *root;
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (store_read_meta(s, "failures.yaml", &buf, &len) != 0) {
+		*out = xcalloc(1, sizeof(**out));
+		(*out)->host = xstrdup("-");
+		return 0;
+	}
+	rc = ydoc_parse("failures.yaml", (unsigned char *)buf, len, &root, &d);
+	free(buf);
+	if (rc == 0) {
+		rc = state_parse("failures.yaml", root, out, &d);
+		ynode_free(root);
+	}
+	if (rc != 0) {
+		warnx_("%s/%s/%s (dropped)", s->root, META, d.msg);
+		*out = xcalloc(1, sizeof(**out));
+		(*out)->host = xstrdup("-");
+	}
+	return 0;
+}
+
+/* Adds failures to those not yet reported. */
+int
+store_append_failures(struct store *s, const struct failure *f, size_t n)
+{
+	struct state *st;
+	size_t i, j, len;
+	char *buf;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	store_load_failures(s, &st);
+	st->failures = xreallocarray(st->failures, st->nfailures + n,
+	    sizeof(*st->failures));
+	for (i = 0; i < n; i++) {
+		struct failure *d = &st->failures[st->nfailures++];
+
+		memset(d, 0, sizeof(*d));
+		d->op = xstrdup(f[i].op);
+		d->source = f[i].source ? xstrdup(f[i].source) : NULL;
+		d->class = f[i].class;
+		d->detail = f[i].detail ? xstrdup(f[i].detail) : NULL;
+		d->components = xcalloc(f[i].ncomponents ? f[i].ncomponents :
+		    1, sizeof(char *));
+		for (j = 0; j < f[i].ncomponents; j++)
+			d->components[d->ncomponents++] =
+			    xstrdup(f[i].components[j]);
+	}
+	buf = state_format(st, &len);
+	rc = buf ? store_write_meta(s, "failures.yaml", buf, len) : -1;
+	free(buf);
+	state_free(st);
+	return rc;
+}
+
+int
+store_clear_failures(struct store *s)
+{
+	if (unlinkat(s->meta_fd, "failures.yaml", 0) == -1 && errno != ENOENT)
+		return -1;
+	return fsync(s->meta_fd);
+}

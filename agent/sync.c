@@ -1,0 +1,318 @@
+/*
+ * sync.c: sluice-agent run and sync.  run executes one plan file; sync is
+ * the cron entry: with a lock held, send new manifests (a generator), fetch
+ * this host's plan from the master over SFTP, run it if it is new, and send
+ * the new state back.  Writes on the master replace files so that a reader
+ * always finds a whole copy (ssh_replace()).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+/* Parses and checks a plan's text; returns 0 or EX_DATAERR. */
+static int
+plan_from_text(const struct agent_config *c, const char *what,
+    const char *buf, size_t len, struct plan **out)
+{
+	struct diag d = { "" };
+	struct ynode *root;
+	char why[512];
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_parse(what, (const unsigned char *)buf, len, &root,
+	    &d)) == 0) {
+		rc = plan_parse(what, root, out, &d);
+		ynode_free(root);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		return EX_DATAERR;
+	}
+	if (plan_check(*out, c, why, sizeof(why)) != 0) {
+		warnx_("%s: refused: %s", what, why);
+		plan_free(*out);
+		*out = NULL;
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* Runs a checked plan and records its epoch and failures. */
+static int
+execute(const struct agent_config *c, struct store *s, const struct plan *p,
+    int verbose)
+{
+	struct run_result res;
+	char buf[32];
+	int rc, n;
+
+	rc = plan_execute(c, s, p, verbose, &res);
+	if (rc >= 0) {
+		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);
+		if (store_write_meta(s, "epoch", buf, (size_t)n) != 0)
+			rc = -1;
+	}
+	if (store_append_failures(s, res.failures, res.nfailures) != 0)
+		rc = -1;
+	if (verbose)
+		printf("epoch %" PRIu64 ": %zu ops done, %zu failed, %" PRIu64
+		    " bytes verified\n", p->epoch, res.ops_done,
+		    res.ops_failed, res.bytes);
+	run_result_clear(&res);
+	return rc < 0 ? EX_IOERR : rc > 0 ? EX_TEMPFAIL : 0;
+}
+
+/* sluice-agent run: execute one plan file and write the state locally. */
+int
+cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
+{
+	struct store *s;
+	struct plan *p;
+	struct state *st;
+	char *buf, *text;
+	size_t len;
+	int rc;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		warnx_("%s: %s", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	buf = xcalloc(1, YAML_MAX_FILE / 16 + 1);
+	len = fread(buf, 1, YAML_MAX_FILE / 16, f);
+	fclose(f);
+	rc = plan_from_text(c, path, buf, len, &p);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	if (store_open(c->root, &s) != 0) {
+		free(buf);
+		plan_free(p);
+		return EX_IOERR;
+	}
+	store_write_meta(s, "plan.yaml", buf, len);
+	free(buf);
+	rc = execute(c, s, p, verbose);
+	if (agent_state(c, s, &st) == 0) {
+		if ((text = state_format(st, &len)) == NULL ||
+		    store_write_meta(s, "state.yaml", text, len) != 0)
+			rc = EX_IOERR;
+		free(text);
+		state_free(st);
+	}
+	plan_free(p);
+	store_close(s);
+	return rc;
+}
+
+/* Sends every manifest that changed since it was last sent. */
+static int
+send_manifests(const struct agent_config *c, struct store *s,
+    struct ssh *ssh)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+	char *dir = xasprintf("%s/manifests", c->master_dir);
+
+	if ((fd = dup(s->meta_fd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		free(dir);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name), len, sentlen;
+		char *buf, *sent, *sentbuf, *remote;
+		struct ssh_error err;
+
+		if (n < 15 || e->d_name[0] == '.' ||
+		    strcmp(e->d_name + n - 14, ".manifest.yaml") != 0)
+			continue;
+		if (store_read_meta(s, e->d_name, &buf, &len) != 0)
+			continue;
+		sent = xasprintf(".%s.sent", e->d_name);
+		if (store_read_meta(s, sent, &sentbuf, &sentlen) == 0 &&
+		    sentlen == len && memcmp(buf, sentbuf, len) == 0) {
+			free(buf);
+			free(sentbuf);
+			free(sent);
+			continue;
+		}
+		free(sentbuf);
+		remote = xstrdup(e->d_name);
+		strcpy(remote + n - 14, ".yaml");
+		ssh_lock(ssh);
+		if (ssh_replace(ssh, dir, remote, buf, len, &err) != 0) {
+			warnx_("manifest %s: %s", remote, err.detail);
+			rc = -1;
+		} else
+			store_write_meta(s, sent, buf, len);
+		ssh_unlock(ssh);
+		free(remote);
+		free(sent);
+		free(buf);
+	}
+	closedir(d);
+	free(dir);
+	return rc;
+}
+
+static int
+connect_master(const struct agent_config *c, struct ssh **ssh)
+{
+	struct ssh_error e;
+
+	if (ssh_connect(c, c->master_address, c->master_port, c->master_user,
+	    ssh, &e) != 0) {
+		warnx_("master: %s: %s", failure_class_name(e.class),
+		    e.detail);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fetches this host's plan; 0 with *p (NULL when none), or a code. */
+static int
+fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
+    struct plan **p)
+{
+	struct ssh_error e;
+	char *path = xasprintf("%s/plans/%s.yaml", c->master_dir, c->host);
+	char *buf;
+	size_t len;
+	int rc;
+
+	*p = NULL;
+	ssh_lock(ssh);
+	rc = ssh_get(ssh, path, &buf, &len, YAML_MAX_FILE / 16, &e);
+	ssh_unlock(ssh);
+	if (rc == 1) {
+		free(path);
+		return 0;
+	}
+	if (rc != 0) {
+		warnx_("master: plan: %s", e.detail);
+		free(path);
+		return EX_UNAVAILABLE;
+	}
+	rc = plan_from_text(c, path, buf, len, p);
+	if (rc == 0)
+		store_write_meta(s, "plan.yaml", buf, len);
+	free(buf);
+	free(path);
+	return rc;
+}
+
+/* Sends the state; forgets the failures it carried once it is sent. */
+static int
+send_state(const struct agent_config *c, struct store *s, struct ssh *ssh)
+{
+	struct state *st;
+	struct ssh_error e;
+	char *text, *dir, *name;
+	size_t len;
+	int rc = 0;
+
+	if (agent_state(c, s, &st) != 0)
+		return EX_IOERR;
+	text = state_format(st, &len);
+	state_free(st);
+	if (text == NULL)
+		return EX_SOFTWARE;
+	dir = xasprintf("%s/states", c->master_dir);
+	name = xasprintf("%s.yaml", c->host);
+	ssh_lock(ssh);
+	if (ssh_replace(ssh, dir, name, text, len, &e) != 0) {
+		warnx_("master: state: %s", e.detail);
+		rc = EX_UNAVAILABLE;
+	}
+	ssh_unlock(ssh);
+	if (rc == 0 && store_clear_failures(s) != 0)
+		rc = EX_IOERR;
+	free(text);
+	free(dir);
+	free(name);
+	return rc;
+}
+
+/* sluice-agent sync: the cron entry. */
+int
+cmd_sync(const struct agent_config *c, int verbose)
+{
+	struct store *s;
+	struct ssh *ssh = NULL;
+	struct plan *p = NULL;
+	uint64_t done = 0;
+	char *buf;
+	size_t len;
+	int lock, rc = 0, prc;
+
+	if (c->master_address == NULL) {
+		warnx_("%s: no 'master' to sync with", c->path);
+		return EX_CONFIG;
+	}
+	if (store_open(c->root, &s) != 0)
+		return EX_IOERR;
+	if ((lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
+		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
+		store_close(s);
+		return EX_IOERR;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) == -1) {
+		if (verbose)
+			printf("another sync is running\n");
+		close(lock);
+		store_close(s);
+		return 0;
+	}
+	if (connect_master(c, &ssh) != 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (send_manifests(c, s, ssh) != 0)
+		rc = EX_UNAVAILABLE;
+	prc = fetch_plan(c, s, ssh, &p);
+	if (prc != 0 && rc == 0)
+		rc = prc;
+	ssh_close(ssh);
+	ssh = NULL;
+	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
+		done = strtoull(buf, NULL, 10);
+		free(buf);
+	}
+	if (p != NULL && p->epoch > done) {
+		prc = execute(c, s, p, verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+	} else if (verbose)
+		printf("no new plan\n");
+	if (connect_master(c, &ssh) != 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (send_manifests(c, s, ssh) != 0 && rc == 0)
+		rc = EX_UNAVAILABLE;
+	prc = send_state(c, s, ssh);
+	if (prc != 0 && rc == 0)
+		rc = prc;
+out:
+	ssh_close(ssh);
+	plan_free(p);
+	close(lock);
+	store_close(s);
+	return rc;
+}
