@@ -93,6 +93,8 @@ check-run: all tests/unit/unit
 	sh tests/cli.sh
 	@echo "== planner tests"
 	sh tests/planner.sh
+	@echo "== agent tests (private sshd)"
+	sh tests/agent.sh
 	@echo "== man pages"
 	mandoc -Tlint -W warning $(MANPAGES)
 

@@ -34,6 +34,7 @@ struct source {
 
 struct job {
 	const struct op	*op;
+	double		 seconds;	/* from first read to last block */
 	struct version	*version;
 	struct source	*source;
 	uint64_t	 done;		/* bytes verified by this op */
@@ -247,6 +248,7 @@ run_job(struct runner *r, struct job *j)
 	b.rate = o->rate;
 	b.start = now_seconds();
 	b.sent = 0;
+	j->seconds = 0;
 	for (i = first; i < o->nblocks; i++) {
 		uint64_t boff = o->offset + i * bs;
 		size_t blen = (size_t)(boff + bs > end ? end - boff : bs);
@@ -294,6 +296,7 @@ run_job(struct runner *r, struct job *j)
 			goto out;
 		}
 		j->done += blen;
+		j->seconds = now_seconds() - b.start;
 	}
 out:
 	if (h != NULL) {
@@ -520,8 +523,11 @@ plan_execute(const struct agent_config *c, struct store *s,
 		if (!j->failed) {
 			res->ops_done++;
 			if (verbose)
-				printf("op %s: %" PRIu64 " bytes from %s\n",
-				    j->op->id, j->done, j->op->source.host);
+				printf("op %s: %" PRIu64 " bytes from %s in "
+				    "%.3fs, %.0f B/s (allocated %.0f)\n",
+				    j->op->id, j->done, j->op->source.host,
+				    j->seconds, j->seconds > 0 ? (double)j->done /
+				    j->seconds : 0.0, j->op->rate);
 			continue;
 		}
 		res->ops_failed++;

@@ -1,0 +1,185 @@
+#!/bin/sh
+# agent.sh: sluice-agent against a real OpenSSH server started here on a
+# free loopback port with its own keys, config and known_hosts.  Publish
+# and fetch; two sources into one file; a corrupt source; kill -9 and
+# resume; an unknown host key; a rate held; hostile plans; sync with a
+# master directory served by the same sshd.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SLUICE_SHARED:-$top/../shared}
+agent="$top/agent/sluice-agent"
+plan="$top/planner/sluice-plan"
+mkplan="$top/tests/tools/make-plan"
+. "$top/tests/lib/sshd.sh"
+W=$(mktemp -d)
+trap 'sshd_stop; rm -rf "$W"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+if ! sshd_start "$W/sshd" >"$W/sshd.out" 2>&1; then
+	echo "agent: cannot start a private sshd: $(cat "$W/sshd.out")"
+	echo "agent: 0 passed, 1 failed"
+	exit 1
+fi
+P=$SSHD_PORT
+MIB=1048576
+SIZE=$((24 * MIB))
+
+conf() {	# conf HOST [KNOWN_HOSTS]
+	mkdir -p "$W/roots/$1"
+	cat > "$W/$1.yaml" <<EOC
+host: $1
+root: $W/roots/$1
+master: {address: 127.0.0.1, port: $P, dir: $W/master}
+identity: $SSHD_KEY
+known_hosts: ${2:-$SSHD_KNOWN_HOSTS}
+parallel: 4
+timeout: 10s
+EOC
+}
+src() { echo "$1,127.0.0.1,$P,$W/roots/$1"; }
+len_of() { sed -n 's/^length //p' "$W/roots/$1/.sluice/data%2Ff.bin@1.len" 2>/dev/null || echo 0; }
+
+for h in g p d e c k u r h m a b; do conf $h; done
+head -c $SIZE /dev/urandom > "$W/f.bin"
+
+# Publish: the file is stored, exposed and described block by block.
+if "$agent" publish -c "$W/g.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB; then ok; else fail "publish"; fi
+M="$W/roots/g/.sluice/data%2Ff.bin@1.manifest.yaml"
+cmp -s "$W/f.bin" "$W/roots/g/data/f.bin" && ok || fail "publish: exposed copy differs"
+[ "$(grep -c '^- ' "$M")" -eq 24 ] && grep -q '^final: true' "$M" && ok || fail "publish: manifest"
+python3 - "$W/f.bin" "$M" <<'EOP' && ok || fail "publish: checksums are not the file's"
+import hashlib, sys, yaml
+data, m = open(sys.argv[1], "rb").read(), yaml.safe_load(open(sys.argv[2]))
+bs = m["block_size"]
+want = [hashlib.sha256(data[i:i + bs]).hexdigest() for i in range(0, len(data), bs)]
+sys.exit(0 if want == m["blocks"] and m["length"] == len(data) else 1)
+EOP
+"$agent" state -c "$W/g.yaml" | grep -q "length: $SIZE" && ok || fail "publish: state"
+
+# Fetch from one root to another.
+"$mkplan" "$M" d --op "$(src g),0,$SIZE,200000000" > "$W/d.plan"
+if "$agent" run -c "$W/d.yaml" "$W/d.plan"; then ok; else fail "fetch: exit $?"; fi
+cmp -s "$W/f.bin" "$W/roots/d/data/f.bin" && ok || fail "fetch: bytes differ"
+
+# Two sources in parallel into one file: p holds the first 8 MiB.
+"$mkplan" "$M" p --op "$(src g),0,$((8 * MIB)),200000000" > "$W/p.plan"
+"$agent" run -c "$W/p.yaml" "$W/p.plan" || fail "prefix for p"
+[ "$(len_of p)" -eq $((8 * MIB)) ] && ok || fail "p holds $(len_of p)"
+[ ! -e "$W/roots/p/data/f.bin" ] && ok || fail "a partial file was exposed"
+"$mkplan" "$M" e --op "$(src p),0,$((8 * MIB)),20000000" \
+    --op "$(src g),$((8 * MIB)),$((16 * MIB)),40000000" > "$W/e.plan"
+"$agent" run -c "$W/e.yaml" -v "$W/e.plan" > "$W/e.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "from p in" "$W/e.out" && grep -q "from g in" "$W/e.out" &&
+    cmp -s "$W/f.bin" "$W/roots/e/data/f.bin"; then ok; else fail "two sources: exit $rc: $(cat "$W/e.out")"; fi
+
+# A source that serves a corrupt block 3: blocks 0-2 are kept, block 3 is
+# refused, the failure blames the source alone.
+cp -r "$W/roots/g" "$W/roots/bad"
+printf 'X' | dd of="$W/roots/bad/.sluice/data%2Ff.bin@1.data" bs=1 seek=$((3 * MIB + 77)) conv=notrunc 2>/dev/null
+"$mkplan" "$M" c --op "$(src bad),0,$SIZE,200000000" > "$W/c.plan"
+"$agent" run -c "$W/c.yaml" "$W/c.plan" 2>"$W/c.err"
+rc=$?
+[ $rc -eq 75 ] && ok || fail "corrupt source: exit $rc"
+[ "$(len_of c)" -eq $((3 * MIB)) ] && ok || fail "corrupt source: length $(len_of c)"
+[ ! -e "$W/roots/c/data/f.bin" ] && ok || fail "corrupt source: file exposed"
+"$agent" state -c "$W/c.yaml" > "$W/c.state"
+if grep -q 'error: checksum' "$W/c.state" && grep -q "components: \['host:bad'\]" "$W/c.state" &&
+    grep -q 'block 3: sha256 mismatch' "$W/c.state"; then ok; else fail "corrupt source: $(cat "$W/c.state")"; fi
+
+# kill -9 in the middle, then the same range again: it resumes from the
+# durable length, fetches no verified byte again, and ends identical.
+"$mkplan" "$M" k --op "$(src g),0,$SIZE,6000000" > "$W/k.plan"
+"$agent" run -c "$W/k.yaml" "$W/k.plan" & pid=$!
+sleep 2
+kill -9 $pid
+wait $pid 2>/dev/null
+L1=$(len_of k)
+if [ "$L1" -gt 0 ] && [ "$L1" -lt $SIZE ]; then ok; else fail "kill -9: durable length $L1"; fi
+[ ! -e "$W/roots/k/data/f.bin" ] && ok || fail "kill -9: partial file exposed"
+"$mkplan" "$M" k --epoch 2 --op "$(src g),0,$SIZE,200000000" > "$W/k2.plan"
+"$agent" run -c "$W/k.yaml" -v "$W/k2.plan" > "$W/k.out" 2>&1
+got=$(sed -n 's/.* \([0-9]*\) bytes verified$/\1/p' "$W/k.out")
+if [ "${got:-0}" -eq $((SIZE - L1)) ]; then ok; else fail "resume: verified $got, want $((SIZE - L1))"; fi
+cmp -s "$W/f.bin" "$W/roots/k/data/f.bin" && ok || fail "resume: bytes differ"
+
+# An unknown host key and a changed one are refused, naming the key.
+ssh-keygen -q -t ed25519 -N '' -f "$W/other" >/dev/null
+printf '[127.0.0.1]:%s %s\n' "$P" "$(cut -d' ' -f1,2 "$W/other.pub")" > "$W/changed_hosts"
+: > "$W/empty_hosts"
+conf u "$W/changed_hosts"
+"$mkplan" "$M" u --op "$(src g),0,$SIZE,200000000" > "$W/u.plan"
+"$agent" run -c "$W/u.yaml" "$W/u.plan" 2>"$W/u.err"
+rc=$?
+if [ $rc -eq 75 ] && grep -q "hostkey: host 127.0.0.1 port $P: host key SHA256:.* does not match" "$W/u.err"; then ok
+else fail "changed host key: exit $rc: $(cat "$W/u.err")"; fi
+conf u "$W/empty_hosts"
+"$agent" run -c "$W/u.yaml" "$W/u.plan" 2>"$W/u.err"
+grep -q "host key SHA256:.* is not known" "$W/u.err" && ok || fail "unknown host key: $(cat "$W/u.err")"
+[ "$(len_of u)" -eq 0 ] && ok || fail "bytes kept without a trusted key"
+
+# A rate held: 24 MiB at 4 MB/s, measured over the op within 5%.
+"$mkplan" "$M" r --op "$(src g),0,$SIZE,4000000" > "$W/r.plan"
+"$agent" run -c "$W/r.yaml" -v "$W/r.plan" > "$W/r.out" 2>&1
+measured=$(sed -n 's/.*, \([0-9]*\) B\/s (allocated 4000000)$/\1/p' "$W/r.out")
+if [ -n "$measured" ] && [ "$measured" -ge 3800000 ] && [ "$measured" -le 4200000 ]; then ok
+else fail "rate: measured '${measured:-none}' B/s for 4000000: $(cat "$W/r.out")"; fi
+echo "agent: rate held at $measured B/s for 4000000 allocated" >&2
+
+# Hostile plans are refused before any byte moves.
+"$mkplan" "$M" h --name ../../etc/x --op "$(src g),0,$SIZE,200000000" > "$W/h1.plan"
+"$mkplan" "$M" h --size $((8 * MIB)) --op "$(src g),0,$SIZE,200000000" > "$W/h2.plan"
+"$mkplan" "$M" h --blocks 2 --op "$(src g),0,$SIZE,200000000" > "$W/h3.plan"
+"$mkplan" "$M" h --op "$(src g),0,$((8 * MIB)),200000000" --op "$(src g),$((4 * MIB)),$((8 * MIB)),200000000" > "$W/h4.plan"
+for n in 1 2 3 4; do
+	"$agent" run -c "$W/h.yaml" "$W/h$n.plan" 2>"$W/h.err"
+	rc=$?
+	case $n in
+	1) want="bad file name '../../etc/x'" ;;
+	2) want="past the file's size" ;;
+	3) want="2 checksums for" ;;
+	4) want="overlap" ;;
+	esac
+	if [ $rc -eq 65 ] && grep -q "$want" "$W/h.err"; then ok; else fail "hostile plan $n: exit $rc: $(cat "$W/h.err")"; fi
+done
+ls "$W/roots/h/.sluice/"*.data >/dev/null 2>&1 && fail "hostile plans stored data" || ok
+[ ! -e "$W/etc" ] && ok || fail "wrote outside the root"
+
+# Sync with a master directory served by the same sshd.
+mkdir -p "$W/master/states" "$W/master/manifests"
+cat > "$W/master/topology.yaml" <<EOT
+round: 10s
+block_size: 1MiB
+sites:
+  - name: s1
+    hosts:
+      - {name: m, address: 127.0.0.1, port: $P, root: $W/roots/m, nic: 800Mbit}
+      - {name: a, address: 127.0.0.1, port: $P, root: $W/roots/a, nic: 800Mbit}
+  - name: s2
+    hosts:
+      - {name: b, address: 127.0.0.1, port: $P, root: $W/roots/b, nic: 800Mbit}
+links:
+  - {between: [s1, s2], capacity: 400Mbit}
+EOT
+echo 'files: [{name: data/f.bin, version: 1, generator: m, size: 24MiB}]' > "$W/master/fileset.yaml"
+"$agent" publish -c "$W/m.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB
+"$agent" sync -c "$W/m.yaml" && ok || fail "generator sync"
+[ -f "$W/master/manifests/data%2Ff.bin@1.yaml" ] && ok || fail "manifest not sent"
+for round in 1 2 3 4; do
+	"$plan" run -d "$W/master" || fail "plan run $round"
+	"$shared/tools/verify-plans" -q "$W/master" || fail "round $round: verify-plans"
+	for h in m a b; do "$agent" sync -c "$W/$h.yaml" 2>>"$W/sync.err" & done
+	wait
+	cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin" && break
+done
+if cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin"; then ok
+else fail "sync: not complete after $round rounds: $(cat "$W/sync.err")"; fi
+grep -q "length: $SIZE" "$W/master/states/b.yaml" && ok || fail "sync: state not sent"
+ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && fail "sync left side files" || ok
+echo "agent: sync completed in $round round(s)" >&2
+
+echo "agent: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
