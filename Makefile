@@ -52,7 +52,7 @@ TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 
 LIBTOPOLOGY = topology/libsluice-topology.a
 PROGRAMS = planner/sluice-plan agent/sluice-agent
-MANPAGES = man/sluice.yaml.5
+MANPAGES = man/sluice-plan.1 man/sluice-agent.1 man/sluice.yaml.5
 
 all: $(PROGRAMS)
 
@@ -119,8 +119,10 @@ deps:
 	fi
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0444 man/sluice-plan.1 man/sluice-agent.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0444 man/sluice.yaml.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:

@@ -28,6 +28,11 @@ agent_state(const struct agent_config *c, struct store *s,
 		st->epoch = strtoull(buf, NULL, 10);
 		free(buf);
 	}
+	/* The failures file lists no files; ours come from the store. */
+	while (st->nfiles > 0)
+		free(st->files[--st->nfiles].name);
+	free(st->files);
+	st->files = NULL;
 	if (store_list(s, &st->files, &st->nfiles) != 0) {
 		state_free(st);
 		return -1;

@@ -484,8 +484,8 @@ store_list(struct store *s, struct holding **out, size_t *n)
 		if (parse_meta_name(e->d_name, &name, &version) != 0)
 			continue;
 		read_len(s, e->d_name, &length, &size);
-		data = xstrdup(e->d_name);
-		strcpy(data + strlen(data) - 4, ".data");
+		data = xasprintf("%.*s.data", (int)(strlen(e->d_name) - 4),
+		    e->d_name);
 		if (fstatat(s->meta_fd, data, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode))
 			length = 0;
