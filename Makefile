@@ -86,6 +86,11 @@ tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
 check: need-deps
 	@$(MAKE) --no-print-directory check-run
 
+# The demo: nine hosts in three sites on a private sshd, to completion.
+demo: need-deps
+	@$(MAKE) --no-print-directory all
+	sh examples/demo.sh
+
 check-run: all tests/unit/unit
 	@echo "== unit tests"
 	./tests/unit/unit
@@ -129,4 +134,4 @@ clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
 	    $(PROGRAMS) tests/unit/unit
 
-.PHONY: all check check-run need-deps deps install clean
+.PHONY: all check check-run demo need-deps deps install clean

@@ -1,0 +1,126 @@
+#!/bin/sh
+# demo.sh: sluice end to end on this machine.  A private sshd on a loopback
+# port serves nine hosts in three sites (each host a data root under
+# demo-run/), a generator publishes three files, one of them growing while
+# it is distributed, and the planner and every agent run round after round
+# until every host holds every file.  Run it with "make demo".
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+plan="$top/planner/sluice-plan"
+agent="$top/agent/sluice-agent"
+. "$top/tests/lib/sshd.sh"
+run="$top/demo-run"
+rm -rf "$run"
+mkdir -p "$run/master/states" "$run/master/manifests" "$run/conf"
+sshd_start "$run/sshd" >/dev/null
+trap 'sshd_stop' EXIT INT TERM
+P=$SSHD_PORT
+MIB=1048576
+SITES="tokyo frankfurt virginia"
+HOSTS=""
+
+{
+	echo "round: 5s"
+	echo "block_size: 1MiB"
+	echo "failure_threshold: 3"
+	echo "sites:"
+	for s in $SITES; do
+		echo "  - name: $s"
+		echo "    uplink: 400Mbit"
+		echo "    downlink: 400Mbit"
+		echo "    hosts:"
+		for i in 1 2 3; do
+			h="$s-$i"
+			HOSTS="$HOSTS $h"
+			mkdir -p "$run/roots/$h"
+			echo "      - {name: $h, address: 127.0.0.1, port: $P, root: $run/roots/$h, nic: 200Mbit}"
+		done
+	done
+	echo "links:"
+	echo "  - {name: pacific, between: [tokyo, virginia], capacity: 100Mbit, latency: 80ms}"
+	echo "  - {name: atlantic, between: [frankfurt, virginia], capacity: 100Mbit, latency: 40ms}"
+	echo "  - {name: eurasia, between: [tokyo, frankfurt], capacity: 100Mbit, reserved: 20Mbit, latency: 120ms}"
+} > "$run/master/topology.yaml"
+cp "$top/examples/demo-fileset.yaml" "$run/master/fileset.yaml"
+for h in $HOSTS; do
+	cat > "$run/conf/$h.yaml" <<EOC
+host: $h
+root: $run/roots/$h
+master: {address: 127.0.0.1, port: $P, dir: $run/master}
+identity: $SSHD_KEY
+known_hosts: $SSHD_KNOWN_HOSTS
+parallel: 8
+timeout: 10s
+EOC
+done
+
+GEN=tokyo-1
+echo "demo: 9 hosts in 3 sites on sshd port $P; generator $GEN"
+head -c $((40 * MIB)) /dev/urandom > "$run/index.bin"
+head -c $((24 * MIB)) /dev/urandom > "$run/model.bin"
+head -c $((32 * MIB)) /dev/urandom > "$run/stream.full"
+"$agent" publish -c "$run/conf/$GEN.yaml" "$run/index.bin" shards/index.bin 1 --block-size 1MiB
+"$agent" publish -c "$run/conf/$GEN.yaml" "$run/model.bin" models/weights.bin 1 --block-size 1MiB
+# The growing file: a quarter now, more every round (claim 29).
+grow=$((8 * MIB))
+head -c $grow "$run/stream.full" > "$run/stream.bin"
+"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
+"$agent" sync -c "$run/conf/$GEN.yaml"
+"$plan" check -d "$run/master" >/dev/null
+# The bound from the start: the generator holds every file whole.
+bound=$("$plan" bound -t "$run/master/topology.yaml" -f "$run/master/fileset.yaml" | cut -f1)
+
+now() { date +%s.%N; }
+start=$(now)
+epoch=0
+moved_before=0
+while :; do
+	epoch=$((epoch + 1))
+	if [ $grow -lt $((32 * MIB)) ]; then
+		grow=$((grow + 8 * MIB))
+		head -c $grow "$run/stream.full" > "$run/stream.bin"
+		if [ $grow -lt $((32 * MIB)) ]; then
+			"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
+		else
+			"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --block-size 1MiB
+		fi
+		"$agent" sync -c "$run/conf/$GEN.yaml"
+	fi
+	"$plan" run -d "$run/master"
+	busiest=$("$plan" verify -v -d "$run/master" | sed -n 's/.*busiest \([^ ]*\) at \([0-9.]*%\).*/\1 \2/p')
+	for h in $HOSTS; do
+		"$agent" sync -c "$run/conf/$h.yaml" 2>>"$run/agents.log" &
+	done
+	wait
+	moved=$(cat "$run"/master/states/*.yaml | sed -n 's/.*length: \([0-9]*\)}.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	moved=$((moved - (40 + 24 + 32) * MIB))
+	complete=0
+	for h in $HOSTS; do
+		[ -f "$run/roots/$h/shards/index.bin" ] && [ -f "$run/roots/$h/models/weights.bin" ] &&
+		    [ -f "$run/roots/$h/logs/stream.bin" ] && complete=$((complete + 1))
+	done
+	printf 'epoch %2d: %6.1f MiB moved, %d/9 hosts complete, busiest %s\n' "$epoch" \
+	    "$(awk "BEGIN {print ($moved - $moved_before) / $MIB}")" "$complete" "${busiest:-none}"
+	moved_before=$moved
+	[ $complete -eq 9 ] && break
+	[ $epoch -ge 60 ] && { echo "demo: not complete after 60 rounds; see $run/agents.log"; exit 1; }
+done
+elapsed=$(awk "BEGIN {print $(now) - $start}")
+bad=0
+for f in shards/index.bin models/weights.bin logs/stream.bin; do
+	want=$(sha256sum < "$run/roots/$GEN/$f" | cut -d' ' -f1)
+	for h in $HOSTS; do
+		got=$(sha256sum < "$run/roots/$h/$f" | cut -d' ' -f1)
+		[ "$got" = "$want" ] || { echo "demo: $h: $f differs"; bad=1; }
+	done
+done
+[ "$(sha256sum < "$run/stream.full")" = "$(sha256sum < "$run/roots/$GEN/logs/stream.bin")" ] || bad=1
+printf 'demo: %d MiB to 8 hosts in %.1fs over %d rounds; lower bound %.1fs (ratio %.2f)\n' \
+    $((40 + 24 + 32)) "$elapsed" "$epoch" "$bound" "$(awk "BEGIN {print $elapsed / $bound}")"
+if [ $bad -eq 0 ]; then
+	echo "demo: every file's SHA-256 is identical on all 9 hosts"
+else
+	exit 1
+fi
+rm -rf "$run/roots" "$run"/*.bin "$run/stream.full"
+echo "demo: the master directory stays for: $plan status -d $run/master"
