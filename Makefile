@@ -91,6 +91,11 @@ demo: need-deps
 	@$(MAKE) --no-print-directory all
 	sh examples/demo.sh
 
+# Benchmarks print figures as ratios to a baseline run in the same script.
+bench: need-deps
+	@$(MAKE) --no-print-directory all
+	sh bench/agent-throughput.sh 1024
+
 check-run: all tests/unit/unit
 	@echo "== unit tests"
 	./tests/unit/unit
@@ -134,4 +139,4 @@ clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
 	    $(PROGRAMS) tests/unit/unit
 
-.PHONY: all check check-run demo need-deps deps install clean
+.PHONY: all bench check check-run demo need-deps deps install clean

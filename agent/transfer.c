@@ -18,10 +18,11 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 
 #include "agent.h"
 
-#define CHUNK_MAX (256 * 1024)
+#define CHUNK_MAX (4 * 1024 * 1024)
 #define CHUNK_MIN (16 * 1024)
 
 struct source {
@@ -37,13 +38,15 @@ struct job {
 	double		 seconds;	/* from first read to last block */
 	struct version	*version;
 	struct source	*source;
-	uint64_t	 done;		/* bytes verified by this op */
+	_Atomic uint64_t done;		/* bytes verified by this op */
+	_Atomic int	 phase;		/* 0 waiting, 1 running, 2 ended */
 	int		 failed;
 	struct ssh_error err;
 	int		 blame_route;
 };
 
 struct runner {
+	_Atomic int	 finished;	/* the workers have all returned */
 	const struct agent_config *config;
 	struct store	*store;
 	const struct plan *plan;
@@ -323,8 +326,55 @@ worker(void *arg)
 		}
 		j = &r->jobs[r->next++];
 		pthread_mutex_unlock(&r->lock);
+		j->phase = 1;
 		run_job(r, j);
+		j->phase = 2;
 	}
+}
+
+/*
+ * Redraws one line per running op on standard error, once a second:
+ * bytes, rate and time left.  Only when standard error is a terminal.
+ */
+static void *
+progress(void *arg)
+{
+	struct runner *r = arg;
+	double start = now_seconds();
+	int drawn = 0;
+
+	while (!r->finished) {
+		struct timespec ts = { 0, 250000000 };
+		double t;
+		size_t i;
+		int lines = 0;
+
+		for (i = 0; i < 4 && !r->finished; i++)
+			nanosleep(&ts, NULL);
+		t = now_seconds() - start;
+		if (drawn > 0)
+			fprintf(stderr, "\033[%dA", drawn);
+		for (i = 0; i < r->njobs; i++) {
+			const struct job *j = &r->jobs[i];
+			double done = (double)j->done, len =
+			    (double)j->op->length, rate = t > 0 ? done / t : 0;
+
+			if (j->phase != 1)
+				continue;
+			fprintf(stderr, "\033[K%-24s %8.1f/%.1f MiB %7.2f MB/s "
+			    "ETA %4.0fs\n", j->op->id, done / 1048576,
+			    len / 1048576, rate / 1e6, rate > 0 ?
+			    (len - done) / rate : 0.0);
+			lines++;
+		}
+		for (i = (size_t)lines; i < (size_t)drawn; i++)
+			fprintf(stderr, "\033[K\n");
+		if (drawn > lines)
+			fprintf(stderr, "\033[%dA", drawn - lines);
+		drawn = lines;
+		fflush(stderr);
+	}
+	return NULL;
 }
 
 /*
@@ -452,7 +502,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	struct source *sources = xcalloc(p->nops ? p->nops : 1,
 	    sizeof(*sources));
 	size_t nsources = 0, i, k, nthreads;
-	pthread_t *threads;
+	pthread_t *threads, shower;
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -503,6 +553,8 @@ plan_execute(const struct agent_config *c, struct store *s,
 	}
 	nthreads = r.njobs < c->parallel ? r.njobs : c->parallel;
 	threads = xcalloc(nthreads ? nthreads : 1, sizeof(*threads));
+	r.progress = r.njobs > 0 && isatty(STDERR_FILENO) &&
+	    pthread_create(&shower, NULL, progress, &r) == 0;
 	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&threads[i], NULL, worker, &r) != 0) {
 			warnx_("cannot start a thread: %s", strerror(errno));
@@ -514,6 +566,9 @@ plan_execute(const struct agent_config *c, struct store *s,
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
+	r.finished = 1;
+	if (r.progress)
+		pthread_join(shower, NULL);
 	res->failures = xcalloc(r.njobs ? r.njobs : 1,
 	    sizeof(*res->failures));
 	for (i = 0; i < r.njobs; i++) {

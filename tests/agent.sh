@@ -129,6 +129,18 @@ if [ -n "$measured" ] && [ "$measured" -ge 3800000 ] && [ "$measured" -le 420000
 else fail "rate: measured '${measured:-none}' B/s for 4000000: $(cat "$W/r.out")"; fi
 echo "agent: rate held at $measured B/s for 4000000 allocated" >&2
 
+# On a terminal, a progress line per op: bytes, rate, time left.  Under
+# cron (no terminal, no -v) nothing at all.
+"$mkplan" "$M" r --epoch 2 --op "$(src g),0,$SIZE,8000000" > "$W/r2.plan"
+rm -rf "$W/roots/r/.sluice" "$W/roots/r/data"
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$agent' run -c '$W/r.yaml' '$W/r2.plan'" /dev/null > "$W/tty.out" 2>&1
+	grep -q "2/r/1 .*MiB .*MB/s ETA" "$W/tty.out" && ok || fail "no progress on a terminal: $(cat "$W/tty.out")"
+fi
+rm -rf "$W/roots/r/.sluice" "$W/roots/r/data"
+"$agent" run -c "$W/r.yaml" "$W/r2.plan" > "$W/quiet.out" 2>&1
+[ ! -s "$W/quiet.out" ] && ok || fail "not silent without a terminal: $(cat "$W/quiet.out")"
+
 # Hostile plans are refused before any byte moves.
 "$mkplan" "$M" h --name ../../etc/x --op "$(src g),0,$SIZE,200000000" > "$W/h1.plan"
 "$mkplan" "$M" h --size $((8 * MIB)) --op "$(src g),0,$SIZE,200000000" > "$W/h2.plan"
