@@ -43,6 +43,7 @@ src() { echo "$1,127.0.0.1,$P,$W/roots/$1"; }
 len_of() { sed -n 's/^length //p' "$W/roots/$1/.sluice/data%2Ff.bin@1.len" 2>/dev/null || echo 0; }
 
 for h in g p d e c k u r h m a b; do conf $h; done
+mkdir -p "$W/roots/a/.sluice"
 head -c $SIZE /dev/urandom > "$W/f.bin"
 
 # Publish: the file is stored, exposed and described block by block.
@@ -159,6 +160,33 @@ for n in 1 2 3 4; do
 done
 ls "$W/roots/h/.sluice/"*.data >/dev/null 2>&1 && fail "hostile plans stored data" || ok
 [ ! -e "$W/etc" ] && ok || fail "wrote outside the root"
+
+# A new version: while it is partial the old one stays in place; once it
+# is whole it replaces the old one atomically and the old one is removed.
+head -c $((4 * MIB)) /dev/urandom > "$W/f2.bin"
+"$agent" publish -c "$W/g.yaml" "$W/f2.bin" data/f.bin 2 --block-size 1MiB
+M2="$W/roots/g/.sluice/data%2Ff.bin@2.manifest.yaml"
+"$mkplan" "$M2" d --epoch 5 --op "$(src g),0,$((2 * MIB)),200000000" > "$W/v2a.plan"
+"$agent" run -c "$W/d.yaml" "$W/v2a.plan"
+cmp -s "$W/f.bin" "$W/roots/d/data/f.bin" && ok || fail "old version replaced before the new one was whole"
+[ -e "$W/roots/d/.sluice/data%2Ff.bin@1.data" ] && ok || fail "old version removed too early"
+"$mkplan" "$M2" d --epoch 6 --op "$(src g),$((2 * MIB)),$((2 * MIB)),200000000" > "$W/v2b.plan"
+"$agent" run -c "$W/d.yaml" "$W/v2b.plan"
+cmp -s "$W/f2.bin" "$W/roots/d/data/f.bin" && ok || fail "new version not in place"
+[ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.data" ] && [ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.len" ] &&
+    ok || fail "old version not removed"
+
+# Two syncs never overlap: with the lock held, sync leaves at once.
+if command -v flock >/dev/null 2>&1; then
+	flock -o "$W/roots/a/.sluice/lock" sleep 5 &
+	holder=$!
+	sleep 0.3
+	out=$("$agent" sync -c "$W/a.yaml" -v 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = "another sync is running" ] && ok || fail "lock: exit $rc: $out"
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null
+fi
 
 # Sync with a master directory served by the same sshd.
 mkdir -p "$W/master/states" "$W/master/manifests"
