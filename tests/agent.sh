@@ -107,6 +107,22 @@ got=$(sed -n 's/.* \([0-9]*\) bytes verified$/\1/p' "$W/k.out")
 if [ "${got:-0}" -eq $((SIZE - L1)) ]; then ok; else fail "resume: verified $got, want $((SIZE - L1))"; fi
 cmp -s "$W/f.bin" "$W/roots/k/data/f.bin" && ok || fail "resume: bytes differ"
 
+# Without an identity the keys come from ssh-agent.
+if command -v ssh-agent >/dev/null 2>&1; then
+	eval "$(ssh-agent -s)" >/dev/null
+	ssh-add -q "$SSHD_KEY" 2>/dev/null
+	conf s
+	sed -i '/^identity:/d' "$W/s.yaml"
+	"$mkplan" "$M" s --op "$(src g),0,$((2 * MIB)),200000000" > "$W/s.plan"
+	"$agent" run -c "$W/s.yaml" "$W/s.plan" 2>"$W/s.err" && [ "$(len_of s)" -eq $((2 * MIB)) ] &&
+	    ok || fail "ssh-agent auth: $(cat "$W/s.err")"
+	ssh-agent -k >/dev/null
+	unset SSH_AUTH_SOCK
+	rm -rf "$W/roots/s/.sluice"
+	"$agent" run -c "$W/s.yaml" "$W/s.plan" 2>"$W/s.err"
+	grep -q "auth: .*no identity configured and no ssh-agent" "$W/s.err" && ok || fail "no agent: $(cat "$W/s.err")"
+fi
+
 # An unknown host key and a changed one are refused, naming the key.
 ssh-keygen -q -t ed25519 -N '' -f "$W/other" >/dev/null
 printf '[127.0.0.1]:%s %s\n' "$P" "$(cut -d' ' -f1,2 "$W/other.pub")" > "$W/changed_hosts"
