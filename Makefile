@@ -105,6 +105,8 @@ check-run: all tests/unit/unit
 	sh tests/planner.sh
 	@echo "== agent tests (private sshd)"
 	sh tests/agent.sh
+	@echo "== end-to-end tests (private sshds)"
+	sh tests/e2e.sh
 	@echo "== man pages"
 	mandoc -Tlint -W warning $(MANPAGES)
 

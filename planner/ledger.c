@@ -13,8 +13,8 @@
 
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
 	"components", "reports", "picture", "changes", NULL };
-static const char *const count_keys[] = { "name", "count", "failed",
-	"since", "reason", NULL };
+static const char *const count_keys[] = { "name", "count", "hard",
+	"failed", "since", "reason", NULL };
 static const char *const report_keys[] = { "host", "epoch", "time", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
 
@@ -68,6 +68,11 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 			if ((rc = yget_u64(c, v, "count", &u)) != 0)
 				return rc;
 			lc->count = u > 1000000 ? 1000000 : (unsigned)u;
+		}
+		if ((v = ymap_get(n, "hard")) != NULL) {
+			if ((rc = yget_u64(c, v, "hard", &u)) != 0)
+				return rc;
+			lc->hard = u > 1000000 ? 1000000 : (unsigned)u;
 		}
 		if ((v = ymap_get(n, "failed")) != NULL &&
 		    (rc = yget_u64(c, v, "failed", &lc->failed_epoch)) != 0)
@@ -225,11 +230,13 @@ ledger_format(const struct ledger *l, size_t *len)
 	for (i = 0; i < l->ncounts; i++) {
 		const struct ledger_count *lc = &l->counts[i];
 
-		if (lc->count == 0 && lc->failed_epoch == 0)
+		if (lc->count == 0 && lc->hard == 0 && lc->failed_epoch == 0)
 			continue;
 		yout_map(y, 1);
 		yout_key_str(y, "name", lc->component);
 		yout_key_u64(y, "count", lc->count);
+		if (lc->hard != 0)
+			yout_key_u64(y, "hard", lc->hard);
 		if (lc->failed_epoch != 0) {
 			yout_key_u64(y, "failed", lc->failed_epoch);
 			yout_str(y, "since");
@@ -307,16 +314,23 @@ ledger_failed(const struct ledger *l, const char *name)
 	return 0;
 }
 
-/* Counts one failure against a component; marks it failed at threshold. */
+/*
+ * Counts one failure against a component; marks it failed when its
+ * failures reach the threshold.  Hard failures (a block that does not
+ * match, data missing, a key refused or changed) are evidence that a
+ * later success elsewhere does not undo; transient ones are reset by it.
+ */
 void
 ledger_blame(struct ledger *l, const char *name, uint64_t epoch, time_t now,
-    unsigned threshold, const char *reason)
+    unsigned threshold, int hard, const char *reason)
 {
 	struct ledger_count *lc = ledger_component(l, name, 1);
 
-	if (lc->count < 1000000)
+	if (hard && lc->hard < 1000000)
+		lc->hard++;
+	else if (!hard && lc->count < 1000000)
 		lc->count++;
-	if (lc->count >= threshold && lc->failed_epoch == 0) {
+	if (lc->count + lc->hard >= threshold && lc->failed_epoch == 0) {
 		lc->failed_epoch = epoch;
 		lc->failed_time = now;
 		free(lc->reason);
@@ -325,7 +339,8 @@ ledger_blame(struct ledger *l, const char *name, uint64_t epoch, time_t now,
 	}
 }
 
-/* A transfer through the component succeeded: its count starts again. */
+/* A transfer through the component succeeded: transient failures are
+ * forgiven. */
 void
 ledger_absolve(struct ledger *l, const char *name)
 {

@@ -33,7 +33,8 @@ int	 cmd_check(int argc, char **argv);
 
 struct ledger_count {
 	char		*component;	/* host:H, site:S or link:L */
-	unsigned	 count;		/* failures since its last success */
+	unsigned	 count;		/* transient failures since a success */
+	unsigned	 hard;		/* checksum, missing, auth, hostkey */
 	uint64_t	 failed_epoch;	/* 0 when not failed */
 	time_t		 failed_time;
 	char		*reason;	/* the failure that reached the limit */
@@ -71,7 +72,7 @@ struct ledger_count *ledger_component(struct ledger *, const char *,
 	    int create);
 int	 ledger_failed(const struct ledger *, const char *component);
 void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
-	    time_t now, unsigned threshold, const char *reason);
+	    time_t now, unsigned threshold, int hard, const char *reason);
 void	 ledger_absolve(struct ledger *, const char *component);
 struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);

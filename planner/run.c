@@ -94,7 +94,9 @@ count_report(struct master *m, struct ledger *l, size_t h,
 					break;
 			if (k == j)
 				ledger_blame(l, f->components[j], epoch, now,
-				    t->failure_threshold, reason);
+				    t->failure_threshold, f->class == FAIL_CHECKSUM ||
+				    f->class == FAIL_MISSING || f->class ==
+				    FAIL_AUTH || f->class == FAIL_HOSTKEY, reason);
 		}
 	}
 	if (old == NULL || s->epoch < old->epoch)
@@ -131,6 +133,7 @@ retry_failed(struct ledger *l, uint64_t epoch)
 		c->failed_epoch = 0;
 		c->failed_time = 0;
 		c->count = 0;
+		c->hard = 0;
 		free(c->reason);
 		c->reason = NULL;
 	}

@@ -208,9 +208,10 @@ cmp_by_length(const void *a, const void *b)
 }
 
 /*
- * Marks the WAN seeders: per (site, file), the demands that hold the most
- * of the file in their site (the site's leaders), up to wan_seeders.  Only
- * they take data across sites; the rest of the site copies it locally.
+ * Marks the WAN seeders: per (site, file), the demands that hold at least
+ * as much of the file as any host of their site that may serve (the site's
+ * leaders), up to wan_seeders.  Only they take data across sites; the rest
+ * of the site copies it locally.
  */
 static char *
 choose_seeders(struct sched *s)
@@ -221,19 +222,23 @@ choose_seeders(struct sched *s)
 	size_t *count = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
 	uint64_t *best = xcalloc(t->nsites * (nf ? nf : 1), sizeof(uint64_t));
 
-	/* The most any host of the site holds, demanding or not. */
+	/*
+	 * The most any host of the site that may serve holds: a failed host's
+	 * data is no use to its neighbours, so it must not stop them from
+	 * fetching across sites.
+	 */
 	for (i = 0; i < t->nhosts; i++)
 		for (j = 0; j < nf; j++) {
 			size_t k = t->hosts[i].site * nf + j;
 
-			if (held(s, i, j) > best[k])
+			if (s->source_ok[i] && held(s, i, j) > best[k])
 				best[k] = held(s, i, j);
 		}
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
 		size_t k = t->hosts[d->host].site * nf + d->file;
 
-		if (d->have == best[k] && count[k] < s->wan_seeders) {
+		if (d->have >= best[k] && count[k] < s->wan_seeders) {
 			seeder[i] = 1 + (count[k] == 0);
 			count[k]++;
 		}

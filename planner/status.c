@@ -93,9 +93,11 @@ print_ledger(const struct ledger *l)
 	if (n == 0)
 		printf("failed components: none\n");
 	for (i = 0; i < l->ncounts; i++)
-		if (l->counts[i].failed_epoch == 0 && l->counts[i].count > 0)
+		if (l->counts[i].failed_epoch == 0 && (l->counts[i].count > 0 ||
+		    l->counts[i].hard > 0))
 			printf("  %s: %u failure(s) counted\n",
-			    l->counts[i].component, l->counts[i].count);
+			    l->counts[i].component, l->counts[i].count +
+			    l->counts[i].hard);
 	printf("changes since the run before: %s\n", l->nchanges ? "" :
 	    "none");
 	for (i = 0; i < l->nchanges; i++)

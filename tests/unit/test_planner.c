@@ -334,7 +334,9 @@ START_TEST(failures_to_threshold)
 	put_state(dir, "y", "f", 100, 0, "2026-11-25T08:00:00Z", NULL);
 	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", blame);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
-	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 1);
+	/* Checksum failures are hard: counted apart from transient ones. */
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
 	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
 	/* y, with all of it and no NIC limit, serves x. */
 	p = plan_of(&r, "x");
@@ -343,10 +345,10 @@ START_TEST(failures_to_threshold)
 	/* The same report, already counted by the run before, counts no
 	 * more. */
 	put(dir, "ledger.yaml", "epoch: 1\ncomponents: [{name: 'host:y', "
-	    "count: 1}]\nreports: [{host: x, epoch: 0, time: "
+	    "count: 0, hard: 1}]\nreports: [{host: x, epoch: 0, time: "
 	    "2026-11-25T08:00:00Z}]\n");
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
-	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 1);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
 	round_free(&r);
 	/* A new report with the same failures reaches the threshold. */
 	put_state(dir, "x", "f", 0, 1, "2026-11-25T08:00:20Z", blame);
