@@ -107,6 +107,8 @@ check-run: all tests/unit/unit
 	sh tests/agent.sh
 	@echo "== end-to-end tests (private sshds)"
 	sh tests/e2e.sh
+	@echo "== WAN test (network namespaces and tc; needs root)"
+	sh tests/wan.sh
 	@echo "== man pages"
 	mandoc -Tlint -W warning $(MANPAGES)
 

@@ -65,7 +65,7 @@ capacity_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 			size_t r = c->res[k];
 			double left = s->residual[r];
 
-			if (left == CAP_UNLIMITED)
+			if (isinf(left))
 				continue;
 			if (row[r] == 0) {
 				row[r] = glp_add_rows(lp, 1);

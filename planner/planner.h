@@ -90,6 +90,13 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 /* The part of a round that ops are sized to fill. */
 #define SCHED_ROUND_USE 0.9
 
+/*
+ * The share of a capacity given to data: capacities are on the wire, and
+ * SSH, TCP, IP and Ethernet headers and SFTP read-ahead add some 6% to the
+ * bytes copied (measured on shaped links, tests/wan.sh).
+ */
+#define SCHED_PAYLOAD_SHARE 0.94
+
 /* One destination host that still needs bytes of one file. */
 struct demand {
 	size_t		 host;
@@ -120,7 +127,8 @@ struct sched {
 	struct topology	*t;
 	enum method	 method;
 	double		 T;		/* the round, seconds */
-	double		*residual;	/* per resource: bytes/s left, or -1 */
+	double		*residual;	/* per resource: bytes/s left; INFINITY
+					 * when unlimited */
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
 	char		*dest_ok;	/* per host: may be planned for */
@@ -164,7 +172,7 @@ struct round_stats {
 
 int	 cmd_run(int argc, char **argv);
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
-	    enum method, time_t now, struct plan ***plans,
+	    enum method, time_t now, time_t expires, struct plan ***plans,
 	    struct round_stats *);
 struct plan **load_old_plans(const char *dir, const struct topology *);
 

@@ -248,7 +248,7 @@ fill_op(struct sched *s, struct op *o, const struct candidate *c,
 
 /* Builds every planned host's plan from the allocated candidates. */
 static struct plan **
-build_plans(struct sched *s, uint64_t epoch, time_t now)
+build_plans(struct sched *s, uint64_t epoch, time_t now, time_t expires)
 {
 	struct topology *t = s->t;
 	const struct fileset *fs = s->m->fileset;
@@ -268,7 +268,7 @@ build_plans(struct sched *s, uint64_t epoch, time_t now)
 		p->host = xstrdup(t->hosts[h].name);
 		p->epoch = epoch;
 		p->issued = now;
-		p->expires = now + (time_t)ceil(s->T);
+		p->expires = expires;
 		p->fileset = xcalloc(fs->nfiles, sizeof(*p->fileset));
 		for (j = 0; j < fs->nfiles; j++)
 			if (fileset_targets(t, &fs->files[j], h) ||
@@ -358,7 +358,8 @@ boost_rates(const struct topology *t, struct plan **plans,
 		}
 		for (i = 0; i < t->nresources; i++)
 			left[i] = t->resources[i].capacity == CAP_UNLIMITED ?
-			    -1 : floor(t->resources[i].capacity) - use[i];
+			    0 : floor(t->resources[i].capacity *
+			    SCHED_PAYLOAD_SHARE) - use[i];
 		for (h = 0; h < t->nhosts; h++) {
 			if (plans[h] == NULL)
 				continue;
@@ -371,9 +372,12 @@ boost_rates(const struct topology *t, struct plan **plans,
 					    o->resources[j]);
 					double share;
 
-					if (r < 0 || left[r] < 0)
+					if (r < 0 || t->resources[r].capacity ==
+					    CAP_UNLIMITED)
 						continue;
-					share = left[r] / (double)count[r];
+					/* A resource already full gives none. */
+					share = left[r] > 0 ? left[r] /
+					    (double)count[r] : 0;
 					if (add < 0 || share < add)
 						add = share;
 				}
@@ -408,9 +412,27 @@ check_capacity(const struct topology *t, struct plan **plans,
 	for (i = 0; i < t->nresources; i++)
 		if (t->resources[i].capacity != CAP_UNLIMITED &&
 		    use[i] > floor(t->resources[i].capacity)) {
+			size_t h;
+
 			warnx_("internal error: %s allocated %.0f B/s of %.0f",
 			    t->resources[i].id, use[i],
 			    t->resources[i].capacity);
+			for (h = 0; h < t->nhosts; h++) {
+				const struct plan *p = plans[h] ? plans[h] :
+				    kept[h];
+				double *one;
+
+				if (p == NULL)
+					continue;
+				one = xcalloc(t->nresources, sizeof(double));
+				charge_plan(t, p, one);
+				if (one[i] > 0)
+					warnx_("  %s plan of %s, epoch %llu: "
+					    "%.0f B/s", plans[h] ? "new" : "kept",
+					    p->host, (unsigned long long)p->epoch,
+					    one[i]);
+				free(one);
+			}
 			rc = -1;
 		}
 	free(use);
@@ -418,7 +440,8 @@ check_capacity(const struct topology *t, struct plan **plans,
 }
 
 /*
- * Plans one round.  old[h] is host h's current plan or NULL.  Updates the
+ * Plans one round issued at now, its plans expiring at expires (a round
+ * later).  old[h] is host h's current plan or NULL.  Updates the
  * ledger (epoch, failures, reports, picture, changes) and returns in
  * *plansp a new plan per host, NULL where the old plan stays (the host has
  * not reported since and its plan has not expired, or its state was
@@ -426,7 +449,7 @@ check_capacity(const struct topology *t, struct plan **plans,
  */
 int
 plan_round_with(struct master *m, struct ledger *l, struct plan **old,
-    enum method method, time_t now, struct plan ***plansp,
+    enum method method, time_t now, time_t expires, struct plan ***plansp,
     struct round_stats *st)
 {
 	struct topology *t = m->topology;
@@ -471,7 +494,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 
 				charge_plan(t, p, use);
 				for (i = 0; i < t->nresources; i++)
-					if (s.residual[i] != CAP_UNLIMITED)
+					if (!isinf(s.residual[i]))
 						s.residual[i] -= use[i];
 				free(use);
 			}
@@ -480,7 +503,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	sched_demands(&s);
 	sched_candidates(&s);
 	sched_allocate(&s);
-	plans = build_plans(&s, epoch, now);
+	plans = build_plans(&s, epoch, now, expires);
 	/* The old plans still running: not replaced and not expired. */
 	kept = xcalloc(t->nhosts, sizeof(*kept));
 	for (h = 0; h < t->nhosts; h++)
@@ -766,11 +789,14 @@ cmd_run(int argc, char **argv)
 	struct plan **old = NULL, **plans = NULL;
 	struct round_stats st;
 	struct diag d = { "" };
-	time_t now = time(NULL);
+	struct timespec clock;
+	time_t now, expires = 0;
 	char *lpath;
 	size_t h;
-	int ch, rc, verbose = 0;
+	int ch, rc, verbose = 0, fixed = 0;
 
+	clock_gettime(CLOCK_REALTIME, &clock);
+	now = clock.tv_sec;
 	while ((ch = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -792,6 +818,7 @@ cmd_run(int argc, char **argv)
 				    "2026-11-25T08:00:00Z", optarg);
 				return EX_USAGE;
 			}
+			fixed = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -816,7 +843,14 @@ cmd_run(int argc, char **argv)
 		return rc;
 	}
 	old = load_old_plans(dir, m->topology);
-	rc = plan_round_with(m, l, old, method, now, &plans, &st);
+	/*
+	 * Plans expire a round after this moment, rounded up to the second:
+	 * rounding the issue time down would steal up to a second of it.
+	 */
+	expires = fixed ? now + (time_t)ceil(m->topology->round) :
+	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
+	    m->topology->round);
+	rc = plan_round_with(m, l, old, method, now, expires, &plans, &st);
 	if (rc == 0)
 		rc = write_set(dir, m->topology, plans, l);
 	if (rc == 0 && verbose)

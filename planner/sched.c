@@ -71,7 +71,8 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->blocked = xcalloc(t->nresources, 1);
 	for (i = 0; i < t->nresources; i++)
 		s->residual[i] = t->resources[i].capacity == CAP_UNLIMITED ?
-		    CAP_UNLIMITED : floor(t->resources[i].capacity);
+		    INFINITY : floor(t->resources[i].capacity *
+		    SCHED_PAYLOAD_SHARE);
 	s->source_ok = xcalloc(t->nhosts, 1);
 	s->dest_ok = xcalloc(t->nhosts, 1);
 	memset(s->source_ok, 1, t->nhosts);
@@ -346,9 +347,23 @@ sched_candidates(struct sched *s)
 			c->wan = t->hosts[c->source].site !=
 			    t->hosts[d->host].site;
 			c->cost = pick[j].cost;
-			c->weight = (double)(fs->files[d->file].priority + 1) *
-			    (1 + deficit) * (c->wan && seeder[i] == 2 ? 3 : 1)
-			    - 1e-3 * c->cost;
+			if (c->wan)
+				/*
+				 * Across sites, a site further ahead is
+				 * worth more (then the earlier site): it
+				 * can relay to the others, where an even
+				 * split keeps every site waiting on the
+				 * generator alone.
+				 */
+				c->weight = (double)(fs->files[d->file].priority
+				    + 1) * (seeder[i] == 2 ? 3 : 1) * (1 + 0.5 *
+				    (double)d->have / (double)d->want) * (1 +
+				    1e-3 * (double)(t->nsites -
+				    t->hosts[d->host].site) / (double)t->nsites);
+			else
+				c->weight = (double)(fs->files[d->file].priority
+				    + 1) * (1 + deficit);
+			c->weight -= 1e-3 * c->cost;
 			if (c->weight < 1e-6)
 				c->weight = 1e-6;
 			load[c->source]++;
@@ -366,7 +381,7 @@ sched_candidates(struct sched *s)
 	 */
 	for (i = 0; i < s->ncands; i++)
 		for (k = 0; k < (size_t)s->cands[i].nres; k++)
-			if (s->residual[s->cands[i].res[k]] != CAP_UNLIMITED)
+			if (!isinf(s->residual[s->cands[i].res[k]]))
 				s->residual[s->cands[i].res[k]] -= 1;
 	free(load);
 	free(pick);
@@ -413,7 +428,7 @@ capacity_room(const struct sched *s, const struct candidate *c)
 		double r = s->residual[c->res[i]];
 		uint64_t b;
 
-		if (r == CAP_UNLIMITED)
+		if (isinf(r))
 			continue;
 		b = r <= 0 ? 0 : (uint64_t)floor(r * s->T / (double)bs);
 		if (b < room)
@@ -439,7 +454,7 @@ sched_charge(struct sched *s, const struct candidate *c, uint64_t nblocks)
 	int i;
 
 	for (i = 0; i < c->nres; i++)
-		if (s->residual[c->res[i]] != CAP_UNLIMITED)
+		if (!isinf(s->residual[c->res[i]]))
 			s->residual[c->res[i]] -= (double)(nblocks * bs) /
 			    s->T;
 }

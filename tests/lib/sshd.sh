@@ -4,6 +4,8 @@
 # with sshd -t, starts /usr/sbin/sshd and waits until it answers.  Sets
 # SSHD_PORT, SSHD_KEY (the user's private key), SSHD_KNOWN_HOSTS, SSHD_DIR.
 # sshd_stop stops it; sshd_start_again restarts it on the same port.
+# SSHD_LISTEN (default 127.0.0.1) is the address to listen on and
+# SSHD_NETNS, when set, the network namespace to run it in.
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -19,9 +21,10 @@ sshd_start() {
 	cp "$SSHD_DIR/id_ed25519.pub" "$SSHD_DIR/authorized_keys"
 	chmod 600 "$SSHD_DIR/authorized_keys"
 	SSHD_PORT=${SSHD_PORT:-$(free_port)}
+	listen=${SSHD_LISTEN:-127.0.0.1}
 	cat > "$SSHD_DIR/sshd_config" <<EOC
 Port $SSHD_PORT
-ListenAddress 127.0.0.1
+ListenAddress $listen
 HostKey $SSHD_DIR/host_ed25519
 AuthorizedKeysFile $SSHD_DIR/authorized_keys
 PidFile $SSHD_DIR/sshd.pid
@@ -36,7 +39,7 @@ MaxStartups 200:30:400
 MaxSessions 200
 LogLevel ERROR
 EOC
-	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" \
+	printf '[%s]:%s %s\n' "$listen" "$SSHD_PORT" \
 	    "$(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" > "$SSHD_DIR/known_hosts"
 	SSHD_KEY=$SSHD_DIR/id_ed25519
 	SSHD_KNOWN_HOSTS=$SSHD_DIR/known_hosts
@@ -47,10 +50,12 @@ EOC
 
 sshd_start_again() {
 	rm -f "$SSHD_DIR/sshd.pid"
-	/usr/sbin/sshd -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" || return 1
+	in_ns=""
+	[ -n "${SSHD_NETNS:-}" ] && in_ns="ip netns exec $SSHD_NETNS"
+	$in_ns /usr/sbin/sshd -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" || return 1
 	i=0
 	while [ ! -s "$SSHD_DIR/sshd.pid" ] ||
-	    ! python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $SSHD_PORT), 1)" 2>/dev/null; do
+	    ! $in_ns python3 -c "import socket,sys; socket.create_connection(('${SSHD_LISTEN:-127.0.0.1}', $SSHD_PORT), 1)" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && { echo "sshd did not start" >&2; return 1; }
 		sleep 0.1

@@ -106,7 +106,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
 	r->old = load_old_plans(dir, r->m->topology);
 	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, method, now,
-	    &r->plans, &r->st), 0);
+	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);
 }
 
@@ -158,10 +158,11 @@ remove_tree(const char *dir)
 
 /*
  * Two hosts and a 40 MB/s link, 10 s rounds of which ops are sized to 9 s,
- * 1 MiB blocks: the link carries (40e6 - 1) B/s * 9 s (one byte per second
- * is kept aside for the op's rounded rate) = 343.32 MiB, so 343 whole
- * blocks in one op, at first ceil(343 MiB / 9 s) = 39962397 B/s; the
- * 37603 B/s the link has left then go to the op: 40000000 B/s.
+ * 1 MiB blocks, 94% of a capacity for data (the rest is headers): the link
+ * carries (37.6e6 - 1) B/s * 9 s (one byte per second is kept aside for the
+ * op's rounded rate) = 322.7 MiB, so 322 whole blocks in one op, at first
+ * ceil(322 MiB / 9 s) = 37515720 B/s; the 84280 B/s of the link's data
+ * share left then go to the op: 37600000 B/s.
  */
 START_TEST(two_hosts_and_a_link)
 {
@@ -183,12 +184,12 @@ START_TEST(two_hosts_and_a_link)
 		p = plan_of(&r, "b");
 		ck_assert_uint_eq(p->nops, 1);
 		ck_assert_uint_eq(p->ops[0].offset, 0);
-		ck_assert_uint_eq(p->ops[0].length, 343 * MIB);
-		ck_assert_double_eq(p->ops[0].rate, 40000000);
+		ck_assert_uint_eq(p->ops[0].length, 322 * MIB);
+		ck_assert_double_eq(p->ops[0].rate, 37600000);
 		ck_assert_str_eq(p->ops[0].source.host, "a");
 		ck_assert_uint_eq(p->ops[0].nresources, 5);
 		ck_assert_uint_eq(plan_of(&r, "a")->nops, 0);
-		ck_assert_uint_eq(r.st.bytes, 343 * MIB);
+		ck_assert_uint_eq(r.st.bytes, 322 * MIB);
 		round_free(&r);
 	}
 	remove_tree(dir);
@@ -199,7 +200,7 @@ END_TEST
 /*
  * A thin 30 MB/s link from the generator's site G to a hub H shared by
  * sites X and Y behind it: both seed over it, and together they get
- * (30e6 - 2) * 9 / 2^20 = 257.5, so 257 blocks.
+ * (0.94 * 30e6 - 2) * 9 / 2^20 = 242.04, so 242 blocks.
  */
 START_TEST(thin_link_shared)
 {
@@ -219,7 +220,7 @@ START_TEST(thin_link_shared)
 	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
 		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
 		ck_assert_uint_eq(bytes_to(&r, "x") + bytes_to(&r, "y"),
-		    257 * MIB);
+		    242 * MIB);
 		round_free(&r);
 	}
 	remove_tree(dir);
@@ -267,8 +268,8 @@ START_TEST(failed_link_routes_around)
 			ck_assert_ptr_null(strstr(p->ops[i].resources[j],
 			    "G--X"));
 	}
-	/* 10 MB/s NIC less one byte, for 9 s: 85 blocks. */
-	ck_assert_uint_eq(bytes_to(&r, "x"), 85 * MIB);
+	/* 94% of a 10 MB/s NIC less one byte, for 9 s: 80 blocks. */
+	ck_assert_uint_eq(bytes_to(&r, "x"), 80 * MIB);
 	ck_assert_uint_eq(r.l->epoch, 5);
 	round_free(&r);
 	remove_tree(dir);
@@ -360,7 +361,7 @@ START_TEST(failures_to_threshold)
 	ck_assert_uint_ge(p->nops, 1);
 	for (i = 0; i < p->nops; i++)
 		ck_assert_str_eq(p->ops[i].source.host, "g");
-	/* g's 1 MB/s NIC less one byte, for 9 s: 8 blocks. */
+	/* 94% of g's 1 MB/s NIC less one byte, for 9 s: 8 blocks. */
 	ck_assert_uint_eq(bytes_to(&r, "x"), 8 * MIB);
 	round_free(&r);
 	remove_tree(dir);
@@ -419,6 +420,50 @@ START_TEST(bound_hand_worked)
 }
 END_TEST
 
+/*
+ * In flight: a's plan, unexpired and not yet reported on, holds exactly the
+ * data share of g's NIC (94% of 10 MB/s).  b must get nothing through it,
+ * though a resource with nothing left once looked unlimited.
+ */
+START_TEST(in_flight_saturated)
+{
+	char *dir = master_dir();
+	char *plans = xasprintf("%s/plans", dir);
+	struct round r;
+	const struct plan *p;
+	size_t i;
+	char *text;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - name: A\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s, nic: 10MB/s}\n"
+	    "      - {name: a, address: 192.0.2.2, root: /s}\n"
+	    "      - {name: b, address: 192.0.2.3, root: /s}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g}]\n");
+	put_manifest(dir, "f", 100, 100, 1);
+	ck_assert_int_eq(mkdir(plans, 0755), 0);
+	text = xasprintf("host: a\nepoch: 1\nissued: 2026-11-25T08:00:00Z\n"
+	    "expires: 2026-11-25T08:00:10Z\nfileset: [{name: f, version: 1}]\n"
+	    "ops:\n  - id: 1/a/1\n    file: f\n    version: 1\n    offset: 0\n"
+	    "    length: %llu\n    source: {host: g, address: 192.0.2.1, "
+	    "root: /s}\n    rate: 9400000\n    resources: ['host:g:out', "
+	    "'host:a:in']\n    blocks: [%s]\n", MIB,
+	    "0000000000000000000000000000000000000000000000000000000000000000");
+	put(dir, "plans/a.yaml", text);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:05Z", &r);
+	ck_assert_ptr_null(plan_of(&r, "a"));
+	p = plan_of(&r, "b");
+	for (i = 0; i < p->nops; i++)
+		ck_assert_str_ne(p->ops[i].source.host, "g");
+	ck_assert_uint_eq(p->nops, 0);
+	round_free(&r);
+	free(text);
+	free(plans);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_planner(void)
 {
@@ -432,6 +477,7 @@ suite_planner(void)
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
+	tcase_add_test(tc, in_flight_saturated);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,215 @@
+#!/bin/sh
+# wan.sh: a shaped WAN.  Three sites, each a network namespace joined to a
+# core namespace's bridge by a veth pair; tc tbf shapes each site's uplink
+# (its veth's egress) and downlink (the core side's egress) at twice the
+# capacity the topology declares, so that only sluice's own planning keeps
+# traffic within the declared capacity.  One sshd per site namespace, the
+# agents run inside their site's namespace, the master directory is served
+# by the first site's sshd.  Asserts that no shaped link ever carries more
+# than its declared capacity by more than 5% (bytes on the wire, sampled
+# over one-second windows) and that the distribution ends within 1.5 times
+# the planner's lower bound.  Needs root and network namespaces; skips
+# cleanly, with a message, where they cannot be made.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SLUICE_SHARED:-$top/../shared}
+agent="$top/agent/sluice-agent"
+plan="$top/planner/sluice-plan"
+. "$top/tests/lib/sshd.sh"
+
+id=$$
+NS="slw${id}c slw${id}s0 slw${id}s1 slw${id}s2"
+skip() {
+	echo "wan: skipped: $*"
+	echo "wan: 0 passed, 0 failed, 1 skipped"
+	exit 0
+}
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+command -v ip >/dev/null 2>&1 || skip "no ip(8)"
+command -v tc >/dev/null 2>&1 || skip "no tc(8)"
+ip netns add "slw${id}probe" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "slw${id}probe"
+
+W=$(mktemp -d)
+cleanup() {
+	for s in 0 1 2; do SSHD_DIR=$W/sshd$s sshd_stop; done
+	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
+	for n in $NS; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+MIB=1048576
+CAP_MBIT=40			# declared uplink and downlink of every site
+SHAPE_MBIT=$((2 * CAP_MBIT))	# what tc lets through
+
+NET=10.213.$((id % 250))
+core=slw${id}c
+ip netns add "$core" || skip "cannot create network namespaces"
+ip -n "$core" link set lo up
+ip -n "$core" link add br0 type bridge
+ip -n "$core" link set br0 up
+for s in 0 1 2; do
+	ns=slw${id}s$s
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip link add "slw${id}a$s" type veth peer name "slw${id}b$s"
+	ip link set "slw${id}a$s" netns "$ns"
+	ip link set "slw${id}b$s" netns "$core"
+	ip -n "$ns" link set "slw${id}a$s" name up0
+	ip -n "$ns" addr add "$NET.1$s/24" dev up0
+	ip -n "$ns" link set up0 up
+	ip -n "$core" link set "slw${id}b$s" name "down$s"
+	ip -n "$core" link set "down$s" master br0
+	ip -n "$core" link set "down$s" up
+	ip netns exec "$ns" tc qdisc add dev up0 root tbf rate ${SHAPE_MBIT}mbit burst 64kb latency 200ms
+	ip netns exec "$core" tc qdisc add dev "down$s" root tbf rate ${SHAPE_MBIT}mbit burst 64kb latency 200ms
+done
+
+# One sshd per site, sharing keys; one known_hosts for all.
+mkdir -p "$W/keys"
+ssh-keygen -q -t ed25519 -N '' -f "$W/keys/host_ed25519"
+ssh-keygen -q -t ed25519 -N '' -f "$W/keys/id_ed25519"
+: > "$W/known_hosts"
+for s in 0 1 2; do
+	mkdir -p "$W/sshd$s"
+	cp "$W/keys/"* "$W/sshd$s/"
+	SSHD_DIR=$W/sshd$s SSHD_PORT=2222 SSHD_LISTEN=$NET.1$s SSHD_NETNS=slw${id}s$s \
+	    sshd_start "$W/sshd$s" > "$W/sshd$s.out" 2>&1 || { cat "$W/sshd$s.out"; skip "sshd in a namespace did not start"; }
+	cat "$W/sshd$s/known_hosts" >> "$W/known_hosts"
+done
+ip netns exec "slw${id}s2" python3 -c "import socket; socket.create_connection(('$NET.10', 2222), 3)" ||
+    skip "the namespaces cannot reach each other"
+
+# The topology: two hosts a site, the generator in site 0.
+mkdir -p "$W/master/states" "$W/master/manifests"
+{
+	echo "round: 3s"
+	echo "block_size: 256KiB"
+	echo "sites:"
+	for s in 0 1 2; do
+		echo "  - name: site$s"
+		echo "    uplink: ${CAP_MBIT}Mbit"
+		echo "    downlink: ${CAP_MBIT}Mbit"
+		echo "    hosts:"
+		for h in 0 1; do
+			mkdir -p "$W/roots/h$s$h"
+			echo "      - {name: h$s$h, address: $NET.1$s, port: 2222, root: $W/roots/h$s$h, nic: 400Mbit}"
+			cat > "$W/h$s$h.yaml" <<EOC
+host: h$s$h
+root: $W/roots/h$s$h
+master: {address: $NET.10, port: 2222, dir: $W/master}
+identity: $W/keys/id_ed25519
+known_hosts: $W/known_hosts
+parallel: 8
+timeout: 5s
+EOC
+		done
+	done
+	echo "links:"
+	echo "  - {between: [site0, site1], latency: 10ms}"
+	echo "  - {between: [site1, site2], latency: 10ms}"
+	echo "  - {between: [site0, site2], latency: 10ms}"
+} > "$W/master/topology.yaml"
+# Large enough for many rounds: the pipeline (generator, first site,
+# second site, each site's second host) lags a round at each step.
+SIZE_MIB=${WAN_SIZE_MIB:-192}
+echo "files: [{name: wan.bin, version: 1, generator: h00, size: ${SIZE_MIB}MiB}]" > "$W/master/fileset.yaml"
+head -c $((SIZE_MIB * MIB)) /dev/urandom > "$W/wan.bin"
+SUM=$(sha256sum < "$W/wan.bin" | cut -d' ' -f1)
+ip netns exec "slw${id}s0" "$agent" publish -c "$W/h00.yaml" "$W/wan.bin" wan.bin 1 --block-size 256KiB
+ip netns exec "slw${id}s0" "$agent" sync -c "$W/h00.yaml" || fail "generator sync"
+bound=$("$plan" bound -t "$W/master/topology.yaml" -f "$W/master/fileset.yaml" | cut -f1)
+
+# Sample every shaped interface's transmitted bytes four times a second.
+cat > "$W/sample.sh" <<EOS
+while :; do
+	t=\$(date +%s.%N)
+	for s in 0 1 2; do
+		up=\$(ip netns exec slw${id}s\$s cat /sys/class/net/up0/statistics/tx_bytes)
+		down=\$(ip netns exec $core cat /sys/class/net/down\$s/statistics/tx_bytes)
+		echo "\$t site\$s:up \$up"
+		echo "\$t site\$s:down \$down"
+	done
+	sleep 0.25
+done
+EOS
+sh "$W/sample.sh" > "$W/samples" 2>/dev/null &
+sampler=$!
+
+start=$(date +%s.%N)
+HOSTS="h00 h01 h10 h11 h20 h21"
+for r in $(seq 1 60); do
+	"$plan" run -d "$W/master" 2>>"$W/plan.err" || fail "plan run $r"
+	# A copy of what this round was planned from, verified at the end so
+	# that checking does not delay the agents.
+	mkdir -p "$W/trace/round-$(printf %04d "$r")"
+	for f in topology.yaml fileset.yaml manifests states plans; do
+		cp -rL "$W/master/$f" "$W/trace/round-$(printf %04d "$r")/"
+	done
+	pids=""
+	for h in $HOSTS; do
+		s=$(echo "$h" | cut -c2)
+		ip netns exec "slw${id}s$s" "$agent" sync -c "$W/$h.yaml" 2>>"$W/agents.err" &
+		pids="$pids $!"
+	done
+	wait $pids
+	done_hosts=0
+	for h in $HOSTS; do
+		grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null &&
+		    done_hosts=$((done_hosts + 1))
+	done
+	if [ -n "${WAN_VERBOSE:-}" ]; then
+		printf 'round %2d:' "$r" >&2
+		for h in $HOSTS; do
+			printf ' %s=%s' "$h" "$(sed -n 's/.*length: \([0-9]*\)}.*/\1/p' "$W/master/states/$h.yaml" | awk '{print int($1 / 1048576)}')" >&2
+		done
+		echo " ($(date +%s.%N | cut -c7-14)) deadlines so far: $(grep -c deadline "$W/agents.err")" >&2
+		tail -2 "$W/agents.err" >&2
+	fi
+	[ $done_hosts -eq 6 ] && break
+done
+elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+sampler=""
+[ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
+for h in $HOSTS; do
+	[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
+done
+
+# Peak throughput of each shaped interface over one-second windows.
+awk -v cap=$((CAP_MBIT * 1000000 / 8)) '
+{ t[$2, ++n[$2]] = $1; b[$2, n[$2]] = $3; names[$2] = 1 }
+END {
+	worst = 0
+	for (k in names) {
+		peak = 0
+		for (i = 1; i <= n[k]; i++)
+			for (j = i + 1; j <= n[k]; j++)
+				if (t[k, j] - t[k, i] >= 1.0) {
+					r = (b[k, j] - b[k, i]) / (t[k, j] - t[k, i])
+					if (r > peak) peak = r
+					break
+				}
+		printf "%s %.4f\n", k, peak / cap
+		if (peak / cap > worst) worst = peak / cap
+	}
+	printf "worst %.4f\n", worst
+}' "$W/samples" | sort > "$W/peaks"
+worst=$(sed -n 's/^worst //p' "$W/peaks")
+echo "wan: peak utilization of each shaped link against its declared capacity:" >&2
+sed 's/^/wan:   /' "$W/peaks" >&2
+awk "BEGIN {exit !($worst <= 1.05)}" && ok || fail "a link carried $worst of its capacity"
+awk "BEGIN {exit !($worst > 0.5)}" && ok || fail "links barely used ($worst): the test measures nothing"
+ratio=$(awk "BEGIN {print $elapsed / $bound}")
+echo "wan: ${SIZE_MIB} MiB to 5 hosts in 3 sites in ${elapsed}s over $r rounds; bound ${bound}s; ratio $ratio" >&2
+awk "BEGIN {exit !($ratio <= 1.5)}" && ok || fail "took $ratio times the bound"
+"$shared/tools/verify-plans" -q --trace "$W/trace" > "$W/verify.out" 2>&1 &&
+    ok || fail "verify-plans: $(head -3 "$W/verify.out")"
+
+echo "wan: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
