@@ -43,7 +43,8 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/ynode.o topology/yout.o
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
 	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o \
-	       planner/verify.o planner/status.o planner/bound.o
+	       planner/verify.o planner/status.o planner/bound.o \
+	       planner/simulate.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \

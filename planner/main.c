@@ -17,7 +17,11 @@ usage(void)
 	    "[--now TIME] [-v]\n"
 	    "       sluice-plan verify   -d DIR [-v]\n"
 	    "       sluice-plan status   -d DIR\n"
-	    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n");
+	    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n"
+	    "       sluice-plan simulate -t TOPOLOGY -f FILESET "
+	    "[--method lp|greedy|origin|swarm]\n"
+	    "                            [--fail SPEC] [--trace DIR] "
+	    "[--rounds N] [--seed N]\n");
 }
 
 int
@@ -39,6 +43,8 @@ main(int argc, char *argv[])
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bound") == 0)
 		return cmd_bound(argc - 1, argv + 1);
+	if (strcmp(argv[1], "simulate") == 0)
+		return cmd_simulate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage();
 		return 0;

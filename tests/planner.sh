@@ -107,5 +107,51 @@ if [ $rc -eq 1 ] && grep -q 'resource host:r0s0h0:out' "$work/out"; then ok
 else fail "tampered plan: exit $rc: $(cat "$work/out")"; fi
 "$verifier" -q "$work/tamper" >/dev/null 2>&1 && fail "verify-plans accepted the tampered plan" || ok
 
+# Simulation: every round's trace passes the verifier; a link down for
+# good is routed around; the baselines share links fairly, by hand: b1 and
+# b2 pull 376 MB each from g over a 40 MB/s link, 94% of it for data, so
+# 18.8 MB/s each, 20 s.
+for c in tiny partial wan3; do
+	rm -rf "$work/trace-$c"
+	out=$("$plan" simulate -t "$shared/cases/$c/topology.yaml" -f "$shared/cases/$c/fileset.yaml" \
+	    --trace "$work/trace-$c" 2>&1)
+	case "$out" in
+	makespan=*ratio=*rounds=*bytes=*) ok ;;
+	*) fail "simulate $c: $out" ;;
+	esac
+	if v=$("$verifier" -q --trace "$work/trace-$c" 2>&1); then ok; else fail "simulate $c trace: $v"; fi
+done
+rm -rf "$work/trace-fail"
+out=$("$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
+    --fail 'link:r0s0--r1s0@1-1000' --trace "$work/trace-fail" 2>&1)
+case "$out" in
+makespan=*) ok ;;
+*) fail "simulate with a failed link: $out" ;;
+esac
+last=$(ls "$work/trace-fail" | tail -1)
+grep -q 'r0s0--r1s0' "$work/trace-fail/$last"/plans/*.yaml && fail "failed link still used in $last" || ok
+"$verifier" -q --trace "$work/trace-fail" >/dev/null 2>&1 && ok || fail "failed-link trace"
+cat > "$work/fair.yaml" <<EOT
+round: 60s
+sites:
+  - {name: G, hosts: [{name: g, address: 192.0.2.1, root: /s, nic: 100MB/s}]}
+  - name: B
+    hosts:
+      - {name: b1, address: 192.0.2.2, root: /s, nic: 100MB/s}
+      - {name: b2, address: 192.0.2.3, root: /s, nic: 100MB/s}
+links: [{between: [G, B], capacity: 40MB/s}]
+EOT
+echo 'files: [{name: f, version: 1, generator: g, size: 376000000}]' > "$work/fair-files.yaml"
+out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method origin)
+case "$out" in
+makespan=20.000\ *) ok ;;
+*) fail "origin fair share: $out" ;;
+esac
+out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method swarm)
+case "$out" in
+makespan=*) ok ;;
+*) fail "swarm: $out" ;;
+esac
+
 echo "planner: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

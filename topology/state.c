@@ -40,7 +40,8 @@ failure_class_parse(const char *s, enum failure_class *out)
 	return -1;
 }
 
-static void
+/* Frees what a failure holds (not the failure itself). */
+void
 failure_clear(struct failure *f)
 {
 	size_t i;

@@ -295,6 +295,7 @@ struct state {
 };
 
 const char *failure_class_name(enum failure_class);
+void	 failure_clear(struct failure *);
 int	 failure_class_parse(const char *, enum failure_class *);
 int	 state_load(const char *path, struct state **, struct diag *);
 int	 state_parse(const char *path, const struct ynode *, struct state **,
