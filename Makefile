@@ -95,7 +95,8 @@ demo: need-deps
 # Benchmarks print figures as ratios to a baseline run in the same script.
 bench: need-deps
 	@$(MAKE) --no-print-directory all
-	sh bench/agent-throughput.sh 1024
+	sh bench/schedule.sh
+	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 
 check-run: all tests/unit/unit
 	@echo "== unit tests"

@@ -208,14 +208,37 @@ cmp_by_length(const void *a, const void *b)
 	return (x->source > y->source) - (x->source < y->source);
 }
 
+/* Each site's partition as a number; a site with none is its own. */
+static size_t *
+site_partitions(const struct topology *t)
+{
+	size_t *part = xcalloc(t->nsites ? t->nsites : 1, sizeof(size_t));
+	size_t i, j;
+
+	for (i = 0; i < t->nsites; i++) {
+		part[i] = i;
+		if (t->sites[i].partition == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (t->sites[j].partition != NULL &&
+			    strcmp(t->sites[j].partition,
+			    t->sites[i].partition) == 0) {
+				part[i] = part[j];
+				break;
+			}
+	}
+	return part;
+}
+
 /*
- * Marks the WAN seeders: per (site, file), the demands that hold at least
- * as much of the file as any host of their site that may serve (the site's
- * leaders), up to wan_seeders.  Only they take data across sites; the rest
- * of the site copies it locally.
+ * Marks the WAN seeders of a group of sites (a site, or a partition): per
+ * (group, file), the demands that hold at least as much of the file as any
+ * host of the group that may serve, up to wan_seeders; the first is the
+ * leader (2), the others 1.  Only seeders take data from outside the
+ * group: what crosses into it once, its hosts copy among themselves.
  */
 static char *
-choose_seeders(struct sched *s)
+choose_seeders(struct sched *s, const size_t *group)
 {
 	struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, i, j;
@@ -223,21 +246,18 @@ choose_seeders(struct sched *s)
 	size_t *count = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
 	uint64_t *best = xcalloc(t->nsites * (nf ? nf : 1), sizeof(uint64_t));
 
-	/*
-	 * The most any host of the site that may serve holds: a failed host's
-	 * data is no use to its neighbours, so it must not stop them from
-	 * fetching across sites.
-	 */
+	/* A failed host's data is no use to its neighbours: it must not
+	 * stop them from fetching from outside. */
 	for (i = 0; i < t->nhosts; i++)
 		for (j = 0; j < nf; j++) {
-			size_t k = t->hosts[i].site * nf + j;
+			size_t k = group[t->hosts[i].site] * nf + j;
 
 			if (s->source_ok[i] && held(s, i, j) > best[k])
 				best[k] = held(s, i, j);
 		}
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
-		size_t k = t->hosts[d->host].site * nf + d->file;
+		size_t k = group[t->hosts[d->host].site] * nf + d->file;
 
 		if (d->have >= best[k] && count[k] < s->wan_seeders) {
 			seeder[i] = 1 + (count[k] == 0);
@@ -267,7 +287,14 @@ sched_candidates(struct sched *s)
 	struct scored *pick = xcalloc(t->nhosts + 2 * t->nsites + 1,
 	    sizeof(*pick));
 	size_t *top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
-	char *seeder = choose_seeders(s);
+	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
+	    t->nsites : 1, sizeof(size_t));
+	char *seeder, *pseeder;
+
+	for (i = 0; i < t->nsites; i++)
+		self[i] = i;
+	seeder = choose_seeders(s, self);
+	pseeder = choose_seeders(s, part);
 
 	/* The two longest holders of each file in each site, for the WAN. */
 	for (k = 0; k < 2 * t->nsites * nf; k++)
@@ -308,8 +335,13 @@ sched_candidates(struct sched *s)
 		if (seeder[i])
 			for (k = 0; k < t->nsites; k++) {
 				size_t *slot = &top[2 * (k * nf + d->file)];
+				size_t here = t->hosts[d->host].site;
 
-				if (k == t->hosts[d->host].site)
+				if (k == here)
+					continue;
+				/* Into a partition only through its own
+				 * seeders. */
+				if (part[k] != part[here] && !pseeder[i])
 					continue;
 				for (j = 0; j < 2; j++) {
 					size_t src = slot[j];
@@ -387,6 +419,9 @@ sched_candidates(struct sched *s)
 	free(pick);
 	free(top);
 	free(seeder);
+	free(pseeder);
+	free(part);
+	free(self);
 }
 
 /* Blocks the candidate may still take within its demand's range. */

@@ -65,6 +65,9 @@ states: 30 of 30 hosts"
 if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
 
 cd "$top"
+# The examples an operator starts from are valid.
+if "$plan" check -t examples/two-continents.yaml -f examples/two-continents-fileset.yaml >/dev/null &&
+    "$plan" check -t examples/two-continents.yaml >/dev/null; then ok; else fail "examples do not check"; fi
 for f in tests/data/broken/*.yaml; do
 	expect_error "$f" 65 "$plan" check -t "$f"
 done
