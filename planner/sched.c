@@ -199,6 +199,51 @@ cmp_scored(const void *a, const void *b)
 static const struct sched *sort_sched;
 
 static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Per file, the lengths held by hosts that may serve, sorted: how many
+ * hold more than a destination is then a binary search.
+ */
+static uint64_t *
+holder_lengths(const struct sched *s)
+{
+	size_t nf = s->m->fileset->nfiles, H = s->t->nhosts, f, h;
+	uint64_t *lens = xcalloc((nf ? nf : 1) * (H ? H : 1), sizeof(uint64_t));
+
+	for (f = 0; f < nf; f++) {
+		for (h = 0; h < H; h++)
+			lens[f * H + h] = s->source_ok[h] ? held(s, h, f) : 0;
+		qsort(lens + f * H, H, sizeof(uint64_t), cmp_u64);
+	}
+	return lens;
+}
+
+/* How many usable hosts hold more of the file than have. */
+static size_t
+holders_beyond(const struct sched *s, const uint64_t *lens, size_t file,
+    uint64_t have)
+{
+	size_t H = s->t->nhosts, lo = 0, hi = H;
+	const uint64_t *l = lens + file * H;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l[mid] <= have)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return H - lo;
+}
+
+static int
 cmp_by_length(const void *a, const void *b)
 {
 	const struct candidate *x = a, *y = b;
@@ -272,9 +317,10 @@ choose_seeders(struct sched *s, const size_t *group)
 /*
  * Chooses the best candidates_per_demand sources of every demand: any host
  * of its own site that holds more, and for a site's seeders the two
- * longest holders of every other reachable site.  Weights: priority, the
- * destination's deficit, and three times as much for bytes that no host of
- * the destination's site holds yet.
+ * longest holders of every other reachable site.  Weights: priority;
+ * scarcity (1 + 2 / the hosts that hold more); within a site the
+ * destination's deficit; across sites three times as much for a site's
+ * leader, and more for sites further ahead, which can relay.
  */
 void
 sched_candidates(struct sched *s)
@@ -289,12 +335,14 @@ sched_candidates(struct sched *s)
 	size_t *top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
 	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
 	    t->nsites : 1, sizeof(size_t));
+	uint64_t *lens;
 	char *seeder, *pseeder;
 
 	for (i = 0; i < t->nsites; i++)
 		self[i] = i;
 	seeder = choose_seeders(s, self);
 	pseeder = choose_seeders(s, part);
+	lens = holder_lengths(s);
 
 	/* The two longest holders of each file in each site, for the WAN. */
 	for (k = 0; k < 2 * t->nsites * nf; k++)
@@ -360,13 +408,16 @@ sched_candidates(struct sched *s)
 		for (j = 0; j < n && d->ncand < K; j++) {
 			struct candidate *c;
 			double deficit = (double)(d->want - d->have) /
-			    (double)d->want;
+			    (double)d->want, scarce;
 
 			if (s->ncands == cap) {
 				cap = cap ? cap * 2 : 256;
 				s->cands = xreallocarray(s->cands, cap,
 				    sizeof(*s->cands));
 			}
+			scarce = 1 + 2.0 / (double)(holders_beyond(s, lens,
+			    d->file, d->have) + (holders_beyond(s, lens, d->file,
+			    d->have) == 0));
 			c = &s->cands[s->ncands];
 			memset(c, 0, sizeof(*c));
 			c->demand = i;
@@ -395,6 +446,11 @@ sched_candidates(struct sched *s)
 			else
 				c->weight = (double)(fs->files[d->file].priority
 				    + 1) * (1 + deficit);
+			/*
+			 * Scarce bytes first: what few hosts hold is the
+			 * critical path, whatever the priorities.
+			 */
+			c->weight *= scarce;
 			c->weight -= 1e-3 * c->cost;
 			if (c->weight < 1e-6)
 				c->weight = 1e-6;
@@ -422,6 +478,7 @@ sched_candidates(struct sched *s)
 	free(pseeder);
 	free(part);
 	free(self);
+	free(lens);
 }
 
 /* Blocks the candidate may still take within its demand's range. */
