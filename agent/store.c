@@ -83,22 +83,13 @@ store_write_meta(struct store *s, const char *name, const void *buf,
     size_t len)
 {
 	char *tmp = xasprintf(".%s.tmp.%ld", name, (long)getpid());
-	const char *p = buf;
-	ssize_t w;
 	int fd, saved;
 
 	if ((fd = openat(s->meta_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
 		goto fail;
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		len -= (size_t)w;
-	}
+	if (write_all(fd, buf, len) == -1)
+		goto fail;
 	if (fsync(fd) == -1 || close(fd) == -1) {
 		fd = -1;
 		goto fail;
@@ -124,34 +115,18 @@ fail:
 int
 store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t r;
-	size_t have = 0;
-	int fd;
+	int fd, rc, saved;
 
 	*buf = NULL;
 	*len = 0;
 	if ((fd = openat(s->meta_fd, name, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > YAML_MAX_FILE) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	*buf = xcalloc(1, (size_t)st.st_size + 1);
-	while (have < (size_t)st.st_size) {
-		r = read(fd, *buf + have, (size_t)st.st_size - have);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-	}
+	rc = read_all(fd, YAML_MAX_FILE, buf, len);
+	saved = errno;
 	close(fd);
-	*len = have;
-	return 0;
+	errno = saved;
+	return rc;
 }
 
 static int

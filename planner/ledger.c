@@ -380,3 +380,17 @@ ledger_add_change(struct ledger *l, const char *fmt, ...)
 	    sizeof(char *));
 	l->changes[l->nchanges++] = xstrdup(buf);
 }
+
+/* Loads DIR/ledger.yaml, reporting a broken one; returns sysexits. */
+int
+master_ledger(const char *dir, struct ledger **out)
+{
+	struct diag d = { "" };
+	char *path = xasprintf("%s/ledger.yaml", dir);
+	int rc;
+
+	if ((rc = ledger_load(path, out, &d)) != 0)
+		fprintf(stderr, "%s\n", d.msg);
+	free(path);
+	return rc;
+}

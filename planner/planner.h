@@ -66,6 +66,7 @@ struct ledger {
 };
 
 int	 ledger_load(const char *path, struct ledger **, struct diag *);
+int	 master_ledger(const char *dir, struct ledger **);
 char	*ledger_format(const struct ledger *, size_t *len);
 void	 ledger_free(struct ledger *);
 struct ledger_count *ledger_component(struct ledger *, const char *,

@@ -548,33 +548,18 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 
 /* Reads a whole small file; returns 0 or -1 with errno set. */
 static int
-read_all(const char *path, char **buf, size_t *len)
+read_path(const char *path, char **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t r;
-	size_t have = 0;
-	int fd;
+	int fd, rc, saved;
 
 	*buf = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size > YAML_MAX_FILE) {
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	*buf = xcalloc(1, (size_t)st.st_size + 1);
-	while (have < (size_t)st.st_size) {
-		r = read(fd, *buf + have, (size_t)st.st_size - have);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-	}
+	rc = read_all(fd, YAML_MAX_FILE, buf, len);
+	saved = errno;
 	close(fd);
-	*len = have;
-	return 0;
+	errno = saved;
+	return rc;
 }
 
 /* Removes a set directory: its plans, its ledger, itself. */
@@ -688,7 +673,7 @@ write_set(const char *dir, const struct topology *t, struct plan **plans,
 			char *oldpath = xasprintf("%s/plans/%s.yaml", dir,
 			    t->hosts[h].name);
 
-			if (read_all(oldpath, &buf, &len) == 0 &&
+			if (read_path(oldpath, &buf, &len) == 0 &&
 			    atomic_write(path, buf, len) != 0) {
 				free(oldpath);
 				free(path);
@@ -788,10 +773,8 @@ cmd_run(int argc, char **argv)
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
 	struct round_stats st;
-	struct diag d = { "" };
 	struct timespec clock;
 	time_t now, expires = 0;
-	char *lpath;
 	size_t h;
 	int ch, rc, verbose = 0, fixed = 0;
 
@@ -834,11 +817,7 @@ cmd_run(int argc, char **argv)
 	}
 	if ((rc = master_load(dir, &m, verbose)) != 0)
 		return rc;
-	lpath = xasprintf("%s/ledger.yaml", dir);
-	rc = ledger_load(lpath, &l, &d);
-	free(lpath);
-	if (rc != 0) {
-		fprintf(stderr, "%s\n", d.msg);
+	if ((rc = master_ledger(dir, &l)) != 0) {
 		master_free(m);
 		return rc;
 	}

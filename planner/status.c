@@ -158,8 +158,7 @@ cmd_status(int argc, char **argv)
 	const char *dir = NULL;
 	struct master *m;
 	struct ledger *l;
-	struct diag d = { "" };
-	char *lpath, why[512];
+	char why[512];
 	int ch, rc;
 
 	while ((ch = getopt(argc, argv, "d:")) != -1) {
@@ -175,11 +174,7 @@ cmd_status(int argc, char **argv)
 	}
 	if ((rc = master_load(dir, &m, 0)) != 0)
 		return rc;
-	lpath = xasprintf("%s/ledger.yaml", dir);
-	rc = ledger_load(lpath, &l, &d);
-	free(lpath);
-	if (rc != 0) {
-		fprintf(stderr, "%s\n", d.msg);
+	if ((rc = master_ledger(dir, &l)) != 0) {
 		master_free(m);
 		return rc;
 	}

@@ -14,6 +14,70 @@
 
 #include "topology.h"
 
+/* Writes all of buf to fd; returns 0 or -1 with errno set. */
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Reads a whole regular file of at most max bytes from fd (which stays
+ * open).  On success *buf, NUL-terminated, is the caller's; returns 0, or
+ * -1 with errno set (EFBIG when larger than max).
+ */
+int
+read_all(int fd, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t have = 0;
+	ssize_t r;
+
+	*buf = NULL;
+	*len = 0;
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	*buf = xcalloc(1, (size_t)st.st_size + 1);
+	while (have < (size_t)st.st_size) {
+		r = read(fd, *buf + have, (size_t)st.st_size - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(*buf);
+			*buf = NULL;
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		have += (size_t)r;
+	}
+	*len = have;
+	return 0;
+}
+
 /* fsyncs a directory; returns 0 or -1 with errno set. */
 int
 fsync_dir(const char *dir)
@@ -37,9 +101,7 @@ int
 atomic_write(const char *path, const void *buf, size_t len)
 {
 	char *tmp, *dircopy;
-	const char *p = buf;
 	int fd, saved;
-	ssize_t w;
 
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -50,16 +112,7 @@ atomic_write(const char *path, const void *buf, size_t len)
 		errno = saved;
 		return -1;
 	}
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) == -1)
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;

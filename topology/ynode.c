@@ -236,11 +236,9 @@ out:
 int
 ydoc_load(const char *path, struct ynode **root, struct diag *d)
 {
-	struct stat	 st;
-	unsigned char	*buf = NULL;
-	size_t		 have = 0;
-	ssize_t		 r;
-	int		 fd, rc;
+	char *buf;
+	size_t len;
+	int fd, rc, err;
 
 	*root = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -248,41 +246,23 @@ ydoc_load(const char *path, struct ynode **root, struct diag *d)
 		    strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return EX_IOERR;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(d->msg, sizeof(d->msg), "%s: not a regular file",
-		    path);
-		close(fd);
-		return EX_NOINPUT;
-	}
-	if ((uint64_t)st.st_size > YAML_MAX_FILE) {
-		snprintf(d->msg, sizeof(d->msg),
-		    "%s: larger than %zu bytes", path, YAML_MAX_FILE);
-		close(fd);
-		return EX_DATAERR;
-	}
-	buf = xcalloc(1, (size_t)st.st_size + 1);
-	while (have < (size_t)st.st_size) {
-		r = read(fd, buf + have, (size_t)st.st_size - have);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(d->msg, sizeof(d->msg), "%s: read: %s", path,
-			    r == 0 ? "file shrank while read" :
-			    strerror(errno));
-			close(fd);
-			free(buf);
-			return EX_IOERR;
-		}
-		have += (size_t)r;
-	}
+	rc = read_all(fd, YAML_MAX_FILE, &buf, &len);
+	err = errno;
 	close(fd);
-	rc = ydoc_parse(path, buf, have, root, d);
+	if (rc != 0) {
+		if (err == EFBIG)
+			snprintf(d->msg, sizeof(d->msg), "%s: larger than %zu "
+			    "bytes", path, YAML_MAX_FILE);
+		else if (err == EINVAL)
+			snprintf(d->msg, sizeof(d->msg), "%s: not a regular "
+			    "file", path);
+		else
+			snprintf(d->msg, sizeof(d->msg), "%s: read: %s", path,
+			    strerror(err));
+		return err == EFBIG ? EX_DATAERR : err == EINVAL ? EX_NOINPUT :
+		    EX_IOERR;
+	}
+	rc = ydoc_parse(path, (unsigned char *)buf, len, root, d);
 	free(buf);
 	return rc;
 }
