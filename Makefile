@@ -44,7 +44,7 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
 	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
-	       planner/simulate.o
+	       planner/simulate.o planner/dot.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
@@ -53,7 +53,7 @@ TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 
 LIBTOPOLOGY = topology/libsluice-topology.a
 PROGRAMS = planner/sluice-plan agent/sluice-agent
-MANPAGES = man/sluice-plan.1 man/sluice-agent.1 man/sluice.yaml.5
+MANPAGES = man/sluice-plan.1 man/sluice-agent.1 man/sluice.yaml.5 man/sluice.7
 
 all: $(PROGRAMS)
 
@@ -136,10 +136,11 @@ deps:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 0444 man/sluice-plan.1 man/sluice-agent.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0444 man/sluice.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0444 man/sluice.7 $(DESTDIR)$(MANDIR)/man7/
 
 clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \

@@ -21,7 +21,8 @@ usage(void)
 	    "       sluice-plan simulate -t TOPOLOGY -f FILESET "
 	    "[--method lp|greedy|origin|swarm]\n"
 	    "                            [--fail SPEC] [--trace DIR] "
-	    "[--rounds N] [--seed N]\n");
+	    "[--svg FILE] [--rounds N] [--seed N]\n"
+	    "       sluice-plan dot      -d DIR\n");
 }
 
 int
@@ -45,6 +46,8 @@ main(int argc, char *argv[])
 		return cmd_bound(argc - 1, argv + 1);
 	if (strcmp(argv[1], "simulate") == 0)
 		return cmd_simulate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dot") == 0)
+		return cmd_dot(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage();
 		return 0;

@@ -183,6 +183,7 @@ int	 verify_master(const char *dir, int quiet);
 int	 cmd_status(int argc, char **argv);
 int	 cmd_bound(int argc, char **argv);
 int	 cmd_simulate(int argc, char **argv);
+int	 cmd_dot(int argc, char **argv);
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sysexits.h>
 
 #include <openssl/evp.h>
@@ -38,6 +39,15 @@ struct fault {
 	long		 from, to;	/* rounds, inclusive */
 };
 
+/* One round, for the chart: when it ended, what was delivered by then,
+ * and the busiest resource's use. */
+struct sample {
+	double		 end;
+	uint64_t	 delivered;
+	double		 busiest;
+	size_t		 resource;
+};
+
 struct sim {
 	struct master	*m;
 	struct topology	*t;
@@ -49,6 +59,10 @@ struct sim {
 	double		 T;
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
+	const char	*svg;
+	double		*use;		/* per resource, B/s this round */
+	struct sample	*samples;	/* per round, for the chart */
+	size_t		 nsamples;
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
 };
@@ -308,6 +322,15 @@ planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 		return rc;
 	if (s->trace != NULL && write_trace(s, round, plans) != 0)
 		rc = EX_CANTCREAT;
+	for (h = 0; h < t->nhosts; h++)
+		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++)
+			for (j = 0; j < plans[h]->ops[i].nresources; j++) {
+				long r = topology_resource(t,
+				    plans[h]->ops[i].resources[j]);
+
+				if (r >= 0)
+					s->use[r] += plans[h]->ops[i].rate;
+			}
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
 
@@ -529,6 +552,10 @@ flow_round(struct sim *s, long round)
 		}
 		max_min(s, fl, n, caps);
 		for (i = 0; i < n; i++) {
+			int k;
+
+			for (k = 0; k < fl[i].nres; k++)
+				s->use[fl[i].res[k]] += fl[i].rate * dt / s->T;
 			uint64_t *d = hold(s, fl[i].dst, fl[i].file);
 			uint64_t have = *hold(s, fl[i].src, fl[i].file);
 			uint64_t size = s->m->fileset->files[fl[i].file].size;
@@ -557,6 +584,124 @@ flow_round(struct sim *s, long round)
 	}
 	free(fl);
 	free(caps);
+}
+
+/* Records the round for the chart and clears the round's use. */
+static void
+sample_round(struct sim *s, long round)
+{
+	struct sample *x;
+	size_t r;
+
+	s->samples = xreallocarray(s->samples, s->nsamples + 1,
+	    sizeof(*s->samples));
+	x = &s->samples[s->nsamples++];
+	memset(x, 0, sizeof(*x));
+	x->end = (double)round * s->T;
+	x->delivered = s->bytes;
+	for (r = 0; r < s->t->nresources; r++) {
+		double cap = s->t->resources[r].capacity;
+
+		if (cap != CAP_UNLIMITED && s->use[r] / cap > x->busiest) {
+			x->busiest = s->use[r] / cap;
+			x->resource = r;
+		}
+	}
+	memset(s->use, 0, s->t->nresources * sizeof(double));
+}
+
+static void
+svg_escape(FILE *f, const char *text)
+{
+	for (; *text; text++)
+		if (*text == '<')
+			fputs("&lt;", f);
+		else if (*text == '>')
+			fputs("&gt;", f);
+		else if (*text == '&')
+			fputs("&amp;", f);
+		else
+			fputc(*text, f);
+}
+
+/*
+ * Draws the run: the share of all bytes delivered over time (a line from
+ * 0 to 100%), the busiest resource's use in each round (steps), and the
+ * lower bound (a dashed line).  Returns 0 or -1.
+ */
+static int
+write_svg(struct sim *s, const char *method, double makespan, double bound,
+    uint64_t total)
+{
+	const double W = 760, H = 360, X0 = 60, Y0 = 30;
+	double tmax = fmax(makespan, bound) * 1.05, x, y;
+	char *tmp = xasprintf("%s.tmp", s->svg);
+	size_t i;
+	FILE *f;
+
+	if (tmax <= 0)
+		tmax = 1;
+	if ((f = fopen(tmp, "w")) == NULL) {
+		warnx_("%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+	    "height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+	    W + 2 * X0, H + 2 * Y0 + 20);
+	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	fprintf(f, "<text x=\"%.0f\" y=\"18\" font-size=\"14\">sluice "
+	    "simulate, %s: makespan %.1fs, lower bound %.1fs (ratio %.2f)"
+	    "</text>\n", X0, method, makespan, bound, bound > 0 ? makespan /
+	    bound : 0.0);
+	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+	    "fill=\"none\" stroke=\"#888\"/>\n", X0, Y0, W, H);
+	for (i = 0; i <= 4; i++) {
+		y = Y0 + H - H * (double)i / 4;
+		fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">"
+		    "%zu%%</text>\n", X0 - 6, y + 4, i * 25);
+		fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+		    "%.0fs</text>\n", X0 + W * (double)i / 4, Y0 + H + 16,
+		    tmax * (double)i / 4);
+	}
+	x = X0 + W * bound / tmax;
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" "
+	    "stroke=\"#090\" stroke-dasharray=\"5,4\"/>\n", x, Y0, x, Y0 + H);
+	fprintf(f, "<polyline fill=\"none\" stroke=\"#c60\" "
+	    "stroke-width=\"1.5\" points=\"");
+	for (i = 0; i < s->nsamples; i++) {
+		double t0 = i == 0 ? 0 : s->samples[i - 1].end;
+
+		y = Y0 + H - H * fmin(1, s->samples[i].busiest);
+		fprintf(f, "%.1f,%.1f %.1f,%.1f ", X0 + W * t0 / tmax, y,
+		    X0 + W * fmin(s->samples[i].end, tmax) / tmax, y);
+	}
+	fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"#06c\" "
+	    "stroke-width=\"2\" points=\"%.1f,%.1f ", X0, Y0 + H);
+	for (i = 0; i < s->nsamples; i++)
+		fprintf(f, "%.1f,%.1f ", X0 + W * fmin(s->samples[i].end, tmax) /
+		    tmax, Y0 + H - H * (total ? (double)s->samples[i].delivered /
+		    (double)total : 1));
+	fprintf(f, "\"/>\n");
+	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#06c\">bytes "
+	    "delivered</text>\n", X0, Y0 + H + 36);
+	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#c60\">busiest "
+	    "resource's use per round", X0 + 150, Y0 + H + 36);
+	if (s->nsamples > 0) {
+		fputs(" (first: ", f);
+		svg_escape(f, s->t->resources[s->samples[0].resource].id);
+		fputc(')', f);
+	}
+	fprintf(f, "</text>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"#090\">lower "
+	    "bound</text>\n</svg>\n", X0 + 560, Y0 + H + 36);
+	if (fclose(f) != 0 || rename(tmp, s->svg) != 0) {
+		warnx_("%s: %s", s->svg, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
 }
 
 static int
@@ -612,6 +757,7 @@ cmd_simulate(int argc, char **argv)
 		{ "trace", required_argument, NULL, 'T' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "svg", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *tpath = NULL, *fpath = NULL, *method = "lp";
@@ -656,6 +802,9 @@ cmd_simulate(int argc, char **argv)
 		case 's':
 			s.seed = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'S':
+			s.svg = optarg;
+			break;
 		default:
 			tpath = NULL;
 			break;
@@ -664,7 +813,7 @@ cmd_simulate(int argc, char **argv)
 	if (tpath == NULL || fpath == NULL || optind != argc) {
 		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
 		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--trace DIR] [--rounds N] [--seed N]\n");
+		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
 		return EX_USAGE;
 	}
 	if (strcmp(method, "lp") == 0)
@@ -701,6 +850,7 @@ cmd_simulate(int argc, char **argv)
 	s.len = xcalloc(s.t->nhosts * (s.m->fileset->nfiles + 1),
 	    sizeof(uint64_t));
 	s.done_at = xcalloc(s.t->nhosts, sizeof(double));
+	s.use = xcalloc(s.t->nresources, sizeof(double));
 	for (f = 0; f < s.m->fileset->nfiles; f++)
 		*hold(&s, s.m->fileset->files[f].generator, f) =
 		    s.m->fileset->files[f].size;
@@ -720,6 +870,7 @@ cmd_simulate(int argc, char **argv)
 				goto out;
 		} else
 			flow_round(&s, round);
+		sample_round(&s, round);
 	}
 	if (!all_done(&s)) {
 		warnx_("simulate: not complete after %ld rounds", max_rounds);
@@ -728,6 +879,9 @@ cmd_simulate(int argc, char **argv)
 	for (h = 0; h < s.t->nhosts; h++)
 		if (s.done_at[h] > makespan)
 			makespan = s.done_at[h];
+	if (s.svg != NULL && write_svg(&s, method, makespan, bound, s.bytes) !=
+	    0 && rc == 0)
+		rc = EX_CANTCREAT;
 	printf("makespan=%.3f bound=%.3f ratio=%.4f rounds=%ld bytes=%" PRIu64
 	    "\n", makespan, bound, bound > 0 ? makespan / bound : 0.0,
 	    round - 1, s.bytes);
@@ -743,6 +897,8 @@ out:
 	free(nfail);
 	free(s.len);
 	free(s.done_at);
+	free(s.use);
+	free(s.samples);
 	for (f = 0; f < s.nfaults; f++)
 		free(s.faults[f].component);
 	ledger_free(l);

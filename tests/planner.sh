@@ -153,5 +153,18 @@ makespan=*) ok ;;
 *) fail "swarm: $out" ;;
 esac
 
+# The chart is well-formed SVG with the two curves; the Graphviz view has
+# one cluster per site and one edge per link (and renders, where dot is).
+"$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
+    --svg "$work/run.svg" >/dev/null
+if python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if len([e for e in r.iter() if e.tag.endswith("polyline")]) == 2 else 1)' "$work/run.svg"; then ok
+else fail "svg: $(head -c 200 "$work/run.svg")"; fi
+"$plan" dot -d "$work/det1" > "$work/view.dot"
+[ "$(grep -c '^	subgraph "cluster_' "$work/view.dot")" -eq 6 ] &&
+    [ "$(grep -c ' -- ' "$work/view.dot")" -eq 6 ] && ok || fail "dot: $(head -5 "$work/view.dot")"
+if command -v dot >/dev/null 2>&1; then
+	dot -Tsvg "$work/view.dot" > /dev/null && ok || fail "Graphviz rejects the dot output"
+fi
+
 echo "planner: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
