@@ -665,16 +665,23 @@ write_set(const char *dir, const struct topology *t, struct plan **plans,
 	for (h = 0; h < t->nhosts; h++) {
 		path = xasprintf("%s/%s.yaml", setplans, t->hosts[h].name);
 		if (plans[h] != NULL) {
-			if (plan_write(path, plans[h]) != 0) {
+			/* The set is unseen until current points at it:
+			 * each file needs an fsync, not a rename. */
+			char *text = plan_format(plans[h], &len);
+
+			if (text == NULL || write_new_file(path, text, len) !=
+			    0) {
+				free(text);
 				free(path);
 				goto out;
 			}
+			free(text);
 		} else {
 			char *oldpath = xasprintf("%s/plans/%s.yaml", dir,
 			    t->hosts[h].name);
 
 			if (read_path(oldpath, &buf, &len) == 0 &&
-			    atomic_write(path, buf, len) != 0) {
+			    write_new_file(path, buf, len) != 0) {
 				free(oldpath);
 				free(path);
 				goto out;
@@ -690,7 +697,7 @@ write_set(const char *dir, const struct topology *t, struct plan **plans,
 		goto out;
 	}
 	path = xasprintf("%s/ledger.yaml", set);
-	if (atomic_write(path, buf, len) != 0) {
+	if (write_new_file(path, buf, len) != 0) {
 		free(path);
 		goto out;
 	}

@@ -14,7 +14,7 @@
 
 #include "planner.h"
 
-#define DEFAULT_CANDIDATES 8
+#define DEFAULT_CANDIDATES 4
 #define DEFAULT_SEEDERS 2
 
 static uint64_t

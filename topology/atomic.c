@@ -144,6 +144,35 @@ fail:
 	return -1;
 }
 
+/*
+ * Writes a new file and fsyncs it, for a directory nobody reads until it
+ * is complete (the caller fsyncs the directory once at the end).  Returns
+ * 0, or -1 with a message.
+ */
+int
+write_new_file(const char *path, const void *buf, size_t len)
+{
+	int fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1) {
+		warnx_("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		warnx_("%s: %s", path, strerror(errno));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) == -1) {
+		warnx_("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* mkdir -p; returns 0 or -1 with errno set. */
 int
 mkdir_p(const char *path, unsigned mode)
