@@ -51,6 +51,11 @@ TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o
 
+FUZZ_TARGETS = topology fileset manifest state plan agent units names
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = tests/fuzz/fuzz.c tests/fuzz/fuzz_agent.c agent/config.c \
+	   $(TOPOLOGY_OBJ:.o=.c)
+
 LIBTOPOLOGY = topology/libsluice-topology.a
 PROGRAMS = planner/sluice-plan agent/sluice-agent
 MANPAGES = man/sluice-plan.1 man/sluice-agent.1 man/sluice.yaml.5 man/sluice.7
@@ -66,6 +71,31 @@ $(AGENT_OBJ): topology/topology.h agent/agent.h
 
 agent/sluice-agent: $(AGENT_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lpthread -lm
+
+# The fuzz corpus replayed as an ordinary test, with any compiler.
+tests/fuzz/replay: tests/fuzz/replay.c tests/fuzz/fuzz.c tests/fuzz/fuzz_agent.c \
+	    tests/fuzz/fuzz.h agent/config.o $(LIBTOPOLOGY)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/replay.c \
+	    tests/fuzz/fuzz.c tests/fuzz/fuzz_agent.c agent/config.o \
+	    $(LIBTOPOLOGY) $(PKG_LIBS) -lm
+
+# libFuzzer targets, one per reader, each run FUZZ_SECONDS; a crash is
+# kept under tests/fuzz/crashes/ to be added to the corpus.
+fuzz: need-deps
+	@mkdir -p tests/fuzz/build tests/fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+		T=$$(echo $$t | tr a-z A-Z); \
+		clang -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+		    -pthread -Itopology -DFUZZ_TARGET=FUZZ_$$T \
+		    -fsanitize=fuzzer,address,undefined $(FUZZ_SRC) \
+		    -o tests/fuzz/build/fuzz-$$t $(PKG_LIBS) -lm || exit 1; \
+		mkdir -p tests/fuzz/build/corpus-$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		tests/fuzz/build/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -max_len=65536 -artifact_prefix=tests/fuzz/crashes/$$t- \
+		    tests/fuzz/build/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
+		    grep -E '^(#[0-9]+ *DONE|Done|==.*ERROR|SUMMARY)' || true; \
+	done
 
 tests/unit/%.o: tests/unit/%.c topology/topology.h tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
@@ -98,9 +128,11 @@ bench: need-deps
 	sh bench/schedule.sh
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 
-check-run: all tests/unit/unit
+check-run: all tests/unit/unit tests/fuzz/replay
 	@echo "== unit tests"
 	./tests/unit/unit
+	@echo "== fuzz corpus replayed"
+	./tests/fuzz/replay $(addprefix tests/fuzz/corpus/,$(FUZZ_TARGETS))
 	@echo "== command-line tests"
 	sh tests/cli.sh
 	@echo "== planner tests"
@@ -144,6 +176,7 @@ install: all
 
 clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
-	    $(PROGRAMS) tests/unit/unit
+	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
+	rm -rf tests/fuzz/build
 
-.PHONY: all bench check check-run demo need-deps deps install clean
+.PHONY: all bench check check-run demo fuzz need-deps deps install clean

@@ -25,6 +25,8 @@ struct agent_config {
 };
 
 int	 config_load(const char *path, struct agent_config **, struct diag *);
+int	 config_parse(const char *path, const struct ynode *,
+	    struct agent_config **, struct diag *);
 void	 config_free(struct agent_config *);
 
 /* store.c: the crash-safe store under ROOT/.sluice/ */

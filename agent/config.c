@@ -71,13 +71,13 @@ parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
 	return absolute(c, v, "dir", &a->master_dir);
 }
 
-/* Loads AGENT.yaml; *out is owned by the caller.  Returns sysexits. */
+/* Builds a configuration from a parsed AGENT.yaml; *out is the caller's. */
 int
-config_load(const char *path, struct agent_config **out, struct diag *d)
+config_parse(const char *path, const struct ynode *root,
+    struct agent_config **out, struct diag *d)
 {
 	struct yctx c = { path, d };
 	struct agent_config *a = xcalloc(1, sizeof(*a));
-	struct ynode *root = NULL;
 	const struct ynode *v;
 	uint64_t u;
 	int rc;
@@ -87,8 +87,6 @@ config_load(const char *path, struct agent_config **out, struct diag *d)
 	a->parallel = 4;
 	a->timeout = 30;
 	a->master_port = 22;
-	if ((rc = ydoc_load(path, &root, d)) != 0)
-		goto fail;
 	if (root == NULL) {
 		rc = yerr(&c, NULL, "empty agent configuration");
 		goto fail;
@@ -137,11 +135,24 @@ config_load(const char *path, struct agent_config **out, struct diag *d)
 			goto fail;
 		}
 	}
-	ynode_free(root);
 	*out = a;
 	return 0;
 fail:
-	ynode_free(root);
 	config_free(a);
+	return rc;
+}
+
+/* Loads AGENT.yaml; *out is owned by the caller.  Returns sysexits. */
+int
+config_load(const char *path, struct agent_config **out, struct diag *d)
+{
+	struct ynode *root = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ydoc_load(path, &root, d)) != 0)
+		return rc;
+	rc = config_parse(path, root, out, d);
+	ynode_free(root);
 	return rc;
 }
