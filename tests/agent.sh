@@ -177,6 +177,81 @@ done
 ls "$W/roots/h/.sluice/"*.data >/dev/null 2>&1 && fail "hostile plans stored data" || ok
 [ ! -e "$W/etc" ] && ok || fail "wrote outside the root"
 
+# Symbolic links planted in the data root: a directory on the way out of
+# the root is refused, a link at the final path is replaced, not followed.
+mkdir -p "$W/outside"
+echo "precious" > "$W/outside/victim"
+conf y
+ln -s "$W/outside" "$W/roots/y/data"
+"$mkplan" "$M" y --op "$(src g),0,$SIZE,200000000" > "$W/y.plan"
+"$agent" run -c "$W/y.yaml" "$W/y.plan" 2>"$W/y.err"
+[ ! -e "$W/outside/f.bin" ] && ok || fail "wrote through a link out of the root"
+grep -q "cannot open its directory" "$W/y.err" && ok || fail "link on the way not reported: $(cat "$W/y.err")"
+conf z
+mkdir -p "$W/roots/z/data"
+ln -s "$W/outside/victim" "$W/roots/z/data/f.bin"
+"$mkplan" "$M" z --op "$(src g),0,$SIZE,200000000" > "$W/z.plan"
+"$agent" run -c "$W/z.yaml" "$W/z.plan" 2>"$W/z.err"
+[ "$(cat "$W/outside/victim")" = "precious" ] && [ ! -L "$W/roots/z/data/f.bin" ] &&
+    cmp -s "$W/f.bin" "$W/roots/z/data/f.bin" && ok || fail "final-path link: $(cat "$W/z.err")"
+
+# A source whose file is shorter than promised: what it has is kept, the
+# rest is a 'missing' failure blamed on it.
+cp -r "$W/roots/g" "$W/roots/short"
+truncate -s $((10 * MIB)) "$W/roots/short/.sluice/data%2Ff.bin@1.data"
+conf q
+"$mkplan" "$M" q --op "$(src short),0,$SIZE,200000000" > "$W/q.plan"
+"$agent" run -c "$W/q.yaml" "$W/q.plan" 2>"$W/q.err"
+rc=$?
+if [ $rc -eq 75 ] && grep -q "missing: source ended at byte $((10 * MIB))" "$W/q.err" &&
+    [ "$(len_of q)" -eq $((10 * MIB)) ]; then ok; else fail "short source: exit $rc: $(cat "$W/q.err")"; fi
+
+# A peer that accepts connections and never speaks: a timeout, no hang.
+sp=$(free_port)
+python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $sp)); s.listen(8)
+conns = []
+end = time.time() + 30
+while time.time() < end:
+    s.settimeout(1)
+    try: conns.append(s.accept()[0])
+    except OSError: pass
+" & mute=$!
+sleep 0.3
+conf n
+"$mkplan" "$M" n --op "mute,127.0.0.1,$sp,$W/roots/g,0,$SIZE,200000000" > "$W/n.plan"
+t0=$(date +%s)
+"$agent" run -c "$W/n.yaml" "$W/n.plan" 2>"$W/n.err"
+rc=$?
+t1=$(date +%s)
+kill $mute 2>/dev/null
+wait $mute 2>/dev/null
+if [ $rc -eq 75 ] && grep -q "from mute: timeout" "$W/n.err" && [ $((t1 - t0)) -le 10 ]; then ok
+else fail "silent peer: exit $rc after $((t1 - t0))s: $(cat "$W/n.err")"; fi
+
+# A source that stalls in the middle of a read: its sshd is stopped; the
+# read times out, what was verified stays.
+conf o
+sed -i 's/^timeout: .*/timeout: 2s/' "$W/o.yaml"
+"$mkplan" "$M" o --op "$(src g),0,$SIZE,4000000" > "$W/o.plan"
+"$agent" run -c "$W/o.yaml" "$W/o.plan" 2>"$W/o.err" & runner=$!
+sleep 2
+# Every process our sshd started for its connections, not sshd itself.
+kids=$(ps -eo pid=,ppid= | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '
+	{ parent[$1] = $2 }
+	END { for (p in parent) { q = parent[p]; while (q != "" && q != root && q != 1 && q != 0) q = parent[q];
+	      if (q == root) print p } }')
+[ -n "$kids" ] && kill -STOP $kids
+sleep 4
+[ -n "$kids" ] && kill -CONT $kids
+wait $runner
+rc=$?
+held=$(len_of o)
+if [ $rc -eq 75 ] && grep -q "timeout" "$W/o.err" && [ "$held" -gt 0 ] && [ "$held" -lt $SIZE ]; then ok
+else fail "stalled source: exit $rc, held $held: $(cat "$W/o.err")"; fi
+
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.
 head -c $((4 * MIB)) /dev/urandom > "$W/f2.bin"
