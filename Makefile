@@ -35,7 +35,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 # Debian packages the build, the tests and the demo need.
 DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
        libssl-dev check openssh-server openssh-client iproute2 mandoc \
-       python3 python3-yaml
+       python3 python3-yaml valgrind
 
 TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/names.o topology/plan.o topology/state.o \
@@ -117,6 +117,21 @@ tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
 check: need-deps
 	@$(MAKE) --no-print-directory check-run
 
+# The command-line, planner and end-to-end tests with both programs under
+# valgrind's memcheck: any error or leak fails the run.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+	   --errors-for-leak-kinds=definite,indirect
+check-valgrind: need-deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf tests/valgrind-bin && mkdir -p tests/valgrind-bin
+	@for p in planner/sluice-plan agent/sluice-agent; do \
+		printf '#!/bin/sh\nexec $(VALGRIND) %s "$$@"\n' "$$(pwd)/$$p" \
+		    > tests/valgrind-bin/$$(basename $$p); \
+		chmod +x tests/valgrind-bin/$$(basename $$p); done
+	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/cli.sh
+	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/planner.sh
+	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/e2e.sh
+
 # The demo: nine hosts in three sites on a private sshd, to completion.
 demo: need-deps
 	@$(MAKE) --no-print-directory all
@@ -141,6 +156,8 @@ check-run: all tests/unit/unit tests/fuzz/replay
 	sh tests/agent.sh
 	@echo "== end-to-end tests (private sshds)"
 	sh tests/e2e.sh
+	@echo "== resource faults (small file systems; needs root)"
+	sh tests/faults.sh
 	@echo "== WAN test (network namespaces and tc; needs root)"
 	sh tests/wan.sh
 	@echo "== man pages"
@@ -177,6 +194,6 @@ install: all
 clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
 	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
-	rm -rf tests/fuzz/build
+	rm -rf tests/fuzz/build tests/valgrind-bin
 
-.PHONY: all bench check check-run demo fuzz need-deps deps install clean
+.PHONY: all bench check check-run check-valgrind demo fuzz need-deps deps install clean

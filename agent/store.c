@@ -307,6 +307,18 @@ version_commit_block(struct store *s, struct version *v, uint64_t offset,
 		if (w <= 0) {
 			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
 			    v->name, v->number, strerror(w ? errno : EIO));
+			/*
+			 * Give back what no length covers (a full disk
+			 * must still take the failure report); blocks
+			 * ahead of the length go with it.
+			 */
+			pthread_mutex_lock(&v->lock);
+			if (ftruncate(v->data_fd, (off_t)v->length) == 0) {
+				free(v->ahead);
+				v->ahead = NULL;
+				v->nahead = 0;
+			}
+			pthread_mutex_unlock(&v->lock);
 			return -1;
 		}
 		done += (size_t)w;

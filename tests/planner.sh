@@ -6,7 +6,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
-plan="$top/planner/sluice-plan"
+plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 verifier="$shared/tools/verify-plans"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

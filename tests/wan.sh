@@ -13,8 +13,8 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
-agent="$top/agent/sluice-agent"
-plan="$top/planner/sluice-plan"
+agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
+plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/sshd.sh"
 
 id=$$
