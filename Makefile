@@ -142,6 +142,7 @@ bench: need-deps
 	@$(MAKE) --no-print-directory all
 	sh bench/schedule.sh
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
+	sh bench/load.sh | tee bench/out/load.md
 
 check-run: all tests/unit/unit tests/fuzz/replay
 	@echo "== unit tests"

@@ -1,0 +1,72 @@
+#!/bin/sh
+# load.sh: time and peak memory (/usr/bin/time -v) under load: one planning
+# run over 10,000 hosts' states; one agent executing a plan of 1,000 ops;
+# 50 agents syncing against one sshd at once.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+plan="$top/planner/sluice-plan"
+agent="$top/agent/sluice-agent"
+gen="$top/tests/tools/gen-case"
+. "$top/tests/lib/sshd.sh"
+W=$(mktemp -d)
+trap 'sshd_stop; rm -rf "$W"' EXIT
+MIB=1048576
+measure() {	# measure LABEL COMMAND...: prints elapsed and peak memory
+	label=$1
+	shift
+	/usr/bin/time -v "$@" 2>"$W/time.txt" >/dev/null || { cat "$W/time.txt"; return 1; }
+	el=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$W/time.txt")
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/time.txt")
+	printf '| %s | %s | %.1f MiB |\n' "$label" "$el" "$(awk "BEGIN {print $rss / 1024}")"
+}
+echo "| load | elapsed | peak memory |"
+echo "|---|---:|---:|"
+"$gen" "$W/big" --regions 4 --sites 25 --hosts 100 --files 10 --partial 0.3
+measure "sluice-plan run, 10,000 hosts x 10 files" "$plan" run -d "$W/big"
+rm -rf "$W/big"
+
+sshd_start "$W/sshd" >/dev/null
+P=$SSHD_PORT
+conf() {
+	mkdir -p "$W/roots/$1"
+	printf 'host: %s\nroot: %s\nmaster: {address: 127.0.0.1, port: %s, dir: %s}\nidentity: %s\nknown_hosts: %s\nparallel: %s\n' \
+	    "$1" "$W/roots/$1" "$P" "$W/master" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" "${2:-4}" > "$W/$1.yaml"
+}
+conf g
+head -c $((250 * MIB)) /dev/urandom > "$W/f.bin"
+"$agent" publish -c "$W/g.yaml" "$W/f.bin" f.bin 1 --block-size 256KiB
+rm -f "$W/f.bin"
+conf d 8
+ops=""
+for i in $(seq 0 999); do ops="$ops --op g,127.0.0.1,$P,$W/roots/g,$((i * 262144)),262144,50000000"; done
+"$top/tests/tools/make-plan" "$W/roots/g/.sluice/f.bin@1.manifest.yaml" d --expires-in 600 $ops > "$W/d.plan"
+measure "sluice-agent run, a plan of 1,000 ops (250 MiB)" "$agent" run -c "$W/d.yaml" "$W/d.plan"
+cmp -s "$W/roots/g/f.bin" "$W/roots/d/f.bin" || { echo "1,000 ops: copy differs"; exit 1; }
+
+# 50 agents against one sshd, serving both the master and the data.
+mkdir -p "$W/master/states" "$W/master/manifests"
+{
+	echo "round: 60s"
+	echo "block_size: 1MiB"
+	echo "sites:"
+	echo "  - name: s"
+	echo "    hosts:"
+	echo "      - {name: m, address: 127.0.0.1, port: $P, root: $W/roots/m, nic: 4Gbit}"
+	for i in $(seq 1 50); do
+		echo "      - {name: a$i, address: 127.0.0.1, port: $P, root: $W/roots/a$i, nic: 1Gbit}"
+	done
+} > "$W/master/topology.yaml"
+echo 'files: [{name: x.bin, version: 1, generator: m, size: 16MiB}]' > "$W/master/fileset.yaml"
+conf m
+for i in $(seq 1 50); do conf a$i; done
+head -c $((16 * MIB)) /dev/urandom > "$W/x.bin"
+"$agent" publish -c "$W/m.yaml" "$W/x.bin" x.bin 1 --block-size 1MiB
+"$agent" sync -c "$W/m.yaml"
+"$plan" run -d "$W/master"
+cat > "$W/all.sh" <<EOS
+for i in \$(seq 1 50); do "$agent" sync -c "$W/a\$i.yaml" & done
+wait
+EOS
+measure "50 agents syncing at once, one sshd (all together)" sh "$W/all.sh"
+n=$(grep -l "length: $((16 * MIB))" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
+echo "50 agents: $n of 50 hold the whole file after one round" >&2
