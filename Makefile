@@ -16,6 +16,7 @@ endif
 ifeq ($(SANITIZE),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
+export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 endif
 
 # The shared contract beside the checkout: cases and the plan verifier.

@@ -123,6 +123,18 @@ if command -v ssh-agent >/dev/null 2>&1; then
 	grep -q "auth: .*no identity configured and no ssh-agent" "$W/s.err" && ok || fail "no agent: $(cat "$W/s.err")"
 fi
 
+# A source that refuses our key: an auth failure, blamed on it alone.
+ssh-keygen -q -t ed25519 -N '' -f "$W/stranger" >/dev/null
+conf sk
+sed -i "s|^identity: .*|identity: $W/stranger|" "$W/sk.yaml"
+"$mkplan" "$M" sk --op "$(src g),0,$((2 * MIB)),200000000" > "$W/sk.plan"
+"$agent" run -c "$W/sk.yaml" "$W/sk.plan" 2>"$W/sk.err"
+rc=$?
+"$agent" state -c "$W/sk.yaml" > "$W/sk.state"
+if [ $rc -eq 75 ] && grep -q "auth: .*key $W/stranger refused" "$W/sk.err" &&
+    grep -q "error: auth" "$W/sk.state" && grep -q "components: \['host:g'\]" "$W/sk.state" &&
+    [ "$(len_of sk)" -eq 0 ]; then ok; else fail "refused key: exit $rc: $(cat "$W/sk.err")"; fi
+
 # An unknown host key and a changed one are refused, naming the key.
 ssh-keygen -q -t ed25519 -N '' -f "$W/other" >/dev/null
 printf '[127.0.0.1]:%s %s\n' "$P" "$(cut -d' ' -f1,2 "$W/other.pub")" > "$W/changed_hosts"
