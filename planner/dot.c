@@ -34,23 +34,15 @@ share(const struct topology *t, const double *use, size_t r)
 int
 cmd_dot(int argc, char **argv)
 {
-	const char *dir = NULL;
+	const char *dir = dir_argument(argc, argv);
 	struct master *m;
 	struct topology *t;
 	struct plan **plans;
 	double *use;
-	time_t now = 0;
 	size_t h, i, j;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "d:")) != -1) {
-		if (ch != 'd') {
-			dir = NULL;
-			break;
-		}
-		dir = optarg;
-	}
-	if (dir == NULL || optind != argc) {
+	if (dir == NULL) {
 		fprintf(stderr, "usage: sluice-plan dot -d DIR\n");
 		return EX_USAGE;
 	}
@@ -58,20 +50,7 @@ cmd_dot(int argc, char **argv)
 		return rc;
 	t = m->topology;
 	plans = load_old_plans(dir, t);
-	use = xcalloc(t->nresources, sizeof(double));
-	for (h = 0; h < t->nhosts; h++)
-		if (plans[h] != NULL && plans[h]->issued > now)
-			now = plans[h]->issued;
-	for (h = 0; h < t->nhosts; h++)
-		for (i = 0; plans[h] != NULL && plans[h]->expires > now &&
-		    i < plans[h]->nops; i++)
-			for (j = 0; j < plans[h]->ops[i].nresources; j++) {
-				long r = topology_resource(t,
-				    plans[h]->ops[i].resources[j]);
-
-				if (r >= 0)
-					use[r] += plans[h]->ops[i].rate;
-			}
+	use = master_plan_use(t, plans);
 	printf("graph sluice {\n\trankdir=LR;\n\tnode [shape=box, "
 	    "fontsize=10];\n");
 	for (i = 0; i < t->nsites; i++) {

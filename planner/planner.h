@@ -24,6 +24,8 @@ int	 master_load_files(const char *topology, const char *fileset,
 void	 master_free(struct master *);
 uint64_t master_length(const struct master *, size_t host, size_t file);
 uint64_t master_target_length(const struct master *, size_t file);
+const char *dir_argument(int argc, char **argv);
+double	*master_plan_use(const struct topology *, struct plan **);
 
 /* check.c */
 int	 cmd_check(int argc, char **argv);

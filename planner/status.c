@@ -109,27 +109,11 @@ print_busiest(const char *dir, const struct master *m)
 {
 	const struct topology *t = m->topology;
 	struct plan **plans = load_old_plans(dir, t);
-	double *use = xcalloc(t->nresources, sizeof(double));
+	double *use = master_plan_use(t, plans);
 	struct busy *b = xcalloc(t->nresources, sizeof(*b));
-	time_t now = 0;
-	size_t h, i, j, k, n = 0;
+	size_t h, i, k, n = 0;
 	char used[32], cap[32];
 
-	for (h = 0; h < t->nhosts; h++)
-		if (plans[h] != NULL && plans[h]->issued > now)
-			now = plans[h]->issued;
-	for (h = 0; h < t->nhosts; h++) {
-		if (plans[h] == NULL || plans[h]->expires <= now)
-			continue;
-		for (i = 0; i < plans[h]->nops; i++)
-			for (j = 0; j < plans[h]->ops[i].nresources; j++) {
-				long r = topology_resource(t,
-				    plans[h]->ops[i].resources[j]);
-
-				if (r >= 0)
-					use[r] += plans[h]->ops[i].rate;
-			}
-	}
 	for (i = 0; i < t->nresources; i++)
 		if (t->resources[i].capacity != CAP_UNLIMITED && use[i] > 0) {
 			b[n].resource = i;
@@ -155,20 +139,13 @@ print_busiest(const char *dir, const struct master *m)
 int
 cmd_status(int argc, char **argv)
 {
-	const char *dir = NULL;
+	const char *dir = dir_argument(argc, argv);
 	struct master *m;
 	struct ledger *l;
 	char why[512];
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt(argc, argv, "d:")) != -1) {
-		if (ch != 'd') {
-			dir = NULL;
-			break;
-		}
-		dir = optarg;
-	}
-	if (dir == NULL || optind != argc) {
+	if (dir == NULL) {
 		fprintf(stderr, "usage: sluice-plan status -d DIR\n");
 		return EX_USAGE;
 	}
