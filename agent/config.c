@@ -47,7 +47,6 @@ static int
 parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
 {
 	const struct ynode *v;
-	uint64_t port;
 	int rc;
 
 	if ((rc = ymap_check(c, n, "master", master_keys)) != 0)
@@ -56,13 +55,9 @@ parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
 		return yerr(c, n, "master: missing 'address'");
 	if ((rc = yget_string(c, v, "address", &a->master_address)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "port")) != NULL) {
-		if ((rc = yget_u64(c, v, "port", &port)) != 0)
-			return rc;
-		if (port == 0 || port > 65535)
-			return yerr(c, v, "port: not a TCP port");
-		a->master_port = (unsigned)port;
-	}
+	if ((v = ymap_get(n, "port")) != NULL &&
+	    (rc = yget_port(c, v, &a->master_port)) != 0)
+		return rc;
 	if ((v = ymap_get(n, "user")) != NULL &&
 	    (rc = yget_name(c, v, "user", &a->master_user)) != 0)
 		return rc;

@@ -183,22 +183,10 @@ bound_makespan(struct master *m, char *why, size_t whylen)
 		in_group[s] = 1;
 		group_bound(&b, m, in_group, t->sites[s].name);
 	}
-	for (s = 0; s < t->nsites; s++) {
-		const char *p = t->sites[s].partition;
-		size_t k;
-
-		if (p == NULL)
-			continue;
-		for (k = 0; k < s; k++)
-			if (t->sites[k].partition != NULL &&
-			    strcmp(t->sites[k].partition, p) == 0)
-				break;
-		if (k < s)
-			continue;
-		for (k = 0; k < t->nsites; k++)
-			in_group[k] = t->sites[k].partition != NULL &&
-			    strcmp(t->sites[k].partition, p) == 0;
-		group_bound(&b, m, in_group, p);
+	for (i = 0; i < t->npartitions; i++) {
+		for (s = 0; s < t->nsites; s++)
+			in_group[s] = t->sites[s].part == (long)i;
+		group_bound(&b, m, in_group, t->partitions[i]);
 	}
 	free(in_group);
 	return b.seconds;
@@ -207,36 +195,15 @@ bound_makespan(struct master *m, char *why, size_t whylen)
 int
 cmd_bound(int argc, char **argv)
 {
-	const char *dir = NULL, *tpath = NULL, *fpath = NULL;
 	struct master *m = NULL;
 	char why[512];
 	double secs;
-	int ch, rc;
+	int rc, from_dir;
 
-	while ((ch = getopt(argc, argv, "d:t:f:")) != -1) {
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 't':
-			tpath = optarg;
-			break;
-		case 'f':
-			fpath = optarg;
-			break;
-		default:
-			dir = tpath = NULL;
-			break;
-		}
-	}
-	if (optind != argc || (dir == NULL) == (tpath == NULL || fpath ==
-	    NULL) || (dir != NULL && (tpath != NULL || fpath != NULL))) {
+	rc = master_from_args(argc, argv, 1, NULL, &m, &from_dir);
+	if (rc == EX_USAGE)
 		fprintf(stderr, "usage: sluice-plan bound -d DIR | -t TOPOLOGY "
 		    "-f FILESET\n");
-		return EX_USAGE;
-	}
-	rc = dir ? master_load(dir, &m, 0) : master_load_files(tpath, fpath,
-	    &m);
 	if (rc != 0)
 		return rc;
 	secs = bound_makespan(m, why, sizeof(why));

@@ -14,26 +14,14 @@ static void
 summary(const struct master *m, int with_states)
 {
 	const struct topology *t = m->topology;
-	size_t i, j, nparts = 0, limited = 0, nmanifests = 0, nstates = 0;
+	size_t i, j, limited = 0, nmanifests = 0, nstates = 0;
 	double bytes = 0;
 	char buf[64];
 
-	for (i = 0; i < t->nsites; i++) {
-		const char *p = t->sites[i].partition;
-
-		if (p == NULL)
-			continue;
-		for (j = 0; j < i; j++)
-			if (t->sites[j].partition != NULL &&
-			    strcmp(t->sites[j].partition, p) == 0)
-				break;
-		if (j == i)
-			nparts++;
-	}
 	for (i = 0; i < t->nresources; i++)
 		if (t->resources[i].capacity != CAP_UNLIMITED)
 			limited++;
-	printf("sites: %zu in %zu partitions\n", t->nsites, nparts);
+	printf("sites: %zu in %zu partitions\n", t->nsites, t->npartitions);
 	printf("hosts: %zu\n", t->nhosts);
 	printf("links: %zu\n", t->nlinks);
 	printf("resources: %zu, %zu with a capacity\n", t->nresources,
@@ -76,38 +64,12 @@ usage_check(void)
 int
 cmd_check(int argc, char **argv)
 {
-	const char *dir = NULL, *tpath = NULL, *fpath = NULL;
 	struct master *m = NULL;
-	int ch, rc, quiet = 0;
+	int rc, quiet = 0, from_dir = 0;
 
-	while ((ch = getopt(argc, argv, "d:t:f:q")) != -1) {
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 't':
-			tpath = optarg;
-			break;
-		case 'f':
-			fpath = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		default:
-			usage_check();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || (dir == NULL) == (tpath == NULL) ||
-	    (dir != NULL && fpath != NULL)) {
+	rc = master_from_args(argc, argv, 0, &quiet, &m, &from_dir);
+	if (rc == EX_USAGE)
 		usage_check();
-		return EX_USAGE;
-	}
-	if (dir != NULL)
-		rc = master_load(dir, &m, 0);
-	else
-		rc = master_load_files(tpath, fpath, &m);
 	if (rc != 0)
 		return rc;
 	if (m->nerrors > 0) {
@@ -118,7 +80,7 @@ cmd_check(int argc, char **argv)
 		return EX_DATAERR;
 	}
 	if (!quiet)
-		summary(m, dir != NULL);
+		summary(m, from_dir);
 	master_free(m);
 	return 0;
 }

@@ -297,3 +297,44 @@ master_plan_use(const struct topology *t, struct plan **plans)
 	}
 	return use;
 }
+
+/*
+ * Parses -d DIR | -t TOPOLOGY [-f FILESET] (with -q when quiet is not
+ * NULL) and loads those inputs into *out.  -f is required with -t when
+ * need_fileset.  Returns 0, EX_USAGE (nothing printed), or the loader's
+ * sysexits.h code; *from_dir says which form was given.
+ */
+int
+master_from_args(int argc, char **argv, int need_fileset, int *quiet,
+    struct master **out, int *from_dir)
+{
+	const char *dir = NULL, *tpath = NULL, *fpath = NULL;
+	int ch;
+
+	*out = NULL;
+	while ((ch = getopt(argc, argv, quiet ? "d:t:f:q" : "d:t:f:")) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			tpath = optarg;
+			break;
+		case 'f':
+			fpath = optarg;
+			break;
+		case 'q':
+			*quiet = 1;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || (dir == NULL) == (tpath == NULL) ||
+	    (dir != NULL && fpath != NULL) ||
+	    (tpath != NULL && need_fileset && fpath == NULL))
+		return EX_USAGE;
+	*from_dir = dir != NULL;
+	return dir ? master_load(dir, out, 0) : master_load_files(tpath,
+	    fpath, out);
+}

@@ -25,6 +25,8 @@ void	 master_free(struct master *);
 uint64_t master_length(const struct master *, size_t host, size_t file);
 uint64_t master_target_length(const struct master *, size_t file);
 const char *dir_argument(int argc, char **argv);
+int	 master_from_args(int argc, char **argv, int need_fileset,
+	    int *quiet, struct master **, int *from_dir);
 double	*master_plan_use(const struct topology *, struct plan **);
 
 /* check.c */

@@ -253,25 +253,17 @@ cmp_by_length(const void *a, const void *b)
 	return (x->source > y->source) - (x->source < y->source);
 }
 
-/* Each site's partition as a number; a site with none is its own. */
+/* Each site's group for seeding: its partition, or itself when it has
+ * none (partitions are numbered after the sites). */
 static size_t *
 site_partitions(const struct topology *t)
 {
 	size_t *part = xcalloc(t->nsites ? t->nsites : 1, sizeof(size_t));
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < t->nsites; i++) {
-		part[i] = i;
-		if (t->sites[i].partition == NULL)
-			continue;
-		for (j = 0; j < i; j++)
-			if (t->sites[j].partition != NULL &&
-			    strcmp(t->sites[j].partition,
-			    t->sites[i].partition) == 0) {
-				part[i] = part[j];
-				break;
-			}
-	}
+	for (i = 0; i < t->nsites; i++)
+		part[i] = t->sites[i].part < 0 ? i :
+		    t->nsites + (size_t)t->sites[i].part;
 	return part;
 }
 
@@ -288,8 +280,10 @@ choose_seeders(struct sched *s, const size_t *group)
 	struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, i, j;
 	char *seeder = xcalloc(s->ndemands ? s->ndemands : 1, 1);
-	size_t *count = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
-	uint64_t *best = xcalloc(t->nsites * (nf ? nf : 1), sizeof(uint64_t));
+	/* Group numbers run below twice the number of sites. */
+	size_t *count = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
+	uint64_t *best = xcalloc(2 * t->nsites * (nf ? nf : 1),
+	    sizeof(uint64_t));
 
 	/* A failed host's data is no use to its neighbours: it must not
 	 * stop them from fetching from outside. */

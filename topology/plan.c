@@ -62,7 +62,6 @@ static int
 parse_source(struct yctx *c, struct plan_source *s, const struct ynode *n)
 {
 	const struct ynode *v;
-	uint64_t port;
 	int rc;
 
 	s->port = 22;
@@ -76,13 +75,9 @@ parse_source(struct yctx *c, struct plan_source *s, const struct ynode *n)
 		return yerr(c, n, "source: missing 'address'");
 	if ((rc = yget_string(c, v, "address", &s->address)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "port")) != NULL) {
-		if ((rc = yget_u64(c, v, "port", &port)) != 0)
-			return rc;
-		if (port == 0 || port > 65535)
-			return yerr(c, v, "port: not a TCP port");
-		s->port = (unsigned)port;
-	}
+	if ((v = ymap_get(n, "port")) != NULL &&
+	    (rc = yget_port(c, v, &s->port)) != 0)
+		return rc;
 	if ((v = ymap_get(n, "user")) != NULL &&
 	    (rc = yget_name(c, v, "user", &s->user)) != 0)
 		return rc;

@@ -75,6 +75,7 @@ topology_free(struct topology *t)
 	free(t->site_order);
 	free(t->resource_order);
 	free(t->route_pred);
+	free(t->partitions);
 	free(t);
 }
 
@@ -198,7 +199,6 @@ parse_host(struct yctx *c, struct topology *t, const struct ynode *n,
 {
 	struct host *h = &t->hosts[t->nhosts];
 	const struct ynode *v;
-	uint64_t port;
 	int rc;
 
 	h->site = site;
@@ -218,14 +218,9 @@ parse_host(struct yctx *c, struct topology *t, const struct ynode *n,
 	if (strchr(h->address, ' ') != NULL || h->address[0] == '-')
 		return yerr(c, v, "address: '%s' is not a host address",
 		    h->address);
-	if ((v = ymap_get(n, "port")) != NULL) {
-		if ((rc = yget_u64(c, v, "port", &port)) != 0)
-			return rc;
-		if (port == 0 || port > 65535)
-			return yerr(c, v, "port: %llu is not a TCP port",
-			    (unsigned long long)port);
-		h->port = (unsigned)port;
-	}
+	if ((v = ymap_get(n, "port")) != NULL &&
+	    (rc = yget_port(c, v, &h->port)) != 0)
+		return rc;
 	if ((v = ymap_get(n, "user")) != NULL) {
 		if ((rc = yget_name(c, v, "user", &h->user)) != 0)
 			return rc;
@@ -350,6 +345,28 @@ parse_link(struct yctx *c, struct topology *t, const struct ynode *n)
 	    (rc = yget_duration(c, v, "latency", &l->latency)) != 0)
 		return rc;
 	return 0;
+}
+
+/* Numbers the distinct partitions in order of first use. */
+static void
+index_partitions(struct topology *t)
+{
+	size_t i, j;
+
+	t->partitions = xcalloc(t->nsites ? t->nsites : 1, sizeof(char *));
+	for (i = 0; i < t->nsites; i++) {
+		struct site *s = &t->sites[i];
+
+		s->part = -1;
+		if (s->partition == NULL)
+			continue;
+		for (j = 0; j < t->npartitions; j++)
+			if (strcmp(t->partitions[j], s->partition) == 0)
+				break;
+		if (j == t->npartitions)
+			t->partitions[t->npartitions++] = s->partition;
+		s->part = (long)j;
+	}
 }
 
 static void
@@ -528,6 +545,7 @@ topology_parse(const char *path, const struct ynode *root,
 				}
 		}
 	}
+	index_partitions(t);
 	build_resources(t);
 	sort_topology = t;
 	t->resource_order = xcalloc(t->nresources, sizeof(size_t));

@@ -74,6 +74,7 @@ int	 yget_name(struct yctx *, const struct ynode *, const char *what,
 	    char **out);
 int	 yget_path(struct yctx *, const struct ynode *, const char *what,
 	    char **out);
+int	 yget_port(struct yctx *, const struct ynode *, unsigned *out);
 int	 yget_bandwidth(struct yctx *, const struct ynode *, const char *what,
 	    double *out);
 int	 yget_size(struct yctx *, const struct ynode *, const char *what,
@@ -143,6 +144,8 @@ struct host {
 struct site {
 	char		*name;
 	char		*partition;	/* NULL when none given */
+	long		 part;		/* index into topology.partitions, or
+					 * -1 when none given */
 	double		 uplink;	/* bytes/s, or CAP_UNLIMITED */
 	double		 downlink;
 	size_t		*hosts;		/* indexes into topology.hosts */
@@ -181,6 +184,9 @@ struct topology {
 	size_t		 nlinks;
 	struct resource	*resources;
 	size_t		 nresources;
+	const char	**partitions;	/* distinct partition names, in order
+					 * of first use (the sites own them) */
+	size_t		 npartitions;
 	size_t		*host_order;	/* host indexes sorted by name */
 	size_t		*site_order;
 	size_t		*resource_order;

@@ -381,6 +381,22 @@ yget_u64(struct yctx *c, const struct ynode *n, const char *what,
 	return 0;
 }
 
+/* Reads a TCP port, 1 to 65535. */
+int
+yget_port(struct yctx *c, const struct ynode *n, unsigned *out)
+{
+	uint64_t port;
+	int rc;
+
+	if ((rc = yget_u64(c, n, "port", &port)) != 0)
+		return rc;
+	if (port == 0 || port > 65535)
+		return yerr(c, n, "port: %llu is not a TCP port",
+		    (unsigned long long)port);
+	*out = (unsigned)port;
+	return 0;
+}
+
 /* Reads a finite non-negative decimal number. */
 int
 yget_number(struct yctx *c, const struct ynode *n, const char *what,
