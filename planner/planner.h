@@ -102,6 +102,9 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
  */
 #define SCHED_PAYLOAD_SHARE 0.94
 
+/* Within a site, every host serves up to this many others of a file. */
+#define SCHED_FANOUT 4
+
 /* One destination host that still needs bytes of one file. */
 struct demand {
 	size_t		 host;

@@ -267,6 +267,24 @@ site_partitions(const struct topology *t)
 	return part;
 }
 
+struct seed {
+	size_t		 demand;
+	size_t		 group;		/* group * nfiles + file */
+	size_t		 rank;		/* in the file's tree of its site */
+};
+
+static int
+cmp_seed(const void *a, const void *b)
+{
+	const struct seed *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return (x->demand > y->demand) - (x->demand < y->demand);
+}
+
 /*
  * Marks the WAN seeders of a group of sites (a site, or a partition): per
  * (group, file), the demands that hold at least as much of the file as any
@@ -275,10 +293,12 @@ site_partitions(const struct topology *t)
  * group: what crosses into it once, its hosts copy among themselves.
  */
 static char *
-choose_seeders(struct sched *s, const size_t *group)
+choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 {
 	struct topology *t = s->t;
-	size_t nf = s->m->fileset->nfiles, i, j;
+	size_t nf = s->m->fileset->nfiles, i, j, n;
+	struct seed *order = xcalloc(s->ndemands ? s->ndemands : 1,
+	    sizeof(*order));
 	char *seeder = xcalloc(s->ndemands ? s->ndemands : 1, 1);
 	/* Group numbers run below twice the number of sites. */
 	size_t *count = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
@@ -294,24 +314,106 @@ choose_seeders(struct sched *s, const size_t *group)
 			if (s->source_ok[i] && held(s, i, j) > best[k])
 				best[k] = held(s, i, j);
 		}
-	for (i = 0; i < s->ndemands; i++) {
+	/* Among those that hold the most, the first in the file's tree
+	 * order: each file enters a site through different hosts. */
+	for (n = i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
 		size_t k = group[t->hosts[d->host].site] * nf + d->file;
 
-		if (d->have >= best[k] && count[k] < s->wan_seeders) {
-			seeder[i] = 1 + (count[k] == 0);
+		if (d->have >= best[k]) {
+			order[n].demand = i;
+			order[n].group = k;
+			order[n].rank = rank[d->host * nf + d->file];
+			n++;
+		}
+	}
+	qsort(order, n, sizeof(*order), cmp_seed);
+	for (i = 0; i < n; i++) {
+		size_t k = order[i].group;
+
+		if (count[k] < s->wan_seeders) {
+			seeder[order[i].demand] = 1 + (count[k] == 0);
 			count[k]++;
 		}
 	}
+	free(order);
 	free(count);
 	free(best);
 	return seeder;
 }
 
 /*
+ * The copy trees.  Within a site, a file's hosts are ranked by what they
+ * hold, longest first; ties (hosts holding the same) are broken by a
+ * rotation that differs per file, so that a different set of hosts leads
+ * each file.  Rank r's parent is rank (r - 1) / SCHED_FANOUT: every host
+ * serves a few others and is served by a few of its ancestors, where
+ * without a structure everyone would pick the same sources.
+ */
+struct tree_entry {
+	size_t		 host;
+	uint64_t	 len;		/* what it holds of the file */
+	size_t		 key;		/* the rotation, for ties */
+};
+
+static int
+cmp_tree(const void *a, const void *b)
+{
+	const struct tree_entry *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len > y->len ? -1 : 1;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* Per host and file (host * nfiles + file), its rank in its site. */
+static size_t *
+tree_ranks(const struct sched *s)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, f, i, j;
+	size_t *rank = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(size_t));
+	struct tree_entry *e = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*e));
+
+	for (i = 0; i < t->nsites; i++) {
+		const struct site *site = &t->sites[i];
+		size_t n = site->nhosts;
+
+		for (f = 0; f < nf; f++) {
+			size_t shift = n ? (f * n / nf) % n : 0;
+
+			for (j = 0; j < n; j++) {
+				e[j].host = site->hosts[j];
+				e[j].len = held(s, e[j].host, f);
+				e[j].key = (j + n - shift) % n;
+			}
+			qsort(e, n, sizeof(*e), cmp_tree);
+			for (j = 0; j < n; j++)
+				rank[e[j].host * nf + f] = j;
+		}
+	}
+	free(e);
+	return rank;
+}
+
+/* How many generations above rank d rank a is, or 0 if it is none. */
+static int
+tree_ancestor(size_t d, size_t a)
+{
+	int level = 0;
+
+	while (d > a) {
+		d = (d - 1) / SCHED_FANOUT;
+		level++;
+	}
+	return d == a ? level : 0;
+}
+
+/*
  * Chooses the best candidates_per_demand sources of every demand: any host
- * of its own site that holds more, and for a site's seeders the two
- * longest holders of every other reachable site.  Weights: priority;
+ * of its own site that holds more, its ancestors in the file's copy tree
+ * first, and for a site's seeders the two longest holders of every other
+ * reachable site.  Weights: priority;
  * scarcity (1 + 2 / the hosts that hold more); within a site the
  * destination's deficit; across sites three times as much for a site's
  * leader, and more for sites further ahead, which can relay.
@@ -330,12 +432,15 @@ sched_candidates(struct sched *s)
 	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
 	    t->nsites : 1, sizeof(size_t));
 	uint64_t *lens;
+	size_t *rank;
 	char *seeder, *pseeder;
+	int level;
 
 	for (i = 0; i < t->nsites; i++)
 		self[i] = i;
-	seeder = choose_seeders(s, self);
-	pseeder = choose_seeders(s, part);
+	rank = tree_ranks(s);
+	seeder = choose_seeders(s, self, rank);
+	pseeder = choose_seeders(s, part, rank);
 	lens = holder_lengths(s);
 
 	/* The two longest holders of each file in each site, for the WAN. */
@@ -372,6 +477,9 @@ sched_candidates(struct sched *s)
 			pick[n].source = src;
 			pick[n].cost = candidate_cost(s, d, src,
 			    held(s, src, d->file), load);
+			level = tree_ancestor(rank[d->host * nf + d->file],
+			    rank[src * nf + d->file]);
+			pick[n].cost += level ? 0.1 * (level - 1) : 1;
 			n++;
 		}
 		if (seeder[i])
@@ -473,6 +581,7 @@ sched_candidates(struct sched *s)
 	free(part);
 	free(self);
 	free(lens);
+	free(rank);
 }
 
 /* Blocks the candidate may still take within its demand's range. */

@@ -49,9 +49,10 @@ case "$out" in
 *) fail "wan3 bound: $out" ;;
 esac
 
-# A second run before the plans expire, with only r1s0h0 reporting again:
-# every other host keeps its plan byte for byte, r1s0h0 gets a new one,
-# and all the plans still active together fit every capacity.
+# A second run before the plans expire, with only r1s0h0 reporting again
+# (half of one file, the others whole): every other host keeps its plan
+# byte for byte, r1s0h0 gets a new one from its new length, and all the
+# plans still active together fit every capacity.
 d="$work/det1"
 cp "$d/plans/r0s1h0.yaml" "$work/kept.yaml"
 cp "$d/plans/r1s0h0.yaml" "$work/replaced.yaml"
@@ -61,6 +62,8 @@ epoch: 1
 time: 2026-11-25T08:01:20Z
 files:
   - {name: data/file-000.bin, version: 1, length: 134217728}
+  - {name: data/file-001.bin, version: 1, length: 268435456}
+  - {name: data/file-002.bin, version: 1, length: 268435456}
 failures: []
 EOS
 "$plan" run -d "$d" --now 2026-11-25T08:01:30Z

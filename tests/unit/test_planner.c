@@ -229,6 +229,52 @@ START_TEST(thin_link_shared)
 END_TEST
 
 /*
+ * Two files enter a site through different hosts: G's generator (no NIC
+ * limit) and site B's four hosts of 10 MB/s each.  Each file has two
+ * seeders in B, ties broken by a rotation per file (b0, b1 for f0; b2,
+ * b3 for f1), so in the first round every host of B takes one file from
+ * outside at its full NIC, where the same two hosts for both files would
+ * leave the other two idle.
+ */
+START_TEST(files_enter_through_different_hosts)
+{
+	char *dir = master_dir();
+	struct round r;
+	int method;
+	size_t i;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: G, hosts: [{name: g, address: 192.0.2.1, root: /s}]}\n"
+	    "  - name: B\n    hosts:\n"
+	    "      - {name: b0, address: 192.0.2.2, root: /s, nic: 10MB/s}\n"
+	    "      - {name: b1, address: 192.0.2.3, root: /s, nic: 10MB/s}\n"
+	    "      - {name: b2, address: 192.0.2.4, root: /s, nic: 10MB/s}\n"
+	    "      - {name: b3, address: 192.0.2.5, root: /s, nic: 10MB/s}\n"
+	    "links: [{between: [G, B]}]\n");
+	put(dir, "fileset.yaml", "files:\n"
+	    "  - {name: f0, version: 1, generator: g}\n"
+	    "  - {name: f1, version: 1, generator: g}\n");
+	put_manifest(dir, "f0", 1000, 1000, 1);
+	put_manifest(dir, "f1", 1000, 1000, 1);
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
+		for (i = 0; i < 4; i++) {
+			char host[3] = { 'b', (char)('0' + i), 0 };
+			const struct plan *p = plan_of(&r, host);
+
+			/* (0.94 * 10e6 - 1) * 9 / 2^20 = 80.68 blocks */
+			ck_assert_uint_eq(bytes_to(&r, host), 80 * MIB);
+			ck_assert_uint_eq(p->nops, 1);
+			ck_assert_str_eq(p->ops[0].file, i < 2 ? "f0" : "f1");
+		}
+		round_free(&r);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * Sites G, X and Y in a triangle; y already holds the file.  With the
  * direct link G--X failed, x must take everything from y over Y--X.
  */
@@ -474,6 +520,7 @@ suite_planner(void)
 	tcase_add_test(tc, two_hosts_and_a_link);
 	tcase_add_test(tc, thin_link_shared);
 	tcase_add_test(tc, failed_link_routes_around);
+	tcase_add_test(tc, files_enter_through_different_hosts);
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
