@@ -17,7 +17,9 @@ now() { date +%s.%N; }
 
 "$gen" "$W/lan" --regions 1 --sites 1 --hosts 100 --files 4 --size $GIB --uplink 0 --round 10 --no-states
 "$gen" "$W/wan" --regions 3 --sites 4 --hosts 25 --files 4 --size $((2 * GIB)) --round 10 --no-states
-"$gen" "$W/skew" --regions 2 --sites 3 --hosts 20 --files 4 --size $GIB --mixed-nics --round 10 --no-states --seed 7
+# Skewed: mixed NICs, 30% of hosts starting with part of the files, and
+# one file still being published at 8 MB/s (1 GiB in 134 s).
+"$gen" "$W/skew" --regions 2 --sites 3 --hosts 20 --files 4 --size $GIB --mixed-nics --round 10 --partial 0.3 --seed 7
 
 echo "| topology | hosts | bound (s) | lp | greedy | origin | swarm |" > "$out/schedule.md"
 echo "|---|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
@@ -28,8 +30,10 @@ for t in lan wan skew; do
 	row="| $t | $hosts |"
 	jrow="{\"topology\": \"$t\", \"hosts\": $hosts"
 	b=""
+	extra=
+	[ $t = skew ] && extra="--states $W/skew/states --growing data/file-003.bin=8MB/s"
 	for m in lp greedy origin swarm; do
-		line=$("$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" --method $m)
+		line=$("$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" --method $m $extra)
 		ratio=$(echo "$line" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 		[ -z "$b" ] && b=$(echo "$line" | sed -n 's/.*bound=\([0-9.]*\).*/\1/p') && row="$row $b |"
 		row="$row $ratio |"

@@ -20,8 +20,10 @@ usage(void)
 	    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n"
 	    "       sluice-plan simulate -t TOPOLOGY -f FILESET "
 	    "[--method lp|greedy|origin|swarm]\n"
-	    "                            [--fail SPEC] [--trace DIR] "
-	    "[--svg FILE] [--rounds N] [--seed N]\n"
+	    "                            [--fail SPEC] [--states DIR] "
+	    "[--growing NAME=RATE]\n"
+	    "                            [--trace DIR] [--svg FILE] "
+	    "[--rounds N] [--seed N]\n"
 	    "       sluice-plan dot      -d DIR\n");
 }
 

@@ -105,6 +105,9 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 /* Within a site, every host serves up to this many others of a file. */
 #define SCHED_FANOUT 4
 
+/* The share of a host's outbound capacity the WAN may take first. */
+#define SCHED_WAN_SHARE 0.5
+
 /* One destination host that still needs bytes of one file. */
 struct demand {
 	size_t		 host;

@@ -703,11 +703,29 @@ sched_allocate(struct sched *s)
 	size_t i, n, site;
 
 	if (s->method == METHOD_LP) {
+		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
+
+		/*
+		 * The WAN may take only part of a host's outbound capacity
+		 * before the LANs have had theirs: else a site's first
+		 * holder spends all of it relaying to the next site, and the
+		 * data crosses the sites one host at a time while the LANs
+		 * wait.  What the LANs leave, the fill gives to the WAN.
+		 */
+		for (i = 0; i < t->nhosts; i++)
+			if (!isinf(s->residual[2 * i])) {
+				kept[i] = s->residual[2 * i] *
+				    (1 - SCHED_WAN_SHARE);
+				s->residual[2 * i] -= kept[i];
+			}
 		for (n = i = 0; i < s->ncands; i++)
 			if (s->cands[i].wan)
 				list[n++] = i;
 		if (n > 0 && lp_solve(s, list, n) != 0)
 			s->lp_fallbacks++;
+		for (i = 0; i < t->nhosts; i++)
+			s->residual[2 * i] += kept[i];
+		free(kept);
 		for (site = 0; site < t->nsites; site++) {
 			for (n = i = 0; i < s->ncands; i++) {
 				const struct candidate *c = &s->cands[i];

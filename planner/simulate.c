@@ -65,6 +65,7 @@ struct sim {
 	size_t		 nsamples;
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
+	double		*grow;		/* per file: B/s published, 0 whole */
 };
 
 /* Copies a small file; returns 0 or -1 (reported). */
@@ -123,6 +124,118 @@ make_manifests(struct master *m)
 		}
 		m->manifests[f] = man;
 	}
+}
+
+/*
+ * What a generator of a growing file has published by when: whole blocks
+ * at its rate, then the whole file.  Its manifest and its holding follow.
+ */
+static void
+publish(struct sim *s, double when)
+{
+	size_t f;
+
+	for (f = 0; f < s->m->fileset->nfiles; f++) {
+		const struct file *fl = &s->m->fileset->files[f];
+		struct manifest *man = s->m->manifests[f];
+		uint64_t bs = man->block_size, len;
+
+		if (s->grow[f] <= 0)
+			continue;
+		if (s->grow[f] * when >= (double)fl->size)
+			len = fl->size;
+		else
+			len = (uint64_t)(s->grow[f] * when / (double)bs) * bs;
+		man->length = len;
+		man->final = len == fl->size;
+		man->nblocks = (len + bs - 1) / bs;
+		*hold(s, fl->generator, f) = len;
+	}
+}
+
+/* The largest share of a file any host can be sure of: what is
+ * published. */
+static uint64_t
+published(struct sim *s, size_t f)
+{
+	return s->m->manifests[f]->length;
+}
+
+/*
+ * Starting holdings from the states in DIR (one HOST.yaml per host, as in
+ * a master directory): of each file's version, the length reported, in
+ * whole blocks.  A host with no state there starts empty.
+ */
+static int
+load_start(struct sim *s, const char *dir)
+{
+	size_t h, i;
+
+	for (h = 0; h < s->t->nhosts; h++) {
+		char *path = xasprintf("%s/%s.yaml", dir, s->t->hosts[h].name);
+		struct state *st = NULL;
+		struct diag d = { "" };
+		struct stat sb;
+
+		if (stat(path, &sb) != 0 && errno == ENOENT) {
+			free(path);
+			continue;
+		}
+		if (state_load(path, &st, &d) != 0) {
+			warnx_("%s", d.msg);
+			free(path);
+			return -1;
+		}
+		free(path);
+		for (i = 0; i < st->nfiles; i++) {
+			long f = fileset_find(s->m->fileset, st->files[i].name);
+			const struct file *fl;
+			uint64_t len, bs = s->t->block_size;
+
+			if (f < 0)
+				continue;
+			fl = &s->m->fileset->files[f];
+			if (fl->version != st->files[i].version ||
+			    h == fl->generator)
+				continue;
+			len = st->files[i].length;
+			if (len < fl->size)
+				len -= len % bs;
+			*hold(s, h, (size_t)f) = len < fl->size ? len :
+			    fl->size;
+		}
+		state_free(st);
+	}
+	return 0;
+}
+
+/* --growing NAME=RATE: NAME is published at RATE from the start. */
+static int
+parse_growing(struct sim *s, const char *spec)
+{
+	const char *eq = strchr(spec, '='), *why = NULL;
+	char *name;
+	long f;
+	double rate;
+
+	if (eq == NULL) {
+		warnx_("simulate: --growing %s: expected NAME=RATE", spec);
+		return -1;
+	}
+	name = xasprintf("%.*s", (int)(eq - spec), spec);
+	f = fileset_find(s->m->fileset, name);
+	free(name);
+	if (f < 0) {
+		warnx_("simulate: --growing %s: no such file in the file set",
+		    spec);
+		return -1;
+	}
+	if (unit_bandwidth(eq + 1, &rate, &why) != 0) {
+		warnx_("simulate: --growing %s: %s", spec, why);
+		return -1;
+	}
+	s->grow[f] = rate;
+	return 0;
 }
 
 static int
@@ -315,6 +428,7 @@ planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	size_t h, i, j;
 	int rc;
 
+	publish(s, (double)(round - 1) * s->T);
 	set_states(s, l->epoch, now, fail, nfail);
 	rc = plan_round_with(s->m, l, *old, s->method == SIM_LP ? METHOD_LP :
 	    METHOD_GREEDY, now, now + (time_t)ceil(s->T), &plans, NULL);
@@ -536,6 +650,7 @@ flow_round(struct sim *s, long round)
 	struct topology *t = s->t;
 	size_t i, n = 0, cap = 64;
 	struct flow *fl = xcalloc(cap, sizeof(*fl));
+	size_t kept;
 	double *caps = xcalloc(t->nresources, sizeof(double));
 	double start = (double)(round - 1) * s->T, elapsed = 0, picked = -1e9;
 
@@ -545,11 +660,19 @@ flow_round(struct sim *s, long round)
 	while (elapsed < s->T - 1e-9 && !all_done(s)) {
 		double dt = fmin(1.0, s->T - elapsed);
 
+		publish(s, start + elapsed);
+
 		if (picked < 0 || (s->method == SIM_SWARM &&
 		    elapsed - picked >= SWARM_REPICK - 1e-9)) {
 			n = choose_flows(s, round, &fl, &cap);
 			picked = elapsed;
 		}
+		/* A host that is whole gives its share back. */
+		for (i = kept = 0; i < n; i++)
+			if (*hold(s, fl[i].dst, fl[i].file) <
+			    s->m->fileset->files[fl[i].file].size)
+				fl[kept++] = fl[i];
+		n = kept;
 		max_min(s, fl, n, caps);
 		for (i = 0; i < n; i++) {
 			int k;
@@ -559,6 +682,7 @@ flow_round(struct sim *s, long round)
 			uint64_t *d = hold(s, fl[i].dst, fl[i].file);
 			uint64_t have = *hold(s, fl[i].src, fl[i].file);
 			uint64_t size = s->m->fileset->files[fl[i].file].size;
+			uint64_t pub = published(s, fl[i].file);
 			uint64_t lim = (have < size ? have : size);
 			uint64_t got;
 
@@ -568,9 +692,11 @@ flow_round(struct sim *s, long round)
 				continue;
 			if (s->method == SIM_SWARM)
 				/* Pieces at random: of what the source holds,
-				 * the share the destination lacks. */
-				useful = (double)lim * (double)(size - *d) /
-				    (double)size;
+				 * the share of what is published that the
+				 * destination lacks. */
+				useful = *d >= pub || pub == 0 ? 0 :
+				    (double)lim * (double)(pub - *d) /
+				    (double)pub;
 			else
 				useful = *d >= lim ? 0 : (double)(lim - *d);
 			got = (uint64_t)fmin(fl[i].rate * dt, useful);
@@ -758,8 +884,12 @@ cmd_simulate(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "svg", required_argument, NULL, 'S' },
+		{ "states", required_argument, NULL, 'D' },
+		{ "growing", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *start_dir = NULL, *growspec[SIM_MAX_FAULTS];
+	size_t ngrow = 0;
 	const char *tpath = NULL, *fpath = NULL, *method = "lp";
 	const char *failspec[SIM_MAX_FAULTS];
 	size_t nfail_specs = 0, h, f;
@@ -805,6 +935,14 @@ cmd_simulate(int argc, char **argv)
 		case 'S':
 			s.svg = optarg;
 			break;
+		case 'D':
+			start_dir = optarg;
+			break;
+		case 'G':
+			if (ngrow == SIM_MAX_FAULTS)
+				return EX_USAGE;
+			growspec[ngrow++] = optarg;
+			break;
 		default:
 			tpath = NULL;
 			break;
@@ -813,7 +951,8 @@ cmd_simulate(int argc, char **argv)
 	if (tpath == NULL || fpath == NULL || optind != argc) {
 		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
 		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
+		    "[--states DIR] [--growing NAME=RATE] [--trace DIR] "
+		    "[--svg FILE] [--rounds N] [--seed N]\n");
 		return EX_USAGE;
 	}
 	if (strcmp(method, "lp") == 0)
@@ -841,14 +980,24 @@ cmd_simulate(int argc, char **argv)
 			master_free(s.m);
 			return EX_DATAERR;
 		}
+	s.grow = xcalloc(s.m->fileset->nfiles + 1, sizeof(double));
+	s.len = xcalloc(s.t->nhosts * (s.m->fileset->nfiles + 1),
+	    sizeof(uint64_t));
 	for (f = 0; f < nfail_specs; f++)
 		if (parse_fault(&s, failspec[f]) != 0) {
 			rc = EX_USAGE;
 			goto out;
 		}
+	for (f = 0; f < ngrow; f++)
+		if (parse_growing(&s, growspec[f]) != 0) {
+			rc = EX_USAGE;
+			goto out;
+		}
+	if (start_dir != NULL && load_start(&s, start_dir) != 0) {
+		rc = EX_DATAERR;
+		goto out;
+	}
 	make_manifests(s.m);
-	s.len = xcalloc(s.t->nhosts * (s.m->fileset->nfiles + 1),
-	    sizeof(uint64_t));
 	s.done_at = xcalloc(s.t->nhosts, sizeof(double));
 	s.use = xcalloc(s.t->nresources, sizeof(double));
 	for (f = 0; f < s.m->fileset->nfiles; f++)
@@ -856,9 +1005,25 @@ cmd_simulate(int argc, char **argv)
 		    s.m->fileset->files[f].size;
 	for (h = 0; h < s.t->nhosts; h++)
 		s.done_at[h] = -1;
-	note_done(&s, 0);
+	/*
+	 * The bound as if every file were whole from the start (a schedule
+	 * for a growing file is one for the whole file too), and no lower
+	 * than the time a growing file takes to be published.
+	 */
 	set_states(&s, 0, 1795593600, NULL, NULL);
 	bound = bound_makespan(s.m, why, sizeof(why));
+	for (f = 0; f < s.m->fileset->nfiles; f++)
+		if (s.grow[f] > 0 && (double)s.m->fileset->files[f].size /
+		    s.grow[f] > bound)
+			bound = (double)s.m->fileset->files[f].size / s.grow[f];
+	publish(&s, 0);
+	/* Nobody holds more of a growing file than is published. */
+	for (h = 0; h < s.t->nhosts; h++)
+		for (f = 0; f < s.m->fileset->nfiles; f++)
+			if (s.grow[f] > 0 && *hold(&s, h, f) > published(&s, f))
+				*hold(&s, h, f) = published(&s, f);
+	note_done(&s, 0);
+	set_states(&s, 0, 1795593600, NULL, NULL);
 	l = xcalloc(1, sizeof(*l));
 	old = xcalloc(s.t->nhosts, sizeof(*old));
 	fail = xcalloc(s.t->nhosts, sizeof(*fail));
@@ -896,6 +1061,7 @@ out:
 	free(fail);
 	free(nfail);
 	free(s.len);
+	free(s.grow);
 	free(s.done_at);
 	free(s.use);
 	free(s.samples);

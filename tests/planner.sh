@@ -156,6 +156,37 @@ makespan=*) ok ;;
 *) fail "swarm: $out" ;;
 esac
 
+# Starting states, by hand: b1 holds 44 blocks of 4 MiB (184549376 bytes).
+# Origin in steps of a second: b1 and b2 share the link at 18.8 MB/s until
+# b1 is whole in the step ending at 11 s; b2 then holds 206.8 MB and takes
+# the other 169.2 MB at 37.6 MB/s, whole in the step ending at 16 s.
+mkdir -p "$work/start"
+printf 'host: b1\nepoch: 0\nfiles: [{name: f, version: 1, length: 184549376}]\n' > "$work/start/b1.yaml"
+out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method origin --states "$work/start")
+case "$out" in
+makespan=16.000\ *) ok ;;
+*) fail "origin from states: $out" ;;
+esac
+printf 'host: b1\nepoch: zero\n' > "$work/start/b1.yaml"
+"$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --states "$work/start" 2>"$work/err" >/dev/null
+rc=$?
+[ $rc -eq 65 ] && grep -q 'b1.yaml:2:8: ' "$work/err" && ok || fail "bad start state: exit $rc: $(cat "$work/err")"
+# A growing file published at 4 MB/s takes 94 s to publish, which is the
+# bound (the link alone would allow 20 s); every round's trace verifies.
+sed 's/^round: 60s/round: 10s/' "$work/fair.yaml" > "$work/fair10.yaml"
+rm -rf "$work/trace-grow"
+out=$("$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing f=4MB/s --trace "$work/trace-grow")
+case "$out" in
+makespan=*bound=94.000\ *)
+	m=${out#makespan=}; m=${m%% *}
+	awk "BEGIN {exit !($m >= 94 && $m <= 120)}" && ok || fail "growing: makespan $m" ;;
+*) fail "growing: $out" ;;
+esac
+grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || fail "growing: round 2's manifest is final"
+"$verifier" -q --trace "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
+"$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
+[ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
+
 # The chart is well-formed SVG with the two curves; the Graphviz view has
 # one cluster per site and one edge per link (and renders, where dot is).
 "$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \

@@ -275,6 +275,36 @@ START_TEST(files_enter_through_different_hosts)
 END_TEST
 
 /*
+ * The WAN takes half of a host's egress first and the LAN the rest: g
+ * (100 MB/s, 94% for data, a byte per second aside for each of its two
+ * candidates) gives r across the WAN and g2 beside it each
+ * floor(46999999 * 9 / 2^20) = 403 blocks, where relaying first would
+ * give r all of it and leave g2 waiting.
+ */
+START_TEST(wan_leaves_the_lan_its_share)
+{
+	char *dir = master_dir();
+	struct round r;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - name: G\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s, nic: 100MB/s}\n"
+	    "      - {name: g2, address: 192.0.2.2, root: /s, nic: 100MB/s}\n"
+	    "  - {name: R, hosts: [{name: r, address: 192.0.2.3, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "links: [{between: [G, R]}]\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g}]\n");
+	put_manifest(dir, "f", 2000, 2000, 1);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	ck_assert_uint_eq(bytes_to(&r, "r"), 403 * MIB);
+	ck_assert_uint_eq(bytes_to(&r, "g2"), 403 * MIB);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * Sites G, X and Y in a triangle; y already holds the file.  With the
  * direct link G--X failed, x must take everything from y over Y--X.
  */
@@ -521,6 +551,7 @@ suite_planner(void)
 	tcase_add_test(tc, thin_link_shared);
 	tcase_add_test(tc, failed_link_routes_around);
 	tcase_add_test(tc, files_enter_through_different_hosts);
+	tcase_add_test(tc, wan_leaves_the_lan_its_share);
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
