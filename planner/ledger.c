@@ -12,11 +12,29 @@
 #include "planner.h"
 
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
-	"components", "reports", "picture", "changes", NULL };
+	"components", "reports", "picture", "changes", "horizon", "ahead",
+	NULL };
+static const char *const ahead_keys[] = { "round", "host", "file",
+	"version", "source", "bytes", NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", NULL };
 static const char *const report_keys[] = { "host", "epoch", "time", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
+
+void
+ledger_clear_ahead(struct ledger *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nahead; i++) {
+		free(l->ahead[i].host);
+		free(l->ahead[i].file);
+		free(l->ahead[i].source);
+	}
+	free(l->ahead);
+	l->ahead = NULL;
+	l->nahead = 0;
+}
 
 void
 ledger_free(struct ledger *l)
@@ -25,6 +43,7 @@ ledger_free(struct ledger *l)
 
 	if (l == NULL)
 		return;
+	ledger_clear_ahead(l);
 	for (i = 0; i < l->ncounts; i++) {
 		free(l->counts[i].component);
 		free(l->counts[i].reason);
@@ -145,6 +164,53 @@ parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 	return 0;
 }
 
+static int
+parse_ahead(struct yctx *c, struct ledger *l, const struct ynode *list)
+{
+	const struct ynode *v;
+	uint64_t u;
+	size_t i;
+	int rc;
+
+	if ((rc = yseq_check(c, list, "ahead")) != 0)
+		return rc;
+	l->ahead = xcalloc(list->nkids, sizeof(*l->ahead));
+	for (i = 0; i < list->nkids; i++) {
+		const struct ynode *n = list->kids[i];
+		struct ledger_ahead *a = &l->ahead[l->nahead++];
+
+		if ((rc = ymap_check(c, n, "ahead", ahead_keys)) != 0)
+			return rc;
+		if ((v = ymap_get(n, "round")) == NULL ||
+		    (v = ymap_get(n, "host")) == NULL ||
+		    (v = ymap_get(n, "file")) == NULL ||
+		    (v = ymap_get(n, "version")) == NULL ||
+		    (v = ymap_get(n, "source")) == NULL ||
+		    (v = ymap_get(n, "bytes")) == NULL)
+			return yerr(c, n, "ahead: round, host, file, version, "
+			    "source and bytes are all needed");
+		if ((rc = yget_u64(c, ymap_get(n, "round"), "round", &u)) != 0)
+			return rc;
+		if (u < 2 || u > SCHED_HORIZON_MAX)
+			return yerr(c, ymap_get(n, "round"), "round: %llu is "
+			    "outside 2..%d", (unsigned long long)u,
+			    SCHED_HORIZON_MAX);
+		a->round = (unsigned)u;
+		if ((rc = yget_name(c, ymap_get(n, "host"), "host",
+		    &a->host)) != 0 ||
+		    (rc = yget_string(c, ymap_get(n, "file"), "file",
+		    &a->file)) != 0 ||
+		    (rc = yget_u64(c, ymap_get(n, "version"), "version",
+		    &a->version)) != 0 ||
+		    (rc = yget_name(c, ymap_get(n, "source"), "source",
+		    &a->source)) != 0 ||
+		    (rc = yget_u64(c, ymap_get(n, "bytes"), "bytes",
+		    &a->bytes)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /*
  * Loads the ledger at path.  A missing ledger is a fresh one (epoch 0).
  * Returns a sysexits.h code; *out is owned by the caller.
@@ -190,6 +256,22 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 		goto fail;
 	if ((v = ymap_get(root, "picture")) != NULL &&
 	    (rc = parse_picture(&c, l, v)) != 0)
+		goto fail;
+	l->horizon = 1;
+	if ((v = ymap_get(root, "horizon")) != NULL) {
+		uint64_t u;
+
+		if ((rc = yget_u64(&c, v, "horizon", &u)) != 0)
+			goto fail;
+		if (u < 1 || u > SCHED_HORIZON_MAX) {
+			rc = yerr(&c, v, "horizon: %llu is outside 1..%d",
+			    (unsigned long long)u, SCHED_HORIZON_MAX);
+			goto fail;
+		}
+		l->horizon = (unsigned)u;
+	}
+	if ((v = ymap_get(root, "ahead")) != NULL &&
+	    (rc = parse_ahead(&c, l, v)) != 0)
 		goto fail;
 	if ((v = ymap_get(root, "changes")) != NULL) {
 		if ((rc = yseq_check(&c, v, "changes")) != 0)
@@ -277,6 +359,24 @@ ledger_format(const struct ledger *l, size_t *len)
 	for (i = 0; i < l->nchanges; i++)
 		yout_quoted(y, l->changes[i]);
 	yout_end_seq(y);
+	if (l->horizon > 1) {
+		yout_key_u64(y, "horizon", l->horizon);
+		yout_str(y, "ahead");
+		yout_seq(y, 0);
+		for (i = 0; i < l->nahead; i++) {
+			const struct ledger_ahead *a = &l->ahead[i];
+
+			yout_map(y, 1);
+			yout_key_u64(y, "round", a->round);
+			yout_key_str(y, "host", a->host);
+			yout_key_str(y, "file", a->file);
+			yout_key_u64(y, "version", a->version);
+			yout_key_str(y, "source", a->source);
+			yout_key_u64(y, "bytes", a->bytes);
+			yout_end_map(y);
+		}
+		yout_end_seq(y);
+	}
 	yout_end_map(y);
 	if (yout_finish(y, &buf, len) != 0)
 		buf = NULL;

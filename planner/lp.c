@@ -61,7 +61,7 @@ capacity_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 	for (i = 0; i < n; i++) {
 		const struct candidate *c = &s->cands[cands[i]];
 
-		for (k = 0; k < c->nres; k++) {
+		for (k = 0; col[cands[i]] != 0 && k < c->nres; k++) {
 			size_t r = c->res[k];
 			double left = s->residual[r];
 
@@ -123,6 +123,134 @@ range_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 }
 
 /*
+ * The later rounds of the horizon, 2 to H: a column per candidate and
+ * round, worth a tenth less each round; each round's capacities; per
+ * demand, what all rounds take within its need; and per candidate and
+ * round, what it takes within what its source will hold then beyond what
+ * its destination will hold then (both grow by what the earlier rounds
+ * give them).  Only the first round is carried out; the rest is a
+ * look-ahead, so that the first round prefers what makes sources.
+ * Returns the columns of every round, [round * ncands + candidate].
+ */
+static int *
+horizon_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
+    const size_t *cands, size_t n, int *col)
+{
+	size_t nf = s->m->fileset->nfiles, H = (size_t)s->horizon;
+	size_t N = s->ncands, i, j, k, t, u, nd = s->ndemands;
+	long *dem = xcalloc(s->t->nhosts * (nf ? nf : 1), sizeof(long));
+	int *colt = xcalloc(N * H, sizeof(int));	/* [t * N + cand] */
+	char *in = xcalloc(nd ? nd : 1, 1);
+	int *intake;
+	double disc = 1;
+
+	for (i = 0; i < s->t->nhosts * nf; i++)
+		dem[i] = -1;
+	for (i = 0; i < nd; i++)
+		dem[s->demands[i].host * nf + s->demands[i].file] = (long)i;
+	for (i = 0; i < n; i++) {
+		colt[cands[i]] = col[cands[i]];
+		in[s->cands[cands[i]].demand] = 1;
+	}
+	for (t = 1; t < H; t++) {
+		disc *= 0.9;
+		for (i = 0; i < n; i++) {
+			const struct candidate *c = &s->cands[cands[i]];
+			int cc = glp_add_cols(lp, 1);
+
+			colt[t * N + cands[i]] = cc;
+			glp_set_col_bnds(lp, cc, GLP_LO, 0, 0);
+			glp_set_obj_coef(lp, cc, disc * c->weight *
+			    block_mib(s, c));
+		}
+		capacity_rows(s, lp, b, cands, n, colt + t * N);
+	}
+	/* Need, over every round. */
+	for (k = 0; k < nd; k++) {
+		const struct demand *d = &s->demands[k];
+		uint64_t bs = s->m->manifests[d->file]->block_size, given = 0;
+		uint64_t need = (d->want - d->have + bs - 1) / bs;
+		int r;
+
+		if (!in[k])
+			continue;
+		/* Less what earlier phases gave it, now and ahead. */
+		for (j = d->first; j < d->first + d->ncand; j++) {
+			given += s->cands[j].blocks;
+			for (t = 0; t + 1 < H; t++)
+				given += (uint64_t)s->cands[j].ahead[t];
+		}
+		r = glp_add_rows(lp, 1);
+		glp_set_row_bnds(lp, r, GLP_UP, 0,
+		    need > given ? (double)(need - given) : 0);
+		for (t = 0; t < H; t++)
+			for (j = d->first; j < d->first + d->ncand; j++)
+				if (colt[t * N + j] != 0)
+					lp_entry(b, r, colt[t * N + j], 1.0);
+	}
+	/* What each demand takes in each round but the last, a column
+	 * of its own so that the range rows stay short. */
+	intake = xcalloc(nd * H + 1, sizeof(int));
+	for (k = 0; k < nd; k++) {
+		const struct demand *d = &s->demands[k];
+
+		if (!in[k])
+			continue;
+		for (u = 0; u + 1 < H; u++) {
+			int r = glp_add_rows(lp, 1), cc = glp_add_cols(lp, 1);
+
+			intake[k * H + u] = cc;
+			glp_set_col_bnds(lp, cc, GLP_LO, 0, 0);
+			glp_set_row_bnds(lp, r, GLP_FX, 0, 0);
+			lp_entry(b, r, cc, 1.0);
+			for (j = d->first; j < d->first + d->ncand; j++)
+				if (colt[u * N + j] != 0)
+					lp_entry(b, r, colt[u * N + j], -1.0);
+		}
+	}
+	/* Ranges: x[t][c] + in_d(<t) - in_s(<t) <= len_s - len_d, what
+	 * earlier phases gave both counted in. */
+	for (t = 1; t < H; t++)
+		for (i = 0; i < n; i++) {
+			const struct candidate *c = &s->cands[cands[i]];
+			const struct demand *d = &s->demands[c->demand];
+			const struct demand *e = NULL;
+			uint64_t bs = s->m->manifests[d->file]->block_size;
+			long sd = dem[c->source * nf + d->file];
+			double lim = (double)(c->source_len / bs) -
+			    (double)(d->have / bs);
+			int r;
+
+			/* A source that holds all the destination wants
+			 * needs no row beyond the need. */
+			if (sd < 0 && c->source_len >= d->want)
+				continue;
+			r = glp_add_rows(lp, 1);
+			if (sd >= 0)
+				e = &s->demands[sd];
+			lp_entry(b, r, colt[t * N + cands[i]], 1.0);
+			for (j = d->first; j < d->first + d->ncand; j++)
+				lim -= (double)s->cands[j].blocks;
+			for (u = 0; u < t; u++)
+				lp_entry(b, r, intake[c->demand * H + u], 1.0);
+			if (e != NULL) {
+				for (j = e->first; j < e->first + e->ncand; j++)
+					lim += (double)s->cands[j].blocks;
+				for (u = 0; u < t && in[sd]; u++)
+					lp_entry(b, r, intake[(size_t)sd * H + u],
+					    -1.0);
+			}
+			/* A source behind its destination: loosened to
+			 * "catches up", which keeps all-zero feasible. */
+			glp_set_row_bnds(lp, r, GLP_UP, 0, lim > 0 ? lim : 0);
+		}
+	free(intake);
+	free(dem);
+	free(in);
+	return colt;
+}
+
+/*
  * Solves the LP over the candidates listed and grants each the whole
  * blocks of its solution that still fit.  Returns 0, or -1 when GLPK
  * found no usable solution (nothing is granted then).
@@ -134,8 +262,9 @@ lp_solve(struct sched *s, const size_t *cands, size_t n)
 	glp_prob *lp;
 	glp_smcp parm;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
+	int *colt = NULL;
 	struct timespec t0, t1;
-	size_t i;
+	size_t i, t;
 	int rc, status, result = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -146,12 +275,17 @@ lp_solve(struct sched *s, const size_t *cands, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct candidate *c = &s->cands[cands[i]];
 
+		glp_set_col_bnds(lp, (int)i + 1, c->future ? GLP_FX : GLP_LO,
+		    0, 0);
+		if (c->future)
+			continue;
 		col[cands[i]] = (int)i + 1;
-		glp_set_col_bnds(lp, (int)i + 1, GLP_LO, 0, 0);
 		glp_set_obj_coef(lp, (int)i + 1, c->weight * block_mib(s, c));
 	}
 	capacity_rows(s, lp, &b, cands, n, col);
 	range_rows(s, lp, &b, cands, n, col);
+	if (s->horizon > 1)
+		colt = horizon_rows(s, lp, &b, cands, n, col);
 	if (b.ne > 0)
 		glp_load_matrix(lp, (int)b.ne, b.ia, b.ja, b.ar);
 	glp_init_smcp(&parm);
@@ -178,6 +312,14 @@ lp_solve(struct sched *s, const size_t *cands, size_t n)
 			c->blocks += want < room ? want : room;
 			sched_charge(s, c, want < room ? want : room);
 		}
+		/* The look-ahead, for the ledger. */
+		for (t = 1; colt != NULL && t < (size_t)s->horizon; t++)
+			for (i = 0; i < n; i++) {
+				int cc = colt[t * s->ncands + cands[i]];
+
+				s->cands[cands[i]].ahead[t - 1] = cc == 0 ? 0 :
+				    floor(glp_get_col_prim(lp, cc) + 1e-7);
+			}
 		result = rc == 0 ? 0 : -1;
 		if (rc != 0)
 			warnx_("LP stopped at its time limit with a feasible "
@@ -190,6 +332,7 @@ lp_solve(struct sched *s, const size_t *cands, size_t n)
 	free(b.ja);
 	free(b.ar);
 	free(col);
+	free(colt);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s->lp_seconds += (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

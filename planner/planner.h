@@ -55,6 +55,17 @@ struct ledger_capacity {
 	double		 capacity;	/* bytes/s after reserved; -1 none */
 };
 
+/* The look-ahead of the last run: what a later round of the horizon
+ * would copy to a host from a source. */
+struct ledger_ahead {
+	unsigned	 round;		/* 2 .. horizon: the epoch + round - 1 */
+	char		*host;
+	char		*file;
+	uint64_t	 version;
+	char		*source;
+	uint64_t	 bytes;
+};
+
 struct ledger {
 	uint64_t	 epoch;		/* the last run's epoch; 0 before */
 	time_t		 issued;
@@ -67,6 +78,9 @@ struct ledger {
 	char		**changes;	/* what changed since the run before */
 	size_t		 nchanges;
 	char		*method;	/* what planned the last run */
+	unsigned	 horizon;	/* rounds it looked ahead; 1 none */
+	struct ledger_ahead *ahead;	/* rounds 2 .. horizon */
+	size_t		 nahead;
 };
 
 int	 ledger_load(const char *path, struct ledger **, struct diag *);
@@ -81,6 +95,7 @@ void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
 void	 ledger_absolve(struct ledger *, const char *component);
 struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);
+void	 ledger_clear_ahead(struct ledger *);
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
@@ -101,6 +116,9 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
  * bytes copied (measured on shaped links, tests/wan.sh).
  */
 #define SCHED_PAYLOAD_SHARE 0.94
+
+/* The most rounds the LP may look ahead (sluice-plan run --horizon). */
+#define SCHED_HORIZON_MAX 4
 
 /* Within a site, every host serves up to this many others of a file. */
 #define SCHED_FANOUT 4
@@ -129,6 +147,11 @@ struct candidate {
 	double		 cost;		/* lower is better */
 	double		 weight;	/* value of a block, for LP and greedy */
 	uint64_t	 blocks;	/* allocated this round */
+	int		 future;	/* holds no more than the destination
+					 * yet: a source for later rounds of
+					 * the horizon only */
+	double		 ahead[SCHED_HORIZON_MAX - 1];	/* blocks the LP
+					 * gave rounds 2 .. horizon */
 };
 
 enum method { METHOD_LP, METHOD_GREEDY };
@@ -153,6 +176,7 @@ struct sched {
 	int		 lp_time_limit;	/* ms per solve */
 	size_t		 candidates_per_demand;
 	size_t		 wan_seeders;	/* WAN destinations per site, file */
+	int		 horizon;	/* rounds the LP looks ahead */
 };
 
 void	 sched_init(struct sched *, struct master *, enum method);
@@ -182,9 +206,10 @@ struct round_stats {
 };
 
 int	 cmd_run(int argc, char **argv);
+int	 horizon_argument(const char *);
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
-	    enum method, time_t now, time_t expires, struct plan ***plans,
-	    struct round_stats *);
+	    enum method, int horizon, time_t now, time_t expires,
+	    struct plan ***plans, struct round_stats *);
 struct plan **load_old_plans(const char *dir, const struct topology *);
 
 /* verify.c, status.c, bound.c */

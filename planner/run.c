@@ -439,6 +439,37 @@ check_capacity(const struct topology *t, struct plan **plans,
 	return rc;
 }
 
+/* The look-ahead of this run replaces the last one in the ledger. */
+static void
+record_ahead(struct ledger *l, const struct sched *s)
+{
+	const struct topology *t = s->t;
+	size_t i, k;
+
+	ledger_clear_ahead(l);
+	l->horizon = (unsigned)s->horizon;
+	for (k = 0; k + 1 < (size_t)s->horizon; k++)
+		for (i = 0; i < s->ncands; i++) {
+			const struct candidate *c = &s->cands[i];
+			const struct demand *d = &s->demands[c->demand];
+			const struct file *f = &s->m->fileset->files[d->file];
+			struct ledger_ahead *a;
+
+			if (c->ahead[k] < 1)
+				continue;
+			l->ahead = xreallocarray(l->ahead, l->nahead + 1,
+			    sizeof(*l->ahead));
+			a = &l->ahead[l->nahead++];
+			a->round = (unsigned)k + 2;
+			a->host = xstrdup(t->hosts[d->host].name);
+			a->file = xstrdup(f->name);
+			a->version = f->version;
+			a->source = xstrdup(t->hosts[c->source].name);
+			a->bytes = (uint64_t)c->ahead[k] *
+			    s->m->manifests[d->file]->block_size;
+		}
+}
+
 /*
  * Plans one round issued at now, its plans expiring at expires (a round
  * later).  old[h] is host h's current plan or NULL.  Updates the
@@ -449,8 +480,8 @@ check_capacity(const struct topology *t, struct plan **plans,
  */
 int
 plan_round_with(struct master *m, struct ledger *l, struct plan **old,
-    enum method method, time_t now, time_t expires, struct plan ***plansp,
-    struct round_stats *st)
+    enum method method, int horizon, time_t now, time_t expires,
+    struct plan ***plansp, struct round_stats *st)
 {
 	struct topology *t = m->topology;
 	struct sched s;
@@ -480,6 +511,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	retry_failed(l, epoch);
 	update_picture(l, t);
 	sched_init(&s, m, method);
+	s.horizon = method == METHOD_LP ? horizon : 1;
 	apply_failures(&s, l);
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = old[h];
@@ -534,6 +566,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 				st->kept++;
 		}
 	}
+	record_ahead(l, &s);
 	l->epoch = epoch;
 	l->issued = now;
 	free(l->method);
@@ -763,7 +796,22 @@ static void
 usage_run(void)
 {
 	fprintf(stderr, "usage: sluice-plan run -d DIR [--method lp|greedy] "
-	    "[--now TIME] [-v]\n");
+	    "[--horizon N] [--now TIME] [-v]\n");
+}
+
+/* --horizon N: 1 to SCHED_HORIZON_MAX rounds; -1 (reported) if not. */
+int
+horizon_argument(const char *arg)
+{
+	char *end;
+	long h = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || h < 1 || h > SCHED_HORIZON_MAX) {
+		warnx_("--horizon: '%s' is not a number of rounds from 1 to %d",
+		    arg, SCHED_HORIZON_MAX);
+		return -1;
+	}
+	return (int)h;
 }
 
 int
@@ -772,9 +820,11 @@ cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "method", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "horizon", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
+	int horizon = 1;
 	enum method method = METHOD_LP;
 	struct master *m = NULL;
 	struct ledger *l = NULL;
@@ -810,6 +860,10 @@ cmd_run(int argc, char **argv)
 			}
 			fixed = 1;
 			break;
+		case 'H':
+			if ((horizon = horizon_argument(optarg)) < 0)
+				return EX_USAGE;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -836,7 +890,8 @@ cmd_run(int argc, char **argv)
 	expires = fixed ? now + (time_t)ceil(m->topology->round) :
 	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
 	    m->topology->round);
-	rc = plan_round_with(m, l, old, method, now, expires, &plans, &st);
+	rc = plan_round_with(m, l, old, method, horizon, now, expires, &plans,
+	    &st);
 	if (rc == 0)
 		rc = write_set(dir, m->topology, plans, l);
 	if (rc == 0 && verbose)

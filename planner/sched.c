@@ -67,6 +67,7 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->lp_time_limit = 10000;
 	s->candidates_per_demand = DEFAULT_CANDIDATES;
 	s->wan_seeders = DEFAULT_SEEDERS;
+	s->horizon = 1;
 	s->residual = xcalloc(t->nresources, sizeof(double));
 	s->blocked = xcalloc(t->nresources, 1);
 	for (i = 0; i < t->nresources; i++)
@@ -410,6 +411,56 @@ tree_ancestor(size_t d, size_t a)
 }
 
 /*
+ * Sources for the later rounds of the horizon: the demand's parent and
+ * grandparent in the file's copy tree of its site, when they hold no more
+ * than it yet (else they are candidates already).
+ */
+static void
+future_candidates(struct sched *s, struct demand *d, size_t di,
+    const size_t *rank, size_t *cap)
+{
+	const struct topology *t = s->t;
+	const struct site *site = &t->sites[t->hosts[d->host].site];
+	size_t nf = s->m->fileset->nfiles, r = rank[d->host * nf + d->file];
+	size_t j, k, level;
+
+	for (level = 0; level < 2 && r > 0; level++) {
+		size_t want = (r - 1) / SCHED_FANOUT, src = (size_t)-1;
+		struct candidate *c;
+
+		r = want;
+		for (j = 0; j < site->nhosts; j++)
+			if (rank[site->hosts[j] * nf + d->file] == want)
+				src = site->hosts[j];
+		if (src == (size_t)-1 || !s->source_ok[src] ||
+		    held(s, src, d->file) > d->have)
+			continue;
+		for (k = d->first; k < d->first + d->ncand; k++)
+			if (s->cands[k].source == src)
+				break;
+		if (k < d->first + d->ncand)
+			continue;
+		if (s->ncands == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			s->cands = xreallocarray(s->cands, *cap,
+			    sizeof(*s->cands));
+		}
+		c = &s->cands[s->ncands];
+		memset(c, 0, sizeof(*c));
+		c->demand = di;
+		c->source = src;
+		c->source_len = held(s, src, d->file);
+		c->future = 1;
+		if (candidate_route(s, c, src, d->host) != 0)
+			continue;
+		c->weight = (double)(s->m->fileset->files[d->file].priority +
+		    1) * (1 + (double)(d->want - d->have) / (double)d->want);
+		s->ncands++;
+		d->ncand++;
+	}
+}
+
+/*
  * Chooses the best candidates_per_demand sources of every demand: any host
  * of its own site that holds more, its ancestors in the file's copy tree
  * first, and for a site's seeders the two longest holders of every other
@@ -560,6 +611,8 @@ sched_candidates(struct sched *s)
 			s->ncands++;
 			d->ncand++;
 		}
+		if (s->horizon > 1)
+			future_candidates(s, d, i, rank, &cap);
 		sort_sched = s;
 		qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
 		    cmp_by_length);
@@ -570,7 +623,8 @@ sched_candidates(struct sched *s)
 	 * aside for each, so the rounded rates still fit.
 	 */
 	for (i = 0; i < s->ncands; i++)
-		for (k = 0; k < (size_t)s->cands[i].nres; k++)
+		for (k = 0; !s->cands[i].future &&
+		    k < (size_t)s->cands[i].nres; k++)
 			if (!isinf(s->residual[s->cands[i].res[k]]))
 				s->residual[s->cands[i].res[k]] -= 1;
 	free(load);
@@ -594,6 +648,8 @@ range_room(const struct sched *s, const struct candidate *c)
 	size_t j;
 	int after = 0;
 
+	if (c->future)
+		return 0;
 	for (j = d->first; j < d->first + d->ncand; j++) {
 		const struct candidate *o = &s->cands[j];
 		uint64_t limit = blocks_of(s, d->file, o->source_len) - haveb;

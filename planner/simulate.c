@@ -66,6 +66,7 @@ struct sim {
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
 	double		*grow;		/* per file: B/s published, 0 whole */
+	int		 horizon;	/* lp: rounds it looks ahead */
 };
 
 /* Copies a small file; returns 0 or -1 (reported). */
@@ -431,7 +432,7 @@ planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	publish(s, (double)(round - 1) * s->T);
 	set_states(s, l->epoch, now, fail, nfail);
 	rc = plan_round_with(s->m, l, *old, s->method == SIM_LP ? METHOD_LP :
-	    METHOD_GREEDY, now, now + (time_t)ceil(s->T), &plans, NULL);
+	    METHOD_GREEDY, s->horizon, now, now + (time_t)ceil(s->T), &plans, NULL);
 	if (rc != 0)
 		return rc;
 	if (s->trace != NULL && write_trace(s, round, plans) != 0)
@@ -886,6 +887,7 @@ cmd_simulate(int argc, char **argv)
 		{ "svg", required_argument, NULL, 'S' },
 		{ "states", required_argument, NULL, 'D' },
 		{ "growing", required_argument, NULL, 'G' },
+		{ "horizon", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *start_dir = NULL, *growspec[SIM_MAX_FAULTS];
@@ -905,6 +907,7 @@ cmd_simulate(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.seed = 1;
+	s.horizon = 1;
 	while ((ch = getopt_long(argc, argv, "t:f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -938,6 +941,10 @@ cmd_simulate(int argc, char **argv)
 		case 'D':
 			start_dir = optarg;
 			break;
+		case 'H':
+			if ((s.horizon = horizon_argument(optarg)) < 0)
+				return EX_USAGE;
+			break;
 		case 'G':
 			if (ngrow == SIM_MAX_FAULTS)
 				return EX_USAGE;
@@ -951,8 +958,8 @@ cmd_simulate(int argc, char **argv)
 	if (tpath == NULL || fpath == NULL || optind != argc) {
 		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
 		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--states DIR] [--growing NAME=RATE] [--trace DIR] "
-		    "[--svg FILE] [--rounds N] [--seed N]\n");
+		    "[--horizon N] [--states DIR] [--growing NAME=RATE] "
+		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
 		return EX_USAGE;
 	}
 	if (strcmp(method, "lp") == 0)

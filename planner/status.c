@@ -2,6 +2,7 @@
  * status.c: sluice-plan status, progress per file and site, the failed
  * components and what changed, and the busiest resources of the plans.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,39 @@ print_busiest(const char *dir, const struct master *m)
 	free(b);
 }
 
+/* The look-ahead of the last run: per later round, bytes and hosts. */
+static void
+print_ahead(const struct ledger *l)
+{
+	unsigned r;
+	size_t i, j;
+	char size[32];
+
+	if (l->horizon <= 1)
+		return;
+	printf("looked ahead %u rounds:%s\n", l->horizon, l->nahead ? "" :
+	    " nothing more to copy");
+	for (r = 2; r <= l->horizon; r++) {
+		uint64_t bytes = 0;
+		size_t hosts = 0;
+
+		for (i = 0; i < l->nahead; i++) {
+			if (l->ahead[i].round != r)
+				continue;
+			bytes += l->ahead[i].bytes;
+			for (j = 0; j < i; j++)
+				if (l->ahead[j].round == r &&
+				    strcmp(l->ahead[j].host,
+				    l->ahead[i].host) == 0)
+					break;
+			hosts += j == i;
+		}
+		unit_format_size(size, sizeof(size), (double)bytes);
+		printf("  epoch %" PRIu64 ": %s to %zu hosts\n",
+		    l->epoch + r - 1, size, hosts);
+	}
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -156,6 +190,7 @@ cmd_status(int argc, char **argv)
 		return rc;
 	}
 	print_ledger(l);
+	print_ahead(l);
 	print_progress(m);
 	print_busiest(dir, m);
 	printf("lower bound on the time left: %.1fs",

@@ -187,6 +187,38 @@ grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || 
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
+# Looking ahead: with --horizon 3 the LP sees that hosts given a little now
+# serve others next round.  One LAN of 20 hosts and two files of 1 GiB:
+# a round fewer than planning one round at a time, every round verified.
+"$top/tests/tools/gen-case" "$work/ahead" --regions 1 --sites 1 --hosts 20 --files 2 \
+    --size 1073741824 --uplink 0 --round 10 --no-states
+one=$("$plan" simulate -t "$work/ahead/topology.yaml" -f "$work/ahead/fileset.yaml")
+rm -rf "$work/trace-ahead"
+three=$("$plan" simulate -t "$work/ahead/topology.yaml" -f "$work/ahead/fileset.yaml" --horizon 3 \
+    --trace "$work/trace-ahead")
+r1=$(echo "$one" | sed -n 's/.*rounds=\([0-9]*\).*/\1/p')
+r3=$(echo "$three" | sed -n 's/.*rounds=\([0-9]*\).*/\1/p')
+[ -n "$r1" ] && [ -n "$r3" ] && [ "$r3" -lt "$r1" ] && ok || fail "horizon 3: $three; horizon 1: $one"
+"$verifier" -q --trace "$work/trace-ahead" >/dev/null 2>&1 && ok || fail "horizon 3 trace"
+# The look-ahead is kept in the ledger and shown by status; nothing in it
+# copies more of a file to a host than the file holds.
+fresh wan3 ahead3
+"$plan" run -d "$work/ahead3" --horizon 3 --now $T0
+grep -q '^horizon: 3' "$work/ahead3/ledger.yaml" && grep -q '^- {round: 2, host: ' "$work/ahead3/ledger.yaml" && ok ||
+    fail "no look-ahead in the ledger: $(head -c 300 "$work/ahead3/ledger.yaml")"
+python3 - "$work/ahead3/ledger.yaml" <<'EOP' && ok || fail "look-ahead copies more than a file"
+import sys, yaml, collections
+l = yaml.safe_load(open(sys.argv[1]))
+per = collections.Counter()
+for a in l['ahead']:
+    per[(a['host'], a['file'])] += a['bytes']
+sys.exit(0 if per and max(per.values()) <= 268435456 else 1)
+EOP
+"$plan" status -d "$work/ahead3" | grep -q '^looked ahead 3 rounds:' && ok || fail "status: no look-ahead"
+"$verifier" -q "$work/ahead3" >/dev/null 2>&1 && ok || fail "horizon 3 plans"
+"$plan" run -d "$work/ahead3" --horizon 5 2>/dev/null
+[ $? -eq 64 ] && ok || fail "--horizon 5 accepted"
+
 # The chart is well-formed SVG with the two curves; the Graphviz view has
 # one cluster per site and one edge per link (and renders, where dot is).
 "$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
