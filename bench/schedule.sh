@@ -1,6 +1,7 @@
 #!/bin/sh
 # schedule.sh: schedule quality and planning time.  For topologies this
-# script generates, the simulated makespan of lp, greedy, origin and swarm,
+# script generates, the simulated makespan of lp (alone and looking three
+# rounds ahead), greedy, origin and swarm,
 # each as a ratio to sluice-plan bound; then the time of one planning run
 # at 100, 1,000 and 10,000 hosts, as a share of the round.  Writes
 # bench/out/schedule.md and bench/out/schedule.json.
@@ -21,8 +22,8 @@ now() { date +%s.%N; }
 # one file still being published at 8 MB/s (1 GiB in 134 s).
 "$gen" "$W/skew" --regions 2 --sites 3 --hosts 20 --files 4 --size $GIB --mixed-nics --round 10 --partial 0.3 --seed 7
 
-echo "| topology | hosts | bound (s) | lp | greedy | origin | swarm |" > "$out/schedule.md"
-echo "|---|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
+echo "| topology | hosts | bound (s) | lp | lp --horizon 3 | greedy | origin | swarm |" > "$out/schedule.md"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
 json="{\"schedule\": ["
 sep=""
 for t in lan wan skew; do
@@ -32,8 +33,11 @@ for t in lan wan skew; do
 	b=""
 	extra=
 	[ $t = skew ] && extra="--states $W/skew/states --growing data/file-003.bin=8MB/s"
-	for m in lp greedy origin swarm; do
-		line=$("$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" --method $m $extra)
+	for m in lp lp3 greedy origin swarm; do
+		case $m in
+		lp3) line=$("$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" --method lp --horizon 3 $extra) ;;
+		*) line=$("$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" --method $m $extra) ;;
+		esac
 		ratio=$(echo "$line" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 		[ -z "$b" ] && b=$(echo "$line" | sed -n 's/.*bound=\([0-9.]*\).*/\1/p') && row="$row $b |"
 		row="$row $ratio |"

@@ -177,6 +177,13 @@ struct sched {
 	size_t		 candidates_per_demand;
 	size_t		 wan_seeders;	/* WAN destinations per site, file */
 	int		 horizon;	/* rounds the LP looks ahead */
+	char		*site_kept;	/* per site: its LAN may take the prior
+					 * look-ahead instead of a solve (1),
+					 * and did (2) */
+	const struct ledger_ahead *prior;	/* the last run's */
+	size_t		 nprior;
+	size_t		 lans_solved;
+	size_t		 lans_kept;
 };
 
 void	 sched_init(struct sched *, struct master *, enum method);
@@ -203,12 +210,22 @@ struct round_stats {
 	uint64_t	 bytes;		/* scheduled this round */
 	double		 lp_seconds;
 	int		 lp_fallbacks;
+	size_t		 lans_solved;	/* site LAN LPs solved */
+	size_t		 lans_kept;	/* ... taken from the look-ahead */
 };
 
 int	 cmd_run(int argc, char **argv);
 int	 horizon_argument(const char *);
+/* How to plan: the method, the rounds the LP looks ahead, and whether
+ * sites that followed the last run's look-ahead take it (--incremental). */
+struct plan_options {
+	enum method	 method;
+	int		 horizon;
+	int		 incremental;
+};
+
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
-	    enum method, int horizon, time_t now, time_t expires,
+	    const struct plan_options *, time_t now, time_t expires,
 	    struct plan ***plans, struct round_stats *);
 struct plan **load_old_plans(const char *dir, const struct topology *);
 

@@ -170,7 +170,7 @@ apply_failures(struct sched *s, const struct ledger *l)
 
 /* Records the resource picture and what changed in it since last run. */
 static void
-update_picture(struct ledger *l, const struct topology *t)
+update_picture(struct ledger *l, const struct topology *t, char *changed)
 {
 	struct ledger_capacity *pic = xcalloc(t->nresources, sizeof(*pic));
 	size_t i, j;
@@ -191,10 +191,12 @@ update_picture(struct ledger *l, const struct topology *t)
 			if (j == l->npicture) {
 				ledger_add_change(l, "%s is new",
 				    pic[i].resource);
+				changed[t->resource_order[i]] = 1;
 				continue;
 			}
 			if (l->picture[j].capacity == pic[i].capacity)
 				continue;
+			changed[t->resource_order[i]] = 1;
 			unit_format_bandwidth(a, sizeof(a),
 			    l->picture[j].capacity);
 			unit_format_bandwidth(b, sizeof(b), pic[i].capacity);
@@ -439,6 +441,73 @@ check_capacity(const struct topology *t, struct plan **plans,
 	return rc;
 }
 
+/*
+ * Incremental planning: the sites whose LAN may take the last run's
+ * look-ahead for this round instead of a new solve.  A site qualifies
+ * when the look-ahead has a next round for its hosts, nothing of it
+ * changed (no capacity, no failed or failing host, nothing in flight),
+ * and every host of it reported on the last epoch's plan having done
+ * exactly what that plan asked.
+ */
+static char *
+sites_on_schedule(struct sched *s, const struct ledger *l,
+    struct plan **old, const char *changed)
+{
+	const struct topology *t = s->t;
+	const struct master *m = s->m;
+	char *keep = xcalloc(t->nsites ? t->nsites : 1, 1);
+	size_t i, j, k, site;
+
+	if (l->horizon <= 1 || s->method != METHOD_LP)
+		return keep;
+	for (i = 0; i < l->nahead; i++) {
+		long h = topology_host(t, l->ahead[i].host);
+
+		if (l->ahead[i].round == 2 && h >= 0)
+			keep[t->hosts[h].site] = 1;
+	}
+	for (site = 0; site < t->nsites; site++) {
+		const struct site *st = &t->sites[site];
+
+		if (changed[res_site_up(t, site)] ||
+		    changed[res_site_down(t, site)])
+			keep[site] = 0;
+		for (j = 0; j < st->nhosts && keep[site]; j++) {
+			size_t h = st->hosts[j];
+			const struct state *rep = m->states[h];
+			const struct plan *p = old[h];
+
+			if (!s->source_ok[h] || !s->dest_ok[h] ||
+			    changed[2 * h] || changed[2 * h + 1] ||
+			    rep == NULL || rep->epoch != l->epoch ||
+			    rep->nfailures > 0 ||
+			    (p != NULL && p->epoch != l->epoch)) {
+				keep[site] = 0;
+				break;
+			}
+			/* The last op on each file ends where the host is
+			 * now. */
+			for (k = 0; p != NULL && k < p->nops; k++) {
+				const struct op *o = &p->ops[k];
+				long f = fileset_find(m->fileset, o->file);
+				size_t q;
+				uint64_t end = o->offset + o->length;
+
+				for (q = 0; q < p->nops; q++)
+					if (strcmp(p->ops[q].file, o->file) == 0 &&
+					    p->ops[q].offset + p->ops[q].length >
+					    end)
+						end = p->ops[q].offset +
+						    p->ops[q].length;
+				if (f >= 0 && master_length(m, h, (size_t)f) !=
+				    end)
+					keep[site] = 0;
+			}
+		}
+	}
+	return keep;
+}
+
 /* The look-ahead of this run replaces the last one in the ledger. */
 static void
 record_ahead(struct ledger *l, const struct sched *s)
@@ -480,12 +549,14 @@ record_ahead(struct ledger *l, const struct sched *s)
  */
 int
 plan_round_with(struct master *m, struct ledger *l, struct plan **old,
-    enum method method, int horizon, time_t now, time_t expires,
+    const struct plan_options *opt, time_t now, time_t expires,
     struct plan ***plansp, struct round_stats *st)
 {
+	enum method method = opt->method;
 	struct topology *t = m->topology;
 	struct sched s;
 	struct plan **plans, **kept;
+	char *changed;
 	uint64_t epoch = l->epoch + 1;
 	size_t h, i;
 	int rc;
@@ -509,9 +580,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		rep->time = st_h->time;
 	}
 	retry_failed(l, epoch);
-	update_picture(l, t);
+	changed = xcalloc(t->nresources ? t->nresources : 1, 1);
+	update_picture(l, t, changed);
 	sched_init(&s, m, method);
-	s.horizon = method == METHOD_LP ? horizon : 1;
+	s.horizon = method == METHOD_LP ? opt->horizon : 1;
 	apply_failures(&s, l);
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = old[h];
@@ -534,7 +606,18 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	sched_demands(&s);
 	sched_candidates(&s);
+	if (s.horizon > 1 && opt->incremental) {
+		s.site_kept = sites_on_schedule(&s, l, old, changed);
+		s.prior = l->ahead;
+		s.nprior = l->nahead;
+	}
 	sched_allocate(&s);
+	free(changed);
+	for (i = 0; s.site_kept != NULL && i < t->nsites; i++)
+		if (s.site_kept[i] == 2)
+			ledger_add_change(l, "site %s: LAN on the look-ahead "
+			    "of epoch %" PRIu64 ", not solved again",
+			    t->sites[i].name, l->epoch);
 	plans = build_plans(&s, epoch, now, expires);
 	/* The old plans still running: not replaced and not expired. */
 	kept = xcalloc(t->nhosts, sizeof(*kept));
@@ -558,6 +641,8 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		st->candidates = s.ncands;
 		st->lp_seconds = s.lp_seconds;
 		st->lp_fallbacks = s.lp_fallbacks;
+		st->lans_solved = s.lans_solved;
+		st->lans_kept = s.lans_kept;
 		for (h = 0; h < t->nhosts; h++) {
 			if (plans[h] != NULL) {
 				st->planned++;
@@ -796,7 +881,7 @@ static void
 usage_run(void)
 {
 	fprintf(stderr, "usage: sluice-plan run -d DIR [--method lp|greedy] "
-	    "[--horizon N] [--now TIME] [-v]\n");
+	    "[--horizon N [--incremental]] [--now TIME] [-v]\n");
 }
 
 /* --horizon N: 1 to SCHED_HORIZON_MAX rounds; -1 (reported) if not. */
@@ -821,11 +906,11 @@ cmd_run(int argc, char **argv)
 		{ "method", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "horizon", required_argument, NULL, 'H' },
+		{ "incremental", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
-	int horizon = 1;
-	enum method method = METHOD_LP;
+	struct plan_options opt = { METHOD_LP, 1, 0 };
 	struct master *m = NULL;
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
@@ -844,9 +929,9 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'm':
 			if (strcmp(optarg, "lp") == 0)
-				method = METHOD_LP;
+				opt.method = METHOD_LP;
 			else if (strcmp(optarg, "greedy") == 0)
-				method = METHOD_GREEDY;
+				opt.method = METHOD_GREEDY;
 			else {
 				warnx_("run: unknown method '%s'", optarg);
 				return EX_USAGE;
@@ -861,8 +946,11 @@ cmd_run(int argc, char **argv)
 			fixed = 1;
 			break;
 		case 'H':
-			if ((horizon = horizon_argument(optarg)) < 0)
+			if ((opt.horizon = horizon_argument(optarg)) < 0)
 				return EX_USAGE;
+			break;
+		case 'I':
+			opt.incremental = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -890,17 +978,26 @@ cmd_run(int argc, char **argv)
 	expires = fixed ? now + (time_t)ceil(m->topology->round) :
 	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
 	    m->topology->round);
-	rc = plan_round_with(m, l, old, method, horizon, now, expires, &plans,
-	    &st);
+	if (opt.incremental && opt.horizon < 2) {
+		warnx_("run: --incremental needs --horizon 2 or more");
+		usage_run();
+		return EX_USAGE;
+	}
+	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	if (rc == 0)
 		rc = write_set(dir, m->topology, plans, l);
-	if (rc == 0 && verbose)
+	if (rc == 0 && verbose) {
 		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
 		    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "
 		    "%zu candidates, LP %.2fs%s)\n", l->epoch, st.planned,
 		    st.kept, st.ops, st.bytes, l->method, st.demands,
 		    st.candidates, st.lp_seconds, st.lp_fallbacks ?
 		    ", greedy fallback" : "");
+		if (opt.incremental)
+			printf("site LANs: %zu solved, %zu on the look-ahead "
+			    "of epoch %" PRIu64 "\n", st.lans_solved,
+			    st.lans_kept, l->epoch - 1);
+	}
 	for (h = 0; h < m->topology->nhosts; h++) {
 		plan_free(old[h]);
 		if (plans != NULL)

@@ -94,6 +94,7 @@ sched_free(struct sched *s)
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
+	free(s->site_kept);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -747,6 +748,106 @@ greedy_fill(struct sched *s)
 	free(order);
 }
 
+/* The candidate of host's demand for file from source, or NULL. */
+static struct candidate *
+find_candidate(struct sched *s, const struct ledger_ahead *a)
+{
+	long h = topology_host(s->t, a->host);
+	long src = topology_host(s->t, a->source);
+	long f = fileset_find(s->m->fileset, a->file);
+	size_t i, j;
+
+	if (h < 0 || src < 0 || f < 0 ||
+	    s->m->fileset->files[f].version != a->version)
+		return NULL;
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+
+		if (d->host != (size_t)h || d->file != (size_t)f)
+			continue;
+		for (j = d->first; j < d->first + d->ncand; j++)
+			if (s->cands[j].source == (size_t)src &&
+			    s->cands[j].wan == 0)
+				return &s->cands[j];
+	}
+	return NULL;
+}
+
+/*
+ * A site on schedule takes the last run's look-ahead: its next round now,
+ * as far as ranges and capacities still allow, and the rounds after as
+ * this run's look-ahead.
+ */
+static int
+take_prior(struct sched *s, size_t site)
+{
+	struct candidate **got = xcalloc(s->nprior + 1, sizeof(*got));
+	uint64_t *n = xcalloc(s->nprior + 1, sizeof(*n));
+	uint64_t asked = 0, granted = 0;
+	size_t i, ngot = 0;
+
+	for (i = 0; i < s->nprior; i++) {
+		const struct ledger_ahead *a = &s->prior[i];
+		struct candidate *c = find_candidate(s, a);
+		uint64_t bs, k, room;
+
+		if (a->round != 2)
+			continue;
+		if (c == NULL) {
+			long h = topology_host(s->t, a->host);
+
+			if (h >= 0 && s->t->hosts[h].site == site)
+				asked += a->bytes;
+			continue;
+		}
+		if (s->t->hosts[c->source].site != site)
+			continue;
+		bs = s->m->manifests[s->demands[c->demand].file]->block_size;
+		k = a->bytes / bs;
+		asked += k * bs;
+		room = sched_room(s, c);
+		if (k > room)
+			k = room;
+		if (k > 0) {
+			c->blocks += k;
+			sched_charge(s, c, k);
+			granted += k * bs;
+			got[ngot] = c;
+			n[ngot++] = k;
+		}
+	}
+	/* What no longer fits is worth a new solve: give it all back. */
+	if (granted < asked - asked / 100) {
+		for (i = 0; i < ngot; i++) {
+			uint64_t bs = file_block_size(s,
+			    s->demands[got[i]->demand].file);
+			int r;
+
+			got[i]->blocks -= n[i];
+			for (r = 0; r < got[i]->nres; r++)
+				if (!isinf(s->residual[got[i]->res[r]]))
+					s->residual[got[i]->res[r]] +=
+					    (double)(n[i] * bs) / s->T;
+		}
+		free(got);
+		free(n);
+		return -1;
+	}
+	for (i = 0; i < s->nprior; i++) {
+		const struct ledger_ahead *a = &s->prior[i];
+		struct candidate *c;
+
+		if (a->round > 2 && (c = find_candidate(s, a)) != NULL &&
+		    s->t->hosts[c->source].site == site)
+			c->ahead[a->round - 3] += (double)(a->bytes /
+			    s->m->manifests[s->demands[c->demand].file]->
+			    block_size);
+	}
+	free(got);
+	free(n);
+	return 0;
+}
+
 /*
  * Allocates blocks to candidates.  LP: the WAN, then every site's LAN, then
  * a greedy fill of what rounding left; greedy: the fill alone.
@@ -783,14 +884,23 @@ sched_allocate(struct sched *s)
 			s->residual[2 * i] += kept[i];
 		free(kept);
 		for (site = 0; site < t->nsites; site++) {
+			if (s->site_kept != NULL && s->site_kept[site] &&
+			    take_prior(s, site) == 0) {
+				s->site_kept[site] = 2;
+				s->lans_kept++;
+				continue;
+			}
 			for (n = i = 0; i < s->ncands; i++) {
 				const struct candidate *c = &s->cands[i];
 
 				if (!c->wan && t->hosts[c->source].site == site)
 					list[n++] = i;
 			}
-			if (n > 0 && lp_solve(s, list, n) != 0)
-				s->lp_fallbacks++;
+			if (n > 0) {
+				s->lans_solved++;
+				if (lp_solve(s, list, n) != 0)
+					s->lp_fallbacks++;
+			}
 		}
 	}
 	greedy_fill(s);

@@ -67,6 +67,7 @@ struct sim {
 	unsigned	 seed;
 	double		*grow;		/* per file: B/s published, 0 whole */
 	int		 horizon;	/* lp: rounds it looks ahead */
+	int		 incremental;
 };
 
 /* Copies a small file; returns 0 or -1 (reported). */
@@ -425,14 +426,17 @@ planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 {
 	struct topology *t = s->t;
 	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
+	struct plan_options opt;
 	struct plan **plans;
 	size_t h, i, j;
 	int rc;
 
 	publish(s, (double)(round - 1) * s->T);
 	set_states(s, l->epoch, now, fail, nfail);
-	rc = plan_round_with(s->m, l, *old, s->method == SIM_LP ? METHOD_LP :
-	    METHOD_GREEDY, s->horizon, now, now + (time_t)ceil(s->T), &plans, NULL);
+	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
+	opt.horizon = s->horizon;
+	opt.incremental = s->incremental;
+	rc = plan_round_with(s->m, l, *old, &opt, now, now + (time_t)ceil(s->T), &plans, NULL);
 	if (rc != 0)
 		return rc;
 	if (s->trace != NULL && write_trace(s, round, plans) != 0)
@@ -888,6 +892,7 @@ cmd_simulate(int argc, char **argv)
 		{ "states", required_argument, NULL, 'D' },
 		{ "growing", required_argument, NULL, 'G' },
 		{ "horizon", required_argument, NULL, 'H' },
+		{ "incremental", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *start_dir = NULL, *growspec[SIM_MAX_FAULTS];
@@ -945,6 +950,9 @@ cmd_simulate(int argc, char **argv)
 			if ((s.horizon = horizon_argument(optarg)) < 0)
 				return EX_USAGE;
 			break;
+		case 'I':
+			s.incremental = 1;
+			break;
 		case 'G':
 			if (ngrow == SIM_MAX_FAULTS)
 				return EX_USAGE;
@@ -958,8 +966,13 @@ cmd_simulate(int argc, char **argv)
 	if (tpath == NULL || fpath == NULL || optind != argc) {
 		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
 		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--horizon N] [--states DIR] [--growing NAME=RATE] "
+		    "[--horizon N [--incremental]] [--states DIR] "
+		    "[--growing NAME=RATE] "
 		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
+		return EX_USAGE;
+	}
+	if (s.incremental && s.horizon < 2) {
+		warnx_("simulate: --incremental needs --horizon 2 or more");
 		return EX_USAGE;
 	}
 	if (strcmp(method, "lp") == 0)

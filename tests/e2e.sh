@@ -4,6 +4,8 @@
 # killed with SIGKILL mid-round, malformed master files, a new version
 # published mid-distribution.  Distribution B: a source serving corrupt
 # data, a host that vanishes (its own sshd stopped) and comes back.
+# E2E_ROUND (seconds, 3), E2E_TIMEOUT (the agents' I/O timeout, 3) and
+# E2E_KILL_AFTER (1.2) stretch it for slow runs, such as under valgrind.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
@@ -42,7 +44,7 @@ setup() {
 	shift
 	mkdir -p "$d/master/states" "$d/master/manifests" "$d/conf"
 	{
-		echo "round: 3s"
+		echo "round: ${E2E_ROUND:-3}s"
 		echo "block_size: 1MiB"
 		echo "failure_threshold: 3"
 		echo "sites:"
@@ -67,7 +69,7 @@ master: {address: 127.0.0.1, port: $P, dir: $d/master}
 identity: $KEY
 known_hosts: $KH
 parallel: 8
-timeout: 3s
+timeout: ${E2E_TIMEOUT:-3}s
 EOC
 		done
 		echo "links: [{between: [east, west], capacity: 60Mbit, latency: 30ms}]"
@@ -147,7 +149,7 @@ for h in $HOSTS; do
 done
 "$agent" sync -v -c "$A/conf/$V.yaml" >>"$A/$V.log" 2>&1 &
 victim=$!
-sleep 1.2
+sleep ${E2E_KILL_AFTER:-1.2}
 kill -9 $victim
 wait
 held=$(sed -n 's/^length //p' "$A/roots/$V/.sluice/pkg%2Fdata.bin@1.len" 2>/dev/null)

@@ -219,6 +219,69 @@ EOP
 "$plan" run -d "$work/ahead3" --horizon 5 2>/dev/null
 [ $? -eq 64 ] && ok || fail "--horizon 5 accepted"
 
+# Incremental planning: every host reports having done exactly what its
+# plan asked, so each site's LAN takes the look-ahead's next round instead
+# of a new solve, and its ops are the look-ahead's.  Then one host's NIC
+# changes: its site is solved again, the others still are not.
+follow() {
+	python3 - "$1" "$2" <<'EOP'
+import sys, os, glob, yaml
+d, epoch = sys.argv[1], int(sys.argv[2])
+for p in glob.glob(d + '/plans/*.yaml'):
+    plan = yaml.safe_load(open(p))
+    sp = '%s/states/%s.yaml' % (d, plan['host'])
+    st = yaml.safe_load(open(sp)) if os.path.exists(sp) else {}
+    have = {(f['name'], f['version']): f['length'] for f in st.get('files') or []}
+    for op in plan.get('ops') or []:
+        k = (op['file'], op['version'])
+        have[k] = max(have.get(k, 0), op['offset'] + op['length'])
+    yaml.safe_dump({'host': plan['host'], 'epoch': epoch, 'time': '2026-11-25T08:02:00Z',
+                    'files': [{'name': n, 'version': v, 'length': l} for (n, v), l in sorted(have.items())],
+                    'failures': []}, open(sp, 'w'))
+EOP
+}
+fresh wan3 inc
+"$plan" run -d "$work/inc" --horizon 3 --now $T0
+cp "$work/inc/ledger.yaml" "$work/inc-ahead.yaml"
+follow "$work/inc" 1
+rm -rf "$work/inc2" && cp -a "$work/inc" "$work/inc2"
+out=$("$plan" run -d "$work/inc" --horizon 3 --incremental -v --now 2026-11-25T08:02:00Z)
+kept=$(echo "$out" | sed -n 's/^site LANs: \([0-9]*\) solved, \([0-9]*\) on the look-ahead of epoch 1$/\2/p')
+[ -n "$kept" ] && [ "$kept" -ge 2 ] && ok || fail "incremental: $out"
+[ "$(grep -c 'LAN on the look-ahead of epoch 1' "$work/inc/ledger.yaml")" = "${kept:-x}" ] &&
+    grep -q 'site r0s0: LAN on the look-ahead' "$work/inc/ledger.yaml" && ok ||
+    fail "incremental: the ledger does not say which sites kept the look-ahead"
+python3 - "$work/inc" "$work/inc-ahead.yaml" "${kept:-1}" <<'EOP' && ok || fail "incremental: ops are not the look-ahead's"
+import sys, glob, yaml, collections
+d, ahead, kept = sys.argv[1], yaml.safe_load(open(sys.argv[2])), int(sys.argv[3])
+want = collections.Counter()
+for a in ahead['ahead']:
+    if a['round'] == 2 and a['host'][:4] == a['source'][:4]:
+        want[(a['host'][:4], a['host'], a['source'], a['file'])] += a['bytes']
+got = collections.Counter()
+for p in glob.glob(d + '/plans/*.yaml'):
+    plan = yaml.safe_load(open(p))
+    for op in plan.get('ops') or []:
+        if plan['host'][:4] == op['source']['host'][:4]:
+            got[(plan['host'][:4], plan['host'], op['source']['host'], op['file'])] += op['length']
+sites = {k[0] for k in want}
+followed = [s for s in sites if all(got[k] >= v for k, v in want.items() if k[0] == s)]
+sys.exit(0 if len(followed) >= kept else 1)
+EOP
+"$verifier" -q "$work/inc" >/dev/null 2>&1 && ok || fail "incremental plans"
+# The same, but r0s0h0's NIC changed: r0s0 is solved again, not the others.
+sed -i '0,/nic: 1000Mbit/s//nic: 900Mbit/' "$work/inc2/topology.yaml"
+out=$("$plan" run -d "$work/inc2" --horizon 3 --incremental -v --now 2026-11-25T08:02:00Z)
+case "$out" in
+*"site LANs: "*" solved, $((kept - 1)) on the look-ahead"*) ok ;;
+*) fail "incremental after a change: $out" ;;
+esac
+grep -q 'site r0s0: LAN on the look-ahead' "$work/inc2/ledger.yaml" && fail "r0s0 changed but kept its look-ahead" || ok
+"$plan" status -d "$work/inc2" | grep -q 'host:r0s0h0:in capacity 1Gbit -> 900Mbit' && ok ||
+    fail "status: $("$plan" status -d "$work/inc2" | sed -n 1,6p)"
+"$plan" run -d "$work/inc2" --incremental 2>/dev/null
+[ $? -eq 64 ] && ok || fail "--incremental without --horizon accepted"
+
 # The chart is well-formed SVG with the two curves; the Graphviz view has
 # one cluster per site and one edge per link (and renders, where dot is).
 "$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \

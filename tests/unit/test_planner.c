@@ -97,6 +97,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
     struct round *r)
 {
 	struct diag d = { "" };
+	struct plan_options opt = { method, 1, 0 };
 	char *lpath = xasprintf("%s/ledger.yaml", dir);
 	time_t now;
 
@@ -105,7 +106,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
 	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
 	r->old = load_old_plans(dir, r->m->topology);
-	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, method, 1, now,
+	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, &opt, now,
 	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);
 }
