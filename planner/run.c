@@ -964,6 +964,10 @@ cmd_run(int argc, char **argv)
 		usage_run();
 		return EX_USAGE;
 	}
+	if (opt.incremental && opt.horizon < 2) {
+		warnx_("run: --incremental needs --horizon 2 or more");
+		return EX_USAGE;
+	}
 	if ((rc = master_load(dir, &m, verbose)) != 0)
 		return rc;
 	if ((rc = master_ledger(dir, &l)) != 0) {
@@ -978,11 +982,6 @@ cmd_run(int argc, char **argv)
 	expires = fixed ? now + (time_t)ceil(m->topology->round) :
 	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
 	    m->topology->round);
-	if (opt.incremental && opt.horizon < 2) {
-		warnx_("run: --incremental needs --horizon 2 or more");
-		usage_run();
-		return EX_USAGE;
-	}
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	if (rc == 0)
 		rc = write_set(dir, m->topology, plans, l);
