@@ -343,7 +343,11 @@ lp_solve(struct sched *s, const size_t *cands, size_t n)
 	free(col);
 	free(colt);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (s->lock != NULL)
+		pthread_mutex_lock(s->lock);
 	s->lp_seconds += (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (s->lock != NULL)
+		pthread_mutex_unlock(s->lock);
 	return result;
 }

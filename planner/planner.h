@@ -4,6 +4,8 @@
 #ifndef SLUICE_PLANNER_H
 #define SLUICE_PLANNER_H
 
+#include <pthread.h>
+
 #include "topology.h"
 
 /* A master directory loaded: inputs for one planning run. */
@@ -184,6 +186,8 @@ struct sched {
 	size_t		 nprior;
 	size_t		 lans_solved;
 	size_t		 lans_kept;
+	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
+					 * guards the counters above */
 };
 
 void	 sched_init(struct sched *, struct master *, enum method);

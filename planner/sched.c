@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glpk.h>
 
 #include "planner.h"
 
@@ -849,6 +852,110 @@ take_prior(struct sched *s, size_t site)
 }
 
 /*
+ * The LANs.  Each site's LAN LP uses only its own hosts' NICs and its own
+ * candidates, so the sites are solved in parallel, by as many threads as
+ * there are processors (up to LAN_THREADS), with the same results as one
+ * after the other: each LP's columns are its site's candidates in index
+ * order whichever thread solves it.
+ */
+#define LAN_THREADS 8
+
+struct lans {
+	struct sched	*s;
+	size_t		*first;		/* per site, into order; nsites + 2 */
+	size_t		*order;		/* LAN candidates, by site */
+	size_t		 next;		/* the next site to take */
+	pthread_mutex_t	 lock;
+};
+
+static void
+solve_lan(struct lans *w, size_t site)
+{
+	struct sched *s = w->s;
+	size_t n = w->first[site + 1] - w->first[site];
+	int kept = 0, fell = 0;
+
+	if (s->site_kept != NULL && s->site_kept[site] &&
+	    take_prior(s, site) == 0) {
+		s->site_kept[site] = 2;
+		kept = 1;
+	} else if (n > 0)
+		fell = lp_solve(s, w->order + w->first[site], n) != 0;
+	pthread_mutex_lock(&w->lock);
+	if (kept)
+		s->lans_kept++;
+	else if (n > 0)
+		s->lans_solved++;
+	s->lp_fallbacks += fell;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *
+lan_worker(void *arg)
+{
+	struct lans *w = arg;
+
+	for (;;) {
+		size_t site;
+
+		pthread_mutex_lock(&w->lock);
+		site = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (site >= w->s->t->nsites)
+			break;
+		solve_lan(w, site);
+	}
+	/* GLPK keeps an environment per thread. */
+	glp_free_env();
+	return NULL;
+}
+
+static void
+solve_lans(struct sched *s)
+{
+	const struct topology *t = s->t;
+	struct lans w;
+	pthread_t tid[LAN_THREADS];
+	size_t i, k, nthreads = 1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.first = xcalloc(t->nsites + 2, sizeof(size_t));
+	w.order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
+	/* Counting sort by site: first[site] .. first[site + 1]. */
+	for (i = 0; i < s->ncands; i++)
+		if (!s->cands[i].wan)
+			w.first[t->hosts[s->cands[i].source].site + 2]++;
+	for (k = 2; k < t->nsites + 2; k++)
+		w.first[k] += w.first[k - 1];
+	for (i = 0; i < s->ncands; i++)
+		if (!s->cands[i].wan)
+			w.order[w.first[t->hosts[s->cands[i].source].site +
+			    1]++] = i;
+	pthread_mutex_init(&w.lock, NULL);
+	s->lock = &w.lock;
+	if (cpus > 1)
+		nthreads = (size_t)cpus < LAN_THREADS ? (size_t)cpus :
+		    LAN_THREADS;
+	if (nthreads > t->nsites)
+		nthreads = t->nsites;
+	for (k = 0; k < nthreads; k++)
+		if (pthread_create(&tid[k], NULL, lan_worker, &w) != 0)
+			break;
+	if (k == 0)
+		/* No thread to be had: this one does it all. */
+		for (i = 0; i < t->nsites; i++)
+			solve_lan(&w, i);
+	while (k > 0)
+		pthread_join(tid[--k], NULL);
+	s->lock = NULL;
+	pthread_mutex_destroy(&w.lock);
+	free(w.first);
+	free(w.order);
+}
+
+/*
  * Allocates blocks to candidates.  LP: the WAN, then every site's LAN, then
  * a greedy fill of what rounding left; greedy: the fill alone.
  */
@@ -857,7 +964,7 @@ sched_allocate(struct sched *s)
 {
 	struct topology *t = s->t;
 	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
-	size_t i, n, site;
+	size_t i, n;
 
 	if (s->method == METHOD_LP) {
 		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
@@ -883,25 +990,7 @@ sched_allocate(struct sched *s)
 		for (i = 0; i < t->nhosts; i++)
 			s->residual[2 * i] += kept[i];
 		free(kept);
-		for (site = 0; site < t->nsites; site++) {
-			if (s->site_kept != NULL && s->site_kept[site] &&
-			    take_prior(s, site) == 0) {
-				s->site_kept[site] = 2;
-				s->lans_kept++;
-				continue;
-			}
-			for (n = i = 0; i < s->ncands; i++) {
-				const struct candidate *c = &s->cands[i];
-
-				if (!c->wan && t->hosts[c->source].site == site)
-					list[n++] = i;
-			}
-			if (n > 0) {
-				s->lans_solved++;
-				if (lp_solve(s, list, n) != 0)
-					s->lp_fallbacks++;
-			}
-		}
+		solve_lans(s);
 	}
 	greedy_fill(s);
 	free(list);
