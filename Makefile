@@ -207,6 +207,6 @@ install: all
 clean:
 	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
 	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
-	rm -rf tests/fuzz/build tests/valgrind-bin
+	rm -rf tests/fuzz/build tests/valgrind-bin tests/valgrind-logs
 
 .PHONY: all bench check check-run check-valgrind demo fuzz need-deps deps install clean
