@@ -125,6 +125,10 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 /* Within a site, every host serves up to this many others of a file. */
 #define SCHED_FANOUT 4
 
+/* How much more a block is worth to a host with children in its file's
+ * copy tree (it serves them next round) than to a leaf. */
+#define SCHED_INTERIOR_BONUS 0.5
+
 /* The share of a host's outbound capacity the WAN may take first. */
 #define SCHED_WAN_SHARE 0.5
 

@@ -601,8 +601,14 @@ sched_candidates(struct sched *s)
 				    1e-3 * (double)(t->nsites -
 				    t->hosts[d->host].site) / (double)t->nsites);
 			else
+				/*
+				 * A host with children in the file's copy
+				 * tree serves them next round: worth more.
+				 */
 				c->weight = (double)(fs->files[d->file].priority
-				    + 1) * (1 + deficit);
+				    + 1) * (1 + deficit) * (rank[d->host * nf +
+				    d->file] * SCHED_FANOUT + 1 < site->nhosts ?
+				    1 + SCHED_INTERIOR_BONUS : 1);
 			/*
 			 * Scarce bytes first: what few hosts hold is the
 			 * critical path, whatever the priorities.

@@ -188,9 +188,9 @@ grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || 
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
 # Looking ahead: with --horizon 3 the LP sees that hosts given a little now
-# serve others next round.  One LAN of 20 hosts and two files of 1 GiB:
-# a round fewer than planning one round at a time, every round verified.
-"$top/tests/tools/gen-case" "$work/ahead" --regions 1 --sites 1 --hosts 20 --files 2 \
+# serve others next round.  One LAN of 40 hosts and two files of 1 GiB:
+# fewer rounds than planning one round at a time, every round verified.
+"$top/tests/tools/gen-case" "$work/ahead" --regions 1 --sites 1 --hosts 40 --files 2 \
     --size 1073741824 --uplink 0 --round 10 --no-states
 one=$("$plan" simulate -t "$work/ahead/topology.yaml" -f "$work/ahead/fileset.yaml")
 rm -rf "$work/trace-ahead"

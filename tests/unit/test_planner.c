@@ -306,6 +306,52 @@ START_TEST(wan_leaves_the_lan_its_share)
 END_TEST
 
 /*
+ * A host with children in its file's copy tree comes first: one site of
+ * g and h1..h5 (10 MB/s each), f1 to copy (every host holds f0 already).
+ * f1's tree ranks g, then by the rotation of the second of two files
+ * h3, h4, h5, h1, h2; only h3 (rank 1) has a child (rank 5), so the
+ * generator's one round of egress, 80 blocks, goes to h3, not to h1.
+ */
+START_TEST(interior_hosts_first)
+{
+	char *dir = master_dir();
+	struct round r;
+	int method, i;
+	char host[3] = "h0";
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - name: A\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s, nic: 10MB/s}\n"
+	    "      - {name: h1, address: 192.0.2.2, root: /s, nic: 10MB/s}\n"
+	    "      - {name: h2, address: 192.0.2.3, root: /s, nic: 10MB/s}\n"
+	    "      - {name: h3, address: 192.0.2.4, root: /s, nic: 10MB/s}\n"
+	    "      - {name: h4, address: 192.0.2.5, root: /s, nic: 10MB/s}\n"
+	    "      - {name: h5, address: 192.0.2.6, root: /s, nic: 10MB/s}\n");
+	put(dir, "fileset.yaml", "files:\n"
+	    "  - {name: f0, version: 1, generator: g}\n"
+	    "  - {name: f1, version: 1, generator: g}\n");
+	put_manifest(dir, "f0", 10, 10, 1);
+	put_manifest(dir, "f1", 1000, 1000, 1);
+	for (i = 1; i <= 5; i++) {
+		host[1] = (char)('0' + i);
+		put_state(dir, host, "f0", 10, 0, "2026-11-25T07:59:00Z", NULL);
+	}
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
+		ck_assert_uint_eq(bytes_to(&r, "h3"), 80 * MIB);
+		for (i = 1; i <= 5; i++) {
+			host[1] = (char)('0' + i);
+			if (i != 3)
+				ck_assert_uint_eq(bytes_to(&r, host), 0);
+		}
+		round_free(&r);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * Sites G, X and Y in a triangle; y already holds the file.  With the
  * direct link G--X failed, x must take everything from y over Y--X.
  */
@@ -553,6 +599,7 @@ suite_planner(void)
 	tcase_add_test(tc, failed_link_routes_around);
 	tcase_add_test(tc, files_enter_through_different_hosts);
 	tcase_add_test(tc, wan_leaves_the_lan_its_share);
+	tcase_add_test(tc, interior_hosts_first);
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
