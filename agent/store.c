@@ -115,18 +115,7 @@ fail:
 int
 store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 {
-	int fd, rc, saved;
-
-	*buf = NULL;
-	*len = 0;
-	if ((fd = openat(s->meta_fd, name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	rc = read_all(fd, YAML_MAX_FILE, buf, len);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return read_file_at(s->meta_fd, name, O_NOFOLLOW, buf, len);
 }
 
 static int

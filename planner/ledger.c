@@ -178,23 +178,21 @@ parse_ahead(struct yctx *c, struct ledger *l, const struct ynode *list)
 	for (i = 0; i < list->nkids; i++) {
 		const struct ynode *n = list->kids[i];
 		struct ledger_ahead *a = &l->ahead[l->nahead++];
+		size_t k;
 
 		if ((rc = ymap_check(c, n, "ahead", ahead_keys)) != 0)
 			return rc;
-		if ((v = ymap_get(n, "round")) == NULL ||
-		    (v = ymap_get(n, "host")) == NULL ||
-		    (v = ymap_get(n, "file")) == NULL ||
-		    (v = ymap_get(n, "version")) == NULL ||
-		    (v = ymap_get(n, "source")) == NULL ||
-		    (v = ymap_get(n, "bytes")) == NULL)
-			return yerr(c, n, "ahead: round, host, file, version, "
-			    "source and bytes are all needed");
-		if ((rc = yget_u64(c, ymap_get(n, "round"), "round", &u)) != 0)
+		/* Every key is needed. */
+		for (k = 0; ahead_keys[k] != NULL; k++)
+			if (ymap_get(n, ahead_keys[k]) == NULL)
+				return yerr(c, n, "ahead: missing '%s'",
+				    ahead_keys[k]);
+		v = ymap_get(n, "round");
+		if ((rc = yget_u64(c, v, "round", &u)) != 0)
 			return rc;
 		if (u < 2 || u > SCHED_HORIZON_MAX)
-			return yerr(c, ymap_get(n, "round"), "round: %llu is "
-			    "outside 2..%d", (unsigned long long)u,
-			    SCHED_HORIZON_MAX);
+			return yerr(c, v, "round: %llu is outside 2..%d",
+			    (unsigned long long)u, SCHED_HORIZON_MAX);
 		a->round = (unsigned)u;
 		if ((rc = yget_name(c, ymap_get(n, "host"), "host",
 		    &a->host)) != 0 ||

@@ -139,16 +139,11 @@ horizon_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 {
 	size_t nf = s->m->fileset->nfiles, H = (size_t)s->horizon;
 	size_t N = s->ncands, i, j, k, t, u, nd = s->ndemands;
-	long *dem = xcalloc(s->t->nhosts * (nf ? nf : 1), sizeof(long));
 	int *colt = xcalloc(N * H, sizeof(int));	/* [t * N + cand] */
 	char *in = xcalloc(nd ? nd : 1, 1);
 	int *intake;
 	double disc = 1;
 
-	for (i = 0; i < s->t->nhosts * nf; i++)
-		dem[i] = -1;
-	for (i = 0; i < nd; i++)
-		dem[s->demands[i].host * nf + s->demands[i].file] = (long)i;
 	for (i = 0; i < n; i++) {
 		colt[cands[i]] = col[cands[i]];
 		in[s->cands[cands[i]].demand] = 1;
@@ -217,7 +212,7 @@ horizon_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 			const struct demand *d = &s->demands[c->demand];
 			const struct demand *e = NULL;
 			uint64_t bs = s->m->manifests[d->file]->block_size;
-			long sd = dem[c->source * nf + d->file];
+			long sd = s->demand_of[c->source * nf + d->file];
 			double lim = (double)(c->source_len / bs) -
 			    (double)(d->have / bs);
 			int r;
@@ -246,7 +241,6 @@ horizon_rows(struct sched *s, glp_prob *lp, struct lpbuild *b,
 			glp_set_row_bnds(lp, r, GLP_UP, 0, lim > 0 ? lim : 0);
 		}
 	free(intake);
-	free(dem);
 	free(in);
 	return colt;
 }

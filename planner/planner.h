@@ -175,6 +175,8 @@ struct sched {
 	uint64_t	*len;		/* host * nfiles + file: held */
 	struct demand	*demands;
 	size_t		 ndemands;
+	long		*demand_of;	/* host * nfiles + file: its demand,
+					 * or -1 */
 	struct candidate *cands;
 	size_t		 ncands;
 	int		 lp_fallbacks;	/* LP solves that fell back */
@@ -188,6 +190,9 @@ struct sched {
 					 * and did (2) */
 	const struct ledger_ahead *prior;	/* the last run's */
 	size_t		 nprior;
+	long		*prior_cand;	/* per prior entry: its candidate, or
+					 * -1 */
+	long		*prior_site;	/* ... its host's site, or -1 */
 	size_t		 lans_solved;
 	size_t		 lans_kept;
 	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
@@ -204,6 +209,7 @@ uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
 uint64_t sched_scheduled_bytes(const struct sched *);
 uint64_t sched_room(const struct sched *, const struct candidate *);
 void	 sched_charge(struct sched *, const struct candidate *, uint64_t);
+void	 sched_resolve_prior(struct sched *);
 
 /* lp.c */
 int	 lp_solve(struct sched *, const size_t *cands, size_t n);

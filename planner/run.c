@@ -485,22 +485,14 @@ sites_on_schedule(struct sched *s, const struct ledger *l,
 				keep[site] = 0;
 				break;
 			}
-			/* The last op on each file ends where the host is
-			 * now. */
+			/* Every op done: a host's ops on a file tile a
+			 * range from its length, so it holds their ends. */
 			for (k = 0; p != NULL && k < p->nops; k++) {
 				const struct op *o = &p->ops[k];
 				long f = fileset_find(m->fileset, o->file);
-				size_t q;
-				uint64_t end = o->offset + o->length;
 
-				for (q = 0; q < p->nops; q++)
-					if (strcmp(p->ops[q].file, o->file) == 0 &&
-					    p->ops[q].offset + p->ops[q].length >
-					    end)
-						end = p->ops[q].offset +
-						    p->ops[q].length;
-				if (f >= 0 && master_length(m, h, (size_t)f) !=
-				    end)
+				if (f < 0 || master_length(m, h, (size_t)f) <
+				    o->offset + o->length)
 					keep[site] = 0;
 			}
 		}
@@ -515,8 +507,14 @@ record_ahead(struct ledger *l, const struct sched *s)
 	const struct topology *t = s->t;
 	size_t i, k;
 
+	size_t n = 0;
+
 	ledger_clear_ahead(l);
 	l->horizon = (unsigned)s->horizon;
+	for (k = 0; k + 1 < (size_t)s->horizon; k++)
+		for (i = 0; i < s->ncands; i++)
+			n += s->cands[i].ahead[k] >= 1;
+	l->ahead = xcalloc(n + 1, sizeof(*l->ahead));
 	for (k = 0; k + 1 < (size_t)s->horizon; k++)
 		for (i = 0; i < s->ncands; i++) {
 			const struct candidate *c = &s->cands[i];
@@ -526,8 +524,6 @@ record_ahead(struct ledger *l, const struct sched *s)
 
 			if (c->ahead[k] < 1)
 				continue;
-			l->ahead = xreallocarray(l->ahead, l->nahead + 1,
-			    sizeof(*l->ahead));
 			a = &l->ahead[l->nahead++];
 			a->round = (unsigned)k + 2;
 			a->host = xstrdup(t->hosts[d->host].name);
@@ -610,6 +606,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		s.site_kept = sites_on_schedule(&s, l, old, changed);
 		s.prior = l->ahead;
 		s.nprior = l->nahead;
+		sched_resolve_prior(&s);
 	}
 	sched_allocate(&s);
 	free(changed);
@@ -663,22 +660,6 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 
 /* ------------------------------------------------------------------ */
 /* Writing the set                                                     */
-
-/* Reads a whole small file; returns 0 or -1 with errno set. */
-static int
-read_path(const char *path, char **buf, size_t *len)
-{
-	int fd, rc, saved;
-
-	*buf = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = read_all(fd, YAML_MAX_FILE, buf, len);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
 
 /* Removes a set directory: its plans, its ledger, itself. */
 static void
@@ -798,7 +779,7 @@ write_set(const char *dir, const struct topology *t, struct plan **plans,
 			char *oldpath = xasprintf("%s/plans/%s.yaml", dir,
 			    t->hosts[h].name);
 
-			if (read_path(oldpath, &buf, &len) == 0 &&
+			if (read_file_at(AT_FDCWD, oldpath, 0, &buf, &len) == 0 &&
 			    write_new_file(path, buf, len) != 0) {
 				free(oldpath);
 				free(path);

@@ -98,6 +98,9 @@ sched_free(struct sched *s)
 	free(s->demands);
 	free(s->cands);
 	free(s->site_kept);
+	free(s->demand_of);
+	free(s->prior_cand);
+	free(s->prior_site);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -115,6 +118,10 @@ sched_demands(struct sched *s)
 	struct topology *t = s->t;
 	size_t f, h, cap = 0;
 
+	s->demand_of = xcalloc(t->nhosts * (fs->nfiles ? fs->nfiles : 1),
+	    sizeof(long));
+	for (h = 0; h < t->nhosts * fs->nfiles; h++)
+		s->demand_of[h] = -1;
 	for (f = 0; f < fs->nfiles; f++) {
 		const struct manifest *man = s->m->manifests[f];
 
@@ -141,6 +148,7 @@ sched_demands(struct sched *s)
 				s->demands = xreallocarray(s->demands, cap,
 				    sizeof(*s->demands));
 			}
+			s->demand_of[h * fs->nfiles + f] = (long)s->ndemands;
 			d = &s->demands[s->ndemands++];
 			memset(d, 0, sizeof(*d));
 			d->host = h;
@@ -707,17 +715,24 @@ sched_room(const struct sched *s, const struct candidate *c)
 	return a < b ? a : b;
 }
 
-/* Charges nblocks more of the candidate to every resource of its route. */
-void
-sched_charge(struct sched *s, const struct candidate *c, uint64_t nblocks)
+/* Charges blocks more of the candidate (fewer when negative) to every
+ * resource of its route. */
+static void
+charge(struct sched *s, const struct candidate *c, double blocks)
 {
-	uint64_t bs = file_block_size(s, s->demands[c->demand].file);
+	double bs = (double)file_block_size(s, s->demands[c->demand].file);
 	int i;
 
 	for (i = 0; i < c->nres; i++)
 		if (!isinf(s->residual[c->res[i]]))
-			s->residual[c->res[i]] -= (double)(nblocks * bs) /
-			    s->T;
+			s->residual[c->res[i]] -= blocks * bs / s->T;
+}
+
+/* Charges nblocks more of the candidate to every resource of its route. */
+void
+sched_charge(struct sched *s, const struct candidate *c, uint64_t nblocks)
+{
+	charge(s, c, (double)nblocks);
 }
 
 /* Greedy: best weight first, each candidate as much as fits, once. */
@@ -757,29 +772,36 @@ greedy_fill(struct sched *s)
 	free(order);
 }
 
-/* The candidate of host's demand for file from source, or NULL. */
-static struct candidate *
-find_candidate(struct sched *s, const struct ledger_ahead *a)
+/*
+ * Resolves the last run's look-ahead once, before the LANs: each entry's
+ * candidate (its host's demand for the file, from that source, within the
+ * site) and its host's site.
+ */
+void
+sched_resolve_prior(struct sched *s)
 {
-	long h = topology_host(s->t, a->host);
-	long src = topology_host(s->t, a->source);
-	long f = fileset_find(s->m->fileset, a->file);
-	size_t i, j;
+	size_t nf = s->m->fileset->nfiles, i, j;
 
-	if (h < 0 || src < 0 || f < 0 ||
-	    s->m->fileset->files[f].version != a->version)
-		return NULL;
-	for (i = 0; i < s->ndemands; i++) {
-		const struct demand *d = &s->demands[i];
+	s->prior_cand = xcalloc(s->nprior + 1, sizeof(long));
+	s->prior_site = xcalloc(s->nprior + 1, sizeof(long));
+	for (i = 0; i < s->nprior; i++) {
+		const struct ledger_ahead *a = &s->prior[i];
+		long h = topology_host(s->t, a->host);
+		long src = topology_host(s->t, a->source);
+		long f = fileset_find(s->m->fileset, a->file), d;
 
-		if (d->host != (size_t)h || d->file != (size_t)f)
+		s->prior_cand[i] = -1;
+		s->prior_site[i] = h < 0 ? -1 : (long)s->t->hosts[h].site;
+		if (h < 0 || src < 0 || f < 0 ||
+		    s->m->fileset->files[f].version != a->version ||
+		    (d = s->demand_of[(size_t)h * nf + (size_t)f]) < 0)
 			continue;
-		for (j = d->first; j < d->first + d->ncand; j++)
+		for (j = s->demands[d].first; j < s->demands[d].first +
+		    s->demands[d].ncand; j++)
 			if (s->cands[j].source == (size_t)src &&
-			    s->cands[j].wan == 0)
-				return &s->cands[j];
+			    !s->cands[j].wan)
+				s->prior_cand[i] = (long)j;
 	}
-	return NULL;
 }
 
 /*
@@ -790,70 +812,58 @@ find_candidate(struct sched *s, const struct ledger_ahead *a)
 static int
 take_prior(struct sched *s, size_t site)
 {
-	struct candidate **got = xcalloc(s->nprior + 1, sizeof(*got));
-	uint64_t *n = xcalloc(s->nprior + 1, sizeof(*n));
 	uint64_t asked = 0, granted = 0;
-	size_t i, ngot = 0;
+	size_t i;
 
 	for (i = 0; i < s->nprior; i++) {
 		const struct ledger_ahead *a = &s->prior[i];
-		struct candidate *c = find_candidate(s, a);
+		struct candidate *c;
 		uint64_t bs, k, room;
 
-		if (a->round != 2)
+		if (a->round != 2 || s->prior_site[i] != (long)site)
 			continue;
-		if (c == NULL) {
-			long h = topology_host(s->t, a->host);
-
-			if (h >= 0 && s->t->hosts[h].site == site)
-				asked += a->bytes;
+		if (s->prior_cand[i] < 0) {
+			asked += a->bytes;
 			continue;
 		}
-		if (s->t->hosts[c->source].site != site)
-			continue;
-		bs = s->m->manifests[s->demands[c->demand].file]->block_size;
+		c = &s->cands[s->prior_cand[i]];
+		bs = file_block_size(s, s->demands[c->demand].file);
 		k = a->bytes / bs;
 		asked += k * bs;
 		room = sched_room(s, c);
 		if (k > room)
 			k = room;
-		if (k > 0) {
-			c->blocks += k;
-			sched_charge(s, c, k);
-			granted += k * bs;
-			got[ngot] = c;
-			n[ngot++] = k;
-		}
+		c->blocks += k;
+		sched_charge(s, c, k);
+		granted += k * bs;
 	}
-	/* What no longer fits is worth a new solve: give it all back. */
+	/* What no longer fits is worth a new solve: give it all back (a
+	 * LAN candidate holds nothing but this before its site is done). */
 	if (granted < asked - asked / 100) {
-		for (i = 0; i < ngot; i++) {
-			uint64_t bs = file_block_size(s,
-			    s->demands[got[i]->demand].file);
-			int r;
+		for (i = 0; i < s->nprior; i++) {
+			struct candidate *c;
 
-			got[i]->blocks -= n[i];
-			for (r = 0; r < got[i]->nres; r++)
-				if (!isinf(s->residual[got[i]->res[r]]))
-					s->residual[got[i]->res[r]] +=
-					    (double)(n[i] * bs) / s->T;
+			if (s->prior[i].round != 2 ||
+			    s->prior_site[i] != (long)site ||
+			    s->prior_cand[i] < 0)
+				continue;
+			c = &s->cands[s->prior_cand[i]];
+			charge(s, c, -(double)c->blocks);
+			c->blocks = 0;
 		}
-		free(got);
-		free(n);
 		return -1;
 	}
 	for (i = 0; i < s->nprior; i++) {
 		const struct ledger_ahead *a = &s->prior[i];
 		struct candidate *c;
 
-		if (a->round > 2 && (c = find_candidate(s, a)) != NULL &&
-		    s->t->hosts[c->source].site == site)
-			c->ahead[a->round - 3] += (double)(a->bytes /
-			    s->m->manifests[s->demands[c->demand].file]->
-			    block_size);
+		if (a->round <= 2 || s->prior_site[i] != (long)site ||
+		    s->prior_cand[i] < 0)
+			continue;
+		c = &s->cands[s->prior_cand[i]];
+		c->ahead[a->round - 3] += (double)(a->bytes /
+		    file_block_size(s, s->demands[c->demand].file));
 	}
-	free(got);
-	free(n);
 	return 0;
 }
 

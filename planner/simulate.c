@@ -155,8 +155,7 @@ publish(struct sim *s, double when)
 	}
 }
 
-/* The largest share of a file any host can be sure of: what is
- * published. */
+/* What is published of a file so far. */
 static uint64_t
 published(struct sim *s, size_t f)
 {
@@ -300,20 +299,6 @@ set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 }
 
 static int
-all_done(const struct sim *s)
-{
-	size_t h, f;
-
-	for (h = 0; h < s->t->nhosts; h++)
-		for (f = 0; f < s->m->fileset->nfiles; f++)
-			if (fileset_targets(s->t, &s->m->fileset->files[f], h) &&
-			    s->len[h * s->m->fileset->nfiles + f] <
-			    s->m->fileset->files[f].size)
-				return 0;
-	return 1;
-}
-
-static int
 host_whole(const struct sim *s, size_t h)
 {
 	size_t f;
@@ -322,6 +307,17 @@ host_whole(const struct sim *s, size_t h)
 		if (fileset_targets(s->t, &s->m->fileset->files[f], h) &&
 		    s->len[h * s->m->fileset->nfiles + f] <
 		    s->m->fileset->files[f].size)
+			return 0;
+	return 1;
+}
+
+static int
+all_done(const struct sim *s)
+{
+	size_t h;
+
+	for (h = 0; h < s->t->nhosts; h++)
+		if (!host_whole(s, h))
 			return 0;
 	return 1;
 }
@@ -436,7 +432,8 @@ planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
 	opt.horizon = s->horizon;
 	opt.incremental = s->incremental;
-	rc = plan_round_with(s->m, l, *old, &opt, now, now + (time_t)ceil(s->T), &plans, NULL);
+	rc = plan_round_with(s->m, l, *old, &opt, now,
+	    now + (time_t)ceil(s->T), &plans, NULL);
 	if (rc != 0)
 		return rc;
 	if (s->trace != NULL && write_trace(s, round, plans) != 0)

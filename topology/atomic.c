@@ -78,6 +78,29 @@ read_all(int fd, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * Reads the whole file at path, relative to dirfd (or AT_FDCWD), opened
+ * with flags as well (O_NOFOLLOW, say), up to YAML_MAX_FILE bytes.  On
+ * success *buf, NUL-terminated, is the caller's; returns 0, or -1 with
+ * errno set.
+ */
+int
+read_file_at(int dirfd, const char *path, int flags, char **buf,
+    size_t *len)
+{
+	int fd, rc, saved;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags)) == -1)
+		return -1;
+	rc = read_all(fd, YAML_MAX_FILE, buf, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 /* fsyncs a directory; returns 0 or -1 with errno set. */
 int
 fsync_dir(const char *dir)

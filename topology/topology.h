@@ -370,6 +370,8 @@ int	 atomic_write(const char *path, const void *buf, size_t len);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 write_new_file(const char *path, const void *buf, size_t len);
 int	 read_all(int fd, size_t max, char **buf, size_t *len);
+int	 read_file_at(int dirfd, const char *path, int flags, char **buf,
+	    size_t *len);
 int	 fsync_dir(const char *dir);
 int	 mkdir_p(const char *path, unsigned mode);
 
