@@ -47,6 +47,7 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/simulate.o planner/dot.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
+	       agent/pace.o agent/fetch.o \
 	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \

@@ -5,6 +5,7 @@
 #define SLUICE_AGENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "topology.h"
@@ -31,19 +32,36 @@ void	 config_free(struct agent_config *);
 
 /* store.c: the crash-safe store under ROOT/.sluice/ */
 
+/* A range of bytes, [start, end). */
+struct span {
+	uint64_t	 start;
+	uint64_t	 end;
+};
+
 /* One file version held, or being filled. */
 struct version {
 	char		*name;
 	uint64_t	 number;
 	uint64_t	 length;	/* durable verified contiguous length */
+	uint64_t	 verified;	/* verified contiguous length, durable
+					 * or not yet (>= length) */
 	uint64_t	 size;		/* the whole file's size; 0 unknown */
 	int		 data_fd;	/* -1 when closed */
-	/* Blocks verified beyond length, not yet contiguous. */
+	int		 direct_fd;	/* the same, O_DIRECT; -1 none */
 	uint64_t	 block_size;
-	unsigned char	*ahead;		/* bitmap from length's block on */
-	size_t		 nahead;	/* bits */
-	pthread_mutex_t	 lock;
+	struct span	*ahead;		/* verified ranges beyond verified,
+					 * sorted and apart */
+	size_t		 nahead;
+	size_t		 capahead;
+	unsigned	 generation;	/* changes when unverified bytes are
+					 * given back after a write error */
+	pthread_mutex_t	 lock;		/* guards the fields above */
+	pthread_mutex_t	 commit_lock;	/* one commit at a time */
 };
+
+/* What version_write() needs to bypass the page cache: offsets, lengths
+ * and buffers aligned to it. */
+#define STORE_ALIGN 4096
 
 struct store {
 	char		*root;
@@ -59,6 +77,13 @@ void	 version_free(struct version *);
 int	 version_set_size(struct store *, struct version *, uint64_t size);
 int	 version_commit_block(struct store *, struct version *,
 	    uint64_t offset, const unsigned char *data, size_t len);
+unsigned version_generation(struct version *);
+int	 version_write(struct store *, struct version *, uint64_t offset,
+	    const void *data, size_t len, int direct);
+int	 version_verified(struct version *, uint64_t offset, uint64_t len,
+	    unsigned generation);
+uint64_t version_verified_length(struct version *);
+int	 version_commit(struct store *, struct version *);
 int	 version_expose(struct store *, struct version *);
 int	 store_list(struct store *, struct holding **, size_t *);
 int	 store_retire(struct store *, const char *name, uint64_t keep);
@@ -70,6 +95,20 @@ int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);
 int	 store_clear_failures(struct store *);
+
+/* pace.c: holding a transfer to its rate */
+struct pace {
+	double		 rate;		/* bytes/s */
+	double		 next;		/* when the next slot begins */
+	double		 deadline;	/* no slot begins at or after it */
+	pthread_mutex_t	 lock;
+};
+
+double	 clock_mono(void);
+void	 sleep_until(double when);
+void	 pace_init(struct pace *, double rate, double deadline);
+void	 pace_destroy(struct pace *);
+int	 pace_take(struct pace *, size_t n);
 
 /* ssh.c: libssh2 sessions, strict host keys, SFTP */
 struct ssh;
@@ -85,11 +124,16 @@ int	 ssh_connect(const struct agent_config *, const char *address,
 void	 ssh_close(struct ssh *);
 void	 ssh_lock(struct ssh *);
 void	 ssh_unlock(struct ssh *);
-void	*ssh_open_read(struct ssh *, const char *path, uint64_t offset,
+struct ssh_file;
+
+struct ssh_file *ssh_open_read(struct ssh *, const char *path,
+	    uint64_t offset, struct ssh_error *);
+void	 ssh_seek(struct ssh_file *, uint64_t offset);
+long	 ssh_read(struct ssh *, struct ssh_file *, void *buf, size_t len,
 	    struct ssh_error *);
-long	 ssh_read(struct ssh *, void *handle, void *buf, size_t len,
+int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,
 	    struct ssh_error *);
-void	 ssh_close_file(struct ssh *, void *handle);
+void	 ssh_close_file(struct ssh *, struct ssh_file *);
 int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 	    size_t max, struct ssh_error *);
 int	 ssh_put(struct ssh *, const char *path, const void *buf, size_t len,
@@ -99,7 +143,76 @@ int	 ssh_replace(struct ssh *, const char *dir, const char *name,
 int	 ssh_library_init(void);
 void	 ssh_library_exit(void);
 
-/* transfer.c: executing a plan */
+/* fetch.c and transfer.c: executing a plan */
+
+/* The most SSH sessions one source gets, and so the most streams of one
+ * op (separate sessions are separate cipher streams, on separate cores). */
+#define STREAMS_MAX 4
+
+/* One peer the plan reads from: its sessions, connected when first used. */
+struct source {
+	const struct plan_source *src;
+	struct ssh	*ssh[STREAMS_MAX];
+	int		 tried[STREAMS_MAX];
+	struct ssh_error err[STREAMS_MAX];
+	int		 broken;	/* a connection failed: why */
+	struct ssh_error why;
+	pthread_mutex_t	 lock;
+};
+
+/* One op being carried out by its streams. */
+struct job {
+	const struct op	*op;
+	struct version	*version;
+	struct source	*source;
+	struct pace	 pace;		/* the op's rate, shared by its streams */
+	unsigned	 streams;	/* how many read it at once */
+	uint64_t	 run;		/* blocks a stream takes at a time */
+	size_t		 chunk;		/* bytes per read and per hand-off */
+	pthread_mutex_t	 lock;		/* guards the fields below */
+	uint64_t	 next;		/* the op's next block no stream has */
+	int		 failed;
+	uint64_t	 fail_at;	/* where in the file it failed */
+	struct ssh_error err;		/* the earliest failure */
+	int		 blame_route;	/* it may be the network's */
+	int		 local;		/* it is this host's own */
+	double		 first, last;	/* when the first read went out and
+					 * the last block was verified */
+	_Atomic uint64_t done;		/* bytes verified by this op */
+	_Atomic int	 stop;		/* it failed: no stream takes more */
+	_Atomic int	 abort;		/* ... and the runs in progress stop */
+	_Atomic int	 phase;		/* 0 waiting, 1 running, 2 ended */
+	_Atomic unsigned running;	/* streams still at work */
+};
+
+/* What every stream of a plan shares. */
+struct runner {
+	const struct agent_config *config;
+	struct store	*store;
+	const struct plan *plan;
+	double		 deadline;	/* the plan's expiry, monotonic */
+	struct job	*jobs;
+	size_t		 njobs;
+	size_t		*tasks;		/* job of each stream to run */
+	size_t		 ntasks;
+	size_t		 next;		/* the next task to take */
+	pthread_mutex_t	 lock;
+	/* The group commit: verified prefixes made durable at most every
+	 * COMMIT_INTERVAL, at once when one has not been for that long. */
+	pthread_cond_t	 commit_cond;
+	int		 commit_dirty;
+	int		 commit_stop;
+	int		 commit_errors;
+	_Atomic int	 finished;
+	int		 verbose;
+};
+
+void	 fetch_stream(struct runner *, struct job *, unsigned stream);
+void	 job_fail(struct job *, enum failure_class, int route, int local,
+	    uint64_t at, const char *fmt, ...)
+	    __attribute__((format(printf, 6, 7)));
+void	 runner_dirty(struct runner *);
+
 struct run_result {
 	uint64_t	 bytes;		/* verified this run */
 	size_t		 ops_done;

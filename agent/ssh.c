@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -116,7 +117,17 @@ tcp_connect(const char *address, unsigned port, double timeout,
 		rc = poll(&pfd, 1, (int)(timeout * 1000));
 		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
 		    &len) == 0 && err == 0) {
+			int one = 1;
+
 			fcntl(fd, F_SETFL, flags);
+			/*
+			 * SFTP reads are small requests answered by large
+			 * replies: with Nagle's algorithm a request waits
+			 * for the peer's delayed ACK, and reads of 64 KiB
+			 * ran at 26 MB/s instead of 211 (loopback).
+			 */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
 			break;
 		}
 		if (rc == 0)
@@ -331,6 +342,46 @@ ssh_close(struct ssh *s)
 	free(s);
 }
 
+/* What an SFTP status code means, as a person would say it. */
+static const char *
+sftp_status_text(unsigned long fx)
+{
+	switch (fx) {
+	case LIBSSH2_FX_EOF:
+		return "end of file";
+	case LIBSSH2_FX_NO_SUCH_FILE:
+	case LIBSSH2_FX_NO_SUCH_PATH:
+		return "no such file";
+	case LIBSSH2_FX_PERMISSION_DENIED:
+	case LIBSSH2_FX_WRITE_PROTECT:
+		return "permission denied";
+	case LIBSSH2_FX_FAILURE:
+		return "failed (the server says no more)";
+	case LIBSSH2_FX_BAD_MESSAGE:
+		return "bad message";
+	case LIBSSH2_FX_NO_CONNECTION:
+	case LIBSSH2_FX_CONNECTION_LOST:
+		return "connection lost";
+	case LIBSSH2_FX_OP_UNSUPPORTED:
+		return "not supported by the server";
+	case LIBSSH2_FX_INVALID_HANDLE:
+		return "invalid handle";
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+		return "file exists";
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+	case LIBSSH2_FX_QUOTA_EXCEEDED:
+		return "no space left";
+	case LIBSSH2_FX_NOT_A_DIRECTORY:
+		return "not a directory";
+	case LIBSSH2_FX_INVALID_FILENAME:
+		return "invalid file name";
+	case LIBSSH2_FX_LINK_LOOP:
+		return "too many levels of links";
+	default:
+		return NULL;
+	}
+}
+
 /* Classifies the session's last error for the op that met it. */
 static void
 sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
@@ -338,11 +389,13 @@ sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
 {
 	int err = libssh2_session_last_errno(s->session);
 	unsigned long fx = 0;
+	const char *text;
 	char *msg = NULL;
 
 	libssh2_session_last_error(s->session, &msg, NULL, 0);
 	if (err == LIBSSH2_ERROR_SFTP_PROTOCOL)
 		fx = libssh2_sftp_last_error(s->sftp);
+	text = sftp_status_text(fx);
 	if (err == LIBSSH2_ERROR_TIMEOUT)
 		set_error(e, FAIL_TIMEOUT, "%s: %s %s: timeout", s->where,
 		    what, path);
@@ -350,17 +403,30 @@ sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
 	    LIBSSH2_FX_NO_SUCH_PATH)
 		set_error(e, FAIL_MISSING, "%s: %s %s: no such file", s->where,
 		    what, path);
-	else
-		set_error(e, FAIL_IO, "%s: %s %s: %s (sftp status %lu)",
+	else if (text != NULL)
+		set_error(e, FAIL_IO, "%s: %s %s: %s", s->where, what, path,
+		    text);
+	else if (fx != 0)
+		set_error(e, FAIL_IO, "%s: %s %s: %s (SFTP status %lu)",
 		    s->where, what, path, msg ? msg : "error", fx);
+	else
+		set_error(e, FAIL_IO, "%s: %s %s: %s", s->where, what, path,
+		    msg ? msg : "error");
 }
 
+/* An open remote file. */
+struct ssh_file {
+	LIBSSH2_SFTP_HANDLE *handle;
+	char		*path;
+};
+
 /* Opens path for reading at offset; call under ssh_lock(). */
-void *
+struct ssh_file *
 ssh_open_read(struct ssh *s, const char *path, uint64_t offset,
     struct ssh_error *e)
 {
 	LIBSSH2_SFTP_HANDLE *h;
+	struct ssh_file *f;
 
 	h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0);
 	if (h == NULL) {
@@ -368,32 +434,69 @@ ssh_open_read(struct ssh *s, const char *path, uint64_t offset,
 		return NULL;
 	}
 	libssh2_sftp_seek64(h, offset);
-	return h;
+	f = xcalloc(1, sizeof(*f));
+	f->handle = h;
+	f->path = xstrdup(path);
+	return f;
 }
 
-/* Reads up to len bytes; returns the count, 0 at end, -1 with e set. */
+/* Moves the next read to offset (what was asked ahead is dropped). */
+void
+ssh_seek(struct ssh_file *f, uint64_t offset)
+{
+	libssh2_sftp_seek64(f->handle, offset);
+}
+
+/*
+ * Reads up to len bytes; returns the count, 0 at end, -1 with e set.
+ * libssh2 asks the server for up to four times len beyond what was read
+ * (fewer when that much is asked already): see fetch.c.
+ */
 long
-ssh_read(struct ssh *s, void *handle, void *buf, size_t len,
+ssh_read(struct ssh *s, struct ssh_file *f, void *buf, size_t len,
     struct ssh_error *e)
 {
 	ssize_t n;
 	int next;
 
 	libssh2_keepalive_send(s->session, &next);
-	n = libssh2_sftp_read(handle, buf, len);
+	n = libssh2_sftp_read(f->handle, buf, len);
 	if (n < 0) {
-		sftp_error(s, e, "read", "");
+		sftp_error(s, e, "read", f->path);
 		return -1;
 	}
 	return (long)n;
 }
 
+/* The size of an open file; 0, or -1 with e set. */
+int
+ssh_file_size(struct ssh *s, struct ssh_file *f, uint64_t *size,
+    struct ssh_error *e)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+
+	if (libssh2_sftp_fstat(f->handle, &a) != 0) {
+		sftp_error(s, e, "stat", f->path);
+		return -1;
+	}
+	if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
+		set_error(e, FAIL_IO, "%s: stat %s: no size", s->where,
+		    f->path);
+		return -1;
+	}
+	*size = a.filesize;
+	return 0;
+}
+
 void
-ssh_close_file(struct ssh *s, void *handle)
+ssh_close_file(struct ssh *s, struct ssh_file *f)
 {
 	(void)s;
-	if (handle != NULL)
-		libssh2_sftp_close_handle(handle);
+	if (f == NULL)
+		return;
+	libssh2_sftp_close_handle(f->handle);
+	free(f->path);
+	free(f);
 }
 
 /*

@@ -9,6 +9,7 @@
  * file stays, so peers always read ESC@V.data.  Everything is opened
  * relative to the root without following symbolic links.
  */
+#define _GNU_SOURCE	/* O_DIRECT */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -118,8 +119,9 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 	return read_file_at(s->meta_fd, name, O_NOFOLLOW, buf, len);
 }
 
+/* Writes ESC@V.len: the durable length and the size. */
 static int
-write_len(struct store *s, const struct version *v)
+write_len(struct store *s, const struct version *v, uint64_t length)
 {
 	char *esc = name_escape_file(v->name, v->number);
 	char *name = xasprintf("%s.len", esc);
@@ -127,7 +129,7 @@ write_len(struct store *s, const struct version *v)
 	int n, rc;
 
 	n = snprintf(buf, sizeof(buf), "length %" PRIu64 "\nsize %" PRIu64
-	    "\n", v->length, v->size);
+	    "\n", length, v->size);
 	rc = store_write_meta(s, name, buf, (size_t)n);
 	free(name);
 	free(esc);
@@ -159,7 +161,10 @@ version_free(struct version *v)
 		return;
 	if (v->data_fd != -1)
 		close(v->data_fd);
+	if (v->direct_fd != -1)
+		close(v->direct_fd);
 	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->commit_lock);
 	free(v->ahead);
 	free(v->name);
 	free(v);
@@ -184,7 +189,9 @@ store_version(struct store *s, const char *name, uint64_t number,
 	v->name = xstrdup(name);
 	v->number = number;
 	v->data_fd = -1;
+	v->direct_fd = -1;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->commit_lock, NULL);
 	read_len(s, lenname, &v->length, &v->size);
 	if ((v->data_fd = openat(s->meta_fd, data, O_RDWR | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 || fstat(v->data_fd,
@@ -198,6 +205,10 @@ store_version(struct store *s, const char *name, uint64_t number,
 	}
 	if ((uint64_t)st.st_size < v->length)
 		v->length = (uint64_t)st.st_size;
+	v->verified = v->length;
+	/* Where the file system allows it (not tmpfs, for one). */
+	v->direct_fd = openat(s->meta_fd, data, O_WRONLY | O_DIRECT |
+	    O_NOFOLLOW | O_CLOEXEC);
 	*out = v;
 	v = NULL;
 	rc = 0;
@@ -215,125 +226,193 @@ version_set_size(struct store *s, struct version *v, uint64_t size)
 {
 	int rc = 0;
 
+	pthread_mutex_lock(&v->commit_lock);
 	pthread_mutex_lock(&v->lock);
 	if (v->size != size) {
 		v->size = size;
-		rc = write_len(s, v);
+		rc = write_len(s, v, v->length);
 	}
 	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&v->commit_lock);
 	return rc;
 }
 
-/* Remembers a verified block beyond the length; bits from length on. */
-static void
-mark_ahead(struct version *v, uint64_t offset, size_t len)
+/* The generation a writer starts under; see version_verified(). */
+unsigned
+version_generation(struct version *v)
 {
-	uint64_t bit = (offset - v->length) / v->block_size;
-	size_t need = (size_t)bit + 1;
+	unsigned g;
 
-	(void)len;
-	if (need > v->nahead) {
-		size_t bytes = (need + 7) / 8, old = (v->nahead + 7) / 8;
-
-		v->ahead = xreallocarray(v->ahead, bytes, 1);
-		memset(v->ahead + old, 0, bytes - old);
-		v->nahead = bytes * 8;
-	}
-	v->ahead[bit / 8] |= (unsigned char)(1 << (bit % 8));
-}
-
-/* Moves the length over the verified blocks that now follow it. */
-static void
-consume_ahead(struct version *v, uint64_t advanced_blocks)
-{
-	size_t i, shift = (size_t)advanced_blocks;
-	size_t n = v->nahead;
-	unsigned char *bits;
-
-	if (n == 0 || shift == 0)
-		return;
-	bits = xcalloc((n + 7) / 8, 1);
-	for (i = shift; i < n; i++)
-		if (v->ahead[i / 8] & (1 << (i % 8)))
-			bits[(i - shift) / 8] |= (unsigned char)(1 <<
-			    ((i - shift) % 8));
-	free(v->ahead);
-	v->ahead = bits;
-	while (v->ahead[0] & 1) {
-		uint64_t add = v->block_size;
-
-		if (v->size != 0 && v->length + add > v->size)
-			add = v->size - v->length;
-		v->length += add;
-		bits = xcalloc((n + 7) / 8, 1);
-		for (i = 1; i < n; i++)
-			if (v->ahead[i / 8] & (1 << (i % 8)))
-				bits[(i - 1) / 8] |= (unsigned char)(1 <<
-				    ((i - 1) % 8));
-		free(v->ahead);
-		v->ahead = bits;
-	}
+	pthread_mutex_lock(&v->lock);
+	g = v->generation;
+	pthread_mutex_unlock(&v->lock);
+	return g;
 }
 
 /*
- * Stores one verified block at offset.  When it extends the contiguous
- * prefix, the data is fsynced and then the new length written.  Returns 0
- * or -1 (an I/O error, already reported).
+ * Writes bytes at offset (around the page cache when direct and they are
+ * aligned), beyond what is verified; they count for nothing
+ * until version_verified() says so.  On an error (reported) everything no
+ * durable length covers is given back, so that a full disk can still take
+ * the failure report, and the generation changes: a writer that started
+ * before must not mark its bytes verified.  Returns 0 or -1.
  */
 int
-version_commit_block(struct store *s, struct version *v, uint64_t offset,
-    const unsigned char *data, size_t len)
+version_write(struct store *s, struct version *v, uint64_t offset,
+    const void *data, size_t len, int direct)
 {
+	const char *p = data;
 	size_t done = 0;
 	ssize_t w;
-	int rc = 0;
+	int fd = v->data_fd;
 
+	/*
+	 * With direct, whole aligned chunks go around the page cache: a
+	 * copy into it and its write-back under a group commit measured
+	 * 2.5 CPU-seconds per GiB here, against 0.1, and the bytes must
+	 * reach the disk before they count anyway.  The price: a peer that
+	 * reads them soon after reads the disk, not memory.
+	 */
+	if (direct && v->direct_fd != -1 && offset % STORE_ALIGN == 0 &&
+	    len % STORE_ALIGN == 0 && (uintptr_t)data % STORE_ALIGN == 0)
+		fd = v->direct_fd;
 	while (done < len) {
-		w = pwrite(v->data_fd, data + done, len - done,
-		    (off_t)(offset + done));
+		w = pwrite(fd, p + done, len - done, (off_t)(offset + done));
 		if (w == -1 && errno == EINTR)
 			continue;
+		if (w == -1 && errno == EINVAL && fd != v->data_fd) {
+			fd = v->data_fd;
+			continue;
+		}
 		if (w <= 0) {
 			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
 			    v->name, v->number, strerror(w ? errno : EIO));
-			/*
-			 * Give back what no length covers (a full disk
-			 * must still take the failure report); blocks
-			 * ahead of the length go with it.
-			 */
 			pthread_mutex_lock(&v->lock);
 			if (ftruncate(v->data_fd, (off_t)v->length) == 0) {
-				free(v->ahead);
-				v->ahead = NULL;
+				v->verified = v->length;
 				v->nahead = 0;
 			}
+			v->generation++;
 			pthread_mutex_unlock(&v->lock);
 			return -1;
 		}
 		done += (size_t)w;
 	}
+	return 0;
+}
+
+/*
+ * Marks [offset, offset + len) verified, written under generation gen.
+ * The verified prefix moves over every verified range that now follows
+ * it; ranges beyond it wait in a short sorted list (one per run in
+ * progress).  Returns 1 when the prefix moved, else 0.
+ */
+int
+version_verified(struct version *v, uint64_t offset, uint64_t len,
+    unsigned gen)
+{
+	uint64_t end = offset + len, before;
+	size_t i, j;
+
 	pthread_mutex_lock(&v->lock);
-	if (offset < v->length) {
+	before = v->verified;
+	if (gen != v->generation || end <= v->verified) {
 		pthread_mutex_unlock(&v->lock);
 		return 0;
 	}
-	if (v->block_size == 0)
-		v->block_size = len;
-	if (offset > v->length) {
-		mark_ahead(v, offset, len);
-		pthread_mutex_unlock(&v->lock);
-		return 0;
+	/* Insert, merging with the ranges it touches. */
+	for (i = 0; i < v->nahead && v->ahead[i].end < offset; i++)
+		;
+	for (j = i; j < v->nahead && v->ahead[j].start <= end; j++) {
+		if (v->ahead[j].start < offset)
+			offset = v->ahead[j].start;
+		if (v->ahead[j].end > end)
+			end = v->ahead[j].end;
 	}
-	v->length += len;
-	consume_ahead(v, 1);
-	if (fdatasync(v->data_fd) == -1) {
-		warnx_("%s: %s@%" PRIu64 ": fsync: %s", s->root, v->name,
-		    v->number, strerror(errno));
-		rc = -1;
-	} else
-		rc = write_len(s, v);
+	if (j == i) {
+		if (v->nahead == v->capahead) {
+			v->capahead = v->capahead ? 2 * v->capahead : 8;
+			v->ahead = xreallocarray(v->ahead, v->capahead,
+			    sizeof(*v->ahead));
+		}
+		memmove(&v->ahead[i + 1], &v->ahead[i], (v->nahead - i) *
+		    sizeof(*v->ahead));
+		v->nahead++;
+	} else if (j > i + 1) {
+		memmove(&v->ahead[i + 1], &v->ahead[j], (v->nahead - j) *
+		    sizeof(*v->ahead));
+		v->nahead -= j - i - 1;
+	}
+	v->ahead[i].start = offset;
+	v->ahead[i].end = end;
+	if (v->ahead[0].start <= v->verified) {
+		if (v->ahead[0].end > v->verified)
+			v->verified = v->ahead[0].end;
+		memmove(&v->ahead[0], &v->ahead[1], (v->nahead - 1) *
+		    sizeof(*v->ahead));
+		v->nahead--;
+	}
 	pthread_mutex_unlock(&v->lock);
+	return v->verified > before;
+}
+
+/* The verified prefix, durable or not yet. */
+uint64_t
+version_verified_length(struct version *v)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->verified;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+/*
+ * Makes the verified prefix durable: the data fsynced, then the length
+ * that covers it written (temporary name, fsync, rename, fsync the
+ * directory).  Returns 0 or -1 (reported).
+ */
+int
+version_commit(struct store *s, struct version *v)
+{
+	uint64_t upto;
+	unsigned gen;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->commit_lock);
+	pthread_mutex_lock(&v->lock);
+	upto = v->verified;
+	gen = v->generation;
+	pthread_mutex_unlock(&v->lock);
+	if (upto > v->length) {
+		if (fdatasync(v->data_fd) == -1) {
+			warnx_("%s: %s@%" PRIu64 ": fsync: %s", s->root, v->name,
+			    v->number, strerror(errno));
+			rc = -1;
+		} else if (version_generation(v) == gen &&
+		    (rc = write_len(s, v, upto)) == 0) {
+			pthread_mutex_lock(&v->lock);
+			v->length = upto;
+			pthread_mutex_unlock(&v->lock);
+		}
+	}
+	pthread_mutex_unlock(&v->commit_lock);
 	return rc;
+}
+
+/* Writes, verifies and commits one block at once, through the page cache
+ * (the publisher's way: its peers read what it publishes soon after). */
+int
+version_commit_block(struct store *s, struct version *v, uint64_t offset,
+    const unsigned char *data, size_t len)
+{
+	unsigned gen = version_generation(v);
+
+	if (version_write(s, v, offset, data, len, 0) != 0)
+		return -1;
+	version_verified(v, offset, len, gen);
+	return version_commit(s, v);
 }
 
 /* Opens (creating) the directory of name's final path, no links followed. */

@@ -1,10 +1,12 @@
 /*
  * transfer.c: executing a plan.  The plan is checked whole before any
- * byte moves.  Ops run on up to `parallel` threads; ops from one source
- * share one SSH session.  Each op reads exactly its range (one seek, then
- * sequential reads, which libssh2 pipelines), held to its rate by a token
- * bucket; every block is hashed and compared with the plan's checksum
- * before it is stored; at the plan's expiry unfinished ops stop.
+ * byte moves.  Each op runs as one stream or, when its rate is more than
+ * one SSH session carries, several (fetch.c), on up to `parallel`
+ * threads; the streams of all ops to one source share its sessions.
+ * Every op is held to its rate by its pace; every block is hashed and
+ * compared with the plan's checksum before it counts; verified prefixes
+ * are made durable by a group commit at most every COMMIT_INTERVAL; at
+ * the plan's expiry unfinished ops stop.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,83 +24,21 @@
 
 #include "agent.h"
 
-#define CHUNK_MAX (4 * 1024 * 1024)
+/* Bytes per read and hand-off: 10 ms of the op's rate, within bounds.
+ * Each read may ask for about five of them ahead (fetch.c), so a burst is
+ * at most one chunk beyond the rate. */
+#define CHUNK_SECONDS 0.01
 #define CHUNK_MIN (16 * 1024)
+#define CHUNK_MAX (1024 * 1024)
 
-struct source {
-	const struct plan_source *src;
-	struct ssh	*ssh;
-	int		 tried;
-	struct ssh_error err;
-	pthread_mutex_t	 lock;
-};
+/* What one stream of one session is given before an op takes another:
+ * above it, loopback measured faster with two sessions than one. */
+#define STREAM_RATE 100e6
 
-struct job {
-	const struct op	*op;
-	double		 seconds;	/* from first read to last block */
-	struct version	*version;
-	struct source	*source;
-	_Atomic uint64_t done;		/* bytes verified by this op */
-	_Atomic int	 phase;		/* 0 waiting, 1 running, 2 ended */
-	int		 failed;
-	struct ssh_error err;
-	int		 blame_route;
-};
-
-struct runner {
-	_Atomic int	 finished;	/* the workers have all returned */
-	const struct agent_config *config;
-	struct store	*store;
-	const struct plan *plan;
-	struct job	*jobs;
-	size_t		 njobs;
-	size_t		 next;
-	pthread_mutex_t	 lock;
-	int		 verbose;
-	int		 progress;
-};
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Sleeps until n more bytes fit the rate (the bucket starts empty); the
- * caller then adds what it actually received with bucket_add().
- */
-struct bucket {
-	double		 rate;
-	double		 start;
-	double		 sent;
-};
-
-static void
-bucket_wait(struct bucket *b, size_t n)
-{
-	double due = b->start + (b->sent + (double)n) / b->rate;
-	double now = now_seconds();
-
-	if (due > now) {
-		struct timespec ts;
-		double d = due - now;
-
-		ts.tv_sec = (time_t)d;
-		ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-	}
-}
-
-static void
-bucket_add(struct bucket *b, size_t n)
-{
-	b->sent += (double)n;
-}
+/* The group commit's interval, in seconds.  With at most half a second
+ * of an op's rate in flight beyond its durable length (the runs of its
+ * streams), a crash loses at most one block or a second of the rate. */
+#define COMMIT_INTERVAL 0.25
 
 /*
  * Checks a plan before anything moves: it is this host's, every op has a
@@ -167,153 +107,72 @@ plan_check(const struct plan *p, const struct agent_config *c, char *why,
 	return 0;
 }
 
-/* The session for a job's source: the first job to need it connects. */
-static struct ssh *
-source_session(struct runner *r, struct source *s, struct ssh_error *e)
+/* Marks that a verified prefix moved: the committer has work. */
+void
+runner_dirty(struct runner *r)
 {
-	pthread_mutex_lock(&s->lock);
-	if (!s->tried) {
-		s->tried = 1;
-		if (ssh_connect(r->config, s->src->address, s->src->port,
-		    s->src->user, &s->ssh, &s->err) != 0)
-			s->ssh = NULL;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (s->ssh == NULL)
-		*e = s->err;
-	return s->ssh;
+	pthread_mutex_lock(&r->lock);
+	r->commit_dirty = 1;
+	pthread_cond_signal(&r->commit_cond);
+	pthread_mutex_unlock(&r->lock);
 }
 
+/* Commits every version the plan writes; counts errors. */
 static void
-job_fail(struct job *j, enum failure_class c, int route, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
-
-static void
-job_fail(struct job *j, enum failure_class c, int route, const char *fmt,
-    ...)
+commit_all(struct runner *r, struct version **vs, size_t n)
 {
-	va_list ap;
+	size_t i;
 
-	j->failed = 1;
-	j->err.class = c;
-	j->blame_route = route;
-	va_start(ap, fmt);
-	vsnprintf(j->err.detail, sizeof(j->err.detail), fmt, ap);
-	va_end(ap);
+	for (i = 0; i < n; i++)
+		if (vs[i] != NULL && version_commit(r->store, vs[i]) != 0) {
+			pthread_mutex_lock(&r->lock);
+			r->commit_errors++;
+			pthread_mutex_unlock(&r->lock);
+		}
 }
 
-static int
-network_class(enum failure_class c)
+struct committer_arg {
+	struct runner	*r;
+	struct version	**vs;
+	size_t		 n;
+};
+
+/*
+ * The group commit: waits for a verified prefix to move, then commits,
+ * no sooner than COMMIT_INTERVAL after the last commit.  An op slower
+ * than that has each block committed as it is verified.
+ */
+static void *
+committer(void *arg)
 {
-	return c == FAIL_CONNECT || c == FAIL_TIMEOUT || c == FAIL_IO;
-}
+	struct committer_arg *a = arg;
+	struct runner *r = a->r;
+	double last = 0;
 
-/* Runs one op; on failure fills j->err. */
-static void
-run_job(struct runner *r, struct job *j)
-{
-	const struct op *o = j->op;
-	struct version *v = j->version;
-	uint64_t bs = o->block_size, end = o->offset + o->length, have;
-	uint64_t first, i;
-	struct ssh_error e;
-	struct ssh *ssh;
-	struct bucket b;
-	unsigned char *buf = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen;
-	void *h = NULL;
-	char *path = NULL;
-	size_t chunk;
-	time_t deadline = r->plan->expires;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (!r->commit_dirty && !r->commit_stop)
+			pthread_cond_wait(&r->commit_cond, &r->lock);
+		if (r->commit_stop)
+			break;
+		while (!r->commit_stop && clock_mono() < last + COMMIT_INTERVAL) {
+			struct timespec ts;
+			double until = last + COMMIT_INTERVAL - clock_mono();
 
-	pthread_mutex_lock(&v->lock);
-	have = v->length;
-	if (v->block_size == 0)
-		v->block_size = bs;
-	pthread_mutex_unlock(&v->lock);
-	if (have >= end)
-		return;
-	first = have > o->offset ? (have - o->offset) / bs : 0;
-	if ((ssh = source_session(r, j->source, &e)) == NULL) {
-		job_fail(j, e.class, network_class(e.class), "%s", e.detail);
-		return;
-	}
-	path = store_data_path(o->source.root, o->file, o->version);
-	ssh_lock(ssh);
-	h = ssh_open_read(ssh, path, o->offset + first * bs, &e);
-	ssh_unlock(ssh);
-	if (h == NULL) {
-		job_fail(j, e.class, network_class(e.class), "%s", e.detail);
-		goto out;
-	}
-	buf = xcalloc(1, (size_t)bs);
-	/*
-	 * libssh2 asks the server for four times each read's size ahead of
-	 * it, and the server sends that at once: reads of 20 ms of the rate
-	 * keep that burst to some 80 ms of the op's allocation.
-	 */
-	chunk = (size_t)fmin(CHUNK_MAX, fmax(CHUNK_MIN, o->rate / 50));
-	b.rate = o->rate;
-	b.start = now_seconds();
-	b.sent = 0;
-	j->seconds = 0;
-	for (i = first; i < o->nblocks; i++) {
-		uint64_t boff = o->offset + i * bs;
-		size_t blen = (size_t)(boff + bs > end ? end - boff : bs);
-		size_t got = 0;
-
-		while (got < blen) {
-			size_t want = blen - got < chunk ? blen - got : chunk;
-			long n;
-
-			if (time(NULL) >= deadline) {
-				job_fail(j, FAIL_DEADLINE, 0, "plan expired "
-				    "at %" PRIu64 " of [%" PRIu64 ",%" PRIu64
-				    ")", boff + got, o->offset, end);
-				goto out;
-			}
-			bucket_wait(&b, want);
-			ssh_lock(ssh);
-			n = ssh_read(ssh, h, buf + got, want, &e);
-			ssh_unlock(ssh);
-			if (n < 0) {
-				job_fail(j, e.class, network_class(e.class),
-				    "%s at byte %" PRIu64, e.detail,
-				    boff + got);
-				goto out;
-			}
-			if (n == 0) {
-				job_fail(j, FAIL_MISSING, 0, "source ended at "
-				    "byte %" PRIu64 ", before %" PRIu64,
-				    boff + got, end);
-				goto out;
-			}
-			bucket_add(&b, (size_t)n);
-			got += (size_t)n;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			until += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+			ts.tv_sec = (time_t)until;
+			ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+			pthread_cond_timedwait(&r->commit_cond, &r->lock, &ts);
 		}
-		if (EVP_Digest(buf, blen, md, &mdlen, EVP_sha256(), NULL) !=
-		    1 || mdlen != 32 || memcmp(md, o->blocks[i], 32) != 0) {
-			job_fail(j, FAIL_CHECKSUM, 0, "block %" PRIu64 ": "
-			    "sha256 mismatch", boff / bs);
-			goto out;
-		}
-		if (version_commit_block(r->store, v, boff, buf, blen) != 0) {
-			job_fail(j, FAIL_IO, 0, "local store: cannot write "
-			    "block %" PRIu64, boff / bs);
-			j->source = NULL;
-			goto out;
-		}
-		j->done += blen;
-		j->seconds = now_seconds() - b.start;
+		r->commit_dirty = 0;
+		pthread_mutex_unlock(&r->lock);
+		commit_all(r, a->vs, a->n);
+		last = clock_mono();
+		pthread_mutex_lock(&r->lock);
 	}
-out:
-	if (h != NULL) {
-		ssh_lock(ssh);
-		ssh_close_file(ssh, h);
-		ssh_unlock(ssh);
-	}
-	free(buf);
-	free(path);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 static void *
@@ -323,17 +182,26 @@ worker(void *arg)
 
 	for (;;) {
 		struct job *j;
+		size_t t;
+		unsigned k;
 
 		pthread_mutex_lock(&r->lock);
-		if (r->next >= r->njobs) {
+		if (r->next >= r->ntasks) {
 			pthread_mutex_unlock(&r->lock);
 			return NULL;
 		}
-		j = &r->jobs[r->next++];
+		t = r->next++;
+		j = &r->jobs[r->tasks[t]];
+		k = 0;
+		while (t > 0 && r->tasks[t - 1] == r->tasks[t]) {
+			t--;
+			k++;
+		}
 		pthread_mutex_unlock(&r->lock);
 		j->phase = 1;
-		run_job(r, j);
-		j->phase = 2;
+		fetch_stream(r, j, k);
+		if (--j->running == 0)
+			j->phase = 2;
 	}
 }
 
@@ -345,7 +213,7 @@ static void *
 progress(void *arg)
 {
 	struct runner *r = arg;
-	double start = now_seconds();
+	double start = clock_mono();
 	int drawn = 0;
 
 	while (!r->finished) {
@@ -356,7 +224,7 @@ progress(void *arg)
 
 		for (i = 0; i < 4 && !r->finished; i++)
 			nanosleep(&ts, NULL);
-		t = now_seconds() - start;
+		t = clock_mono() - start;
 		if (drawn > 0)
 			fprintf(stderr, "\033[%dA", drawn);
 		for (i = 0; i < r->njobs; i++) {
@@ -398,7 +266,7 @@ blame(const struct job *j, const struct agent_config *c, struct failure *f)
 	if (j->err.class == FAIL_DEADLINE)
 		return;
 	f->components[f->ncomponents++] = xasprintf("host:%s",
-	    j->source != NULL ? o->source.host : c->host);
+	    j->local ? c->host : o->source.host);
 	if (!j->blame_route)
 		return;
 	for (i = 0; i < o->nresources; i++) {
@@ -492,31 +360,78 @@ finish_versions(struct store *s, const struct plan *p, struct version **vs)
 	return errors;
 }
 
-/*
- * Executes a checked plan against the store.  Fills res with the bytes
- * verified and one failure per failed op.  Returns 0 when every op
- * finished, 1 when some failed, -1 on a local error before any op ran.
- */
-int
-plan_execute(const struct agent_config *c, struct store *s,
-    const struct plan *p, int verbose, struct run_result *res)
+/* How many streams an op gets, and how many blocks each takes at once. */
+static void
+job_shape(struct job *j, unsigned cpus)
 {
-	struct runner r;
-	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
-	    sizeof(*vs));
-	struct source *sources = xcalloc(p->nops ? p->nops : 1,
-	    sizeof(*sources));
-	size_t nsources = 0, i, k, nthreads;
-	pthread_t *threads, shower;
-	int rc = 0;
+	const struct op *o = j->op;
+	double rate = o->rate, bs = (double)o->block_size;
+	unsigned most = cpus < STREAMS_MAX ? cpus : STREAMS_MAX;
+	double c = rate * CHUNK_SECONDS;
 
-	memset(res, 0, sizeof(*res));
-	memset(&r, 0, sizeof(r));
-	r.config = c;
-	r.store = s;
-	r.plan = p;
-	r.verbose = verbose;
-	pthread_mutex_init(&r.lock, NULL);
+	j->chunk = c < CHUNK_MIN ? CHUNK_MIN : c > CHUNK_MAX ? CHUNK_MAX :
+	    (size_t)c;
+	j->chunk -= j->chunk % STORE_ALIGN;
+	j->streams = rate >= 2 * STREAM_RATE ? (unsigned)(rate / STREAM_RATE) :
+	    1;
+	if (j->streams > most)
+		j->streams = most;
+	if (j->streams < 1)
+		j->streams = 1;
+	/* Blocks beyond the durable length: at most half a second of the
+	 * rate across the streams' runs. */
+	j->run = j->streams == 1 ? o->nblocks :
+	    (uint64_t)(0.5 * rate / ((double)j->streams * bs));
+	if (j->run < 1)
+		j->run = 1;
+	if (j->streams > 1 && j->run > (o->nblocks + j->streams - 1) /
+	    j->streams)
+		j->run = (o->nblocks + j->streams - 1) / j->streams;
+	while (j->streams > 1 && (uint64_t)j->streams > o->nblocks)
+		j->streams--;
+}
+
+/* The plan's expiry on the monotonic clock. */
+static double
+deadline_of(const struct plan *p)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return clock_mono() + ((double)p->expires - (double)now.tv_sec -
+	    (double)now.tv_nsec / 1e9);
+}
+
+/* Sets up the job of op o, from the block its version already holds. */
+static void
+job_init(struct job *j, const struct op *o, struct version *v,
+    struct source *src, double deadline, unsigned cpus)
+{
+	uint64_t have;
+
+	j->op = o;
+	j->version = v;
+	j->source = src;
+	pthread_mutex_init(&j->lock, NULL);
+	pace_init(&j->pace, o->rate, deadline);
+	job_shape(j, cpus);
+	pthread_mutex_lock(&v->lock);
+	if (v->block_size == 0)
+		v->block_size = o->block_size;
+	pthread_mutex_unlock(&v->lock);
+	have = version_verified_length(v);
+	j->next = have > o->offset ? (have - o->offset) / o->block_size : 0;
+	if (j->next > o->nblocks)
+		j->next = o->nblocks;
+	j->running = j->streams;
+}
+
+/* Opens (creating) the versions the plan writes; NULL entries others. */
+static int
+open_versions(struct store *s, const struct plan *p, struct version **vs)
+{
+	size_t i, k;
+
 	for (i = 0; i < p->nfileset; i++) {
 		int needed = p->fileset[i].size != 0;
 
@@ -526,68 +441,63 @@ plan_execute(const struct agent_config *c, struct store *s,
 		if (!needed)
 			continue;
 		if (store_version(s, p->fileset[i].name,
-		    p->fileset[i].version, &vs[i]) != 0) {
-			rc = -1;
-			goto out;
-		}
+		    p->fileset[i].version, &vs[i]) != 0)
+			return -1;
 		if (p->fileset[i].size != 0 && version_set_size(s, vs[i],
-		    p->fileset[i].size) != 0) {
-			rc = -1;
-			goto out;
-		}
+		    p->fileset[i].size) != 0)
+			return -1;
 	}
-	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
-	for (i = 0; i < p->nops; i++) {
-		const struct op *o = &p->ops[i];
-		struct job *j = &r.jobs[r.njobs++];
+	return 0;
+}
 
-		j->op = o;
-		for (k = 0; k < p->nfileset; k++)
-			if (vs[k] != NULL && vs[k]->number == o->version &&
-			    strcmp(vs[k]->name, o->file) == 0)
-				j->version = vs[k];
-		for (k = 0; k < nsources; k++)
-			if (same_source(sources[k].src, &o->source))
-				break;
-		if (k == nsources) {
-			sources[nsources].src = &o->source;
-			pthread_mutex_init(&sources[nsources].lock, NULL);
-			nsources++;
-		}
-		j->source = &sources[k];
-	}
-	nthreads = r.njobs < c->parallel ? r.njobs : c->parallel;
-	threads = xcalloc(nthreads ? nthreads : 1, sizeof(*threads));
-	r.progress = r.njobs > 0 && isatty(STDERR_FILENO) &&
-	    pthread_create(&shower, NULL, progress, &r) == 0;
+/* Runs every stream of every job on up to parallel threads. */
+static void
+run_streams(struct runner *r, unsigned parallel)
+{
+	size_t i, nthreads = r->ntasks < parallel ? r->ntasks : parallel;
+	pthread_t *threads = xcalloc(nthreads ? nthreads : 1,
+	    sizeof(*threads));
+
 	for (i = 0; i < nthreads; i++)
-		if (pthread_create(&threads[i], NULL, worker, &r) != 0) {
+		if (pthread_create(&threads[i], NULL, worker, r) != 0) {
 			warnx_("cannot start a thread: %s", strerror(errno));
 			nthreads = i;
 			break;
 		}
 	if (nthreads == 0)
-		worker(&r);
+		worker(r);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
-	r.finished = 1;
-	if (r.progress)
-		pthread_join(shower, NULL);
-	res->failures = xcalloc(r.njobs ? r.njobs : 1,
+}
+
+/* Fills res from the ended jobs: bytes, and one failure per failed op. */
+static void
+collect(struct runner *r, int verbose, struct run_result *res)
+{
+	double issued = r->deadline - (double)(r->plan->expires -
+	    r->plan->issued);
+	size_t i;
+
+	res->failures = xcalloc(r->njobs ? r->njobs : 1,
 	    sizeof(*res->failures));
-	for (i = 0; i < r.njobs; i++) {
-		struct job *j = &r.jobs[i];
+	for (i = 0; i < r->njobs; i++) {
+		struct job *j = &r->jobs[i];
+		double secs = j->last > j->first && j->first > 0 ? j->last -
+		    j->first : 0;
 
 		res->bytes += j->done;
 		if (!j->failed) {
 			res->ops_done++;
 			if (verbose)
 				printf("op %s: %" PRIu64 " bytes from %s in "
-				    "%.3fs, %.0f B/s (allocated %.0f)\n",
-				    j->op->id, j->done, j->op->source.host,
-				    j->seconds, j->seconds > 0 ? (double)j->done /
-				    j->seconds : 0.0, j->op->rate);
+				    "%.3fs, %.0f B/s (allocated %.0f), from "
+				    "%.2fs to %.2fs after the plan's issue\n",
+				    j->op->id, (uint64_t)j->done,
+				    j->op->source.host, secs, secs > 0 ?
+				    (double)j->done / secs : 0.0, j->op->rate,
+				    j->first > 0 ? j->first - issued : 0.0,
+				    j->last > 0 ? j->last - issued : 0.0);
 			continue;
 		}
 		res->ops_failed++;
@@ -596,18 +506,104 @@ plan_execute(const struct agent_config *c, struct store *s,
 		    xstrdup(j->op->source.host);
 		res->failures[res->nfailures].class = j->err.class;
 		res->failures[res->nfailures].detail = xstrdup(j->err.detail);
-		blame(j, c, &res->failures[res->nfailures]);
+		blame(j, r->config, &res->failures[res->nfailures]);
 		res->nfailures++;
 		warnx_("op %s from %s: %s: %s", j->op->id, j->op->source.host,
 		    failure_class_name(j->err.class), j->err.detail);
 	}
-	if (finish_versions(s, p, vs) != 0)
+}
+
+/*
+ * Executes a checked plan against the store.  Fills res with the bytes
+ * verified and one failure per failed op.  Returns 0 when every op
+ * finished, 1 when some failed, -1 on a local error.
+ */
+int
+plan_execute(const struct agent_config *c, struct store *s,
+    const struct plan *p, int verbose, struct run_result *res)
+{
+	struct runner r;
+	struct committer_arg ca;
+	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
+	    sizeof(*vs));
+	struct source *sources = xcalloc(p->nops ? p->nops : 1,
+	    sizeof(*sources));
+	size_t nsources = 0, i, k, n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t shower, commit_tid;
+	int rc = 0, progress_on, committing;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	r.config = c;
+	r.store = s;
+	r.plan = p;
+	r.verbose = verbose;
+	r.deadline = deadline_of(p);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.commit_cond, NULL);
+	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
+	if (open_versions(s, p, vs) != 0) {
+		rc = -1;
+		goto out;
+	}
+	for (i = n = 0; i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
+		struct version *v = NULL;
+
+		for (k = 0; k < p->nfileset; k++)
+			if (vs[k] != NULL && vs[k]->number == o->version &&
+			    strcmp(vs[k]->name, o->file) == 0)
+				v = vs[k];
+		for (k = 0; k < nsources; k++)
+			if (same_source(sources[k].src, &o->source))
+				break;
+		if (k == nsources) {
+			sources[nsources].src = &o->source;
+			pthread_mutex_init(&sources[nsources].lock, NULL);
+			nsources++;
+		}
+		job_init(&r.jobs[r.njobs++], o, v, &sources[k], r.deadline,
+		    cpus > 0 ? (unsigned)cpus : 1);
+		n += r.jobs[r.njobs - 1].streams;
+	}
+	/* Each job's streams as consecutive tasks: a worker counts back to
+	 * learn which stream of its job it runs. */
+	r.tasks = xcalloc(n ? n : 1, sizeof(*r.tasks));
+	for (i = 0; i < r.njobs; i++)
+		for (k = 0; k < r.jobs[i].streams; k++)
+			r.tasks[r.ntasks++] = i;
+	ca.r = &r;
+	ca.vs = vs;
+	ca.n = p->nfileset;
+	committing = pthread_create(&commit_tid, NULL, committer, &ca) == 0;
+	progress_on = r.njobs > 0 && isatty(STDERR_FILENO) &&
+	    pthread_create(&shower, NULL, progress, &r) == 0;
+	run_streams(&r, c->parallel);
+	r.finished = 1;
+	if (progress_on)
+		pthread_join(shower, NULL);
+	if (committing) {
+		pthread_mutex_lock(&r.lock);
+		r.commit_stop = 1;
+		pthread_cond_signal(&r.commit_cond);
+		pthread_mutex_unlock(&r.lock);
+		pthread_join(commit_tid, NULL);
+	}
+	commit_all(&r, vs, p->nfileset);
+	collect(&r, verbose, res);
+	if (r.commit_errors > 0 || finish_versions(s, p, vs) != 0)
 		rc = -1;
 	else
 		rc = res->ops_failed ? 1 : 0;
 out:
+	for (i = 0; i < r.njobs; i++) {
+		pthread_mutex_destroy(&r.jobs[i].lock);
+		pace_destroy(&r.jobs[i].pace);
+	}
 	for (i = 0; i < nsources; i++) {
-		ssh_close(sources[i].ssh);
+		for (k = 0; k < STREAMS_MAX; k++)
+			ssh_close(sources[i].ssh[k]);
 		pthread_mutex_destroy(&sources[i].lock);
 	}
 	for (i = 0; i < p->nfileset; i++)
@@ -615,6 +611,8 @@ out:
 	free(vs);
 	free(sources);
 	free(r.jobs);
+	free(r.tasks);
+	pthread_cond_destroy(&r.commit_cond);
 	pthread_mutex_destroy(&r.lock);
 	return rc;
 }

@@ -1,0 +1,446 @@
+/*
+ * fetch.c: one stream of an op.  A stream takes runs of consecutive
+ * blocks of its op and reads each over one SFTP handle of its own
+ * session, while a second thread hashes what arrived, writes it to the
+ * store and, at each block's end, compares the block's SHA-256 with the
+ * plan's before the block counts.  The two hand chunks over through a
+ * small ring, so reading never waits for hashing or the disk.
+ *
+ * What goes on the wire is what libssh2 asks the server for, not what a
+ * read returns: a read of n bytes asks for up to four times n beyond what
+ * has been read (none when that much is asked already), in requests of
+ * at most 30,000 bytes, the last of which may overshoot by less than n
+ * (libssh2 1.10, sftp_read()).  So the stream keeps a conservative count
+ * of what has been asked, takes every increase of it from the op's pace
+ * before the read that causes it, lets it grow by at most one chunk per
+ * read (no burst when an op starts), and never lets it pass the end of
+ * the run (no bytes asked for that nobody wants, and no requests left in
+ * flight when the stream seeks or the op ends).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agent.h"
+
+#define RING_SLOTS 4
+
+/* One chunk on its way from the reader to the hasher. */
+struct slot {
+	unsigned char	*buf;
+	uint64_t	 offset;	/* in the file */
+	size_t		 len;
+	uint64_t	 block;		/* the op's block it belongs to */
+	int		 first;		/* the block's first chunk */
+	int		 last;		/* ... its last */
+	unsigned	 generation;	/* the store's, when the block began */
+	int		 full;
+};
+
+struct stream {
+	struct runner	*r;
+	struct job	*j;
+	struct slot	 ring[RING_SLOTS];
+	unsigned	 head, tail;
+	int		 closed;	/* the reader is done */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+};
+
+/* Corruption and local trouble first, running out of time last. */
+static int
+severity(enum failure_class c, int local)
+{
+	return c == FAIL_CHECKSUM || local ? 2 : c == FAIL_DEADLINE ? 0 : 1;
+}
+
+/*
+ * Records a failure of the op at byte at (UINT64_MAX: at no byte in
+ * particular); the gravest, then the earliest in the file, is the one
+ * reported.  No stream takes a new run after it;
+ * a corrupt source or a broken store stops the runs in progress too,
+ * while a short or unreachable one leaves the others to finish theirs
+ * (what comes before the failure is still worth having).
+ */
+void
+job_fail(struct job *j, enum failure_class c, int route, int local,
+    uint64_t at, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&j->lock);
+	/* Of several streams' failures, the gravest, then the earliest. */
+	if (!j->failed || severity(c, local) > severity(j->err.class,
+	    j->local) || (severity(c, local) == severity(j->err.class,
+	    j->local) && at < j->fail_at)) {
+		j->fail_at = at;
+		j->failed = 1;
+		j->err.class = c;
+		j->blame_route = route;
+		j->local = local;
+		va_start(ap, fmt);
+		vsnprintf(j->err.detail, sizeof(j->err.detail), fmt, ap);
+		va_end(ap);
+	}
+	j->stop = 1;
+	if (c == FAIL_CHECKSUM || local)
+		j->abort = 1;
+	pthread_mutex_unlock(&j->lock);
+}
+
+static int
+network_class(enum failure_class c)
+{
+	return c == FAIL_CONNECT || c == FAIL_TIMEOUT || c == FAIL_IO;
+}
+
+/*
+ * Session k of a source: the first stream to need it connects.  Once a
+ * connection to the source has failed, no other is tried this run.
+ */
+static struct ssh *
+source_session(struct runner *r, struct source *s, unsigned k,
+    struct ssh_error *e)
+{
+	struct ssh *ssh;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->tried[k] && !s->broken) {
+		s->tried[k] = 1;
+		if (ssh_connect(r->config, s->src->address, s->src->port,
+		    s->src->user, &s->ssh[k], &s->err[k]) != 0) {
+			s->ssh[k] = NULL;
+			s->broken = 1;
+			s->why = s->err[k];
+		}
+	}
+	if ((ssh = s->ssh[k]) == NULL)
+		*e = s->broken ? s->why : s->err[k];
+	pthread_mutex_unlock(&s->lock);
+	return ssh;
+}
+
+/* The hasher: hashes, stores and verifies what the reader hands over. */
+static void *
+hasher(void *arg)
+{
+	struct stream *st = arg;
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	int broken = md == NULL;
+
+	if (broken)
+		job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "cannot hash: out of "
+		    "memory");
+	for (;;) {
+		struct slot *sl;
+
+		pthread_mutex_lock(&st->lock);
+		while (!st->ring[st->tail].full && !st->closed)
+			pthread_cond_wait(&st->cond, &st->lock);
+		sl = &st->ring[st->tail];
+		if (!sl->full) {
+			pthread_mutex_unlock(&st->lock);
+			break;
+		}
+		pthread_mutex_unlock(&st->lock);
+		if (!broken && j->abort)
+			broken = 1;
+		if (!broken && sl->first && EVP_DigestInit_ex(md, EVP_sha256(),
+		    NULL) != 1)
+			broken = 1;
+		if (!broken && EVP_DigestUpdate(md, sl->buf, sl->len) != 1)
+			broken = 1;
+		if (!broken && version_write(st->r->store, j->version,
+		    sl->offset, sl->buf, sl->len, 1) != 0) {
+			job_fail(j, FAIL_IO, 0, 1, sl->offset, "local store: "
+			    "cannot write block %" PRIu64, sl->offset /
+			    o->block_size);
+			broken = 1;
+		}
+		if (!broken && sl->last) {
+			uint64_t boff = o->offset + sl->block * o->block_size;
+			uint64_t blen = sl->offset + sl->len - boff;
+
+			if (EVP_DigestFinal_ex(md, digest, &n) != 1 || n != 32 ||
+			    memcmp(digest, o->blocks[sl->block], 32) != 0) {
+				job_fail(j, FAIL_CHECKSUM, 0, 0, boff, "block %"
+				    PRIu64 ": sha256 mismatch", boff /
+				    o->block_size);
+				broken = 1;
+			} else {
+				if (version_verified(j->version, boff, blen,
+				    sl->generation))
+					runner_dirty(st->r);
+				j->done += blen;
+				pthread_mutex_lock(&j->lock);
+				j->last = clock_mono();
+				pthread_mutex_unlock(&j->lock);
+			}
+		}
+		pthread_mutex_lock(&st->lock);
+		sl->full = 0;
+		st->tail = (st->tail + 1) % RING_SLOTS;
+		pthread_cond_broadcast(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+	}
+	EVP_MD_CTX_free(md);
+	return NULL;
+}
+
+/* Waits for a free slot; NULL when the op stopped. */
+static struct slot *
+slot_get(struct stream *st)
+{
+	struct slot *sl;
+
+	pthread_mutex_lock(&st->lock);
+	while (st->ring[st->head].full && !st->j->abort)
+		pthread_cond_wait(&st->cond, &st->lock);
+	sl = st->j->abort ? NULL : &st->ring[st->head];
+	pthread_mutex_unlock(&st->lock);
+	return sl;
+}
+
+static void
+slot_put(struct stream *st, struct slot *sl)
+{
+	pthread_mutex_lock(&st->lock);
+	sl->full = 1;
+	st->head = (st->head + 1) % RING_SLOTS;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Where a stream is in its file. */
+struct cursor {
+	struct ssh	*ssh;
+	struct ssh_file	*file;
+	uint64_t	 pos;		/* the next byte a read returns */
+	uint64_t	 asked;		/* libssh2 has asked for less than
+					 * this, for certain */
+	int		 begun;
+};
+
+/*
+ * How much one read may ask for at pos, so that what is asked grows by at
+ * most one chunk and never passes end.  *grow is what the read may add to
+ * what is asked.
+ */
+static size_t
+read_size(const struct cursor *c, size_t want, size_t chunk, uint64_t end,
+    uint64_t *grow)
+{
+	uint64_t out = c->asked > c->pos ? c->asked - c->pos : 0;
+	uint64_t n = want, cap;
+
+	if (c->asked >= end)
+		cap = out / 4;		/* everything is asked: ask no more */
+	else {
+		cap = (out + chunk) / 5;
+		if ((end - c->pos) / 5 < cap)
+			cap = (end - c->pos) / 5;
+	}
+	if (cap < 1)
+		cap = 1;
+	if (n > cap)
+		n = cap;
+	*grow = 0;
+	if (4 * n > out && c->pos + 5 * n > c->asked)
+		*grow = c->pos + 5 * n - c->asked;
+	return (size_t)n;
+}
+
+/*
+ * Reads [from, to) of the file into chunks for the hasher, block by block.
+ * Returns 0, or -1 when the op failed or stopped.
+ */
+static int
+read_run(struct stream *st, struct cursor *c, uint64_t first,
+    uint64_t last)
+{
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	uint64_t bs = o->block_size, end = o->offset + o->length;
+	uint64_t to = o->offset + last * bs < end ? o->offset + last * bs : end;
+	uint64_t k;
+	struct ssh_error e;
+
+	if (c->pos != o->offset + first * bs) {
+		c->pos = c->asked = o->offset + first * bs;
+		ssh_lock(c->ssh);
+		ssh_seek(c->file, c->pos);
+		ssh_unlock(c->ssh);
+	}
+	for (k = first; k < last; k++) {
+		uint64_t boff = o->offset + k * bs;
+		uint64_t bend = boff + bs < end ? boff + bs : end;
+		unsigned gen = version_generation(j->version);
+
+		while (c->pos < bend) {
+			struct slot *sl = slot_get(st);
+			size_t want, filled = 0;
+
+			if (sl == NULL)
+				return -1;
+			want = bend - c->pos < j->chunk ? (size_t)(bend - c->pos) :
+			    j->chunk;
+			sl->offset = c->pos;
+			sl->block = k;
+			sl->first = c->pos == boff;
+			sl->generation = gen;
+			while (filled < want) {
+				uint64_t grow;
+				size_t n = read_size(c, want - filled, j->chunk,
+				    to, &grow);
+				long got;
+
+				if (pace_take(&j->pace, (size_t)grow) != 0 ||
+				    clock_mono() >= j->pace.deadline) {
+					job_fail(j, FAIL_DEADLINE, 0, 0, c->pos,
+					    "plan expired at %" PRIu64 " of [%" PRIu64
+					    ",%" PRIu64 ")", c->pos, o->offset,
+					    end);
+					return -1;
+				}
+				if (j->abort)
+					return -1;
+				if (!c->begun) {
+					c->begun = 1;
+					pthread_mutex_lock(&j->lock);
+					if (j->first == 0)
+						j->first = clock_mono();
+					pthread_mutex_unlock(&j->lock);
+				}
+				c->asked += grow;
+				ssh_lock(c->ssh);
+				got = ssh_read(c->ssh, c->file, sl->buf + filled, n,
+				    &e);
+				ssh_unlock(c->ssh);
+				if (got < 0) {
+					job_fail(j, e.class, network_class(e.class),
+					    0, c->pos, "%s at byte %" PRIu64, e.detail,
+					    c->pos);
+					return -1;
+				}
+				if (got == 0) {
+					job_fail(j, FAIL_MISSING, 0, 0, c->pos,
+					    "source ended at byte %" PRIu64 ", before %"
+					    PRIu64, c->pos, end);
+					return -1;
+				}
+				filled += (size_t)got;
+				c->pos += (uint64_t)got;
+				if (c->asked < c->pos)
+					c->asked = c->pos;
+			}
+			sl->len = filled;
+			sl->last = c->pos == bend;
+			slot_put(st, sl);
+		}
+	}
+	return 0;
+}
+
+/* Claims the op's next run of blocks; 0, or -1 when none is left. */
+static int
+claim_run(struct job *j, uint64_t *first, uint64_t *last)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&j->lock);
+	if (!j->stop && j->next < j->op->nblocks) {
+		*first = j->next;
+		*last = j->next + j->run < j->op->nblocks ? j->next + j->run :
+		    j->op->nblocks;
+		j->next = *last;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+/*
+ * Runs stream number k of job j until its op has no block left to claim
+ * or fails.  Failures are recorded in the job.
+ */
+void
+fetch_stream(struct runner *r, struct job *j, unsigned k)
+{
+	const struct op *o = j->op;
+	struct stream st;
+	struct cursor c;
+	struct ssh_error e;
+	pthread_t tid;
+	uint64_t first, last;
+	char *path = NULL;
+	size_t i;
+	int hashing = 0;
+
+	memset(&st, 0, sizeof(st));
+	memset(&c, 0, sizeof(c));
+	st.r = r;
+	st.j = j;
+	pthread_mutex_init(&st.lock, NULL);
+	pthread_cond_init(&st.cond, NULL);
+	if (claim_run(j, &first, &last) != 0)
+		goto out;
+	if ((c.ssh = source_session(r, j->source, k, &e)) == NULL) {
+		job_fail(j, e.class, network_class(e.class), 0, UINT64_MAX,
+		    "%s",
+		    e.detail);
+		goto out;
+	}
+	path = store_data_path(o->source.root, o->file, o->version);
+	c.pos = c.asked = o->offset + first * o->block_size;
+	ssh_lock(c.ssh);
+	c.file = ssh_open_read(c.ssh, path, c.pos, &e);
+	ssh_unlock(c.ssh);
+	if (c.file == NULL) {
+		job_fail(j, e.class, network_class(e.class), 0, UINT64_MAX,
+		    "%s",
+		    e.detail);
+		goto out;
+	}
+	for (i = 0; i < RING_SLOTS; i++)
+		if (posix_memalign((void **)&st.ring[i].buf, STORE_ALIGN,
+		    j->chunk) != 0) {
+			job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "out of memory");
+			goto out;
+		}
+	if (pthread_create(&tid, NULL, hasher, &st) != 0) {
+		job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "cannot start "
+		    "a thread");
+		goto out;
+	}
+	hashing = 1;
+	do {
+		if (read_run(&st, &c, first, last) != 0)
+			break;
+	} while (claim_run(j, &first, &last) == 0);
+out:
+	if (hashing) {
+		pthread_mutex_lock(&st.lock);
+		st.closed = 1;
+		pthread_cond_broadcast(&st.cond);
+		pthread_mutex_unlock(&st.lock);
+		pthread_join(tid, NULL);
+	}
+	if (c.file != NULL) {
+		ssh_lock(c.ssh);
+		ssh_close_file(c.ssh, c.file);
+		ssh_unlock(c.ssh);
+	}
+	for (i = 0; i < RING_SLOTS; i++)
+		free(st.ring[i].buf);
+	pthread_mutex_destroy(&st.lock);
+	pthread_cond_destroy(&st.cond);
+	free(path);
+}
