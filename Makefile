@@ -23,9 +23,16 @@ endif
 SLUICE_SHARED ?= $(abspath $(CURDIR)/../shared)
 export SLUICE_SHARED
 
+# What each program links, and nothing more: the planner opens no
+# connection (no libssh2), the agent solves no LP (no GLPK).
 PKGS	 = yaml-0.1 libcrypto libssh2
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+YAML_LIBS   := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+SSH_LIBS    := $(shell $(PKG_CONFIG) --libs libssh2 2>/dev/null)
+TOPOLOGY_LIBS = $(YAML_LIBS) -lm
+PLANNER_LIBS  = $(TOPOLOGY_LIBS) $(CRYPTO_LIBS) -lglpk -lpthread
+AGENT_LIBS    = $(TOPOLOGY_LIBS) $(CRYPTO_LIBS) $(SSH_LIBS) -lpthread
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
@@ -42,9 +49,12 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/names.o topology/plan.o topology/state.o \
 	       topology/topology.o topology/units.o topology/util.o \
 	       topology/ynode.o topology/yout.o
-PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o \
-	       planner/ledger.o planner/sched.o planner/lp.o planner/run.o \
+PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o \
+	       planner/ledger.o planner/demand.o planner/allocate.o planner/lp.o \
+	       planner/ahead.o planner/plans.o planner/epoch.o planner/round.o \
+	       planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
+	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/pace.o agent/fetch.o \
@@ -72,14 +82,14 @@ $(PLANNER_OBJ): topology/topology.h planner/planner.h
 $(AGENT_OBJ): topology/topology.h agent/agent.h
 
 agent/sluice-agent: $(AGENT_OBJ) $(LIBTOPOLOGY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lpthread -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(AGENT_LIBS)
 
 # The fuzz corpus replayed as an ordinary test, with any compiler.
 tests/fuzz/replay: tests/fuzz/replay.c tests/fuzz/fuzz.c tests/fuzz/fuzz_agent.c \
 	    tests/fuzz/fuzz.h agent/config.o $(LIBTOPOLOGY)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/replay.c \
 	    tests/fuzz/fuzz.c tests/fuzz/fuzz_agent.c agent/config.o \
-	    $(LIBTOPOLOGY) $(PKG_LIBS) -lm
+	    $(LIBTOPOLOGY) $(TOPOLOGY_LIBS)
 
 # libFuzzer targets, one per reader, each run FUZZ_SECONDS; a crash is
 # kept under tests/fuzz/crashes/ to be added to the corpus.
@@ -90,7 +100,7 @@ fuzz: need-deps
 		clang -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 		    -pthread -Itopology -DFUZZ_TARGET=FUZZ_$$T \
 		    -fsanitize=fuzzer,address,undefined $(FUZZ_SRC) \
-		    -o tests/fuzz/build/fuzz-$$t $(PKG_LIBS) -lm || exit 1; \
+		    -o tests/fuzz/build/fuzz-$$t $(TOPOLOGY_LIBS) || exit 1; \
 		mkdir -p tests/fuzz/build/corpus-$$t; \
 		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
 		tests/fuzz/build/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
@@ -107,12 +117,12 @@ $(LIBTOPOLOGY): $(TOPOLOGY_OBJ)
 	$(AR) rcs $@ $(TOPOLOGY_OBJ)
 
 planner/sluice-plan: $(PLANNER_OBJ) $(LIBTOPOLOGY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(PLANNER_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) -lglpk -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PLANNER_OBJ) $(LIBTOPOLOGY) $(PLANNER_LIBS)
 
 PLANNER_LIB_OBJ = $(filter-out planner/main.o,$(PLANNER_OBJ))
 
 tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY) $(PKG_LIBS) $(CHECK_LIBS) -lglpk -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY) $(PLANNER_LIBS) $(CHECK_LIBS)
 
 # Run "make deps" first when a library or tool is missing, then build and
 # test in a second make, so that pkg-config sees what deps installed.

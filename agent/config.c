@@ -49,20 +49,16 @@ parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
 	const struct ynode *v;
 	int rc;
 
-	if ((rc = ymap_check(c, n, "master", master_keys)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "address")) == NULL)
-		return yerr(c, n, "master: missing 'address'");
-	if ((rc = yget_string(c, v, "address", &a->master_address)) != 0)
+	if ((rc = ymap_check(c, n, "master", master_keys)) != 0 ||
+	    (rc = yreq_string(c, n, "master", "address",
+	    &a->master_address)) != 0)
 		return rc;
 	if ((v = ymap_get(n, "port")) != NULL &&
 	    (rc = yget_port(c, v, &a->master_port)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "user")) != NULL &&
-	    (rc = yget_name(c, v, "user", &a->master_user)) != 0)
+	if ((rc = yopt_name(c, n, "user", &a->master_user)) != 0 ||
+	    (rc = yreq(c, n, "master", "dir", &v)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "dir")) == NULL)
-		return yerr(c, n, "master: missing 'dir'");
 	return absolute(c, v, "dir", &a->master_dir);
 }
 
@@ -86,19 +82,10 @@ config_parse(const char *path, const struct ynode *root,
 		rc = yerr(&c, NULL, "empty agent configuration");
 		goto fail;
 	}
-	if ((rc = ymap_check(&c, root, "agent", config_keys)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "host")) == NULL) {
-		rc = yerr(&c, root, "agent: missing 'host'");
-		goto fail;
-	}
-	if ((rc = yget_name(&c, v, "host", &a->host)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "root")) == NULL) {
-		rc = yerr(&c, root, "agent: missing 'root'");
-		goto fail;
-	}
-	if ((rc = absolute(&c, v, "root", &a->root)) != 0)
+	if ((rc = ymap_check(&c, root, "agent", config_keys)) != 0 ||
+	    (rc = yreq_name(&c, root, "agent", "host", &a->host)) != 0 ||
+	    (rc = yreq(&c, root, "agent", "root", &v)) != 0 ||
+	    (rc = absolute(&c, v, "root", &a->root)) != 0)
 		goto fail;
 	if ((v = ymap_get(root, "master")) != NULL &&
 	    (rc = parse_master(&c, a, v)) != 0)

@@ -49,8 +49,8 @@ cmd_dot(int argc, char **argv)
 	if ((rc = master_load(dir, &m, 0)) != 0)
 		return rc;
 	t = m->topology;
-	plans = load_old_plans(dir, t);
-	use = master_plan_use(t, plans);
+	plans = epoch_plans(dir, t);
+	use = budget_use(t, plans, t->nhosts);
 	printf("graph sluice {\n\trankdir=LR;\n\tnode [shape=box, "
 	    "fontsize=10];\n");
 	for (i = 0; i < t->nsites; i++) {

@@ -1,9 +1,12 @@
 /*
  * ledger.c: the planner's durable memory, MASTER_DIR/ledger.yaml: the epoch,
  * failure counts and failed components, the last report counted for each
- * host, and the resource picture the last run planned with.
+ * host, and the resource picture the last run planned with; and the
+ * failure accounting that keeps it: each new state's failures counted
+ * against their components, successes forgiving them.
  */
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +68,6 @@ ledger_free(struct ledger *l)
 static int
 parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 {
-	const struct ynode *v;
-	uint64_t u;
 	size_t i;
 	int rc;
 
@@ -77,31 +78,19 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 		const struct ynode *n = list->kids[i];
 		struct ledger_count *lc = &l->counts[l->ncounts++];
 
-		if ((rc = ymap_check(c, n, "component", count_keys)) != 0)
+		uint64_t count = 0, hard = 0;
+
+		if ((rc = ymap_check(c, n, "component", count_keys)) != 0 ||
+		    (rc = yreq_string(c, n, "component", "name",
+		    &lc->component)) != 0 ||
+		    (rc = yopt_u64(c, n, "count", &count)) != 0 ||
+		    (rc = yopt_u64(c, n, "hard", &hard)) != 0 ||
+		    (rc = yopt_u64(c, n, "failed", &lc->failed_epoch)) != 0 ||
+		    (rc = yopt_time(c, n, "since", &lc->failed_time)) != 0 ||
+		    (rc = yopt_string(c, n, "reason", &lc->reason)) != 0)
 			return rc;
-		if ((v = ymap_get(n, "name")) == NULL)
-			return yerr(c, n, "component: missing 'name'");
-		if ((rc = yget_string(c, v, "name", &lc->component)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "count")) != NULL) {
-			if ((rc = yget_u64(c, v, "count", &u)) != 0)
-				return rc;
-			lc->count = u > 1000000 ? 1000000 : (unsigned)u;
-		}
-		if ((v = ymap_get(n, "hard")) != NULL) {
-			if ((rc = yget_u64(c, v, "hard", &u)) != 0)
-				return rc;
-			lc->hard = u > 1000000 ? 1000000 : (unsigned)u;
-		}
-		if ((v = ymap_get(n, "failed")) != NULL &&
-		    (rc = yget_u64(c, v, "failed", &lc->failed_epoch)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "since")) != NULL &&
-		    (rc = yget_time(c, v, "since", &lc->failed_time)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "reason")) != NULL &&
-		    (rc = yget_string(c, v, "reason", &lc->reason)) != 0)
-			return rc;
+		lc->count = count > 1000000 ? 1000000 : (unsigned)count;
+		lc->hard = hard > 1000000 ? 1000000 : (unsigned)hard;
 	}
 	return 0;
 }
@@ -109,7 +98,6 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 static int
 parse_reports(struct yctx *c, struct ledger *l, const struct ynode *list)
 {
-	const struct ynode *v;
 	size_t i;
 	int rc;
 
@@ -120,17 +108,10 @@ parse_reports(struct yctx *c, struct ledger *l, const struct ynode *list)
 		const struct ynode *n = list->kids[i];
 		struct ledger_report *r = &l->reports[l->nreports++];
 
-		if ((rc = ymap_check(c, n, "report", report_keys)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "host")) == NULL)
-			return yerr(c, n, "report: missing 'host'");
-		if ((rc = yget_name(c, v, "host", &r->host)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "epoch")) != NULL &&
-		    (rc = yget_u64(c, v, "epoch", &r->epoch)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "time")) != NULL &&
-		    (rc = yget_time(c, v, "time", &r->time)) != 0)
+		if ((rc = ymap_check(c, n, "report", report_keys)) != 0 ||
+		    (rc = yreq_name(c, n, "report", "host", &r->host)) != 0 ||
+		    (rc = yopt_u64(c, n, "epoch", &r->epoch)) != 0 ||
+		    (rc = yopt_time(c, n, "time", &r->time)) != 0)
 			return rc;
 	}
 	return 0;
@@ -139,7 +120,6 @@ parse_reports(struct yctx *c, struct ledger *l, const struct ynode *list)
 static int
 parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 {
-	const struct ynode *v;
 	size_t i;
 	int rc;
 
@@ -151,14 +131,10 @@ parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 		struct ledger_capacity *p = &l->picture[l->npicture++];
 
 		p->capacity = CAP_UNLIMITED;
-		if ((rc = ymap_check(c, n, "resource", picture_keys)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "resource")) == NULL)
-			return yerr(c, n, "resource: missing 'resource'");
-		if ((rc = yget_string(c, v, "resource", &p->resource)) != 0)
-			return rc;
-		if ((v = ymap_get(n, "capacity")) != NULL &&
-		    (rc = yget_number(c, v, "capacity", &p->capacity)) != 0)
+		if ((rc = ymap_check(c, n, "resource", picture_keys)) != 0 ||
+		    (rc = yreq_string(c, n, "resource", "resource",
+		    &p->resource)) != 0 ||
+		    (rc = yopt_number(c, n, "capacity", &p->capacity)) != 0)
 			return rc;
 	}
 	return 0;
@@ -167,7 +143,6 @@ parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 static int
 parse_ahead(struct yctx *c, struct ledger *l, const struct ynode *list)
 {
-	const struct ynode *v;
 	uint64_t u;
 	size_t i;
 	int rc;
@@ -178,32 +153,22 @@ parse_ahead(struct yctx *c, struct ledger *l, const struct ynode *list)
 	for (i = 0; i < list->nkids; i++) {
 		const struct ynode *n = list->kids[i];
 		struct ledger_ahead *a = &l->ahead[l->nahead++];
-		size_t k;
 
-		if ((rc = ymap_check(c, n, "ahead", ahead_keys)) != 0)
-			return rc;
-		/* Every key is needed. */
-		for (k = 0; ahead_keys[k] != NULL; k++)
-			if (ymap_get(n, ahead_keys[k]) == NULL)
-				return yerr(c, n, "ahead: missing '%s'",
-				    ahead_keys[k]);
-		v = ymap_get(n, "round");
-		if ((rc = yget_u64(c, v, "round", &u)) != 0)
+		if ((rc = ymap_check(c, n, "ahead", ahead_keys)) != 0 ||
+		    (rc = yreq_u64(c, n, "ahead", "round", &u)) != 0)
 			return rc;
 		if (u < 2 || u > SCHED_HORIZON_MAX)
-			return yerr(c, v, "round: %llu is outside 2..%d",
-			    (unsigned long long)u, SCHED_HORIZON_MAX);
+			return yerr(c, ymap_get(n, "round"), "round: %llu is "
+			    "outside 2..%d", (unsigned long long)u,
+			    SCHED_HORIZON_MAX);
 		a->round = (unsigned)u;
-		if ((rc = yget_name(c, ymap_get(n, "host"), "host",
-		    &a->host)) != 0 ||
-		    (rc = yget_string(c, ymap_get(n, "file"), "file",
-		    &a->file)) != 0 ||
-		    (rc = yget_u64(c, ymap_get(n, "version"), "version",
+		if ((rc = yreq_name(c, n, "ahead", "host", &a->host)) != 0 ||
+		    (rc = yreq_string(c, n, "ahead", "file", &a->file)) != 0 ||
+		    (rc = yreq_u64(c, n, "ahead", "version",
 		    &a->version)) != 0 ||
-		    (rc = yget_name(c, ymap_get(n, "source"), "source",
+		    (rc = yreq_name(c, n, "ahead", "source",
 		    &a->source)) != 0 ||
-		    (rc = yget_u64(c, ymap_get(n, "bytes"), "bytes",
-		    &a->bytes)) != 0)
+		    (rc = yreq_u64(c, n, "ahead", "bytes", &a->bytes)) != 0)
 			return rc;
 	}
 	return 0;
@@ -235,16 +200,10 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 		rc = yerr(&c, NULL, "empty ledger");
 		goto fail;
 	}
-	if ((rc = ymap_check(&c, root, "ledger", ledger_keys)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "epoch")) != NULL &&
-	    (rc = yget_u64(&c, v, "epoch", &l->epoch)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "issued")) != NULL &&
-	    (rc = yget_time(&c, v, "issued", &l->issued)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "method")) != NULL &&
-	    (rc = yget_name(&c, v, "method", &l->method)) != 0)
+	if ((rc = ymap_check(&c, root, "ledger", ledger_keys)) != 0 ||
+	    (rc = yopt_u64(&c, root, "epoch", &l->epoch)) != 0 ||
+	    (rc = yopt_time(&c, root, "issued", &l->issued)) != 0 ||
+	    (rc = yopt_name(&c, root, "method", &l->method)) != 0)
 		goto fail;
 	if ((v = ymap_get(root, "components")) != NULL &&
 	    (rc = parse_counts(&c, l, v)) != 0)
@@ -296,7 +255,6 @@ char *
 ledger_format(const struct ledger *l, size_t *len)
 {
 	struct yout *y = yout_new();
-	char *buf = NULL;
 	size_t i;
 
 	yout_map(y, 0);
@@ -376,10 +334,7 @@ ledger_format(const struct ledger *l, size_t *len)
 		yout_end_seq(y);
 	}
 	yout_end_map(y);
-	if (yout_finish(y, &buf, len) != 0)
-		buf = NULL;
-	yout_free(y);
-	return buf;
+	return yout_finish(y, len);
 }
 
 /* The count record of a component; created when asked, else NULL. */
@@ -491,4 +446,201 @@ master_ledger(const char *dir, struct ledger **out)
 		fprintf(stderr, "%s\n", d.msg);
 	free(path);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Failure accounting: the ledger from the reports                     */
+
+/* Calls fn for every component an op's route may blame. */
+static void
+op_components(struct topology *t, size_t src, size_t dst,
+    void (*fn)(void *, const char *), void *arg)
+{
+	size_t links[ROUTE_MAX];
+	char buf[300];
+	int n, i;
+
+	snprintf(buf, sizeof(buf), "host:%s", t->hosts[src].name);
+	fn(arg, buf);
+	if (t->hosts[src].site == t->hosts[dst].site)
+		return;
+	snprintf(buf, sizeof(buf), "site:%s", t->sites[t->hosts[src].site].name);
+	fn(arg, buf);
+	snprintf(buf, sizeof(buf), "site:%s", t->sites[t->hosts[dst].site].name);
+	fn(arg, buf);
+	n = route_sites(t, t->hosts[src].site, t->hosts[dst].site, links,
+	    ROUTE_MAX);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "link:%s",
+		    t->links[t->resources[links[i]].owner].name);
+		fn(arg, buf);
+	}
+}
+
+static void
+absolve_cb(void *arg, const char *component)
+{
+	ledger_absolve(arg, component);
+}
+
+/* Counts the failures of a new report, and the successes of its plan. */
+static void
+count_report(struct master *m, struct ledger *l, size_t h,
+    const struct plan *old, uint64_t epoch, time_t now)
+{
+	struct topology *t = m->topology;
+	const struct state *s = m->states[h];
+	size_t i, j, k;
+
+	for (i = 0; i < s->nfailures; i++) {
+		const struct failure *f = &s->failures[i];
+		char reason[512];
+
+		snprintf(reason, sizeof(reason), "%s%s%s (op %s, reported by "
+		    "%s)", failure_class_name(f->class), f->detail ? ": " : "",
+		    f->detail ? f->detail : "", f->op, t->hosts[h].name);
+		for (j = 0; j < f->ncomponents; j++) {
+			/* Once per report, however many ops it blames. */
+			for (k = 0; k < i; k++) {
+				size_t c;
+
+				for (c = 0; c < s->failures[k].ncomponents; c++)
+					if (strcmp(s->failures[k].components[c],
+					    f->components[j]) == 0)
+						break;
+				if (c < s->failures[k].ncomponents)
+					break;
+			}
+			if (k < i)
+				continue;
+			for (k = 0; k < j; k++)
+				if (strcmp(f->components[k],
+				    f->components[j]) == 0)
+					break;
+			if (k == j)
+				ledger_blame(l, f->components[j], epoch, now,
+				    t->failure_threshold, f->class == FAIL_CHECKSUM ||
+				    f->class == FAIL_MISSING || f->class ==
+				    FAIL_AUTH || f->class == FAIL_HOSTKEY, reason);
+		}
+	}
+	if (old == NULL || s->epoch < old->epoch)
+		return;
+	for (i = 0; i < old->nops; i++) {
+		const struct op *o = &old->ops[i];
+		long src = topology_host(t, o->source.host);
+
+		if (src < 0 || state_length(s, o->file, o->version) <
+		    o->offset + o->length)
+			continue;
+		for (j = 0; j < s->nfailures; j++)
+			if (strcmp(s->failures[j].op, o->id) == 0)
+				break;
+		if (j == s->nfailures)
+			op_components(t, (size_t)src, h, absolve_cb, l);
+	}
+}
+
+/* Gives failed components another chance after LEDGER_RETRY_EPOCHS. */
+static void
+retry_failed(struct ledger *l, uint64_t epoch)
+{
+	size_t i;
+
+	for (i = 0; i < l->ncounts; i++) {
+		struct ledger_count *c = &l->counts[i];
+
+		if (c->failed_epoch == 0 ||
+		    epoch - c->failed_epoch < LEDGER_RETRY_EPOCHS)
+			continue;
+		ledger_add_change(l, "%s tried again after %d rounds",
+		    c->component, LEDGER_RETRY_EPOCHS);
+		c->failed_epoch = 0;
+		c->failed_time = 0;
+		c->count = 0;
+		c->hard = 0;
+		free(c->reason);
+		c->reason = NULL;
+	}
+}
+
+/* Blocks what failed: sites and links for routes, hosts as sources. */
+/* Records the resource picture and what changed in it since last run. */
+static void
+update_picture(struct ledger *l, const struct topology *t, char *changed)
+{
+	struct ledger_capacity *pic = xcalloc(t->nresources, sizeof(*pic));
+	size_t i, j;
+	char a[32], b[32];
+
+	for (i = 0; i < t->nresources; i++) {
+		const struct resource *r = &t->resources[t->resource_order[i]];
+
+		pic[i].resource = xstrdup(r->id);
+		pic[i].capacity = r->capacity;
+	}
+	if (l->npicture > 0)
+		for (i = 0; i < t->nresources; i++) {
+			for (j = 0; j < l->npicture; j++)
+				if (strcmp(l->picture[j].resource,
+				    pic[i].resource) == 0)
+					break;
+			if (j == l->npicture) {
+				ledger_add_change(l, "%s is new",
+				    pic[i].resource);
+				changed[t->resource_order[i]] = 1;
+				continue;
+			}
+			if (l->picture[j].capacity == pic[i].capacity)
+				continue;
+			changed[t->resource_order[i]] = 1;
+			unit_format_bandwidth(a, sizeof(a),
+			    l->picture[j].capacity);
+			unit_format_bandwidth(b, sizeof(b), pic[i].capacity);
+			ledger_add_change(l, "%s capacity %s -> %s",
+			    pic[i].resource, l->picture[j].capacity < 0 ?
+			    "unlimited" : a, pic[i].capacity < 0 ? "unlimited" :
+			    b);
+		}
+	for (i = 0; i < l->npicture; i++)
+		free(l->picture[i].resource);
+	free(l->picture);
+	l->picture = pic;
+	l->npicture = t->nresources;
+}
+
+
+/*
+ * Brings the ledger up to a new run: clears the changes of the last one,
+ * counts the failures and successes of every state not counted yet (old
+ * holds each host's current plan, or NULL), gives components failed long
+ * enough another chance, and records the resource picture.  changed[r]
+ * is set for every resource whose capacity differs from the last run's.
+ */
+void
+ledger_update(struct ledger *l, struct master *m, struct plan **old,
+    uint64_t epoch, time_t now, char *changed)
+{
+	struct topology *t = m->topology;
+	size_t h, i;
+
+	for (i = 0; i < l->nchanges; i++)
+		free(l->changes[i]);
+	l->nchanges = 0;
+	for (h = 0; h < t->nhosts; h++) {
+		const struct state *st = m->states[h];
+		struct ledger_report *rep;
+
+		if (st == NULL)
+			continue;
+		rep = ledger_report(l, t->hosts[h].name, 1);
+		if (rep->epoch == st->epoch && rep->time == st->time &&
+		    (rep->epoch != 0 || rep->time != 0))
+			continue;
+		count_report(m, l, h, old[h], epoch, now);
+		rep->epoch = st->epoch;
+		rep->time = st->time;
+	}
+	retry_failed(l, epoch);
+	update_picture(l, t, changed);
 }

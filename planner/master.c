@@ -268,37 +268,6 @@ dir_argument(int argc, char **argv)
 }
 
 /*
- * The rates the plans still active allocate on every resource (a plan is
- * active until it expires; now is the newest plan's issue time).  The
- * array is the caller's.
- */
-double *
-master_plan_use(const struct topology *t, struct plan **plans)
-{
-	double *use = xcalloc(t->nresources ? t->nresources : 1,
-	    sizeof(double));
-	time_t now = 0;
-	size_t h, i, j;
-
-	for (h = 0; h < t->nhosts; h++)
-		if (plans[h] != NULL && plans[h]->issued > now)
-			now = plans[h]->issued;
-	for (h = 0; h < t->nhosts; h++) {
-		if (plans[h] == NULL || plans[h]->expires <= now)
-			continue;
-		for (i = 0; i < plans[h]->nops; i++)
-			for (j = 0; j < plans[h]->ops[i].nresources; j++) {
-				long r = topology_resource(t,
-				    plans[h]->ops[i].resources[j]);
-
-				if (r >= 0)
-					use[r] += plans[h]->ops[i].rate;
-			}
-	}
-	return use;
-}
-
-/*
  * Parses -d DIR | -t TOPOLOGY [-f FILESET] (with -q when quiet is not
  * NULL) and loads those inputs into *out.  -f is required with -t when
  * need_fileset.  Returns 0, EX_USAGE (nothing printed), or the loader's

@@ -19,7 +19,7 @@ struct master {
 	size_t		  nerrors;	/* broken states and manifests seen */
 };
 
-/* master.c */
+/* master.c: a master directory loaded */
 int	 master_load(const char *dir, struct master **, int verbose);
 int	 master_load_files(const char *topology, const char *fileset,
 	    struct master **);
@@ -29,13 +29,41 @@ uint64_t master_target_length(const struct master *, size_t file);
 const char *dir_argument(int argc, char **argv);
 int	 master_from_args(int argc, char **argv, int need_fileset,
 	    int *quiet, struct master **, int *from_dir);
-double	*master_plan_use(const struct topology *, struct plan **);
+
+/* ------------------------------------------------------------------ */
+/* budget.c: what each resource may carry                              */
+
+/*
+ * The share of a capacity given to data: capacities are on the wire, and
+ * SSH, TCP, IP and Ethernet headers and SFTP read-ahead add some 6% to the
+ * bytes copied (measured on shaped links, tests/wan.sh).
+ */
+#define SCHED_PAYLOAD_SHARE 0.94
+
+struct budget {
+	const struct topology *t;
+	double		*room;		/* per resource: bytes/s left;
+					 * INFINITY when unlimited */
+};
+
+void	 budget_init(struct budget *, const struct topology *, double share);
+void	 budget_free(struct budget *);
+void	 budget_charge(struct budget *, const size_t *res, int n, double rate);
+void	 budget_charge_plan(struct budget *, struct plan *);
+double	 budget_left(const struct budget *, size_t resource);
+double	 budget_room(const struct budget *, const size_t *res, int n);
+double	 budget_hold(struct budget *, size_t resource, double part);
+void	 budget_release(struct budget *, size_t resource, double held);
+int	 budget_fits(double capacity, double use);
+double	*budget_use(const struct topology *, struct plan **, size_t n);
+size_t	 op_resources(const struct topology *, struct op *);
+void	 plan_use(const struct topology *, struct plan *, double *use);
 
 /* check.c */
 int	 cmd_check(int argc, char **argv);
 
 /* ------------------------------------------------------------------ */
-/* ledger.c: the planner's durable memory, MASTER_DIR/ledger.yaml      */
+/* ledger.c: the planner's durable memory and its failure accounting  */
 
 struct ledger_count {
 	char		*component;	/* host:H, site:S or link:L */
@@ -97,6 +125,8 @@ void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
 void	 ledger_absolve(struct ledger *, const char *component);
 struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);
+void	 ledger_update(struct ledger *, struct master *, struct plan **old,
+	    uint64_t epoch, time_t now, char *changed);
 void	 ledger_clear_ahead(struct ledger *);
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -105,19 +135,12 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 #define LEDGER_RETRY_EPOCHS 20
 
 /* ------------------------------------------------------------------ */
-/* sched.c: demands, candidates, LP and greedy allocation, rounding    */
+/* demand.c: demands and candidates; allocate.c: blocks per candidate  */
 
 #define ROUTE_MAX 64
 
 /* The part of a round that ops are sized to fill. */
 #define SCHED_ROUND_USE 0.9
-
-/*
- * The share of a capacity given to data: capacities are on the wire, and
- * SSH, TCP, IP and Ethernet headers and SFTP read-ahead add some 6% to the
- * bytes copied (measured on shaped links, tests/wan.sh).
- */
-#define SCHED_PAYLOAD_SHARE 0.94
 
 /* The most rounds the LP may look ahead (sluice-plan run --horizon). */
 #define SCHED_HORIZON_MAX 4
@@ -162,13 +185,13 @@ struct candidate {
 
 enum method { METHOD_LP, METHOD_GREEDY };
 
+/* One round's schedule, from demands to the blocks each candidate got. */
 struct sched {
 	struct master	*m;
 	struct topology	*t;
 	enum method	 method;
-	double		 T;		/* the round, seconds */
-	double		*residual;	/* per resource: bytes/s left; INFINITY
-					 * when unlimited */
+	double		 T;		/* the round ops fill, seconds */
+	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
 	char		*dest_ok;	/* per host: may be planned for */
@@ -199,22 +222,72 @@ struct sched {
 					 * guards the counters above */
 };
 
+/* demand.c */
 void	 sched_init(struct sched *, struct master *, enum method);
 void	 sched_free(struct sched *);
 void	 sched_demands(struct sched *);
 void	 sched_candidates(struct sched *);
-void	 sched_allocate(struct sched *);
+uint64_t sched_block_size(const struct sched *, size_t file);
+uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
 uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
 	    uint64_t first_block, uint64_t nblocks);
 uint64_t sched_scheduled_bytes(const struct sched *);
+
+/* allocate.c */
+void	 sched_allocate(struct sched *);
 uint64_t sched_room(const struct sched *, const struct candidate *);
-void	 sched_charge(struct sched *, const struct candidate *, uint64_t);
-void	 sched_resolve_prior(struct sched *);
+void	 sched_charge(struct sched *, const struct candidate *, double blocks);
 
-/* lp.c */
-int	 lp_solve(struct sched *, const size_t *cands, size_t n);
+/* ------------------------------------------------------------------ */
+/* lp.c: a linear program, solved with GLPK                            */
 
-/* run.c */
+struct lp {
+	size_t		 ncols, capcols;
+	double		*obj;		/* per column: worth per unit */
+	char		*col_fixed;	/* per column: fixed at zero */
+	size_t		 nrows, caprows;
+	double		*row_bound;	/* per row: at most this */
+	char		*row_fixed;	/* per row: exactly zero */
+	int		*ia, *ja;	/* entries, from index 1 */
+	double		*ar;
+	size_t		 ne, cap;
+	int		 crash;		/* start from a crash basis */
+	int		 time_limit_ms;
+};
+
+void	 lp_init(struct lp *);
+void	 lp_free(struct lp *);
+int	 lp_add_col(struct lp *, double obj, int fixed);
+int	 lp_add_row(struct lp *, double bound, int fixed);
+void	 lp_entry(struct lp *, int row, int col, double v);
+int	 lp_solve(struct lp *, double *x, double *seconds);
+void	 lp_thread_done(void);
+
+/* ------------------------------------------------------------------ */
+/* ahead.c: the look-ahead kept in the ledger, incremental planning    */
+
+int	 horizon_argument(const char *);
+void	 ahead_prepare(struct sched *, const struct ledger *,
+	    struct plan **old, const char *changed);
+int	 ahead_take(struct sched *, size_t site);
+void	 ahead_report(const struct sched *, struct ledger *);
+void	 ahead_record(struct ledger *, const struct sched *);
+
+/* ------------------------------------------------------------------ */
+/* plans.c: plans from the allocation; epoch.c: the set written        */
+
+struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
+	    time_t expires);
+int	 plans_finish(const struct topology *, struct plan **plans,
+	    struct plan **old, time_t now);
+void	 plans_free(const struct topology *, struct plan **);
+int	 epoch_write(const char *dir, const struct topology *,
+	    struct plan **plans, const struct ledger *);
+struct plan **epoch_plans(const char *dir, const struct topology *);
+
+/* ------------------------------------------------------------------ */
+/* round.c: one planning round; run.c: sluice-plan run                 */
+
 struct round_stats {
 	size_t		 planned;	/* hosts given a new plan */
 	size_t		 kept;		/* hosts whose plan stays */
@@ -228,8 +301,6 @@ struct round_stats {
 	size_t		 lans_kept;	/* ... taken from the look-ahead */
 };
 
-int	 cmd_run(int argc, char **argv);
-int	 horizon_argument(const char *);
 /* How to plan: the method, the rounds the LP looks ahead, and whether
  * sites that followed the last run's look-ahead take it (--incremental). */
 struct plan_options {
@@ -241,9 +312,78 @@ struct plan_options {
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
 	    const struct plan_options *, time_t now, time_t expires,
 	    struct plan ***plans, struct round_stats *);
-struct plan **load_old_plans(const char *dir, const struct topology *);
+int	 cmd_run(int argc, char **argv);
 
-/* verify.c, status.c, bound.c */
+/* ------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ */
+/* sim.c, baseline.c, chart.c: the simulator, its baselines, its chart */
+
+#define SIM_MAX_FAULTS 32
+
+enum sim_method { SIM_LP, SIM_GREEDY, SIM_ORIGIN, SIM_SWARM };
+
+struct fault {
+	int		 corrupt;	/* corrupt:H */
+	char		*component;	/* host:H or link:L */
+	long		 from, to;	/* rounds, inclusive */
+};
+
+/* One round, for the chart: when it ended, what was delivered by then,
+ * and the busiest resource's use. */
+struct sample {
+	double		 end;
+	uint64_t	 delivered;
+	double		 busiest;
+	size_t		 resource;
+};
+
+struct sim {
+	struct master	*m;
+	struct topology	*t;
+	enum sim_method	 method;
+	uint64_t	*len;		/* host * nfiles + file */
+	double		*done_at;	/* per host: when it held everything */
+	struct fault	 faults[SIM_MAX_FAULTS];
+	size_t		 nfaults;
+	double		 T;
+	uint64_t	 bytes;		/* delivered */
+	const char	*trace;
+	const char	*svg;
+	double		*use;		/* per resource, B/s this round */
+	struct sample	*samples;	/* per round, for the chart */
+	size_t		 nsamples;
+	const char	*inputs[2];	/* topology and file set paths */
+	unsigned	 seed;
+	double		*grow;		/* per file: B/s published, 0 whole */
+	int		 horizon;	/* lp: rounds it looks ahead */
+	int		 incremental;
+};
+
+
+uint64_t *sim_hold(struct sim *, size_t host, size_t file);
+void	 sim_manifests(struct master *);
+void	 sim_publish(struct sim *, double when);
+uint64_t sim_published(struct sim *, size_t file);
+int	 sim_load_start(struct sim *, const char *dir);
+int	 sim_parse_growing(struct sim *, const char *spec);
+int	 sim_parse_fault(struct sim *, const char *spec);
+int	 sim_fault_active(const struct sim *, const char *component,
+	    long round);
+int	 sim_corrupts(const struct sim *, const char *host);
+void	 sim_set_states(struct sim *, uint64_t epoch, time_t now,
+	    struct failure **fail, size_t *nfail);
+int	 sim_host_whole(const struct sim *, size_t host);
+int	 sim_all_done(const struct sim *);
+void	 sim_note_done(struct sim *, double when);
+int	 sim_planned_round(struct sim *, struct ledger *, struct plan ***old,
+	    long round, struct failure **fail, size_t *nfail);
+void	 sim_sample_round(struct sim *, long round);
+void	 sim_flow_round(struct sim *, long round);
+int	 chart_write(struct sim *, const char *method, double makespan,
+	    double bound, uint64_t total);
+
+/* ------------------------------------------------------------------ */
+/* commands: check.c, verify.c, status.c, bound.c, simulate.c, dot.c  */
 int	 cmd_verify(int argc, char **argv);
 int	 verify_master(const char *dir, int quiet);
 int	 cmd_status(int argc, char **argv);

@@ -109,8 +109,8 @@ static void
 print_busiest(const char *dir, const struct master *m)
 {
 	const struct topology *t = m->topology;
-	struct plan **plans = load_old_plans(dir, t);
-	double *use = master_plan_use(t, plans);
+	struct plan **plans = epoch_plans(dir, t);
+	double *use = budget_use(t, plans, t->nhosts);
 	struct busy *b = xcalloc(t->nresources, sizeof(*b));
 	size_t h, i, k, n = 0;
 	char used[32], cap[32];

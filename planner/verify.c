@@ -299,7 +299,7 @@ verify_master(const char *dir, int quiet)
 
 		if (cap == CAP_UNLIMITED)
 			continue;
-		if (use[i] > cap * (1 + 1e-9) + 1)
+		if (!budget_fits(cap, use[i]))
 			violation(&v, "resource %s: %.0f B/s allocated, "
 			    "capacity %.0f B/s", t->resources[i].id, use[i],
 			    cap);

@@ -221,3 +221,19 @@ mkdir_p(const char *path, unsigned mode)
 	free(copy);
 	return rc;
 }
+
+/* Writes text (what's, freed here) atomically to path; NULL text means
+ * formatting failed.  Returns 0 or -1 (reported). */
+int
+write_formatted(const char *path, char *text, size_t len, const char *what)
+{
+	int rc;
+
+	if (text == NULL) {
+		warnx_("%s: cannot format the %s", path, what);
+		return -1;
+	}
+	rc = atomic_write(path, text, len);
+	free(text);
+	return rc;
+}

@@ -101,25 +101,20 @@ parse_file(struct yctx *c, const struct topology *t, struct file *f,
     const struct ynode *n)
 {
 	const struct ynode *v;
+	char what[300];
 	uint64_t u;
 	long h;
 	int rc;
 
 	f->priority = 1;
 	f->all = 1;
-	if ((rc = ymap_check(c, n, "file", file_keys)) != 0)
+	if ((rc = ymap_check(c, n, "file", file_keys)) != 0 ||
+	    (rc = yreq_path(c, n, "file", "name", &f->name)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "name")) == NULL)
-		return yerr(c, n, "file: missing 'name'");
-	if ((rc = yget_path(c, v, "name", &f->name)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "version")) == NULL)
-		return yerr(c, n, "file %s: missing 'version'", f->name);
-	if ((rc = yget_u64(c, v, "version", &f->version)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "generator")) == NULL)
-		return yerr(c, n, "file %s: missing 'generator'", f->name);
-	if ((rc = yscalar_check(c, v, "generator")) != 0)
+	snprintf(what, sizeof(what), "file %s", f->name);
+	if ((rc = yreq_u64(c, n, what, "version", &f->version)) != 0 ||
+	    (rc = yreq(c, n, what, "generator", &v)) != 0 ||
+	    (rc = yscalar_check(c, v, "generator")) != 0)
 		return rc;
 	if ((h = topology_host(t, v->text)) < 0)
 		return yerr(c, v, "generator: no host named '%s'", v->text);
@@ -167,13 +162,9 @@ fileset_parse(const char *path, const struct ynode *root,
 		rc = yerr(&c, NULL, "empty file set");
 		goto out;
 	}
-	if ((rc = ymap_check(&c, root, "file set", fileset_keys)) != 0)
-		goto out;
-	if ((files = ymap_get(root, "files")) == NULL) {
-		rc = yerr(&c, root, "file set: missing 'files'");
-		goto out;
-	}
-	if ((rc = yseq_check(&c, files, "files")) != 0)
+	if ((rc = ymap_check(&c, root, "file set", fileset_keys)) != 0 ||
+	    (rc = yreq(&c, root, "file set", "files", &files)) != 0 ||
+	    (rc = yseq_check(&c, files, "files")) != 0)
 		goto out;
 	fs->files = xcalloc(files->nkids, sizeof(*fs->files));
 	for (i = 0; i < files->nkids; i++) {

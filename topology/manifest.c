@@ -31,7 +31,7 @@ manifest_parse(const char *path, const struct ynode *root,
 {
 	struct yctx c = { path, d };
 	struct manifest *m;
-	const struct ynode *v, *blocks;
+	const struct ynode *blocks;
 	uint64_t want;
 	size_t i;
 	int rc;
@@ -42,58 +42,36 @@ manifest_parse(const char *path, const struct ynode *root,
 		rc = yerr(&c, NULL, "empty manifest");
 		goto fail;
 	}
-	if ((rc = ymap_check(&c, root, "manifest", manifest_keys)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "file")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'file'");
-		goto fail;
-	}
-	if ((rc = yget_path(&c, v, "file", &m->file)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "version")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'version'");
-		goto fail;
-	}
-	if ((rc = yget_u64(&c, v, "version", &m->version)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "block_size")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'block_size'");
-		goto fail;
-	}
-	if ((rc = yget_u64(&c, v, "block_size", &m->block_size)) != 0)
+	if ((rc = ymap_check(&c, root, "manifest", manifest_keys)) != 0 ||
+	    (rc = yreq_path(&c, root, "manifest", "file", &m->file)) != 0 ||
+	    (rc = yreq_u64(&c, root, "manifest", "version",
+	    &m->version)) != 0 ||
+	    (rc = yreq_u64(&c, root, "manifest", "block_size",
+	    &m->block_size)) != 0)
 		goto fail;
 	if (m->block_size < 4096 || m->block_size > ((uint64_t)1 << 30)) {
-		rc = yerr(&c, v, "block_size: must be from 4096 to 1073741824");
+		rc = yerr(&c, ymap_get(root, "block_size"), "block_size: must "
+		    "be from 4096 to 1073741824");
 		goto fail;
 	}
-	if ((v = ymap_get(root, "length")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'length'");
-		goto fail;
-	}
-	if ((rc = yget_u64(&c, v, "length", &m->length)) != 0)
+	if ((rc = yreq_u64(&c, root, "manifest", "length", &m->length)) != 0)
 		goto fail;
 	if (m->length > ((uint64_t)1 << 50)) {
-		rc = yerr(&c, v, "length: larger than 1 PiB");
+		rc = yerr(&c, ymap_get(root, "length"), "length: larger than "
+		    "1 PiB");
 		goto fail;
 	}
-	if ((v = ymap_get(root, "final")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'final'");
-		goto fail;
-	}
-	if ((rc = yget_bool(&c, v, "final", &m->final)) != 0)
+	if ((rc = yreq_bool(&c, root, "manifest", "final", &m->final)) != 0)
 		goto fail;
 	if (!m->final && m->length % m->block_size != 0) {
-		rc = yerr(&c, v, "final: a growing file publishes whole "
-		    "blocks only, but length %llu is not a multiple of %llu",
-		    (unsigned long long)m->length,
+		rc = yerr(&c, ymap_get(root, "final"), "final: a growing file "
+		    "publishes whole blocks only, but length %llu is not a "
+		    "multiple of %llu", (unsigned long long)m->length,
 		    (unsigned long long)m->block_size);
 		goto fail;
 	}
-	if ((blocks = ymap_get(root, "blocks")) == NULL) {
-		rc = yerr(&c, root, "manifest: missing 'blocks'");
-		goto fail;
-	}
-	if ((rc = yseq_check(&c, blocks, "blocks")) != 0)
+	if ((rc = yreq(&c, root, "manifest", "blocks", &blocks)) != 0 ||
+	    (rc = yseq_check(&c, blocks, "blocks")) != 0)
 		goto fail;
 	want = (m->length + m->block_size - 1) / m->block_size;
 	if (blocks->nkids != want) {
@@ -137,7 +115,6 @@ char *
 manifest_format(const struct manifest *m, size_t *len)
 {
 	struct yout *y = yout_new();
-	char *buf = NULL;
 	size_t i;
 
 	yout_map(y, 0);
@@ -153,25 +130,15 @@ manifest_format(const struct manifest *m, size_t *len)
 		yout_digest(y, m->blocks[i]);
 	yout_end_seq(y);
 	yout_end_map(y);
-	if (yout_finish(y, &buf, len) != 0)
-		buf = NULL;
-	yout_free(y);
-	return buf;
+	return yout_finish(y, len);
 }
 
 /* Writes the manifest to path atomically; returns 0 or -1. */
 int
 manifest_write(const char *path, const struct manifest *m)
 {
-	size_t len;
-	char *buf;
-	int rc;
+	size_t len = 0;
+	char *text = manifest_format(m, &len);
 
-	if ((buf = manifest_format(m, &len)) == NULL) {
-		warnx_("%s: cannot format the manifest", path);
-		return -1;
-	}
-	rc = atomic_write(path, buf, len);
-	free(buf);
-	return rc;
+	return write_formatted(path, text, len, "manifest");
 }

@@ -38,6 +38,7 @@ op_clear(struct op *o)
 		free(o->resources[i]);
 	free(o->resources);
 	free(o->blocks);
+	free(o->res_index);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -65,26 +66,18 @@ parse_source(struct yctx *c, struct plan_source *s, const struct ynode *n)
 	int rc;
 
 	s->port = 22;
-	if ((rc = ymap_check(c, n, "source", source_keys)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "host")) == NULL)
-		return yerr(c, n, "source: missing 'host'");
-	if ((rc = yget_name(c, v, "source host", &s->host)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "address")) == NULL)
-		return yerr(c, n, "source: missing 'address'");
-	if ((rc = yget_string(c, v, "address", &s->address)) != 0)
+	if ((rc = ymap_check(c, n, "source", source_keys)) != 0 ||
+	    (rc = yreq(c, n, "source", "host", &v)) != 0 ||
+	    (rc = yget_name(c, v, "source host", &s->host)) != 0 ||
+	    (rc = yreq_string(c, n, "source", "address", &s->address)) != 0)
 		return rc;
 	if ((v = ymap_get(n, "port")) != NULL &&
 	    (rc = yget_port(c, v, &s->port)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "user")) != NULL &&
-	    (rc = yget_name(c, v, "user", &s->user)) != 0)
+	if ((rc = yopt_name(c, n, "user", &s->user)) != 0 ||
+	    (rc = yreq_string(c, n, "source", "root", &s->root)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "root")) == NULL)
-		return yerr(c, n, "source: missing 'root'");
-	if ((rc = yget_string(c, v, "root", &s->root)) != 0)
-		return rc;
+	v = ymap_get(n, "root");
 	if (s->root[0] != '/' || (s->root[1] != '\0' &&
 	    name_valid_path(s->root + 1, &(const char *){ NULL }) != 0))
 		return yerr(c, v, "root: '%s' must be an absolute path",
@@ -98,33 +91,23 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 	const struct ynode *v, *list;
 	uint64_t block_size = 0, want;
 	const char *why;
+	char what[300];
 	size_t i;
 	int rc;
 
-	if ((rc = ymap_check(c, n, "op", op_keys)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "id")) == NULL)
-		return yerr(c, n, "op: missing 'id'");
-	if ((rc = yget_string(c, v, "id", &o->id)) != 0)
+	if ((rc = ymap_check(c, n, "op", op_keys)) != 0 ||
+	    (rc = yreq_string(c, n, "op", "id", &o->id)) != 0)
 		return rc;
 	if (name_valid_op_id(o->id, &why) != 0)
-		return yerr(c, v, "id: bad op id '%s': %s", o->id, why);
-	if ((v = ymap_get(n, "file")) == NULL)
-		return yerr(c, n, "op %s: missing 'file'", o->id);
-	if ((rc = yget_path(c, v, "file", &o->file)) != 0)
+		return yerr(c, ymap_get(n, "id"), "id: bad op id '%s': %s",
+		    o->id, why);
+	snprintf(what, sizeof(what), "op %s", o->id);
+	if ((rc = yreq_path(c, n, what, "file", &o->file)) != 0 ||
+	    (rc = yreq_u64(c, n, what, "version", &o->version)) != 0 ||
+	    (rc = yreq_u64(c, n, what, "offset", &o->offset)) != 0 ||
+	    (rc = yreq_u64(c, n, what, "length", &o->length)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "version")) == NULL)
-		return yerr(c, n, "op %s: missing 'version'", o->id);
-	if ((rc = yget_u64(c, v, "version", &o->version)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "offset")) == NULL)
-		return yerr(c, n, "op %s: missing 'offset'", o->id);
-	if ((rc = yget_u64(c, v, "offset", &o->offset)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "length")) == NULL)
-		return yerr(c, n, "op %s: missing 'length'", o->id);
-	if ((rc = yget_u64(c, v, "length", &o->length)) != 0)
-		return rc;
+	v = ymap_get(n, "length");
 	if (o->length == 0 || o->length > ((uint64_t)1 << 50) ||
 	    o->offset > ((uint64_t)1 << 50))
 		return yerr(c, v, "op %s: length must be from 1 byte to "
@@ -142,16 +125,13 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 			    (unsigned long long)block_size);
 		o->block_size = block_size;
 	}
-	if ((v = ymap_get(n, "source")) == NULL)
-		return yerr(c, n, "op %s: missing 'source'", o->id);
-	if ((rc = parse_source(c, &o->source, v)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "rate")) == NULL)
-		return yerr(c, n, "op %s: missing 'rate'", o->id);
-	if ((rc = yget_number(c, v, "rate", &o->rate)) != 0)
+	if ((rc = yreq(c, n, what, "source", &v)) != 0 ||
+	    (rc = parse_source(c, &o->source, v)) != 0 ||
+	    (rc = yreq_number(c, n, what, "rate", &o->rate)) != 0)
 		return rc;
 	if (o->rate <= 0)
-		return yerr(c, v, "rate: must be above zero");
+		return yerr(c, ymap_get(n, "rate"), "rate: must be above "
+		    "zero");
 	if ((list = ymap_get(n, "resources")) != NULL) {
 		if ((rc = yseq_check(c, list, "resources")) != 0)
 			return rc;
@@ -166,9 +146,8 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 			o->nresources++;
 		}
 	}
-	if ((list = ymap_get(n, "blocks")) == NULL)
-		return yerr(c, n, "op %s: missing 'blocks'", o->id);
-	if ((rc = yseq_check(c, list, "blocks")) != 0)
+	if ((rc = yreq(c, n, what, "blocks", &list)) != 0 ||
+	    (rc = yseq_check(c, list, "blocks")) != 0)
 		return rc;
 	if (block_size != 0) {
 		want = (o->length + block_size - 1) / block_size;
@@ -208,32 +187,13 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 		rc = yerr(&c, NULL, "empty plan");
 		goto fail;
 	}
-	if ((rc = ymap_check(&c, root, "plan", plan_keys)) != 0)
+	if ((rc = ymap_check(&c, root, "plan", plan_keys)) != 0 ||
+	    (rc = yreq_name(&c, root, "plan", "host", &p->host)) != 0 ||
+	    (rc = yreq_u64(&c, root, "plan", "epoch", &p->epoch)) != 0 ||
+	    (rc = yreq_time(&c, root, "plan", "issued", &p->issued)) != 0 ||
+	    (rc = yreq_time(&c, root, "plan", "expires", &p->expires)) != 0)
 		goto fail;
-	if ((v = ymap_get(root, "host")) == NULL) {
-		rc = yerr(&c, root, "plan: missing 'host'");
-		goto fail;
-	}
-	if ((rc = yget_name(&c, v, "host", &p->host)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "epoch")) == NULL) {
-		rc = yerr(&c, root, "plan: missing 'epoch'");
-		goto fail;
-	}
-	if ((rc = yget_u64(&c, v, "epoch", &p->epoch)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "issued")) == NULL) {
-		rc = yerr(&c, root, "plan: missing 'issued'");
-		goto fail;
-	}
-	if ((rc = yget_time(&c, v, "issued", &p->issued)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "expires")) == NULL) {
-		rc = yerr(&c, root, "plan: missing 'expires'");
-		goto fail;
-	}
-	if ((rc = yget_time(&c, v, "expires", &p->expires)) != 0)
-		goto fail;
+	v = ymap_get(root, "expires");
 	if (p->expires <= p->issued) {
 		rc = yerr(&c, v, "expires: must be after 'issued'");
 		goto fail;
@@ -247,24 +207,12 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 			struct fileref *r = &p->fileset[p->nfileset++];
 
 			if ((rc = ymap_check(&c, f, "fileset entry",
-			    fileref_keys)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "name")) == NULL) {
-				rc = yerr(&c, f, "fileset entry: missing "
-				    "'name'");
-				goto fail;
-			}
-			if ((rc = yget_path(&c, v, "name", &r->name)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "version")) == NULL) {
-				rc = yerr(&c, f, "fileset entry: missing "
-				    "'version'");
-				goto fail;
-			}
-			if ((rc = yget_u64(&c, v, "version", &r->version)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "size")) != NULL &&
-			    (rc = yget_u64(&c, v, "size", &r->size)) != 0)
+			    fileref_keys)) != 0 ||
+			    (rc = yreq_path(&c, f, "fileset entry", "name",
+			    &r->name)) != 0 ||
+			    (rc = yreq_u64(&c, f, "fileset entry", "version",
+			    &r->version)) != 0 ||
+			    (rc = yopt_u64(&c, f, "size", &r->size)) != 0)
 				goto fail;
 		}
 	}
@@ -352,7 +300,6 @@ char *
 plan_format(const struct plan *p, size_t *len)
 {
 	struct yout *y = yout_new();
-	char *buf = NULL;
 	size_t i;
 
 	yout_map(y, 0);
@@ -380,24 +327,14 @@ plan_format(const struct plan *p, size_t *len)
 	}
 	yout_end_seq(y);
 	yout_end_map(y);
-	if (yout_finish(y, &buf, len) != 0)
-		buf = NULL;
-	yout_free(y);
-	return buf;
+	return yout_finish(y, len);
 }
 
 int
 plan_write(const char *path, const struct plan *p)
 {
-	size_t len;
-	char *buf;
-	int rc;
+	size_t len = 0;
+	char *text = plan_format(p, &len);
 
-	if ((buf = plan_format(p, &len)) == NULL) {
-		warnx_("%s: cannot format the plan", path);
-		return -1;
-	}
-	rc = atomic_write(path, buf, len);
-	free(buf);
-	return rc;
+	return write_formatted(path, text, len, "plan");
 }

@@ -107,16 +107,13 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 	size_t i;
 	int rc;
 
-	if ((rc = ymap_check(c, n, "failure", failure_keys)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "op")) == NULL)
-		return yerr(c, n, "failure: missing 'op'");
-	if ((rc = yget_string(c, v, "op", &f->op)) != 0)
+	if ((rc = ymap_check(c, n, "failure", failure_keys)) != 0 ||
+	    (rc = yreq_string(c, n, "failure", "op", &f->op)) != 0)
 		return rc;
 	if (name_valid_op_id(f->op, &why) != 0)
-		return yerr(c, v, "op: bad id '%s': %s", f->op, why);
-	if ((v = ymap_get(n, "source")) != NULL &&
-	    (rc = yget_name(c, v, "source", &f->source)) != 0)
+		return yerr(c, ymap_get(n, "op"), "op: bad id '%s': %s", f->op,
+		    why);
+	if ((rc = yopt_name(c, n, "source", &f->source)) != 0)
 		return rc;
 	if ((v = ymap_get(n, "components")) != NULL) {
 		if ((rc = yseq_check(c, v, "components")) != 0)
@@ -135,18 +132,14 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 				    f->components[i]);
 		}
 	}
-	if ((v = ymap_get(n, "error")) == NULL)
-		return yerr(c, n, "failure: missing 'error'");
-	if ((rc = yscalar_check(c, v, "error")) != 0)
+	if ((rc = yreq(c, n, "failure", "error", &v)) != 0 ||
+	    (rc = yscalar_check(c, v, "error")) != 0)
 		return rc;
 	if (failure_class_parse(v->text, &f->class) != 0)
 		return yerr(c, v, "error: '%s' is not one of connect, auth, "
 		    "hostkey, timeout, io, checksum, missing, deadline",
 		    v->text);
-	if ((v = ymap_get(n, "detail")) != NULL &&
-	    (rc = yget_string(c, v, "detail", &f->detail)) != 0)
-		return rc;
-	return 0;
+	return yopt_string(c, n, "detail", &f->detail);
 }
 
 /* Builds a state from a parsed document; *out is owned by the caller. */
@@ -156,7 +149,7 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 {
 	struct yctx c = { path, d };
 	struct state *s;
-	const struct ynode *v, *files, *failures;
+	const struct ynode *files, *failures;
 	size_t i, j;
 	int rc;
 
@@ -166,19 +159,10 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 		rc = yerr(&c, NULL, "empty state");
 		goto fail;
 	}
-	if ((rc = ymap_check(&c, root, "state", state_keys)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "host")) == NULL) {
-		rc = yerr(&c, root, "state: missing 'host'");
-		goto fail;
-	}
-	if ((rc = yget_name(&c, v, "host", &s->host)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "epoch")) != NULL &&
-	    (rc = yget_u64(&c, v, "epoch", &s->epoch)) != 0)
-		goto fail;
-	if ((v = ymap_get(root, "time")) != NULL &&
-	    (rc = yget_time(&c, v, "time", &s->time)) != 0)
+	if ((rc = ymap_check(&c, root, "state", state_keys)) != 0 ||
+	    (rc = yreq_name(&c, root, "state", "host", &s->host)) != 0 ||
+	    (rc = yopt_u64(&c, root, "epoch", &s->epoch)) != 0 ||
+	    (rc = yopt_time(&c, root, "time", &s->time)) != 0)
 		goto fail;
 	if ((files = ymap_get(root, "files")) != NULL) {
 		if ((rc = yseq_check(&c, files, "files")) != 0)
@@ -192,25 +176,13 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 			const struct ynode *f = files->kids[i];
 			struct holding *h = &s->files[s->nfiles++];
 
-			if ((rc = ymap_check(&c, f, "file", holding_keys)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "name")) == NULL) {
-				rc = yerr(&c, f, "file: missing 'name'");
-				goto fail;
-			}
-			if ((rc = yget_path(&c, v, "name", &h->name)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "version")) == NULL) {
-				rc = yerr(&c, f, "file: missing 'version'");
-				goto fail;
-			}
-			if ((rc = yget_u64(&c, v, "version", &h->version)) != 0)
-				goto fail;
-			if ((v = ymap_get(f, "length")) == NULL) {
-				rc = yerr(&c, f, "file: missing 'length'");
-				goto fail;
-			}
-			if ((rc = yget_u64(&c, v, "length", &h->length)) != 0)
+			if ((rc = ymap_check(&c, f, "file", holding_keys)) != 0 ||
+			    (rc = yreq_path(&c, f, "file", "name",
+			    &h->name)) != 0 ||
+			    (rc = yreq_u64(&c, f, "file", "version",
+			    &h->version)) != 0 ||
+			    (rc = yreq_u64(&c, f, "file", "length",
+			    &h->length)) != 0)
 				goto fail;
 			for (j = 0; j < i; j++)
 				if (s->files[j].version == h->version &&
@@ -262,7 +234,6 @@ char *
 state_format(const struct state *s, size_t *len)
 {
 	struct yout *y = yout_new();
-	char *buf = NULL;
 	size_t i, j;
 
 	yout_map(y, 0);
@@ -303,24 +274,14 @@ state_format(const struct state *s, size_t *len)
 	}
 	yout_end_seq(y);
 	yout_end_map(y);
-	if (yout_finish(y, &buf, len) != 0)
-		buf = NULL;
-	yout_free(y);
-	return buf;
+	return yout_finish(y, len);
 }
 
 int
 state_write(const char *path, const struct state *s)
 {
-	size_t len;
-	char *buf;
-	int rc;
+	size_t len = 0;
+	char *text = state_format(s, &len);
 
-	if ((buf = state_format(s, &len)) == NULL) {
-		warnx_("%s: cannot format the state", path);
-		return -1;
-	}
-	rc = atomic_write(path, buf, len);
-	free(buf);
-	return rc;
+	return write_formatted(path, text, len, "state");
 }

@@ -199,36 +199,30 @@ parse_host(struct yctx *c, struct topology *t, const struct ynode *n,
 {
 	struct host *h = &t->hosts[t->nhosts];
 	const struct ynode *v;
+	char what[300];
 	int rc;
 
 	h->site = site;
 	h->nic_in = h->nic_out = CAP_UNLIMITED;
 	h->port = 22;
 	t->nhosts++;
-	if ((rc = ymap_check(c, n, "host", host_keys)) != 0)
+	if ((rc = ymap_check(c, n, "host", host_keys)) != 0 ||
+	    (rc = yreq(c, n, "host", "name", &v)) != 0 ||
+	    (rc = yget_name(c, v, "host name", &h->name)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "name")) == NULL)
-		return yerr(c, n, "host: missing 'name'");
-	if ((rc = yget_name(c, v, "host name", &h->name)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "address")) == NULL)
-		return yerr(c, n, "host %s: missing 'address'", h->name);
-	if ((rc = yget_string(c, v, "address", &h->address)) != 0)
+	snprintf(what, sizeof(what), "host %s", h->name);
+	if ((rc = yreq_string(c, n, what, "address", &h->address)) != 0)
 		return rc;
 	if (strchr(h->address, ' ') != NULL || h->address[0] == '-')
-		return yerr(c, v, "address: '%s' is not a host address",
-		    h->address);
+		return yerr(c, ymap_get(n, "address"), "address: '%s' is not "
+		    "a host address", h->address);
 	if ((v = ymap_get(n, "port")) != NULL &&
 	    (rc = yget_port(c, v, &h->port)) != 0)
 		return rc;
-	if ((v = ymap_get(n, "user")) != NULL) {
-		if ((rc = yget_name(c, v, "user", &h->user)) != 0)
-			return rc;
-	}
-	if ((v = ymap_get(n, "root")) == NULL)
-		return yerr(c, n, "host %s: missing 'root'", h->name);
-	if ((rc = yget_string(c, v, "root", &h->root)) != 0)
+	if ((rc = yopt_name(c, n, "user", &h->user)) != 0 ||
+	    (rc = yreq_string(c, n, what, "root", &h->root)) != 0)
 		return rc;
+	v = ymap_get(n, "root");
 	if (h->root[0] != '/' || (h->root[1] != '\0' &&
 	    name_valid_path(h->root + 1, &(const char *){ NULL }) != 0))
 		return yerr(c, v, "root: '%s' must be an absolute path of "
@@ -257,14 +251,10 @@ parse_site(struct yctx *c, struct topology *t, const struct ynode *n)
 
 	s->uplink = s->downlink = CAP_UNLIMITED;
 	t->nsites++;
-	if ((rc = ymap_check(c, n, "site", site_keys)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "name")) == NULL)
-		return yerr(c, n, "site: missing 'name'");
-	if ((rc = yget_name(c, v, "site name", &s->name)) != 0)
-		return rc;
-	if ((v = ymap_get(n, "partition")) != NULL &&
-	    (rc = yget_name(c, v, "partition", &s->partition)) != 0)
+	if ((rc = ymap_check(c, n, "site", site_keys)) != 0 ||
+	    (rc = yreq(c, n, "site", "name", &v)) != 0 ||
+	    (rc = yget_name(c, v, "site name", &s->name)) != 0 ||
+	    (rc = yopt_name(c, n, "partition", &s->partition)) != 0)
 		return rc;
 	if ((v = ymap_get(n, "uplink")) != NULL &&
 	    (rc = parse_capacity(c, v, "uplink", &s->uplink)) != 0)
@@ -299,11 +289,9 @@ parse_link(struct yctx *c, struct topology *t, const struct ynode *n)
 
 	l->capacity = CAP_UNLIMITED;
 	t->nlinks++;
-	if ((rc = ymap_check(c, n, "link", link_keys)) != 0)
-		return rc;
-	if ((between = ymap_get(n, "between")) == NULL)
-		return yerr(c, n, "link: missing 'between'");
-	if ((rc = yseq_check(c, between, "between")) != 0)
+	if ((rc = ymap_check(c, n, "link", link_keys)) != 0 ||
+	    (rc = yreq(c, n, "link", "between", &between)) != 0 ||
+	    (rc = yseq_check(c, between, "between")) != 0)
 		return rc;
 	if (between->nkids != 2)
 		return yerr(c, between, "between: expected two sites");
@@ -510,11 +498,8 @@ topology_parse(const char *path, const struct ynode *root,
 		}
 		t->failure_threshold = (unsigned)u;
 	}
-	if ((sites = ymap_get(root, "sites")) == NULL) {
-		rc = yerr(&c, root, "topology: missing 'sites'");
-		goto fail;
-	}
-	if ((rc = yseq_check(&c, sites, "sites")) != 0)
+	if ((rc = yreq(&c, root, "topology", "sites", &sites)) != 0 ||
+	    (rc = yseq_check(&c, sites, "sites")) != 0)
 		goto fail;
 	if (sites->nkids == 0) {
 		rc = yerr(&c, sites, "sites: at least one site is needed");

@@ -83,6 +83,23 @@ int	 yget_duration(struct yctx *, const struct ynode *, const char *what,
 	    double *out);
 int	 yget_digest(struct yctx *, const struct ynode *, const char *what,
 	    unsigned char out[32]);
+int	 yreq(struct yctx *, const struct ynode *map, const char *owner,
+	    const char *key, const struct ynode **out);
+#define YKEY_PROTOTYPES(kind, type)					\
+int	 yreq_##kind(struct yctx *, const struct ynode *map,		\
+	    const char *owner, const char *key, type out);		\
+int	 yopt_##kind(struct yctx *, const struct ynode *map,		\
+	    const char *key, type out);
+YKEY_PROTOTYPES(string, char **)
+YKEY_PROTOTYPES(name, char **)
+YKEY_PROTOTYPES(path, char **)
+YKEY_PROTOTYPES(u64, uint64_t *)
+YKEY_PROTOTYPES(number, double *)
+YKEY_PROTOTYPES(bool, int *)
+YKEY_PROTOTYPES(time, time_t *)
+YKEY_PROTOTYPES(bandwidth, double *)
+YKEY_PROTOTYPES(size, uint64_t *)
+YKEY_PROTOTYPES(duration, double *)
 
 /* ------------------------------------------------------------------ */
 /* yout.c: writing YAML with libyaml's emitter into memory             */
@@ -90,7 +107,6 @@ int	 yget_digest(struct yctx *, const struct ynode *, const char *what,
 struct yout;
 
 struct yout *yout_new(void);
-void	 yout_free(struct yout *);
 void	 yout_map(struct yout *, int flow);
 void	 yout_seq(struct yout *, int flow);
 void	 yout_end_map(struct yout *);
@@ -104,7 +120,7 @@ void	 yout_time(struct yout *, time_t);
 void	 yout_digest(struct yout *, const unsigned char[32]);
 void	 yout_key_str(struct yout *, const char *key, const char *);
 void	 yout_key_u64(struct yout *, const char *key, uint64_t);
-int	 yout_finish(struct yout *, char **buf, size_t *len);
+char	*yout_finish(struct yout *, size_t *len);
 
 /* ------------------------------------------------------------------ */
 /* units.c                                                             */
@@ -336,6 +352,10 @@ struct op {
 	size_t		 nresources;
 	unsigned char	(*blocks)[32];
 	size_t		 nblocks;
+	size_t		*res_index;	/* the planner's: resources as the
+					 * topology's indices; NULL until
+					 * resolved (op_resources()) */
+	size_t		 nres_index;
 };
 
 struct fileref {
@@ -367,6 +387,8 @@ void	 op_clear(struct op *);
 /* atomic.c                                                            */
 
 int	 atomic_write(const char *path, const void *buf, size_t len);
+int	 write_formatted(const char *path, char *text, size_t len,
+	    const char *what);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 write_new_file(const char *path, const void *buf, size_t len);
 int	 read_all(int fd, size_t max, char **buf, size_t *len);

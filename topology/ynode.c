@@ -567,3 +567,56 @@ yget_digest(struct yctx *c, const struct ynode *n, const char *what,
 	}
 	return 0;
 }
+
+/* A required key's value in mapping map, or the error "OWNER: missing
+ * 'KEY'" at the mapping. */
+int
+yreq(struct yctx *c, const struct ynode *map, const char *owner,
+    const char *key, const struct ynode **out)
+{
+	if ((*out = ymap_get(map, key)) == NULL)
+		return yerr(c, map, "%s: missing '%s'", owner, key);
+	return 0;
+}
+
+/*
+ * One pair of readers per kind of key: yreq_KIND() reads a required key
+ * of a mapping (an error when it is missing), yopt_KIND() an optional one
+ * (out untouched when it is missing); both report a bad value at it, by
+ * its key.  So a reader chains them, one line a key:
+ *	if ((rc = yreq_u64(c, n, "op", "offset", &o->offset)) != 0 ||
+ *	    (rc = yopt_u64(c, n, "block_size", &bs)) != 0)
+ *		return rc;
+ */
+#define YKEY_READERS(kind, type, get)					\
+int									\
+yreq_##kind(struct yctx *c, const struct ynode *map, const char *owner,	\
+    const char *key, type out)						\
+{									\
+	const struct ynode *v;						\
+	int rc;								\
+									\
+	if ((rc = yreq(c, map, owner, key, &v)) != 0)			\
+		return rc;						\
+	return get(c, v, key, out);					\
+}									\
+									\
+int									\
+yopt_##kind(struct yctx *c, const struct ynode *map, const char *key,	\
+    type out)								\
+{									\
+	const struct ynode *v = ymap_get(map, key);			\
+									\
+	return v == NULL ? 0 : get(c, v, key, out);			\
+}
+
+YKEY_READERS(string, char **, yget_string)
+YKEY_READERS(name, char **, yget_name)
+YKEY_READERS(path, char **, yget_path)
+YKEY_READERS(u64, uint64_t *, yget_u64)
+YKEY_READERS(number, double *, yget_number)
+YKEY_READERS(bool, int *, yget_bool)
+YKEY_READERS(time, time_t *, yget_time)
+YKEY_READERS(bandwidth, double *, yget_bandwidth)
+YKEY_READERS(size, uint64_t *, yget_size)
+YKEY_READERS(duration, double *, yget_duration)

@@ -51,7 +51,7 @@ yout_emit(struct yout *y, yaml_event_t *ev)
 		y->failed = 1;
 }
 
-/* Starts a document; the result must be freed with yout_free(). */
+/* Starts a document; yout_finish() ends it and frees the writer. */
 struct yout *
 yout_new(void)
 {
@@ -74,7 +74,7 @@ yout_new(void)
 	return y;
 }
 
-void
+static void
 yout_free(struct yout *y)
 {
 	if (y == NULL)
@@ -207,22 +207,24 @@ yout_key_u64(struct yout *y, const char *key, uint64_t v)
 }
 
 /*
- * Ends the document.  On success returns 0 and hands the text to the caller
- * in *buf (free it with free()); returns -1 when the emitter failed.
+ * Ends the document and frees the writer.  Returns the text, owned by the
+ * caller, with its length in *len; NULL when the emitter failed.
  */
-int
-yout_finish(struct yout *y, char **buf, size_t *len)
+char *
+yout_finish(struct yout *y, size_t *len)
 {
 	yaml_event_t ev;
+	char *buf = NULL;
 
 	yaml_document_end_event_initialize(&ev, 1);
 	yout_emit(y, &ev);
 	yaml_stream_end_event_initialize(&ev);
 	yout_emit(y, &ev);
-	if (y->failed || y->buf == NULL)
-		return -1;
-	*buf = y->buf;
-	*len = y->len;
-	y->buf = NULL;
-	return 0;
+	if (!y->failed && y->buf != NULL) {
+		buf = y->buf;
+		*len = y->len;
+		y->buf = NULL;
+	}
+	yout_free(y);
+	return buf;
 }

@@ -105,7 +105,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
 	ck_assert_int_eq(time_parse(now_text, &now), 0);
 	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
-	r->old = load_old_plans(dir, r->m->topology);
+	r->old = epoch_plans(dir, r->m->topology);
 	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, &opt, now,
 	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);

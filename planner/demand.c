@@ -1,11 +1,9 @@
 /*
- * sched.c: one round's copy schedule.  Demands are (destination, file)
- * pairs that still need bytes; candidates are the sources that may serve
- * them, the best few by a cost function.  The LP method solves the WAN
- * first (one LP over the cross-site candidates of each site's seeders),
- * then each site's LAN on its own, each with what the others left; the
- * greedy method and the fill after the LP take candidates best first.
- * Everything is in whole blocks; capacities are in bytes per second.
+ * demand.c: what a round must move and who may move it.  Demands are
+ * (destination, file) pairs that still need bytes; candidates are the
+ * sources that may serve them, the best few by a cost function, from the
+ * file's copy tree within a site and through each site's seeders across
+ * sites.  Everything is in whole blocks.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,22 +11,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glpk.h>
-
 #include "planner.h"
 
 #define DEFAULT_CANDIDATES 4
 #define DEFAULT_SEEDERS 2
 
-static uint64_t
-file_block_size(const struct sched *s, size_t file)
+/* The block size of a file's published version. */
+uint64_t
+sched_block_size(const struct sched *s, size_t file)
 {
 	return s->m->manifests[file]->block_size;
 }
 
 /* Blocks of a length: whole ones, plus a short last one at a final end. */
-static uint64_t
-blocks_of(const struct sched *s, size_t file, uint64_t len)
+uint64_t
+sched_blocks_of(const struct sched *s, size_t file, uint64_t len)
 {
 	const struct manifest *man = s->m->manifests[file];
 	uint64_t bs = man->block_size;
@@ -44,7 +41,7 @@ sched_block_bytes(const struct sched *s, const struct candidate *c,
     uint64_t first_block, uint64_t nblocks)
 {
 	size_t file = s->demands[c->demand].file;
-	uint64_t bs = file_block_size(s, file);
+	uint64_t bs = sched_block_size(s, file);
 	uint64_t end = (first_block + nblocks) * bs;
 	uint64_t len = s->m->manifests[file]->length;
 
@@ -71,12 +68,8 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->candidates_per_demand = DEFAULT_CANDIDATES;
 	s->wan_seeders = DEFAULT_SEEDERS;
 	s->horizon = 1;
-	s->residual = xcalloc(t->nresources, sizeof(double));
+	budget_init(&s->budget, t, SCHED_PAYLOAD_SHARE);
 	s->blocked = xcalloc(t->nresources, 1);
-	for (i = 0; i < t->nresources; i++)
-		s->residual[i] = t->resources[i].capacity == CAP_UNLIMITED ?
-		    INFINITY : floor(t->resources[i].capacity *
-		    SCHED_PAYLOAD_SHARE);
 	s->source_ok = xcalloc(t->nhosts, 1);
 	s->dest_ok = xcalloc(t->nhosts, 1);
 	memset(s->source_ok, 1, t->nhosts);
@@ -90,7 +83,7 @@ sched_init(struct sched *s, struct master *m, enum method method)
 void
 sched_free(struct sched *s)
 {
-	free(s->residual);
+	budget_free(&s->budget);
 	free(s->blocked);
 	free(s->source_ok);
 	free(s->dest_ok);
@@ -641,10 +634,9 @@ sched_candidates(struct sched *s)
 	 * aside for each, so the rounded rates still fit.
 	 */
 	for (i = 0; i < s->ncands; i++)
-		for (k = 0; !s->cands[i].future &&
-		    k < (size_t)s->cands[i].nres; k++)
-			if (!isinf(s->residual[s->cands[i].res[k]]))
-				s->residual[s->cands[i].res[k]] -= 1;
+		if (!s->cands[i].future)
+			budget_charge(&s->budget, s->cands[i].res,
+			    s->cands[i].nres, 1);
 	free(load);
 	free(pick);
 	free(top);
@@ -657,362 +649,7 @@ sched_candidates(struct sched *s)
 }
 
 /* Blocks the candidate may still take within its demand's range. */
-static uint64_t
-range_room(const struct sched *s, const struct candidate *c)
-{
-	const struct demand *d = &s->demands[c->demand];
-	uint64_t haveb = d->have / file_block_size(s, d->file);
-	uint64_t cum = 0, room = UINT64_MAX;
-	size_t j;
-	int after = 0;
 
-	if (c->future)
-		return 0;
-	for (j = d->first; j < d->first + d->ncand; j++) {
-		const struct candidate *o = &s->cands[j];
-		uint64_t limit = blocks_of(s, d->file, o->source_len) - haveb;
-
-		cum += o->blocks;
-		if (o == c)
-			after = 1;
-		if (after) {
-			uint64_t r = limit > cum ? limit - cum : 0;
-
-			if (r < room)
-				room = r;
-		}
-	}
-	return room == UINT64_MAX ? 0 : room;
-}
-
-/* Blocks the candidate's route can still carry this round. */
-static uint64_t
-capacity_room(const struct sched *s, const struct candidate *c)
-{
-	uint64_t bs = file_block_size(s, s->demands[c->demand].file);
-	uint64_t room = UINT64_MAX;
-	int i;
-
-	for (i = 0; i < c->nres; i++) {
-		double r = s->residual[c->res[i]];
-		uint64_t b;
-
-		if (isinf(r))
-			continue;
-		b = r <= 0 ? 0 : (uint64_t)floor(r * s->T / (double)bs);
-		if (b < room)
-			room = b;
-	}
-	return room;
-}
-
-/* Blocks the candidate may still take: range and capacity both. */
-uint64_t
-sched_room(const struct sched *s, const struct candidate *c)
-{
-	uint64_t a = range_room(s, c), b = capacity_room(s, c);
-
-	return a < b ? a : b;
-}
-
-/* Charges blocks more of the candidate (fewer when negative) to every
- * resource of its route. */
-static void
-charge(struct sched *s, const struct candidate *c, double blocks)
-{
-	double bs = (double)file_block_size(s, s->demands[c->demand].file);
-	int i;
-
-	for (i = 0; i < c->nres; i++)
-		if (!isinf(s->residual[c->res[i]]))
-			s->residual[c->res[i]] -= blocks * bs / s->T;
-}
-
-/* Charges nblocks more of the candidate to every resource of its route. */
-void
-sched_charge(struct sched *s, const struct candidate *c, uint64_t nblocks)
-{
-	charge(s, c, (double)nblocks);
-}
-
-/* Greedy: best weight first, each candidate as much as fits, once. */
-static int
-cmp_greedy(const void *a, const void *b)
-{
-	const struct candidate *x = &sort_sched->cands[*(const size_t *)a];
-	const struct candidate *y = &sort_sched->cands[*(const size_t *)b];
-
-	if (x->weight != y->weight)
-		return x->weight > y->weight ? -1 : 1;
-	if (x->cost != y->cost)
-		return x->cost < y->cost ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) -
-	    (*(const size_t *)a < *(const size_t *)b);
-}
-
-static void
-greedy_fill(struct sched *s)
-{
-	size_t *order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
-	size_t i;
-
-	for (i = 0; i < s->ncands; i++)
-		order[i] = i;
-	sort_sched = s;
-	qsort(order, s->ncands, sizeof(size_t), cmp_greedy);
-	for (i = 0; i < s->ncands; i++) {
-		struct candidate *c = &s->cands[order[i]];
-		uint64_t k = sched_room(s, c);
-
-		if (k > 0) {
-			c->blocks += k;
-			sched_charge(s, c, k);
-		}
-	}
-	free(order);
-}
-
-/*
- * Resolves the last run's look-ahead once, before the LANs: each entry's
- * candidate (its host's demand for the file, from that source, within the
- * site) and its host's site.
- */
-void
-sched_resolve_prior(struct sched *s)
-{
-	size_t nf = s->m->fileset->nfiles, i, j;
-
-	s->prior_cand = xcalloc(s->nprior + 1, sizeof(long));
-	s->prior_site = xcalloc(s->nprior + 1, sizeof(long));
-	for (i = 0; i < s->nprior; i++) {
-		const struct ledger_ahead *a = &s->prior[i];
-		long h = topology_host(s->t, a->host);
-		long src = topology_host(s->t, a->source);
-		long f = fileset_find(s->m->fileset, a->file), d;
-
-		s->prior_cand[i] = -1;
-		s->prior_site[i] = h < 0 ? -1 : (long)s->t->hosts[h].site;
-		if (h < 0 || src < 0 || f < 0 ||
-		    s->m->fileset->files[f].version != a->version ||
-		    (d = s->demand_of[(size_t)h * nf + (size_t)f]) < 0)
-			continue;
-		for (j = s->demands[d].first; j < s->demands[d].first +
-		    s->demands[d].ncand; j++)
-			if (s->cands[j].source == (size_t)src &&
-			    !s->cands[j].wan)
-				s->prior_cand[i] = (long)j;
-	}
-}
-
-/*
- * A site on schedule takes the last run's look-ahead: its next round now,
- * as far as ranges and capacities still allow, and the rounds after as
- * this run's look-ahead.
- */
-static int
-take_prior(struct sched *s, size_t site)
-{
-	uint64_t asked = 0, granted = 0;
-	size_t i;
-
-	for (i = 0; i < s->nprior; i++) {
-		const struct ledger_ahead *a = &s->prior[i];
-		struct candidate *c;
-		uint64_t bs, k, room;
-
-		if (a->round != 2 || s->prior_site[i] != (long)site)
-			continue;
-		if (s->prior_cand[i] < 0) {
-			asked += a->bytes;
-			continue;
-		}
-		c = &s->cands[s->prior_cand[i]];
-		bs = file_block_size(s, s->demands[c->demand].file);
-		k = a->bytes / bs;
-		asked += k * bs;
-		room = sched_room(s, c);
-		if (k > room)
-			k = room;
-		c->blocks += k;
-		sched_charge(s, c, k);
-		granted += k * bs;
-	}
-	/* What no longer fits is worth a new solve: give it all back (a
-	 * LAN candidate holds nothing but this before its site is done). */
-	if (granted < asked - asked / 100) {
-		for (i = 0; i < s->nprior; i++) {
-			struct candidate *c;
-
-			if (s->prior[i].round != 2 ||
-			    s->prior_site[i] != (long)site ||
-			    s->prior_cand[i] < 0)
-				continue;
-			c = &s->cands[s->prior_cand[i]];
-			charge(s, c, -(double)c->blocks);
-			c->blocks = 0;
-		}
-		return -1;
-	}
-	for (i = 0; i < s->nprior; i++) {
-		const struct ledger_ahead *a = &s->prior[i];
-		struct candidate *c;
-
-		if (a->round <= 2 || s->prior_site[i] != (long)site ||
-		    s->prior_cand[i] < 0)
-			continue;
-		c = &s->cands[s->prior_cand[i]];
-		c->ahead[a->round - 3] += (double)(a->bytes /
-		    file_block_size(s, s->demands[c->demand].file));
-	}
-	return 0;
-}
-
-/*
- * The LANs.  Each site's LAN LP uses only its own hosts' NICs and its own
- * candidates, so the sites are solved in parallel, by as many threads as
- * there are processors (up to LAN_THREADS), with the same results as one
- * after the other: each LP's columns are its site's candidates in index
- * order whichever thread solves it.
- */
-#define LAN_THREADS 8
-
-struct lans {
-	struct sched	*s;
-	size_t		*first;		/* per site, into order; nsites + 2 */
-	size_t		*order;		/* LAN candidates, by site */
-	size_t		 next;		/* the next site to take */
-	pthread_mutex_t	 lock;
-};
-
-static void
-solve_lan(struct lans *w, size_t site)
-{
-	struct sched *s = w->s;
-	size_t n = w->first[site + 1] - w->first[site];
-	int kept = 0, fell = 0;
-
-	if (s->site_kept != NULL && s->site_kept[site] &&
-	    take_prior(s, site) == 0) {
-		s->site_kept[site] = 2;
-		kept = 1;
-	} else if (n > 0)
-		fell = lp_solve(s, w->order + w->first[site], n) != 0;
-	pthread_mutex_lock(&w->lock);
-	if (kept)
-		s->lans_kept++;
-	else if (n > 0)
-		s->lans_solved++;
-	s->lp_fallbacks += fell;
-	pthread_mutex_unlock(&w->lock);
-}
-
-static void *
-lan_worker(void *arg)
-{
-	struct lans *w = arg;
-
-	for (;;) {
-		size_t site;
-
-		pthread_mutex_lock(&w->lock);
-		site = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (site >= w->s->t->nsites)
-			break;
-		solve_lan(w, site);
-	}
-	/* GLPK keeps an environment per thread. */
-	glp_free_env();
-	return NULL;
-}
-
-static void
-solve_lans(struct sched *s)
-{
-	const struct topology *t = s->t;
-	struct lans w;
-	pthread_t tid[LAN_THREADS];
-	size_t i, k, nthreads = 1;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	memset(&w, 0, sizeof(w));
-	w.s = s;
-	w.first = xcalloc(t->nsites + 2, sizeof(size_t));
-	w.order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
-	/* Counting sort by site: first[site] .. first[site + 1]. */
-	for (i = 0; i < s->ncands; i++)
-		if (!s->cands[i].wan)
-			w.first[t->hosts[s->cands[i].source].site + 2]++;
-	for (k = 2; k < t->nsites + 2; k++)
-		w.first[k] += w.first[k - 1];
-	for (i = 0; i < s->ncands; i++)
-		if (!s->cands[i].wan)
-			w.order[w.first[t->hosts[s->cands[i].source].site +
-			    1]++] = i;
-	pthread_mutex_init(&w.lock, NULL);
-	s->lock = &w.lock;
-	if (cpus > 1)
-		nthreads = (size_t)cpus < LAN_THREADS ? (size_t)cpus :
-		    LAN_THREADS;
-	if (nthreads > t->nsites)
-		nthreads = t->nsites;
-	for (k = 0; k < nthreads; k++)
-		if (pthread_create(&tid[k], NULL, lan_worker, &w) != 0)
-			break;
-	if (k == 0)
-		/* No thread to be had: this one does it all. */
-		for (i = 0; i < t->nsites; i++)
-			solve_lan(&w, i);
-	while (k > 0)
-		pthread_join(tid[--k], NULL);
-	s->lock = NULL;
-	pthread_mutex_destroy(&w.lock);
-	free(w.first);
-	free(w.order);
-}
-
-/*
- * Allocates blocks to candidates.  LP: the WAN, then every site's LAN, then
- * a greedy fill of what rounding left; greedy: the fill alone.
- */
-void
-sched_allocate(struct sched *s)
-{
-	struct topology *t = s->t;
-	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
-	size_t i, n;
-
-	if (s->method == METHOD_LP) {
-		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
-
-		/*
-		 * The WAN may take only part of a host's outbound capacity
-		 * before the LANs have had theirs: else a site's first
-		 * holder spends all of it relaying to the next site, and the
-		 * data crosses the sites one host at a time while the LANs
-		 * wait.  What the LANs leave, the fill gives to the WAN.
-		 */
-		for (i = 0; i < t->nhosts; i++)
-			if (!isinf(s->residual[2 * i])) {
-				kept[i] = s->residual[2 * i] *
-				    (1 - SCHED_WAN_SHARE);
-				s->residual[2 * i] -= kept[i];
-			}
-		for (n = i = 0; i < s->ncands; i++)
-			if (s->cands[i].wan)
-				list[n++] = i;
-		if (n > 0 && lp_solve(s, list, n) != 0)
-			s->lp_fallbacks++;
-		for (i = 0; i < t->nhosts; i++)
-			s->residual[2 * i] += kept[i];
-		free(kept);
-		solve_lans(s);
-	}
-	greedy_fill(s);
-	free(list);
-}
-
-/* Total bytes the candidates were given. */
 uint64_t
 sched_scheduled_bytes(const struct sched *s)
 {
@@ -1021,7 +658,7 @@ sched_scheduled_bytes(const struct sched *s)
 
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
-		uint64_t b = d->have / file_block_size(s, d->file), n = 0;
+		uint64_t b = d->have / sched_block_size(s, d->file), n = 0;
 
 		for (j = d->first; j < d->first + d->ncand; j++)
 			n += s->cands[j].blocks;

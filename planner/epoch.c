@@ -1,0 +1,224 @@
+/*
+ * epoch.c: the epoch set.  A run's plans and ledger are written to
+ * MASTER_DIR/epochs/EPOCH/, and the symbolic link MASTER_DIR/current is
+ * switched to it by one rename; MASTER_DIR/plans and MASTER_DIR/ledger.yaml
+ * are links through current, so readers see the old set or the new one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+/* How many earlier epochs' sets are kept beside the current one. */
+#define KEEP_EPOCHS 3
+
+/* ------------------------------------------------------------------ */
+/* Writing the set                                                     */
+
+/* Removes a set directory: its plans, its ledger, itself. */
+static void
+remove_set(const char *dir)
+{
+	char *plans = xasprintf("%s/plans", dir);
+	char *ledger = xasprintf("%s/ledger.yaml", dir);
+	DIR *d;
+	struct dirent *e;
+
+	if ((d = opendir(plans)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			char *p;
+
+			if (e->d_name[0] == '.')
+				continue;
+			p = xasprintf("%s/%s", plans, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(plans);
+	unlink(ledger);
+	rmdir(dir);
+	free(plans);
+	free(ledger);
+}
+
+/* Makes name in dir a symbolic link to target, atomically. */
+static int
+replace_symlink(const char *dir, const char *name, const char *target)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
+	int rc = -1;
+
+	unlink(tmp);
+	if (symlink(target, tmp) == -1)
+		warnx_("%s: symlink: %s", tmp, strerror(errno));
+	else if (rename(tmp, path) == -1) {
+		warnx_("%s: rename: %s", path, strerror(errno));
+		unlink(tmp);
+	} else
+		rc = 0;
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * Makes dir/name a link to target; a real file or directory there (from
+ * before sets, or an operator's copy) is moved into epochs/ first.
+ */
+static int
+ensure_link(const char *dir, const char *name, const char *target,
+    uint64_t epoch)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	struct stat st;
+	int rc = 0;
+
+	if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode)) {
+		char *aside = xasprintf("%s/epochs/before-%" PRIu64 "-%s", dir,
+		    epoch, name);
+
+		if (rename(path, aside) == -1) {
+			warnx_("%s: cannot move aside: %s", path,
+			    strerror(errno));
+			rc = -1;
+		}
+		free(aside);
+	}
+	if (rc == 0 && (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)))
+		rc = replace_symlink(dir, name, target);
+	free(path);
+	return rc;
+}
+
+/*
+ * Writes the new set: every new plan, every kept plan as it was, the
+ * ledger; then switches MASTER_DIR/current to it.  Returns 0 or
+ * EX_CANTCREAT, leaving the previous set in place.
+ */
+int
+epoch_write(const char *dir, const struct topology *t, struct plan **plans,
+    const struct ledger *l)
+{
+	char *epochs = xasprintf("%s/epochs", dir);
+	char *set = xasprintf("%s/epochs/%" PRIu64, dir, l->epoch);
+	char *setplans = xasprintf("%s/plans", set);
+	char *target = xasprintf("epochs/%" PRIu64, l->epoch);
+	char *buf = NULL, *path;
+	size_t len, h;
+	int rc = EX_CANTCREAT;
+
+	remove_set(set);
+	if (mkdir_p(setplans, 0755) == -1) {
+		warnx_("%s: %s", setplans, strerror(errno));
+		goto out;
+	}
+	for (h = 0; h < t->nhosts; h++) {
+		path = xasprintf("%s/%s.yaml", setplans, t->hosts[h].name);
+		if (plans[h] != NULL) {
+			/* The set is unseen until current points at it:
+			 * each file needs an fsync, not a rename. */
+			char *text = plan_format(plans[h], &len);
+
+			if (text == NULL || write_new_file(path, text, len) !=
+			    0) {
+				free(text);
+				free(path);
+				goto out;
+			}
+			free(text);
+		} else {
+			char *oldpath = xasprintf("%s/plans/%s.yaml", dir,
+			    t->hosts[h].name);
+
+			if (read_file_at(AT_FDCWD, oldpath, 0, &buf, &len) == 0 &&
+			    write_new_file(path, buf, len) != 0) {
+				free(oldpath);
+				free(path);
+				goto out;
+			}
+			free(buf);
+			buf = NULL;
+			free(oldpath);
+		}
+		free(path);
+	}
+	if ((buf = ledger_format(l, &len)) == NULL) {
+		warnx_("cannot format the ledger");
+		goto out;
+	}
+	path = xasprintf("%s/ledger.yaml", set);
+	if (write_new_file(path, buf, len) != 0) {
+		free(path);
+		goto out;
+	}
+	free(path);
+	if (fsync_dir(setplans) == -1 || fsync_dir(set) == -1 ||
+	    fsync_dir(epochs) == -1) {
+		warnx_("%s: fsync: %s", set, strerror(errno));
+		goto out;
+	}
+	if (replace_symlink(dir, "current", target) != 0)
+		goto out;
+	if (ensure_link(dir, "plans", "current/plans", l->epoch) != 0 ||
+	    ensure_link(dir, "ledger.yaml", "current/ledger.yaml",
+	    l->epoch) != 0)
+		goto out;
+	if (fsync_dir(dir) == -1) {
+		warnx_("%s: fsync: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (l->epoch > KEEP_EPOCHS) {
+		char *oldset = xasprintf("%s/epochs/%" PRIu64, dir,
+		    l->epoch - KEEP_EPOCHS);
+
+		remove_set(oldset);
+		free(oldset);
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(epochs);
+	free(set);
+	free(setplans);
+	free(target);
+	return rc;
+}
+
+/* Loads every host's current plan (one entry per host, NULL where none;
+ * a broken one counts as none and is reported).  The array is the
+ * caller's (plans_free()). */
+struct plan **
+epoch_plans(const char *dir, const struct topology *t)
+{
+	struct plan **old = xcalloc(t->nhosts, sizeof(*old));
+	struct diag d = { "" };
+	size_t h;
+
+	for (h = 0; h < t->nhosts; h++) {
+		char *path = xasprintf("%s/plans/%s.yaml", dir,
+		    t->hosts[h].name);
+		int rc = plan_load(path, &old[h], &d);
+
+		if (rc != 0 && rc != EX_NOINPUT)
+			warnx_("%s (ignored)", d.msg);
+		if (old[h] != NULL && strcmp(old[h]->host,
+		    t->hosts[h].name) != 0) {
+			plan_free(old[h]);
+			old[h] = NULL;
+		}
+		free(path);
+	}
+	return old;
+}
+

@@ -1,0 +1,250 @@
+/*
+ * plans.c: the plans of a round, from the allocation: one op per granted
+ * candidate, its range tiling from the destination's length, its rate
+ * the bytes over the round; then rates raised into what capacity is left,
+ * and the final check of every plan, new and kept, against the budget.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h"
+
+/* Fills op number n of a plan from a granted candidate. */
+static void
+fill_op(struct sched *s, struct op *o, const struct candidate *c,
+    uint64_t first_block, uint64_t epoch, size_t n)
+{
+	struct topology *t = s->t;
+	const struct demand *d = &s->demands[c->demand];
+	const struct file *f = &s->m->fileset->files[d->file];
+	const struct manifest *man = s->m->manifests[d->file];
+	const struct host *src = &t->hosts[c->source];
+	int i;
+
+	o->id = xasprintf("%" PRIu64 "/%s/%zu", epoch, t->hosts[d->host].name,
+	    n);
+	o->file = xstrdup(f->name);
+	o->version = f->version;
+	o->offset = first_block * man->block_size;
+	o->length = sched_block_bytes(s, c, first_block, c->blocks);
+	o->block_size = man->block_size;
+	o->source.host = xstrdup(src->name);
+	o->source.address = xstrdup(src->address);
+	o->source.port = src->port;
+	o->source.user = src->user ? xstrdup(src->user) : NULL;
+	o->source.root = xstrdup(src->root);
+	o->rate = ceil((double)o->length / s->T);
+	o->resources = xcalloc((size_t)c->nres, sizeof(char *));
+	o->res_index = xcalloc((size_t)c->nres, sizeof(size_t));
+	for (i = 0; i < c->nres; i++) {
+		o->resources[o->nresources++] = xstrdup(
+		    t->resources[c->res[i]].id);
+		o->res_index[o->nres_index++] = c->res[i];
+	}
+	o->nblocks = c->blocks;
+	o->blocks = xcalloc(o->nblocks, sizeof(*o->blocks));
+	memcpy(o->blocks, man->blocks[first_block], o->nblocks * 32);
+}
+
+/* Builds every planned host's plan from the allocated candidates; the
+ * array (one entry per host, NULL where none) is the caller's. */
+struct plan **
+plans_build(struct sched *s, uint64_t epoch, time_t now, time_t expires)
+{
+	struct topology *t = s->t;
+	const struct fileset *fs = s->m->fileset;
+	struct plan **plans = xcalloc(t->nhosts, sizeof(*plans));
+	size_t *nops = xcalloc(t->nhosts, sizeof(size_t));
+	size_t i, j, h;
+
+	for (i = 0; i < s->ncands; i++)
+		if (s->cands[i].blocks > 0)
+			nops[s->demands[s->cands[i].demand].host]++;
+	for (h = 0; h < t->nhosts; h++) {
+		struct plan *p;
+
+		if (!s->dest_ok[h])
+			continue;
+		p = plans[h] = xcalloc(1, sizeof(*p));
+		p->host = xstrdup(t->hosts[h].name);
+		p->epoch = epoch;
+		p->issued = now;
+		p->expires = expires;
+		p->fileset = xcalloc(fs->nfiles, sizeof(*p->fileset));
+		for (j = 0; j < fs->nfiles; j++)
+			if (fileset_targets(t, &fs->files[j], h) ||
+			    fs->files[j].generator == h) {
+				const struct manifest *man =
+				    s->m->manifests[j];
+
+				p->fileset[p->nfileset].name =
+				    xstrdup(fs->files[j].name);
+				p->fileset[p->nfileset].size = man != NULL &&
+				    man->final ? man->length : 0;
+				p->fileset[p->nfileset++].version =
+				    fs->files[j].version;
+			}
+		p->ops = xcalloc(nops[h], sizeof(*p->ops));
+	}
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+		uint64_t block = d->have / s->m->manifests[d->file]->block_size;
+		struct plan *p = plans[d->host];
+
+		for (j = d->first; j < d->first + d->ncand; j++) {
+			const struct candidate *c = &s->cands[j];
+
+			if (c->blocks == 0)
+				continue;
+			fill_op(s, &p->ops[p->nops], c, block, epoch,
+			    p->nops + 1);
+			p->nops++;
+			block += c->blocks;
+		}
+	}
+	free(nops);
+	return plans;
+}
+
+/* The plan that runs on host h: the new one, else the kept one. */
+static struct plan *
+plan_running(struct plan **plans, struct plan **kept, size_t h)
+{
+	return plans[h] != NULL ? plans[h] : kept[h];
+}
+
+/*
+ * Gives the new ops what capacity is left, water-filling: each limited
+ * resource splits what remains of it equally among the new ops on it, and
+ * each op takes the least of its resources' shares; a few passes.  An op
+ * with no limited resource keeps its rate.  Short ops then finish early
+ * instead of trickling through the whole round.
+ */
+static void
+boost_rates(const struct topology *t, struct plan **plans,
+    struct plan **kept)
+{
+	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(size_t));
+	struct budget b;
+	size_t h, i, j, pass;
+
+	for (pass = 0; pass < 4; pass++) {
+		budget_init(&b, t, SCHED_PAYLOAD_SHARE);
+		memset(count, 0, t->nresources * sizeof(size_t));
+		for (h = 0; h < t->nhosts; h++) {
+			struct plan *p = plan_running(plans, kept, h);
+
+			if (p != NULL)
+				budget_charge_plan(&b, p);
+			for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++)
+				for (j = 0; j < plans[h]->ops[i].nres_index; j++)
+					count[plans[h]->ops[i].res_index[j]]++;
+		}
+		for (h = 0; h < t->nhosts; h++) {
+			for (i = 0; plans[h] != NULL && i < plans[h]->nops;
+			    i++) {
+				struct op *o = &plans[h]->ops[i];
+				double add = -1;
+
+				for (j = 0; j < o->nres_index; j++) {
+					size_t r = o->res_index[j];
+					double left = budget_left(&b, r), share;
+
+					if (isinf(left))
+						continue;
+					/* A resource already full gives none. */
+					share = left > 0 ? left /
+					    (double)count[r] : 0;
+					if (add < 0 || share < add)
+						add = share;
+				}
+				if (add >= 1)
+					o->rate += floor(add);
+			}
+		}
+		budget_free(&b);
+	}
+	free(count);
+}
+
+/*
+ * Checks the plans that will run, new and kept, against every capacity
+ * by budget_fits(), the rule verify applies; a failure here is a bug,
+ * reported resource by resource with the plans on it.  Returns 0 or -1.
+ */
+static int
+check_capacity(const struct topology *t, struct plan **plans,
+    struct plan **kept)
+{
+	double *use = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(double));
+	size_t h, i;
+	int rc = 0;
+
+	for (h = 0; h < t->nhosts; h++)
+		if (plan_running(plans, kept, h) != NULL)
+			plan_use(t, plan_running(plans, kept, h), use);
+	for (i = 0; i < t->nresources; i++) {
+		if (budget_fits(t->resources[i].capacity, use[i]))
+			continue;
+		warnx_("internal error: %s allocated %.0f B/s of %.0f",
+		    t->resources[i].id, use[i], t->resources[i].capacity);
+		for (h = 0; h < t->nhosts; h++) {
+			struct plan *p = plan_running(plans, kept, h);
+			double *one;
+
+			if (p == NULL)
+				continue;
+			one = xcalloc(t->nresources, sizeof(double));
+			plan_use(t, p, one);
+			if (one[i] > 0)
+				warnx_("  %s plan of %s, epoch %llu: %.0f B/s",
+				    plans[h] ? "new" : "kept", p->host,
+				    (unsigned long long)p->epoch, one[i]);
+			free(one);
+		}
+		rc = -1;
+	}
+	free(use);
+	return rc;
+}
+
+/*
+ * Finishes the new plans: raises their rates into what the plans that
+ * keep running (old ones not replaced and not expired at now) leave, and
+ * checks them all.  Returns 0 or -1 (reported).
+ */
+int
+plans_finish(const struct topology *t, struct plan **plans,
+    struct plan **old, time_t now)
+{
+	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
+	    sizeof(*kept));
+	size_t h;
+	int rc;
+
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
+			kept[h] = old[h];
+	boost_rates(t, plans, kept);
+	rc = check_capacity(t, plans, kept);
+	free(kept);
+	return rc;
+}
+
+/* Frees an array of one plan per host. */
+void
+plans_free(const struct topology *t, struct plan **plans)
+{
+	size_t h;
+
+	if (plans == NULL)
+		return;
+	for (h = 0; h < t->nhosts; h++)
+		plan_free(plans[h]);
+	free(plans);
+}

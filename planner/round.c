@@ -1,0 +1,146 @@
+/*
+ * round.c: one planning round, a straight pipeline: the ledger updated
+ * from the new states; demands and candidates; the allocation (LP or
+ * greedy); the plans built, their rates raised and checked; the ledger's
+ * look-ahead recorded.  Writing the set is the caller's (epoch.c).
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "planner.h"
+
+static void
+apply_failures(struct sched *s, const struct ledger *l)
+{
+	struct topology *t = s->t;
+	char buf[300];
+	size_t i;
+
+	for (i = 0; i < t->nhosts; i++) {
+		snprintf(buf, sizeof(buf), "host:%s", t->hosts[i].name);
+		if (ledger_failed(l, buf))
+			s->source_ok[i] = 0;
+	}
+	for (i = 0; i < t->nsites; i++) {
+		snprintf(buf, sizeof(buf), "site:%s", t->sites[i].name);
+		if (ledger_failed(l, buf)) {
+			s->blocked[res_site_up(t, i)] = 1;
+			s->blocked[res_site_down(t, i)] = 1;
+		}
+	}
+	for (i = 0; i < t->nlinks; i++) {
+		snprintf(buf, sizeof(buf), "link:%s", t->links[i].name);
+		if (ledger_failed(l, buf)) {
+			s->blocked[res_link(t, i, 0)] = 1;
+			s->blocked[res_link(t, i, 1)] = 1;
+		}
+	}
+}
+
+
+/*
+ * Which hosts get a new plan: not one whose state was unusable, nor one
+ * whose plan is still running (not expired, and no state on it yet).
+ * Those keep their plan, and what it allocates stays charged.
+ */
+static void
+keep_running_plans(struct sched *s, struct plan **old, time_t now)
+{
+	const struct master *m = s->m;
+	size_t h;
+
+	for (h = 0; h < s->t->nhosts; h++) {
+		struct plan *p = old[h];
+		int running = p != NULL && p->expires > now;
+
+		if (!m->skipped[h] && !(running && (m->states[h] == NULL ||
+		    m->states[h]->epoch < p->epoch)))
+			continue;
+		s->dest_ok[h] = 0;
+		if (running)
+			budget_charge_plan(&s->budget, p);
+	}
+}
+
+static void
+fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
+    struct round_stats *st)
+{
+	size_t h;
+
+	memset(st, 0, sizeof(*st));
+	st->bytes = sched_scheduled_bytes(s);
+	st->demands = s->ndemands;
+	st->candidates = s->ncands;
+	st->lp_seconds = s->lp_seconds;
+	st->lp_fallbacks = s->lp_fallbacks;
+	st->lans_solved = s->lans_solved;
+	st->lans_kept = s->lans_kept;
+	for (h = 0; h < s->t->nhosts; h++) {
+		if (plans[h] != NULL) {
+			st->planned++;
+			st->ops += plans[h]->nops;
+		} else if (old[h] != NULL)
+			st->kept++;
+	}
+}
+
+/*
+ * Plans one round issued at now, its plans expiring at expires (a round
+ * later).  old[h] is host h's current plan or NULL.  Updates the
+ * ledger (epoch, failures, reports, picture, changes, look-ahead) and
+ * returns in *plansp a new plan per host, NULL where the old plan stays.
+ * Returns 0 or EX_SOFTWARE (a plan over a capacity: nothing is returned).
+ */
+int
+plan_round_with(struct master *m, struct ledger *l, struct plan **old,
+    const struct plan_options *opt, time_t now, time_t expires,
+    struct plan ***plansp, struct round_stats *st)
+{
+	struct topology *t = m->topology;
+	uint64_t epoch = l->epoch + 1;
+	char *changed = xcalloc(t->nresources ? t->nresources : 1, 1);
+	struct plan **plans;
+	struct sched s;
+	int rc;
+
+	*plansp = NULL;
+	/* 1. The ledger, from the new states. */
+	ledger_update(l, m, old, epoch, now, changed);
+	/* 2. Demands and candidates, within what failed and what runs. */
+	sched_init(&s, m, opt->method);
+	s.horizon = opt->method == METHOD_LP ? opt->horizon : 1;
+	apply_failures(&s, l);
+	keep_running_plans(&s, old, now);
+	sched_demands(&s);
+	sched_candidates(&s);
+	/* 3. The allocation. */
+	if (s.horizon > 1 && opt->incremental)
+		ahead_prepare(&s, l, old, changed);
+	sched_allocate(&s);
+	ahead_report(&s, l);
+	free(changed);
+	/* 4. The plans: built, their rates raised, checked. */
+	plans = plans_build(&s, epoch, now, expires);
+	rc = plans_finish(t, plans, old, now);
+	if (rc != 0) {
+		plans_free(t, plans);
+		sched_free(&s);
+		return EX_SOFTWARE;
+	}
+	if (st != NULL)
+		fill_stats(&s, plans, old, st);
+	/* 5. What the ledger keeps of this run. */
+	ahead_record(l, &s);
+	l->epoch = epoch;
+	l->issued = now;
+	free(l->method);
+	l->method = xstrdup(opt->method == METHOD_LP ? "lp" : "greedy");
+	sched_free(&s);
+	*plansp = plans;
+	return 0;
+}

@@ -1,0 +1,527 @@
+/*
+ * sim.c: the simulator.  A distribution runs against a simulated network:
+ * holdings per host and file, manifests as a generator would publish them
+ * (a growing file at its rate), faults (a host or link down for rounds, a
+ * host serving corrupt blocks), states reported each round, and each
+ * planned round's ops run at their rates (an op of L bytes at R B/s ends
+ * L/R seconds into its round).  Rounds can be written as master
+ * directories (a trace) to be verified like real ones.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "planner.h"
+
+/* Copies a small file; returns 0 or -1 (reported). */
+static int
+copy_file(const char *from, const char *to)
+{
+	FILE *f;
+	char *buf = xcalloc(1, YAML_MAX_FILE / 64 + 1);
+	size_t n;
+	int rc;
+
+	if ((f = fopen(from, "r")) == NULL) {
+		warnx_("%s: %s", from, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	n = fread(buf, 1, YAML_MAX_FILE / 64, f);
+	fclose(f);
+	rc = atomic_write(to, buf, n);
+	free(buf);
+	return rc;
+}
+
+uint64_t *
+sim_hold(struct sim *s, size_t h, size_t f)
+{
+	return &s->len[h * s->m->fileset->nfiles + f];
+}
+
+/* Manifests as a generator would publish them, whole. */
+void
+sim_manifests(struct master *m)
+{
+	size_t f, b;
+
+	for (f = 0; f < m->fileset->nfiles; f++) {
+		const struct file *fl = &m->fileset->files[f];
+		struct manifest *man = xcalloc(1, sizeof(*man));
+		char buf[600];
+
+		man->file = xstrdup(fl->name);
+		man->version = fl->version;
+		man->block_size = m->topology->block_size;
+		man->length = fl->size;
+		man->final = 1;
+		man->nblocks = (fl->size + man->block_size - 1) /
+		    man->block_size;
+		man->blocks = xcalloc(man->nblocks, 32);
+		for (b = 0; b < man->nblocks; b++) {
+			unsigned int n;
+
+			snprintf(buf, sizeof(buf), "%s@%" PRIu64 ":%zu", fl->name,
+			    fl->version, b);
+			EVP_Digest(buf, strlen(buf), man->blocks[b], &n,
+			    EVP_sha256(), NULL);
+		}
+		m->manifests[f] = man;
+	}
+}
+
+/*
+ * What a generator of a growing file has published by when: whole blocks
+ * at its rate, then the whole file.  Its manifest and its holding follow.
+ */
+void
+sim_publish(struct sim *s, double when)
+{
+	size_t f;
+
+	for (f = 0; f < s->m->fileset->nfiles; f++) {
+		const struct file *fl = &s->m->fileset->files[f];
+		struct manifest *man = s->m->manifests[f];
+		uint64_t bs = man->block_size, len;
+
+		if (s->grow[f] <= 0)
+			continue;
+		if (s->grow[f] * when >= (double)fl->size)
+			len = fl->size;
+		else
+			len = (uint64_t)(s->grow[f] * when / (double)bs) * bs;
+		man->length = len;
+		man->final = len == fl->size;
+		man->nblocks = (len + bs - 1) / bs;
+		*sim_hold(s, fl->generator, f) = len;
+	}
+}
+
+/* What is published of a file so far. */
+uint64_t
+sim_published(struct sim *s, size_t f)
+{
+	return s->m->manifests[f]->length;
+}
+
+/*
+ * Starting holdings from the states in DIR (one HOST.yaml per host, as in
+ * a master directory): of each file's version, the length reported, in
+ * whole blocks.  A host with no state there starts empty.
+ */
+int
+sim_load_start(struct sim *s, const char *dir)
+{
+	size_t h, i;
+
+	for (h = 0; h < s->t->nhosts; h++) {
+		char *path = xasprintf("%s/%s.yaml", dir, s->t->hosts[h].name);
+		struct state *st = NULL;
+		struct diag d = { "" };
+		struct stat sb;
+
+		if (stat(path, &sb) != 0 && errno == ENOENT) {
+			free(path);
+			continue;
+		}
+		if (state_load(path, &st, &d) != 0) {
+			warnx_("%s", d.msg);
+			free(path);
+			return -1;
+		}
+		free(path);
+		for (i = 0; i < st->nfiles; i++) {
+			long f = fileset_find(s->m->fileset, st->files[i].name);
+			const struct file *fl;
+			uint64_t len, bs = s->t->block_size;
+
+			if (f < 0)
+				continue;
+			fl = &s->m->fileset->files[f];
+			if (fl->version != st->files[i].version ||
+			    h == fl->generator)
+				continue;
+			len = st->files[i].length;
+			if (len < fl->size)
+				len -= len % bs;
+			*sim_hold(s, h, (size_t)f) = len < fl->size ? len :
+			    fl->size;
+		}
+		state_free(st);
+	}
+	return 0;
+}
+
+/* --growing NAME=RATE: NAME is published at RATE from the start. */
+int
+sim_parse_growing(struct sim *s, const char *spec)
+{
+	const char *eq = strchr(spec, '='), *why = NULL;
+	char *name;
+	long f;
+	double rate;
+
+	if (eq == NULL) {
+		warnx_("simulate: --growing %s: expected NAME=RATE", spec);
+		return -1;
+	}
+	name = xasprintf("%.*s", (int)(eq - spec), spec);
+	f = fileset_find(s->m->fileset, name);
+	free(name);
+	if (f < 0) {
+		warnx_("simulate: --growing %s: no such file in the file set",
+		    spec);
+		return -1;
+	}
+	if (unit_bandwidth(eq + 1, &rate, &why) != 0) {
+		warnx_("simulate: --growing %s: %s", spec, why);
+		return -1;
+	}
+	s->grow[f] = rate;
+	return 0;
+}
+
+int
+sim_fault_active(const struct sim *s, const char *component, long round)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfaults; i++)
+		if (!s->faults[i].corrupt && round >= s->faults[i].from &&
+		    round <= s->faults[i].to &&
+		    strcmp(s->faults[i].component, component) == 0)
+			return 1;
+	return 0;
+}
+
+int
+sim_corrupts(const struct sim *s, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfaults; i++)
+		if (s->faults[i].corrupt &&
+		    strcmp(s->faults[i].component, host) == 0)
+			return 1;
+	return 0;
+}
+
+/* Replaces every host's state with what the simulation holds. */
+void
+sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
+    size_t *nfail)
+{
+	struct master *m = s->m;
+	size_t h, f;
+
+	for (h = 0; h < s->t->nhosts; h++) {
+		struct state *st = xcalloc(1, sizeof(*st));
+
+		state_free(m->states[h]);
+		st->host = xstrdup(s->t->hosts[h].name);
+		st->epoch = epoch;
+		st->time = now;
+		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
+		for (f = 0; f < m->fileset->nfiles; f++)
+			if (*sim_hold(s, h, f) > 0) {
+				st->files[st->nfiles].name =
+				    xstrdup(m->fileset->files[f].name);
+				st->files[st->nfiles].version =
+				    m->fileset->files[f].version;
+				st->files[st->nfiles++].length = *sim_hold(s, h, f);
+			}
+		if (fail != NULL) {
+			st->failures = fail[h];
+			st->nfailures = nfail[h];
+			fail[h] = NULL;
+			nfail[h] = 0;
+		}
+		m->states[h] = st;
+	}
+}
+
+int
+sim_host_whole(const struct sim *s, size_t h)
+{
+	size_t f;
+
+	for (f = 0; f < s->m->fileset->nfiles; f++)
+		if (fileset_targets(s->t, &s->m->fileset->files[f], h) &&
+		    s->len[h * s->m->fileset->nfiles + f] <
+		    s->m->fileset->files[f].size)
+			return 0;
+	return 1;
+}
+
+int
+sim_all_done(const struct sim *s)
+{
+	size_t h;
+
+	for (h = 0; h < s->t->nhosts; h++)
+		if (!sim_host_whole(s, h))
+			return 0;
+	return 1;
+}
+
+/* Every host that has just become whole finished at when. */
+void
+sim_note_done(struct sim *s, double when)
+{
+	size_t h;
+
+	for (h = 0; h < s->t->nhosts; h++)
+		if (s->done_at[h] < 0 && sim_host_whole(s, h))
+			s->done_at[h] = when;
+}
+
+static void
+add_failure(struct failure **fail, size_t *nfail, size_t h,
+    const struct op *o, enum failure_class c, const char *detail)
+{
+	struct failure *f;
+	size_t i;
+
+	fail[h] = xreallocarray(fail[h], nfail[h] + 1, sizeof(**fail));
+	f = &fail[h][nfail[h]++];
+	memset(f, 0, sizeof(*f));
+	f->op = xstrdup(o->id);
+	f->source = xstrdup(o->source.host);
+	f->class = c;
+	f->detail = xstrdup(detail);
+	f->components = xcalloc(o->nresources + 1, sizeof(char *));
+	f->components[f->ncomponents++] = xasprintf("host:%s",
+	    o->source.host);
+	if (c != FAIL_CONNECT)
+		return;
+	for (i = 0; i < o->nresources; i++) {
+		const char *r = o->resources[i], *colon;
+
+		if (strncmp(r, "link:", 5) == 0 &&
+		    (colon = strchr(r + 5, ':')) != NULL)
+			f->components[f->ncomponents++] = xasprintf("link:%.*s",
+			    (int)(colon - r - 5), r + 5);
+	}
+}
+
+/* Writes this round as a master directory under the trace. */
+static int
+sim_write_trace(struct sim *s, long round, struct plan **plans)
+{
+	char *dir = xasprintf("%s/round-%04ld", s->trace, round);
+	char *sub;
+	size_t i;
+	int rc = 0;
+
+	sub = xasprintf("%s/plans", dir);
+	rc |= mkdir_p(sub, 0755);
+	free(sub);
+	sub = xasprintf("%s/states", dir);
+	rc |= mkdir_p(sub, 0755);
+	free(sub);
+	sub = xasprintf("%s/manifests", dir);
+	rc |= mkdir_p(sub, 0755);
+	free(sub);
+	if (rc != 0) {
+		warnx_("%s: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	for (i = 0; i < 2 && rc == 0; i++) {
+		sub = xasprintf("%s/%s", dir, i == 0 ? "topology.yaml" :
+		    "fileset.yaml");
+		rc = copy_file(s->inputs[i], sub);
+		free(sub);
+	}
+	for (i = 0; i < s->m->fileset->nfiles && rc == 0; i++) {
+		char *esc = name_escape_file(s->m->fileset->files[i].name,
+		    s->m->fileset->files[i].version);
+
+		sub = xasprintf("%s/manifests/%s.yaml", dir, esc);
+		rc = manifest_write(sub, s->m->manifests[i]);
+		free(sub);
+		free(esc);
+	}
+	for (i = 0; i < s->t->nhosts && rc == 0; i++) {
+		sub = xasprintf("%s/states/%s.yaml", dir, s->t->hosts[i].name);
+		rc = state_write(sub, s->m->states[i]);
+		free(sub);
+		if (rc == 0 && plans[i] != NULL) {
+			sub = xasprintf("%s/plans/%s.yaml", dir,
+			    s->t->hosts[i].name);
+			rc = plan_write(sub, plans[i]);
+			free(sub);
+		}
+	}
+	free(dir);
+	return rc;
+}
+
+/* One planned round: plan, run the ops, report.  Returns 0 or a code. */
+int
+sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
+    long round, struct failure **fail, size_t *nfail)
+{
+	struct topology *t = s->t;
+	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
+	struct plan_options opt;
+	struct plan **plans;
+	size_t h, i, j;
+	int rc;
+
+	sim_publish(s, (double)(round - 1) * s->T);
+	sim_set_states(s, l->epoch, now, fail, nfail);
+	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
+	opt.horizon = s->horizon;
+	opt.incremental = s->incremental;
+	rc = plan_round_with(s->m, l, *old, &opt, now,
+	    now + (time_t)ceil(s->T), &plans, NULL);
+	if (rc != 0)
+		return rc;
+	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
+		rc = EX_CANTCREAT;
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] != NULL)
+			plan_use(t, plans[h], s->use);
+	for (h = 0; h < t->nhosts; h++) {
+		const struct plan *p = plans[h];
+
+		if (p == NULL)
+			continue;
+		for (i = 0; i < p->nops; i++) {
+			const struct op *o = &p->ops[i];
+			long f = fileset_find(s->m->fileset, o->file);
+			long src = topology_host(t, o->source.host);
+			char comp[300];
+			int down = 0;
+
+			snprintf(comp, sizeof(comp), "host:%s", o->source.host);
+			down = sim_fault_active(s, comp, round);
+			for (j = 0; j < o->nresources && !down; j++)
+				if (strncmp(o->resources[j], "link:", 5) == 0) {
+					const char *colon = strchr(
+					    o->resources[j] + 5, ':');
+
+					snprintf(comp, sizeof(comp), "link:%.*s",
+					    (int)(colon - o->resources[j] - 5),
+					    o->resources[j] + 5);
+					down = sim_fault_active(s, comp, round);
+				}
+			if (f < 0 || src < 0)
+				continue;
+			if (down) {
+				add_failure(fail, nfail, h, o, FAIL_CONNECT,
+				    "simulated: down");
+				continue;
+			}
+			if (sim_corrupts(s, o->source.host)) {
+				add_failure(fail, nfail, h, o, FAIL_CHECKSUM,
+				    "simulated: corrupt block");
+				continue;
+			}
+			/* The host's ops tile from its length, in order. */
+			if (*sim_hold(s, h, (size_t)f) == o->offset) {
+				*sim_hold(s, h, (size_t)f) = o->offset + o->length;
+				s->bytes += o->length;
+			}
+		}
+	}
+	/* A host that became whole did so when its last op of the round
+	 * ended: L bytes at R B/s take L/R seconds. */
+	for (h = 0; h < t->nhosts; h++) {
+		const struct plan *p = plans[h];
+		double last = 0;
+
+		if (p == NULL || s->done_at[h] >= 0 || !sim_host_whole(s, h))
+			continue;
+		for (i = 0; i < p->nops; i++)
+			if ((double)p->ops[i].length / p->ops[i].rate > last)
+				last = (double)p->ops[i].length /
+				    p->ops[i].rate;
+		s->done_at[h] = (double)(round - 1) * s->T + last;
+	}
+	for (h = 0; h < t->nhosts; h++)
+		plan_free((*old)[h]);
+	free(*old);
+	*old = plans;
+	return rc;
+}
+
+
+void
+sim_sample_round(struct sim *s, long round)
+{
+	struct sample *x;
+	size_t r;
+
+	s->samples = xreallocarray(s->samples, s->nsamples + 1,
+	    sizeof(*s->samples));
+	x = &s->samples[s->nsamples++];
+	memset(x, 0, sizeof(*x));
+	x->end = (double)round * s->T;
+	x->delivered = s->bytes;
+	for (r = 0; r < s->t->nresources; r++) {
+		double cap = s->t->resources[r].capacity;
+
+		if (cap != CAP_UNLIMITED && s->use[r] / cap > x->busiest) {
+			x->busiest = s->use[r] / cap;
+			x->resource = r;
+		}
+	}
+	memset(s->use, 0, s->t->nresources * sizeof(double));
+}
+
+
+int
+sim_parse_fault(struct sim *s, const char *spec)
+{
+	struct fault *f;
+	char *copy, *at;
+
+	if (s->nfaults == SIM_MAX_FAULTS) {
+		warnx_("simulate: at most %d faults", SIM_MAX_FAULTS);
+		return -1;
+	}
+	f = &s->faults[s->nfaults];
+	memset(f, 0, sizeof(*f));
+	if (strncmp(spec, "corrupt:", 8) == 0) {
+		if (topology_host(s->t, spec + 8) < 0) {
+			warnx_("simulate: --fail %s: no such host", spec);
+			return -1;
+		}
+		f->corrupt = 1;
+		f->component = xstrdup(spec + 8);
+		s->nfaults++;
+		return 0;
+	}
+	copy = xstrdup(spec);
+	if ((at = strchr(copy, '@')) == NULL || sscanf(at + 1, "%ld-%ld",
+	    &f->from, &f->to) != 2 || f->from < 1 || f->to < f->from ||
+	    (strncmp(copy, "host:", 5) != 0 && strncmp(copy, "link:", 5) != 0)) {
+		warnx_("simulate: --fail '%s': expected host:H@A-B, link:L@A-B "
+		    "or corrupt:H", spec);
+		free(copy);
+		return -1;
+	}
+	*at = '\0';
+	if ((strncmp(copy, "host:", 5) == 0 && topology_host(s->t, copy + 5) <
+	    0) || (strncmp(copy, "link:", 5) == 0 && topology_link(s->t,
+	    copy + 5) < 0)) {
+		warnx_("simulate: --fail %s: no such component", spec);
+		free(copy);
+		return -1;
+	}
+	f->component = copy;
+	s->nfaults++;
+	return 0;
+}
+
