@@ -13,6 +13,44 @@
 
 #include "planner.h"
 
+/* Blocks demand e has been given so far, over all its candidates. */
+static uint64_t
+granted(const struct sched *s, long e)
+{
+	const struct demand *d;
+	uint64_t n = 0;
+	size_t j;
+
+	if (e < 0)
+		return 0;
+	d = &s->demands[e];
+	for (j = d->first; j < d->first + d->ncand; j++)
+		n += s->cands[j].blocks;
+	return n;
+}
+
+/*
+ * The blocks a candidate's source will have of the file, counted from the
+ * start: what it holds, and when it relays, what it is given this round.
+ * (Its ops run side by side, so what it passes on arrives no faster than
+ * its first op brings it: the plans' timing check, fit_round(), trims
+ * what would end too late.)
+ */
+static uint64_t
+source_blocks(const struct sched *s, const struct candidate *c)
+{
+	size_t file = s->demands[c->demand].file;
+
+	return sched_blocks_of(s, file, c->source_len) + granted(s, c->feed);
+}
+
+/*
+ * Blocks the candidate may still take within its demand's range: a
+ * demand's candidates tile its range in their order, so each one's end
+ * stays within what its source will have; and a relay's range starts
+ * within what its source holds, so that it reads from the start instead
+ * of waiting for bytes that arrive late in the round.
+ */
 static uint64_t
 range_room(const struct sched *s, const struct candidate *c)
 {
@@ -22,16 +60,26 @@ range_room(const struct sched *s, const struct candidate *c)
 	size_t j;
 	int after = 0;
 
-	if (c->future)
-		return 0;
 	for (j = d->first; j < d->first + d->ncand; j++) {
 		const struct candidate *o = &s->cands[j];
-		uint64_t limit = sched_blocks_of(s, d->file, o->source_len) - haveb;
+		uint64_t start = sched_blocks_of(s, d->file, o->source_len) -
+		    haveb;
 
-		cum += o->blocks;
-		if (o == c)
+		if (o == c) {
 			after = 1;
+			if (o->feed >= 0 && cum > start)
+				return 0;
+		} else if (after && o->feed >= 0 && o->blocks > 0) {
+			/* What comes before a relay in use ends where its
+			 * source's holding does. */
+			uint64_t r = start > cum ? start - cum : 0;
+
+			if (r < room)
+				room = r;
+		}
+		cum += o->blocks;
 		if (after) {
+			uint64_t limit = source_blocks(s, o) - haveb;
 			uint64_t r = limit > cum ? limit - cum : 0;
 
 			if (r < room)
@@ -125,7 +173,12 @@ capacity_rows(struct sched *s, struct lp *b,
 	free(row);
 }
 
-/* Adds the nested range rows of every demand the candidates serve. */
+/*
+ * Adds the nested range rows of every demand the candidates serve: the
+ * first j candidates' blocks end within what the j-th's source will have,
+ * its holding and, when it relays, what its own candidates get (their
+ * columns in this LP, their grants from earlier phases).
+ */
 static void
 range_rows(struct sched *s, struct lp *b,
     const size_t *cands, size_t n, int *col)
@@ -137,7 +190,7 @@ range_rows(struct sched *s, struct lp *b,
 		const struct demand *d = &s->demands[s->cands[cands[i]].demand];
 		size_t di = s->cands[cands[i]].demand;
 		uint64_t bs, haveb, fixed = 0;
-		int any_free = 0;
+		int any_free = 0, any_before;
 
 		if (done[di])
 			continue;
@@ -152,134 +205,38 @@ range_rows(struct sched *s, struct lp *b,
 			    c->source_len / bs;
 			int r;
 
+			any_before = any_free;
 			fixed += c->blocks;
 			if (col[j] != 0)
 				any_free = 1;
 			if (!any_free)
 				continue;
+			/* A relay's range starts within what its source
+			 * holds: what comes before it ends there. */
+			if (c->feed >= 0 && j > d->first && any_before) {
+				r = lp_add_row(b, lim > haveb + fixed - c->blocks ?
+				    (double)(lim - haveb - fixed + c->blocks) : 0,
+				    0);
+				for (k = d->first; k < j; k++)
+					if (col[k] != 0)
+						lp_entry(b, r, col[k], 1.0);
+			}
+			lim += granted(s, c->feed);
 			r = lp_add_row(b, lim > haveb + fixed ? (double)(lim -
 			    haveb - fixed) : 0, 0);
 			for (k = d->first; k <= j; k++)
 				if (col[k] != 0)
 					lp_entry(b, r, col[k], 1.0);
+			if (c->feed >= 0) {
+				const struct demand *e = &s->demands[c->feed];
+
+				for (k = e->first; k < e->first + e->ncand; k++)
+					if (col[k] != 0)
+						lp_entry(b, r, col[k], -1.0);
+			}
 		}
 	}
 	free(done);
-}
-
-/*
- * The later rounds of the horizon, 2 to H: a column per candidate and
- * round, worth a tenth less each round; each round's capacities; per
- * demand, what all rounds take within its need; and per candidate and
- * round, what it takes within what its source will hold then beyond what
- * its destination will hold then (both grow by what the earlier rounds
- * give them).  Only the first round is carried out; the rest is a
- * look-ahead, so that the first round prefers what makes sources.
- * Returns the columns of every round, [round * ncands + candidate].
- */
-static int *
-horizon_rows(struct sched *s, struct lp *b,
-    const size_t *cands, size_t n, int *col)
-{
-	size_t nf = s->m->fileset->nfiles, H = (size_t)s->horizon;
-	size_t N = s->ncands, i, j, k, t, u, nd = s->ndemands;
-	int *colt = xcalloc(N * H, sizeof(int));	/* [t * N + cand] */
-	char *in = xcalloc(nd ? nd : 1, 1);
-	int *intake;
-	double disc = 1;
-
-	for (i = 0; i < n; i++) {
-		colt[cands[i]] = col[cands[i]];
-		in[s->cands[cands[i]].demand] = 1;
-	}
-	for (t = 1; t < H; t++) {
-		disc *= 0.9;
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[cands[i]];
-			colt[t * N + cands[i]] = lp_add_col(b, disc *
-			    c->weight * block_mib(s, c), 0);
-		}
-		capacity_rows(s, b, cands, n, colt + t * N);
-	}
-	/* Need, over every round. */
-	for (k = 0; k < nd; k++) {
-		const struct demand *d = &s->demands[k];
-		uint64_t bs = s->m->manifests[d->file]->block_size, given = 0;
-		uint64_t need = (d->want - d->have + bs - 1) / bs;
-		int r;
-
-		if (!in[k])
-			continue;
-		/* Less what earlier phases gave it, now and ahead. */
-		for (j = d->first; j < d->first + d->ncand; j++) {
-			given += s->cands[j].blocks;
-			for (t = 0; t + 1 < H; t++)
-				given += (uint64_t)s->cands[j].ahead[t];
-		}
-		r = lp_add_row(b, need > given ? (double)(need - given) : 0,
-		    0);
-		for (t = 0; t < H; t++)
-			for (j = d->first; j < d->first + d->ncand; j++)
-				if (colt[t * N + j] != 0)
-					lp_entry(b, r, colt[t * N + j], 1.0);
-	}
-	/* What each demand takes in each round but the last, a column
-	 * of its own so that the range rows stay short. */
-	intake = xcalloc(nd * H + 1, sizeof(int));
-	for (k = 0; k < nd; k++) {
-		const struct demand *d = &s->demands[k];
-
-		if (!in[k])
-			continue;
-		for (u = 0; u + 1 < H; u++) {
-			int r = lp_add_row(b, 0, 1), cc = lp_add_col(b, 0, 0);
-
-			intake[k * H + u] = cc;
-			lp_entry(b, r, cc, 1.0);
-			for (j = d->first; j < d->first + d->ncand; j++)
-				if (colt[u * N + j] != 0)
-					lp_entry(b, r, colt[u * N + j], -1.0);
-		}
-	}
-	/* Ranges: x[t][c] + in_d(<t) - in_s(<t) <= len_s - len_d, what
-	 * earlier phases gave both counted in. */
-	for (t = 1; t < H; t++)
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[cands[i]];
-			const struct demand *d = &s->demands[c->demand];
-			const struct demand *e = NULL;
-			uint64_t bs = s->m->manifests[d->file]->block_size;
-			long sd = s->demand_of[c->source * nf + d->file];
-			double lim = (double)(c->source_len / bs) -
-			    (double)(d->have / bs);
-			int r;
-
-			/* A source that holds all the destination wants
-			 * needs no row beyond the need. */
-			if (sd < 0 && c->source_len >= d->want)
-				continue;
-			r = lp_add_row(b, 0, 0);
-			if (sd >= 0)
-				e = &s->demands[sd];
-			lp_entry(b, r, colt[t * N + cands[i]], 1.0);
-			for (j = d->first; j < d->first + d->ncand; j++)
-				lim -= (double)s->cands[j].blocks;
-			for (u = 0; u < t; u++)
-				lp_entry(b, r, intake[c->demand * H + u], 1.0);
-			if (e != NULL) {
-				for (j = e->first; j < e->first + e->ncand; j++)
-					lim += (double)s->cands[j].blocks;
-				for (u = 0; u < t && in[sd]; u++)
-					lp_entry(b, r, intake[(size_t)sd * H + u],
-					    -1.0);
-			}
-			/* A source behind its destination: loosened to
-			 * "catches up", which keeps all-zero feasible. */
-			b->row_bound[r - 1] = lim > 0 ? lim : 0;
-		}
-	free(intake);
-	free(in);
-	return colt;
 }
 
 /*
@@ -293,26 +250,17 @@ lp_phase(struct sched *s, const size_t *cands, size_t n)
 {
 	struct lp b;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
-	int *colt = NULL;
 	double *x, secs = 0;
-	size_t i, t;
+	size_t i;
 	int rc;
 
 	lp_init(&b);
-	b.crash = s->horizon > 1;
 	b.time_limit_ms = s->lp_time_limit;
-	for (i = 0; i < n; i++) {
-		const struct candidate *c = &s->cands[cands[i]];
-		int cc = lp_add_col(&b, c->future ? 0 : c->weight *
-		    block_mib(s, c), c->future);
-
-		if (!c->future)
-			col[cands[i]] = cc;
-	}
+	for (i = 0; i < n; i++)
+		col[cands[i]] = lp_add_col(&b, s->cands[cands[i]].weight *
+		    block_mib(s, &s->cands[cands[i]]), 0);
 	capacity_rows(s, &b, cands, n, col);
 	range_rows(s, &b, cands, n, col);
-	if (s->horizon > 1)
-		colt = horizon_rows(s, &b, cands, n, col);
 	x = xcalloc(b.ncols ? b.ncols : 1, sizeof(double));
 	rc = lp_solve(&b, x, &secs);
 	if (rc >= 0) {
@@ -331,21 +279,12 @@ lp_phase(struct sched *s, const size_t *cands, size_t n)
 			c->blocks += want;
 			sched_charge(s, c, (double)want);
 		}
-		/* The look-ahead, for the ledger. */
-		for (t = 1; colt != NULL && t < (size_t)s->horizon; t++)
-			for (i = 0; i < n; i++) {
-				int cc = colt[t * s->ncands + cands[i]];
-
-				s->cands[cands[i]].ahead[t - 1] = cc == 0 ? 0 :
-				    floor(x[cc - 1] + 1e-7);
-			}
 		if (rc == 1)
 			warnx_("LP stopped at its time limit with a feasible "
 			    "solution; greedy fills the rest");
 	}
 	free(x);
 	free(col);
-	free(colt);
 	lp_free(&b);
 	if (s->lock != NULL)
 		pthread_mutex_lock(s->lock);
@@ -405,6 +344,7 @@ greedy_fill(struct sched *s)
 
 struct lans {
 	struct sched	*s;
+	int		 sources;	/* solve the source sites, or the rest */
 	size_t		*first;		/* per site, into order; nsites + 2 */
 	size_t		*order;		/* LAN candidates, by site */
 	size_t		 next;		/* the next site to take */
@@ -416,19 +356,13 @@ solve_lan(struct lans *w, size_t site)
 {
 	struct sched *s = w->s;
 	size_t n = w->first[site + 1] - w->first[site];
-	int kept = 0, fell = 0;
+	int fell;
 
-	if (s->site_kept != NULL && s->site_kept[site] &&
-	    ahead_take(s, site) == 0) {
-		s->site_kept[site] = 2;
-		kept = 1;
-	} else if (n > 0)
-		fell = lp_phase(s, w->order + w->first[site], n) != 0;
+	if (s->source_site[site] != w->sources || n == 0)
+		return;
+	fell = lp_phase(s, w->order + w->first[site], n) != 0;
 	pthread_mutex_lock(&w->lock);
-	if (kept)
-		s->lans_kept++;
-	else if (n > 0)
-		s->lans_solved++;
+	s->lans_solved++;
 	s->lp_fallbacks += fell;
 	pthread_mutex_unlock(&w->lock);
 }
@@ -453,7 +387,7 @@ lan_worker(void *arg)
 }
 
 static void
-solve_lans(struct sched *s)
+solve_lans(struct sched *s, int sources)
 {
 	const struct topology *t = s->t;
 	struct lans w;
@@ -463,6 +397,7 @@ solve_lans(struct sched *s)
 
 	memset(&w, 0, sizeof(w));
 	w.s = s;
+	w.sources = sources;
 	w.first = xcalloc(t->nsites + 2, sizeof(size_t));
 	w.order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
 	/* Counting sort by site: first[site] .. first[site + 1]. */
@@ -498,11 +433,11 @@ solve_lans(struct sched *s)
 }
 
 /*
- * Allocates blocks to candidates.  LP: the WAN, then every site's LAN, then
- * a greedy fill of what rounding left; greedy: the fill alone.
+ * One allocation with ops sized to s->T.  LP: the WAN, then every site's
+ * LAN, then a greedy fill of what rounding left; greedy: the fill alone.
  */
-void
-sched_allocate(struct sched *s)
+static void
+allocate_once(struct sched *s)
 {
 	struct topology *t = s->t;
 	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
@@ -512,15 +447,31 @@ sched_allocate(struct sched *s)
 		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 
 		/*
-		 * The WAN may take only part of a host's outbound capacity
-		 * before the LANs have had theirs: else a site's first
-		 * holder spends all of it relaying to the next site, and the
-		 * data crosses the sites one host at a time while the LANs
-		 * wait.  What the LANs leave, the fill gives to the WAN.
+		 * The source sites' LANs first: nothing of them waits on the
+		 * WAN, and the WAN relays from their heads; those keep part
+		 * of their egress for it.
 		 */
 		for (i = 0; i < t->nhosts; i++)
-			kept[i] = budget_hold(&s->budget, res_host_out(i),
-			    1 - SCHED_WAN_SHARE);
+			if (s->export[i])
+				kept[i] = budget_hold(&s->budget,
+				    res_host_out(i), SCHED_EXPORT_SHARE);
+		solve_lans(s, 1);
+		for (i = 0; i < t->nhosts; i++) {
+			budget_release(&s->budget, res_host_out(i), kept[i]);
+			kept[i] = 0;
+		}
+		/*
+		 * The WAN may take only part of the outbound capacity of the
+		 * other sites' hosts before their LANs have had theirs: else
+		 * a site's first holder spends all of it relaying to the
+		 * next site, and the data crosses the sites one host at a
+		 * time while the LANs wait.  What the LANs leave, the fill
+		 * gives to the WAN.
+		 */
+		for (i = 0; i < t->nhosts; i++)
+			if (!s->source_site[t->hosts[i].site])
+				kept[i] = budget_hold(&s->budget,
+				    res_host_out(i), 1 - SCHED_WAN_SHARE);
 		for (n = i = 0; i < s->ncands; i++)
 			if (s->cands[i].wan)
 				list[n++] = i;
@@ -529,10 +480,65 @@ sched_allocate(struct sched *s)
 		for (i = 0; i < t->nhosts; i++)
 			budget_release(&s->budget, res_host_out(i), kept[i]);
 		free(kept);
-		solve_lans(s);
+		solve_lans(s, 0);
 	}
 	greedy_fill(s);
 	free(list);
+}
+
+/* 1 when every demand got all it needs. */
+static int
+all_served(const struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+		uint64_t bs = sched_block_size(s, d->file);
+
+		if (granted(s, (long)i) < sched_blocks_of(s, d->file, d->want) -
+		    d->have / bs)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Allocates blocks to candidates.  When what is left fits in less than a
+ * round, ops are sized to end as soon as the capacities allow, not to
+ * fill the round: the allocation is tried for the time the lower bound
+ * says, with some room for the pipelines to fill, and half as long again
+ * until everything is served (at most the round).  A round that is short
+ * of capacity is allocated once.
+ */
+void
+sched_allocate(struct sched *s)
+{
+	double full = s->T, want;
+	struct budget start;
+	char why[512];
+	size_t i;
+
+	want = bound_makespan(s->m, why, sizeof(why)) / SCHED_PAYLOAD_SHARE *
+	    SCHED_FILL_MARGIN;
+	if (!(want > 0) ||
+	    want >= full) {
+		allocate_once(s);
+		return;
+	}
+	budget_copy(&start, &s->budget);
+	for (;;) {
+		s->T = want;
+		allocate_once(s);
+		if (all_served(s) || want >= full)
+			break;
+		for (i = 0; i < s->ncands; i++)
+			s->cands[i].blocks = 0;
+		budget_free(&s->budget);
+		budget_copy(&s->budget, &start);
+		want = want * 1.5 < full ? want * 1.5 : full;
+	}
+	budget_free(&start);
 }
 
 /* Total bytes the candidates were given. */

@@ -29,6 +29,17 @@ budget_init(struct budget *b, const struct topology *t, double share)
 		    INFINITY : floor(t->resources[i].capacity * share);
 }
 
+/* Makes to a copy of from, to be freed on its own. */
+void
+budget_copy(struct budget *to, const struct budget *from)
+{
+	size_t n = from->t->nresources ? from->t->nresources : 1;
+
+	to->t = from->t;
+	to->room = xcalloc(n, sizeof(double));
+	memcpy(to->room, from->room, n * sizeof(double));
+}
+
 void
 budget_free(struct budget *b)
 {

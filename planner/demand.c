@@ -67,7 +67,6 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->lp_time_limit = 10000;
 	s->candidates_per_demand = DEFAULT_CANDIDATES;
 	s->wan_seeders = DEFAULT_SEEDERS;
-	s->horizon = 1;
 	budget_init(&s->budget, t, SCHED_PAYLOAD_SHARE);
 	s->blocked = xcalloc(t->nresources, 1);
 	s->source_ok = xcalloc(t->nhosts, 1);
@@ -90,10 +89,9 @@ sched_free(struct sched *s)
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
-	free(s->site_kept);
 	free(s->demand_of);
-	free(s->prior_cand);
-	free(s->prior_site);
+	free(s->source_site);
+	free(s->export);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -349,17 +347,31 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 }
 
 /*
- * The copy trees.  Within a site, a file's hosts are ranked by what they
+ * The copy trees.  Within a site, a file's hosts are ordered by what they
  * hold, longest first; ties (hosts holding the same) are broken by a
  * rotation that differs per file, so that a different set of hosts leads
- * each file.  Rank r's parent is rank (r - 1) / SCHED_FANOUT: every host
- * serves a few others and is served by a few of its ancestors, where
- * without a structure everyone would pick the same sources.
+ * each file.  Each host then gets a parent before it in that order, the
+ * earliest with a child slot left: rank 0, the longest holder, feeds rank
+ * 1 alone (what it sends goes to the file once, and its egress is shared
+ * by every file it holds); the others each feed up to their share of
+ * children.  A host's slots are its egress in streams at its ingress's
+ * pace: as many as the site has files in flight (each gets that share of
+ * the ingress), times its egress over its ingress, at most SCHED_FANOUT
+ * per file; shared by all its files.  So each host relays what it
+ * receives to a few others, the trees stay shallow, and no host's egress
+ * is promised twice over, where without a structure everyone would pick
+ * the same sources.
  */
 struct tree_entry {
 	size_t		 host;
 	uint64_t	 len;		/* what it holds of the file */
 	size_t		 key;		/* the rotation, for ties */
+};
+
+struct trees {
+	size_t		*rank;		/* host * nfiles + file: its place */
+	long		*parent;	/* ... its parent's host, or -1 */
+	unsigned	*children;	/* ... how many it feeds */
 };
 
 static int
@@ -372,104 +384,211 @@ cmp_tree(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
-/* Per host and file (host * nfiles + file), its rank in its site. */
-static size_t *
-tree_ranks(const struct sched *s)
+/* How many child streams host h's egress keeps up with. */
+static unsigned
+tree_slots(const struct host *h, size_t files)
 {
-	const struct topology *t = s->t;
-	size_t nf = s->m->fileset->nfiles, f, i, j;
-	size_t *rank = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(size_t));
-	struct tree_entry *e = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*e));
+	double r;
 
-	for (i = 0; i < t->nsites; i++) {
-		const struct site *site = &t->sites[i];
-		size_t n = site->nhosts;
-
-		for (f = 0; f < nf; f++) {
-			size_t shift = n ? (f * n / nf) % n : 0;
-
-			for (j = 0; j < n; j++) {
-				e[j].host = site->hosts[j];
-				e[j].len = held(s, e[j].host, f);
-				e[j].key = (j + n - shift) % n;
-			}
-			qsort(e, n, sizeof(*e), cmp_tree);
-			for (j = 0; j < n; j++)
-				rank[e[j].host * nf + f] = j;
-		}
-	}
-	free(e);
-	return rank;
+	if (h->nic_out == CAP_UNLIMITED)
+		return (unsigned)(SCHED_FANOUT * files);
+	r = h->nic_in == CAP_UNLIMITED ? 1 : h->nic_out / h->nic_in;
+	r *= (double)files;
+	return r < 1 ? 1 : r > SCHED_FANOUT * files ? (unsigned)(SCHED_FANOUT *
+	    files) : (unsigned)(r + 0.5);
 }
 
-/* How many generations above rank d rank a is, or 0 if it is none. */
-static int
-tree_ancestor(size_t d, size_t a)
+/* Builds the trees of one site's files. */
+static void
+site_trees(const struct sched *s, const struct site *site, struct trees *tr,
+    struct tree_entry *e, unsigned *slots)
 {
-	int level = 0;
+	size_t nf = s->m->fileset->nfiles, n = site->nhosts, f, j, q, active;
+	char *wanted = xcalloc(nf ? nf : 1, 1);
 
-	while (d > a) {
-		d = (d - 1) / SCHED_FANOUT;
-		level++;
+	for (active = f = 0; f < nf; f++)
+		for (j = 0; j < n && !wanted[f]; j++)
+			if (s->demand_of[site->hosts[j] * nf + f] >= 0) {
+				wanted[f] = 1;
+				active++;
+			}
+	for (j = 0; j < n; j++)
+		slots[j] = tree_slots(&s->t->hosts[site->hosts[j]],
+		    active ? active : 1);
+	for (f = 0; f < nf; f++) {
+		size_t shift = n ? (f * n / nf) % n : 0;
+
+		for (j = 0; j < n; j++) {
+			e[j].host = j;
+			e[j].len = held(s, site->hosts[j], f);
+			e[j].key = (j + n - shift) % n;
+		}
+		qsort(e, n, sizeof(*e), cmp_tree);
+		for (j = 0; j < n; j++) {
+			size_t h = site->hosts[e[j].host] * nf + f;
+
+			tr->rank[h] = j;
+			tr->parent[h] = -1;
+		}
+		/* A file nobody here needs takes no slot. */
+		for (q = 1, j = 1; wanted[f] && j < n; j++) {
+			size_t child = site->hosts[e[j].host] * nf + f, p;
+
+			/* The earliest host before it with a slot left;
+			 * rank 0 feeds rank 1 only. */
+			while (q < j && (slots[e[q].host] == 0 ||
+			    tr->children[site->hosts[e[q].host] * nf + f] >=
+			    SCHED_FANOUT))
+				q++;
+			p = j == 1 || q == j ? 0 : q;
+			tr->parent[child] = (long)site->hosts[e[p].host];
+			tr->children[site->hosts[e[p].host] * nf + f]++;
+			if (slots[e[p].host] > 0)
+				slots[e[p].host]--;
+		}
 	}
-	return d == a ? level : 0;
+	free(wanted);
+}
+
+/* The copy trees of every site and file; freed with trees_free(). */
+static void
+trees_build(const struct sched *s, struct trees *tr)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, i, n = t->nhosts * (nf ? nf : 1);
+	struct tree_entry *e = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*e));
+	unsigned *slots = xcalloc(t->nhosts ? t->nhosts : 1,
+	    sizeof(unsigned));
+
+	tr->rank = xcalloc(n ? n : 1, sizeof(size_t));
+	tr->parent = xcalloc(n ? n : 1, sizeof(long));
+	tr->children = xcalloc(n ? n : 1, sizeof(unsigned));
+	for (i = 0; i < t->nsites; i++)
+		site_trees(s, &t->sites[i], tr, e, slots);
+	free(e);
+	free(slots);
+}
+
+static void
+trees_free(struct trees *tr)
+{
+	free(tr->rank);
+	free(tr->parent);
+	free(tr->children);
+}
+
+/* How many generations above host d of file f host a is, or 0 if it is
+ * none. */
+static int
+tree_ancestor(const struct trees *tr, size_t nf, size_t d, size_t a,
+    size_t f)
+{
+	long p = tr->parent[d * nf + f];
+	int level = 1;
+
+	for (; p >= 0 && level <= 64; level++) {
+		if ((size_t)p == a)
+			return level;
+		p = tr->parent[(size_t)p * nf + f];
+	}
+	return 0;
 }
 
 /*
- * Sources for the later rounds of the horizon: the demand's parent and
- * grandparent in the file's copy tree of its site, when they hold no more
- * than it yet (else they are candidates already).
+ * The order in which a file flows within a round, so that relays form no
+ * cycle: a host precedes another when it holds more of the file; when
+ * they hold the same, when its site is nearer the generator's (fewer
+ * hops, then less latency, then the site listed first), and within a site
+ * by the file's copy tree.  site_key[file * nsites + site] is the rank of
+ * a site by nearness.
  */
-static void
-future_candidates(struct sched *s, struct demand *d, size_t di,
-    const size_t *rank, size_t *cap)
+struct flow_order {
+	size_t		*site_key;
+	const size_t	*rank;		/* host * nfiles + file: tree rank */
+};
+
+static const struct sched *order_sched;
+static size_t order_file;
+
+static int
+cmp_site_near(const void *a, const void *b)
 {
-	const struct topology *t = s->t;
-	const struct site *site = &t->sites[t->hosts[d->host].site];
-	size_t nf = s->m->fileset->nfiles, r = rank[d->host * nf + d->file];
-	size_t j, k, level;
+	const struct sched *s = order_sched;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	size_t g = s->m->fileset->files[order_file].generator;
+	const struct site *sx = &s->t->sites[x], *sy = &s->t->sites[y];
+	int hx, hy;
+	double lx, ly;
 
-	for (level = 0; level < 2 && r > 0; level++) {
-		size_t want = (r - 1) / SCHED_FANOUT, src = (size_t)-1;
-		struct candidate *c;
+	if (sx->nhosts == 0 || sy->nhosts == 0)
+		return (sx->nhosts == 0) - (sy->nhosts == 0);
+	hx = route_hops(s->t, g, sx->hosts[0]);
+	hy = route_hops(s->t, g, sy->hosts[0]);
+	if (hx != hy)
+		return hx < hy ? -1 : 1;
+	lx = route_latency(s->t, g, sx->hosts[0]);
+	ly = route_latency(s->t, g, sy->hosts[0]);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return (x > y) - (x < y);
+}
 
-		r = want;
-		for (j = 0; j < site->nhosts; j++)
-			if (rank[site->hosts[j] * nf + d->file] == want)
-				src = site->hosts[j];
-		if (src == (size_t)-1 || !s->source_ok[src] ||
-		    held(s, src, d->file) > d->have)
-			continue;
-		for (k = d->first; k < d->first + d->ncand; k++)
-			if (s->cands[k].source == src)
-				break;
-		if (k < d->first + d->ncand)
-			continue;
-		if (s->ncands == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			s->cands = xreallocarray(s->cands, *cap,
-			    sizeof(*s->cands));
-		}
-		c = &s->cands[s->ncands];
-		memset(c, 0, sizeof(*c));
-		c->demand = di;
-		c->source = src;
-		c->source_len = held(s, src, d->file);
-		c->future = 1;
-		if (candidate_route(s, c, src, d->host) != 0)
-			continue;
-		c->weight = (double)(s->m->fileset->files[d->file].priority +
-		    1) * (1 + (double)(d->want - d->have) / (double)d->want);
-		s->ncands++;
-		d->ncand++;
+static void
+flow_order_init(struct flow_order *o, struct sched *s, const size_t *rank)
+{
+	size_t nf = s->m->fileset->nfiles, ns = s->t->nsites, f, i;
+	size_t *sites = xcalloc(ns ? ns : 1, sizeof(size_t));
+
+	o->rank = rank;
+	o->site_key = xcalloc((nf ? nf : 1) * (ns ? ns : 1), sizeof(size_t));
+	order_sched = s;
+	for (f = 0; f < nf; f++) {
+		for (i = 0; i < ns; i++)
+			sites[i] = i;
+		order_file = f;
+		qsort(sites, ns, sizeof(size_t), cmp_site_near);
+		for (i = 0; i < ns; i++)
+			o->site_key[f * ns + sites[i]] = i;
 	}
+	free(sites);
+}
+
+/* 1 when host a precedes host b in file's flow. */
+static int
+precedes(const struct sched *s, const struct flow_order *o, size_t a,
+    size_t b, size_t file)
+{
+	size_t nf = s->m->fileset->nfiles, ns = s->t->nsites;
+	uint64_t la = held(s, a, file), lb = held(s, b, file);
+	size_t sa = s->t->hosts[a].site, sb = s->t->hosts[b].site;
+
+	if (la != lb)
+		return la > lb;
+	if (sa != sb)
+		return o->site_key[file * ns + sa] < o->site_key[file * ns +
+		    sb];
+	return o->rank[a * nf + file] < o->rank[b * nf + file];
+}
+
+/* A host that relays file this round: it receives it (a demand) and may
+ * serve (not failed). */
+static int
+relays(const struct sched *s, size_t host, size_t file)
+{
+	return s->source_ok[host] &&
+	    s->demand_of[host * s->m->fileset->nfiles + file] >= 0;
 }
 
 /*
  * Chooses the best candidates_per_demand sources of every demand: any host
  * of its own site that holds more, its ancestors in the file's copy tree
  * first, and for a site's seeders the two longest holders of every other
- * reachable site.  Weights: priority;
+ * reachable site.  A source that receives the file this round and
+ * precedes the destination in the file's flow may relay: serve beyond
+ * what it holds, as it arrives.  So the destination's parent and
+ * grandparent in the copy tree are sources even when they hold no more
+ * than it yet, and so is the leader of every other site that precedes a
+ * seeder's.  Weights: priority;
  * scarcity (1 + 2 / the hosts that hold more); within a site the
  * destination's deficit; across sites three times as much for a site's
  * leader, and more for sites further ahead, which can relay.
@@ -482,22 +601,62 @@ sched_candidates(struct sched *s)
 	size_t nf = fs->nfiles, i, j, k, cap = 0;
 	size_t K = s->candidates_per_demand;
 	unsigned *load = xcalloc(t->nhosts, sizeof(unsigned));
-	struct scored *pick = xcalloc(t->nhosts + 2 * t->nsites + 1,
+	struct scored *pick = xcalloc(t->nhosts + 3 * t->nsites + 1,
 	    sizeof(*pick));
 	size_t *top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
 	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
 	    t->nsites : 1, sizeof(size_t));
 	uint64_t *lens;
-	size_t *rank;
+	size_t *leader;
 	char *seeder, *pseeder;
+	struct flow_order order;
+	struct trees tr;
 	int level;
 
 	for (i = 0; i < t->nsites; i++)
 		self[i] = i;
-	rank = tree_ranks(s);
-	seeder = choose_seeders(s, self, rank);
-	pseeder = choose_seeders(s, part, rank);
+	trees_build(s, &tr);
+	seeder = choose_seeders(s, self, tr.rank);
+	pseeder = choose_seeders(s, part, tr.rank);
 	lens = holder_lengths(s);
+	flow_order_init(&order, s, tr.rank);
+	/*
+	 * Each site's head for each file, the first host of its tree that
+	 * receives the file: the WAN relays between them, so a file leaves
+	 * its generator once and crosses to every site from a site that has
+	 * it or is getting it.
+	 */
+	leader = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
+	for (k = 0; k < t->nsites * nf; k++)
+		leader[k] = (size_t)-1;
+	for (i = 0; i < s->ndemands; i++) {
+		struct demand *d = &s->demands[i];
+		size_t *slot = &leader[t->hosts[d->host].site * nf + d->file];
+
+		if (*slot == (size_t)-1 || tr.rank[d->host * nf + d->file] <
+		    tr.rank[*slot * nf + d->file])
+			*slot = d->host;
+	}
+	/*
+	 * A source site: none of its files waits on the WAN (the head of
+	 * each is fed by a holder of its own site).  Its LAN is planned
+	 * before the WAN, so the WAN can relay from its heads.
+	 */
+	s->source_site = xcalloc(t->nsites ? t->nsites : 1, 1);
+	memset(s->source_site, 1, t->nsites);
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+
+		if (leader[t->hosts[d->host].site * nf + d->file] == d->host &&
+		    tr.parent[d->host * nf + d->file] < 0)
+			s->source_site[t->hosts[d->host].site] = 0;
+	}
+	/* The heads of source sites, whose egress the WAN will want. */
+	s->export = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	for (k = 0; k < t->nsites * nf; k++)
+		if (leader[k] != (size_t)-1 && s->source_site[k / nf] &&
+		    t->nsites > 1)
+			s->export[leader[k]] = 1;
 
 	/* The two longest holders of each file in each site, for the WAN. */
 	for (k = 0; k < 2 * t->nsites * nf; k++)
@@ -527,21 +686,25 @@ sched_candidates(struct sched *s)
 		for (j = 0; j < site->nhosts; j++) {
 			size_t src = site->hosts[j];
 
-			if (src == d->host || !s->source_ok[src] ||
-			    held(s, src, d->file) <= d->have)
+			if (src == d->host || !s->source_ok[src])
+				continue;
+			level = tree_ancestor(&tr, nf, d->host, src, d->file);
+			/* Holds more, or relays to its tree's children and
+			 * grandchildren. */
+			if (held(s, src, d->file) <= d->have && !(level >= 1 &&
+			    level <= 2 && relays(s, src, d->file) &&
+			    precedes(s, &order, src, d->host, d->file)))
 				continue;
 			pick[n].source = src;
 			pick[n].cost = candidate_cost(s, d, src,
 			    held(s, src, d->file), load);
-			level = tree_ancestor(rank[d->host * nf + d->file],
-			    rank[src * nf + d->file]);
 			pick[n].cost += level ? 0.1 * (level - 1) : 1;
 			n++;
 		}
 		if (seeder[i])
 			for (k = 0; k < t->nsites; k++) {
 				size_t *slot = &top[2 * (k * nf + d->file)];
-				size_t here = t->hosts[d->host].site;
+				size_t here = t->hosts[d->host].site, lead;
 
 				if (k == here)
 					continue;
@@ -558,6 +721,18 @@ sched_candidates(struct sched *s)
 					pick[n].source = src;
 					pick[n].cost = candidate_cost(s, d, src,
 					    held(s, src, d->file), load);
+					n++;
+				}
+				/* The site's leader, relaying what it gets. */
+				lead = leader[k * nf + d->file];
+				if (lead != (size_t)-1 && lead != slot[0] &&
+				    lead != slot[1] && held(s, lead,
+				    d->file) <= d->have && relays(s, lead,
+				    d->file) && precedes(s, &order, lead,
+				    d->host, d->file)) {
+					pick[n].source = lead;
+					pick[n].cost = candidate_cost(s, d, lead,
+					    held(s, lead, d->file), load);
 					n++;
 				}
 			}
@@ -585,6 +760,10 @@ sched_candidates(struct sched *s)
 				c->source_len = d->want;
 			if (candidate_route(s, c, c->source, d->host) != 0)
 				continue;
+			/* Every source that receives the file relays it:
+			 * it precedes the destination by construction. */
+			c->feed = relays(s, c->source, d->file) ?
+			    s->demand_of[c->source * nf + d->file] : -1;
 			c->wan = t->hosts[c->source].site !=
 			    t->hosts[d->host].site;
 			c->cost = pick[j].cost;
@@ -607,8 +786,8 @@ sched_candidates(struct sched *s)
 				 * tree serves them next round: worth more.
 				 */
 				c->weight = (double)(fs->files[d->file].priority
-				    + 1) * (1 + deficit) * (rank[d->host * nf +
-				    d->file] * SCHED_FANOUT + 1 < site->nhosts ?
+				    + 1) * (1 + deficit) *
+				    (tr.children[d->host * nf + d->file] > 0 ?
 				    1 + SCHED_INTERIOR_BONUS : 1);
 			/*
 			 * Scarce bytes first: what few hosts hold is the
@@ -622,8 +801,6 @@ sched_candidates(struct sched *s)
 			s->ncands++;
 			d->ncand++;
 		}
-		if (s->horizon > 1)
-			future_candidates(s, d, i, rank, &cap);
 		sort_sched = s;
 		qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
 		    cmp_by_length);
@@ -634,9 +811,7 @@ sched_candidates(struct sched *s)
 	 * aside for each, so the rounded rates still fit.
 	 */
 	for (i = 0; i < s->ncands; i++)
-		if (!s->cands[i].future)
-			budget_charge(&s->budget, s->cands[i].res,
-			    s->cands[i].nres, 1);
+		budget_charge(&s->budget, s->cands[i].res, s->cands[i].nres, 1);
 	free(load);
 	free(pick);
 	free(top);
@@ -645,7 +820,9 @@ sched_candidates(struct sched *s)
 	free(part);
 	free(self);
 	free(lens);
-	free(rank);
+	trees_free(&tr);
+	free(leader);
+	free(order.site_key);
 }
 
 /* Blocks the candidate may still take within its demand's range. */

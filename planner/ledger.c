@@ -14,30 +14,14 @@
 
 #include "planner.h"
 
+/* "horizon" and "ahead" were an earlier version's look-ahead: read past. */
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
 	"components", "reports", "picture", "changes", "horizon", "ahead",
 	NULL };
-static const char *const ahead_keys[] = { "round", "host", "file",
-	"version", "source", "bytes", NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", NULL };
 static const char *const report_keys[] = { "host", "epoch", "time", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
-
-void
-ledger_clear_ahead(struct ledger *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->nahead; i++) {
-		free(l->ahead[i].host);
-		free(l->ahead[i].file);
-		free(l->ahead[i].source);
-	}
-	free(l->ahead);
-	l->ahead = NULL;
-	l->nahead = 0;
-}
 
 void
 ledger_free(struct ledger *l)
@@ -46,7 +30,6 @@ ledger_free(struct ledger *l)
 
 	if (l == NULL)
 		return;
-	ledger_clear_ahead(l);
 	for (i = 0; i < l->ncounts; i++) {
 		free(l->counts[i].component);
 		free(l->counts[i].reason);
@@ -140,40 +123,6 @@ parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 	return 0;
 }
 
-static int
-parse_ahead(struct yctx *c, struct ledger *l, const struct ynode *list)
-{
-	uint64_t u;
-	size_t i;
-	int rc;
-
-	if ((rc = yseq_check(c, list, "ahead")) != 0)
-		return rc;
-	l->ahead = xcalloc(list->nkids, sizeof(*l->ahead));
-	for (i = 0; i < list->nkids; i++) {
-		const struct ynode *n = list->kids[i];
-		struct ledger_ahead *a = &l->ahead[l->nahead++];
-
-		if ((rc = ymap_check(c, n, "ahead", ahead_keys)) != 0 ||
-		    (rc = yreq_u64(c, n, "ahead", "round", &u)) != 0)
-			return rc;
-		if (u < 2 || u > SCHED_HORIZON_MAX)
-			return yerr(c, ymap_get(n, "round"), "round: %llu is "
-			    "outside 2..%d", (unsigned long long)u,
-			    SCHED_HORIZON_MAX);
-		a->round = (unsigned)u;
-		if ((rc = yreq_name(c, n, "ahead", "host", &a->host)) != 0 ||
-		    (rc = yreq_string(c, n, "ahead", "file", &a->file)) != 0 ||
-		    (rc = yreq_u64(c, n, "ahead", "version",
-		    &a->version)) != 0 ||
-		    (rc = yreq_name(c, n, "ahead", "source",
-		    &a->source)) != 0 ||
-		    (rc = yreq_u64(c, n, "ahead", "bytes", &a->bytes)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
 /*
  * Loads the ledger at path.  A missing ledger is a fresh one (epoch 0).
  * Returns a sysexits.h code; *out is owned by the caller.
@@ -213,22 +162,6 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 		goto fail;
 	if ((v = ymap_get(root, "picture")) != NULL &&
 	    (rc = parse_picture(&c, l, v)) != 0)
-		goto fail;
-	l->horizon = 1;
-	if ((v = ymap_get(root, "horizon")) != NULL) {
-		uint64_t u;
-
-		if ((rc = yget_u64(&c, v, "horizon", &u)) != 0)
-			goto fail;
-		if (u < 1 || u > SCHED_HORIZON_MAX) {
-			rc = yerr(&c, v, "horizon: %llu is outside 1..%d",
-			    (unsigned long long)u, SCHED_HORIZON_MAX);
-			goto fail;
-		}
-		l->horizon = (unsigned)u;
-	}
-	if ((v = ymap_get(root, "ahead")) != NULL &&
-	    (rc = parse_ahead(&c, l, v)) != 0)
 		goto fail;
 	if ((v = ymap_get(root, "changes")) != NULL) {
 		if ((rc = yseq_check(&c, v, "changes")) != 0)
@@ -315,24 +248,6 @@ ledger_format(const struct ledger *l, size_t *len)
 	for (i = 0; i < l->nchanges; i++)
 		yout_quoted(y, l->changes[i]);
 	yout_end_seq(y);
-	if (l->horizon > 1) {
-		yout_key_u64(y, "horizon", l->horizon);
-		yout_str(y, "ahead");
-		yout_seq(y, 0);
-		for (i = 0; i < l->nahead; i++) {
-			const struct ledger_ahead *a = &l->ahead[i];
-
-			yout_map(y, 1);
-			yout_key_u64(y, "round", a->round);
-			yout_key_str(y, "host", a->host);
-			yout_key_str(y, "file", a->file);
-			yout_key_u64(y, "version", a->version);
-			yout_key_str(y, "source", a->source);
-			yout_key_u64(y, "bytes", a->bytes);
-			yout_end_map(y);
-		}
-		yout_end_seq(y);
-	}
 	yout_end_map(y);
 	return yout_finish(y, len);
 }

@@ -47,6 +47,7 @@ struct budget {
 };
 
 void	 budget_init(struct budget *, const struct topology *, double share);
+void	 budget_copy(struct budget *to, const struct budget *from);
 void	 budget_free(struct budget *);
 void	 budget_charge(struct budget *, const size_t *res, int n, double rate);
 void	 budget_charge_plan(struct budget *, struct plan *);
@@ -85,17 +86,6 @@ struct ledger_capacity {
 	double		 capacity;	/* bytes/s after reserved; -1 none */
 };
 
-/* The look-ahead of the last run: what a later round of the horizon
- * would copy to a host from a source. */
-struct ledger_ahead {
-	unsigned	 round;		/* 2 .. horizon: the epoch + round - 1 */
-	char		*host;
-	char		*file;
-	uint64_t	 version;
-	char		*source;
-	uint64_t	 bytes;
-};
-
 struct ledger {
 	uint64_t	 epoch;		/* the last run's epoch; 0 before */
 	time_t		 issued;
@@ -108,9 +98,6 @@ struct ledger {
 	char		**changes;	/* what changed since the run before */
 	size_t		 nchanges;
 	char		*method;	/* what planned the last run */
-	unsigned	 horizon;	/* rounds it looked ahead; 1 none */
-	struct ledger_ahead *ahead;	/* rounds 2 .. horizon */
-	size_t		 nahead;
 };
 
 int	 ledger_load(const char *path, struct ledger **, struct diag *);
@@ -127,7 +114,6 @@ struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);
 void	 ledger_update(struct ledger *, struct master *, struct plan **old,
 	    uint64_t epoch, time_t now, char *changed);
-void	 ledger_clear_ahead(struct ledger *);
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
@@ -142,9 +128,6 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 /* The part of a round that ops are sized to fill. */
 #define SCHED_ROUND_USE 0.9
 
-/* The most rounds the LP may look ahead (sluice-plan run --horizon). */
-#define SCHED_HORIZON_MAX 4
-
 /* Within a site, every host serves up to this many others of a file. */
 #define SCHED_FANOUT 4
 
@@ -154,6 +137,13 @@ void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 
 /* The share of a host's outbound capacity the WAN may take first. */
 #define SCHED_WAN_SHARE 0.5
+
+/* The share of a source site's head's egress its LAN leaves the WAN. */
+#define SCHED_EXPORT_SHARE 0.5
+
+/* When what is left fits in a round: ops are sized to the lower bound
+ * times this, room for pipelines to fill (allocate.c). */
+#define SCHED_FILL_MARGIN 1.15
 
 /* One destination host that still needs bytes of one file. */
 struct demand {
@@ -176,11 +166,10 @@ struct candidate {
 	double		 cost;		/* lower is better */
 	double		 weight;	/* value of a block, for LP and greedy */
 	uint64_t	 blocks;	/* allocated this round */
-	int		 future;	/* holds no more than the destination
-					 * yet: a source for later rounds of
-					 * the horizon only */
-	double		 ahead[SCHED_HORIZON_MAX - 1];	/* blocks the LP
-					 * gave rounds 2 .. horizon */
+	long		 feed;		/* the source's demand for the file
+					 * when it receives it this round and
+					 * so may relay beyond source_len;
+					 * else -1 */
 };
 
 enum method { METHOD_LP, METHOD_GREEDY };
@@ -195,6 +184,10 @@ struct sched {
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
 	char		*dest_ok;	/* per host: may be planned for */
+	char		*source_site;	/* per site: no file of it waits on
+					 * the WAN; its LAN is planned first */
+	char		*export;	/* per host: a source site's head, that
+					 * the WAN relays from */
 	uint64_t	*len;		/* host * nfiles + file: held */
 	struct demand	*demands;
 	size_t		 ndemands;
@@ -207,17 +200,7 @@ struct sched {
 	int		 lp_time_limit;	/* ms per solve */
 	size_t		 candidates_per_demand;
 	size_t		 wan_seeders;	/* WAN destinations per site, file */
-	int		 horizon;	/* rounds the LP looks ahead */
-	char		*site_kept;	/* per site: its LAN may take the prior
-					 * look-ahead instead of a solve (1),
-					 * and did (2) */
-	const struct ledger_ahead *prior;	/* the last run's */
-	size_t		 nprior;
-	long		*prior_cand;	/* per prior entry: its candidate, or
-					 * -1 */
-	long		*prior_site;	/* ... its host's site, or -1 */
 	size_t		 lans_solved;
-	size_t		 lans_kept;
 	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
 					 * guards the counters above */
 };
@@ -264,22 +247,40 @@ int	 lp_solve(struct lp *, double *x, double *seconds);
 void	 lp_thread_done(void);
 
 /* ------------------------------------------------------------------ */
-/* ahead.c: the look-ahead kept in the ledger, incremental planning    */
+/* timing.c: when each op is done, block by block, relays included     */
 
-int	 horizon_argument(const char *);
-void	 ahead_prepare(struct sched *, const struct ledger *,
-	    struct plan **old, const char *changed);
-int	 ahead_take(struct sched *, size_t site);
-void	 ahead_report(const struct sched *, struct ledger *);
-void	 ahead_record(struct ledger *, const struct sched *);
+struct timed_op {
+	size_t		 dst, src, file;
+	uint64_t	 offset, length, block_size;
+	double		 rate;		/* bytes/s */
+	uint64_t	 source_have;	/* the source holds from the start */
+	uint64_t	 dest_have;	/* the destination holds from it */
+	size_t		 tag;		/* the caller's, untouched */
+	/* Filled by timing_run(): */
+	size_t		 nblocks;
+	double		*done;		/* per block: seconds after issue */
+	double		 finish;	/* the last block; INFINITY never */
+	int		 cycle;		/* never, through a relay cycle */
+};
+
+struct timing {
+	size_t		 nfiles;
+	struct timed_op	*ops;
+	size_t		 nops, capops;
+};
+
+void	 timing_init(struct timing *, size_t nfiles);
+size_t	 timing_add(struct timing *, const struct timed_op *);
+void	 timing_run(struct timing *);
+void	 timing_free(struct timing *);
 
 /* ------------------------------------------------------------------ */
 /* plans.c: plans from the allocation; epoch.c: the set written        */
 
 struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 	    time_t expires);
-int	 plans_finish(const struct topology *, struct plan **plans,
-	    struct plan **old, time_t now);
+int	 plans_finish(const struct sched *, struct plan **plans,
+	    struct plan **old, time_t now, time_t expires);
 void	 plans_free(const struct topology *, struct plan **);
 int	 epoch_write(const char *dir, const struct topology *,
 	    struct plan **plans, const struct ledger *);
@@ -298,15 +299,11 @@ struct round_stats {
 	double		 lp_seconds;
 	int		 lp_fallbacks;
 	size_t		 lans_solved;	/* site LAN LPs solved */
-	size_t		 lans_kept;	/* ... taken from the look-ahead */
 };
 
-/* How to plan: the method, the rounds the LP looks ahead, and whether
- * sites that followed the last run's look-ahead take it (--incremental). */
+/* How to plan. */
 struct plan_options {
 	enum method	 method;
-	int		 horizon;
-	int		 incremental;
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
@@ -355,8 +352,6 @@ struct sim {
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
 	double		*grow;		/* per file: B/s published, 0 whole */
-	int		 horizon;	/* lp: rounds it looks ahead */
-	int		 incremental;
 };
 
 

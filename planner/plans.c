@@ -213,15 +213,121 @@ check_capacity(const struct topology *t, struct plan **plans,
 	return rc;
 }
 
+/* Times every new op by the rule of timing.c; tag = h << 20 | op. */
+static void
+time_plans(const struct sched *s, struct plan **plans, struct timing *tm)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, h, i;
+
+	timing_init(tm, nf);
+	for (h = 0; h < t->nhosts; h++)
+		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
+			const struct op *o = &plans[h]->ops[i];
+			struct timed_op x = { 0 };
+			long f = fileset_find(s->m->fileset, o->file);
+			long src = topology_host(t, o->source.host);
+
+			x.dst = h;
+			x.src = (size_t)src;
+			x.file = (size_t)f;
+			x.offset = o->offset;
+			x.length = o->length;
+			x.block_size = o->block_size;
+			x.rate = o->rate;
+			x.source_have = s->len[x.src * nf + x.file];
+			x.dest_have = s->len[h * nf + x.file];
+			x.tag = h << 20 | i;
+			timing_add(tm, &x);
+		}
+	timing_run(tm);
+}
+
+/* Cuts op i of plan p to its first n blocks; 0 removes it, with every op
+ * after it on the same file (the ops of a file tile a range). */
+static void
+cut_op(struct plan *p, size_t i, size_t n, char *drop)
+{
+	struct op *o = &p->ops[i];
+	size_t k;
+
+	if (n == 0) {
+		for (k = i; k < p->nops; k++)
+			if (strcmp(p->ops[k].file, o->file) == 0)
+				drop[k] = 1;
+		return;
+	}
+	o->length = (uint64_t)n * o->block_size;
+	o->nblocks = n;
+	for (k = i + 1; k < p->nops; k++)
+		if (strcmp(p->ops[k].file, o->file) == 0)
+			drop[k] = 1;
+}
+
+/*
+ * Fits the new plans in their round by the timing rule: an op whose last
+ * blocks would be done after window seconds (a relay fed too late, or
+ * too slowly) keeps only the blocks done in time, and the ops after it
+ * on that file go; what depended on the removed bytes is timed again,
+ * until every op fits.  Returns the ops cut.
+ */
+static size_t
+fit_round(const struct sched *s, struct plan **plans, double window)
+{
+	const struct topology *t = s->t;
+	size_t cuts = 0, h, i, k, changed;
+
+	do {
+		struct timing tm;
+		char **drop = xcalloc(t->nhosts, sizeof(char *));
+
+		time_plans(s, plans, &tm);
+		changed = 0;
+		for (i = 0; i < tm.nops; i++) {
+			const struct timed_op *x = &tm.ops[i];
+			size_t n = 0;
+
+			if (x->finish <= window * (1 + 1e-9))
+				continue;
+			h = x->tag >> 20;
+			while (n < x->nblocks && x->done[n] <= window)
+				n++;
+			if (drop[h] == NULL)
+				drop[h] = xcalloc(plans[h]->nops, 1);
+			cut_op(plans[h], x->tag & 0xfffff, n, drop[h]);
+			changed++;
+		}
+		for (h = 0; h < t->nhosts; h++) {
+			struct plan *p = plans[h];
+
+			if (drop[h] == NULL)
+				continue;
+			for (i = k = 0; i < p->nops; i++)
+				if (drop[h][i])
+					op_clear(&p->ops[i]);
+				else
+					p->ops[k++] = p->ops[i];
+			p->nops = k;
+			free(drop[h]);
+		}
+		free(drop);
+		timing_free(&tm);
+		cuts += changed;
+	} while (changed > 0);
+	return cuts;
+}
+
 /*
  * Finishes the new plans: raises their rates into what the plans that
- * keep running (old ones not replaced and not expired at now) leave, and
- * checks them all.  Returns 0 or -1 (reported).
+ * keep running (old ones not replaced and not expired at now) leave,
+ * fits them in their round by the timing rule, and checks them all
+ * against every capacity.  Returns 0 or -1 (reported).
  */
 int
-plans_finish(const struct topology *t, struct plan **plans,
-    struct plan **old, time_t now)
+plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
+    time_t now, time_t expires)
 {
+	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
 	    sizeof(*kept));
 	size_t h;
@@ -231,6 +337,7 @@ plans_finish(const struct topology *t, struct plan **plans,
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
+	fit_round(s, plans, (double)(expires - now));
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;

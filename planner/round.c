@@ -1,8 +1,8 @@
 /*
  * round.c: one planning round, a straight pipeline: the ledger updated
  * from the new states; demands and candidates; the allocation (LP or
- * greedy); the plans built, their rates raised and checked; the ledger's
- * look-ahead recorded.  Writing the set is the caller's (epoch.c).
+ * greedy); the plans built, their rates raised, fitted in the round and
+ * checked.  Writing the set is the caller's (epoch.c).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -79,7 +79,6 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 	st->lp_seconds = s->lp_seconds;
 	st->lp_fallbacks = s->lp_fallbacks;
 	st->lans_solved = s->lans_solved;
-	st->lans_kept = s->lans_kept;
 	for (h = 0; h < s->t->nhosts; h++) {
 		if (plans[h] != NULL) {
 			st->planned++;
@@ -92,7 +91,7 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 /*
  * Plans one round issued at now, its plans expiring at expires (a round
  * later).  old[h] is host h's current plan or NULL.  Updates the
- * ledger (epoch, failures, reports, picture, changes, look-ahead) and
+ * ledger (epoch, failures, reports, picture, changes) and
  * returns in *plansp a new plan per host, NULL where the old plan stays.
  * Returns 0 or EX_SOFTWARE (a plan over a capacity: nothing is returned).
  */
@@ -113,20 +112,16 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	ledger_update(l, m, old, epoch, now, changed);
 	/* 2. Demands and candidates, within what failed and what runs. */
 	sched_init(&s, m, opt->method);
-	s.horizon = opt->method == METHOD_LP ? opt->horizon : 1;
 	apply_failures(&s, l);
 	keep_running_plans(&s, old, now);
 	sched_demands(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */
-	if (s.horizon > 1 && opt->incremental)
-		ahead_prepare(&s, l, old, changed);
 	sched_allocate(&s);
-	ahead_report(&s, l);
 	free(changed);
 	/* 4. The plans: built, their rates raised, checked. */
 	plans = plans_build(&s, epoch, now, expires);
-	rc = plans_finish(t, plans, old, now);
+	rc = plans_finish(&s, plans, old, now, expires);
 	if (rc != 0) {
 		plans_free(t, plans);
 		sched_free(&s);
@@ -135,7 +130,6 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	if (st != NULL)
 		fill_stats(&s, plans, old, st);
 	/* 5. What the ledger keeps of this run. */
-	ahead_record(l, &s);
 	l->epoch = epoch;
 	l->issued = now;
 	free(l->method);

@@ -17,7 +17,7 @@ static void
 usage_run(void)
 {
 	fprintf(stderr, "usage: sluice-plan run -d DIR [--method lp|greedy] "
-	    "[--horizon N [--incremental]] [--now TIME] [-v]\n");
+	    "[--now TIME] [-v]\n");
 }
 
 int
@@ -26,12 +26,10 @@ cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "method", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
-		{ "horizon", required_argument, NULL, 'H' },
-		{ "incremental", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
-	struct plan_options opt = { METHOD_LP, 1, 0 };
+	struct plan_options opt = { METHOD_LP };
 	struct master *m = NULL;
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
@@ -66,13 +64,6 @@ cmd_run(int argc, char **argv)
 			}
 			fixed = 1;
 			break;
-		case 'H':
-			if ((opt.horizon = horizon_argument(optarg)) < 0)
-				return EX_USAGE;
-			break;
-		case 'I':
-			opt.incremental = 1;
-			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -83,10 +74,6 @@ cmd_run(int argc, char **argv)
 	}
 	if (dir == NULL || optind != argc) {
 		usage_run();
-		return EX_USAGE;
-	}
-	if (opt.incremental && opt.horizon < 2) {
-		warnx_("run: --incremental needs --horizon 2 or more");
 		return EX_USAGE;
 	}
 	if ((rc = master_load(dir, &m, verbose)) != 0)
@@ -113,10 +100,6 @@ cmd_run(int argc, char **argv)
 		    st.kept, st.ops, st.bytes, l->method, st.demands,
 		    st.candidates, st.lp_seconds, st.lp_fallbacks ?
 		    ", greedy fallback" : "");
-		if (opt.incremental)
-			printf("site LANs: %zu solved, %zu on the look-ahead "
-			    "of epoch %" PRIu64 "\n", st.lans_solved,
-			    st.lans_kept, l->epoch - 1);
 	}
 	for (h = 0; h < m->topology->nhosts; h++) {
 		plan_free(old[h]);

@@ -299,6 +299,8 @@ add_failure(struct failure **fail, size_t *nfail, size_t h,
 	f->class = c;
 	f->detail = xstrdup(detail);
 	f->components = xcalloc(o->nresources + 1, sizeof(char *));
+	if (c == FAIL_DEADLINE)		/* blames nothing, as an agent */
+		return;
 	f->components[f->ncomponents++] = xasprintf("host:%s",
 	    o->source.host);
 	if (c != FAIL_CONNECT)
@@ -366,59 +368,66 @@ sim_write_trace(struct sim *s, long round, struct plan **plans)
 	return rc;
 }
 
-/* One planned round: plan, run the ops, report.  Returns 0 or a code. */
-int
-sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
-    long round, struct failure **fail, size_t *nfail)
+/* 1 when the op's source, or a link on its route, is down this round. */
+static int
+op_down(const struct sim *s, const struct op *o, long round)
+{
+	char comp[300];
+	size_t j;
+
+	snprintf(comp, sizeof(comp), "host:%s", o->source.host);
+	if (sim_fault_active(s, comp, round))
+		return 1;
+	for (j = 0; j < o->nresources; j++)
+		if (strncmp(o->resources[j], "link:", 5) == 0) {
+			const char *colon = strchr(o->resources[j] + 5, ':');
+
+			snprintf(comp, sizeof(comp), "link:%.*s",
+			    (int)(colon - o->resources[j] - 5),
+			    o->resources[j] + 5);
+			if (sim_fault_active(s, comp, round))
+				return 1;
+		}
+	return 0;
+}
+
+/*
+ * Runs a round's ops the way agents would, by the timing rule: an op
+ * whose source is down or corrupt fails at once; the others move their
+ * blocks in order at their rates, a relay's no sooner than its source
+ * has them, until the plan expires.  Each host keeps the blocks that
+ * extend its prefix; an op cut off by the expiry reports a deadline, as
+ * an agent does.  A host that became whole did so when the last block
+ * it needed was done.
+ */
+static void
+sim_run_ops(struct sim *s, struct plan **plans, long round,
+    struct failure **fail, size_t *nfail)
 {
 	struct topology *t = s->t;
-	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
-	struct plan_options opt;
-	struct plan **plans;
-	size_t h, i, j;
-	int rc;
+	size_t nf = s->m->fileset->nfiles, h, i, k;
+	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T;
+	size_t **slot = xcalloc(t->nhosts, sizeof(size_t *));
+	struct timing tm;
 
-	sim_publish(s, (double)(round - 1) * s->T);
-	sim_set_states(s, l->epoch, now, fail, nfail);
-	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
-	opt.horizon = s->horizon;
-	opt.incremental = s->incremental;
-	rc = plan_round_with(s->m, l, *old, &opt, now,
-	    now + (time_t)ceil(s->T), &plans, NULL);
-	if (rc != 0)
-		return rc;
-	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
-		rc = EX_CANTCREAT;
-	for (h = 0; h < t->nhosts; h++)
-		if (plans[h] != NULL)
-			plan_use(t, plans[h], s->use);
+	timing_init(&tm, nf);
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
 
 		if (p == NULL)
 			continue;
+		window = (double)(p->expires - p->issued);
+		slot[h] = xcalloc(p->nops + 1, sizeof(size_t));
 		for (i = 0; i < p->nops; i++) {
 			const struct op *o = &p->ops[i];
 			long f = fileset_find(s->m->fileset, o->file);
 			long src = topology_host(t, o->source.host);
-			char comp[300];
-			int down = 0;
+			struct timed_op x = { 0 };
 
-			snprintf(comp, sizeof(comp), "host:%s", o->source.host);
-			down = sim_fault_active(s, comp, round);
-			for (j = 0; j < o->nresources && !down; j++)
-				if (strncmp(o->resources[j], "link:", 5) == 0) {
-					const char *colon = strchr(
-					    o->resources[j] + 5, ':');
-
-					snprintf(comp, sizeof(comp), "link:%.*s",
-					    (int)(colon - o->resources[j] - 5),
-					    o->resources[j] + 5);
-					down = sim_fault_active(s, comp, round);
-				}
+			slot[h][i] = (size_t)-1;
 			if (f < 0 || src < 0)
 				continue;
-			if (down) {
+			if (op_down(s, o, round)) {
 				add_failure(fail, nfail, h, o, FAIL_CONNECT,
 				    "simulated: down");
 				continue;
@@ -428,27 +437,80 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 				    "simulated: corrupt block");
 				continue;
 			}
-			/* The host's ops tile from its length, in order. */
-			if (*sim_hold(s, h, (size_t)f) == o->offset) {
-				*sim_hold(s, h, (size_t)f) = o->offset + o->length;
-				s->bytes += o->length;
-			}
+			x.dst = h;
+			x.src = (size_t)src;
+			x.file = (size_t)f;
+			x.offset = o->offset;
+			x.length = o->length;
+			x.block_size = o->block_size;
+			x.rate = o->rate;
+			x.source_have = *sim_hold(s, x.src, x.file);
+			x.dest_have = *sim_hold(s, h, x.file);
+			slot[h][i] = timing_add(&tm, &x);
 		}
 	}
-	/* A host that became whole did so when its last op of the round
-	 * ended: L bytes at R B/s take L/R seconds. */
+	timing_run(&tm);
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
-		double last = 0;
 
-		if (p == NULL || s->done_at[h] >= 0 || !sim_host_whole(s, h))
-			continue;
-		for (i = 0; i < p->nops; i++)
-			if ((double)p->ops[i].length / p->ops[i].rate > last)
-				last = (double)p->ops[i].length /
-				    p->ops[i].rate;
-		s->done_at[h] = (double)(round - 1) * s->T + last;
+		for (i = 0; p != NULL && i < p->nops; i++) {
+			const struct timed_op *x;
+			uint64_t *hold, end;
+
+			if (slot[h][i] == (size_t)-1)
+				continue;
+			x = &tm.ops[slot[h][i]];
+			hold = sim_hold(s, h, x->file);
+			/* The host's ops tile from its length, in order. */
+			for (k = 0; k < x->nblocks && *hold == x->offset +
+			    k * x->block_size && x->done[k] <= window *
+			    (1 + 1e-9); k++) {
+				end = x->offset + (k + 1) * x->block_size;
+				if (end > x->offset + x->length)
+					end = x->offset + x->length;
+				s->bytes += end - *hold;
+				*hold = end;
+				if (x->done[k] > last[h])
+					last[h] = x->done[k];
+			}
+			if (k < x->nblocks)
+				add_failure(fail, nfail, h, &p->ops[i],
+				    FAIL_DEADLINE, "simulated: plan expired");
+		}
+		if (p != NULL && s->done_at[h] < 0 && sim_host_whole(s, h))
+			s->done_at[h] = (double)(round - 1) * s->T + last[h];
+		free(slot[h]);
 	}
+	timing_free(&tm);
+	free(slot);
+	free(last);
+}
+
+/* One planned round: plan, run the ops, report.  Returns 0 or a code. */
+int
+sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
+    long round, struct failure **fail, size_t *nfail)
+{
+	struct topology *t = s->t;
+	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
+	struct plan_options opt;
+	struct plan **plans;
+	size_t h;
+	int rc;
+
+	sim_publish(s, (double)(round - 1) * s->T);
+	sim_set_states(s, l->epoch, now, fail, nfail);
+	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
+	rc = plan_round_with(s->m, l, *old, &opt, now,
+	    now + (time_t)ceil(s->T), &plans, NULL);
+	if (rc != 0)
+		return rc;
+	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
+		rc = EX_CANTCREAT;
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] != NULL)
+			plan_use(t, plans[h], s->use);
+	sim_run_ops(s, plans, round, fail, nfail);
 	for (h = 0; h < t->nhosts; h++)
 		plan_free((*old)[h]);
 	free(*old);

@@ -27,8 +27,6 @@ cmd_simulate(int argc, char **argv)
 		{ "svg", required_argument, NULL, 'S' },
 		{ "states", required_argument, NULL, 'D' },
 		{ "growing", required_argument, NULL, 'G' },
-		{ "horizon", required_argument, NULL, 'H' },
-		{ "incremental", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *start_dir = NULL, *growspec[SIM_MAX_FAULTS];
@@ -48,7 +46,6 @@ cmd_simulate(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.seed = 1;
-	s.horizon = 1;
 	while ((ch = getopt_long(argc, argv, "t:f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -82,13 +79,6 @@ cmd_simulate(int argc, char **argv)
 		case 'D':
 			start_dir = optarg;
 			break;
-		case 'H':
-			if ((s.horizon = horizon_argument(optarg)) < 0)
-				return EX_USAGE;
-			break;
-		case 'I':
-			s.incremental = 1;
-			break;
 		case 'G':
 			if (ngrow == SIM_MAX_FAULTS)
 				return EX_USAGE;
@@ -102,13 +92,9 @@ cmd_simulate(int argc, char **argv)
 	if (tpath == NULL || fpath == NULL || optind != argc) {
 		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
 		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--horizon N [--incremental]] [--states DIR] "
+		    "[--states DIR] "
 		    "[--growing NAME=RATE] "
 		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
-		return EX_USAGE;
-	}
-	if (s.incremental && s.horizon < 2) {
-		warnx_("simulate: --incremental needs --horizon 2 or more");
 		return EX_USAGE;
 	}
 	if (strcmp(method, "lp") == 0)

@@ -137,42 +137,6 @@ print_busiest(const char *dir, const struct master *m)
 	free(b);
 }
 
-/* The look-ahead of the last run: per later round, bytes and hosts. */
-static void
-print_ahead(const struct ledger *l, const struct topology *t)
-{
-	unsigned char *seen;
-	unsigned r;
-	size_t i;
-	char size[32];
-
-	if (l->horizon <= 1)
-		return;
-	printf("looked ahead %u rounds:%s\n", l->horizon, l->nahead ? "" :
-	    " nothing more to copy");
-	seen = xcalloc(t->nhosts + 1, 1);
-	for (r = 2; r <= l->horizon; r++) {
-		uint64_t bytes = 0;
-		size_t hosts = 0;
-
-		for (i = 0; i < l->nahead; i++) {
-			long h = topology_host(t, l->ahead[i].host);
-
-			if (l->ahead[i].round != r)
-				continue;
-			bytes += l->ahead[i].bytes;
-			if (h >= 0 && seen[h] != r) {
-				seen[h] = (unsigned char)r;
-				hosts++;
-			}
-		}
-		unit_format_size(size, sizeof(size), (double)bytes);
-		printf("  epoch %" PRIu64 ": %s to %zu hosts\n",
-		    l->epoch + r - 1, size, hosts);
-	}
-	free(seen);
-}
-
 int
 cmd_status(int argc, char **argv)
 {
@@ -193,7 +157,6 @@ cmd_status(int argc, char **argv)
 		return rc;
 	}
 	print_ledger(l);
-	print_ahead(l, m->topology);
 	print_progress(m);
 	print_busiest(dir, m);
 	printf("lower bound on the time left: %.1fs",

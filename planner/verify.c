@@ -14,16 +14,59 @@
 
 #include "planner.h"
 
+/* An op of the newest epoch, for the timing rule. */
+struct vtimed {
+	const struct plan *plan;
+	const struct op	*op;
+};
+
 struct vctx {
 	struct master	*m;
 	size_t		 violations;
 	int		 quiet;
 	const char	*dir;
+	struct timing	 timing;	/* the newest epoch's ops */
+	struct vtimed	*timed;		/* ... and which they are */
+	size_t		 ntimed;
 };
 
-static void
-violation(struct vctx *v, const char *fmt, ...)
+static void violation(struct vctx *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * The timing rule over the newest epoch's ops: each done by its plan's
+ * expiry, none waiting on a relay cycle or on bytes nothing brings.
+ */
+static void
+check_timing(struct vctx *v)
+{
+	size_t i;
+
+	timing_run(&v->timing);
+	for (i = 0; i < v->timing.nops; i++) {
+		const struct timed_op *t = &v->timing.ops[i];
+		const struct plan *p = v->timed[t->tag].plan;
+		const struct op *o = v->timed[t->tag].op;
+		double window = (double)(p->expires - p->issued);
+
+		if (t->cycle)
+			violation(v, "plan %s op %s: relays from %s form a "
+			    "cycle", p->host, o->id, o->source.host);
+		else if (isinf(t->finish))
+			violation(v, "plan %s op %s: source %s holds %llu "
+			    "bytes of %s@%llu and receives no more of it this "
+			    "epoch, op needs %llu", p->host, o->id,
+			    o->source.host, (unsigned long long)t->source_have,
+			    o->file, (unsigned long long)o->version,
+			    (unsigned long long)(o->offset + o->length));
+		else if (t->finish > window * (1 + 1e-9) + 1e-6)
+			violation(v, "plan %s op %s: %llu bytes at %.0f B/s "
+			    "from %s are done %.1fs after issue, past the "
+			    "plan's %.0fs", p->host, o->id,
+			    (unsigned long long)o->length, o->rate,
+			    o->source.host, t->finish, window);
+	}
+}
 
 static void
 violation(struct vctx *v, const char *fmt, ...)
@@ -99,7 +142,7 @@ check_current_op(struct vctx *v, const struct plan *p, const struct op *o,
 	const struct manifest *man;
 	const struct file *f;
 	long fi = fileset_find(m->fileset, o->file);
-	uint64_t bs, end = o->offset + o->length, first, have;
+	uint64_t bs, end = o->offset + o->length, first;
 
 	if (fi < 0 || m->fileset->files[fi].version != o->version) {
 		violation(v, "plan %s op %s: %s@%llu is not in the file set",
@@ -129,18 +172,26 @@ check_current_op(struct vctx *v, const struct plan *p, const struct op *o,
 		violation(v, "plan %s op %s: checksums differ from the "
 		    "manifest's blocks %llu..", p->host, o->id,
 		    (unsigned long long)first);
-	if ((double)o->length > o->rate * (double)(p->expires - p->issued) *
-	    (1 + 1e-9) + 1)
-		violation(v, "plan %s op %s: %llu bytes cannot finish in %llds "
-		    "at %.0f B/s", p->host, o->id,
-		    (unsigned long long)o->length,
-		    (long long)(p->expires - p->issued), o->rate);
-	have = master_length(m, src, (size_t)fi);
-	if (have < end)
-		violation(v, "plan %s op %s: source %s holds %llu bytes of "
-		    "%s@%llu, op needs %llu", p->host, o->id, o->source.host,
-		    (unsigned long long)have, o->file,
-		    (unsigned long long)o->version, (unsigned long long)end);
+	if (o->length > 0 && o->rate > 0) {
+		struct timed_op t = { 0 };
+
+		t.dst = dst;
+		t.src = src;
+		t.file = (size_t)fi;
+		t.offset = o->offset;
+		t.length = o->length;
+		t.block_size = bs;
+		t.rate = o->rate;
+		t.source_have = master_length(m, src, (size_t)fi);
+		t.dest_have = state_length(m->states[dst], o->file,
+		    o->version);
+		t.tag = v->ntimed;
+		v->timed = xreallocarray(v->timed, v->ntimed + 1,
+		    sizeof(*v->timed));
+		v->timed[v->ntimed].plan = p;
+		v->timed[v->ntimed++].op = o;
+		timing_add(&v->timing, &t);
+	}
 	tile->offset = o->offset;
 	tile->length = o->length;
 	tile->id = o->id;
@@ -179,7 +230,7 @@ check_tiles(struct vctx *v, const struct plan *p, size_t dst,
 int
 verify_master(const char *dir, int quiet)
 {
-	struct vctx v = { NULL, 0, quiet, dir };
+	struct vctx v = { NULL, 0, quiet, dir, { 0 }, NULL, 0 };
 	struct topology *t;
 	struct plan **plans = NULL;
 	size_t nplans = 0, i, j, nops = 0;
@@ -195,6 +246,7 @@ verify_master(const char *dir, int quiet)
 	if ((rc = master_load(dir, &v.m, 0)) != 0)
 		return rc;
 	t = v.m->topology;
+	timing_init(&v.timing, v.m->fileset->nfiles);
 	pdir = xasprintf("%s/plans", dir);
 	if ((d = opendir(pdir)) != NULL) {
 		char **names = NULL;
@@ -294,6 +346,7 @@ verify_master(const char *dir, int quiet)
 			check_tiles(&v, p, (size_t)dst, tiles, ntiles);
 		free(tiles);
 	}
+	check_timing(&v);
 	for (i = 0; i < t->nresources; i++) {
 		double cap = t->resources[i].capacity;
 
@@ -325,6 +378,8 @@ out:
 	for (i = 0; i < nplans; i++)
 		plan_free(plans[i]);
 	free(plans);
+	timing_free(&v.timing);
+	free(v.timed);
 	master_free(v.m);
 	return rc;
 }

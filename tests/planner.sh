@@ -187,100 +187,46 @@ grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || 
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
-# Looking ahead: with --horizon 3 the LP sees that hosts given a little now
-# serve others next round.  One LAN of 40 hosts and two files of 1 GiB:
-# fewer rounds than planning one round at a time, every round verified.
-"$top/tests/tools/gen-case" "$work/ahead" --regions 1 --sites 1 --hosts 40 --files 2 \
+# Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
+# the first round every host receives both files through the copy trees,
+# while the generator sends each byte once (at most one round of its
+# egress in all); every round passes the verifier's timing rule.
+"$top/tests/tools/gen-case" "$work/relay" --regions 1 --sites 1 --hosts 40 --files 2 \
     --size 1073741824 --uplink 0 --round 10 --no-states
-one=$("$plan" simulate -t "$work/ahead/topology.yaml" -f "$work/ahead/fileset.yaml")
-rm -rf "$work/trace-ahead"
-three=$("$plan" simulate -t "$work/ahead/topology.yaml" -f "$work/ahead/fileset.yaml" --horizon 3 \
-    --trace "$work/trace-ahead")
-r1=$(echo "$one" | sed -n 's/.*rounds=\([0-9]*\).*/\1/p')
-r3=$(echo "$three" | sed -n 's/.*rounds=\([0-9]*\).*/\1/p')
-[ -n "$r1" ] && [ -n "$r3" ] && [ "$r3" -lt "$r1" ] && ok || fail "horizon 3: $three; horizon 1: $one"
-"$verifier" -q --trace "$work/trace-ahead" >/dev/null 2>&1 && ok || fail "horizon 3 trace"
-# The look-ahead is kept in the ledger and shown by status; nothing in it
-# copies more of a file to a host than the file holds.
-fresh wan3 ahead3
-"$plan" run -d "$work/ahead3" --horizon 3 --now $T0
-grep -q '^horizon: 3' "$work/ahead3/ledger.yaml" && grep -q '^- {round: 2, host: ' "$work/ahead3/ledger.yaml" && ok ||
-    fail "no look-ahead in the ledger: $(head -c 300 "$work/ahead3/ledger.yaml")"
-python3 - "$work/ahead3/ledger.yaml" <<'EOP' && ok || fail "look-ahead copies more than a file"
-import sys, yaml, collections
-l = yaml.safe_load(open(sys.argv[1]))
-per = collections.Counter()
-for a in l['ahead']:
-    per[(a['host'], a['file'])] += a['bytes']
-sys.exit(0 if per and max(per.values()) <= 268435456 else 1)
-EOP
-"$plan" status -d "$work/ahead3" | grep -q '^looked ahead 3 rounds:' && ok || fail "status: no look-ahead"
-"$verifier" -q "$work/ahead3" >/dev/null 2>&1 && ok || fail "horizon 3 plans"
-"$plan" run -d "$work/ahead3" --horizon 5 2>/dev/null
-[ $? -eq 64 ] && ok || fail "--horizon 5 accepted"
-
-# Incremental planning: every host reports having done exactly what its
-# plan asked, so each site's LAN takes the look-ahead's next round instead
-# of a new solve, and its ops are the look-ahead's.  Then one host's NIC
-# changes: its site is solved again, the others still are not.
-follow() {
-	python3 - "$1" "$2" <<'EOP'
-import sys, os, glob, yaml
-d, epoch = sys.argv[1], int(sys.argv[2])
-for p in glob.glob(d + '/plans/*.yaml'):
-    plan = yaml.safe_load(open(p))
-    sp = '%s/states/%s.yaml' % (d, plan['host'])
-    st = yaml.safe_load(open(sp)) if os.path.exists(sp) else {}
-    have = {(f['name'], f['version']): f['length'] for f in st.get('files') or []}
-    for op in plan.get('ops') or []:
-        k = (op['file'], op['version'])
-        have[k] = max(have.get(k, 0), op['offset'] + op['length'])
-    yaml.safe_dump({'host': plan['host'], 'epoch': epoch, 'time': '2026-11-25T08:02:00Z',
-                    'files': [{'name': n, 'version': v, 'length': l} for (n, v), l in sorted(have.items())],
-                    'failures': []}, open(sp, 'w'))
-EOP
-}
-fresh wan3 inc
-"$plan" run -d "$work/inc" --horizon 3 --now $T0
-cp "$work/inc/ledger.yaml" "$work/inc-ahead.yaml"
-follow "$work/inc" 1
-rm -rf "$work/inc2" && cp -a "$work/inc" "$work/inc2"
-out=$("$plan" run -d "$work/inc" --horizon 3 --incremental -v --now 2026-11-25T08:02:00Z)
-kept=$(echo "$out" | sed -n 's/^site LANs: \([0-9]*\) solved, \([0-9]*\) on the look-ahead of epoch 1$/\2/p')
-[ -n "$kept" ] && [ "$kept" -ge 2 ] && ok || fail "incremental: $out"
-[ "$(grep -c 'LAN on the look-ahead of epoch 1' "$work/inc/ledger.yaml")" = "${kept:-x}" ] &&
-    grep -q 'site r0s0: LAN on the look-ahead' "$work/inc/ledger.yaml" && ok ||
-    fail "incremental: the ledger does not say which sites kept the look-ahead"
-python3 - "$work/inc" "$work/inc-ahead.yaml" "${kept:-1}" <<'EOP' && ok || fail "incremental: ops are not the look-ahead's"
+rm -rf "$work/trace-relay"
+out=$("$plan" simulate -t "$work/relay/topology.yaml" -f "$work/relay/fileset.yaml" --trace "$work/trace-relay")
+python3 - "$work/trace-relay/round-0001" <<'EOP' && ok || fail "relay: the first round does not pipeline: $out"
 import sys, glob, yaml, collections
-d, ahead, kept = sys.argv[1], yaml.safe_load(open(sys.argv[2])), int(sys.argv[3])
-want = collections.Counter()
-for a in ahead['ahead']:
-    if a['round'] == 2 and a['host'][:4] == a['source'][:4]:
-        want[(a['host'][:4], a['host'], a['source'], a['file'])] += a['bytes']
-got = collections.Counter()
-for p in glob.glob(d + '/plans/*.yaml'):
+got, from_gen, relays = collections.Counter(), 0, 0
+for p in glob.glob(sys.argv[1] + '/plans/*.yaml'):
     plan = yaml.safe_load(open(p))
     for op in plan.get('ops') or []:
-        if plan['host'][:4] == op['source']['host'][:4]:
-            got[(plan['host'][:4], plan['host'], op['source']['host'], op['file'])] += op['length']
-sites = {k[0] for k in want}
-followed = [s for s in sites if all(got[k] >= v for k, v in want.items() if k[0] == s)]
-sys.exit(0 if len(followed) >= kept else 1)
+        got[(plan['host'], op['file'])] += op['length']
+        if op['source']['host'] == 'r0s0h0':
+            from_gen += op['length']
+        else:
+            relays += 1
+# 39 hosts, 2 files each; the generator's NIC (1 Gbit, 94% for data,
+# 9 s of a 10 s round) carries at most 1.06 GB.
+sys.exit(0 if len(got) == 78 and from_gen <= 1.06e9 and relays >= 70 else 1)
 EOP
-"$verifier" -q "$work/inc" >/dev/null 2>&1 && ok || fail "incremental plans"
-# The same, but r0s0h0's NIC changed: r0s0 is solved again, not the others.
-sed -i '0,/nic: 1000Mbit/s//nic: 900Mbit/' "$work/inc2/topology.yaml"
-out=$("$plan" run -d "$work/inc2" --horizon 3 --incremental -v --now 2026-11-25T08:02:00Z)
-case "$out" in
-*"site LANs: "*" solved, $((kept - 1)) on the look-ahead"*) ok ;;
-*) fail "incremental after a change: $out" ;;
-esac
-grep -q 'site r0s0: LAN on the look-ahead' "$work/inc2/ledger.yaml" && fail "r0s0 changed but kept its look-ahead" || ok
-"$plan" status -d "$work/inc2" | grep -q 'host:r0s0h0:in capacity 1Gbit -> 900Mbit' && ok ||
-    fail "status: $("$plan" status -d "$work/inc2" | sed -n 1,6p)"
-"$plan" run -d "$work/inc2" --incremental 2>/dev/null
-[ $? -eq 64 ] && ok || fail "--incremental without --horizon accepted"
+"$verifier" -q --trace "$work/trace-relay" >/dev/null 2>&1 && ok || fail "relay trace: $("$verifier" --trace "$work/trace-relay" | tail -3)"
+ratio=$(echo "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
+awk "BEGIN {exit !(${ratio:-9} <= 1.3)}" && ok || fail "relay: $out"
+
+# The resource picture: a capacity that changes between runs is named in
+# the ledger's changes and by status.
+fresh wan3 pic
+"$plan" run -d "$work/pic" --now $T0
+sed -i '0,/nic: 1000Mbit/s//nic: 900Mbit/' "$work/pic/topology.yaml"
+"$plan" run -d "$work/pic" --now 2026-11-25T08:02:00Z
+"$plan" status -d "$work/pic" | grep -q 'host:r0s0h0:in capacity 1Gbit -> 900Mbit' && ok ||
+    fail "status: $("$plan" status -d "$work/pic" | sed -n 1,6p)"
+# A ledger an earlier version wrote with its look-ahead still loads.
+printf 'horizon: 3\nahead:\n- {round: 2, host: r0s0h1, file: x, version: 1, source: r0s0h0, bytes: 1}\n' >> "$work/pic/ledger.yaml"
+"$plan" run -d "$work/pic" --now 2026-11-25T08:03:00Z && ok || fail "an older ledger is refused"
+"$plan" run -d "$work/pic" --horizon 3 2>/dev/null
+[ $? -eq 64 ] && ok || fail "--horizon accepted"
 
 # The chart is well-formed SVG with the two curves; the Graphviz view has
 # one cluster per site and one edge per link (and renders, where dot is).

@@ -1,0 +1,297 @@
+/*
+ * timing.c: when each op of an epoch is done, block by block, by the rule
+ * DESIGN.md and verify-plans state.  Every op starts at its plan's issue
+ * and moves whole blocks in order at its rate: block k starts when block
+ * k-1 is done and the source's verified prefix covers block k, and takes
+ * its size over the rate.  A source's verified prefix covers, from the
+ * start, what it holds (its state; a generator, what it publishes);
+ * beyond that, a block of the source's own ops of the epoch counts from
+ * the moment it and every block before it are done: a relay.  A relay
+ * cycle, or a block no op of the epoch brings, is never done (INFINITY).
+ *
+ * The ops are grouped by destination and file; a group can be timed once
+ * the groups of the sources it relays from are, so the groups are timed
+ * in topological order (Kahn's), and what is left over is a cycle.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h"
+
+/* One (host, file): its ops of the epoch, and once timed, its prefix. */
+struct tgroup {
+	size_t		 host;
+	size_t		 file;
+	uint64_t	 have;		/* held from the start */
+	size_t		*ops;		/* into the timing's ops, by offset */
+	size_t		 nops, capops;
+	uint64_t	*ends;		/* the prefix: reaches ends[i] ... */
+	double		*at;		/* ... at at[i] (non-decreasing) */
+	size_t		 nends;
+	size_t		 waiting;	/* source groups not timed yet */
+	size_t		*users;		/* groups that relay from this one */
+	size_t		 nusers, capusers;
+	int		 timed;
+};
+
+struct tindex {
+	size_t		 key;		/* host * nfiles + file */
+	size_t		 group;
+};
+
+static int
+cmp_index(const void *a, const void *b)
+{
+	const struct tindex *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static const struct timing *sort_timing;
+
+static int
+cmp_op_offset(const void *a, const void *b)
+{
+	const struct timed_op *x = &sort_timing->ops[*(const size_t *)a];
+	const struct timed_op *y = &sort_timing->ops[*(const size_t *)b];
+
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return (x->length > y->length) - (x->length < y->length);
+}
+
+/* The group of (host, file), or (size_t)-1 when it has no op. */
+static size_t
+group_of(const struct tindex *idx, size_t n, size_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (idx[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && idx[lo].key == key ? idx[lo].group : (size_t)-1;
+}
+
+/* When group g's prefix reaches x: 0 within what it held, INFINITY when
+ * nothing of the epoch brings it that far. */
+static double
+prefix_at(const struct tgroup *g, uint64_t x)
+{
+	size_t lo = 0, hi = g->nends;
+
+	if (x <= g->have)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->ends[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < g->nends ? g->at[lo] : INFINITY;
+}
+
+/* Times op o's blocks against its source's group (NULL: it holds what it
+ * holds, and no more comes). */
+static void
+time_op(struct timed_op *o, const struct tgroup *src)
+{
+	uint64_t at = o->offset, end = o->offset + o->length;
+	double clock = 0;
+	size_t k = 0;
+
+	while (at < end) {
+		uint64_t next = (at / o->block_size + 1) * o->block_size;
+		double ready;
+
+		if (next > end)
+			next = end;
+		ready = next <= o->source_have ? 0 : src != NULL ?
+		    prefix_at(src, next) : INFINITY;
+		clock = fmax(clock, ready) + (double)(next - at) / o->rate;
+		o->done[k++] = clock;
+		at = next;
+	}
+	o->finish = o->nblocks ? o->done[o->nblocks - 1] : 0;
+}
+
+/* Builds group g's prefix from its timed ops: contiguous from what it
+ * held, each block counting once it and all before it are done. */
+static void
+build_prefix(struct timing *tm, struct tgroup *g)
+{
+	uint64_t reach = g->have;
+	double latest = 0;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < g->nops; i++)
+		n += tm->ops[g->ops[i]].nblocks;
+	g->ends = xcalloc(n ? n : 1, sizeof(uint64_t));
+	g->at = xcalloc(n ? n : 1, sizeof(double));
+	for (i = 0; i < g->nops; i++) {
+		const struct timed_op *o = &tm->ops[g->ops[i]];
+		uint64_t at = o->offset;
+
+		for (k = 0; k < o->nblocks; k++) {
+			uint64_t next = (at / o->block_size + 1) *
+			    o->block_size;
+
+			if (next > o->offset + o->length)
+				next = o->offset + o->length;
+			if (at > reach)
+				return;		/* a gap: no further */
+			if (next > reach) {
+				latest = fmax(latest, o->done[k]);
+				reach = next;
+				g->ends[g->nends] = reach;
+				g->at[g->nends++] = latest;
+			}
+			at = next;
+		}
+	}
+}
+
+/*
+ * Times every op added to tm (timing_add()): fills each op's done[] and
+ * finish, INFINITY for an op in a relay cycle or waiting on bytes nothing
+ * brings (its cycle flag says which).
+ */
+void
+timing_run(struct timing *tm)
+{
+	size_t nf = tm->nfiles, i, j, ngroups = 0, head = 0, tail = 0;
+	struct tindex *idx = xcalloc(tm->nops ? tm->nops : 1, sizeof(*idx));
+	struct tgroup *g;
+	size_t *queue, *src;
+
+	/* Groups: one per (destination, file) with ops. */
+	for (i = 0; i < tm->nops; i++) {
+		idx[i].key = tm->ops[i].dst * nf + tm->ops[i].file;
+		idx[i].group = i;
+	}
+	qsort(idx, tm->nops, sizeof(*idx), cmp_index);
+	for (i = j = 0; i < tm->nops; i++)
+		if (i == 0 || idx[i].key != idx[j - 1].key)
+			idx[j++] = idx[i];
+	ngroups = j;
+	g = xcalloc(ngroups ? ngroups : 1, sizeof(*g));
+	for (i = 0; i < ngroups; i++) {
+		g[i].host = idx[i].key / (nf ? nf : 1);
+		g[i].file = idx[i].key % (nf ? nf : 1);
+		idx[i].group = i;
+	}
+	src = xcalloc(tm->nops ? tm->nops : 1, sizeof(size_t));
+	for (i = 0; i < tm->nops; i++) {
+		struct timed_op *o = &tm->ops[i];
+		struct tgroup *d = &g[group_of(idx, ngroups, o->dst * nf +
+		    o->file)];
+
+		d->have = o->dest_have;
+		if (d->nops == d->capops) {
+			d->capops = d->capops ? 2 * d->capops : 4;
+			d->ops = xreallocarray(d->ops, d->capops,
+			    sizeof(size_t));
+		}
+		d->ops[d->nops++] = i;
+		o->done = xcalloc(o->nblocks ? o->nblocks : 1, sizeof(double));
+		/* A source only waited on beyond what it holds. */
+		src[i] = o->offset + o->length > o->source_have ?
+		    group_of(idx, ngroups, o->src * nf + o->file) : (size_t)-1;
+		if (src[i] != (size_t)-1) {
+			struct tgroup *s = &g[src[i]];
+
+			d->waiting++;
+			if (s->nusers == s->capusers) {
+				s->capusers = s->capusers ? 2 * s->capusers : 4;
+				s->users = xreallocarray(s->users, s->capusers,
+				    sizeof(size_t));
+			}
+			s->users[s->nusers++] = (size_t)(d - g);
+		}
+	}
+	sort_timing = tm;
+	for (i = 0; i < ngroups; i++)
+		qsort(g[i].ops, g[i].nops, sizeof(size_t), cmp_op_offset);
+	queue = xcalloc(ngroups ? ngroups : 1, sizeof(size_t));
+	for (i = 0; i < ngroups; i++)
+		if (g[i].waiting == 0)
+			queue[tail++] = i;
+	while (head < tail) {
+		struct tgroup *d = &g[queue[head++]];
+
+		for (i = 0; i < d->nops; i++) {
+			size_t k = d->ops[i];
+
+			time_op(&tm->ops[k], src[k] == (size_t)-1 ? NULL :
+			    &g[src[k]]);
+		}
+		build_prefix(tm, d);
+		d->timed = 1;
+		for (i = 0; i < d->nusers; i++)
+			if (--g[d->users[i]].waiting == 0)
+				queue[tail++] = d->users[i];
+	}
+	/* What is left waits, directly or not, on a cycle. */
+	for (i = 0; i < ngroups; i++)
+		for (j = 0; !g[i].timed && j < g[i].nops; j++) {
+			struct timed_op *o = &tm->ops[g[i].ops[j]];
+
+			o->cycle = 1;
+			o->finish = INFINITY;
+		}
+	for (i = 0; i < ngroups; i++) {
+		free(g[i].ops);
+		free(g[i].ends);
+		free(g[i].at);
+		free(g[i].users);
+	}
+	free(g);
+	free(idx);
+	free(src);
+	free(queue);
+}
+
+void
+timing_init(struct timing *tm, size_t nfiles)
+{
+	memset(tm, 0, sizeof(*tm));
+	tm->nfiles = nfiles;
+}
+
+/* Adds an op to be timed; returns its index.  nblocks is computed. */
+size_t
+timing_add(struct timing *tm, const struct timed_op *o)
+{
+	struct timed_op *t;
+
+	if (tm->nops == tm->capops) {
+		tm->capops = tm->capops ? 2 * tm->capops : 64;
+		tm->ops = xreallocarray(tm->ops, tm->capops, sizeof(*tm->ops));
+	}
+	t = &tm->ops[tm->nops];
+	*t = *o;
+	t->nblocks = o->length == 0 ? 0 : (o->offset + o->length - 1) /
+	    o->block_size - o->offset / o->block_size + 1;
+	t->done = NULL;
+	t->finish = 0;
+	t->cycle = 0;
+	return tm->nops++;
+}
+
+void
+timing_free(struct timing *tm)
+{
+	size_t i;
+
+	for (i = 0; i < tm->nops; i++)
+		free(tm->ops[i].done);
+	free(tm->ops);
+	memset(tm, 0, sizeof(*tm));
+}
