@@ -1,11 +1,13 @@
 /*
  * baseline.c: the baselines the planner is measured against, run as
  * fluid flows with max-min fair sharing (progressive filling) over the
- * same resources: origin, every host pulling from the generator; swarm,
- * every host pulling from a few random holders, chosen again every five
- * seconds, with no capacity planning, and pieces taken at random (a holder
- * of n of N pieces has n(N - m)/N of those a host with m lacks; overlap
- * between a host's peers is ignored, which flatters swarm).
+ * same resources, every flow charged on every resource of its route:
+ * origin, every host pulling from the generator; swarm, every host
+ * pulling from a few random peers that have a piece it lacks, chosen
+ * again every five seconds, with no capacity planning.  Swarm keeps each
+ * host's pieces (whole blocks) and a flow moves random pieces its source
+ * has and its destination lacks, no other: a piece counts once, and only
+ * after it has crossed every link between where it was and where it goes.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,9 +19,6 @@
 #define SWARM_PEERS 4
 #define SWARM_REPICK 5.0	/* seconds between choices of peers */
 
-/* ------------------------------------------------------------------ */
-/* Baselines: fluid flows, max-min fair                                */
-
 struct flow {
 	size_t		 src, dst, file;
 	size_t		 res[ROUTE_MAX + 4];
@@ -27,6 +26,119 @@ struct flow {
 	double		 rate;
 	int		 frozen;
 };
+
+/*
+ * The swarm's pieces: 256 KiB, BitTorrent's usual size, finer than the
+ * blocks sluice verifies (a swarm verifies its own pieces), so that it
+ * is not held back by a coarse grain.
+ */
+#define SWARM_PIECE ((uint64_t)256 * 1024)
+
+/* Pieces of a file, and the bytes of piece b. */
+static uint64_t
+file_blocks(const struct sim *s, size_t f)
+{
+	return (s->m->fileset->files[f].size + SWARM_PIECE - 1) / SWARM_PIECE;
+}
+
+static uint64_t
+block_bytes(const struct sim *s, size_t f, uint64_t b)
+{
+	uint64_t size = s->m->fileset->files[f].size;
+
+	return (b + 1) * SWARM_PIECE > size ? size - b * SWARM_PIECE :
+	    SWARM_PIECE;
+}
+
+/* The pieces host h holds of file f, made from its length when first
+ * asked (a prefix; the generator's is what it has published). */
+static uint64_t *
+pieces_of(struct sim *s, size_t h, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, k = h * nf + f;
+	uint64_t n = file_blocks(s, f), b, have;
+
+	if (s->pieces == NULL)
+		s->pieces = xcalloc(s->t->nhosts * (nf ? nf : 1),
+		    sizeof(*s->pieces));
+	if (s->pieces[k] == NULL) {
+		s->pieces[k] = xcalloc((n + 63) / 64 + 1, sizeof(uint64_t));
+		have = *sim_hold(s, h, f) / SWARM_PIECE;
+		for (b = 0; b < have && b < n; b++)
+			s->pieces[k][b / 64] |= (uint64_t)1 << (b % 64);
+	}
+	if (h == s->m->fileset->files[f].generator) {
+		uint64_t pub = sim_published(s, f) ==
+		    s->m->fileset->files[f].size ? n : sim_published(s, f) /
+		    SWARM_PIECE;
+
+		for (b = 0; b < pub && b < n; b++)
+			s->pieces[k][b / 64] |= (uint64_t)1 << (b % 64);
+	}
+	return s->pieces[k];
+}
+
+/* 1 when src has a piece of f that dst lacks. */
+static int
+has_for(struct sim *s, size_t src, size_t dst, size_t f)
+{
+	const uint64_t *a = pieces_of(s, src, f), *d = pieces_of(s, dst, f);
+	uint64_t w, n = (file_blocks(s, f) + 63) / 64;
+
+	for (w = 0; w < n; w++)
+		if (a[w] & ~d[w])
+			return 1;
+	return 0;
+}
+
+/* Moves one random piece of f that src has and dst lacks; returns its
+ * bytes, 0 when there is none. */
+static uint64_t
+move_piece(struct sim *s, struct flow *x)
+{
+	uint64_t *a = pieces_of(s, x->src, x->file);
+	uint64_t *d = pieces_of(s, x->dst, x->file);
+	uint64_t n = (file_blocks(s, x->file) + 63) / 64, start, i;
+
+	if (n == 0)
+		return 0;
+	start = (uint64_t)rand_r(&s->seed) % n;
+	for (i = 0; i < n; i++) {
+		uint64_t w = (start + i) % n, can = a[w] & ~d[w], bit;
+		unsigned k, skip;
+
+		if (can == 0)
+			continue;
+		/* A random one of the word's candidates. */
+		skip = (unsigned)rand_r(&s->seed) %
+		    (unsigned)__builtin_popcountll(can);
+		for (k = 0; k < 64; k++)
+			if ((can >> k & 1) && skip-- == 0)
+				break;
+		bit = (uint64_t)1 << k;
+		d[w] |= bit;
+		return block_bytes(s, x->file, w * 64 + k);
+	}
+	return 0;
+}
+
+/* Frees the swarm's pieces. */
+void
+sim_flow_free(struct sim *s)
+{
+	size_t i, n = s->t->nhosts * s->m->fileset->nfiles;
+
+	for (i = 0; s->pieces != NULL && i < n; i++)
+		free(s->pieces[i]);
+	free(s->pieces);
+	s->pieces = NULL;
+	free(s->carry);
+	s->carry = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Baselines: fluid flows, max-min fair                                */
+
 
 /* Progressive filling: raise every flow together until a resource is
  * full; freeze the flows through it; repeat. */
@@ -111,9 +223,9 @@ choose_flows(struct sim *s, long round, struct flow **flp, size_t *capp)
 					size_t c = (size_t)rand_r(&s->seed) %
 					    t->nhosts, k;
 
-					/* Random pieces: any holder has
-					 * something this host lacks. */
-					if (c == h || *sim_hold(s, c, f) == 0)
+					/* A peer with a piece it lacks. */
+					if (c == h || *sim_hold(s, c, f) == 0 ||
+					    !has_for(s, c, h, f))
 						continue;
 					for (k = 0; k < np && picks[k] != c; k++)
 						;
@@ -161,8 +273,11 @@ sim_flow_round(struct sim *s, long round)
 	size_t kept;
 	struct budget b;
 	double start = (double)(round - 1) * s->T, elapsed = 0, picked = -1e9;
+	size_t nf = s->m->fileset->nfiles;
 
 	budget_init(&b, t, SCHED_PAYLOAD_SHARE);
+	if (s->carry == NULL)
+		s->carry = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(double));
 	while (elapsed < s->T - 1e-9 && !sim_all_done(s)) {
 		double dt = fmin(1.0, s->T - elapsed);
 
@@ -188,26 +303,32 @@ sim_flow_round(struct sim *s, long round)
 			uint64_t *d = sim_hold(s, fl[i].dst, fl[i].file);
 			uint64_t have = *sim_hold(s, fl[i].src, fl[i].file);
 			uint64_t size = s->m->fileset->files[fl[i].file].size;
-			uint64_t pub = sim_published(s, fl[i].file);
 			uint64_t lim = (have < size ? have : size);
 			uint64_t got;
 
-			double useful;
-
 			if (sim_corrupts(s, t->hosts[fl[i].src].name))
 				continue;
-			if (s->method == SIM_SWARM)
-				/* Pieces at random: of what the source holds,
-				 * the share of what is published that the
-				 * destination lacks. */
-				useful = *d >= pub || pub == 0 ? 0 :
-				    (double)lim * (double)(pub - *d) /
-				    (double)pub;
-			else
-				useful = *d >= lim ? 0 : (double)(lim - *d);
-			got = (uint64_t)fmin(fl[i].rate * dt, useful);
-			if (*d + got > size)
-				got = size - *d;
+			if (s->method == SIM_SWARM) {
+				/* Whole pieces the destination lacks, once the
+				 * bytes its flows carried add up to them. */
+				double *pool = &s->carry[fl[i].dst * nf +
+				    fl[i].file];
+
+				*pool += fl[i].rate * dt;
+				while (*pool >= (double)SWARM_PIECE &&
+				    *d < size) {
+					uint64_t piece = move_piece(s, &fl[i]);
+
+					if (piece == 0)
+						break;
+					*pool -= (double)piece;
+					*d += piece;
+					s->bytes += piece;
+				}
+				continue;
+			}
+			got = *d >= lim ? 0 : (uint64_t)fmin(fl[i].rate * dt,
+			    (double)(lim - *d));
 			*d += got;
 			s->bytes += got;
 		}

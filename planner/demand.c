@@ -725,8 +725,7 @@ sched_candidates(struct sched *s)
 				}
 				/* The site's leader, relaying what it gets. */
 				lead = leader[k * nf + d->file];
-				if (lead != (size_t)-1 && lead != slot[0] &&
-				    lead != slot[1] && held(s, lead,
+				if (lead != (size_t)-1 && held(s, lead,
 				    d->file) <= d->have && relays(s, lead,
 				    d->file) && precedes(s, &order, lead,
 				    d->host, d->file)) {

@@ -345,13 +345,16 @@ struct sim {
 	double		 T;
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
-	const char	*svg;
 	double		*use;		/* per resource, B/s this round */
 	struct sample	*samples;	/* per round, for the chart */
 	size_t		 nsamples;
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
 	double		*grow;		/* per file: B/s published, 0 whole */
+	uint64_t	**pieces;	/* swarm: host * nfiles + file: the
+					 * blocks held, a bit each */
+	double		*carry;		/* ... bytes carried short of a
+					 * whole piece */
 };
 
 
@@ -374,8 +377,19 @@ int	 sim_planned_round(struct sim *, struct ledger *, struct plan ***old,
 	    long round, struct failure **fail, size_t *nfail);
 void	 sim_sample_round(struct sim *, long round);
 void	 sim_flow_round(struct sim *, long round);
-int	 chart_write(struct sim *, const char *method, double makespan,
-	    double bound, uint64_t total);
+void	 sim_flow_free(struct sim *);
+/* One method's run, as the chart draws it. */
+struct sim_outcome {
+	const char	*method;
+	double		 makespan;
+	uint64_t	 total;		/* bytes delivered in all */
+	struct sample	*samples;	/* per round; the caller's */
+	size_t		 nsamples;
+	char		 busiest[300];	/* the first round's busiest resource */
+};
+
+int	 chart_write(const char *path, const struct sim_outcome *, size_t n,
+	    double bound);
 
 /* ------------------------------------------------------------------ */
 /* commands: check.c, verify.c, status.c, bound.c, simulate.c, dot.c  */

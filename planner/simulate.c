@@ -15,6 +15,190 @@
 
 #include "planner.h"
 
+/* What a run is asked to do, as the command line says. */
+struct sim_options {
+	const char	*tpath, *fpath;
+	const char	*failspec[SIM_MAX_FAULTS];
+	size_t		 nfail;
+	const char	*growspec[SIM_MAX_FAULTS];
+	size_t		 ngrow;
+	const char	*start_dir;
+	const char	*trace;
+	long		 max_rounds;
+	unsigned	 seed;
+};
+
+static int
+method_of(const char *name, enum sim_method *m)
+{
+	static const char *const names[] = { "lp", "greedy", "origin",
+	    "swarm" };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*m = (enum sim_method)i;
+			return 0;
+		}
+	warnx_("simulate: unknown method '%s'", name);
+	return -1;
+}
+
+/* Sets up a simulation of the inputs; returns 0 or a sysexits code. */
+static int
+sim_setup(struct sim *s, const struct sim_options *o, double *bound)
+{
+	size_t f, h;
+	char why[512];
+	int rc;
+
+	if ((rc = master_load_files(o->tpath, o->fpath, &s->m)) != 0)
+		return rc;
+	s->inputs[0] = o->tpath;
+	s->inputs[1] = o->fpath;
+	s->trace = o->trace;
+	s->seed = o->seed;
+	s->t = s->m->topology;
+	s->T = s->t->round;
+	for (f = 0; f < s->m->fileset->nfiles; f++)
+		if (!s->m->fileset->files[f].has_size) {
+			warnx_("%s: file %s has no size; simulate needs one",
+			    o->fpath, s->m->fileset->files[f].name);
+			return EX_DATAERR;
+		}
+	s->grow = xcalloc(s->m->fileset->nfiles + 1, sizeof(double));
+	s->len = xcalloc(s->t->nhosts * (s->m->fileset->nfiles + 1),
+	    sizeof(uint64_t));
+	s->done_at = xcalloc(s->t->nhosts, sizeof(double));
+	s->use = xcalloc(s->t->nresources, sizeof(double));
+	for (f = 0; f < o->nfail; f++)
+		if (sim_parse_fault(s, o->failspec[f]) != 0)
+			return EX_USAGE;
+	for (f = 0; f < o->ngrow; f++)
+		if (sim_parse_growing(s, o->growspec[f]) != 0)
+			return EX_USAGE;
+	if (o->start_dir != NULL && sim_load_start(s, o->start_dir) != 0)
+		return EX_DATAERR;
+	sim_manifests(s->m);
+	for (f = 0; f < s->m->fileset->nfiles; f++)
+		*sim_hold(s, s->m->fileset->files[f].generator, f) =
+		    s->m->fileset->files[f].size;
+	for (h = 0; h < s->t->nhosts; h++)
+		s->done_at[h] = -1;
+	/*
+	 * The bound as if every file were whole from the start (a schedule
+	 * for a growing file is one for the whole file too), and no lower
+	 * than the time a growing file takes to be published.
+	 */
+	sim_set_states(s, 0, 1795593600, NULL, NULL);
+	*bound = bound_makespan(s->m, why, sizeof(why));
+	for (f = 0; f < s->m->fileset->nfiles; f++)
+		if (s->grow[f] > 0 && (double)s->m->fileset->files[f].size /
+		    s->grow[f] > *bound)
+			*bound = (double)s->m->fileset->files[f].size /
+			    s->grow[f];
+	sim_publish(s, 0);
+	/* Nobody holds more of a growing file than is published. */
+	for (h = 0; h < s->t->nhosts; h++)
+		for (f = 0; f < s->m->fileset->nfiles; f++)
+			if (s->grow[f] > 0 && *sim_hold(s, h, f) >
+			    sim_published(s, f))
+				*sim_hold(s, h, f) = sim_published(s, f);
+	sim_note_done(s, 0);
+	sim_set_states(s, 0, 1795593600, NULL, NULL);
+	return 0;
+}
+
+static void
+sim_free(struct sim *s)
+{
+	size_t f;
+
+	free(s->len);
+	free(s->grow);
+	free(s->done_at);
+	free(s->use);
+	free(s->samples);
+	for (f = 0; f < s->nfaults; f++)
+		free(s->faults[f].component);
+	sim_flow_free(s);
+	master_free(s->m);
+}
+
+/*
+ * Runs one method to completion (or max_rounds).  Fills out (its samples
+ * are the caller's) and *rounds.  Returns 0 or a sysexits code.
+ */
+static int
+simulate_one(const struct sim_options *o, enum sim_method method,
+    struct sim_outcome *out, double *bound, long *rounds)
+{
+	struct sim s;
+	struct ledger *l = xcalloc(1, sizeof(*l));
+	struct plan **old = NULL;
+	struct failure **fail = NULL;
+	size_t *nfail = NULL, h, f;
+	long round;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.method = method;
+	if ((rc = sim_setup(&s, o, bound)) != 0)
+		goto out;
+	old = xcalloc(s.t->nhosts, sizeof(*old));
+	fail = xcalloc(s.t->nhosts, sizeof(*fail));
+	nfail = xcalloc(s.t->nhosts, sizeof(*nfail));
+	for (round = 1; round <= o->max_rounds && !sim_all_done(&s);
+	    round++) {
+		if (method == SIM_LP || method == SIM_GREEDY) {
+			if ((rc = sim_planned_round(&s, l, &old, round, fail,
+			    nfail)) != 0)
+				goto out;
+		} else
+			sim_flow_round(&s, round);
+		sim_sample_round(&s, round);
+	}
+	*rounds = round - 1;
+	if (!sim_all_done(&s)) {
+		warnx_("simulate: not complete after %ld rounds",
+		    o->max_rounds);
+		rc = EX_SOFTWARE;
+	}
+	for (h = 0; h < s.t->nhosts; h++)
+		if (s.done_at[h] > out->makespan)
+			out->makespan = s.done_at[h];
+	out->total = s.bytes;
+	out->samples = s.samples;
+	out->nsamples = s.nsamples;
+	s.samples = NULL;
+	if (out->nsamples > 0)
+		snprintf(out->busiest, sizeof(out->busiest), "%s",
+		    s.t->resources[out->samples[0].resource].id);
+out:
+	for (h = 0; old != NULL && h < s.t->nhosts; h++) {
+		plan_free(old[h]);
+		for (f = 0; f < nfail[h]; f++)
+			failure_clear(&fail[h][f]);
+		free(fail[h]);
+	}
+	free(old);
+	free(fail);
+	free(nfail);
+	ledger_free(l);
+	sim_free(&s);
+	return rc;
+}
+
+static void
+usage_simulate(void)
+{
+	fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f FILESET "
+	    "[--method METHOD[,METHOD...]] [--fail SPEC] [--states DIR] "
+	    "[--growing NAME=RATE] [--trace DIR] [--svg FILE] [--rounds N] "
+	    "[--seed N]\n"
+	    "    METHOD: lp, greedy, origin or swarm\n");
+}
+
 int
 cmd_simulate(int argc, char **argv)
 {
@@ -29,188 +213,95 @@ cmd_simulate(int argc, char **argv)
 		{ "growing", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *start_dir = NULL, *growspec[SIM_MAX_FAULTS];
-	size_t ngrow = 0;
-	const char *tpath = NULL, *fpath = NULL, *method = "lp";
-	const char *failspec[SIM_MAX_FAULTS];
-	size_t nfail_specs = 0, h, f;
-	struct sim s;
-	struct ledger *l = NULL;
-	struct plan **old = NULL;
-	struct failure **fail = NULL;
-	size_t *nfail = NULL;
-	long round, max_rounds = 10000;
-	double makespan = 0, bound;
-	char why[512];
+	struct sim_options o;
+	struct sim_outcome out[4];
+	enum sim_method methods[4];
+	const char *methodspec = "lp", *svg = NULL;
+	char *list, *name, *save = NULL;
+	size_t n = 0, k;
+	double bound = 0;
+	long rounds = 0;
 	int ch, rc = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.seed = 1;
+	memset(&o, 0, sizeof(o));
+	memset(out, 0, sizeof(out));
+	o.seed = 1;
+	o.max_rounds = 10000;
 	while ((ch = getopt_long(argc, argv, "t:f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			tpath = optarg;
+			o.tpath = optarg;
 			break;
 		case 'f':
-			fpath = optarg;
+			o.fpath = optarg;
 			break;
 		case 'm':
-			method = optarg;
+			methodspec = optarg;
 			break;
 		case 'F':
-			if (nfail_specs == SIM_MAX_FAULTS)
+			if (o.nfail == SIM_MAX_FAULTS)
 				return EX_USAGE;
-			failspec[nfail_specs++] = optarg;
+			o.failspec[o.nfail++] = optarg;
 			break;
 		case 'T':
-			s.trace = optarg;
+			o.trace = optarg;
 			break;
 		case 'r':
-			max_rounds = strtol(optarg, NULL, 10);
-			if (max_rounds < 1)
+			o.max_rounds = strtol(optarg, NULL, 10);
+			if (o.max_rounds < 1)
 				return EX_USAGE;
 			break;
 		case 's':
-			s.seed = (unsigned)strtoul(optarg, NULL, 10);
+			o.seed = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
-			s.svg = optarg;
+			svg = optarg;
 			break;
 		case 'D':
-			start_dir = optarg;
+			o.start_dir = optarg;
 			break;
 		case 'G':
-			if (ngrow == SIM_MAX_FAULTS)
+			if (o.ngrow == SIM_MAX_FAULTS)
 				return EX_USAGE;
-			growspec[ngrow++] = optarg;
+			o.growspec[o.ngrow++] = optarg;
 			break;
 		default:
-			tpath = NULL;
+			o.tpath = NULL;
 			break;
 		}
 	}
-	if (tpath == NULL || fpath == NULL || optind != argc) {
-		fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f "
-		    "FILESET [--method lp|greedy|origin|swarm] [--fail SPEC] "
-		    "[--states DIR] "
-		    "[--growing NAME=RATE] "
-		    "[--trace DIR] [--svg FILE] [--rounds N] [--seed N]\n");
+	if (o.tpath == NULL || o.fpath == NULL || optind != argc) {
+		usage_simulate();
 		return EX_USAGE;
 	}
-	if (strcmp(method, "lp") == 0)
-		s.method = SIM_LP;
-	else if (strcmp(method, "greedy") == 0)
-		s.method = SIM_GREEDY;
-	else if (strcmp(method, "origin") == 0)
-		s.method = SIM_ORIGIN;
-	else if (strcmp(method, "swarm") == 0)
-		s.method = SIM_SWARM;
-	else {
-		warnx_("simulate: unknown method '%s'", method);
+	list = xstrdup(methodspec);
+	for (name = strtok_r(list, ",", &save); name != NULL;
+	    name = strtok_r(NULL, ",", &save)) {
+		if (n == 4 || method_of(name, &methods[n]) != 0) {
+			free(list);
+			return EX_USAGE;
+		}
+		out[n++].method = name;
+	}
+	if (n == 0 || (n > 1 && o.trace != NULL)) {
+		usage_simulate();
+		free(list);
 		return EX_USAGE;
 	}
-	if ((rc = master_load_files(tpath, fpath, &s.m)) != 0)
-		return rc;
-	s.inputs[0] = tpath;
-	s.inputs[1] = fpath;
-	s.t = s.m->topology;
-	s.T = s.t->round;
-	for (f = 0; f < s.m->fileset->nfiles; f++)
-		if (!s.m->fileset->files[f].has_size) {
-			warnx_("%s: file %s has no size; simulate needs one",
-			    fpath, s.m->fileset->files[f].name);
-			master_free(s.m);
-			return EX_DATAERR;
-		}
-	s.grow = xcalloc(s.m->fileset->nfiles + 1, sizeof(double));
-	s.len = xcalloc(s.t->nhosts * (s.m->fileset->nfiles + 1),
-	    sizeof(uint64_t));
-	for (f = 0; f < nfail_specs; f++)
-		if (sim_parse_fault(&s, failspec[f]) != 0) {
-			rc = EX_USAGE;
-			goto out;
-		}
-	for (f = 0; f < ngrow; f++)
-		if (sim_parse_growing(&s, growspec[f]) != 0) {
-			rc = EX_USAGE;
-			goto out;
-		}
-	if (start_dir != NULL && sim_load_start(&s, start_dir) != 0) {
-		rc = EX_DATAERR;
-		goto out;
+	for (k = 0; k < n && rc == 0; k++) {
+		rc = simulate_one(&o, methods[k], &out[k], &bound, &rounds);
+		if (rc == 0 || rc == EX_SOFTWARE)
+			printf("%s%s%smakespan=%.3f bound=%.3f ratio=%.4f "
+			    "rounds=%ld bytes=%" PRIu64 "\n", n > 1 ?
+			    "method=" : "", n > 1 ? out[k].method : "", n > 1 ?
+			    " " : "", out[k].makespan, bound, bound > 0 ?
+			    out[k].makespan / bound : 0.0, rounds, out[k].total);
 	}
-	sim_manifests(s.m);
-	s.done_at = xcalloc(s.t->nhosts, sizeof(double));
-	s.use = xcalloc(s.t->nresources, sizeof(double));
-	for (f = 0; f < s.m->fileset->nfiles; f++)
-		*sim_hold(&s, s.m->fileset->files[f].generator, f) =
-		    s.m->fileset->files[f].size;
-	for (h = 0; h < s.t->nhosts; h++)
-		s.done_at[h] = -1;
-	/*
-	 * The bound as if every file were whole from the start (a schedule
-	 * for a growing file is one for the whole file too), and no lower
-	 * than the time a growing file takes to be published.
-	 */
-	sim_set_states(&s, 0, 1795593600, NULL, NULL);
-	bound = bound_makespan(s.m, why, sizeof(why));
-	for (f = 0; f < s.m->fileset->nfiles; f++)
-		if (s.grow[f] > 0 && (double)s.m->fileset->files[f].size /
-		    s.grow[f] > bound)
-			bound = (double)s.m->fileset->files[f].size / s.grow[f];
-	sim_publish(&s, 0);
-	/* Nobody holds more of a growing file than is published. */
-	for (h = 0; h < s.t->nhosts; h++)
-		for (f = 0; f < s.m->fileset->nfiles; f++)
-			if (s.grow[f] > 0 && *sim_hold(&s, h, f) > sim_published(&s, f))
-				*sim_hold(&s, h, f) = sim_published(&s, f);
-	sim_note_done(&s, 0);
-	sim_set_states(&s, 0, 1795593600, NULL, NULL);
-	l = xcalloc(1, sizeof(*l));
-	old = xcalloc(s.t->nhosts, sizeof(*old));
-	fail = xcalloc(s.t->nhosts, sizeof(*fail));
-	nfail = xcalloc(s.t->nhosts, sizeof(*nfail));
-	for (round = 1; round <= max_rounds && !sim_all_done(&s); round++) {
-		if (s.method == SIM_LP || s.method == SIM_GREEDY) {
-			if ((rc = sim_planned_round(&s, l, &old, round, fail,
-			    nfail)) != 0)
-				goto out;
-		} else
-			sim_flow_round(&s, round);
-		sim_sample_round(&s, round);
-	}
-	if (!sim_all_done(&s)) {
-		warnx_("simulate: not complete after %ld rounds", max_rounds);
-		rc = EX_SOFTWARE;
-	}
-	for (h = 0; h < s.t->nhosts; h++)
-		if (s.done_at[h] > makespan)
-			makespan = s.done_at[h];
-	if (s.svg != NULL && chart_write(&s, method, makespan, bound, s.bytes) !=
-	    0 && rc == 0)
+	if (svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
+	    chart_write(svg, out, n, bound) != 0 && rc == 0)
 		rc = EX_CANTCREAT;
-	printf("makespan=%.3f bound=%.3f ratio=%.4f rounds=%ld bytes=%" PRIu64
-	    "\n", makespan, bound, bound > 0 ? makespan / bound : 0.0,
-	    round - 1, s.bytes);
-out:
-	for (h = 0; old != NULL && h < s.t->nhosts; h++) {
-		plan_free(old[h]);
-		for (f = 0; f < nfail[h]; f++)
-			failure_clear(&fail[h][f]);
-		free(fail[h]);
-	}
-	free(old);
-	free(fail);
-	free(nfail);
-	free(s.len);
-	free(s.grow);
-	free(s.done_at);
-	free(s.use);
-	free(s.samples);
-	for (f = 0; f < s.nfaults; f++)
-		free(s.faults[f].component);
-	ledger_free(l);
-	master_free(s.m);
+	for (k = 0; k < n; k++)
+		free(out[k].samples);
+	free(list);
 	return rc;
 }
-

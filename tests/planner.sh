@@ -214,6 +214,73 @@ EOP
 ratio=$(echo "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 awk "BEGIN {exit !(${ratio:-9} <= 1.3)}" && ok || fail "relay: $out"
 
+# The timing rule rejects what relays cannot do: a relay fed more slowly
+# than it must deliver, so that it ends after its plan expires; a cycle of
+# relays; a relay from a host that receives nothing.  Both verifiers.
+relay_case() {	# relay_case NAME 'dst<-src:rate' ...
+	d="$work/rej-$1"
+	shift
+	rm -rf "$d"
+	mkdir -p "$d/states" "$d/manifests" "$d/plans"
+	python3 - "$d" "$@" <<'EOP'
+import sys, yaml, hashlib
+d, ops = sys.argv[1], sys.argv[2:]
+MiB = 1048576
+open(d + '/topology.yaml', 'w').write(
+    'round: 10s\nblock_size: 1MiB\nsites:\n  - name: s\n    hosts:\n' +
+    ''.join('      - {name: %s, address: 192.0.2.%d, root: /s, nic: 100MB/s}\n' % (h, i + 1)
+            for i, h in enumerate(['g', 'a', 'b'])))
+open(d + '/fileset.yaml', 'w').write('files: [{name: f, version: 1, generator: g}]\n')
+blocks = [hashlib.sha256(b'%d' % i).hexdigest() for i in range(8)]
+yaml.safe_dump({'file': 'f', 'version': 1, 'block_size': MiB, 'length': 8 * MiB,
+                'final': True, 'blocks': blocks}, open(d + '/manifests/f@1.yaml', 'w'))
+plans = {}
+for spec in ops:
+    dst, rest = spec.split('<-')
+    src, rate = rest.split(':')
+    p = plans.setdefault(dst, {'host': dst, 'epoch': 1, 'issued': '2026-11-25T08:00:00Z',
+                               'expires': '2026-11-25T08:00:10Z',
+                               'fileset': [{'name': 'f', 'version': 1, 'size': 8 * MiB}], 'ops': []})
+    p['ops'].append({'id': '1/%s/1' % dst, 'file': 'f', 'version': 1, 'offset': 0,
+                     'length': 8 * MiB, 'block_size': MiB,
+                     'source': {'host': src, 'address': '192.0.2.9', 'port': 22, 'root': '/s'},
+                     'rate': float(rate), 'resources': ['host:%s:out' % src, 'host:%s:in' % dst],
+                     'blocks': blocks})
+for h, p in plans.items():
+    yaml.safe_dump(p, open('%s/plans/%s.yaml' % (d, h), 'w'))
+EOP
+}
+rejects() {	# rejects NAME PATTERN: both verifiers exit 1 naming the problem
+	d="$work/rej-$1"
+	out1=$("$verifier" "$d" 2>&1)
+	r1=$?
+	out2=$("$plan" verify -d "$d" 2>&1)
+	r2=$?
+	if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && echo "$out1" | grep -q "$2" &&
+	    echo "$out2" | grep -q "$2"; then ok
+	else fail "$1: verify-plans $r1: $out1; sluice-plan verify $r2: $out2"; fi
+}
+relay_case fine 'a<-g:1000000' 'b<-a:2000000'
+"$verifier" -q "$work/rej-fine" && "$plan" verify -d "$work/rej-fine" && ok || fail "a good relay refused"
+relay_case slow 'a<-g:840000' 'b<-a:2000000'
+rejects slow "plan b op 1/b/1: .* past the plan's 10s"
+relay_case cycle 'a<-b:2000000' 'b<-a:2000000'
+rejects cycle "relays from .* form a cycle"
+relay_case nothing 'a<-b:2000000'
+rejects nothing "source b holds 0 bytes .* receives no more of it"
+
+# No schedule beats the lower bound: not lp, greedy, nor either baseline,
+# on every shared case and the relay LAN above.
+for tf in "$shared"/cases/*/topology.yaml "$work/relay/topology.yaml"; do
+	dir=$(dirname "$tf")
+	for m in lp greedy origin swarm; do
+		line=$("$plan" simulate -t "$tf" -f "$dir/fileset.yaml" --method $m 2>&1 | tail -1)
+		mk=$(echo "$line" | sed -n 's/^makespan=\([0-9.]*\) bound=\([0-9.]*\) .*/\1 \2/p')
+		if [ -n "$mk" ] && echo "$mk" | awk '{exit !($1 >= $2 - 0.001)}'; then ok
+		else fail "$(basename "$dir") $m beats the bound: $line"; fi
+	done
+done
+
 # The resource picture: a capacity that changes between runs is named in
 # the ledger's changes and by status.
 fresh wan3 pic
