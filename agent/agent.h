@@ -88,6 +88,8 @@ int	 version_expose(struct store *, struct version *);
 int	 store_list(struct store *, struct holding **, size_t *);
 int	 store_retire(struct store *, const char *name, uint64_t keep);
 char	*store_data_path(const char *root, const char *name, uint64_t number);
+char	*store_len_path(const char *root, const char *name, uint64_t number);
+int	 store_parse_len(const char *text, uint64_t *length);
 int	 store_write_meta(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
@@ -176,6 +178,8 @@ struct job {
 	struct ssh_error err;		/* the earliest failure */
 	int		 blame_route;	/* it may be the network's */
 	int		 local;		/* it is this host's own */
+	int		 blameless;	/* no component is to blame (a relay
+					 * source waiting on its own) */
 	double		 first, last;	/* when the first read went out and
 					 * the last block was verified */
 	_Atomic uint64_t done;		/* bytes verified by this op */
@@ -208,7 +212,10 @@ struct runner {
 };
 
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
-void	 job_fail(struct job *, enum failure_class, int route, int local,
+/* Whose a failure is. */
+enum fault { FAULT_PEER, FAULT_LOCAL, FAULT_NONE };
+
+void	 job_fail(struct job *, enum failure_class, int route, int who,
 	    uint64_t at, const char *fmt, ...)
 	    __attribute__((format(printf, 6, 7)));
 void	 runner_dirty(struct runner *);

@@ -18,6 +18,7 @@
  * flight when the stream seeks or the op ends).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,16 +61,19 @@ severity(enum failure_class c, int local)
 
 /*
  * Records a failure of the op at byte at (UINT64_MAX: at no byte in
- * particular); the gravest, then the earliest in the file, is the one
- * reported.  No stream takes a new run after it;
- * a corrupt source or a broken store stops the runs in progress too,
- * while a short or unreachable one leaves the others to finish theirs
- * (what comes before the failure is still worth having).
+ * particular) and whose it is (FAULT_PEER: the source and, for network
+ * trouble, its route; FAULT_LOCAL: this host; FAULT_NONE: nobody's).  The
+ * gravest, then the earliest in the file, is the one reported.  No stream
+ * takes a new run after it; a corrupt source or a broken store stops the
+ * runs in progress too, while a short or unreachable one leaves the
+ * others to finish theirs (what comes before the failure is still worth
+ * having).
  */
 void
-job_fail(struct job *j, enum failure_class c, int route, int local,
+job_fail(struct job *j, enum failure_class c, int route, int who,
     uint64_t at, const char *fmt, ...)
 {
+	int local = who == FAULT_LOCAL;
 	va_list ap;
 
 	pthread_mutex_lock(&j->lock);
@@ -78,6 +82,7 @@ job_fail(struct job *j, enum failure_class c, int route, int local,
 	    j->local) || (severity(c, local) == severity(j->err.class,
 	    j->local) && at < j->fail_at)) {
 		j->fail_at = at;
+		j->blameless = who == FAULT_NONE;
 		j->failed = 1;
 		j->err.class = c;
 		j->blame_route = route;
@@ -137,8 +142,8 @@ hasher(void *arg)
 	int broken = md == NULL;
 
 	if (broken)
-		job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "cannot hash: out of "
-		    "memory");
+		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX, "cannot "
+		    "hash: out of memory");
 	for (;;) {
 		struct slot *sl;
 
@@ -160,9 +165,9 @@ hasher(void *arg)
 			broken = 1;
 		if (!broken && version_write(st->r->store, j->version,
 		    sl->offset, sl->buf, sl->len, 1) != 0) {
-			job_fail(j, FAIL_IO, 0, 1, sl->offset, "local store: "
-			    "cannot write block %" PRIu64, sl->offset /
-			    o->block_size);
+			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, sl->offset,
+			    "local store: cannot write block %" PRIu64,
+			    sl->offset / o->block_size);
 			broken = 1;
 		}
 		if (!broken && sl->last) {
@@ -171,8 +176,8 @@ hasher(void *arg)
 
 			if (EVP_DigestFinal_ex(md, digest, &n) != 1 || n != 32 ||
 			    memcmp(digest, o->blocks[sl->block], 32) != 0) {
-				job_fail(j, FAIL_CHECKSUM, 0, 0, boff, "block %"
-				    PRIu64 ": sha256 mismatch", boff /
+				job_fail(j, FAIL_CHECKSUM, 0, FAULT_PEER, boff,
+				    "block %" PRIu64 ": sha256 mismatch", boff /
 				    o->block_size);
 				broken = 1;
 			} else {
@@ -227,7 +232,90 @@ struct cursor {
 	uint64_t	 asked;		/* libssh2 has asked for less than
 					 * this, for certain */
 	int		 begun;
+	char		*len_path;	/* the source's durable length */
+	uint64_t	 source_has;	/* ... as last read: nothing beyond
+					 * it is ever asked for */
+	double		 progress_at;	/* when it last grew */
 };
+
+/* Reads the source's durable verified length; 0, or -1 (failed). */
+static int
+read_source_length(struct job *j, struct cursor *c)
+{
+	struct ssh_error e;
+	char *buf = NULL;
+	size_t len;
+	uint64_t n;
+	int rc;
+
+	ssh_lock(c->ssh);
+	rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
+	ssh_unlock(c->ssh);
+	if (rc == 1)
+		n = 0;			/* it holds nothing yet */
+	else if (rc != 0) {
+		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+		    c->pos, "%s", e.detail);
+		return -1;
+	} else if (store_parse_len(buf, &n) != 0) {
+		job_fail(j, FAIL_IO, 0, FAULT_PEER, c->pos, "%s: not a length",
+		    c->len_path);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	if (n > c->source_has) {
+		c->source_has = n;
+		c->progress_at = clock_mono();
+	}
+	return 0;
+}
+
+/*
+ * Waits, polling the source's durable length, until it covers more than
+ * pos: a relay serves only what it has verified.  Fails at the plan's
+ * expiry, or when the source's length has not grown for the configured
+ * timeout: waiting on a relay is nobody's fault here (the relay reports
+ * its own trouble), so either failure blames no component.  Returns 0
+ * when there is more to read, -1 when the op failed or stopped.
+ */
+static int
+wait_source(struct stream *st, struct cursor *c)
+{
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	double interval = (double)o->block_size / o->rate / 4;
+
+	if (interval < 0.02)
+		interval = 0.02;
+	if (interval > 0.25)
+		interval = 0.25;
+	while (c->source_has <= c->pos) {
+		double now = clock_mono();
+
+		if (j->abort)
+			return -1;
+		if (now >= j->pace.deadline) {
+			job_fail(j, FAIL_DEADLINE, 0, FAULT_NONE, c->pos, "plan "
+			    "expired "
+			    "at %" PRIu64 " waiting for relay source %s, which "
+			    "has %" PRIu64, c->pos, o->source.host,
+			    c->source_has);
+			return -1;
+		}
+		if (now - c->progress_at >= st->r->config->timeout) {
+			job_fail(j, FAIL_TIMEOUT, 0, FAULT_NONE, c->pos, "relay "
+			    "source "
+			    "%s made no progress for %.0fs at byte %" PRIu64,
+			    o->source.host, now - c->progress_at, c->source_has);
+			return -1;
+		}
+		sleep_until(fmin(now + interval, j->pace.deadline));
+		if (read_source_length(j, c) != 0)
+			return -1;
+	}
+	return 0;
+}
 
 /*
  * How much one read may ask for at pos, so that what is asked grows by at
@@ -298,16 +386,22 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 			sl->generation = gen;
 			while (filled < want) {
 				uint64_t grow;
-				size_t n = read_size(c, want - filled, j->chunk,
-				    to, &grow);
+				size_t n;
 				long got;
+
+				if (c->pos >= c->source_has &&
+				    wait_source(st, c) != 0)
+					return -1;
+				n = read_size(c, want - filled, j->chunk,
+				    to < c->source_has ? to : c->source_has,
+				    &grow);
 
 				if (pace_take(&j->pace, (size_t)grow) != 0 ||
 				    clock_mono() >= j->pace.deadline) {
-					job_fail(j, FAIL_DEADLINE, 0, 0, c->pos,
-					    "plan expired at %" PRIu64 " of [%" PRIu64
-					    ",%" PRIu64 ")", c->pos, o->offset,
-					    end);
+					job_fail(j, FAIL_DEADLINE, 0,
+					    FAULT_NONE, c->pos, "plan expired "
+					    "at %" PRIu64 " of [%" PRIu64 ",%"
+					    PRIu64 ")", c->pos, o->offset, end);
 					return -1;
 				}
 				if (j->abort)
@@ -325,14 +419,16 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				    &e);
 				ssh_unlock(c->ssh);
 				if (got < 0) {
-					job_fail(j, e.class, network_class(e.class),
-					    0, c->pos, "%s at byte %" PRIu64, e.detail,
-					    c->pos);
+					job_fail(j, e.class,
+					    network_class(e.class), FAULT_PEER,
+					    c->pos, "%s at byte %" PRIu64,
+					    e.detail, c->pos);
 					return -1;
 				}
 				if (got == 0) {
-					job_fail(j, FAIL_MISSING, 0, 0, c->pos,
-					    "source ended at byte %" PRIu64 ", before %"
+					job_fail(j, FAIL_MISSING, 0,
+					    FAULT_PEER, c->pos, "source ended "
+					    "at byte %" PRIu64 ", before %"
 					    PRIu64, c->pos, end);
 					return -1;
 				}
@@ -393,30 +489,33 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	if (claim_run(j, &first, &last) != 0)
 		goto out;
 	if ((c.ssh = source_session(r, j->source, k, &e)) == NULL) {
-		job_fail(j, e.class, network_class(e.class), 0, UINT64_MAX,
-		    "%s",
-		    e.detail);
+		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+		    UINT64_MAX, "%s", e.detail);
 		goto out;
 	}
 	path = store_data_path(o->source.root, o->file, o->version);
+	c.len_path = store_len_path(o->source.root, o->file, o->version);
 	c.pos = c.asked = o->offset + first * o->block_size;
+	c.progress_at = clock_mono();
+	if (read_source_length(j, &c) != 0)
+		goto out;
 	ssh_lock(c.ssh);
 	c.file = ssh_open_read(c.ssh, path, c.pos, &e);
 	ssh_unlock(c.ssh);
 	if (c.file == NULL) {
-		job_fail(j, e.class, network_class(e.class), 0, UINT64_MAX,
-		    "%s",
-		    e.detail);
+		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+		    UINT64_MAX, "%s", e.detail);
 		goto out;
 	}
 	for (i = 0; i < RING_SLOTS; i++)
 		if (posix_memalign((void **)&st.ring[i].buf, STORE_ALIGN,
 		    j->chunk) != 0) {
-			job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "out of memory");
+			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
+			    "out of memory");
 			goto out;
 		}
 	if (pthread_create(&tid, NULL, hasher, &st) != 0) {
-		job_fail(j, FAIL_IO, 0, 1, UINT64_MAX, "cannot start "
+		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX, "cannot start "
 		    "a thread");
 		goto out;
 	}
@@ -443,4 +542,5 @@ out:
 	pthread_mutex_destroy(&st.lock);
 	pthread_cond_destroy(&st.cond);
 	free(path);
+	free(c.len_path);
 }

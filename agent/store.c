@@ -78,6 +78,35 @@ store_data_path(const char *root, const char *name, uint64_t number)
 	return p;
 }
 
+/* ROOT/.sluice/ESC@V.len, where a relay's readers learn how far it has
+ * verified. */
+char *
+store_len_path(const char *root, const char *name, uint64_t number)
+{
+	char *esc = name_escape_file(name, number);
+	char *p = xasprintf("%s/%s/%s.len", root, META, esc);
+
+	free(esc);
+	return p;
+}
+
+/* Parses a .len file's text; returns 0 with the length, or -1. */
+int
+store_parse_len(const char *text, uint64_t *length)
+{
+	unsigned long long a;
+	char *end;
+
+	if (strncmp(text, "length ", 7) != 0)
+		return -1;
+	errno = 0;
+	a = strtoull(text + 7, &end, 10);
+	if (errno != 0 || end == text + 7 || (*end != '\n' && *end != '\0'))
+		return -1;
+	*length = a;
+	return 0;
+}
+
 /* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message. */
 int
 store_write_meta(struct store *s, const char *name, const void *buf,

@@ -254,7 +254,8 @@ progress(void *arg)
  * The components a failed op may blame: its source, and for network
  * trouble the sites and links its resources name.  An op cut off at the
  * plan's expiry blames nothing: agents start after the plan is issued, so
- * running out of time is expected and says nothing about the source.
+ * running out of time is expected and says nothing about the source; nor
+ * does one left waiting by a relay source, which reports its own trouble.
  */
 static void
 blame(const struct job *j, const struct agent_config *c, struct failure *f)
@@ -263,7 +264,7 @@ blame(const struct job *j, const struct agent_config *c, struct failure *f)
 	size_t i, k;
 
 	f->components = xcalloc(o->nresources + 1, sizeof(char *));
-	if (j->err.class == FAIL_DEADLINE)
+	if (j->err.class == FAIL_DEADLINE || j->blameless)
 		return;
 	f->components[f->ncomponents++] = xasprintf("host:%s",
 	    j->local ? c->host : o->source.host);

@@ -278,6 +278,84 @@ held=$(len_of o)
 if [ $rc -eq 75 ] && grep -q "timeout" "$W/o.err" && [ "$held" -gt 0 ] && [ "$held" -lt $SIZE ]; then ok
 else fail "stalled source: exit $rc, held $held: $(cat "$W/o.err")"; fi
 
+# Relay: rb takes the file from g at 4 MB/s while rc takes it from rb at
+# 40 MB/s, as rb verifies it.  rc never holds more than rb has made
+# durable (sampled every 0.1 s), ends no sooner than rb, and ends identical.
+len_at() { sed -n 's/^length //p' "$W/roots/$1/.sluice/data%2Ff.bin@1.len" 2>/dev/null || echo 0; }
+for h in rb rc rd re rf; do conf $h; done
+"$mkplan" "$M" rb --op "$(src g),0,$SIZE,4000000" > "$W/rb.plan"
+"$mkplan" "$M" rc --op "$(src rb),0,$SIZE,40000000" > "$W/rc.plan"
+"$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>"$W/rb.err" & rbp=$!
+sleep 0.3
+"$agent" run -c "$W/rc.yaml" -v "$W/rc.plan" > "$W/rc.out" 2>&1 & rcp=$!
+ahead=0
+while kill -0 $rcp 2>/dev/null; do
+	b=$(len_at rb)
+	cl=$(len_at rc)
+	[ "${cl:-0}" -gt "${b:-0}" ] && ahead=$((ahead + 1))
+	sleep 0.1
+done
+wait $rbp
+rb_rc=$?
+wait $rcp
+rc_rc=$?
+if [ $rb_rc -eq 0 ] && [ $rc_rc -eq 0 ] && [ $ahead -eq 0 ] && cmp -s "$W/f.bin" "$W/roots/rc/data/f.bin"; then ok
+else fail "relay: exit $rb_rc/$rc_rc, ahead of its source $ahead times: $(cat "$W/rc.out" "$W/rb.err")"; fi
+took=$(sed -n 's/.* in \([0-9.]*\)s, .*/\1/p' "$W/rc.out")
+awk "BEGIN {exit !(${took:-0} >= 5)}" && ok || fail "relay: done in ${took:-?}s, before its source could have it"
+
+# kill -9 of a relay mid-round: its reader stops at what the relay made
+# durable, fails without blaming anyone once the relay stops growing, and
+# both resume to identical copies.
+rm -rf "$W/roots/rb/.sluice" "$W/roots/rb/data"
+sed -i 's/^timeout: .*/timeout: 2s/' "$W/rc.yaml" "$W/rd.yaml"
+"$mkplan" "$M" rd --op "$(src rb),0,$SIZE,40000000" > "$W/rd.plan"
+"$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>/dev/null & rbp=$!
+sleep 0.3
+"$agent" run -c "$W/rd.yaml" "$W/rd.plan" 2>"$W/rd.err" & rdp=$!
+sleep 2
+kill -9 $rbp
+wait $rbp 2>/dev/null
+wait $rdp
+rc=$?
+held_b=$(len_at rb)
+held_d=$(len_at rd)
+"$agent" state -c "$W/rd.yaml" > "$W/rd.state"
+if [ $rc -eq 75 ] && [ "$held_d" -le "$held_b" ] && [ "$held_b" -lt $SIZE ] &&
+    grep -q "relay source rb made no progress" "$W/rd.err" && grep -q "error: timeout" "$W/rd.state" &&
+    grep -q "components: \[\]" "$W/rd.state"; then ok
+else fail "killed relay: exit $rc, rd $held_d of rb's $held_b: $(cat "$W/rd.err") $(cat "$W/rd.state")"; fi
+"$mkplan" "$M" rb --epoch 2 --op "$(src g),0,$SIZE,200000000" > "$W/rb2.plan"
+"$mkplan" "$M" rd --epoch 2 --op "$(src rb),0,$SIZE,200000000" > "$W/rd2.plan"
+"$agent" run -c "$W/rb.yaml" "$W/rb2.plan" && "$agent" run -c "$W/rd.yaml" "$W/rd2.plan" &&
+    cmp -s "$W/f.bin" "$W/roots/rb/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/rd/data/f.bin" && ok ||
+    fail "killed relay: no resume"
+
+# A relay whose upstream stalls: rf's sshd processes for re are stopped;
+# re times out and blames its source, while rf, left waiting on re, blames
+# nobody.
+rm -rf "$W/roots/re/.sluice" "$W/roots/rf/.sluice"
+sed -i 's/^timeout: .*/timeout: 2s/' "$W/re.yaml" "$W/rf.yaml"
+"$mkplan" "$M" re --op "$(src g),0,$SIZE,4000000" > "$W/re.plan"
+"$mkplan" "$M" rf --op "$(src re),0,$SIZE,40000000" > "$W/rf.plan"
+"$agent" run -c "$W/re.yaml" "$W/re.plan" 2>"$W/re.err" & rep=$!
+sleep 0.3
+"$agent" run -c "$W/rf.yaml" "$W/rf.plan" 2>"$W/rf.err" & rfp=$!
+sleep 1.5
+# The sshd children serving re's reads from g (not rf's from re): the
+# oldest connection's.
+kid=$(ps -eo pid=,ppid= --sort=start_time | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '$2 == root {print $1; exit}')
+[ -n "$kid" ] && kill -STOP $kid $(ps -eo pid=,ppid= | awk -v p=$kid '$2 == p {print $1}')
+wait $rep
+wait $rfp
+rc=$?
+[ -n "$kid" ] && kill -CONT $kid $(ps -eo pid=,ppid= | awk -v p=$kid '$2 == p {print $1}') 2>/dev/null
+"$agent" state -c "$W/re.yaml" > "$W/re.state"
+"$agent" state -c "$W/rf.yaml" > "$W/rf.state"
+if grep -q "components: \['host:g'\]" "$W/re.state" && [ $rc -eq 75 ] &&
+    grep -q "components: \[\]" "$W/rf.state" && [ "$(len_at rf)" -le "$(len_at re)" ]; then ok
+else fail "stalled upstream: $(cat "$W/re.err" "$W/rf.err" "$W/re.state" "$W/rf.state")"; fi
+
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.
 head -c $((4 * MIB)) /dev/urandom > "$W/f2.bin"
