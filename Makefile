@@ -52,7 +52,7 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o \
 	       planner/ledger.o planner/demand.o planner/allocate.o planner/lp.o \
 	       planner/timing.o planner/plans.o planner/epoch.o \
-	       planner/round.o \
+	       planner/round.o planner/parallel.o \
 	       planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/sim.o planner/baseline.o planner/chart.o \

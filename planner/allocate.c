@@ -149,7 +149,8 @@ block_mib(const struct sched *s, const struct candidate *c)
 /* Adds a row per limited resource the candidates use. */
 static void
 capacity_rows(struct sched *s, struct lp *b,
-    const size_t *cands, size_t n, int *col)
+    const size_t *cands, size_t n, int *col,
+    double (*share)(const void *, size_t), const void *arg)
 {
 	int *row = xcalloc(s->t->nresources, sizeof(int));
 	size_t i;
@@ -166,7 +167,8 @@ capacity_rows(struct sched *s, struct lp *b,
 				continue;
 			if (row[r] == 0)
 				row[r] = lp_add_row(b, left > 0 ? left * s->T /
-				    MIB : 0, 0);
+				    MIB * (share != NULL ? share(arg, r) : 1) :
+				    0, 0);
 			lp_entry(b, row[r], col[cands[i]], block_mib(s, c));
 		}
 	}
@@ -246,7 +248,8 @@ range_rows(struct sched *s, struct lp *b,
  * the rest).
  */
 static int
-lp_phase(struct sched *s, const size_t *cands, size_t n)
+lp_phase(struct sched *s, const size_t *cands, size_t n,
+    double (*share)(const void *, size_t), const void *arg)
 {
 	struct lp b;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
@@ -259,7 +262,7 @@ lp_phase(struct sched *s, const size_t *cands, size_t n)
 	for (i = 0; i < n; i++)
 		col[cands[i]] = lp_add_col(&b, s->cands[cands[i]].weight *
 		    block_mib(s, &s->cands[cands[i]]), 0);
-	capacity_rows(s, &b, cands, n, col);
+	capacity_rows(s, &b, cands, n, col, share, arg);
 	range_rows(s, &b, cands, n, col);
 	x = xcalloc(b.ncols ? b.ncols : 1, sizeof(double));
 	rc = lp_solve(&b, x, &secs);
@@ -311,18 +314,23 @@ cmp_greedy(const void *a, const void *b)
 	    (*(const size_t *)a < *(const size_t *)b);
 }
 
+/* Gives each candidate, best first, as much as fits.  The order is
+ * sorted once and kept for the other allocations of the round. */
 static void
 greedy_fill(struct sched *s)
 {
-	size_t *order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
 	size_t i;
 
-	for (i = 0; i < s->ncands; i++)
-		order[i] = i;
-	sort_sched = s;
-	qsort(order, s->ncands, sizeof(size_t), cmp_greedy);
+	if (s->greedy_order == NULL) {
+		s->greedy_order = xcalloc(s->ncands ? s->ncands : 1,
+		    sizeof(size_t));
+		for (i = 0; i < s->ncands; i++)
+			s->greedy_order[i] = i;
+		sort_sched = s;
+		qsort(s->greedy_order, s->ncands, sizeof(size_t), cmp_greedy);
+	}
 	for (i = 0; i < s->ncands; i++) {
-		struct candidate *c = &s->cands[order[i]];
+		struct candidate *c = &s->cands[s->greedy_order[i]];
 		uint64_t k = sched_room(s, c);
 
 		if (k > 0) {
@@ -330,60 +338,122 @@ greedy_fill(struct sched *s)
 			sched_charge(s, c, k);
 		}
 	}
-	free(order);
 }
 
 /*
  * The LANs.  Each site's LAN LP uses only its own hosts' NICs and its own
- * candidates, so the sites are solved in parallel, by as many threads as
- * there are processors (up to LAN_THREADS), with the same results as one
- * after the other: each LP's columns are its site's candidates in index
- * order whichever thread solves it.
+ * candidates, so the sites are solved in parallel (parallel_for()), with
+ * the same results as one after the other: each LP's columns are its
+ * site's candidates in index order whichever thread solves it.
  */
-#define LAN_THREADS 8
-
 struct lans {
 	struct sched	*s;
 	int		 sources;	/* solve the source sites, or the rest */
 	size_t		*first;		/* per site, into order; nsites + 2 */
 	size_t		*order;		/* LAN candidates, by site */
-	size_t		 next;		/* the next site to take */
 	pthread_mutex_t	 lock;
 };
 
+/*
+ * A NIC's weight for a file in its site's LAN: outbound, how many the
+ * file's copy tree has the host feed; inbound, what it still needs of the
+ * file.
+ */
+static double
+nic_weight(const struct sched *s, size_t r, size_t file)
+{
+	size_t nf = s->m->fileset->nfiles, h = r / 2;
+	long d;
+
+	if (r == res_host_out(h))
+		return s->children != NULL ? s->children[h * nf + file] : 0;
+	d = s->demand_of[h * nf + file];
+	return d < 0 || s->demands[d].want <= s->demands[d].have ? 0 :
+	    (double)(s->demands[d].want - s->demands[d].have);
+}
+
+struct lan_share {
+	const struct sched *s;
+	size_t		 file;
+	const double	*rest;		/* per NIC resource: the weights of
+					 * the files not yet solved */
+};
+
+/* The share of what is left of resource r that a file's LP may use. */
+static double
+lan_share(const void *arg, size_t r)
+{
+	const struct lan_share *sh = arg;
+
+	if (r >= 2 * sh->s->t->nhosts || !(sh->rest[r] > 0))
+		return 1;
+	return nic_weight(sh->s, r, sh->file) / sh->rest[r];
+}
+
+/*
+ * Solves one site's LAN, a file at a time, which keeps each LP small
+ * (GLPK's simplex takes more than linear time in its size): a file may
+ * use of each NIC its weight's share of what is left, over the weights of
+ * the files not yet solved, so that what one file leaves goes to the
+ * files after it.
+ */
 static void
 solve_lan(struct lans *w, size_t site)
 {
 	struct sched *s = w->s;
+	const struct site *st = &s->t->sites[site];
 	size_t n = w->first[site + 1] - w->first[site];
-	int fell;
+	const size_t *all = w->order + w->first[site];
+	size_t nf = s->m->fileset->nfiles, f, i, j, k;
+	size_t *count, *list;
+	double *rest;
+	struct lan_share sh;
+	int fell = 0;
 
 	if (s->source_site[site] != w->sources || n == 0)
 		return;
-	fell = lp_phase(s, w->order + w->first[site], n) != 0;
+	count = xcalloc(nf ? nf : 1, sizeof(size_t));
+	list = xcalloc(n, sizeof(size_t));
+	rest = xcalloc(2 * s->t->nhosts, sizeof(double));
+	for (i = 0; i < n; i++)
+		count[s->demands[s->cands[all[i]].demand].file]++;
+	for (f = 0; f < nf; f++)
+		for (j = 0; count[f] > 0 && j < st->nhosts; j++) {
+			rest[res_host_out(st->hosts[j])] += nic_weight(s,
+			    res_host_out(st->hosts[j]), f);
+			rest[res_host_in(st->hosts[j])] += nic_weight(s,
+			    res_host_in(st->hosts[j]), f);
+		}
+	sh.s = s;
+	sh.rest = rest;
+	for (f = 0; f < nf; f++) {
+		if (count[f] == 0)
+			continue;
+		for (k = i = 0; i < n; i++)
+			if (s->demands[s->cands[all[i]].demand].file == f)
+				list[k++] = all[i];
+		sh.file = f;
+		fell |= lp_phase(s, list, k, lan_share, &sh) != 0;
+		for (j = 0; j < st->nhosts; j++) {
+			rest[res_host_out(st->hosts[j])] -= nic_weight(s,
+			    res_host_out(st->hosts[j]), f);
+			rest[res_host_in(st->hosts[j])] -= nic_weight(s,
+			    res_host_in(st->hosts[j]), f);
+		}
+	}
+	free(count);
+	free(list);
+	free(rest);
 	pthread_mutex_lock(&w->lock);
 	s->lans_solved++;
 	s->lp_fallbacks += fell;
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void *
-lan_worker(void *arg)
+static void
+lan_task(void *arg, size_t site)
 {
-	struct lans *w = arg;
-
-	for (;;) {
-		size_t site;
-
-		pthread_mutex_lock(&w->lock);
-		site = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (site >= w->s->t->nsites)
-			break;
-		solve_lan(w, site);
-	}
-	lp_thread_done();
-	return NULL;
+	solve_lan(arg, site);
 }
 
 static void
@@ -391,9 +461,7 @@ solve_lans(struct sched *s, int sources)
 {
 	const struct topology *t = s->t;
 	struct lans w;
-	pthread_t tid[LAN_THREADS];
-	size_t i, k, nthreads = 1;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, k;
 
 	memset(&w, 0, sizeof(w));
 	w.s = s;
@@ -412,20 +480,7 @@ solve_lans(struct sched *s, int sources)
 			    1]++] = i;
 	pthread_mutex_init(&w.lock, NULL);
 	s->lock = &w.lock;
-	if (cpus > 1)
-		nthreads = (size_t)cpus < LAN_THREADS ? (size_t)cpus :
-		    LAN_THREADS;
-	if (nthreads > t->nsites)
-		nthreads = t->nsites;
-	for (k = 0; k < nthreads; k++)
-		if (pthread_create(&tid[k], NULL, lan_worker, &w) != 0)
-			break;
-	if (k == 0)
-		/* No thread to be had: this one does it all. */
-		for (i = 0; i < t->nsites; i++)
-			solve_lan(&w, i);
-	while (k > 0)
-		pthread_join(tid[--k], NULL);
+	parallel_for(t->nsites, lan_task, &w, lp_thread_done);
 	s->lock = NULL;
 	pthread_mutex_destroy(&w.lock);
 	free(w.first);
@@ -475,7 +530,7 @@ allocate_once(struct sched *s)
 		for (n = i = 0; i < s->ncands; i++)
 			if (s->cands[i].wan)
 				list[n++] = i;
-		if (n > 0 && lp_phase(s, list, n) != 0)
+		if (n > 0 && lp_phase(s, list, n, NULL, NULL) != 0)
 			s->lp_fallbacks++;
 		for (i = 0; i < t->nhosts; i++)
 			budget_release(&s->budget, res_host_out(i), kept[i]);
@@ -503,41 +558,68 @@ all_served(const struct sched *s)
 	return 1;
 }
 
+/* Forgets every grant: the budget is start again. */
+static void
+allocation_reset(struct sched *s, const struct budget *start)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncands; i++)
+		s->cands[i].blocks = 0;
+	budget_free(&s->budget);
+	budget_copy(&s->budget, start);
+}
+
 /*
  * Allocates blocks to candidates.  When what is left fits in less than a
  * round, ops are sized to end as soon as the capacities allow, not to
- * fill the round: the allocation is tried for the time the lower bound
- * says, with some room for the pipelines to fill, and half as long again
- * until everything is served (at most the round).  A round that is short
- * of capacity is allocated once.
+ * fill the round: the allocation is sized for a time on a ladder that
+ * starts at what the lower bound says, with some room for the pipelines
+ * to fill, and goes up by half each step to the round.  The greedy fill,
+ * which takes milliseconds, finds the first step at which it serves every
+ * demand; the LP, which takes seconds at thousands of hosts, is solved
+ * there, and again a step up only while it serves less.  A round that is
+ * short of capacity is allocated once.
  */
 void
 sched_allocate(struct sched *s)
 {
+	enum method method = s->method;
 	double full = s->T, want;
 	struct budget start;
 	char why[512];
-	size_t i;
+	int served;
 
 	want = bound_makespan(s->m, why, sizeof(why)) / SCHED_PAYLOAD_SHARE *
 	    SCHED_FILL_MARGIN;
-	if (!(want > 0) ||
-	    want >= full) {
+	if (!(want > 0) || want >= full) {
 		allocate_once(s);
 		return;
 	}
 	budget_copy(&start, &s->budget);
+	s->method = METHOD_GREEDY;
+	for (;;) {
+		s->T = want;
+		allocate_once(s);
+		served = all_served(s);
+		if (method == METHOD_GREEDY && (served || want >= full))
+			goto done;
+		allocation_reset(s, &start);
+		if (served || want >= full)
+			break;
+		want = want * 1.5 < full ? want * 1.5 : full;
+	}
+	s->method = method;
 	for (;;) {
 		s->T = want;
 		allocate_once(s);
 		if (all_served(s) || want >= full)
 			break;
-		for (i = 0; i < s->ncands; i++)
-			s->cands[i].blocks = 0;
-		budget_free(&s->budget);
-		budget_copy(&s->budget, &start);
+		allocation_reset(s, &start);
 		want = want * 1.5 < full ? want * 1.5 : full;
 	}
+done:
+	s->method = method;
 	budget_free(&start);
 }
 

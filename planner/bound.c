@@ -21,6 +21,11 @@ struct bound {
 	double		 seconds;
 	char		*why;
 	size_t		 whylen;
+	const struct master *m;
+	size_t		 nf;
+	uint64_t	*site_max;	/* site * nf + file: the most a host
+					 * of the site holds */
+	char		*site_need;	/* ... some host of it needs more */
 };
 
 static void
@@ -58,13 +63,6 @@ holds(const struct master *m, size_t h, size_t f)
 	return len < want ? len : want;
 }
 
-static int
-needs(const struct master *m, size_t h, size_t f)
-{
-	return fileset_targets(m->topology, &m->fileset->files[f], h) &&
-	    holds(m, h, f) < target_of(m, f);
-}
-
 /* Sums a capacity; unlimited when any part is. */
 static void
 add_capacity(double *sum, double c)
@@ -77,29 +75,28 @@ add_capacity(double *sum, double c)
 
 /* Cut bounds for the group of sites marked in in_group. */
 static void
-group_bound(struct bound *b, const struct master *m, const char *in_group,
-    const char *name)
+group_bound(struct bound *b, const char *in_group, const char *name)
 {
+	const struct master *m = b->m;
 	const struct topology *t = m->topology;
-	size_t f, h, s, k;
+	size_t f, s, k;
 	double enter = 0, leave = 0, down = 0, up = 0, lin = 0, lout = 0;
 
-	for (f = 0; f < m->fileset->nfiles; f++) {
+	for (f = 0; f < b->nf; f++) {
 		uint64_t max_in = 0, max_out = 0;
 		int need_in = 0, need_out = 0;
 
-		for (h = 0; h < t->nhosts; h++) {
-			int in = in_group[t->hosts[h].site];
-			uint64_t l = holds(m, h, f);
+		for (s = 0; s < t->nsites; s++) {
+			uint64_t l = b->site_max[s * b->nf + f];
 
-			if (in) {
+			if (in_group[s]) {
 				if (l > max_in)
 					max_in = l;
-				need_in |= needs(m, h, f);
+				need_in |= b->site_need[s * b->nf + f];
 			} else {
 				if (l > max_out)
 					max_out = l;
-				need_out |= needs(m, h, f);
+				need_out |= b->site_need[s * b->nf + f];
 			}
 		}
 		if (need_in && target_of(m, f) > max_in)
@@ -131,27 +128,51 @@ group_bound(struct bound *b, const struct master *m, const char *in_group,
 
 /*
  * Returns the lower bound in seconds on the remaining makespan, and in why
- * what limits it.
+ * what limits it.  Linear in hosts times files, plus sites squared times
+ * files for the cuts.
  */
 double
 bound_makespan(struct master *m, char *why, size_t whylen)
 {
 	struct topology *t = m->topology;
-	struct bound b = { 0, why, whylen };
-	size_t h, f, s, i;
+	size_t nf = m->fileset->nfiles, h, f, s, i;
+	struct bound b = { 0, why, whylen, m, nf, NULL, NULL };
 	double total = 0, out_sum = 0;
-	char *in_group = xcalloc(t->nsites, 1);
+	char *in_group = xcalloc(t->nsites ? t->nsites : 1, 1);
+	uint64_t *len = xcalloc(t->nhosts * nf + 1, sizeof(uint64_t));
+	uint64_t *first = xcalloc(nf + 1, sizeof(uint64_t));
+	uint64_t *second = xcalloc(nf + 1, sizeof(uint64_t));
+	size_t *wanting = xcalloc(nf + 1, sizeof(size_t));
+	char *need = xcalloc(t->nhosts * nf + 1, 1);
 
+	b.site_max = xcalloc(t->nsites * nf + 1, sizeof(uint64_t));
+	b.site_need = xcalloc(t->nsites * nf + 1, 1);
 	snprintf(why, whylen, "nothing left to copy");
 	for (h = 0; h < t->nhosts; h++) {
-		double need = 0;
+		size_t site = t->hosts[h].site;
+		double sum = 0;
 
-		for (f = 0; f < m->fileset->nfiles; f++)
-			if (needs(m, h, f))
-				need += (double)(target_of(m, f) -
-				    holds(m, h, f));
-		total += need;
-		consider(&b, need, t->hosts[h].nic_in, "ingress of host",
+		for (f = 0; f < nf; f++) {
+			uint64_t l = len[h * nf + f] = holds(m, h, f);
+
+			need[h * nf + f] = fileset_targets(t,
+			    &m->fileset->files[f], h) && l < target_of(m, f);
+			if (need[h * nf + f]) {
+				sum += (double)(target_of(m, f) - l);
+				wanting[f]++;
+				b.site_need[site * nf + f] = 1;
+			}
+			if (l > b.site_max[site * nf + f])
+				b.site_max[site * nf + f] = l;
+			/* The two longest holdings, for the generators'. */
+			if (l > first[f]) {
+				second[f] = first[f];
+				first[f] = l;
+			} else if (l > second[f])
+				second[f] = l;
+		}
+		total += sum;
+		consider(&b, sum, t->hosts[h].nic_in, "ingress of host",
 		    t->hosts[h].name);
 		add_capacity(&out_sum, t->hosts[h].nic_out);
 	}
@@ -159,20 +180,14 @@ bound_makespan(struct master *m, char *why, size_t whylen)
 	for (h = 0; h < t->nhosts; h++) {
 		double unique = 0;
 
-		for (f = 0; f < m->fileset->nfiles; f++) {
-			uint64_t other = 0;
-			int wanted = 0;
+		for (f = 0; f < nf; f++) {
+			/* The longest holding of any other host. */
+			uint64_t other = len[h * nf + f] == first[f] ?
+			    second[f] : first[f];
 
 			if (m->fileset->files[f].generator != h)
 				continue;
-			for (i = 0; i < t->nhosts; i++) {
-				if (i == h)
-					continue;
-				if (holds(m, i, f) > other)
-					other = holds(m, i, f);
-				wanted |= needs(m, i, f);
-			}
-			if (wanted)
+			if (wanting[f] > (size_t)need[h * nf + f])
 				unique += (double)(target_of(m, f) - other);
 		}
 		consider(&b, unique, t->hosts[h].nic_out,
@@ -181,14 +196,21 @@ bound_makespan(struct master *m, char *why, size_t whylen)
 	for (s = 0; s < t->nsites; s++) {
 		memset(in_group, 0, t->nsites);
 		in_group[s] = 1;
-		group_bound(&b, m, in_group, t->sites[s].name);
+		group_bound(&b, in_group, t->sites[s].name);
 	}
 	for (i = 0; i < t->npartitions; i++) {
 		for (s = 0; s < t->nsites; s++)
 			in_group[s] = t->sites[s].part == (long)i;
-		group_bound(&b, m, in_group, t->partitions[i]);
+		group_bound(&b, in_group, t->partitions[i]);
 	}
 	free(in_group);
+	free(len);
+	free(first);
+	free(second);
+	free(wanting);
+	free(need);
+	free(b.site_max);
+	free(b.site_need);
 	return b.seconds;
 }
 

@@ -89,6 +89,8 @@ sched_free(struct sched *s)
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
+	free(s->children);
+	free(s->greedy_order);
 	free(s->demand_of);
 	free(s->source_site);
 	free(s->export);
@@ -469,12 +471,15 @@ trees_build(const struct sched *s, struct trees *tr)
 	free(slots);
 }
 
+/* Frees the trees but for the children counts, which the LAN LPs use
+ * and the sched keeps. */
 static void
-trees_free(struct trees *tr)
+trees_free(struct sched *s, struct trees *tr)
 {
 	free(tr->rank);
 	free(tr->parent);
-	free(tr->children);
+	free(s->children);
+	s->children = tr->children;
 }
 
 /* How many generations above host d of file f host a is, or 0 if it is
@@ -819,7 +824,7 @@ sched_candidates(struct sched *s)
 	free(part);
 	free(self);
 	free(lens);
-	trees_free(&tr);
+	trees_free(s, &tr);
 	free(leader);
 	free(order.site_key);
 }

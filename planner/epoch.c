@@ -101,6 +101,44 @@ ensure_link(const char *dir, const char *name, const char *target,
 	return rc;
 }
 
+struct set_writer {
+	const char	 *dir;
+	const char	 *setplans;
+	const struct topology *t;
+	struct plan	**plans;
+	char		 *failed;	/* per host */
+};
+
+/*
+ * Writes host h's plan into the new set: its new plan formatted, or its
+ * kept plan copied as it was.  The set is unseen until current points at
+ * it: its files need to be made durable before that, not renamed.
+ */
+static void
+write_plan(void *arg, size_t h)
+{
+	struct set_writer *w = arg;
+	char *path = xasprintf("%s/%s.yaml", w->setplans, w->t->hosts[h].name);
+	char *text = NULL;
+	size_t len;
+
+	if (w->plans[h] != NULL) {
+		if ((text = plan_format(w->plans[h], &len)) == NULL ||
+		    write_new_file(path, text, len) != 0)
+			w->failed[h] = 1;
+	} else {
+		char *oldpath = xasprintf("%s/plans/%s.yaml", w->dir,
+		    w->t->hosts[h].name);
+
+		if (read_file_at(AT_FDCWD, oldpath, 0, &text, &len) == 0 &&
+		    write_new_file(path, text, len) != 0)
+			w->failed[h] = 1;
+		free(oldpath);
+	}
+	free(text);
+	free(path);
+}
+
 /*
  * Writes the new set: every new plan, every kept plan as it was, the
  * ledger; then switches MASTER_DIR/current to it.  Returns 0 or
@@ -115,6 +153,7 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 	char *setplans = xasprintf("%s/plans", set);
 	char *target = xasprintf("epochs/%" PRIu64, l->epoch);
 	char *buf = NULL, *path;
+	struct set_writer w = { NULL, NULL, NULL, NULL, NULL };
 	size_t len, h;
 	int rc = EX_CANTCREAT;
 
@@ -123,36 +162,15 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 		warnx_("%s: %s", setplans, strerror(errno));
 		goto out;
 	}
-	for (h = 0; h < t->nhosts; h++) {
-		path = xasprintf("%s/%s.yaml", setplans, t->hosts[h].name);
-		if (plans[h] != NULL) {
-			/* The set is unseen until current points at it:
-			 * each file needs an fsync, not a rename. */
-			char *text = plan_format(plans[h], &len);
-
-			if (text == NULL || write_new_file(path, text, len) !=
-			    0) {
-				free(text);
-				free(path);
-				goto out;
-			}
-			free(text);
-		} else {
-			char *oldpath = xasprintf("%s/plans/%s.yaml", dir,
-			    t->hosts[h].name);
-
-			if (read_file_at(AT_FDCWD, oldpath, 0, &buf, &len) == 0 &&
-			    write_new_file(path, buf, len) != 0) {
-				free(oldpath);
-				free(path);
-				goto out;
-			}
-			free(buf);
-			buf = NULL;
-			free(oldpath);
-		}
-		free(path);
-	}
+	w.dir = dir;
+	w.setplans = setplans;
+	w.t = t;
+	w.plans = plans;
+	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	parallel_for(t->nhosts, write_plan, &w, NULL);
+	for (h = 0; h < t->nhosts; h++)
+		if (w.failed[h])
+			goto out;
 	if ((buf = ledger_format(l, &len)) == NULL) {
 		warnx_("cannot format the ledger");
 		goto out;
@@ -163,6 +181,8 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 		goto out;
 	}
 	free(path);
+	if (sync_new_files(setplans) != 0 || sync_new_files(set) != 0)
+		goto out;
 	if (fsync_dir(setplans) == -1 || fsync_dir(set) == -1 ||
 	    fsync_dir(epochs) == -1) {
 		warnx_("%s: fsync: %s", set, strerror(errno));
@@ -187,6 +207,7 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 	}
 	rc = 0;
 out:
+	free(w.failed);
 	free(buf);
 	free(epochs);
 	free(set);

@@ -30,6 +30,11 @@ const char *dir_argument(int argc, char **argv);
 int	 master_from_args(int argc, char **argv, int need_fileset,
 	    int *quiet, struct master **, int *from_dir);
 
+/* parallel.c: a loop over indices on a few threads */
+void	 parallel_for(size_t n, void (*fn)(void *, size_t), void *arg,
+	    void (*done)(void));
+double	 elapsed(void);
+
 /* ------------------------------------------------------------------ */
 /* budget.c: what each resource may carry                              */
 
@@ -195,6 +200,9 @@ struct sched {
 					 * or -1 */
 	struct candidate *cands;
 	size_t		 ncands;
+	unsigned	*children;	/* host * nfiles + file: how many the
+					 * file's copy tree has it feed */
+	size_t		*greedy_order;	/* candidates, best first */
 	int		 lp_fallbacks;	/* LP solves that fell back */
 	double		 lp_seconds;
 	int		 lp_time_limit;	/* ms per solve */
@@ -234,7 +242,6 @@ struct lp {
 	int		*ia, *ja;	/* entries, from index 1 */
 	double		*ar;
 	size_t		 ne, cap;
-	int		 crash;		/* start from a crash basis */
 	int		 time_limit_ms;
 };
 
@@ -299,6 +306,10 @@ struct round_stats {
 	double		 lp_seconds;
 	int		 lp_fallbacks;
 	size_t		 lans_solved;	/* site LAN LPs solved */
+	/* Wall-clock seconds per stage of the pipeline: */
+	double		 demand_seconds;	/* ledger, demands, candidates */
+	double		 allocate_seconds;
+	double		 plans_seconds;		/* built, fitted, checked */
 };
 
 /* How to plan. */

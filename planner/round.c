@@ -105,6 +105,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	char *changed = xcalloc(t->nresources ? t->nresources : 1, 1);
 	struct plan **plans;
 	struct sched s;
+	double t0 = elapsed(), t1, t2;
 	int rc;
 
 	*plansp = NULL;
@@ -117,8 +118,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	sched_demands(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */
+	t1 = elapsed();
 	sched_allocate(&s);
 	free(changed);
+	t2 = elapsed();
 	/* 4. The plans: built, their rates raised, checked. */
 	plans = plans_build(&s, epoch, now, expires);
 	rc = plans_finish(&s, plans, old, now, expires);
@@ -127,8 +130,12 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		sched_free(&s);
 		return EX_SOFTWARE;
 	}
-	if (st != NULL)
+	if (st != NULL) {
 		fill_stats(&s, plans, old, st);
+		st->demand_seconds = t1 - t0;
+		st->allocate_seconds = t2 - t1;
+		st->plans_seconds = elapsed() - t2;
+	}
 	/* 5. What the ledger keeps of this run. */
 	l->epoch = epoch;
 	l->issued = now;

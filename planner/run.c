@@ -34,6 +34,7 @@ cmd_run(int argc, char **argv)
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
 	struct round_stats st;
+	double t0 = elapsed(), t1, t2;
 	struct timespec clock;
 	time_t now, expires = 0;
 	size_t h;
@@ -90,7 +91,9 @@ cmd_run(int argc, char **argv)
 	expires = fixed ? now + (time_t)ceil(m->topology->round) :
 	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
 	    m->topology->round);
+	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
+	t2 = elapsed();
 	if (rc == 0)
 		rc = epoch_write(dir, m->topology, plans, l);
 	if (rc == 0 && verbose) {
@@ -100,6 +103,9 @@ cmd_run(int argc, char **argv)
 		    st.kept, st.ops, st.bytes, l->method, st.demands,
 		    st.candidates, st.lp_seconds, st.lp_fallbacks ?
 		    ", greedy fallback" : "");
+		printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
+		    "plans %.2f, write %.2f\n", t1 - t0, st.demand_seconds,
+		    st.allocate_seconds, st.plans_seconds, elapsed() - t2);
 	}
 	for (h = 0; h < m->topology->nhosts; h++) {
 		plan_free(old[h]);

@@ -3,6 +3,10 @@
  * own directory, fsynced, renamed over the old one and the directory
  * fsynced, so readers and crashes see the old file or the new one, whole.
  */
+#ifdef __linux__
+#define _GNU_SOURCE		/* syncfs(2) */
+#endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -168,9 +172,9 @@ fail:
 }
 
 /*
- * Writes a new file and fsyncs it, for a directory nobody reads until it
- * is complete (the caller fsyncs the directory once at the end).  Returns
- * 0, or -1 with a message.
+ * Writes a new file, for a directory nobody reads until it is complete:
+ * the caller makes the files durable at the end with sync_new_files()
+ * and fsyncs the directory.  Returns 0, or -1 with a message.
  */
 int
 write_new_file(const char *path, const void *buf, size_t len)
@@ -182,7 +186,7 @@ write_new_file(const char *path, const void *buf, size_t len)
 		warnx_("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+	if (write_all(fd, buf, len) == -1) {
 		saved = errno;
 		warnx_("%s: %s", path, strerror(errno));
 		close(fd);
@@ -194,6 +198,61 @@ write_new_file(const char *path, const void *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Makes every file written in dir durable.  On Linux, syncfs(2) of dir's
+ * file system: one flush of the disk's cache for thousands of files,
+ * where an fsync each costs a flush each (ten times as long for a
+ * planner's set of 10,000 plans).  Elsewhere, an fsync of each regular
+ * file in dir.  Returns 0, or -1 with a message.
+ */
+int
+sync_new_files(const char *dir)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		warnx_("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+#ifdef __linux__
+	if (syncfs(fd) == -1) {
+		warnx_("%s: syncfs: %s", dir, strerror(errno));
+		rc = -1;
+	}
+#else
+	{
+		DIR *d = fdopendir(fd);
+		struct dirent *e;
+
+		if (d == NULL) {
+			warnx_("%s: %s", dir, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		while (rc == 0 && (e = readdir(d)) != NULL) {
+			struct stat st;
+			int f;
+
+			if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			    -1 || !S_ISREG(st.st_mode))
+				continue;
+			if ((f = openat(fd, e->d_name, O_RDONLY |
+			    O_CLOEXEC)) == -1 || fsync(f) == -1) {
+				warnx_("%s/%s: %s", dir, e->d_name,
+				    strerror(errno));
+				rc = -1;
+			}
+			if (f != -1)
+				close(f);
+		}
+		closedir(d);
+		return rc;
+	}
+#endif
+	close(fd);
+	return rc;
 }
 
 /* mkdir -p; returns 0 or -1 with errno set. */
