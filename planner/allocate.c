@@ -30,6 +30,27 @@ granted(const struct sched *s, long e)
 }
 
 /*
+ * What a candidate's source is given this round, when it relays.  While
+ * the sites' LANs are solved in parallel, a source in another site (a
+ * site head the WAN relays from) counts what it had before they started,
+ * so that no site's result depends on how far another's has got.
+ */
+static uint64_t
+feed_blocks(const struct sched *s, const struct candidate *c)
+{
+	const struct topology *t = s->t;
+	long e = c->feed;
+
+	if (e < 0)
+		return 0;
+	if (s->feed_before != NULL &&
+	    t->hosts[s->demands[e].host].site !=
+	    t->hosts[s->demands[c->demand].host].site)
+		return s->feed_before[e];
+	return granted(s, e);
+}
+
+/*
  * The blocks a candidate's source will have of the file, counted from the
  * start: what it holds, and when it relays, what it is given this round.
  * (Its ops run side by side, so what it passes on arrives no faster than
@@ -41,7 +62,7 @@ source_blocks(const struct sched *s, const struct candidate *c)
 {
 	size_t file = s->demands[c->demand].file;
 
-	return sched_blocks_of(s, file, c->source_len) + granted(s, c->feed);
+	return sched_blocks_of(s, file, c->source_len) + feed_blocks(s, c);
 }
 
 /*
@@ -223,7 +244,7 @@ range_rows(struct sched *s, struct lp *b,
 					if (col[k] != 0)
 						lp_entry(b, r, col[k], 1.0);
 			}
-			lim += granted(s, c->feed);
+			lim += feed_blocks(s, c);
 			r = lp_add_row(b, lim > haveb + fixed ? (double)(lim -
 			    haveb - fixed) : 0, 0);
 			for (k = d->first; k <= j; k++)
@@ -478,10 +499,16 @@ solve_lans(struct sched *s, int sources)
 		if (!s->cands[i].wan)
 			w.order[w.first[t->hosts[s->cands[i].source].site +
 			    1]++] = i;
+	s->feed_before = xcalloc(s->ndemands ? s->ndemands : 1,
+	    sizeof(uint64_t));
+	for (i = 0; i < s->ndemands; i++)
+		s->feed_before[i] = granted(s, (long)i);
 	pthread_mutex_init(&w.lock, NULL);
 	s->lock = &w.lock;
 	parallel_for(t->nsites, lan_task, &w, lp_thread_done);
 	s->lock = NULL;
+	free(s->feed_before);
+	s->feed_before = NULL;
 	pthread_mutex_destroy(&w.lock);
 	free(w.first);
 	free(w.order);

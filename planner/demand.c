@@ -230,6 +230,18 @@ holder_lengths(const struct sched *s)
 	return lens;
 }
 
+/* 1 when src alone holds the file's last bytes: they leave it once. */
+static int
+sole_holder(const struct sched *s, const uint64_t *lens, size_t src,
+    size_t file)
+{
+	size_t H = s->t->nhosts;
+	uint64_t l = held(s, src, file);
+
+	return l > 0 && l == lens[file * H + H - 1] && (H < 2 ||
+	    l > lens[file * H + H - 2]);
+}
+
 /* How many usable hosts hold more of the file than have. */
 static size_t
 holders_beyond(const struct sched *s, const uint64_t *lens, size_t file,
@@ -356,7 +368,8 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
  * earliest with a child slot left: rank 0, the longest holder, feeds rank
  * 1 alone (what it sends goes to the file once, and its egress is shared
  * by every file it holds); the others each feed up to their share of
- * children.  A host's slots are its egress in streams at its ingress's
+ * children, and when none before a host has a slot left, rank 1 feeds it
+ * too (not rank 0, whose egress is the file's first bottleneck).  A host's slots are its egress in streams at its ingress's
  * pace: as many as the site has files in flight (each gets that share of
  * the ingress), times its egress over its ingress, at most SCHED_FANOUT
  * per file; shared by all its files.  So each host relays what it
@@ -437,12 +450,12 @@ site_trees(const struct sched *s, const struct site *site, struct trees *tr,
 			size_t child = site->hosts[e[j].host] * nf + f, p;
 
 			/* The earliest host before it with a slot left;
-			 * rank 0 feeds rank 1 only. */
+			 * rank 0 feeds rank 1 only, rank 1 the rest. */
 			while (q < j && (slots[e[q].host] == 0 ||
 			    tr->children[site->hosts[e[q].host] * nf + f] >=
 			    SCHED_FANOUT))
 				q++;
-			p = j == 1 || q == j ? 0 : q;
+			p = j == 1 ? 0 : q == j ? 1 : q;
 			tr->parent[child] = (long)site->hosts[e[p].host];
 			tr->children[site->hosts[e[p].host] * nf + f]++;
 			if (slots[e[p].host] > 0)
@@ -612,7 +625,7 @@ sched_candidates(struct sched *s)
 	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
 	    t->nsites : 1, sizeof(size_t));
 	uint64_t *lens;
-	size_t *leader;
+	size_t *leader, *sole, *next;
 	char *seeder, *pseeder;
 	struct flow_order order;
 	struct trees tr;
@@ -663,6 +676,33 @@ sched_candidates(struct sched *s)
 		    t->nsites > 1)
 			s->export[leader[k]] = 1;
 
+	/*
+	 * Bytes one host alone holds (a generator's) leave it once: to the
+	 * host first in the file's flow, which relays them to the rest.
+	 * Where the generator's egress is the bottleneck, a copy of them to
+	 * a second host is time the bound does not allow.
+	 */
+	sole = xcalloc(nf ? nf : 1, sizeof(size_t));
+	next = xcalloc(nf ? nf : 1, sizeof(size_t));
+	for (j = 0; j < nf; j++) {
+		sole[j] = next[j] = (size_t)-1;
+		for (i = 0; i < t->nhosts; i++)
+			if (s->source_ok[i] && sole_holder(s, lens, i, j))
+				sole[j] = i;
+		for (i = 0; sole[j] != (size_t)-1 && i < s->ndemands; i++) {
+			size_t h = s->demands[i].host;
+
+			if (s->demands[i].file == j && (next[j] == (size_t)-1 ||
+			    precedes(s, &order, h, next[j], j)))
+				next[j] = h;
+		}
+		/* Only within its own site: the source site's LAN is
+		 * planned first, and the WAN relays from its head. */
+		if (next[j] == (size_t)-1 || t->hosts[next[j]].site !=
+		    t->hosts[sole[j]].site)
+			sole[j] = (size_t)-1;
+	}
+
 	/* The two longest holders of each file in each site, for the WAN. */
 	for (k = 0; k < 2 * t->nsites * nf; k++)
 		top[k] = (size_t)-1;
@@ -693,6 +733,10 @@ sched_candidates(struct sched *s)
 
 			if (src == d->host || !s->source_ok[src])
 				continue;
+			/* A sole holder serves its children only. */
+			if (src == sole[d->file] && tr.parent[d->host * nf +
+			    d->file] != (long)src)
+				continue;
 			level = tree_ancestor(&tr, nf, d->host, src, d->file);
 			/* Holds more, or relays to its tree's children and
 			 * grandchildren. */
@@ -721,7 +765,8 @@ sched_candidates(struct sched *s)
 					size_t src = slot[j];
 
 					if (src == (size_t)-1 ||
-					    held(s, src, d->file) <= d->have)
+					    held(s, src, d->file) <= d->have ||
+					    src == sole[d->file])
 						continue;
 					pick[n].source = src;
 					pick[n].cost = candidate_cost(s, d, src,
@@ -730,8 +775,8 @@ sched_candidates(struct sched *s)
 				}
 				/* The site's leader, relaying what it gets. */
 				lead = leader[k * nf + d->file];
-				if (lead != (size_t)-1 && held(s, lead,
-				    d->file) <= d->have && relays(s, lead,
+				if (lead != (size_t)-1 && lead != slot[0] &&
+				    lead != slot[1] && relays(s, lead,
 				    d->file) && precedes(s, &order, lead,
 				    d->host, d->file)) {
 					pick[n].source = lead;
@@ -740,6 +785,12 @@ sched_candidates(struct sched *s)
 					n++;
 				}
 			}
+		/* The one host the sole holder serves, first of all. */
+		if (sole[d->file] != (size_t)-1 && d->host == next[d->file]) {
+			pick[n].source = sole[d->file];
+			pick[n].cost = -1;
+			n++;
+		}
 		qsort(pick, n, sizeof(*pick), cmp_scored);
 		d->first = s->ncands;
 		for (j = 0; j < n && d->ncand < K; j++) {
@@ -826,6 +877,8 @@ sched_candidates(struct sched *s)
 	free(lens);
 	trees_free(s, &tr);
 	free(leader);
+	free(sole);
+	free(next);
 	free(order.site_key);
 }
 

@@ -203,6 +203,8 @@ struct sched {
 	unsigned	*children;	/* host * nfiles + file: how many the
 					 * file's copy tree has it feed */
 	size_t		*greedy_order;	/* candidates, best first */
+	uint64_t	*feed_before;	/* per demand, while LANs are solved
+					 * in parallel: its grants before */
 	int		 lp_fallbacks;	/* LP solves that fell back */
 	double		 lp_seconds;
 	int		 lp_time_limit;	/* ms per solve */
