@@ -149,7 +149,7 @@ check-valgrind: need-deps
 	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/cli.sh
 	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/planner.sh
 	AGENT_SLACK=5 SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/agent.sh
-	E2E_ROUND=12 E2E_TIMEOUT=15 E2E_KILL_AFTER=5 \
+	E2E_ROUND=12 E2E_TIMEOUT=15 E2E_KILL_WITHIN=20 \
 	    SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/e2e.sh
 	@n=$$(find tests/valgrind-logs -type f -size +0 | wc -l); \
 	echo "valgrind: $$(ls tests/valgrind-logs | wc -l) runs, $$n with errors"; \

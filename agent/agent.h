@@ -103,11 +103,15 @@ struct pace {
 	double		 rate;		/* bytes/s */
 	double		 next;		/* when the next slot begins */
 	double		 deadline;	/* no slot begins at or after it */
+	double		 credit;	/* seconds the next slot may begin
+					 * early: time lost waiting on a
+					 * relay source */
 	pthread_mutex_t	 lock;
 };
 
 double	 clock_mono(void);
 void	 sleep_until(double when);
+void	 pace_credit(struct pace *, double seconds);
 void	 pace_init(struct pace *, double rate, double deadline);
 void	 pace_destroy(struct pace *);
 int	 pace_take(struct pace *, size_t n);

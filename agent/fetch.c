@@ -224,6 +224,18 @@ slot_put(struct stream *st, struct slot *sl)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/*
+ * The most a relay makes up of the time it waited for its source: its
+ * source's durable length moves a group commit at a time, and at the same
+ * rate as its source a relay catches up at every commit; its pace gives
+ * back the wait, up to this, so that the relay ends as its source does
+ * instead of a wait later each time.
+ */
+#define RELAY_CATCH_UP 0.1
+
+/* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
+#define READ_AHEAD 5
+
 /* Where a stream is in its file. */
 struct cursor {
 	struct ssh	*ssh;
@@ -272,25 +284,41 @@ read_source_length(struct job *j, struct cursor *c)
 }
 
 /*
- * Waits, polling the source's durable length, until it covers more than
- * pos: a relay serves only what it has verified.  Fails at the plan's
+ * What a relay's source must hold before a read at the cursor: the read
+ * ahead's worth (READ_AHEAD chunks) or the rest of the run to.  Reading
+ * right behind the source's length would ask for a few bytes at a time,
+ * a round trip each.
+ */
+static uint64_t
+relay_want(const struct cursor *c, size_t chunk, uint64_t to)
+{
+	uint64_t want = c->pos + READ_AHEAD * (uint64_t)chunk;
+
+	return want < to ? want : to;
+}
+
+/*
+ * Waits, polling the source's durable length, until it covers until (more
+ * than pos): a relay serves only what it has verified.  Fails at the plan's
  * expiry, or when the source's length has not grown for the configured
  * timeout: waiting on a relay is nobody's fault here (the relay reports
  * its own trouble), so either failure blames no component.  Returns 0
  * when there is more to read, -1 when the op failed or stopped.
  */
 static int
-wait_source(struct stream *st, struct cursor *c)
+wait_source(struct stream *st, struct cursor *c, uint64_t until)
 {
 	struct job *j = st->j;
 	const struct op *o = j->op;
 	double interval = (double)o->block_size / o->rate / 4;
+	double started;
 
 	if (interval < 0.02)
 		interval = 0.02;
 	if (interval > 0.25)
 		interval = 0.25;
-	while (c->source_has <= c->pos) {
+	started = clock_mono();
+	while (c->source_has < until) {
 		double now = clock_mono();
 
 		if (j->abort)
@@ -314,6 +342,7 @@ wait_source(struct stream *st, struct cursor *c)
 		if (read_source_length(j, c) != 0)
 			return -1;
 	}
+	pace_credit(&j->pace, fmin(clock_mono() - started, RELAY_CATCH_UP));
 	return 0;
 }
 
@@ -332,17 +361,17 @@ read_size(const struct cursor *c, size_t want, size_t chunk, uint64_t end,
 	if (c->asked >= end)
 		cap = out / 4;		/* everything is asked: ask no more */
 	else {
-		cap = (out + chunk) / 5;
-		if ((end - c->pos) / 5 < cap)
-			cap = (end - c->pos) / 5;
+		cap = (out + chunk) / READ_AHEAD;
+		if ((end - c->pos) / READ_AHEAD < cap)
+			cap = (end - c->pos) / READ_AHEAD;
 	}
 	if (cap < 1)
 		cap = 1;
 	if (n > cap)
 		n = cap;
 	*grow = 0;
-	if (4 * n > out && c->pos + 5 * n > c->asked)
-		*grow = c->pos + 5 * n - c->asked;
+	if ((READ_AHEAD - 1) * n > out && c->pos + READ_AHEAD * n > c->asked)
+		*grow = c->pos + READ_AHEAD * n - c->asked;
 	return (size_t)n;
 }
 
@@ -389,8 +418,9 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				size_t n;
 				long got;
 
-				if (c->pos >= c->source_has &&
-				    wait_source(st, c) != 0)
+				if (c->source_has < relay_want(c, j->chunk, to) &&
+				    wait_source(st, c, relay_want(c, j->chunk,
+				    to)) != 0)
 					return -1;
 				n = read_size(c, want - filled, j->chunk,
 				    to < c->source_has ? to : c->source_has,

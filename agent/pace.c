@@ -47,6 +47,7 @@ pace_init(struct pace *p, double rate, double deadline)
 	p->rate = rate;
 	p->next = clock_mono();
 	p->deadline = deadline;
+	p->credit = 0;
 	pthread_mutex_init(&p->lock, NULL);
 }
 
@@ -54,6 +55,19 @@ void
 pace_destroy(struct pace *p)
 {
 	pthread_mutex_destroy(&p->lock);
+}
+
+/*
+ * Gives back up to seconds of time lost waiting on a relay source: the
+ * link carried nothing of this op meanwhile, and the next slots may make
+ * up for it.
+ */
+void
+pace_credit(struct pace *p, double seconds)
+{
+	pthread_mutex_lock(&p->lock);
+	p->credit = seconds;
+	pthread_mutex_unlock(&p->lock);
 }
 
 /*
@@ -69,7 +83,8 @@ pace_take(struct pace *p, size_t n)
 	if (n == 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	start = fmax(now, p->next);
+	start = fmax(now - p->credit, p->next);
+	p->credit = 0;
 	if (start >= p->deadline) {
 		pthread_mutex_unlock(&p->lock);
 		return -1;

@@ -35,10 +35,14 @@
  * above it, loopback measured faster with two sessions than one. */
 #define STREAM_RATE 100e6
 
-/* The group commit's interval, in seconds.  With at most half a second
- * of an op's rate in flight beyond its durable length (the runs of its
- * streams), a crash loses at most one block or a second of the rate. */
-#define COMMIT_INTERVAL 0.25
+/* The group commit's interval, in seconds.  A relay reads only what its
+ * source has made durable, so this is the latency a hop of a pipeline
+ * adds; at 300 MB/s it is still a few blocks per fsync, which measured no
+ * slower than 0.25 s (bench/agent-throughput.sh).  With at most half a
+ * second of an op's rate in flight beyond its durable length (the runs of
+ * its streams), a crash loses at most one block or a second of the
+ * rate. */
+#define COMMIT_INTERVAL 0.05
 
 /*
  * Checks a plan before anything moves: it is this host's, every op has a

@@ -348,8 +348,15 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 	qsort(order, n, sizeof(*order), cmp_seed);
 	for (i = 0; i < n; i++) {
 		size_t k = order[i].group;
+		const struct host *h =
+		    &t->hosts[s->demands[order[i].demand].host];
+		double down = t->sites[h->site].downlink;
+		/* One seeder when its NIC takes all its site's downlink
+		 * carries: a second would only split what enters. */
+		size_t most = down != CAP_UNLIMITED && h->nic_in !=
+		    CAP_UNLIMITED && h->nic_in >= down ? 1 : s->wan_seeders;
 
-		if (count[k] < s->wan_seeders) {
+		if (count[k] < most) {
 			seeder[order[i].demand] = 1 + (count[k] == 0);
 			count[k]++;
 		}
@@ -598,6 +605,45 @@ relays(const struct sched *s, size_t host, size_t file)
 }
 
 /*
+ * Of the sources of a demand that relay and hold the same, keeps one: the
+ * last in the file's flow (the nearest upstream, as a parent is nearer
+ * than a grandparent, or the site just before the destination's rather
+ * than the generator's).  The range rows order a demand's candidates by
+ * what their sources hold, so between relays that hold the same the
+ * order would be arbitrary and the second capped by what the first is
+ * fed.  Returns how many picks are left, in their order.
+ */
+static size_t
+one_relay_per_length(const struct sched *s, const struct flow_order *o,
+    const struct demand *d, struct scored *pick, size_t n)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		uint64_t l;
+
+		if (pick[i].source == (size_t)-1 ||
+		    !relays(s, pick[i].source, d->file))
+			continue;
+		l = held(s, pick[i].source, d->file);
+		for (j = i + 1; j < n; j++) {
+			if (pick[j].source == (size_t)-1 ||
+			    !relays(s, pick[j].source, d->file) ||
+			    held(s, pick[j].source, d->file) != l)
+				continue;
+			if (precedes(s, o, pick[i].source, pick[j].source,
+			    d->file))
+				pick[i].source = pick[j].source;
+			pick[j].source = (size_t)-1;
+		}
+	}
+	for (i = k = 0; i < n; i++)
+		if (pick[i].source != (size_t)-1)
+			pick[k++] = pick[i];
+	return k;
+}
+
+/*
  * Chooses the best candidates_per_demand sources of every demand: any host
  * of its own site that holds more, its ancestors in the file's copy tree
  * first, and for a site's seeders the two longest holders of every other
@@ -754,6 +800,7 @@ sched_candidates(struct sched *s)
 			for (k = 0; k < t->nsites; k++) {
 				size_t *slot = &top[2 * (k * nf + d->file)];
 				size_t here = t->hosts[d->host].site, lead;
+				int added;
 
 				if (k == here)
 					continue;
@@ -761,6 +808,7 @@ sched_candidates(struct sched *s)
 				 * seeders. */
 				if (part[k] != part[here] && !pseeder[i])
 					continue;
+				added = 0;
 				for (j = 0; j < 2; j++) {
 					size_t src = slot[j];
 
@@ -772,12 +820,12 @@ sched_candidates(struct sched *s)
 					pick[n].cost = candidate_cost(s, d, src,
 					    held(s, src, d->file), load);
 					n++;
+					added |= src == leader[k * nf + d->file];
 				}
 				/* The site's leader, relaying what it gets. */
 				lead = leader[k * nf + d->file];
-				if (lead != (size_t)-1 && lead != slot[0] &&
-				    lead != slot[1] && relays(s, lead,
-				    d->file) && precedes(s, &order, lead,
+				if (lead != (size_t)-1 && !added && relays(s,
+				    lead, d->file) && precedes(s, &order, lead,
 				    d->host, d->file)) {
 					pick[n].source = lead;
 					pick[n].cost = candidate_cost(s, d, lead,
@@ -792,6 +840,7 @@ sched_candidates(struct sched *s)
 			n++;
 		}
 		qsort(pick, n, sizeof(*pick), cmp_scored);
+		n = one_relay_per_length(s, &order, d, pick, n);
 		d->first = s->ncands;
 		for (j = 0; j < n && d->ncand < K; j++) {
 			struct candidate *c;

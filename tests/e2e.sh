@@ -5,7 +5,8 @@
 # published mid-distribution.  Distribution B: a source serving corrupt
 # data, a host that vanishes (its own sshd stopped) and comes back.
 # E2E_ROUND (seconds, 3), E2E_TIMEOUT (the agents' I/O timeout, 3) and
-# E2E_KILL_AFTER (1.2) stretch it for slow runs, such as under valgrind.
+# E2E_KILL_WITHIN (seconds the victim has to verify a block, 5) stretch it
+# for slow runs, such as under valgrind.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
@@ -149,7 +150,15 @@ for h in $HOSTS; do
 done
 "$agent" sync -v -c "$A/conf/$V.yaml" >>"$A/$V.log" 2>&1 &
 victim=$!
-sleep ${E2E_KILL_AFTER:-1.2}
+# Killed once it has verified something (it may be a relay a few hops
+# down a pipeline), at most E2E_KILL_WITHIN seconds in.
+n=0
+while [ $n -lt $((${E2E_KILL_WITHIN:-5} * 10)) ]; do
+	held=$(sed -n 's/^length //p' "$A/roots/$V/.sluice/pkg%2Fdata.bin@1.len" 2>/dev/null)
+	[ "${held:-0}" -gt 0 ] && break
+	sleep 0.1
+	n=$((n + 1))
+done
 kill -9 $victim
 wait
 held=$(sed -n 's/^length //p' "$A/roots/$V/.sluice/pkg%2Fdata.bin@1.len" 2>/dev/null)

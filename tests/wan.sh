@@ -9,9 +9,14 @@
 # than its declared capacity by more than 5% over any one-second window
 # (bytes on the wire, read every 20 ms by tests/lib/linkrate.py; the peak
 # over 100 ms windows is printed too) and that the distribution ends within
-# 1.5 times the planner's lower bound.  WAN_SAMPLES=FILE keeps the samples
-# and the rounds' start times.  Needs root and network namespaces; skips
-# cleanly, with a message, where they cannot be made.
+# 1.3 times the planner's lower bound.  Rounds are run one after the other
+# (plan, then every agent's sync), 5 s each.
+#   WAN_SAMPLES=FILE	keep the samples and the rounds' start times
+#   WAN_VERBOSE=1	print each round's progress and timings
+#   WAN_KEEP=DIR	keep the rounds' plans and states and the agents' output
+#   WAN_AGENT_FLAGS=-v	flags for every sluice-agent sync
+# Needs root and network namespaces; skips cleanly, with a message, where
+# they cannot be made.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
@@ -38,6 +43,8 @@ cleanup() {
 	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
 	[ -n "${holders:-}" ] && kill $holders 2>/dev/null
 	for n in $NS; do ip netns del "$n" 2>/dev/null; done
+	[ -n "${WAN_KEEP:-}" ] && cp -r "$W/trace" "$W/agents.out" \
+	    "$W/agents.err" "$WAN_KEEP"
 	rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
@@ -90,7 +97,7 @@ ip netns exec "slw${id}s2" python3 -c "import socket; socket.create_connection((
 # The topology: two hosts a site, the generator in site 0.
 mkdir -p "$W/master/states" "$W/master/manifests"
 {
-	echo "round: 3s"
+	echo "round: 5s"
 	echo "block_size: 256KiB"
 	echo "sites:"
 	for s in 0 1 2; do
@@ -117,8 +124,8 @@ EOC
 	echo "  - {between: [site1, site2], latency: 10ms}"
 	echo "  - {between: [site0, site2], latency: 10ms}"
 } > "$W/master/topology.yaml"
-# Large enough for many rounds: the pipeline (generator, first site,
-# second site, each site's second host) lags a round at each step.
+# Large enough for ten rounds, so that the first round's start and the
+# last round's end weigh little.
 SIZE_MIB=${WAN_SIZE_MIB:-192}
 echo "files: [{name: wan.bin, version: 1, generator: h00, size: ${SIZE_MIB}MiB}]" > "$W/master/fileset.yaml"
 head -c $((SIZE_MIB * MIB)) /dev/urandom > "$W/wan.bin"
@@ -145,17 +152,20 @@ start=$(date +%s.%N)
 HOSTS="h00 h01 h10 h11 h20 h21"
 for r in $(seq 1 60); do
 	[ -n "${WAN_SAMPLES:-}" ] && python3 -c 'import time; print(time.monotonic(), "round", '$r')' >> "$W/rounds"
+	t_plan=$(date +%s.%N)
 	"$plan" run -d "$W/master" 2>>"$W/plan.err" || fail "plan run $r"
+	t_copy=$(date +%s.%N)
 	# A copy of what this round was planned from, verified at the end so
 	# that checking does not delay the agents.
 	mkdir -p "$W/trace/round-$(printf %04d "$r")"
 	for f in topology.yaml fileset.yaml manifests states plans; do
 		cp -rL "$W/master/$f" "$W/trace/round-$(printf %04d "$r")/"
 	done
+	t_agents=$(date +%s.%N)
 	pids=""
 	for h in $HOSTS; do
 		s=$(echo "$h" | cut -c2)
-		ip netns exec "slw${id}s$s" "$agent" sync -c "$W/$h.yaml" 2>>"$W/agents.err" &
+		ip netns exec "slw${id}s$s" "$agent" sync ${WAN_AGENT_FLAGS:-} -c "$W/$h.yaml" 2>>"$W/agents.err" >>"$W/agents.out" &
 		pids="$pids $!"
 	done
 	wait $pids
@@ -169,7 +179,7 @@ for r in $(seq 1 60); do
 		for h in $HOSTS; do
 			printf ' %s=%s' "$h" "$(sed -n 's/.*length: \([0-9]*\)}.*/\1/p' "$W/master/states/$h.yaml" | awk '{print int($1 / 1048576)}')" >&2
 		done
-		echo " ($(date +%s.%N | cut -c7-14)) deadlines so far: $(grep -c deadline "$W/agents.err")" >&2
+		echo " (plan $(awk "BEGIN {print $t_copy - $t_plan}") copy $(awk "BEGIN {print $t_agents - $t_copy}") agents $(awk "BEGIN {print $(date +%s.%N) - $t_agents}")) deadlines so far: $(grep -c deadline "$W/agents.err")" >&2
 		tail -2 "$W/agents.err" >&2
 	fi
 	[ $done_hosts -eq 6 ] && break
@@ -195,7 +205,7 @@ awk "BEGIN {exit !($worst <= 1.05)}" && ok || fail "a link carried $worst of its
 awk "BEGIN {exit !($worst > 0.5)}" && ok || fail "links barely used ($worst): the test measures nothing"
 ratio=$(awk "BEGIN {print $elapsed / $bound}")
 echo "wan: ${SIZE_MIB} MiB to 5 hosts in 3 sites in ${elapsed}s over $r rounds; bound ${bound}s; ratio $ratio" >&2
-awk "BEGIN {exit !($ratio <= 1.5)}" && ok || fail "took $ratio times the bound"
+awk "BEGIN {exit !($ratio <= 1.3)}" && ok || fail "took $ratio times the bound"
 "$shared/tools/verify-plans" -q --trace "$W/trace" > "$W/verify.out" 2>&1 &&
     ok || fail "verify-plans: $(head -3 "$W/verify.out")"
 
