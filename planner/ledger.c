@@ -19,7 +19,8 @@ static const char *const ledger_keys[] = { "epoch", "issued", "method",
 	"components", "reports", "picture", "changes", "horizon", "ahead",
 	NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
-	"failed", "since", "reason", NULL };
+	"failed", "since", "reason", "retry", "witness", "witnesses",
+	"culprit", "culprits", "strikes", NULL };
 static const char *const report_keys[] = { "host", "epoch", "time", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
 
@@ -33,6 +34,8 @@ ledger_free(struct ledger *l)
 	for (i = 0; i < l->ncounts; i++) {
 		free(l->counts[i].component);
 		free(l->counts[i].reason);
+		free(l->counts[i].witness);
+		free(l->counts[i].culprit);
 	}
 	for (i = 0; i < l->nreports; i++)
 		free(l->reports[i].host);
@@ -61,7 +64,8 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 		const struct ynode *n = list->kids[i];
 		struct ledger_count *lc = &l->counts[l->ncounts++];
 
-		uint64_t count = 0, hard = 0;
+		uint64_t count = 0, hard = 0, witnesses = 0, culprits = 0;
+		uint64_t strikes = 0;
 
 		if ((rc = ymap_check(c, n, "component", count_keys)) != 0 ||
 		    (rc = yreq_string(c, n, "component", "name",
@@ -70,10 +74,23 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 		    (rc = yopt_u64(c, n, "hard", &hard)) != 0 ||
 		    (rc = yopt_u64(c, n, "failed", &lc->failed_epoch)) != 0 ||
 		    (rc = yopt_time(c, n, "since", &lc->failed_time)) != 0 ||
-		    (rc = yopt_string(c, n, "reason", &lc->reason)) != 0)
+		    (rc = yopt_string(c, n, "reason", &lc->reason)) != 0 ||
+		    (rc = yopt_u64(c, n, "retry", &lc->retry_epoch)) != 0 ||
+		    (rc = yopt_name(c, n, "witness", &lc->witness)) != 0 ||
+		    (rc = yopt_u64(c, n, "witnesses", &witnesses)) != 0 ||
+		    (rc = yopt_name(c, n, "culprit", &lc->culprit)) != 0 ||
+		    (rc = yopt_u64(c, n, "culprits", &culprits)) != 0 ||
+		    (rc = yopt_u64(c, n, "strikes", &strikes)) != 0)
 			return rc;
 		lc->count = count > 1000000 ? 1000000 : (unsigned)count;
 		lc->hard = hard > 1000000 ? 1000000 : (unsigned)hard;
+		lc->witnesses = witnesses > 2 ? 2 : (unsigned)witnesses;
+		lc->culprits = culprits > 2 ? 2 : (unsigned)culprits;
+		lc->strikes = strikes > 1000 ? 1000 : (unsigned)strikes;
+		/* A ledger from before retries were kept: twenty rounds. */
+		if (lc->failed_epoch != 0 && lc->retry_epoch == 0)
+			lc->retry_epoch = lc->failed_epoch +
+			    LEDGER_RETRY_EPOCHS;
 	}
 	return 0;
 }
@@ -201,17 +218,29 @@ ledger_format(const struct ledger *l, size_t *len)
 	for (i = 0; i < l->ncounts; i++) {
 		const struct ledger_count *lc = &l->counts[i];
 
-		if (lc->count == 0 && lc->hard == 0 && lc->failed_epoch == 0)
+		if (lc->count == 0 && lc->hard == 0 && lc->failed_epoch == 0 &&
+		    lc->strikes == 0 && lc->witness == NULL)
 			continue;
 		yout_map(y, 1);
 		yout_key_str(y, "name", lc->component);
 		yout_key_u64(y, "count", lc->count);
 		if (lc->hard != 0)
 			yout_key_u64(y, "hard", lc->hard);
+		if (lc->witness != NULL) {
+			yout_key_str(y, "witness", lc->witness);
+			yout_key_u64(y, "witnesses", lc->witnesses);
+		}
+		if (lc->culprit != NULL) {
+			yout_key_str(y, "culprit", lc->culprit);
+			yout_key_u64(y, "culprits", lc->culprits);
+		}
+		if (lc->strikes != 0)
+			yout_key_u64(y, "strikes", lc->strikes);
 		if (lc->failed_epoch != 0) {
 			yout_key_u64(y, "failed", lc->failed_epoch);
 			yout_str(y, "since");
 			yout_time(y, lc->failed_time);
+			yout_key_u64(y, "retry", lc->retry_epoch);
 			if (lc->reason != NULL) {
 				yout_str(y, "reason");
 				yout_quoted(y, lc->reason);
@@ -283,39 +312,89 @@ ledger_failed(const struct ledger *l, const char *name)
 }
 
 /*
+ * Notes who saw a failure of a component (the reporter) and whose
+ * connection it was (the source), since the component last worked: one
+ * name of each and whether there were more.
+ */
+struct ledger_count *
+ledger_note(struct ledger *l, const char *name, const char *witness,
+    const char *culprit)
+{
+	struct ledger_count *lc = ledger_component(l, name, 1);
+
+	if (lc->witness == NULL) {
+		lc->witness = xstrdup(witness);
+		lc->witnesses = 1;
+	} else if (strcmp(lc->witness, witness) != 0)
+		lc->witnesses = 2;
+	if (lc->culprit == NULL) {
+		lc->culprit = xstrdup(culprit);
+		lc->culprits = 1;
+	} else if (strcmp(lc->culprit, culprit) != 0)
+		lc->culprits = 2;
+	return lc;
+}
+
+/*
  * Counts one failure against a component; marks it failed when its
  * failures reach the threshold.  Hard failures (a block that does not
  * match, data missing, a key refused or changed) are evidence that a
  * later success elsewhere does not undo; transient ones are reset by it.
+ * A failed component is tried again after LEDGER_RETRY_EPOCHS rounds, or
+ * after LEDGER_RETRY_THIN when the evidence was thin (transient failures
+ * seen by one host alone), twice as long each time it fails again before
+ * a success through it.
  */
 void
 ledger_blame(struct ledger *l, const char *name, uint64_t epoch, time_t now,
     unsigned threshold, int hard, const char *reason)
 {
 	struct ledger_count *lc = ledger_component(l, name, 1);
+	uint64_t wait;
 
 	if (hard && lc->hard < 1000000)
 		lc->hard++;
 	else if (!hard && lc->count < 1000000)
 		lc->count++;
-	if (lc->count + lc->hard >= threshold && lc->failed_epoch == 0) {
-		lc->failed_epoch = epoch;
-		lc->failed_time = now;
-		free(lc->reason);
-		lc->reason = xstrdup(reason);
-		ledger_add_change(l, "%s failed: %s", name, reason);
+	if (lc->count + lc->hard < threshold || lc->failed_epoch != 0)
+		return;
+	wait = LEDGER_RETRY_EPOCHS;
+	if (lc->hard == 0 && lc->witnesses < 2) {
+		wait = (uint64_t)LEDGER_RETRY_THIN << (lc->strikes < 8 ?
+		    lc->strikes : 8);
+		if (wait > LEDGER_RETRY_EPOCHS)
+			wait = LEDGER_RETRY_EPOCHS;
 	}
+	if (lc->strikes < 1000)
+		lc->strikes++;
+	lc->failed_epoch = epoch;
+	lc->failed_time = now;
+	lc->retry_epoch = epoch + wait;
+	free(lc->reason);
+	lc->reason = xstrdup(reason);
+	ledger_add_change(l, "%s failed: %s; tried again in %llu rounds", name,
+	    reason, (unsigned long long)wait);
 }
 
 /* A transfer through the component succeeded: transient failures are
- * forgiven. */
+ * forgiven, and a later failure starts from the shortest wait. */
 void
 ledger_absolve(struct ledger *l, const char *name)
 {
 	struct ledger_count *lc = ledger_component(l, name, 0);
 
-	if (lc != NULL && lc->failed_epoch == 0)
+	if (lc != NULL && lc->failed_epoch == 0) {
 		lc->count = 0;
+		lc->strikes = 0;
+		if (lc->hard == 0) {
+			free(lc->witness);
+			lc->witness = NULL;
+			lc->witnesses = 0;
+			free(lc->culprit);
+			lc->culprit = NULL;
+			lc->culprits = 0;
+		}
+	}
 }
 
 struct ledger_report *
@@ -366,6 +445,42 @@ master_ledger(const char *dir, struct ledger **out)
 /* ------------------------------------------------------------------ */
 /* Failure accounting: the ledger from the reports                     */
 
+/*
+ * Blame is earned.  A reported failure counts only when its op is one the
+ * reporting host's plan of that epoch held, with the source that plan
+ * named; the components it may count against are those of the op's route
+ * (taken from the plan and the topology, never from the report) that the
+ * report also names (a host leaves out what it found to be its own
+ * fault).  Then:
+ *  - a block that does not match, data missing, a key refused or changed
+ *    (hard failures) count against the source host alone;
+ *  - a connection that failed or timed out counts against the source host,
+ *    unless the reporter failed this way with two or more sources and
+ *    finished nothing from any (its own network is the suspect, and its
+ *    reports blame no one);
+ *  - a site or link counts only when, in one run's reports, such failures
+ *    across it come from two or more sources and reach two or more
+ *    destinations: one host at either end would explain less.
+ * Each component counts once per run and reporter.  Anything else in a
+ * report is said once on stderr and dropped: nothing unearned is stored.
+ */
+struct evidence {
+	size_t		 src, dst;	/* host indices */
+	int		 hard;
+	char		*reason;
+	char		**names;	/* route components the report names */
+	size_t		 nnames;
+};
+
+struct evidences {
+	struct evidence	*e;
+	size_t		 n, cap;
+	char		*done;		/* per host: finished an op */
+	char		*served;	/* per host: a source of a finished op */
+	char		**worked;	/* components an op crossed this run */
+	size_t		 nworked, capworked;
+};
+
 /* Calls fn for every component an op's route may blame. */
 static void
 op_components(struct topology *t, size_t src, size_t dst,
@@ -392,57 +507,160 @@ op_components(struct topology *t, size_t src, size_t dst,
 	}
 }
 
+struct absolve {
+	struct ledger	*l;
+	struct evidences *ev;
+};
+
 static void
 absolve_cb(void *arg, const char *component)
 {
-	ledger_absolve(arg, component);
+	struct absolve *a = arg;
+	struct evidences *ev = a->ev;
+
+	ledger_absolve(a->l, component);
+	if (ev->nworked == ev->capworked) {
+		ev->capworked = ev->capworked ? 2 * ev->capworked : 16;
+		ev->worked = xreallocarray(ev->worked, ev->capworked,
+		    sizeof(char *));
+	}
+	ev->worked[ev->nworked++] = xstrdup(component);
 }
 
-/* Counts the failures of a new report, and the successes of its plan. */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when an op crossed the component this run (worked is sorted). */
+static int
+worked(const struct evidences *ev, const char *component)
+{
+	return ev->nworked > 0 && bsearch(&component, ev->worked, ev->nworked,
+	    sizeof(char *), cmp_str) != NULL;
+}
+
+/* Collects the route's components that a failure report names. */
+struct named {
+	const struct failure *f;
+	struct evidence	*e;
+};
+
 static void
-count_report(struct master *m, struct ledger *l, size_t h,
-    const struct plan *old, uint64_t epoch, time_t now)
+named_cb(void *arg, const char *component)
+{
+	struct named *n = arg;
+	size_t i;
+
+	for (i = 0; i < n->f->ncomponents; i++)
+		if (strcmp(n->f->components[i], component) == 0) {
+			n->e->names = xreallocarray(n->e->names,
+			    n->e->nnames + 1, sizeof(char *));
+			n->e->names[n->e->nnames++] = xstrdup(component);
+			return;
+		}
+}
+
+/*
+ * The plan a state follows: the host's current one when the epochs match,
+ * else that epoch's as kept in DIR/epochs/; NULL when it is gone.  *owned
+ * says whether the caller frees it.
+ */
+static struct plan *
+plan_of_epoch(const struct master *m, struct plan *current, size_t h,
+    uint64_t epoch, int *owned)
+{
+	struct plan *p = NULL;
+	struct diag d = { "" };
+	char *path;
+
+	*owned = 0;
+	if (current != NULL && current->epoch == epoch)
+		return current;
+	if (epoch == 0)
+		return NULL;
+	path = xasprintf("%s/epochs/%" PRIu64 "/plans/%s.yaml", m->dir, epoch,
+	    m->topology->hosts[h].name);
+	if (plan_load(path, &p, &d) != 0 || strcmp(p->host,
+	    m->topology->hosts[h].name) != 0 || p->epoch != epoch) {
+		plan_free(p);
+		p = NULL;
+	} else
+		*owned = 1;
+	free(path);
+	return p;
+}
+
+static const struct op *
+plan_op(const struct plan *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->nops; i++)
+		if (strcmp(p->ops[i].id, id) == 0)
+			return &p->ops[i];
+	return NULL;
+}
+
+/*
+ * Turns a new report's failures into evidence (each checked against the
+ * plan it follows), and forgives the components of every op of that plan
+ * the host finished.
+ */
+static void
+gather_report(struct master *m, struct ledger *l, size_t h,
+    struct plan *current, struct evidences *ev)
 {
 	struct topology *t = m->topology;
 	const struct state *s = m->states[h];
-	size_t i, j, k;
+	struct absolve ab;
+	struct plan *p;
+	size_t i, j;
+	int owned;
 
+	p = plan_of_epoch(m, current, h, s->epoch, &owned);
 	for (i = 0; i < s->nfailures; i++) {
 		const struct failure *f = &s->failures[i];
-		char reason[512];
+		const struct op *o = plan_op(p, f->op);
+		struct evidence *e;
+		struct named nm;
+		long src;
 
-		snprintf(reason, sizeof(reason), "%s%s%s (op %s, reported by "
-		    "%s)", failure_class_name(f->class), f->detail ? ": " : "",
-		    f->detail ? f->detail : "", f->op, t->hosts[h].name);
-		for (j = 0; j < f->ncomponents; j++) {
-			/* Once per report, however many ops it blames. */
-			for (k = 0; k < i; k++) {
-				size_t c;
+		if (o == NULL || (src = topology_host(t, o->source.host)) < 0 ||
+		    (f->source != NULL && strcmp(f->source,
+		    o->source.host) != 0)) {
+			char *op = text_escape(f->op), *from =
+			    text_escape(f->source ? f->source : "");
 
-				for (c = 0; c < s->failures[k].ncomponents; c++)
-					if (strcmp(s->failures[k].components[c],
-					    f->components[j]) == 0)
-						break;
-				if (c < s->failures[k].ncomponents)
-					break;
-			}
-			if (k < i)
-				continue;
-			for (k = 0; k < j; k++)
-				if (strcmp(f->components[k],
-				    f->components[j]) == 0)
-					break;
-			if (k == j)
-				ledger_blame(l, f->components[j], epoch, now,
-				    t->failure_threshold, f->class == FAIL_CHECKSUM ||
-				    f->class == FAIL_MISSING || f->class ==
-				    FAIL_AUTH || f->class == FAIL_HOSTKEY, reason);
+			warnx_("state of %s: failure of op %s%s%s, which its "
+			    "plan of epoch %" PRIu64 " does not hold: ignored",
+			    t->hosts[h].name, op, f->source ? " from " : "",
+			    from, s->epoch);
+			free(op);
+			free(from);
+			continue;
 		}
+		if (ev->n == ev->cap) {
+			ev->cap = ev->cap ? 2 * ev->cap : 16;
+			ev->e = xreallocarray(ev->e, ev->cap, sizeof(*ev->e));
+		}
+		e = &ev->e[ev->n++];
+		memset(e, 0, sizeof(*e));
+		e->src = (size_t)src;
+		e->dst = h;
+		e->hard = f->class == FAIL_CHECKSUM || f->class ==
+		    FAIL_MISSING || f->class == FAIL_AUTH || f->class ==
+		    FAIL_HOSTKEY;
+		e->reason = xasprintf("%s%s%s (op %s, reported by %s)",
+		    failure_class_name(f->class), f->detail ? ": " : "",
+		    f->detail ? f->detail : "", f->op, t->hosts[h].name);
+		nm.f = f;
+		nm.e = e;
+		op_components(t, e->src, h, named_cb, &nm);
 	}
-	if (old == NULL || s->epoch < old->epoch)
-		return;
-	for (i = 0; i < old->nops; i++) {
-		const struct op *o = &old->ops[i];
+	for (i = 0; p != NULL && i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
 		long src = topology_host(t, o->source.host);
 
 		if (src < 0 || state_length(s, o->file, o->version) <
@@ -451,12 +669,185 @@ count_report(struct master *m, struct ledger *l, size_t h,
 		for (j = 0; j < s->nfailures; j++)
 			if (strcmp(s->failures[j].op, o->id) == 0)
 				break;
-		if (j == s->nfailures)
-			op_components(t, (size_t)src, h, absolve_cb, l);
+		if (j < s->nfailures)
+			continue;
+		ev->done[h] = 1;
+		ev->served[src] = 1;
+		ab.l = l;
+		ab.ev = ev;
+		op_components(t, (size_t)src, h, absolve_cb, &ab);
 	}
+	if (owned)
+		plan_free(p);
 }
 
-/* Gives failed components another chance after LEDGER_RETRY_EPOCHS. */
+/* One component an evidence may count against. */
+struct charge {
+	const char	*component;
+	size_t		 reporter;	/* a host's; (size_t)-1 for the rest */
+	size_t		 index;		/* the evidence */
+};
+
+static int
+cmp_charge(const void *a, const void *b)
+{
+	const struct charge *x = a, *y = b;
+	int c = strcmp(x->component, y->component);
+
+	if (c != 0)
+		return c;
+	if (x->reporter != y->reporter)
+		return x->reporter < y->reporter ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The site at the other end of an evidence's route from site. */
+static size_t
+other_site(const struct topology *t, const struct evidence *e,
+    const char *site)
+{
+	size_t a = t->hosts[e->src].site, b = t->hosts[e->dst].site;
+
+	return strcmp(t->sites[a].name, site) == 0 ? b : a;
+}
+
+/*
+ * Whether a group of charges against one site or link counts.  Every
+ * failure's ends are noted first (ledger_note()).  Then: nothing crossed
+ * it this run, and its failures are not explained by one host at either
+ * end: since it last worked they came from two or more sources, or this
+ * run from one that served another op; and likewise reached two or more
+ * destinations, or one that finished another op.  A site's, besides,
+ * reach it this run from two or more other sites (over two or more of its
+ * links), else the link between is the one to blame.
+ */
+static int
+path_counts(struct ledger *l, const struct topology *t,
+    const struct evidences *ev, const struct charge *ch, size_t n)
+{
+	const struct evidence *e0 = &ev->e[ch[0].index];
+	const char *name = ch[0].component;
+	int site = strncmp(name, "site:", 5) == 0, srcs = 0, dsts = 0;
+	int others = 0;
+	size_t k, o0 = site ? other_site(t, e0, name + 5) : 0;
+	struct ledger_count *lc = NULL;
+
+	for (k = 0; k < n; k++) {
+		const struct evidence *e = &ev->e[ch[k].index];
+
+		lc = ledger_note(l, name, t->hosts[e->dst].name,
+		    t->hosts[e->src].name);
+		srcs |= ev->served[e->src];
+		dsts |= ev->done[e->dst];
+		if (site)
+			others |= other_site(t, e, name + 5) != o0;
+	}
+	if (worked(ev, name))
+		return 0;
+	srcs |= lc->culprits > 1;
+	dsts |= lc->witnesses > 1;
+	return srcs && dsts && (!site || others);
+}
+
+/*
+ * Counts the run's evidence: a host once per reporter, a site or link once
+ * per run when path_counts() says so.  Linear in the evidence but for one
+ * sort.
+ */
+static void
+attribute(struct master *m, struct ledger *l, struct evidences *ev,
+    uint64_t epoch, time_t now)
+{
+	struct topology *t = m->topology;
+	size_t *first = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(size_t));
+	char *suspect = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	struct charge *ch = NULL;
+	size_t i, j, k, n = 0, cap = 0;
+
+	qsort(ev->worked, ev->nworked, sizeof(char *), cmp_str);
+	/* A reporter whose transient failures blame two or more sources and
+	 * that finished nothing: its own network is the suspect.  (An op
+	 * that ran out of time blames nothing.) */
+	for (i = 0; i < t->nhosts; i++)
+		first[i] = (size_t)-1;
+	for (i = 0; i < ev->n; i++) {
+		const struct evidence *e = &ev->e[i];
+
+		if (e->hard || e->nnames == 0)
+			continue;
+		if (first[e->dst] == (size_t)-1)
+			first[e->dst] = e->src;
+		else if (first[e->dst] != e->src && !ev->done[e->dst])
+			suspect[e->dst] = 1;
+	}
+	for (i = 0; i < ev->n; i++) {
+		const struct evidence *e = &ev->e[i];
+
+		if (!e->hard && suspect[e->dst])
+			continue;
+		for (j = 0; j < e->nnames; j++) {
+			int host = strncmp(e->names[j], "host:", 5) == 0;
+
+			/* Hard evidence is the source's alone; a source that
+			 * served another op this run is not down. */
+			if (host ? !e->hard && ev->served[e->src] : e->hard)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				ch = xreallocarray(ch, cap, sizeof(*ch));
+			}
+			ch[n].component = e->names[j];
+			ch[n].reporter = host ? e->dst : (size_t)-1;
+			ch[n].index = i;
+			n++;
+		}
+	}
+	qsort(ch, n, sizeof(*ch), cmp_charge);
+	for (i = 0; i < n; i = j) {
+		size_t why = ch[i].index;
+
+		for (j = i + 1; j < n && strcmp(ch[i].component,
+		    ch[j].component) == 0 && ch[i].reporter == ch[j].reporter;
+		    j++)
+			;
+		for (k = i + 1; k < j; k++)
+			if (ev->e[ch[k].index].hard && !ev->e[why].hard)
+				why = ch[k].index;
+		if (ch[i].reporter == (size_t)-1) {
+			if (!path_counts(l, t, ev, &ch[i], j - i))
+				continue;
+		} else
+			ledger_note(l, ch[i].component,
+			    t->hosts[ev->e[why].dst].name,
+			    t->hosts[ev->e[why].src].name);
+		ledger_blame(l, ch[i].component, epoch, now,
+		    t->failure_threshold, ev->e[why].hard, ev->e[why].reason);
+	}
+	free(ch);
+	free(first);
+	free(suspect);
+}
+
+static void
+evidences_free(struct evidences *ev)
+{
+	size_t i, j;
+
+	for (i = 0; i < ev->n; i++) {
+		for (j = 0; j < ev->e[i].nnames; j++)
+			free(ev->e[i].names[j]);
+		free(ev->e[i].names);
+		free(ev->e[i].reason);
+	}
+	free(ev->e);
+	free(ev->done);
+	free(ev->served);
+	for (i = 0; i < ev->nworked; i++)
+		free(ev->worked[i]);
+	free(ev->worked);
+}
+
+/* Gives a failed component another chance when its time comes. */
 static void
 retry_failed(struct ledger *l, uint64_t epoch)
 {
@@ -465,18 +856,69 @@ retry_failed(struct ledger *l, uint64_t epoch)
 	for (i = 0; i < l->ncounts; i++) {
 		struct ledger_count *c = &l->counts[i];
 
-		if (c->failed_epoch == 0 ||
-		    epoch - c->failed_epoch < LEDGER_RETRY_EPOCHS)
+		if (c->failed_epoch == 0 || epoch < c->retry_epoch)
 			continue;
-		ledger_add_change(l, "%s tried again after %d rounds",
-		    c->component, LEDGER_RETRY_EPOCHS);
+		ledger_add_change(l, "%s tried again after %llu rounds",
+		    c->component, (unsigned long long)(epoch -
+		    c->failed_epoch));
 		c->failed_epoch = 0;
 		c->failed_time = 0;
+		c->retry_epoch = 0;
 		c->count = 0;
 		c->hard = 0;
+		c->witnesses = 0;
+		free(c->witness);
+		c->witness = NULL;
+		c->culprits = 0;
+		free(c->culprit);
+		c->culprit = NULL;
 		free(c->reason);
 		c->reason = NULL;
 	}
+}
+
+/* 1 when name is a host, site or link of the topology. */
+static int
+topology_component(const struct topology *t, const char *name)
+{
+	size_t i;
+
+	if (strncmp(name, "host:", 5) == 0)
+		return topology_host(t, name + 5) >= 0;
+	if (strncmp(name, "site:", 5) == 0) {
+		for (i = 0; i < t->nsites; i++)
+			if (strcmp(t->sites[i].name, name + 5) == 0)
+				return 1;
+		return 0;
+	}
+	if (strncmp(name, "link:", 5) == 0)
+		for (i = 0; i < t->nlinks; i++)
+			if (strcmp(t->links[i].name, name + 5) == 0)
+				return 1;
+	return 0;
+}
+
+/* Drops counts of components the topology no longer has. */
+static void
+prune_components(struct ledger *l, const struct topology *t)
+{
+	size_t i, k;
+
+	for (i = k = 0; i < l->ncounts; i++) {
+		struct ledger_count *c = &l->counts[i];
+
+		if (topology_component(t, c->component)) {
+			l->counts[k++] = *c;
+			continue;
+		}
+		ledger_add_change(l, "%s forgotten: not in the topology",
+		    c->component);
+		free(c->component);
+		free(c->reason);
+		free(c->witness);
+		free(c->culprit);
+	}
+	l->ncounts = k;
 }
 
 /* Blocks what failed: sites and links for routes, hosts as sources. */
@@ -537,11 +979,16 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
     uint64_t epoch, time_t now, char *changed)
 {
 	struct topology *t = m->topology;
+	struct evidences ev;
 	size_t h, i;
 
 	for (i = 0; i < l->nchanges; i++)
 		free(l->changes[i]);
 	l->nchanges = 0;
+	prune_components(l, t);
+	memset(&ev, 0, sizeof(ev));
+	ev.done = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	ev.served = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	for (h = 0; h < t->nhosts; h++) {
 		const struct state *st = m->states[h];
 		struct ledger_report *rep;
@@ -552,10 +999,12 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 		if (rep->epoch == st->epoch && rep->time == st->time &&
 		    (rep->epoch != 0 || rep->time != 0))
 			continue;
-		count_report(m, l, h, old[h], epoch, now);
+		gather_report(m, l, h, old[h], &ev);
 		rep->epoch = st->epoch;
 		rep->time = st->time;
 	}
+	attribute(m, l, &ev, epoch, now);
+	evidences_free(&ev);
 	retry_failed(l, epoch);
 	update_picture(l, t, changed);
 }

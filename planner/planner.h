@@ -77,7 +77,14 @@ struct ledger_count {
 	unsigned	 hard;		/* checksum, missing, auth, hostkey */
 	uint64_t	 failed_epoch;	/* 0 when not failed */
 	time_t		 failed_time;
+	uint64_t	 retry_epoch;	/* when failed: tried again then */
 	char		*reason;	/* the failure that reached the limit */
+	char		*witness;	/* since it last worked: the first host
+					 * that reported it failing */
+	unsigned	 witnesses;	/* 1, or 2 for more than one */
+	char		*culprit;	/* ... the first source it failed */
+	unsigned	 culprits;	/* 1, or 2 for more than one */
+	unsigned	 strikes;	/* times failed since a success */
 };
 
 struct ledger_report {
@@ -112,6 +119,8 @@ void	 ledger_free(struct ledger *);
 struct ledger_count *ledger_component(struct ledger *, const char *,
 	    int create);
 int	 ledger_failed(const struct ledger *, const char *component);
+struct ledger_count *ledger_note(struct ledger *, const char *component,
+	    const char *witness, const char *culprit);
 void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
 	    time_t now, unsigned threshold, int hard, const char *reason);
 void	 ledger_absolve(struct ledger *, const char *component);
@@ -122,7 +131,9 @@ void	 ledger_update(struct ledger *, struct master *, struct plan **old,
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Rounds a failed component stays out before it is tried again. */
+/* Rounds a failed component stays out before it is tried again: on thin
+ * evidence (transient failures seen by one host) at first, and at most. */
+#define LEDGER_RETRY_THIN 3
 #define LEDGER_RETRY_EPOCHS 20
 
 /* ------------------------------------------------------------------ */

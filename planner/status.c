@@ -68,10 +68,11 @@ print_progress(const struct master *m)
 }
 
 static void
-print_ledger(const struct ledger *l)
+print_ledger(const struct ledger *l, double round)
 {
 	size_t i, n = 0;
-	char when[32];
+	uint64_t left;
+	char when[32], *text;
 
 	printf("epoch %llu", (unsigned long long)l->epoch);
 	if (l->epoch > 0) {
@@ -86,10 +87,19 @@ print_ledger(const struct ledger *l)
 		if (c->failed_epoch == 0)
 			continue;
 		time_format(when, sizeof(when), c->failed_time);
+		/* A reason carries a peer's words: escaped. */
+		text = text_escape(c->reason ? c->reason : "");
 		printf("%s %s failed in epoch %llu (%s): %s\n",
 		    n++ ? "" : "failed components:\n ", c->component,
-		    (unsigned long long)c->failed_epoch, when,
-		    c->reason ? c->reason : "");
+		    (unsigned long long)c->failed_epoch, when, text);
+		free(text);
+		left = c->retry_epoch > l->epoch ? c->retry_epoch - l->epoch -
+		    1 : 0;
+		printf("    %s; tried again by the run of epoch %llu, in about "
+		    "%.0fs\n", c->hard > 0 ? "hard evidence" :
+		    c->witnesses > 1 ? "seen by more than one host" :
+		    "seen by one host", (unsigned long long)c->retry_epoch,
+		    (double)left * round);
 	}
 	if (n == 0)
 		printf("failed components: none\n");
@@ -101,8 +111,11 @@ print_ledger(const struct ledger *l)
 			    l->counts[i].hard);
 	printf("changes since the run before: %s\n", l->nchanges ? "" :
 	    "none");
-	for (i = 0; i < l->nchanges; i++)
-		printf("  %s\n", l->changes[i]);
+	for (i = 0; i < l->nchanges; i++) {
+		text = text_escape(l->changes[i]);
+		printf("  %s\n", text);
+		free(text);
+	}
 }
 
 static void
@@ -156,7 +169,7 @@ cmd_status(int argc, char **argv)
 		master_free(m);
 		return rc;
 	}
-	print_ledger(l);
+	print_ledger(l, m->topology->round);
 	print_progress(m);
 	print_busiest(dir, m);
 	printf("lower bound on the time left: %.1fs",

@@ -311,5 +311,13 @@ if command -v dot >/dev/null 2>&1; then
 	dot -Tsvg "$work/view.dot" > /dev/null && ok || fail "Graphviz rejects the dot output"
 fi
 
+# Earned blame (tests/blame.py): an unreachable peer is failed alone, its
+# site, the link and the reporters' site stay in use; a report of an op
+# its plan never held is ignored and nothing of it is stored.
+for c in peer bogus; do
+	if out=$(python3 "$top/tests/blame.py" "$plan" "$work" $c 2>&1); then ok
+	else fail "blame $c: $out"; fi
+done
+
 echo "planner: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

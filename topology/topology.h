@@ -406,6 +406,8 @@ void	*xreallocarray(void *, size_t n, size_t size);
 char	*xstrdup(const char *);
 char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char	*text_escape(const char *);
+void	 text_sanitize(char *);
 extern const char *progname;
 
 #endif

@@ -90,3 +90,53 @@ warnx_(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+/*
+ * A copy of s fit for a terminal: printable ASCII as is, a backslash
+ * doubled, and every other byte (controls, DEL, and all bytes of 0x80 and
+ * above, which include C1 controls in either encoding) as \xNN.
+ */
+char *
+text_escape(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, i;
+	char *p, *q;
+
+	for (i = 0; s[i] != '\0'; i++)
+		n += s[i] == '\\' ? 2 : (unsigned char)s[i] >= 0x20 &&
+		    (unsigned char)s[i] < 0x7f ? 1 : 4;
+	p = q = xcalloc(n + 1, 1);
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\') {
+			*q++ = '\\';
+			*q++ = '\\';
+		} else if (c >= 0x20 && c < 0x7f)
+			*q++ = (char)c;
+		else {
+			*q++ = '\\';
+			*q++ = 'x';
+			*q++ = hex[c >> 4];
+			*q++ = hex[c & 15];
+		}
+	}
+	return p;
+}
+
+/* Replaces in place every control character of s, C0, DEL or C1 (as
+ * UTF-8), by '?': for words from a peer that a state will carry. */
+void
+text_sanitize(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = p[1] = '?';
+			p++;
+		}
+}

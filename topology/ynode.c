@@ -39,7 +39,11 @@ diag_set(struct diag *d, const char *path, unsigned line, unsigned col,
 	for (i = j = 0; raw[i] != '\0' && j + 5 < sizeof(d->msg); i++) {
 		unsigned char ch = (unsigned char)raw[i];
 
-		if (ch < 0x20 || ch == 0x7f)
+		if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch <= 0x9f &&
+		    i > 0 && (unsigned char)raw[i - 1] == 0xc2))
+			j += (size_t)snprintf(d->msg + j, 5, "\\x%02x", ch);
+		else if (ch == 0xc2 && (unsigned char)raw[i + 1] >= 0x80 &&
+		    (unsigned char)raw[i + 1] <= 0x9f)
 			j += (size_t)snprintf(d->msg + j, 5, "\\x%02x", ch);
 		else
 			d->msg[j++] = (char)ch;
@@ -346,7 +350,8 @@ yget_string(struct yctx *c, const struct ynode *n, const char *what,
 	if ((rc = yscalar_check(c, n, what)) != 0)
 		return rc;
 	for (s = (const unsigned char *)n->text; *s; s++)
-		if (*s < 0x20 || *s == 0x7f)
+		if (*s < 0x20 || *s == 0x7f || (*s == 0xc2 && s[1] >= 0x80 &&
+		    s[1] <= 0x9f))
 			return yerr(c, n, "%s: control character in '%s'",
 			    what, n->text);
 	free(*out);

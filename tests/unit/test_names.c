@@ -53,6 +53,19 @@ START_TEST(escape)
 }
 END_TEST
 
+/* Peer words: escaped for a terminal, sanitized for a state. */
+START_TEST(terminal_text)
+{
+	char *s = text_escape("ok \\ \x1b[2J \xc2\x9b \x7f \xc3\xa9");
+	char t[] = "a\x1b\tb\xc2\x9b" "c\xc3\xa9\x7f";
+
+	ck_assert_str_eq(s, "ok \\\\ \\x1b[2J \\xc2\\x9b \\x7f \\xc3\\xa9");
+	free(s);
+	text_sanitize(t);
+	ck_assert_str_eq(t, "a??b??c\xc3\xa9?");
+}
+END_TEST
+
 Suite *
 suite_names(void)
 {
@@ -62,6 +75,7 @@ suite_names(void)
 	tcase_add_test(tc, paths);
 	tcase_add_test(tc, labels);
 	tcase_add_test(tc, escape);
+	tcase_add_test(tc, terminal_text);
 	suite_add_tcase(s, tc);
 	return s;
 }

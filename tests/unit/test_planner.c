@@ -453,15 +453,32 @@ END_TEST
  * Failures blamed on host y: counted once per report, the component fails
  * at the topology's threshold (2 here) and y serves no more.
  */
+/* The failures x reports of its plan's ops from y: checksum ones. */
+static char *
+checksum_failures(const struct plan *p)
+{
+	char *text = xstrdup(""), *more;
+	size_t i;
+
+	for (i = 0; i < p->nops; i++) {
+		if (strcmp(p->ops[i].source.host, "y") != 0)
+			continue;
+		more = xasprintf("%s\n  - {op: %s, source: y, components: "
+		    "[host:y], error: checksum, detail: block 3}", text,
+		    p->ops[i].id);
+		free(text);
+		text = more;
+	}
+	ck_assert_msg(text[0] != '\0', "no op from y");
+	return text;
+}
+
 START_TEST(failures_to_threshold)
 {
-	char *dir = master_dir();
+	char *dir = master_dir(), *blame;
 	struct round r;
 	const struct plan *p;
-	const char *blame = "\n  - {op: 1/x/1, source: y, components: "
-	    "[host:y], error: checksum, detail: block 3}"
-	    "\n  - {op: 1/x/2, source: y, components: [host:y], "
-	    "error: checksum}";
+	uint64_t epoch;
 	size_t i;
 
 	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\n"
@@ -473,27 +490,40 @@ START_TEST(failures_to_threshold)
 	    "targets: [host:x, host:y]}]\n");
 	put_manifest(dir, "f", 100, 100, 1);
 	put_state(dir, "y", "f", 100, 0, "2026-11-25T08:00:00Z", NULL);
-	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", blame);
+	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
-	/* Checksum failures are hard: counted apart from transient ones. */
-	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
-	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
-	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
 	/* y, with all of it and no NIC limit, serves x. */
 	p = plan_of(&r, "x");
 	ck_assert_str_eq(p->ops[p->nops - 1].source.host, "y");
+	blame = checksum_failures(p);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
+	round_free(&r);
+	/* Checksum failures of ops x's plan held are hard, counted apart
+	 * from transient ones, once per reporter. */
+	put_state(dir, "x", "f", 0, 1, "2026-11-25T08:00:05Z", blame);
+	free(blame);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
+	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
 	round_free(&r);
 	/* The same report, already counted by the run before, counts no
 	 * more. */
-	put(dir, "ledger.yaml", "epoch: 1\ncomponents: [{name: 'host:y', "
-	    "count: 0, hard: 1}]\nreports: [{host: x, epoch: 0, time: "
-	    "2026-11-25T08:00:00Z}]\n");
-	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
-	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
-	round_free(&r);
-	/* A new report with the same failures reaches the threshold. */
-	put_state(dir, "x", "f", 0, 1, "2026-11-25T08:00:20Z", blame);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:20Z", &r);
+	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
+	round_free(&r);
+	/* A new report of the plan x now holds reaches the threshold. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:30Z", &r);
+	p = r.old[topology_host(r.m->topology, "x")];
+	ck_assert_ptr_nonnull(p);
+	epoch = p->epoch;
+	blame = checksum_failures(p);
+	round_free(&r);
+	put_state(dir, "x", "f", 0, epoch, "2026-11-25T08:00:35Z", blame);
+	free(blame);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:40Z", &r);
 	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 1);
 	ck_assert_ptr_nonnull(strstr(ledger_component(r.l, "host:y",
 	    0)->reason, "checksum: block 3"));
