@@ -90,6 +90,7 @@ job_fail(struct job *j, enum failure_class c, int route, int who,
 		va_start(ap, fmt);
 		vsnprintf(j->err.detail, sizeof(j->err.detail), fmt, ap);
 		va_end(ap);
+		text_sanitize(j->err.detail);
 	}
 	j->stop = 1;
 	if (c == FAIL_CHECKSUM || local)

@@ -48,6 +48,7 @@ set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
+	text_sanitize(e->detail);
 }
 
 int
