@@ -188,7 +188,8 @@ key_type_bits(int type)
 	}
 }
 
-/* Accepts only an exact match of host, port, key type and key. */
+/* Accepts only an exact match of host, port, key type and key, as
+ * OpenSSH does (no patterns or markers). */
 static int
 check_host_key(struct ssh *s, const struct agent_config *c,
     const char *address, unsigned port, struct ssh_error *e)
@@ -198,7 +199,7 @@ check_host_key(struct ssh *s, const struct agent_config *c,
 	const char *key;
 	size_t len;
 	int type, rc;
-	char fp[80];
+	char fp[80], name[300];
 
 	if ((key = libssh2_session_hostkey(s->session, &len, &type)) == NULL) {
 		set_error(e, FAIL_HOSTKEY, "%s: no host key", s->where);
@@ -217,7 +218,15 @@ check_host_key(struct ssh *s, const struct agent_config *c,
 		libssh2_knownhost_free(kh);
 		return -1;
 	}
-	rc = libssh2_knownhost_checkp(kh, address, (int)port, key, len,
+	/* OpenSSH's names: the address alone on port 22, "[address]:port"
+	 * on any other, each matched as written or hashed.  (Given the port,
+	 * libssh2 would also take an entry of the address alone for any
+	 * port: the name is built here and no port given.) */
+	if (port == 22)
+		snprintf(name, sizeof(name), "%s", address);
+	else
+		snprintf(name, sizeof(name), "[%s]:%u", address, port);
+	rc = libssh2_knownhost_checkp(kh, name, -1, key, len,
 	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
 	    key_type_bits(type), &found);
 	libssh2_knownhost_free(kh);

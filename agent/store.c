@@ -29,6 +29,7 @@ int
 store_open(const char *root, struct store **out)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	struct stat st;
 
 	*out = NULL;
 	s->root = xstrdup(root);
@@ -45,6 +46,23 @@ store_open(const char *root, struct store **out)
 	if ((s->meta_fd = openat(s->root_fd, META, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		warnx_("%s/%s: %s", root, META, strerror(errno));
+		goto fail;
+	}
+	/* What is in it is trusted: it must be this user's, and no one
+	 * else's to write. */
+	if (fstat(s->meta_fd, &st) == -1) {
+		warnx_("%s/%s: %s", root, META, strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		warnx_("%s/%s: owned by uid %lu, not this user (uid %lu): "
+		    "refused", root, META, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		warnx_("%s/%s: mode %04o lets others write: refused", root,
+		    META, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	*out = s;
@@ -627,6 +645,10 @@ store_load_failures(struct store *s, struct state **out)
 
 	*out = NULL;
 	if (store_read_meta(s, "failures.yaml", &buf, &len) != 0) {
+		if (errno != ENOENT)
+			warnx_("%s/%s/failures.yaml: %s (ignored)", s->root,
+			    META, errno == EINVAL ? "not a regular file" :
+			    strerror(errno));
 		*out = xcalloc(1, sizeof(**out));
 		(*out)->host = xstrdup("-");
 		return 0;

@@ -82,15 +82,19 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	char *buf, *text;
 	size_t len;
 	int rc;
-	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		warnx_("%s: %s", path, strerror(errno));
-		return EX_NOINPUT;
+	if (read_file_max(AT_FDCWD, path, 0, PLAN_MAX_BYTES, &buf, &len) !=
+	    0) {
+		int err = errno;
+
+		if (err == EFBIG)
+			warnx_("%s: larger than %zu bytes: refused", path,
+			    PLAN_MAX_BYTES);
+		else
+			warnx_("%s: %s", path, err == EINVAL ?
+			    "not a regular file" : strerror(err));
+		return err == EFBIG ? EX_DATAERR : EX_NOINPUT;
 	}
-	buf = xcalloc(1, YAML_MAX_FILE / 16 + 1);
-	len = fread(buf, 1, YAML_MAX_FILE / 16, f);
-	fclose(f);
 	rc = plan_from_text(c, path, buf, len, &p);
 	if (rc != 0) {
 		free(buf);
@@ -197,7 +201,7 @@ fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 
 	*p = NULL;
 	ssh_lock(ssh);
-	rc = ssh_get(ssh, path, &buf, &len, YAML_MAX_FILE / 16, &e);
+	rc = ssh_get(ssh, path, &buf, &len, PLAN_MAX_BYTES, &e);
 	ssh_unlock(ssh);
 	if (rc == 1) {
 		free(path);

@@ -44,71 +44,148 @@
  * rate. */
 #define COMMIT_INTERVAL 0.05
 
+/* Rates a plan may give an op: below the floor an op would hold the sync
+ * for ages; above the ceiling (8 Tbit/s) it is a mistake. */
+#define RATE_FLOOR	1.0
+#define RATE_CEILING	1e12
+/* The longest a plan may run, from issue to expiry. */
+#define PLAN_LIFE_MAX	(7 * 86400)
+
+/* Orders ops by file, version and offset (for the tiling check). */
+static int
+cmp_op(const void *a, const void *b)
+{
+	const struct op *x = *(const struct op *const *)a;
+	const struct op *y = *(const struct op *const *)b;
+	int c = strcmp(x->file, y->file);
+
+	if (c != 0)
+		return c;
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* Checks one op on its own; 0, or -1 with the reason in why. */
+static int
+op_check(const struct plan *p, const struct op *o,
+    const struct agent_config *c, char *why, size_t whylen)
+{
+	uint64_t end = o->offset + o->length, size;
+	double life = difftime(p->expires, p->issued);
+	size_t j;
+
+	if (o->block_size == 0) {
+		snprintf(why, whylen, "op %s: no block_size", o->id);
+		return -1;
+	}
+	if (o->length == 0 || end < o->offset) {
+		snprintf(why, whylen, "op %s: range [%" PRIu64 ", +%" PRIu64
+		    ") is empty or past 2^64", o->id, o->offset, o->length);
+		return -1;
+	}
+	if (o->nblocks != (o->length + o->block_size - 1) / o->block_size) {
+		snprintf(why, whylen, "op %s: %zu checksums for %" PRIu64
+		    " bytes", o->id, o->nblocks, o->length);
+		return -1;
+	}
+	for (j = 0; j < p->nfileset; j++)
+		if (p->fileset[j].version == o->version &&
+		    strcmp(p->fileset[j].name, o->file) == 0)
+			break;
+	if (j == p->nfileset) {
+		snprintf(why, whylen, "op %s: %s@%" PRIu64 " is not in the "
+		    "plan's file set", o->id, o->file, o->version);
+		return -1;
+	}
+	size = p->fileset[j].size;
+	if (size != 0 && end > size) {
+		snprintf(why, whylen, "op %s: range ends at %" PRIu64 ", past "
+		    "the file's size %" PRIu64, o->id, end, size);
+		return -1;
+	}
+	/* Whole blocks, but for the file's last. */
+	if (o->offset % o->block_size != 0 || (o->length % o->block_size !=
+	    0 && (size == 0 || end != size))) {
+		snprintf(why, whylen, "op %s: range [%" PRIu64 ", +%" PRIu64
+		    ") is not whole blocks of %" PRIu64, o->id, o->offset,
+		    o->length, o->block_size);
+		return -1;
+	}
+	if (!(o->rate >= RATE_FLOOR && o->rate <= RATE_CEILING)) {
+		snprintf(why, whylen, "op %s: rate %g B/s is outside [%g, %g]",
+		    o->id, o->rate, RATE_FLOOR, RATE_CEILING);
+		return -1;
+	}
+	if ((double)o->length / o->rate > life + 1) {
+		snprintf(why, whylen, "op %s: %" PRIu64 " bytes at %.0f B/s "
+		    "take %.0fs, past the plan's life of %.0fs", o->id,
+		    o->length, o->rate, (double)o->length / o->rate, life);
+		return -1;
+	}
+	if (strcmp(o->source.host, c->host) == 0) {
+		snprintf(why, whylen, "op %s: copies from this host", o->id);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Checks a plan before anything moves: it is this host's, every op has a
- * block size, one checksum per block, a version the plan's file set
- * names, and the ops on one version do not overlap.  Returns 0, or -1 with
- * the reason in why.
+ * Checks a plan before anything moves: it is this host's, it expires
+ * after it was issued and within a week; every op has a block size, one
+ * checksum per block, whole blocks (but at the file's end) within the
+ * file's size, a version the plan's file set names, a rate within the
+ * floor and the ceiling at which it ends before the plan expires; and the
+ * ops on one version, in order, neither overlap nor leave gaps, all of
+ * one block size.  O(n log n) in the ops.  Returns 0, or -1 with the
+ * reason in why.
  */
 int
 plan_check(const struct plan *p, const struct agent_config *c, char *why,
     size_t whylen)
 {
-	size_t i, j;
+	const struct op **order;
+	size_t i;
+	int rc = 0;
 
 	if (strcmp(p->host, c->host) != 0) {
 		snprintf(why, whylen, "the plan is for host %s, not %s",
 		    p->host, c->host);
 		return -1;
 	}
-	for (i = 0; i < p->nops; i++) {
-		const struct op *o = &p->ops[i];
-		uint64_t end = o->offset + o->length;
+	if (p->expires <= p->issued || difftime(p->expires, p->issued) >
+	    PLAN_LIFE_MAX) {
+		snprintf(why, whylen, "the plan expires %.0fs after it was "
+		    "issued, not within (0, %d]", difftime(p->expires,
+		    p->issued), PLAN_LIFE_MAX);
+		return -1;
+	}
+	for (i = 0; i < p->nops; i++)
+		if (op_check(p, &p->ops[i], c, why, whylen) != 0)
+			return -1;
+	order = xcalloc(p->nops ? p->nops : 1, sizeof(*order));
+	for (i = 0; i < p->nops; i++)
+		order[i] = &p->ops[i];
+	qsort(order, p->nops, sizeof(*order), cmp_op);
+	for (i = 1; i < p->nops && rc == 0; i++) {
+		const struct op *q = order[i - 1], *o = order[i];
 
-		if (o->block_size == 0) {
-			snprintf(why, whylen, "op %s: no block_size", o->id);
-			return -1;
-		}
-		if (o->nblocks != (o->length + o->block_size - 1) /
-		    o->block_size) {
-			snprintf(why, whylen, "op %s: %zu checksums for %" PRIu64
-			    " bytes", o->id, o->nblocks, o->length);
-			return -1;
-		}
-		for (j = 0; j < p->nfileset; j++)
-			if (p->fileset[j].version == o->version &&
-			    strcmp(p->fileset[j].name, o->file) == 0)
-				break;
-		if (j == p->nfileset) {
-			snprintf(why, whylen, "op %s: %s@%" PRIu64 " is not in "
-			    "the plan's file set", o->id, o->file, o->version);
-			return -1;
-		}
-		if (p->fileset[j].size != 0 && end > p->fileset[j].size) {
-			snprintf(why, whylen, "op %s: range ends at %" PRIu64
-			    ", past the file's size %" PRIu64, o->id, end,
-			    p->fileset[j].size);
-			return -1;
-		}
-		if (strcmp(o->source.host, c->host) == 0) {
-			snprintf(why, whylen, "op %s: copies from this host",
-			    o->id);
-			return -1;
-		}
-		for (j = 0; j < i; j++) {
-			const struct op *q = &p->ops[j];
-
-			if (q->version == o->version &&
-			    strcmp(q->file, o->file) == 0 &&
-			    q->offset < end && o->offset < q->offset +
-			    q->length) {
-				snprintf(why, whylen, "ops %s and %s overlap",
-				    q->id, o->id);
-				return -1;
-			}
+		if (q->version != o->version || strcmp(q->file, o->file) != 0)
+			continue;
+		if (q->block_size != o->block_size) {
+			snprintf(why, whylen, "ops %s and %s: block sizes %"
+			    PRIu64 " and %" PRIu64, q->id, o->id,
+			    q->block_size, o->block_size);
+			rc = -1;
+		} else if (q->offset + q->length != o->offset) {
+			snprintf(why, whylen, "ops %s and %s %s", q->id, o->id,
+			    q->offset + q->length > o->offset ? "overlap" :
+			    "leave a gap");
+			rc = -1;
 		}
 	}
-	return 0;
+	free(order);
+	return rc;
 }
 
 /* Marks that a verified prefix moved: the committer has work. */

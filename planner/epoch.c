@@ -114,6 +114,75 @@ struct set_writer {
  * kept plan copied as it was.  The set is unseen until current points at
  * it: its files need to be made durable before that, not renamed.
  */
+/*
+ * Formats plan p no larger than what an agent reads.  When it is larger,
+ * the plan is cut at a number of checksums that fits: the op at the cut
+ * keeps its first whole blocks, the ops after it go, and so does every
+ * range of a file version after one that went, so that what is kept still
+ * tiles from where each version starts; the rest waits for the next
+ * round.  Returns the text, or NULL.
+ */
+static char *
+plan_format_bounded(struct plan *p, size_t *len)
+{
+	size_t was = p->nops, budget = 0, i, k, f;
+	uint64_t *cut_from;
+	char *text = plan_format(p, len);
+
+	if (text == NULL || *len <= PLAN_MAX_BYTES)
+		return text;
+	cut_from = xcalloc(p->nfileset ? p->nfileset : 1, sizeof(*cut_from));
+	for (i = 0; i < p->nops; i++)
+		budget += p->ops[i].nblocks;
+	while (text != NULL && *len > PLAN_MAX_BYTES && p->nops > 0) {
+		free(text);
+		budget = (size_t)((double)budget * 0.9 *
+		    (double)PLAN_MAX_BYTES / (double)*len);
+		for (f = 0; f < p->nfileset; f++)
+			cut_from[f] = UINT64_MAX;
+		/* The cut: ops beyond the budget go, the one at it shrinks. */
+		for (i = k = 0; i < p->nops; i++) {
+			struct op *o = &p->ops[i];
+			uint64_t at = UINT64_MAX;
+
+			if (k >= budget)
+				at = o->offset;
+			else if (k + o->nblocks > budget) {
+				o->nblocks = budget - k;
+				o->length = o->nblocks * o->block_size;
+				at = o->offset + o->length;
+			}
+			k += o->nblocks;
+			for (f = 0; f < p->nfileset && at != UINT64_MAX; f++)
+				if (p->fileset[f].version == o->version &&
+				    strcmp(p->fileset[f].name, o->file) == 0 &&
+				    at < cut_from[f])
+					cut_from[f] = at;
+		}
+		for (i = k = 0; i < p->nops; i++) {
+			struct op *o = &p->ops[i];
+
+			for (f = 0; f < p->nfileset; f++)
+				if (p->fileset[f].version == o->version &&
+				    strcmp(p->fileset[f].name, o->file) == 0)
+					break;
+			if (o->nblocks == 0 || (f < p->nfileset &&
+			    o->offset >= cut_from[f]))
+				op_clear(o);
+			else
+				p->ops[k++] = *o;
+		}
+		p->nops = k;
+		text = plan_format(p, len);
+	}
+	free(cut_from);
+	if (text != NULL)
+		warnx_("plan for %s: cut to %zu ops (of %zu) and %zu checksums "
+		    "to stay within %zu bytes; the rest waits for a later "
+		    "round", p->host, p->nops, was, budget, PLAN_MAX_BYTES);
+	return text;
+}
+
 static void
 write_plan(void *arg, size_t h)
 {
@@ -123,7 +192,7 @@ write_plan(void *arg, size_t h)
 	size_t len;
 
 	if (w->plans[h] != NULL) {
-		if ((text = plan_format(w->plans[h], &len)) == NULL ||
+		if ((text = plan_format_bounded(w->plans[h], &len)) == NULL ||
 		    write_new_file(path, text, len) != 0)
 			w->failed[h] = 1;
 	} else {

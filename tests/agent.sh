@@ -162,6 +162,27 @@ conf u "$W/empty_hosts"
 grep -q "host key SHA256:.* is not known" "$W/u.err" && ok || fail "unknown host key: $(cat "$W/u.err")"
 [ "$(len_of u)" -eq 0 ] && ok || fail "bytes kept without a trusted key"
 
+# known_hosts as OpenSSH reads it: "[address]:port" for a port other than
+# 22, as written, hashed, or in a list; the address alone, or another
+# port, is not a match.
+hk=$(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")
+printf '127.0.0.1 %s\n' "$hk" > "$W/kh_noport"
+printf '[127.0.0.1]:%s %s\n' $((P + 1)) "$hk" > "$W/kh_otherport"
+printf '[127.0.0.1]:%s %s\n' "$P" "$hk" > "$W/kh_hashed"
+ssh-keygen -q -H -f "$W/kh_hashed" >/dev/null 2>&1
+printf 'example.net,[127.0.0.1]:%s %s\n' "$P" "$hk" > "$W/kh_list"
+for form in noport otherport hashed list; do
+	rm -rf "$W/roots/u"
+	conf u "$W/kh_$form"
+	"$agent" run -c "$W/u.yaml" "$W/u.plan" 2>"$W/u.err"
+	rc=$?
+	case $form in
+	noport|otherport) [ $rc -eq 75 ] && grep -q "host key SHA256:.* is not known" "$W/u.err" ;;
+	*) [ $rc -eq 0 ] && [ "$(len_of u)" -eq $SIZE ] ;;
+	esac && ok || fail "known_hosts $form: exit $rc: $(cat "$W/u.err")"
+done
+grep -q '^|1|' "$W/kh_hashed" && ok || fail "ssh-keygen -H did not hash"
+
 # A rate held: 24 MiB at 4 MB/s, measured over the op within 5%.
 "$mkplan" "$M" r --op "$(src g),0,$SIZE,4000000" > "$W/r.plan"
 "$agent" run -c "$W/r.yaml" -v "$W/r.plan" > "$W/r.out" 2>&1
@@ -187,7 +208,12 @@ rm -rf "$W/roots/r/.sluice" "$W/roots/r/data"
 "$mkplan" "$M" h --size $((8 * MIB)) --op "$(src g),0,$SIZE,200000000" > "$W/h2.plan"
 "$mkplan" "$M" h --blocks 2 --op "$(src g),0,$SIZE,200000000" > "$W/h3.plan"
 "$mkplan" "$M" h --op "$(src g),0,$((8 * MIB)),200000000" --op "$(src g),$((4 * MIB)),$((8 * MIB)),200000000" > "$W/h4.plan"
-for n in 1 2 3 4; do
+"$mkplan" "$M" h --op "$(src g),$MIB,4097,200000000" --op "$(src g),0,$MIB,200000000" > "$W/h5.plan"
+"$mkplan" "$M" h --op "$(src g),0,$((4 * MIB)),200000000" --op "$(src g),$((8 * MIB)),$((4 * MIB)),200000000" > "$W/h6.plan"
+"$mkplan" "$M" h --op "$(src g),0,$MIB,0.001" > "$W/h7.plan"
+"$mkplan" "$M" h --op "$(src g),0,$SIZE,1000" > "$W/h8.plan"
+"$mkplan" "$M" h --expires-in 100000000 --op "$(src g),0,$SIZE,200000000" > "$W/h9.plan"
+for n in 1 2 3 4 5 6 7 8 9; do
 	"$agent" run -c "$W/h.yaml" "$W/h$n.plan" 2>"$W/h.err"
 	rc=$?
 	case $n in
@@ -195,11 +221,52 @@ for n in 1 2 3 4; do
 	2) want="past the file's size" ;;
 	3) want="2 checksums for" ;;
 	4) want="overlap" ;;
+	5) want="is not whole blocks of $MIB" ;;
+	6) want="leave a gap" ;;
+	7) want="rate 0.001 B/s is outside" ;;
+	8) want="past the plan's life of 60s" ;;
+	9) want="the plan expires 100000000s after it was issued" ;;
 	esac
 	if [ $rc -eq 65 ] && grep -q "$want" "$W/h.err"; then ok; else fail "hostile plan $n: exit $rc: $(cat "$W/h.err")"; fi
 done
+# A plan larger than an agent reads is refused whole, never cut short.
+{ cat "$W/h6.plan"; printf '# '; head -c $((17 * MIB)) /dev/zero | tr '\0' 'x'; echo; } > "$W/big.plan"
+"$agent" run -c "$W/h.yaml" "$W/big.plan" 2>"$W/h.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "big.plan: larger than 16777216 bytes: refused" "$W/h.err"; then ok
+else fail "oversized plan: exit $rc: $(cat "$W/h.err")"; fi
+# FIFOs where a plan or the failures are read: refused at once, no hang.
+mkfifo "$W/fifo.plan"
+timeout 10 "$agent" run -c "$W/h.yaml" "$W/fifo.plan" 2>"$W/h.err"
+rc=$?
+if [ $rc -eq 66 ] && grep -q "fifo.plan: not a regular file" "$W/h.err"; then ok
+else fail "FIFO plan: exit $rc: $(cat "$W/h.err")"; fi
+mkdir -p "$W/roots/h/.sluice" && mkfifo "$W/roots/h/.sluice/failures.yaml"
+timeout 10 "$agent" state -c "$W/h.yaml" >/dev/null 2>"$W/h.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "failures.yaml: not a regular file (ignored)" "$W/h.err"; then ok
+else fail "FIFO failures.yaml: exit $rc: $(cat "$W/h.err")"; fi
+rm -f "$W/roots/h/.sluice/failures.yaml"
 ls "$W/roots/h/.sluice/"*.data >/dev/null 2>&1 && fail "hostile plans stored data" || ok
 [ ! -e "$W/etc" ] && ok || fail "wrote outside the root"
+
+# A .sluice/ that others may write, or that another user owns, is not
+# trusted: refused before anything is read from it.
+conf ws
+mkdir -p "$W/roots/ws/.sluice" && chmod 0777 "$W/roots/ws/.sluice"
+"$mkplan" "$M" ws --op "$(src g),0,$SIZE,200000000" > "$W/ws.plan"
+"$agent" run -c "$W/ws.yaml" "$W/ws.plan" 2>"$W/ws.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "roots/ws/.sluice: mode 0777 lets others write: refused" "$W/ws.err"; then ok
+else fail "writable .sluice: exit $rc: $(cat "$W/ws.err")"; fi
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 0755 "$W/roots/ws/.sluice" && chown 65534 "$W/roots/ws/.sluice"
+	"$agent" run -c "$W/ws.yaml" "$W/ws.plan" 2>"$W/ws.err"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q "owned by uid 65534, not this user" "$W/ws.err"; then ok
+	else fail "foreign .sluice: exit $rc: $(cat "$W/ws.err")"; fi
+fi
+[ ! -e "$W/roots/ws/data/f.bin" ] && ok || fail "untrusted .sluice: file exposed"
 
 # Symbolic links planted in the data root: a directory on the way out of
 # the root is refused, a link at the final path is replaced, not followed.

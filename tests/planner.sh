@@ -311,6 +311,67 @@ if command -v dot >/dev/null 2>&1; then
 	dot -Tsvg "$work/view.dot" > /dev/null && ok || fail "Graphviz rejects the dot output"
 fi
 
+# Bounded readers: a state that is a FIFO, or too large, or of too many
+# nodes is refused with its position and that host skipped, at once; a
+# state of 100,000 file versions is read (in linear time: sorted
+# duplicate checks).
+fresh tiny bounds
+d="$work/bounds"
+mkfifo "$work/fifo"
+rm "$d/states/r0s0h3.yaml" && ln -s "$work/fifo" "$d/states/r0s0h3.yaml"
+python3 - "$d/states" <<'EOP'
+import sys
+d = sys.argv[1]
+with open(d + "/r0s0h1.yaml", "w") as f:
+    f.write("host: r0s0h1\nepoch: 0\ntime: 2026-11-25T08:00:00Z\nfiles:\n")
+    for i in range(100000):
+        f.write("- {name: f%d, version: 1, length: 0}\n" % i)
+    f.write("- {name: data/file-000.bin, version: 1, length: 4194304}\n")
+    f.write("failures: []\n")
+with open(d + "/r0s0h2.yaml", "w") as f:
+    f.write("host: r0s0h2\nfiles: [" + "0," * (17 << 20) + "0]\n")
+EOP
+timeout 60 "$plan" run -d "$d" --now $T0 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "states/r0s0h3.yaml: not a regular file (host r0s0h3 skipped)" "$work/err" &&
+    grep -q "states/r0s0h2.yaml: larger than 33554432 bytes (host r0s0h2 skipped)" "$work/err" &&
+    ! grep -q r0s0h1 "$work/err" &&
+    ! grep -q "offset: 0$" "$d/plans/r0s0h1.yaml"; then ok
+else fail "bounded readers: exit $rc: $(cat "$work/err")"; fi
+python3 -c "print('host: r0s0h2\nfiles: [' + '0,' * 4100000 + '0]')" > "$d/states/r0s0h2.yaml"
+timeout 60 "$plan" run -d "$d" --now 2026-11-25T08:02:00Z 2>"$work/err"
+if grep -q "states/r0s0h2.yaml:2:.*: more than 4000000 YAML nodes (host r0s0h2 skipped)" "$work/err"; then ok
+else fail "node limit: $(cat "$work/err")"; fi
+
+# A plan that would be larger than an agent reads (2 GiB in 4 KiB blocks:
+# 35 MB of checksums) is cut to whole blocks within 16 MiB, still valid.
+d="$work/bigplan"
+mkdir -p "$d/states" "$d/manifests"
+python3 - "$d" <<'EOP'
+import sys
+d = sys.argv[1]
+open(d + "/topology.yaml", "w").write(
+    "round: 60s\nblock_size: 4096\nsites:\n- name: s\n  hosts:\n"
+    "  - {name: g, address: 192.0.2.1, root: /g, nic: 10Gbit}\n"
+    "  - {name: t, address: 192.0.2.2, root: /t, nic: 10Gbit}\n")
+open(d + "/fileset.yaml", "w").write(
+    "files: [{name: w.bin, version: 1, generator: g, targets: all}]\n")
+with open(d + "/manifests/w.bin@1.yaml", "w") as f:
+    f.write("file: w.bin\nversion: 1\nblock_size: 4096\nlength: %d\n"
+            "final: true\nblocks:\n" % (2 << 30))
+    f.writelines("- %064x\n" % i for i in range(2 << 30 >> 12))
+for h, n in (("g", 2 << 30), ("t", 0)):
+    open("%s/states/%s.yaml" % (d, h), "w").write(
+        "host: %s\nfiles: [{name: w.bin, version: 1, length: %d}]\n" % (h, n))
+EOP
+"$plan" run -d "$d" --now $T0 2>"$work/err"
+rc=$?
+size=$(wc -c < "$d/plans/t.yaml")
+if [ $rc -eq 0 ] && [ "$size" -le 16777216 ] && [ "$size" -gt 8388608 ] &&
+    grep -q "plan for t: cut to 1 ops (of 1) and [0-9]* checksums to stay within 16777216 bytes" "$work/err"; then ok
+else fail "oversized plan: exit $rc, $size bytes: $(cat "$work/err")"; fi
+if out=$("$verifier" "$d" 2>&1); then ok; else fail "cut plan: verify-plans: $out"; fi
+
 # Earned blame (tests/blame.py): an unreachable peer is failed alone, its
 # site, the link and the reporters' site stay in use; a report of an op
 # its plan never held is ignored and nothing of it is stored.

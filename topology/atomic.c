@@ -84,25 +84,35 @@ read_all(int fd, size_t max, char **buf, size_t *len)
 
 /*
  * Reads the whole file at path, relative to dirfd (or AT_FDCWD), opened
- * with flags as well (O_NOFOLLOW, say), up to YAML_MAX_FILE bytes.  On
- * success *buf, NUL-terminated, is the caller's; returns 0, or -1 with
- * errno set.
+ * with flags as well (O_NOFOLLOW, say), up to max bytes (EFBIG beyond).
+ * Only a regular file is read (EINVAL otherwise), and opening never
+ * waits (a FIFO does not hang it).  On success *buf, NUL-terminated, is
+ * the caller's; returns 0, or -1 with errno set.
  */
 int
-read_file_at(int dirfd, const char *path, int flags, char **buf,
-    size_t *len)
+read_file_max(int dirfd, const char *path, int flags, size_t max,
+    char **buf, size_t *len)
 {
 	int fd, rc, saved;
 
 	*buf = NULL;
 	*len = 0;
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags)) == -1)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    flags)) == -1)
 		return -1;
-	rc = read_all(fd, YAML_MAX_FILE, buf, len);
+	rc = read_all(fd, max, buf, len);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+/* read_file_max() up to YAML_MAX_FILE bytes. */
+int
+read_file_at(int dirfd, const char *path, int flags, char **buf,
+    size_t *len)
+{
+	return read_file_max(dirfd, path, flags, YAML_MAX_FILE, buf, len);
 }
 
 /* fsyncs a directory; returns 0 or -1 with errno set. */

@@ -153,7 +153,9 @@ fileset_parse(const char *path, const struct ynode *root,
 	struct yctx c = { path, d };
 	struct fileset *fs;
 	const struct ynode *files;
-	size_t i, j;
+	struct dupkey *keys;
+	size_t i;
+	long dup;
 	int rc;
 
 	*out = NULL;
@@ -172,13 +174,18 @@ fileset_parse(const char *path, const struct ynode *root,
 		    files->kids[i]);
 		if (rc != 0)
 			goto out;
-		for (j = 0; j < i; j++)
-			if (strcmp(fs->files[j].name, fs->files[i].name) == 0) {
-				rc = yerr(&c, ymap_get(files->kids[i], "name"),
-				    "duplicate file name '%s'",
-				    fs->files[i].name);
-				goto out;
-			}
+	}
+	keys = xcalloc(fs->nfiles ? fs->nfiles : 1, sizeof(*keys));
+	for (i = 0; i < fs->nfiles; i++) {
+		keys[i].name = fs->files[i].name;
+		keys[i].index = i;
+	}
+	dup = dup_find(keys, fs->nfiles);
+	free(keys);
+	if (dup >= 0) {
+		rc = yerr(&c, ymap_get(files->kids[dup], "name"),
+		    "duplicate file name '%s'", fs->files[dup].name);
+		goto out;
 	}
 	*out = fs;
 	fs = NULL;

@@ -178,7 +178,9 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 	struct yctx c = { path, d };
 	struct plan *p;
 	const struct ynode *v, *list;
-	size_t i, j;
+	struct dupkey *keys;
+	size_t i;
+	long dup;
 	int rc;
 
 	*out = NULL;
@@ -228,13 +230,18 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 			if ((rc = parse_op(&c, &p->ops[p->nops++],
 			    list->kids[i])) != 0)
 				goto fail;
-			for (j = 0; j < i; j++)
-				if (strcmp(p->ops[j].id, p->ops[i].id) == 0) {
-					rc = yerr(&c, list->kids[i],
-					    "duplicate op id '%s'",
-					    p->ops[i].id);
-					goto fail;
-				}
+		}
+		keys = xcalloc(p->nops ? p->nops : 1, sizeof(*keys));
+		for (i = 0; i < p->nops; i++) {
+			keys[i].name = p->ops[i].id;
+			keys[i].index = i;
+		}
+		dup = dup_find(keys, p->nops);
+		free(keys);
+		if (dup >= 0) {
+			rc = yerr(&c, list->kids[dup], "duplicate op id '%s'",
+			    p->ops[dup].id);
+			goto fail;
 		}
 	}
 	*out = p;
@@ -251,7 +258,7 @@ plan_load(const char *path, struct plan **out, struct diag *d)
 	int rc;
 
 	*out = NULL;
-	if ((rc = ydoc_load(path, &root, d)) != 0)
+	if ((rc = ydoc_load_max(path, PLAN_MAX_BYTES, &root, d)) != 0)
 		return rc;
 	rc = plan_parse(path, root, out, d);
 	ynode_free(root);

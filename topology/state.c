@@ -150,7 +150,9 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 	struct yctx c = { path, d };
 	struct state *s;
 	const struct ynode *files, *failures;
-	size_t i, j;
+	struct dupkey *keys;
+	size_t i;
+	long dup;
 	int rc;
 
 	*out = NULL;
@@ -184,14 +186,20 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 			    (rc = yreq_u64(&c, f, "file", "length",
 			    &h->length)) != 0)
 				goto fail;
-			for (j = 0; j < i; j++)
-				if (s->files[j].version == h->version &&
-				    strcmp(s->files[j].name, h->name) == 0) {
-					rc = yerr(&c, f, "file: %s version "
-					    "%llu listed twice", h->name,
-					    (unsigned long long)h->version);
-					goto fail;
-				}
+		}
+		keys = xcalloc(s->nfiles ? s->nfiles : 1, sizeof(*keys));
+		for (i = 0; i < s->nfiles; i++) {
+			keys[i].name = s->files[i].name;
+			keys[i].version = s->files[i].version;
+			keys[i].index = i;
+		}
+		dup = dup_find(keys, s->nfiles);
+		free(keys);
+		if (dup >= 0) {
+			rc = yerr(&c, files->kids[dup], "file: %s version %llu "
+			    "listed twice", s->files[dup].name,
+			    (unsigned long long)s->files[dup].version);
+			goto fail;
 		}
 	}
 	if ((failures = ymap_get(root, "failures")) != NULL) {
@@ -222,7 +230,7 @@ state_load(const char *path, struct state **out, struct diag *d)
 	int rc;
 
 	*out = NULL;
-	if ((rc = ydoc_load(path, &root, d)) != 0)
+	if ((rc = ydoc_load_max(path, STATE_MAX_BYTES, &root, d)) != 0)
 		return rc;
 	rc = state_parse(path, root, out, d);
 	ynode_free(root);

@@ -19,6 +19,16 @@
 
 /* Readers refuse files larger than this many bytes. */
 #define YAML_MAX_FILE ((size_t)256 << 20)
+/* The largest plan: the planner writes none larger, the agent reads none
+ * larger. */
+#define PLAN_MAX_BYTES ((size_t)16 << 20)
+/* The largest state (100,000 file versions take 4 MiB). */
+#define STATE_MAX_BYTES ((size_t)32 << 20)
+/* Readers refuse documents of more nodes (a state of 100,000 files has
+ * 700,000; a manifest of 1 TiB in 4 MiB blocks 262,000), and values
+ * longer than this. */
+#define YAML_MAX_NODES 4000000
+#define YAML_MAX_SCALAR 65536
 /* Readers refuse collections nested deeper than this. */
 #define YAML_MAX_DEPTH 32
 
@@ -52,6 +62,8 @@ struct yctx {
 int	 ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 	    struct ynode **root, struct diag *);
 int	 ydoc_load(const char *path, struct ynode **root, struct diag *);
+int	 ydoc_load_max(const char *path, size_t max, struct ynode **root,
+	    struct diag *);
 void	 ynode_free(struct ynode *);
 int	 yerr(struct yctx *, const struct ynode *, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -393,6 +405,8 @@ int	 write_all(int fd, const void *buf, size_t len);
 int	 write_new_file(const char *path, const void *buf, size_t len);
 int	 sync_new_files(const char *dir);
 int	 read_all(int fd, size_t max, char **buf, size_t *len);
+int	 read_file_max(int dirfd, const char *path, int flags, size_t max,
+	    char **buf, size_t *len);
 int	 read_file_at(int dirfd, const char *path, int flags, char **buf,
 	    size_t *len);
 int	 fsync_dir(const char *dir);
@@ -408,6 +422,13 @@ char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*text_escape(const char *);
 void	 text_sanitize(char *);
+/* An entry of a list checked for repeats (dup_find()). */
+struct dupkey {
+	const char	*name;
+	uint64_t	 version;
+	size_t		 index;
+};
+long	 dup_find(struct dupkey *, size_t);
 extern const char *progname;
 
 #endif

@@ -140,3 +140,36 @@ text_sanitize(char *s)
 			p++;
 		}
 }
+
+static int
+cmp_dupkey(const void *a, const void *b)
+{
+	const struct dupkey *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * The index of the first entry that repeats an earlier one's name and
+ * version, or -1: sorts k (n log n), so that long lists cost no more
+ * than their length.
+ */
+long
+dup_find(struct dupkey *k, size_t n)
+{
+	size_t i;
+	long first = -1;
+
+	qsort(k, n, sizeof(*k), cmp_dupkey);
+	for (i = 1; i < n; i++)
+		if (k[i].version == k[i - 1].version && strcmp(k[i].name,
+		    k[i - 1].name) == 0 && (first < 0 || k[i].index <
+		    (size_t)first))
+			first = (long)k[i].index;
+	return first;
+}

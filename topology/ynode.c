@@ -123,7 +123,7 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 	yaml_event_t	 ev;
 	struct ynode	*stack[YAML_MAX_DEPTH + 1];
 	struct ynode	*top = NULL, *n;
-	size_t		 depth = 0;
+	size_t		 depth = 0, nodes = 0;
 	int		 rc = EX_DATAERR, done = 0, docs = 0;
 
 	*root = NULL;
@@ -174,6 +174,24 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 			} else {
 				anchor = ev.data.mapping_start.anchor;
 				tag = ev.data.mapping_start.tag;
+			}
+			if (++nodes > YAML_MAX_NODES) {
+				diag_at(d, path,
+				    (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "more than %d YAML nodes", YAML_MAX_NODES);
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			if (ev.type == YAML_SCALAR_EVENT &&
+			    ev.data.scalar.length > YAML_MAX_SCALAR) {
+				diag_at(d, path,
+				    (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "a value longer than %d bytes",
+				    YAML_MAX_SCALAR);
+				yaml_event_delete(&ev);
+				goto out;
 			}
 			if (anchor != NULL || tag != NULL) {
 				diag_at(d, path,
@@ -240,30 +258,38 @@ out:
 int
 ydoc_load(const char *path, struct ynode **root, struct diag *d)
 {
+	return ydoc_load_max(path, YAML_MAX_FILE, root, d);
+}
+
+/* ydoc_load() of a file no larger than max bytes. */
+int
+ydoc_load_max(const char *path, size_t max, struct ynode **root,
+    struct diag *d)
+{
 	char *buf;
 	size_t len;
 	int fd, rc, err;
 
 	*root = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
 		    strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
-	rc = read_all(fd, YAML_MAX_FILE, &buf, &len);
+	rc = read_all(fd, max, &buf, &len);
 	err = errno;
 	close(fd);
 	if (rc != 0) {
 		if (err == EFBIG)
 			snprintf(d->msg, sizeof(d->msg), "%s: larger than %zu "
-			    "bytes", path, YAML_MAX_FILE);
+			    "bytes", path, max);
 		else if (err == EINVAL)
 			snprintf(d->msg, sizeof(d->msg), "%s: not a regular "
 			    "file", path);
 		else
 			snprintf(d->msg, sizeof(d->msg), "%s: read: %s", path,
 			    strerror(err));
-		return err == EFBIG ? EX_DATAERR : err == EINVAL ? EX_NOINPUT :
+		return err == EFBIG || err == EINVAL ? EX_DATAERR :
 		    EX_IOERR;
 	}
 	rc = ydoc_parse(path, (unsigned char *)buf, len, root, d);
