@@ -36,8 +36,9 @@ AGENT_LIBS    = $(TOPOLOGY_LIBS) $(CRYPTO_LIBS) $(SSH_LIBS) -lpthread
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+VERSION = 0.9.0
 ALL_CFLAGS = -pthread -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	     $(WARNINGS) $(SANFLAGS) $(PKG_CFLAGS) -Itopology $(CFLAGS)
+	     -DSLUICE_VERSION='"$(VERSION)"' $(WARNINGS) $(SANFLAGS) $(PKG_CFLAGS) -Itopology $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 # Debian packages the build, the tests and the demo need.
@@ -56,7 +57,7 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 	       planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/sim.o planner/baseline.o planner/chart.o \
-	       planner/simulate.o planner/dot.o
+	       planner/simulate.o planner/dot.o planner/forgive.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/pace.o agent/fetch.o \
 	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
@@ -181,6 +182,8 @@ check-run: all tests/unit/unit tests/fuzz/replay
 	sh tests/agent.sh
 	@echo "== end-to-end tests (private sshds)"
 	sh tests/e2e.sh
+	@echo "== the cron loop, unsequenced (private sshd)"
+	sh tests/loop.sh
 	@echo "== resource faults (small file systems; needs root)"
 	sh tests/faults.sh
 	@echo "== WAN test (network namespaces and tc; needs root)"

@@ -23,6 +23,10 @@ struct agent_config {
 	char		*known_hosts;
 	unsigned	 parallel;	/* ops at once */
 	double		 timeout;	/* seconds: connect and I/O */
+	double		 wait;		/* seconds sync waits for a new plan;
+					 * < 0: the last plan's round */
+	double		 splay;		/* seconds: bound of this host's fixed
+					 * delay before sync connects */
 };
 
 int	 config_load(const char *path, struct agent_config **, struct diag *);
@@ -142,6 +146,9 @@ int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,
 void	 ssh_close_file(struct ssh *, struct ssh_file *);
 int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 	    size_t max, struct ssh_error *);
+int	 ssh_exists(struct ssh *, const char *path, struct ssh_error *);
+int	 ssh_readlink(struct ssh *, const char *path, char *buf, size_t size,
+	    struct ssh_error *);
 int	 ssh_put(struct ssh *, const char *path, const void *buf, size_t len,
 	    struct ssh_error *);
 int	 ssh_replace(struct ssh *, const char *dir, const char *name,

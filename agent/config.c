@@ -9,7 +9,8 @@
 #include "agent.h"
 
 static const char *const config_keys[] = { "host", "root", "master",
-	"identity", "known_hosts", "parallel", "timeout", NULL };
+	"identity", "known_hosts", "parallel", "timeout", "wait", "splay",
+	NULL };
 static const char *const master_keys[] = { "address", "port", "user", "dir",
 	NULL };
 
@@ -62,6 +63,24 @@ parse_master(struct yctx *c, struct agent_config *a, const struct ynode *n)
 	return absolute(c, v, "dir", &a->master_dir);
 }
 
+/* Reads the optional duration key, from least seconds to an hour, into
+ * *out (left as it is when absent). */
+static int
+duration(struct yctx *c, const struct ynode *root, const char *key,
+    double least, double *out)
+{
+	const struct ynode *v = ymap_get(root, key);
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if ((rc = yget_duration(c, v, key, out)) != 0)
+		return rc;
+	if (*out < least || *out > 3600)
+		return yerr(c, v, "%s: must be from %.0fs to 1h", key, least);
+	return 0;
+}
+
 /* Builds a configuration from a parsed AGENT.yaml; *out is the caller's. */
 int
 config_parse(const char *path, const struct ynode *root,
@@ -77,6 +96,7 @@ config_parse(const char *path, const struct ynode *root,
 	a->path = xstrdup(path);
 	a->parallel = 4;
 	a->timeout = 30;
+	a->wait = -1;
 	a->master_port = 22;
 	if (root == NULL) {
 		rc = yerr(&c, NULL, "empty agent configuration");
@@ -109,14 +129,10 @@ config_parse(const char *path, const struct ynode *root,
 		}
 		a->parallel = (unsigned)u;
 	}
-	if ((v = ymap_get(root, "timeout")) != NULL) {
-		if ((rc = yget_duration(&c, v, "timeout", &a->timeout)) != 0)
-			goto fail;
-		if (a->timeout < 1 || a->timeout > 3600) {
-			rc = yerr(&c, v, "timeout: must be from 1s to 1h");
-			goto fail;
-		}
-	}
+	if ((rc = duration(&c, root, "timeout", 1, &a->timeout)) != 0 ||
+	    (rc = duration(&c, root, "wait", 0, &a->wait)) != 0 ||
+	    (rc = duration(&c, root, "splay", 0, &a->splay)) != 0)
+		goto fail;
 	*out = a;
 	return 0;
 fail:

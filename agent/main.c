@@ -10,14 +10,15 @@
 #include "agent.h"
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: sluice-agent sync    -c AGENT.yaml [-v]\n"
 	    "       sluice-agent run     -c AGENT.yaml [-v] PLAN.yaml\n"
 	    "       sluice-agent state   -c AGENT.yaml [-v]\n"
 	    "       sluice-agent publish -c AGENT.yaml [-v] FILE NAME VERSION "
-	    "[--growing] [--block-size SIZE]\n");
+	    "[--growing] [--block-size SIZE]\n"
+	    "       sluice-agent --help | --version\n");
 }
 
 int
@@ -31,8 +32,16 @@ main(int argc, char *argv[])
 
 	progname = "sluice-agent";
 	if (argc < 2) {
-		usage();
+		usage(stderr);
 		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("sluice-agent %s\n", SLUICE_VERSION);
+		return 0;
 	}
 	cmd = argv[1];
 	/* -c and -v may stand anywhere; the rest goes to the command. */
@@ -47,7 +56,7 @@ main(int argc, char *argv[])
 	}
 	args[nargs] = NULL;
 	if (cpath == NULL) {
-		usage();
+		usage(stderr);
 		return EX_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -73,7 +82,7 @@ main(int argc, char *argv[])
 		args[nargs] = NULL;
 		rc = cmd_publish(c, nargs, args);
 	} else {
-		usage();
+		usage(stderr);
 		rc = EX_USAGE;
 	}
 	ssh_library_exit();

@@ -509,6 +509,36 @@ ssh_close_file(struct ssh *s, struct ssh_file *f)
 	free(f);
 }
 
+/* Whether the remote path exists: 1, 0, or -1 when it cannot be told. */
+int
+ssh_exists(struct ssh *s, const char *path, struct ssh_error *e)
+{
+	LIBSSH2_SFTP_ATTRIBUTES attrs;
+
+	if (libssh2_sftp_stat(s->sftp, path, &attrs) == 0)
+		return 1;
+	sftp_error(s, e, "stat", path);
+	return e->class == FAIL_MISSING ? 0 : -1;
+}
+
+/* Reads the remote symbolic link at path into buf (NUL-terminated).
+ * Returns 0, 1 when it does not exist, or -1. */
+int
+ssh_readlink(struct ssh *s, const char *path, char *buf, size_t size,
+    struct ssh_error *e)
+{
+	int n = libssh2_sftp_symlink_ex(s->sftp, path,
+	    (unsigned)strlen(path), buf, (unsigned)size - 1,
+	    LIBSSH2_SFTP_READLINK);
+
+	if (n < 0) {
+		sftp_error(s, e, "readlink", path);
+		return e->class == FAIL_MISSING ? 1 : -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
 /*
  * Reads the whole remote file at path, at most max bytes.  Returns 0 with
  * *buf owned by the caller, 1 when the file does not exist, -1 otherwise.

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -174,18 +176,74 @@ send_manifests(const struct agent_config *c, struct store *s,
 	return rc;
 }
 
+/*
+ * Connects to the master.  A refused or timed-out connection (a master
+ * whose sshd is busy: MaxStartups) is tried again after 0.25 s, doubling
+ * to 4 s, each with up to half as much again at random, until the
+ * monotonic time until; authentication and host-key failures are not.
+ */
 static int
-connect_master(const struct agent_config *c, struct ssh **ssh)
+connect_master(const struct agent_config *c, struct ssh **ssh, double until)
 {
 	struct ssh_error e;
+	double backoff = 0.25;
 
-	if (ssh_connect(c, c->master_address, c->master_port, c->master_user,
-	    ssh, &e) != 0) {
-		warnx_("master: %s: %s", failure_class_name(e.class),
-		    e.detail);
-		return -1;
+	for (;;) {
+		if (ssh_connect(c, c->master_address, c->master_port,
+		    c->master_user, ssh, &e) == 0)
+			return 0;
+		if ((e.class != FAIL_CONNECT && e.class != FAIL_TIMEOUT) ||
+		    clock_mono() + backoff > until)
+			break;
+		sleep_until(clock_mono() + backoff * (1 + 0.5 * drand48()));
+		if (backoff < 4)
+			backoff *= 2;
 	}
-	return 0;
+	warnx_("master: %s: %s", failure_class_name(e.class), e.detail);
+	return -1;
+}
+
+/* This host's fixed share of the splay: its name hashed (FNV-1a) to a
+ * fraction of it, so that a fleet spreads evenly and each host keeps its
+ * place from round to round. */
+static double
+splay_of(const struct agent_config *c)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)c->host; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return c->splay * ((double)h / 4294967296.0);
+}
+
+/* How long sync waits for a new plan: wait from AGENT.yaml, else the
+ * round of the last plan it fetched, else a minute. */
+static double
+wait_of(const struct agent_config *c, struct store *s)
+{
+	struct diag d = { "" };
+	struct ynode *root;
+	struct plan *p = NULL;
+	double round = 60;
+	char *buf;
+	size_t len;
+
+	if (c->wait >= 0)
+		return c->wait;
+	if (store_read_meta(s, "plan.yaml", &buf, &len) != 0)
+		return round;
+	if (ydoc_parse("plan.yaml", (unsigned char *)buf, len, &root, &d) ==
+	    0) {
+		if (plan_parse("plan.yaml", root, &p, &d) == 0 &&
+		    p->expires > p->issued && difftime(p->expires, p->issued)
+		    <= 3600)
+			round = difftime(p->expires, p->issued);
+		ynode_free(root);
+	}
+	plan_free(p);
+	free(buf);
+	return round;
 }
 
 /* Fetches this host's plan; 0 with *p (NULL when none), or a code. */
@@ -252,7 +310,110 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh)
 	return rc;
 }
 
-/* sluice-agent sync: the cron entry. */
+/*
+ * Fetches this host's plan and waits, on the open session, for one newer
+ * than epoch done: polls what MASTER_DIR/current names every poll seconds
+ * (a quarter more or less at random), and fetches the plan when it moves,
+ * until the monotonic time until.
+ * Returns 0 with *p the newest plan fetched (maybe still old), or a code.
+ */
+static int
+wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
+    uint64_t done, double until, double poll, struct plan **p, int verbose)
+{
+	struct ssh_error e;
+	char *current = xasprintf("%s/current", c->master_dir);
+	char seen[256] = "", now[256];
+	int rc = 0, lrc, waited = 0;
+
+	/* What current names first, then the plan: a plan written between
+	 * the two moves current past what was seen. */
+	ssh_lock(ssh);
+	if (ssh_readlink(ssh, current, seen, sizeof(seen), &e) < 0)
+		seen[0] = '\0';
+	ssh_unlock(ssh);
+	plan_free(*p);
+	*p = NULL;
+	if ((rc = fetch_plan(c, s, ssh, p)) != 0) {
+		free(current);
+		return rc;
+	}
+	while ((*p == NULL || (*p)->epoch <= done) && clock_mono() < until) {
+		if (!waited && verbose)
+			printf("waiting up to %.0fs for a plan after epoch "
+			    "%" PRIu64 "\n", until - clock_mono(), done);
+		waited = 1;
+		sleep_until(fmin(until, clock_mono() + poll * (0.75 + 0.5 *
+		    drand48())));
+		ssh_lock(ssh);
+		lrc = ssh_readlink(ssh, current, now, sizeof(now), &e);
+		ssh_unlock(ssh);
+		if (lrc < 0) {
+			warnx_("master: %s", e.detail);
+			rc = EX_UNAVAILABLE;
+			break;
+		}
+		/* What was published meanwhile goes to the master at once. */
+		if (send_manifests(c, s, ssh) != 0) {
+			rc = EX_UNAVAILABLE;
+			break;
+		}
+		if (lrc == 1 || strcmp(now, seen) == 0)
+			continue;
+		strcpy(seen, now);
+		plan_free(*p);
+		*p = NULL;
+		if ((rc = fetch_plan(c, s, ssh, p)) != 0)
+			break;
+	}
+	free(current);
+	return rc;
+}
+
+/*
+ * When the master has no plan for this host, whether its topology knows
+ * the host at all: a config copied from another host, or a typo, must not
+ * go on quietly.  Returns 0, or EX_CONFIG with the reason said.
+ */
+static int
+check_known(const struct agent_config *c, struct ssh *ssh)
+{
+	struct ssh_error e;
+	struct diag d = { "" };
+	struct topology *t = NULL;
+	struct ynode *root;
+	char *plan = xasprintf("%s/plans/%s.yaml", c->master_dir, c->host);
+	char *path = xasprintf("%s/topology.yaml", c->master_dir);
+	char *buf = NULL;
+	size_t len;
+	int rc = 0, known = 1;
+
+	ssh_lock(ssh);
+	if (ssh_exists(ssh, plan, &e) == 0 &&
+	    ssh_get(ssh, path, &buf, &len, YAML_MAX_FILE, &e) == 0 &&
+	    ydoc_parse(path, (unsigned char *)buf, len, &root, &d) == 0) {
+		if (topology_parse(path, root, &t, &d) == 0)
+			known = topology_host(t, c->host) >= 0;
+		ynode_free(root);
+	}
+	ssh_unlock(ssh);
+	if (!known) {
+		warnx_("%s: host '%s' is not in the master's %s: check 'host:' "
+		    "(nothing sent)", c->path, c->host, path);
+		rc = EX_CONFIG;
+	}
+	topology_free(t);
+	free(buf);
+	free(plan);
+	free(path);
+	return rc;
+}
+
+/*
+ * sluice-agent sync: the cron entry.  Runs every new plan that comes
+ * while it waits, and ends when a wait sees none (with wait: 0s, after
+ * one), so that a cron start that finds it running loses nothing.
+ */
 int
 cmd_sync(const struct agent_config *c, int verbose)
 {
@@ -260,9 +421,10 @@ cmd_sync(const struct agent_config *c, int verbose)
 	struct ssh *ssh = NULL;
 	struct plan *p = NULL;
 	uint64_t done = 0;
+	double start = clock_mono(), wait, until, poll;
 	char *buf;
 	size_t len;
-	int lock, rc = 0, prc;
+	int lock, rc = 0, prc, ran = 0;
 
 	if (c->master_address == NULL) {
 		warnx_("%s: no 'master' to sync with", c->path);
@@ -283,36 +445,69 @@ cmd_sync(const struct agent_config *c, int verbose)
 		store_close(s);
 		return 0;
 	}
-	if (connect_master(c, &ssh) != 0) {
-		rc = EX_UNAVAILABLE;
-		goto out;
-	}
-	if (send_manifests(c, s, ssh) != 0)
-		rc = EX_UNAVAILABLE;
-	prc = fetch_plan(c, s, ssh, &p);
-	if (prc != 0 && rc == 0)
-		rc = prc;
-	ssh_close(ssh);
-	ssh = NULL;
+	srand48((long)getpid() ^ (long)time(NULL));
 	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
 		done = strtoull(buf, NULL, 10);
 		free(buf);
 	}
-	if (p != NULL && p->epoch > done) {
-		prc = execute(c, s, p, verbose);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-	} else if (verbose)
-		printf("no new plan\n");
-	if (connect_master(c, &ssh) != 0) {
+	wait = wait_of(c, s);
+	until = start + wait;
+	/* A new plan is seen within a sixtieth of the round (a second at
+	 * most, 50 ms at least): what the round loses to waiting. */
+	poll = fmin(1.0, fmax(0.05, wait / 60));
+	if (c->splay > 0)
+		sleep_until(start + splay_of(c));
+	if (connect_master(c, &ssh, until) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (send_manifests(c, s, ssh) != 0 && rc == 0)
+	if ((rc = check_known(c, ssh)) != 0)
+		goto out;
+	if (send_manifests(c, s, ssh) != 0)
 		rc = EX_UNAVAILABLE;
-	prc = send_state(c, s, ssh);
-	if (prc != 0 && rc == 0)
-		rc = prc;
+	for (;;) {
+		prc = wait_for_plan(c, s, ssh, done, until, poll, &p,
+		    verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		if (prc != 0 || p == NULL || p->epoch <= done)
+			break;
+		ssh_close(ssh);
+		ssh = NULL;
+		prc = execute(c, s, p, verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		done = p->epoch;
+		ran = 1;
+		/* The state goes back at once: the next planning run sees
+		 * it.  Then the next plan is waited for, a round at most. */
+		if (connect_master(c, &ssh, clock_mono() + c->timeout) != 0) {
+			rc = EX_UNAVAILABLE;
+			goto out;
+		}
+		if (send_manifests(c, s, ssh) != 0 && rc == 0)
+			rc = EX_UNAVAILABLE;
+		if ((prc = send_state(c, s, ssh)) != 0) {
+			if (rc == 0)
+				rc = prc;
+			goto out;
+		}
+		until = clock_mono() + wait;
+	}
+	if (!ran) {
+		if (verbose)
+			printf("no new plan\n");
+		if (ssh == NULL && connect_master(c, &ssh, clock_mono() +
+		    c->timeout) != 0) {
+			rc = EX_UNAVAILABLE;
+			goto out;
+		}
+		if (send_manifests(c, s, ssh) != 0 && rc == 0)
+			rc = EX_UNAVAILABLE;
+		prc = send_state(c, s, ssh);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+	}
 out:
 	ssh_close(ssh);
 	plan_free(p);

@@ -473,7 +473,12 @@ job_shape(struct job *j, unsigned cpus)
 		j->streams--;
 }
 
-/* The plan's expiry on the monotonic clock. */
+/* Ops end this much before their plan expires (a fortieth of the plan's
+ * life, a second at most), so that the state they leave reaches the
+ * master before the next planning run, which cron starts at expiry. */
+#define REPORT_MARGIN(life) fmin(1.0, (life) / 40)
+
+/* When the plan's ops must end, on the monotonic clock. */
 static double
 deadline_of(const struct plan *p)
 {
@@ -481,7 +486,8 @@ deadline_of(const struct plan *p)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	return clock_mono() + ((double)p->expires - (double)now.tv_sec -
-	    (double)now.tv_nsec / 1e9);
+	    (double)now.tv_nsec / 1e9) - REPORT_MARGIN(difftime(p->expires,
+	    p->issued));
 }
 
 /* Sets up the job of op o, from the block its version already holds. */

@@ -52,6 +52,7 @@ identity: $SSHD_KEY
 known_hosts: $SSHD_KNOWN_HOSTS
 parallel: 8
 timeout: 10s
+wait: 0s
 EOC
 done
 

@@ -20,7 +20,7 @@ static const char *const ledger_keys[] = { "epoch", "issued", "method",
 	NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", "retry", "witness", "witnesses",
-	"culprit", "culprits", "strikes", NULL };
+	"culprit", "culprits", "strikes", "entry", NULL };
 static const char *const report_keys[] = { "host", "epoch", "time", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
 
@@ -36,6 +36,7 @@ ledger_free(struct ledger *l)
 		free(l->counts[i].reason);
 		free(l->counts[i].witness);
 		free(l->counts[i].culprit);
+		free(l->counts[i].entry);
 	}
 	for (i = 0; i < l->nreports; i++)
 		free(l->reports[i].host);
@@ -80,7 +81,8 @@ parse_counts(struct yctx *c, struct ledger *l, const struct ynode *list)
 		    (rc = yopt_u64(c, n, "witnesses", &witnesses)) != 0 ||
 		    (rc = yopt_name(c, n, "culprit", &lc->culprit)) != 0 ||
 		    (rc = yopt_u64(c, n, "culprits", &culprits)) != 0 ||
-		    (rc = yopt_u64(c, n, "strikes", &strikes)) != 0)
+		    (rc = yopt_u64(c, n, "strikes", &strikes)) != 0 ||
+		    (rc = yopt_string(c, n, "entry", &lc->entry)) != 0)
 			return rc;
 		lc->count = count > 1000000 ? 1000000 : (unsigned)count;
 		lc->hard = hard > 1000000 ? 1000000 : (unsigned)hard;
@@ -245,6 +247,8 @@ ledger_format(const struct ledger *l, size_t *len)
 				yout_str(y, "reason");
 				yout_quoted(y, lc->reason);
 			}
+			if (lc->entry != NULL)
+				yout_key_str(y, "entry", lc->entry);
 		}
 		yout_end_map(y);
 	}
@@ -764,7 +768,8 @@ attribute(struct master *m, struct ledger *l, struct evidences *ev,
 	struct charge *ch = NULL;
 	size_t i, j, k, n = 0, cap = 0;
 
-	qsort(ev->worked, ev->nworked, sizeof(char *), cmp_str);
+	if (ev->nworked > 0)
+		qsort(ev->worked, ev->nworked, sizeof(char *), cmp_str);
 	/* A reporter whose transient failures blame two or more sources and
 	 * that finished nothing: its own network is the suspect.  (An op
 	 * that ran out of time blames nothing.) */
@@ -802,7 +807,8 @@ attribute(struct master *m, struct ledger *l, struct evidences *ev,
 			n++;
 		}
 	}
-	qsort(ch, n, sizeof(*ch), cmp_charge);
+	if (n > 0)
+		qsort(ch, n, sizeof(*ch), cmp_charge);
 	for (i = 0; i < n; i = j) {
 		size_t why = ch[i].index;
 
@@ -861,19 +867,96 @@ retry_failed(struct ledger *l, uint64_t epoch)
 		ledger_add_change(l, "%s tried again after %llu rounds",
 		    c->component, (unsigned long long)(epoch -
 		    c->failed_epoch));
-		c->failed_epoch = 0;
-		c->failed_time = 0;
-		c->retry_epoch = 0;
-		c->count = 0;
-		c->hard = 0;
-		c->witnesses = 0;
-		free(c->witness);
-		c->witness = NULL;
-		c->culprits = 0;
-		free(c->culprit);
-		c->culprit = NULL;
-		free(c->reason);
-		c->reason = NULL;
+		ledger_reset(c, 0);
+	}
+}
+
+/* Clears a component's failure and the evidence behind it; with
+ * strikes_too, also how often it failed (a clean slate). */
+void
+ledger_reset(struct ledger_count *c, int strikes_too)
+{
+	c->failed_epoch = 0;
+	c->failed_time = 0;
+	c->retry_epoch = 0;
+	c->count = 0;
+	c->hard = 0;
+	c->witnesses = 0;
+	free(c->witness);
+	c->witness = NULL;
+	c->culprits = 0;
+	free(c->culprit);
+	c->culprit = NULL;
+	free(c->reason);
+	c->reason = NULL;
+	free(c->entry);
+	c->entry = NULL;
+	if (strikes_too)
+		c->strikes = 0;
+}
+
+/* What the topology says of a component, to notice when the operator
+ * changes it; NULL when it has no such component. */
+static char *
+component_entry(const struct topology *t, const char *name)
+{
+	size_t i;
+
+	if (strncmp(name, "host:", 5) == 0) {
+		long h = topology_host(t, name + 5);
+		const struct host *x;
+
+		if (h < 0)
+			return NULL;
+		x = &t->hosts[h];
+		return xasprintf("%s %s %u %s %s %.17g %.17g",
+		    t->sites[x->site].name, x->address, x->port,
+		    x->user ? x->user : "-", x->root, x->nic_in, x->nic_out);
+	}
+	if (strncmp(name, "site:", 5) == 0) {
+		for (i = 0; i < t->nsites; i++)
+			if (strcmp(t->sites[i].name, name + 5) == 0)
+				return xasprintf("%.17g %.17g",
+				    t->sites[i].uplink, t->sites[i].downlink);
+		return NULL;
+	}
+	if (strncmp(name, "link:", 5) == 0)
+		for (i = 0; i < t->nlinks; i++)
+			if (strcmp(t->links[i].name, name + 5) == 0)
+				return xasprintf("%s %s %.17g %.17g",
+				    t->sites[t->links[i].a].name,
+				    t->sites[t->links[i].b].name,
+				    t->links[i].capacity, t->links[i].reserved);
+	return NULL;
+}
+
+/* A failed component whose topology entry the operator has changed since
+ * (a host's root or address fixed, a link's capacity) is tried again at
+ * once; a newly failed one has its entry noted. */
+static void
+note_entries(struct ledger *l, const struct topology *t, int reset)
+{
+	size_t i;
+
+	for (i = 0; i < l->ncounts; i++) {
+		struct ledger_count *c = &l->counts[i];
+		char *now;
+
+		if (c->failed_epoch == 0 || (reset && c->entry == NULL) ||
+		    (!reset && c->entry != NULL))
+			continue;
+		if ((now = component_entry(t, c->component)) == NULL)
+			continue;
+		if (!reset)
+			c->entry = now;
+		else {
+			if (strcmp(now, c->entry) != 0) {
+				ledger_add_change(l, "%s changed in the "
+				    "topology: tried again", c->component);
+				ledger_reset(c, 1);
+			}
+			free(now);
+		}
 	}
 }
 
@@ -917,6 +1000,7 @@ prune_components(struct ledger *l, const struct topology *t)
 		free(c->reason);
 		free(c->witness);
 		free(c->culprit);
+		free(c->entry);
 	}
 	l->ncounts = k;
 }
@@ -986,6 +1070,7 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 		free(l->changes[i]);
 	l->nchanges = 0;
 	prune_components(l, t);
+	note_entries(l, t, 1);
 	memset(&ev, 0, sizeof(ev));
 	ev.done = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	ev.served = xcalloc(t->nhosts ? t->nhosts : 1, 1);
@@ -1004,6 +1089,7 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 		rep->time = st->time;
 	}
 	attribute(m, l, &ev, epoch, now);
+	note_entries(l, t, 0);
 	evidences_free(&ev);
 	retry_failed(l, epoch);
 	update_picture(l, t, changed);

@@ -9,9 +9,9 @@
 #include "planner.h"
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
 	    "       sluice-plan run      -d DIR [--method lp|greedy] "
 	    "[--now TIME] [-v]\n"
@@ -25,7 +25,9 @@ usage(void)
 	    "[--growing NAME=RATE]\n"
 	    "                            [--trace DIR] [--svg FILE] "
 	    "[--rounds N] [--seed N]\n"
-	    "       sluice-plan dot      -d DIR\n");
+	    "       sluice-plan dot      -d DIR\n"
+	    "       sluice-plan forgive  -d DIR [-v] COMPONENT...\n"
+	    "       sluice-plan --help | --version\n");
 }
 
 int
@@ -33,7 +35,7 @@ main(int argc, char *argv[])
 {
 	progname = "sluice-plan";
 	if (argc < 2) {
-		usage();
+		usage(stderr);
 		return EX_USAGE;
 	}
 	optind = 1;
@@ -51,11 +53,17 @@ main(int argc, char *argv[])
 		return cmd_simulate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dot") == 0)
 		return cmd_dot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "forgive") == 0)
+		return cmd_forgive(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		usage();
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("sluice-plan %s\n", SLUICE_VERSION);
 		return 0;
 	}
 	fprintf(stderr, "sluice-plan: unknown command '%s'\n", argv[1]);
-	usage();
+	usage(stderr);
 	return EX_USAGE;
 }

@@ -6,9 +6,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -172,6 +174,79 @@ load_states(struct master *m)
 	}
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Names what the directory holds that nothing will read: states/ or
+ * manifests/ missing, a state of a host the topology does not have, a
+ * manifest of a file version the file set does not name.  Each counts as
+ * an error (check fails; run plans the rest).  Names that begin with a
+ * dot (a replacement in progress) and other suffixes are passed over.
+ */
+static void
+check_entries(struct master *m, const char *sub)
+{
+	const struct topology *t = m->topology;
+	const struct fileset *fs = m->fileset;
+	char *path = xasprintf("%s/%s", m->dir, sub), **known;
+	struct dirent *e;
+	size_t n, i;
+	DIR *d;
+
+	if ((d = opendir(path)) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", path, strerror(errno),
+		    strcmp(sub, "states") == 0 ? "agents report there, "
+		    "create it" : "generators' agents send manifests there, "
+		    "create it");
+		m->nerrors++;
+		free(path);
+		return;
+	}
+	if (strcmp(sub, "states") == 0) {
+		n = t->nhosts;
+		known = xcalloc(n ? n : 1, sizeof(*known));
+		for (i = 0; i < n; i++)
+			known[i] = xasprintf("%s.yaml", t->hosts[i].name);
+	} else {
+		n = fs->nfiles;
+		known = xcalloc(n ? n : 1, sizeof(*known));
+		for (i = 0; i < n; i++) {
+			char *esc = name_escape_file(fs->files[i].name,
+			    fs->files[i].version);
+
+			known[i] = xasprintf("%s.yaml", esc);
+			free(esc);
+		}
+	}
+	if (n > 0)
+		qsort(known, n, sizeof(*known), cmp_name);
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		const char *name = e->d_name;
+
+		if (name[0] == '.' || len < 6 ||
+		    strcmp(name + len - 5, ".yaml") != 0)
+			continue;
+		if (n > 0 && bsearch(&name, known, n, sizeof(*known),
+		    cmp_name) != NULL)
+			continue;
+		fprintf(stderr, "%s/%s: %s (ignored)\n", path, name,
+		    strcmp(sub, "states") == 0 ? "no host of that name in "
+		    "the topology" : "no file version of that name in the "
+		    "file set");
+		m->nerrors++;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		free(known[i]);
+	free(known);
+	free(path);
+}
+
 /*
  * Loads the master directory dir.  Returns 0 with *out owned by the caller
  * (master_free()), or the sysexits.h code of a broken topology or file set.
@@ -196,6 +271,8 @@ master_load(const char *dir, struct master **out, int verbose)
 		master_free(m);
 		return rc;
 	}
+	check_entries(m, "manifests");
+	check_entries(m, "states");
 	load_manifests(m);
 	load_states(m);
 	*out = m;
@@ -306,4 +383,38 @@ master_from_args(int argc, char **argv, int need_fileset, int *quiet,
 	*from_dir = dir != NULL;
 	return dir ? master_load(dir, out, 0) : master_load_files(tpath,
 	    fpath, out);
+}
+
+/*
+ * Takes DIR/lock for a command that writes the master directory.  Returns
+ * the descriptor to close when done; -1 when another holds it (said on
+ * standard output with verbose: cron's overlapping run leaves quietly);
+ * -2 when the lock cannot be taken (said on standard error).
+ */
+int
+master_lock(const char *dir, int verbose)
+{
+	char *path = xasprintf("%s/lock", dir);
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) == -1) {
+		warnx_("%s: %s", path, strerror(errno));
+		free(path);
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int busy = errno == EWOULDBLOCK;
+
+		if (!busy)
+			warnx_("%s: %s", path, strerror(errno));
+		else if (verbose)
+			printf("%s is held by another run: nothing done\n",
+			    path);
+		close(fd);
+		free(path);
+		return busy ? -1 : -2;
+	}
+	free(path);
+	return fd;
 }

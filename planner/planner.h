@@ -85,6 +85,7 @@ struct ledger_count {
 	char		*culprit;	/* ... the first source it failed */
 	unsigned	 culprits;	/* 1, or 2 for more than one */
 	unsigned	 strikes;	/* times failed since a success */
+	char		*entry;		/* when failed: its topology entry then */
 };
 
 struct ledger_report {
@@ -114,6 +115,7 @@ struct ledger {
 
 int	 ledger_load(const char *path, struct ledger **, struct diag *);
 int	 master_ledger(const char *dir, struct ledger **);
+int	 master_lock(const char *dir, int verbose);
 char	*ledger_format(const struct ledger *, size_t *len);
 void	 ledger_free(struct ledger *);
 struct ledger_count *ledger_component(struct ledger *, const char *,
@@ -124,6 +126,7 @@ struct ledger_count *ledger_note(struct ledger *, const char *component,
 void	 ledger_blame(struct ledger *, const char *component, uint64_t epoch,
 	    time_t now, unsigned threshold, int hard, const char *reason);
 void	 ledger_absolve(struct ledger *, const char *component);
+void	 ledger_reset(struct ledger_count *, int strikes_too);
 struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);
 void	 ledger_update(struct ledger *, struct master *, struct plan **old,
@@ -196,6 +199,7 @@ struct sched {
 	struct topology	*t;
 	enum method	 method;
 	double		 T;		/* the round ops fill, seconds */
+	double		 late;		/* plan_options.late */
 	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
@@ -328,6 +332,8 @@ struct round_stats {
 /* How to plan. */
 struct plan_options {
 	enum method	 method;
+	double		 late;		/* seconds the clock is past 'now' (the
+					 * issue time, a whole second) */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
@@ -423,6 +429,7 @@ int	 cmd_status(int argc, char **argv);
 int	 cmd_bound(int argc, char **argv);
 int	 cmd_simulate(int argc, char **argv);
 int	 cmd_dot(int argc, char **argv);
+int	 cmd_forgive(int argc, char **argv);
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
 #endif

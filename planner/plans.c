@@ -337,7 +337,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
-	fit_round(s, plans, (double)(expires - now));
+	fit_round(s, plans, (double)(expires - now) - s->late);
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;

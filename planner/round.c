@@ -113,6 +113,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	ledger_update(l, m, old, epoch, now, changed);
 	/* 2. Demands and candidates, within what failed and what runs. */
 	sched_init(&s, m, opt->method);
+	if (opt->late > 0 && opt->late < t->round) {
+		s.late = opt->late;
+		s.T = (t->round - opt->late) * SCHED_ROUND_USE;
+	}
 	apply_failures(&s, l);
 	keep_running_plans(&s, old, now);
 	sched_demands(&s);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "planner.h"
@@ -29,7 +30,7 @@ cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
-	struct plan_options opt = { METHOD_LP };
+	struct plan_options opt = { METHOD_LP, 0 };
 	struct master *m = NULL;
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
@@ -38,7 +39,7 @@ cmd_run(int argc, char **argv)
 	struct timespec clock;
 	time_t now, expires = 0;
 	size_t h;
-	int ch, rc, verbose = 0, fixed = 0;
+	int ch, rc, verbose = 0, fixed = 0, lock;
 
 	clock_gettime(CLOCK_REALTIME, &clock);
 	now = clock.tv_sec;
@@ -77,20 +78,35 @@ cmd_run(int argc, char **argv)
 		usage_run();
 		return EX_USAGE;
 	}
-	if ((rc = master_load(dir, &m, verbose)) != 0)
+	/* One run at a time: a second one, as when cron overlaps a slow
+	 * run, leaves at once and the epochs never fork. */
+	if ((lock = master_lock(dir, verbose)) < 0)
+		return lock == -1 ? 0 : EX_CANTCREAT;
+	if ((rc = master_load(dir, &m, verbose)) != 0) {
+		close(lock);
 		return rc;
+	}
 	if ((rc = master_ledger(dir, &l)) != 0) {
 		master_free(m);
+		close(lock);
 		return rc;
 	}
 	old = epoch_plans(dir, m->topology);
 	/*
-	 * Plans expire a round after this moment, rounded up to the second:
-	 * rounding the issue time down would steal up to a second of it.
+	 * Plans expire a round after this moment, rounded down to the
+	 * second, and ops are sized to the time that leaves: the next run,
+	 * which cron starts a round after this one, finds them expired and
+	 * plans every host afresh.  (Rounded up, they would outlive it by up
+	 * to a second, and every host that had not reported by then would
+	 * keep its plan and lose the round.)
 	 */
-	expires = fixed ? now + (time_t)ceil(m->topology->round) :
-	    (time_t)ceil((double)clock.tv_sec + (double)clock.tv_nsec / 1e9 +
-	    m->topology->round);
+	if (fixed)
+		expires = now + (time_t)floor(m->topology->round);
+	else {
+		opt.late = (double)clock.tv_nsec / 1e9;
+		expires = (time_t)floor((double)clock.tv_sec + opt.late +
+		    m->topology->round);
+	}
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	t2 = elapsed();
@@ -116,6 +132,7 @@ cmd_run(int argc, char **argv)
 	free(plans);
 	ledger_free(l);
 	master_free(m);
+	close(lock);
 	return rc;
 }
 

@@ -37,6 +37,7 @@ identity: $SSHD_KEY
 known_hosts: ${2:-$SSHD_KNOWN_HOSTS}
 parallel: 4
 timeout: 10s
+wait: 0s
 EOC
 }
 src() { echo "$1,127.0.0.1,$P,$W/roots/$1"; }
@@ -472,18 +473,33 @@ echo 'files: [{name: data/f.bin, version: 1, generator: m, size: 24MiB}]' > "$W/
 "$agent" publish -c "$W/m.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB
 "$agent" sync -c "$W/m.yaml" && ok || fail "generator sync"
 [ -f "$W/master/manifests/data%2Ff.bin@1.yaml" ] && ok || fail "manifest not sent"
+# The agents start before the planner, as cron may start them: each waits
+# for the round's plan (wait: 10s) and runs it in the same round.
+for h in m a b; do sed -i 's/^wait: .*/wait: 10s/' "$W/$h.yaml"; done
 for round in 1 2 3 4; do
+	for h in m a b; do "$agent" sync -v -c "$W/$h.yaml" >>"$W/sync-$h.out" 2>>"$W/sync.err" & done
+	sleep 1
 	"$plan" run -d "$W/master" || fail "plan run $round"
 	"$shared/tools/verify-plans" -q "$W/master" || fail "round $round: verify-plans"
-	for h in m a b; do "$agent" sync -c "$W/$h.yaml" 2>>"$W/sync.err" & done
 	wait
 	cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin" && break
 done
+grep -q "^waiting up to [0-9]*s for a plan after epoch 0" "$W/sync-b.out" && ok ||
+    fail "sync did not wait for its plan: $(cat "$W/sync-b.out")"
 if cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin"; then ok
 else fail "sync: not complete after $round rounds: $(cat "$W/sync.err")"; fi
 grep -q "length: $SIZE" "$W/master/states/b.yaml" && ok || fail "sync: state not sent"
 ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && fail "sync left side files" || ok
 echo "agent: sync completed in $round round(s)" >&2
+# A host the master's topology does not know: a clear error, exit 78, and
+# no state written under its name.
+conf zz
+"$agent" sync -c "$W/zz.yaml" 2>"$W/zz.err"
+rc=$?
+if [ $rc -eq 78 ] && grep -q "host 'zz' is not in the master's $W/master/topology.yaml" "$W/zz.err" &&
+    [ ! -e "$W/master/states/zz.yaml" ]; then ok
+else fail "unknown host: exit $rc: $(cat "$W/zz.err")"; fi
+[ -n "${AGENT_DEBUG:-}" ] && for h in m a b; do echo "== $h"; cat "$W/sync-$h.out"; done && cat "$W/sync.err"
 
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

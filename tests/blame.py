@@ -15,6 +15,10 @@ naming the generator, its site and made-up components.  Nothing may be
 stored or failed, and the next run still plans ops.  Then d reports a
 detail with C0 and C1 controls: refused, and the message escapes them.
 
+Case "forgive": m fails as in "peer"; forgive clears it by name (an
+unknown name is refused); m fails again, then its topology entry changes
+and the next run tries it at once.
+
 Prints one line per finding; exits 1 when one does not hold.
 """
 import os
@@ -161,6 +165,54 @@ if CASE == "peer":
     print("blame: s2 hosts whole or served without m: %d of 3" % len(served))
     if len(served) != 3:
         bad.append("s2 served %d of 3" % len(served))
+elif CASE == "forgive":
+    i = 0
+
+    def fail_m():
+        global i
+        for _ in range(6):
+            i += 1
+            run(d, i)
+            follow(d, i)
+            if "host:m" in failed(d)[0]:
+                return True
+        return False
+
+    if not fail_m():
+        bad.append("host:m never failed")
+    r = subprocess.run([PLAN, "forgive", "-d", d, "host:zzz"],
+                       capture_output=True, text=True)
+    if r.returncode != 65 or "host:zzz: neither failed nor counted" \
+            not in r.stderr:
+        bad.append("forgive of an unknown name: %d %r" % (r.returncode,
+                                                         r.stderr))
+    r = subprocess.run([PLAN, "forgive", "-v", "-d", d, "host:m"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or "host:m forgiven" not in r.stdout:
+        bad.append("forgive: %d %r %r" % (r.returncode, r.stdout,
+                                          r.stderr))
+    if "host:m" in failed(d)[0]:
+        bad.append("host:m still failed after forgive")
+    st = subprocess.run([PLAN, "status", "-d", d], capture_output=True,
+                        text=True).stdout
+    if "host:m forgiven by the operator" not in st:
+        bad.append("status does not show the forgiving: %r" % st)
+    # Failed again, then its topology entry changes: tried at once.
+    if not fail_m():
+        bad.append("host:m did not fail again")
+    with open(d + "/topology.yaml") as f:
+        topo = f.read()
+    with open(d + "/topology.yaml", "w") as f:
+        f.write(topo.replace("/srv/m", "/srv/m-fixed"))
+    i += 1
+    run(d, i)
+    names, led = failed(d)
+    print("blame: after the topology change, failed: %s" % sorted(names))
+    if "host:m" in names:
+        bad.append("host:m still failed after its entry changed")
+    if "host:m changed in the topology: tried again" not in \
+            "\n".join(led.get("changes") or []):
+        bad.append("the change is not noted: %r" % led.get("changes"))
 else:
     run(d, 1)
     write_state(d, "c", 1, stamp(1)[:-3] + "30Z", 0, [

@@ -6,6 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SLUICE_SHARED:-$top/../shared}
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
+agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -109,6 +110,44 @@ if [ $rc -eq 64 ]; then ok; else fail "unknown command: exit $rc"; fi
 "$plan" check -d x -t y >/dev/null 2>&1
 rc=$?
 if [ $rc -eq 64 ]; then ok; else fail "both -d and -t: exit $rc"; fi
+
+# What nothing would read is named: a state of a host the topology does
+# not have, a manifest of a file the file set does not name, a missing
+# states/ or manifests/.
+rm -rf "$work/stray" && cp -r "$shared/cases/tiny" "$work/stray" && chmod -R u+w "$work/stray"
+cp "$work/stray/states/r0s0h1.yaml" "$work/stray/states/ghost.yaml"
+cp "$work/stray/manifests/data%2Ffile-000.bin@1.yaml" "$work/stray/manifests/data%2Ffile-00O.bin@1.yaml"
+"$plan" check -d "$work/stray" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "states/ghost.yaml: no host of that name in the topology" "$work/err" &&
+    grep -q "file-00O.bin@1.yaml: no file version of that name in the file set" "$work/err"; then ok
+else fail "stray files: exit $rc: $(cat "$work/err")"; fi
+"$plan" run -d "$work/stray" --now 2026-11-25T08:01:00Z 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "ghost.yaml" "$work/err"; then ok; else fail "run with stray files: exit $rc: $(cat "$work/err")"; fi
+rm -rf "$work/stray/states"
+"$plan" check -d "$work/stray" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "stray/states: No such file or directory: agents report there, create it" "$work/err"; then ok
+else fail "missing states/: exit $rc: $(cat "$work/err")"; fi
+
+# --help: the usage on standard output, exit 0; --version: one line.
+for p in "$plan" "$agent"; do
+	name=$(basename "$p")
+	out=$("$p" --help 2>/dev/null)
+	rc=$?
+	case "$out" in
+	"usage: $name "*) [ $rc -eq 0 ] && ok || fail "$name --help: exit $rc" ;;
+	*) fail "$name --help: '$out'" ;;
+	esac
+	out=$("$p" --version 2>&1)
+	case "$out" in
+	"$name "[0-9]*.[0-9]*.[0-9]*) ok ;;
+	*) fail "$name --version: '$out'" ;;
+	esac
+	"$p" 2>/dev/null
+	[ $? -eq 64 ] && ok || fail "$name without arguments: not 64"
+done
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -71,6 +71,7 @@ identity: $KEY
 known_hosts: $KH
 parallel: 8
 timeout: ${E2E_TIMEOUT:-3}s
+wait: 0s
 EOC
 		done
 		echo "links: [{between: [east, west], capacity: 60Mbit, latency: 30ms}]"

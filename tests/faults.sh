@@ -41,6 +41,7 @@ root: $2
 identity: $SSHD_KEY
 known_hosts: $SSHD_KNOWN_HOSTS
 timeout: 5s
+wait: 0s
 EOC
 }
 

@@ -311,6 +311,32 @@ if command -v dot >/dev/null 2>&1; then
 	dot -Tsvg "$work/view.dot" > /dev/null && ok || fail "Graphviz rejects the dot output"
 fi
 
+# One run at a time: with DIR/lock held, run leaves at once, exit 0,
+# nothing written (-v says why); two runs started together both exit 0
+# and the epochs stay one line.
+fresh wan3 locked
+d="$work/locked"
+"$plan" run -d "$d" --now $T0
+if command -v flock >/dev/null 2>&1; then
+	flock "$d/lock" sleep 3 &
+	holder=$!
+	sleep 0.5
+	out=$("$plan" run -v -d "$d" --now 2026-11-25T08:02:00Z 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$out" = "$d/lock is held by another run: nothing done" ] &&
+	    [ "$(readlink "$d/current")" = epochs/1 ]; then ok
+	else fail "locked run: exit $rc: $out"; fi
+	wait $holder
+fi
+"$plan" run -d "$d" --now 2026-11-25T08:03:00Z 2>"$work/err1" & r1=$!
+"$plan" run -d "$d" --now 2026-11-25T08:03:00Z 2>"$work/err2" & r2=$!
+wait $r1; rc1=$?
+wait $r2; rc2=$?
+n=$(readlink "$d/current" | sed 's|epochs/||')
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -s "$work/err1" ] && [ ! -s "$work/err2" ] &&
+    { [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; } && "$verifier" -q "$d" >/dev/null 2>&1; then ok
+else fail "two runs at once: exits $rc1 $rc2, epoch $n: $(cat "$work/err1" "$work/err2")"; fi
+
 # Bounded readers: a state that is a FIFO, or too large, or of too many
 # nodes is refused with its position and that host skipped, at once; a
 # state of 100,000 file versions is read (in linear time: sorted
@@ -375,7 +401,7 @@ if out=$("$verifier" "$d" 2>&1); then ok; else fail "cut plan: verify-plans: $ou
 # Earned blame (tests/blame.py): an unreachable peer is failed alone, its
 # site, the link and the reporters' site stay in use; a report of an op
 # its plan never held is ignored and nothing of it is stored.
-for c in peer bogus; do
+for c in peer bogus forgive; do
 	if out=$(python3 "$top/tests/blame.py" "$plan" "$work" $c 2>&1); then ok
 	else fail "blame $c: $out"; fi
 done

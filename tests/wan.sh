@@ -116,6 +116,7 @@ identity: $W/keys/id_ed25519
 known_hosts: $W/known_hosts
 parallel: 8
 timeout: 5s
+wait: 0s
 EOC
 		done
 	done
