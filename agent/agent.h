@@ -27,8 +27,16 @@ struct agent_config {
 					 * < 0: the last plan's round */
 	double		 splay;		/* seconds: bound of this host's fixed
 					 * delay before sync connects */
+	struct sshkey	 master_key;	/* what must sign plans, when pinned */
+	int		 has_master_key;
+	char		*signing_key;	/* this host's private key file */
+	int		 signing_key_given;	/* named in AGENT.yaml */
 };
 
+int	 agent_signer(const struct agent_config *, struct sshkey *);
+int	 cmd_keygen(const struct agent_config *);
+int	 plan_signature_check(const struct agent_config *, const char *what,
+	    const char *text, size_t len, const char *sig, size_t siglen);
 int	 config_load(const char *path, struct agent_config **, struct diag *);
 int	 config_parse(const char *path, const struct ynode *,
 	    struct agent_config **, struct diag *);

@@ -10,7 +10,7 @@
 
 static const char *const config_keys[] = { "host", "root", "master",
 	"identity", "known_hosts", "parallel", "timeout", "wait", "splay",
-	NULL };
+	"master_key", "signing_key", NULL };
 static const char *const master_keys[] = { "address", "port", "user", "dir",
 	NULL };
 
@@ -27,6 +27,7 @@ config_free(struct agent_config *c)
 	free(c->master_dir);
 	free(c->identity);
 	free(c->known_hosts);
+	free(c->signing_key);
 	free(c);
 }
 
@@ -129,6 +130,26 @@ config_parse(const char *path, const struct ynode *root,
 		}
 		a->parallel = (unsigned)u;
 	}
+	if ((v = ymap_get(root, "master_key")) != NULL) {
+		char *line = NULL;
+		const char *why;
+
+		if ((rc = yget_string(&c, v, "master_key", &line)) != 0)
+			goto fail;
+		if (sshkey_parse_public(line, &a->master_key, &why) != 0) {
+			free(line);
+			rc = yerr(&c, v, "master_key: %s", why);
+			goto fail;
+		}
+		free(line);
+		a->has_master_key = 1;
+	}
+	if ((v = ymap_get(root, "signing_key")) != NULL) {
+		if ((rc = absolute(&c, v, "signing_key", &a->signing_key)) != 0)
+			goto fail;
+		a->signing_key_given = 1;
+	} else
+		a->signing_key = xstrdup("/etc/sluice/host.key");
 	if ((rc = duration(&c, root, "timeout", 1, &a->timeout)) != 0 ||
 	    (rc = duration(&c, root, "wait", 0, &a->wait)) != 0 ||
 	    (rc = duration(&c, root, "splay", 0, &a->splay)) != 0)

@@ -18,6 +18,7 @@ usage(FILE *f)
 	    "       sluice-agent state   -c AGENT.yaml [-v]\n"
 	    "       sluice-agent publish -c AGENT.yaml [-v] FILE NAME VERSION "
 	    "[--growing] [--block-size SIZE]\n"
+	    "       sluice-agent keygen  -c AGENT.yaml\n"
 	    "       sluice-agent --help | --version\n");
 }
 
@@ -76,6 +77,8 @@ main(int argc, char *argv[])
 		rc = cmd_run_plan(c, args[1], verbose);
 	else if (strcmp(cmd, "state") == 0 && nargs == 1)
 		rc = cmd_state(c, verbose);
+	else if (strcmp(cmd, "keygen") == 0 && nargs == 1)
+		rc = cmd_keygen(c);
 	else if (strcmp(cmd, "publish") == 0) {
 		if (verbose)
 			args[nargs++] = (char *)"-v";

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "agent.h"
 
 /* Parses and checks a plan's text; returns 0 or EX_DATAERR. */
@@ -97,6 +99,21 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 			    "not a regular file" : strerror(err));
 		return err == EFBIG ? EX_DATAERR : EX_NOINPUT;
 	}
+	if (c->has_master_key) {
+		char *sigpath = xasprintf("%s.sig", path), *sig = NULL;
+		size_t siglen = 0;
+
+		if (read_file_max(AT_FDCWD, sigpath, 0, 16384, &sig, &siglen) !=
+		    0)
+			sig = NULL;
+		rc = plan_signature_check(c, path, buf, len, sig, siglen);
+		free(sig);
+		free(sigpath);
+		if (rc != 0) {
+			free(buf);
+			return rc;
+		}
+	}
 	rc = plan_from_text(c, path, buf, len, &p);
 	if (rc != 0) {
 		free(buf);
@@ -122,10 +139,41 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	return rc;
 }
 
+/*
+ * Replaces dir/name on the master, signed by key when there is one: the
+ * signature (name.sig) first, then the text, each whole (ssh_replace()).
+ * The caller holds the session's lock.
+ */
+static int
+replace_signed(struct ssh *ssh, const char *dir, const char *name,
+    const char *text, size_t len, const struct sshkey *key,
+    struct ssh_error *e)
+{
+	char *sig, *signame;
+	size_t siglen;
+	int rc;
+
+	if (key != NULL) {
+		if ((sig = sshsig_sign(key, text, len, &siglen)) == NULL) {
+			e->class = FAIL_IO;
+			snprintf(e->detail, sizeof(e->detail), "%s: cannot "
+			    "sign", name);
+			return -1;
+		}
+		signame = xasprintf("%s.sig", name);
+		rc = ssh_replace(ssh, dir, signame, sig, siglen, e);
+		free(signame);
+		free(sig);
+		if (rc != 0)
+			return rc;
+	}
+	return ssh_replace(ssh, dir, name, text, len, e);
+}
+
 /* Sends every manifest that changed since it was last sent. */
 static int
 send_manifests(const struct agent_config *c, struct store *s,
-    struct ssh *ssh)
+    struct ssh *ssh, const struct sshkey *key)
 {
 	DIR *d;
 	struct dirent *e;
@@ -140,8 +188,8 @@ send_manifests(const struct agent_config *c, struct store *s,
 	}
 	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name), len, sentlen;
-		char *buf, *sent, *sentbuf, *remote;
+		size_t n = strlen(e->d_name), len, sentlen, markedlen = 0;
+		char *buf, *sent, *sentbuf = NULL, *remote, *mark, *marked;
 		struct ssh_error err;
 
 		if (n < 15 || e->d_name[0] == '.' ||
@@ -149,9 +197,22 @@ send_manifests(const struct agent_config *c, struct store *s,
 			continue;
 		if (store_read_meta(s, e->d_name, &buf, &len) != 0)
 			continue;
+		/* What was sent: the text, and the key that signed it (a
+		 * manifest sent unsigned goes again once there is a key). */
 		sent = xasprintf(".%s.sent", e->d_name);
-		if (store_read_meta(s, sent, &sentbuf, &sentlen) == 0 &&
-		    sentlen == len && memcmp(buf, sentbuf, len) == 0) {
+		mark = key ? sshkey_format_public(key, NULL) : xstrdup("");
+		marked = xasprintf("%.*s#%s", (int)len, buf, mark);
+		markedlen = strlen(marked);
+		free(mark);
+		if (strlen(buf) != len) {
+			free(marked);
+			marked = NULL;
+		}
+		if (marked != NULL &&
+		    store_read_meta(s, sent, &sentbuf, &sentlen) == 0 &&
+		    sentlen == markedlen && memcmp(marked, sentbuf,
+		    markedlen) == 0) {
+			free(marked);
 			free(buf);
 			free(sentbuf);
 			free(sent);
@@ -161,12 +222,14 @@ send_manifests(const struct agent_config *c, struct store *s,
 		remote = xstrdup(e->d_name);
 		strcpy(remote + n - 14, ".yaml");
 		ssh_lock(ssh);
-		if (ssh_replace(ssh, dir, remote, buf, len, &err) != 0) {
+		if (replace_signed(ssh, dir, remote, buf, len, key, &err) !=
+		    0) {
 			warnx_("manifest %s: %s", remote, err.detail);
 			rc = -1;
-		} else
-			store_write_meta(s, sent, buf, len);
+		} else if (marked != NULL)
+			store_write_meta(s, sent, marked, markedlen);
 		ssh_unlock(ssh);
+		free(marked);
 		free(remote);
 		free(sent);
 		free(buf);
@@ -270,6 +333,23 @@ fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 		free(path);
 		return EX_UNAVAILABLE;
 	}
+	if (c->has_master_key) {
+		char *sigpath = xasprintf("%s.sig", path), *sig = NULL;
+		size_t siglen = 0;
+
+		ssh_lock(ssh);
+		if (ssh_get(ssh, sigpath, &sig, &siglen, 16384, &e) != 0)
+			sig = NULL;
+		ssh_unlock(ssh);
+		rc = plan_signature_check(c, path, buf, len, sig, siglen);
+		free(sig);
+		free(sigpath);
+		if (rc != 0) {
+			free(buf);
+			free(path);
+			return rc;
+		}
+	}
 	rc = plan_from_text(c, path, buf, len, p);
 	if (rc == 0)
 		store_write_meta(s, "plan.yaml", buf, len);
@@ -280,7 +360,8 @@ fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 
 /* Sends the state; forgets the failures it carried once it is sent. */
 static int
-send_state(const struct agent_config *c, struct store *s, struct ssh *ssh)
+send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
+    const struct sshkey *key)
 {
 	struct state *st;
 	struct ssh_error e;
@@ -297,7 +378,7 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh)
 	dir = xasprintf("%s/states", c->master_dir);
 	name = xasprintf("%s.yaml", c->host);
 	ssh_lock(ssh);
-	if (ssh_replace(ssh, dir, name, text, len, &e) != 0) {
+	if (replace_signed(ssh, dir, name, text, len, key, &e) != 0) {
 		warnx_("master: state: %s", e.detail);
 		rc = EX_UNAVAILABLE;
 	}
@@ -319,7 +400,8 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh)
  */
 static int
 wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
-    uint64_t done, double until, double poll, struct plan **p, int verbose)
+    const struct sshkey *key, uint64_t done, double until, double poll,
+    struct plan **p, int verbose)
 {
 	struct ssh_error e;
 	char *current = xasprintf("%s/current", c->master_dir);
@@ -354,7 +436,7 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			break;
 		}
 		/* What was published meanwhile goes to the master at once. */
-		if (send_manifests(c, s, ssh) != 0) {
+		if (send_manifests(c, s, ssh, key) != 0) {
 			rc = EX_UNAVAILABLE;
 			break;
 		}
@@ -422,9 +504,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 	struct plan *p = NULL;
 	uint64_t done = 0;
 	double start = clock_mono(), wait, until, poll;
+	struct sshkey signer;
+	const struct sshkey *key;
 	char *buf;
 	size_t len;
-	int lock, rc = 0, prc, ran = 0;
+	int lock, rc = 0, prc, ran = 0, signing;
 
 	if (c->master_address == NULL) {
 		warnx_("%s: no 'master' to sync with", c->path);
@@ -445,6 +529,12 @@ cmd_sync(const struct agent_config *c, int verbose)
 		store_close(s);
 		return 0;
 	}
+	if ((signing = agent_signer(c, &signer)) < 0) {
+		close(lock);
+		store_close(s);
+		return EX_CONFIG;
+	}
+	key = signing ? &signer : NULL;
 	srand48((long)getpid() ^ (long)time(NULL));
 	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
 		done = strtoull(buf, NULL, 10);
@@ -463,10 +553,10 @@ cmd_sync(const struct agent_config *c, int verbose)
 	}
 	if ((rc = check_known(c, ssh)) != 0)
 		goto out;
-	if (send_manifests(c, s, ssh) != 0)
+	if (send_manifests(c, s, ssh, key) != 0)
 		rc = EX_UNAVAILABLE;
 	for (;;) {
-		prc = wait_for_plan(c, s, ssh, done, until, poll, &p,
+		prc = wait_for_plan(c, s, ssh, key, done, until, poll, &p,
 		    verbose);
 		if (prc != 0 && rc == 0)
 			rc = prc;
@@ -485,9 +575,9 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
-		if (send_manifests(c, s, ssh) != 0 && rc == 0)
+		if (send_manifests(c, s, ssh, key) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
-		if ((prc = send_state(c, s, ssh)) != 0) {
+		if ((prc = send_state(c, s, ssh, key)) != 0) {
 			if (rc == 0)
 				rc = prc;
 			goto out;
@@ -502,13 +592,14 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
-		if (send_manifests(c, s, ssh) != 0 && rc == 0)
+		if (send_manifests(c, s, ssh, key) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
-		prc = send_state(c, s, ssh);
+		prc = send_state(c, s, ssh, key);
 		if (prc != 0 && rc == 0)
 			rc = prc;
 	}
 out:
+	OPENSSL_cleanse(&signer, sizeof(signer));
 	ssh_close(ssh);
 	plan_free(p);
 	close(lock);

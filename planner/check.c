@@ -10,6 +10,24 @@
 
 #include "planner.h"
 
+/* Hosts whose states and manifests are taken unsigned: no key pinned.
+ * Said on standard error, ten by name at most. */
+static void
+unsigned_hosts(const struct topology *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nhosts; i++)
+		if (!t->hosts[i].has_key && n++ < 10)
+			fprintf(stderr, "sluice-plan: warning: host %s has no "
+			    "key: its states and manifests are taken "
+			    "unsigned\n", t->hosts[i].name);
+	if (n > 10)
+		fprintf(stderr, "sluice-plan: warning: and %zu more hosts "
+		    "without a key\n", n - 10);
+	printf("keys: %zu of %zu hosts pinned\n", t->nhosts - n, t->nhosts);
+}
+
 static void
 summary(const struct master *m, int with_states)
 {
@@ -52,6 +70,7 @@ summary(const struct master *m, int with_states)
 		    m->fileset->nfiles);
 		printf("states: %zu of %zu hosts\n", nstates, t->nhosts);
 	}
+	unsigned_hosts(t);
 }
 
 static void

@@ -107,6 +107,7 @@ struct set_writer {
 	const struct topology *t;
 	struct plan	**plans;
 	char		 *failed;	/* per host */
+	const struct sshkey *key;	/* the master's, or NULL: unsigned */
 };
 
 /*
@@ -188,8 +189,8 @@ write_plan(void *arg, size_t h)
 {
 	struct set_writer *w = arg;
 	char *path = xasprintf("%s/%s.yaml", w->setplans, w->t->hosts[h].name);
-	char *text = NULL;
-	size_t len;
+	char *text = NULL, *sig, *sigpath;
+	size_t len = 0, siglen;
 
 	if (w->plans[h] != NULL) {
 		if ((text = plan_format_bounded(w->plans[h], &len)) == NULL ||
@@ -204,6 +205,17 @@ write_plan(void *arg, size_t h)
 			w->failed[h] = 1;
 		free(oldpath);
 	}
+	/* Signed in the same set: PLAN.yaml.sig beside it. */
+	if (text != NULL && !w->failed[h] && w->key != NULL) {
+		sigpath = xasprintf("%s.sig", path);
+		if ((sig = sshsig_sign(w->key, text, len, &siglen)) == NULL) {
+			warnx_("%s: cannot sign", path);
+			w->failed[h] = 1;
+		} else if (write_new_file(sigpath, sig, siglen) != 0)
+			w->failed[h] = 1;
+		free(sig);
+		free(sigpath);
+	}
 	free(text);
 	free(path);
 }
@@ -215,14 +227,14 @@ write_plan(void *arg, size_t h)
  */
 int
 epoch_write(const char *dir, const struct topology *t, struct plan **plans,
-    const struct ledger *l)
+    const struct ledger *l, const struct sshkey *key)
 {
 	char *epochs = xasprintf("%s/epochs", dir);
 	char *set = xasprintf("%s/epochs/%" PRIu64, dir, l->epoch);
 	char *setplans = xasprintf("%s/plans", set);
 	char *target = xasprintf("epochs/%" PRIu64, l->epoch);
 	char *buf = NULL, *path;
-	struct set_writer w = { NULL, NULL, NULL, NULL, NULL };
+	struct set_writer w = { NULL, NULL, NULL, NULL, NULL, NULL };
 	size_t len, h;
 	int rc = EX_CANTCREAT;
 
@@ -235,6 +247,7 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 	w.setplans = setplans;
 	w.t = t;
 	w.plans = plans;
+	w.key = key;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	parallel_for(t->nhosts, write_plan, &w, NULL);
 	for (h = 0; h < t->nhosts; h++)

@@ -13,7 +13,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
-	    "       sluice-plan run      -d DIR [--method lp|greedy] "
+	    "       sluice-plan run      -d DIR [-k KEY] [--method lp|greedy] "
 	    "[--now TIME] [-v]\n"
 	    "       sluice-plan verify   -d DIR [-v]\n"
 	    "       sluice-plan status   -d DIR\n"
@@ -27,6 +27,7 @@ usage(FILE *f)
 	    "[--rounds N] [--seed N]\n"
 	    "       sluice-plan dot      -d DIR\n"
 	    "       sluice-plan forgive  -d DIR [-v] COMPONENT...\n"
+	    "       sluice-plan keygen   [-k FILE]\n"
 	    "       sluice-plan --help | --version\n");
 }
 
@@ -55,6 +56,8 @@ main(int argc, char *argv[])
 		return cmd_dot(argc - 1, argv + 1);
 	if (strcmp(argv[1], "forgive") == 0)
 		return cmd_forgive(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

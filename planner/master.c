@@ -93,6 +93,26 @@ master_path(const char *dir, const char *sub, const char *name)
 	return path;
 }
 
+/*
+ * Reads and parses a file a host signs (read_signed()): with its key
+ * pinned, only a text its signature covers is parsed.
+ */
+static int
+load_signed(const char *path, size_t max, const struct host *h,
+    struct ynode **root, struct diag *d)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	*root = NULL;
+	if ((rc = read_signed(path, max, h, &buf, &len, d)) != 0)
+		return rc;
+	rc = ydoc_parse(path, (unsigned char *)buf, len, root, d);
+	free(buf);
+	return rc;
+}
+
 /* Loads the manifest of every file set version that has one. */
 static void
 load_manifests(struct master *m)
@@ -107,8 +127,14 @@ load_manifests(struct master *m)
 		char *file = xasprintf("%s.yaml", esc);
 		char *path = master_path(m->dir, "manifests", file);
 		struct manifest *man = NULL;
+		struct ynode *root;
 
-		rc = manifest_load(path, &man, &d);
+		rc = load_signed(path, YAML_MAX_FILE,
+		    &m->topology->hosts[f->generator], &root, &d);
+		if (rc == 0) {
+			rc = manifest_parse(path, root, &man, &d);
+			ynode_free(root);
+		}
 		if (rc == EX_NOINPUT) {
 			/* Not published yet: nothing to copy. */
 		} else if (rc != 0) {
@@ -151,8 +177,14 @@ load_states(struct master *m)
 		char *file = xasprintf("%s.yaml", t->hosts[h].name);
 		char *path = master_path(m->dir, "states", file);
 		struct state *s = NULL;
+		struct ynode *root;
 
-		rc = state_load(path, &s, &d);
+		rc = load_signed(path, STATE_MAX_BYTES, &t->hosts[h], &root,
+		    &d);
+		if (rc == 0) {
+			rc = state_parse(path, root, &s, &d);
+			ynode_free(root);
+		}
 		if (rc == EX_NOINPUT) {
 			/* Never reported: holds nothing yet. */
 		} else if (rc != 0) {

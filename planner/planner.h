@@ -307,7 +307,7 @@ int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t expires);
 void	 plans_free(const struct topology *, struct plan **);
 int	 epoch_write(const char *dir, const struct topology *,
-	    struct plan **plans, const struct ledger *);
+	    struct plan **plans, const struct ledger *, const struct sshkey *);
 struct plan **epoch_plans(const char *dir, const struct topology *);
 
 /* ------------------------------------------------------------------ */
@@ -430,6 +430,10 @@ int	 cmd_bound(int argc, char **argv);
 int	 cmd_simulate(int argc, char **argv);
 int	 cmd_dot(int argc, char **argv);
 int	 cmd_forgive(int argc, char **argv);
+int	 cmd_keygen(int argc, char **argv);
+int	 master_key(const char *path, struct sshkey *);
+int	 read_signed(const char *path, size_t max, const struct host *,
+	    char **buf, size_t *len, struct diag *);
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
 #endif

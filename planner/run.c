@@ -12,13 +12,15 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "planner.h"
 
 static void
 usage_run(void)
 {
-	fprintf(stderr, "usage: sluice-plan run -d DIR [--method lp|greedy] "
-	    "[--now TIME] [-v]\n");
+	fprintf(stderr, "usage: sluice-plan run -d DIR [-k KEY] "
+	    "[--method lp|greedy] [--now TIME] [-v]\n");
 }
 
 int
@@ -40,13 +42,20 @@ cmd_run(int argc, char **argv)
 	time_t now, expires = 0;
 	size_t h;
 	int ch, rc, verbose = 0, fixed = 0, lock;
+	const char *keypath = NULL;
+	struct sshkey key;
+	int signing;
 
 	clock_gettime(CLOCK_REALTIME, &clock);
 	now = clock.tv_sec;
-	while ((ch = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:k:v", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'k':
+			keypath = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "lp") == 0)
@@ -78,6 +87,8 @@ cmd_run(int argc, char **argv)
 		usage_run();
 		return EX_USAGE;
 	}
+	if ((signing = master_key(keypath, &key)) < 0)
+		return EX_NOINPUT;
 	/* One run at a time: a second one, as when cron overlaps a slow
 	 * run, leaves at once and the epochs never fork. */
 	if ((lock = master_lock(dir, verbose)) < 0)
@@ -111,7 +122,8 @@ cmd_run(int argc, char **argv)
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	t2 = elapsed();
 	if (rc == 0)
-		rc = epoch_write(dir, m->topology, plans, l);
+		rc = epoch_write(dir, m->topology, plans, l, signing ? &key :
+		    NULL);
 	if (rc == 0 && verbose) {
 		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
 		    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "
@@ -133,6 +145,7 @@ cmd_run(int argc, char **argv)
 	ledger_free(l);
 	master_free(m);
 	close(lock);
+	OPENSSL_cleanse(&key, sizeof(key));
 	return rc;
 }
 

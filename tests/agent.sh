@@ -501,5 +501,64 @@ if [ $rc -eq 78 ] && grep -q "host 'zz' is not in the master's $W/master/topolog
 else fail "unknown host: exit $rc: $(cat "$W/zz.err")"; fi
 [ -n "${AGENT_DEBUG:-}" ] && for h in m a b; do echo "== $h"; cat "$W/sync-$h.out"; done && cat "$W/sync.err"
 
+# Authenticity: the master signs plans, hosts sign states and manifests
+# (SSHSIG, checked by ssh-keygen both ways); with keys pinned, a host that
+# can write the master directory forges nothing.
+mkdir -p "$W/keys"
+mline=$("$plan" keygen -k "$W/keys/master.key") && ok || fail "sluice-plan keygen"
+for h in m a b; do
+	sed -i "s/^wait: .*/wait: 0s/" "$W/$h.yaml"
+	printf 'signing_key: %s\nmaster_key: %s\n' "$W/keys/$h.key" "$mline" >> "$W/$h.yaml"
+	line=$("$agent" keygen -c "$W/$h.yaml") || fail "sluice-agent keygen $h"
+	echo "$line" > "$W/keys/$h.pub"
+	sed -i "s|{name: $h, address|{name: $h, key: '$line', address|" "$W/master/topology.yaml"
+done
+"$agent" keygen -c "$W/m.yaml" 2>"$W/kg.err" && fail "keygen overwrote a key" ||
+    { grep -q "exists: not overwritten" "$W/kg.err" && ok || fail "keygen: $(cat "$W/kg.err")"; }
+ssh-keygen -q -t ed25519 -N '' -C master -f "$W/keys/ossh" >/dev/null
+"$plan" run -d "$W/master" -k "$W/keys/ossh" 2>"$W/auth.err" && ok || fail "run -k: $(cat "$W/auth.err")"
+for h in m a b; do "$agent" sync -c "$W/$h.yaml" 2>>"$W/auth.err"; done
+# A plan signed with a key ssh-keygen made is refused where another is
+# pinned; one signed by the pinned master key is taken.
+grep -q "plans/m.yaml.sig: made with another key: not signed by master_key: refused" "$W/auth.err" && ok ||
+    fail "plan signed by another key: $(cat "$W/auth.err")"
+"$plan" run -d "$W/master" -k "$W/keys/master.key" 2>"$W/auth.err" && ok || fail "run: $(cat "$W/auth.err")"
+: > "$W/sync-auth.err"
+for h in m a b; do "$agent" sync -c "$W/$h.yaml" 2>>"$W/sync-auth.err" || fail "signed sync $h: $(cat "$W/sync-auth.err")"; done
+printf 'master %s\n' "$(echo "$mline" | cut -d' ' -f1,2)" > "$W/keys/allowed"
+for h in m a b; do printf '%s %s\n' "$h" "$(cut -d' ' -f1,2 "$W/keys/$h.pub")" >> "$W/keys/allowed"; done
+ssh-keygen -Y verify -f "$W/keys/allowed" -I master -n sluice -s "$W/master/plans/b.yaml.sig" \
+    < "$W/master/plans/b.yaml" >/dev/null 2>&1 && ok || fail "ssh-keygen does not verify the plan's signature"
+ssh-keygen -Y verify -f "$W/keys/allowed" -I b -n sluice -s "$W/master/states/b.yaml.sig" \
+    < "$W/master/states/b.yaml" >/dev/null 2>&1 && ok || fail "ssh-keygen does not verify b's state"
+ssh-keygen -Y verify -f "$W/keys/allowed" -I m -n sluice -s "$W/master/manifests/data%2Ff.bin@1.yaml.sig" \
+    < "$W/master/manifests/data%2Ff.bin@1.yaml" >/dev/null 2>&1 && ok || fail "ssh-keygen does not verify m's manifest"
+"$plan" check -d "$W/master" >/dev/null 2>"$W/auth.err" && ok || fail "signed master: check: $(cat "$W/auth.err")"
+# ssh-keygen -Y sign makes a state sluice takes.
+cp "$W/master/states/a.yaml" "$W/a.state"
+ssh-keygen -q -t ed25519 -N '' -C a2 -f "$W/keys/a2" >/dev/null
+sed -i "s|key: '[^']*', address: 127.0.0.1, port: $P, root: $W/roots/a,|key: '$(cut -d' ' -f1,2 "$W/keys/a2.pub")', address: 127.0.0.1, port: $P, root: $W/roots/a,|" "$W/master/topology.yaml"
+rm -f "$W/master/states/a.yaml.sig"
+ssh-keygen -Y sign -n sluice -f "$W/keys/a2" "$W/master/states/a.yaml" >/dev/null 2>&1
+"$plan" check -d "$W/master" >/dev/null 2>"$W/auth.err" && ok || fail "state signed by ssh-keygen: $(cat "$W/auth.err")"
+# Forgeries by a host that can write the master directory (a, with its own
+# key): another host's plan, a manifest, another host's state.
+sed -i 's/^epoch: .*/epoch: 999/' "$W/master/plans/b.yaml"
+"$agent" sync -c "$W/b.yaml" 2>"$W/forge.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "plans/b.yaml.sig: does not verify: not signed by master_key: refused" "$W/forge.err"; then ok
+else fail "forged plan: exit $rc: $(cat "$W/forge.err")"; fi
+M1="$W/master/manifests/data%2Ff.bin@1.yaml"
+sed -i '0,/^- /s/^- .*/- 0000000000000000000000000000000000000000000000000000000000000000/' "$M1"
+rm -f "$M1.sig" && ssh-keygen -Y sign -n sluice -f "$W/keys/a2" "$M1" >/dev/null 2>&1
+printf 'host: b\nepoch: 9\ntime: 2026-11-30T00:00:00Z\nfiles: [{name: data/f.bin, version: 1, length: 0}]\nfailures: []\n' > "$W/master/states/b.yaml"
+rm -f "$W/master/states/b.yaml.sig" && ssh-keygen -Y sign -n sluice -f "$W/keys/a2" "$W/master/states/b.yaml" >/dev/null 2>&1
+"$plan" run -d "$W/master" -k "$W/keys/master.key" 2>"$W/forge.err"
+if grep -q "manifests/data%2Ff.bin@1.yaml.sig: made with another key: not signed by host m's key" "$W/forge.err" &&
+    grep -q "states/b.yaml.sig: made with another key: not signed by host b's key (host b skipped)" "$W/forge.err"; then ok
+else fail "forged manifest and state: $(cat "$W/forge.err")"; fi
+if ! grep -q "0000000000000000000000000000000000000000000000000000000000000000" "$W/master"/plans/*.yaml; then ok
+else fail "a forged checksum reached a plan"; fi
+
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

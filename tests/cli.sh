@@ -54,7 +54,7 @@ done
 
 # The wan3 summary, worked out from its files: 6 sites, 30 hosts, 6 links,
 # 60 host + 12 site + 12 link resources, 3 files of 256 MiB to 29 hosts.
-out=$("$plan" check -d "$shared/cases/wan3")
+out=$("$plan" check -d "$shared/cases/wan3" 2>"$work/err")
 want="sites: 6 in 3 partitions
 hosts: 30
 links: 6
@@ -62,8 +62,13 @@ resources: 84, 84 with a capacity
 files: 3
 bytes to deliver: 23353884672 (21.8 GiB)
 manifests: 3 of 3
-states: 30 of 30 hosts"
+states: 30 of 30 hosts
+keys: 0 of 30 hosts pinned"
 if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
+# No key pinned: each such host named, ten at most.
+if [ "$(grep -c 'has no key: its states and manifests are taken unsigned' "$work/err")" -eq 10 ] &&
+    grep -q "and 20 more hosts without a key" "$work/err"; then ok
+else fail "unsigned hosts: $(cat "$work/err")"; fi
 
 cd "$top"
 # The examples an operator starts from are valid.

@@ -364,6 +364,9 @@ if [ $rc -eq 0 ] && grep -q "states/r0s0h3.yaml: not a regular file (host r0s0h3
     ! grep -q r0s0h1 "$work/err" &&
     ! grep -q "offset: 0$" "$d/plans/r0s0h1.yaml"; then ok
 else fail "bounded readers: exit $rc: $(cat "$work/err")"; fi
+if [ "${SLUICE_HEAVY:-1}" = 0 ]; then
+	echo "planner: the node limit and the cut plan not tested (SLUICE_HEAVY=0: sanitizers)"
+else
 python3 -c "print('host: r0s0h2\nfiles: [' + '0,' * 4100000 + '0]')" > "$d/states/r0s0h2.yaml"
 timeout 60 "$plan" run -d "$d" --now 2026-11-25T08:02:00Z 2>"$work/err"
 if grep -q "states/r0s0h2.yaml:2:.*: more than 4000000 YAML nodes (host r0s0h2 skipped)" "$work/err"; then ok
@@ -397,6 +400,7 @@ if [ $rc -eq 0 ] && [ "$size" -le 16777216 ] && [ "$size" -gt 8388608 ] &&
     grep -q "plan for t: cut to 1 ops (of 1) and [0-9]* checksums to stay within 16777216 bytes" "$work/err"; then ok
 else fail "oversized plan: exit $rc, $size bytes: $(cat "$work/err")"; fi
 if out=$("$verifier" "$d" 2>&1); then ok; else fail "cut plan: verify-plans: $out"; fi
+fi
 
 # Earned blame (tests/blame.py): an unreachable peer is failed alone, its
 # site, the link and the reporters' site stay in use; a report of an op

@@ -15,7 +15,7 @@ static const char *const topology_keys[] = { "round", "block_size",
 static const char *const site_keys[] = { "name", "partition", "uplink",
 	"downlink", "hosts", NULL };
 static const char *const host_keys[] = { "name", "address", "port", "user",
-	"root", "nic", "nic_in", "nic_out", NULL };
+	"root", "nic", "nic_in", "nic_out", "key", NULL };
 static const char *const link_keys[] = { "name", "between", "capacity",
 	"reserved", "latency", NULL };
 
@@ -238,6 +238,19 @@ parse_host(struct yctx *c, struct topology *t, const struct ynode *n,
 	if ((v = ymap_get(n, "nic_out")) != NULL &&
 	    (rc = parse_capacity(c, v, "nic_out", &h->nic_out)) != 0)
 		return rc;
+	if ((v = ymap_get(n, "key")) != NULL) {
+		char *line = NULL;
+		const char *why;
+
+		if ((rc = yget_string(c, v, "key", &line)) != 0)
+			return rc;
+		if (sshkey_parse_public(line, &h->key, &why) != 0) {
+			free(line);
+			return yerr(c, v, "key: %s", why);
+		}
+		free(line);
+		h->has_key = 1;
+	}
 	return 0;
 }
 

@@ -158,6 +158,12 @@ void	 digest_hex(const unsigned char[32], char[65]);
 /* ------------------------------------------------------------------ */
 /* topology.c: sites, hosts, links, resources and routes               */
 
+struct sshkey {
+	unsigned char	 pub[32];
+	unsigned char	 seed[32];	/* the private half, when has_private */
+	int		 has_private;
+};
+
 struct host {
 	char		*name;
 	size_t		 site;		/* index into topology.sites */
@@ -167,6 +173,8 @@ struct host {
 	char		*root;
 	double		 nic_in;	/* bytes/s, or CAP_UNLIMITED */
 	double		 nic_out;
+	struct sshkey	 key;		/* what signs its state and manifests */
+	int		 has_key;	/* 0: none pinned, files unsigned */
 };
 
 struct site {
@@ -394,6 +402,27 @@ char	*plan_format(const struct plan *, size_t *len);
 int	 plan_write(const char *path, const struct plan *);
 void	 plan_free(struct plan *);
 void	 op_clear(struct op *);
+
+/* ------------------------------------------------------------------ */
+/* sshsig.c: Ed25519 keys and SSHSIG signatures, OpenSSH's formats      */
+
+
+int	 sshkey_parse_public(const char *line, struct sshkey *,
+	    const char **why);
+char	*sshkey_format_public(const struct sshkey *, const char *comment);
+int	 sshkey_generate(struct sshkey *);
+char	*sshkey_format_private(const struct sshkey *, const char *comment,
+	    size_t *len);
+int	 sshkey_parse_private(const char *text, size_t len, struct sshkey *,
+	    const char **why);
+int	 sshkey_load_private(const char *path, struct sshkey *, char *why,
+	    size_t whylen);
+int	 sshkey_write_new(const char *path, const struct sshkey *,
+	    const char *comment);
+char	*sshsig_sign(const struct sshkey *, const void *msg, size_t len,
+	    size_t *outlen);
+int	 sshsig_verify(const struct sshkey *, const void *msg, size_t len,
+	    const char *sig, size_t siglen, const char **why);
 
 /* ------------------------------------------------------------------ */
 /* atomic.c                                                            */

@@ -496,7 +496,7 @@ START_TEST(failures_to_threshold)
 	p = plan_of(&r, "x");
 	ck_assert_str_eq(p->ops[p->nops - 1].source.host, "y");
 	blame = checksum_failures(p);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
 	round_free(&r);
 	/* Checksum failures of ops x's plan held are hard, counted apart
 	 * from transient ones, once per reporter. */
@@ -506,13 +506,13 @@ START_TEST(failures_to_threshold)
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
 	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
 	round_free(&r);
 	/* The same report, already counted by the run before, counts no
 	 * more. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:20Z", &r);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
 	round_free(&r);
 	/* A new report of the plan x now holds reaches the threshold. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:30Z", &r);

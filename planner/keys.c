@@ -1,0 +1,144 @@
+/*
+ * keys.c: the master's signing key (sluice-plan keygen, run -k) and the
+ * check of what hosts sign: their states and their manifests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "planner.h"
+
+#define MASTER_KEY_DEFAULT "/etc/sluice/master.key"
+
+/*
+ * Loads the master's private key from path, or from the default when path
+ * is NULL.  Returns 1 with *key set, 0 when the default does not exist
+ * (plans go unsigned), or -1 with the reason said.
+ */
+int
+master_key(const char *path, struct sshkey *key)
+{
+	char why[512];
+	int rc;
+
+	memset(key, 0, sizeof(*key));
+	rc = sshkey_load_private(path ? path : MASTER_KEY_DEFAULT, key, why,
+	    sizeof(why));
+	if (rc == 0)
+		return 1;
+	if (rc == 1 && path == NULL)
+		return 0;
+	warnx_("%s", why);
+	return -1;
+}
+
+/* sluice-plan keygen [-k FILE]: a new master key; prints the line to pin
+ * as master_key in every AGENT.yaml. */
+int
+cmd_keygen(int argc, char **argv)
+{
+	const char *path = MASTER_KEY_DEFAULT;
+	struct sshkey key;
+	char *line, host[256] = "master";
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "k:")) != -1) {
+		if (ch != 'k') {
+			fprintf(stderr, "usage: sluice-plan keygen [-k FILE]\n");
+			return EX_USAGE;
+		}
+		path = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: sluice-plan keygen [-k FILE]\n");
+		return EX_USAGE;
+	}
+	gethostname(host, sizeof(host) - 1);
+	if (sshkey_generate(&key) != 0) {
+		warnx_("keygen: cannot make an Ed25519 key");
+		return EX_SOFTWARE;
+	}
+	line = xasprintf("sluice-master@%s", host);
+	rc = sshkey_write_new(path, &key, line);
+	free(line);
+	if (rc == 0) {
+		line = sshkey_format_public(&key, NULL);
+		printf("%s\n", line);
+		free(line);
+	}
+	OPENSSL_cleanse(&key, sizeof(key));
+	return rc;
+}
+
+/*
+ * Reads a file a host signed (path, and path.sig beside it) and checks
+ * the signature with the host's pinned key.  Without a pinned key the
+ * text is taken as it is.  Returns 0 with *buf (the caller's), EX_NOINPUT
+ * when the file is missing, or EX_DATAERR with the reason in d.  A
+ * signature that does not match is read once more after a moment: the
+ * host may be replacing the pair.
+ */
+int
+read_signed(const char *path, size_t max, const struct host *h,
+    char **buf, size_t *len, struct diag *d)
+{
+	char *sigpath = xasprintf("%s.sig", path), *sig = NULL;
+	const char *why = "";
+	size_t siglen;
+	int tries, rc = EX_DATAERR;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (tries > 0)
+			usleep(100000);
+		free(*buf);
+		*buf = NULL;
+		if (read_file_max(AT_FDCWD, path, 0, max, buf, len) != 0) {
+			int err = errno;
+
+			if (err == EFBIG)
+				snprintf(d->msg, sizeof(d->msg), "%s: larger "
+				    "than %zu bytes", path, max);
+			else
+				snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
+				    err == EINVAL ? "not a regular file" :
+				    strerror(err));
+			rc = err == ENOENT ? EX_NOINPUT : EX_DATAERR;
+			break;
+		}
+		if (!h->has_key) {
+			rc = 0;
+			break;
+		}
+		free(sig);
+		sig = NULL;
+		if (read_file_max(AT_FDCWD, sigpath, 0, 16384, &sig,
+		    &siglen) != 0) {
+			why = errno == ENOENT ? "no signature" : errno ==
+			    EFBIG ? "a signature too large" : "an unreadable "
+			    "signature";
+			continue;
+		}
+		if (sshsig_verify(&h->key, *buf, *len, sig, siglen, &why) ==
+		    0) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == EX_DATAERR && h->has_key && *buf != NULL)
+		snprintf(d->msg, sizeof(d->msg), "%s.sig: %s: not signed by "
+		    "host %s's key", path, why, h->name);
+	if (rc != 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	free(sig);
+	free(sigpath);
+	return rc;
+}
