@@ -72,8 +72,13 @@ cmd_state(const struct agent_config *c, int verbose)
 		free(buf);
 	}
 	if (verbose && p != NULL) {
-		printf("# still needed, per the plan of epoch %" PRIu64 ":\n",
-		    p->epoch);
+		if (p->epoch == st->epoch)
+			printf("# still needed, per the plan of epoch %" PRIu64
+			    ":\n", p->epoch);
+		else
+			printf("# still needed, per the plan last fetched "
+			    "(epoch %" PRIu64 "; the last run was epoch %"
+			    PRIu64 "):\n", p->epoch, st->epoch);
 		for (i = 0; i < p->nfileset; i++) {
 			uint64_t have = state_length(st, p->fileset[i].name,
 			    p->fileset[i].version);

@@ -39,7 +39,11 @@ summary(const struct master *m, int with_states)
 	for (i = 0; i < t->nresources; i++)
 		if (t->resources[i].capacity != CAP_UNLIMITED)
 			limited++;
-	printf("sites: %zu in %zu partitions\n", t->nsites, t->npartitions);
+	if (t->npartitions > 0)
+		printf("sites: %zu in %zu partition%s\n", t->nsites,
+		    t->npartitions, t->npartitions == 1 ? "" : "s");
+	else
+		printf("sites: %zu\n", t->nsites);
 	printf("hosts: %zu\n", t->nhosts);
 	printf("links: %zu\n", t->nlinks);
 	printf("resources: %zu, %zu with a capacity\n", t->nresources,

@@ -43,7 +43,8 @@ print_progress(const struct master *m)
 		printf("%s@%llu: %s published%s\n", fl->name,
 		    (unsigned long long)fl->version, sz, man == NULL ?
 		    " (no manifest yet)" : man->final ? "" : ", growing");
-		for (s = 0; s < t->nsites; s++) {
+		/* Nothing published: no site is any part complete. */
+		for (s = 0; s < t->nsites && man != NULL; s++) {
 			size_t targets = 0, complete = 0;
 			double have = 0, need = 0;
 

@@ -136,6 +136,14 @@ rc=$?
 if [ $rc -eq 65 ] && grep -q "stray/states: No such file or directory: agents report there, create it" "$work/err"; then ok
 else fail "missing states/: exit $rc: $(cat "$work/err")"; fi
 
+# The README's example master directory: check accepts it, simulate
+# completes it.
+cd "$top"
+if "$plan" check -d examples/wan3 >/dev/null 2>&1 &&
+    out=$("$plan" simulate -t examples/wan3/topology.yaml -f examples/wan3/fileset.yaml --method lp,swarm 2>&1) &&
+    [ "$(printf '%s\n' "$out" | grep -c 'makespan=')" -eq 2 ]; then ok
+else fail "examples/wan3: $out"; fi
+
 # --help: the usage on standard output, exit 0; --version: one line.
 for p in "$plan" "$agent"; do
 	name=$(basename "$p")

@@ -114,6 +114,12 @@ unit_bandwidth(const char *s, double *out, const char **why)
 			    "GiB/s or TiB/s";
 		return -1;
 	}
+	/* Rates are written in plans as whole bytes per second, exactly
+	 * as a double holds them: up to 2^53 (about 72 Pbit/s). */
+	if (*out > 9007199254740992.0) {
+		*why = "too large: 2^53 bytes per second at most";
+		return -1;
+	}
 	return 0;
 }
 
