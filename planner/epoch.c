@@ -24,30 +24,42 @@
 /* Writing the set                                                     */
 
 /* Removes a set directory: its plans, its ledger, itself. */
+/* Removes the files of dir, then dir. */
 static void
-remove_set(const char *dir)
+remove_files(const char *dir)
 {
-	char *plans = xasprintf("%s/plans", dir);
-	char *ledger = xasprintf("%s/ledger.yaml", dir);
 	DIR *d;
 	struct dirent *e;
 
-	if ((d = opendir(plans)) != NULL) {
+	if ((d = opendir(dir)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
 			char *p;
 
-			if (e->d_name[0] == '.')
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
 				continue;
-			p = xasprintf("%s/%s", plans, e->d_name);
+			p = xasprintf("%s/%s", dir, e->d_name);
 			unlink(p);
 			free(p);
 		}
 		closedir(d);
 	}
-	rmdir(plans);
+	rmdir(dir);
+}
+
+static void
+remove_set(const char *dir)
+{
+	char *plans = xasprintf("%s/plans", dir);
+	char *states = xasprintf("%s/states", dir);
+	char *ledger = xasprintf("%s/ledger.yaml", dir);
+
+	remove_files(plans);
+	remove_files(states);
 	unlink(ledger);
 	rmdir(dir);
 	free(plans);
+	free(states);
 	free(ledger);
 }
 
@@ -221,6 +233,50 @@ write_plan(void *arg, size_t h)
 }
 
 /*
+ * Keeps, with the set, the states it was planned from (and their
+ * signatures), so that verify checks plans against them at any later
+ * moment: hard links to DIR/states/ (which agents replace by rename, so
+ * the link keeps what was read), or copies where links are refused.
+ */
+static int
+keep_states(const char *dir, const char *set, const struct topology *t)
+{
+	char *states = xasprintf("%s/states", set);
+	size_t h;
+	int k, rc = 0;
+
+	if (mkdir(states, 0755) == -1 && errno != EEXIST) {
+		warnx_("%s: %s", states, strerror(errno));
+		free(states);
+		return -1;
+	}
+	for (h = 0; h < t->nhosts && rc == 0; h++)
+		for (k = 0; k < 2 && rc == 0; k++) {
+			const char *ext = k ? ".yaml.sig" : ".yaml";
+			char *from = xasprintf("%s/states/%s%s", dir,
+			    t->hosts[h].name, ext);
+			char *to = xasprintf("%s/%s%s", states,
+			    t->hosts[h].name, ext);
+			char *buf;
+			size_t len;
+
+			if (link(from, to) != 0 && errno != ENOENT &&
+			    read_file_at(AT_FDCWD, from, 0, &buf, &len) == 0) {
+				rc = write_new_file(to, buf, len);
+				free(buf);
+			}
+			free(from);
+			free(to);
+		}
+	if (rc == 0 && fsync_dir(states) == -1) {
+		warnx_("%s: fsync: %s", states, strerror(errno));
+		rc = -1;
+	}
+	free(states);
+	return rc;
+}
+
+/*
  * Writes the new set: every new plan, every kept plan as it was, the
  * ledger; then switches MASTER_DIR/current to it.  Returns 0 or
  * EX_CANTCREAT, leaving the previous set in place.
@@ -253,6 +309,8 @@ epoch_write(const char *dir, const struct topology *t, struct plan **plans,
 	for (h = 0; h < t->nhosts; h++)
 		if (w.failed[h])
 			goto out;
+	if (keep_states(dir, set, t) != 0)
+		goto out;
 	if ((buf = ledger_format(l, &len)) == NULL) {
 		warnx_("cannot format the ledger");
 		goto out;

@@ -164,9 +164,10 @@ load_manifests(struct master *m)
 	}
 }
 
-/* Loads states/HOST.yaml for every host; reports and skips broken ones. */
+/* Loads SUB/HOST.yaml (SUB: states, or a set's kept ones) for every
+ * host; reports and skips broken ones. */
 static void
-load_states(struct master *m)
+load_states(struct master *m, const char *sub)
 {
 	struct topology *t = m->topology;
 	struct diag d = { "" };
@@ -175,7 +176,7 @@ load_states(struct master *m)
 
 	for (h = 0; h < t->nhosts; h++) {
 		char *file = xasprintf("%s.yaml", t->hosts[h].name);
-		char *path = master_path(m->dir, "states", file);
+		char *path = master_path(m->dir, sub, file);
 		struct state *s = NULL;
 		struct ynode *root;
 
@@ -306,7 +307,7 @@ master_load(const char *dir, struct master **out, int verbose)
 	check_entries(m, "manifests");
 	check_entries(m, "states");
 	load_manifests(m);
-	load_states(m);
+	load_states(m, "states");
 	*out = m;
 	return 0;
 }
@@ -449,4 +450,28 @@ master_lock(const char *dir, int verbose)
 	}
 	free(path);
 	return fd;
+}
+
+/*
+ * Replaces the states loaded with those SUB holds (for verify, a set's
+ * kept states: what its plans were made from).  Returns 0, or -1 when
+ * SUB is not there (the states stay).
+ */
+int
+master_reload_states(struct master *m, const char *sub)
+{
+	char *path = xasprintf("%s/%s", m->dir, sub);
+	size_t h;
+	int there = access(path, F_OK) == 0;
+
+	free(path);
+	if (!there)
+		return -1;
+	for (h = 0; h < m->topology->nhosts; h++) {
+		state_free(m->states[h]);
+		m->states[h] = NULL;
+		m->skipped[h] = 0;
+	}
+	load_states(m, sub);
+	return 0;
 }

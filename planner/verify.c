@@ -245,6 +245,9 @@ verify_master(const char *dir, int quiet)
 
 	if ((rc = master_load(dir, &v.m, 0)) != 0)
 		return rc;
+	/* The plans against the states they were made from: verify is
+	 * right between the agents' reports and the next run. */
+	master_reload_states(v.m, "current/states");
 	t = v.m->topology;
 	timing_init(&v.timing, v.m->fileset->nfiles);
 	pdir = xasprintf("%s/plans", dir);

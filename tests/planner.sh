@@ -311,6 +311,16 @@ if command -v dot >/dev/null 2>&1; then
 	dot -Tsvg "$work/view.dot" > /dev/null && ok || fail "Graphviz rejects the dot output"
 fi
 
+# verify between the agents' reports and the next run: the plans are
+# checked against the states they were made from, kept with the set.
+fresh tiny between
+d="$work/between"
+"$plan" run -d "$d" --now $T0
+sed -i 's/length: [0-9]*/length: 16777216/; s/^time: .*/time: 2026-11-25T08:01:30Z/; s/^epoch: .*/epoch: 1/' "$d/states/r0s0h1.yaml"
+if out=$("$plan" verify -d "$d" 2>&1) && [ -z "$out" ] && [ -f "$d/current/states/r0s0h1.yaml" ] &&
+    ! cmp -s "$d/states/r0s0h1.yaml" "$d/current/states/r0s0h1.yaml"; then ok
+else fail "verify between runs: $out"; fi
+
 # One run at a time: with DIR/lock held, run leaves at once, exit 0,
 # nothing written (-v says why); two runs started together both exit 0
 # and the epochs stay one line.
