@@ -113,9 +113,9 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	ledger_update(l, m, old, epoch, now, changed);
 	/* 2. Demands and candidates, within what failed and what runs. */
 	sched_init(&s, m, opt->method);
-	if (opt->late > 0 && opt->late < t->round) {
+	if (opt->late > 0 && (double)(expires - now) > opt->late) {
 		s.late = opt->late;
-		s.T = (t->round - opt->late) * SCHED_ROUND_USE;
+		s.T = ((double)(expires - now) - opt->late) * SCHED_ROUND_USE;
 	}
 	apply_failures(&s, l);
 	keep_running_plans(&s, old, now);

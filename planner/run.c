@@ -104,19 +104,21 @@ cmd_run(int argc, char **argv)
 	}
 	old = epoch_plans(dir, m->topology);
 	/*
-	 * Plans expire a round after this moment, rounded down to the
-	 * second, and ops are sized to the time that leaves: the next run,
-	 * which cron starts a round after this one, finds them expired and
-	 * plans every host afresh.  (Rounded up, they would outlive it by up
-	 * to a second, and every host that had not reported by then would
-	 * keep its plan and lose the round.)
+	 * Plans expire a round after this moment, rounded to the nearest
+	 * second, and ops are sized to the time that leaves.  Cron starts
+	 * runs on the minute, so that is rounded down, and the next run,
+	 * a round later, finds every plan expired and plans every host
+	 * afresh.  (Rounded up, plans would outlive it by up to a second,
+	 * and every host that had not reported by then would keep its plan
+	 * and lose the round.)  A run started otherwise loses at most half
+	 * a second of its round.
 	 */
 	if (fixed)
-		expires = now + (time_t)floor(m->topology->round);
+		expires = now + (time_t)floor(m->topology->round + 0.5);
 	else {
 		opt.late = (double)clock.tv_nsec / 1e9;
 		expires = (time_t)floor((double)clock.tv_sec + opt.late +
-		    m->topology->round);
+		    m->topology->round + 0.5);
 	}
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);

@@ -82,7 +82,7 @@ now() { date +%s.%N; }
 # The sequenced loop: rounds paced by the clock, plan then every sync.
 S=$W/seq
 setup "$S" 0s 0s
-start=$(now)
+sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
 k=0
 while ! done_all "$S" && [ $k -lt 30 ]; do
 	w=$(awk "BEGIN {w = $start + $k * $ROUND - $(now); print (w > 0) ? w : 0}")
@@ -113,7 +113,7 @@ tick() {	# tick OFFSET COMMAND...: run COMMAND every round at OFFSET
 	done
 	wait
 }
-start=$(now)
+sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
 tick 0 "$plan" run -d "$U/master" 2>>"$U/plan.err" &
 clocks=$!
 # Agents before (-0.5 s: started in the last round), with (0), during
