@@ -164,47 +164,67 @@ load_manifests(struct master *m)
 	}
 }
 
+struct state_loader {
+	struct master	*m;
+	const char	*sub;
+	char		*broken;	/* per host */
+};
+
+/* Loads one host's state (for parallel_for()). */
+static void
+load_state(void *arg, size_t h)
+{
+	struct state_loader *sl = arg;
+	struct master *m = sl->m;
+	struct topology *t = m->topology;
+	struct diag d = { "" };
+	char *file = xasprintf("%s.yaml", t->hosts[h].name);
+	char *path = master_path(m->dir, sl->sub, file);
+	struct state *s = NULL;
+	struct ynode *root;
+	int rc;
+
+	rc = load_signed(path, STATE_MAX_BYTES, &t->hosts[h], &root, &d);
+	if (rc == 0) {
+		rc = state_parse(path, root, &s, &d);
+		ynode_free(root);
+	}
+	if (rc == EX_NOINPUT) {
+		/* Never reported: holds nothing yet. */
+	} else if (rc != 0) {
+		fprintf(stderr, "%s (host %s skipped)\n", d.msg,
+		    t->hosts[h].name);
+		sl->broken[h] = 1;
+	} else if (strcmp(s->host, t->hosts[h].name) != 0) {
+		fprintf(stderr, "%s:1:1: reports for host '%s' (host %s "
+		    "skipped)\n", path, s->host, t->hosts[h].name);
+		sl->broken[h] = 1;
+		state_free(s);
+	} else
+		m->states[h] = s;
+	free(path);
+	free(file);
+}
+
 /* Loads SUB/HOST.yaml (SUB: states, or a set's kept ones) for every
- * host; reports and skips broken ones. */
+ * host, on a few threads (checking signatures costs); reports and skips
+ * broken ones. */
 static void
 load_states(struct master *m, const char *sub)
 {
-	struct topology *t = m->topology;
-	struct diag d = { "" };
+	struct state_loader sl;
 	size_t h;
-	int rc;
 
-	for (h = 0; h < t->nhosts; h++) {
-		char *file = xasprintf("%s.yaml", t->hosts[h].name);
-		char *path = master_path(m->dir, sub, file);
-		struct state *s = NULL;
-		struct ynode *root;
-
-		rc = load_signed(path, STATE_MAX_BYTES, &t->hosts[h], &root,
-		    &d);
-		if (rc == 0) {
-			rc = state_parse(path, root, &s, &d);
-			ynode_free(root);
+	sl.m = m;
+	sl.sub = sub;
+	sl.broken = xcalloc(m->topology->nhosts ? m->topology->nhosts : 1, 1);
+	parallel_for(m->topology->nhosts, load_state, &sl, NULL);
+	for (h = 0; h < m->topology->nhosts; h++)
+		if (sl.broken[h]) {
+			m->skipped[h] = 1;
+			m->nerrors++;
 		}
-		if (rc == EX_NOINPUT) {
-			/* Never reported: holds nothing yet. */
-		} else if (rc != 0) {
-			fprintf(stderr, "%s (host %s skipped)\n", d.msg,
-			    t->hosts[h].name);
-			m->skipped[h] = 1;
-			m->nerrors++;
-		} else if (strcmp(s->host, t->hosts[h].name) != 0) {
-			fprintf(stderr, "%s:1:1: reports for host '%s' "
-			    "(host %s skipped)\n", path, s->host,
-			    t->hosts[h].name);
-			m->skipped[h] = 1;
-			m->nerrors++;
-			state_free(s);
-		} else
-			m->states[h] = s;
-		free(path);
-		free(file);
-	}
+	free(sl.broken);
 }
 
 static int
