@@ -301,9 +301,10 @@ relay_want(const struct cursor *c, size_t chunk, uint64_t to)
 /*
  * Waits, polling the source's durable length, until it covers until (more
  * than pos): a relay serves only what it has verified.  Fails at the plan's
- * expiry, or when the source's length has not grown for the configured
- * timeout: waiting on a relay is nobody's fault here (the relay reports
- * its own trouble), so either failure blames no component.  Returns 0
+ * expiry, or when the source's length, once it holds anything, has not
+ * grown for the configured timeout: waiting on a relay is nobody's fault
+ * here (the relay reports its own trouble), so either failure blames no
+ * component.  Returns 0
  * when there is more to read, -1 when the op failed or stopped.
  */
 static int
@@ -332,7 +333,10 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			    c->source_has);
 			return -1;
 		}
-		if (now - c->progress_at >= st->r->config->timeout) {
+		/* A relay that has not begun may itself be waiting on its
+		 * own source: only the plan's expiry ends that wait. */
+		if (c->source_has > 0 &&
+		    now - c->progress_at >= st->r->config->timeout) {
 			job_fail(j, FAIL_TIMEOUT, 0, FAULT_NONE, c->pos, "relay "
 			    "source "
 			    "%s made no progress for %.0fs at byte %" PRIu64,
@@ -529,6 +533,11 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	c.pos = c.asked = o->offset + first * o->block_size;
 	c.progress_at = clock_mono();
 	if (read_source_length(j, &c) != 0)
+		goto out;
+	/* A relay that has not begun (its agent started after this one,
+	 * within a splay) has no data file yet: wait for it as for any
+	 * relay, blaming no one, rather than call its bytes missing. */
+	if (c.source_has <= c.pos && wait_source(&st, &c, c.pos + 1) != 0)
 		goto out;
 	ssh_lock(c.ssh);
 	c.file = ssh_open_read(c.ssh, path, c.pos, &e);

@@ -74,3 +74,7 @@ measure "$N agents syncing in one round (20 s splay), one sshd" sh "$W/all.sh"
 n=$(grep -l "length: $MIB" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
 refused=$(grep -c "master: connect" "$W/load.err" 2>/dev/null || true)
 echo "$N agents: $n of $N hold the whole file after one round; ${refused:-0} gave up on the master" >&2
+if [ -s "$W/load.err" ]; then
+	echo "the agents' errors, most frequent first (digits as #):" >&2
+	sed 's/[0-9][0-9]*/#/g' "$W/load.err" | sort | uniq -c | sort -rn | head -8 >&2
+fi
