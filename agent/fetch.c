@@ -343,7 +343,12 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			    o->source.host, now - c->progress_at, c->source_has);
 			return -1;
 		}
-		sleep_until(fmin(now + interval, j->pace.deadline));
+		/* One that holds nothing yet is asked less and less often
+		 * (to a second): a fleet waiting on late relays must not
+		 * keep their sshds busy answering. */
+		sleep_until(fmin(now + (c->source_has > 0 ? interval :
+		    fmin(1.0, interval * (1 + (now - started) / 2))),
+		    j->pace.deadline));
 		if (read_source_length(j, c) != 0)
 			return -1;
 	}

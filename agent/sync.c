@@ -547,7 +547,9 @@ cmd_sync(const struct agent_config *c, int verbose)
 	poll = fmin(1.0, fmax(0.05, wait / 60));
 	if (c->splay > 0)
 		sleep_until(start + splay_of(c));
-	if (connect_master(c, &ssh, until) != 0) {
+	/* A busy master is tried again for the wait, or the timeout when
+	 * that is longer. */
+	if (connect_master(c, &ssh, start + fmax(wait, c->timeout)) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}

@@ -72,6 +72,8 @@ wait
 EOS
 measure "$N agents syncing in one round (20 s splay), one sshd" sh "$W/all.sh"
 n=$(grep -l "length: $MIB" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
+reported=$(grep -l "^epoch: 1" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
+echo "$N agents: $reported of $N ran the round's plan and reported it to the master" >&2
 refused=$(grep -c "master: connect" "$W/load.err" 2>/dev/null || true)
 echo "$N agents: $n of $N hold the whole file after one round; ${refused:-0} gave up on the master" >&2
 if [ -s "$W/load.err" ]; then
