@@ -230,6 +230,13 @@ for n in 1 2 3 4 5 6 7 8 9; do
 	esac
 	if [ $rc -eq 65 ] && grep -q "$want" "$W/h.err"; then ok; else fail "hostile plan $n: exit $rc: $(cat "$W/h.err")"; fi
 done
+# The plan check as a property: 200 plans mutated at random from valid
+# ones, refused exactly when the rules call them invalid.
+conf pc
+if out=$(python3 "$top/tests/plancheck.py" "$agent" "$W/pc.yaml" "$M" "$W" 2>&1); then ok
+else fail "plan check property: $out"; fi
+echo "$out" | grep '^plancheck:' >&2
+
 # A plan larger than an agent reads is refused whole, never cut short.
 { cat "$W/h6.plan"; printf '# '; head -c $((17 * MIB)) /dev/zero | tr '\0' 'x'; echo; } > "$W/big.plan"
 "$agent" run -c "$W/h.yaml" "$W/big.plan" 2>"$W/h.err"
