@@ -55,6 +55,15 @@ timeout: 10s
 wait: 0s
 EOC
 done
+# Keys pinned, as a deployment should: the master signs plans, each host
+# its state and manifests, and nobody can forge what another stores.
+mkdir -p "$run/keys"
+mline=$("$plan" keygen -k "$run/keys/master.key")
+for h in $HOSTS; do
+	printf 'signing_key: %s\nmaster_key: %s\n' "$run/keys/$h.key" "$mline" >> "$run/conf/$h.yaml"
+	hline=$("$agent" keygen -c "$run/conf/$h.yaml")
+	sed -i "s|{name: $h, address|{name: $h, key: '$hline', address|" "$run/master/topology.yaml"
+done
 
 GEN=tokyo-1
 echo "demo: 9 hosts in 3 sites on sshd port $P; generator $GEN"
@@ -95,7 +104,7 @@ PUBLISH_EVERY=5
 	done
 ) &
 publisher=$!
-trap 'kill $publisher 2>/dev/null; sshd_stop' EXIT INT TERM
+trap 'kill $publisher 2>/dev/null || :; sshd_stop' EXIT INT TERM
 epoch=0
 moved_before=0
 while :; do
@@ -104,14 +113,17 @@ while :; do
 	# last one did (it starts later when the last one ran long).
 	wait_s=$(awk "BEGIN {w = $start + ($epoch - 1) * $ROUND - $(now); print (w > 0) ? w : 0}")
 	sleep "$wait_s"
-	"$plan" run -d "$run/master"
-	busiest=$("$plan" verify -v -d "$run/master" | sed -n 's/.*busiest \([^ ]*\) at \([0-9.]*%\).*/\1 \2/p')
+	"$plan" run -d "$run/master" -k "$run/keys/master.key"
+	# The agents start at once, as waiting ones do; the plans are
+	# verified meanwhile.  An op that fails is in agents.log, and the
+	# next round plans around it.
 	pids=""
 	for h in $HOSTS; do
 		"$agent" sync -c "$run/conf/$h.yaml" 2>>"$run/agents.log" &
 		pids="$pids $!"
 	done
-	wait $pids
+	busiest=$("$plan" verify -v -d "$run/master" | sed -n 's/.*busiest \([^ ]*\) at \([0-9.]*%\).*/\1 \2/p')
+	for p in $pids; do wait "$p" || :; done
 	moved=$(cat "$run"/master/states/*.yaml | sed -n 's/.*length: \([0-9]*\)}.*/\1/p' | awk '{s += $1} END {print s + 0}')
 	moved=$((moved - (40 + 24 + 32) * MIB))
 	complete=0
