@@ -285,6 +285,47 @@ read_source_length(struct job *j, struct cursor *c)
 }
 
 /*
+ * Waits, for at most the configured timeout, until the source's data
+ * file exists or its durable length moves past pos.  Returns 0, or -1
+ * when the op failed (missing, blaming the source) or stopped.
+ */
+static int
+await_data(struct stream *st, struct cursor *c, const char *path)
+{
+	struct job *j = st->j;
+	struct ssh_error e;
+	double started = clock_mono(), interval = 0.05;
+	int there;
+
+	for (;;) {
+		if (j->abort)
+			return -1;
+		ssh_lock(c->ssh);
+		there = ssh_exists(c->ssh, path, &e);
+		ssh_unlock(c->ssh);
+		if (there < 0) {
+			job_fail(j, e.class, network_class(e.class),
+			    FAULT_PEER, c->pos, "%s", e.detail);
+			return -1;
+		}
+		if (there || c->source_has > c->pos)
+			return 0;
+		if (clock_mono() - started >= st->r->config->timeout ||
+		    clock_mono() >= j->pace.deadline) {
+			job_fail(j, FAIL_MISSING, 0, FAULT_PEER, c->pos,
+			    "%s: no such file after %.0fs", path,
+			    clock_mono() - started);
+			return -1;
+		}
+		sleep_until(fmin(clock_mono() + interval, j->pace.deadline));
+		if (interval < 1)
+			interval *= 2;
+		if (read_source_length(j, c) != 0)
+			return -1;
+	}
+}
+
+/*
  * What a relay's source must hold before a read at the cursor: the read
  * ahead's worth (READ_AHEAD chunks) or the rest of the run to.  Reading
  * right behind the source's length would ask for a few bytes at a time,
@@ -539,10 +580,12 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	c.progress_at = clock_mono();
 	if (read_source_length(j, &c) != 0)
 		goto out;
-	/* A relay that has not begun (its agent started after this one,
-	 * within a splay) has no data file yet: wait for it as for any
-	 * relay, blaming no one, rather than call its bytes missing. */
-	if (c.source_has <= c.pos && wait_source(&st, &c, c.pos + 1) != 0)
+	/* A relay whose agent has not begun (it starts later within a
+	 * splay) has no data file yet: it is given the timeout to appear
+	 * before its bytes count as missing (a wrong root stays caught).
+	 * Once it is there, the relay is waited for like any other. */
+	if (c.source_has <= c.pos && (await_data(&st, &c, path) != 0 ||
+	    wait_source(&st, &c, c.pos + 1) != 0))
 		goto out;
 	ssh_lock(c.ssh);
 	c.file = ssh_open_read(c.ssh, path, c.pos, &e);

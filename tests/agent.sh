@@ -230,6 +230,17 @@ for n in 1 2 3 4 5 6 7 8 9; do
 	esac
 	if [ $rc -eq 65 ] && grep -q "$want" "$W/h.err"; then ok; else fail "hostile plan $n: exit $rc: $(cat "$W/h.err")"; fi
 done
+# A source whose root holds no such file (a wrong root:): given the
+# timeout to appear, as a relay that has not begun would be, then missing,
+# the source's fault.
+conf wr
+sed -i 's/^timeout: .*/timeout: 2s/' "$W/wr.yaml"
+"$mkplan" "$M" wr --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,200000000" > "$W/wr.plan"
+"$agent" run -c "$W/wr.yaml" "$W/wr.plan" 2>"$W/wr.err"
+rc=$?
+if [ $rc -eq 75 ] && grep -q "missing: .*roots/nowhere/.sluice/data%2Ff.bin@1.data: no such file after [23]s" "$W/wr.err"; then ok
+else fail "wrong root: exit $rc: $(cat "$W/wr.err")"; fi
+
 # The plan check as a property: 200 plans mutated at random from valid
 # ones, refused exactly when the rules call them invalid.
 conf pc
