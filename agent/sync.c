@@ -280,10 +280,9 @@ splay_of(const struct agent_config *c)
 	return c->splay * ((double)h / 4294967296.0);
 }
 
-/* How long sync waits for a new plan: wait from AGENT.yaml, else the
- * round of the last plan it fetched, else a minute. */
+/* The round of the last plan this host fetched, else a minute. */
 static double
-wait_of(const struct agent_config *c, struct store *s)
+round_of(struct store *s)
 {
 	struct diag d = { "" };
 	struct ynode *root;
@@ -292,8 +291,6 @@ wait_of(const struct agent_config *c, struct store *s)
 	char *buf;
 	size_t len;
 
-	if (c->wait >= 0)
-		return c->wait;
 	if (store_read_meta(s, "plan.yaml", &buf, &len) != 0)
 		return round;
 	if (ydoc_parse("plan.yaml", (unsigned char *)buf, len, &root, &d) ==
@@ -307,6 +304,14 @@ wait_of(const struct agent_config *c, struct store *s)
 	plan_free(p);
 	free(buf);
 	return round;
+}
+
+/* How long sync waits for a new plan: wait from AGENT.yaml, else the
+ * round of the last plan it fetched, else a minute. */
+static double
+wait_of(const struct agent_config *c, struct store *s)
+{
+	return c->wait >= 0 ? c->wait : round_of(s);
 }
 
 /* Fetches this host's plan; 0 with *p (NULL when none), or a code. */
@@ -547,9 +552,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 	poll = fmin(1.0, fmax(0.05, wait / 60));
 	if (c->splay > 0)
 		sleep_until(start + splay_of(c));
-	/* A busy master is tried again for the wait, or the timeout when
-	 * that is longer. */
-	if (connect_master(c, &ssh, start + fmax(wait, c->timeout)) != 0) {
+	/* A busy master is tried again for the wait, the round or the
+	 * timeout, whichever is longest: a fleet's sync may find its sshd
+	 * saturated for a while. */
+	if (connect_master(c, &ssh, start + fmax(fmax(wait, c->timeout),
+	    round_of(s))) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
