@@ -960,27 +960,6 @@ note_entries(struct ledger *l, const struct topology *t, int reset)
 	}
 }
 
-/* 1 when name is a host, site or link of the topology. */
-static int
-topology_component(const struct topology *t, const char *name)
-{
-	size_t i;
-
-	if (strncmp(name, "host:", 5) == 0)
-		return topology_host(t, name + 5) >= 0;
-	if (strncmp(name, "site:", 5) == 0) {
-		for (i = 0; i < t->nsites; i++)
-			if (strcmp(t->sites[i].name, name + 5) == 0)
-				return 1;
-		return 0;
-	}
-	if (strncmp(name, "link:", 5) == 0)
-		for (i = 0; i < t->nlinks; i++)
-			if (strcmp(t->links[i].name, name + 5) == 0)
-				return 1;
-	return 0;
-}
-
 /* Drops counts of components the topology no longer has. */
 static void
 prune_components(struct ledger *l, const struct topology *t)
@@ -990,7 +969,10 @@ prune_components(struct ledger *l, const struct topology *t)
 	for (i = k = 0; i < l->ncounts; i++) {
 		struct ledger_count *c = &l->counts[i];
 
-		if (topology_component(t, c->component)) {
+		char *entry = component_entry(t, c->component);
+
+		free(entry);
+		if (entry != NULL) {
 			l->counts[k++] = *c;
 			continue;
 		}

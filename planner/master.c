@@ -308,11 +308,19 @@ check_entries(struct master *m, const char *sub)
 int
 master_load(const char *dir, struct master **out, int verbose)
 {
+	(void)verbose;
+	return master_load_at(dir, "states", out);
+}
+
+/* master_load(), with the states read from dir/STATES (for verify, a
+ * set's kept ones: what its plans were made from). */
+int
+master_load_at(const char *dir, const char *states, struct master **out)
+{
 	struct master *m = master_new();
 	char *tpath, *fpath;
 	int rc;
 
-	(void)verbose;
 	*out = NULL;
 	m->dir = xstrdup(dir);
 	tpath = xasprintf("%s/topology.yaml", dir);
@@ -327,7 +335,7 @@ master_load(const char *dir, struct master **out, int verbose)
 	check_entries(m, "manifests");
 	check_entries(m, "states");
 	load_manifests(m);
-	load_states(m, "states");
+	load_states(m, states);
 	*out = m;
 	return 0;
 }
@@ -470,28 +478,4 @@ master_lock(const char *dir, int verbose)
 	}
 	free(path);
 	return fd;
-}
-
-/*
- * Replaces the states loaded with those SUB holds (for verify, a set's
- * kept states: what its plans were made from).  Returns 0, or -1 when
- * SUB is not there (the states stay).
- */
-int
-master_reload_states(struct master *m, const char *sub)
-{
-	char *path = xasprintf("%s/%s", m->dir, sub);
-	size_t h;
-	int there = access(path, F_OK) == 0;
-
-	free(path);
-	if (!there)
-		return -1;
-	for (h = 0; h < m->topology->nhosts; h++) {
-		state_free(m->states[h]);
-		m->states[h] = NULL;
-		m->skipped[h] = 0;
-	}
-	load_states(m, sub);
-	return 0;
 }

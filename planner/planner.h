@@ -24,7 +24,7 @@ int	 master_load(const char *dir, struct master **, int verbose);
 int	 master_load_files(const char *topology, const char *fileset,
 	    struct master **);
 void	 master_free(struct master *);
-int	 master_reload_states(struct master *, const char *sub);
+int	 master_load_at(const char *dir, const char *states, struct master **);
 uint64_t master_length(const struct master *, size_t host, size_t file);
 uint64_t master_target_length(const struct master *, size_t file);
 const char *dir_argument(int argc, char **argv);

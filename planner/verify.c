@@ -238,16 +238,20 @@ verify_master(const char *dir, int quiet)
 	time_t now = 0;
 	double *use, worst = 0;
 	long worst_r = -1;
-	char *pdir;
+	char *pdir, *kept;
 	DIR *d;
 	struct dirent *e;
 	int rc;
 
-	if ((rc = master_load(dir, &v.m, 0)) != 0)
+	/* The plans against the states they were made from, kept with the
+	 * set: verify is right between the agents' reports and the next
+	 * run.  (A set written before they were kept: the states now.) */
+	kept = xasprintf("%s/current/states", dir);
+	rc = master_load_at(dir, access(kept, F_OK) == 0 ? "current/states" :
+	    "states", &v.m);
+	free(kept);
+	if (rc != 0)
 		return rc;
-	/* The plans against the states they were made from: verify is
-	 * right between the agents' reports and the next run. */
-	master_reload_states(v.m, "current/states");
 	t = v.m->topology;
 	timing_init(&v.timing, v.m->fileset->nfiles);
 	pdir = xasprintf("%s/plans", dir);
