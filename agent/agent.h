@@ -31,6 +31,8 @@ struct agent_config {
 	int		 has_master_key;
 	char		*signing_key;	/* this host's private key file */
 	int		 signing_key_given;	/* named in AGENT.yaml */
+	unsigned	 umask;		/* taken from a published file's mode
+					 * when it is exposed */
 };
 
 int	 agent_signer(const struct agent_config *, struct sshkey *);
@@ -96,7 +98,8 @@ int	 version_verified(struct version *, uint64_t offset, uint64_t len,
 	    unsigned generation);
 uint64_t version_verified_length(struct version *);
 int	 version_commit(struct store *, struct version *);
-int	 version_expose(struct store *, struct version *);
+unsigned version_mode(unsigned published, unsigned umask);
+int	 version_expose(struct store *, struct version *, unsigned mode);
 int	 store_list(struct store *, struct holding **, size_t *);
 int	 store_retire(struct store *, const char *name, uint64_t keep);
 char	*store_data_path(const char *root, const char *name, uint64_t number);

@@ -10,7 +10,7 @@
 
 static const char *const config_keys[] = { "host", "root", "master",
 	"identity", "known_hosts", "parallel", "timeout", "wait", "splay",
-	"master_key", "signing_key", NULL };
+	"master_key", "signing_key", "umask", NULL };
 static const char *const master_keys[] = { "address", "port", "user", "dir",
 	NULL };
 
@@ -99,6 +99,7 @@ config_parse(const char *path, const struct ynode *root,
 	a->timeout = 30;
 	a->wait = -1;
 	a->master_port = 22;
+	a->umask = 022;
 	if (root == NULL) {
 		rc = yerr(&c, NULL, "empty agent configuration");
 		goto fail;
@@ -152,7 +153,8 @@ config_parse(const char *path, const struct ynode *root,
 		a->signing_key = xstrdup("/etc/sluice/host.key");
 	if ((rc = duration(&c, root, "timeout", 1, &a->timeout)) != 0 ||
 	    (rc = duration(&c, root, "wait", 0, &a->wait)) != 0 ||
-	    (rc = duration(&c, root, "splay", 0, &a->splay)) != 0)
+	    (rc = duration(&c, root, "splay", 0, &a->splay)) != 0 ||
+	    (rc = yopt_mode(&c, root, "umask", &a->umask)) != 0)
 		goto fail;
 	*out = a;
 	return 0;

@@ -145,12 +145,15 @@ publish(const struct agent_config *c, const char *file, const char *name,
 		m->length = off + want;
 	}
 	m->final = !growing;
+	/* Every host exposes it with the mode it is published with. */
+	m->mode = (unsigned)st.st_mode & 0777;
 	if (m->final && version_set_size(s, v, m->length) != 0)
 		goto out;
 	if ((text = manifest_format(m, &len)) == NULL ||
 	    store_write_meta(s, metaname, text, len) != 0)
 		goto out;
-	if (m->final && (version_expose(s, v) != 0 ||
+	if (m->final && (version_expose(s, v, version_mode(m->mode,
+	    c->umask)) != 0 ||
 	    store_retire(s, name, version) != 0))
 		goto out;
 	if (verbose)

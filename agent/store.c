@@ -39,7 +39,9 @@ store_open(const char *root, struct store **out)
 		warnx_("%s: %s", root, strerror(errno));
 		goto fail;
 	}
-	if (mkdirat(s->root_fd, META, 0755) == -1 && errno != EEXIST) {
+	/* The store is this user's alone: versions not yet whole, and
+	 * private files' data, are kept there. */
+	if (mkdirat(s->root_fd, META, 0700) == -1 && errno != EEXIST) {
 		warnx_("%s/%s: %s", root, META, strerror(errno));
 		goto fail;
 	}
@@ -63,6 +65,11 @@ store_open(const char *root, struct store **out)
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		warnx_("%s/%s: mode %04o lets others write: refused", root,
 		    META, (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	/* A store made before it was kept private becomes so. */
+	if ((st.st_mode & 077) != 0 && fchmod(s->meta_fd, 0700) == -1) {
+		warnx_("%s/%s: chmod 0700: %s", root, META, strerror(errno));
 		goto fail;
 	}
 	*out = s;
@@ -488,11 +495,21 @@ open_parent(struct store *s, const char *name, const char **base)
 }
 
 /*
- * Makes a whole version appear at ROOT/NAME atomically.  Returns 0, or -1
- * (reported) leaving what was there before.
+ * The permission bits a version is exposed with: what its generator
+ * published it with (0644 when that is not known), less umask.
+ */
+unsigned
+version_mode(unsigned published, unsigned umask)
+{
+	return (published == MODE_UNKNOWN ? 0644 : published) & ~umask & 0777;
+}
+
+/*
+ * Makes a whole version appear at ROOT/NAME atomically with permission
+ * bits mode.  Returns 0, or -1 (reported) leaving what was there before.
  */
 int
-version_expose(struct store *s, struct version *v)
+version_expose(struct store *s, struct version *v, unsigned mode)
 {
 	char *esc = name_escape_file(v->name, v->number);
 	char *data = xasprintf("%s.data", esc);
@@ -510,7 +527,7 @@ version_expose(struct store *s, struct version *v)
 	}
 	tmp = xasprintf(".%s.sluice-tmp.%ld", base, (long)getpid());
 	unlinkat(dfd, tmp, 0);
-	if (fdatasync(v->data_fd) == -1 ||
+	if (fdatasync(v->data_fd) == -1 || fchmod(v->data_fd, mode) == -1 ||
 	    linkat(s->meta_fd, data, dfd, tmp, 0) == -1 ||
 	    renameat(dfd, tmp, dfd, base) == -1 || fsync(dfd) == -1) {
 		warnx_("%s: %s: cannot put in place: %s", s->root, v->name,

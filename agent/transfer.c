@@ -421,7 +421,8 @@ exposed(struct store *s, const struct version *v)
  * versions it replaces.  Returns the number of errors.
  */
 static int
-finish_versions(struct store *s, const struct plan *p, struct version **vs)
+finish_versions(const struct agent_config *c, struct store *s,
+    const struct plan *p, struct version **vs)
 {
 	size_t i;
 	int errors = 0;
@@ -432,7 +433,8 @@ finish_versions(struct store *s, const struct plan *p, struct version **vs)
 		if (v == NULL || p->fileset[i].size == 0 ||
 		    v->length < p->fileset[i].size)
 			continue;
-		if (!exposed(s, v) && version_expose(s, v) != 0) {
+		if (!exposed(s, v) && version_expose(s, v,
+		    version_mode(p->fileset[i].mode, c->umask)) != 0) {
 			errors++;
 			continue;
 		}
@@ -680,7 +682,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	}
 	commit_all(&r, vs, p->nfileset);
 	collect(&r, verbose, res);
-	if (r.commit_errors > 0 || finish_versions(s, p, vs) != 0)
+	if (r.commit_errors > 0 || finish_versions(c, s, p, vs) != 0)
 		rc = -1;
 	else
 		rc = res->ops_failed ? 1 : 0;

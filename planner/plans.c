@@ -84,6 +84,8 @@ plans_build(struct sched *s, uint64_t epoch, time_t now, time_t expires)
 				    xstrdup(fs->files[j].name);
 				p->fileset[p->nfileset].size = man != NULL &&
 				    man->final ? man->length : 0;
+				p->fileset[p->nfileset].mode = man != NULL ?
+				    man->mode : MODE_UNKNOWN;
 				p->fileset[p->nfileset++].version =
 				    fs->files[j].version;
 			}

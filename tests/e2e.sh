@@ -129,6 +129,11 @@ EOF
 head -c $((12 * MIB)) /dev/urandom > "$A/app1"
 head -c $((12 * MIB)) /dev/urandom > "$A/app2"
 head -c $((16 * MIB)) /dev/urandom > "$A/data"
+# Modes: app.bin is published group-writable, data.bin private; w3 has
+# umask 027, the others the default 022.
+chmod 0664 "$A/app1" "$A/app2"
+chmod 0600 "$A/data"
+echo "umask: 027" >> "$A/conf/w3.yaml"
 S1=$(sha256sum < "$A/app1" | cut -d' ' -f1)
 S2=$(sha256sum < "$A/app2" | cut -d' ' -f1)
 SD=$(sha256sum < "$A/data" | cut -d' ' -f1)
@@ -208,6 +213,16 @@ if complete "$A" pkg/app.bin "$S2" $HOSTS && complete "$A" pkg/data.bin "$SD" $H
 else fail "A: not complete after $r rounds: $(cat "$A"/plan.err | tail -3)"; fi
 echo "e2e: distribution A complete after $r rounds" >&2
 [ $switched -eq 1 ] && ok || fail "A: never switched versions"
+# Each copy has its generator's mode less its host's umask, and every
+# store is its user's alone.
+modes=""
+for h in $HOSTS; do
+	want_app=0644
+	[ $h = w3 ] && want_app=0640
+	got=$(stat -c %a "$A/roots/$h/pkg/app.bin" "$A/roots/$h/pkg/data.bin" "$A/roots/$h/.sluice" | tr '\n' ' ')
+	[ "$got" = "${want_app#0} 600 700 " ] || modes="$modes $h:[$got]"
+done
+[ -z "$modes" ] && ok || fail "A: modes (app.bin data.bin .sluice):$modes"
 ls "$A"/roots/*/.sluice/pkg%2Fapp.bin@1.data >/dev/null 2>&1 &&
     fail "A: version 1 left behind: $(ls "$A"/roots/*/.sluice/pkg%2Fapp.bin@1.*)" || ok
 # No verified byte fetched twice beyond one block: what V verified over

@@ -9,7 +9,7 @@
 #include "topology.h"
 
 static const char *const manifest_keys[] = { "file", "version",
-	"block_size", "length", "final", "blocks", NULL };
+	"block_size", "length", "final", "mode", "blocks", NULL };
 
 void
 manifest_free(struct manifest *m)
@@ -38,6 +38,7 @@ manifest_parse(const char *path, const struct ynode *root,
 
 	*out = NULL;
 	m = xcalloc(1, sizeof(*m));
+	m->mode = MODE_UNKNOWN;
 	if (root == NULL) {
 		rc = yerr(&c, NULL, "empty manifest");
 		goto fail;
@@ -54,7 +55,8 @@ manifest_parse(const char *path, const struct ynode *root,
 		    "be from 4096 to 1073741824");
 		goto fail;
 	}
-	if ((rc = yreq_u64(&c, root, "manifest", "length", &m->length)) != 0)
+	if ((rc = yreq_u64(&c, root, "manifest", "length", &m->length)) != 0 ||
+	    (rc = yopt_mode(&c, root, "mode", &m->mode)) != 0)
 		goto fail;
 	if (m->length > ((uint64_t)1 << 50)) {
 		rc = yerr(&c, ymap_get(root, "length"), "length: larger than "
@@ -124,6 +126,8 @@ manifest_format(const struct manifest *m, size_t *len)
 	yout_key_u64(y, "length", m->length);
 	yout_str(y, "final");
 	yout_bool(y, m->final);
+	if (m->mode != MODE_UNKNOWN)
+		yout_key_mode(y, "mode", m->mode);
 	yout_str(y, "blocks");
 	yout_seq(y, 0);
 	for (i = 0; i < m->nblocks; i++)

@@ -14,7 +14,7 @@
 static const char *const plan_keys[] = { "host", "epoch", "issued",
 	"expires", "fileset", "ops", NULL };
 static const char *const fileref_keys[] = { "name", "version", "size",
-	NULL };
+	"mode", NULL };
 static const char *const op_keys[] = { "id", "file", "version", "offset",
 	"length", "block_size", "source", "rate", "resources", "blocks", NULL };
 static const char *const source_keys[] = { "host", "address", "port",
@@ -208,13 +208,15 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 			const struct ynode *f = list->kids[i];
 			struct fileref *r = &p->fileset[p->nfileset++];
 
+			r->mode = MODE_UNKNOWN;
 			if ((rc = ymap_check(&c, f, "fileset entry",
 			    fileref_keys)) != 0 ||
 			    (rc = yreq_path(&c, f, "fileset entry", "name",
 			    &r->name)) != 0 ||
 			    (rc = yreq_u64(&c, f, "fileset entry", "version",
 			    &r->version)) != 0 ||
-			    (rc = yopt_u64(&c, f, "size", &r->size)) != 0)
+			    (rc = yopt_u64(&c, f, "size", &r->size)) != 0 ||
+			    (rc = yopt_mode(&c, f, "mode", &r->mode)) != 0)
 				goto fail;
 		}
 	}
@@ -324,6 +326,8 @@ plan_format(const struct plan *p, size_t *len)
 		yout_key_u64(y, "version", p->fileset[i].version);
 		if (p->fileset[i].size != 0)
 			yout_key_u64(y, "size", p->fileset[i].size);
+		if (p->fileset[i].mode != MODE_UNKNOWN)
+			yout_key_mode(y, "mode", p->fileset[i].mode);
 		yout_end_map(y);
 	}
 	yout_end_seq(y);

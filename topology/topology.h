@@ -87,6 +87,8 @@ int	 yget_name(struct yctx *, const struct ynode *, const char *what,
 int	 yget_path(struct yctx *, const struct ynode *, const char *what,
 	    char **out);
 int	 yget_port(struct yctx *, const struct ynode *, unsigned *out);
+int	 yget_mode(struct yctx *, const struct ynode *, const char *what,
+	    unsigned *out);
 int	 yget_bandwidth(struct yctx *, const struct ynode *, const char *what,
 	    double *out);
 int	 yget_size(struct yctx *, const struct ynode *, const char *what,
@@ -112,6 +114,7 @@ YKEY_PROTOTYPES(time, time_t *)
 YKEY_PROTOTYPES(bandwidth, double *)
 YKEY_PROTOTYPES(size, uint64_t *)
 YKEY_PROTOTYPES(duration, double *)
+YKEY_PROTOTYPES(mode, unsigned *)
 
 /* ------------------------------------------------------------------ */
 /* yout.c: writing YAML with libyaml's emitter into memory             */
@@ -132,6 +135,7 @@ void	 yout_time(struct yout *, time_t);
 void	 yout_digest(struct yout *, const unsigned char[32]);
 void	 yout_key_str(struct yout *, const char *key, const char *);
 void	 yout_key_u64(struct yout *, const char *key, uint64_t);
+void	 yout_key_mode(struct yout *, const char *key, unsigned mode);
 char	*yout_finish(struct yout *, size_t *len);
 
 /* ------------------------------------------------------------------ */
@@ -286,9 +290,13 @@ int	 fileset_targets(const struct topology *, const struct file *,
 /* ------------------------------------------------------------------ */
 /* manifest.c                                                          */
 
+/* A file's permission bits not said (files published before modes were). */
+#define MODE_UNKNOWN	010000u
+
 struct manifest {
 	char		*file;
 	uint64_t	 version;
+	unsigned	 mode;		/* as published; MODE_UNKNOWN */
 	uint64_t	 block_size;
 	uint64_t	 length;
 	int		 final;
@@ -382,6 +390,7 @@ struct fileref {
 	char		*name;
 	uint64_t	 version;
 	uint64_t	 size;		/* the whole file's size; 0 unknown */
+	unsigned	 mode;		/* as published; MODE_UNKNOWN */
 };
 
 struct plan {

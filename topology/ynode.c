@@ -412,6 +412,40 @@ yget_u64(struct yctx *c, const struct ynode *n, const char *what,
 	return 0;
 }
 
+/*
+ * Reads permission bits written in octal, as chmod(1) takes them ("0640",
+ * "640"; "0o640" too, YAML 1.2's spelling), 0 to 0777.  Set-id and sticky
+ * bits are refused: sluice never gives them.
+ */
+int
+yget_mode(struct yctx *c, const struct ynode *n, const char *what,
+    unsigned *out)
+{
+	const char *s;
+	unsigned v = 0;
+	int rc;
+
+	if ((rc = yscalar_check(c, n, what)) != 0)
+		return rc;
+	s = n->text;
+	if (s[0] == '0' && s[1] == 'o')
+		s += 2;
+	if (*s == '\0' || strlen(s) > 4)
+		return yerr(c, n, "%s: '%s' is not a mode in octal (like 0640)",
+		    what, n->text);
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return yerr(c, n, "%s: '%s' is not a mode in octal "
+			    "(like 0640)", what, n->text);
+		v = v * 8 + (unsigned)(*s - '0');
+	}
+	if (v > 0777)
+		return yerr(c, n, "%s: '%s': only the permission bits (0 to "
+		    "0777) are allowed", what, n->text);
+	*out = v;
+	return 0;
+}
+
 /* Reads a TCP port, 1 to 65535. */
 int
 yget_port(struct yctx *c, const struct ynode *n, unsigned *out)
@@ -651,3 +685,4 @@ YKEY_READERS(time, time_t *, yget_time)
 YKEY_READERS(bandwidth, double *, yget_bandwidth)
 YKEY_READERS(size, uint64_t *, yget_size)
 YKEY_READERS(duration, double *, yget_duration)
+YKEY_READERS(mode, unsigned *, yget_mode)

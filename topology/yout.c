@@ -206,6 +206,17 @@ yout_key_u64(struct yout *y, const char *key, uint64_t v)
 	yout_u64(y, v);
 }
 
+/* Permission bits in octal, as chmod(1) takes them: "mode: 0640". */
+void
+yout_key_mode(struct yout *y, const char *key, unsigned mode)
+{
+	char buf[8];
+
+	snprintf(buf, sizeof(buf), "%04o", mode & 0777);
+	yout_str(y, key);
+	yout_scalar(y, buf, YAML_PLAIN_SCALAR_STYLE);
+}
+
 /*
  * Ends the document and frees the writer.  Returns the text, owned by the
  * caller, with its length in *len; NULL when the emitter failed.

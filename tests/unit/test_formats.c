@@ -119,6 +119,13 @@ static const struct bad bad_inputs[] = {
 	    "final: false\nblocks: [" DIGEST "]\n",
 	    "m.yaml:5:8: final: a growing file publishes whole blocks only" },
 	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
+	    "final: true\nmode: 0648\nblocks: [" DIGEST "]\n",
+	    "m.yaml:6:7: mode: '0648' is not a mode in octal (like 0640)" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
+	    "final: true\nmode: 4755\nblocks: [" DIGEST "]\n",
+	    "m.yaml:6:7: mode: '4755': only the permission bits (0 to 0777) "
+	    "are allowed" },
+	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 100\n"
 	    "final: yes\nblocks: [" DIGEST "]\n",
 	    "m.yaml:5:8: final: expected true or false, not 'yes'" },
 	{ F_MANIFEST, "file: f\nversion: 1\nblock_size: 4096\nlength: 4096\n"
@@ -305,7 +312,9 @@ START_TEST(manifest_round_trip)
 	m.final = 1;
 	m.blocks = blocks;
 	m.nblocks = 3;
+	m.mode = 0640;
 	buf = manifest_format(&m, &len);
+	ck_assert_ptr_nonnull(strstr(buf, "mode: 0640\n"));
 	ck_assert_ptr_nonnull(buf);
 	root = reparse(buf, len);
 	ck_assert_int_eq(manifest_parse("x.yaml", root, &back, &d), 0);
@@ -313,6 +322,7 @@ START_TEST(manifest_round_trip)
 	ck_assert_uint_eq(back->version, 42);
 	ck_assert_uint_eq(back->length, m.length);
 	ck_assert_int_eq(back->final, 1);
+	ck_assert_uint_eq(back->mode, 0640);
 	ck_assert_uint_eq(back->nblocks, 3);
 	ck_assert_mem_eq(back->blocks, blocks, sizeof(blocks));
 	manifest_free(back);
@@ -366,7 +376,7 @@ START_TEST(plan_round_trip)
 	char *resources[] = { (char *)"host:euw-02:out",
 	    (char *)"link:use-euw:eu-west>us-east", (char *)"host:use-01:in" };
 	struct op op = { 0 };
-	struct fileref ref = { (char *)"index/shard-0001", 42, 1073741824 };
+	struct fileref ref = { (char *)"index/shard-0001", 42, 1073741824, 0600 };
 	struct plan p = { 0 }, *back;
 	struct diag d = { "" };
 	struct ynode *root;
@@ -409,6 +419,7 @@ START_TEST(plan_round_trip)
 	ck_assert_uint_eq(back->nfileset, 1);
 	ck_assert_str_eq(back->fileset[0].name, "index/shard-0001");
 	ck_assert_uint_eq(back->fileset[0].size, 1073741824);
+	ck_assert_uint_eq(back->fileset[0].mode, 0600);
 	ck_assert_uint_eq(back->nops, 1);
 	ck_assert_str_eq(back->ops[0].id, "18/use-01/1");
 	ck_assert_uint_eq(back->ops[0].offset, 83886080);
