@@ -108,6 +108,9 @@ int	 store_parse_len(const char *text, uint64_t *length);
 int	 store_write_meta(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
+char	*store_id(struct store *);
+int	 store_claim(const struct agent_config *, struct store *);
+char	*machine_name(void);
 int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);

@@ -7,8 +7,100 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "agent.h"
+
+/*
+ * This system's host name as a state's reporter names it: characters a
+ * name may not hold become '-'.
+ */
+char *
+machine_name(void)
+{
+	char buf[256], *p;
+
+	if (gethostname(buf, sizeof(buf) - 1) == -1 || buf[0] == '\0')
+		return xstrdup("unknown");
+	buf[sizeof(buf) - 1] = '\0';
+	for (p = buf; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		    (*p == '.' && p != buf)))
+			*p = '-';
+	return xstrdup(buf);
+}
+
+/*
+ * The store's id, 32 hexadecimal digits made once at random and kept in
+ * ROOT/.sluice/id: what tells this agent from another that reports under
+ * the same host name.  Returns it (the caller's), or NULL with a message.
+ */
+char *
+store_id(struct store *s)
+{
+	unsigned char raw[16];
+	char *buf, *id;
+	size_t len, i;
+
+	if (store_read_meta(s, "id", &buf, &len) == 0) {
+		if (len >= 32 && strspn(buf, "0123456789abcdef") >= 32) {
+			id = xasprintf("%.32s", buf);
+			free(buf);
+			return id;
+		}
+		free(buf);
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		warnx_("%s/.sluice/id: no random bytes to make it", s->root);
+		return NULL;
+	}
+	id = xcalloc(1, 34);
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	id[32] = '\n';
+	if (store_write_meta(s, "id", id, 33) != 0) {
+		free(id);
+		return NULL;
+	}
+	id[32] = '\0';
+	return id;
+}
+
+/*
+ * A store serves one host name, the first it ran for (ROOT/.sluice/host):
+ * an AGENT.yaml copied from another host is refused before it does
+ * anything.  Returns 0, or EX_CONFIG or EX_IOERR with the reason said.
+ */
+int
+store_claim(const struct agent_config *c, struct store *s)
+{
+	char *buf, *text;
+	size_t len;
+	int rc = 0;
+
+	if (store_read_meta(s, "host", &buf, &len) != 0) {
+		text = xasprintf("%s\n", c->host);
+		if (store_write_meta(s, "host", text, strlen(text)) != 0)
+			rc = EX_IOERR;
+		free(text);
+		return rc;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, c->host) != 0) {
+		text = text_escape(buf);
+		warnx_("%s: host '%s', but %s/.sluice holds host %s's store: a "
+		    "configuration copied from another host? (nothing done; "
+		    "if the host was renamed, remove %s/.sluice/host)",
+		    c->path, c->host, c->root, text, c->root);
+		free(text);
+		rc = EX_CONFIG;
+	}
+	free(buf);
+	return rc;
+}
 
 /* Builds the state to report; *out is owned by the caller. */
 int
@@ -24,6 +116,13 @@ agent_state(const struct agent_config *c, struct store *s,
 	free(st->host);
 	st->host = xstrdup(c->host);
 	st->time = time(NULL);
+	free(st->machine);
+	free(st->store);
+	st->machine = machine_name();
+	if ((st->store = store_id(s)) == NULL) {
+		state_free(st);
+		return -1;
+	}
 	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
 		st->epoch = strtoull(buf, NULL, 10);
 		free(buf);

@@ -124,6 +124,12 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 		plan_free(p);
 		return EX_IOERR;
 	}
+	if ((rc = store_claim(c, s)) != 0) {
+		free(buf);
+		plan_free(p);
+		store_close(s);
+		return rc;
+	}
 	store_write_meta(s, "plan.yaml", buf, len);
 	free(buf);
 	rc = execute(c, s, p, verbose);
@@ -497,6 +503,61 @@ check_known(const struct agent_config *c, struct ssh *ssh)
 }
 
 /*
+ * Before anything is run or sent: whether the master's state for this
+ * host name was written by another agent on another machine lately (three
+ * rounds, a minute at least).  That is two hosts configured as one (a
+ * copied AGENT.yaml): refused with EX_CONFIG, before either doubles the
+ * other's traffic or overwrites its state.  A report that old, or one
+ * from this machine (its store made anew), is taken over.
+ */
+static int
+check_reporter(const struct agent_config *c, struct store *s,
+    struct ssh *ssh, int verbose)
+{
+	struct ssh_error e;
+	struct diag d = { "" };
+	struct ynode *root;
+	struct state *st = NULL;
+	char *path = xasprintf("%s/states/%s.yaml", c->master_dir, c->host);
+	char *buf = NULL, *me = NULL, *machine = machine_name();
+	double age, fresh = fmax(60, 3 * round_of(s));
+	size_t len;
+	int rc = 0;
+
+	ssh_lock(ssh);
+	if (ssh_get(ssh, path, &buf, &len, STATE_MAX_BYTES, &e) == 0 &&
+	    ydoc_parse(path, (unsigned char *)buf, len, &root, &d) == 0) {
+		if (state_parse(path, root, &st, &d) != 0)
+			st = NULL;
+		ynode_free(root);
+	}
+	ssh_unlock(ssh);
+	if (st == NULL || st->store == NULL || st->machine == NULL ||
+	    strcmp(st->machine, machine) == 0 || (me = store_id(s)) == NULL ||
+	    strcmp(st->store, me) == 0)
+		goto out;
+	age = difftime(time(NULL), st->time);
+	if (age < fresh) {
+		warnx_("%s: host '%s' reported from machine %s %.0fs ago, and "
+		    "this is %s: a configuration copied from another host? "
+		    "Check 'host:' (nothing done; if %s has moved here, this "
+		    "agent takes over once that report is %.0fs old)", path,
+		    c->host, st->machine, fmax(age, 0), machine, c->host,
+		    fresh);
+		rc = EX_CONFIG;
+	} else if (verbose)
+		printf("%s: last written from machine %s, %.0fs ago: taken "
+		    "over\n", path, st->machine, age);
+out:
+	state_free(st);
+	free(buf);
+	free(me);
+	free(machine);
+	free(path);
+	return rc;
+}
+
+/*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
  * one), so that a cron start that finds it running loses nothing.
@@ -534,10 +595,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 		store_close(s);
 		return 0;
 	}
-	if ((signing = agent_signer(c, &signer)) < 0) {
+	if ((rc = store_claim(c, s)) != 0 ||
+	    (signing = agent_signer(c, &signer)) < 0) {
 		close(lock);
 		store_close(s);
-		return EX_CONFIG;
+		return rc ? rc : EX_CONFIG;
 	}
 	key = signing ? &signer : NULL;
 	srand48((long)getpid() ^ (long)time(NULL));
@@ -560,7 +622,8 @@ cmd_sync(const struct agent_config *c, int verbose)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if ((rc = check_known(c, ssh)) != 0)
+	if ((rc = check_known(c, ssh)) != 0 ||
+	    (rc = check_reporter(c, s, ssh, verbose)) != 0)
 		goto out;
 	if (send_manifests(c, s, ssh, key) != 0)
 		rc = EX_UNAVAILABLE;

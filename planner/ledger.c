@@ -21,7 +21,8 @@ static const char *const ledger_keys[] = { "epoch", "issued", "method",
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", "retry", "witness", "witnesses",
 	"culprit", "culprits", "strikes", "entry", NULL };
-static const char *const report_keys[] = { "host", "epoch", "time", NULL };
+static const char *const report_keys[] = { "host", "epoch", "time",
+	"machine", "store", NULL };
 static const char *const picture_keys[] = { "resource", "capacity", NULL };
 
 void
@@ -38,8 +39,11 @@ ledger_free(struct ledger *l)
 		free(l->counts[i].culprit);
 		free(l->counts[i].entry);
 	}
-	for (i = 0; i < l->nreports; i++)
+	for (i = 0; i < l->nreports; i++) {
 		free(l->reports[i].host);
+		free(l->reports[i].machine);
+		free(l->reports[i].store);
+	}
 	for (i = 0; i < l->npicture; i++)
 		free(l->picture[i].resource);
 	for (i = 0; i < l->nchanges; i++)
@@ -113,7 +117,9 @@ parse_reports(struct yctx *c, struct ledger *l, const struct ynode *list)
 		if ((rc = ymap_check(c, n, "report", report_keys)) != 0 ||
 		    (rc = yreq_name(c, n, "report", "host", &r->host)) != 0 ||
 		    (rc = yopt_u64(c, n, "epoch", &r->epoch)) != 0 ||
-		    (rc = yopt_time(c, n, "time", &r->time)) != 0)
+		    (rc = yopt_time(c, n, "time", &r->time)) != 0 ||
+		    (rc = yopt_name(c, n, "machine", &r->machine)) != 0 ||
+		    (rc = yopt_name(c, n, "store", &r->store)) != 0)
 			return rc;
 	}
 	return 0;
@@ -261,6 +267,11 @@ ledger_format(const struct ledger *l, size_t *len)
 		yout_key_u64(y, "epoch", l->reports[i].epoch);
 		yout_str(y, "time");
 		yout_time(y, l->reports[i].time);
+		if (l->reports[i].machine != NULL &&
+		    l->reports[i].store != NULL) {
+			yout_key_str(y, "machine", l->reports[i].machine);
+			yout_key_str(y, "store", l->reports[i].store);
+		}
 		yout_end_map(y);
 	}
 	yout_end_seq(y);
@@ -1040,6 +1051,33 @@ update_picture(struct ledger *l, const struct topology *t, char *changed)
  * enough another chance, and records the resource picture.  changed[r]
  * is set for every resource whose capacity differs from the last run's.
  */
+/*
+ * Keeps who wrote a host's state, and says so when that changes: another
+ * machine, or another store, reporting under the same host name is a
+ * moved or reinstalled host, or two hosts configured as one.
+ */
+static void
+note_reporter(struct ledger *l, struct ledger_report *rep,
+    const struct state *st)
+{
+	if (st->machine == NULL || st->store == NULL)
+		return;
+	if (rep->store != NULL && rep->machine != NULL &&
+	    strcmp(rep->store, st->store) != 0) {
+		warnx_("host %s: its state now comes from machine %s (store "
+		    "%.8s), before from %s (store %.8s): moved, reinstalled, "
+		    "or another host's configuration copied?", rep->host,
+		    st->machine, st->store, rep->machine, rep->store);
+		ledger_add_change(l, "host %s: state now from machine %s "
+		    "(store %.8s), before from %s (store %.8s)", rep->host,
+		    st->machine, st->store, rep->machine, rep->store);
+	}
+	free(rep->machine);
+	free(rep->store);
+	rep->machine = xstrdup(st->machine);
+	rep->store = xstrdup(st->store);
+}
+
 void
 ledger_update(struct ledger *l, struct master *m, struct plan **old,
     uint64_t epoch, time_t now, char *changed)
@@ -1069,6 +1107,7 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 		gather_report(m, l, h, old[h], &ev);
 		rep->epoch = st->epoch;
 		rep->time = st->time;
+		note_reporter(l, rep, st);
 	}
 	attribute(m, l, &ev, epoch, now);
 	note_entries(l, t, 0);

@@ -93,6 +93,8 @@ struct ledger_report {
 	char		*host;
 	uint64_t	 epoch;		/* the state last counted */
 	time_t		 time;
+	char		*machine;	/* who wrote it; NULL: not said */
+	char		*store;
 };
 
 struct ledger_capacity {

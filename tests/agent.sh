@@ -518,6 +518,50 @@ if [ $rc -eq 78 ] && grep -q "host 'zz' is not in the master's $W/master/topolog
     [ ! -e "$W/master/states/zz.yaml" ]; then ok
 else fail "unknown host: exit $rc: $(cat "$W/zz.err")"; fi
 [ -n "${AGENT_DEBUG:-}" ] && for h in m a b; do echo "== $h"; cat "$W/sync-$h.out"; done && cat "$W/sync.err"
+# A configuration copied from a onto b (host: a, b's root): the store
+# is b's, so nothing is done and a's state is left alone.
+sed -e 's/^host: b$/host: a/' "$W/b.yaml" > "$W/ab.yaml"
+sum=$(cksum < "$W/master/states/a.yaml")
+"$agent" sync -c "$W/ab.yaml" 2>"$W/ab.err"
+rc=$?
+if [ $rc -eq 78 ] && grep -q "host 'a', but $W/roots/b/.sluice holds host b's store: a configuration copied from another host?" "$W/ab.err" &&
+    [ "$(cksum < "$W/master/states/a.yaml")" = "$sum" ]; then ok
+else fail "copied configuration: exit $rc: $(cat "$W/ab.err")"; fi
+# The same copy on another machine with a new store (a UTS namespace with
+# another host name): a's state is recent and from another machine, so
+# it is refused; once that report is old, the new machine takes over, and
+# the planner says whose state it now is.
+uts=""
+if unshare -u true 2>/dev/null; then uts="unshare -u"
+elif unshare -r -u true 2>/dev/null; then uts="unshare -r -u"; fi
+if [ -n "$uts" ]; then
+	sed -e "s|^root: .*|root: $W/roots/a-moved|" "$W/a.yaml" > "$W/am.yaml"
+	mkdir -p "$W/roots/a-moved"
+	here=$(hostname)
+	elsewhere() { $uts sh -c 'hostname sluice-elsewhere && exec "$@"' sh "$@"; }
+	elsewhere "$agent" sync -c "$W/am.yaml" 2>"$W/am.err"
+	rc=$?
+	if [ $rc -eq 78 ] && grep -q "host 'a' reported from machine $here [0-9]*s ago, and this is sluice-elsewhere: a configuration copied from another host?" "$W/am.err" &&
+	    [ "$(cksum < "$W/master/states/a.yaml")" = "$sum" ]; then ok
+	else fail "copied configuration on another machine: exit $rc: $(cat "$W/am.err")"; fi
+	sed -i 's/^time: .*/time: 2020-01-01T00:00:00Z/' "$W/master/states/a.yaml"
+	elsewhere "$agent" sync -v -c "$W/am.yaml" >"$W/am.out" 2>"$W/am.err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q "last written from machine $here, [0-9]*s ago: taken over" "$W/am.out" &&
+	    grep -q "machine: sluice-elsewhere" "$W/master/states/a.yaml"; then ok
+	else fail "a moved host taking over: exit $rc: $(cat "$W/am.out" "$W/am.err")"; fi
+	"$plan" run -d "$W/master" 2>"$W/am.err"
+	grep -q "host a: its state now comes from machine sluice-elsewhere (store [0-9a-f]*), before from $here" "$W/am.err" &&
+	    ok || fail "the planner did not flag a's new reporter: $(cat "$W/am.err")"
+	"$plan" status -d "$W/master" | grep -q "host a: state now from machine sluice-elsewhere" && ok ||
+	    fail "status does not show a's new reporter"
+	# a itself takes its name back the same way.
+	sed -i 's/^time: .*/time: 2020-01-01T00:00:00Z/' "$W/master/states/a.yaml"
+	"$agent" sync -c "$W/a.yaml" 2>"$W/am.err" && "$plan" run -d "$W/master" 2>/dev/null && ok ||
+	    fail "a taking its name back: $(cat "$W/am.err")"
+else
+	echo "agent: skipping the moved-machine test: no UTS namespace (unshare -u)" >&2
+fi
 
 # Authenticity: the master signs plans, hosts sign states and manifests
 # (SSHSIG, checked by ssh-keygen both ways); with keys pinned, a host that

@@ -9,8 +9,9 @@
 
 #include "topology.h"
 
-static const char *const state_keys[] = { "host", "epoch", "time", "files",
-	"failures", NULL };
+static const char *const state_keys[] = { "host", "epoch", "time",
+	"reporter", "files", "failures", NULL };
+static const char *const reporter_keys[] = { "machine", "store", NULL };
 static const char *const holding_keys[] = { "name", "version", "length",
 	NULL };
 static const char *const failure_keys[] = { "op", "source", "components",
@@ -62,6 +63,8 @@ state_free(struct state *s)
 	if (s == NULL)
 		return;
 	free(s->host);
+	free(s->machine);
+	free(s->store);
 	for (i = 0; i < s->nfiles; i++)
 		free(s->files[i].name);
 	free(s->files);
@@ -143,6 +146,32 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 }
 
 /* Builds a state from a parsed document; *out is owned by the caller. */
+/*
+ * reporter: {machine: NAME, store: ID}, who wrote the state: the system's
+ * host name and the random id of the agent's store, so that two agents
+ * that report under one host name can be told apart.
+ */
+static int
+parse_reporter(struct yctx *c, struct state *s, const struct ynode *n)
+{
+	const char *p;
+	int rc;
+
+	if (n == NULL)
+		return 0;
+	if ((rc = ymap_check(c, n, "reporter", reporter_keys)) != 0 ||
+	    (rc = yreq_name(c, n, "reporter", "machine", &s->machine)) != 0 ||
+	    (rc = yreq_name(c, n, "reporter", "store", &s->store)) != 0)
+		return rc;
+	for (p = s->store; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			break;
+	if (*p != '\0' || p - s->store != 32)
+		return yerr(c, ymap_get(n, "store"), "store: expected 32 "
+		    "lowercase hexadecimal digits");
+	return 0;
+}
+
 int
 state_parse(const char *path, const struct ynode *root, struct state **out,
     struct diag *d)
@@ -164,7 +193,8 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 	if ((rc = ymap_check(&c, root, "state", state_keys)) != 0 ||
 	    (rc = yreq_name(&c, root, "state", "host", &s->host)) != 0 ||
 	    (rc = yopt_u64(&c, root, "epoch", &s->epoch)) != 0 ||
-	    (rc = yopt_time(&c, root, "time", &s->time)) != 0)
+	    (rc = yopt_time(&c, root, "time", &s->time)) != 0 ||
+	    (rc = parse_reporter(&c, s, ymap_get(root, "reporter"))) != 0)
 		goto fail;
 	if ((files = ymap_get(root, "files")) != NULL) {
 		if ((rc = yseq_check(&c, files, "files")) != 0)
@@ -249,6 +279,13 @@ state_format(const struct state *s, size_t *len)
 	yout_key_u64(y, "epoch", s->epoch);
 	yout_str(y, "time");
 	yout_time(y, s->time);
+	if (s->machine != NULL && s->store != NULL) {
+		yout_str(y, "reporter");
+		yout_map(y, 1);
+		yout_key_str(y, "machine", s->machine);
+		yout_key_str(y, "store", s->store);
+		yout_end_map(y);
+	}
 	yout_str(y, "files");
 	yout_seq(y, 0);
 	for (i = 0; i < s->nfiles; i++) {

@@ -338,6 +338,8 @@ struct state {
 	char		*host;
 	uint64_t	 epoch;
 	time_t		 time;
+	char		*machine;	/* reporter: the system's host name */
+	char		*store;		/* reporter: its store's id; NULL */
 	struct holding	*files;
 	size_t		 nfiles;
 	struct failure	*failures;

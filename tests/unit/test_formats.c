@@ -135,6 +135,8 @@ static const struct bad bad_inputs[] = {
 	{ F_STATE, "host: h1\nepoch: 3\nfiles:\n  - {name: f, version: 1, "
 	    "length: -5}\n",
 	    "s.yaml:4:35: length: '-5' is not a whole number" },
+	{ F_STATE, "host: h1\nreporter: {machine: m1, store: 0123}\n",
+	    "s.yaml:2:32: store: expected 32 lowercase hexadecimal digits" },
 	{ F_STATE, "host: h1\nfailures:\n  - op: 1/h1/1\n    error: gremlins\n",
 	    "s.yaml:4:12: error: 'gremlins' is not one of" },
 	{ F_STATE, "host: h1\ntime: yesterday\n",
@@ -340,8 +342,11 @@ START_TEST(state_round_trip)
 	struct failure failure = { (char *)"17/use-01/3", (char *)"euw-02",
 	    components, 2, FAIL_CHECKSUM, (char *)"block 21: sha256 mismatch: "
 	    "\"quoted\"" };
-	struct state s = { (char *)"use-01", 17, 1795593600, files, 2,
-	    &failure, 1 }, *back;
+	struct state s = { .host = (char *)"use-01", .epoch = 17,
+	    .time = 1795593600, .machine = (char *)"use-01.example.net",
+	    .store = (char *)"0123456789abcdef0123456789abcdef",
+	    .files = files, .nfiles = 2, .failures = &failure,
+	    .nfailures = 1 }, *back;
 	struct diag d = { "" };
 	struct ynode *root;
 	size_t len;
@@ -354,6 +359,8 @@ START_TEST(state_round_trip)
 	ck_assert_str_eq(back->host, "use-01");
 	ck_assert_uint_eq(back->epoch, 17);
 	ck_assert_int_eq((long)back->time, 1795593600L);
+	ck_assert_str_eq(back->machine, "use-01.example.net");
+	ck_assert_str_eq(back->store, "0123456789abcdef0123456789abcdef");
 	ck_assert_uint_eq(back->nfiles, 2);
 	ck_assert_uint_eq(state_length(back, "a/b", 1), 4096);
 	ck_assert_uint_eq(state_length(back, "a/b", 2), 0);
