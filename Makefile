@@ -61,7 +61,7 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
-	       planner/keys.o
+	       planner/keys.o planner/stall.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/keys.o \
 	       agent/pace.o agent/fetch.o \

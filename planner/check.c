@@ -77,6 +77,26 @@ summary(const struct master *m, int with_states)
 	unsigned_hosts(t);
 }
 
+/* Warns of what no round can move, with the ledger's failures. */
+static int
+check_stalls(struct master *m)
+{
+	struct ledger *l;
+	struct stall *s;
+	size_t n, i;
+	int rc;
+
+	if ((rc = master_ledger(m->dir, &l)) != 0)
+		return rc;
+	s = stalls_find(m, l, &n);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "sluice-plan: warning: stalled: %s\n",
+		    s[i].line);
+	stalls_free(s, n);
+	ledger_free(l);
+	return 0;
+}
+
 static void
 usage_check(void)
 {
@@ -104,6 +124,8 @@ cmd_check(int argc, char **argv)
 	}
 	if (!quiet)
 		summary(m, from_dir);
+	if (from_dir)
+		rc = check_stalls(m);
 	master_free(m);
-	return 0;
+	return rc;
 }

@@ -16,8 +16,8 @@
 
 /* "horizon" and "ahead" were an earlier version's look-ahead: read past. */
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
-	"components", "reports", "picture", "changes", "horizon", "ahead",
-	NULL };
+	"components", "reports", "picture", "changes", "stalled", "horizon",
+	"ahead", NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", "retry", "witness", "witnesses",
 	"culprit", "culprits", "strikes", "entry", NULL };
@@ -48,6 +48,9 @@ ledger_free(struct ledger *l)
 		free(l->picture[i].resource);
 	for (i = 0; i < l->nchanges; i++)
 		free(l->changes[i]);
+	for (i = 0; i < l->nstalled; i++)
+		free(l->stalled[i]);
+	free(l->stalled);
 	free(l->counts);
 	free(l->reports);
 	free(l->picture);
@@ -148,6 +151,27 @@ parse_picture(struct yctx *c, struct ledger *l, const struct ynode *list)
 	return 0;
 }
 
+/* A list of texts (changes, stalled); absent is empty. */
+static int
+parse_texts(struct yctx *c, const struct ynode *v, const char *what,
+    char ***out, size_t *n)
+{
+	size_t i;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if ((rc = yseq_check(c, v, what)) != 0)
+		return rc;
+	*out = xcalloc(v->nkids ? v->nkids : 1, sizeof(char *));
+	for (i = 0; i < v->nkids; i++) {
+		if ((rc = yget_string(c, v->kids[i], what, &(*out)[*n])) != 0)
+			return rc;
+		(*n)++;
+	}
+	return 0;
+}
+
 /*
  * Loads the ledger at path.  A missing ledger is a fresh one (epoch 0).
  * Returns a sysexits.h code; *out is owned by the caller.
@@ -159,7 +183,6 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 	struct ynode *root = NULL;
 	struct ledger *l = xcalloc(1, sizeof(*l));
 	const struct ynode *v;
-	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -188,17 +211,11 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 	if ((v = ymap_get(root, "picture")) != NULL &&
 	    (rc = parse_picture(&c, l, v)) != 0)
 		goto fail;
-	if ((v = ymap_get(root, "changes")) != NULL) {
-		if ((rc = yseq_check(&c, v, "changes")) != 0)
-			goto fail;
-		l->changes = xcalloc(v->nkids, sizeof(char *));
-		for (i = 0; i < v->nkids; i++) {
-			if ((rc = yget_string(&c, v->kids[i], "change",
-			    &l->changes[l->nchanges])) != 0)
-				goto fail;
-			l->nchanges++;
-		}
-	}
+	if ((rc = parse_texts(&c, ymap_get(root, "changes"), "changes",
+	    &l->changes, &l->nchanges)) != 0 ||
+	    (rc = parse_texts(&c, ymap_get(root, "stalled"), "stalled",
+	    &l->stalled, &l->nstalled)) != 0)
+		goto fail;
 	ynode_free(root);
 	*out = l;
 	return 0;
@@ -291,6 +308,11 @@ ledger_format(const struct ledger *l, size_t *len)
 	yout_seq(y, 0);
 	for (i = 0; i < l->nchanges; i++)
 		yout_quoted(y, l->changes[i]);
+	yout_end_seq(y);
+	yout_str(y, "stalled");
+	yout_seq(y, 0);
+	for (i = 0; i < l->nstalled; i++)
+		yout_quoted(y, l->stalled[i]);
 	yout_end_seq(y);
 	yout_end_map(y);
 	return yout_finish(y, len);
@@ -1051,6 +1073,39 @@ update_picture(struct ledger *l, const struct topology *t, char *changed)
  * enough another chance, and records the resource picture.  changed[r]
  * is set for every resource whose capacity differs from the last run's.
  */
+/*
+ * What the ledger has failed, as the round takes it: source_ok[h] cleared
+ * for a failed host, blocked[r] set for the resources of a failed site or
+ * link.
+ */
+void
+ledger_apply(const struct ledger *l, const struct topology *t,
+    char *source_ok, char *blocked)
+{
+	char buf[300];
+	size_t i;
+
+	for (i = 0; i < t->nhosts; i++) {
+		snprintf(buf, sizeof(buf), "host:%s", t->hosts[i].name);
+		if (ledger_failed(l, buf))
+			source_ok[i] = 0;
+	}
+	for (i = 0; i < t->nsites; i++) {
+		snprintf(buf, sizeof(buf), "site:%s", t->sites[i].name);
+		if (ledger_failed(l, buf)) {
+			blocked[res_site_up(t, i)] = 1;
+			blocked[res_site_down(t, i)] = 1;
+		}
+	}
+	for (i = 0; i < t->nlinks; i++) {
+		snprintf(buf, sizeof(buf), "link:%s", t->links[i].name);
+		if (ledger_failed(l, buf)) {
+			blocked[res_link(t, i, 0)] = 1;
+			blocked[res_link(t, i, 1)] = 1;
+		}
+	}
+}
+
 /*
  * Keeps who wrote a host's state, and says so when that changes: another
  * machine, or another store, reporting under the same host name is a

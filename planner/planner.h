@@ -113,6 +113,8 @@ struct ledger {
 	size_t		 npicture;
 	char		**changes;	/* what changed since the run before */
 	size_t		 nchanges;
+	char		**stalled;	/* what no round could move, as said */
+	size_t		 nstalled;
 	char		*method;	/* what planned the last run */
 };
 
@@ -134,8 +136,20 @@ struct ledger_report *ledger_report(struct ledger *, const char *host,
 	    int create);
 void	 ledger_update(struct ledger *, struct master *, struct plan **old,
 	    uint64_t epoch, time_t now, char *changed);
+void	 ledger_apply(const struct ledger *, const struct topology *,
+	    char *source_ok, char *blocked);
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* stall.c: what no round can move, and why. */
+struct stall {
+	char		*key;		/* file and reason: kept by run */
+	char		*line;		/* with the hosts it holds up */
+};
+
+struct stall *stalls_find(struct master *, struct ledger *, size_t *n);
+void	 stalls_free(struct stall *, size_t n);
+void	 stalls_note(struct master *, struct ledger *);
 
 /* Rounds a failed component stays out before it is tried again: on thin
  * evidence (transient failures seen by one host) at first, and at most. */

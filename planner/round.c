@@ -13,35 +13,6 @@
 
 #include "planner.h"
 
-static void
-apply_failures(struct sched *s, const struct ledger *l)
-{
-	struct topology *t = s->t;
-	char buf[300];
-	size_t i;
-
-	for (i = 0; i < t->nhosts; i++) {
-		snprintf(buf, sizeof(buf), "host:%s", t->hosts[i].name);
-		if (ledger_failed(l, buf))
-			s->source_ok[i] = 0;
-	}
-	for (i = 0; i < t->nsites; i++) {
-		snprintf(buf, sizeof(buf), "site:%s", t->sites[i].name);
-		if (ledger_failed(l, buf)) {
-			s->blocked[res_site_up(t, i)] = 1;
-			s->blocked[res_site_down(t, i)] = 1;
-		}
-	}
-	for (i = 0; i < t->nlinks; i++) {
-		snprintf(buf, sizeof(buf), "link:%s", t->links[i].name);
-		if (ledger_failed(l, buf)) {
-			s->blocked[res_link(t, i, 0)] = 1;
-			s->blocked[res_link(t, i, 1)] = 1;
-		}
-	}
-}
-
-
 /*
  * Which hosts get a new plan: not one whose state was unusable, nor one
  * whose plan is still running (not expired, and no state on it yet).
@@ -117,7 +88,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		s.late = opt->late;
 		s.T = ((double)(expires - now) - opt->late) * SCHED_ROUND_USE;
 	}
-	apply_failures(&s, l);
+	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
 	sched_demands(&s);
 	sched_candidates(&s);

@@ -123,6 +123,9 @@ cmd_run(int argc, char **argv)
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	t2 = elapsed();
+	/* What no round can move, said when it begins. */
+	if (rc == 0)
+		stalls_note(m, l);
 	if (rc == 0)
 		rc = epoch_write(dir, m->topology, plans, l, signing ? &key :
 		    NULL);

@@ -119,6 +119,23 @@ print_ledger(const struct ledger *l, double round)
 	}
 }
 
+/* What no round can move, with the ledger's failures, and why. */
+static void
+print_stalls(struct master *m, struct ledger *l)
+{
+	size_t n, i;
+	struct stall *s = stalls_find(m, l, &n);
+	char *text;
+
+	printf("stalled:%s\n", n ? "" : " none");
+	for (i = 0; i < n; i++) {
+		text = text_escape(s[i].line);
+		printf("  %s\n", text);
+		free(text);
+	}
+	stalls_free(s, n);
+}
+
 static void
 print_busiest(const char *dir, const struct master *m)
 {
@@ -171,6 +188,7 @@ cmd_status(int argc, char **argv)
 		return rc;
 	}
 	print_ledger(l, m->topology->round);
+	print_stalls(m, l);
 	print_progress(m);
 	print_busiest(dir, m);
 	printf("lower bound on the time left: %.1fs",

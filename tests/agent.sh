@@ -518,6 +518,22 @@ if [ $rc -eq 78 ] && grep -q "host 'zz' is not in the master's $W/master/topolog
     [ ! -e "$W/master/states/zz.yaml" ]; then ok
 else fail "unknown host: exit $rc: $(cat "$W/zz.err")"; fi
 [ -n "${AGENT_DEBUG:-}" ] && for h in m a b; do echo "== $h"; cat "$W/sync-$h.out"; done && cat "$W/sync.err"
+# An SFTP error reads as text, with the path: the master's states/ made
+# unwritable (immutable for root, read-only for anyone else).
+deny() { if [ "$(id -u)" -eq 0 ]; then chattr +i "$1" 2>/dev/null; else chmod 0555 "$1"; fi; }
+allow() { chattr -i "$1" 2>/dev/null; chmod 0755 "$1"; }
+if deny "$W/master/states" && ! touch "$W/master/states/probe" 2>/dev/null; then
+	"$agent" sync -c "$W/b.yaml" 2>"$W/deny.err"
+	rc=$?
+	allow "$W/master/states"
+	if [ $rc -eq 69 ] && grep -q "^sluice-agent: master: state: .*$W/master/states/\.b\.yaml\.[a-z]*: permission denied$" "$W/deny.err" &&
+	    ! grep -q "sftp status\|SFTP status" "$W/deny.err"; then ok
+	else fail "SFTP error as text: exit $rc: $(cat "$W/deny.err")"; fi
+else
+	allow "$W/master/states"
+	rm -f "$W/master/states/probe"
+	echo "agent: skipping the SFTP error text test: cannot make a directory unwritable here" >&2
+fi
 # A configuration copied from a onto b (host: a, b's root): the store
 # is b's, so nothing is done and a's state is left alone.
 sed -e 's/^host: b$/host: a/' "$W/b.yaml" > "$W/ab.yaml"

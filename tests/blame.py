@@ -19,6 +19,12 @@ Case "forgive": m fails as in "peer"; forgive clears it by name (an
 unknown name is refused); m fails again, then its topology entry changes
 and the next run tries it at once.
 
+Case "stall": the generator a is the only holder and fails as m does
+in "peer".  Once it is failed, run says on standard error, once, that
+no usable host holds more of the file, naming a and when it is tried
+again; status and check say it too.  Without a link between the sites,
+check names the missing route.
+
 Prints one line per finding; exits 1 when one does not hold.
 """
 import os
@@ -30,6 +36,8 @@ import yaml
 PLAN, WORK, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SIZE = 64 * 4194304
 HOSTS = {"s1": ["a", "m"], "s2": ["b", "c", "d"]}
+# The host every op from fails to connect.
+BAD = "a" if CASE == "stall" else "m"
 bad = []
 
 
@@ -63,8 +71,8 @@ def write_master(d):
                                                   for i in range(64)]}, f)
     for s, hs in HOSTS.items():
         for h in hs:
-            write_state(d, h, 0, stamp(0),
-                        SIZE if h in ("a", "m") else 0, [])
+            write_state(d, h, 0, stamp(0), SIZE if h == "a" or
+                        (h == "m" and CASE != "stall") else 0, [])
 
 
 def write_state(d, h, epoch, when, length, failures):
@@ -114,7 +122,7 @@ def follow(d, i):
         for h, p in plans.items():
             for o in sorted(p.get("ops") or [], key=lambda o: o["offset"]):
                 src, end = o["source"]["host"], o["offset"] + o["length"]
-                if (o["id"] not in landed and src != "m" and
+                if (o["id"] not in landed and src != BAD and
                         o["offset"] <= new[h] and new[src] >= end):
                     landed.add(o["id"])
                     new[h] = max(new[h], end)
@@ -123,10 +131,10 @@ def follow(d, i):
     for h, p in plans.items():
         fails = []
         for o in p.get("ops") or []:
-            if o["source"]["host"] == "m":
+            if o["source"]["host"] == BAD:
                 used_m += 1
-                fails.append({"op": o["id"], "source": "m",
-                              "components": ["host:m", "site:s1",
+                fails.append({"op": o["id"], "source": BAD,
+                              "components": ["host:" + BAD, "site:s1",
                                              "link:s1--s2", "site:s2"],
                               "error": "connect",
                               "detail": "connection refused"})
@@ -213,6 +221,49 @@ elif CASE == "forgive":
     if "host:m changed in the topology: tried again" not in \
             "\n".join(led.get("changes") or []):
         bad.append("the change is not noted: %r" % led.get("changes"))
+elif CASE == "stall":
+    said = []
+    for i in range(1, 8):
+        err = run(d, i)
+        said += [ln for ln in err.splitlines() if "stalled: f.bin@1" in ln]
+        if "host:a" in failed(d)[0]:
+            break
+        follow(d, i)
+    err = run(d, i + 1)
+    said += [ln for ln in err.splitlines() if "stalled: f.bin@1" in ln]
+    print("blame: stalled, as run said it: %r" % said)
+    want = ("f.bin@1: 4 hosts cannot get it (m, b, c and 1 more): no usable "
+            "host holds more of it; held by a (failed; tried again by the "
+            "run of epoch")
+    if "host:a" not in failed(d)[0]:
+        bad.append("host:a never failed")
+    elif len(said) != 1 or want not in said[0]:
+        bad.append("run did not say the stall once: %r" % said)
+    st = subprocess.run([PLAN, "status", "-d", d], capture_output=True,
+                        text=True).stdout
+    if "stalled:\n  " + want not in st:
+        bad.append("status does not show the stall: %r" % st)
+    r = subprocess.run([PLAN, "check", "-d", d], capture_output=True,
+                       text=True)
+    if r.returncode != 0 or "warning: stalled: " + want not in r.stderr:
+        bad.append("check does not show the stall: %d %r" % (r.returncode,
+                                                             r.stderr))
+    # No link between the sites: s2 cannot be reached at all.
+    d2 = WORK + "/stall-nolink"
+    write_master(d2)
+    with open(d2 + "/topology.yaml") as f:
+        topo = yaml.safe_load(f)
+    del topo["links"]
+    with open(d2 + "/topology.yaml", "w") as f:
+        yaml.safe_dump(topo, f)
+    r = subprocess.run([PLAN, "check", "-d", d2], capture_output=True,
+                       text=True)
+    want = ("stalled: f.bin@1: 3 hosts cannot get it (b, c, d): no link "
+            "path joins site s2 to site s1")
+    print("blame: without a link: %r" % [ln for ln in r.stderr.splitlines()
+                                         if "stalled" in ln])
+    if want not in r.stderr:
+        bad.append("check does not name the missing route: %r" % r.stderr)
 else:
     run(d, 1)
     write_state(d, "c", 1, stamp(1)[:-3] + "30Z", 0, [

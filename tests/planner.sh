@@ -414,8 +414,9 @@ fi
 
 # Earned blame (tests/blame.py): an unreachable peer is failed alone, its
 # site, the link and the reporters' site stay in use; a report of an op
-# its plan never held is ignored and nothing of it is stored.
-for c in peer bogus forgive; do
+# its plan never held is ignored and nothing of it is stored; a file
+# whose only holder failed is said to be stalled, with why.
+for c in peer bogus forgive stall; do
 	if out=$(python3 "$top/tests/blame.py" "$plan" "$work" $c 2>&1); then ok
 	else fail "blame $c: $out"; fi
 done
