@@ -906,8 +906,9 @@ sched_candidates(struct sched *s)
 			d->ncand++;
 		}
 		sort_sched = s;
-		qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
-		    cmp_by_length);
+		if (d->ncand > 1)
+			qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
+			    cmp_by_length);
 	}
 	/*
 	 * Each candidate becomes at most one op whose rate is rounded up to a
