@@ -105,24 +105,43 @@ network_class(enum failure_class c)
 }
 
 /*
- * Session k of a source: the first stream to need it connects.  Once a
- * connection to the source has failed, no other is tried this run.
+ * Session k of a source: the first stream to need it connects.  A
+ * refused or timed-out connection (a peer's sshd turning connections away
+ * at MaxStartups, as a fleet starting within a splay may make it) is
+ * tried again after 0.25 s, doubling to 4 s with up to half as much again
+ * at random, for the configured timeout but not past until (the op's
+ * deadline); a relay tree would otherwise lose a whole branch to one
+ * refusal.  Once a connection to the source has failed for good, no
+ * other is tried this run.
  */
 static struct ssh *
 source_session(struct runner *r, struct source *s, unsigned k,
-    struct ssh_error *e)
+    double until, struct ssh_error *e)
 {
 	struct ssh *ssh;
+	double backoff = 0.25, now = clock_mono();
+	unsigned seed = (unsigned)(now * 1e6) ^ k;
 
+	until = fmin(until, now + r->config->timeout);
 	pthread_mutex_lock(&s->lock);
-	if (!s->tried[k] && !s->broken) {
-		s->tried[k] = 1;
+	while (!s->tried[k] && !s->broken) {
 		if (ssh_connect(r->config, s->src->address, s->src->port,
-		    s->src->user, &s->ssh[k], &s->err[k]) != 0) {
-			s->ssh[k] = NULL;
+		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {
+			s->tried[k] = 1;
+			break;
+		}
+		s->ssh[k] = NULL;
+		if ((s->err[k].class != FAIL_CONNECT && s->err[k].class !=
+		    FAIL_TIMEOUT) || clock_mono() + backoff > until) {
+			s->tried[k] = 1;
 			s->broken = 1;
 			s->why = s->err[k];
+			break;
 		}
+		sleep_until(clock_mono() + backoff * (1 + 0.5 *
+		    (double)rand_r(&seed) / RAND_MAX));
+		if (backoff < 4)
+			backoff *= 2;
 	}
 	if ((ssh = s->ssh[k]) == NULL)
 		*e = s->broken ? s->why : s->err[k];
@@ -569,7 +588,8 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	pthread_cond_init(&st.cond, NULL);
 	if (claim_run(j, &first, &last) != 0)
 		goto out;
-	if ((c.ssh = source_session(r, j->source, k, &e)) == NULL) {
+	if ((c.ssh = source_session(r, j->source, k, j->pace.deadline,
+	    &e)) == NULL) {
 		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
 		    UINT64_MAX, "%s", e.detail);
 		goto out;

@@ -420,6 +420,68 @@ tree_slots(const struct host *h, size_t files)
 	    files) : (unsigned)(r + 0.5);
 }
 
+/*
+ * Bounds a copy tree's depth.  Every hop of a chain adds SCHED_HOP_DELAY
+ * to when the last host has the file, which the timing rule does not
+ * count: a thousand hosts of equal NICs in one site make a chain a
+ * thousand deep, and a small file would take minutes to pass down it.
+ * When the hops of file f's tree in site would take more than a quarter
+ * of the round, and a binary tree would finish sooner (every host at
+ * half the rate, log2 of the hosts deep), the tree becomes binary under
+ * its second host.  e is the site's hosts in the file's rank order.
+ */
+static void
+bound_depth(const struct sched *s, const struct site *site, struct trees *tr,
+    const struct tree_entry *e, size_t n, size_t f, size_t active)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, j, k, depth = 0, wanting = 0;
+	double rate = INFINITY, bytes = 0, tb, chain, binary;
+	long p;
+
+	for (j = 0; j < n; j++) {
+		size_t h = site->hosts[e[j].host];
+		long d = s->demand_of[h * nf + f];
+		const struct host *hh = &t->hosts[h];
+
+		if (d < 0)
+			continue;
+		wanting++;
+		bytes = fmax(bytes, (double)(s->demands[d].want -
+		    s->demands[d].have));
+		if (hh->nic_in != CAP_UNLIMITED)
+			rate = fmin(rate, hh->nic_in);
+		if (hh->nic_out != CAP_UNLIMITED)
+			rate = fmin(rate, hh->nic_out);
+		for (k = 0, p = tr->parent[h * nf + f]; p >= 0 && k <= n;
+		    p = tr->parent[(size_t)p * nf + f])
+			k++;
+		if (k > depth)
+			depth = k;
+	}
+	if (wanting < 4 || !isfinite(rate) || (double)depth *
+	    SCHED_HOP_DELAY <= s->T / 4)
+		return;
+	rate /= (double)(active ? active : 1);
+	tb = (double)sched_block_size(s, f) / rate;
+	chain = bytes / rate + (double)depth * (tb + SCHED_HOP_DELAY);
+	binary = 2 * bytes / rate + ceil(log2((double)wanting + 1)) * (2 * tb +
+	    SCHED_HOP_DELAY);
+	if (binary >= chain)
+		return;
+	for (j = 0; j < n; j++)
+		tr->children[site->hosts[e[j].host] * nf + f] = 0;
+	/* Rank 0 feeds rank 1 alone, as before; the rest is a heap under
+	 * rank 1. */
+	for (j = 1; j < n; j++) {
+		size_t parent = site->hosts[e[j == 1 ? 0 : 1 + (j - 2) /
+		    2].host];
+
+		tr->parent[site->hosts[e[j].host] * nf + f] = (long)parent;
+		tr->children[parent * nf + f]++;
+	}
+}
+
 /* Builds the trees of one site's files. */
 static void
 site_trees(const struct sched *s, const struct site *site, struct trees *tr,
@@ -468,6 +530,8 @@ site_trees(const struct sched *s, const struct site *site, struct trees *tr,
 			if (slots[e[p].host] > 0)
 				slots[e[p].host]--;
 		}
+		if (wanted[f])
+			bound_depth(s, site, tr, e, n, f, active);
 	}
 	free(wanted);
 }

@@ -66,6 +66,18 @@ EOP
 if "$agent" run -c "$W/d.yaml" "$W/d.plan"; then ok; else fail "fetch: exit $?"; fi
 cmp -s "$W/f.bin" "$W/roots/d/data/f.bin" && ok || fail "fetch: bytes differ"
 
+# A source whose sshd turns connections away for a moment (restarting,
+# or at MaxStartups): the connection is tried again and the op completes.
+conf k2
+"$mkplan" "$M" k2 --op "$(src g),0,$SIZE,200000000" > "$W/k2.plan"
+sshd_stop
+( sleep 1; sshd_start_again ) &
+"$agent" run -c "$W/k2.yaml" "$W/k2.plan" 2>"$W/k2.err"
+rc=$?
+wait
+if [ $rc -eq 0 ] && cmp -s "$W/f.bin" "$W/roots/k2/data/f.bin"; then ok
+else fail "a source refusing for a moment: exit $rc: $(cat "$W/k2.err")"; fi
+
 # Two sources in parallel into one file: p holds the first 8 MiB.
 "$mkplan" "$M" p --op "$(src g),0,$((8 * MIB)),200000000" > "$W/p.plan"
 "$agent" run -c "$W/p.yaml" "$W/p.plan" || fail "prefix for p"

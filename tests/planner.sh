@@ -412,6 +412,69 @@ else fail "oversized plan: exit $rc, $size bytes: $(cat "$work/err")"; fi
 if out=$("$verifier" "$d" 2>&1); then ok; else fail "cut plan: verify-plans: $out"; fi
 fi
 
+# Relay depth: one site of 120 hosts of equal NICs and a generator.  A
+# 1 MiB file would pass down a chain 120 deep; its tree is made binary
+# (7 deep).  A 4 GiB file keeps its chain, at the full rate.
+depth_case() {	# depth_case DIR SIZE_BLOCKS: prints the deepest relay path
+	d=$1
+	mkdir -p "$d/states" "$d/manifests"
+	{
+		echo "round: 60s"
+		echo "block_size: 4MiB"
+		echo "sites:"
+		echo "  - name: s"
+		echo "    hosts:"
+		echo "      - {name: g, address: 192.0.2.1, root: /srv, nic: 1Gbit}"
+		for i in $(seq 1 120); do
+			echo "      - {name: h$i, address: 192.0.2.1, root: /srv, nic: 1Gbit}"
+		done
+	} > "$d/topology.yaml"
+	echo "files: [{name: f.bin, version: 1, generator: g}]" > "$d/fileset.yaml"
+	python3 - "$d" "$2" <<'EOP'
+import hashlib, sys, yaml
+d, n = sys.argv[1], int(sys.argv[2])
+yaml.safe_dump({"file": "f.bin", "version": 1, "block_size": 4194304,
+                "length": n * 4194304, "final": True,
+                "blocks": [hashlib.sha256(b"%d" % i).hexdigest()
+                           for i in range(n)]},
+               open(d + "/manifests/f.bin@1.yaml", "w"))
+EOP
+	"$plan" run -d "$d" --now $T0 || return 1
+	"$verifier" -q "$d" || return 1
+	python3 - "$d" <<'EOP'
+import os, sys, yaml
+d = sys.argv[1]
+src = {}
+for fn in os.listdir(d + "/plans"):
+    if fn.endswith(".yaml"):
+        p = yaml.safe_load(open(d + "/plans/" + fn))
+        if p.get("ops"):
+            src[p["host"]] = {o["source"]["host"] for o in p["ops"]}
+# The fewest relay hops from g to each host, through its plan's sources.
+depth_of = {}
+for _ in range(400):
+    changed = False
+    for h, ss in src.items():
+        best = min(0 if s == "g" else depth_of.get(s, 1e9) for s in ss) + 1
+        if best < depth_of.get(h, 1e9):
+            depth_of[h] = best
+            changed = True
+    if not changed:
+        break
+print(len(src), max(depth_of.values()))
+EOP
+}
+out=$(depth_case "$work/depth-small" 1 2>&1)
+set -- $out
+if [ "${1:-0}" -eq 120 ] && [ "${2:-999}" -le 8 ]; then ok
+else fail "relay depth of a 1 MiB file over 120 hosts: $out"; fi
+echo "planner: 1 MiB to 120 hosts: hosts planned, deepest relay path: $out" >&2
+out=$(depth_case "$work/depth-big" 1024 2>&1)
+set -- $out
+if [ "${1:-0}" -eq 120 ] && [ "${2:-0}" -ge 60 ]; then ok
+else fail "relay depth of a 4 GiB file over 120 hosts: $out"; fi
+echo "planner: 4 GiB to 120 hosts: hosts planned, deepest relay path: $out" >&2
+
 # Earned blame (tests/blame.py): an unreachable peer is failed alone, its
 # site, the link and the reporters' site stay in use; a report of an op
 # its plan never held is ignored and nothing of it is stored; a file
