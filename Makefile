@@ -173,6 +173,7 @@ bench: need-deps
 	sh bench/schedule.sh
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 	sh bench/load.sh | tee bench/out/load.md
+	sh bench/relay-hops.sh | tee bench/out/relay-hops.md
 
 check-run: all tests/unit/unit tests/fuzz/replay
 	@echo "== unit tests"

@@ -120,7 +120,7 @@ source_session(struct runner *r, struct source *s, unsigned k,
 {
 	struct ssh *ssh;
 	double backoff = 0.25, now = clock_mono();
-	unsigned seed = (unsigned)(now * 1e6) ^ k;
+	unsigned seed = (unsigned)((uint64_t)(now * 1e6) & 0xffffffffu) ^ k;
 
 	until = fmin(until, now + r->config->timeout);
 	pthread_mutex_lock(&s->lock);
