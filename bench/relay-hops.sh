@@ -65,7 +65,8 @@ hop = (t_last - t_first) / (d1 - d0) if d1 > d0 else float("nan")
 print("| relay chain | hosts whole | depth | first done | last done | a hop, measured | a hop, timing rule | beyond |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 print("| %d hosts, 8 MiB, 40 Mbit | %d of %d | %d | %.2f s | %.2f s | %.3f s | %.3f s | %.3f s |" % (
-    len(done), len(whole), d1, t_first, t_last, hop, block, hop - block))
+    len(done), len(whole), len(done), d1, t_first, t_last, hop, block,
+    hop - block))
 EOP
 if [ -s "$W/err" ]; then
 	echo "the agents' errors:" >&2
