@@ -255,8 +255,9 @@ else fail "wrong root: exit $rc: $(cat "$W/wr.err")"; fi
 
 # The plan check as a property: 200 plans mutated at random from valid
 # ones, refused exactly when the rules call them invalid.
-conf pc
-if out=$(python3 "$top/tests/plancheck.py" "$agent" "$W/pc.yaml" "$M" "$W" 2>&1); then ok
+: > "$W/pc.known_hosts"
+conf pc "$W/pc.known_hosts"
+if out=$(python3 "$top/tests/plancheck.py" "$agent" "$W/pc.yaml" "$M" "$W" 200 "$P" 2>&1); then ok
 else fail "plan check property: $out"; fi
 echo "$out" | grep '^plancheck:' >&2
 

@@ -2,15 +2,17 @@
 """plancheck.py: a property test of the agent's plan check, run by
 tests/agent.sh.
 
-Usage: plancheck.py AGENT CONFIG MANIFEST WORKDIR [N]
+Usage: plancheck.py AGENT CONFIG MANIFEST WORKDIR [N [PORT]]
 
 Makes N plans (200 by default) from MANIFEST's file by random mutations of
 a valid one: ranges that are not whole blocks, overlap, leave gaps or run
 past the file; block sizes that differ; rates outside [1 B/s, 1 TB/s] or
 too slow for the plan's life; lives that are negative or over a week.
-Each goes to `sluice-agent run`, whose source is a closed port, so that a
-plan the check accepts fails at once to connect (exit 75) and one it
-refuses exits 65 before any byte moves.  The property: the agent refuses
+Each goes to `sluice-agent run`, whose source is PORT on loopback (1, a
+closed port, by default; agent.sh gives its sshd, whose host key
+CONFIG's known_hosts lacks), so that a plan the check accepts fails at
+once to connect (exit 75: an unknown host key is never tried again) and
+one it refuses exits 65 before any byte moves.  The property: the agent refuses
 exactly the plans this file's own statement of the rules calls invalid.
 Prints the first disagreements; exits 1 when there is any.
 """
@@ -23,6 +25,7 @@ import yaml
 
 AGENT, CONFIG, MANIFEST, WORK = sys.argv[1:5]
 N = int(sys.argv[5]) if len(sys.argv) > 5 else 200
+PORT = int(sys.argv[6]) if len(sys.argv) > 6 else 1
 HOST = yaml.safe_load(open(CONFIG))["host"]
 m = yaml.safe_load(open(MANIFEST))
 BS, SIZE, BLOCKS = int(m["block_size"]), int(m["length"]), m["blocks"]
@@ -96,7 +99,7 @@ def make(i):
             "id": "1/%s/%d" % (HOST, k + 1), "file": m["file"],
             "version": int(m["version"]), "offset": x["offset"],
             "length": x["length"], "block_size": x["block_size"],
-            "source": {"host": "nobody", "address": "127.0.0.1", "port": 1,
+            "source": {"host": "nobody", "address": "127.0.0.1", "port": PORT,
                        "root": "/nonexistent"},
             "rate": x["rate"], "resources": ["host:%s:in" % HOST],
             "blocks": x["blocks"]})
