@@ -26,9 +26,7 @@ machine_name(void)
 		return xstrdup("unknown");
 	buf[sizeof(buf) - 1] = '\0';
 	for (p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-		    (*p == '.' && p != buf)))
+		if (!name_char((unsigned char)*p) || (*p == '.' && p == buf))
 			*p = '-';
 	return xstrdup(buf);
 }

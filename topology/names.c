@@ -14,7 +14,8 @@
 #define NAME_MAX_LEN 255
 #define PATH_MAX_LEN 1024
 
-static int
+/* Whether ch may stand in a name: letters, digits and . _ - */
+int
 name_char(int ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||

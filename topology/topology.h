@@ -154,6 +154,7 @@ void	 time_format(char *, size_t, time_t);
 /* names.c                                                             */
 
 int	 name_valid_path(const char *, const char **why);
+int	 name_char(int ch);
 int	 name_valid_label(const char *, const char **why);
 int	 name_valid_op_id(const char *, const char **why);
 char	*name_escape_file(const char *name, uint64_t version);
