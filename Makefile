@@ -20,11 +20,6 @@ export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 # Inputs sized to test limits (millions of YAML nodes, a plan past 16 MiB)
 # take minutes under the sanitizers: run in the plain build only.
 export SLUICE_HEAVY = 0
-# The cron loop compares two runs whose agents must keep to the plans'
-# nominal rates; instrumented, four at 200 Mbit outrun 2 cores now and
-# then (a round lost for a fraction of a second): half the rate and file.
-export LOOP_MBIT = 100
-export LOOP_MIB = 48
 endif
 
 # The shared contract beside the checkout: cases and the plan verifier.

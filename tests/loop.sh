@@ -5,12 +5,21 @@
 # before, during and after planning; each agent config is the example's
 # (sync waits for the round's plan, a splay).  Then the same case with the
 # loop sequenced by hand (plan, then every sync with wait: 0s).  The
-# unsequenced distribution must complete within 1.2 times the sequenced
-# one's makespan, plus a second (a quarter round) for the clocks' phase.
-# LOOP_ROUND (seconds, 4) stretches it for slow runs; LOOP_MBIT (the
-# NICs' Mbit/s, 200; the link between the sites is half) and LOOP_MIB
-# (the file, 96) lighten it where the agents cannot keep to the plans'
-# nominal rates (under the sanitizers, on 2 cores).
+# unsequenced distribution must complete within the sequenced one's
+# makespan plus a round and a second.  The round is what the first
+# round's splay may cost: agents started by cron up to a quarter round
+# late lose that much of the bottleneck link once, and a distribution
+# that then misses the end of a round by a fraction of a second takes
+# the next one.  The second is for the clocks' phase.  A loop that lost
+# time every round (agents missing plans, plans made from states a
+# round old) would need a round more for every few; the case takes five
+# rounds or so, so that one round is a fifth of it.  Its rates are those
+# that five agents and an sshd sustain on 2 busy cores, sanitized or
+# not: agents that fall behind their plans' rates lose rounds however
+# they are started, and the comparison would then be of the machine's
+# load, not of the loop.  LOOP_ROUND (seconds, 4), LOOP_MBIT (the NICs'
+# Mbit/s, 50; the link between the sites is half) and LOOP_MIB (the
+# file, 48) change it.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
@@ -24,7 +33,7 @@ ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 MIB=1048576
 ROUND=${LOOP_ROUND:-4}
-MBIT=${LOOP_MBIT:-200}
+MBIT=${LOOP_MBIT:-50}
 HOSTS="g a b c d"
 
 if ! sshd_start "$W/sshd" >"$W/sshd.out" 2>&1; then
@@ -33,7 +42,7 @@ if ! sshd_start "$W/sshd" >"$W/sshd.out" 2>&1; then
 	exit 1
 fi
 P=$SSHD_PORT
-head -c $((${LOOP_MIB:-96} * MIB)) /dev/urandom > "$W/f.bin"
+head -c $((${LOOP_MIB:-48} * MIB)) /dev/urandom > "$W/f.bin"
 want=$(sha256sum < "$W/f.bin" | cut -d' ' -f1)
 
 # setup DIR WAIT SPLAY: master directory, configs, the file published.
@@ -153,8 +162,8 @@ done
 [ -z "$bad" ] && ok || fail "cron loop: copies differ on$bad"
 ratio=$(awk "BEGIN {printf \"%.2f\", $cron_span / $seq_span}")
 echo "loop: sequenced ${seq_span}s, cron ${cron_span}s, ratio $ratio (round ${ROUND}s)" >&2
-if awk "BEGIN {exit !($cron_span <= 1.2 * $seq_span + 1)}"; then ok
-else fail "cron loop took ${cron_span}s against ${seq_span}s sequenced"; fi
+if awk "BEGIN {exit !($cron_span <= $seq_span + $ROUND + 1)}"; then ok
+else fail "cron loop took ${cron_span}s against ${seq_span}s sequenced: $(tail -5 "$U/agents.err")"; fi
 # Cron mails whatever the planner prints: nothing, though runs overlap.
 [ ! -s "$U/plan.err" ] && ok || fail "planner printed: $(cat "$U/plan.err")"
 
