@@ -64,6 +64,7 @@ sim_manifests(struct master *m)
 		man->block_size = m->topology->block_size;
 		man->length = fl->size;
 		man->final = 1;
+		man->mode = MODE_UNKNOWN;	/* none recorded, as an older one */
 		man->nblocks = (fl->size + man->block_size - 1) /
 		    man->block_size;
 		man->blocks = xcalloc(man->nblocks, 32);

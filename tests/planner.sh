@@ -127,6 +127,11 @@ for c in tiny partial wan3; do
 	esac
 	if v=$("$verifier" -q --trace "$work/trace-$c" 2>&1); then ok; else fail "simulate $c trace: $v"; fi
 done
+# The simulator's generators record no mode, so its plans give none: a
+# mode of 0 would expose files no one can read.
+if grep -q 'mode:' "$work"/trace-tiny/round-*/plans/*.yaml; then
+	fail "simulated plans give a mode: $(grep -h 'mode:' "$work"/trace-tiny/round-*/plans/*.yaml | head -1)"
+else ok; fi
 rm -rf "$work/trace-fail"
 out=$("$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
     --fail 'link:r0s0--r1s0@1-1000' --trace "$work/trace-fail" 2>&1)
