@@ -9,17 +9,19 @@
 
 #include "agent.h"
 
+static const char usage_text[] =
+    "usage: sluice-agent sync    -c AGENT.yaml [-v]\n"
+    "       sluice-agent run     -c AGENT.yaml [-v] PLAN.yaml\n"
+    "       sluice-agent state   -c AGENT.yaml [-v]\n"
+    "       sluice-agent publish -c AGENT.yaml [-v] FILE NAME VERSION "
+    "[--growing] [--block-size SIZE]\n"
+    "       sluice-agent keygen  -c AGENT.yaml\n"
+    "       sluice-agent --help | --version\n";
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: sluice-agent sync    -c AGENT.yaml [-v]\n"
-	    "       sluice-agent run     -c AGENT.yaml [-v] PLAN.yaml\n"
-	    "       sluice-agent state   -c AGENT.yaml [-v]\n"
-	    "       sluice-agent publish -c AGENT.yaml [-v] FILE NAME VERSION "
-	    "[--growing] [--block-size SIZE]\n"
-	    "       sluice-agent keygen  -c AGENT.yaml\n"
-	    "       sluice-agent --help | --version\n");
+	fputs(usage_text, f);
 }
 
 int
@@ -44,6 +46,10 @@ main(int argc, char *argv[])
 		printf("sluice-agent %s\n", SLUICE_VERSION);
 		return 0;
 	}
+	/* "sluice-agent CMD --help": that command's usage. */
+	if (help_asked(argc - 1, argv + 1) && argv[1][0] != '-' &&
+	    usage_of(stdout, usage_text, argv[1]) > 0)
+		return 0;
 	cmd = argv[1];
 	/* -c and -v may stand anywhere; the rest goes to the command. */
 	args[nargs++] = argv[1];

@@ -8,27 +8,29 @@
 
 #include "planner.h"
 
+static const char usage_text[] =
+    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
+    "       sluice-plan run      -d DIR [-k KEY] [--method lp|greedy] "
+    "[--now TIME] [-v]\n"
+    "       sluice-plan verify   -d DIR [-v]\n"
+    "       sluice-plan status   -d DIR\n"
+    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n"
+    "       sluice-plan simulate -t TOPOLOGY -f FILESET "
+    "[--method lp|greedy|origin|swarm]\n"
+    "                            [--fail SPEC]\n"
+    "                            [--states DIR] "
+    "[--growing NAME=RATE]\n"
+    "                            [--trace DIR] [--svg FILE] "
+    "[--rounds N] [--seed N]\n"
+    "       sluice-plan dot      -d DIR\n"
+    "       sluice-plan forgive  -d DIR [-v] COMPONENT...\n"
+    "       sluice-plan keygen   [-k FILE]\n"
+    "       sluice-plan --help | --version\n";
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
-	    "       sluice-plan run      -d DIR [-k KEY] [--method lp|greedy] "
-	    "[--now TIME] [-v]\n"
-	    "       sluice-plan verify   -d DIR [-v]\n"
-	    "       sluice-plan status   -d DIR\n"
-	    "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n"
-	    "       sluice-plan simulate -t TOPOLOGY -f FILESET "
-	    "[--method lp|greedy|origin|swarm]\n"
-	    "                            [--fail SPEC]\n"
-	    "                            [--states DIR] "
-	    "[--growing NAME=RATE]\n"
-	    "                            [--trace DIR] [--svg FILE] "
-	    "[--rounds N] [--seed N]\n"
-	    "       sluice-plan dot      -d DIR\n"
-	    "       sluice-plan forgive  -d DIR [-v] COMPONENT...\n"
-	    "       sluice-plan keygen   [-k FILE]\n"
-	    "       sluice-plan --help | --version\n");
+	fputs(usage_text, f);
 }
 
 int
@@ -39,6 +41,10 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* "sluice-plan CMD --help": that command's usage. */
+	if (help_asked(argc - 1, argv + 1) && argv[1][0] != '-' &&
+	    usage_of(stdout, usage_text, argv[1]) > 0)
+		return 0;
 	optind = 1;
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);

@@ -162,5 +162,34 @@ for p in "$plan" "$agent"; do
 	[ $? -eq 64 ] && ok || fail "$name without arguments: not 64"
 done
 
+# CMD --help (or -h, anywhere among its words): that command's usage
+# alone, on standard output, exit 0, nothing on standard error; an
+# unknown command with --help is still a usage error.
+help_of() {	# help_of PROGRAM CMD ARGS...
+	hp=$1
+	hc=$2
+	shift 2
+	out=$("$hp" "$hc" "$@" 2>"$work/help.err")
+	rc=$?
+	first=$(printf '%s\n' "$out" | head -1)
+	others=$(printf '%s\n' "$out" | grep -c "$(basename "$hp") " || true)
+	case "$first" in
+	"usage: $(basename "$hp") $hc "*)
+		[ $rc -eq 0 ] && [ ! -s "$work/help.err" ] && [ "$others" -eq 1 ] && ok ||
+		    fail "$(basename "$hp") $hc $*: exit $rc, $others usage lines, '$(cat "$work/help.err")'" ;;
+	*) fail "$(basename "$hp") $hc $*: '$out'" ;;
+	esac
+}
+for c in check run verify status bound simulate dot forgive keygen; do
+	help_of "$plan" $c --help
+done
+help_of "$plan" run -d /nonexistent -h
+for c in sync run state publish keygen; do
+	help_of "$agent" $c --help
+done
+help_of "$agent" sync -c /nonexistent -v -h
+"$plan" frob --help >/dev/null 2>&1
+[ $? -eq 64 ] && ok || fail "sluice-plan frob --help: not 64"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,6 +10,7 @@
 #ifndef SLUICE_TOPOLOGY_H
 #define SLUICE_TOPOLOGY_H
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -470,6 +471,8 @@ struct dupkey {
 	size_t		 index;
 };
 long	 dup_find(struct dupkey *, size_t);
+int	 help_asked(int argc, char *argv[]);
+int	 usage_of(FILE *, const char *text, const char *cmd);
 extern const char *progname;
 
 #endif

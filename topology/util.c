@@ -173,3 +173,58 @@ dup_find(struct dupkey *k, size_t n)
 			first = (long)k[i].index;
 	return first;
 }
+
+/*
+ * Whether the words after a command ask for its help: -h or --help
+ * before any "--".
+ */
+int
+help_asked(int argc, char *argv[])
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Prints to f the lines of text, a program's usage ("usage: PROG CMD ..."
+ * then "       PROG CMD ..." lines, each maybe continued by lines that
+ * begin with blanks and no PROG), that describe command cmd, the first
+ * one as "usage: ...".  Returns how many lines were printed: 0 when text
+ * has no such command.
+ */
+int
+usage_of(FILE *f, const char *text, const char *cmd)
+{
+	size_t plen = strlen(progname), clen = strlen(cmd);
+	const char *line, *end, *p;
+	int in = 0, n = 0;
+
+	for (line = text; *line != '\0'; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (end == NULL)
+			end = line + strlen(line);
+		p = line + strspn(line, " ");
+		if (strncmp(line, "usage: ", 7) == 0)
+			p = line + 7;
+		if (strncmp(p, progname, plen) == 0 && p[plen] == ' ') {
+			p += plen + 1;
+			in = strncmp(p, cmd, clen) == 0 &&
+			    (p[clen] == ' ' || p + clen == end);
+			if (!in)
+				continue;
+			fprintf(f, "%s%.*s\n", n == 0 ? "usage: " : "       ",
+			    (int)(end - line - (p - line) + plen + 1),
+			    p - plen - 1);
+			n++;
+		} else if (in) {
+			fprintf(f, "%.*s\n", (int)(end - line), line);
+			n++;
+		}
+	}
+	return n;
+}
