@@ -369,9 +369,9 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 
 /*
  * The copy trees.  Within a site, a file's hosts are ordered by what they
- * hold, longest first; ties (hosts holding the same) are broken by a
- * rotation that differs per file, so that a different set of hosts leads
- * each file.  Each host then gets a parent before it in that order, the
+ * hold, longest first, then by egress, largest first (a fast host makes a
+ * better relay); ties are broken by a rotation that differs per file, so
+ * that a different set of hosts leads each file.  Each host then gets a parent before it in that order, the
  * earliest with a child slot left: rank 0, the longest holder, feeds rank
  * 1 alone (what it sends goes to the file once, and its egress is shared
  * by every file it holds); the others each feed up to their share of
@@ -387,6 +387,7 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 struct tree_entry {
 	size_t		 host;
 	uint64_t	 len;		/* what it holds of the file */
+	double		 out;		/* its egress */
 	size_t		 key;		/* the rotation, for ties */
 };
 
@@ -403,6 +404,8 @@ cmp_tree(const void *a, const void *b)
 
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
+	if (x->out != y->out)
+		return x->out > y->out ? -1 : 1;
 	return (x->key > y->key) - (x->key < y->key);
 }
 
@@ -482,6 +485,47 @@ bound_depth(const struct sched *s, const struct site *site, struct trees *tr,
 	}
 }
 
+/*
+ * Rotates each run of hosts that hold the same of file f and have the
+ * same egress (sorted by host) by f's share of the run, so that each
+ * file's run starts at a different host: the first host of a run is the
+ * one its file's tree leans on.  (Rotating the whole site instead let the
+ * holders take the turns: with a generator and two others, both of its
+ * files went first to the same host, whose egress then carried both.)
+ */
+static void
+reverse_entries(struct tree_entry *e, size_t n)
+{
+	struct tree_entry tmp;
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		tmp = e[i];
+		e[i] = e[n - 1 - i];
+		e[n - 1 - i] = tmp;
+	}
+}
+
+static void
+rotate_ties(struct tree_entry *e, size_t n, size_t f, size_t nf)
+{
+	size_t i, j, m, shift;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && e[j].len == e[i].len &&
+		    e[j].out == e[i].out; j++)
+			;
+		m = j - i;
+		shift = m > 1 ? f * m / nf % m : 0;
+		if (shift == 0)
+			continue;
+		/* Left by shift: three reversals. */
+		reverse_entries(e + i, shift);
+		reverse_entries(e + i + shift, m - shift);
+		reverse_entries(e + i, m);
+	}
+}
+
 /* Builds the trees of one site's files. */
 static void
 site_trees(const struct sched *s, const struct site *site, struct trees *tr,
@@ -500,14 +544,14 @@ site_trees(const struct sched *s, const struct site *site, struct trees *tr,
 		slots[j] = tree_slots(&s->t->hosts[site->hosts[j]],
 		    active ? active : 1);
 	for (f = 0; f < nf; f++) {
-		size_t shift = n ? (f * n / nf) % n : 0;
-
 		for (j = 0; j < n; j++) {
 			e[j].host = j;
 			e[j].len = held(s, site->hosts[j], f);
-			e[j].key = (j + n - shift) % n;
+			e[j].out = s->t->hosts[site->hosts[j]].nic_out;
+			e[j].key = j;
 		}
 		qsort(e, n, sizeof(*e), cmp_tree);
+		rotate_ties(e, n, f, nf);
 		for (j = 0; j < n; j++) {
 			size_t h = site->hosts[e[j].host] * nf + f;
 

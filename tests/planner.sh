@@ -127,6 +127,19 @@ for c in tiny partial wan3; do
 	esac
 	if v=$("$verifier" -q --trace "$work/trace-$c" 2>&1); then ok; else fail "simulate $c trace: $v"; fi
 done
+# Copy trees lean on a different host for each file: in the shared
+# growing case (a generator and two others in its site, two files) the
+# generator sends each file to another host, and no host's egress
+# carries more than two streams.  Leaning on one host for both, it sent
+# four at a quarter of its NIC each, 2.3 times the bound.
+rm -rf "$work/trace-lead"
+out=$("$plan" simulate -t "$shared/cases/growing/topology.yaml" -f "$shared/cases/growing/fileset.yaml" \
+    --trace "$work/trace-lead" 2>&1)
+firsts=$(grep -h -A8 '^- id:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '/^- id:/ {split($3, a, "/"); dst = a[2]} /source:/ && $3 == "r0s0h0," {print dst}' | sort -u | wc -l)
+busiest=$(grep -h 'source:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '{print $3}' | sort | uniq -c | sort -rn | awk 'NR == 1 {print $1}')
+ratio=$(printf '%s\n' "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
+if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.4)}"; then ok
+else fail "growing case: generator feeds $firsts hosts, busiest source $busiest streams, ratio $ratio"; fi
 # The simulator's generators record no mode, so its plans give none: a
 # mode of 0 would expose files no one can read.
 if grep -q 'mode:' "$work"/trace-tiny/round-*/plans/*.yaml; then
