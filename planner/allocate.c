@@ -335,12 +335,20 @@ cmp_greedy(const void *a, const void *b)
 	    (*(const size_t *)a < *(const size_t *)b);
 }
 
-/* Gives each candidate, best first, as much as fits.  The order is
- * sorted once and kept for the other allocations of the round. */
+/*
+ * Gives each candidate, best first, as much as fits.  The order is sorted
+ * once and kept for the other allocations of the round.  A relay's room
+ * grows with what its source is given, which may come later in the
+ * order (a leaf's block worth more than its parent's): the pass is made
+ * again while it gives anything, GREEDY_PASSES times at most.
+ */
+#define GREEDY_PASSES 16
+
 static void
 greedy_fill(struct sched *s)
 {
 	size_t i;
+	int pass, gave = 1;
 
 	if (s->greedy_order == NULL) {
 		s->greedy_order = xcalloc(s->ncands ? s->ncands : 1,
@@ -350,15 +358,17 @@ greedy_fill(struct sched *s)
 		sort_sched = s;
 		qsort(s->greedy_order, s->ncands, sizeof(size_t), cmp_greedy);
 	}
-	for (i = 0; i < s->ncands; i++) {
-		struct candidate *c = &s->cands[s->greedy_order[i]];
-		uint64_t k = sched_room(s, c);
+	for (pass = 0; gave && pass < GREEDY_PASSES; pass++)
+		for (gave = 0, i = 0; i < s->ncands; i++) {
+			struct candidate *c = &s->cands[s->greedy_order[i]];
+			uint64_t k = sched_room(s, c);
 
-		if (k > 0) {
-			c->blocks += k;
-			sched_charge(s, c, k);
+			if (k > 0) {
+				c->blocks += k;
+				sched_charge(s, c, k);
+				gave = 1;
+			}
 		}
-	}
 }
 
 /*
