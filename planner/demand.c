@@ -370,19 +370,20 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 /*
  * The copy trees.  Within a site, a file's hosts are ordered by what they
  * hold, longest first, then by egress, largest first (a fast host makes a
- * better relay); ties are broken by a rotation that differs per file, so
- * that a different set of hosts leads each file.  Each host then gets a parent before it in that order, the
- * earliest with a child slot left: rank 0, the longest holder, feeds rank
- * 1 alone (what it sends goes to the file once, and its egress is shared
- * by every file it holds); the others each feed up to their share of
- * children, and when none before a host has a slot left, rank 1 feeds it
- * too (not rank 0, whose egress is the file's first bottleneck).  A host's slots are its egress in streams at its ingress's
- * pace: as many as the site has files in flight (each gets that share of
- * the ingress), times its egress over its ingress, at most SCHED_FANOUT
- * per file; shared by all its files.  So each host relays what it
- * receives to a few others, the trees stay shallow, and no host's egress
- * is promised twice over, where without a structure everyone would pick
- * the same sources.
+ * better relay); ties are broken by a rotation that differs per file
+ * (rotate_ties()), so that a different host leads each file.  Each host
+ * then gets a parent before it in that order, the earliest with a child
+ * slot left: rank 0, the longest holder, feeds rank 1 alone (what it sends
+ * goes to the file once, and its egress is shared by every file it holds);
+ * the others each feed up to their share of children, and when none before
+ * a host has a slot left, rank 1 feeds it too (not rank 0, whose egress is
+ * the file's first bottleneck).  A host's slots are its egress in streams
+ * at its ingress's pace: as many as the site has files in flight (each
+ * gets that share of the ingress), times its egress over its ingress, at
+ * most SCHED_FANOUT per file; shared by all its files.  So each host
+ * relays what it receives to a few others, the trees stay shallow, and no
+ * host's egress is promised twice over, where without a structure everyone
+ * would pick the same sources.
  */
 struct tree_entry {
 	size_t		 host;
@@ -485,14 +486,6 @@ bound_depth(const struct sched *s, const struct site *site, struct trees *tr,
 	}
 }
 
-/*
- * Rotates each run of hosts that hold the same of file f and have the
- * same egress (sorted by host) by f's share of the run, so that each
- * file's run starts at a different host: the first host of a run is the
- * one its file's tree leans on.  (Rotating the whole site instead let the
- * holders take the turns: with a generator and two others, both of its
- * files went first to the same host, whose egress then carried both.)
- */
 static void
 reverse_entries(struct tree_entry *e, size_t n)
 {
@@ -506,6 +499,14 @@ reverse_entries(struct tree_entry *e, size_t n)
 	}
 }
 
+/*
+ * Rotates each run of hosts that hold the same of file f and have the
+ * same egress (sorted by host) by f's share of the run, so that each
+ * file's run starts at a different host: the first host of a run is the
+ * one its file's tree leans on.  (Rotating the whole site instead let the
+ * holders take the turns: with a generator and two others, both of its
+ * files went first to the same host, whose egress then carried both.)
+ */
 static void
 rotate_ties(struct tree_entry *e, size_t n, size_t f, size_t nf)
 {
