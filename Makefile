@@ -190,6 +190,8 @@ check-run: all tests/unit/unit tests/fuzz/replay
 	sh tests/e2e.sh
 	@echo "== the cron loop, unsequenced (private sshd)"
 	sh tests/loop.sh
+	@echo "== the chrooted master of sluice(7) (private sshds; needs root)"
+	sh tests/chroot.sh
 	@echo "== resource faults (small file systems; needs root)"
 	sh tests/faults.sh
 	@echo "== WAN test (network namespaces and tc; needs root)"

@@ -5,7 +5,8 @@
 # SSHD_PORT, SSHD_KEY (the user's private key), SSHD_KNOWN_HOSTS, SSHD_DIR.
 # sshd_stop stops it; sshd_start_again restarts it on the same port.
 # SSHD_LISTEN (default 127.0.0.1) is the address to listen on and
-# SSHD_NETNS, when set, the network namespace to run it in.
+# SSHD_NETNS, when set, the network namespace to run it in.  SSHD_EXTRA,
+# when set, is appended to sshd_config (a Match block, say).
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -39,6 +40,7 @@ MaxStartups 200:30:400
 MaxSessions 200
 LogLevel ERROR
 EOC
+	[ -n "${SSHD_EXTRA:-}" ] && printf '%s\n' "$SSHD_EXTRA" >> "$SSHD_DIR/sshd_config"
 	printf '[%s]:%s %s\n' "$listen" "$SSHD_PORT" \
 	    "$(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" > "$SSHD_DIR/known_hosts"
 	SSHD_KEY=$SSHD_DIR/id_ed25519
