@@ -201,7 +201,7 @@ int
 usage_of(FILE *f, const char *text, const char *cmd)
 {
 	size_t plen = strlen(progname), clen = strlen(cmd);
-	const char *line, *end, *p;
+	const char *line, *end, *p, *word;
 	int in = 0, n = 0;
 
 	for (line = text; *line != '\0'; line = *end ? end + 1 : end) {
@@ -212,14 +212,13 @@ usage_of(FILE *f, const char *text, const char *cmd)
 		if (strncmp(line, "usage: ", 7) == 0)
 			p = line + 7;
 		if (strncmp(p, progname, plen) == 0 && p[plen] == ' ') {
-			p += plen + 1;
-			in = strncmp(p, cmd, clen) == 0 &&
-			    (p[clen] == ' ' || p + clen == end);
+			word = p + plen + 1;
+			in = strncmp(word, cmd, clen) == 0 &&
+			    (word[clen] == ' ' || word + clen == end);
 			if (!in)
 				continue;
 			fprintf(f, "%s%.*s\n", n == 0 ? "usage: " : "       ",
-			    (int)(end - line - (p - line) + plen + 1),
-			    p - plen - 1);
+			    (int)(end - p), p);
 			n++;
 		} else if (in) {
 			fprintf(f, "%.*s\n", (int)(end - line), line);
