@@ -847,8 +847,11 @@ sched_candidates(struct sched *s)
 		for (i = 0; sole[j] != (size_t)-1 && i < s->ndemands; i++) {
 			size_t h = s->demands[i].host;
 
-			if (s->demands[i].file == j && (next[j] == (size_t)-1 ||
-			    precedes(s, &order, h, next[j], j)))
+			/* Only one that may relay what it gets: a failed
+			 * host would keep the bytes to itself. */
+			if (s->demands[i].file == j && s->source_ok[h] &&
+			    (next[j] == (size_t)-1 || precedes(s, &order, h,
+			    next[j], j)))
 				next[j] = h;
 		}
 		/* Only within its own site: the source site's LAN is
@@ -956,6 +959,10 @@ sched_candidates(struct sched *s)
 			double deficit = (double)(d->want - d->have) /
 			    (double)d->want, scarce;
 
+			/* Never a host from itself (the sole holder's child
+			 * may be that holder, when the generator failed). */
+			if (pick[j].source == d->host)
+				continue;
 			if (s->ncands == cap) {
 				cap = cap ? cap * 2 : 256;
 				s->cands = xreallocarray(s->cands, cap,
