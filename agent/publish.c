@@ -212,7 +212,7 @@ cmd_publish(const struct agent_config *c, int argc, char **argv)
 		    "NAME VERSION [--growing] [--block-size SIZE]\n");
 		return EX_USAGE;
 	}
-	if (name_valid_path(argv[optind + 1], &why) != 0) {
+	if (name_valid_file(argv[optind + 1], &why) != 0) {
 		warnx_("publish: bad file name '%s': %s", argv[optind + 1],
 		    why);
 		return EX_DATAERR;

@@ -566,7 +566,7 @@ parse_meta_name(const char *fn, char **name, uint64_t *version)
 		} else
 			out[j++] = fn[i];
 	}
-	if (name_valid_path(out, &why) != 0) {
+	if (name_valid_file(out, &why) != 0) {
 		free(out);
 		return -1;
 	}

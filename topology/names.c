@@ -14,6 +14,17 @@
 #define NAME_MAX_LEN 255
 #define PATH_MAX_LEN 1024
 
+/*
+ * A name ends up in file names with more around it: a host's state is
+ * replaced as states/.HOST.yaml.sig.tmp, a version is stored as
+ * .sluice/.ESC@VERSION.manifest.yaml.sent or ESC@VERSION.len.tmp.PID,
+ * where ESC is the file name with every '/' written "%2F" and VERSION
+ * takes up to 20 digits.  So a label, and a file name counted as
+ * escaped, are each at most 200 characters: with what is added, every
+ * such file name stays within NAME_MAX (255).
+ */
+#define NAME_STORED_LEN 200
+
 /* Whether ch may stand in a name: letters, digits and . _ - */
 int
 name_char(int ch)
@@ -78,6 +89,29 @@ name_valid_path(const char *s, const char **why)
 	return 0;
 }
 
+/*
+ * Returns 0 when s is a valid file name: a valid relative path
+ * (name_valid_path()) that fits NAME_STORED_LEN once escaped as the store
+ * and the master keep it, else -1 and *why.
+ */
+int
+name_valid_file(const char *s, const char **why)
+{
+	size_t len = 0;
+	const char *p;
+
+	if (name_valid_path(s, why) != 0)
+		return -1;
+	for (p = s; *p; p++)
+		len += *p == '/' ? 3 : 1;
+	if (len > NAME_STORED_LEN) {
+		*why = "longer than 200 characters with each '/' counted as "
+		    "three, as it is stored ('%2F')";
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns 0 when s is a valid host, site, link or partition name. */
 int
 name_valid_label(const char *s, const char **why)
@@ -88,8 +122,8 @@ name_valid_label(const char *s, const char **why)
 		*why = "empty";
 		return -1;
 	}
-	if (strlen(s) > NAME_MAX_LEN) {
-		*why = "longer than 255 characters";
+	if (strlen(s) > NAME_STORED_LEN) {
+		*why = "longer than 200 characters";
 		return -1;
 	}
 	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || s[0] == '.') {

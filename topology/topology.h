@@ -155,6 +155,7 @@ void	 time_format(char *, size_t, time_t);
 /* names.c                                                             */
 
 int	 name_valid_path(const char *, const char **why);
+int	 name_valid_file(const char *, const char **why);
 int	 name_char(int ch);
 int	 name_valid_label(const char *, const char **why);
 int	 name_valid_op_id(const char *, const char **why);
@@ -312,6 +313,8 @@ int	 manifest_parse(const char *path, const struct ynode *,
 int	 manifest_write(const char *path, const struct manifest *);
 char	*manifest_format(const struct manifest *, size_t *len);
 void	 manifest_free(struct manifest *);
+int	 manifest_continues(const struct manifest *,
+	    const struct manifest *, size_t *block);
 
 /* ------------------------------------------------------------------ */
 /* state.c                                                             */

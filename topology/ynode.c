@@ -549,7 +549,7 @@ yget_path(struct yctx *c, const struct ynode *n, const char *what,
 
 	if ((rc = yscalar_check(c, n, what)) != 0)
 		return rc;
-	if (name_valid_path(n->text, &why) != 0)
+	if (name_valid_file(n->text, &why) != 0)
 		return yerr(c, n, "%s: bad file name '%s': %s", what, n->text,
 		    why);
 	return yget_string(c, n, what, out);
