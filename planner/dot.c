@@ -49,7 +49,7 @@ cmd_dot(int argc, char **argv)
 	if ((rc = master_load(dir, &m, 0)) != 0)
 		return rc;
 	t = m->topology;
-	plans = epoch_plans(dir, t);
+	plans = epoch_plans(m, m->set_epoch);
 	use = budget_use(t, plans, t->nhosts);
 	printf("graph sluice {\n\trankdir=LR;\n\tnode [shape=box, "
 	    "fontsize=10];\n");

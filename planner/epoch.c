@@ -23,7 +23,6 @@
 /* ------------------------------------------------------------------ */
 /* Writing the set                                                     */
 
-/* Removes a set directory: its plans, its ledger, itself. */
 /* Removes the files of dir, then dir. */
 static void
 remove_files(const char *dir)
@@ -52,14 +51,17 @@ remove_set(const char *dir)
 {
 	char *plans = xasprintf("%s/plans", dir);
 	char *states = xasprintf("%s/states", dir);
+	char *manifests = xasprintf("%s/manifests", dir);
 	char *ledger = xasprintf("%s/ledger.yaml", dir);
 
 	remove_files(plans);
 	remove_files(states);
+	remove_files(manifests);
 	unlink(ledger);
 	rmdir(dir);
 	free(plans);
 	free(states);
+	free(manifests);
 	free(ledger);
 }
 
@@ -114,19 +116,14 @@ ensure_link(const char *dir, const char *name, const char *target,
 }
 
 struct set_writer {
-	const char	 *dir;
 	const char	 *setplans;
 	const struct topology *t;
-	struct plan	**plans;
+	struct plan	**plans;	/* per host: new, or NULL */
+	struct plan	**old;		/* per host: kept when no new one */
 	char		 *failed;	/* per host */
 	const struct sshkey *key;	/* the master's, or NULL: unsigned */
 };
 
-/*
- * Writes host h's plan into the new set: its new plan formatted, or its
- * kept plan copied as it was.  The set is unseen until current points at
- * it: its files need to be made durable before that, not renamed.
- */
 /*
  * Formats plan p no larger than what an agent reads.  When it is larger,
  * the plan is cut at a number of checksums that fits: the op at the cut
@@ -196,28 +193,25 @@ plan_format_bounded(struct plan *p, size_t *len)
 	return text;
 }
 
+/*
+ * Writes host h's plan into the new set, signed beside it: its new plan,
+ * or the plan it keeps (read back and verified, old[h]), each formatted
+ * here from memory.  Nothing a host could have written is copied.
+ */
 static void
 write_plan(void *arg, size_t h)
 {
 	struct set_writer *w = arg;
-	char *path = xasprintf("%s/%s.yaml", w->setplans, w->t->hosts[h].name);
-	char *text = NULL, *sig, *sigpath;
+	struct plan *p = w->plans[h] != NULL ? w->plans[h] : w->old[h];
+	char *path, *text, *sig, *sigpath;
 	size_t len = 0, siglen;
 
-	if (w->plans[h] != NULL) {
-		if ((text = plan_format_bounded(w->plans[h], &len)) == NULL ||
-		    write_new_file(path, text, len) != 0)
-			w->failed[h] = 1;
-	} else {
-		char *oldpath = xasprintf("%s/plans/%s.yaml", w->dir,
-		    w->t->hosts[h].name);
-
-		if (read_file_at(AT_FDCWD, oldpath, 0, &text, &len) == 0 &&
-		    write_new_file(path, text, len) != 0)
-			w->failed[h] = 1;
-		free(oldpath);
-	}
-	/* Signed in the same set: PLAN.yaml.sig beside it. */
+	if (p == NULL)
+		return;
+	path = xasprintf("%s/%s.yaml", w->setplans, w->t->hosts[h].name);
+	if ((text = plan_format_bounded(p, &len)) == NULL ||
+	    write_new_file(path, text, len) != 0)
+		w->failed[h] = 1;
 	if (text != NULL && !w->failed[h] && w->key != NULL) {
 		sigpath = xasprintf("%s.sig", path);
 		if ((sig = sshsig_sign(w->key, text, len, &siglen)) == NULL) {
@@ -232,84 +226,110 @@ write_plan(void *arg, size_t h)
 	free(path);
 }
 
-/*
- * Keeps, with the set, the states it was planned from (and their
- * signatures), so that verify checks plans against them at any later
- * moment: hard links to DIR/states/ (which agents replace by rename, so
- * the link keeps what was read), or copies where links are refused.
- */
+/* Writes a signed text as verified into dir: name and name.sig. */
 static int
-keep_states(const char *dir, const char *set, const struct topology *t)
+write_signed(const char *dir, const char *name, const struct signed_text *st)
 {
-	char *states = xasprintf("%s/states", set);
-	size_t h;
-	int k, rc = 0;
+	char *path = xasprintf("%s/%s", dir, name);
+	char *sigpath = xasprintf("%s/%s.sig", dir, name);
+	int rc = 0;
 
-	if (mkdir(states, 0755) == -1 && errno != EEXIST) {
-		warnx_("%s: %s", states, strerror(errno));
-		free(states);
-		return -1;
-	}
-	for (h = 0; h < t->nhosts && rc == 0; h++)
-		for (k = 0; k < 2 && rc == 0; k++) {
-			const char *ext = k ? ".yaml.sig" : ".yaml";
-			char *from = xasprintf("%s/states/%s%s", dir,
-			    t->hosts[h].name, ext);
-			char *to = xasprintf("%s/%s%s", states,
-			    t->hosts[h].name, ext);
-			char *buf;
-			size_t len;
-
-			if (link(from, to) != 0 && errno != ENOENT &&
-			    read_file_at(AT_FDCWD, from, 0, &buf, &len) == 0) {
-				rc = write_new_file(to, buf, len);
-				free(buf);
-			}
-			free(from);
-			free(to);
-		}
-	if (rc == 0 && fsync_dir(states) == -1) {
-		warnx_("%s: fsync: %s", states, strerror(errno));
+	if (st->text != NULL && write_new_file(path, st->text, st->len) != 0)
 		rc = -1;
-	}
-	free(states);
+	if (rc == 0 && st->text != NULL && st->sig != NULL &&
+	    write_new_file(sigpath, st->sig, st->siglen) != 0)
+		rc = -1;
+	free(path);
+	free(sigpath);
 	return rc;
 }
 
 /*
- * Writes the new set: every new plan, every kept plan as it was, the
- * ledger; then switches MASTER_DIR/current to it.  Returns 0 or
- * EX_CANTCREAT, leaving the previous set in place.
+ * Keeps, with the set, the states and manifests it was planned from
+ * (their bytes as verified, and signatures), so that verify checks plans
+ * against them at any later moment and the next run falls back on them:
+ * a host's new state that does not verify, or is older, or a manifest
+ * rewritten, is measured against these.  Written from memory: nothing
+ * under states/ or manifests/ is linked, copied or followed.
+ */
+static int
+keep_inputs(const char *set, const struct master *m)
+{
+	const struct topology *t = m->topology;
+	const struct fileset *fs = m->fileset;
+	char *dirs[2];
+	size_t i;
+	int k, rc = 0;
+
+	dirs[0] = xasprintf("%s/states", set);
+	dirs[1] = xasprintf("%s/manifests", set);
+	for (k = 0; k < 2 && rc == 0; k++)
+		if (mkdir(dirs[k], 0755) == -1 && errno != EEXIST) {
+			warnx_("%s: %s", dirs[k], strerror(errno));
+			rc = -1;
+		}
+	for (i = 0; i < t->nhosts && rc == 0; i++) {
+		char *name = xasprintf("%s.yaml", t->hosts[i].name);
+
+		rc = write_signed(dirs[0], name, &m->state_texts[i]);
+		free(name);
+	}
+	for (i = 0; i < fs->nfiles && rc == 0; i++) {
+		char *esc = name_escape_file(fs->files[i].name,
+		    fs->files[i].version);
+		char *name = xasprintf("%s.yaml", esc);
+
+		rc = write_signed(dirs[1], name, &m->manifest_texts[i]);
+		free(name);
+		free(esc);
+	}
+	for (k = 0; k < 2 && rc == 0; k++)
+		if (fsync_dir(dirs[k]) == -1) {
+			warnx_("%s: fsync: %s", dirs[k], strerror(errno));
+			rc = -1;
+		}
+	free(dirs[0]);
+	free(dirs[1]);
+	return rc;
+}
+
+/*
+ * Writes the new set: every new plan, every kept plan (old[h] where
+ * plans[h] is NULL), the states and manifests planned from, the ledger;
+ * then switches MASTER_DIR/current to it.  Returns 0 or EX_CANTCREAT,
+ * leaving the previous set in place.
  */
 int
-epoch_write(const char *dir, const struct topology *t, struct plan **plans,
-    const struct ledger *l, const struct sshkey *key)
+epoch_write(const char *dir, const struct master *m, struct plan **plans,
+    struct plan **old, const struct ledger *l, const struct sshkey *key)
 {
+	const struct topology *t = m->topology;
 	char *epochs = xasprintf("%s/epochs", dir);
 	char *set = xasprintf("%s/epochs/%" PRIu64, dir, l->epoch);
 	char *setplans = xasprintf("%s/plans", set);
 	char *target = xasprintf("epochs/%" PRIu64, l->epoch);
 	char *buf = NULL, *path;
-	struct set_writer w = { NULL, NULL, NULL, NULL, NULL, NULL };
+	struct set_writer w;
 	size_t len, h;
 	int rc = EX_CANTCREAT;
 
+	memset(&w, 0, sizeof(w));
 	remove_set(set);
 	if (mkdir_p(setplans, 0755) == -1) {
 		warnx_("%s: %s", setplans, strerror(errno));
 		goto out;
 	}
-	w.dir = dir;
 	w.setplans = setplans;
 	w.t = t;
 	w.plans = plans;
+	w.old = old;
 	w.key = key;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	parallel_for(t->nhosts, write_plan, &w, NULL);
 	for (h = 0; h < t->nhosts; h++)
 		if (w.failed[h])
 			goto out;
-	if (keep_states(dir, set, t) != 0)
+	if (keep_inputs(set, m) != 0)
 		goto out;
 	if ((buf = ledger_format(l, &len)) == NULL) {
 		warnx_("cannot format the ledger");
@@ -356,30 +376,19 @@ out:
 	return rc;
 }
 
-/* Loads every host's current plan (one entry per host, NULL where none;
- * a broken one counts as none and is reported).  The array is the
- * caller's (plans_free()). */
+/*
+ * Loads every host's plan of the set of epoch, as master_read_plan()
+ * reads it back (one entry per host, NULL where none or unusable).  The
+ * array is the caller's (plans_free()).
+ */
 struct plan **
-epoch_plans(const char *dir, const struct topology *t)
+epoch_plans(const struct master *m, uint64_t epoch)
 {
-	struct plan **old = xcalloc(t->nhosts, sizeof(*old));
-	struct diag d = { "" };
+	const struct topology *t = m->topology;
+	struct plan **old = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*old));
 	size_t h;
 
-	for (h = 0; h < t->nhosts; h++) {
-		char *path = xasprintf("%s/plans/%s.yaml", dir,
-		    t->hosts[h].name);
-		int rc = plan_load(path, &old[h], &d);
-
-		if (rc != 0 && rc != EX_NOINPUT)
-			warnx_("%s (ignored)", d.msg);
-		if (old[h] != NULL && strcmp(old[h]->host,
-		    t->hosts[h].name) != 0) {
-			plan_free(old[h]);
-			old[h] = NULL;
-		}
-		free(path);
-	}
+	for (h = 0; h < t->nhosts && epoch != 0; h++)
+		master_read_plan(m, epoch, h, &old[h]);
 	return old;
 }
-

@@ -77,38 +77,90 @@ cmd_keygen(int argc, char **argv)
 	return rc;
 }
 
+/* Frees what a signed_text holds; NULL is fine. */
+void
+signed_text_free(struct signed_text *st)
+{
+	if (st == NULL)
+		return;
+	free(st->text);
+	free(st->sig);
+	memset(st, 0, sizeof(*st));
+}
+
 /*
- * Reads a file a host signed (path, and path.sig beside it) and checks
- * the signature with the host's pinned key.  Without a pinned key the
- * text is taken as it is.  Returns 0 with *buf (the caller's), EX_NOINPUT
- * when the file is missing, or EX_DATAERR with the reason in d.  A
- * signature that does not match is read once more after a moment: the
- * host may be replacing the pair.
+ * Reads name in the directory dirfd without following a link, as a
+ * regular file of at most max bytes; where an agent is replacing it
+ * (ssh_replace()), only its whole new copy .NAME.new may exist, and that
+ * is read.  Returns 0, or -1 with errno set (ELOOP: a symbolic link).
+ */
+static int
+read_replaced(int dirfd, const char *name, size_t max, char **buf,
+    size_t *len)
+{
+	char *side;
+	int rc;
+
+	if ((rc = read_file_max(dirfd, name, O_NOFOLLOW, max, buf, len)) ==
+	    0 || errno != ENOENT)
+		return rc;
+	side = xasprintf(".%s.new", name);
+	rc = read_file_max(dirfd, side, O_NOFOLLOW, max, buf, len);
+	free(side);
+	if (rc != 0 && errno != ENOENT && errno != ELOOP && errno != EINVAL)
+		return rc;
+	if (rc != 0)
+		errno = ENOENT;
+	return rc;
+}
+
+/* What a failed read of a file in the master directory means, for a
+ * message. */
+const char *
+read_error_text(int err)
+{
+	switch (err) {
+	case ELOOP:
+		return "a symbolic link (not followed)";
+	case EINVAL:
+		return "not a regular file";
+	default:
+		return strerror(err);
+	}
+}
+
+/*
+ * Reads a file a host signed, name in the directory dirfd (where names
+ * it in messages), and name.sig beside it, never following a link, and
+ * checks the signature with the host's pinned key.  Without a pinned key
+ * the text is taken as it is.  Returns 0 with *out (the caller's,
+ * signed_text_free()), EX_NOINPUT when the file is missing, or EX_DATAERR
+ * with the reason in d.  A signature that does not match is read once
+ * more after a moment: the host may be replacing the pair.
  */
 int
-read_signed(const char *path, size_t max, const struct host *h,
-    char **buf, size_t *len, struct diag *d)
+read_signed(int dirfd, const char *where, const char *name, size_t max,
+    const struct host *h, struct signed_text *out, struct diag *d)
 {
-	char *sigpath = xasprintf("%s.sig", path), *sig = NULL;
+	char *signame = xasprintf("%s.sig", name);
 	const char *why = "";
-	size_t siglen;
 	int tries, rc = EX_DATAERR;
 
+	memset(out, 0, sizeof(*out));
 	for (tries = 0; tries < 2; tries++) {
 		if (tries > 0)
 			usleep(100000);
-		free(*buf);
-		*buf = NULL;
-		if (read_file_max(AT_FDCWD, path, 0, max, buf, len) != 0) {
+		signed_text_free(out);
+		if (read_replaced(dirfd, name, max, &out->text, &out->len) !=
+		    0) {
 			int err = errno;
 
 			if (err == EFBIG)
-				snprintf(d->msg, sizeof(d->msg), "%s: larger "
-				    "than %zu bytes", path, max);
+				snprintf(d->msg, sizeof(d->msg), "%s/%s: larger "
+				    "than %zu bytes", where, name, max);
 			else
-				snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
-				    err == EINVAL ? "not a regular file" :
-				    strerror(err));
+				snprintf(d->msg, sizeof(d->msg), "%s/%s: %s",
+				    where, name, read_error_text(err));
 			rc = err == ENOENT ? EX_NOINPUT : EX_DATAERR;
 			break;
 		}
@@ -116,29 +168,25 @@ read_signed(const char *path, size_t max, const struct host *h,
 			rc = 0;
 			break;
 		}
-		free(sig);
-		sig = NULL;
-		if (read_file_max(AT_FDCWD, sigpath, 0, 16384, &sig,
-		    &siglen) != 0) {
+		if (read_replaced(dirfd, signame, 16384, &out->sig,
+		    &out->siglen) != 0) {
 			why = errno == ENOENT ? "no signature" : errno ==
-			    EFBIG ? "a signature too large" : "an unreadable "
+			    EFBIG ? "a signature too large" : errno == ELOOP ?
+			    "a symbolic link (not followed)" : "an unreadable "
 			    "signature";
 			continue;
 		}
-		if (sshsig_verify(&h->key, *buf, *len, sig, siglen, &why) ==
-		    0) {
+		if (sshsig_verify(&h->key, out->text, out->len, out->sig,
+		    out->siglen, &why) == 0) {
 			rc = 0;
 			break;
 		}
 	}
-	if (rc == EX_DATAERR && h->has_key && *buf != NULL)
-		snprintf(d->msg, sizeof(d->msg), "%s.sig: %s: not signed by "
-		    "host %s's key", path, why, h->name);
-	if (rc != 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	free(sig);
-	free(sigpath);
+	if (rc == EX_DATAERR && h->has_key && out->text != NULL)
+		snprintf(d->msg, sizeof(d->msg), "%s/%s.sig: %s: not signed by "
+		    "host %s's key", where, name, why, h->name);
+	if (rc != 0)
+		signed_text_free(out);
+	free(signame);
 	return rc;
 }

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,7 +491,10 @@ master_ledger(const char *dir, struct ledger **out)
  * report also names (a host leaves out what it found to be its own
  * fault).  Then:
  *  - a block that does not match, data missing, a key refused or changed
- *    (hard failures) count against the source host alone;
+ *    (hard failures) count against the source host alone; but while one
+ *    host alone reports the only complete holder of the file, that
+ *    holder is not failed on its word (it is counted, and fails once a
+ *    second host reports it), and the reporter is counted as a suspect;
  *  - a connection that failed or timed out counts against the source host,
  *    unless the reporter failed this way with two or more sources and
  *    finished nothing from any (its own network is the suspect, and its
@@ -503,6 +507,7 @@ master_ledger(const char *dir, struct ledger **out)
  */
 struct evidence {
 	size_t		 src, dst;	/* host indices */
+	long		 file;		/* file set entry; -1 not in it */
 	int		 hard;
 	char		*reason;
 	char		**names;	/* route components the report names */
@@ -601,7 +606,8 @@ named_cb(void *arg, const char *component)
 
 /*
  * The plan a state follows: the host's current one when the epochs match,
- * else that epoch's as kept in DIR/epochs/; NULL when it is gone.  *owned
+ * else that epoch's as kept in DIR/epochs/ (and signed, when plans are);
+ * NULL when it is gone.  *owned
  * says whether the caller frees it.
  */
 static struct plan *
@@ -609,23 +615,17 @@ plan_of_epoch(const struct master *m, struct plan *current, size_t h,
     uint64_t epoch, int *owned)
 {
 	struct plan *p = NULL;
-	struct diag d = { "" };
-	char *path;
 
 	*owned = 0;
 	if (current != NULL && current->epoch == epoch)
 		return current;
-	if (epoch == 0)
+	if (epoch == 0 || master_read_plan(m, epoch, h, &p) != 0)
 		return NULL;
-	path = xasprintf("%s/epochs/%" PRIu64 "/plans/%s.yaml", m->dir, epoch,
-	    m->topology->hosts[h].name);
-	if (plan_load(path, &p, &d) != 0 || strcmp(p->host,
-	    m->topology->hosts[h].name) != 0 || p->epoch != epoch) {
+	if (p != NULL && p->epoch != epoch) {
 		plan_free(p);
-		p = NULL;
-	} else
-		*owned = 1;
-	free(path);
+		return NULL;
+	}
+	*owned = p != NULL;
 	return p;
 }
 
@@ -686,6 +686,10 @@ gather_report(struct master *m, struct ledger *l, size_t h,
 		memset(e, 0, sizeof(*e));
 		e->src = (size_t)src;
 		e->dst = h;
+		e->file = fileset_find(m->fileset, o->file);
+		if (e->file >= 0 && m->fileset->files[e->file].version !=
+		    o->version)
+			e->file = -1;
 		e->hard = f->class == FAIL_CHECKSUM || f->class ==
 		    FAIL_MISSING || f->class == FAIL_AUTH || f->class ==
 		    FAIL_HOSTKEY;
@@ -787,6 +791,48 @@ path_counts(struct ledger *l, const struct topology *t,
 }
 
 /*
+ * Whether the source of hard evidence is the only host that holds all
+ * that is published of the op's file: failing it on one host's word
+ * would stop the file for every host.
+ */
+static int
+sole_complete(const struct master *m, const struct evidence *e)
+{
+	uint64_t want;
+	size_t h;
+
+	if (e->file < 0 || m->manifests[e->file] == NULL)
+		return 0;
+	want = master_target_length(m, (size_t)e->file);
+	if (master_length(m, e->src, (size_t)e->file) < want)
+		return 0;
+	for (h = 0; h < m->topology->nhosts; h++)
+		if (h != e->src && master_length(m, h, (size_t)e->file) >= want)
+			return 0;
+	return 1;
+}
+
+/*
+ * Counts hard evidence against its witness: a host alone in reporting
+ * the only complete holder corrupt may be corrupting what it reads (its
+ * memory, its disk), and as a source it would pass that on.
+ */
+static void
+blame_witness(const struct master *m, struct ledger *l,
+    const struct evidence *e, uint64_t epoch, time_t now)
+{
+	const struct topology *t = m->topology;
+	char comp[300], *why;
+
+	snprintf(comp, sizeof(comp), "host:%s", t->hosts[e->dst].name);
+	why = xasprintf("alone in reporting %s, the only complete holder: "
+	    "%s", t->hosts[e->src].name, e->reason);
+	ledger_note(l, comp, t->hosts[e->dst].name, t->hosts[e->dst].name);
+	ledger_blame(l, comp, epoch, now, t->failure_threshold, 1, why);
+	free(why);
+}
+
+/*
  * Counts the run's evidence: a host once per reporter, a site or link once
  * per run when path_counts() says so.  Linear in the evidence but for one
  * sort.
@@ -800,6 +846,7 @@ attribute(struct master *m, struct ledger *l, struct evidences *ev,
 	char *suspect = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	struct charge *ch = NULL;
 	size_t i, j, k, n = 0, cap = 0;
+	unsigned limit;
 
 	if (ev->nworked > 0)
 		qsort(ev->worked, ev->nworked, sizeof(char *), cmp_str);
@@ -852,15 +899,21 @@ attribute(struct master *m, struct ledger *l, struct evidences *ev,
 		for (k = i + 1; k < j; k++)
 			if (ev->e[ch[k].index].hard && !ev->e[why].hard)
 				why = ch[k].index;
+		limit = t->failure_threshold;
 		if (ch[i].reporter == (size_t)-1) {
 			if (!path_counts(l, t, ev, &ch[i], j - i))
 				continue;
-		} else
-			ledger_note(l, ch[i].component,
-			    t->hosts[ev->e[why].dst].name,
-			    t->hosts[ev->e[why].src].name);
-		ledger_blame(l, ch[i].component, epoch, now,
-		    t->failure_threshold, ev->e[why].hard, ev->e[why].reason);
+		} else if (ledger_note(l, ch[i].component,
+		    t->hosts[ev->e[why].dst].name,
+		    t->hosts[ev->e[why].src].name)->witnesses < 2 &&
+		    ev->e[why].hard && sole_complete(m, &ev->e[why])) {
+			/* One witness of the only complete holder: its word
+			 * alone fails no one; it is the suspect too. */
+			limit = UINT_MAX;
+			blame_witness(m, l, &ev->e[why], epoch, now);
+		}
+		ledger_blame(l, ch[i].component, epoch, now, limit,
+		    ev->e[why].hard, ev->e[why].reason);
 	}
 	free(ch);
 	free(first);
@@ -1158,6 +1211,12 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 		rep = ledger_report(l, t->hosts[h].name, 1);
 		if (rep->epoch == st->epoch && rep->time == st->time &&
 		    (rep->epoch != 0 || rep->time != 0))
+			continue;
+		/* Older than what was counted: an old report put back
+		 * counts no failure again (master_load() falls back on the
+		 * state counted last; this is where none was kept). */
+		if (st->time < rep->time || (st->time == rep->time &&
+		    st->epoch < rep->epoch))
 			continue;
 		gather_report(m, l, h, old[h], &ev);
 		rep->epoch = st->epoch;

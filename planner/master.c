@@ -24,14 +24,20 @@ master_free(struct master *m)
 	if (m == NULL)
 		return;
 	if (m->fileset != NULL && m->manifests != NULL)
-		for (i = 0; i < m->fileset->nfiles; i++)
+		for (i = 0; i < m->fileset->nfiles; i++) {
 			manifest_free(m->manifests[i]);
+			signed_text_free(&m->manifest_texts[i]);
+		}
 	if (m->topology != NULL && m->states != NULL)
-		for (i = 0; i < m->topology->nhosts; i++)
+		for (i = 0; i < m->topology->nhosts; i++) {
 			state_free(m->states[i]);
+			signed_text_free(&m->state_texts[i]);
+		}
 	free(m->manifests);
+	free(m->manifest_texts);
 	free(m->states);
-	free(m->skipped);
+	free(m->state_texts);
+	free(m->stale);
 	topology_free(m->topology);
 	fileset_free(m->fileset);
 	free(m->dir);
@@ -47,9 +53,14 @@ master_new(void)
 static void
 master_alloc(struct master *m)
 {
-	m->manifests = xcalloc(m->fileset->nfiles, sizeof(*m->manifests));
-	m->states = xcalloc(m->topology->nhosts, sizeof(*m->states));
-	m->skipped = xcalloc(m->topology->nhosts, sizeof(*m->skipped));
+	size_t nf = m->fileset->nfiles ? m->fileset->nfiles : 1;
+	size_t nh = m->topology->nhosts ? m->topology->nhosts : 1;
+
+	m->manifests = xcalloc(nf, sizeof(*m->manifests));
+	m->manifest_texts = xcalloc(nf, sizeof(*m->manifest_texts));
+	m->states = xcalloc(nh, sizeof(*m->states));
+	m->state_texts = xcalloc(nh, sizeof(*m->state_texts));
+	m->stale = xcalloc(nh, 1);
 }
 
 /* Loads topology and file set; returns a sysexits.h code. */
@@ -72,159 +83,313 @@ load_inputs(struct master *m, const char *tpath, const char *fpath)
 }
 
 /*
- * Agents replace files on the master in steps (ssh_replace()): for a
- * moment only the whole new copy .NAME.new exists.  Returns the path to
- * read: dir/NAME, or dir/.NAME.new when only that exists.
+ * Opens the directory dir/sub for reading, following no link on the way
+ * below dir (sub may be "states" or "epochs/7/states").  Returns the
+ * descriptor, or -1 with errno set (ELOOP: a link on the way).
  */
-static char *
-master_path(const char *dir, const char *sub, const char *name)
+int
+master_open_dir(const char *dir, const char *sub)
 {
-	char *path = xasprintf("%s/%s/%s", dir, sub, name);
-	char *side;
+	char *copy = xstrdup(sub), *part, *next;
+	int fd, nfd, saved;
 
-	if (access(path, F_OK) == 0 || errno != ENOENT)
-		return path;
-	side = xasprintf("%s/%s/.%s.new", dir, sub, name);
-	if (access(side, F_OK) == 0) {
-		free(path);
-		return side;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		free(copy);
+		return -1;
 	}
-	free(side);
-	return path;
+	for (part = copy; part != NULL && fd != -1; part = next) {
+		if ((next = strchr(part, '/')) != NULL)
+			*next++ = '\0';
+		nfd = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		saved = errno;
+		close(fd);
+		errno = saved;
+		fd = nfd;
+	}
+	if (fd == -1 && errno == ENOTDIR)
+		errno = ELOOP;
+	free(copy);
+	return fd;
 }
 
 /*
- * Reads and parses a file a host signs (read_signed()): with its key
- * pinned, only a text its signature covers is parsed.
+ * The epoch of the set MASTER_DIR/current names (the planner's own link,
+ * "epochs/N"); 0 when there is none yet or it names anything else.
+ */
+uint64_t
+master_current(const char *dir)
+{
+	char *path = xasprintf("%s/current", dir), target[64], *end;
+	ssize_t n;
+	uint64_t epoch;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	free(path);
+	if (n <= 7 || strncmp(target, "epochs/", 7) != 0)
+		return 0;
+	target[n] = '\0';
+	if (target[7] < '1' || target[7] > '9')
+		return 0;
+	errno = 0;
+	epoch = strtoull(target + 7, &end, 10);
+	return errno != 0 || *end != '\0' ? 0 : epoch;
+}
+
+/*
+ * Reads and parses a file a host signs (read_signed()) in the directory
+ * dirfd: with its key pinned, only a text its signature covers is parsed,
+ * and that text is kept in *text.
  */
 static int
-load_signed(const char *path, size_t max, const struct host *h,
-    struct ynode **root, struct diag *d)
+load_signed(int dirfd, const char *where, const char *name, size_t max,
+    const struct host *h, struct signed_text *text, struct ynode **root,
+    struct diag *d)
 {
-	char *buf = NULL;
-	size_t len;
+	char *path;
 	int rc;
 
 	*root = NULL;
-	if ((rc = read_signed(path, max, h, &buf, &len, d)) != 0)
+	if (dirfd == -1) {
+		snprintf(d->msg, sizeof(d->msg), "%s: %s", where, errno ==
+		    ELOOP ? "a symbolic link (not followed)" : strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
+	}
+	if ((rc = read_signed(dirfd, where, name, max, h, text, d)) != 0)
 		return rc;
-	rc = ydoc_parse(path, (unsigned char *)buf, len, root, d);
-	free(buf);
+	path = xasprintf("%s/%s", where, name);
+	rc = ydoc_parse(path, (unsigned char *)text->text, text->len, root, d);
+	free(path);
+	if (rc != 0)
+		signed_text_free(text);
 	return rc;
 }
 
-/* Loads the manifest of every file set version that has one. */
-static void
-load_manifests(struct master *m)
+/*
+ * One manifest read and checked against the file set entry f: its text
+ * and the manifest, or a code with the reason in d.
+ */
+static int
+read_manifest(struct master *m, int dirfd, const char *where, size_t f,
+    struct signed_text *text, struct manifest **out, struct diag *d)
 {
-	struct diag d = { "" };
-	size_t i;
+	const struct file *fl = &m->fileset->files[f];
+	char *esc = name_escape_file(fl->name, fl->version);
+	char *name = xasprintf("%s.yaml", esc);
+	char *path = xasprintf("%s/%s", where, name);
+	struct manifest *man = NULL;
+	struct ynode *root;
 	int rc;
 
-	for (i = 0; i < m->fileset->nfiles; i++) {
-		const struct file *f = &m->fileset->files[i];
-		char *esc = name_escape_file(f->name, f->version);
-		char *file = xasprintf("%s.yaml", esc);
-		char *path = master_path(m->dir, "manifests", file);
-		struct manifest *man = NULL;
-		struct ynode *root;
+	*out = NULL;
+	rc = load_signed(dirfd, where, name, YAML_MAX_FILE,
+	    &m->topology->hosts[fl->generator], text, &root, d);
+	if (rc == 0) {
+		rc = manifest_parse(path, root, &man, d);
+		ynode_free(root);
+	}
+	if (rc != 0)
+		;
+	else if (strcmp(man->file, fl->name) != 0 ||
+	    man->version != fl->version) {
+		snprintf(d->msg, sizeof(d->msg), "%s:1:1: describes %s@%llu, "
+		    "not %s@%llu", path, man->file,
+		    (unsigned long long)man->version, fl->name,
+		    (unsigned long long)fl->version);
+		rc = EX_DATAERR;
+	} else if (fl->has_size && (man->length > fl->size ||
+	    (man->final && man->length != fl->size))) {
+		snprintf(d->msg, sizeof(d->msg), "%s:1:1: length %llu "
+		    "disagrees with the file set's size %llu", path,
+		    (unsigned long long)man->length,
+		    (unsigned long long)fl->size);
+		rc = EX_DATAERR;
+	}
+	if (rc != 0) {
+		manifest_free(man);
+		man = NULL;
+		signed_text_free(text);
+	}
+	*out = man;
+	free(path);
+	free(name);
+	free(esc);
+	return rc;
+}
 
-		rc = load_signed(path, YAML_MAX_FILE,
-		    &m->topology->hosts[f->generator], &root, &d);
-		if (rc == 0) {
-			rc = manifest_parse(path, root, &man, &d);
-			ynode_free(root);
-		}
-		if (rc == EX_NOINPUT) {
-			/* Not published yet: nothing to copy. */
-		} else if (rc != 0) {
+/*
+ * Loads the manifest of every file set version: the one in manifests/
+ * when it verifies and continues the one kept with the set (keptfd, or
+ * -1), else the kept one.  A version whose generator republished other
+ * bytes, or an older copy put back, stays as it was verified.
+ */
+static void
+load_manifests(struct master *m, int newfd, const char *newwhere,
+    int keptfd, const char *keptwhere)
+{
+	size_t f, block;
+	int rc;
+
+	for (f = 0; f < m->fileset->nfiles; f++) {
+		struct signed_text nt, kt;
+		struct manifest *nm = NULL, *km = NULL;
+		struct diag d = { "" }, kd = { "" };
+
+		memset(&kt, 0, sizeof(kt));
+		rc = read_manifest(m, newfd, newwhere, f, &nt, &nm, &d);
+		if (rc != 0 && rc != EX_NOINPUT) {
 			fprintf(stderr, "%s\n", d.msg);
 			m->nerrors++;
-		} else if (strcmp(man->file, f->name) != 0 ||
-		    man->version != f->version) {
-			fprintf(stderr, "%s:1:1: describes %s@%llu, not "
-			    "%s@%llu\n", path, man->file,
-			    (unsigned long long)man->version, f->name,
-			    (unsigned long long)f->version);
+		}
+		if (keptfd != -1)
+			read_manifest(m, keptfd, keptwhere, f, &kt, &km, &kd);
+		if (nm != NULL && km != NULL &&
+		    !manifest_continues(km, nm, &block)) {
+			char *esc = name_escape_file(km->file, km->version);
+
+			warnx_("%s/%s.yaml: does not continue the manifest "
+			    "verified before (block %zu differs, or it is "
+			    "shorter): the one verified before is kept", newwhere,
+			    esc, block);
+			free(esc);
 			m->nerrors++;
-			manifest_free(man);
-		} else if (f->has_size && (man->length > f->size ||
-		    (man->final && man->length != f->size))) {
-			fprintf(stderr, "%s:1:1: length %llu disagrees with "
-			    "the file set's size %llu\n", path,
-			    (unsigned long long)man->length,
-			    (unsigned long long)f->size);
-			m->nerrors++;
-			manifest_free(man);
-		} else
-			m->manifests[i] = man;
-		free(path);
-		free(file);
-		free(esc);
+			manifest_free(nm);
+			signed_text_free(&nt);
+			nm = NULL;
+		}
+		if (nm != NULL) {
+			m->manifests[f] = nm;
+			m->manifest_texts[f] = nt;
+			manifest_free(km);
+			signed_text_free(&kt);
+		} else {
+			m->manifests[f] = km;
+			m->manifest_texts[f] = kt;
+		}
 	}
 }
 
 struct state_loader {
 	struct master	*m;
-	const char	*sub;
+	int		 newfd, keptfd;	/* -1: none */
+	const char	*newwhere, *keptwhere;
 	char		*broken;	/* per host */
 };
 
-/* Loads one host's state (for parallel_for()). */
+/* One host's state read from dirfd, checked to be that host's. */
+static int
+read_state(const struct topology *t, size_t h, int dirfd, const char *where,
+    struct signed_text *text, struct state **out, struct diag *d)
+{
+	char *name = xasprintf("%s.yaml", t->hosts[h].name);
+	char *path = xasprintf("%s/%s", where, name);
+	struct ynode *root;
+	int rc;
+
+	*out = NULL;
+	rc = load_signed(dirfd, where, name, STATE_MAX_BYTES, &t->hosts[h],
+	    text, &root, d);
+	if (rc == 0) {
+		rc = state_parse(path, root, out, d);
+		ynode_free(root);
+	}
+	if (rc == 0 && strcmp((*out)->host, t->hosts[h].name) != 0) {
+		snprintf(d->msg, sizeof(d->msg), "%s:1:1: reports for host "
+		    "'%s'", path, (*out)->host);
+		state_free(*out);
+		*out = NULL;
+		rc = EX_DATAERR;
+	}
+	if (rc != 0)
+		signed_text_free(text);
+	free(path);
+	free(name);
+	return rc;
+}
+
+/*
+ * 1 when state a is older than b: written at an earlier time (as the host
+ * signed it), or at the same time for an earlier epoch.  Time first: a
+ * host whose store was made anew reports epoch 0, at a later time.
+ */
+int
+state_older(const struct state *a, const struct state *b)
+{
+	return a->time < b->time || (a->time == b->time &&
+	    a->epoch < b->epoch);
+}
+
+/*
+ * Loads one host's state (for parallel_for()): the new one when it
+ * verifies and is not older than the one kept with the set, else the
+ * kept one (the host is then planned from its last verified state).
+ */
 static void
 load_state(void *arg, size_t h)
 {
 	struct state_loader *sl = arg;
 	struct master *m = sl->m;
 	struct topology *t = m->topology;
-	struct diag d = { "" };
-	char *file = xasprintf("%s.yaml", t->hosts[h].name);
-	char *path = master_path(m->dir, sl->sub, file);
-	struct state *s = NULL;
-	struct ynode *root;
+	struct diag d = { "" }, kd = { "" };
+	struct signed_text nt, kt;
+	struct state *ns = NULL, *ks = NULL;
 	int rc;
 
-	rc = load_signed(path, STATE_MAX_BYTES, &t->hosts[h], &root, &d);
-	if (rc == 0) {
-		rc = state_parse(path, root, &s, &d);
-		ynode_free(root);
+	memset(&kt, 0, sizeof(kt));
+	rc = read_state(t, h, sl->newfd, sl->newwhere, &nt, &ns, &d);
+	if (sl->keptfd != -1)
+		read_state(t, h, sl->keptfd, sl->keptwhere, &kt, &ks, &kd);
+	if (ns != NULL && ks != NULL && state_older(ns, ks)) {
+		char *esc = text_escape(t->hosts[h].name);
+
+		char when[32], before[32];
+
+		time_format(when, sizeof(when), ns->time);
+		time_format(before, sizeof(before), ks->time);
+		snprintf(d.msg, sizeof(d.msg), "%s/%s.yaml: written %s (epoch "
+		    "%llu), before the state counted last (%s, epoch %llu): "
+		    "an old report put back", sl->newwhere, esc, when,
+		    (unsigned long long)ns->epoch, before,
+		    (unsigned long long)ks->epoch);
+		free(esc);
+		state_free(ns);
+		signed_text_free(&nt);
+		ns = NULL;
+		rc = EX_DATAERR;
 	}
-	if (rc == EX_NOINPUT) {
-		/* Never reported: holds nothing yet. */
-	} else if (rc != 0) {
-		fprintf(stderr, "%s (host %s skipped)\n", d.msg,
-		    t->hosts[h].name);
+	if (rc != 0 && rc != EX_NOINPUT) {
+		fprintf(stderr, "%s (host %s planned from %s)\n", d.msg,
+		    t->hosts[h].name, ks != NULL ? "its last verified state" :
+		    "nothing: not reported");
 		sl->broken[h] = 1;
-	} else if (strcmp(s->host, t->hosts[h].name) != 0) {
-		fprintf(stderr, "%s:1:1: reports for host '%s' (host %s "
-		    "skipped)\n", path, s->host, t->hosts[h].name);
-		sl->broken[h] = 1;
-		state_free(s);
-	} else
-		m->states[h] = s;
-	free(path);
-	free(file);
+	}
+	if (ns != NULL) {
+		m->states[h] = ns;
+		m->state_texts[h] = nt;
+		state_free(ks);
+		signed_text_free(&kt);
+	} else {
+		m->states[h] = ks;
+		m->state_texts[h] = kt;
+	}
 }
 
-/* Loads SUB/HOST.yaml (SUB: states, or a set's kept ones) for every
- * host, on a few threads (checking signatures costs); reports and skips
- * broken ones. */
+/* Loads every host's state, on a few threads (checking signatures
+ * costs); reports broken ones, which leave the host stale. */
 static void
-load_states(struct master *m, const char *sub)
+load_states(struct master *m, struct state_loader *sl)
 {
-	struct state_loader sl;
 	size_t h;
 
-	sl.m = m;
-	sl.sub = sub;
-	sl.broken = xcalloc(m->topology->nhosts ? m->topology->nhosts : 1, 1);
-	parallel_for(m->topology->nhosts, load_state, &sl, NULL);
+	sl->m = m;
+	sl->broken = xcalloc(m->topology->nhosts ? m->topology->nhosts : 1, 1);
+	parallel_for(m->topology->nhosts, load_state, sl, NULL);
 	for (h = 0; h < m->topology->nhosts; h++)
-		if (sl.broken[h]) {
-			m->skipped[h] = 1;
+		if (sl->broken[h]) {
+			m->stale[h] = 1;
 			m->nerrors++;
 		}
-	free(sl.broken);
+	free(sl->broken);
 }
 
 static int
@@ -248,13 +413,18 @@ check_entries(struct master *m, const char *sub)
 	char *path = xasprintf("%s/%s", m->dir, sub), **known;
 	struct dirent *e;
 	size_t n, i;
-	DIR *d;
+	DIR *d = NULL;
+	int fd;
 
-	if ((d = opendir(path)) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", path, strerror(errno),
+	if ((fd = master_open_dir(m->dir, sub)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", path, errno == ELOOP ?
+		    "a symbolic link (not followed)" : strerror(errno),
 		    strcmp(sub, "states") == 0 ? "agents report there, "
 		    "create it" : "generators' agents send manifests there, "
 		    "create it");
+		if (fd != -1)
+			close(fd);
 		m->nerrors++;
 		free(path);
 		return;
@@ -301,25 +471,78 @@ check_entries(struct master *m, const char *sub)
 }
 
 /*
- * Loads the master directory dir.  Returns 0 with *out owned by the caller
- * (master_free()), or the sysexits.h code of a broken topology or file set.
- * Broken states and manifests are counted in nerrors, not fatal.
+ * Loads the master directory dir: its topology and file set, then every
+ * state and manifest, those in states/ and manifests/ checked against
+ * the last verified ones, kept with the set MASTER_DIR/current names.
+ * Returns 0 with *out owned by the caller (master_free()), or the
+ * sysexits.h code of a broken topology or file set.  Broken states and
+ * manifests are counted in nerrors, not fatal.
  */
 int
 master_load(const char *dir, struct master **out, int verbose)
 {
+	struct master *m;
+	struct state_loader sl;
+	char *set = NULL, *where[2], *kept[2];
+	int rc, fd[2], kfd[2], i;
+
 	(void)verbose;
-	return master_load_at(dir, "states", out);
+	if ((rc = master_load_set(dir, 0, &m)) != 0) {
+		*out = NULL;
+		return rc;
+	}
+	check_entries(m, "manifests");
+	check_entries(m, "states");
+	m->set_epoch = master_current(dir);
+	if (m->set_epoch != 0)
+		set = xasprintf("epochs/%llu", (unsigned long long)m->set_epoch);
+	for (i = 0; i < 2; i++) {
+		const char *sub = i ? "states" : "manifests";
+
+		where[i] = xasprintf("%s/%s", dir, sub);
+		fd[i] = master_open_dir(dir, sub);
+		kept[i] = set ? xasprintf("%s/%s/%s", dir, set, sub) : NULL;
+		kfd[i] = -1;
+		if (set != NULL) {
+			char *ksub = xasprintf("%s/%s", set, sub);
+
+			kfd[i] = master_open_dir(dir, ksub);
+			free(ksub);
+		}
+	}
+	load_manifests(m, fd[0], where[0], kfd[0], kept[0]);
+	memset(&sl, 0, sizeof(sl));
+	sl.newfd = fd[1];
+	sl.newwhere = where[1];
+	sl.keptfd = kfd[1];
+	sl.keptwhere = kept[1];
+	load_states(m, &sl);
+	for (i = 0; i < 2; i++) {
+		if (fd[i] != -1)
+			close(fd[i]);
+		if (kfd[i] != -1)
+			close(kfd[i]);
+		free(where[i]);
+		free(kept[i]);
+	}
+	free(set);
+	*out = m;
+	return 0;
 }
 
-/* master_load(), with the states read from dir/STATES (for verify, a
- * set's kept ones: what its plans were made from). */
+/*
+ * Loads the master directory dir with the states and manifests kept with
+ * the set of epoch (what its plans were made from: for verify); with
+ * epoch 0, with none (the caller loads them).  Manifests a set did not
+ * keep come from manifests/.  Returns as master_load().
+ */
 int
-master_load_at(const char *dir, const char *states, struct master **out)
+master_load_set(const char *dir, uint64_t epoch, struct master **out)
 {
 	struct master *m = master_new();
-	char *tpath, *fpath;
-	int rc;
+	struct state_loader sl;
+	char *tpath, *fpath, *sub, *where;
+	int rc, fd;
 
 	*out = NULL;
 	m->dir = xstrdup(dir);
@@ -332,12 +555,109 @@ master_load_at(const char *dir, const char *states, struct master **out)
 		master_free(m);
 		return rc;
 	}
-	check_entries(m, "manifests");
-	check_entries(m, "states");
-	load_manifests(m);
-	load_states(m, states);
+	if (epoch == 0) {
+		*out = m;
+		return 0;
+	}
+	m->set_epoch = epoch;
+	sub = xasprintf("epochs/%llu/manifests", (unsigned long long)epoch);
+	if ((fd = master_open_dir(dir, sub)) == -1) {
+		free(sub);
+		sub = xstrdup("manifests");
+		fd = master_open_dir(dir, sub);
+	}
+	where = xasprintf("%s/%s", dir, sub);
+	load_manifests(m, fd, where, -1, NULL);
+	if (fd != -1)
+		close(fd);
+	free(where);
+	free(sub);
+	sub = xasprintf("epochs/%llu/states", (unsigned long long)epoch);
+	memset(&sl, 0, sizeof(sl));
+	sl.newfd = master_open_dir(dir, sub);
+	sl.newwhere = where = xasprintf("%s/%s", dir, sub);
+	sl.keptfd = -1;
+	load_states(m, &sl);
+	if (sl.newfd != -1)
+		close(sl.newfd);
+	free(where);
+	free(sub);
 	*out = m;
 	return 0;
+}
+
+/*
+ * Reads back host's plan in the set of epoch (of that epoch, or kept from
+ * an earlier one), as the planner wrote it, following no link; with the master's key (m->master_pub), only a
+ * plan its signature covers.  Returns 0 with *out (the caller's; NULL
+ * when there is none), or -1 when one is there but unusable (said).
+ */
+int
+master_read_plan(const struct master *m, uint64_t epoch, size_t host,
+    struct plan **out)
+{
+	const char *name = m->topology->hosts[host].name;
+	char *sub = xasprintf("epochs/%llu/plans", (unsigned long long)epoch);
+	char *file = xasprintf("%s.yaml", name), *sigfile = NULL;
+	char *path = xasprintf("%s/%s/%s", m->dir, sub, file);
+	char *buf = NULL, *sig = NULL;
+	const char *why = NULL;
+	struct diag d = { "" };
+	struct ynode *root = NULL;
+	size_t len, siglen;
+	int fd, rc = 0;
+
+	*out = NULL;
+	if ((fd = master_open_dir(m->dir, sub)) == -1) {
+		if (errno != ENOENT)
+			why = read_error_text(errno);
+		goto out;
+	}
+	if (read_file_max(fd, file, O_NOFOLLOW, PLAN_MAX_BYTES, &buf,
+	    &len) != 0) {
+		if (errno != ENOENT)
+			why = read_error_text(errno);
+		goto out;
+	}
+	if (m->master_pub != NULL) {
+		sigfile = xasprintf("%s.sig", file);
+		if (read_file_max(fd, sigfile, O_NOFOLLOW, 16384, &sig,
+		    &siglen) != 0)
+			why = "its signature is missing or unreadable";
+		else if (sshsig_verify(m->master_pub, buf, len, sig, siglen,
+		    &why) != 0)
+			;
+		else
+			why = NULL;
+		if (why != NULL)
+			goto out;
+	}
+	if (ydoc_parse(path, (unsigned char *)buf, len, &root, &d) != 0 ||
+	    plan_parse(path, root, out, &d) != 0) {
+		ynode_free(root);
+		why = d.msg;
+		goto out;
+	}
+	ynode_free(root);
+	/* A set holds its own plans and those kept from earlier ones. */
+	if (strcmp((*out)->host, name) != 0 || (*out)->epoch > epoch)
+		why = "it names another host, or a later epoch";
+out:
+	if (why != NULL) {
+		warnx_("%s: %s: not used", path, why);
+		plan_free(*out);
+		*out = NULL;
+		rc = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	free(sig);
+	free(sigfile);
+	free(path);
+	free(file);
+	free(sub);
+	return rc;
 }
 
 /* Loads a topology and file set alone, with no states or manifests. */

@@ -8,14 +8,34 @@
 
 #include "topology.h"
 
+/* Bytes read from a file a host signs, as verified: the text and its
+ * signature (NULL when the host has no key pinned). */
+struct signed_text {
+	char		*text;
+	size_t		 len;
+	char		*sig;
+	size_t		 siglen;
+};
+
 /* A master directory loaded: inputs for one planning run. */
 struct master {
-	char		 *dir;		/* the master directory */
+	char		*dir;		/* the master directory */
 	struct topology	 *topology;
 	struct fileset	 *fileset;
 	struct manifest	**manifests;	/* per file; NULL when missing */
-	struct state	**states;	/* per host; NULL when none/skipped */
-	int		 *skipped;	/* per host: its state was unusable */
+	struct state	**states;	/* per host; NULL when none */
+	struct signed_text *manifest_texts;	/* per file: the bytes of
+					 * manifests[f], to keep */
+	struct signed_text *state_texts;	/* per host: of states[h] */
+	char		 *stale;	/* per host: its new state was unusable
+					 * (broken, unsigned, not a regular
+					 * file, older than the last counted):
+					 * states[h] is the last verified one,
+					 * or NULL */
+	uint64_t	  set_epoch;	/* the set the last verified states
+					 * and manifests came from; 0 none */
+	const struct sshkey *master_pub;	/* checks the planner's own
+					 * plans read back; NULL unsigned */
 	size_t		  nerrors;	/* broken states and manifests seen */
 };
 
@@ -24,7 +44,12 @@ int	 master_load(const char *dir, struct master **, int verbose);
 int	 master_load_files(const char *topology, const char *fileset,
 	    struct master **);
 void	 master_free(struct master *);
-int	 master_load_at(const char *dir, const char *states, struct master **);
+int	 master_load_set(const char *dir, uint64_t epoch, struct master **);
+uint64_t master_current(const char *dir);
+int	 master_open_dir(const char *dir, const char *sub);
+int	 master_read_plan(const struct master *, uint64_t epoch, size_t host,
+	    struct plan **);
+int	 state_older(const struct state *, const struct state *);
 uint64_t master_length(const struct master *, size_t host, size_t file);
 uint64_t master_target_length(const struct master *, size_t file);
 const char *dir_argument(int argc, char **argv);
@@ -329,9 +354,10 @@ struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t expires);
 void	 plans_free(const struct topology *, struct plan **);
-int	 epoch_write(const char *dir, const struct topology *,
-	    struct plan **plans, const struct ledger *, const struct sshkey *);
-struct plan **epoch_plans(const char *dir, const struct topology *);
+int	 epoch_write(const char *dir, const struct master *,
+	    struct plan **plans, struct plan **old, const struct ledger *,
+	    const struct sshkey *);
+struct plan **epoch_plans(const struct master *, uint64_t epoch);
 
 /* ------------------------------------------------------------------ */
 /* round.c: one planning round; run.c: sluice-plan run                 */
@@ -455,8 +481,11 @@ int	 cmd_dot(int argc, char **argv);
 int	 cmd_forgive(int argc, char **argv);
 int	 cmd_keygen(int argc, char **argv);
 int	 master_key(const char *path, struct sshkey *);
-int	 read_signed(const char *path, size_t max, const struct host *,
-	    char **buf, size_t *len, struct diag *);
+int	 read_signed(int dirfd, const char *where, const char *name,
+	    size_t max, const struct host *, struct signed_text *,
+	    struct diag *);
+void	 signed_text_free(struct signed_text *);
+const char *read_error_text(int err);
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
 #endif

@@ -14,9 +14,11 @@
 #include "planner.h"
 
 /*
- * Which hosts get a new plan: not one whose state was unusable, nor one
- * whose plan is still running (not expired, and no state on it yet).
- * Those keep their plan, and what it allocates stays charged.
+ * Which hosts get a new plan: every one but those whose plan is still
+ * running (not expired, and no verified state on it yet).  Those keep
+ * their plan, and what it allocates stays charged.  A host whose new
+ * state was unusable is planned from its last verified one: never
+ * frozen.
  */
 static void
 keep_running_plans(struct sched *s, struct plan **old, time_t now)
@@ -26,14 +28,12 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
 
 	for (h = 0; h < s->t->nhosts; h++) {
 		struct plan *p = old[h];
-		int running = p != NULL && p->expires > now;
 
-		if (!m->skipped[h] && !(running && (m->states[h] == NULL ||
-		    m->states[h]->epoch < p->epoch)))
+		if (p == NULL || p->expires <= now || (m->states[h] != NULL &&
+		    m->states[h]->epoch >= p->epoch))
 			continue;
 		s->dest_ok[h] = 0;
-		if (running)
-			budget_charge_plan(&s->budget, p);
+		budget_charge_plan(&s->budget, p);
 	}
 }
 

@@ -102,7 +102,9 @@ cmd_run(int argc, char **argv)
 		close(lock);
 		return rc;
 	}
-	old = epoch_plans(dir, m->topology);
+	/* The plans running: read back from the last set, as signed. */
+	m->master_pub = signing ? &key : NULL;
+	old = epoch_plans(m, l->epoch);
 	/*
 	 * Plans expire a round after this moment, rounded to the nearest
 	 * second, and ops are sized to the time that leaves.  Cron starts
@@ -127,7 +129,7 @@ cmd_run(int argc, char **argv)
 	if (rc == 0)
 		stalls_note(m, l);
 	if (rc == 0)
-		rc = epoch_write(dir, m->topology, plans, l, signing ? &key :
+		rc = epoch_write(dir, m, plans, old, l, signing ? &key :
 		    NULL);
 	if (rc == 0 && verbose) {
 		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "

@@ -46,7 +46,7 @@ unusable(const struct finder *fd, size_t h)
 	char comp[300];
 	struct ledger_count *c;
 
-	if (fd->m->skipped[h])
+	if (fd->m->stale[h] && fd->m->states[h] == NULL)
 		return xasprintf("%s (its state is unreadable)",
 		    t->hosts[h].name);
 	snprintf(comp, sizeof(comp), "host:%s", t->hosts[h].name);
@@ -269,7 +269,7 @@ stalls_find(struct master *m, struct ledger *l, size_t *n)
 	if (l != NULL)
 		ledger_apply(l, t, fd.usable, fd.blocked);
 	for (h = 0; h < t->nhosts; h++)
-		if (m->skipped[h])
+		if (m->stale[h] && m->states[h] == NULL)
 			fd.usable[h] = 0;
 	fd.relay = xcalloc(t->nsites ? t->nsites : 1, 1);
 	fd.queue = xcalloc(t->nsites ? t->nsites : 1, sizeof(size_t));
@@ -302,7 +302,8 @@ stalls_find(struct master *m, struct ledger *l, size_t *n)
 		reach(&fd, f, reached);
 		last_have = UINT64_MAX;
 		for (h = 0; h < t->nhosts; h++) {
-			if (h == fl->generator || m->skipped[h] ||
+			if (h == fl->generator || (m->stale[h] &&
+			    m->states[h] == NULL) ||
 			    !fileset_targets(t, fl, h) ||
 			    (have = master_length(m, h, f)) >= man->length)
 				continue;

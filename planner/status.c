@@ -137,10 +137,10 @@ print_stalls(struct master *m, struct ledger *l)
 }
 
 static void
-print_busiest(const char *dir, const struct master *m)
+print_busiest(const struct master *m)
 {
 	const struct topology *t = m->topology;
-	struct plan **plans = epoch_plans(dir, t);
+	struct plan **plans = epoch_plans(m, m->set_epoch);
 	double *use = budget_use(t, plans, t->nhosts);
 	struct busy *b = xcalloc(t->nresources, sizeof(*b));
 	size_t h, i, k, n = 0;
@@ -190,7 +190,7 @@ cmd_status(int argc, char **argv)
 	print_ledger(l, m->topology->round);
 	print_stalls(m, l);
 	print_progress(m);
-	print_busiest(dir, m);
+	print_busiest(m);
 	printf("lower bound on the time left: %.1fs",
 	    bound_makespan(m, why, sizeof(why)));
 	printf(" (%s)\n", why);

@@ -4,8 +4,9 @@
  * same rules as the shared verify-plans tool, in the planner's own code.
  */
 #include <dirent.h>
-#include <stdarg.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,23 +239,24 @@ verify_master(const char *dir, int quiet)
 	time_t now = 0;
 	double *use, worst = 0;
 	long worst_r = -1;
-	char *pdir, *kept;
+	uint64_t set;
+	char *pdir;
 	DIR *d;
 	struct dirent *e;
 	int rc;
 
-	/* The plans against the states they were made from, kept with the
-	 * set: verify is right between the agents' reports and the next
-	 * run.  (A set written before they were kept: the states now.) */
-	kept = xasprintf("%s/current/states", dir);
-	rc = master_load_at(dir, access(kept, F_OK) == 0 ? "current/states" :
-	    "states", &v.m);
-	free(kept);
+	/* The plans against the states and manifests they were made from,
+	 * kept with the set: verify is right between the agents' reports and
+	 * the next run. */
+	set = master_current(dir);
+	rc = set != 0 ? master_load_set(dir, set, &v.m) : master_load(dir,
+	    &v.m, 0);
 	if (rc != 0)
 		return rc;
 	t = v.m->topology;
 	timing_init(&v.timing, v.m->fileset->nfiles);
-	pdir = xasprintf("%s/plans", dir);
+	pdir = set != 0 ? xasprintf("%s/epochs/%" PRIu64 "/plans", dir, set) :
+	    xasprintf("%s/plans", dir);
 	if ((d = opendir(pdir)) != NULL) {
 		char **names = NULL;
 		size_t nnames = 0;

@@ -91,16 +91,17 @@ else
 fi
 rm -f "$d/epochs/3"
 
-# A broken state: reported with its position, that host skipped, the rest
-# planned.
+# A broken state: reported with its position; with no state verified
+# before, that host is planned as one that has not reported (from
+# nothing: the agent skips what it holds), never left without a plan.
 fresh partial broken
 printf 'host: r0s0h2\nfiles: [{name: data/file-000.bin, version: 1, length: lots}]\n' \
     > "$work/broken/states/r0s0h2.yaml"
 "$plan" run -d "$work/broken" --now $T0 2>"$work/err"
 rc=$?
-if [ $rc -eq 0 ] && grep -q "states/r0s0h2.yaml:2:55: length: 'lots' is not a whole number (host r0s0h2 skipped)" "$work/err"; then ok
+if [ $rc -eq 0 ] && grep -q "states/r0s0h2.yaml:2:55: length: 'lots' is not a whole number (host r0s0h2 planned from nothing: not reported)" "$work/err"; then ok
 else fail "broken state: exit $rc: $(cat "$work/err")"; fi
-[ ! -e "$work/broken/plans/r0s0h2.yaml" ] && ok || fail "skipped host got a plan"
+grep -q '^epoch: 1' "$work/broken/plans/r0s0h2.yaml" && ok || fail "host with a broken state got no plan"
 [ -e "$work/broken/plans/r0s0h3.yaml" ] && ok || fail "other hosts not planned"
 
 # A tampered plan: both verifiers object.
@@ -389,8 +390,9 @@ if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -s "$work/err1" ] && [ ! -s "$work/er
     { [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; } && "$verifier" -q "$d" >/dev/null 2>&1; then ok
 else fail "two runs at once: exits $rc1 $rc2, epoch $n: $(cat "$work/err1" "$work/err2")"; fi
 
-# Bounded readers: a state that is a FIFO, or too large, or of too many
-# nodes is refused with its position and that host skipped, at once; a
+# Bounded readers: a state that is a link (to a FIFO), or too large, or
+# of too many nodes is refused with its position, at once, and that host
+# planned as not reported (it has no state verified before); a
 # state of 100,000 file versions is read (in linear time: sorted
 # duplicate checks).
 fresh tiny bounds
@@ -411,8 +413,8 @@ with open(d + "/r0s0h2.yaml", "w") as f:
 EOP
 timeout 60 "$plan" run -d "$d" --now $T0 2>"$work/err"
 rc=$?
-if [ $rc -eq 0 ] && grep -q "states/r0s0h3.yaml: not a regular file (host r0s0h3 skipped)" "$work/err" &&
-    grep -q "states/r0s0h2.yaml: larger than 33554432 bytes (host r0s0h2 skipped)" "$work/err" &&
+if [ $rc -eq 0 ] && grep -q "states/r0s0h3.yaml: a symbolic link (not followed) (host r0s0h3 planned from nothing: not reported)" "$work/err" &&
+    grep -q "states/r0s0h2.yaml: larger than 33554432 bytes (host r0s0h2 planned from nothing: not reported)" "$work/err" &&
     ! grep -q r0s0h1 "$work/err" &&
     ! grep -q "offset: 0$" "$d/plans/r0s0h1.yaml"; then ok
 else fail "bounded readers: exit $rc: $(cat "$work/err")"; fi
@@ -421,7 +423,7 @@ if [ "${SLUICE_HEAVY:-1}" = 0 ]; then
 else
 python3 -c "print('host: r0s0h2\nfiles: [' + '0,' * 4100000 + '0]')" > "$d/states/r0s0h2.yaml"
 timeout 60 "$plan" run -d "$d" --now 2026-11-25T08:02:00Z 2>"$work/err"
-if grep -q "states/r0s0h2.yaml:2:.*: more than 4000000 YAML nodes (host r0s0h2 skipped)" "$work/err"; then ok
+if grep -q "states/r0s0h2.yaml:2:.*: more than 4000000 YAML nodes (host r0s0h2 planned from nothing: not reported)" "$work/err"; then ok
 else fail "node limit: $(cat "$work/err")"; fi
 
 # A plan that would be larger than an agent reads (2 GiB in 4 KiB blocks:

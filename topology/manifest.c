@@ -22,6 +22,38 @@ manifest_free(struct manifest *m)
 }
 
 /*
+ * Whether manifest b continues manifest a: the same version and block
+ * size, at least as long, every block of a the same in b, and when a is
+ * final, b the same as a.  Returns 1, or 0 with *block the first block
+ * that differs (or a's block count when b is shorter, or changes a
+ * final end).
+ */
+int
+manifest_continues(const struct manifest *a, const struct manifest *b,
+    size_t *block)
+{
+	size_t i;
+
+	*block = 0;
+	if (strcmp(a->file, b->file) != 0 || a->version != b->version ||
+	    a->block_size != b->block_size)
+		return 0;
+	for (i = 0; i < a->nblocks; i++) {
+		if (i >= b->nblocks || memcmp(a->blocks[i], b->blocks[i],
+		    32) != 0) {
+			*block = i;
+			return 0;
+		}
+	}
+	*block = a->nblocks;
+	if (b->length < a->length || (a->final && (b->length != a->length ||
+	    !b->final)))
+		return 0;
+	/* A short last block of a (final only) was compared above. */
+	return 1;
+}
+
+/*
  * Builds a manifest from a parsed document and checks that its blocks
  * cover exactly its length.  *out is owned by the caller.
  */

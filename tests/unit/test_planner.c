@@ -3,6 +3,7 @@
  * answers are worked out by hand, the ledger's failure counting, in-flight
  * bandwidth, and the lower bound.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
 	ck_assert_int_eq(time_parse(now_text, &now), 0);
 	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
-	r->old = epoch_plans(dir, r->m->topology);
+	r->old = epoch_plans(r->m, r->l->epoch);
 	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, &opt, now,
 	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);
@@ -496,7 +497,7 @@ START_TEST(failures_to_threshold)
 	p = plan_of(&r, "x");
 	ck_assert_str_eq(p->ops[p->nops - 1].source.host, "y");
 	blame = checksum_failures(p);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
 	round_free(&r);
 	/* Checksum failures of ops x's plan held are hard, counted apart
 	 * from transient ones, once per reporter. */
@@ -506,13 +507,13 @@ START_TEST(failures_to_threshold)
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
 	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
 	round_free(&r);
 	/* The same report, already counted by the run before, counts no
 	 * more. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:20Z", &r);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
-	ck_assert_int_eq(epoch_write(dir, r.m->topology, r.plans, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
 	round_free(&r);
 	/* A new report of the plan x now holds reaches the threshold. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:30Z", &r);
@@ -598,7 +599,7 @@ END_TEST
 START_TEST(in_flight_saturated)
 {
 	char *dir = master_dir();
-	char *plans = xasprintf("%s/plans", dir);
+	char *plans = xasprintf("%s/epochs/1/plans", dir), *lpath, *cur;
 	struct round r;
 	const struct plan *p;
 	size_t i;
@@ -611,7 +612,15 @@ START_TEST(in_flight_saturated)
 	    "      - {name: b, address: 192.0.2.3, root: /s}\n");
 	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g}]\n");
 	put_manifest(dir, "f", 100, 100, 1);
-	ck_assert_int_eq(mkdir(plans, 0755), 0);
+	/* The set of epoch 1, as a run leaves it: the plan read back from
+	 * there, never through the plans link. */
+	ck_assert_int_eq(mkdir_p(plans, 0755), 0);
+	put(dir, "epochs/1/ledger.yaml", "epoch: 1\nissued: "
+	    "2026-11-25T08:00:00Z\n");
+	ck_assert_int_eq(symlinkat("epochs/1/ledger.yaml", AT_FDCWD,
+	    lpath = xasprintf("%s/ledger.yaml", dir)), 0);
+	ck_assert_int_eq(symlinkat("epochs/1", AT_FDCWD,
+	    cur = xasprintf("%s/current", dir)), 0);
 	text = xasprintf("host: a\nepoch: 1\nissued: 2026-11-25T08:00:00Z\n"
 	    "expires: 2026-11-25T08:00:10Z\nfileset: [{name: f, version: 1}]\n"
 	    "ops:\n  - id: 1/a/1\n    file: f\n    version: 1\n    offset: 0\n"
@@ -619,7 +628,7 @@ START_TEST(in_flight_saturated)
 	    "root: /s}\n    rate: 9400000\n    resources: ['host:g:out', "
 	    "'host:a:in']\n    blocks: [%s]\n", MIB,
 	    "0000000000000000000000000000000000000000000000000000000000000000");
-	put(dir, "plans/a.yaml", text);
+	put(dir, "epochs/1/plans/a.yaml", text);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:05Z", &r);
 	ck_assert_ptr_null(plan_of(&r, "a"));
 	p = plan_of(&r, "b");
@@ -629,8 +638,52 @@ START_TEST(in_flight_saturated)
 	round_free(&r);
 	free(text);
 	free(plans);
+	free(lpath);
+	free(cur);
 	remove_tree(dir);
 	free(dir);
+}
+END_TEST
+
+/*
+ * GLPK ends the process on a problem it cannot load; lp_solve() never
+ * lets it: entries of one (row, column) are summed into one, and a
+ * problem out of range is a failed solve.
+ */
+START_TEST(lp_never_aborts)
+{
+	struct lp b;
+	double x[2], secs;
+	int c1, c2, r;
+
+	/* max 3 x1 + x2, 2 x1 + x2 <= 4 given in three entries, x1 <= 1. */
+	lp_init(&b);
+	c1 = lp_add_col(&b, 3, 0);
+	c2 = lp_add_col(&b, 1, 0);
+	r = lp_add_row(&b, 4, 0);
+	lp_entry(&b, r, c1, 1);
+	lp_entry(&b, r, c2, 1);
+	lp_entry(&b, r, c1, 1);
+	r = lp_add_row(&b, 1, 0);
+	lp_entry(&b, r, c1, 1);
+	ck_assert_int_eq(lp_solve(&b, x, &secs), 0);
+	ck_assert_double_eq_tol(x[0], 1, 1e-9);
+	ck_assert_double_eq_tol(x[1], 2, 1e-9);
+	/* An entry outside the problem: refused, not loaded. */
+	lp_entry(&b, 7, c1, 1);
+	ck_assert_int_eq(lp_solve(&b, x, &secs), -1);
+	lp_free(&b);
+	/* Entries that cancel are dropped. */
+	lp_init(&b);
+	c1 = lp_add_col(&b, 1, 0);
+	r = lp_add_row(&b, 3, 0);
+	lp_entry(&b, r, c1, 1);
+	lp_entry(&b, r, c1, 1);
+	lp_entry(&b, r, c1, -1);
+	ck_assert_int_eq(lp_solve(&b, x, &secs), 0);
+	ck_assert_double_eq_tol(x[0], 3, 1e-9);
+	lp_free(&b);
+	lp_thread_done();
 }
 END_TEST
 
@@ -651,6 +704,7 @@ suite_planner(void)
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
+	tcase_add_test(tc, lp_never_aborts);
 	suite_add_tcase(s, tc);
 	return s;
 }
