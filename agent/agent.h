@@ -255,6 +255,8 @@ struct run_result {
 
 int	 plan_check(const struct plan *, const struct agent_config *,
 	    char *why, size_t whylen);
+int	 plan_expired(const struct plan *, time_t now, char *why,
+	    size_t whylen);
 int	 plan_execute(const struct agent_config *, struct store *,
 	    const struct plan *, int verbose, struct run_result *);
 void	 run_result_clear(struct run_result *);

@@ -83,7 +83,7 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	struct store *s;
 	struct plan *p;
 	struct state *st;
-	char *buf, *text;
+	char *buf, *text, why[512];
 	size_t len;
 	int rc;
 
@@ -118,6 +118,12 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	if (rc != 0) {
 		free(buf);
 		return rc;
+	}
+	if (plan_expired(p, time(NULL), why, sizeof(why)) != 0) {
+		warnx_("%s: refused: %s", path, why);
+		free(buf);
+		plan_free(p);
+		return EX_DATAERR;
 	}
 	if (store_open(c->root, &s) != 0) {
 		free(buf);
@@ -176,10 +182,50 @@ replace_signed(struct ssh *ssh, const char *dir, const char *name,
 	return ssh_replace(ssh, dir, name, text, len, e);
 }
 
-/* Sends every manifest that changed since it was last sent. */
+/*
+ * Whether the master's copy of manifest dir/name differs from the text
+ * this generator sent, signed by key when there is one: the signature is
+ * compared (Ed25519 signs the same text the same way), else the text.
+ * A copy that cannot be read differs.  The caller holds the lock.
+ */
+static int
+master_copy_differs(struct ssh *ssh, const char *dir, const char *name,
+    const char *text, size_t len, const struct sshkey *key)
+{
+	struct ssh_error e;
+	char *path, *want = NULL, *have = NULL;
+	size_t wantlen = len, havelen = 0;
+	int differs = 1;
+
+	if (key != NULL) {
+		path = xasprintf("%s/%s.sig", dir, name);
+		if ((want = sshsig_sign(key, text, len, &wantlen)) == NULL) {
+			free(path);
+			return 1;
+		}
+		if (ssh_get(ssh, path, &have, &havelen, 16384, &e) == 0)
+			differs = havelen != wantlen || memcmp(have, want,
+			    wantlen) != 0;
+		free(want);
+	} else {
+		path = xasprintf("%s/%s", dir, name);
+		if (ssh_get(ssh, path, &have, &havelen, YAML_MAX_FILE, &e) == 0)
+			differs = havelen != len || memcmp(have, text, len) != 0;
+	}
+	free(have);
+	free(path);
+	return differs;
+}
+
+/*
+ * Sends every manifest that changed since it was last sent; with
+ * check_master, also every one whose copy on the master is not what was
+ * sent (replaced or removed there: the planner keeps what it verified
+ * before, and this puts the generator's own back).
+ */
 static int
 send_manifests(const struct agent_config *c, struct store *s,
-    struct ssh *ssh, const struct sshkey *key)
+    struct ssh *ssh, const struct sshkey *key, int check_master)
 {
 	DIR *d;
 	struct dirent *e;
@@ -214,20 +260,27 @@ send_manifests(const struct agent_config *c, struct store *s,
 			free(marked);
 			marked = NULL;
 		}
+		remote = xstrdup(e->d_name);
+		strcpy(remote + n - 14, ".yaml");
+		ssh_lock(ssh);
 		if (marked != NULL &&
 		    store_read_meta(s, sent, &sentbuf, &sentlen) == 0 &&
 		    sentlen == markedlen && memcmp(marked, sentbuf,
 		    markedlen) == 0) {
-			free(marked);
-			free(buf);
-			free(sentbuf);
-			free(sent);
-			continue;
+			if (!check_master || !master_copy_differs(ssh, dir,
+			    remote, buf, len, key)) {
+				ssh_unlock(ssh);
+				free(marked);
+				free(remote);
+				free(buf);
+				free(sentbuf);
+				free(sent);
+				continue;
+			}
+			warnx_("manifest %s: the master's copy is not the one "
+			    "sent: sent again", remote);
 		}
 		free(sentbuf);
-		remote = xstrdup(e->d_name);
-		strcpy(remote + n - 14, ".yaml");
-		ssh_lock(ssh);
 		if (replace_signed(ssh, dir, remote, buf, len, key, &err) !=
 		    0) {
 			warnx_("manifest %s: %s", remote, err.detail);
@@ -447,7 +500,7 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			break;
 		}
 		/* What was published meanwhile goes to the master at once. */
-		if (send_manifests(c, s, ssh, key) != 0) {
+		if (send_manifests(c, s, ssh, key, 0) != 0) {
 			rc = EX_UNAVAILABLE;
 			break;
 		}
@@ -508,24 +561,33 @@ check_known(const struct agent_config *c, struct ssh *ssh)
  * rounds, a minute at least).  That is two hosts configured as one (a
  * copied AGENT.yaml): refused with EX_CONFIG, before either doubles the
  * other's traffic or overwrites its state.  A report that old, or one
- * from this machine (its store made anew), is taken over.
+ * from this machine (its store made anew), is taken over.  Only a state
+ * this host's own key signed is believed (key: without one, none is), and
+ * never one written in the future: anyone who can write states/ could
+ * otherwise stop this host for good.
  */
 static int
 check_reporter(const struct agent_config *c, struct store *s,
-    struct ssh *ssh, int verbose)
+    struct ssh *ssh, const struct sshkey *key, int verbose)
 {
 	struct ssh_error e;
 	struct diag d = { "" };
 	struct ynode *root;
 	struct state *st = NULL;
 	char *path = xasprintf("%s/states/%s.yaml", c->master_dir, c->host);
-	char *buf = NULL, *me = NULL, *machine = machine_name();
+	char *sigpath = xasprintf("%s.sig", path);
+	char *buf = NULL, *sig = NULL, *me = NULL, *machine = machine_name();
+	const char *why = "";
 	double age, fresh = fmax(60, 3 * round_of(s));
-	size_t len;
+	size_t len, siglen;
 	int rc = 0;
 
+	if (key == NULL)
+		goto out;
 	ssh_lock(ssh);
 	if (ssh_get(ssh, path, &buf, &len, STATE_MAX_BYTES, &e) == 0 &&
+	    ssh_get(ssh, sigpath, &sig, &siglen, 16384, &e) == 0 &&
+	    sshsig_verify(key, buf, len, sig, siglen, &why) == 0 &&
 	    ydoc_parse(path, (unsigned char *)buf, len, &root, &d) == 0) {
 		if (state_parse(path, root, &st, &d) != 0)
 			st = NULL;
@@ -537,13 +599,16 @@ check_reporter(const struct agent_config *c, struct store *s,
 	    strcmp(st->store, me) == 0)
 		goto out;
 	age = difftime(time(NULL), st->time);
-	if (age < fresh) {
+	if (age < 0) {
+		if (verbose)
+			printf("%s: written from machine %s %.0fs in the "
+			    "future: not believed\n", path, st->machine, -age);
+	} else if (age < fresh) {
 		warnx_("%s: host '%s' reported from machine %s %.0fs ago, and "
 		    "this is %s: a configuration copied from another host? "
 		    "Check 'host:' (nothing done; if %s has moved here, this "
 		    "agent takes over once that report is %.0fs old)", path,
-		    c->host, st->machine, fmax(age, 0), machine, c->host,
-		    fresh);
+		    c->host, st->machine, age, machine, c->host, fresh);
 		rc = EX_CONFIG;
 	} else if (verbose)
 		printf("%s: last written from machine %s, %.0fs ago: taken "
@@ -551,8 +616,10 @@ check_reporter(const struct agent_config *c, struct store *s,
 out:
 	state_free(st);
 	free(buf);
+	free(sig);
 	free(me);
 	free(machine);
+	free(sigpath);
 	free(path);
 	return rc;
 }
@@ -572,7 +639,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 	double start = clock_mono(), wait, until, poll;
 	struct sshkey signer;
 	const struct sshkey *key;
-	char *buf;
+	char *buf, why[512];
 	size_t len;
 	int lock, rc = 0, prc, ran = 0, signing;
 
@@ -623,9 +690,9 @@ cmd_sync(const struct agent_config *c, int verbose)
 		goto out;
 	}
 	if ((rc = check_known(c, ssh)) != 0 ||
-	    (rc = check_reporter(c, s, ssh, verbose)) != 0)
+	    (rc = check_reporter(c, s, ssh, key, verbose)) != 0)
 		goto out;
-	if (send_manifests(c, s, ssh, key) != 0)
+	if (send_manifests(c, s, ssh, key, 1) != 0)
 		rc = EX_UNAVAILABLE;
 	for (;;) {
 		prc = wait_for_plan(c, s, ssh, key, done, until, poll, &p,
@@ -634,6 +701,15 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = prc;
 		if (prc != 0 || p == NULL || p->epoch <= done)
 			break;
+		/* A plan that comes expired is not run; the next is waited
+		 * for.  Long expired, it is a clock that is off. */
+		if (plan_expired(p, time(NULL), why, sizeof(why)) != 0) {
+			if (verbose || difftime(time(NULL), p->expires) >
+			    difftime(p->expires, p->issued))
+				warnx_("%s", why);
+			done = p->epoch;
+			continue;
+		}
 		ssh_close(ssh);
 		ssh = NULL;
 		prc = execute(c, s, p, verbose);
@@ -647,7 +723,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
-		if (send_manifests(c, s, ssh, key) != 0 && rc == 0)
+		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
 		if ((prc = send_state(c, s, ssh, key)) != 0) {
 			if (rc == 0)
@@ -664,7 +740,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
-		if (send_manifests(c, s, ssh, key) != 0 && rc == 0)
+		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
 		prc = send_state(c, s, ssh, key);
 		if (prc != 0 && rc == 0)

@@ -160,6 +160,16 @@ plan_check(const struct plan *p, const struct agent_config *c, char *why,
 		    p->issued), PLAN_LIFE_MAX);
 		return -1;
 	}
+	/* Epochs count runs, at most one a round: an epoch beyond the
+	 * rounds since 1970 is no master's, and would leave this host
+	 * waiting for ever for a plan newer than it. */
+	if (p->epoch > (uint64_t)p->issued / (uint64_t)difftime(p->expires,
+	    p->issued)) {
+		snprintf(why, whylen, "epoch %" PRIu64 " is more than the "
+		    "rounds of %.0fs since 1970", p->epoch,
+		    difftime(p->expires, p->issued));
+		return -1;
+	}
 	for (i = 0; i < p->nops; i++)
 		if (op_check(p, &p->ops[i], c, why, whylen) != 0)
 			return -1;
@@ -186,6 +196,25 @@ plan_check(const struct plan *p, const struct agent_config *c, char *why,
 	}
 	free(order);
 	return rc;
+}
+
+/*
+ * Whether plan p has expired: now is at or past its expires.  Returns 0,
+ * or -1 with the reason in why (a clock that is off, here or on the
+ * master, is the usual one when it comes new).
+ */
+int
+plan_expired(const struct plan *p, time_t now, char *why, size_t whylen)
+{
+	char at[32];
+
+	if (now < p->expires)
+		return 0;
+	time_format(at, sizeof(at), p->expires);
+	snprintf(why, whylen, "plan of epoch %" PRIu64 " expired at %s, %.0fs "
+	    "ago: not run (is the master's clock or this host's off?)",
+	    p->epoch, at, difftime(now, p->expires));
+	return -1;
 }
 
 /* Marks that a verified prefix moved: the committer has work. */
