@@ -6,11 +6,12 @@
 # master directory served by the same sshd.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note agent
 W=$(mktemp -d)
 trap 'sshd_stop; rm -rf "$W"' EXIT
 passed=0
@@ -511,7 +512,7 @@ for round in 1 2 3 4; do
 	for h in m a b; do "$agent" sync -v -c "$W/$h.yaml" >>"$W/sync-$h.out" 2>>"$W/sync.err" & done
 	sleep 1
 	"$plan" run -d "$W/master" || fail "plan run $round"
-	"$shared/tools/verify-plans" -q "$W/master" || fail "round $round: verify-plans"
+	verify_plans -q "$W/master" || fail "round $round: verify-plans"
 	wait
 	cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin" && break
 done

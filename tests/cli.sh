@@ -1,12 +1,12 @@
 #!/bin/sh
-# cli.sh: sluice-plan as an operator runs it: summaries for the shared
-# cases, one exact FILE:LINE:COLUMN error and exit 65 for every broken
+# cli.sh: sluice-plan as an operator runs it: summaries for the sample
+# cases (tests/lib/cases.sh), one exact FILE:LINE:COLUMN error and exit 65 for every broken
 # input under tests/data, exit codes for missing files and bad usage.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
+. "$top/tests/lib/cases.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -35,8 +35,8 @@ expect_error() {
 	fi
 }
 
-for c in "$shared"/cases/*/; do
-	name=$(basename "$c")
+for name in $CASES; do
+	c=$(case_dir "$name")
 	if out=$("$plan" check -d "$c" 2>&1) &&
 	    printf '%s\n' "$out" | grep -q '^hosts: [1-9]' &&
 	    printf '%s\n' "$out" | grep -q '^states: '; then
@@ -54,7 +54,7 @@ done
 
 # The wan3 summary, worked out from its files: 6 sites, 30 hosts, 6 links,
 # 60 host + 12 site + 12 link resources, 3 files of 256 MiB to 29 hosts.
-out=$("$plan" check -d "$shared/cases/wan3" 2>"$work/err")
+out=$("$plan" check -d "$(case_dir wan3)" 2>"$work/err")
 want="sites: 6 in 3 partitions
 hosts: 30
 links: 6
@@ -78,11 +78,11 @@ for f in tests/data/broken/*.yaml; do
 	expect_error "$f" 65 "$plan" check -t "$f"
 done
 for f in tests/data/broken-fileset/*.yaml; do
-	expect_error "$f" 65 "$plan" check -t "$shared/cases/tiny/topology.yaml" -f "$f"
+	expect_error "$f" 65 "$plan" check -t "$(case_dir tiny)/topology.yaml" -f "$f"
 done
 
 # A broken state in a master directory: reported with its position, exit 65.
-cp -r "$shared/cases/tiny" "$work/m"
+cp -r "$(case_dir tiny)" "$work/m"
 chmod -R u+w "$work/m"
 printf 'host: r0s0h1\nepoch: [\n' > "$work/m/states/r0s0h1.yaml"
 "$plan" check -d "$work/m" >/dev/null 2>"$work/err"
@@ -93,7 +93,7 @@ else
 	fail "broken state: exit $rc: $(cat "$work/err")"
 fi
 # A state that reports for another host.
-cp "$shared/cases/tiny/states/r0s0h2.yaml" "$work/m/states/r0s0h1.yaml"
+cp "$(case_dir tiny)/states/r0s0h2.yaml" "$work/m/states/r0s0h1.yaml"
 "$plan" check -d "$work/m" >/dev/null 2>"$work/err"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "reports for host 'r0s0h2'" "$work/err"; then ok
@@ -119,7 +119,7 @@ if [ $rc -eq 64 ]; then ok; else fail "both -d and -t: exit $rc"; fi
 # What nothing would read is named: a state of a host the topology does
 # not have, a manifest of a file the file set does not name, a missing
 # states/ or manifests/.
-rm -rf "$work/stray" && cp -r "$shared/cases/tiny" "$work/stray" && chmod -R u+w "$work/stray"
+rm -rf "$work/stray" && cp -r "$(case_dir tiny)" "$work/stray" && chmod -R u+w "$work/stray"
 cp "$work/stray/states/r0s0h1.yaml" "$work/stray/states/ghost.yaml"
 cp "$work/stray/manifests/data%2Ffile-000.bin@1.yaml" "$work/stray/manifests/data%2Ffile-00O.bin@1.yaml"
 "$plan" check -d "$work/stray" >/dev/null 2>"$work/err"

@@ -9,11 +9,11 @@
 # for slow runs, such as under valgrind.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
-verifier="$shared/tools/verify-plans"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note e2e
 W=$(mktemp -d)
 SSHD2=""
 cleanup() {
@@ -83,7 +83,7 @@ round() {
 	d=$1
 	shift
 	"$plan" run -d "$d/master" 2>>"$d/plan.err" || fail "$d: plan run"
-	"$verifier" -q "$d/master" >>"$d/verify.out" 2>&1 || fail "$d: verify-plans: $(tail -3 "$d/verify.out")"
+	verify_plans -q "$d/master" >>"$d/verify.out" 2>&1 || fail "$d: verify-plans: $(tail -3 "$d/verify.out")"
 	for h in "$@"; do
 		"$agent" sync -v -c "$d/conf/$h.yaml" >>"$d/$h.log" 2>&1 &
 	done
@@ -144,7 +144,7 @@ SD=$(sha256sum < "$A/data" | cut -d' ' -f1)
 # Round 1, with the agent of a west host given pkg/data.bin (V) killed
 # with SIGKILL in the middle of it.
 "$plan" run -d "$A/master" || fail "A: plan 1"
-"$verifier" -q "$A/master" || fail "A: verify 1"
+verify_plans -q "$A/master" || fail "A: verify 1"
 V=
 for h in w1 w2 w3; do
 	grep -q 'file: pkg/data.bin' "$A/master/plans/$h.yaml" && V=$h && break
@@ -184,7 +184,7 @@ else fail "A: malformed state: exit $rc: $(cat "$A/malformed.err")"; fi
 cmp -s "$A/master/plans/e2.yaml" "$A/e2.plan" && ok || fail "A: skipped host's plan changed"
 for h in w1 w2 w3; do [ $h = $V ] || break; done
 grep -q '^epoch: 2' "$A/master/plans/$h.yaml" && ok || fail "A: other hosts not planned ($h)"
-"$verifier" -q "$A/master" || fail "A: verify after malformed state"
+verify_plans -q "$A/master" || fail "A: verify after malformed state"
 mv "$A/e2.state" "$A/master/states/e2.yaml"
 # A malformed plan on an agent: refused with its position, nothing moves.
 sed 's/^epoch: .*/epoch: minus four/' "$A/master/plans/w3.yaml" > "$A/w3-bad.yaml"

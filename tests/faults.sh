@@ -6,11 +6,12 @@
 # systems; skips cleanly, with a message, elsewhere.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note faults
 W=$(mktemp -d)
 MOUNTS=""
 cleanup() {
@@ -83,7 +84,7 @@ else fail "read-only root: exit $rc: $(cat "$W/ro.err")"; fi
 # A master directory that cannot be written: the run fails, the previous
 # plans and ledger stay as they were.
 mkdir -p "$W/master"
-cp -r "$shared/cases/tiny/." "$W/master/"
+cp -r "$(case_dir tiny)/." "$W/master/"
 chmod -R u+w "$W/master"
 "$plan" run -d "$W/master" --now 2026-11-25T08:01:00Z || fail "first run"
 before=$(cd "$W/master" && find . -type f -o -type l | sort | xargs md5sum 2>/dev/null | md5sum)
@@ -94,7 +95,7 @@ rc=$?
 after=$(cd "$W/master" && find . -type f -o -type l | sort | xargs md5sum 2>/dev/null | md5sum)
 if [ $rc -eq 73 ] && [ "$before" = "$after" ]; then ok
 else fail "read-only master: exit $rc: $(cat "$W/master.err")"; fi
-"$shared/tools/verify-plans" -q "$W/master" && ok || fail "previous set no longer verifies"
+verify_plans -q "$W/master" && ok || fail "previous set no longer verifies"
 
 echo "faults: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

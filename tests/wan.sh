@@ -19,10 +19,11 @@
 # they cannot be made.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note wan
 
 id=$$
 NS="slw${id}c slw${id}s0 slw${id}s1 slw${id}s2"
@@ -207,7 +208,7 @@ awk "BEGIN {exit !($worst > 0.5)}" && ok || fail "links barely used ($worst): th
 ratio=$(awk "BEGIN {print $elapsed / $bound}")
 echo "wan: ${SIZE_MIB} MiB to 5 hosts in 3 sites in ${elapsed}s over $r rounds; bound ${bound}s; ratio $ratio" >&2
 awk "BEGIN {exit !($ratio <= 1.3)}" && ok || fail "took $ratio times the bound"
-"$shared/tools/verify-plans" -q --trace "$W/trace" > "$W/verify.out" 2>&1 &&
+verify_trace -q "$W/trace" > "$W/verify.out" 2>&1 &&
     ok || fail "verify-plans: $(head -3 "$W/verify.out")"
 
 echo "wan: $passed passed, $failed failed"
