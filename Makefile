@@ -22,10 +22,6 @@ export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 export SLUICE_HEAVY = 0
 endif
 
-# The shared contract beside the checkout: cases and the plan verifier.
-SLUICE_SHARED ?= $(abspath $(CURDIR)/../shared)
-export SLUICE_SHARED
-
 # What each program links, and nothing more: the planner opens no
 # connection (no libssh2), the agent solves no LP (no GLPK).
 PKGS	 = yaml-0.1 libcrypto libssh2
