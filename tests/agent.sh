@@ -13,7 +13,7 @@ mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/cases.sh"
 independent_note agent
 W=$(mktemp -d)
-trap 'sshd_stop; rm -rf "$W"' EXIT
+trap 'sshd_stop; SSHD_DIR=$W/sshd2 sshd_stop; rm -rf "$W"' EXIT
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -503,8 +503,17 @@ links:
 EOT
 echo 'files: [{name: data/f.bin, version: 1, generator: m, size: 24MiB}]' > "$W/master/fileset.yaml"
 "$agent" publish -c "$W/m.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB
-"$agent" sync -c "$W/m.yaml" && ok || fail "generator sync"
+# The generator syncs before the planner has ever run, waiting for a plan
+# as a cron sync does: no plan yet is no error (and no current is not an
+# unreachable master); its manifest and its state are sent.
+sed -i 's/^wait: .*/wait: 1s/' "$W/m.yaml"
+"$agent" sync -v -c "$W/m.yaml" >"$W/first.out" 2>"$W/first.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qx "no plan yet: the master has not planned" "$W/first.out" &&
+    [ ! -s "$W/first.err" ]; then ok
+else fail "sync before the first plan: exit $rc: $(cat "$W/first.out" "$W/first.err")"; fi
 [ -f "$W/master/manifests/data%2Ff.bin@1.yaml" ] && ok || fail "manifest not sent"
+[ -f "$W/master/states/m.yaml" ] && ok || fail "state not sent before the first plan"
 # The agents start before the planner, as cron may start them: each waits
 # for the round's plan (wait: 10s) and runs it in the same round.
 for h in m a b; do sed -i 's/^wait: .*/wait: 10s/' "$W/$h.yaml"; done
@@ -561,6 +570,10 @@ else fail "copied configuration: exit $rc: $(cat "$W/ab.err")"; fi
 # another host name): a's state is recent and from another machine, so
 # it is refused; once that report is old, the new machine takes over, and
 # the planner says whose state it now is.
+# (a's plan is made anew from its last state, which holds the file
+# whole: the new machine's agent is given nothing to fetch, and has no
+# deadline to miss.)
+"$plan" run -d "$W/master" 2>/dev/null || fail "plan run before the moved-machine test"
 uts=""
 if unshare -u true 2>/dev/null; then uts="unshare -u"
 elif unshare -r -u true 2>/dev/null; then uts="unshare -r -u"; fi
@@ -626,6 +639,40 @@ ssh-keygen -Y verify -f "$W/keys/allowed" -I b -n sluice -s "$W/master/states/b.
 ssh-keygen -Y verify -f "$W/keys/allowed" -I m -n sluice -s "$W/master/manifests/data%2Ff.bin@1.yaml.sig" \
     < "$W/master/manifests/data%2Ff.bin@1.yaml" >/dev/null 2>&1 && ok || fail "ssh-keygen does not verify m's manifest"
 "$plan" check -d "$W/master" >/dev/null 2>"$W/auth.err" && ok || fail "signed master: check: $(cat "$W/auth.err")"
+# A run that moves current between b's reads of its plan and of the
+# plan's signature pairs nothing across epochs: both come from the set
+# current named.  A second sshd serves the master through
+# tests/lib/sftpswap.py, which moves current to the next epoch just
+# before b opens the signature.  (Read through MASTER_DIR/plans, the
+# plan of one epoch met the signature of the next: refused as forged.)
+"$plan" run -d "$W/master" -k "$W/keys/master.key" 2>>"$W/auth.err"
+first=$(readlink "$W/master/current")
+then=$(sed -n 's/^expires: //p' "$W/master/plans/b.yaml")
+"$plan" run -d "$W/master" -k "$W/keys/master.key" --now "$then" 2>>"$W/auth.err"
+second=$(readlink "$W/master/current")
+ln -sfn "$first" "$W/master/current"
+P2=$(SSHD_PORT="" SSHD_EXTRA="ForceCommand python3 $top/tests/lib/sftpswap.py $W/master/current $second b.yaml.sig"
+    sshd_start "$W/sshd2" >"$W/sshd2.out" 2>&1 && echo "$SSHD_PORT")
+if [ -n "$P2" ]; then
+	cp "$W/sshd/id_ed25519.pub" "$W/sshd2/authorized_keys"
+	cat "$SSHD_KNOWN_HOSTS" "$W/sshd2/known_hosts" > "$W/kh2"
+	sed -e "s|port: $P, dir:|port: $P2, dir:|" -e "s|^known_hosts: .*|known_hosts: $W/kh2|" "$W/b.yaml" > "$W/b2.yaml"
+	"$agent" sync -c "$W/b2.yaml" 2>"$W/swap.err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ ! -s "$W/swap.err" ] && [ "$(readlink "$W/master/current")" = "$second" ] &&
+	    [ "$(cat "$W/roots/b/.sluice/epoch")" = "${second#epochs/}" ]; then ok
+	else fail "current moved between a plan and its signature: exit $rc, current $(readlink "$W/master/current"): $(cat "$W/swap.err")"; fi
+	SSHD_DIR=$W/sshd2 sshd_stop
+else
+	fail "a second sshd: $(cat "$W/sshd2.out")"
+fi
+# current naming anything but an epoch's set is refused.
+ln -sfn ../elsewhere "$W/master/current"
+"$agent" sync -c "$W/b.yaml" 2>"$W/swap.err"
+rc=$?
+[ $rc -eq 65 ] && grep -q "current names '../elsewhere', not epochs/NUMBER: refused" "$W/swap.err" && ok ||
+    fail "current naming ../elsewhere: exit $rc: $(cat "$W/swap.err")"
+ln -sfn "$second" "$W/master/current"
 # ssh-keygen -Y sign makes a state sluice takes.
 cp "$W/master/states/a.yaml" "$W/a.state"
 ssh-keygen -q -t ed25519 -N '' -C a2 -f "$W/keys/a2" >/dev/null
