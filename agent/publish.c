@@ -71,6 +71,51 @@ read_full(int fd, unsigned char *buf, size_t len, off_t off)
 	return (ssize_t)got;
 }
 
+/*
+ * Whether file (open as fd, no shorter than what m publishes) still holds
+ * what m publishes: every published block read and hashed again and its
+ * checksum compared with the manifest's, so that what is added continues
+ * what was published and a rewritten file is never shipped as a mix of
+ * old and new blocks.  buf holds a block.  Returns 0; EX_DATAERR naming
+ * the first block that differs; or EX_IOERR.  It costs a read of the
+ * published part (see sluice-agent(1) for the figures).
+ */
+static int
+check_published(int fd, const char *file, const struct manifest *m,
+    unsigned char *buf)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	uint64_t off;
+	size_t i;
+
+	(void)posix_fadvise(fd, 0, (off_t)m->length, POSIX_FADV_SEQUENTIAL);
+	for (i = 0; i < m->nblocks; i++) {
+		size_t want;
+
+		off = (uint64_t)i * m->block_size;
+		want = (size_t)(m->length - off < m->block_size ? m->length -
+		    off : m->block_size);
+		if (read_full(fd, buf, want, (off_t)off) != (ssize_t)want) {
+			warnx_("%s: read at %" PRIu64 ": %s", file, off,
+			    strerror(errno ? errno : EIO));
+			return EX_IOERR;
+		}
+		if (EVP_Digest(buf, want, md, &mdlen, EVP_sha256(), NULL) !=
+		    1)
+			return EX_IOERR;
+		if (memcmp(md, m->blocks[i], 32) != 0)
+			break;
+	}
+	if (i == m->nblocks)
+		return 0;
+	warnx_("%s: block %zu, at byte %" PRIu64 ", is not what %s@%" PRIu64
+	    " published: the file was rewritten; publish its new content as a "
+	    "new version", file, i, (uint64_t)i * m->block_size, m->file,
+	    m->version);
+	return EX_DATAERR;
+}
+
 static int
 publish(const struct agent_config *c, const char *file, const char *name,
     uint64_t version, int growing, uint64_t block_size, int verbose)
@@ -103,27 +148,35 @@ publish(const struct agent_config *c, const char *file, const char *name,
 		rc = EX_DATAERR;
 		goto out;
 	}
-	if (m->final) {
-		if ((uint64_t)st.st_size == m->length && !growing) {
-			rc = 0;
-			goto out;
-		}
+	if (m->final && ((uint64_t)st.st_size != m->length || growing)) {
 		warnx_("%s@%" PRIu64 ": already published whole (%" PRIu64
-		    " bytes)", name, version, m->length);
+		    " bytes): publish new content as a new version", name,
+		    version, m->length);
 		rc = EX_DATAERR;
 		goto out;
 	}
 	if ((uint64_t)st.st_size < m->length) {
 		warnx_("%s: shorter (%lld bytes) than what is published of "
-		    "%s@%" PRIu64 " (%" PRIu64 ")", file, (long long)st.st_size,
-		    name, version, m->length);
+		    "%s@%" PRIu64 " (%" PRIu64 "): publish new content as a new "
+		    "version", file, (long long)st.st_size, name, version,
+		    m->length);
 		rc = EX_DATAERR;
+		goto out;
+	}
+	buf = xcalloc(1, (size_t)block_size);
+	if ((rc = check_published(fd, file, m, buf)) != 0)
+		goto out;
+	rc = EX_IOERR;
+	if (m->final) {
+		if (verbose)
+			printf("%s@%" PRIu64 ": already published whole, "
+			    "unchanged\n", name, version);
+		rc = 0;
 		goto out;
 	}
 	upto = (uint64_t)st.st_size;
 	if (growing)
 		upto -= upto % block_size;
-	buf = xcalloc(1, (size_t)block_size);
 	v->block_size = block_size;
 	for (off = m->length; off < upto; off += block_size) {
 		size_t want = (size_t)(upto - off < block_size ? upto - off :

@@ -62,6 +62,40 @@ sys.exit(0 if want == m["blocks"] and m["length"] == len(data) else 1)
 EOP
 "$agent" state -c "$W/g.yaml" | grep -q "length: $SIZE" && ok || fail "publish: state"
 
+# What publish adds continues what it published.  A growing file
+# rewritten (its first 3 MiB kept) is refused, naming the first block
+# that differs, and nothing of it is published: never the old blocks
+# with a new tail.  Appended to, it is extended.  New content under a
+# version published whole, at the same size, is refused too; the same
+# content published again is nothing to do.
+conf pub
+head -c $((8 * MIB)) /dev/urandom > "$W/grow.bin"
+"$agent" publish -c "$W/pub.yaml" "$W/grow.bin" grow.bin 1 --block-size 1MiB --growing || fail "publish --growing"
+GM="$W/roots/pub/.sluice/grow.bin@1.manifest.yaml"
+cp "$GM" "$W/grow.manifest"
+{ head -c $((3 * MIB)) "$W/grow.bin"; head -c $((13 * MIB)) /dev/urandom; } > "$W/regrow.bin"
+for g in --growing ""; do
+	"$agent" publish -c "$W/pub.yaml" "$W/regrow.bin" grow.bin 1 --block-size 1MiB $g 2>"$W/pub.err"
+	rc=$?
+	if [ $rc -eq 65 ] && grep -qx "sluice-agent: $W/regrow.bin: block 3, at byte 3145728, is not what grow.bin@1 published: the file was rewritten; publish its new content as a new version" "$W/pub.err" &&
+	    cmp -s "$GM" "$W/grow.manifest"; then ok
+	else fail "a rewritten growing file published ${g:-whole}: exit $rc: $(cat "$W/pub.err")"; fi
+done
+head -c $((8 * MIB)) /dev/urandom >> "$W/grow.bin"
+"$agent" publish -c "$W/pub.yaml" "$W/grow.bin" grow.bin 1 --block-size 1MiB --growing &&
+    grep -q "^length: $((16 * MIB))" "$GM" && ok || fail "a growing file appended to: $(cat "$GM" | head -5)"
+cp "$W/f.bin" "$W/f-new.bin"
+printf 'X' | dd of="$W/f-new.bin" bs=1 seek=$((5 * MIB + 9)) conv=notrunc 2>/dev/null
+"$agent" publish -c "$W/g.yaml" "$W/f-new.bin" data/f.bin 1 --block-size 1MiB 2>"$W/pub.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "f-new.bin: block 5, at byte 5242880, is not what data/f.bin@1 published: .*publish its new content as a new version" "$W/pub.err" &&
+    cmp -s "$W/f.bin" "$W/roots/g/data/f.bin"; then ok
+else fail "new content under a version published whole: exit $rc: $(cat "$W/pub.err")"; fi
+out=$("$agent" publish -v -c "$W/g.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB 2>&1)
+rc=$?
+[ $rc -eq 0 ] && [ "$out" = "data/f.bin@1: already published whole, unchanged" ] && ok ||
+    fail "the same version published again: exit $rc: $out"
+
 # Fetch from one root to another.
 "$mkplan" "$M" d --op "$(src g),0,$SIZE,200000000" > "$W/d.plan"
 if "$agent" run -c "$W/d.yaml" "$W/d.plan"; then ok; else fail "fetch: exit $?"; fi
