@@ -455,6 +455,8 @@ int	 cmd_dot(int argc, char **argv);
 int	 cmd_forgive(int argc, char **argv);
 int	 cmd_keygen(int argc, char **argv);
 int	 master_key(const char *path, struct sshkey *);
+int	 master_key_required(const struct topology *, int signing);
+size_t	 hosts_pinned(const struct topology *);
 int	 read_signed(const char *path, size_t max, const struct host *,
 	    char **buf, size_t *len, struct diag *);
 double	 bound_makespan(struct master *, char *why, size_t whylen);

@@ -93,7 +93,9 @@ cmd_run(int argc, char **argv)
 	 * run, leaves at once and the epochs never fork. */
 	if ((lock = master_lock(dir, verbose)) < 0)
 		return lock == -1 ? 0 : EX_CANTCREAT;
-	if ((rc = master_load(dir, &m, verbose)) != 0) {
+	if ((rc = master_load(dir, &m, verbose)) != 0 ||
+	    (rc = master_key_required(m->topology, signing)) != 0) {
+		master_free(m);
 		close(lock);
 		return rc;
 	}

@@ -63,7 +63,8 @@ files: 3
 bytes to deliver: 23353884672 (21.8 GiB)
 manifests: 3 of 3
 states: 30 of 30 hosts
-keys: 0 of 30 hosts pinned"
+keys: 0 of 30 hosts pinned
+layout: unsigned: plans, states and manifests are taken unsigned"
 if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
 # No key pinned: each such host named, ten at most.
 if [ "$(grep -c 'has no key: its states and manifests are taken unsigned' "$work/err")" -eq 10 ] &&
@@ -135,6 +136,38 @@ rm -rf "$work/stray/states"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "stray/states: No such file or directory: agents report there, create it" "$work/err"; then ok
 else fail "missing states/: exit $rc: $(cat "$work/err")"; fi
+
+# A signed layout (a host's key pinned) whose master key is missing: run
+# writes no plans (they would be refused by every agent that pins
+# master_key), exit 66, naming the key and how to make it; check says
+# which layout the master is in and counts the plans in place that lack
+# a signature.  keygen makes the key's missing directory, mode 0700.
+rm -rf "$work/signed" && cp -r "$(case_dir tiny)" "$work/signed" && chmod -R u+w "$work/signed"
+"$plan" run -d "$work/signed" --now 2026-11-25T08:01:00Z || fail "signed layout: first run"
+"$plan" keygen -k "$work/keys/sub/master.key" >/dev/null &&
+    [ "$(stat -c %a "$work/keys" "$work/keys/sub" | tr '\n' ' ')" = "700 700 " ] &&
+    ok || fail "keygen into a missing directory: $(ls -ld "$work/keys" "$work/keys/sub" 2>&1)"
+hline=$("$plan" keygen -k "$work/r0s0h3.key")
+rm "$work/signed/states/r0s0h3.yaml"
+sed -i "s|^  - name: r0s0h3\$|  - name: r0s0h3\n    key: '$hline'|" "$work/signed/topology.yaml"
+out=$("$plan" check -d "$work/signed" 2>"$work/err")
+if printf '%s\n' "$out" | grep -qx "layout: signed: plans are signed with the master key, states and manifests checked with the hosts' keys" &&
+    grep -qx "sluice-plan: warning: 4 of 4 plans in $work/signed/plans have no signature: agents that pin master_key refuse them (make the master key with sluice-plan keygen)" "$work/err"; then ok
+else fail "check of a signed layout with unsigned plans: $out $(cat "$work/err")"; fi
+if [ -e /etc/sluice/master.key ]; then
+	echo "cli: /etc/sluice/master.key exists here: a run without the master key not tested" >&2
+else
+	"$plan" run -d "$work/signed" --now 2026-11-25T08:02:00Z 2>"$work/err"
+	rc=$?
+	if [ $rc -eq 66 ] && grep -qx "sluice-plan: /etc/sluice/master.key: no such file, and 1 of 4 hosts' keys are pinned: plans must be signed (nothing written); make the master key with sluice-plan keygen, or name it with -k" "$work/err" &&
+	    [ "$(readlink "$work/signed/current")" = epochs/1 ]; then ok
+	else fail "signed layout without the master key: exit $rc: $(cat "$work/err")"; fi
+fi
+mkdir -p "$work/keys/sub" &&
+    { [ -e "$work/keys/sub/master.key" ] || "$plan" keygen -k "$work/keys/sub/master.key" >/dev/null; } &&
+    "$plan" run -d "$work/signed" -k "$work/keys/sub/master.key" --now 2026-11-25T08:02:00Z &&
+    "$plan" check -d "$work/signed" >/dev/null 2>"$work/err" && ! grep -q signature "$work/err" && ok ||
+    fail "signed layout with the master key: $(cat "$work/err")"
 
 # The README's example master directory: check accepts it, simulate
 # completes it.
