@@ -71,6 +71,28 @@ else fail "full file system: the durable prefix is not the file's"; fi
 grep -q "error: io" "$W/full.state" && grep -q "host:full" "$W/full.state" && ok ||
     fail "full file system: not reported as io on this host: $(cat "$W/full.state")"
 
+# The length record on a full file system: the store holds 8 MiB of the
+# file's bytes, its record only 4 MiB of them (a kill before the commit),
+# and the file system is then filled to the last byte.  A plan for the
+# next 4 MiB rewrites bytes whose room is held, and the record that
+# covers them is written in place: the progress is kept, though the
+# agent cannot record anything else (no room for its epoch: exit 74).
+mkdir -p "$W/fill"
+mount -t tmpfs -o size=12m tmpfs "$W/fill" && MOUNTS="$MOUNTS $W/fill"
+conf fill "$W/fill"
+"$mkplan" "$M" fill --op "g,127.0.0.1,$P,$W/g,0,$((8 * MIB)),200000000" > "$W/fill.plan"
+"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err" || fail "fill: first 8 MiB: $(cat "$W/fill.err")"
+printf 'length %d\nsize %d\n' $((4 * MIB)) $((24 * MIB)) > "$W/fill/.sluice/f.bin@1.len"
+dd if=/dev/zero of="$W/fill/filler" bs=4k 2>/dev/null
+"$mkplan" "$M" fill --epoch 2 --op "g,127.0.0.1,$P,$W/g,$((4 * MIB)),$((4 * MIB)),200000000" > "$W/fill.plan"
+"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err"
+rc=$?
+len=$(sed -n 's/^length //p' "$W/fill/.sluice/f.bin@1.len" 2>/dev/null)
+if [ "${len:-0}" -eq $((8 * MIB)) ] && cmp -s -n "$len" "$W/f.bin" "$W/fill/.sluice/f.bin@1.data" &&
+    ! grep -q '\.len: ' "$W/fill.err"; then ok
+else fail "length record on a full file system: exit $rc, length ${len:-none}: $(cat "$W/fill.err")"; fi
+[ "$(df --output=avail "$W/fill" | tail -1)" -eq 0 ] && ok || fail "fill: the file system was not full"
+
 # A read-only data root: refused before any byte moves.
 mkdir -p "$W/ro"
 mount -t tmpfs -o size=1m,ro tmpfs "$W/ro" && MOUNTS="$MOUNTS $W/ro"
