@@ -112,7 +112,7 @@ fuzz: need-deps
 		    grep -E '^(#[0-9]+ *DONE|Done|==.*ERROR|SUMMARY)' || true; \
 	done
 
-tests/unit/%.o: tests/unit/%.c topology/topology.h tests/unit/unit.h
+tests/unit/%.o: tests/unit/%.c topology/topology.h planner/planner.h tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(LIBTOPOLOGY): $(TOPOLOGY_OBJ)

@@ -357,6 +357,9 @@ struct plan_options {
 	enum method	 method;
 	double		 late;		/* seconds the clock is past 'now' (the
 					 * issue time, a whole second) */
+	double		 window;	/* seconds from then to the plans'
+					 * expiry, which ops fit in; 0: the
+					 * round */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,

@@ -91,11 +91,14 @@ done_all() {	# done_all DIR: every host holds the file whole
 }
 
 now() { date +%s.%N; }
+# Waits for the round's next boundary (a multiple of it since the epoch),
+# where cron starts runs and where the planner ends its plans.
+on_grid() { sleep "$(awk "BEGIN {n = $(now); print $ROUND - (n - int(n / $ROUND) * $ROUND)}")"; }
 
 # The sequenced loop: rounds paced by the clock, plan then every sync.
 S=$W/seq
 setup "$S" 0s 0s
-sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
+on_grid; start=$(now)
 k=0
 while ! done_all "$S" && [ $k -lt 30 ]; do
 	w=$(awk "BEGIN {w = $start + $k * $ROUND - $(now); print (w > 0) ? w : 0}")
@@ -126,7 +129,7 @@ tick() {	# tick OFFSET COMMAND...: run COMMAND every round at OFFSET
 	done
 	wait
 }
-sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
+on_grid; start=$(now)
 tick 0 "$plan" run -d "$U/master" 2>>"$U/plan.err" &
 clocks=$!
 # Agents before (-0.5 s: started in the last round), with (0), during

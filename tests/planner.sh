@@ -28,10 +28,26 @@ for name in $CASES; do
 			continue
 		fi
 		[ -z "$out" ] && ok || fail "$name $method: run printed: $out"
-		if out=$(verify_plans "$d" 2>&1); then ok; else fail "$name $method: $out"; fi
+		if out=$(verify_plans -q "$d" 2>&1) && [ -z "$out" ]; then ok
+		else fail "$name $method: $out"; fi
 		n=$(ls "$d/plans" | wc -l)
 		[ "$n" -eq "$(ls "$d/states" | wc -l)" ] && ok || fail "$name $method: $n plans"
 	done
+done
+
+# Plans expire on the round's grid (minutes here), where the next run
+# starts: a run 3 s late makes plans that end where a run on time ends
+# them, 57 s later, with ops sized to fit (both verifiers pass); a run
+# past half the round makes plans that last to the boundary after.
+for late in 08:01:03=08:02:00 08:01:29=08:02:00 08:01:31=08:03:00 08:01:59=08:03:00; do
+	fresh wan3 grid
+	out=""
+	at=2026-11-25T${late%=*}Z
+	want=2026-11-25T${late#*=}Z
+	"$plan" run -d "$work/grid" --now "$at" || fail "late run at $at"
+	ends=$(sed -n 's/^expires: //p' "$work/grid"/plans/*.yaml | sort -u)
+	if [ "$ends" = "$want" ] && out=$(verify_plans -q "$work/grid" 2>&1); then ok
+	else fail "a run at $at: plans expire at $ends, not $want: ${out:-}"; fi
 done
 
 # Determinism: the same inputs give byte-identical plans and ledger.
