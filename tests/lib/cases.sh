@@ -9,7 +9,7 @@
 # SLUICE_SHARED names a directory with tools/verify-plans in it, that
 # independent verifier as a second check (given -q, which keeps its
 # summary to itself).  Prints what either finds and returns 1 when
-# either finds anything.
+# either finds anything; warnings go to standard error.
 # verify_trace [-q] TRACE: the same for every TRACE/round-*/ that
 # sluice-plan simulate --trace wrote.  independent_note: says, once,
 # whether the second check is run.
@@ -35,7 +35,7 @@ independent_note() {	# independent_note SUITE
 }
 
 own_verify() {	# own_verify DIR: sluice-plan verify, silent when it passes
-	vout=$("$plan" verify -d "$1" 2>&1)
+	vout=$("$plan" verify -d "$1")	# its warnings go to standard error
 	vrc=$?
 	[ $vrc -eq 0 ] && [ -z "$vout" ] && return 0
 	printf 'sluice-plan verify: exit %s: %s\n' "$vrc" "$vout"
