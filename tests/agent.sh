@@ -18,6 +18,16 @@ passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# until_true COMMAND...: waits for COMMAND to succeed, polling every
+# 50 ms, 60 s at most; returns 1 if it never does.
+until_true() {
+	ut=0
+	while ! "$@"; do
+		ut=$((ut + 1))
+		[ $ut -ge 1200 ] && return 1
+		sleep 0.05
+	done
+}
 
 if ! sshd_start "$W/sshd" >"$W/sshd.out" 2>&1; then
 	echo "agent: cannot start a private sshd: $(cat "$W/sshd.out")"
@@ -149,7 +159,8 @@ for k_rate in 6000000 16000000; do
 	rm -rf "$W/roots/k/.sluice" "$W/roots/k/data"
 	"$mkplan" "$M" k --op "$(src g),0,$SIZE,$k_rate" > "$W/k.plan"
 	"$agent" run -c "$W/k.yaml" "$W/k.plan" & pid=$!
-	sleep 1.3
+	# Killed once something is durable, and the rest still to come.
+	until_true sh -c "kill -0 $pid 2>/dev/null || exit 0; [ \$(sed -n 's/^length //p' '$W/roots/k/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 	kill -9 $pid
 	wait $pid 2>/dev/null
 	L1=$(len_of k)
@@ -399,7 +410,7 @@ conf o
 sed -i 's/^timeout: .*/timeout: 2s/' "$W/o.yaml"
 "$mkplan" "$M" o --op "$(src g),0,$SIZE,4000000" > "$W/o.plan"
 "$agent" run -c "$W/o.yaml" "$W/o.plan" 2>"$W/o.err" & runner=$!
-sleep 2
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/o/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 # Every process our sshd started for its connections, not sshd itself.
 kids=$(ps -eo pid=,ppid= | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '
 	{ parent[$1] = $2 }
@@ -449,7 +460,8 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/rc.yaml" "$W/rd.yaml"
 "$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>/dev/null & rbp=$!
 sleep 0.3
 "$agent" run -c "$W/rd.yaml" "$W/rd.plan" 2>"$W/rd.err" & rdp=$!
-sleep 2
+# rb is killed once rd has taken something from it.
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rd/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 kill -9 $rbp
 wait $rbp 2>/dev/null
 wait $rdp
@@ -509,14 +521,14 @@ cmp -s "$W/f2.bin" "$W/roots/d/data/f.bin" && ok || fail "new version not in pla
 
 # Two syncs never overlap: with the lock held, sync leaves at once.
 if command -v flock >/dev/null 2>&1; then
-	flock -o "$W/roots/a/.sluice/lock" sleep 5 &
+	flock -o "$W/roots/a/.sluice/lock" sh -c "until [ -e '$W/unlock' ]; do sleep 0.05; done" &
 	holder=$!
-	sleep 0.3
+	until_true sh -c "! flock -n '$W/roots/a/.sluice/lock' true"
 	out=$("$agent" sync -c "$W/a.yaml" -v 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ "$out" = "another sync is running" ] && ok || fail "lock: exit $rc: $out"
-	kill $holder 2>/dev/null
-	wait $holder 2>/dev/null
+	touch "$W/unlock"
+	wait $holder
 fi
 
 # Sync with a master directory served by the same sshd.
@@ -552,8 +564,11 @@ else fail "sync before the first plan: exit $rc: $(cat "$W/first.out" "$W/first.
 # for the round's plan (wait: 10s) and runs it in the same round.
 for h in m a b; do sed -i 's/^wait: .*/wait: 10s/' "$W/$h.yaml"; done
 for round in 1 2 3 4; do
+	before=$(cat "$W"/sync-*.out 2>/dev/null | grep -c '^waiting up to')
 	for h in m a b; do "$agent" sync -v -c "$W/$h.yaml" >>"$W/sync-$h.out" 2>>"$W/sync.err" & done
-	sleep 1
+	# The planner runs once the three are waiting for its plan.
+	until_true sh -c "[ \$(cat '$W'/sync-*.out | grep -c '^waiting up to') -ge $((before + 3)) ]" ||
+	    fail "round $round: the agents did not wait for a plan"
 	"$plan" run -d "$W/master" || fail "plan run $round"
 	verify_plans -q "$W/master" || fail "round $round: verify-plans"
 	wait

@@ -390,14 +390,17 @@ fresh wan3 locked
 d="$work/locked"
 "$plan" run -d "$d" --now $T0
 if command -v flock >/dev/null 2>&1; then
-	flock "$d/lock" sleep 3 &
+	# The lock is held until $work/unlock appears.
+	flock -o "$d/lock" sh -c "until [ -e '$work/unlock' ]; do sleep 0.05; done" &
 	holder=$!
-	sleep 0.5
+	n=0
+	while flock -n "$d/lock" true && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
 	out=$("$plan" run -v -d "$d" --now 2026-11-25T08:02:00Z 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && [ "$out" = "$d/lock is held by another run: nothing done" ] &&
 	    [ "$(readlink "$d/current")" = epochs/1 ]; then ok
 	else fail "locked run: exit $rc: $out"; fi
+	touch "$work/unlock"
 	wait $holder
 fi
 "$plan" run -d "$d" --now 2026-11-25T08:03:00Z 2>"$work/err1" & r1=$!
