@@ -178,7 +178,8 @@ store_write_meta(struct store *s, const char *name, const void *buf,
 }
 
 /* Overwrites ROOT/.sluice/NAME, which exists, with buf in place, synced:
- * no block is allocated for it.  Returns 0, or -1 with errno. */
+ * a few bytes within the file's first block take no new one.  Returns 0,
+ * or -1 with errno. */
 static int
 overwrite_meta(struct store *s, const char *name, const void *buf,
     size_t len)
