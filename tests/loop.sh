@@ -19,7 +19,8 @@
 # they are started, and the comparison would then be of the machine's
 # load, not of the loop.  LOOP_ROUND (seconds, 4), LOOP_MBIT (the NICs'
 # Mbit/s, 50; the link between the sites is half) and LOOP_MIB (the
-# file, 48) change it.
+# file, 48) change it; LOOP_LATE (seconds, 0) starts every planning run
+# that far into its round, as a busy master does.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
@@ -130,7 +131,7 @@ tick() {	# tick OFFSET COMMAND...: run COMMAND every round at OFFSET
 	wait
 }
 on_grid; start=$(now)
-tick 0 "$plan" run -d "$U/master" 2>>"$U/plan.err" &
+tick "${LOOP_LATE:-0}" "$plan" run -d "$U/master" 2>>"$U/plan.err" &
 clocks=$!
 # Agents before (-0.5 s: started in the last round), with (0), during
 # (0.05 s) and after (1 s, 2.5 s) the planner.
