@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,105 @@ read_full(int fd, unsigned char *buf, size_t len, off_t off)
 	return (ssize_t)got;
 }
 
+/* What the threads of check_published() share. */
+struct recheck {
+	int		 fd;
+	const struct manifest *m;
+	_Atomic size_t	 next;		/* the next block no thread has taken */
+	_Atomic size_t	 first_bad;	/* the first block seen to differ;
+					 * m->nblocks while none has */
+	_Atomic int	 error;		/* errno of a failed read; 0 none */
+	_Atomic uint64_t error_at;	/* ... and where */
+};
+
+/* One thread of check_published(): blocks taken in order, each hashed
+ * and compared, until one past a block that differs. */
+static void *
+recheck_blocks(void *arg)
+{
+	struct recheck *r = arg;
+	const struct manifest *m = r->m;
+	unsigned char *buf = xcalloc(1, (size_t)m->block_size);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&r->next, 1), bad;
+		uint64_t off = (uint64_t)i * m->block_size;
+		size_t want;
+
+		if (i >= m->nblocks || i > atomic_load(&r->first_bad) ||
+		    atomic_load(&r->error) != 0)
+			break;
+		want = (size_t)(m->length - off < m->block_size ? m->length -
+		    off : m->block_size);
+		if (read_full(r->fd, buf, want, (off_t)off) != (ssize_t)want ||
+		    EVP_Digest(buf, want, md, &mdlen, EVP_sha256(), NULL) !=
+		    1) {
+			atomic_store(&r->error_at, off);
+			atomic_store(&r->error, errno ? errno : EIO);
+			break;
+		}
+		if (memcmp(md, m->blocks[i], 32) == 0)
+			continue;
+		bad = atomic_load(&r->first_bad);
+		while (i < bad && !atomic_compare_exchange_weak(&r->first_bad,
+		    &bad, i))
+			;
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Whether file (open as fd, no shorter than what m publishes) still holds
+ * what m publishes: every published block read and hashed again and its
+ * checksum compared with the manifest's, so that what is added continues
+ * what was published and a rewritten file is never shipped as a mix of
+ * old and new blocks.  The blocks are shared among a thread per
+ * processor (eight at most): this costs a read of the published part,
+ * at the rate the processors hash (see sluice-agent(1)).  Returns 0;
+ * EX_DATAERR naming the first block that differs; or EX_IOERR.
+ */
+static int
+check_published(int fd, const char *file, const struct manifest *m)
+{
+	struct recheck r;
+	pthread_t tids[8];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n, started = 0, i;
+
+	r.fd = fd;
+	r.m = m;
+	atomic_init(&r.next, 0);
+	atomic_init(&r.first_bad, m->nblocks);
+	atomic_init(&r.error, 0);
+	atomic_init(&r.error_at, 0);
+	(void)posix_fadvise(fd, 0, (off_t)m->length, POSIX_FADV_SEQUENTIAL);
+	n = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+	if (n > m->nblocks)
+		n = m->nblocks;
+	for (i = 1; i < n; i++)
+		if (pthread_create(&tids[started], NULL, recheck_blocks,
+		    &r) == 0)
+			started++;
+	recheck_blocks(&r);
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (atomic_load(&r.error) != 0) {
+		warnx_("%s: read at %" PRIu64 ": %s", file,
+		    atomic_load(&r.error_at), strerror(atomic_load(&r.error)));
+		return EX_IOERR;
+	}
+	if ((i = atomic_load(&r.first_bad)) == m->nblocks)
+		return 0;
+	warnx_("%s: block %zu, at byte %" PRIu64 ", is not what %s@%" PRIu64
+	    " published: the file was rewritten; publish its new content as a "
+	    "new version", file, i, (uint64_t)i * m->block_size, m->file,
+	    m->version);
+	return EX_DATAERR;
+}
+
 static int
 publish(const struct agent_config *c, const char *file, const char *name,
     uint64_t version, int growing, uint64_t block_size, int verbose)
@@ -103,27 +204,35 @@ publish(const struct agent_config *c, const char *file, const char *name,
 		rc = EX_DATAERR;
 		goto out;
 	}
-	if (m->final) {
-		if ((uint64_t)st.st_size == m->length && !growing) {
-			rc = 0;
-			goto out;
-		}
+	if (m->final && ((uint64_t)st.st_size != m->length || growing)) {
 		warnx_("%s@%" PRIu64 ": already published whole (%" PRIu64
-		    " bytes)", name, version, m->length);
+		    " bytes): publish new content as a new version", name,
+		    version, m->length);
 		rc = EX_DATAERR;
 		goto out;
 	}
 	if ((uint64_t)st.st_size < m->length) {
 		warnx_("%s: shorter (%lld bytes) than what is published of "
-		    "%s@%" PRIu64 " (%" PRIu64 ")", file, (long long)st.st_size,
-		    name, version, m->length);
+		    "%s@%" PRIu64 " (%" PRIu64 "): publish new content as a new "
+		    "version", file, (long long)st.st_size, name, version,
+		    m->length);
 		rc = EX_DATAERR;
+		goto out;
+	}
+	buf = xcalloc(1, (size_t)block_size);
+	if ((rc = check_published(fd, file, m)) != 0)
+		goto out;
+	rc = EX_IOERR;
+	if (m->final) {
+		if (verbose)
+			printf("%s@%" PRIu64 ": already published whole, "
+			    "unchanged\n", name, version);
+		rc = 0;
 		goto out;
 	}
 	upto = (uint64_t)st.st_size;
 	if (growing)
 		upto -= upto % block_size;
-	buf = xcalloc(1, (size_t)block_size);
 	v->block_size = block_size;
 	for (off = m->length; off < upto; off += block_size) {
 		size_t want = (size_t)(upto - off < block_size ? upto - off :

@@ -521,19 +521,36 @@ ssh_exists(struct ssh *s, const char *path, struct ssh_error *e)
 	return e->class == FAIL_MISSING ? 0 : -1;
 }
 
-/* Reads the remote symbolic link at path into buf (NUL-terminated).
- * Returns 0, 1 when it does not exist, or -1. */
+/*
+ * Reads the remote symbolic link at path into buf (NUL-terminated).
+ * Returns 0, 1 when it does not exist, or -1.  Whether it exists is asked
+ * first, by an lstat: libssh2 1.10's readlink of a missing path gives no
+ * usable status (a different number from run to run), and a missing link
+ * must not read as an unreachable server.
+ */
 int
 ssh_readlink(struct ssh *s, const char *path, char *buf, size_t size,
     struct ssh_error *e)
 {
-	int n = libssh2_sftp_symlink_ex(s->sftp, path,
-	    (unsigned)strlen(path), buf, (unsigned)size - 1,
-	    LIBSSH2_SFTP_READLINK);
+	LIBSSH2_SFTP_ATTRIBUTES attrs;
+	int n;
 
+	if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path),
+	    LIBSSH2_SFTP_LSTAT, &attrs) != 0) {
+		sftp_error(s, e, "lstat", path);
+		return e->class == FAIL_MISSING ? 1 : -1;
+	}
+	if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) == 0 ||
+	    !LIBSSH2_SFTP_S_ISLNK(attrs.permissions)) {
+		set_error(e, FAIL_IO, "%s: %s: not a symbolic link", s->where,
+		    path);
+		return -1;
+	}
+	n = libssh2_sftp_symlink_ex(s->sftp, path, (unsigned)strlen(path),
+	    buf, (unsigned)size - 1, LIBSSH2_SFTP_READLINK);
 	if (n < 0) {
 		sftp_error(s, e, "readlink", path);
-		return e->class == FAIL_MISSING ? 1 : -1;
+		return -1;
 	}
 	buf[n] = '\0';
 	return 0;

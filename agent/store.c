@@ -3,7 +3,8 @@
  * has ESC@V.data (its bytes, filled in order) and ESC@V.len (its durable
  * verified length and, once known, its size), ESC being the name with '/'
  * written as %2F.  Data is fsynced before the length that covers it is
- * written (temporary name, fsync, rename, fsync the directory).  A whole
+ * written (temporary name, fsync, rename, fsync the directory; in place
+ * when the file system is full, see write_len()).  A whole
  * version appears at ROOT/NAME by a hard link under a temporary name and a
  * rename, so readers see the old version or the new one, whole; the data
  * file stays, so peers always read ESC@V.data.  Everything is opened
@@ -132,10 +133,10 @@ store_parse_len(const char *text, uint64_t *length)
 	return 0;
 }
 
-/* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message. */
-int
-store_write_meta(struct store *s, const char *name, const void *buf,
-    size_t len)
+/* Writes ROOT/.sluice/NAME atomically (temporary name, fsync, rename,
+ * fsync the directory); returns 0, or -1 with errno and nothing said. */
+static int
+replace_meta(struct store *s, const char *name, const void *buf, size_t len)
 {
 	char *tmp = xasprintf(".%s.tmp.%ld", name, (long)getpid());
 	int fd, saved;
@@ -157,13 +158,48 @@ store_write_meta(struct store *s, const char *name, const void *buf,
 	return 0;
 fail:
 	saved = errno ? errno : EIO;
-	warnx_("%s/%s/%s: %s", s->root, META, name, strerror(saved));
 	if (fd != -1)
 		close(fd);
 	unlinkat(s->meta_fd, tmp, 0);
 	free(tmp);
 	errno = saved;
 	return -1;
+}
+
+/* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message. */
+int
+store_write_meta(struct store *s, const char *name, const void *buf,
+    size_t len)
+{
+	if (replace_meta(s, name, buf, len) == 0)
+		return 0;
+	warnx_("%s/%s/%s: %s", s->root, META, name, strerror(errno));
+	return -1;
+}
+
+/* Overwrites ROOT/.sluice/NAME, which exists, with buf in place, synced:
+ * a few bytes within the file's first block take no new one.  Returns 0,
+ * or -1 with errno. */
+static int
+overwrite_meta(struct store *s, const char *name, const void *buf,
+    size_t len)
+{
+	ssize_t w;
+	int fd, saved;
+
+	if ((fd = openat(s->meta_fd, name, O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	while ((w = pwrite(fd, buf, len, 0)) == -1 && errno == EINTR)
+		;
+	if (w != (ssize_t)len || ftruncate(fd, (off_t)len) == -1 ||
+	    fdatasync(fd) == -1) {
+		saved = w >= 0 && w != (ssize_t)len ? EIO : errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
 }
 
 /* Reads ROOT/.sluice/NAME; returns 0, or -1 with errno (ENOENT quietly). */
@@ -173,7 +209,17 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 	return read_file_at(s->meta_fd, name, O_NOFOLLOW, buf, len);
 }
 
-/* Writes ESC@V.len: the durable length and the size. */
+/*
+ * Writes ESC@V.len: the durable length and the size.  It is replaced whole
+ * (replace_meta()), so that a reader always finds one record or the
+ * other.  On a full file system, where the temporary copy finds no room,
+ * the record is overwritten in place instead: it was made when the
+ * version was opened (store_version()), so its block is already the
+ * store's, and the progress made is never lost for want of a few bytes.
+ * (A peer that reads it at that moment may see a torn record; what it
+ * fetches past the truth fails its checksums, nothing worse.)  Returns 0
+ * or -1 with a message.
+ */
 static int
 write_len(struct store *s, const struct version *v, uint64_t length)
 {
@@ -184,7 +230,11 @@ write_len(struct store *s, const struct version *v, uint64_t length)
 
 	n = snprintf(buf, sizeof(buf), "length %" PRIu64 "\nsize %" PRIu64
 	    "\n", length, v->size);
-	rc = store_write_meta(s, name, buf, (size_t)n);
+	if ((rc = replace_meta(s, name, buf, (size_t)n)) != 0 &&
+	    (errno == ENOSPC || errno == EDQUOT))
+		rc = overwrite_meta(s, name, buf, (size_t)n);
+	if (rc != 0)
+		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(errno));
 	free(name);
 	free(esc);
 	return rc;
@@ -260,6 +310,11 @@ store_version(struct store *s, const char *name, uint64_t number,
 	if ((uint64_t)st.st_size < v->length)
 		v->length = (uint64_t)st.st_size;
 	v->verified = v->length;
+	/* The length record is made now, before any byte, so that the
+	 * space it needs is held when the file system fills up. */
+	if (faccessat(s->meta_fd, lenname, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT && write_len(s, v, v->length) != 0)
+		goto out;
 	/* Where the file system allows it (not tmpfs, for one). */
 	v->direct_fd = openat(s->meta_fd, data, O_WRONLY | O_DIRECT |
 	    O_NOFOLLOW | O_CLOEXEC);

@@ -373,13 +373,58 @@ wait_of(const struct agent_config *c, struct store *s)
 	return c->wait >= 0 ? c->wait : round_of(s);
 }
 
-/* Fetches this host's plan; 0 with *p (NULL when none), or a code. */
+/*
+ * What MASTER_DIR/current names, into target (size bytes): 0 when it names
+ * an epoch's set, epochs/NUMBER; 1 when there is no current (the master
+ * has never planned: target is ""); or a code with the reason said:
+ * EX_UNAVAILABLE when the master cannot be read, EX_DATAERR when current
+ * names anything else.
+ */
 static int
-fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
-    struct plan **p)
+read_current(const struct agent_config *c, struct ssh *ssh, char *target,
+    size_t size)
 {
 	struct ssh_error e;
-	char *path = xasprintf("%s/plans/%s.yaml", c->master_dir, c->host);
+	char *path = xasprintf("%s/current", c->master_dir);
+	size_t n;
+	int rc;
+
+	ssh_lock(ssh);
+	rc = ssh_readlink(ssh, path, target, size, &e);
+	ssh_unlock(ssh);
+	if (rc != 0) {
+		target[0] = '\0';
+		if (rc < 0)
+			warnx_("master: %s", e.detail);
+		free(path);
+		return rc < 0 ? EX_UNAVAILABLE : 1;
+	}
+	n = strspn(target + 7, "0123456789");
+	if (strncmp(target, "epochs/", 7) != 0 || n == 0 || n > 20 ||
+	    target[7 + n] != '\0') {
+		warnx_("master: %s names '%s', not epochs/NUMBER: refused", path,
+		    target);
+		target[0] = '\0';
+		rc = EX_DATAERR;
+	}
+	free(path);
+	return rc;
+}
+
+/*
+ * Fetches this host's plan, and with master_key its signature, both from
+ * the one epoch's set that current named (target, from read_current()),
+ * never through links that a run may move between the two reads.
+ * Returns 0 with *p (NULL when that set has none for this host), or a
+ * code.
+ */
+static int
+fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
+    const char *target, struct plan **p)
+{
+	struct ssh_error e;
+	char *path = xasprintf("%s/%s/plans/%s.yaml", c->master_dir, target,
+	    c->host);
 	char *buf;
 	size_t len;
 	int rc;
@@ -458,45 +503,40 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
 /*
  * Fetches this host's plan and waits, on the open session, for one newer
  * than epoch done: polls what MASTER_DIR/current names every poll seconds
- * (a quarter more or less at random), and fetches the plan when it moves,
- * until the monotonic time until.
+ * (a quarter more or less at random), and fetches the plan from the set
+ * it names when it moves, until the monotonic time until.  *planned is
+ * set once current has been seen (the master has planned).
  * Returns 0 with *p the newest plan fetched (maybe still old), or a code.
  */
 static int
 wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
     const struct sshkey *key, uint64_t done, double until, double poll,
-    struct plan **p, int verbose)
+    struct plan **p, int *planned, int verbose)
 {
-	struct ssh_error e;
-	char *current = xasprintf("%s/current", c->master_dir);
-	char seen[256] = "", now[256];
-	int rc = 0, lrc, waited = 0;
+	char seen[256], now[256];
+	int rc, waited = 0;
 
-	/* What current names first, then the plan: a plan written between
-	 * the two moves current past what was seen. */
-	ssh_lock(ssh);
-	if (ssh_readlink(ssh, current, seen, sizeof(seen), &e) < 0)
-		seen[0] = '\0';
-	ssh_unlock(ssh);
 	plan_free(*p);
 	*p = NULL;
-	if ((rc = fetch_plan(c, s, ssh, p)) != 0) {
-		free(current);
+	if ((rc = read_current(c, ssh, seen, sizeof(seen))) > 1)
 		return rc;
+	if (rc == 0) {
+		*planned = 1;
+		if ((rc = fetch_plan(c, s, ssh, seen, p)) != 0)
+			return rc;
 	}
+	rc = 0;
 	while ((*p == NULL || (*p)->epoch <= done) && clock_mono() < until) {
+		int crc;
+
 		if (!waited && verbose)
 			printf("waiting up to %.0fs for a plan after epoch "
 			    "%" PRIu64 "\n", until - clock_mono(), done);
 		waited = 1;
 		sleep_until(fmin(until, clock_mono() + poll * (0.75 + 0.5 *
 		    drand48())));
-		ssh_lock(ssh);
-		lrc = ssh_readlink(ssh, current, now, sizeof(now), &e);
-		ssh_unlock(ssh);
-		if (lrc < 0) {
-			warnx_("master: %s", e.detail);
-			rc = EX_UNAVAILABLE;
+		if ((crc = read_current(c, ssh, now, sizeof(now))) > 1) {
+			rc = crc;
 			break;
 		}
 		/* What was published meanwhile goes to the master at once. */
@@ -504,15 +544,15 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			rc = EX_UNAVAILABLE;
 			break;
 		}
-		if (lrc == 1 || strcmp(now, seen) == 0)
+		if (crc == 1 || strcmp(now, seen) == 0)
 			continue;
+		*planned = 1;
 		strcpy(seen, now);
 		plan_free(*p);
 		*p = NULL;
-		if ((rc = fetch_plan(c, s, ssh, p)) != 0)
+		if ((rc = fetch_plan(c, s, ssh, seen, p)) != 0)
 			break;
 	}
-	free(current);
 	return rc;
 }
 
@@ -641,7 +681,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 	const struct sshkey *key;
 	char *buf, why[512];
 	size_t len;
-	int lock, rc = 0, prc, ran = 0, signing;
+	int lock, rc = 0, prc, ran = 0, planned = 0, signing;
 
 	if (c->master_address == NULL) {
 		warnx_("%s: no 'master' to sync with", c->path);
@@ -696,7 +736,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 		rc = EX_UNAVAILABLE;
 	for (;;) {
 		prc = wait_for_plan(c, s, ssh, key, done, until, poll, &p,
-		    verbose);
+		    &planned, verbose);
 		if (prc != 0 && rc == 0)
 			rc = prc;
 		if (prc != 0 || p == NULL || p->epoch <= done)
@@ -733,8 +773,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 		until = clock_mono() + wait;
 	}
 	if (!ran) {
+		/* Before the master's first run there is nothing to wait
+		 * for: not an error, and cron mails nothing. */
 		if (verbose)
-			printf("no new plan\n");
+			printf(planned ? "no new plan\n" : "no plan yet: the "
+			    "master has not planned\n");
 		if (ssh == NULL && connect_master(c, &ssh, clock_mono() +
 		    c->timeout) != 0) {
 			rc = EX_UNAVAILABLE;

@@ -83,6 +83,9 @@ head -c $grow "$run/stream.full" > "$run/stream.bin"
 bound=$("$plan" bound -t "$run/master/topology.yaml" -f "$run/master/fileset.yaml" | cut -f1)
 
 now() { date +%s.%N; }
+# Rounds start on the round's boundaries (multiples of it since the
+# epoch), as cron starts them, which is where plans expire.
+sleep "$(awk "BEGIN {n = $(now); print $ROUND - (n - int(n / $ROUND) * $ROUND)}")"
 start=$(now)
 # The growing file gets 8 MiB more every PUBLISH_EVERY seconds, on its
 # own clock, whatever the rounds do; the generator's sync takes each new

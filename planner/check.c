@@ -28,6 +28,45 @@ unsigned_hosts(const struct topology *t)
 	printf("keys: %zu of %zu hosts pinned\n", t->nhosts - n, t->nhosts);
 }
 
+/*
+ * Which layout the master is in: signed once any host's key is pinned
+ * (its agents pin master_key too, and take only signed plans: run
+ * refuses to plan without the master key), else unsigned.  From a master
+ * directory, the plans in place that a signed layout's agents refuse, for
+ * want of a signature, are counted on standard error.
+ */
+static void
+layout(const struct master *m, int from_dir)
+{
+	const struct topology *t = m->topology;
+	size_t h, plans = 0, bare = 0;
+
+	if (hosts_pinned(t) == 0) {
+		printf("layout: unsigned: plans, states and manifests are "
+		    "taken unsigned\n");
+		return;
+	}
+	printf("layout: signed: plans are signed with the master key, "
+	    "states and manifests checked with the hosts' keys\n");
+	for (h = 0; from_dir && h < t->nhosts; h++) {
+		char *path = xasprintf("%s/plans/%s.yaml", m->dir,
+		    t->hosts[h].name);
+		char *sig = xasprintf("%s.sig", path);
+
+		if (access(path, F_OK) == 0) {
+			plans++;
+			bare += access(sig, F_OK) != 0;
+		}
+		free(sig);
+		free(path);
+	}
+	if (bare > 0)
+		fprintf(stderr, "sluice-plan: warning: %zu of %zu plans in "
+		    "%s/plans have no signature: agents that pin master_key "
+		    "refuse them (make the master key with sluice-plan "
+		    "keygen)\n", bare, plans, m->dir);
+}
+
 static void
 summary(const struct master *m, int with_states)
 {
@@ -75,6 +114,7 @@ summary(const struct master *m, int with_states)
 		printf("states: %zu of %zu hosts\n", nstates, t->nhosts);
 	}
 	unsigned_hosts(t);
+	layout(m, with_states);
 }
 
 /* Warns of what no round can move, with the ledger's failures. */

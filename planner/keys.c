@@ -39,6 +39,38 @@ master_key(const char *path, struct sshkey *key)
 	return -1;
 }
 
+/* How many of the topology's hosts have their key pinned. */
+size_t
+hosts_pinned(const struct topology *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nhosts; i++)
+		n += t->hosts[i].has_key != 0;
+	return n;
+}
+
+/*
+ * Whether a run may write plans with the master key it found (signing:
+ * 1) or without one (0: the default path is missing).  A host's key
+ * pinned in the topology is a signed installation, whose agents pin
+ * master_key and refuse unsigned plans: planning without the key would
+ * stop them all, quietly.  Returns 0, or EX_NOINPUT with the reason said.
+ */
+int
+master_key_required(const struct topology *t, int signing)
+{
+	size_t pinned = hosts_pinned(t);
+
+	if (signing || pinned == 0)
+		return 0;
+	warnx_("%s: no such file, and %zu of %zu hosts' keys are pinned: "
+	    "plans must be signed (nothing written); make the master key with "
+	    "sluice-plan keygen, or name it with -k", MASTER_KEY_DEFAULT,
+	    pinned, t->nhosts);
+	return EX_NOINPUT;
+}
+
 /* sluice-plan keygen [-k FILE]: a new master key; prints the line to pin
  * as master_key in every AGENT.yaml. */
 int

@@ -383,6 +383,9 @@ struct plan_options {
 	enum method	 method;
 	double		 late;		/* seconds the clock is past 'now' (the
 					 * issue time, a whole second) */
+	double		 window;	/* seconds from then to the plans'
+					 * expiry, which ops fit in; 0: the
+					 * round */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
@@ -486,6 +489,8 @@ int	 read_signed(int dirfd, const char *where, const char *name,
 	    struct diag *);
 void	 signed_text_free(struct signed_text *);
 const char *read_error_text(int err);
+int	 master_key_required(const struct topology *, int signing);
+size_t	 hosts_pinned(const struct topology *);
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
 #endif

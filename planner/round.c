@@ -84,9 +84,9 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	ledger_update(l, m, old, epoch, now, changed);
 	/* 2. Demands and candidates, within what failed and what runs. */
 	sched_init(&s, m, opt->method);
-	if (opt->late > 0 && (double)(expires - now) > opt->late) {
+	if (opt->window > 0) {
 		s.late = opt->late;
-		s.T = ((double)(expires - now) - opt->late) * SCHED_ROUND_USE;
+		s.T = opt->window * SCHED_ROUND_USE;
 	}
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);

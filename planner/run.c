@@ -16,6 +16,26 @@
 
 #include "planner.h"
 
+/*
+ * When the plans of a run that starts at now (seconds, with its fraction)
+ * expire: at the first boundary of the round's grid, the multiples of the
+ * round since 1970-01-01T00:00:00Z where cron starts the next run, that
+ * is half a round or more away, down to a whole second.  A run on time
+ * makes plans a round long; a run that starts late (a busy master, or one
+ * that waited on the lock) makes shorter plans that end where a run on
+ * time would have ended them, so that the next run finds every host done
+ * and plans it afresh; a run later than half a round makes plans that
+ * last past the next boundary, and the run there leaves them be.
+ */
+static time_t
+expiry_on_grid(double now, double round)
+{
+	double boundary = ceil((now + round / 2) / round) * round;
+	time_t expires = (time_t)floor(boundary + 1e-6);
+
+	return expires > (time_t)now ? expires : (time_t)now + 1;
+}
+
 static void
 usage_run(void)
 {
@@ -32,7 +52,7 @@ cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
-	struct plan_options opt = { METHOD_LP, 0 };
+	struct plan_options opt = { METHOD_LP, 0, 0 };
 	struct master *m = NULL;
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
@@ -93,7 +113,9 @@ cmd_run(int argc, char **argv)
 	 * run, leaves at once and the epochs never fork. */
 	if ((lock = master_lock(dir, verbose)) < 0)
 		return lock == -1 ? 0 : EX_CANTCREAT;
-	if ((rc = master_load(dir, &m, verbose)) != 0) {
+	if ((rc = master_load(dir, &m, verbose)) != 0 ||
+	    (rc = master_key_required(m->topology, signing)) != 0) {
+		master_free(m);
 		close(lock);
 		return rc;
 	}
@@ -105,23 +127,12 @@ cmd_run(int argc, char **argv)
 	/* The plans running: read back from the last set, as signed. */
 	m->master_pub = signing ? &key : NULL;
 	old = epoch_plans(m, l->epoch);
-	/*
-	 * Plans expire a round after this moment, rounded to the nearest
-	 * second, and ops are sized to the time that leaves.  Cron starts
-	 * runs on the minute, so that is rounded down, and the next run,
-	 * a round later, finds every plan expired and plans every host
-	 * afresh.  (Rounded up, plans would outlive it by up to a second,
-	 * and every host that had not reported by then would keep its plan
-	 * and lose the round.)  A run started otherwise loses at most half
-	 * a second of its round.
-	 */
-	if (fixed)
-		expires = now + (time_t)floor(m->topology->round + 0.5);
-	else {
+	/* Plans expire on the round's grid; ops are sized to the time that
+	 * leaves, less what the clock is past now. */
+	if (!fixed)
 		opt.late = (double)clock.tv_nsec / 1e9;
-		expires = (time_t)floor((double)clock.tv_sec + opt.late +
-		    m->topology->round + 0.5);
-	}
+	expires = expiry_on_grid((double)now + opt.late, m->topology->round);
+	opt.window = (double)(expires - now) - opt.late;
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	t2 = elapsed();

@@ -494,7 +494,7 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 {
 	struct topology *t = s->t;
 	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
-	struct plan_options opt = { METHOD_LP, 0 };
+	struct plan_options opt = { METHOD_LP, 0, 0 };
 	struct plan **plans;
 	size_t h;
 	int rc;

@@ -6,17 +6,28 @@
 # master directory served by the same sshd.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note agent
 W=$(mktemp -d)
-trap 'sshd_stop; rm -rf "$W"' EXIT
+trap 'sshd_stop; SSHD_DIR=$W/sshd2 sshd_stop; rm -rf "$W"' EXIT
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# until_true COMMAND...: waits for COMMAND to succeed, polling every
+# 50 ms, 60 s at most; returns 1 if it never does.
+until_true() {
+	ut=0
+	while ! "$@"; do
+		ut=$((ut + 1))
+		[ $ut -ge 1200 ] && return 1
+		sleep 0.05
+	done
+}
 
 if ! sshd_start "$W/sshd" >"$W/sshd.out" 2>&1; then
 	echo "agent: cannot start a private sshd: $(cat "$W/sshd.out")"
@@ -60,6 +71,40 @@ want = [hashlib.sha256(data[i:i + bs]).hexdigest() for i in range(0, len(data), 
 sys.exit(0 if want == m["blocks"] and m["length"] == len(data) else 1)
 EOP
 "$agent" state -c "$W/g.yaml" | grep -q "length: $SIZE" && ok || fail "publish: state"
+
+# What publish adds continues what it published.  A growing file
+# rewritten (its first 3 MiB kept) is refused, naming the first block
+# that differs, and nothing of it is published: never the old blocks
+# with a new tail.  Appended to, it is extended.  New content under a
+# version published whole, at the same size, is refused too; the same
+# content published again is nothing to do.
+conf pub
+head -c $((8 * MIB)) /dev/urandom > "$W/grow.bin"
+"$agent" publish -c "$W/pub.yaml" "$W/grow.bin" grow.bin 1 --block-size 1MiB --growing || fail "publish --growing"
+GM="$W/roots/pub/.sluice/grow.bin@1.manifest.yaml"
+cp "$GM" "$W/grow.manifest"
+{ head -c $((3 * MIB)) "$W/grow.bin"; head -c $((13 * MIB)) /dev/urandom; } > "$W/regrow.bin"
+for g in --growing ""; do
+	"$agent" publish -c "$W/pub.yaml" "$W/regrow.bin" grow.bin 1 --block-size 1MiB $g 2>"$W/pub.err"
+	rc=$?
+	if [ $rc -eq 65 ] && grep -qx "sluice-agent: $W/regrow.bin: block 3, at byte 3145728, is not what grow.bin@1 published: the file was rewritten; publish its new content as a new version" "$W/pub.err" &&
+	    cmp -s "$GM" "$W/grow.manifest"; then ok
+	else fail "a rewritten growing file published ${g:-whole}: exit $rc: $(cat "$W/pub.err")"; fi
+done
+head -c $((8 * MIB)) /dev/urandom >> "$W/grow.bin"
+"$agent" publish -c "$W/pub.yaml" "$W/grow.bin" grow.bin 1 --block-size 1MiB --growing &&
+    grep -q "^length: $((16 * MIB))" "$GM" && ok || fail "a growing file appended to: $(cat "$GM" | head -5)"
+cp "$W/f.bin" "$W/f-new.bin"
+printf 'X' | dd of="$W/f-new.bin" bs=1 seek=$((5 * MIB + 9)) conv=notrunc 2>/dev/null
+"$agent" publish -c "$W/g.yaml" "$W/f-new.bin" data/f.bin 1 --block-size 1MiB 2>"$W/pub.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "f-new.bin: block 5, at byte 5242880, is not what data/f.bin@1 published: .*publish its new content as a new version" "$W/pub.err" &&
+    cmp -s "$W/f.bin" "$W/roots/g/data/f.bin"; then ok
+else fail "new content under a version published whole: exit $rc: $(cat "$W/pub.err")"; fi
+out=$("$agent" publish -v -c "$W/g.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB 2>&1)
+rc=$?
+[ $rc -eq 0 ] && [ "$out" = "data/f.bin@1: already published whole, unchanged" ] && ok ||
+    fail "the same version published again: exit $rc: $out"
 
 # Fetch from one root to another.
 "$mkplan" "$M" d --op "$(src g),0,$SIZE,200000000" > "$W/d.plan"
@@ -114,7 +159,8 @@ for k_rate in 6000000 16000000; do
 	rm -rf "$W/roots/k/.sluice" "$W/roots/k/data"
 	"$mkplan" "$M" k --op "$(src g),0,$SIZE,$k_rate" > "$W/k.plan"
 	"$agent" run -c "$W/k.yaml" "$W/k.plan" & pid=$!
-	sleep 1.3
+	# Killed once something is durable, and the rest still to come.
+	until_true sh -c "kill -0 $pid 2>/dev/null || exit 0; [ \$(sed -n 's/^length //p' '$W/roots/k/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 	kill -9 $pid
 	wait $pid 2>/dev/null
 	L1=$(len_of k)
@@ -364,7 +410,7 @@ conf o
 sed -i 's/^timeout: .*/timeout: 2s/' "$W/o.yaml"
 "$mkplan" "$M" o --op "$(src g),0,$SIZE,4000000" > "$W/o.plan"
 "$agent" run -c "$W/o.yaml" "$W/o.plan" 2>"$W/o.err" & runner=$!
-sleep 2
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/o/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 # Every process our sshd started for its connections, not sshd itself.
 kids=$(ps -eo pid=,ppid= | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '
 	{ parent[$1] = $2 }
@@ -414,7 +460,8 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/rc.yaml" "$W/rd.yaml"
 "$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>/dev/null & rbp=$!
 sleep 0.3
 "$agent" run -c "$W/rd.yaml" "$W/rd.plan" 2>"$W/rd.err" & rdp=$!
-sleep 2
+# rb is killed once rd has taken something from it.
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rd/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
 kill -9 $rbp
 wait $rbp 2>/dev/null
 wait $rdp
@@ -474,14 +521,14 @@ cmp -s "$W/f2.bin" "$W/roots/d/data/f.bin" && ok || fail "new version not in pla
 
 # Two syncs never overlap: with the lock held, sync leaves at once.
 if command -v flock >/dev/null 2>&1; then
-	flock -o "$W/roots/a/.sluice/lock" sleep 5 &
+	flock -o "$W/roots/a/.sluice/lock" sh -c "until [ -e '$W/unlock' ]; do sleep 0.05; done" &
 	holder=$!
-	sleep 0.3
+	until_true sh -c "! flock -n '$W/roots/a/.sluice/lock' true"
 	out=$("$agent" sync -c "$W/a.yaml" -v 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ "$out" = "another sync is running" ] && ok || fail "lock: exit $rc: $out"
-	kill $holder 2>/dev/null
-	wait $holder 2>/dev/null
+	touch "$W/unlock"
+	wait $holder
 fi
 
 # Sync with a master directory served by the same sshd.
@@ -502,16 +549,28 @@ links:
 EOT
 echo 'files: [{name: data/f.bin, version: 1, generator: m, size: 24MiB}]' > "$W/master/fileset.yaml"
 "$agent" publish -c "$W/m.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB
-"$agent" sync -c "$W/m.yaml" && ok || fail "generator sync"
+# The generator syncs before the planner has ever run, waiting for a plan
+# as a cron sync does: no plan yet is no error (and no current is not an
+# unreachable master); its manifest and its state are sent.
+sed -i 's/^wait: .*/wait: 1s/' "$W/m.yaml"
+"$agent" sync -v -c "$W/m.yaml" >"$W/first.out" 2>"$W/first.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qx "no plan yet: the master has not planned" "$W/first.out" &&
+    [ ! -s "$W/first.err" ]; then ok
+else fail "sync before the first plan: exit $rc: $(cat "$W/first.out" "$W/first.err")"; fi
 [ -f "$W/master/manifests/data%2Ff.bin@1.yaml" ] && ok || fail "manifest not sent"
+[ -f "$W/master/states/m.yaml" ] && ok || fail "state not sent before the first plan"
 # The agents start before the planner, as cron may start them: each waits
 # for the round's plan (wait: 10s) and runs it in the same round.
 for h in m a b; do sed -i 's/^wait: .*/wait: 10s/' "$W/$h.yaml"; done
 for round in 1 2 3 4; do
+	before=$(cat "$W"/sync-*.out 2>/dev/null | grep -c '^waiting up to')
 	for h in m a b; do "$agent" sync -v -c "$W/$h.yaml" >>"$W/sync-$h.out" 2>>"$W/sync.err" & done
-	sleep 1
+	# The planner runs once the three are waiting for its plan.
+	until_true sh -c "[ \$(cat '$W'/sync-*.out | grep -c '^waiting up to') -ge $((before + 3)) ]" ||
+	    fail "round $round: the agents did not wait for a plan"
 	"$plan" run -d "$W/master" || fail "plan run $round"
-	"$shared/tools/verify-plans" -q "$W/master" || fail "round $round: verify-plans"
+	verify_plans -q "$W/master" || fail "round $round: verify-plans"
 	wait
 	cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin" && break
 done
@@ -590,6 +649,10 @@ age_a() {
 	rm -f "$W/master/states/a.yaml.sig"
 	ssh-keygen -Y sign -n sluice -f "$W/keys/a.key" "$W/master/states/a.yaml" >/dev/null 2>&1
 }
+# (a's plan is made anew from its last state, which holds the file
+# whole: the new machine's agent is given nothing to fetch, and has no
+# deadline to miss.)
+"$plan" run -d "$W/master" -k "$W/keys/master.key" 2>/dev/null || fail "plan run before the moved-machine test"
 uts=""
 if unshare -u true 2>/dev/null; then uts="unshare -u"
 elif unshare -r -u true 2>/dev/null; then uts="unshare -r -u"; fi
@@ -641,6 +704,40 @@ ssh-keygen -Y verify -f "$W/keys/allowed" -I b -n sluice -s "$W/master/states/b.
 ssh-keygen -Y verify -f "$W/keys/allowed" -I m -n sluice -s "$W/master/manifests/data%2Ff.bin@1.yaml.sig" \
     < "$W/master/manifests/data%2Ff.bin@1.yaml" >/dev/null 2>&1 && ok || fail "ssh-keygen does not verify m's manifest"
 "$plan" check -d "$W/master" >/dev/null 2>"$W/auth.err" && ok || fail "signed master: check: $(cat "$W/auth.err")"
+# A run that moves current between b's reads of its plan and of the
+# plan's signature pairs nothing across epochs: both come from the set
+# current named.  A second sshd serves the master through
+# tests/lib/sftpswap.py, which moves current to the next epoch just
+# before b opens the signature.  (Read through MASTER_DIR/plans, the
+# plan of one epoch met the signature of the next: refused as forged.)
+"$plan" run -d "$W/master" -k "$W/keys/master.key" 2>>"$W/auth.err"
+first=$(readlink "$W/master/current")
+then=$(sed -n 's/^expires: //p' "$W/master/plans/b.yaml")
+"$plan" run -d "$W/master" -k "$W/keys/master.key" --now "$then" 2>>"$W/auth.err"
+second=$(readlink "$W/master/current")
+ln -sfn "$first" "$W/master/current"
+P2=$(SSHD_PORT="" SSHD_EXTRA="ForceCommand python3 $top/tests/lib/sftpswap.py $W/master/current $second b.yaml.sig"
+    sshd_start "$W/sshd2" >"$W/sshd2.out" 2>&1 && echo "$SSHD_PORT")
+if [ -n "$P2" ]; then
+	cp "$W/sshd/id_ed25519.pub" "$W/sshd2/authorized_keys"
+	cat "$SSHD_KNOWN_HOSTS" "$W/sshd2/known_hosts" > "$W/kh2"
+	sed -e "s|port: $P, dir:|port: $P2, dir:|" -e "s|^known_hosts: .*|known_hosts: $W/kh2|" "$W/b.yaml" > "$W/b2.yaml"
+	"$agent" sync -c "$W/b2.yaml" 2>"$W/swap.err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ ! -s "$W/swap.err" ] && [ "$(readlink "$W/master/current")" = "$second" ] &&
+	    [ "$(cat "$W/roots/b/.sluice/epoch")" = "${second#epochs/}" ]; then ok
+	else fail "current moved between a plan and its signature: exit $rc, current $(readlink "$W/master/current"): $(cat "$W/swap.err")"; fi
+	SSHD_DIR=$W/sshd2 sshd_stop
+else
+	fail "a second sshd: $(cat "$W/sshd2.out")"
+fi
+# current naming anything but an epoch's set is refused.
+ln -sfn ../elsewhere "$W/master/current"
+"$agent" sync -c "$W/b.yaml" 2>"$W/swap.err"
+rc=$?
+[ $rc -eq 65 ] && grep -q "current names '../elsewhere', not epochs/NUMBER: refused" "$W/swap.err" && ok ||
+    fail "current naming ../elsewhere: exit $rc: $(cat "$W/swap.err")"
+ln -sfn "$second" "$W/master/current"
 # ssh-keygen -Y sign makes a state sluice takes.
 cp "$W/master/states/a.yaml" "$W/a.state"
 ssh-keygen -q -t ed25519 -N '' -C a2 -f "$W/keys/a2" >/dev/null

@@ -1,12 +1,12 @@
 #!/bin/sh
-# cli.sh: sluice-plan as an operator runs it: summaries for the shared
-# cases, one exact FILE:LINE:COLUMN error and exit 65 for every broken
+# cli.sh: sluice-plan as an operator runs it: summaries for the sample
+# cases (tests/lib/cases.sh), one exact FILE:LINE:COLUMN error and exit 65 for every broken
 # input under tests/data, exit codes for missing files and bad usage.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
+. "$top/tests/lib/cases.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -35,8 +35,8 @@ expect_error() {
 	fi
 }
 
-for c in "$shared"/cases/*/; do
-	name=$(basename "$c")
+for name in $CASES; do
+	c=$(case_dir "$name")
 	if out=$("$plan" check -d "$c" 2>&1) &&
 	    printf '%s\n' "$out" | grep -q '^hosts: [1-9]' &&
 	    printf '%s\n' "$out" | grep -q '^states: '; then
@@ -54,7 +54,7 @@ done
 
 # The wan3 summary, worked out from its files: 6 sites, 30 hosts, 6 links,
 # 60 host + 12 site + 12 link resources, 3 files of 256 MiB to 29 hosts.
-out=$("$plan" check -d "$shared/cases/wan3" 2>"$work/err")
+out=$("$plan" check -d "$(case_dir wan3)" 2>"$work/err")
 want="sites: 6 in 3 partitions
 hosts: 30
 links: 6
@@ -63,7 +63,8 @@ files: 3
 bytes to deliver: 23353884672 (21.8 GiB)
 manifests: 3 of 3
 states: 30 of 30 hosts
-keys: 0 of 30 hosts pinned"
+keys: 0 of 30 hosts pinned
+layout: unsigned: plans, states and manifests are taken unsigned"
 if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
 # No key pinned: each such host named, ten at most.
 if [ "$(grep -c 'has no key: its states and manifests are taken unsigned' "$work/err")" -eq 10 ] &&
@@ -78,11 +79,11 @@ for f in tests/data/broken/*.yaml; do
 	expect_error "$f" 65 "$plan" check -t "$f"
 done
 for f in tests/data/broken-fileset/*.yaml; do
-	expect_error "$f" 65 "$plan" check -t "$shared/cases/tiny/topology.yaml" -f "$f"
+	expect_error "$f" 65 "$plan" check -t "$(case_dir tiny)/topology.yaml" -f "$f"
 done
 
 # A broken state in a master directory: reported with its position, exit 65.
-cp -r "$shared/cases/tiny" "$work/m"
+cp -r "$(case_dir tiny)" "$work/m"
 chmod -R u+w "$work/m"
 printf 'host: r0s0h1\nepoch: [\n' > "$work/m/states/r0s0h1.yaml"
 "$plan" check -d "$work/m" >/dev/null 2>"$work/err"
@@ -93,7 +94,7 @@ else
 	fail "broken state: exit $rc: $(cat "$work/err")"
 fi
 # A state that reports for another host.
-cp "$shared/cases/tiny/states/r0s0h2.yaml" "$work/m/states/r0s0h1.yaml"
+cp "$(case_dir tiny)/states/r0s0h2.yaml" "$work/m/states/r0s0h1.yaml"
 "$plan" check -d "$work/m" >/dev/null 2>"$work/err"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "reports for host 'r0s0h2'" "$work/err"; then ok
@@ -119,7 +120,7 @@ if [ $rc -eq 64 ]; then ok; else fail "both -d and -t: exit $rc"; fi
 # What nothing would read is named: a state of a host the topology does
 # not have, a manifest of a file the file set does not name, a missing
 # states/ or manifests/.
-rm -rf "$work/stray" && cp -r "$shared/cases/tiny" "$work/stray" && chmod -R u+w "$work/stray"
+rm -rf "$work/stray" && cp -r "$(case_dir tiny)" "$work/stray" && chmod -R u+w "$work/stray"
 cp "$work/stray/states/r0s0h1.yaml" "$work/stray/states/ghost.yaml"
 cp "$work/stray/manifests/data%2Ffile-000.bin@1.yaml" "$work/stray/manifests/data%2Ffile-00O.bin@1.yaml"
 "$plan" check -d "$work/stray" >/dev/null 2>"$work/err"
@@ -135,6 +136,38 @@ rm -rf "$work/stray/states"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "stray/states: No such file or directory: agents report there, create it" "$work/err"; then ok
 else fail "missing states/: exit $rc: $(cat "$work/err")"; fi
+
+# A signed layout (a host's key pinned) whose master key is missing: run
+# writes no plans (they would be refused by every agent that pins
+# master_key), exit 66, naming the key and how to make it; check says
+# which layout the master is in and counts the plans in place that lack
+# a signature.  keygen makes the key's missing directory, mode 0700.
+rm -rf "$work/signed" && cp -r "$(case_dir tiny)" "$work/signed" && chmod -R u+w "$work/signed"
+"$plan" run -d "$work/signed" --now 2026-11-25T08:01:00Z || fail "signed layout: first run"
+"$plan" keygen -k "$work/keys/sub/master.key" >/dev/null &&
+    [ "$(stat -c %a "$work/keys" "$work/keys/sub" | tr '\n' ' ')" = "700 700 " ] &&
+    ok || fail "keygen into a missing directory: $(ls -ld "$work/keys" "$work/keys/sub" 2>&1)"
+hline=$("$plan" keygen -k "$work/r0s0h3.key")
+rm "$work/signed/states/r0s0h3.yaml"
+sed -i "s|^  - name: r0s0h3\$|  - name: r0s0h3\n    key: '$hline'|" "$work/signed/topology.yaml"
+out=$("$plan" check -d "$work/signed" 2>"$work/err")
+if printf '%s\n' "$out" | grep -qx "layout: signed: plans are signed with the master key, states and manifests checked with the hosts' keys" &&
+    grep -qx "sluice-plan: warning: 4 of 4 plans in $work/signed/plans have no signature: agents that pin master_key refuse them (make the master key with sluice-plan keygen)" "$work/err"; then ok
+else fail "check of a signed layout with unsigned plans: $out $(cat "$work/err")"; fi
+if [ -e /etc/sluice/master.key ]; then
+	echo "cli: /etc/sluice/master.key exists here: a run without the master key not tested" >&2
+else
+	"$plan" run -d "$work/signed" --now 2026-11-25T08:02:00Z 2>"$work/err"
+	rc=$?
+	if [ $rc -eq 66 ] && grep -qx "sluice-plan: /etc/sluice/master.key: no such file, and 1 of 4 hosts' keys are pinned: plans must be signed (nothing written); make the master key with sluice-plan keygen, or name it with -k" "$work/err" &&
+	    [ "$(readlink "$work/signed/current")" = epochs/1 ]; then ok
+	else fail "signed layout without the master key: exit $rc: $(cat "$work/err")"; fi
+fi
+mkdir -p "$work/keys/sub" &&
+    { [ -e "$work/keys/sub/master.key" ] || "$plan" keygen -k "$work/keys/sub/master.key" >/dev/null; } &&
+    "$plan" run -d "$work/signed" -k "$work/keys/sub/master.key" --now 2026-11-25T08:02:00Z &&
+    "$plan" check -d "$work/signed" >/dev/null 2>"$work/err" && ! grep -q signature "$work/err" && ok ||
+    fail "signed layout with the master key: $(cat "$work/err")"
 
 # The README's example master directory: check accepts it, simulate
 # completes it.

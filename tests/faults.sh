@@ -6,11 +6,12 @@
 # systems; skips cleanly, with a message, elsewhere.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/cases.sh"
+independent_note faults
 W=$(mktemp -d)
 MOUNTS=""
 cleanup() {
@@ -70,6 +71,28 @@ else fail "full file system: the durable prefix is not the file's"; fi
 grep -q "error: io" "$W/full.state" && grep -q "host:full" "$W/full.state" && ok ||
     fail "full file system: not reported as io on this host: $(cat "$W/full.state")"
 
+# The length record on a full file system: the store holds 8 MiB of the
+# file's bytes, its record only 4 MiB of them (a kill before the commit),
+# and the file system is then filled to the last byte.  A plan for the
+# next 4 MiB rewrites bytes whose room is held, and the record that
+# covers them is written in place: the progress is kept, though the
+# agent cannot record anything else (no room for its epoch: exit 74).
+mkdir -p "$W/fill"
+mount -t tmpfs -o size=12m tmpfs "$W/fill" && MOUNTS="$MOUNTS $W/fill"
+conf fill "$W/fill"
+"$mkplan" "$M" fill --op "g,127.0.0.1,$P,$W/g,0,$((8 * MIB)),200000000" > "$W/fill.plan"
+"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err" || fail "fill: first 8 MiB: $(cat "$W/fill.err")"
+printf 'length %d\nsize %d\n' $((4 * MIB)) $((24 * MIB)) > "$W/fill/.sluice/f.bin@1.len"
+dd if=/dev/zero of="$W/fill/filler" bs=4k 2>/dev/null
+"$mkplan" "$M" fill --epoch 2 --op "g,127.0.0.1,$P,$W/g,$((4 * MIB)),$((4 * MIB)),200000000" > "$W/fill.plan"
+"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err"
+rc=$?
+len=$(sed -n 's/^length //p' "$W/fill/.sluice/f.bin@1.len" 2>/dev/null)
+if [ "${len:-0}" -eq $((8 * MIB)) ] && cmp -s -n "$len" "$W/f.bin" "$W/fill/.sluice/f.bin@1.data" &&
+    ! grep -q '\.len: ' "$W/fill.err"; then ok
+else fail "length record on a full file system: exit $rc, length ${len:-none}: $(cat "$W/fill.err")"; fi
+[ "$(df --output=avail "$W/fill" | tail -1)" -eq 0 ] && ok || fail "fill: the file system was not full"
+
 # A read-only data root: refused before any byte moves.
 mkdir -p "$W/ro"
 mount -t tmpfs -o size=1m,ro tmpfs "$W/ro" && MOUNTS="$MOUNTS $W/ro"
@@ -83,7 +106,7 @@ else fail "read-only root: exit $rc: $(cat "$W/ro.err")"; fi
 # A master directory that cannot be written: the run fails, the previous
 # plans and ledger stay as they were.
 mkdir -p "$W/master"
-cp -r "$shared/cases/tiny/." "$W/master/"
+cp -r "$(case_dir tiny)/." "$W/master/"
 chmod -R u+w "$W/master"
 "$plan" run -d "$W/master" --now 2026-11-25T08:01:00Z || fail "first run"
 before=$(cd "$W/master" && find . -type f -o -type l | sort | xargs md5sum 2>/dev/null | md5sum)
@@ -94,7 +117,7 @@ rc=$?
 after=$(cd "$W/master" && find . -type f -o -type l | sort | xargs md5sum 2>/dev/null | md5sum)
 if [ $rc -eq 73 ] && [ "$before" = "$after" ]; then ok
 else fail "read-only master: exit $rc: $(cat "$W/master.err")"; fi
-"$shared/tools/verify-plans" -q "$W/master" && ok || fail "previous set no longer verifies"
+verify_plans -q "$W/master" && ok || fail "previous set no longer verifies"
 
 echo "faults: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

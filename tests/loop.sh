@@ -19,7 +19,8 @@
 # they are started, and the comparison would then be of the machine's
 # load, not of the loop.  LOOP_ROUND (seconds, 4), LOOP_MBIT (the NICs'
 # Mbit/s, 50; the link between the sites is half) and LOOP_MIB (the
-# file, 48) change it.
+# file, 48) change it; LOOP_LATE (seconds, 0) starts every planning run
+# that far into its round, as a busy master does.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
@@ -91,11 +92,14 @@ done_all() {	# done_all DIR: every host holds the file whole
 }
 
 now() { date +%s.%N; }
+# Waits for the round's next boundary (a multiple of it since the epoch),
+# where cron starts runs and where the planner ends its plans.
+on_grid() { sleep "$(awk "BEGIN {n = $(now); print $ROUND - (n - int(n / $ROUND) * $ROUND)}")"; }
 
 # The sequenced loop: rounds paced by the clock, plan then every sync.
 S=$W/seq
 setup "$S" 0s 0s
-sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
+on_grid; start=$(now)
 k=0
 while ! done_all "$S" && [ $k -lt 30 ]; do
 	w=$(awk "BEGIN {w = $start + $k * $ROUND - $(now); print (w > 0) ? w : 0}")
@@ -126,8 +130,8 @@ tick() {	# tick OFFSET COMMAND...: run COMMAND every round at OFFSET
 	done
 	wait
 }
-sleep "$(awk "BEGIN {n = $(now); print 1 - (n - int(n))}")"; start=$(now)	# on a whole second, as cron
-tick 0 "$plan" run -d "$U/master" 2>>"$U/plan.err" &
+on_grid; start=$(now)
+tick "${LOOP_LATE:-0}" "$plan" run -d "$U/master" 2>>"$U/plan.err" &
 clocks=$!
 # Agents before (-0.5 s: started in the last round), with (0), during
 # (0.05 s) and after (1 s, 2.5 s) the planner.

@@ -1,13 +1,14 @@
 #!/bin/sh
 # planner.sh: sluice-plan run, verify, status and bound on real master
-# directories: every shared case with both methods checked by the shared
-# verifier, determinism, plans kept for hosts that have not reported, a run
+# directories: every sample case with both methods, each plan checked by
+# sluice-plan verify (and by an independent verifier where there is one:
+# tests/lib/cases.sh), determinism, plans kept for hosts that have not reported, a run
 # that cannot write, a broken state, a tampered plan.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SLUICE_SHARED:-$top/../shared}
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
-verifier="$shared/tools/verify-plans"
+. "$top/tests/lib/cases.sh"
+independent_note planner
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -16,10 +17,9 @@ T0=2026-11-25T08:01:00Z
 
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-fresh() { rm -rf "$work/$2"; cp -r "$shared/cases/$1" "$work/$2"; chmod -R u+w "$work/$2"; }
+fresh() { rm -rf "$work/$2"; cp -r "$(case_dir "$1")" "$work/$2"; chmod -R u+w "$work/$2"; }
 
-for c in "$shared"/cases/*/; do
-	name=$(basename "$c")
+for name in $CASES; do
 	for method in lp greedy; do
 		fresh "$name" "$name-$method"
 		d="$work/$name-$method"
@@ -28,12 +28,26 @@ for c in "$shared"/cases/*/; do
 			continue
 		fi
 		[ -z "$out" ] && ok || fail "$name $method: run printed: $out"
-		if out=$("$verifier" "$d" 2>&1); then ok; else fail "$name $method: verify-plans: $out"; fi
-		if out=$("$plan" verify -d "$d" 2>&1) && [ -z "$out" ]; then ok
-		else fail "$name $method: sluice-plan verify: $out"; fi
+		if out=$(verify_plans -q "$d" 2>&1) && [ -z "$out" ]; then ok
+		else fail "$name $method: $out"; fi
 		n=$(ls "$d/plans" | wc -l)
 		[ "$n" -eq "$(ls "$d/states" | wc -l)" ] && ok || fail "$name $method: $n plans"
 	done
+done
+
+# Plans expire on the round's grid (minutes here), where the next run
+# starts: a run 3 s late makes plans that end where a run on time ends
+# them, 57 s later, with ops sized to fit (both verifiers pass); a run
+# past half the round makes plans that last to the boundary after.
+for late in 08:01:03=08:02:00 08:01:29=08:02:00 08:01:31=08:03:00 08:01:59=08:03:00; do
+	fresh wan3 grid
+	out=""
+	at=2026-11-25T${late%=*}Z
+	want=2026-11-25T${late#*=}Z
+	"$plan" run -d "$work/grid" --now "$at" || fail "late run at $at"
+	ends=$(sed -n 's/^expires: //p' "$work/grid"/plans/*.yaml | sort -u)
+	if [ "$ends" = "$want" ] && out=$(verify_plans -q "$work/grid" 2>&1); then ok
+	else fail "a run at $at: plans expire at $ends, not $want: ${out:-}"; fi
 done
 
 # Determinism: the same inputs give byte-identical plans and ledger.
@@ -43,7 +57,7 @@ fresh wan3 det2
 if diff -r "$work/det1/epochs" "$work/det2/epochs" >/dev/null; then ok; else fail "not deterministic"; fi
 
 # The bound for wan3: each host lacks 3 x 256 MiB behind a 1 Gbit NIC.
-out=$("$plan" bound -d "$shared/cases/wan3")
+out=$("$plan" bound -d "$(case_dir wan3)")
 case "$out" in
 6.442*"ingress of host"*) ok ;;
 *) fail "wan3 bound: $out" ;;
@@ -74,7 +88,7 @@ if grep -q '^epoch: 2' "$d/plans/r1s0h0.yaml" &&
     ! grep -A2 'file: data/file-000.bin' "$d/plans/r1s0h0.yaml" |
     grep -m1 'offset:' | grep -vq 'offset: 134217728'; then ok
 else fail "reporting host not replanned from its new length"; fi
-if out=$("$verifier" "$d" 2>&1); then ok; else fail "in-flight: verify-plans: $out"; fi
+if out=$(verify_plans "$d" 2>&1); then ok; else fail "in-flight: $out"; fi
 if "$plan" status -d "$d" | grep -q '^epoch 2, planned 2026-11-25T08:01:30Z by lp'; then ok
 else fail "status: $("$plan" status -d "$d" 2>&1 | head -3)"; fi
 
@@ -87,7 +101,7 @@ else
 	rc=$?
 	[ $rc -eq 73 ] && ok || fail "unwritable set: exit $rc"
 	[ "$(readlink "$d/current")" = "$before" ] && ok || fail "current moved"
-	if out=$("$verifier" "$d" 2>&1); then ok; else fail "after failed run: $out"; fi
+	if out=$(verify_plans "$d" 2>&1); then ok; else fail "after failed run: $out"; fi
 fi
 rm -f "$d/epochs/3"
 
@@ -104,7 +118,7 @@ else fail "broken state: exit $rc: $(cat "$work/err")"; fi
 grep -q '^epoch: 1' "$work/broken/plans/r0s0h2.yaml" && ok || fail "host with a broken state got no plan"
 [ -e "$work/broken/plans/r0s0h3.yaml" ] && ok || fail "other hosts not planned"
 
-# A tampered plan: both verifiers object.
+# A tampered plan: both verifiers object (the independent one where it is).
 fresh tiny tamper
 "$plan" run -d "$work/tamper" --now $T0
 sed -i 's/^  rate: .*/  rate: 999999999/' "$work/tamper/plans/r0s0h1.yaml"
@@ -112,7 +126,9 @@ sed -i 's/^  rate: .*/  rate: 999999999/' "$work/tamper/plans/r0s0h1.yaml"
 rc=$?
 if [ $rc -eq 1 ] && grep -q 'resource host:r0s0h0:out' "$work/out"; then ok
 else fail "tampered plan: exit $rc: $(cat "$work/out")"; fi
-"$verifier" -q "$work/tamper" >/dev/null 2>&1 && fail "verify-plans accepted the tampered plan" || ok
+if [ -n "$independent" ]; then
+	"$independent" -q "$work/tamper" >/dev/null 2>&1 && fail "verify-plans accepted the tampered plan" || ok
+fi
 
 # Simulation: every round's trace passes the verifier; a link down for
 # good is routed around; the baselines share links fairly, by hand: b1 and
@@ -120,21 +136,21 @@ else fail "tampered plan: exit $rc: $(cat "$work/out")"; fi
 # 18.8 MB/s each, 20 s.
 for c in tiny partial wan3; do
 	rm -rf "$work/trace-$c"
-	out=$("$plan" simulate -t "$shared/cases/$c/topology.yaml" -f "$shared/cases/$c/fileset.yaml" \
+	out=$("$plan" simulate -t "$(case_dir $c)/topology.yaml" -f "$(case_dir $c)/fileset.yaml" \
 	    --trace "$work/trace-$c" 2>&1)
 	case "$out" in
 	makespan=*ratio=*rounds=*bytes=*) ok ;;
 	*) fail "simulate $c: $out" ;;
 	esac
-	if v=$("$verifier" -q --trace "$work/trace-$c" 2>&1); then ok; else fail "simulate $c trace: $v"; fi
+	if v=$(verify_trace -q "$work/trace-$c" 2>&1); then ok; else fail "simulate $c trace: $v"; fi
 done
-# Copy trees lean on a different host for each file: in the shared
+# Copy trees lean on a different host for each file: in the sample
 # growing case (a generator and two others in its site, two files) the
 # generator sends each file to another host, and no host's egress
 # carries more than two streams.  Leaning on one host for both, it sent
 # four at a quarter of its NIC each, 2.3 times the bound.
 rm -rf "$work/trace-lead"
-out=$("$plan" simulate -t "$shared/cases/growing/topology.yaml" -f "$shared/cases/growing/fileset.yaml" \
+out=$("$plan" simulate -t "$(case_dir growing)/topology.yaml" -f "$(case_dir growing)/fileset.yaml" \
     --trace "$work/trace-lead" 2>&1)
 firsts=$(grep -h -A8 '^- id:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '/^- id:/ {split($3, a, "/"); dst = a[2]} /source:/ && $3 == "r0s0h0," {print dst}' | sort -u | wc -l)
 busiest=$(grep -h 'source:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '{print $3}' | sort | uniq -c | sort -rn | awk 'NR == 1 {print $1}')
@@ -147,7 +163,7 @@ if grep -q 'mode:' "$work"/trace-tiny/round-*/plans/*.yaml; then
 	fail "simulated plans give a mode: $(grep -h 'mode:' "$work"/trace-tiny/round-*/plans/*.yaml | head -1)"
 else ok; fi
 rm -rf "$work/trace-fail"
-out=$("$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
+out=$("$plan" simulate -t "$(case_dir wan3)/topology.yaml" -f "$(case_dir wan3)/fileset.yaml" \
     --fail 'link:r0s0--r1s0@1-1000' --trace "$work/trace-fail" 2>&1)
 case "$out" in
 makespan=*) ok ;;
@@ -155,7 +171,7 @@ makespan=*) ok ;;
 esac
 last=$(ls "$work/trace-fail" | tail -1)
 grep -q 'r0s0--r1s0' "$work/trace-fail/$last"/plans/*.yaml && fail "failed link still used in $last" || ok
-"$verifier" -q --trace "$work/trace-fail" >/dev/null 2>&1 && ok || fail "failed-link trace"
+verify_trace -q "$work/trace-fail" >/dev/null 2>&1 && ok || fail "failed-link trace"
 cat > "$work/fair.yaml" <<EOT
 round: 60s
 sites:
@@ -205,7 +221,7 @@ makespan=*bound=94.000\ *)
 *) fail "growing: $out" ;;
 esac
 grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || fail "growing: round 2's manifest is final"
-"$verifier" -q --trace "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
+verify_trace -q "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
@@ -232,7 +248,7 @@ for p in glob.glob(sys.argv[1] + '/plans/*.yaml'):
 # 9 s of a 10 s round) carries at most 1.06 GB.
 sys.exit(0 if len(got) == 78 and from_gen <= 1.06e9 and relays >= 70 else 1)
 EOP
-"$verifier" -q --trace "$work/trace-relay" >/dev/null 2>&1 && ok || fail "relay trace: $("$verifier" --trace "$work/trace-relay" | tail -3)"
+verify_trace -q "$work/trace-relay" >/dev/null 2>&1 && ok || fail "relay trace: $(verify_trace "$work/trace-relay" | tail -3)"
 ratio=$(echo "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 awk "BEGIN {exit !(${ratio:-9} <= 1.3)}" && ok || fail "relay: $out"
 
@@ -262,7 +278,8 @@ done
 
 # The timing rule rejects what relays cannot do: a relay fed more slowly
 # than it must deliver, so that it ends after its plan expires; a cycle of
-# relays; a relay from a host that receives nothing.  Both verifiers.
+# relays; a relay from a host that receives nothing.  Both verifiers
+# (the independent one where it is).
 relay_case() {	# relay_case NAME 'dst<-src:rate' ...
 	d="$work/rej-$1"
 	shift
@@ -298,8 +315,11 @@ EOP
 }
 rejects() {	# rejects NAME PATTERN: both verifiers exit 1 naming the problem
 	d="$work/rej-$1"
-	out1=$("$verifier" "$d" 2>&1)
-	r1=$?
+	out1="$2" r1=1
+	if [ -n "$independent" ]; then
+		out1=$("$independent" "$d" 2>&1)
+		r1=$?
+	fi
 	out2=$("$plan" verify -d "$d" 2>&1)
 	r2=$?
 	if [ $r1 -eq 1 ] && [ $r2 -eq 1 ] && echo "$out1" | grep -q "$2" &&
@@ -307,7 +327,7 @@ rejects() {	# rejects NAME PATTERN: both verifiers exit 1 naming the problem
 	else fail "$1: verify-plans $r1: $out1; sluice-plan verify $r2: $out2"; fi
 }
 relay_case fine 'a<-g:1000000' 'b<-a:2000000'
-"$verifier" -q "$work/rej-fine" && "$plan" verify -d "$work/rej-fine" && ok || fail "a good relay refused"
+verify_plans -q "$work/rej-fine" && ok || fail "a good relay refused"
 relay_case slow 'a<-g:840000' 'b<-a:2000000'
 rejects slow "plan b op 1/b/1: .* past the plan's 10s"
 relay_case cycle 'a<-b:2000000' 'b<-a:2000000'
@@ -316,8 +336,8 @@ relay_case nothing 'a<-b:2000000'
 rejects nothing "source b holds 0 bytes .* receives no more of it"
 
 # No schedule beats the lower bound: not lp, greedy, nor either baseline,
-# on every shared case and the relay LAN above.
-for tf in "$shared"/cases/*/topology.yaml "$work/relay/topology.yaml"; do
+# on every sample case and the relay LAN above.
+for tf in $(for c in $CASES; do echo "$(case_dir $c)/topology.yaml"; done) "$work/relay/topology.yaml"; do
 	dir=$(dirname "$tf")
 	for m in lp greedy origin swarm; do
 		line=$("$plan" simulate -t "$tf" -f "$dir/fileset.yaml" --method $m 2>&1 | tail -1)
@@ -343,7 +363,7 @@ printf 'horizon: 3\nahead:\n- {round: 2, host: r0s0h1, file: x, version: 1, sour
 
 # The chart is well-formed SVG with the two curves; the Graphviz view has
 # one cluster per site and one edge per link (and renders, where dot is).
-"$plan" simulate -t "$shared/cases/wan3/topology.yaml" -f "$shared/cases/wan3/fileset.yaml" \
+"$plan" simulate -t "$(case_dir wan3)/topology.yaml" -f "$(case_dir wan3)/fileset.yaml" \
     --svg "$work/run.svg" >/dev/null
 if python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if len([e for e in r.iter() if e.tag.endswith("polyline")]) == 2 else 1)' "$work/run.svg"; then ok
 else fail "svg: $(head -c 200 "$work/run.svg")"; fi
@@ -371,14 +391,17 @@ fresh wan3 locked
 d="$work/locked"
 "$plan" run -d "$d" --now $T0
 if command -v flock >/dev/null 2>&1; then
-	flock "$d/lock" sleep 3 &
+	# The lock is held until $work/unlock appears.
+	flock -o "$d/lock" sh -c "until [ -e '$work/unlock' ]; do sleep 0.05; done" &
 	holder=$!
-	sleep 0.5
+	n=0
+	while flock -n "$d/lock" true && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
 	out=$("$plan" run -v -d "$d" --now 2026-11-25T08:02:00Z 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && [ "$out" = "$d/lock is held by another run: nothing done" ] &&
 	    [ "$(readlink "$d/current")" = epochs/1 ]; then ok
 	else fail "locked run: exit $rc: $out"; fi
+	touch "$work/unlock"
 	wait $holder
 fi
 "$plan" run -d "$d" --now 2026-11-25T08:03:00Z 2>"$work/err1" & r1=$!
@@ -387,7 +410,7 @@ wait $r1; rc1=$?
 wait $r2; rc2=$?
 n=$(readlink "$d/current" | sed 's|epochs/||')
 if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -s "$work/err1" ] && [ ! -s "$work/err2" ] &&
-    { [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; } && "$verifier" -q "$d" >/dev/null 2>&1; then ok
+    { [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; } && verify_plans -q "$d" >/dev/null 2>&1; then ok
 else fail "two runs at once: exits $rc1 $rc2, epoch $n: $(cat "$work/err1" "$work/err2")"; fi
 
 # Bounded readers: a state that is a link (to a FIFO), or too large, or
@@ -453,7 +476,7 @@ size=$(wc -c < "$d/plans/t.yaml")
 if [ $rc -eq 0 ] && [ "$size" -le 16777216 ] && [ "$size" -gt 8388608 ] &&
     grep -q "plan for t: cut to 1 ops (of 1) and [0-9]* checksums to stay within 16777216 bytes" "$work/err"; then ok
 else fail "oversized plan: exit $rc, $size bytes: $(cat "$work/err")"; fi
-if out=$("$verifier" "$d" 2>&1); then ok; else fail "cut plan: verify-plans: $out"; fi
+if out=$(verify_plans "$d" 2>&1); then ok; else fail "cut plan: $out"; fi
 fi
 
 # Relay depth: one site of 120 hosts of equal NICs and a generator.  A
@@ -484,7 +507,7 @@ yaml.safe_dump({"file": "f.bin", "version": 1, "block_size": 4194304,
                open(d + "/manifests/f.bin@1.yaml", "w"))
 EOP
 	"$plan" run -d "$d" --now $T0 || return 1
-	"$verifier" -q "$d" || return 1
+	verify_plans -q "$d" || return 1
 	python3 - "$d" <<'EOP'
 import os, sys, yaml
 d = sys.argv[1]
@@ -526,6 +549,16 @@ echo "planner: 4 GiB to 120 hosts: hosts planned, deepest relay path: $out" >&2
 for c in peer bogus forgive stall; do
 	if out=$(python3 "$top/tests/blame.py" "$plan" "$work" $c 2>&1); then ok
 	else fail "blame $c: $out"; fi
+done
+
+# Trust (tests/trust.py): a host that can write the master directory
+# makes the planner sign, follow or keep nothing of its own, and no
+# failure report, however false, stops a run or a file.
+agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
+for c in kept link glpk manifest witness frozen replay names expires; do
+	mkdir -p "$work/trust-$c"
+	if out=$(python3 "$top/tests/trust.py" "$plan" "$agent" "$work/trust-$c" $c "$independent" 2>&1); then ok
+	else fail "trust $c: $out"; fi
 done
 
 echo "planner: $passed passed, $failed failed"

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,22 +542,29 @@ out:
 
 /*
  * Writes key k to a new file at path (mode 0600, never over an existing
- * one: that would unpin whoever pinned it), synced.  Returns 0, or a
- * sysexits.h code with the reason said.
+ * one: that would unpin whoever pinned it), synced, its directory made
+ * first when it is missing (mode 0700, as /etc/sluice on a new master).
+ * Returns 0, or a sysexits.h code with the reason said.
  */
 int
 sshkey_write_new(const char *path, const struct sshkey *k,
     const char *comment)
 {
-	char *text;
+	char *text, *copy = xstrdup(path);
+	const char *dir;
 	size_t len;
 	int fd, rc = 0;
 
 	if ((text = sshkey_format_private(k, comment, &len)) == NULL) {
 		warnx_("%s: cannot format the key", path);
+		free(copy);
 		return EX_SOFTWARE;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	dir = dirname(copy);
+	if (mkdir_p(dir, 0700) == -1) {
+		warnx_("%s: %s", dir, strerror(errno));
+		rc = EX_CANTCREAT;
+	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1) {
 		warnx_("%s: %s", path, errno == EEXIST ?
 		    "exists: not overwritten" : strerror(errno));
@@ -570,8 +578,13 @@ sshkey_write_new(const char *path, const struct sshkey *k,
 			warnx_("%s: %s", path, strerror(errno));
 			rc = EX_IOERR;
 		}
+		if (rc == 0 && fsync_dir(dir) != 0) {
+			warnx_("%s: fsync: %s", dir, strerror(errno));
+			rc = EX_IOERR;
+		}
 	}
 	OPENSSL_cleanse(text, len);
 	free(text);
+	free(copy);
 	return rc;
 }

@@ -90,11 +90,18 @@ ynode_free(struct ynode *n)
 	free(n);
 }
 
+/* Adds kid to parent's kids.  Their room doubles whenever it is full (at
+ * 4, 8, 16... kids, so no capacity is kept): a long sequence is read in
+ * linear time even where realloc always copies, as the sanitizers' does
+ * (a state of 100,000 versions took 3 minutes to read under them). */
 static void
 ynode_append(struct ynode *parent, struct ynode *kid)
 {
-	parent->kids = xreallocarray(parent->kids, parent->nkids + 1,
-	    sizeof(*parent->kids));
+	size_t n = parent->nkids;
+
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+		parent->kids = xreallocarray(parent->kids, n == 0 ? 4 : 2 * n,
+		    sizeof(*parent->kids));
 	parent->kids[parent->nkids++] = kid;
 }
 

@@ -256,20 +256,18 @@ START_TEST(nesting_limit)
 }
 END_TEST
 
+/* The sample cases the tests plan (tests/lib/cases.sh), from the
+ * project's directory. */
 START_TEST(cases_load)
 {
-	const char *shared = getenv("SLUICE_SHARED");
-	static const char *const cases[] = { "tiny", "partial", "growing",
-	    "wan3" };
+	static const char *const cases[] = { "tests/data/cases/tiny",
+	    "tests/data/cases/partial", "tests/data/cases/growing",
+	    "examples/wan3" };
 	size_t i;
 
-	if (shared == NULL || *shared == '\0')
-		shared = "../shared";
 	for (i = 0; i < 4; i++) {
-		char *tp = xasprintf("%s/cases/%s/topology.yaml", shared,
-		    cases[i]);
-		char *fp = xasprintf("%s/cases/%s/fileset.yaml", shared,
-		    cases[i]);
+		char *tp = xasprintf("%s/topology.yaml", cases[i]);
+		char *fp = xasprintf("%s/fileset.yaml", cases[i]);
 		struct topology *t;
 		struct fileset *fs;
 		struct diag d = { "" };
