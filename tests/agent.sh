@@ -764,5 +764,12 @@ else fail "forged manifest and state: $(cat "$W/forge.err")"; fi
 if ! grep -q "0000000000000000000000000000000000000000000000000000000000000000" "$W/master"/plans/*.yaml; then ok
 else fail "a forged checksum reached a plan"; fi
 
+# The generator puts its own manifest back: m's next sync finds the
+# master's copy (the forgery above) is not the one it sent.
+"$agent" sync -c "$W/m.yaml" 2>"$W/resend.err"
+if cmp -s "$M1" "$W/roots/m/.sluice/data%2Ff.bin@1.manifest.yaml" &&
+    grep -q "the master's copy is not the one sent: sent again" "$W/resend.err"; then ok
+else fail "the generator did not send its manifest again: $(cat "$W/resend.err")"; fi
+
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
