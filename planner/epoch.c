@@ -244,6 +244,23 @@ write_signed(const char *dir, const char *name, const struct signed_text *st)
 	return rc;
 }
 
+struct state_keeper {
+	const char	*dir;
+	const struct master *m;
+	char		*failed;	/* per host */
+};
+
+/* Writes host h's state as verified into the set (for parallel_for()). */
+static void
+keep_state(void *arg, size_t h)
+{
+	struct state_keeper *k = arg;
+	char *name = xasprintf("%s.yaml", k->m->topology->hosts[h].name);
+
+	k->failed[h] = write_signed(k->dir, name, &k->m->state_texts[h]) != 0;
+	free(name);
+}
+
 /*
  * Keeps, with the set, the states and manifests it was planned from
  * (their bytes as verified, and signatures), so that verify checks plans
@@ -268,11 +285,14 @@ keep_inputs(const char *set, const struct master *m)
 			warnx_("%s: %s", dirs[k], strerror(errno));
 			rc = -1;
 		}
-	for (i = 0; i < t->nhosts && rc == 0; i++) {
-		char *name = xasprintf("%s.yaml", t->hosts[i].name);
+	if (rc == 0) {
+		struct state_keeper keeper = { dirs[0], m, NULL };
 
-		rc = write_signed(dirs[0], name, &m->state_texts[i]);
-		free(name);
+		keeper.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+		parallel_for(t->nhosts, keep_state, &keeper, NULL);
+		for (i = 0; i < t->nhosts && rc == 0; i++)
+			rc = keeper.failed[i] ? -1 : 0;
+		free(keeper.failed);
 	}
 	for (i = 0; i < fs->nfiles && rc == 0; i++) {
 		char *esc = name_escape_file(fs->files[i].name,
