@@ -38,6 +38,7 @@ master_free(struct master *m)
 	free(m->states);
 	free(m->state_texts);
 	free(m->stale);
+	free(m->news);
 	topology_free(m->topology);
 	fileset_free(m->fileset);
 	free(m->dir);
@@ -61,6 +62,7 @@ master_alloc(struct master *m)
 	m->states = xcalloc(nh, sizeof(*m->states));
 	m->state_texts = xcalloc(nh, sizeof(*m->state_texts));
 	m->stale = xcalloc(nh, 1);
+	m->news = xcalloc(nh, 1);
 }
 
 /* Loads topology and file set; returns a sysexits.h code. */
@@ -364,6 +366,8 @@ load_state(void *arg, size_t h)
 		sl->broken[h] = 1;
 	}
 	if (ns != NULL) {
+		m->news[h] = ks == NULL || ns->time != ks->time ||
+		    ns->epoch != ks->epoch;
 		m->states[h] = ns;
 		m->state_texts[h] = nt;
 		state_free(ks);

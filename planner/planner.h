@@ -32,6 +32,8 @@ struct master {
 					 * file, older than the last counted):
 					 * states[h] is the last verified one,
 					 * or NULL */
+	char		 *news;		/* per host: its state is new since
+					 * the last run (not the one kept) */
 	uint64_t	  set_epoch;	/* the set the last verified states
 					 * and manifests came from; 0 none */
 	const struct sshkey *master_pub;	/* checks the planner's own

@@ -18,7 +18,10 @@
  * running (not expired, and no verified state on it yet).  Those keep
  * their plan, and what it allocates stays charged.  A host whose new
  * state was unusable is planned from its last verified one: never
- * frozen.
+ * frozen.  A host that reported since the last run without running its
+ * plan (its report came late, or could not be read then) is planned
+ * afresh from what it reports, its old plan still charged until it
+ * expires: the agent may be running it.
  */
 static void
 keep_running_plans(struct sched *s, struct plan **old, time_t now)
@@ -32,7 +35,8 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
 		if (p == NULL || p->expires <= now || (m->states[h] != NULL &&
 		    m->states[h]->epoch >= p->epoch))
 			continue;
-		s->dest_ok[h] = 0;
+		if (!m->news[h])
+			s->dest_ok[h] = 0;
 		budget_charge_plan(&s->budget, p);
 	}
 }
