@@ -34,7 +34,8 @@ as_user() {
 
 users_remove() {
 	for u in $USERS_MADE; do
-		userdel "$u" 2>/dev/null
+		# -f: an sshd session of the user may still be closing.
+		userdel -f "$u" 2>/dev/null
 		getent group "$u" >/dev/null && groupdel "$u" 2>/dev/null
 	done
 	USERS_MADE=""
