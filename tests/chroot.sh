@@ -53,6 +53,14 @@ trap 'SSHD_DIR=$W/peers sshd_stop; SSHD_DIR=$W/master sshd_stop; users_remove; r
 PU=sluice-plan-test-$$
 AU=sluice-agents-test-$$
 user_make "$PU" && user_make "$AU" login || broken "cannot make the users $PU and $AU"
+# A checkout the new users cannot reach (under /root, say): they run
+# copies of the programs.
+if ! as_user "$PU" test -x "$plan" || ! as_user "$AU" test -x "$agent"; then
+	mkdir "$W/bin"
+	cp "$plan" "$agent" "$W/bin/"
+	plan=$W/bin/sluice-plan
+	agent=$W/bin/sluice-agent
+fi
 
 # The peers' sshd, as every host has.
 sshd_start "$W/peers" >"$W/sshd.out" 2>&1 || broken "cannot start the peers' sshd: $(cat "$W/sshd.out")"
