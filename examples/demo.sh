@@ -3,17 +3,51 @@
 # port serves nine hosts in three sites (each host a data root under
 # demo-run/), a generator publishes three files, one of them growing while
 # it is distributed, and the planner and every agent run round after round
-# until every host holds every file.  Run it with "make demo".
+# until every host holds every file.  As root it lays the master out as
+# sluice(7) requires: the planner runs as its own user, which owns the
+# master directory and its key, and the agents as another, whose account
+# may write states/ and manifests/ and nothing else of the master's (two
+# throwaway system users, removed at the end).  Run it with "make demo".
 set -eu
+umask 022
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="$top/planner/sluice-plan"
 agent="$top/agent/sluice-agent"
 . "$top/tests/lib/sshd.sh"
+. "$top/tests/lib/users.sh"
 run="$top/demo-run"
 rm -rf "$run"
-mkdir -p "$run/master/states" "$run/master/manifests" "$run/conf"
+mkdir -p "$run/master/states" "$run/master/manifests" "$run/conf" "$run/keys" "$run/plan"
+PU=""
+AU=""
+publisher=""
+# Leaves nothing running; what the demo's users owned is the caller's
+# again before they go.
+cleanup() {
+	[ -z "$publisher" ] || kill "$publisher" 2>/dev/null || :
+	sshd_stop
+	[ -z "$PU" ] || chown -R "$(id -u):$(id -g)" "$run"
+	users_remove
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null || ! command -v runuser >/dev/null; then
+	echo "demo: not root: the planner and the agents run as one user here; a deployment gives each its own (sluice(7))"
+else
+	PU=sluice-plan-demo-$$
+	AU=sluice-demo-$$
+	if ! user_make "$PU" || ! user_make "$AU" login ||
+	    ! as_user "$PU" test -x "$run" || ! as_user "$AU" test -x "$run"; then
+		echo "demo: $run is out of reach of new users: the planner and the agents run as one user here"
+		users_remove
+		PU=""
+		AU=""
+	fi
+fi
 sshd_start "$run/sshd" >/dev/null
-trap 'sshd_stop' EXIT INT TERM
+# sshd reads authorized_keys as the user logging in.
+chmod 644 "$run/sshd/authorized_keys"
+install -m 0600 "$SSHD_KEY" "$run/keys/id_ed25519"
 P=$SSHD_PORT
 MIB=1048576
 SITES="tokyo frankfurt virginia"
@@ -48,20 +82,28 @@ for h in $HOSTS; do
 host: $h
 root: $run/roots/$h
 master: {address: 127.0.0.1, port: $P, dir: $run/master}
-identity: $SSHD_KEY
+identity: $run/keys/id_ed25519
 known_hosts: $SSHD_KNOWN_HOSTS
 parallel: 8
 timeout: 10s
 wait: 0s
 EOC
 done
+# Who owns what: the master directory, its operators' files and the
+# master key are the planner's; states/, manifests/, the data roots and
+# the hosts' keys the agents'.
+if [ -n "$PU" ]; then
+	chown "$PU:$PU" "$run/master" "$run/master/topology.yaml" "$run/master/fileset.yaml" "$run/plan"
+	chown -R "$AU:$AU" "$run/master/states" "$run/master/manifests" "$run/roots" "$run/keys"
+fi
+chmod 0700 "$run/plan" "$run/keys"
 # Keys pinned, as a deployment should: the master signs plans, each host
 # its state and manifests, and nobody can forge what another stores.
-mkdir -p "$run/keys"
-mline=$("$plan" keygen -k "$run/keys/master.key")
+MKEY=$run/plan/master.key
+mline=$(as_user "$PU" "$plan" keygen -k "$MKEY")
 for h in $HOSTS; do
 	printf 'signing_key: %s\nmaster_key: %s\n' "$run/keys/$h.key" "$mline" >> "$run/conf/$h.yaml"
-	hline=$("$agent" keygen -c "$run/conf/$h.yaml")
+	hline=$(as_user "$AU" "$agent" keygen -c "$run/conf/$h.yaml")
 	sed -i "s|{name: $h, address|{name: $h, key: '$hline', address|" "$run/master/topology.yaml"
 done
 
@@ -70,14 +112,14 @@ echo "demo: 9 hosts in 3 sites on sshd port $P; generator $GEN"
 head -c $((40 * MIB)) /dev/urandom > "$run/index.bin"
 head -c $((24 * MIB)) /dev/urandom > "$run/model.bin"
 head -c $((32 * MIB)) /dev/urandom > "$run/stream.full"
-"$agent" publish -c "$run/conf/$GEN.yaml" "$run/index.bin" shards/index.bin 1 --block-size 1MiB
-"$agent" publish -c "$run/conf/$GEN.yaml" "$run/model.bin" models/weights.bin 1 --block-size 1MiB
+as_user "$AU" "$agent" publish -c "$run/conf/$GEN.yaml" "$run/index.bin" shards/index.bin 1 --block-size 1MiB
+as_user "$AU" "$agent" publish -c "$run/conf/$GEN.yaml" "$run/model.bin" models/weights.bin 1 --block-size 1MiB
 # The growing file: a quarter now, more every round (claim 29).
 grow=$((8 * MIB))
 head -c $grow "$run/stream.full" > "$run/stream.bin"
-"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
-"$agent" sync -c "$run/conf/$GEN.yaml"
-"$plan" check -d "$run/master" >/dev/null
+as_user "$AU" "$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
+as_user "$AU" "$agent" sync -c "$run/conf/$GEN.yaml"
+as_user "$PU" "$plan" check -d "$run/master" >/dev/null
 # The network's bound from the start, as if the generator held every file
 # whole.
 bound=$("$plan" bound -t "$run/master/topology.yaml" -f "$run/master/fileset.yaml" | cut -f1)
@@ -98,16 +140,15 @@ PUBLISH_EVERY=5
 		head -c $grow "$run/stream.full" > "$run/stream.part"
 		mv "$run/stream.part" "$run/stream.bin"
 		if [ $grow -lt $((32 * MIB)) ]; then
-			"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
+			as_user "$AU" "$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --growing --block-size 1MiB
 		else
-			"$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --block-size 1MiB
+			as_user "$AU" "$agent" publish -c "$run/conf/$GEN.yaml" "$run/stream.bin" logs/stream.bin 1 --block-size 1MiB
 			awk "BEGIN {print $(now) - $start}" > "$run/published"
 		fi
-		"$agent" sync -c "$run/conf/$GEN.yaml"
+		as_user "$AU" "$agent" sync -c "$run/conf/$GEN.yaml"
 	done
 ) &
 publisher=$!
-trap 'kill $publisher 2>/dev/null || :; sshd_stop' EXIT INT TERM
 epoch=0
 moved_before=0
 while :; do
@@ -116,13 +157,13 @@ while :; do
 	# last one did (it starts later when the last one ran long).
 	wait_s=$(awk "BEGIN {w = $start + ($epoch - 1) * $ROUND - $(now); print (w > 0) ? w : 0}")
 	sleep "$wait_s"
-	"$plan" run -d "$run/master" -k "$run/keys/master.key"
+	as_user "$PU" "$plan" run -d "$run/master" -k "$MKEY"
 	# The agents start at once, as waiting ones do; the plans are
 	# verified meanwhile.  An op that fails is in agents.log, and the
 	# next round plans around it.
 	pids=""
 	for h in $HOSTS; do
-		"$agent" sync -c "$run/conf/$h.yaml" 2>>"$run/agents.log" &
+		as_user "$AU" "$agent" sync -c "$run/conf/$h.yaml" 2>>"$run/agents.log" &
 		pids="$pids $!"
 	done
 	busiest=$("$plan" verify -v -d "$run/master" | sed -n 's/.*busiest \([^ ]*\) at \([0-9.]*%\).*/\1 \2/p')
@@ -142,6 +183,7 @@ while :; do
 done
 elapsed=$(awk "BEGIN {print $(now) - $start}")
 wait $publisher || { echo "demo: publishing the growing file failed"; exit 1; }
+publisher=""
 # No schedule ends before the growing file's last bytes are published,
 # whatever the network can do.
 published=$(cat "$run/published")

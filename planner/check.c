@@ -2,6 +2,9 @@
  * check.c: sluice-plan check, validate a master directory or a topology and
  * file set, and print a summary.
  */
+#include <sys/stat.h>
+
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,94 @@ check_stalls(struct master *m)
 	return 0;
 }
 
+/* The name of uid, into buf: its login name, else "uid N". */
+static const char *
+user_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+/* Warns when path (st) is writable by anyone but its owner, or is not
+ * owned by planner; who says how planner was chosen. */
+static void
+planner_owns(const char *path, const struct stat *st, uid_t planner,
+    const char *who)
+{
+	char a[64], b[64];
+	mode_t w = st->st_mode & (S_IWGRP | S_IWOTH);
+
+	if (w != 0)
+		fprintf(stderr, "sluice-plan: warning: %s is writable by %s: "
+		    "only the planner's user may write it\n", path,
+		    w == S_IWGRP ? "its group" : w == S_IWOTH ? "others" :
+		    "its group and others");
+	if (st->st_uid != planner)
+		fprintf(stderr, "sluice-plan: warning: %s is owned by %s, not "
+		    "by %s, %s: the planner's user should own it\n", path,
+		    user_name(st->st_uid, a, sizeof(a)),
+		    user_name(planner, b, sizeof(b)), who);
+}
+
+/*
+ * The owners and modes sluice(7) requires of a master directory, warned
+ * of on standard error.  The directory itself, and what the planner
+ * writes (epochs/, the set current names and its plans/, the ledger,
+ * the lock), are the planner's user's and writable by no one else; that
+ * user is whoever runs check, or for root the directory's owner.  Once
+ * the planner has run, states/ and manifests/ writable by the owner of
+ * epochs/ alone mean the agents write as the planner: any host could
+ * rewrite the ledger and repoint current.
+ */
+static void
+check_owners(const char *dir)
+{
+	static const char *const planners[] = { "epochs", "current",
+	    "current/plans", "ledger.yaml", "lock" };
+	static const char *const agents[] = { "states", "manifests" };
+	const char *who = "who runs check";
+	struct stat top, st, epochs;
+	uid_t planner = getuid();
+	char *ep = xasprintf("%s/epochs", dir), name[64];
+	size_t i;
+
+	if (stat(dir, &top) == -1)
+		goto out;
+	if (planner == 0) {
+		planner = top.st_uid;
+		who = "who owns the master directory";
+	}
+	planner_owns(dir, &top, planner, who);
+	for (i = 0; i < sizeof(planners) / sizeof(planners[0]); i++) {
+		char *path = xasprintf("%s/%s", dir, planners[i]);
+
+		if (stat(path, &st) == 0)
+			planner_owns(path, &st, planner, who);
+		free(path);
+	}
+	for (i = 0; i < sizeof(agents) / sizeof(agents[0]); i++) {
+		char *path = xasprintf("%s/%s", dir, agents[i]);
+
+		if (stat(ep, &epochs) == 0 && stat(path, &st) == 0 &&
+		    st.st_uid == epochs.st_uid &&
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+			fprintf(stderr, "sluice-plan: warning: %s is writable "
+			    "by %s alone, who owns %s too: the agents and the "
+			    "planner are one user, and any host can rewrite "
+			    "the ledger and plans; give the planner a user of "
+			    "its own (sluice(7))\n", path,
+			    user_name(st.st_uid, name, sizeof(name)), ep);
+		free(path);
+	}
+out:
+	free(ep);
+}
+
 static void
 usage_check(void)
 {
@@ -164,8 +255,10 @@ cmd_check(int argc, char **argv)
 	}
 	if (!quiet)
 		summary(m, from_dir);
-	if (from_dir)
+	if (from_dir) {
+		check_owners(m->dir);
 		rc = check_stalls(m);
+	}
 	master_free(m);
 	return rc;
 }

@@ -169,6 +169,41 @@ mkdir -p "$work/keys/sub" &&
     "$plan" check -d "$work/signed" >/dev/null 2>"$work/err" && ! grep -q signature "$work/err" && ok ||
     fail "signed layout with the master key: $(cat "$work/err")"
 
+# The layout sluice(7) requires, warned of by check (still exit 0): the
+# planner and the agents one user (states/ and manifests/ writable by the
+# owner of epochs/ alone); what the planner writes writable by others; as
+# root, owned by another user than the master directory's.  With states/
+# and manifests/ writable by others than the planner (here everyone, as
+# an agents' group would) and the rest the planner's alone, not a word.
+rm -rf "$work/own" && cp -r "$(case_dir tiny)" "$work/own" && chmod -R u+w,go-w "$work/own"
+"$plan" run -d "$work/own" --now 2026-11-25T08:01:00Z || fail "layout warnings: run"
+me=$(id -un)
+"$plan" check -d "$work/own" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qx "sluice-plan: warning: $work/own/states is writable by $me alone, who owns $work/own/epochs too: the agents and the planner are one user, and any host can rewrite the ledger and plans; give the planner a user of its own (sluice(7))" "$work/err" &&
+    grep -q "^sluice-plan: warning: $work/own/manifests is writable by $me alone, who owns" "$work/err"; then ok
+else fail "check of a one-user master: exit $rc: $(cat "$work/err")"; fi
+chmod g+w "$work/own/epochs"
+chmod o+w "$work/own/current/ledger.yaml"
+"$plan" check -d "$work/own" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qx "sluice-plan: warning: $work/own/epochs is writable by its group: only the planner's user may write it" "$work/err" &&
+    grep -qx "sluice-plan: warning: $work/own/ledger.yaml is writable by others: only the planner's user may write it" "$work/err"; then ok
+else fail "check of a master others may write: exit $rc: $(cat "$work/err")"; fi
+chmod go-w "$work/own/epochs" "$work/own/current/ledger.yaml"
+chmod 1777 "$work/own/states" "$work/own/manifests"
+"$plan" check -d "$work/own" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && ! grep -q "writable by\|owned by" "$work/err"; then ok
+else fail "check of a master laid out as required: exit $rc: $(cat "$work/err")"; fi
+if [ "$(id -u)" = 0 ]; then
+	chown 4242 "$work/own/current"
+	"$plan" check -d "$work/own" >/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q "^sluice-plan: warning: $work/own/current is owned by [^ ]* *[^ ]*, not by root, who owns the master directory: the planner's user should own it\$" "$work/err"; then ok
+	else fail "check of a set owned by another user: exit $rc: $(cat "$work/err")"; fi
+fi
+
 # The README's example master directory: check accepts it, simulate
 # completes it.
 cd "$top"
