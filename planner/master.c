@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -782,9 +783,13 @@ master_lock(const char *dir, int verbose)
 	char *path = xasprintf("%s/lock", dir);
 	int fd;
 
+	/* The planner's alone: anyone who could open it could hold it and
+	 * stop every run. */
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0644)) == -1) {
+	    0600)) == -1 || fchmod(fd, 0600) == -1) {
 		warnx_("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		free(path);
 		return -2;
 	}
