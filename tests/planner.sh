@@ -412,6 +412,9 @@ n=$(readlink "$d/current" | sed 's|epochs/||')
 if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -s "$work/err1" ] && [ ! -s "$work/err2" ] &&
     { [ "$n" -eq 2 ] || [ "$n" -eq 3 ]; } && verify_plans -q "$d" >/dev/null 2>&1; then ok
 else fail "two runs at once: exits $rc1 $rc2, epoch $n: $(cat "$work/err1" "$work/err2")"; fi
+# The lock is the planner's alone: anyone who could open it could hold it.
+chmod 0644 "$d/lock" && "$plan" run -d "$d" --now 2026-11-25T08:09:00Z 2>/dev/null
+[ "$(stat -c %a "$d/lock")" = 600 ] && ok || fail "lock mode $(stat -c %a "$d/lock")"
 
 # Bounded readers: a state that is a link (to a FIFO), or too large, or
 # of too many nodes is refused with its position, at once, and that host
