@@ -1,51 +1,86 @@
 #!/bin/sh
-# schedule.sh: schedule quality and planning time.  For topologies this
-# script generates, the simulated makespan of lp, greedy, origin and swarm,
-# each as a ratio to sluice-plan bound, with one chart of all four per
-# topology (bench/out/TOPOLOGY.svg); then one planning run at 100, 1,000
-# and 10,000 hosts: its time as a share of a 60 s round and its peak
-# memory.  Writes bench/out/schedule.md and bench/out/schedule.json.
+# schedule.sh: schedule quality and planning time.  Every sample case
+# (tests/data/cases/, examples/wan3) and a mix of generated topologies,
+# each simulated to completion with lp, greedy, origin and swarm; each
+# makespan as a ratio to sluice-plan bound, and the geometric mean of
+# each method's ratios, with one chart of all four per generated
+# topology (bench/out/NAME.svg).  Then one planning run at 100, 1,000 and
+# 10,000 hosts: its time as a share of a 60 s round and its peak memory.
+# Writes bench/out/schedule.md and bench/out/schedule.json.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="$top/planner/sluice-plan"
 gen="$top/tests/tools/gen-case"
+. "$top/tests/lib/cases.sh"
 out="$top/bench/out"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$out"
 GIB=1073741824
+MIB=1048576
 
-"$gen" "$W/lan" --regions 1 --sites 1 --hosts 100 --files 4 --size $GIB --uplink 0 --round 10 --no-states
-"$gen" "$W/wan" --regions 3 --sites 4 --hosts 25 --files 4 --size $((2 * GIB)) --round 10 --no-states
-# Skewed: mixed NICs, 30% of hosts starting with part of the files, and
-# one file still being published at 8 MB/s (1 GiB in 134 s).
-"$gen" "$W/skew" --regions 2 --sites 3 --hosts 20 --files 4 --size $GIB --mixed-nics --round 10 --partial 0.3 --seed 7
+# The generated topologies: NAME and gen-case's arguments.
+cat > "$W/cases" <<EOC
+lan --regions 1 --sites 1 --hosts 100 --files 4 --size $GIB --uplink 0 --no-states
+wan --regions 3 --sites 4 --hosts 25 --files 4 --size $((2 * GIB)) --no-states
+skew --regions 2 --sites 3 --hosts 20 --files 4 --size $GIB --mixed-nics --partial 0.3 --seed 7
+lan60 --regions 1 --sites 1 --hosts 60 --files 5 --size $((4 * GIB)) --uplink 0 --no-states
+ring3 --regions 3 --sites 3 --hosts 6 --files 8 --size $GIB --wan 300 --no-states
+ring4 --regions 4 --sites 2 --hosts 6 --files 4 --size $GIB --nics 1000,2000,10000 --no-states
+small --regions 2 --sites 2 --hosts 3 --files 2 --size $((64 * MIB))
+mid --regions 2 --sites 3 --hosts 10 --files 3 --size $GIB
+many --regions 3 --sites 2 --hosts 8 --files 5 --size $((256 * MIB))
+mixed --regions 1 --sites 4 --hosts 6 --files 2 --size $GIB --mixed-nics
+partial40 --regions 2 --sites 2 --hosts 40 --files 4 --size $GIB --partial 0.3
+mixed8 --regions 4 --sites 2 --hosts 5 --files 8 --size $((128 * MIB)) --mixed-nics
+EOC
+while read -r name args; do
+	"$gen" "$W/$name" $args --round 10 >/dev/null
+done < "$W/cases"
 
-echo "| topology | hosts | bound (s) | lp | greedy | origin | swarm | swarm / lp |" > "$out/schedule.md"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
+METHODS="lp greedy origin swarm"
+echo "| case | hosts | bound (s) | payload bound (s) | lp | greedy | origin | swarm | swarm / lp |" > "$out/schedule.md"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
 json="{\"schedule\": ["
 sep=""
-for t in lan wan skew; do
-	hosts=$(grep -c '^  - name: ' "$W/$t/topology.yaml")
+: > "$W/ratios"
+for name in $CASES $(cut -d' ' -f1 "$W/cases"); do
+	case $name in
+	tiny|partial|growing|wan3) d=$(case_dir "$name") ;;
+	*) d="$W/$name" ;;
+	esac
 	extra=
-	[ $t = skew ] && extra="--states $W/skew/states --growing data/file-003.bin=8MB/s"
-	"$plan" simulate -t "$W/$t/topology.yaml" -f "$W/$t/fileset.yaml" \
-	    --method lp,greedy,origin,swarm --svg "$out/$t.svg" $extra > "$W/$t.out"
-	b=$(sed -n 's/.*bound=\([0-9.]*\).*/\1/p' "$W/$t.out" | head -1)
-	row="| $t | $hosts | $b |"
-	jrow="{\"topology\": \"$t\", \"hosts\": $hosts, \"bound\": $b"
-	for m in lp greedy origin swarm; do
-		ratio=$(sed -n "s/^method=$m .*ratio=\([0-9.]*\).*/\1/p" "$W/$t.out")
+	# Cases that start from hosts' states simulate from them.
+	case $name in
+	tiny|partial|skew|partial40) extra="--states $d/states" ;;
+	esac
+	[ $name = skew ] && extra="$extra --growing data/file-003.bin=8MB/s"
+	svg=
+	[ -d "$W/$name" ] && svg="--svg $out/$name.svg"
+	"$plan" simulate -t "$d/topology.yaml" -f "$d/fileset.yaml" \
+	    --method lp,greedy,origin,swarm $svg $extra > "$W/$name.out"
+	hosts=$("$plan" check -t "$d/topology.yaml" 2>/dev/null | sed -n 's/^hosts: //p')
+	b=$(sed -n 's/.*bound=\([0-9.]*\).*/\1/p' "$W/$name.out" | head -1)
+	pb=$(awk "BEGIN {printf \"%.3f\", $b / 0.94}")
+	row="| $name | $hosts | $b | $pb |"
+	jrow="{\"case\": \"$name\", \"hosts\": $hosts, \"bound\": $b"
+	for m in $METHODS; do
+		ratio=$(sed -n "s/^method=$m .*ratio=\([0-9.]*\).*/\1/p" "$W/$name.out")
 		row="$row $ratio |"
 		jrow="$jrow, \"$m\": $ratio"
 		eval "r_$m=$ratio"
 	done
+	echo "$r_lp $r_greedy $r_origin $r_swarm" >> "$W/ratios"
 	row="$row $(awk "BEGIN {printf \"%.2f\", $r_swarm / $r_lp}") |"
 	echo "$row" >> "$out/schedule.md"
 	json="$json$sep$jrow}"
 	sep=", "
 done
-json="$json], \"planning\": ["
+geo=$(awk '{for (i = 1; i <= 4; i++) s[i] += log($i); n++}
+    END {printf "%.4f %.4f %.4f %.4f", exp(s[1]/n), exp(s[2]/n), exp(s[3]/n), exp(s[4]/n)}' "$W/ratios")
+set -- $geo
+echo "| geometric mean | | | | $1 | $2 | $3 | $4 | $(awk "BEGIN {printf \"%.2f\", $4 / $1}") |" >> "$out/schedule.md"
+json="$json], \"geomean\": {\"lp\": $1, \"greedy\": $2, \"origin\": $3, \"swarm\": $4}, \"planning\": ["
 echo >> "$out/schedule.md"
 echo "| hosts | files | ops | one planning run (s) | share of a 60 s round | peak memory |" >> "$out/schedule.md"
 echo "|---:|---:|---:|---:|---:|---:|" >> "$out/schedule.md"
