@@ -20,6 +20,10 @@
 #   WAN_VERBOSE=1	print each round's progress and timings
 #   WAN_KEEP=DIR	keep the rounds' plans and states and the agents' output
 #   WAN_AGENT_FLAGS=-v	flags for every sluice-agent sync
+#   WAN_RESULT=FILE	write the run's figures to FILE, one line of
+#			elapsed= bound= rounds= hosts= worst= (hosts: how
+#			many of the 6 completed; worst: the peak 1 s link
+#			use over the declared capacity)
 # Needs root and network namespaces; skips cleanly, with a message, where
 # they cannot be made.
 set -u
@@ -165,6 +169,7 @@ awk "BEGIN {exit !($worst <= 1.05)}" && ok || fail "a link carried $worst of its
 awk "BEGIN {exit !($worst > 0.5)}" && ok || fail "links barely used ($worst): the test measures nothing"
 ratio=$(awk "BEGIN {print $elapsed / $bound}")
 echo "wan: ${SIZE_MIB} MiB to 5 hosts in 3 sites in ${elapsed}s over $r rounds; bound ${bound}s; ratio $ratio" >&2
+[ -n "${WAN_RESULT:-}" ] && echo "elapsed=$elapsed bound=$bound rounds=$r hosts=$done_hosts worst=$worst" > "$WAN_RESULT"
 max=${WAN_MAX_RATIO:-2.5}
 awk "BEGIN {exit !($ratio <= $max)}" && ok || fail "took $ratio times the bound, more than $max"
 verify_trace -q "$W/trace" > "$W/verify.out" 2>&1 &&
