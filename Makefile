@@ -1,5 +1,6 @@
 # sluice: plain GNU make.  make, make check, make demo, make bench,
-# make install (PREFIX, DESTDIR), make deps (as root), make check SANITIZE=1.
+# make install (PREFIX, DESTDIR), make deps and make bench-deps (as root),
+# make check SANITIZE=1.
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -44,6 +45,9 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
        libssl-dev check openssh-server openssh-client iproute2 mandoc \
        python3 python3-yaml valgrind
+# What make bench alone adds: the BitTorrent swarm bench/torrent.sh runs
+# against sluice.  make check needs none of them.
+BENCH_DEBS = aria2 opentracker mktorrent
 
 TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/names.o topology/plan.o topology/state.o \
@@ -166,11 +170,13 @@ demo: need-deps
 # Benchmarks print figures as ratios to a baseline run in the same script.
 bench: need-deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory need-bench-deps
 	sh bench/schedule.sh
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 	sh bench/load.sh | tee bench/out/load.md
 	sh bench/relay-hops.sh | tee bench/out/relay-hops.md
 	sh bench/wan.sh | tee bench/out/wan.md
+	sh bench/torrent.sh | tee bench/out/torrent.md
 
 check-run: all tests/unit/unit tests/fuzz/replay
 	@echo "== unit tests"
@@ -206,6 +212,20 @@ need-deps:
 	python3 -c 'import yaml' 2>/dev/null || ok=0; \
 	if [ $$ok = 0 ]; then $(MAKE) --no-print-directory deps; fi
 
+# The benchmark's own packages, installed when one is missing and make
+# runs as root; elsewhere bench/torrent.sh says what it lacks and skips.
+need-bench-deps:
+	@for c in aria2c opentracker mktorrent; do \
+		command -v $$c >/dev/null 2>&1 && continue; \
+		[ "$$(id -u)" = 0 ] || break; \
+		$(MAKE) --no-print-directory bench-deps || \
+		    echo "make bench: bench-deps failed: bench/torrent.sh will skip" >&2; \
+		break; \
+	done
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -229,4 +249,4 @@ clean:
 	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
 	rm -rf tests/fuzz/build tests/valgrind-bin tests/valgrind-logs
 
-.PHONY: all bench check check-run check-valgrind demo fuzz need-deps deps install clean
+.PHONY: all bench bench-deps need-bench-deps check check-run check-valgrind demo fuzz need-deps deps install clean

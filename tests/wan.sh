@@ -3,7 +3,9 @@
 # core namespace's bridge by a veth pair; tc tbf shapes each site's uplink
 # (its veth's egress) and downlink (the core side's egress) at twice the
 # capacity the topology declares, so that only sluice's own planning keeps
-# traffic within the declared capacity.  One sshd per site namespace, the
+# traffic within the declared capacity (tests/lib/netns.sh, which
+# bench/torrent.sh shares to run BitTorrent on the same network).  One
+# sshd per site namespace, the
 # agents run inside their site's namespace, the master directory is served
 # by the first site's sshd.  Asserts that no shaped link ever carries more
 # than its declared capacity by more than 5% over any one-second window
@@ -18,6 +20,10 @@
 #   WAN_VERBOSE=1	print each round's progress and timings
 #   WAN_KEEP=DIR	keep the rounds' plans and states and the agents' output
 #   WAN_AGENT_FLAGS=-v	flags for every sluice-agent sync
+#   WAN_RESULT=FILE	write the run's figures to FILE, one line of
+#			elapsed= bound= rounds= hosts= worst= (hosts: how
+#			many of the 6 completed; worst: the peak 1 s link
+#			use over the declared capacity)
 # Needs root and network namespaces; skips cleanly, with a message, where
 # they cannot be made.
 set -u
@@ -26,27 +32,21 @@ agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/sshd.sh"
 . "$top/tests/lib/cases.sh"
+. "$top/tests/lib/netns.sh"
 independent_note wan
 
 id=$$
-NS="slw${id}c slw${id}s0 slw${id}s1 slw${id}s2"
 skip() {
 	echo "wan: skipped: $*"
 	echo "wan: 0 passed, 0 failed, 1 skipped"
 	exit 0
 }
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-command -v ip >/dev/null 2>&1 || skip "no ip(8)"
-command -v tc >/dev/null 2>&1 || skip "no tc(8)"
-ip netns add "slw${id}probe" 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del "slw${id}probe"
+why=$(netns_usable "slw$id") || skip "$why"
 
 W=$(mktemp -d)
 cleanup() {
-	for s in 0 1 2; do SSHD_DIR=$W/sshd$s sshd_stop; done
-	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
-	[ -n "${holders:-}" ] && kill $holders 2>/dev/null
-	for n in $NS; do ip netns del "$n" 2>/dev/null; done
+	for s in $WAN_SITES; do SSHD_DIR=$W/sshd$s sshd_stop; done
+	netns_down
 	[ -n "${WAN_KEEP:-}" ] && cp -r "$W/trace" "$W/agents.out" \
 	    "$W/agents.err" "$WAN_KEEP"
 	rm -rf "$W"
@@ -57,38 +57,14 @@ failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 MIB=1048576
-CAP_MBIT=40			# declared uplink and downlink of every site
-SHAPE_MBIT=$((2 * CAP_MBIT))	# what tc lets through
-
-NET=10.213.$((id % 250))
-core=slw${id}c
-ip netns add "$core" || skip "cannot create network namespaces"
-ip -n "$core" link set lo up
-ip -n "$core" link add br0 type bridge
-ip -n "$core" link set br0 up
-for s in 0 1 2; do
-	ns=slw${id}s$s
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip link add "slw${id}a$s" type veth peer name "slw${id}b$s"
-	ip link set "slw${id}a$s" netns "$ns"
-	ip link set "slw${id}b$s" netns "$core"
-	ip -n "$ns" link set "slw${id}a$s" name up0
-	ip -n "$ns" addr add "$NET.1$s/24" dev up0
-	ip -n "$ns" link set up0 up
-	ip -n "$core" link set "slw${id}b$s" name "down$s"
-	ip -n "$core" link set "down$s" master br0
-	ip -n "$core" link set "down$s" up
-	ip netns exec "$ns" tc qdisc add dev up0 root tbf rate ${SHAPE_MBIT}mbit burst 64kb latency 200ms
-	ip netns exec "$core" tc qdisc add dev "down$s" root tbf rate ${SHAPE_MBIT}mbit burst 64kb latency 200ms
-done
+netns_up "slw$id" "$SHAPE_MBIT" || skip "cannot create network namespaces"
 
 # One sshd per site, sharing keys; one known_hosts for all.
 mkdir -p "$W/keys"
 ssh-keygen -q -t ed25519 -N '' -f "$W/keys/host_ed25519"
 ssh-keygen -q -t ed25519 -N '' -f "$W/keys/id_ed25519"
 : > "$W/known_hosts"
-for s in 0 1 2; do
+for s in $WAN_SITES; do
 	mkdir -p "$W/sshd$s"
 	cp "$W/keys/"* "$W/sshd$s/"
 	SSHD_DIR=$W/sshd$s SSHD_PORT=2222 SSHD_LISTEN=$NET.1$s SSHD_NETNS=slw${id}s$s \
@@ -98,23 +74,24 @@ done
 ip netns exec "slw${id}s2" python3 -c "import socket; socket.create_connection(('$NET.10', 2222), 3)" ||
     skip "the namespaces cannot reach each other"
 
-# The topology: two hosts a site, the generator in site 0.
+# The topology: netns.sh's hosts (two a site, the generator in site 0).
 mkdir -p "$W/master/states" "$W/master/manifests"
 {
 	echo "round: 5s"
 	echo "block_size: 256KiB"
 	echo "sites:"
-	for s in 0 1 2; do
+	for s in $WAN_SITES; do
 		echo "  - name: site$s"
 		echo "    uplink: ${CAP_MBIT}Mbit"
 		echo "    downlink: ${CAP_MBIT}Mbit"
 		echo "    hosts:"
-		for h in 0 1; do
-			mkdir -p "$W/roots/h$s$h"
-			echo "      - {name: h$s$h, address: $NET.1$s, port: 2222, root: $W/roots/h$s$h, nic: 400Mbit}"
-			cat > "$W/h$s$h.yaml" <<EOC
-host: h$s$h
-root: $W/roots/h$s$h
+		for h in $WAN_HOSTS; do
+			[ "$(echo "$h" | cut -c2)" = "$s" ] || continue
+			mkdir -p "$W/roots/$h"
+			echo "      - {name: $h, address: $NET.1$s, port: 2222, root: $W/roots/$h, nic: $WAN_NIC}"
+			cat > "$W/$h.yaml" <<EOC
+host: $h
+root: $W/roots/$h
 master: {address: $NET.10, port: 2222, dir: $W/master}
 identity: $W/keys/id_ed25519
 known_hosts: $W/known_hosts
@@ -129,32 +106,16 @@ EOC
 	echo "  - {between: [site1, site2], latency: 10ms}"
 	echo "  - {between: [site0, site2], latency: 10ms}"
 } > "$W/master/topology.yaml"
-# Large enough for ten rounds, so that the first round's start and the
-# last round's end weigh little.
-SIZE_MIB=${WAN_SIZE_MIB:-192}
-echo "files: [{name: wan.bin, version: 1, generator: h00, size: ${SIZE_MIB}MiB}]" > "$W/master/fileset.yaml"
+echo "files: [{name: wan.bin, version: 1, generator: $WAN_GENERATOR, size: ${SIZE_MIB}MiB}]" > "$W/master/fileset.yaml"
 head -c $((SIZE_MIB * MIB)) /dev/urandom > "$W/wan.bin"
 SUM=$(sha256sum < "$W/wan.bin" | cut -d' ' -f1)
-ip netns exec "slw${id}s0" "$agent" publish -c "$W/h00.yaml" "$W/wan.bin" wan.bin 1 --block-size 256KiB
-ip netns exec "slw${id}s0" "$agent" sync -c "$W/h00.yaml" || fail "generator sync"
+ip netns exec "slw${id}s0" "$agent" publish -c "$W/$WAN_GENERATOR.yaml" "$W/wan.bin" wan.bin 1 --block-size 256KiB
+ip netns exec "slw${id}s0" "$agent" sync -c "$W/$WAN_GENERATOR.yaml" || fail "generator sync"
 bound=$("$plan" bound -t "$W/master/topology.yaml" -f "$W/master/fileset.yaml" | cut -f1)
 
-# Sample every shaped interface's transmitted bytes every 20 ms from one
-# process, through /proc/PID/net/dev of a process held in each namespace.
-holders=""
-specs=""
-for n in c s0 s1 s2; do
-	ip netns exec "slw${id}$n" sleep 100000 &
-	holders="$holders $!"
-	eval "pid_$n=$!"
-done
-for s in 0 1 2; do
-	eval "specs=\"\$specs site$s:up=\$pid_s$s:up0 site$s:down=\$pid_c:down$s\""
-done
-python3 "$top/tests/lib/linkrate.py" sample "$W/samples" $specs &
-sampler=$!
+netns_sample_start "$W/samples"
 start=$(date +%s.%N)
-HOSTS="h00 h01 h10 h11 h20 h21"
+HOSTS=$WAN_HOSTS
 for r in $(seq 1 60); do
 	[ -n "${WAN_SAMPLES:-}" ] && python3 -c 'import time; print(time.monotonic(), "round", '$r')' >> "$W/rounds"
 	t_plan=$(date +%s.%N)
@@ -190,9 +151,7 @@ for r in $(seq 1 60); do
 	[ $done_hosts -eq 6 ] && break
 done
 elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
-kill "$sampler" 2>/dev/null
-wait "$sampler" 2>/dev/null
-sampler=""
+netns_sample_stop
 [ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
 for h in $HOSTS; do
 	[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
@@ -200,7 +159,7 @@ done
 
 # Peak throughput of each shaped interface over 1 s and 100 ms windows.
 [ -n "${WAN_SAMPLES:-}" ] && cat "$W/samples" "$W/rounds" > "$WAN_SAMPLES"
-python3 "$top/tests/lib/linkrate.py" peaks "$W/samples" $((CAP_MBIT * 1000000 / 8)) 1 0.1 > "$W/peaks"
+netns_peaks "$W/samples" "$W/peaks"
 worst=$(sed -n 's/^worst 1 //p' "$W/peaks")
 worst100=$(sed -n 's/^worst 0.1 //p' "$W/peaks")
 echo "wan: peak utilization of each shaped link against its declared capacity:" >&2
@@ -210,6 +169,7 @@ awk "BEGIN {exit !($worst <= 1.05)}" && ok || fail "a link carried $worst of its
 awk "BEGIN {exit !($worst > 0.5)}" && ok || fail "links barely used ($worst): the test measures nothing"
 ratio=$(awk "BEGIN {print $elapsed / $bound}")
 echo "wan: ${SIZE_MIB} MiB to 5 hosts in 3 sites in ${elapsed}s over $r rounds; bound ${bound}s; ratio $ratio" >&2
+[ -n "${WAN_RESULT:-}" ] && echo "elapsed=$elapsed bound=$bound rounds=$r hosts=$done_hosts worst=$worst" > "$WAN_RESULT"
 max=${WAN_MAX_RATIO:-2.5}
 awk "BEGIN {exit !($ratio <= $max)}" && ok || fail "took $ratio times the bound, more than $max"
 verify_trace -q "$W/trace" > "$W/verify.out" 2>&1 &&
