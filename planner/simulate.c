@@ -1,6 +1,6 @@
 /*
  * simulate.c: sluice-plan simulate, a distribution run to completion
- * against a simulated network (sim.c) by lp or greedy, or by a baseline
+ * against a simulated network (sim/engine.c) by lp or greedy, or by a baseline
  * (baseline.c): origin, every host pulling from the generator, or swarm,
  * random holders with fair sharing.  Faults: --fail link:L@A-B, host:H@A-B
  * (down from round A to B) and corrupt:H (H serves blocks that fail their

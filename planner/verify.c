@@ -228,7 +228,7 @@ check_tiles(struct vctx *v, const struct plan *p, size_t dst,
  * (unless quiet).  Returns 0 when all holds, 1 on violations, or a
  * sysexits.h code when the directory cannot be read.
  */
-int
+static int
 verify_master(const char *dir, int quiet)
 {
 	struct vctx v = { NULL, 0, quiet, dir, { 0 }, NULL, 0 };

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* Blocks demand e has been given so far, over all its candidates. */
 static uint64_t
@@ -272,21 +272,20 @@ static int
 lp_phase(struct sched *s, const size_t *cands, size_t n,
     double (*share)(const void *, size_t), const void *arg)
 {
-	struct lp b;
+	struct lp *b;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
 	double *x, secs = 0;
 	size_t i;
 	int rc;
 
-	lp_init(&b);
-	b.time_limit_ms = s->lp_time_limit;
+	b = lp_new(s->lp_time_limit);
 	for (i = 0; i < n; i++)
-		col[cands[i]] = lp_add_col(&b, s->cands[cands[i]].weight *
+		col[cands[i]] = lp_add_col(b, s->cands[cands[i]].weight *
 		    block_mib(s, &s->cands[cands[i]]), 0);
-	capacity_rows(s, &b, cands, n, col, share, arg);
-	range_rows(s, &b, cands, n, col);
-	x = xcalloc(b.ncols ? b.ncols : 1, sizeof(double));
-	rc = lp_solve(&b, x, &secs);
+	capacity_rows(s, b, cands, n, col, share, arg);
+	range_rows(s, b, cands, n, col);
+	x = xcalloc(lp_ncols(b) ? lp_ncols(b) : 1, sizeof(double));
+	rc = lp_solve(b, x, &secs);
 	if (rc >= 0) {
 		for (i = 0; i < n; i++) {
 			struct candidate *c = &s->cands[cands[i]];
@@ -309,7 +308,7 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	}
 	free(x);
 	free(col);
-	lp_free(&b);
+	lp_free(b);
 	if (s->lock != NULL)
 		pthread_mutex_lock(s->lock);
 	s->lp_seconds += secs;

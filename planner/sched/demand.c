@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 #define DEFAULT_CANDIDATES 4
 #define DEFAULT_SEEDERS 2

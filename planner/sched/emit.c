@@ -1,5 +1,5 @@
 /*
- * plans.c: the plans of a round, from the allocation: one op per granted
+ * emit.c: the plans of a round, from the allocation: one op per granted
  * candidate, its range tiling from the destination's length, its rate
  * the bytes over the round; then rates raised into what capacity is left,
  * and the final check of every plan, new and kept, against the budget.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* Fills op number n of a plan from a granted candidate. */
 static void
@@ -343,17 +343,4 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;
-}
-
-/* Frees an array of one plan per host. */
-void
-plans_free(const struct topology *t, struct plan **plans)
-{
-	size_t h;
-
-	if (plans == NULL)
-		return;
-	for (h = 0; h < t->nhosts; h++)
-		plan_free(plans[h]);
-	free(plans);
 }

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "sched.h"
 
 /* One (host, file): its ops of the epoch, and once timed, its prefix. */
 struct tgroup {

@@ -1,5 +1,5 @@
 /*
- * sim.c: the simulator.  A distribution runs against a simulated network:
+ * engine.c: the simulator.  A distribution runs against a simulated network:
  * holdings per host and file, manifests as a generator would publish them
  * (a growing file at its rate), faults (a host or link down for rounds, a
  * host serving corrupt blocks), states reported each round, and each
@@ -19,7 +19,7 @@
 
 #include <openssl/evp.h>
 
-#include "planner.h"
+#include "sim.h"
 
 /* Copies a small file; returns 0 or -1 (reported). */
 static int
