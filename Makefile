@@ -69,9 +69,9 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/master/epoch.o planner/master/signing.o \
 	       planner/master/parallel.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
-	       agent/keys.o \
-	       agent/pace.o agent/fetch.o \
-	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
+	       agent/identity.o \
+	       agent/pace.o agent/fetch.o agent/commit.o \
+	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o

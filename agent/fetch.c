@@ -26,7 +26,7 @@
 
 #include <openssl/evp.h>
 
-#include "agent.h"
+#include "run.h"
 
 #define RING_SLOTS 4
 
@@ -203,7 +203,7 @@ hasher(void *arg)
 			} else {
 				if (version_verified(j->version, boff, blen,
 				    sl->generation))
-					runner_dirty(st->r);
+					commit_dirty(&st->r->commit);
 				j->done += blen;
 				pthread_mutex_lock(&j->lock);
 				j->last = clock_mono();
