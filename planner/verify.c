@@ -174,18 +174,12 @@ check_current_op(struct vctx *v, const struct plan *p, const struct op *o,
 		    "manifest's blocks %llu..", p->host, o->id,
 		    (unsigned long long)first);
 	if (o->length > 0 && o->rate > 0) {
-		struct timed_op t = { 0 };
+		struct timed_op t = timed_op_from(o, dst, src, (size_t)fi,
+		    master_length(m, src, (size_t)fi),
+		    state_length(m->states[dst], o->file, o->version));
 
-		t.dst = dst;
-		t.src = src;
-		t.file = (size_t)fi;
-		t.offset = o->offset;
-		t.length = o->length;
+		/* Blocks as the manifest has them, not as the plan says. */
 		t.block_size = bs;
-		t.rate = o->rate;
-		t.source_have = master_length(m, src, (size_t)fi);
-		t.dest_have = state_length(m->states[dst], o->file,
-		    o->version);
 		t.tag = v->ntimed;
 		v->timed = xreallocarray(v->timed, v->ntimed + 1,
 		    sizeof(*v->timed));

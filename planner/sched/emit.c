@@ -226,19 +226,12 @@ time_plans(const struct sched *s, struct plan **plans, struct timing *tm)
 	for (h = 0; h < t->nhosts; h++)
 		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
 			const struct op *o = &plans[h]->ops[i];
-			struct timed_op x = { 0 };
-			long f = fileset_find(s->m->fileset, o->file);
-			long src = topology_host(t, o->source.host);
+			size_t f = (size_t)fileset_find(s->m->fileset,
+			    o->file);
+			size_t src = (size_t)topology_host(t, o->source.host);
+			struct timed_op x = timed_op_from(o, h, src, f,
+			    s->len[src * nf + f], s->len[h * nf + f]);
 
-			x.dst = h;
-			x.src = (size_t)src;
-			x.file = (size_t)f;
-			x.offset = o->offset;
-			x.length = o->length;
-			x.block_size = o->block_size;
-			x.rate = o->rate;
-			x.source_have = s->len[x.src * nf + x.file];
-			x.dest_have = s->len[h * nf + x.file];
 			x.tag = h << 20 | i;
 			timing_add(tm, &x);
 		}

@@ -66,6 +66,8 @@ struct timing {
 	size_t		 nops, capops;
 };
 
+struct timed_op timed_op_from(const struct op *, size_t dst, size_t src,
+	    size_t file, uint64_t source_have, uint64_t dest_have);
 void	 timing_init(struct timing *, size_t nfiles);
 size_t	 timing_add(struct timing *, const struct timed_op *);
 void	 timing_run(struct timing *);

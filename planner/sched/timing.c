@@ -258,6 +258,30 @@ timing_run(struct timing *tm)
 	free(queue);
 }
 
+/*
+ * An op of a plan as the timing rule takes it: from host src to host dst,
+ * of file (its index in the file set), its range, block size and rate the
+ * plan's, the source holding source_have bytes and the destination
+ * dest_have when it starts.  The tag is left 0 for the caller.
+ */
+struct timed_op
+timed_op_from(const struct op *o, size_t dst, size_t src, size_t file,
+    uint64_t source_have, uint64_t dest_have)
+{
+	struct timed_op x = { 0 };
+
+	x.dst = dst;
+	x.src = src;
+	x.file = file;
+	x.offset = o->offset;
+	x.length = o->length;
+	x.block_size = o->block_size;
+	x.rate = o->rate;
+	x.source_have = source_have;
+	x.dest_have = dest_have;
+	return x;
+}
+
 void
 timing_init(struct timing *tm, size_t nfiles)
 {
