@@ -201,9 +201,6 @@ cmp_scored(const void *a, const void *b)
 	return (x->source > y->source) - (x->source < y->source);
 }
 
-/* Candidates of one demand sorted by source length, then source index. */
-static const struct sched *sort_sched;
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -261,6 +258,7 @@ holders_beyond(const struct sched *s, const uint64_t *lens, size_t file,
 	return H - lo;
 }
 
+/* Candidates of one demand sorted by source length, then source index. */
 static int
 cmp_by_length(const void *a, const void *b)
 {
@@ -1021,7 +1019,6 @@ sched_candidates(struct sched *s)
 			s->ncands++;
 			d->ncand++;
 		}
-		sort_sched = s;
 		if (d->ncand > 1)
 			qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
 			    cmp_by_length);

@@ -48,17 +48,41 @@ cmp_index(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
-static const struct timing *sort_timing;
+/* An op of a group keyed for sorting by its range; its index breaks ties. */
+struct tkey {
+	uint64_t	 offset;
+	uint64_t	 length;
+	size_t		 op;
+};
 
 static int
-cmp_op_offset(const void *a, const void *b)
+cmp_tkey(const void *a, const void *b)
 {
-	const struct timed_op *x = &sort_timing->ops[*(const size_t *)a];
-	const struct timed_op *y = &sort_timing->ops[*(const size_t *)b];
+	const struct tkey *x = a, *y = b;
 
 	if (x->offset != y->offset)
 		return x->offset < y->offset ? -1 : 1;
-	return (x->length > y->length) - (x->length < y->length);
+	if (x->length != y->length)
+		return x->length < y->length ? -1 : 1;
+	return (x->op > y->op) - (x->op < y->op);
+}
+
+/* Sorts a group's ops by offset, then length. */
+static void
+sort_by_offset(const struct timing *tm, struct tgroup *g)
+{
+	struct tkey *k = xcalloc(g->nops ? g->nops : 1, sizeof(*k));
+	size_t i;
+
+	for (i = 0; i < g->nops; i++) {
+		k[i].offset = tm->ops[g->ops[i]].offset;
+		k[i].length = tm->ops[g->ops[i]].length;
+		k[i].op = g->ops[i];
+	}
+	qsort(k, g->nops, sizeof(*k), cmp_tkey);
+	for (i = 0; i < g->nops; i++)
+		g->ops[i] = k[i].op;
+	free(k);
 }
 
 /* The group of (host, file), or (size_t)-1 when it has no op. */
@@ -216,9 +240,8 @@ timing_run(struct timing *tm)
 			s->users[s->nusers++] = (size_t)(d - g);
 		}
 	}
-	sort_timing = tm;
 	for (i = 0; i < ngroups; i++)
-		qsort(g[i].ops, g[i].nops, sizeof(size_t), cmp_op_offset);
+		sort_by_offset(tm, &g[i]);
 	queue = xcalloc(ngroups ? ngroups : 1, sizeof(size_t));
 	for (i = 0; i < ngroups; i++)
 		if (g[i].waiting == 0)
