@@ -74,7 +74,8 @@ AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
-	       tests/unit/test_formats.o tests/unit/test_planner.o
+	       tests/unit/test_formats.o tests/unit/test_planner.o \
+	       tests/unit/test_sched.o
 
 FUZZ_TARGETS = topology fileset manifest state plan agent units names
 FUZZ_SECONDS ?= 60

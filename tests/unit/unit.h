@@ -11,6 +11,7 @@ Suite	*suite_names(void);
 Suite	*suite_topology(void);
 Suite	*suite_formats(void);
 Suite	*suite_planner(void);
+Suite	*suite_sched(void);
 
 /* Parses YAML text as a topology named "t.yaml"; returns the exit code. */
 int	 topology_from_string(const char *, struct topology **, struct diag *);
