@@ -70,7 +70,7 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/master/parallel.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/identity.o \
-	       agent/pace.o agent/fetch.o agent/commit.o \
+	       agent/pace.o agent/fetch.o agent/ring.o agent/commit.o \
 	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \

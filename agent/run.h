@@ -1,7 +1,8 @@
 /*
  * run.h: one plan's run, private to the files that carry it out:
- * transfer.c (the plan's jobs and threads), fetch.c (a job's streams) and
- * commit.c (the group commit).  The rest of the agent sees plan_execute()
+ * transfer.c (the plan's jobs and threads), fetch.c (a job's streams),
+ * ring.c (a stream's chunks between its threads) and commit.c (the group
+ * commit).  The rest of the agent sees plan_execute()
  * in agent.h.
  */
 #ifndef SLUICE_RUN_H
@@ -27,6 +28,40 @@ void	 commit_start(struct commit *, struct store *, struct version **vs,
 	    size_t n);
 void	 commit_dirty(struct commit *);
 int	 commit_finish(struct commit *);
+
+/* ring.c: chunks from a stream's reader to its hasher */
+
+#define RING_SLOTS 4
+
+/* One chunk on its way from the reader to the hasher. */
+struct slot {
+	unsigned char	*buf;
+	uint64_t	 offset;	/* in the file */
+	size_t		 len;
+	uint64_t	 block;		/* the op's block it belongs to */
+	int		 first;		/* the block's first chunk */
+	int		 last;		/* ... its last */
+	unsigned	 generation;	/* the store's, when the block began */
+	int		 full;		/* put, not yet released */
+};
+
+struct ring {
+	struct slot	 slot[RING_SLOTS];
+	unsigned	 head;		/* the reader's next slot */
+	unsigned	 tail;		/* the hasher's next slot */
+	int		 closed;	/* the reader is done */
+	pthread_mutex_t	 lock;		/* guards the fields above */
+	pthread_cond_t	 cond;
+};
+
+void	 ring_init(struct ring *);
+int	 ring_alloc(struct ring *, size_t chunk);
+void	 ring_free(struct ring *);
+struct slot *ring_get(struct ring *, _Atomic int *abort);
+void	 ring_put(struct ring *, struct slot *);
+void	 ring_close(struct ring *);
+struct slot *ring_take(struct ring *);
+void	 ring_release(struct ring *);
 
 /* transfer.c and fetch.c: a plan's jobs and streams */
 
