@@ -76,6 +76,8 @@ TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o \
 	       tests/unit/test_sched.o
+TEST_AGENT_OBJ = tests/unit/main_agent.o tests/unit/test_store.o \
+	       tests/unit/test_run.o
 
 FUZZ_TARGETS = topology fileset manifest state plan agent units names
 FUZZ_SECONDS ?= 60
@@ -96,7 +98,7 @@ all: $(PROGRAMS)
 # it, not master/.
 DEPFLAGS = -MMD -MP
 -include $(TOPOLOGY_OBJ:.o=.d) $(PLANNER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
-	 $(TEST_OBJ:.o=.d)
+	 $(TEST_OBJ:.o=.d) $(TEST_AGENT_OBJ:.o=.d)
 
 agent/sluice-agent: $(AGENT_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(AGENT_LIBS)
@@ -140,6 +142,11 @@ PLANNER_LIB_OBJ = $(filter-out planner/main.o,$(PLANNER_OBJ))
 
 tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY) $(PLANNER_LIBS) $(CHECK_LIBS)
+
+AGENT_LIB_OBJ = $(filter-out agent/main.o,$(AGENT_OBJ))
+
+tests/unit/unit-agent: $(TEST_AGENT_OBJ) $(AGENT_LIB_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_AGENT_OBJ) $(AGENT_LIB_OBJ) $(LIBTOPOLOGY) $(AGENT_LIBS) $(CHECK_LIBS)
 
 # Run "make deps" first when a library or tool is missing, then build and
 # test in a second make, so that pkg-config sees what deps installed.
@@ -188,9 +195,10 @@ bench: need-deps
 	sh bench/wan.sh | tee bench/out/wan.md
 	sh bench/torrent.sh | tee bench/out/torrent.md
 
-check-run: all tests/unit/unit tests/fuzz/replay
+check-run: all tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 	@echo "== unit tests"
 	./tests/unit/unit
+	./tests/unit/unit-agent
 	@echo "== fuzz corpus replayed"
 	./tests/fuzz/replay $(addprefix tests/fuzz/corpus/,$(FUZZ_TARGETS))
 	@echo "== command-line tests"
@@ -255,9 +263,10 @@ install: all
 	install -m 0444 man/sluice.7 $(DESTDIR)$(MANDIR)/man7/
 
 clean:
-	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
-	    $(TOPOLOGY_OBJ:.o=.d) $(PLANNER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
-	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
+	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(TEST_AGENT_OBJ) \
+	    $(LIBTOPOLOGY) $(TOPOLOGY_OBJ:.o=.d) $(PLANNER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	    $(TEST_OBJ:.o=.d) $(TEST_AGENT_OBJ:.o=.d) \
+	    $(PROGRAMS) tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 	rm -rf tests/fuzz/build tests/valgrind-bin tests/valgrind-logs
 
 .PHONY: all bench bench-deps need-bench-deps check check-run check-valgrind demo fuzz need-deps deps install clean
