@@ -1,5 +1,6 @@
 /*
- * agent.h: sluice-agent, the host side.  Everything the agent's files share.
+ * agent.h: sluice-agent, the host side: what the agent's files share.  One
+ * plan's run keeps its own structs in run.h.
  */
 #ifndef SLUICE_AGENT_H
 #define SLUICE_AGENT_H
@@ -35,14 +36,16 @@ struct agent_config {
 					 * when it is exposed */
 };
 
-int	 agent_signer(const struct agent_config *, struct sshkey *);
-int	 identity_keygen(const struct agent_config *);
-int	 plan_signature_check(const struct agent_config *, const char *what,
-	    const char *text, size_t len, const char *sig, size_t siglen);
 int	 config_load(const char *path, struct agent_config **, struct diag *);
 int	 config_parse(const char *path, const struct ynode *,
 	    struct agent_config **, struct diag *);
 void	 config_free(struct agent_config *);
+
+/* identity.c: this host's signing key, and the master's on plans */
+int	 agent_signer(const struct agent_config *, struct sshkey *);
+int	 identity_keygen(const struct agent_config *);
+int	 plan_signature_check(const struct agent_config *, const char *what,
+	    const char *text, size_t len, const char *sig, size_t siglen);
 
 /* store.c: the crash-safe store under ROOT/.sluice/ */
 
@@ -108,9 +111,6 @@ int	 store_parse_len(const char *text, uint64_t *length);
 int	 store_write_meta(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
-char	*store_id(struct store *);
-int	 store_claim(const struct agent_config *, struct store *);
-char	*machine_name(void);
 int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);
@@ -188,11 +188,18 @@ int	 plan_execute(const struct agent_config *, struct store *,
 	    const struct plan *, int verbose, struct run_result *);
 void	 run_result_clear(struct run_result *);
 
-/* publish.c, report.c, sync.c */
+/* publish.c: the generator's publishing */
 int	 cmd_publish(const struct agent_config *, int argc, char **argv);
+
+/* report.c: this host's state, and who makes it */
+char	*store_id(struct store *);
+int	 store_claim(const struct agent_config *, struct store *);
+char	*machine_name(void);
 int	 agent_state(const struct agent_config *, struct store *,
 	    struct state **);
 int	 cmd_state(const struct agent_config *, int verbose);
+
+/* sync.c: running one plan, and the cron sync */
 int	 cmd_run_plan(const struct agent_config *, const char *plan_path,
 	    int verbose);
 int	 cmd_sync(const struct agent_config *, int verbose);
