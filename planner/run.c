@@ -1,6 +1,6 @@
 /*
  * run.c: sluice-plan run, one planning run: the master directory loaded,
- * one round planned (round.c), the set written (epoch.c).
+ * one round planned (sched/round.c), the set written (master/epoch.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
