@@ -664,6 +664,112 @@ out:
 	return rc;
 }
 
+/* What one sync holds while it runs. */
+struct sync_run {
+	const struct agent_config *c;
+	struct store	*s;
+	struct ssh	*ssh;		/* to the master; NULL between */
+	struct plan	*p;		/* the last plan fetched */
+	const struct sshkey *key;	/* signs what is sent; NULL none */
+	uint64_t	 done;		/* the last epoch run or passed */
+	double		 wait;		/* seconds a wait for a plan lasts */
+	double		 until;		/* when the current wait ends */
+	double		 poll;
+	int		 ran;		/* a plan was run */
+	int		 planned;	/* the master has planned */
+	int		 verbose;
+};
+
+/*
+ * Takes ROOT/.sluice/lock without waiting.  Returns 0 with *lock held,
+ * 1 when another sync holds it (said with -v), or EX_IOERR, said.
+ */
+static int
+sync_lock(const struct agent_config *c, struct store *s, int verbose,
+    int *lock)
+{
+	if ((*lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
+		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
+		return EX_IOERR;
+	}
+	if (flock(*lock, LOCK_EX | LOCK_NB) == -1) {
+		if (verbose)
+			printf("another sync is running\n");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Runs every new plan that comes while r waits: a plan that comes
+ * expired is passed over, one that runs has its state sent back at once
+ * and the next waited for, a round at most.  Returns rc, or the first
+ * failure when rc is 0; a failure to reach the master ends it.
+ */
+static int
+sync_plans(struct sync_run *r, int rc)
+{
+	const struct agent_config *c = r->c;
+	char why[512];
+	int prc;
+
+	for (;;) {
+		prc = wait_for_plan(c, r->s, r->ssh, r->key, r->done, r->until,
+		    r->poll, &r->p, &r->planned, r->verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		if (prc != 0 || r->p == NULL || r->p->epoch <= r->done)
+			return rc;
+		/* Long expired, it is a clock that is off. */
+		if (plan_expired(r->p, time(NULL), why, sizeof(why)) != 0) {
+			if (r->verbose || difftime(time(NULL), r->p->expires) >
+			    difftime(r->p->expires, r->p->issued))
+				warnx_("%s", why);
+			r->done = r->p->epoch;
+			continue;
+		}
+		ssh_close(r->ssh);
+		r->ssh = NULL;
+		prc = execute(c, r->s, r->p, r->verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		r->done = r->p->epoch;
+		r->ran = 1;
+		if (connect_master(c, &r->ssh, clock_mono() + c->timeout) != 0)
+			return EX_UNAVAILABLE;
+		if (send_manifests(c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
+			rc = EX_UNAVAILABLE;
+		if ((prc = send_state(c, r->s, r->ssh, r->key)) != 0)
+			return rc == 0 ? prc : rc;
+		r->until = clock_mono() + r->wait;
+	}
+}
+
+/*
+ * When no plan ran: the manifests and state sent all the same.  Before
+ * the master's first run there is nothing to wait for: not an error, and
+ * cron mails nothing.  Returns rc, or the first failure when rc is 0.
+ */
+static int
+sync_report(struct sync_run *r, int rc)
+{
+	int prc;
+
+	if (r->verbose)
+		printf(r->planned ? "no new plan\n" : "no plan yet: the "
+		    "master has not planned\n");
+	if (r->ssh == NULL && connect_master(r->c, &r->ssh, clock_mono() +
+	    r->c->timeout) != 0)
+		return EX_UNAVAILABLE;
+	if (send_manifests(r->c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
+		rc = EX_UNAVAILABLE;
+	prc = send_state(r->c, r->s, r->ssh, r->key);
+	if (prc != 0 && rc == 0)
+		rc = prc;
+	return rc;
+}
+
 /*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
@@ -672,128 +778,72 @@ out:
 int
 cmd_sync(const struct agent_config *c, int verbose)
 {
-	struct store *s;
-	struct ssh *ssh = NULL;
-	struct plan *p = NULL;
-	uint64_t done = 0;
-	double start = clock_mono(), wait, until, poll;
+	struct sync_run r;
+	double start = clock_mono();
 	struct sshkey signer;
-	const struct sshkey *key;
-	char *buf, why[512];
+	char *buf;
 	size_t len;
-	int lock, rc = 0, prc, ran = 0, planned = 0, signing;
+	int lock = -1, rc = 0, signing;
 
+	memset(&r, 0, sizeof(r));
+	memset(&signer, 0, sizeof(signer));
+	r.c = c;
+	r.verbose = verbose;
 	if (c->master_address == NULL) {
 		warnx_("%s: no 'master' to sync with", c->path);
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
-	if (store_open(c->root, &s) != 0)
-		return EX_IOERR;
-	if ((lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1) {
-		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
-		store_close(s);
-		return EX_IOERR;
+	if (store_open(c->root, &r.s) != 0) {
+		r.s = NULL;
+		rc = EX_IOERR;
+		goto out;
 	}
-	if (flock(lock, LOCK_EX | LOCK_NB) == -1) {
-		if (verbose)
-			printf("another sync is running\n");
-		close(lock);
-		store_close(s);
-		return 0;
+	if ((rc = sync_lock(c, r.s, verbose, &lock)) != 0) {
+		if (rc == 1)
+			rc = 0;
+		goto out;
 	}
-	if ((rc = store_claim(c, s)) != 0 ||
+	if ((rc = store_claim(c, r.s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
-		close(lock);
-		store_close(s);
-		return rc ? rc : EX_CONFIG;
+		rc = rc ? rc : EX_CONFIG;
+		goto out;
 	}
-	key = signing ? &signer : NULL;
+	r.key = signing ? &signer : NULL;
 	srand48((long)getpid() ^ (long)time(NULL));
-	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
-		done = strtoull(buf, NULL, 10);
+	if (store_read_meta(r.s, "epoch", &buf, &len) == 0) {
+		r.done = strtoull(buf, NULL, 10);
 		free(buf);
 	}
-	wait = wait_of(c, s);
-	until = start + wait;
+	r.wait = wait_of(c, r.s);
+	r.until = start + r.wait;
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
-	poll = fmin(1.0, fmax(0.05, wait / 60));
+	r.poll = fmin(1.0, fmax(0.05, r.wait / 60));
 	if (c->splay > 0)
 		sleep_until(start + splay_of(c));
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */
-	if (connect_master(c, &ssh, start + fmax(fmax(wait, c->timeout),
-	    round_of(s))) != 0) {
+	if (connect_master(c, &r.ssh, start + fmax(fmax(r.wait, c->timeout),
+	    round_of(r.s))) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if ((rc = check_known(c, ssh)) != 0 ||
-	    (rc = check_reporter(c, s, ssh, key, verbose)) != 0)
+	if ((rc = check_known(c, r.ssh)) != 0 ||
+	    (rc = check_reporter(c, r.s, r.ssh, r.key, verbose)) != 0)
 		goto out;
-	if (send_manifests(c, s, ssh, key, 1) != 0)
+	if (send_manifests(c, r.s, r.ssh, r.key, 1) != 0)
 		rc = EX_UNAVAILABLE;
-	for (;;) {
-		prc = wait_for_plan(c, s, ssh, key, done, until, poll, &p,
-		    &planned, verbose);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-		if (prc != 0 || p == NULL || p->epoch <= done)
-			break;
-		/* A plan that comes expired is not run; the next is waited
-		 * for.  Long expired, it is a clock that is off. */
-		if (plan_expired(p, time(NULL), why, sizeof(why)) != 0) {
-			if (verbose || difftime(time(NULL), p->expires) >
-			    difftime(p->expires, p->issued))
-				warnx_("%s", why);
-			done = p->epoch;
-			continue;
-		}
-		ssh_close(ssh);
-		ssh = NULL;
-		prc = execute(c, s, p, verbose);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-		done = p->epoch;
-		ran = 1;
-		/* The state goes back at once: the next planning run sees
-		 * it.  Then the next plan is waited for, a round at most. */
-		if (connect_master(c, &ssh, clock_mono() + c->timeout) != 0) {
-			rc = EX_UNAVAILABLE;
-			goto out;
-		}
-		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
-			rc = EX_UNAVAILABLE;
-		if ((prc = send_state(c, s, ssh, key)) != 0) {
-			if (rc == 0)
-				rc = prc;
-			goto out;
-		}
-		until = clock_mono() + wait;
-	}
-	if (!ran) {
-		/* Before the master's first run there is nothing to wait
-		 * for: not an error, and cron mails nothing. */
-		if (verbose)
-			printf(planned ? "no new plan\n" : "no plan yet: the "
-			    "master has not planned\n");
-		if (ssh == NULL && connect_master(c, &ssh, clock_mono() +
-		    c->timeout) != 0) {
-			rc = EX_UNAVAILABLE;
-			goto out;
-		}
-		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
-			rc = EX_UNAVAILABLE;
-		prc = send_state(c, s, ssh, key);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-	}
+	rc = sync_plans(&r, rc);
+	if (!r.ran)
+		rc = sync_report(&r, rc);
 out:
 	OPENSSL_cleanse(&signer, sizeof(signer));
-	ssh_close(ssh);
-	plan_free(p);
-	close(lock);
-	store_close(s);
+	ssh_close(r.ssh);
+	plan_free(r.p);
+	if (lock != -1)
+		close(lock);
+	store_close(r.s);
 	return rc;
 }

@@ -245,13 +245,13 @@ cmd_check(int argc, char **argv)
 	if (rc == EX_USAGE)
 		usage_check();
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (m->nerrors > 0) {
 		fprintf(stderr, "sluice-plan: check: %zu broken state or "
 		    "manifest file%s\n", m->nerrors,
 		    m->nerrors == 1 ? "" : "s");
-		master_free(m);
-		return EX_DATAERR;
+		rc = EX_DATAERR;
+		goto out;
 	}
 	if (!quiet)
 		summary(m, from_dir);
@@ -259,6 +259,7 @@ cmd_check(int argc, char **argv)
 		check_owners(m->dir);
 		rc = check_stalls(m);
 	}
+out:
 	master_free(m);
 	return rc;
 }

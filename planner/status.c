@@ -172,8 +172,8 @@ int
 cmd_status(int argc, char **argv)
 {
 	const char *dir = dir_argument(argc, argv);
-	struct master *m;
-	struct ledger *l;
+	struct master *m = NULL;
+	struct ledger *l = NULL;
 	char why[512];
 	int rc;
 
@@ -181,12 +181,9 @@ cmd_status(int argc, char **argv)
 		fprintf(stderr, "usage: sluice-plan status -d DIR\n");
 		return EX_USAGE;
 	}
-	if ((rc = master_load(dir, &m, 0)) != 0)
-		return rc;
-	if ((rc = master_ledger(dir, &l)) != 0) {
-		master_free(m);
-		return rc;
-	}
+	if ((rc = master_load(dir, &m, 0)) != 0 ||
+	    (rc = master_ledger(dir, &l)) != 0)
+		goto out;
 	print_ledger(l, m->topology->round);
 	print_stalls(m, l);
 	print_progress(m);
@@ -194,7 +191,8 @@ cmd_status(int argc, char **argv)
 	printf("lower bound on the time left: %.1fs",
 	    bound_makespan(m, why, sizeof(why)));
 	printf(" (%s)\n", why);
+out:
 	ledger_free(l);
 	master_free(m);
-	return 0;
+	return rc;
 }

@@ -645,48 +645,6 @@ START_TEST(in_flight_saturated)
 }
 END_TEST
 
-/*
- * GLPK ends the process on a problem it cannot load; lp_solve() never
- * lets it: entries of one (row, column) are summed into one, and a
- * problem out of range is a failed solve.
- */
-START_TEST(lp_never_aborts)
-{
-	struct lp b;
-	double x[2], secs;
-	int c1, c2, r;
-
-	/* max 3 x1 + x2, 2 x1 + x2 <= 4 given in three entries, x1 <= 1. */
-	lp_init(&b);
-	c1 = lp_add_col(&b, 3, 0);
-	c2 = lp_add_col(&b, 1, 0);
-	r = lp_add_row(&b, 4, 0);
-	lp_entry(&b, r, c1, 1);
-	lp_entry(&b, r, c2, 1);
-	lp_entry(&b, r, c1, 1);
-	r = lp_add_row(&b, 1, 0);
-	lp_entry(&b, r, c1, 1);
-	ck_assert_int_eq(lp_solve(&b, x, &secs), 0);
-	ck_assert_double_eq_tol(x[0], 1, 1e-9);
-	ck_assert_double_eq_tol(x[1], 2, 1e-9);
-	/* An entry outside the problem: refused, not loaded. */
-	lp_entry(&b, 7, c1, 1);
-	ck_assert_int_eq(lp_solve(&b, x, &secs), -1);
-	lp_free(&b);
-	/* Entries that cancel are dropped. */
-	lp_init(&b);
-	c1 = lp_add_col(&b, 1, 0);
-	r = lp_add_row(&b, 3, 0);
-	lp_entry(&b, r, c1, 1);
-	lp_entry(&b, r, c1, 1);
-	lp_entry(&b, r, c1, -1);
-	ck_assert_int_eq(lp_solve(&b, x, &secs), 0);
-	ck_assert_double_eq_tol(x[0], 3, 1e-9);
-	lp_free(&b);
-	lp_thread_done();
-}
-END_TEST
-
 Suite *
 suite_planner(void)
 {
@@ -704,7 +662,6 @@ suite_planner(void)
 	tcase_add_test(tc, failures_to_threshold);
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
-	tcase_add_test(tc, lp_never_aborts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /*
  * Which hosts get a new plan: every one but those whose plan is still

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* Blocks demand e has been given so far, over all its candidates. */
 static uint64_t
@@ -272,21 +272,20 @@ static int
 lp_phase(struct sched *s, const size_t *cands, size_t n,
     double (*share)(const void *, size_t), const void *arg)
 {
-	struct lp b;
+	struct lp *b;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
 	double *x, secs = 0;
 	size_t i;
 	int rc;
 
-	lp_init(&b);
-	b.time_limit_ms = s->lp_time_limit;
+	b = lp_new(s->lp_time_limit);
 	for (i = 0; i < n; i++)
-		col[cands[i]] = lp_add_col(&b, s->cands[cands[i]].weight *
+		col[cands[i]] = lp_add_col(b, s->cands[cands[i]].weight *
 		    block_mib(s, &s->cands[cands[i]]), 0);
-	capacity_rows(s, &b, cands, n, col, share, arg);
-	range_rows(s, &b, cands, n, col);
-	x = xcalloc(b.ncols ? b.ncols : 1, sizeof(double));
-	rc = lp_solve(&b, x, &secs);
+	capacity_rows(s, b, cands, n, col, share, arg);
+	range_rows(s, b, cands, n, col);
+	x = xcalloc(lp_ncols(b) ? lp_ncols(b) : 1, sizeof(double));
+	rc = lp_solve(b, x, &secs);
 	if (rc >= 0) {
 		for (i = 0; i < n; i++) {
 			struct candidate *c = &s->cands[cands[i]];
@@ -309,7 +308,7 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	}
 	free(x);
 	free(col);
-	lp_free(&b);
+	lp_free(b);
 	if (s->lock != NULL)
 		pthread_mutex_lock(s->lock);
 	s->lp_seconds += secs;
@@ -318,21 +317,44 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	return rc == 0 ? 0 : -1;
 }
 
-/* Greedy: best weight first, each candidate as much as fits, once. */
-static const struct sched *sort_sched;
+/* Greedy: best weight first, each candidate as much as fits, once.  A
+ * candidate keyed for that order: weight, then cost, then its index. */
+struct greedy_key {
+	double		 weight;
+	double		 cost;
+	size_t		 cand;
+};
 
 static int
 cmp_greedy(const void *a, const void *b)
 {
-	const struct candidate *x = &sort_sched->cands[*(const size_t *)a];
-	const struct candidate *y = &sort_sched->cands[*(const size_t *)b];
+	const struct greedy_key *x = a, *y = b;
 
 	if (x->weight != y->weight)
 		return x->weight > y->weight ? -1 : 1;
 	if (x->cost != y->cost)
 		return x->cost < y->cost ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) -
-	    (*(const size_t *)a < *(const size_t *)b);
+	return (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+/* The candidates of s, best first for the greedy fill. */
+static size_t *
+greedy_order(const struct sched *s)
+{
+	struct greedy_key *k = xcalloc(s->ncands ? s->ncands : 1, sizeof(*k));
+	size_t *order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
+	size_t i;
+
+	for (i = 0; i < s->ncands; i++) {
+		k[i].weight = s->cands[i].weight;
+		k[i].cost = s->cands[i].cost;
+		k[i].cand = i;
+	}
+	qsort(k, s->ncands, sizeof(*k), cmp_greedy);
+	for (i = 0; i < s->ncands; i++)
+		order[i] = k[i].cand;
+	free(k);
+	return order;
 }
 
 /*
@@ -350,14 +372,8 @@ greedy_fill(struct sched *s)
 	size_t i;
 	int pass, gave = 1;
 
-	if (s->greedy_order == NULL) {
-		s->greedy_order = xcalloc(s->ncands ? s->ncands : 1,
-		    sizeof(size_t));
-		for (i = 0; i < s->ncands; i++)
-			s->greedy_order[i] = i;
-		sort_sched = s;
-		qsort(s->greedy_order, s->ncands, sizeof(size_t), cmp_greedy);
-	}
+	if (s->greedy_order == NULL)
+		s->greedy_order = greedy_order(s);
 	for (pass = 0; gave && pass < GREEDY_PASSES; pass++)
 		for (gave = 0, i = 0; i < s->ncands; i++) {
 			struct candidate *c = &s->cands[s->greedy_order[i]];

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "sim.h"
 
 #define SWARM_PEERS 4
 #define SWARM_REPICK 5.0	/* seconds between choices of peers */
