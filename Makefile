@@ -54,7 +54,7 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/topology.o topology/units.o topology/util.o \
 	       topology/ynode.o topology/yout.o topology/sshsig.o
 PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o \
-	       planner/ledger.o planner/demand.o planner/allocate.o planner/lp.o \
+	       planner/ledger.o planner/demand.o planner/forest.o planner/allocate.o planner/lp.o \
 	       planner/timing.o planner/plans.o planner/epoch.o \
 	       planner/round.o planner/parallel.o \
 	       planner/run.o \

@@ -222,6 +222,8 @@ struct demand {
 	uint64_t	 want;		/* what it must reach now */
 	size_t		 first;		/* its candidates, in source length */
 	size_t		 ncand;		/* order (shortest first) */
+	long		 forest;	/* its forest candidate, once granted;
+					 * else -1 */
 };
 
 /* One possible source for a demand, and what it is given. */
@@ -278,6 +280,13 @@ struct sched {
 	size_t		 lans_solved;
 	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
 					 * guards the counters above */
+	/* The forest (forest.c); NULL before sched_forest(): */
+	long		*forest_parent;	/* host * nfiles + file: the host
+					 * that feeds it, or -1 */
+	size_t		*forest_rank;	/* ... its place in its site's order */
+	size_t		*forest_site_key;	/* file * nsites + site: the
+					 * site's place in the file's tree */
+	int		 forest_done;	/* its grants made: the rest fills */
 };
 
 /* demand.c */
@@ -290,6 +299,10 @@ uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
 uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
 	    uint64_t first_block, uint64_t nblocks);
 uint64_t sched_scheduled_bytes(const struct sched *);
+
+/* forest.c */
+void	 sched_forest(struct sched *);
+void	 sched_forest_grant(struct sched *);
 
 /* allocate.c */
 void	 sched_allocate(struct sched *);
