@@ -352,6 +352,9 @@ struct timed_op {
 
 struct timing {
 	size_t		 nfiles;
+	double		 hop;		/* seconds a relayed block waits beyond
+					 * its source's copy: 0 by the rule,
+					 * SCHED_HOP_DELAY in the simulator */
 	struct timed_op	*ops;
 	size_t		 nops, capops;
 };
@@ -440,6 +443,7 @@ struct sim {
 	struct fault	 faults[SIM_MAX_FAULTS];
 	size_t		 nfaults;
 	double		 T;
+	double		 step;		/* the baselines' time step, seconds */
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
 	double		*use;		/* per resource, B/s this round */
@@ -450,8 +454,6 @@ struct sim {
 	double		*grow;		/* per file: B/s published, 0 whole */
 	uint64_t	**pieces;	/* swarm: host * nfiles + file: the
 					 * blocks held, a bit each */
-	double		*carry;		/* ... bytes carried short of a
-					 * whole piece */
 };
 
 

@@ -225,6 +225,23 @@ verify_trace -q "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
+# The swarm baseline is honest: on a ring of three regions, whose bound is
+# the WAN cut out of the generator's region (bound says so, with the
+# payload bound), it never beats the bound: a flow's pieces are paid for
+# by that flow's bytes alone, never by a LAN flow's to the same host.
+"$top/tests/tools/gen-case" "$work/ring3" --regions 3 --sites 3 --hosts 6 --files 8 \
+    --size 1073741824 --wan 300 --no-states >/dev/null
+out=$("$plan" bound -t "$work/ring3/topology.yaml" -f "$work/ring3/fileset.yaml")
+case "$out" in
+*"links out of region0"*"; payload bound "*" s at 94% of capacity") ok ;;
+*) fail "ring3 bound: $out" ;;
+esac
+out=$("$plan" simulate -t "$work/ring3/topology.yaml" -f "$work/ring3/fileset.yaml" \
+    --method swarm 2>&1)
+ratio=$(printf '%s\n' "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
+if [ -n "$ratio" ] && awk "BEGIN {exit !($ratio >= 1)}"; then ok
+else fail "the swarm beats the bound of a WAN cut: $out"; fi
+
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,
 # while the generator sends each byte once (at most one round of its
