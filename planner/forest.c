@@ -11,6 +11,7 @@
  * fill what it leaves (allocate.c).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,35 +379,68 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	}
 }
 
+/* How many parents within its site host h has for file f. */
+static size_t
+site_depth(const struct sched *s, size_t h, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, k = 0;
+	long p = s->forest_parent[h * nf + f];
+
+	while (p >= 0 && s->t->hosts[p].site == s->t->hosts[h].site &&
+	    k < s->t->nhosts) {
+		k++;
+		p = s->forest_parent[(size_t)p * nf + f];
+	}
+	return k;
+}
+
 /*
  * The host of site u to feed another site file f from: of those that may
- * serve and receive the file (or, when none does, hold it), the one that
- * feeds the fewest streams of every file, then the fewest of this one,
- * then the first in the file's order; -1 when none.
+ * serve and receive the file (or, when none does, hold it), and no more
+ * than one level below the shallowest of them in the file's tree (each
+ * level is a relay hop the other site waits for), the one that feeds the
+ * fewest streams of every file, then the fewest of this one, then the
+ * shallowest, then the first in the file's order; -1 when none.
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
     const unsigned *fkids)
 {
 	const struct site *st = &s->t->sites[u];
-	size_t nf = s->m->fileset->nfiles, j, pass;
+	size_t nf = s->m->fileset->nfiles, j, pass, top = SIZE_MAX;
+	size_t *depth = xcalloc(st->nhosts ? st->nhosts : 1, sizeof(size_t));
 	long best = -1;
+	size_t bd = 0;
 
-	for (pass = 0; pass < 2 && best < 0; pass++)
+	for (pass = 0; pass < 2 && best < 0; pass++) {
 		for (j = 0; j < st->nhosts; j++) {
-			size_t h = st->hosts[j], b;
+			size_t h = st->hosts[j];
 
+			depth[j] = SIZE_MAX;
 			if (!s->source_ok[h] || !(pass ? held(s, h, f) > 0 :
 			    wants(s, h, f)))
 				continue;
-			b = (size_t)best;
+			depth[j] = site_depth(s, h, f);
+			if (depth[j] < top)
+				top = depth[j];
+		}
+		for (j = 0; j < st->nhosts; j++) {
+			size_t h = st->hosts[j], b = (size_t)best;
+
+			if (depth[j] == SIZE_MAX || depth[j] > top + 1)
+				continue;
 			if (best < 0 || kids[h] < kids[b] || (kids[h] ==
 			    kids[b] && (fkids[h * nf + f] < fkids[b * nf + f] ||
 			    (fkids[h * nf + f] == fkids[b * nf + f] &&
+			    (depth[j] < bd || (depth[j] == bd &&
 			    s->forest_rank[h * nf + f] <
-			    s->forest_rank[b * nf + f]))))
+			    s->forest_rank[b * nf + f])))))) {
 				best = (long)h;
+				bd = depth[j];
+			}
 		}
+	}
+	free(depth);
 	return best;
 }
 
