@@ -61,7 +61,7 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/keygen.o \
 	       planner/sim/engine.o planner/sim/baseline.o planner/sim/chart.o \
 	       planner/sched/round.o planner/sched/budget.o \
-	       planner/sched/demand.o planner/sched/allocate.o \
+	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
 	       planner/sched/lp.o planner/sched/timing.o planner/sched/emit.o \
 	       planner/sched/makespan.o \
 	       planner/master/master.o planner/master/ledger.o \

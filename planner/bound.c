@@ -23,7 +23,10 @@ cmd_bound(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	secs = bound_makespan(m, why, sizeof(why));
-	printf("%.3f\t%s\n", secs, why);
+	/* Plans carry data at SCHED_PAYLOAD_SHARE of every capacity: the
+	 * bound of what they can reach. */
+	printf("%.3f\t%s; payload bound %.3f s at %.0f%% of capacity\n", secs,
+	    why, secs / SCHED_PAYLOAD_SHARE, 100 * SCHED_PAYLOAD_SHARE);
 	master_free(m);
 	return 0;
 }

@@ -99,7 +99,9 @@ range_room(const struct sched *s, const struct candidate *c)
 				room = r;
 		}
 		cum += o->blocks;
-		if (after) {
+		/* An empty range after c ends nowhere: only those in use
+		 * bound where c's may end. */
+		if (after && (o == c || o->blocks > 0)) {
 			uint64_t limit = source_blocks(s, o) - haveb;
 			uint64_t r = limit > cum ? limit - cum : 0;
 
@@ -135,7 +137,16 @@ capacity_room(const struct sched *s, const struct candidate *c)
 uint64_t
 sched_room(const struct sched *s, const struct candidate *c)
 {
-	uint64_t a = range_room(s, c), b = capacity_room(s, c);
+	uint64_t a, b;
+
+	/* What the forest granted stays first in its demand's range: the
+	 * fill only extends it, so that cutting a late fill never cuts the
+	 * forest's op after it. */
+	if (s->forest_done && s->demands[c->demand].forest > (long)(c -
+	    s->cands))
+		return 0;
+	a = range_room(s, c);
+	b = capacity_room(s, c);
 
 	return a < b ? a : b;
 }
@@ -551,6 +562,9 @@ allocate_once(struct sched *s)
 	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
 	size_t i, n;
 
+	/* The forest first: every host's egress used; the rest fills. */
+	sched_forest_grant(s);
+	s->forest_done = s->forest_parent != NULL;
 	if (s->method == METHOD_LP) {
 		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 
@@ -619,6 +633,9 @@ allocation_reset(struct sched *s, const struct budget *start)
 
 	for (i = 0; i < s->ncands; i++)
 		s->cands[i].blocks = 0;
+	for (i = 0; i < s->ndemands; i++)
+		s->demands[i].forest = -1;
+	s->forest_done = 0;
 	budget_free(&s->budget);
 	budget_copy(&s->budget, start);
 }
@@ -628,12 +645,14 @@ allocation_reset(struct sched *s, const struct budget *start)
  * round, ops are sized to end as soon as the capacities allow, not to
  * fill the round: the allocation is sized for a time on a ladder that
  * starts at what the lower bound says, with some room for the pipelines
- * to fill, and goes up by half each step to the round.  The greedy fill,
+ * to fill, and goes up by a tenth each step to the round.  The greedy fill,
  * which takes milliseconds, finds the first step at which it serves every
  * demand; the LP, which takes seconds at thousands of hosts, is solved
  * there, and again a step up only while it serves less.  A round that is
  * short of capacity is allocated once.
  */
+#define SCHED_LADDER_STEP 1.1
+
 void
 sched_allocate(struct sched *s)
 {
@@ -660,7 +679,7 @@ sched_allocate(struct sched *s)
 		allocation_reset(s, &start);
 		if (served || want >= full)
 			break;
-		want = want * 1.5 < full ? want * 1.5 : full;
+		want = fmin(want * SCHED_LADDER_STEP, full);
 	}
 	s->method = method;
 	for (;;) {
@@ -669,7 +688,7 @@ sched_allocate(struct sched *s)
 		if (all_served(s) || want >= full)
 			break;
 		allocation_reset(s, &start);
-		want = want * 1.5 < full ? want * 1.5 : full;
+		want = fmin(want * SCHED_LADDER_STEP, full);
 	}
 done:
 	s->method = method;

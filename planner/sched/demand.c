@@ -94,6 +94,9 @@ sched_free(struct sched *s)
 	free(s->demand_of);
 	free(s->source_site);
 	free(s->export);
+	free(s->forest_parent);
+	free(s->forest_rank);
+	free(s->forest_site_key);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -148,6 +151,7 @@ sched_demands(struct sched *s)
 			d->file = f;
 			d->have = have;
 			d->want = man->length;
+			d->forest = -1;
 		}
 	}
 }
@@ -598,6 +602,28 @@ trees_build(const struct sched *s, struct trees *tr)
 	free(slots);
 }
 
+/* The copy trees are the forest's within each site, when there is one
+ * (forest.c): a site's first host is fed from outside it. */
+static void
+trees_from_forest(const struct sched *s, struct trees *tr)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, i, n = t->nhosts * (nf ? nf : 1);
+
+	tr->rank = xcalloc(n ? n : 1, sizeof(size_t));
+	tr->parent = xcalloc(n ? n : 1, sizeof(long));
+	tr->children = xcalloc(n ? n : 1, sizeof(unsigned));
+	for (i = 0; i < t->nhosts * nf; i++) {
+		long p = s->forest_parent[i];
+
+		tr->rank[i] = s->forest_rank[i];
+		tr->parent[i] = p >= 0 && t->hosts[p].site ==
+		    t->hosts[i / nf].site ? p : -1;
+		if (tr->parent[i] >= 0)
+			tr->children[(size_t)p * nf + i % nf]++;
+	}
+}
+
 /* Frees the trees but for the children counts, which the LAN LPs use
  * and the sched keeps. */
 static void
@@ -674,6 +700,13 @@ flow_order_init(struct flow_order *o, struct sched *s, const size_t *rank)
 
 	o->rank = rank;
 	o->site_key = xcalloc((nf ? nf : 1) * (ns ? ns : 1), sizeof(size_t));
+	if (s->forest_site_key != NULL) {
+		/* The sites in the order they joined the file's forest. */
+		memcpy(o->site_key, s->forest_site_key, nf * ns *
+		    sizeof(size_t));
+		free(k);
+		return;
+	}
 	for (f = 0; f < nf; f++) {
 		size_t g = s->m->fileset->files[f].generator;
 
@@ -760,6 +793,28 @@ one_relay_per_length(const struct sched *s, const struct flow_order *o,
 	return k;
 }
 
+/* The demand's parent in the forest, when it has one, becomes its first
+ * pick (it may relay: it precedes the destination in the flow). */
+static void
+forest_first(const struct sched *s, const struct demand *d,
+    struct scored *pick, size_t *n)
+{
+	size_t nf = s->m->fileset->nfiles, i;
+	long p;
+
+	if (s->forest_parent == NULL ||
+	    (p = s->forest_parent[d->host * nf + d->file]) < 0 ||
+	    held(s, (size_t)p, d->file) < d->have)
+		return;
+	for (i = 0; i < *n && pick[i].source != (size_t)p; i++)
+		;
+	if (i == *n)
+		(*n)++;
+	memmove(pick + 1, pick, i * sizeof(*pick));
+	pick[0].source = (size_t)p;
+	pick[0].cost = -2;
+}
+
 /* What choosing the candidates of a round works from, built once. */
 struct chooser {
 	struct sched	*s;
@@ -792,12 +847,15 @@ chooser_init(struct chooser *ch, struct sched *s)
 	ch->s = s;
 	ch->nf = s->m->fileset->nfiles;
 	ch->load = xcalloc(t->nhosts, sizeof(unsigned));
-	ch->pick = xcalloc(t->nhosts + 3 * t->nsites + 1, sizeof(*ch->pick));
+	ch->pick = xcalloc(t->nhosts + 3 * t->nsites + 2, sizeof(*ch->pick));
 	ch->part = site_partitions(t);
 	self = xcalloc(t->nsites ? t->nsites : 1, sizeof(size_t));
 	for (i = 0; i < t->nsites; i++)
 		self[i] = i;
-	trees_build(s, &ch->tr);
+	if (s->forest_parent != NULL)
+		trees_from_forest(s, &ch->tr);
+	else
+		trees_build(s, &ch->tr);
 	ch->seeder = choose_seeders(s, self, ch->tr.rank);
 	ch->pseeder = choose_seeders(s, ch->part, ch->tr.rank);
 	ch->lens = holder_lengths(s);
@@ -1153,6 +1211,7 @@ sched_candidates(struct sched *s)
 		}
 		qsort(ch.pick, n, sizeof(*ch.pick), cmp_scored);
 		n = one_relay_per_length(s, &ch.order, d, ch.pick, n);
+		forest_first(s, d, ch.pick, &n);
 		add_candidates(&ch, i, n);
 	}
 	/*

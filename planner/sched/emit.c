@@ -285,7 +285,9 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 			if (x->finish <= window * (1 + 1e-9))
 				continue;
 			h = x->tag >> 20;
-			while (n < x->nblocks && x->done[n] <= window)
+			/* Through a relay cycle nothing arrives. */
+			while (!x->cycle && n < x->nblocks &&
+			    x->done[n] <= window)
 				n++;
 			if (drop[h] == NULL)
 				drop[h] = xcalloc(plans[h]->nops, 1);

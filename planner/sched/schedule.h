@@ -17,12 +17,6 @@
 /* Within a site, every host serves up to this many others of a file. */
 #define SCHED_FANOUT 4
 
-/* What one relay hop adds beyond its block's transfer, in seconds: the
- * relay's group commit and its reader's poll.  Measured: a chain of 16
- * hosts on one sshd, 1 MiB blocks at 4.7 MB/s, took 0.37 s a hop where
- * the timing rule counts 0.22 s. */
-#define SCHED_HOP_DELAY 0.15
-
 /* How much more a block is worth to a host with children in its file's
  * copy tree (it serves them next round) than to a leaf. */
 #define SCHED_INTERIOR_BONUS 0.5
@@ -45,6 +39,8 @@ struct demand {
 	uint64_t	 want;		/* what it must reach now */
 	size_t		 first;		/* its candidates, in source length */
 	size_t		 ncand;		/* order (shortest first) */
+	long		 forest;	/* its forest candidate, once granted;
+					 * else -1 */
 };
 
 /* One possible source for a demand, and what it is given. */
@@ -99,6 +95,13 @@ struct sched {
 	size_t		 lans_solved;
 	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
 					 * guards the counters above */
+	/* The forest (forest.c); NULL before sched_forest(): */
+	long		*forest_parent;	/* host * nfiles + file: the host
+					 * that feeds it, or -1 */
+	size_t		*forest_rank;	/* ... its place in its site's order */
+	size_t		*forest_site_key;	/* file * nsites + site: the
+					 * site's place in the file's tree */
+	int		 forest_done;	/* its grants made: the rest fills */
 };
 
 /* ------------------------------------------------------------------ */
@@ -113,6 +116,12 @@ uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
 uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
 	    uint64_t first_block, uint64_t nblocks);
 uint64_t sched_scheduled_bytes(const struct sched *);
+
+/* ------------------------------------------------------------------ */
+/* forest.c: the round's structure, then its rates                     */
+
+void	 sched_forest(struct sched *);
+void	 sched_forest_grant(struct sched *);
 
 /* ------------------------------------------------------------------ */
 /* allocate.c: blocks per candidate                                    */

@@ -125,7 +125,7 @@ prefix_at(const struct tgroup *g, uint64_t x)
 /* Times op o's blocks against its source's group (NULL: it holds what it
  * holds, and no more comes). */
 static void
-time_op(struct timed_op *o, const struct tgroup *src)
+time_op(struct timed_op *o, const struct tgroup *src, double hop)
 {
 	uint64_t at = o->offset, end = o->offset + o->length;
 	double clock = 0;
@@ -138,7 +138,7 @@ time_op(struct timed_op *o, const struct tgroup *src)
 		if (next > end)
 			next = end;
 		ready = next <= o->source_have ? 0 : src != NULL ?
-		    prefix_at(src, next) : INFINITY;
+		    prefix_at(src, next) + hop : INFINITY;
 		clock = fmax(clock, ready) + (double)(next - at) / o->rate;
 		o->done[k++] = clock;
 		at = next;
@@ -253,7 +253,7 @@ timing_run(struct timing *tm)
 			size_t k = d->ops[i];
 
 			time_op(&tm->ops[k], src[k] == (size_t)-1 ? NULL :
-			    &g[src[k]]);
+			    &g[src[k]], tm->hop);
 		}
 		build_prefix(tm, d);
 		d->timed = 1;

@@ -37,6 +37,7 @@ struct sim {
 	struct fault	 faults[SIM_MAX_FAULTS];
 	size_t		 nfaults;
 	double		 T;
+	double		 step;		/* the baselines' time step, seconds */
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
 	double		*use;		/* per resource, B/s this round */
@@ -47,8 +48,6 @@ struct sim {
 	double		*grow;		/* per file: B/s published, 0 whole */
 	uint64_t	**pieces;	/* swarm: host * nfiles + file: the
 					 * blocks held, a bit each */
-	double		*carry;		/* ... bytes carried short of a
-					 * whole piece */
 };
 
 /* ------------------------------------------------------------------ */
