@@ -24,6 +24,7 @@ struct sim_options {
 	const char	*growspec[SIM_MAX_FAULTS];
 	size_t		 ngrow;
 	const char	*start_dir;
+	const char	*absent, *late, *slow;	/* --absent, --late, --slow */
 	const char	*trace;
 	long		 max_rounds;
 	unsigned	 seed;
@@ -85,6 +86,9 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 			return EX_USAGE;
 	if (o->start_dir != NULL && sim_load_start(s, o->start_dir) != 0)
 		return EX_DATAERR;
+	if ((o->absent != NULL || o->late != NULL || o->slow != NULL) &&
+	    sim_parse_starts(s, o->absent, o->late, o->slow) != 0)
+		return EX_USAGE;
 	sim_manifests(s->m);
 	for (f = 0; f < s->m->fileset->nfiles; f++)
 		*sim_hold(s, s->m->fileset->files[f].generator, f) =
@@ -128,6 +132,9 @@ sim_free(struct sim *s)
 	free(s->done_at);
 	free(s->use);
 	free(s->samples);
+	free(s->absent);
+	free(s->late);
+	free(s->slow);
 	for (f = 0; f < s->nfaults; f++)
 		free(s->faults[f].component);
 	sim_flow_free(s);
@@ -176,6 +183,11 @@ simulate_one(const struct sim_options *o, enum sim_method method,
 	for (h = 0; h < s.t->nhosts; h++)
 		if (s.done_at[h] > out->makespan)
 			out->makespan = s.done_at[h];
+	out->ontime = s.absent != NULL ? 0 : -1;
+	for (h = 0; s.absent != NULL && h < s.t->nhosts; h++)
+		if (!s.absent[h] && s.late[h] == 0 && s.slow[h] == 1 &&
+		    s.done_at[h] > out->ontime)
+			out->ontime = s.done_at[h];
 	out->total = s.bytes;
 	out->samples = s.samples;
 	out->nsamples = s.nsamples;
@@ -203,7 +215,8 @@ usage_simulate(void)
 {
 	fprintf(stderr, "usage: sluice-plan simulate -t TOPOLOGY -f FILESET "
 	    "[--method METHOD[,METHOD...]] [--fail SPEC] [--states DIR] "
-	    "[--growing NAME=RATE] [--trace DIR] [--svg FILE] [--rounds N] "
+	    "[--growing NAME=RATE] [--absent FRAC] [--late FRAC:SECONDS] "
+	    "[--slow FRAC:FACTOR] [--trace DIR] [--svg FILE] [--rounds N] "
 	    "[--seed N]\n"
 	    "    METHOD: lp, greedy, origin or swarm\n");
 }
@@ -224,6 +237,9 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 		{ "svg", required_argument, NULL, 'S' },
 		{ "states", required_argument, NULL, 'D' },
 		{ "growing", required_argument, NULL, 'G' },
+		{ "absent", required_argument, NULL, 'A' },
+		{ "late", required_argument, NULL, 'L' },
+		{ "slow", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *methodspec = "lp";
@@ -271,6 +287,15 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 				return EX_USAGE;
 			o->growspec[o->ngrow++] = optarg;
 			break;
+		case 'A':
+			o->absent = optarg;
+			break;
+		case 'L':
+			o->late = optarg;
+			break;
+		case 'W':
+			o->slow = optarg;
+			break;
 		default:
 			o->tpath = NULL;
 			break;
@@ -317,12 +342,18 @@ cmd_simulate(int argc, char **argv)
 		out[k].method = o.names[k];
 	for (k = 0; k < n && rc == 0; k++) {
 		rc = simulate_one(&o, o.methods[k], &out[k], &bound, &rounds);
-		if (rc == 0 || rc == EX_SOFTWARE)
-			printf("%s%s%smakespan=%.3f bound=%.3f ratio=%.4f "
-			    "rounds=%ld bytes=%" PRIu64 "\n", n > 1 ?
-			    "method=" : "", n > 1 ? out[k].method : "", n > 1 ?
-			    " " : "", out[k].makespan, bound, bound > 0 ?
-			    out[k].makespan / bound : 0.0, rounds, out[k].total);
+		if (rc != 0 && rc != EX_SOFTWARE)
+			continue;
+		printf("%s%s%smakespan=%.3f bound=%.3f ratio=%.4f "
+		    "rounds=%ld bytes=%" PRIu64, n > 1 ? "method=" : "",
+		    n > 1 ? out[k].method : "", n > 1 ? " " : "",
+		    out[k].makespan, bound, bound > 0 ? out[k].makespan /
+		    bound : 0.0, rounds, out[k].total);
+		/* With --absent, --late or --slow: when the hosts that start
+		 * on time at their pace were whole. */
+		if (out[k].ontime >= 0)
+			printf(" ontime=%.3f", out[k].ontime);
+		printf("\n");
 	}
 	if (o.svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
 	    chart_write(o.svg, out, n, bound) != 0 && rc == 0)

@@ -244,6 +244,23 @@ ratio=$(printf '%s\n' "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 if [ -n "$ratio" ] && awk "BEGIN {exit !($ratio >= 1)}"; then ok
 else fail "the swarm beats the bound of a WAN cut: $out"; fi
 
+# Hosts that never start: their agents never run or report, yet every
+# other host completes, in a couple of rounds: a host that did not report
+# on its expired plan relays nothing in the next (without that rule the
+# hosts below it waited for it every round, for ever).  Shares of hosts
+# out of 0 to 1 are refused.
+"$top/tests/tools/gen-case" "$work/absent" --regions 2 --sites 2 --hosts 10 --files 2 \
+    --size 268435456 --round 10 --no-states >/dev/null
+out=$("$plan" simulate -t "$work/absent/topology.yaml" -f "$work/absent/fileset.yaml" \
+    --absent 0.2 --late 0.1:2.5s --rounds 10 2>&1)
+case "$out" in
+makespan=*rounds=[1-5]\ *ontime=*) ok ;;
+*) fail "absent and late hosts: $out" ;;
+esac
+"$plan" simulate -t "$work/absent/topology.yaml" -f "$work/absent/fileset.yaml" \
+    --absent 2 >/dev/null 2>&1
+[ $? -eq 64 ] && ok || fail "--absent 2 accepted"
+
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,
 # while the generator sends each byte once (at most one round of its

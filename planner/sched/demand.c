@@ -71,6 +71,7 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->blocked = xcalloc(t->nresources, 1);
 	s->source_ok = xcalloc(t->nhosts, 1);
 	s->dest_ok = xcalloc(t->nhosts, 1);
+	s->silent = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	memset(s->source_ok, 1, t->nhosts);
 	memset(s->dest_ok, 1, t->nhosts);
 	s->len = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(uint64_t));
@@ -86,6 +87,7 @@ sched_free(struct sched *s)
 	free(s->blocked);
 	free(s->source_ok);
 	free(s->dest_ok);
+	free(s->silent);
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
@@ -750,7 +752,7 @@ precedes(const struct sched *s, const struct flow_order *o, size_t a,
 static int
 relays(const struct sched *s, size_t host, size_t file)
 {
-	return s->source_ok[host] &&
+	return s->source_ok[host] && !s->silent[host] &&
 	    s->demand_of[host * s->m->fileset->nfiles + file] >= 0;
 }
 

@@ -343,7 +343,10 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		if (!wants(s, h, f) && !(s->source_ok[h] && held(s, h, f) > 0))
 			continue;
 		sh->e[n].host = h;
-		sh->e[n].serves = s->source_ok[h];
+		/* A host that did not run its last plan may still serve
+		 * what it holds, but feeds no tree: it may not run this
+		 * one either. */
+		sh->e[n].serves = s->source_ok[h] && !s->silent[h];
 		sh->e[n].len = held(s, h, f);
 		sh->e[n].out = s->t->hosts[h].nic_out == CAP_UNLIMITED ?
 		    INFINITY : s->t->hosts[h].nic_out;
@@ -417,7 +420,8 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 			size_t h = st->hosts[j];
 
 			depth[j] = SIZE_MAX;
-			if (!s->source_ok[h] || !(pass ? held(s, h, f) > 0 :
+			if (!s->source_ok[h] || s->silent[h] ||
+			    !(pass ? held(s, h, f) > 0 :
 			    wants(s, h, f)))
 				continue;
 			depth[j] = site_depth(s, h, f);

@@ -41,6 +41,25 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
 	}
 }
 
+/*
+ * A host that was given a plan, which has expired, and has not reported
+ * on it (its agent did not start, or is down, or is late) relays nothing
+ * this round: it may not run this plan either, and every host below it
+ * would wait for bytes that never come.  It still serves what it holds,
+ * and it is blamed for nothing: silence is not evidence.
+ */
+static void
+note_silent(struct sched *s, struct plan **old, time_t now)
+{
+	const struct master *m = s->m;
+	size_t h;
+
+	for (h = 0; h < s->t->nhosts; h++)
+		s->silent[h] = old[h] != NULL && old[h]->expires <= now &&
+		    (m->states[h] == NULL || m->states[h]->epoch <
+		    old[h]->epoch);
+}
+
 static void
 fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
     struct round_stats *st)
@@ -94,6 +113,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
+	note_silent(&s, old, now);
 	sched_demands(&s);
 	sched_forest(&s);
 	sched_candidates(&s);

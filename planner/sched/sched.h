@@ -59,6 +59,9 @@ struct timed_op {
 	uint64_t	 source_have;	/* the source holds from the start */
 	uint64_t	 dest_have;	/* the destination holds from it */
 	size_t		 tag;		/* the caller's, untouched */
+	double		 start;		/* seconds after issue it begins: 0 by
+					 * the rule; a late agent's in the
+					 * simulator */
 	/* Filled by timing_run(): */
 	size_t		 nblocks;
 	double		*done;		/* per block: seconds after issue */

@@ -71,6 +71,9 @@ struct sched {
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
 	char		*dest_ok;	/* per host: may be planned for */
+	char		*silent;	/* per host: did not report on its last
+					 * plan, which has expired: relays
+					 * nothing (round.c) */
 	char		*source_site;	/* per site: no file of it waits on
 					 * the WAN; its LAN is planned first */
 	char		*export;	/* per host: a source site's head, that

@@ -128,7 +128,7 @@ static void
 time_op(struct timed_op *o, const struct tgroup *src, double hop)
 {
 	uint64_t at = o->offset, end = o->offset + o->length;
-	double clock = 0;
+	double clock = o->start;
 	size_t k = 0;
 
 	while (at < end) {

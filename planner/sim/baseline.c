@@ -262,6 +262,15 @@ choose_flows(struct sim *s, long round, struct flow **flp, size_t *capp)
 	return n;
 }
 
+/* 1 when host h's client runs at elapsed seconds into a round. */
+static int
+starts_by(const struct sim *s, size_t h, double elapsed)
+{
+	if (s->absent != NULL && s->absent[h])
+		return 0;
+	return s->late == NULL || elapsed + 1e-9 >= s->late[h];
+}
+
 /*
  * One round of baseline flows in steps of a second at most; swarm chooses
  * its peers again every SWARM_REPICK seconds.  A flow moves what its
@@ -288,10 +297,14 @@ sim_flow_round(struct sim *s, long round)
 			n = choose_flows(s, round, &fl, &cap);
 			picked = elapsed;
 		}
-		/* A host that is whole gives its share back. */
+		/* A host that is whole gives its share back; one whose
+		 * client has not started (or never does) takes none, nor
+		 * serves. */
 		for (i = kept = 0; i < n; i++)
 			if (*sim_hold(s, fl[i].dst, fl[i].file) <
-			    s->m->fileset->files[fl[i].file].size)
+			    s->m->fileset->files[fl[i].file].size &&
+			    starts_by(s, fl[i].dst, elapsed) &&
+			    starts_by(s, fl[i].src, elapsed))
 				fl[kept++] = fl[i];
 		n = kept;
 		max_min(s, fl, n, b.room);

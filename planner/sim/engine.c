@@ -225,8 +225,13 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 	size_t h, f;
 
 	for (h = 0; h < s->t->nhosts; h++) {
-		struct state *st = xcalloc(1, sizeof(*st));
+		struct state *st;
 
+		/* An agent that never starts never reports. */
+		if (s->absent != NULL && s->absent[h] && m->states[h] != NULL &&
+		    epoch > 0)
+			continue;
+		st = xcalloc(1, sizeof(*st));
 		state_free(m->states[h]);
 		st->host = xstrdup(s->t->hosts[h].name);
 		st->epoch = epoch;
@@ -263,15 +268,105 @@ sim_host_whole(const struct sim *s, size_t h)
 	return 1;
 }
 
+/* 1 when every host whose agent runs is whole (those that never start
+ * never will be). */
 int
 sim_all_done(const struct sim *s)
 {
 	size_t h;
 
 	for (h = 0; h < s->t->nhosts; h++)
-		if (!sim_host_whole(s, h))
+		if ((s->absent == NULL || !s->absent[h]) &&
+		    !sim_host_whole(s, h))
 			return 0;
 	return 1;
+}
+
+/* A host's place in [0, 1), from its name and the seed (FNV-1a). */
+static double
+host_draw(const struct sim *s, size_t h)
+{
+	const unsigned char *p = (const unsigned char *)s->t->hosts[h].name;
+	uint32_t x = 2166136261u ^ s->seed;
+
+	for (; *p != 0; p++)
+		x = (x ^ *p) * 16777619u;
+	x ^= x >> 15;
+	x *= 2246822519u;
+	x ^= x >> 13;
+	return (double)x / 4294967296.0;
+}
+
+/* FRAC, a share of the hosts: 0 to 1.  Returns 0 or -1 (said). */
+static int
+parse_frac(const char *what, const char *spec, char **end, double *frac)
+{
+	*frac = strtod(spec, end);
+	if (*end == spec || !(*frac >= 0 && *frac <= 1)) {
+		warnx_("simulate: %s '%s': the share of hosts must be from 0 "
+		    "to 1", what, spec);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --absent FRAC, --late FRAC:SECONDS and --slow FRAC:FACTOR: which hosts
+ * (never a generator) never start their agent, start it SECONDS after
+ * each plan's issue, or run their ops FACTOR times slower than their
+ * rates.  Each host draws a place from its name and the seed: the first
+ * FRAC of places are absent, the next late, the next slow, so the same
+ * seed picks the same hosts whatever the method.  Returns 0 or -1.
+ */
+int
+sim_parse_starts(struct sim *s, const char *absent, const char *late,
+    const char *slow)
+{
+	double fa = 0, fl = 0, fs = 0, secs = 0, factor = 1;
+	const char *why;
+	char *end;
+	size_t h, f;
+
+	if (absent != NULL && (parse_frac("--absent", absent, &end, &fa) !=
+	    0 || *end != 0))
+		return -1;
+	if (late != NULL && (parse_frac("--late", late, &end, &fl) != 0 ||
+	    *end != ':' || unit_duration(end + 1, &secs, &why) != 0)) {
+		warnx_("simulate: --late '%s': want FRAC:SECONDS", late);
+		return -1;
+	}
+	if (slow != NULL && (parse_frac("--slow", slow, &end, &fs) != 0 ||
+	    *end != ':' || (factor = strtod(end + 1, &end)) < 1 ||
+	    *end != 0)) {
+		warnx_("simulate: --slow '%s': want FRAC:FACTOR, FACTOR 1 or "
+		    "more", slow);
+		return -1;
+	}
+	if (fa + fl + fs > 1) {
+		warnx_("simulate: --absent, --late and --slow share more than "
+		    "every host");
+		return -1;
+	}
+	s->absent = xcalloc(s->t->nhosts ? s->t->nhosts : 1, 1);
+	s->late = xcalloc(s->t->nhosts ? s->t->nhosts : 1, sizeof(double));
+	s->slow = xcalloc(s->t->nhosts ? s->t->nhosts : 1, sizeof(double));
+	for (h = 0; h < s->t->nhosts; h++) {
+		double u = host_draw(s, h);
+		int gen = 0;
+
+		for (f = 0; f < s->m->fileset->nfiles; f++)
+			gen |= s->m->fileset->files[f].generator == h;
+		s->slow[h] = 1;
+		if (gen)
+			continue;
+		if (u < fa)
+			s->absent[h] = 1;
+		else if (u < fa + fl)
+			s->late[h] = secs;
+		else if (u < fa + fl + fs)
+			s->slow[h] = factor;
+	}
+	return 0;
 }
 
 /* Every host that has just become whole finished at when. */
@@ -441,9 +536,17 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 				    "simulated: corrupt block");
 				continue;
 			}
+			/* An agent that never starts runs nothing; its
+			 * sshd still serves what it holds. */
+			if (s->absent != NULL && s->absent[h])
+				continue;
 			x = timed_op_from(o, h, (size_t)src, (size_t)f,
 			    *sim_hold(s, (size_t)src, (size_t)f),
 			    *sim_hold(s, h, (size_t)f));
+			if (s->late != NULL)
+				x.start = s->late[h];
+			if (s->slow != NULL)
+				x.rate /= s->slow[h];
 			slot[h][i] = timing_add(&tm, &x);
 		}
 	}

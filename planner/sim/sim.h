@@ -38,6 +38,11 @@ struct sim {
 	size_t		 nfaults;
 	double		 T;
 	double		 step;		/* the baselines' time step, seconds */
+	char		*absent;	/* per host: its agent never starts */
+	double		*late;		/* per host: seconds its agent starts
+					 * after each plan's issue */
+	double		*slow;		/* per host: its ops run this many
+					 * times slower than their rates */
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
 	double		*use;		/* per resource, B/s this round */
@@ -66,6 +71,8 @@ int	 sim_corrupts(const struct sim *, const char *host);
 void	 sim_set_states(struct sim *, uint64_t epoch, time_t now,
 	    struct failure **fail, size_t *nfail);
 int	 sim_host_whole(const struct sim *, size_t host);
+int	 sim_parse_starts(struct sim *, const char *absent, const char *late,
+	    const char *slow);
 int	 sim_all_done(const struct sim *);
 void	 sim_note_done(struct sim *, double when);
 int	 sim_planned_round(struct sim *, struct ledger *, struct plan ***old,
@@ -85,6 +92,8 @@ void	 sim_flow_free(struct sim *);
 struct sim_outcome {
 	const char	*method;
 	double		 makespan;
+	double		 ontime;	/* ... of the hosts that start on time
+					 * at their pace; -1: all do */
 	uint64_t	 total;		/* bytes delivered in all */
 	struct sample	*samples;	/* per round; the caller's */
 	size_t		 nsamples;
