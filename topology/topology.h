@@ -321,7 +321,8 @@ int	 manifest_continues(const struct manifest *,
 
 enum failure_class {
 	FAIL_CONNECT, FAIL_AUTH, FAIL_HOSTKEY, FAIL_TIMEOUT, FAIL_IO,
-	FAIL_CHECKSUM, FAIL_MISSING, FAIL_DEADLINE, FAIL_NCLASSES
+	FAIL_CHECKSUM, FAIL_MISSING, FAIL_DEADLINE, FAIL_NOSPACE,
+	FAIL_NCLASSES
 };
 
 struct holding {
@@ -345,6 +346,9 @@ struct state {
 	time_t		 time;
 	char		*machine;	/* reporter: the system's host name */
 	char		*store;		/* reporter: its store's id; NULL */
+	char		*machine_id;	/* reporter: /etc/machine-id; NULL */
+	uint64_t	 free;		/* bytes free to the agent in its root */
+	int		 has_free;	/* free was reported */
 	struct holding	*files;
 	size_t		 nfiles;
 	struct failure	*failures;
