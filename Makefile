@@ -61,7 +61,8 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
-	       planner/keys.o planner/stall.o
+	       planner/keys.o planner/stall.o planner/space.o \
+	       planner/health.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/keys.o \
 	       agent/pace.o agent/fetch.o \
@@ -154,6 +155,7 @@ check-valgrind: need-deps
 		chmod +x tests/valgrind-bin/$$(basename $$p); done
 	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/cli.sh
 	SLUICE_HEAVY=0 SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/planner.sh
+	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/operator.sh
 	AGENT_SLACK=5 SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/agent.sh
 	E2E_ROUND=12 E2E_TIMEOUT=15 \
 	    SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/e2e.sh
@@ -187,6 +189,8 @@ check-run: all tests/unit/unit tests/fuzz/replay
 	sh tests/cli.sh
 	@echo "== planner tests"
 	sh tests/planner.sh
+	@echo "== what the operator is told: room, clocks, cadence, check's summary"
+	sh tests/operator.sh
 	@echo "== agent tests (private sshd)"
 	sh tests/agent.sh
 	@echo "== end-to-end tests (private sshds)"

@@ -291,6 +291,24 @@ uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
 	    uint64_t first_block, uint64_t nblocks);
 uint64_t sched_scheduled_bytes(const struct sched *);
 
+/* space.c: the room hosts report */
+uint64_t space_room(const struct master *, size_t host);
+uint64_t space_need(const struct master *, size_t host);
+void	 space_bound_demands(struct sched *);
+
+/* health.c: clocks, the cadence of runs, room */
+enum health_kind { HEALTH_CLOCK, HEALTH_CADENCE, HEALTH_SPACE };
+
+struct health {
+	enum health_kind kind;
+	char		*line;		/* what to say, one line */
+};
+
+struct health *health_find(const struct master *, size_t *n);
+void	 health_free(struct health *, size_t n);
+int	 health_skew(const struct master *, size_t host, double *skew);
+double	 health_cadence(const struct master *);
+
 /* allocate.c */
 void	 sched_allocate(struct sched *);
 uint64_t sched_room(const struct sched *, const struct candidate *);

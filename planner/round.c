@@ -95,6 +95,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
 	sched_demands(&s);
+	space_bound_demands(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */
 	t1 = elapsed();

@@ -136,9 +136,19 @@ cmd_run(int argc, char **argv)
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
 	t2 = elapsed();
-	/* What no round can move, said when it begins. */
-	if (rc == 0)
+	/* What no round can move, said when it begins; a clock that is
+	 * off, every run until it is set. */
+	if (rc == 0) {
+		struct health *hs;
+		size_t nh, i;
+
 		stalls_note(m, l);
+		hs = health_find(m, &nh);
+		for (i = 0; i < nh; i++)
+			if (hs[i].kind == HEALTH_CLOCK)
+				warnx_("%s", hs[i].line);
+		health_free(hs, nh);
+	}
 	if (rc == 0)
 		rc = epoch_write(dir, m, plans, old, l, signing ? &key :
 		    NULL);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "planner.h"
@@ -119,6 +120,19 @@ print_ledger(const struct ledger *l, double round)
 	}
 }
 
+/* Clocks, the cadence of runs and room (health.c). */
+static void
+print_health(const struct master *m)
+{
+	size_t n, i;
+	struct health *hs = health_find(m, &n);
+
+	printf("warnings:%s\n", n ? "" : " none");
+	for (i = 0; i < n; i++)
+		printf("  %s\n", hs[i].line);
+	health_free(hs, n);
+}
+
 /* What no round can move, with the ledger's failures, and why. */
 static void
 print_stalls(struct master *m, struct ledger *l)
@@ -189,6 +203,7 @@ cmd_status(int argc, char **argv)
 	}
 	print_ledger(l, m->topology->round);
 	print_stalls(m, l);
+	print_health(m);
 	print_progress(m);
 	print_busiest(m);
 	printf("lower bound on the time left: %.1fs",

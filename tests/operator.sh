@@ -1,0 +1,123 @@
+#!/bin/sh
+# operator.sh: what an operator must be told about a running fleet, on
+# master directories made from the sample cases: a host with too little
+# room (free: in its state) is sent no more than fits and named in status;
+# a clock that is off (a state's time against its upload's) is named in
+# run, status and check, with plans that expire before they arrive;
+# planning runs that come less often than the round are warned of; check
+# ends with a one-line summary.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
+. "$top/tests/lib/cases.sh"
+independent_note operator
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+T0=2026-11-25T08:01:00Z
+MIB=1048576
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+fresh() { rm -rf "$work/$2"; cp -r "$(case_dir "$1")" "$work/$2"; chmod -R u+w "$work/$2"; }
+# The sum of the op lengths in a plan file.
+planned_bytes() { awk '/^  length: /{s += $2} END {print s + 0}' "$1"; }
+# A time n seconds from now, as states write it.
+at() { date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# A full disk.  r1s0h0 lacks 3 x 256 MiB and reports 100 MiB free: it is
+# planned no more than fits (less the store's 1 MiB reserve) where
+# without the bound one round at 1 Gbit would bring all 768 MiB; status
+# names it as out of space; the plans still verify.
+fresh wan3 space
+d="$work/space"
+sed -i "s/^files: \[\]/free: $((100 * MIB))\nfiles: []/" "$d/states/r1s0h0.yaml"
+grep -q "^free: " "$d/states/r1s0h0.yaml" || fail "test: no free: written"
+fresh wan3 nospace
+"$plan" run -d "$work/nospace" --now $T0 || fail "run without a bound"
+unbounded=$(planned_bytes "$work/nospace/plans/r1s0h0.yaml")
+[ "$unbounded" -gt $((100 * MIB)) ] && ok || fail "test: r1s0h0 planned only $unbounded bytes unbounded"
+if "$plan" run -d "$d" --now $T0 2>"$work/space.err"; then
+	n=$(planned_bytes "$d/plans/r1s0h0.yaml")
+	[ "$n" -le $((99 * MIB)) ] && [ "$n" -gt 0 ] && ok ||
+	    fail "full disk: r1s0h0 planned $n bytes with 100 MiB free"
+else fail "full disk: run: $(cat "$work/space.err")"; fi
+out=$(verify_plans -q "$d" 2>&1) && ok || fail "full disk: plans do not verify: $out"
+"$plan" status -d "$d" > "$work/space.status" 2>&1
+grep -q "^  out of space: host r1s0h0 needs 768.0 MiB more and has 100.0 MiB free" "$work/space.status" && ok ||
+    fail "full disk: status does not name r1s0h0: $(cat "$work/space.status")"
+grep -q "out of space: host r1s0h1" "$work/space.status" && fail "status names r1s0h1, which did not say" || ok
+# A malformed free: is the state's error, with its line and column.
+sed -i "s/^free: .*/free: lots/" "$d/states/r1s0h0.yaml"
+"$plan" check -d "$d" >/dev/null 2>"$work/space.err"
+grep -q "states/r1s0h0.yaml:4:7: " "$work/space.err" && ok || fail "bad free: $(cat "$work/space.err")"
+
+# A clock that is off.  Every host's state is written 300 s ahead of the
+# master's clock (the master's clock behind, as in the field): run warns
+# of each, says plans expire before they can arrive and that the
+# master's clock is the one to set; status and check say so too.
+fresh wan3 clock
+d="$work/clock"
+ahead=$(at 300)
+for f in "$d"/states/*.yaml; do sed -i "s/^time: .*/time: '$ahead'/" "$f"; done
+"$plan" run -d "$d" 2>"$work/clock.err" || fail "clock: run: $(cat "$work/clock.err")"
+grep -q "clock skew: host r1s0h0 is 30[0-9]s ahead of the master's clock, more than the round (60s): its plans expire before they can arrive" "$work/clock.err" &&
+    grep -q "clock skew: every host that reported is ahead of the master by about 30[0-9]s: the master's clock is the one to set" "$work/clock.err" &&
+    ok || fail "clock: run did not warn: $(cat "$work/clock.err")"
+"$plan" status -d "$d" > "$work/clock.status" 2>&1
+grep -q "^  clock skew: host r0s0h1 is 30[0-9]s ahead" "$work/clock.status" && ok ||
+    fail "clock: status: $(cat "$work/clock.status")"
+"$plan" check -d "$d" > "$work/clock.out" 2>"$work/clock.err"
+grep -q "warning: clock skew: host r0s0h1 is 30[0-9]s ahead" "$work/clock.err" &&
+    grep -q "^check: ok: 3[0-9] warnings$" "$work/clock.out" && ok ||
+    fail "clock: check: $(cat "$work/clock.out" "$work/clock.err")"
+# One host 20 s behind (a third of the round): its report of epoch 1 is
+# dated before epoch 1 was planned.  Named alone.
+fresh wan3 behind
+d="$work/behind"
+"$plan" run -d "$d" 2>/dev/null || fail "behind: first run"
+for f in "$d"/states/*.yaml; do sed -i "s/^time: .*/time: '$(at 1)'/; s/^epoch: .*/epoch: 1/" "$f"; done
+sed -i "s/^time: .*/time: '$(at -20)'/" "$d/states/r0s1h2.yaml"
+"$plan" run -d "$d" 2>"$work/behind.err" || fail "behind: run"
+if grep -q "clock skew: host r0s1h2 is 1[0-9]s or more behind the master's clock" "$work/behind.err" &&
+    [ "$(grep -c "clock skew" "$work/behind.err")" -eq 1 ]; then ok
+else fail "behind: $(cat "$work/behind.err")"; fi
+# Clocks within a tenth of the round say nothing.
+fresh wan3 inclock
+d="$work/inclock"
+for f in "$d"/states/*.yaml; do sed -i "s/^time: .*/time: '$(at 3)'/" "$f"; done
+out=$("$plan" run -d "$d" 2>&1) && [ -z "$out" ] && ok || fail "clocks within a tenth of the round: $out"
+
+# Runs every 2 minutes for a 60 s round: status and check say the network
+# idles half the time; runs once a round say nothing.
+fresh wan3 cadence
+d="$work/cadence"
+for t in 08:01:00 08:03:00 08:05:00 08:07:00; do
+	"$plan" run -d "$d" --now 2026-11-25T${t}Z 2>/dev/null || fail "cadence: run at $t"
+done
+"$plan" status -d "$d" > "$work/cadence.status" 2>&1
+grep -q "planning runs come every 120s, but the round is 60s: the network idles 60s of every 120s" "$work/cadence.status" && ok ||
+    fail "cadence: status: $(cat "$work/cadence.status")"
+"$plan" check -d "$d" > "$work/cadence.out" 2>"$work/cadence.err"
+grep -q "warning: planning runs come every 120s" "$work/cadence.err" && ok ||
+    fail "cadence: check: $(cat "$work/cadence.err")"
+fresh wan3 oncadence
+for t in 08:01:00 08:02:00 08:03:00; do
+	"$plan" run -d "$work/oncadence" --now 2026-11-25T${t}Z 2>/dev/null || fail "cadence: run at $t"
+done
+"$plan" status -d "$work/oncadence" | grep -q "^warnings: none$" && ok ||
+    fail "runs once a round: $("$plan" status -d "$work/oncadence")"
+
+# check always ends with one line: with a broken state it still prints
+# its summary, then says how many errors and warnings.
+fresh wan3 broken
+echo "host: [" > "$work/broken/states/r0s0h0.yaml"
+"$plan" check -d "$work/broken" > "$work/broken.out" 2>"$work/broken.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "^hosts: 30$" "$work/broken.out" &&
+    tail -1 "$work/broken.out" | grep -q "^check: failed: 1 error, [0-9]* warnings$"; then ok
+else fail "check with a broken state: exit $rc: $(cat "$work/broken.out" "$work/broken.err")"; fi
+
+echo "operator: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
