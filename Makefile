@@ -66,7 +66,8 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/keys.o \
 	       agent/pace.o agent/fetch.o \
-	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o
+	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o \
+	       agent/watch.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "topology.h"
 
@@ -27,6 +28,8 @@ struct agent_config {
 					 * < 0: the last plan's round */
 	double		 splay;		/* seconds: bound of this host's fixed
 					 * delay before sync connects */
+	double		 period;	/* seconds: sync takes plans for this
+					 * long from its start (cron's) */
 	struct sshkey	 master_key;	/* what must sign plans, when pinned */
 	int		 has_master_key;
 	char		*signing_key;	/* this host's private key file */
@@ -43,6 +46,20 @@ int	 config_load(const char *path, struct agent_config **, struct diag *);
 int	 config_parse(const char *path, const struct ynode *,
 	    struct agent_config **, struct diag *);
 void	 config_free(struct agent_config *);
+
+/* watch.c: what sync started with, to leave when it changes */
+struct watch {
+	char		*config;	/* AGENT.yaml's path */
+	char		*program;	/* this program's file; NULL unknown */
+	struct timespec	 config_mtime, program_mtime;
+	unsigned long long config_ino, program_ino;
+	long long	 config_size, program_size;
+	int		 has_config, has_program;
+};
+
+void	 watch_start(struct watch *, const char *config);
+const char *watch_changed(const struct watch *);
+void	 watch_free(struct watch *);
 
 /* store.c: the crash-safe store under ROOT/.sluice/ */
 
@@ -111,6 +128,8 @@ int	 store_read_meta(struct store *, const char *name, char **, size_t *);
 char	*store_id(struct store *);
 int	 store_claim(const struct agent_config *, struct store *);
 char	*machine_name(void);
+char	*machine_id(void);
+int	 root_free(const char *root, uint64_t *);
 int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);

@@ -394,8 +394,10 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 			continue;
 		}
 		if (w <= 0) {
+			int err = w ? errno : EIO;
+
 			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
-			    v->name, v->number, strerror(w ? errno : EIO));
+			    v->name, v->number, strerror(err));
 			pthread_mutex_lock(&v->lock);
 			if (ftruncate(v->data_fd, (off_t)v->length) == 0) {
 				v->verified = v->length;
@@ -403,6 +405,8 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 			}
 			v->generation++;
 			pthread_mutex_unlock(&v->lock);
+			/* The caller tells a full disk from other trouble. */
+			errno = err;
 			return -1;
 		}
 		done += (size_t)w;

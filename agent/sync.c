@@ -504,14 +504,15 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
  * Fetches this host's plan and waits, on the open session, for one newer
  * than epoch done: polls what MASTER_DIR/current names every poll seconds
  * (a quarter more or less at random), and fetches the plan from the set
- * it names when it moves, until the monotonic time until.  *planned is
+ * it names when it moves, until the monotonic time until or until what w
+ * watches changes.  *planned is
  * set once current has been seen (the master has planned).
  * Returns 0 with *p the newest plan fetched (maybe still old), or a code.
  */
 static int
 wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
-    const struct sshkey *key, uint64_t done, double until, double poll,
-    struct plan **p, int *planned, int verbose)
+    const struct sshkey *key, const struct watch *w, uint64_t done,
+    double until, double poll, struct plan **p, int *planned, int verbose)
 {
 	char seen[256], now[256];
 	int rc, waited = 0;
@@ -529,9 +530,11 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 	while ((*p == NULL || (*p)->epoch <= done) && clock_mono() < until) {
 		int crc;
 
-		if (!waited && verbose)
+		if (!waited && verbose) {
 			printf("waiting up to %.0fs for a plan after epoch "
 			    "%" PRIu64 "\n", until - clock_mono(), done);
+			fflush(stdout);
+		}
 		waited = 1;
 		sleep_until(fmin(until, clock_mono() + poll * (0.75 + 0.5 *
 		    drand48())));
@@ -544,6 +547,10 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			rc = EX_UNAVAILABLE;
 			break;
 		}
+		/* A new configuration or program is taken by the next
+		 * cron start: this one stops waiting. */
+		if (watch_changed(w) != NULL)
+			break;
 		if (crc == 1 || strcmp(now, seen) == 0)
 			continue;
 		*planned = 1;
@@ -596,6 +603,23 @@ check_known(const struct agent_config *c, struct ssh *ssh)
 }
 
 /*
+ * Whether state st, written from another store, came from this machine
+ * (its store made anew): by the machine ids when both sides have one,
+ * else by the host names.  A cloned system keeps its host name and
+ * often its machine id; a container that shares the host name has its
+ * own; the store's id tells them apart from their original either way.
+ */
+static int
+same_machine(const struct state *st, const char *machine, const char *mid)
+{
+	if (st->machine_id != NULL && mid != NULL)
+		return strcmp(st->machine_id, mid) == 0 &&
+		    strcmp(st->machine, machine) == 0;
+	return strcmp(st->machine, machine) == 0 && st->machine_id == NULL &&
+	    mid == NULL;
+}
+
+/*
  * Before anything is run or sent: whether the master's state for this
  * host name was written by another agent on another machine lately (three
  * rounds, a minute at least).  That is two hosts configured as one (a
@@ -617,6 +641,7 @@ check_reporter(const struct agent_config *c, struct store *s,
 	char *path = xasprintf("%s/states/%s.yaml", c->master_dir, c->host);
 	char *sigpath = xasprintf("%s.sig", path);
 	char *buf = NULL, *sig = NULL, *me = NULL, *machine = machine_name();
+	char *mid = machine_id();
 	const char *why = "";
 	double age, fresh = fmax(60, 3 * round_of(s));
 	size_t len, siglen;
@@ -635,8 +660,8 @@ check_reporter(const struct agent_config *c, struct store *s,
 	}
 	ssh_unlock(ssh);
 	if (st == NULL || st->store == NULL || st->machine == NULL ||
-	    strcmp(st->machine, machine) == 0 || (me = store_id(s)) == NULL ||
-	    strcmp(st->store, me) == 0)
+	    (me = store_id(s)) == NULL || strcmp(st->store, me) == 0 ||
+	    same_machine(st, machine, mid))
 		goto out;
 	age = difftime(time(NULL), st->time);
 	if (age < 0) {
@@ -645,10 +670,13 @@ check_reporter(const struct agent_config *c, struct store *s,
 			    "future: not believed\n", path, st->machine, -age);
 	} else if (age < fresh) {
 		warnx_("%s: host '%s' reported from machine %s %.0fs ago, and "
-		    "this is %s: a configuration copied from another host? "
+		    "this is %s%s: a configuration copied from another host? "
 		    "Check 'host:' (nothing done; if %s has moved here, this "
 		    "agent takes over once that report is %.0fs old)", path,
-		    c->host, st->machine, age, machine, c->host, fresh);
+		    c->host, st->machine, age, machine,
+		    strcmp(st->machine, machine) == 0 ? " with another machine "
+		    "id and another store (a cloned system?)" : "", c->host,
+		    fresh);
 		rc = EX_CONFIG;
 	} else if (verbose)
 		printf("%s: last written from machine %s, %.0fs ago: taken "
@@ -659,6 +687,7 @@ out:
 	free(sig);
 	free(me);
 	free(machine);
+	free(mid);
 	free(sigpath);
 	free(path);
 	return rc;
@@ -667,7 +696,11 @@ out:
 /*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
- * one), so that a cron start that finds it running loses nothing.
+ * one), so that a cron start that finds it running loses nothing.  It
+ * takes plans for one period (cron's, period: in AGENT.yaml) from its
+ * start and no longer, so that its errors reach cron's mail within about
+ * two periods; and it leaves at once, after the plan it runs, when its
+ * AGENT.yaml or its program changes, for the next start to take them.
  */
 int
 cmd_sync(const struct agent_config *c, int verbose)
@@ -679,6 +712,8 @@ cmd_sync(const struct agent_config *c, int verbose)
 	double start = clock_mono(), wait, until, poll;
 	struct sshkey signer;
 	const struct sshkey *key;
+	struct watch w;
+	const char *changed;
 	char *buf, why[512];
 	size_t len;
 	int lock, rc = 0, prc, ran = 0, planned = 0, signing;
@@ -687,12 +722,16 @@ cmd_sync(const struct agent_config *c, int verbose)
 		warnx_("%s: no 'master' to sync with", c->path);
 		return EX_CONFIG;
 	}
-	if (store_open(c->root, &s) != 0)
+	watch_start(&w, c->path);
+	if (store_open(c->root, &s) != 0) {
+		watch_free(&w);
 		return EX_IOERR;
+	}
 	if ((lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644)) == -1) {
 		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
 		store_close(s);
+		watch_free(&w);
 		return EX_IOERR;
 	}
 	if (flock(lock, LOCK_EX | LOCK_NB) == -1) {
@@ -700,12 +739,14 @@ cmd_sync(const struct agent_config *c, int verbose)
 			printf("another sync is running\n");
 		close(lock);
 		store_close(s);
+		watch_free(&w);
 		return 0;
 	}
 	if ((rc = store_claim(c, s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
 		close(lock);
 		store_close(s);
+		watch_free(&w);
 		return rc ? rc : EX_CONFIG;
 	}
 	key = signing ? &signer : NULL;
@@ -715,7 +756,8 @@ cmd_sync(const struct agent_config *c, int verbose)
 		free(buf);
 	}
 	wait = wait_of(c, s);
-	until = start + wait;
+	/* No wait outlives the period: the next cron start waits on. */
+	until = start + fmin(wait, c->period);
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
 	poll = fmin(1.0, fmax(0.05, wait / 60));
@@ -735,8 +777,8 @@ cmd_sync(const struct agent_config *c, int verbose)
 	if (send_manifests(c, s, ssh, key, 1) != 0)
 		rc = EX_UNAVAILABLE;
 	for (;;) {
-		prc = wait_for_plan(c, s, ssh, key, done, until, poll, &p,
-		    &planned, verbose);
+		prc = wait_for_plan(c, s, ssh, key, &w, done, until, poll,
+		    &p, &planned, verbose);
 		if (prc != 0 && rc == 0)
 			rc = prc;
 		if (prc != 0 || p == NULL || p->epoch <= done)
@@ -770,7 +812,19 @@ cmd_sync(const struct agent_config *c, int verbose)
 				rc = prc;
 			goto out;
 		}
-		until = clock_mono() + wait;
+		if ((changed = watch_changed(&w)) != NULL) {
+			if (verbose)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
+			break;
+		}
+		until = fmin(clock_mono() + wait, start + c->period);
+		if (clock_mono() >= until) {
+			if (verbose)
+				printf("period of %.0fs over: leaving the next "
+				    "plan to the next start\n", c->period);
+			break;
+		}
 	}
 	if (!ran) {
 		/* Before the master's first run there is nothing to wait
@@ -790,6 +844,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 			rc = prc;
 	}
 out:
+	watch_free(&w);
 	OPENSSL_cleanse(&signer, sizeof(signer));
 	ssh_close(ssh);
 	plan_free(p);

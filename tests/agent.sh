@@ -606,6 +606,41 @@ else
 	rm -f "$W/master/states/probe"
 	echo "agent: skipping the SFTP error text test: cannot make a directory unwritable here" >&2
 fi
+# A bounded sync.  b has run the current epoch's plan; with wait: 60s and
+# no new plan coming, a sync whose period is 2s waits no longer than that
+# and exits 0.  One with the default period of a minute leaves at once
+# when its AGENT.yaml is edited, and when its program is replaced (as a
+# package upgrade does, by rename): the next cron start takes the new one.
+"$agent" sync -c "$W/b.yaml" 2>"$W/bw.err" || fail "sync b before the bounded sync: $(cat "$W/bw.err")"
+sed -e 's/^wait: .*/wait: 60s/' "$W/b.yaml" > "$W/bw.yaml"
+printf 'period: 2s\n' >> "$W/bw.yaml"
+t0=$(date +%s)
+"$agent" sync -v -c "$W/bw.yaml" > "$W/bw.out" 2>"$W/bw.err"
+rc=$?
+took=$(($(date +%s) - t0))
+if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^waiting up to 2s for a plan" "$W/bw.out"; then ok
+else fail "sync with period: 2s: exit $rc after ${took}s: $(cat "$W/bw.out" "$W/bw.err")"; fi
+mkdir -p "$W/bin"
+cp "$agent" "$W/bin/sluice-agent"
+for what in config program; do
+	sed -e 's/^wait: .*/wait: 60s/' "$W/b.yaml" > "$W/bc.yaml"
+	t0=$(date +%s)
+	"$W/bin/sluice-agent" sync -v -c "$W/bc.yaml" > "$W/bc.out" 2>"$W/bc.err" &
+	pid=$!
+	until_true grep -q "^waiting up to" "$W/bc.out" || fail "sync did not wait: $(cat "$W/bc.out" "$W/bc.err")"
+	if [ $what = config ]; then
+		echo "# edited" >> "$W/bc.yaml"
+		changed="$W/bc.yaml"
+	else
+		cp "$W/bin/sluice-agent" "$W/bin/.new" && mv "$W/bin/.new" "$W/bin/sluice-agent"
+		changed="$W/bin/sluice-agent"
+	fi
+	wait $pid
+	rc=$?
+	took=$(($(date +%s) - t0))
+	if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^$changed changed: leaving for the next start to take it" "$W/bc.out"; then ok
+	else fail "sync with its $what changed: exit $rc after ${took}s: $(cat "$W/bc.out" "$W/bc.err")"; fi
+done
 # A configuration copied from a onto b (host: a, b's root): the store
 # is b's, so nothing is done and a's state is left alone.
 sed -e 's/^host: b$/host: a/' "$W/b.yaml" > "$W/ab.yaml"
@@ -653,6 +688,18 @@ age_a() {
 # whole: the new machine's agent is given nothing to fetch, and has no
 # deadline to miss.)
 "$plan" run -d "$W/master" -k "$W/keys/master.key" 2>/dev/null || fail "plan run before the moved-machine test"
+# A clone of a's system (the same host name, but its own machine id, and
+# a store of its own) with a's configuration: refused though the host
+# names agree, and a's state is left alone.
+sed -e "s|^root: .*|root: $W/roots/a-clone|" "$W/a.yaml" > "$W/aclone.yaml"
+mkdir -p "$W/roots/a-clone"
+echo 0123456789abcdef0123456789abcdef > "$W/clone-machine-id"
+sum=$(cksum < "$W/master/states/a.yaml")
+SLUICE_MACHINE_ID_FILE="$W/clone-machine-id" "$agent" sync -c "$W/aclone.yaml" 2>"$W/aclone.err"
+rc=$?
+if [ $rc -eq 78 ] && grep -q "host 'a' reported from machine $(hostname) [0-9]*s ago, and this is $(hostname) with another machine id and another store (a cloned system?): a configuration copied from another host?" "$W/aclone.err" &&
+    [ "$(cksum < "$W/master/states/a.yaml")" = "$sum" ]; then ok
+else fail "a cloned system with a copied configuration: exit $rc: $(cat "$W/aclone.err")"; fi
 uts=""
 if unshare -u true 2>/dev/null; then uts="unshare -u"
 elif unshare -r -u true 2>/dev/null; then uts="unshare -r -u"; fi
