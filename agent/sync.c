@@ -781,8 +781,12 @@ cmd_sync(const struct agent_config *c, int verbose)
 		    &p, &planned, verbose);
 		if (prc != 0 && rc == 0)
 			rc = prc;
-		if (prc != 0 || p == NULL || p->epoch <= done)
+		if (prc != 0 || p == NULL || p->epoch <= done) {
+			if (verbose && (changed = watch_changed(&w)) != NULL)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
 			break;
+		}
 		/* A plan that comes expired is not run; the next is waited
 		 * for.  Long expired, it is a clock that is off. */
 		if (plan_expired(p, time(NULL), why, sizeof(why)) != 0) {
