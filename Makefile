@@ -62,7 +62,7 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
 	       planner/keys.o planner/stall.o planner/space.o \
-	       planner/health.o
+	       planner/health.o planner/retire.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/keys.o \
 	       agent/pace.o agent/fetch.o \

@@ -262,6 +262,7 @@ cmd_check(int argc, char **argv)
 	if (from_dir) {
 		check_owners(m->dir);
 		rc = check_stalls(m, &warnings);
+		warnings += retire_pending(m->dir, m);
 	}
 	/* Always one line at the end, what a reader of cron's mail or a
 	 * script looks for first. */

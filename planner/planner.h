@@ -309,6 +309,11 @@ void	 health_free(struct health *, size_t n);
 int	 health_skew(const struct master *, size_t host, double *skew);
 double	 health_cadence(const struct master *);
 
+/* retire.c: manifests of versions the file set no longer names */
+void	 retire_manifests(const char *dir, const struct master *,
+	    uint64_t epoch);
+size_t	 retire_pending(const char *dir, const struct master *);
+
 /* allocate.c */
 void	 sched_allocate(struct sched *);
 uint64_t sched_room(const struct sched *, const struct candidate *);

@@ -152,6 +152,8 @@ cmd_run(int argc, char **argv)
 	if (rc == 0)
 		rc = epoch_write(dir, m, plans, old, l, signing ? &key :
 		    NULL);
+	if (rc == 0)
+		retire_manifests(dir, m, l->epoch);
 	if (rc == 0 && verbose) {
 		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
 		    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "

@@ -5,7 +5,8 @@
 # a clock that is off (a state's time against its upload's) is named in
 # run, status and check, with plans that expire before they arrive;
 # planning runs that come less often than the round are warned of; check
-# ends with a one-line summary.
+# ends with a one-line summary; manifests of versions the file set no
+# longer names are retired into the epoch set, said once.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
@@ -80,7 +81,7 @@ d="$work/behind"
 for f in "$d"/states/*.yaml; do sed -i "s/^time: .*/time: '$(at 1)'/; s/^epoch: .*/epoch: 1/" "$f"; done
 sed -i "s/^time: .*/time: '$(at -20)'/" "$d/states/r0s1h2.yaml"
 "$plan" run -d "$d" 2>"$work/behind.err" || fail "behind: run"
-if grep -q "clock skew: host r0s1h2 is 1[0-9]s or more behind the master's clock" "$work/behind.err" &&
+if grep -q "clock skew: host r0s1h2 is [12][0-9]s or more behind the master's clock" "$work/behind.err" &&
     [ "$(grep -c "clock skew" "$work/behind.err")" -eq 1 ]; then ok
 else fail "behind: $(cat "$work/behind.err")"; fi
 # Clocks within a tenth of the round say nothing.
@@ -118,6 +119,35 @@ rc=$?
 if [ $rc -eq 65 ] && grep -q "^hosts: 30$" "$work/broken.out" &&
     tail -1 "$work/broken.out" | grep -q "^check: failed: 1 error, [0-9]* warnings$"; then ok
 else fail "check with a broken state: exit $rc: $(cat "$work/broken.out" "$work/broken.err")"; fi
+
+# Retiring versions.  The manifest of a version the file set no longer
+# names (data/file-000.bin@0, superseded): check warns that the next run
+# retires it and exits 0; that run moves it into its epoch set and says so
+# once; sent again by its generator, it is moved again without a word,
+# and the record goes forward from set to set as old sets are removed.
+fresh tiny retire
+d="$work/retire"
+old="data%2Ffile-000.bin@0.yaml"
+sed 's/^version: 1$/version: 0/' "$d/manifests/data%2Ffile-000.bin@1.yaml" > "$d/manifests/$old"
+"$plan" check -d "$d" > "$work/retire.out" 2>"$work/retire.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "manifests/$old: no file version of that name in the file set: the next run retires it" "$work/retire.err" &&
+    tail -1 "$work/retire.out" | grep -q "^check: ok: [1-9][0-9]* warnings*$"; then ok
+else fail "check with a superseded manifest: exit $rc: $(cat "$work/retire.out" "$work/retire.err")"; fi
+: > "$work/retire.err"
+for t in 08:01:00 08:02:00 08:03:00 08:04:00 08:05:00 08:06:00; do
+	[ -e "$d/manifests/$old" ] || cp "$d/manifests/data%2Ffile-000.bin@1.yaml" "$d/manifests/$old"
+	"$plan" run -d "$d" --now 2026-11-25T${t}Z 2>>"$work/retire.err" || fail "retire: run at $t"
+done
+n=$(grep -c "$old" "$work/retire.err")
+if [ "$n" -eq 1 ] && grep -q "manifests/$old: no file version of that name in the file set: retired to epochs/1/retired/" "$work/retire.err"; then ok
+else fail "retire: said $n times: $(cat "$work/retire.err")"; fi
+[ ! -e "$d/manifests/$old" ] && [ -e "$d/epochs/6/retired/$old" ] && ok ||
+    fail "retire: not moved into the set: $(ls "$d/manifests" "$d/epochs/6/retired" 2>&1)"
+[ "$(ls "$d/epochs" | wc -l)" -le 4 ] && ok || fail "retire: old sets not removed: $(ls "$d/epochs")"
+"$plan" check -d "$d" >/dev/null 2>"$work/retire.err"
+grep -q "$old" "$work/retire.err" && fail "check names a retired version: $(cat "$work/retire.err")" || ok
+out=$(verify_plans -q "$d" 2>&1) && ok || fail "retire: plans do not verify: $out"
 
 echo "operator: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
