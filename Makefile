@@ -25,13 +25,14 @@ endif
 
 # What each program links, and nothing more: the planner opens no
 # connection (no libssh2), the agent solves no LP (no GLPK).
-PKGS	 = yaml-0.1 libcrypto libssh2
+PKGS	 = yaml-0.1 libcrypto libssh2 jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 YAML_LIBS   := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 SSH_LIBS    := $(shell $(PKG_CONFIG) --libs libssh2 2>/dev/null)
+JSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 TOPOLOGY_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) -lm
-PLANNER_LIBS  = $(TOPOLOGY_LIBS) -lglpk -lpthread
+PLANNER_LIBS  = $(TOPOLOGY_LIBS) $(JSON_LIBS) -lglpk -lpthread
 AGENT_LIBS    = $(TOPOLOGY_LIBS) $(SSH_LIBS) -lpthread
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -43,7 +44,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 # Debian packages the build, the tests and the demo need.
 DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
-       libssl-dev check openssh-server openssh-client iproute2 mandoc \
+       libssl-dev libjansson-dev check openssh-server openssh-client iproute2 mandoc \
        python3 python3-yaml valgrind
 # What make bench alone adds: the BitTorrent swarm bench/torrent.sh runs
 # against sluice.  make check needs none of them.
@@ -62,7 +63,8 @@ PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o 
 	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
 	       planner/keys.o planner/stall.o planner/space.o \
-	       planner/health.o planner/retire.o
+	       planner/health.o planner/retire.o planner/progress.o \
+	       planner/export.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/keys.o \
 	       agent/pace.o agent/fetch.o \
@@ -209,7 +211,7 @@ check-run: all tests/unit/unit tests/fuzz/replay
 
 need-deps:
 	@ok=1; \
-	for p in yaml-0.1 libcrypto libssh2 check; do \
+	for p in yaml-0.1 libcrypto libssh2 jansson check; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || ok=0; done; \
 	test -f /usr/include/glpk.h || ok=0; \
 	for c in mandoc python3 /usr/sbin/sshd ssh-keygen; do \

@@ -45,8 +45,8 @@ health_add(struct health **hs, size_t *n, enum health_kind kind,
  * When the kept set of epoch was planned (its ledger's issued: the
  * master's clock), or 0 when that set is not kept.
  */
-static time_t
-epoch_issued(const struct master *m, uint64_t epoch)
+time_t
+health_issued(const struct master *m, uint64_t epoch)
 {
 	char *lp = xasprintf("%s/epochs/%llu/ledger.yaml", m->dir,
 	    (unsigned long long)epoch);
@@ -90,7 +90,7 @@ health_skew(const struct master *m, size_t h, double *skew)
 		return -1;
 	if (difftime(st->time, sb.st_mtim.tv_sec) > 0)
 		*skew = difftime(st->time, sb.st_mtim.tv_sec);
-	else if (st->epoch > 0 && (issued = epoch_issued(m, st->epoch)) > 0 &&
+	else if (st->epoch > 0 && (issued = health_issued(m, st->epoch)) > 0 &&
 	    difftime(st->time, issued) < 0)
 		*skew = difftime(st->time, issued);
 	return 0;
@@ -147,6 +147,35 @@ cmp_u64(const void *a, const void *b)
 }
 
 /*
+ * The epochs whose sets dir's epochs/ keeps, in order, in *out (the
+ * caller's, 64 at most).  Returns how many.
+ */
+size_t
+health_epochs(const struct master *m, uint64_t **out)
+{
+	char *path = xasprintf("%s/epochs", m->dir);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	uint64_t *ep = xcalloc(64, sizeof(*ep));
+	size_t n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL && n < 64) {
+		size_t len = strspn(e->d_name, "0123456789");
+
+		if (len == 0 || len > 19 || e->d_name[len] != '\0')
+			continue;
+		ep[n++] = strtoull(e->d_name, NULL, 10);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (n > 1)
+		qsort(ep, n, sizeof(*ep), cmp_u64);
+	free(path);
+	*out = ep;
+	return n;
+}
+
+/*
  * How often planning runs come: from the times the kept epoch sets were
  * planned (epochs/N/ledger.yaml), the median gap between consecutive
  * epochs.  Returns it, or 0 when fewer than two consecutive sets are
@@ -155,30 +184,13 @@ cmp_u64(const void *a, const void *b)
 double
 health_cadence(const struct master *m)
 {
-	char *path = xasprintf("%s/epochs", m->dir);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	uint64_t *ep = NULL;
-	double *gaps = NULL, cadence = 0;
-	time_t *issued = NULL;
-	size_t n = 0, ng = 0, i, j;
+	uint64_t *ep;
+	size_t n = health_epochs(m, &ep), ng = 0, i, j;
+	time_t *issued = xcalloc(n ? n : 1, sizeof(*issued));
+	double *gaps = xcalloc(n ? n : 1, sizeof(*gaps)), cadence = 0;
 
-	while (d != NULL && (e = readdir(d)) != NULL && n < 64) {
-		size_t len = strspn(e->d_name, "0123456789");
-
-		if (len == 0 || len > 19 || e->d_name[len] != '\0')
-			continue;
-		ep = xreallocarray(ep, n + 1, sizeof(*ep));
-		ep[n++] = strtoull(e->d_name, NULL, 10);
-	}
-	if (d != NULL)
-		closedir(d);
-	if (n > 1)
-		qsort(ep, n, sizeof(*ep), cmp_u64);
-	issued = xcalloc(n ? n : 1, sizeof(*issued));
 	for (i = 0; i < n; i++)
-		issued[i] = epoch_issued(m, ep[i]);
-	gaps = xcalloc(n ? n : 1, sizeof(*gaps));
+		issued[i] = health_issued(m, ep[i]);
 	for (i = 1; i < n; i++)
 		if (ep[i] == ep[i - 1] + 1 && issued[i] > 0 &&
 		    issued[i - 1] > 0 && issued[i] > issued[i - 1])
@@ -196,7 +208,6 @@ health_cadence(const struct master *m)
 	free(gaps);
 	free(issued);
 	free(ep);
-	free(path);
 	return cadence;
 }
 

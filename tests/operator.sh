@@ -149,5 +149,73 @@ else fail "retire: said $n times: $(cat "$work/retire.err")"; fi
 grep -q "$old" "$work/retire.err" && fail "check names a retired version: $(cat "$work/retire.err")" || ok
 out=$(verify_plans -q "$d" 2>&1) && ok || fail "retire: plans do not verify: $out"
 
+# "When will it be done?"  Two runs 2 s apart, between which site r1s0's
+# and r1s1's hosts report 128 MiB of data/file-000.bin each: status
+# measures the throughput per file and site from the kept states, gives
+# an ETA against the lower bound, each host's progress with -v, the same
+# as one JSON document with --json, and as a Prometheus textfile with
+# --prom (written whole, nothing else printed).
+fresh wan3 eta
+d="$work/eta"
+for f in "$d"/states/*.yaml; do sed -i "s/^time: .*/time: '$(at 0)'/" "$f"; done
+"$plan" run -d "$d" || fail "eta: first run"
+until [ "$(date +%s)" -ge $(($(date -u -d "$(sed -n "s/^issued: //p" "$d/ledger.yaml")" +%s) + 2)) ]; do sleep 0.1; done
+for f in "$d"/states/r1s*.yaml; do
+	h=$(basename "$f" .yaml)
+	printf "host: %s\nepoch: 1\ntime: '%s'\nfree: 2000000000\nfiles:\n  - {name: data/file-000.bin, version: 1, length: %d}\nfailures: []\n" \
+	    "$h" "$(at 0)" $((128 * MIB)) > "$f"
+done
+"$plan" run -d "$d" || fail "eta: second run"
+"$plan" status -v -d "$d" > "$work/eta.status" 2>&1 || fail "eta: status: $(cat "$work/eta.status")"
+if grep -q "^data/file-000.bin@1: 256.0 MiB published, [0-9.]*[GM]bit$" "$work/eta.status" &&
+    grep -q "^  r1s0 .* 0/5 hosts complete,  50.0%, [0-9.]*[GM]bit$" "$work/eta.status" &&
+    grep -q "^  r0s1 .* 0/5 hosts complete,   0.0%, 0bit$" "$work/eta.status" &&
+    grep -q "^progress: 8.9% of 22.5 GiB, 3 of 90 host files complete$" "$work/eta.status" &&
+    grep -q "^throughput: [0-9.]*[GM]bit over the last [0-9]*s; ETA [0-9ms]*, lower bound [0-9ms]* ([0-9.]*x)$" "$work/eta.status" &&
+    grep -q "^  r1s0h2 *r1s0 *0/3 files,  16.7%, 128.0 MiB of 768.0 MiB, 1.9 GiB free$" "$work/eta.status"; then ok
+else fail "eta: status: $(cat "$work/eta.status")"; fi
+"$plan" status --json -d "$d" > "$work/eta.json" || fail "eta: status --json"
+python3 - "$work/eta.json" <<'EOP' && ok || fail "eta: --json: $(head -40 "$work/eta.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["files"][0]
+site = {s["site"]: s for s in f["sites"]}
+assert j["epoch"] == 2 and j["complete"] is False, j
+assert f["name"] == "data/file-000.bin" and f["published_bytes"] == 256 << 20
+assert site["r1s0"]["percent"] == 50.0 and site["r1s0"]["bytes_per_second"] > 0
+assert site["r0s1"]["bytes_per_second"] == 0
+assert j["eta_seconds"] > 0 and j["bound_seconds"] > 0 and j["window_seconds"] >= 2
+h = {x["host"]: x for x in j["hosts"]}
+assert h["r1s0h2"]["free_bytes"] == 2000000000 and h["r0s0h1"]["free_bytes"] is None
+assert j["warnings"] == [] and j["stalled"] == [] and j["failed_components"] == []
+EOP
+mkdir -p "$work/textfile"
+out=$("$plan" status --prom "$work/textfile/sluice.prom" -d "$d" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ -z "$out" ] && [ "$(ls -A "$work/textfile")" = sluice.prom ] &&
+    grep -q '^sluice_site_held_bytes{file="data/file-000.bin",version="1",site="r1s0"} 671088640$' "$work/textfile/sluice.prom" &&
+    grep -q '^sluice_eta_seconds [0-9.e+]*$' "$work/textfile/sluice.prom" &&
+    grep -q '^sluice_host_free_bytes{host="r1s1h4"} 2000000000$' "$work/textfile/sluice.prom" &&
+    grep -q '^sluice_complete 0$' "$work/textfile/sluice.prom" &&
+    ! grep -qv '^\(# \(HELP\|TYPE\) \|sluice_[a-z_]*\({[^}]*}\)* [0-9.e+-]*$\)' "$work/textfile/sluice.prom"; then ok
+else fail "eta: --prom: exit $rc: $out: $(ls -A "$work/textfile"; cat "$work/textfile/sluice.prom")"; fi
+"$plan" status --prom "$work/nodir/sluice.prom" -d "$d" 2>"$work/prom.err"
+rc=$?
+[ $rc -eq 73 ] && grep -q "nodir/sluice.prom" "$work/prom.err" && ok || fail "--prom into no directory: exit $rc: $(cat "$work/prom.err")"
+# Everything delivered: status says so, and no plan's resources are
+# called busy.
+fresh wan3 done
+d="$work/done"
+"$plan" run -d "$d" --now $T0 || fail "done: run"
+for f in "$d"/states/*.yaml; do
+	h=$(basename "$f" .yaml)
+	printf "host: %s\nepoch: 1\ntime: '2026-11-25T08:01:50Z'\nfiles:\n" "$h" > "$f"
+	for i in 0 1 2; do printf "  - {name: data/file-00%d.bin, version: 1, length: %d}\n" $i $((256 * MIB)) >> "$f"; done
+done
+"$plan" status -d "$d" > "$work/done.status" 2>&1
+grep -q "^busiest resources: none in use (complete)$" "$work/done.status" &&
+    grep -q "^complete: 90 of 90 host files, 22.5 GiB$" "$work/done.status" && ok ||
+    fail "done: status: $(cat "$work/done.status")"
+
 echo "operator: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
