@@ -119,6 +119,7 @@ unsigned version_mode(unsigned published, unsigned umask);
 int	 version_expose(struct store *, struct version *, unsigned mode);
 int	 store_list(struct store *, struct holding **, size_t *);
 int	 store_retire(struct store *, const char *name, uint64_t keep);
+int	 store_remove(struct store *, const char *name, uint64_t number);
 char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);

@@ -51,6 +51,28 @@ plan_from_text(const struct agent_config *c, const char *what,
 	return 0;
 }
 
+/*
+ * Removes what the plan retires (versions the file set dropped, the
+ * operator's grace over): only what a checked, and where a master key is
+ * pinned signed, plan names.  Returns 0 or -1.
+ */
+static int
+retire(struct store *s, const struct plan *p, int verbose)
+{
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < p->nretire; i++) {
+		if ((r = store_remove(s, p->retire[i].name,
+		    p->retire[i].version)) < 0)
+			rc = -1;
+		else if (r > 0 && verbose)
+			printf("%s@%" PRIu64 ": retired, removed\n",
+			    p->retire[i].name, p->retire[i].version);
+	}
+	return rc;
+}
+
 /* Runs a checked plan and records its epoch and failures. */
 static int
 execute(const struct agent_config *c, struct store *s, const struct plan *p,
@@ -60,6 +82,8 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	char buf[32];
 	int rc, n;
 
+	if (retire(s, p, verbose) != 0)
+		return EX_IOERR;
 	rc = plan_execute(c, s, p, verbose, &res);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);

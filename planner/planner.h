@@ -359,8 +359,12 @@ int	 status_prom(const char *path, struct master *,
 
 /* retire.c: manifests of versions the file set no longer names */
 void	 retire_manifests(const char *dir, const struct master *,
-	    uint64_t epoch);
+	    uint64_t epoch, time_t now);
 size_t	 retire_pending(const char *dir, const struct master *);
+void	 retire_due(const struct master *, time_t now, struct fileref **,
+	    size_t *n);
+void	 retire_plans(struct plan **, size_t nhosts,
+	    const struct fileref *due, size_t ndue);
 
 /* allocate.c */
 void	 sched_allocate(struct sched *);

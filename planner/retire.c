@@ -88,9 +88,11 @@ open_retired(const char *dir, uint64_t epoch, int create)
 	return fd;
 }
 
-/* Carries the record of set prev (fd from) into the new one (fd to). */
+/* Carries the record of set prev (fd from) into the new one (fd to),
+ * but for versions the file set names again; links keep each record's
+ * time. */
 static void
-carry_forward(int from, int to)
+carry_forward(int from, int to, char **known, size_t n)
 {
 	DIR *d;
 	struct dirent *e;
@@ -103,7 +105,7 @@ carry_forward(int from, int to)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		if (!stray(e->d_name, known, n))
 			continue;
 		if (linkat(from, e->d_name, to, e->d_name, 0) == -1 &&
 		    errno != EEXIST && (fd = openat(to, e->d_name, O_WRONLY |
@@ -114,16 +116,26 @@ carry_forward(int from, int to)
 }
 
 /*
- * Retires name from manifests/ (fd mfd) into retired/ (fd rfd): moved
- * with its signature when it may be, else recorded by an empty file.
- * Returns 1 when it was moved.
+ * Retires name from manifests/ (fd mfd) into retired/ (fd rfd) at now:
+ * moved with its signature when it may be, else recorded by an empty
+ * file; the record's modification time is when it was retired, which
+ * retire_after counts from.  One already recorded keeps its record (and
+ * its time): the copy sent again is removed, where it may be.  Returns 1
+ * when manifests/ no longer holds it.
  */
 static int
-retire_one(int mfd, int rfd, const char *name)
+retire_one(int mfd, int rfd, const char *name, int recorded, time_t now)
 {
+	struct timespec times[2] = { { now, 0 }, { now, 0 } };
 	char *sig = xasprintf("%s.sig", name);
 	int fd, moved;
 
+	if (recorded) {
+		moved = unlinkat(mfd, name, 0) == 0;
+		unlinkat(mfd, sig, 0);
+		free(sig);
+		return moved;
+	}
 	moved = renameat(mfd, name, rfd, name) == 0;
 	if (moved) {
 		if (renameat(mfd, sig, rfd, sig) == -1 && errno != ENOENT)
@@ -131,18 +143,22 @@ retire_one(int mfd, int rfd, const char *name)
 	} else if ((fd = openat(rfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644)) != -1)
 		close(fd);
+	if (utimensat(rfd, name, times, AT_SYMLINK_NOFOLLOW) == -1)
+		warnx_("retired/%s: cannot date the record: %s", name,
+		    strerror(errno));
 	free(sig);
 	return moved;
 }
 
 /*
- * After run has written the set of epoch (dir's current, made from m):
- * retires every manifest in manifests/ of a version the file set does
- * not name, saying so on standard error the first time only.  Errors
+ * After run has written the set of epoch (dir's current, made from m) at
+ * now: retires every manifest in manifests/ of a version the file set
+ * does not name, saying so on standard error the first time only.  Errors
  * are said and do not fail the run: the next one tries again.
  */
 void
-retire_manifests(const char *dir, const struct master *m, uint64_t epoch)
+retire_manifests(const char *dir, const struct master *m, uint64_t epoch,
+    time_t now)
 {
 	char **known;
 	size_t n;
@@ -158,8 +174,8 @@ retire_manifests(const char *dir, const struct master *m, uint64_t epoch)
 	}
 	if (m->set_epoch != 0 && m->set_epoch != epoch)
 		pfd = open_retired(dir, m->set_epoch, 0);
-	carry_forward(pfd, rfd);
 	known = known_names(m->fileset, &n);
+	carry_forward(pfd, rfd, known, n);
 	if ((fd = dup(mfd)) != -1 && (d = fdopendir(fd)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
 			struct stat sb;
@@ -171,7 +187,7 @@ retire_manifests(const char *dir, const struct master *m, uint64_t epoch)
 				continue;
 			before = faccessat(rfd, e->d_name, F_OK,
 			    AT_SYMLINK_NOFOLLOW) == 0;
-			moved = retire_one(mfd, rfd, e->d_name);
+			moved = retire_one(mfd, rfd, e->d_name, before, now);
 			if (!before)
 				warnx_("%s/manifests/%s: no file version of that "
 				    "name in the file set: retired%s%llu%s", dir,
@@ -231,4 +247,85 @@ retire_pending(const char *dir, const struct master *m)
 		close(rfd);
 	close(mfd);
 	return count;
+}
+
+/*
+ * The versions retired retire_after or longer before now (by the record
+ * the last set keeps), which every host is to remove: into *out (the
+ * caller's, names too), *n of them.  None when retire_after is not set.
+ */
+void
+retire_due(const struct master *m, time_t now, struct fileref **out,
+    size_t *n)
+{
+	const struct topology *t = m->topology;
+	char **known;
+	size_t nk, cap = 0;
+	int rfd, fd;
+	DIR *d;
+	struct dirent *e;
+
+	*out = NULL;
+	*n = 0;
+	if (t->retire_after <= 0 || m->set_epoch == 0 || m->dir == NULL ||
+	    (rfd = open_retired(m->dir, m->set_epoch, 0)) == -1)
+		return;
+	known = known_names(m->fileset, &nk);
+	if ((fd = dup(rfd)) != -1 && (d = fdopendir(fd)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			struct stat sb;
+			struct fileref r;
+
+			memset(&r, 0, sizeof(r));
+			if (!stray(e->d_name, known, nk) ||
+			    fstatat(rfd, e->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) == -1 ||
+			    difftime(now, sb.st_mtime) < t->retire_after ||
+			    name_parse_file(e->d_name, ".yaml", &r.name,
+			    &r.version) != 0)
+				continue;
+			r.mode = MODE_UNKNOWN;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 8;
+				*out = xreallocarray(*out, cap, sizeof(**out));
+			}
+			(*out)[(*n)++] = r;
+		}
+		closedir(d);
+	} else if (fd != -1)
+		close(fd);
+	free_names(known, nk);
+	close(rfd);
+}
+
+/*
+ * Adds the versions due (retire_due()) to every new plan, each once,
+ * but for one the plan's fileset names.  Plans still running keep what
+ * they say; the next one carries it.
+ */
+void
+retire_plans(struct plan **plans, size_t nhosts, const struct fileref *due,
+    size_t ndue)
+{
+	size_t h, i, j;
+
+	for (h = 0; plans != NULL && h < nhosts; h++) {
+		struct plan *p = plans[h];
+
+		if (p == NULL || ndue == 0)
+			continue;
+		p->retire = xreallocarray(p->retire, p->nretire + ndue,
+		    sizeof(*p->retire));
+		for (i = 0; i < ndue; i++) {
+			for (j = 0; j < p->nfileset; j++)
+				if (p->fileset[j].version == due[i].version &&
+				    strcmp(p->fileset[j].name,
+				    due[i].name) == 0)
+					break;
+			if (j < p->nfileset)
+				continue;
+			p->retire[p->nretire] = due[i];
+			p->retire[p->nretire++].name = xstrdup(due[i].name);
+		}
+	}
 }

@@ -149,11 +149,21 @@ cmd_run(int argc, char **argv)
 				warnx_("%s", hs[i].line);
 		health_free(hs, nh);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		struct fileref *due;
+		size_t ndue, i;
+
+		/* Versions retired long enough: every host removes them. */
+		retire_due(m, now, &due, &ndue);
+		retire_plans(plans, m->topology->nhosts, due, ndue);
+		for (i = 0; i < ndue; i++)
+			free(due[i].name);
+		free(due);
 		rc = epoch_write(dir, m, plans, old, l, signing ? &key :
 		    NULL);
+	}
 	if (rc == 0)
-		retire_manifests(dir, m, l->epoch);
+		retire_manifests(dir, m, l->epoch, now);
 	if (rc == 0 && verbose) {
 		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
 		    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "

@@ -111,6 +111,30 @@ rc=$?
 if "$agent" run -c "$W/d.yaml" "$W/d.plan"; then ok; else fail "fetch: exit $?"; fi
 cmp -s "$W/f.bin" "$W/roots/d/data/f.bin" && ok || fail "fetch: bytes differ"
 
+# Retiring: a plan's retire: removes that version, its file in place,
+# data and length, and nothing else: not a file of that name that is not
+# the version's (an operator's own copy), not another file.  A plan that
+# both holds and retires a version is refused.
+conf x
+"$mkplan" "$M" x --op "$(src g),0,$SIZE,200000000" > "$W/x.plan"
+"$agent" run -c "$W/x.yaml" "$W/x.plan" || fail "retire: fetch"
+echo mine > "$W/roots/x/data/other.bin"
+"$mkplan" "$M" x --epoch 2 --name data/other.bin > "$W/x2.plan"
+printf 'retire:\n- {name: data/f.bin, version: 1}\n- {name: data/other.bin, version: 3}\n' >> "$W/x2.plan"
+"$agent" run -v -c "$W/x.yaml" "$W/x2.plan" > "$W/x2.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ ! -e "$W/roots/x/data/f.bin" ] && [ ! -e "$W/roots/x/.sluice/data%2Ff.bin@1.data" ] &&
+    [ ! -e "$W/roots/x/.sluice/data%2Ff.bin@1.len" ] && [ "$(cat "$W/roots/x/data/other.bin")" = mine ] &&
+    grep -q "^data/f.bin@1: retired, removed$" "$W/x2.out" &&
+    ! "$agent" state -c "$W/x.yaml" | grep -q "data/f.bin"; then ok
+else fail "retire: exit $rc: $(cat "$W/x2.out"; ls -R "$W/roots/x")"; fi
+"$mkplan" "$M" x --epoch 3 > "$W/x3.plan"
+printf 'retire:\n- {name: data/f.bin, version: 1}\n' >> "$W/x3.plan"
+"$agent" run -c "$W/x.yaml" "$W/x3.plan" 2>"$W/x3.err"
+rc=$?
+[ $rc -eq 65 ] && grep -q "retire: data/f.bin@1 is in the fileset too" "$W/x3.err" && ok ||
+    fail "retire of a version held: exit $rc: $(cat "$W/x3.err")"
+
 # A source whose sshd turns connections away for a moment (restarting,
 # or at MaxStartups): the connection is tried again and the op completes.
 conf k2
