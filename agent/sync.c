@@ -718,6 +718,28 @@ out:
 }
 
 /*
+ * Takes the store's sync lock, waiting for it (polled every 50 ms) until
+ * the monotonic time until: a sync that cron starts while the last one
+ * runs the last plan of its period takes over when that one leaves, and
+ * no round's plan falls between them.  Returns 0, or -1 when another
+ * sync still holds it then (it is stuck: this one leaves quietly).
+ */
+static int
+take_lock(int fd, double until)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warnx_("sync lock: %s", strerror(errno));
+			return -1;
+		}
+		if (clock_mono() + 0.05 > until)
+			return -1;
+		sleep_until(clock_mono() + 0.05);
+	}
+	return 0;
+}
+
+/*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
  * one), so that a cron start that finds it running loses nothing.  It
@@ -758,7 +780,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 		watch_free(&w);
 		return EX_IOERR;
 	}
-	if (flock(lock, LOCK_EX | LOCK_NB) == -1) {
+	if (take_lock(lock, start + c->period) != 0) {
 		if (verbose)
 			printf("another sync is running\n");
 		close(lock);

@@ -543,16 +543,26 @@ cmp -s "$W/f2.bin" "$W/roots/d/data/f.bin" && ok || fail "new version not in pla
 [ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.data" ] && [ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.len" ] &&
     ok || fail "old version not removed"
 
-# Two syncs never overlap: with the lock held, sync leaves at once.
+# Two syncs never overlap: with the lock held, sync waits for it through
+# its period (2 s here), then leaves quietly; one that gets the lock
+# within its period, when the last sync leaves, goes on in its place.
 if command -v flock >/dev/null 2>&1; then
+	sed 's/^wait: .*/wait: 0s/' "$W/a.yaml" > "$W/alock.yaml"
+	printf 'period: 2s\n' >> "$W/alock.yaml"
 	flock -o "$W/roots/a/.sluice/lock" sh -c "until [ -e '$W/unlock' ]; do sleep 0.05; done" &
 	holder=$!
 	until_true sh -c "! flock -n '$W/roots/a/.sluice/lock' true"
-	out=$("$agent" sync -c "$W/a.yaml" -v 2>&1)
+	out=$("$agent" sync -c "$W/alock.yaml" -v 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ "$out" = "another sync is running" ] && ok || fail "lock: exit $rc: $out"
+	sed -i 's/^period: .*/period: 30s/' "$W/alock.yaml"
+	"$agent" sync -c "$W/alock.yaml" -v > "$W/alock.out" 2>&1 &
+	waiter=$!
+	until_true sh -c "pgrep -P $$ -f 'alock.yaml' >/dev/null"
 	touch "$W/unlock"
 	wait $holder
+	wait $waiter
+	grep -q "another sync is running" "$W/alock.out" && fail "lock: not taken over: $(cat "$W/alock.out")" || ok
 fi
 
 # Sync with a master directory served by the same sshd.
