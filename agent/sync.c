@@ -788,6 +788,9 @@ cmd_sync(const struct agent_config *c, int verbose)
 		watch_free(&w);
 		return 0;
 	}
+	/* The period counts from the lock: a start that waited for the
+	 * last sync to leave takes the plans of its own period. */
+	start = clock_mono();
 	if ((rc = store_claim(c, s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
 		close(lock);
