@@ -54,25 +54,33 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 	       topology/names.o topology/plan.o topology/state.o \
 	       topology/topology.o topology/units.o topology/util.o \
 	       topology/ynode.o topology/yout.o topology/sshsig.o
-PLANNER_OBJ  = planner/main.o planner/master.o planner/check.o planner/budget.o \
-	       planner/ledger.o planner/demand.o planner/allocate.o planner/lp.o \
-	       planner/timing.o planner/plans.o planner/epoch.o \
-	       planner/round.o planner/parallel.o \
-	       planner/run.o \
+# The commands; sim/ (the simulator) above sched/ (the round and its
+# schedule) above master/ (the master directory): see planner/planner.h.
+PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
-	       planner/sim.o planner/baseline.o planner/chart.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
-	       planner/keys.o planner/stall.o planner/space.o \
-	       planner/health.o planner/retire.o planner/progress.o \
-	       planner/export.o
+	       planner/keygen.o planner/health.o planner/retire.o \
+	       planner/progress.o planner/export.o \
+	       planner/sim/engine.o planner/sim/baseline.o planner/sim/chart.o \
+	       planner/sched/round.o planner/sched/budget.o \
+	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
+	       planner/sched/lp.o planner/sched/timing.o planner/sched/emit.o \
+	       planner/sched/makespan.o planner/sched/space.o \
+	       planner/master/master.o planner/master/ledger.o \
+	       planner/master/blame.o planner/master/stall.o \
+	       planner/master/epoch.o planner/master/signing.o \
+	       planner/master/parallel.o
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
-	       agent/keys.o \
-	       agent/pace.o agent/fetch.o \
-	       agent/transfer.o agent/publish.o agent/state.o agent/sync.o \
+	       agent/identity.o \
+	       agent/pace.o agent/fetch.o agent/ring.o agent/commit.o \
+	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o \
 	       agent/watch.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
-	       tests/unit/test_formats.o tests/unit/test_planner.o
+	       tests/unit/test_formats.o tests/unit/test_planner.o \
+	       tests/unit/test_sched.o
+TEST_AGENT_OBJ = tests/unit/main_agent.o tests/unit/test_store.o \
+	       tests/unit/test_run.o
 
 FUZZ_TARGETS = topology fileset manifest state plan agent units names
 FUZZ_SECONDS ?= 60
@@ -86,11 +94,14 @@ MANPAGES = man/sluice-plan.1 man/sluice-agent.1 man/sluice.yaml.5 man/sluice.7
 all: $(PROGRAMS)
 
 %.o: %.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(TOPOLOGY_OBJ): topology/topology.h
-$(PLANNER_OBJ): topology/topology.h planner/planner.h
-$(AGENT_OBJ): topology/topology.h agent/agent.h
+# Each object depends on the headers it includes, as the compiler lists
+# them (-MMD): a change to sched/sched.h rebuilds sched/ and what is above
+# it, not master/.
+DEPFLAGS = -MMD -MP
+-include $(TOPOLOGY_OBJ:.o=.d) $(PLANNER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	 $(TEST_OBJ:.o=.d) $(TEST_AGENT_OBJ:.o=.d)
 
 agent/sluice-agent: $(AGENT_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBTOPOLOGY) $(AGENT_LIBS)
@@ -120,8 +131,8 @@ fuzz: need-deps
 		    grep -E '^(#[0-9]+ *DONE|Done|==.*ERROR|SUMMARY)' || true; \
 	done
 
-tests/unit/%.o: tests/unit/%.c topology/topology.h planner/planner.h tests/unit/unit.h
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+tests/unit/%.o: tests/unit/%.c
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(LIBTOPOLOGY): $(TOPOLOGY_OBJ)
 	rm -f $@
@@ -134,6 +145,11 @@ PLANNER_LIB_OBJ = $(filter-out planner/main.o,$(PLANNER_OBJ))
 
 tests/unit/unit: $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(PLANNER_LIB_OBJ) $(LIBTOPOLOGY) $(PLANNER_LIBS) $(CHECK_LIBS)
+
+AGENT_LIB_OBJ = $(filter-out agent/main.o,$(AGENT_OBJ))
+
+tests/unit/unit-agent: $(TEST_AGENT_OBJ) $(AGENT_LIB_OBJ) $(LIBTOPOLOGY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_AGENT_OBJ) $(AGENT_LIB_OBJ) $(LIBTOPOLOGY) $(AGENT_LIBS) $(CHECK_LIBS)
 
 # Run "make deps" first when a library or tool is missing, then build and
 # test in a second make, so that pkg-config sees what deps installed.
@@ -183,9 +199,10 @@ bench: need-deps
 	sh bench/wan.sh | tee bench/out/wan.md
 	sh bench/torrent.sh | tee bench/out/torrent.md
 
-check-run: all tests/unit/unit tests/fuzz/replay
+check-run: all tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 	@echo "== unit tests"
 	./tests/unit/unit
+	./tests/unit/unit-agent
 	@echo "== fuzz corpus replayed"
 	./tests/fuzz/replay $(addprefix tests/fuzz/corpus/,$(FUZZ_TARGETS))
 	@echo "== command-line tests"
@@ -252,8 +269,10 @@ install: all
 	install -m 0444 man/sluice.7 $(DESTDIR)$(MANDIR)/man7/
 
 clean:
-	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(LIBTOPOLOGY) \
-	    $(PROGRAMS) tests/unit/unit tests/fuzz/replay
+	rm -f $(TOPOLOGY_OBJ) $(PLANNER_OBJ) $(AGENT_OBJ) $(TEST_OBJ) $(TEST_AGENT_OBJ) \
+	    $(LIBTOPOLOGY) $(TOPOLOGY_OBJ:.o=.d) $(PLANNER_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) \
+	    $(TEST_OBJ:.o=.d) $(TEST_AGENT_OBJ:.o=.d) \
+	    $(PROGRAMS) tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 	rm -rf tests/fuzz/build tests/valgrind-bin tests/valgrind-logs
 
 .PHONY: all bench bench-deps need-bench-deps check check-run check-valgrind demo fuzz need-deps deps install clean

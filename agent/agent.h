@@ -1,5 +1,6 @@
 /*
- * agent.h: sluice-agent, the host side.  Everything the agent's files share.
+ * agent.h: sluice-agent, the host side: what the agent's files share.  One
+ * plan's run keeps its own structs in run.h.
  */
 #ifndef SLUICE_AGENT_H
 #define SLUICE_AGENT_H
@@ -38,10 +39,6 @@ struct agent_config {
 					 * when it is exposed */
 };
 
-int	 agent_signer(const struct agent_config *, struct sshkey *);
-int	 cmd_keygen(const struct agent_config *);
-int	 plan_signature_check(const struct agent_config *, const char *what,
-	    const char *text, size_t len, const char *sig, size_t siglen);
 int	 config_load(const char *path, struct agent_config **, struct diag *);
 int	 config_parse(const char *path, const struct ynode *,
 	    struct agent_config **, struct diag *);
@@ -60,6 +57,12 @@ struct watch {
 void	 watch_start(struct watch *, const char *config);
 const char *watch_changed(const struct watch *);
 void	 watch_free(struct watch *);
+
+/* identity.c: this host's signing key, and the master's on plans */
+int	 agent_signer(const struct agent_config *, struct sshkey *);
+int	 identity_keygen(const struct agent_config *);
+int	 plan_signature_check(const struct agent_config *, const char *what,
+	    const char *text, size_t len, const char *sig, size_t siglen);
 
 /* store.c: the crash-safe store under ROOT/.sluice/ */
 
@@ -126,11 +129,6 @@ int	 store_parse_len(const char *text, uint64_t *length);
 int	 store_write_meta(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
-char	*store_id(struct store *);
-int	 store_claim(const struct agent_config *, struct store *);
-char	*machine_name(void);
-char	*machine_id(void);
-int	 root_free(const char *root, uint64_t *);
 int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);
@@ -190,80 +188,7 @@ int	 ssh_replace(struct ssh *, const char *dir, const char *name,
 int	 ssh_library_init(void);
 void	 ssh_library_exit(void);
 
-/* fetch.c and transfer.c: executing a plan */
-
-/* The most SSH sessions one source gets, and so the most streams of one
- * op (separate sessions are separate cipher streams, on separate cores). */
-#define STREAMS_MAX 4
-
-/* One peer the plan reads from: its sessions, connected when first used. */
-struct source {
-	const struct plan_source *src;
-	struct ssh	*ssh[STREAMS_MAX];
-	int		 tried[STREAMS_MAX];
-	struct ssh_error err[STREAMS_MAX];
-	int		 broken;	/* a connection failed: why */
-	struct ssh_error why;
-	pthread_mutex_t	 lock;
-};
-
-/* One op being carried out by its streams. */
-struct job {
-	const struct op	*op;
-	struct version	*version;
-	struct source	*source;
-	struct pace	 pace;		/* the op's rate, shared by its streams */
-	unsigned	 streams;	/* how many read it at once */
-	uint64_t	 run;		/* blocks a stream takes at a time */
-	size_t		 chunk;		/* bytes per read and per hand-off */
-	pthread_mutex_t	 lock;		/* guards the fields below */
-	uint64_t	 next;		/* the op's next block no stream has */
-	int		 failed;
-	uint64_t	 fail_at;	/* where in the file it failed */
-	struct ssh_error err;		/* the earliest failure */
-	int		 blame_route;	/* it may be the network's */
-	int		 local;		/* it is this host's own */
-	int		 blameless;	/* no component is to blame (a relay
-					 * source waiting on its own) */
-	double		 first, last;	/* when the first read went out and
-					 * the last block was verified */
-	_Atomic uint64_t done;		/* bytes verified by this op */
-	_Atomic int	 stop;		/* it failed: no stream takes more */
-	_Atomic int	 abort;		/* ... and the runs in progress stop */
-	_Atomic int	 phase;		/* 0 waiting, 1 running, 2 ended */
-	_Atomic unsigned running;	/* streams still at work */
-};
-
-/* What every stream of a plan shares. */
-struct runner {
-	const struct agent_config *config;
-	struct store	*store;
-	const struct plan *plan;
-	double		 deadline;	/* the plan's expiry, monotonic */
-	struct job	*jobs;
-	size_t		 njobs;
-	size_t		*tasks;		/* job of each stream to run */
-	size_t		 ntasks;
-	size_t		 next;		/* the next task to take */
-	pthread_mutex_t	 lock;
-	/* The group commit: verified prefixes made durable at most every
-	 * COMMIT_INTERVAL, at once when one has not been for that long. */
-	pthread_cond_t	 commit_cond;
-	int		 commit_dirty;
-	int		 commit_stop;
-	int		 commit_errors;
-	_Atomic int	 finished;
-	int		 verbose;
-};
-
-void	 fetch_stream(struct runner *, struct job *, unsigned stream);
-/* Whose a failure is. */
-enum fault { FAULT_PEER, FAULT_LOCAL, FAULT_NONE };
-
-void	 job_fail(struct job *, enum failure_class, int route, int who,
-	    uint64_t at, const char *fmt, ...)
-	    __attribute__((format(printf, 6, 7)));
-void	 runner_dirty(struct runner *);
+/* transfer.c: executing a plan (its private structs: run.h) */
 
 struct run_result {
 	uint64_t	 bytes;		/* verified this run */
@@ -281,11 +206,20 @@ int	 plan_execute(const struct agent_config *, struct store *,
 	    const struct plan *, int verbose, struct run_result *);
 void	 run_result_clear(struct run_result *);
 
-/* publish.c, state.c, sync.c */
+/* publish.c: the generator's publishing */
 int	 cmd_publish(const struct agent_config *, int argc, char **argv);
+
+/* report.c: this host's state, and who makes it */
+char	*store_id(struct store *);
+int	 store_claim(const struct agent_config *, struct store *);
+char	*machine_name(void);
+char	*machine_id(void);
+int	 root_free(const char *root, uint64_t *);
 int	 agent_state(const struct agent_config *, struct store *,
 	    struct state **);
 int	 cmd_state(const struct agent_config *, int verbose);
+
+/* sync.c: running one plan, and the cron sync */
 int	 cmd_run_plan(const struct agent_config *, const char *plan_path,
 	    int verbose);
 int	 cmd_sync(const struct agent_config *, int verbose);

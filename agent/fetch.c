@@ -4,7 +4,7 @@
  * session, while a second thread hashes what arrived, writes it to the
  * store and, at each block's end, compares the block's SHA-256 with the
  * plan's before the block counts.  The two hand chunks over through a
- * small ring, so reading never waits for hashing or the disk.
+ * small ring (ring.c), so reading never waits for hashing or the disk.
  *
  * What goes on the wire is what libssh2 asks the server for, not what a
  * read returns: a read of n bytes asks for up to four times n beyond what
@@ -27,30 +27,12 @@
 
 #include <openssl/evp.h>
 
-#include "agent.h"
-
-#define RING_SLOTS 4
-
-/* One chunk on its way from the reader to the hasher. */
-struct slot {
-	unsigned char	*buf;
-	uint64_t	 offset;	/* in the file */
-	size_t		 len;
-	uint64_t	 block;		/* the op's block it belongs to */
-	int		 first;		/* the block's first chunk */
-	int		 last;		/* ... its last */
-	unsigned	 generation;	/* the store's, when the block began */
-	int		 full;
-};
+#include "run.h"
 
 struct stream {
 	struct runner	*r;
 	struct job	*j;
-	struct slot	 ring[RING_SLOTS];
-	unsigned	 head, tail;
-	int		 closed;	/* the reader is done */
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
+	struct ring	 ring;		/* from the reader to the hasher */
 };
 
 /* Corruption and local trouble first, running out of time last. */
@@ -168,15 +150,8 @@ hasher(void *arg)
 	for (;;) {
 		struct slot *sl;
 
-		pthread_mutex_lock(&st->lock);
-		while (!st->ring[st->tail].full && !st->closed)
-			pthread_cond_wait(&st->cond, &st->lock);
-		sl = &st->ring[st->tail];
-		if (!sl->full) {
-			pthread_mutex_unlock(&st->lock);
+		if ((sl = ring_take(&st->ring)) == NULL)
 			break;
-		}
-		pthread_mutex_unlock(&st->lock);
 		if (!broken && j->abort)
 			broken = 1;
 		if (!broken && sl->first && EVP_DigestInit_ex(md, EVP_sha256(),
@@ -211,45 +186,17 @@ hasher(void *arg)
 			} else {
 				if (version_verified(j->version, boff, blen,
 				    sl->generation))
-					runner_dirty(st->r);
+					commit_dirty(&st->r->commit);
 				j->done += blen;
 				pthread_mutex_lock(&j->lock);
 				j->last = clock_mono();
 				pthread_mutex_unlock(&j->lock);
 			}
 		}
-		pthread_mutex_lock(&st->lock);
-		sl->full = 0;
-		st->tail = (st->tail + 1) % RING_SLOTS;
-		pthread_cond_broadcast(&st->cond);
-		pthread_mutex_unlock(&st->lock);
+		ring_release(&st->ring);
 	}
 	EVP_MD_CTX_free(md);
 	return NULL;
-}
-
-/* Waits for a free slot; NULL when the op stopped. */
-static struct slot *
-slot_get(struct stream *st)
-{
-	struct slot *sl;
-
-	pthread_mutex_lock(&st->lock);
-	while (st->ring[st->head].full && !st->j->abort)
-		pthread_cond_wait(&st->cond, &st->lock);
-	sl = st->j->abort ? NULL : &st->ring[st->head];
-	pthread_mutex_unlock(&st->lock);
-	return sl;
-}
-
-static void
-slot_put(struct stream *st, struct slot *sl)
-{
-	pthread_mutex_lock(&st->lock);
-	sl->full = 1;
-	st->head = (st->head + 1) % RING_SLOTS;
-	pthread_cond_broadcast(&st->cond);
-	pthread_mutex_unlock(&st->lock);
 }
 
 /*
@@ -480,7 +427,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 		unsigned gen = version_generation(j->version);
 
 		while (c->pos < bend) {
-			struct slot *sl = slot_get(st);
+			struct slot *sl = ring_get(&st->ring, &st->j->abort);
 			size_t want, filled = 0;
 
 			if (sl == NULL)
@@ -547,7 +494,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 			}
 			sl->len = filled;
 			sl->last = c->pos == bend;
-			slot_put(st, sl);
+			ring_put(&st->ring, sl);
 		}
 	}
 	return 0;
@@ -585,15 +532,13 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	pthread_t tid;
 	uint64_t first, last;
 	char *path = NULL;
-	size_t i;
 	int hashing = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&c, 0, sizeof(c));
 	st.r = r;
 	st.j = j;
-	pthread_mutex_init(&st.lock, NULL);
-	pthread_cond_init(&st.cond, NULL);
+	ring_init(&st.ring);
 	if (claim_run(j, &first, &last) != 0)
 		goto out;
 	if ((c.ssh = source_session(r, j->source, k, j->pace.deadline,
@@ -623,13 +568,11 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 		    UINT64_MAX, "%s", e.detail);
 		goto out;
 	}
-	for (i = 0; i < RING_SLOTS; i++)
-		if (posix_memalign((void **)&st.ring[i].buf, STORE_ALIGN,
-		    j->chunk) != 0) {
-			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
-			    "out of memory");
-			goto out;
-		}
+	if (ring_alloc(&st.ring, j->chunk) != 0) {
+		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
+		    "out of memory");
+		goto out;
+	}
 	if (pthread_create(&tid, NULL, hasher, &st) != 0) {
 		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX, "cannot start "
 		    "a thread");
@@ -642,10 +585,7 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	} while (claim_run(j, &first, &last) == 0);
 out:
 	if (hashing) {
-		pthread_mutex_lock(&st.lock);
-		st.closed = 1;
-		pthread_cond_broadcast(&st.cond);
-		pthread_mutex_unlock(&st.lock);
+		ring_close(&st.ring);
 		pthread_join(tid, NULL);
 	}
 	if (c.file != NULL) {
@@ -653,10 +593,7 @@ out:
 		ssh_close_file(c.ssh, c.file);
 		ssh_unlock(c.ssh);
 	}
-	for (i = 0; i < RING_SLOTS; i++)
-		free(st.ring[i].buf);
-	pthread_mutex_destroy(&st.lock);
-	pthread_cond_destroy(&st.cond);
+	ring_free(&st.ring);
 	free(path);
 	free(c.len_path);
 }

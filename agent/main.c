@@ -84,7 +84,7 @@ main(int argc, char *argv[])
 	else if (strcmp(cmd, "state") == 0 && nargs == 1)
 		rc = cmd_state(c, verbose);
 	else if (strcmp(cmd, "keygen") == 0 && nargs == 1)
-		rc = cmd_keygen(c);
+		rc = identity_keygen(c);
 	else if (strcmp(cmd, "publish") == 0) {
 		if (verbose)
 			args[nargs++] = (char *)"-v";

@@ -717,6 +717,24 @@ out:
 	return rc;
 }
 
+/* What one sync holds while it runs. */
+struct sync_run {
+	const struct agent_config *c;
+	struct store	*s;
+	struct ssh	*ssh;		/* to the master; NULL between */
+	struct plan	*p;		/* the last plan fetched */
+	const struct sshkey *key;	/* signs what is sent; NULL none */
+	uint64_t	 done;		/* the last epoch run or passed */
+	double		 wait;		/* seconds a wait for a plan lasts */
+	double		 until;		/* when the current wait ends */
+	double		 poll;
+	int		 ran;		/* a plan was run */
+	int		 planned;	/* the master has planned */
+	int		 verbose;
+	double		 start;		/* when the lock was taken */
+	struct watch	 w;		/* AGENT.yaml and the program */
+};
+
 /*
  * Takes the store's sync lock, waiting for it (polled every 50 ms) until
  * the monotonic time until: a sync that cron starts while the last one
@@ -740,6 +758,117 @@ take_lock(int fd, double until)
 }
 
 /*
+ * Takes ROOT/.sluice/lock, waiting for it until the monotonic time until
+ * (take_lock()).  Returns 0 with *lock held, 1 when another sync still
+ * holds it (said with -v), or EX_IOERR, said.
+ */
+static int
+sync_lock(const struct agent_config *c, struct store *s, int verbose,
+    double until, int *lock)
+{
+	if ((*lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
+		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
+		return EX_IOERR;
+	}
+	if (take_lock(*lock, until) != 0) {
+		if (verbose)
+			printf("another sync is running\n");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Runs every new plan that comes while r waits: a plan that comes
+ * expired is passed over, one that runs has its state sent back at once
+ * and the next waited for, a round at most.  Returns rc, or the first
+ * failure when rc is 0; a failure to reach the master ends it.
+ */
+static int
+sync_plans(struct sync_run *r, int rc)
+{
+	const struct agent_config *c = r->c;
+	char why[512];
+	int prc;
+
+	const char *changed;
+
+	for (;;) {
+		prc = wait_for_plan(c, r->s, r->ssh, r->key, &r->w, r->done,
+		    r->until, r->poll, &r->p, &r->planned, r->verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		if (prc != 0 || r->p == NULL || r->p->epoch <= r->done) {
+			if (r->verbose && (changed = watch_changed(&r->w)) !=
+			    NULL)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
+			return rc;
+		}
+		/* Long expired, it is a clock that is off. */
+		if (plan_expired(r->p, time(NULL), why, sizeof(why)) != 0) {
+			if (r->verbose || difftime(time(NULL), r->p->expires) >
+			    difftime(r->p->expires, r->p->issued))
+				warnx_("%s", why);
+			r->done = r->p->epoch;
+			continue;
+		}
+		ssh_close(r->ssh);
+		r->ssh = NULL;
+		prc = execute(c, r->s, r->p, r->verbose);
+		if (prc != 0 && rc == 0)
+			rc = prc;
+		r->done = r->p->epoch;
+		r->ran = 1;
+		if (connect_master(c, &r->ssh, clock_mono() + c->timeout) != 0)
+			return EX_UNAVAILABLE;
+		if (send_manifests(c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
+			rc = EX_UNAVAILABLE;
+		if ((prc = send_state(c, r->s, r->ssh, r->key)) != 0)
+			return rc == 0 ? prc : rc;
+		if ((changed = watch_changed(&r->w)) != NULL) {
+			if (r->verbose)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
+			return rc;
+		}
+		r->until = fmin(clock_mono() + r->wait, r->start + c->period);
+		if (clock_mono() >= r->until) {
+			if (r->verbose)
+				printf("period of %.0fs over: leaving the next "
+				    "plan to the next start\n", c->period);
+			return rc;
+		}
+	}
+}
+
+/*
+ * When no plan ran: the manifests and state sent all the same.  Before
+ * the master's first run there is nothing to wait for: not an error, and
+ * cron mails nothing.  Returns rc, or the first failure when rc is 0.
+ */
+static int
+sync_report(struct sync_run *r, int rc)
+{
+	int prc;
+
+	if (r->verbose)
+		printf(r->planned ? "no new plan\n" : "no plan yet: the "
+		    "master has not planned\n");
+	if (r->ssh == NULL && connect_master(r->c, &r->ssh, clock_mono() +
+	    r->c->timeout) != 0)
+		return EX_UNAVAILABLE;
+	if (send_manifests(r->c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
+		rc = EX_UNAVAILABLE;
+	prc = send_state(r->c, r->s, r->ssh, r->key);
+	if (prc != 0 && rc == 0)
+		rc = prc;
+	return rc;
+}
+
+
+/*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
  * one), so that a cron start that finds it running loses nothing.  It
@@ -751,157 +880,78 @@ take_lock(int fd, double until)
 int
 cmd_sync(const struct agent_config *c, int verbose)
 {
-	struct store *s;
-	struct ssh *ssh = NULL;
-	struct plan *p = NULL;
-	uint64_t done = 0;
-	double start = clock_mono(), wait, until, poll;
+	struct sync_run r;
+	double start = clock_mono();
 	struct sshkey signer;
-	const struct sshkey *key;
-	struct watch w;
-	const char *changed;
-	char *buf, why[512];
+	char *buf;
 	size_t len;
-	int lock, rc = 0, prc, ran = 0, planned = 0, signing;
+	int lock = -1, rc = 0, signing;
 
+	memset(&r, 0, sizeof(r));
+	memset(&signer, 0, sizeof(signer));
+	r.c = c;
+	r.verbose = verbose;
 	if (c->master_address == NULL) {
 		warnx_("%s: no 'master' to sync with", c->path);
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
-	watch_start(&w, c->path);
-	if (store_open(c->root, &s) != 0) {
-		watch_free(&w);
-		return EX_IOERR;
+	watch_start(&r.w, c->path);
+	if (store_open(c->root, &r.s) != 0) {
+		r.s = NULL;
+		rc = EX_IOERR;
+		goto out;
 	}
-	if ((lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1) {
-		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
-		store_close(s);
-		watch_free(&w);
-		return EX_IOERR;
-	}
-	if (take_lock(lock, start + c->period) != 0) {
-		if (verbose)
-			printf("another sync is running\n");
-		close(lock);
-		store_close(s);
-		watch_free(&w);
-		return 0;
+	if ((rc = sync_lock(c, r.s, verbose, start + c->period, &lock)) != 0) {
+		if (rc == 1)
+			rc = 0;
+		goto out;
 	}
 	/* The period counts from the lock: a start that waited for the
 	 * last sync to leave takes the plans of its own period. */
-	start = clock_mono();
-	if ((rc = store_claim(c, s)) != 0 ||
+	start = r.start = clock_mono();
+	if ((rc = store_claim(c, r.s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
-		close(lock);
-		store_close(s);
-		watch_free(&w);
-		return rc ? rc : EX_CONFIG;
+		rc = rc ? rc : EX_CONFIG;
+		goto out;
 	}
-	key = signing ? &signer : NULL;
+	r.key = signing ? &signer : NULL;
 	srand48((long)getpid() ^ (long)time(NULL));
-	if (store_read_meta(s, "epoch", &buf, &len) == 0) {
-		done = strtoull(buf, NULL, 10);
+	if (store_read_meta(r.s, "epoch", &buf, &len) == 0) {
+		r.done = strtoull(buf, NULL, 10);
 		free(buf);
 	}
-	wait = wait_of(c, s);
+	r.wait = wait_of(c, r.s);
 	/* No wait outlives the period: the next cron start waits on. */
-	until = start + fmin(wait, c->period);
+	r.until = start + fmin(r.wait, c->period);
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
-	poll = fmin(1.0, fmax(0.05, wait / 60));
+	r.poll = fmin(1.0, fmax(0.05, r.wait / 60));
 	if (c->splay > 0)
 		sleep_until(start + splay_of(c));
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */
-	if (connect_master(c, &ssh, start + fmax(fmax(wait, c->timeout),
-	    round_of(s))) != 0) {
+	if (connect_master(c, &r.ssh, start + fmax(fmax(r.wait, c->timeout),
+	    round_of(r.s))) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if ((rc = check_known(c, ssh)) != 0 ||
-	    (rc = check_reporter(c, s, ssh, key, verbose)) != 0)
+	if ((rc = check_known(c, r.ssh)) != 0 ||
+	    (rc = check_reporter(c, r.s, r.ssh, r.key, verbose)) != 0)
 		goto out;
-	if (send_manifests(c, s, ssh, key, 1) != 0)
+	if (send_manifests(c, r.s, r.ssh, r.key, 1) != 0)
 		rc = EX_UNAVAILABLE;
-	for (;;) {
-		prc = wait_for_plan(c, s, ssh, key, &w, done, until, poll,
-		    &p, &planned, verbose);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-		if (prc != 0 || p == NULL || p->epoch <= done) {
-			if (verbose && (changed = watch_changed(&w)) != NULL)
-				printf("%s changed: leaving for the next "
-				    "start to take it\n", changed);
-			break;
-		}
-		/* A plan that comes expired is not run; the next is waited
-		 * for.  Long expired, it is a clock that is off. */
-		if (plan_expired(p, time(NULL), why, sizeof(why)) != 0) {
-			if (verbose || difftime(time(NULL), p->expires) >
-			    difftime(p->expires, p->issued))
-				warnx_("%s", why);
-			done = p->epoch;
-			continue;
-		}
-		ssh_close(ssh);
-		ssh = NULL;
-		prc = execute(c, s, p, verbose);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-		done = p->epoch;
-		ran = 1;
-		/* The state goes back at once: the next planning run sees
-		 * it.  Then the next plan is waited for, a round at most. */
-		if (connect_master(c, &ssh, clock_mono() + c->timeout) != 0) {
-			rc = EX_UNAVAILABLE;
-			goto out;
-		}
-		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
-			rc = EX_UNAVAILABLE;
-		if ((prc = send_state(c, s, ssh, key)) != 0) {
-			if (rc == 0)
-				rc = prc;
-			goto out;
-		}
-		if ((changed = watch_changed(&w)) != NULL) {
-			if (verbose)
-				printf("%s changed: leaving for the next "
-				    "start to take it\n", changed);
-			break;
-		}
-		until = fmin(clock_mono() + wait, start + c->period);
-		if (clock_mono() >= until) {
-			if (verbose)
-				printf("period of %.0fs over: leaving the next "
-				    "plan to the next start\n", c->period);
-			break;
-		}
-	}
-	if (!ran) {
-		/* Before the master's first run there is nothing to wait
-		 * for: not an error, and cron mails nothing. */
-		if (verbose)
-			printf(planned ? "no new plan\n" : "no plan yet: the "
-			    "master has not planned\n");
-		if (ssh == NULL && connect_master(c, &ssh, clock_mono() +
-		    c->timeout) != 0) {
-			rc = EX_UNAVAILABLE;
-			goto out;
-		}
-		if (send_manifests(c, s, ssh, key, 0) != 0 && rc == 0)
-			rc = EX_UNAVAILABLE;
-		prc = send_state(c, s, ssh, key);
-		if (prc != 0 && rc == 0)
-			rc = prc;
-	}
+	rc = sync_plans(&r, rc);
+	if (!r.ran)
+		rc = sync_report(&r, rc);
 out:
-	watch_free(&w);
+	watch_free(&r.w);
 	OPENSSL_cleanse(&signer, sizeof(signer));
-	ssh_close(ssh);
-	plan_free(p);
-	close(lock);
-	store_close(s);
+	ssh_close(r.ssh);
+	plan_free(r.p);
+	if (lock != -1)
+		close(lock);
+	store_close(r.s);
 	return rc;
 }

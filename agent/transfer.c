@@ -5,8 +5,8 @@
  * threads; the streams of all ops to one source share its sessions.
  * Every op is held to its rate by its pace; every block is hashed and
  * compared with the plan's checksum before it counts; verified prefixes
- * are made durable by a group commit at most every COMMIT_INTERVAL; at
- * the plan's expiry unfinished ops stop.
+ * are made durable by the group commit (commit.c); at the plan's expiry
+ * unfinished ops stop.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <stdatomic.h>
 
-#include "agent.h"
+#include "run.h"
 
 /* Bytes per read and hand-off: 10 ms of the op's rate, within bounds.
  * Each read may ask for about five of them ahead (fetch.c), so a burst is
@@ -35,14 +35,6 @@
  * above it, loopback measured faster with two sessions than one. */
 #define STREAM_RATE 100e6
 
-/* The group commit's interval, in seconds.  A relay reads only what its
- * source has made durable, so this is the latency a hop of a pipeline
- * adds; at 300 MB/s it is still a few blocks per fsync, which measured no
- * slower than 0.25 s (bench/agent-throughput.sh).  With at most half a
- * second of an op's rate in flight beyond its durable length (the runs of
- * its streams), a crash loses at most one block or a second of the
- * rate. */
-#define COMMIT_INTERVAL 0.05
 
 /* Rates a plan may give an op: below the floor an op would hold the sync
  * for ages; above the ceiling (8 Tbit/s) it is a mistake. */
@@ -215,74 +207,6 @@ plan_expired(const struct plan *p, time_t now, char *why, size_t whylen)
 	    "ago: not run (is the master's clock or this host's off?)",
 	    p->epoch, at, difftime(now, p->expires));
 	return -1;
-}
-
-/* Marks that a verified prefix moved: the committer has work. */
-void
-runner_dirty(struct runner *r)
-{
-	pthread_mutex_lock(&r->lock);
-	r->commit_dirty = 1;
-	pthread_cond_signal(&r->commit_cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* Commits every version the plan writes; counts errors. */
-static void
-commit_all(struct runner *r, struct version **vs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (vs[i] != NULL && version_commit(r->store, vs[i]) != 0) {
-			pthread_mutex_lock(&r->lock);
-			r->commit_errors++;
-			pthread_mutex_unlock(&r->lock);
-		}
-}
-
-struct committer_arg {
-	struct runner	*r;
-	struct version	**vs;
-	size_t		 n;
-};
-
-/*
- * The group commit: waits for a verified prefix to move, then commits,
- * no sooner than COMMIT_INTERVAL after the last commit.  An op slower
- * than that has each block committed as it is verified.
- */
-static void *
-committer(void *arg)
-{
-	struct committer_arg *a = arg;
-	struct runner *r = a->r;
-	double last = 0;
-
-	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		while (!r->commit_dirty && !r->commit_stop)
-			pthread_cond_wait(&r->commit_cond, &r->lock);
-		if (r->commit_stop)
-			break;
-		while (!r->commit_stop && clock_mono() < last + COMMIT_INTERVAL) {
-			struct timespec ts;
-			double until = last + COMMIT_INTERVAL - clock_mono();
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			until += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-			ts.tv_sec = (time_t)until;
-			ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-			pthread_cond_timedwait(&r->commit_cond, &r->lock, &ts);
-		}
-		r->commit_dirty = 0;
-		pthread_mutex_unlock(&r->lock);
-		commit_all(r, a->vs, a->n);
-		last = clock_mono();
-		pthread_mutex_lock(&r->lock);
-	}
-	pthread_mutex_unlock(&r->lock);
-	return NULL;
 }
 
 static void *
@@ -642,15 +566,15 @@ plan_execute(const struct agent_config *c, struct store *s,
     const struct plan *p, int verbose, struct run_result *res)
 {
 	struct runner r;
-	struct committer_arg ca;
 	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
 	    sizeof(*vs));
 	struct source *sources = xcalloc(p->nops ? p->nops : 1,
 	    sizeof(*sources));
 	size_t nsources = 0, i, k, n;
+	int commit_errors;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	pthread_t shower, commit_tid;
-	int rc = 0, progress_on, committing;
+	pthread_t shower;
+	int rc = 0, progress_on, committing = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -660,7 +584,6 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.verbose = verbose;
 	r.deadline = deadline_of(p);
 	pthread_mutex_init(&r.lock, NULL);
-	pthread_cond_init(&r.commit_cond, NULL);
 	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
 	if (open_versions(s, p, vs) != 0) {
 		rc = -1;
@@ -692,30 +615,24 @@ plan_execute(const struct agent_config *c, struct store *s,
 	for (i = 0; i < r.njobs; i++)
 		for (k = 0; k < r.jobs[i].streams; k++)
 			r.tasks[r.ntasks++] = i;
-	ca.r = &r;
-	ca.vs = vs;
-	ca.n = p->nfileset;
-	committing = pthread_create(&commit_tid, NULL, committer, &ca) == 0;
+	commit_start(&r.commit, s, vs, p->nfileset);
+	committing = 1;
 	progress_on = r.njobs > 0 && isatty(STDERR_FILENO) &&
 	    pthread_create(&shower, NULL, progress, &r) == 0;
 	run_streams(&r, c->parallel);
 	r.finished = 1;
 	if (progress_on)
 		pthread_join(shower, NULL);
-	if (committing) {
-		pthread_mutex_lock(&r.lock);
-		r.commit_stop = 1;
-		pthread_cond_signal(&r.commit_cond);
-		pthread_mutex_unlock(&r.lock);
-		pthread_join(commit_tid, NULL);
-	}
-	commit_all(&r, vs, p->nfileset);
+	commit_errors = commit_finish(&r.commit);
+	committing = 0;
 	collect(&r, verbose, res);
-	if (r.commit_errors > 0 || finish_versions(c, s, p, vs) != 0)
+	if (commit_errors > 0 || finish_versions(c, s, p, vs) != 0)
 		rc = -1;
 	else
 		rc = res->ops_failed ? 1 : 0;
 out:
+	if (committing)
+		commit_finish(&r.commit);
 	for (i = 0; i < r.njobs; i++) {
 		pthread_mutex_destroy(&r.jobs[i].lock);
 		pace_destroy(&r.jobs[i].pace);
@@ -731,7 +648,6 @@ out:
 	free(sources);
 	free(r.jobs);
 	free(r.tasks);
-	pthread_cond_destroy(&r.commit_cond);
 	pthread_mutex_destroy(&r.lock);
 	return rc;
 }

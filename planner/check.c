@@ -256,7 +256,7 @@ cmd_check(int argc, char **argv)
 	if (rc == EX_USAGE)
 		usage_check();
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (!quiet)
 		summary(m, from_dir);
 	if (from_dir) {
@@ -277,6 +277,7 @@ cmd_check(int argc, char **argv)
 	} else if (rc == 0 && (!quiet || warnings > 0))
 		printf("check: ok: %zu warning%s\n", warnings,
 		    warnings == 1 ? "" : "s");
+out:
 	master_free(m);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * run.c: sluice-plan run, one planning run: the master directory loaded,
- * one round planned (round.c), the set written (epoch.c).
+ * one round planned (sched/round.c), the set written (master/epoch.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,98 +43,138 @@ usage_run(void)
 	    "[--method lp|greedy] [--now TIME] [-v]\n");
 }
 
-int
-cmd_run(int argc, char **argv)
+/* sluice-plan run's options. */
+struct run_args {
+	const char	*dir;
+	const char	*keypath;	/* NULL: the default key, if any */
+	struct plan_options opt;
+	struct timespec	 clock;		/* the run's start, or --now */
+	time_t		 now;
+	int		 fixed;		/* --now given */
+	int		 verbose;
+};
+
+/* Parses sluice-plan run's options into a; returns 0 or EX_USAGE, said. */
+static int
+parse_run_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option longopts[] = {
 		{ "method", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL;
-	struct plan_options opt = { METHOD_LP, 0, 0 };
-	struct master *m = NULL;
-	struct ledger *l = NULL;
-	struct plan **old = NULL, **plans = NULL;
-	struct round_stats st;
-	double t0 = elapsed(), t1, t2;
-	struct timespec clock;
-	time_t now, expires = 0;
-	size_t h;
-	int ch, rc, verbose = 0, fixed = 0, lock;
-	const char *keypath = NULL;
-	struct sshkey key;
-	int signing;
+	int ch;
 
-	clock_gettime(CLOCK_REALTIME, &clock);
-	now = clock.tv_sec;
+	memset(a, 0, sizeof(*a));
+	a->opt.method = METHOD_LP;
+	clock_gettime(CLOCK_REALTIME, &a->clock);
+	a->now = a->clock.tv_sec;
 	while ((ch = getopt_long(argc, argv, "d:k:v", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'd':
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'k':
-			keypath = optarg;
+			a->keypath = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "lp") == 0)
-				opt.method = METHOD_LP;
+				a->opt.method = METHOD_LP;
 			else if (strcmp(optarg, "greedy") == 0)
-				opt.method = METHOD_GREEDY;
+				a->opt.method = METHOD_GREEDY;
 			else {
 				warnx_("run: unknown method '%s'", optarg);
 				return EX_USAGE;
 			}
 			break;
 		case 'n':
-			if (time_parse(optarg, &now) != 0) {
+			if (time_parse(optarg, &a->now) != 0) {
 				warnx_("run: --now: '%s' is not a time like "
 				    "2026-11-25T08:00:00Z", optarg);
 				return EX_USAGE;
 			}
-			fixed = 1;
+			a->fixed = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			a->verbose = 1;
 			break;
 		default:
 			usage_run();
 			return EX_USAGE;
 		}
 	}
-	if (dir == NULL || optind != argc) {
+	if (a->dir == NULL || optind != argc) {
 		usage_run();
 		return EX_USAGE;
 	}
-	if ((signing = master_key(keypath, &key)) < 0)
-		return EX_NOINPUT;
+	return 0;
+}
+
+/* Prints what a run did and how long each stage took (-v). */
+static void
+print_run(const struct ledger *l, const struct round_stats *st,
+    double load_seconds, double write_seconds)
+{
+	printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
+	    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "
+	    "%zu candidates, LP %.2fs%s)\n", l->epoch, st->planned,
+	    st->kept, st->ops, st->bytes, l->method, st->demands,
+	    st->candidates, st->lp_seconds, st->lp_fallbacks ?
+	    ", greedy fallback" : "");
+	printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
+	    "plans %.2f, write %.2f\n", load_seconds, st->demand_seconds,
+	    st->allocate_seconds, st->plans_seconds, write_seconds);
+}
+
+/*
+ * sluice-plan run: under the master directory's lock, the directory and
+ * its ledger loaded, the running plans read back, one round planned, what
+ * no round can move noted and the set written.
+ */
+int
+cmd_run(int argc, char **argv)
+{
+	struct run_args a;
+	struct master *m = NULL;
+	struct ledger *l = NULL;
+	struct plan **old = NULL, **plans = NULL;
+	struct round_stats st;
+	double t0 = elapsed(), t1, t2;
+	time_t expires;
+	size_t h;
+	int rc, lock = -1, signing;
+	struct sshkey key;
+
+	memset(&key, 0, sizeof(key));
+	if ((rc = parse_run_args(argc, argv, &a)) != 0)
+		return rc;
+	if ((signing = master_key(a.keypath, &key)) < 0) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
 	/* One run at a time: a second one, as when cron overlaps a slow
 	 * run, leaves at once and the epochs never fork. */
-	if ((lock = master_lock(dir, verbose)) < 0)
-		return lock == -1 ? 0 : EX_CANTCREAT;
-	if ((rc = master_load(dir, &m, verbose)) != 0 ||
-	    (rc = master_key_required(m->topology, signing)) != 0) {
-		master_free(m);
-		close(lock);
-		return rc;
+	if ((lock = master_lock(a.dir, a.verbose)) < 0) {
+		rc = lock == -1 ? 0 : EX_CANTCREAT;
+		goto out;
 	}
-	if ((rc = master_ledger(dir, &l)) != 0) {
-		master_free(m);
-		close(lock);
-		return rc;
-	}
+	if ((rc = master_load(a.dir, &m, a.verbose)) != 0 ||
+	    (rc = master_key_required(m->topology, signing)) != 0 ||
+	    (rc = master_ledger(a.dir, &l)) != 0)
+		goto out;
 	/* The plans running: read back from the last set, as signed. */
 	m->master_pub = signing ? &key : NULL;
 	old = epoch_plans(m, l->epoch);
 	/* Plans expire on the round's grid; ops are sized to the time that
 	 * leaves, less what the clock is past now. */
-	if (!fixed)
-		opt.late = (double)clock.tv_nsec / 1e9;
-	expires = expiry_on_grid((double)now + opt.late, m->topology->round);
-	opt.window = (double)(expires - now) - opt.late;
+	if (!a.fixed)
+		a.opt.late = (double)a.clock.tv_nsec / 1e9;
+	expires = expiry_on_grid((double)a.now + a.opt.late,
+	    m->topology->round);
+	a.opt.window = (double)(expires - a.now) - a.opt.late;
 	t1 = elapsed();
-	rc = plan_round_with(m, l, old, &opt, now, expires, &plans, &st);
+	rc = plan_round_with(m, l, old, &a.opt, a.now, expires, &plans, &st);
 	t2 = elapsed();
 	/* What no round can move, said when it begins; a clock that is
 	 * off, every run until it is set. */
@@ -154,29 +194,22 @@ cmd_run(int argc, char **argv)
 		size_t ndue, i;
 
 		/* Versions retired long enough: every host removes them. */
-		retire_due(m, now, &due, &ndue);
+		retire_due(m, a.now, &due, &ndue);
 		retire_plans(plans, m->topology->nhosts, due, ndue);
 		for (i = 0; i < ndue; i++)
 			free(due[i].name);
 		free(due);
-		rc = epoch_write(dir, m, plans, old, l, signing ? &key :
+		rc = epoch_write(a.dir, m, plans, old, l, signing ? &key :
 		    NULL);
 	}
 	if (rc == 0)
-		retire_manifests(dir, m, l->epoch, now);
-	if (rc == 0 && verbose) {
-		printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
-		    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "
-		    "%zu candidates, LP %.2fs%s)\n", l->epoch, st.planned,
-		    st.kept, st.ops, st.bytes, l->method, st.demands,
-		    st.candidates, st.lp_seconds, st.lp_fallbacks ?
-		    ", greedy fallback" : "");
-		printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
-		    "plans %.2f, write %.2f\n", t1 - t0, st.demand_seconds,
-		    st.allocate_seconds, st.plans_seconds, elapsed() - t2);
-	}
-	for (h = 0; h < m->topology->nhosts; h++) {
-		plan_free(old[h]);
+		retire_manifests(a.dir, m, l->epoch, a.now);
+	if (rc == 0 && a.verbose)
+		print_run(l, &st, t1 - t0, elapsed() - t2);
+out:
+	for (h = 0; m != NULL && h < m->topology->nhosts; h++) {
+		if (old != NULL)
+			plan_free(old[h]);
 		if (plans != NULL)
 			plan_free(plans[h]);
 	}
@@ -184,8 +217,8 @@ cmd_run(int argc, char **argv)
 	free(plans);
 	ledger_free(l);
 	master_free(m);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	OPENSSL_cleanse(&key, sizeof(key));
 	return rc;
 }
-

@@ -1,6 +1,6 @@
 /*
  * simulate.c: sluice-plan simulate, a distribution run to completion
- * against a simulated network (sim.c) by lp or greedy, or by a baseline
+ * against a simulated network (sim/engine.c) by lp or greedy, or by a baseline
  * (baseline.c): origin, every host pulling from the generator, or swarm,
  * random holders with fair sharing.  Faults: --fail link:L@A-B, host:H@A-B
  * (down from round A to B) and corrupt:H (H serves blocks that fail their
@@ -8,6 +8,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ struct sim_options {
 	const char	*trace;
 	long		 max_rounds;
 	unsigned	 seed;
+	const char	*svg;		/* --svg FILE, or NULL */
+	enum sim_method	 methods[4];	/* to run, in order */
+	const char	*names[4];	/* ... as named, into list */
+	size_t		 nmethods;
+	char		*list;		/* --method's copy: free() it */
 };
 
 static int
@@ -97,6 +103,9 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 		    s->grow[f] > *bound)
 			*bound = (double)s->m->fileset->files[f].size /
 			    s->grow[f];
+	/* The baselines' flows step by a second, finer for a short run, so
+	 * that no makespan is a step's rounding. */
+	s->step = fmin(1.0, fmax(1e-3, *bound / 100));
 	sim_publish(s, 0);
 	/* Nobody holds more of a growing file than is published. */
 	for (h = 0; h < s->t->nhosts; h++)
@@ -199,8 +208,12 @@ usage_simulate(void)
 	    "    METHOD: lp, greedy, origin or swarm\n");
 }
 
-int
-cmd_simulate(int argc, char **argv)
+/*
+ * Parses sluice-plan simulate's options into o, whose list the caller
+ * frees, also on failure.  Returns 0 or EX_USAGE.
+ */
+static int
+parse_simulate_args(int argc, char **argv, struct sim_options *o)
 {
 	static const struct option longopts[] = {
 		{ "method", required_argument, NULL, 'm' },
@@ -213,83 +226,97 @@ cmd_simulate(int argc, char **argv)
 		{ "growing", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct sim_options o;
-	struct sim_outcome out[4];
-	enum sim_method methods[4];
-	const char *methodspec = "lp", *svg = NULL;
-	char *list, *name, *save = NULL;
-	size_t n = 0, k;
-	double bound = 0;
-	long rounds = 0;
-	int ch, rc = 0;
+	const char *methodspec = "lp";
+	char *name, *save = NULL;
+	int ch;
 
-	memset(&o, 0, sizeof(o));
-	memset(out, 0, sizeof(out));
-	o.seed = 1;
-	o.max_rounds = 10000;
+	memset(o, 0, sizeof(*o));
+	o->seed = 1;
+	o->max_rounds = 10000;
 	while ((ch = getopt_long(argc, argv, "t:f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			o.tpath = optarg;
+			o->tpath = optarg;
 			break;
 		case 'f':
-			o.fpath = optarg;
+			o->fpath = optarg;
 			break;
 		case 'm':
 			methodspec = optarg;
 			break;
 		case 'F':
-			if (o.nfail == SIM_MAX_FAULTS)
+			if (o->nfail == SIM_MAX_FAULTS)
 				return EX_USAGE;
-			o.failspec[o.nfail++] = optarg;
+			o->failspec[o->nfail++] = optarg;
 			break;
 		case 'T':
-			o.trace = optarg;
+			o->trace = optarg;
 			break;
 		case 'r':
-			o.max_rounds = strtol(optarg, NULL, 10);
-			if (o.max_rounds < 1)
+			o->max_rounds = strtol(optarg, NULL, 10);
+			if (o->max_rounds < 1)
 				return EX_USAGE;
 			break;
 		case 's':
-			o.seed = (unsigned)strtoul(optarg, NULL, 10);
+			o->seed = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
-			svg = optarg;
+			o->svg = optarg;
 			break;
 		case 'D':
-			o.start_dir = optarg;
+			o->start_dir = optarg;
 			break;
 		case 'G':
-			if (o.ngrow == SIM_MAX_FAULTS)
+			if (o->ngrow == SIM_MAX_FAULTS)
 				return EX_USAGE;
-			o.growspec[o.ngrow++] = optarg;
+			o->growspec[o->ngrow++] = optarg;
 			break;
 		default:
-			o.tpath = NULL;
+			o->tpath = NULL;
 			break;
 		}
 	}
-	if (o.tpath == NULL || o.fpath == NULL || optind != argc) {
+	if (o->tpath == NULL || o->fpath == NULL || optind != argc) {
 		usage_simulate();
 		return EX_USAGE;
 	}
-	list = xstrdup(methodspec);
-	for (name = strtok_r(list, ",", &save); name != NULL;
+	o->list = xstrdup(methodspec);
+	for (name = strtok_r(o->list, ",", &save); name != NULL;
 	    name = strtok_r(NULL, ",", &save)) {
-		if (n == 4 || method_of(name, &methods[n]) != 0) {
-			free(list);
+		if (o->nmethods == 4 || method_of(name,
+		    &o->methods[o->nmethods]) != 0)
 			return EX_USAGE;
-		}
-		out[n++].method = name;
+		o->names[o->nmethods++] = name;
 	}
-	if (n == 0 || (n > 1 && o.trace != NULL)) {
+	if (o->nmethods == 0 || (o->nmethods > 1 && o->trace != NULL)) {
 		usage_simulate();
-		free(list);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+/*
+ * sluice-plan simulate: each method run in turn from the same start, one
+ * line of figures each (named when there are several), then the chart.
+ */
+int
+cmd_simulate(int argc, char **argv)
+{
+	struct sim_options o;
+	struct sim_outcome out[4];
+	size_t n, k;
+	double bound = 0;
+	long rounds = 0;
+	int rc;
+
+	memset(out, 0, sizeof(out));
+	if ((rc = parse_simulate_args(argc, argv, &o)) != 0)
+		goto out;
+	n = o.nmethods;
+	for (k = 0; k < n; k++)
+		out[k].method = o.names[k];
 	for (k = 0; k < n && rc == 0; k++) {
-		rc = simulate_one(&o, methods[k], &out[k], &bound, &rounds);
+		rc = simulate_one(&o, o.methods[k], &out[k], &bound, &rounds);
 		if (rc == 0 || rc == EX_SOFTWARE)
 			printf("%s%s%smakespan=%.3f bound=%.3f ratio=%.4f "
 			    "rounds=%ld bytes=%" PRIu64 "\n", n > 1 ?
@@ -297,11 +324,12 @@ cmd_simulate(int argc, char **argv)
 			    " " : "", out[k].makespan, bound, bound > 0 ?
 			    out[k].makespan / bound : 0.0, rounds, out[k].total);
 	}
-	if (svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
-	    chart_write(svg, out, n, bound) != 0 && rc == 0)
+	if (o.svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
+	    chart_write(o.svg, out, n, bound) != 0 && rc == 0)
 		rc = EX_CANTCREAT;
-	for (k = 0; k < n; k++)
+out:
+	for (k = 0; k < 4; k++)
 		free(out[k].samples);
-	free(list);
+	free(o.list);
 	return rc;
 }

@@ -331,12 +331,10 @@ cmd_status(int argc, char **argv)
 		usage_status();
 		return EX_USAGE;
 	}
-	if ((rc = master_load(o.dir, &m, 0)) != 0)
-		return rc;
-	if ((rc = master_ledger(o.dir, &l)) != 0) {
-		master_free(m);
-		return rc;
-	}
+	memset(&p, 0, sizeof(p));
+	if ((rc = master_load(o.dir, &m, 0)) != 0 ||
+	    (rc = master_ledger(o.dir, &l)) != 0)
+		goto out;
 	progress_measure(m, &p);
 	if (o.prom != NULL && (rc = status_prom(o.prom, m, l, &p)) != 0)
 		goto out;

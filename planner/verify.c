@@ -174,18 +174,12 @@ check_current_op(struct vctx *v, const struct plan *p, const struct op *o,
 		    "manifest's blocks %llu..", p->host, o->id,
 		    (unsigned long long)first);
 	if (o->length > 0 && o->rate > 0) {
-		struct timed_op t = { 0 };
+		struct timed_op t = timed_op_from(o, dst, src, (size_t)fi,
+		    master_length(m, src, (size_t)fi),
+		    state_length(m->states[dst], o->file, o->version));
 
-		t.dst = dst;
-		t.src = src;
-		t.file = (size_t)fi;
-		t.offset = o->offset;
-		t.length = o->length;
+		/* Blocks as the manifest has them, not as the plan says. */
 		t.block_size = bs;
-		t.rate = o->rate;
-		t.source_have = master_length(m, src, (size_t)fi);
-		t.dest_have = state_length(m->states[dst], o->file,
-		    o->version);
 		t.tag = v->ntimed;
 		v->timed = xreallocarray(v->timed, v->ntimed + 1,
 		    sizeof(*v->timed));
@@ -224,30 +218,163 @@ check_tiles(struct vctx *v, const struct plan *p, size_t dst,
 }
 
 /*
+ * Reads every plan file of pdir (NAME.yaml, in name order) into *plans,
+ * an array the caller frees with its *nplans plans; a plan that names
+ * another host than its file is a violation.  Returns 0, or EX_DATAERR
+ * when a plan cannot be read (said on stderr).
+ */
+static int
+load_plans(struct vctx *v, const char *pdir, struct plan ***plans,
+    size_t *nplans)
+{
+	char **names = NULL;
+	size_t nnames = 0, i;
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(pdir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0 &&
+		    e->d_name[0] != '.') {
+			names = xreallocarray(names, nnames + 1,
+			    sizeof(char *));
+			names[nnames++] = xstrdup(e->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, nnames, sizeof(char *), cmp_str);
+	*plans = xcalloc(nnames ? nnames : 1, sizeof(**plans));
+	for (i = 0; i < nnames; i++) {
+		struct diag dg = { "" };
+		char *path = xasprintf("%s/%s", pdir, names[i]);
+		struct plan **p = &(*plans)[*nplans];
+
+		if (plan_load(path, p, &dg) != 0) {
+			fprintf(stderr, "%s\n", dg.msg);
+			rc = EX_DATAERR;
+		} else {
+			if (strlen((*p)->host) + 5 != strlen(names[i]) ||
+			    strncmp(names[i], (*p)->host,
+			    strlen((*p)->host)) != 0)
+				violation(v, "plans/%s: names host '%s'",
+				    names[i], (*p)->host);
+			(*nplans)++;
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/*
+ * Checks one plan still running: every op's source and route, its rate
+ * charged on the route's resources (use); a plan of the newest epoch
+ * also op by op against the manifests and states (check_current_op())
+ * and its ranges tiled.  Returns the ops seen.
+ */
+static size_t
+check_plan(struct vctx *v, const struct plan *p, int current, double *use)
+{
+	struct topology *t = v->m->topology;
+	long dst = topology_host(t, p->host);
+	struct tile *tiles;
+	size_t ntiles = 0, j;
+
+	if (dst < 0) {
+		violation(v, "plan %s: no such host", p->host);
+		return 0;
+	}
+	tiles = xcalloc(p->nops ? p->nops : 1, sizeof(*tiles));
+	for (j = 0; j < p->nops; j++) {
+		const struct op *o = &p->ops[j];
+		long src = topology_host(t, o->source.host);
+		size_t res[ROUTE_MAX + 4];
+		int n, k;
+
+		if (src < 0) {
+			violation(v, "plan %s op %s: unknown source '%s'",
+			    p->host, o->id, o->source.host);
+			continue;
+		}
+		if (src == dst)
+			violation(v, "plan %s op %s: copies from itself",
+			    p->host, o->id);
+		n = route_resources(t, (size_t)src, (size_t)dst, res,
+		    ROUTE_MAX + 4);
+		if (n < 0) {
+			violation(v, "plan %s op %s: no route from %s",
+			    p->host, o->id, o->source.host);
+			continue;
+		}
+		if (!same_resources(t, o, (size_t)src, (size_t)dst))
+			violation(v, "plan %s op %s: resources are not the "
+			    "route's", p->host, o->id);
+		for (k = 0; k < n; k++)
+			use[res[k]] += o->rate;
+		if (current && check_current_op(v, p, o, (size_t)src,
+		    (size_t)dst, &tiles[ntiles]) == 0)
+			ntiles++;
+	}
+	if (current)
+		check_tiles(v, p, (size_t)dst, tiles, ntiles);
+	free(tiles);
+	return p->nops;
+}
+
+/* Checks every resource's use against its capacity; returns the busiest
+ * resource, or -1, with its share of its capacity in *worst. */
+static long
+check_capacities(struct vctx *v, const double *use, double *worst)
+{
+	const struct topology *t = v->m->topology;
+	long worst_r = -1;
+	size_t i;
+
+	*worst = 0;
+	for (i = 0; i < t->nresources; i++) {
+		double cap = t->resources[i].capacity;
+
+		if (cap == CAP_UNLIMITED)
+			continue;
+		if (!budget_fits(cap, use[i]))
+			violation(v, "resource %s: %.0f B/s allocated, "
+			    "capacity %.0f B/s", t->resources[i].id, use[i],
+			    cap);
+		if (use[i] / cap > *worst) {
+			*worst = use[i] / cap;
+			worst_r = (long)i;
+		}
+	}
+	return worst_r;
+}
+
+/*
  * Verifies the plans under dir.  Prints each violation and a summary line
  * (unless quiet).  Returns 0 when all holds, 1 on violations, or a
- * sysexits.h code when the directory cannot be read.
+ * sysexits.h code when the directory cannot be read.  The plans are read
+ * with the states and manifests they were made from, kept with the set:
+ * verify is right between the agents' reports and the next run.  Plans
+ * expired by the newest plan's issue are passed over.
  */
-int
+static int
 verify_master(const char *dir, int quiet)
 {
 	struct vctx v = { NULL, 0, quiet, dir, { 0 }, NULL, 0 };
 	struct topology *t;
 	struct plan **plans = NULL;
-	size_t nplans = 0, i, j, nops = 0;
-	uint64_t newest = 0;
+	size_t nplans = 0, i, nops = 0;
+	uint64_t newest = 0, set;
 	time_t now = 0;
-	double *use, worst = 0;
-	long worst_r = -1;
-	uint64_t set;
+	double *use, worst;
+	long worst_r;
 	char *pdir;
-	DIR *d;
-	struct dirent *e;
 	int rc;
 
-	/* The plans against the states and manifests they were made from,
-	 * kept with the set: verify is right between the agents' reports and
-	 * the next run. */
 	set = master_current(dir);
 	rc = set != 0 ? master_load_set(dir, set, &v.m) : master_load(dir,
 	    &v.m, 0);
@@ -257,45 +384,7 @@ verify_master(const char *dir, int quiet)
 	timing_init(&v.timing, v.m->fileset->nfiles);
 	pdir = set != 0 ? xasprintf("%s/epochs/%" PRIu64 "/plans", dir, set) :
 	    xasprintf("%s/plans", dir);
-	if ((d = opendir(pdir)) != NULL) {
-		char **names = NULL;
-		size_t nnames = 0;
-
-		while ((e = readdir(d)) != NULL) {
-			size_t len = strlen(e->d_name);
-
-			if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0
-			    && e->d_name[0] != '.') {
-				names = xreallocarray(names, nnames + 1,
-				    sizeof(char *));
-				names[nnames++] = xstrdup(e->d_name);
-			}
-		}
-		closedir(d);
-		qsort(names, nnames, sizeof(char *), cmp_str);
-		plans = xcalloc(nnames ? nnames : 1, sizeof(*plans));
-		for (i = 0; i < nnames; i++) {
-			struct diag dg = { "" };
-			char *path = xasprintf("%s/%s", pdir, names[i]);
-
-			if (plan_load(path, &plans[nplans], &dg) != 0) {
-				fprintf(stderr, "%s\n", dg.msg);
-				rc = EX_DATAERR;
-			} else {
-				if (strlen(plans[nplans]->host) + 5 !=
-				    strlen(names[i]) || strncmp(names[i],
-				    plans[nplans]->host,
-				    strlen(plans[nplans]->host)) != 0)
-					violation(&v, "plans/%s: names host "
-					    "'%s'", names[i],
-					    plans[nplans]->host);
-				nplans++;
-			}
-			free(path);
-			free(names[i]);
-		}
-		free(names);
-	}
+	rc = load_plans(&v, pdir, &plans, &nplans);
 	free(pdir);
 	if (rc != 0)
 		goto out;
@@ -306,70 +395,12 @@ verify_master(const char *dir, int quiet)
 			now = plans[i]->issued;
 	}
 	use = xcalloc(t->nresources, sizeof(double));
-	for (i = 0; i < nplans; i++) {
-		const struct plan *p = plans[i];
-		int current = p->epoch == newest;
-		long dst = topology_host(t, p->host);
-		struct tile *tiles;
-		size_t ntiles = 0;
-
-		if (p->expires <= now)
-			continue;
-		if (dst < 0) {
-			violation(&v, "plan %s: no such host", p->host);
-			continue;
-		}
-		tiles = xcalloc(p->nops ? p->nops : 1, sizeof(*tiles));
-		for (j = 0; j < p->nops; j++) {
-			const struct op *o = &p->ops[j];
-			long src = topology_host(t, o->source.host);
-			size_t res[ROUTE_MAX + 4];
-			int n, k;
-
-			nops++;
-			if (src < 0) {
-				violation(&v, "plan %s op %s: unknown source "
-				    "'%s'", p->host, o->id, o->source.host);
-				continue;
-			}
-			if (src == dst)
-				violation(&v, "plan %s op %s: copies from "
-				    "itself", p->host, o->id);
-			n = route_resources(t, (size_t)src, (size_t)dst, res,
-			    ROUTE_MAX + 4);
-			if (n < 0) {
-				violation(&v, "plan %s op %s: no route from %s",
-				    p->host, o->id, o->source.host);
-				continue;
-			}
-			if (!same_resources(t, o, (size_t)src, (size_t)dst))
-				violation(&v, "plan %s op %s: resources are "
-				    "not the route's", p->host, o->id);
-			for (k = 0; k < n; k++)
-				use[res[k]] += o->rate;
-			if (current && check_current_op(&v, p, o, (size_t)src,
-			    (size_t)dst, &tiles[ntiles]) == 0)
-				ntiles++;
-		}
-		if (current)
-			check_tiles(&v, p, (size_t)dst, tiles, ntiles);
-		free(tiles);
-	}
+	for (i = 0; i < nplans; i++)
+		if (plans[i]->expires > now)
+			nops += check_plan(&v, plans[i],
+			    plans[i]->epoch == newest, use);
 	check_timing(&v);
-	for (i = 0; i < t->nresources; i++) {
-		double cap = t->resources[i].capacity;
-
-		if (cap == CAP_UNLIMITED)
-			continue;
-		if (!budget_fits(cap, use[i]))
-			violation(&v, "resource %s: %.0f B/s allocated, "
-			    "capacity %.0f B/s", t->resources[i].id, use[i],
-			    cap);
-		if (use[i] / cap > worst) {
-			worst = use[i] / cap;
-			worst_r = (long)i;
-		}
-	}
+	worst_r = check_capacities(&v, use, &worst);
 	free(use);
 	if (!quiet) {
 		printf("sluice-plan verify: %s: epoch %llu, %zu plans, %zu ops",

@@ -213,6 +213,14 @@ if "$plan" check -d examples/wan3 >/dev/null 2>&1 &&
     [ "$(printf '%s\n' "$out" | grep -c 'makespan=')" -eq 2 ]; then ok
 else fail "examples/wan3: $out"; fi
 
+# simulate of a topology that is not there: said, exit 66 (it once
+# freed what it never loaded, and died of a segmentation fault).
+"$plan" simulate -t "$work/none/topology.yaml" -f "$work/none/fileset.yaml" \
+    >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -eq 66 ] && grep -q "none/topology.yaml" "$work/err"; then ok
+else fail "simulate of a missing topology: exit $rc: $(cat "$work/err")"; fi
+
 # --help: the usage on standard output, exit 0; --version: one line.
 for p in "$plan" "$agent"; do
 	name=$(basename "$p")

@@ -148,14 +148,16 @@ done
 # growing case (a generator and two others in its site, two files) the
 # generator sends each file to another host, and no host's egress
 # carries more than two streams.  Leaning on one host for both, it sent
-# four at a quarter of its NIC each, 2.3 times the bound.
+# four at a quarter of its NIC each, 2.3 times the bound (then without
+# the 0.15 s the simulator now counts for each relay hop, which this
+# growing file's relays pay every round: 1.68 with it).
 rm -rf "$work/trace-lead"
 out=$("$plan" simulate -t "$(case_dir growing)/topology.yaml" -f "$(case_dir growing)/fileset.yaml" \
     --trace "$work/trace-lead" 2>&1)
 firsts=$(grep -h -A8 '^- id:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '/^- id:/ {split($3, a, "/"); dst = a[2]} /source:/ && $3 == "r0s0h0," {print dst}' | sort -u | wc -l)
 busiest=$(grep -h 'source:' "$work"/trace-lead/round-0001/plans/*.yaml | awk '{print $3}' | sort | uniq -c | sort -rn | awk 'NR == 1 {print $1}')
 ratio=$(printf '%s\n' "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
-if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.4)}"; then ok
+if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.75)}"; then ok
 else fail "growing case: generator feeds $firsts hosts, busiest source $busiest streams, ratio $ratio"; fi
 # The simulator's generators record no mode, so its plans give none: a
 # mode of 0 would expose files no one can read.
@@ -185,7 +187,7 @@ EOT
 echo 'files: [{name: f, version: 1, generator: g, size: 376000000}]' > "$work/fair-files.yaml"
 out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method origin)
 case "$out" in
-makespan=20.000\ *) ok ;;
+makespan=20.0[0-9]*) ok ;;
 *) fail "origin fair share: $out" ;;
 esac
 out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method swarm)
@@ -195,14 +197,14 @@ makespan=*) ok ;;
 esac
 
 # Starting states, by hand: b1 holds 44 blocks of 4 MiB (184549376 bytes).
-# Origin in steps of a second: b1 and b2 share the link at 18.8 MB/s until
-# b1 is whole in the step ending at 11 s; b2 then holds 206.8 MB and takes
-# the other 169.2 MB at 37.6 MB/s, whole in the step ending at 16 s.
+# Origin (in steps of a hundredth of the bound, 0.048 s here): b1 and b2
+# share the link at 18.8 MB/s until b1 is whole at 10.18 s; b2 then holds
+# 191.5 MB and takes the other 184.5 MB at 37.6 MB/s, whole at 15.09 s.
 mkdir -p "$work/start"
 printf 'host: b1\nepoch: 0\nfiles: [{name: f, version: 1, length: 184549376}]\n' > "$work/start/b1.yaml"
 out=$("$plan" simulate -t "$work/fair.yaml" -f "$work/fair-files.yaml" --method origin --states "$work/start")
 case "$out" in
-makespan=16.000\ *) ok ;;
+makespan=15.0[89]*|makespan=15.1[0-4]*) ok ;;
 *) fail "origin from states: $out" ;;
 esac
 printf 'host: b1\nepoch: zero\n' > "$work/start/b1.yaml"
@@ -224,6 +226,23 @@ grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || 
 verify_trace -q "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
+
+# The swarm baseline is honest: on a ring of three regions, whose bound is
+# the WAN cut out of the generator's region (bound says so, with the
+# payload bound), it never beats the bound: a flow's pieces are paid for
+# by that flow's bytes alone, never by a LAN flow's to the same host.
+"$top/tests/tools/gen-case" "$work/ring3" --regions 3 --sites 3 --hosts 6 --files 8 \
+    --size 1073741824 --wan 300 --no-states >/dev/null
+out=$("$plan" bound -t "$work/ring3/topology.yaml" -f "$work/ring3/fileset.yaml")
+case "$out" in
+*"links out of region0"*"; payload bound "*" s at 94% of capacity") ok ;;
+*) fail "ring3 bound: $out" ;;
+esac
+out=$("$plan" simulate -t "$work/ring3/topology.yaml" -f "$work/ring3/fileset.yaml" \
+    --method swarm 2>&1)
+ratio=$(printf '%s\n' "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
+if [ -n "$ratio" ] && awk "BEGIN {exit !($ratio >= 1)}"; then ok
+else fail "the swarm beats the bound of a WAN cut: $out"; fi
 
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,

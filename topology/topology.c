@@ -19,29 +19,6 @@ static const char *const host_keys[] = { "name", "address", "port", "user",
 static const char *const link_keys[] = { "name", "between", "capacity",
 	"reserved", "latency", NULL };
 
-/* Sorting name indexes: the arrays are set before qsort runs. */
-static const struct topology *sort_topology;
-
-static int
-cmp_host(const void *a, const void *b)
-{
-	return strcmp(sort_topology->hosts[*(const size_t *)a].name,
-	    sort_topology->hosts[*(const size_t *)b].name);
-}
-
-static int
-cmp_site(const void *a, const void *b)
-{
-	return strcmp(sort_topology->sites[*(const size_t *)a].name,
-	    sort_topology->sites[*(const size_t *)b].name);
-}
-
-static int
-cmp_resource(const void *a, const void *b)
-{
-	return strcmp(sort_topology->resources[*(const size_t *)a].id,
-	    sort_topology->resources[*(const size_t *)b].id);
-}
 
 void
 topology_free(struct topology *t)
@@ -117,6 +94,45 @@ static const char *
 resource_key(const struct topology *t, size_t i)
 {
 	return t->resources[i].id;
+}
+
+/* A name keyed for sorting; its index breaks ties. */
+struct name_key {
+	const char	*name;
+	size_t		 index;
+};
+
+static int
+cmp_name_key(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * The indexes 0..n-1 in the order of their names, key(t, i): an array of
+ * n, to be freed by the caller (topology_free()).
+ */
+static size_t *
+name_order(size_t n, const char *(*key)(const struct topology *, size_t),
+    const struct topology *t)
+{
+	struct name_key *k = xcalloc(n ? n : 1, sizeof(*k));
+	size_t *order = xcalloc(n, sizeof(size_t)), i;
+
+	for (i = 0; i < n; i++) {
+		k[i].name = key(t, i);
+		k[i].index = i;
+	}
+	qsort(k, n, sizeof(*k), cmp_name_key);
+	for (i = 0; i < n; i++)
+		order[i] = k[i].index;
+	free(k);
+	return order;
 }
 
 long
@@ -421,11 +437,7 @@ index_names(struct yctx *c, struct topology *t, const struct ynode *sites,
 {
 	size_t i, j;
 
-	sort_topology = t;
-	t->site_order = xcalloc(t->nsites, sizeof(size_t));
-	for (i = 0; i < t->nsites; i++)
-		t->site_order[i] = i;
-	qsort(t->site_order, t->nsites, sizeof(size_t), cmp_site);
+	t->site_order = name_order(t->nsites, site_key, t);
 	for (i = 1; i < t->nsites; i++)
 		if (strcmp(t->sites[t->site_order[i - 1]].name,
 		    t->sites[t->site_order[i]].name) == 0) {
@@ -434,10 +446,7 @@ index_names(struct yctx *c, struct topology *t, const struct ynode *sites,
 			return yerr(c, ymap_get(sites->kids[j], "name"),
 			    "duplicate site name '%s'", t->sites[j].name);
 		}
-	t->host_order = xcalloc(t->nhosts, sizeof(size_t));
-	for (i = 0; i < t->nhosts; i++)
-		t->host_order[i] = i;
-	qsort(t->host_order, t->nhosts, sizeof(size_t), cmp_host);
+	t->host_order = name_order(t->nhosts, host_key, t);
 	for (i = 1; i < t->nhosts; i++)
 		if (strcmp(t->hosts[t->host_order[i - 1]].name,
 		    t->hosts[t->host_order[i]].name) == 0) {
@@ -555,12 +564,7 @@ topology_parse(const char *path, const struct ynode *root,
 	}
 	index_partitions(t);
 	build_resources(t);
-	sort_topology = t;
-	t->resource_order = xcalloc(t->nresources, sizeof(size_t));
-	for (i = 0; i < t->nresources; i++)
-		t->resource_order[i] = i;
-	qsort(t->resource_order, t->nresources, sizeof(size_t),
-	    cmp_resource);
+	t->resource_order = name_order(t->nresources, resource_key, t);
 	t->route_pred = xcalloc(t->nsites, sizeof(*t->route_pred));
 	*out = t;
 	return 0;

@@ -14,6 +14,7 @@ main(void)
 	srunner_add_suite(sr, suite_topology());
 	srunner_add_suite(sr, suite_formats());
 	srunner_add_suite(sr, suite_planner());
+	srunner_add_suite(sr, suite_sched());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

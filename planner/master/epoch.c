@@ -15,7 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "master.h"
 
 /* How many earlier epochs' sets are kept beside the current one. */
 #define KEEP_EPOCHS 3
@@ -414,4 +414,17 @@ epoch_plans(const struct master *m, uint64_t epoch)
 	for (h = 0; h < t->nhosts && epoch != 0; h++)
 		master_read_plan(m, epoch, h, &old[h]);
 	return old;
+}
+
+/* Frees an array of one plan per host. */
+void
+plans_free(const struct topology *t, struct plan **plans)
+{
+	size_t h;
+
+	if (plans == NULL)
+		return;
+	for (h = 0; h < t->nhosts; h++)
+		plan_free(plans[h]);
+	free(plans);
 }

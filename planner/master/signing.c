@@ -1,10 +1,9 @@
 /*
- * keys.c: the master's signing key (sluice-plan keygen, run -k) and the
- * check of what hosts sign: their states and their manifests.
+ * signing.c: the master's signing key (loaded for run -k) and the check of
+ * what hosts sign: their states and their manifests.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "planner.h"
-
-#define MASTER_KEY_DEFAULT "/etc/sluice/master.key"
+#include "master.h"
 
 /*
  * Loads the master's private key from path, or from the default when path
@@ -69,44 +66,6 @@ master_key_required(const struct topology *t, int signing)
 	    "sluice-plan keygen, or name it with -k", MASTER_KEY_DEFAULT,
 	    pinned, t->nhosts);
 	return EX_NOINPUT;
-}
-
-/* sluice-plan keygen [-k FILE]: a new master key; prints the line to pin
- * as master_key in every AGENT.yaml. */
-int
-cmd_keygen(int argc, char **argv)
-{
-	const char *path = MASTER_KEY_DEFAULT;
-	struct sshkey key;
-	char *line, host[256] = "master";
-	int ch, rc;
-
-	while ((ch = getopt(argc, argv, "k:")) != -1) {
-		if (ch != 'k') {
-			fprintf(stderr, "usage: sluice-plan keygen [-k FILE]\n");
-			return EX_USAGE;
-		}
-		path = optarg;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: sluice-plan keygen [-k FILE]\n");
-		return EX_USAGE;
-	}
-	gethostname(host, sizeof(host) - 1);
-	if (sshkey_generate(&key) != 0) {
-		warnx_("keygen: cannot make an Ed25519 key");
-		return EX_SOFTWARE;
-	}
-	line = xasprintf("sluice-master@%s", host);
-	rc = sshkey_write_new(path, &key, line);
-	free(line);
-	if (rc == 0) {
-		line = sshkey_format_public(&key, NULL);
-		printf("%s\n", line);
-		free(line);
-	}
-	OPENSSL_cleanse(&key, sizeof(key));
-	return rc;
 }
 
 /* Frees what a signed_text holds; NULL is fine. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /*
  * Which hosts get a new plan: every one but those whose plan is still
@@ -96,6 +96,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	keep_running_plans(&s, old, now);
 	sched_demands(&s);
 	space_bound_demands(&s);
+	sched_forest(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */
 	t1 = elapsed();

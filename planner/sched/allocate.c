@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* Blocks demand e has been given so far, over all its candidates. */
 static uint64_t
@@ -102,7 +102,9 @@ range_room(const struct sched *s, const struct candidate *c)
 				room = r;
 		}
 		cum += o->blocks;
-		if (after) {
+		/* An empty range after c ends nowhere: only those in use
+		 * bound where c's may end. */
+		if (after && (o == c || o->blocks > 0)) {
 			uint64_t limit = source_blocks(s, o) - haveb;
 			uint64_t r = limit > cum ? limit - cum : 0;
 
@@ -138,7 +140,16 @@ capacity_room(const struct sched *s, const struct candidate *c)
 uint64_t
 sched_room(const struct sched *s, const struct candidate *c)
 {
-	uint64_t a = range_room(s, c), b = capacity_room(s, c);
+	uint64_t a, b;
+
+	/* What the forest granted stays first in its demand's range: the
+	 * fill only extends it, so that cutting a late fill never cuts the
+	 * forest's op after it. */
+	if (s->forest_done && s->demands[c->demand].forest > (long)(c -
+	    s->cands))
+		return 0;
+	a = range_room(s, c);
+	b = capacity_room(s, c);
 
 	return a < b ? a : b;
 }
@@ -275,21 +286,20 @@ static int
 lp_phase(struct sched *s, const size_t *cands, size_t n,
     double (*share)(const void *, size_t), const void *arg)
 {
-	struct lp b;
+	struct lp *b;
 	int *col = xcalloc(s->ncands ? s->ncands : 1, sizeof(int));
 	double *x, secs = 0;
 	size_t i;
 	int rc;
 
-	lp_init(&b);
-	b.time_limit_ms = s->lp_time_limit;
+	b = lp_new(s->lp_time_limit);
 	for (i = 0; i < n; i++)
-		col[cands[i]] = lp_add_col(&b, s->cands[cands[i]].weight *
+		col[cands[i]] = lp_add_col(b, s->cands[cands[i]].weight *
 		    block_mib(s, &s->cands[cands[i]]), 0);
-	capacity_rows(s, &b, cands, n, col, share, arg);
-	range_rows(s, &b, cands, n, col);
-	x = xcalloc(b.ncols ? b.ncols : 1, sizeof(double));
-	rc = lp_solve(&b, x, &secs);
+	capacity_rows(s, b, cands, n, col, share, arg);
+	range_rows(s, b, cands, n, col);
+	x = xcalloc(lp_ncols(b) ? lp_ncols(b) : 1, sizeof(double));
+	rc = lp_solve(b, x, &secs);
 	if (rc >= 0) {
 		for (i = 0; i < n; i++) {
 			struct candidate *c = &s->cands[cands[i]];
@@ -312,7 +322,7 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	}
 	free(x);
 	free(col);
-	lp_free(&b);
+	lp_free(b);
 	if (s->lock != NULL)
 		pthread_mutex_lock(s->lock);
 	s->lp_seconds += secs;
@@ -321,21 +331,44 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	return rc == 0 ? 0 : -1;
 }
 
-/* Greedy: best weight first, each candidate as much as fits, once. */
-static const struct sched *sort_sched;
+/* Greedy: best weight first, each candidate as much as fits, once.  A
+ * candidate keyed for that order: weight, then cost, then its index. */
+struct greedy_key {
+	double		 weight;
+	double		 cost;
+	size_t		 cand;
+};
 
 static int
 cmp_greedy(const void *a, const void *b)
 {
-	const struct candidate *x = &sort_sched->cands[*(const size_t *)a];
-	const struct candidate *y = &sort_sched->cands[*(const size_t *)b];
+	const struct greedy_key *x = a, *y = b;
 
 	if (x->weight != y->weight)
 		return x->weight > y->weight ? -1 : 1;
 	if (x->cost != y->cost)
 		return x->cost < y->cost ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) -
-	    (*(const size_t *)a < *(const size_t *)b);
+	return (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+/* The candidates of s, best first for the greedy fill. */
+static size_t *
+greedy_order(const struct sched *s)
+{
+	struct greedy_key *k = xcalloc(s->ncands ? s->ncands : 1, sizeof(*k));
+	size_t *order = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
+	size_t i;
+
+	for (i = 0; i < s->ncands; i++) {
+		k[i].weight = s->cands[i].weight;
+		k[i].cost = s->cands[i].cost;
+		k[i].cand = i;
+	}
+	qsort(k, s->ncands, sizeof(*k), cmp_greedy);
+	for (i = 0; i < s->ncands; i++)
+		order[i] = k[i].cand;
+	free(k);
+	return order;
 }
 
 /*
@@ -353,14 +386,8 @@ greedy_fill(struct sched *s)
 	size_t i;
 	int pass, gave = 1;
 
-	if (s->greedy_order == NULL) {
-		s->greedy_order = xcalloc(s->ncands ? s->ncands : 1,
-		    sizeof(size_t));
-		for (i = 0; i < s->ncands; i++)
-			s->greedy_order[i] = i;
-		sort_sched = s;
-		qsort(s->greedy_order, s->ncands, sizeof(size_t), cmp_greedy);
-	}
+	if (s->greedy_order == NULL)
+		s->greedy_order = greedy_order(s);
 	for (pass = 0; gave && pass < GREEDY_PASSES; pass++)
 		for (gave = 0, i = 0; i < s->ncands; i++) {
 			struct candidate *c = &s->cands[s->greedy_order[i]];
@@ -538,6 +565,9 @@ allocate_once(struct sched *s)
 	size_t *list = xcalloc(s->ncands ? s->ncands : 1, sizeof(size_t));
 	size_t i, n;
 
+	/* The forest first: every host's egress used; the rest fills. */
+	sched_forest_grant(s);
+	s->forest_done = s->forest_parent != NULL;
 	if (s->method == METHOD_LP) {
 		double *kept = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 
@@ -606,6 +636,9 @@ allocation_reset(struct sched *s, const struct budget *start)
 
 	for (i = 0; i < s->ncands; i++)
 		s->cands[i].blocks = 0;
+	for (i = 0; i < s->ndemands; i++)
+		s->demands[i].forest = -1;
+	s->forest_done = 0;
 	budget_free(&s->budget);
 	budget_copy(&s->budget, start);
 }
@@ -615,12 +648,14 @@ allocation_reset(struct sched *s, const struct budget *start)
  * round, ops are sized to end as soon as the capacities allow, not to
  * fill the round: the allocation is sized for a time on a ladder that
  * starts at what the lower bound says, with some room for the pipelines
- * to fill, and goes up by half each step to the round.  The greedy fill,
+ * to fill, and goes up by a tenth each step to the round.  The greedy fill,
  * which takes milliseconds, finds the first step at which it serves every
  * demand; the LP, which takes seconds at thousands of hosts, is solved
  * there, and again a step up only while it serves less.  A round that is
  * short of capacity is allocated once.
  */
+#define SCHED_LADDER_STEP 1.1
+
 void
 sched_allocate(struct sched *s)
 {
@@ -647,7 +682,7 @@ sched_allocate(struct sched *s)
 		allocation_reset(s, &start);
 		if (served || want >= full)
 			break;
-		want = want * 1.5 < full ? want * 1.5 : full;
+		want = fmin(want * SCHED_LADDER_STEP, full);
 	}
 	s->method = method;
 	for (;;) {
@@ -656,7 +691,7 @@ sched_allocate(struct sched *s)
 		if (all_served(s) || want >= full)
 			break;
 		allocation_reset(s, &start);
-		want = want * 1.5 < full ? want * 1.5 : full;
+		want = fmin(want * SCHED_LADDER_STEP, full);
 	}
 done:
 	s->method = method;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "sim.h"
 
 #define SWARM_PEERS 4
 #define SWARM_REPICK 5.0	/* seconds between choices of peers */
@@ -25,6 +25,8 @@ struct flow {
 	int		 nres;
 	double		 rate;
 	int		 frozen;
+	double		 carry;		/* swarm: bytes carried short of a
+					 * whole piece, by this flow alone */
 };
 
 /*
@@ -126,14 +128,15 @@ move_piece(struct sim *s, struct flow *x)
 void
 sim_flow_free(struct sim *s)
 {
-	size_t i, n = s->t->nhosts * s->m->fileset->nfiles;
+	size_t i, n;
 
-	for (i = 0; s->pieces != NULL && i < n; i++)
+	if (s->pieces == NULL)
+		return;
+	n = s->t->nhosts * s->m->fileset->nfiles;
+	for (i = 0; i < n; i++)
 		free(s->pieces[i]);
 	free(s->pieces);
 	s->pieces = NULL;
-	free(s->carry);
-	s->carry = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,13 +276,10 @@ sim_flow_round(struct sim *s, long round)
 	size_t kept;
 	struct budget b;
 	double start = (double)(round - 1) * s->T, elapsed = 0, picked = -1e9;
-	size_t nf = s->m->fileset->nfiles;
 
 	budget_init(&b, t, SCHED_PAYLOAD_SHARE);
-	if (s->carry == NULL)
-		s->carry = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(double));
 	while (elapsed < s->T - 1e-9 && !sim_all_done(s)) {
-		double dt = fmin(1.0, s->T - elapsed);
+		double dt = fmin(s->step > 0 ? s->step : 1.0, s->T - elapsed);
 
 		sim_publish(s, start + elapsed);
 
@@ -310,9 +310,12 @@ sim_flow_round(struct sim *s, long round)
 				continue;
 			if (s->method == SIM_SWARM) {
 				/* Whole pieces the destination lacks, once the
-				 * bytes its flows carried add up to them. */
-				double *pool = &s->carry[fl[i].dst * nf +
-				    fl[i].file];
+				 * bytes this flow carried add up to one: what
+				 * one flow carried is never spent by another
+				 * (a WAN flow by a LAN flow's bytes), and what
+				 * a source had no piece for is lost but for
+				 * a piece's worth. */
+				double *pool = &fl[i].carry;
 
 				*pool += fl[i].rate * dt;
 				while (*pool >= (double)SWARM_PIECE &&
@@ -325,6 +328,7 @@ sim_flow_round(struct sim *s, long round)
 					*d += piece;
 					s->bytes += piece;
 				}
+				*pool = fmin(*pool, (double)SWARM_PIECE);
 				continue;
 			}
 			got = *d >= lim ? 0 : (uint64_t)fmin(fl[i].rate * dt,

@@ -1,5 +1,5 @@
 /*
- * plans.c: the plans of a round, from the allocation: one op per granted
+ * emit.c: the plans of a round, from the allocation: one op per granted
  * candidate, its range tiling from the destination's length, its rate
  * the bytes over the round; then rates raised into what capacity is left,
  * and the final check of every plan, new and kept, against the budget.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* Fills op number n of a plan from a granted candidate. */
 static void
@@ -226,19 +226,12 @@ time_plans(const struct sched *s, struct plan **plans, struct timing *tm)
 	for (h = 0; h < t->nhosts; h++)
 		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
 			const struct op *o = &plans[h]->ops[i];
-			struct timed_op x = { 0 };
-			long f = fileset_find(s->m->fileset, o->file);
-			long src = topology_host(t, o->source.host);
+			size_t f = (size_t)fileset_find(s->m->fileset,
+			    o->file);
+			size_t src = (size_t)topology_host(t, o->source.host);
+			struct timed_op x = timed_op_from(o, h, src, f,
+			    s->len[src * nf + f], s->len[h * nf + f]);
 
-			x.dst = h;
-			x.src = (size_t)src;
-			x.file = (size_t)f;
-			x.offset = o->offset;
-			x.length = o->length;
-			x.block_size = o->block_size;
-			x.rate = o->rate;
-			x.source_have = s->len[x.src * nf + x.file];
-			x.dest_have = s->len[h * nf + x.file];
 			x.tag = h << 20 | i;
 			timing_add(tm, &x);
 		}
@@ -292,7 +285,9 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 			if (x->finish <= window * (1 + 1e-9))
 				continue;
 			h = x->tag >> 20;
-			while (n < x->nblocks && x->done[n] <= window)
+			/* Through a relay cycle nothing arrives. */
+			while (!x->cycle && n < x->nblocks &&
+			    x->done[n] <= window)
 				n++;
 			if (drop[h] == NULL)
 				drop[h] = xcalloc(plans[h]->nops, 1);
@@ -343,17 +338,4 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;
-}
-
-/* Frees an array of one plan per host. */
-void
-plans_free(const struct topology *t, struct plan **plans)
-{
-	size_t h;
-
-	if (plans == NULL)
-		return;
-	for (h = 0; h < t->nhosts; h++)
-		plan_free(plans[h]);
-	free(plans);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 #define DEFAULT_CANDIDATES 4
 #define DEFAULT_SEEDERS 2
@@ -94,6 +94,9 @@ sched_free(struct sched *s)
 	free(s->demand_of);
 	free(s->source_site);
 	free(s->export);
+	free(s->forest_parent);
+	free(s->forest_rank);
+	free(s->forest_site_key);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -148,6 +151,7 @@ sched_demands(struct sched *s)
 			d->file = f;
 			d->have = have;
 			d->want = man->length;
+			d->forest = -1;
 		}
 	}
 }
@@ -200,9 +204,6 @@ cmp_scored(const void *a, const void *b)
 		return x->cost < y->cost ? -1 : 1;
 	return (x->source > y->source) - (x->source < y->source);
 }
-
-/* Candidates of one demand sorted by source length, then source index. */
-static const struct sched *sort_sched;
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -261,6 +262,7 @@ holders_beyond(const struct sched *s, const uint64_t *lens, size_t file,
 	return H - lo;
 }
 
+/* Candidates of one demand sorted by source length, then source index. */
 static int
 cmp_by_length(const void *a, const void *b)
 {
@@ -600,6 +602,28 @@ trees_build(const struct sched *s, struct trees *tr)
 	free(slots);
 }
 
+/* The copy trees are the forest's within each site, when there is one
+ * (forest.c): a site's first host is fed from outside it. */
+static void
+trees_from_forest(const struct sched *s, struct trees *tr)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, i, n = t->nhosts * (nf ? nf : 1);
+
+	tr->rank = xcalloc(n ? n : 1, sizeof(size_t));
+	tr->parent = xcalloc(n ? n : 1, sizeof(long));
+	tr->children = xcalloc(n ? n : 1, sizeof(unsigned));
+	for (i = 0; i < t->nhosts * nf; i++) {
+		long p = s->forest_parent[i];
+
+		tr->rank[i] = s->forest_rank[i];
+		tr->parent[i] = p >= 0 && t->hosts[p].site ==
+		    t->hosts[i / nf].site ? p : -1;
+		if (tr->parent[i] >= 0)
+			tr->children[(size_t)p * nf + i % nf]++;
+	}
+}
+
 /* Frees the trees but for the children counts, which the LAN LPs use
  * and the sched keeps. */
 static void
@@ -641,50 +665,67 @@ struct flow_order {
 	const size_t	*rank;		/* host * nfiles + file: tree rank */
 };
 
-static const struct sched *order_sched;
-static size_t order_file;
+/* A site keyed for the flow order of one file: sites with no host last,
+ * then fewer hops from the generator, less latency, the site listed
+ * first. */
+struct near_key {
+	int		 empty;
+	int		 hops;
+	double		 latency;
+	size_t		 site;
+};
 
 static int
 cmp_site_near(const void *a, const void *b)
 {
-	const struct sched *s = order_sched;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	size_t g = s->m->fileset->files[order_file].generator;
-	const struct site *sx = &s->t->sites[x], *sy = &s->t->sites[y];
-	int hx, hy;
-	double lx, ly;
+	const struct near_key *x = a, *y = b;
 
-	if (sx->nhosts == 0 || sy->nhosts == 0)
-		return (sx->nhosts == 0) - (sy->nhosts == 0);
-	hx = route_hops(s->t, g, sx->hosts[0]);
-	hy = route_hops(s->t, g, sy->hosts[0]);
-	if (hx != hy)
-		return hx < hy ? -1 : 1;
-	lx = route_latency(s->t, g, sx->hosts[0]);
-	ly = route_latency(s->t, g, sy->hosts[0]);
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	return (x > y) - (x < y);
+	if (x->empty || y->empty) {
+		if (x->empty != y->empty)
+			return x->empty - y->empty;
+	} else {
+		if (x->hops != y->hops)
+			return x->hops < y->hops ? -1 : 1;
+		if (x->latency != y->latency)
+			return x->latency < y->latency ? -1 : 1;
+	}
+	return (x->site > y->site) - (x->site < y->site);
 }
 
 static void
 flow_order_init(struct flow_order *o, struct sched *s, const size_t *rank)
 {
 	size_t nf = s->m->fileset->nfiles, ns = s->t->nsites, f, i;
-	size_t *sites = xcalloc(ns ? ns : 1, sizeof(size_t));
+	struct near_key *k = xcalloc(ns ? ns : 1, sizeof(*k));
 
 	o->rank = rank;
 	o->site_key = xcalloc((nf ? nf : 1) * (ns ? ns : 1), sizeof(size_t));
-	order_sched = s;
-	for (f = 0; f < nf; f++) {
-		for (i = 0; i < ns; i++)
-			sites[i] = i;
-		order_file = f;
-		qsort(sites, ns, sizeof(size_t), cmp_site_near);
-		for (i = 0; i < ns; i++)
-			o->site_key[f * ns + sites[i]] = i;
+	if (s->forest_site_key != NULL) {
+		/* The sites in the order they joined the file's forest. */
+		memcpy(o->site_key, s->forest_site_key, nf * ns *
+		    sizeof(size_t));
+		free(k);
+		return;
 	}
-	free(sites);
+	for (f = 0; f < nf; f++) {
+		size_t g = s->m->fileset->files[f].generator;
+
+		for (i = 0; i < ns; i++) {
+			const struct site *si = &s->t->sites[i];
+
+			memset(&k[i], 0, sizeof(k[i]));
+			k[i].site = i;
+			k[i].empty = si->nhosts == 0;
+			if (k[i].empty)
+				continue;
+			k[i].hops = route_hops(s->t, g, si->hosts[0]);
+			k[i].latency = route_latency(s->t, g, si->hosts[0]);
+		}
+		qsort(k, ns, sizeof(*k), cmp_site_near);
+		for (i = 0; i < ns; i++)
+			o->site_key[f * ns + k[i].site] = i;
+	}
+	free(k);
 }
 
 /* 1 when host a precedes host b in file's flow. */
@@ -752,97 +793,167 @@ one_relay_per_length(const struct sched *s, const struct flow_order *o,
 	return k;
 }
 
-/*
- * Chooses the best candidates_per_demand sources of every demand: any host
- * of its own site that holds more, its ancestors in the file's copy tree
- * first, and for a site's seeders the two longest holders of every other
- * reachable site.  A source that receives the file this round and
- * precedes the destination in the file's flow may relay: serve beyond
- * what it holds, as it arrives.  So the destination's parent and
- * grandparent in the copy tree are sources even when they hold no more
- * than it yet, and so is the leader of every other site that precedes a
- * seeder's.  Weights: priority;
- * scarcity (1 + 2 / the hosts that hold more); within a site the
- * destination's deficit; across sites three times as much for a site's
- * leader, and more for sites further ahead, which can relay.
- */
-void
-sched_candidates(struct sched *s)
+/* The demand's parent in the forest, when it has one, becomes its first
+ * pick (it may relay: it precedes the destination in the flow). */
+static void
+forest_first(const struct sched *s, const struct demand *d,
+    struct scored *pick, size_t *n)
+{
+	size_t nf = s->m->fileset->nfiles, i;
+	long p;
+
+	if (s->forest_parent == NULL ||
+	    (p = s->forest_parent[d->host * nf + d->file]) < 0 ||
+	    held(s, (size_t)p, d->file) < d->have)
+		return;
+	for (i = 0; i < *n && pick[i].source != (size_t)p; i++)
+		;
+	if (i == *n)
+		(*n)++;
+	memmove(pick + 1, pick, i * sizeof(*pick));
+	pick[0].source = (size_t)p;
+	pick[0].cost = -2;
+}
+
+/* What choosing the candidates of a round works from, built once. */
+struct chooser {
+	struct sched	*s;
+	size_t		 nf;
+	unsigned	*load;		/* per host: candidates it serves */
+	struct scored	*pick;		/* one demand's sources, scored */
+	size_t		 cap;		/* s->cands allocated */
+	size_t		*part;		/* per site: its seeding group */
+	uint64_t	*lens;		/* holder_lengths() */
+	char		*seeder;	/* per demand: seeds its site */
+	char		*pseeder;	/* ... its partition */
+	struct flow_order order;
+	struct trees	 tr;
+	size_t		*leader;	/* site * nf + file: its head */
+	size_t		*sole;		/* per file: its sole holder, or -1 */
+	size_t		*next;		/* ... the host it serves first */
+	size_t		*top;		/* 2 * (site * nf + file): the two
+					 * longest holders */
+};
+
+/* The copy trees, the seeders of every site and partition, the holders'
+ * lengths and the flow order: what every later step reads. */
+static void
+chooser_init(struct chooser *ch, struct sched *s)
 {
 	struct topology *t = s->t;
-	const struct fileset *fs = s->m->fileset;
-	size_t nf = fs->nfiles, i, j, k, cap = 0;
-	size_t K = s->candidates_per_demand;
-	unsigned *load = xcalloc(t->nhosts, sizeof(unsigned));
-	struct scored *pick = xcalloc(t->nhosts + 3 * t->nsites + 1,
-	    sizeof(*pick));
-	size_t *top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
-	size_t *part = site_partitions(t), *self = xcalloc(t->nsites ?
-	    t->nsites : 1, sizeof(size_t));
-	uint64_t *lens;
-	size_t *leader, *sole, *next;
-	char *seeder, *pseeder;
-	struct flow_order order;
-	struct trees tr;
-	int level;
+	size_t i, *self;
 
+	memset(ch, 0, sizeof(*ch));
+	ch->s = s;
+	ch->nf = s->m->fileset->nfiles;
+	ch->load = xcalloc(t->nhosts, sizeof(unsigned));
+	ch->pick = xcalloc(t->nhosts + 3 * t->nsites + 2, sizeof(*ch->pick));
+	ch->part = site_partitions(t);
+	self = xcalloc(t->nsites ? t->nsites : 1, sizeof(size_t));
 	for (i = 0; i < t->nsites; i++)
 		self[i] = i;
-	trees_build(s, &tr);
-	seeder = choose_seeders(s, self, tr.rank);
-	pseeder = choose_seeders(s, part, tr.rank);
-	lens = holder_lengths(s);
-	flow_order_init(&order, s, tr.rank);
-	/*
-	 * Each site's head for each file, the first host of its tree that
-	 * receives the file: the WAN relays between them, so a file leaves
-	 * its generator once and crosses to every site from a site that has
-	 * it or is getting it.
-	 */
-	leader = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
+	if (s->forest_parent != NULL)
+		trees_from_forest(s, &ch->tr);
+	else
+		trees_build(s, &ch->tr);
+	ch->seeder = choose_seeders(s, self, ch->tr.rank);
+	ch->pseeder = choose_seeders(s, ch->part, ch->tr.rank);
+	ch->lens = holder_lengths(s);
+	flow_order_init(&ch->order, s, ch->tr.rank);
+	free(self);
+}
+
+static void
+chooser_free(struct chooser *ch)
+{
+	free(ch->load);
+	free(ch->pick);
+	free(ch->top);
+	free(ch->seeder);
+	free(ch->pseeder);
+	free(ch->part);
+	free(ch->lens);
+	trees_free(ch->s, &ch->tr);
+	free(ch->leader);
+	free(ch->sole);
+	free(ch->next);
+	free(ch->order.site_key);
+}
+
+/*
+ * Each site's head for each file, the first host of its tree that
+ * receives the file: the WAN relays between them, so a file leaves its
+ * generator once and crosses to every site from a site that has it or is
+ * getting it.
+ */
+static void
+find_leaders(struct chooser *ch)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	size_t nf = ch->nf, i, k;
+
+	ch->leader = xcalloc(t->nsites * (nf ? nf : 1), sizeof(size_t));
 	for (k = 0; k < t->nsites * nf; k++)
-		leader[k] = (size_t)-1;
+		ch->leader[k] = (size_t)-1;
 	for (i = 0; i < s->ndemands; i++) {
 		struct demand *d = &s->demands[i];
-		size_t *slot = &leader[t->hosts[d->host].site * nf + d->file];
+		size_t *slot = &ch->leader[t->hosts[d->host].site * nf +
+		    d->file];
 
-		if (*slot == (size_t)-1 || tr.rank[d->host * nf + d->file] <
-		    tr.rank[*slot * nf + d->file])
+		if (*slot == (size_t)-1 || ch->tr.rank[d->host * nf +
+		    d->file] < ch->tr.rank[*slot * nf + d->file])
 			*slot = d->host;
 	}
-	/*
-	 * A source site: none of its files waits on the WAN (the head of
-	 * each is fed by a holder of its own site).  Its LAN is planned
-	 * before the WAN, so the WAN can relay from its heads.
-	 */
+}
+
+/*
+ * A source site: none of its files waits on the WAN (the head of each is
+ * fed by a holder of its own site).  Its LAN is planned before the WAN,
+ * so the WAN can relay from its heads, whose egress it will want.
+ */
+static void
+mark_source_sites(struct chooser *ch)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	size_t nf = ch->nf, i, k;
+
 	s->source_site = xcalloc(t->nsites ? t->nsites : 1, 1);
 	memset(s->source_site, 1, t->nsites);
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
 
-		if (leader[t->hosts[d->host].site * nf + d->file] == d->host &&
-		    tr.parent[d->host * nf + d->file] < 0)
+		if (ch->leader[t->hosts[d->host].site * nf + d->file] ==
+		    d->host && ch->tr.parent[d->host * nf + d->file] < 0)
 			s->source_site[t->hosts[d->host].site] = 0;
 	}
-	/* The heads of source sites, whose egress the WAN will want. */
 	s->export = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	for (k = 0; k < t->nsites * nf; k++)
-		if (leader[k] != (size_t)-1 && s->source_site[k / nf] &&
+		if (ch->leader[k] != (size_t)-1 && s->source_site[k / nf] &&
 		    t->nsites > 1)
-			s->export[leader[k]] = 1;
+			s->export[ch->leader[k]] = 1;
+}
 
-	/*
-	 * Bytes one host alone holds (a generator's) leave it once: to the
-	 * host first in the file's flow, which relays them to the rest.
-	 * Where the generator's egress is the bottleneck, a copy of them to
-	 * a second host is time the bound does not allow.
-	 */
-	sole = xcalloc(nf ? nf : 1, sizeof(size_t));
-	next = xcalloc(nf ? nf : 1, sizeof(size_t));
+/*
+ * Bytes one host alone holds (a generator's) leave it once: to the host
+ * first in the file's flow, which relays them to the rest.  Where the
+ * generator's egress is the bottleneck, a copy of them to a second host
+ * is time the bound does not allow.
+ */
+static void
+find_sole_holders(struct chooser *ch)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	size_t nf = ch->nf, i, j, *sole, *next;
+
+	sole = ch->sole = xcalloc(nf ? nf : 1, sizeof(size_t));
+	next = ch->next = xcalloc(nf ? nf : 1, sizeof(size_t));
 	for (j = 0; j < nf; j++) {
 		sole[j] = next[j] = (size_t)-1;
 		for (i = 0; i < t->nhosts; i++)
-			if (s->source_ok[i] && sole_holder(s, lens, i, j))
+			if (s->source_ok[i] && sole_holder(s, ch->lens, i, j))
 				sole[j] = i;
 		for (i = 0; sole[j] != (size_t)-1 && i < s->ndemands; i++) {
 			size_t h = s->demands[i].host;
@@ -850,8 +961,8 @@ sched_candidates(struct sched *s)
 			/* Only one that may relay what it gets: a failed
 			 * host would keep the bytes to itself. */
 			if (s->demands[i].file == j && s->source_ok[h] &&
-			    (next[j] == (size_t)-1 || precedes(s, &order, h,
-			    next[j], j)))
+			    (next[j] == (size_t)-1 || precedes(s, &ch->order,
+			    h, next[j], j)))
 				next[j] = h;
 		}
 		/* Only within its own site: the source site's LAN is
@@ -860,15 +971,25 @@ sched_candidates(struct sched *s)
 		    t->hosts[sole[j]].site)
 			sole[j] = (size_t)-1;
 	}
+}
 
-	/* The two longest holders of each file in each site, for the WAN. */
+/* The two longest holders of each file in each site, for the WAN. */
+static void
+find_top_holders(struct chooser *ch)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	size_t nf = ch->nf, i, j, k;
+
+	ch->top = xcalloc(2 * t->nsites * (nf ? nf : 1), sizeof(size_t));
 	for (k = 0; k < 2 * t->nsites * nf; k++)
-		top[k] = (size_t)-1;
+		ch->top[k] = (size_t)-1;
 	for (i = 0; i < t->nhosts; i++) {
 		if (!s->source_ok[i])
 			continue;
 		for (j = 0; j < nf; j++) {
-			size_t *slot = &top[2 * (t->hosts[i].site * nf + j)];
+			size_t *slot = &ch->top[2 * (t->hosts[i].site * nf +
+			    j)];
 			uint64_t l = held(s, i, j);
 
 			if (l == 0)
@@ -881,150 +1002,217 @@ sched_candidates(struct sched *s)
 				slot[1] = i;
 		}
 	}
+}
+
+/* Scores src as a source of d into the next pick; returns the count. */
+static size_t
+pick_add(struct chooser *ch, const struct demand *d, size_t n, size_t src)
+{
+	ch->pick[n].source = src;
+	ch->pick[n].cost = candidate_cost(ch->s, d, src, held(ch->s, src,
+	    d->file), ch->load);
+	return n + 1;
+}
+
+/*
+ * Sources within d's own site: any host that holds more, or that relays
+ * to its children and grandchildren in the file's copy tree; ancestors
+ * first.  A sole holder serves its children only.
+ */
+static size_t
+pick_in_site(struct chooser *ch, const struct demand *d)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	const struct site *site = &t->sites[t->hosts[d->host].site];
+	size_t nf = ch->nf, n = 0, j;
+	int level;
+
+	for (j = 0; j < site->nhosts; j++) {
+		size_t src = site->hosts[j];
+
+		if (src == d->host || !s->source_ok[src])
+			continue;
+		if (src == ch->sole[d->file] && ch->tr.parent[d->host * nf +
+		    d->file] != (long)src)
+			continue;
+		level = tree_ancestor(&ch->tr, nf, d->host, src, d->file);
+		if (held(s, src, d->file) <= d->have && !(level >= 1 &&
+		    level <= 2 && relays(s, src, d->file) &&
+		    precedes(s, &ch->order, src, d->host, d->file)))
+			continue;
+		n = pick_add(ch, d, n, src);
+		ch->pick[n - 1].cost += level ? 0.1 * (level - 1) : 1;
+	}
+	return n;
+}
+
+/*
+ * Sources across sites, for a site's seeder (demand i): the two longest
+ * holders of every other reachable site, and that site's leader relaying
+ * what it gets; into a partition only through its own seeders.
+ */
+static size_t
+pick_across_sites(struct chooser *ch, size_t i, const struct demand *d,
+    size_t n)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	size_t nf = ch->nf, here = t->hosts[d->host].site, j, k;
+
+	for (k = 0; k < t->nsites; k++) {
+		size_t *slot = &ch->top[2 * (k * nf + d->file)], lead;
+		int added;
+
+		if (k == here)
+			continue;
+		if (ch->part[k] != ch->part[here] && !ch->pseeder[i])
+			continue;
+		added = 0;
+		for (j = 0; j < 2; j++) {
+			size_t src = slot[j];
+
+			if (src == (size_t)-1 || held(s, src, d->file) <=
+			    d->have || src == ch->sole[d->file])
+				continue;
+			n = pick_add(ch, d, n, src);
+			added |= src == ch->leader[k * nf + d->file];
+		}
+		lead = ch->leader[k * nf + d->file];
+		if (lead != (size_t)-1 && !added && relays(s, lead, d->file) &&
+		    precedes(s, &ch->order, lead, d->host, d->file))
+			n = pick_add(ch, d, n, lead);
+	}
+	return n;
+}
+
+/*
+ * The worth of a block of candidate c for demand i: priority; across
+ * sites three times as much for a site's leader and more for a site
+ * further ahead (it can relay to the others, where an even split keeps
+ * every site waiting on the generator alone); within a site the
+ * destination's deficit, and more for a host with children in the file's
+ * copy tree (it serves them next round).  Scarce bytes first, whatever
+ * the priorities: what few hosts hold is the critical path.
+ */
+static double
+candidate_weight(const struct chooser *ch, size_t i, const struct demand *d,
+    const struct candidate *c)
+{
+	const struct sched *s = ch->s;
+	const struct topology *t = s->t;
+	const struct fileset *fs = s->m->fileset;
+	double deficit = (double)(d->want - d->have) / (double)d->want;
+	double scarce, weight;
+
+	scarce = 1 + 2.0 / (double)(holders_beyond(s, ch->lens, d->file,
+	    d->have) + (holders_beyond(s, ch->lens, d->file, d->have) == 0));
+	if (c->wan)
+		weight = (double)(fs->files[d->file].priority + 1) *
+		    (ch->seeder[i] == 2 ? 3 : 1) * (1 + 0.5 * (double)d->have /
+		    (double)d->want) * (1 + 1e-3 * (double)(t->nsites -
+		    t->hosts[d->host].site) / (double)t->nsites);
+	else
+		weight = (double)(fs->files[d->file].priority + 1) *
+		    (1 + deficit) * (ch->tr.children[d->host * ch->nf +
+		    d->file] > 0 ? 1 + SCHED_INTERIOR_BONUS : 1);
+	weight *= scarce;
+	weight -= 1e-3 * c->cost;
+	if (weight < 1e-6)
+		weight = 1e-6;
+	return weight;
+}
+
+/*
+ * Makes the first candidates_per_demand of the n sources picked for
+ * demand i its candidates, each with its route; a source that receives
+ * the file this round relays it (it precedes the destination by
+ * construction).  Never a host from itself: the sole holder's child may
+ * be that holder, when the generator failed.
+ */
+static void
+add_candidates(struct chooser *ch, size_t i, size_t n)
+{
+	struct sched *s = ch->s;
+	struct topology *t = s->t;
+	struct demand *d = &s->demands[i];
+	size_t nf = ch->nf, j;
+
+	d->first = s->ncands;
+	for (j = 0; j < n && d->ncand < s->candidates_per_demand; j++) {
+		struct candidate *c;
+
+		if (ch->pick[j].source == d->host)
+			continue;
+		if (s->ncands == ch->cap) {
+			ch->cap = ch->cap ? ch->cap * 2 : 256;
+			s->cands = xreallocarray(s->cands, ch->cap,
+			    sizeof(*s->cands));
+		}
+		c = &s->cands[s->ncands];
+		memset(c, 0, sizeof(*c));
+		c->demand = i;
+		c->source = ch->pick[j].source;
+		c->source_len = held(s, c->source, d->file);
+		if (c->source_len > d->want)
+			c->source_len = d->want;
+		if (candidate_route(s, c, c->source, d->host) != 0)
+			continue;
+		c->feed = relays(s, c->source, d->file) ?
+		    s->demand_of[c->source * nf + d->file] : -1;
+		c->wan = t->hosts[c->source].site != t->hosts[d->host].site;
+		c->cost = ch->pick[j].cost;
+		c->weight = candidate_weight(ch, i, d, c);
+		ch->load[c->source]++;
+		s->ncands++;
+		d->ncand++;
+	}
+	if (d->ncand > 1)
+		qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
+		    cmp_by_length);
+}
+
+/*
+ * Chooses the best candidates_per_demand sources of every demand: any host
+ * of its own site that holds more, its ancestors in the file's copy tree
+ * first, and for a site's seeders the two longest holders of every other
+ * reachable site.  A source that receives the file this round and
+ * precedes the destination in the file's flow may relay: serve beyond
+ * what it holds, as it arrives.  So the destination's parent and
+ * grandparent in the copy tree are sources even when they hold no more
+ * than it yet, and so is the leader of every other site that precedes a
+ * seeder's.  The steps: the copy trees and flow order, the sites' heads,
+ * the source sites, the sole holders, the longest holders; then per
+ * demand its sources picked, scored and made candidates.
+ */
+void
+sched_candidates(struct sched *s)
+{
+	struct chooser ch;
+	size_t i, n;
+
+	chooser_init(&ch, s);
+	find_leaders(&ch);
+	mark_source_sites(&ch);
+	find_sole_holders(&ch);
+	find_top_holders(&ch);
 	for (i = 0; i < s->ndemands; i++) {
-		struct demand *d = &s->demands[i];
-		const struct site *site = &t->sites[t->hosts[d->host].site];
-		size_t n = 0;
+		const struct demand *d = &s->demands[i];
 
-		for (j = 0; j < site->nhosts; j++) {
-			size_t src = site->hosts[j];
-
-			if (src == d->host || !s->source_ok[src])
-				continue;
-			/* A sole holder serves its children only. */
-			if (src == sole[d->file] && tr.parent[d->host * nf +
-			    d->file] != (long)src)
-				continue;
-			level = tree_ancestor(&tr, nf, d->host, src, d->file);
-			/* Holds more, or relays to its tree's children and
-			 * grandchildren. */
-			if (held(s, src, d->file) <= d->have && !(level >= 1 &&
-			    level <= 2 && relays(s, src, d->file) &&
-			    precedes(s, &order, src, d->host, d->file)))
-				continue;
-			pick[n].source = src;
-			pick[n].cost = candidate_cost(s, d, src,
-			    held(s, src, d->file), load);
-			pick[n].cost += level ? 0.1 * (level - 1) : 1;
-			n++;
-		}
-		if (seeder[i])
-			for (k = 0; k < t->nsites; k++) {
-				size_t *slot = &top[2 * (k * nf + d->file)];
-				size_t here = t->hosts[d->host].site, lead;
-				int added;
-
-				if (k == here)
-					continue;
-				/* Into a partition only through its own
-				 * seeders. */
-				if (part[k] != part[here] && !pseeder[i])
-					continue;
-				added = 0;
-				for (j = 0; j < 2; j++) {
-					size_t src = slot[j];
-
-					if (src == (size_t)-1 ||
-					    held(s, src, d->file) <= d->have ||
-					    src == sole[d->file])
-						continue;
-					pick[n].source = src;
-					pick[n].cost = candidate_cost(s, d, src,
-					    held(s, src, d->file), load);
-					n++;
-					added |= src == leader[k * nf + d->file];
-				}
-				/* The site's leader, relaying what it gets. */
-				lead = leader[k * nf + d->file];
-				if (lead != (size_t)-1 && !added && relays(s,
-				    lead, d->file) && precedes(s, &order, lead,
-				    d->host, d->file)) {
-					pick[n].source = lead;
-					pick[n].cost = candidate_cost(s, d, lead,
-					    held(s, lead, d->file), load);
-					n++;
-				}
-			}
+		n = pick_in_site(&ch, d);
+		if (ch.seeder[i])
+			n = pick_across_sites(&ch, i, d, n);
 		/* The one host the sole holder serves, first of all. */
-		if (sole[d->file] != (size_t)-1 && d->host == next[d->file]) {
-			pick[n].source = sole[d->file];
-			pick[n].cost = -1;
+		if (ch.sole[d->file] != (size_t)-1 &&
+		    d->host == ch.next[d->file]) {
+			ch.pick[n].source = ch.sole[d->file];
+			ch.pick[n].cost = -1;
 			n++;
 		}
-		qsort(pick, n, sizeof(*pick), cmp_scored);
-		n = one_relay_per_length(s, &order, d, pick, n);
-		d->first = s->ncands;
-		for (j = 0; j < n && d->ncand < K; j++) {
-			struct candidate *c;
-			double deficit = (double)(d->want - d->have) /
-			    (double)d->want, scarce;
-
-			/* Never a host from itself (the sole holder's child
-			 * may be that holder, when the generator failed). */
-			if (pick[j].source == d->host)
-				continue;
-			if (s->ncands == cap) {
-				cap = cap ? cap * 2 : 256;
-				s->cands = xreallocarray(s->cands, cap,
-				    sizeof(*s->cands));
-			}
-			scarce = 1 + 2.0 / (double)(holders_beyond(s, lens,
-			    d->file, d->have) + (holders_beyond(s, lens, d->file,
-			    d->have) == 0));
-			c = &s->cands[s->ncands];
-			memset(c, 0, sizeof(*c));
-			c->demand = i;
-			c->source = pick[j].source;
-			c->source_len = held(s, c->source, d->file);
-			if (c->source_len > d->want)
-				c->source_len = d->want;
-			if (candidate_route(s, c, c->source, d->host) != 0)
-				continue;
-			/* Every source that receives the file relays it:
-			 * it precedes the destination by construction. */
-			c->feed = relays(s, c->source, d->file) ?
-			    s->demand_of[c->source * nf + d->file] : -1;
-			c->wan = t->hosts[c->source].site !=
-			    t->hosts[d->host].site;
-			c->cost = pick[j].cost;
-			if (c->wan)
-				/*
-				 * Across sites, a site further ahead is
-				 * worth more (then the earlier site): it
-				 * can relay to the others, where an even
-				 * split keeps every site waiting on the
-				 * generator alone.
-				 */
-				c->weight = (double)(fs->files[d->file].priority
-				    + 1) * (seeder[i] == 2 ? 3 : 1) * (1 + 0.5 *
-				    (double)d->have / (double)d->want) * (1 +
-				    1e-3 * (double)(t->nsites -
-				    t->hosts[d->host].site) / (double)t->nsites);
-			else
-				/*
-				 * A host with children in the file's copy
-				 * tree serves them next round: worth more.
-				 */
-				c->weight = (double)(fs->files[d->file].priority
-				    + 1) * (1 + deficit) *
-				    (tr.children[d->host * nf + d->file] > 0 ?
-				    1 + SCHED_INTERIOR_BONUS : 1);
-			/*
-			 * Scarce bytes first: what few hosts hold is the
-			 * critical path, whatever the priorities.
-			 */
-			c->weight *= scarce;
-			c->weight -= 1e-3 * c->cost;
-			if (c->weight < 1e-6)
-				c->weight = 1e-6;
-			load[c->source]++;
-			s->ncands++;
-			d->ncand++;
-		}
-		sort_sched = s;
-		if (d->ncand > 1)
-			qsort(s->cands + d->first, d->ncand, sizeof(*s->cands),
-			    cmp_by_length);
+		qsort(ch.pick, n, sizeof(*ch.pick), cmp_scored);
+		n = one_relay_per_length(s, &ch.order, d, ch.pick, n);
+		forest_first(s, d, ch.pick, &n);
+		add_candidates(&ch, i, n);
 	}
 	/*
 	 * Each candidate becomes at most one op whose rate is rounded up to a
@@ -1033,19 +1221,7 @@ sched_candidates(struct sched *s)
 	 */
 	for (i = 0; i < s->ncands; i++)
 		budget_charge(&s->budget, s->cands[i].res, s->cands[i].nres, 1);
-	free(load);
-	free(pick);
-	free(top);
-	free(seeder);
-	free(pseeder);
-	free(part);
-	free(self);
-	free(lens);
-	trees_free(s, &tr);
-	free(leader);
-	free(sole);
-	free(next);
-	free(order.site_key);
+	chooser_free(&ch);
 }
 
 /* Blocks the candidate may still take within its demand's range. */

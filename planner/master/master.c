@@ -15,7 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "master.h"
 
 void
 master_free(struct master *m)

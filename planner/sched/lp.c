@@ -22,19 +22,39 @@
 
 #include <glpk.h>
 
-#include "planner.h"
+#include "schedule.h"
 
-/* An empty problem with room for no entries yet. */
-void
-lp_init(struct lp *p)
+/* A problem as built, before GLPK sees it; only this file knows it. */
+struct lp {
+	size_t		 ncols, capcols;
+	double		*obj;		/* per column: worth per unit */
+	char		*col_fixed;	/* per column: fixed at zero */
+	size_t		 nrows, caprows;
+	double		*row_bound;	/* per row: at most this */
+	char		*row_fixed;	/* per row: exactly zero */
+	int		*ia, *ja;	/* entries, from index 1 */
+	double		*ar;
+	size_t		 ne, cap;
+	int		 time_limit_ms;
+};
+
+/* A new empty problem whose solves stop after time_limit_ms; to be freed
+ * with lp_free(). */
+struct lp *
+lp_new(int time_limit_ms)
 {
-	memset(p, 0, sizeof(*p));
-	p->time_limit_ms = 10000;
+	struct lp *p = xcalloc(1, sizeof(*p));
+
+	p->time_limit_ms = time_limit_ms;
+	return p;
 }
 
+/* Frees a problem; NULL is fine. */
 void
 lp_free(struct lp *p)
 {
+	if (p == NULL)
+		return;
 	free(p->obj);
 	free(p->col_fixed);
 	free(p->row_bound);
@@ -42,7 +62,14 @@ lp_free(struct lp *p)
 	free(p->ia);
 	free(p->ja);
 	free(p->ar);
-	memset(p, 0, sizeof(*p));
+	free(p);
+}
+
+/* The number of columns added so far. */
+size_t
+lp_ncols(const struct lp *p)
+{
+	return p->ncols;
 }
 
 /* Adds a column (at least zero, or fixed at zero) worth obj per unit;

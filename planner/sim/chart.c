@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "sim.h"
 
 static void
 svg_escape(FILE *f, const char *text)

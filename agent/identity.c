@@ -1,5 +1,5 @@
 /*
- * keys.c: this host's signing key (sluice-agent keygen), its signatures
+ * identity.c: this host's signing key (sluice-agent keygen), its signatures
  * on states and manifests, and the check of the master's on plans.
  */
 #include <errno.h>
@@ -36,7 +36,7 @@ agent_signer(const struct agent_config *c, struct sshkey *k)
 /* sluice-agent keygen: makes signing_key (never over one) and prints the
  * line to pin as this host's key: in the topology. */
 int
-cmd_keygen(const struct agent_config *c)
+identity_keygen(const struct agent_config *c)
 {
 	struct sshkey k;
 	char *comment, *line;

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "sched.h"
 
 /* One (host, file): its ops of the epoch, and once timed, its prefix. */
 struct tgroup {
@@ -48,17 +48,41 @@ cmp_index(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
-static const struct timing *sort_timing;
+/* An op of a group keyed for sorting by its range; its index breaks ties. */
+struct tkey {
+	uint64_t	 offset;
+	uint64_t	 length;
+	size_t		 op;
+};
 
 static int
-cmp_op_offset(const void *a, const void *b)
+cmp_tkey(const void *a, const void *b)
 {
-	const struct timed_op *x = &sort_timing->ops[*(const size_t *)a];
-	const struct timed_op *y = &sort_timing->ops[*(const size_t *)b];
+	const struct tkey *x = a, *y = b;
 
 	if (x->offset != y->offset)
 		return x->offset < y->offset ? -1 : 1;
-	return (x->length > y->length) - (x->length < y->length);
+	if (x->length != y->length)
+		return x->length < y->length ? -1 : 1;
+	return (x->op > y->op) - (x->op < y->op);
+}
+
+/* Sorts a group's ops by offset, then length. */
+static void
+sort_by_offset(const struct timing *tm, struct tgroup *g)
+{
+	struct tkey *k = xcalloc(g->nops ? g->nops : 1, sizeof(*k));
+	size_t i;
+
+	for (i = 0; i < g->nops; i++) {
+		k[i].offset = tm->ops[g->ops[i]].offset;
+		k[i].length = tm->ops[g->ops[i]].length;
+		k[i].op = g->ops[i];
+	}
+	qsort(k, g->nops, sizeof(*k), cmp_tkey);
+	for (i = 0; i < g->nops; i++)
+		g->ops[i] = k[i].op;
+	free(k);
 }
 
 /* The group of (host, file), or (size_t)-1 when it has no op. */
@@ -101,7 +125,7 @@ prefix_at(const struct tgroup *g, uint64_t x)
 /* Times op o's blocks against its source's group (NULL: it holds what it
  * holds, and no more comes). */
 static void
-time_op(struct timed_op *o, const struct tgroup *src)
+time_op(struct timed_op *o, const struct tgroup *src, double hop)
 {
 	uint64_t at = o->offset, end = o->offset + o->length;
 	double clock = 0;
@@ -114,7 +138,7 @@ time_op(struct timed_op *o, const struct tgroup *src)
 		if (next > end)
 			next = end;
 		ready = next <= o->source_have ? 0 : src != NULL ?
-		    prefix_at(src, next) : INFINITY;
+		    prefix_at(src, next) + hop : INFINITY;
 		clock = fmax(clock, ready) + (double)(next - at) / o->rate;
 		o->done[k++] = clock;
 		at = next;
@@ -216,9 +240,8 @@ timing_run(struct timing *tm)
 			s->users[s->nusers++] = (size_t)(d - g);
 		}
 	}
-	sort_timing = tm;
 	for (i = 0; i < ngroups; i++)
-		qsort(g[i].ops, g[i].nops, sizeof(size_t), cmp_op_offset);
+		sort_by_offset(tm, &g[i]);
 	queue = xcalloc(ngroups ? ngroups : 1, sizeof(size_t));
 	for (i = 0; i < ngroups; i++)
 		if (g[i].waiting == 0)
@@ -230,7 +253,7 @@ timing_run(struct timing *tm)
 			size_t k = d->ops[i];
 
 			time_op(&tm->ops[k], src[k] == (size_t)-1 ? NULL :
-			    &g[src[k]]);
+			    &g[src[k]], tm->hop);
 		}
 		build_prefix(tm, d);
 		d->timed = 1;
@@ -256,6 +279,30 @@ timing_run(struct timing *tm)
 	free(idx);
 	free(src);
 	free(queue);
+}
+
+/*
+ * An op of a plan as the timing rule takes it: from host src to host dst,
+ * of file (its index in the file set), its range, block size and rate the
+ * plan's, the source holding source_have bytes and the destination
+ * dest_have when it starts.  The tag is left 0 for the caller.
+ */
+struct timed_op
+timed_op_from(const struct op *o, size_t dst, size_t src, size_t file,
+    uint64_t source_have, uint64_t dest_have)
+{
+	struct timed_op x = { 0 };
+
+	x.dst = dst;
+	x.src = src;
+	x.file = file;
+	x.offset = o->offset;
+	x.length = o->length;
+	x.block_size = o->block_size;
+	x.rate = o->rate;
+	x.source_have = source_have;
+	x.dest_have = dest_have;
+	return x;
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * state.c: this host's state, what it holds as verified contiguous
+ * report.c: this host's state, what it holds as verified contiguous
  * lengths and the failures not yet reported.
  */
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "planner.h"
+#include "master.h"
 
 /* At most this many threads, however many processors there are. */
 #define PARALLEL_MAX 8

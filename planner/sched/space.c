@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "schedule.h"
 
 /* What a host keeps free for its store's records (lengths, states, the
  * plan): never planned into. */

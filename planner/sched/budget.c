@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "sched.h"
 
 /* Starts a budget at share of every limited capacity. */
 void

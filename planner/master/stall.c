@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "master.h"
 
 /* Hosts named in a stall's line; the rest are counted. */
 #define STALL_NAMED 3

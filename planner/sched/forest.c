@@ -1,0 +1,863 @@
+/*
+ * forest.c: the round's structure first, its rates second.  Per file, a
+ * tree of the sites that need it over their real routes (Prim's, from the
+ * sites that hold it, a site's children costing more and a link's other
+ * files too, so that each file crosses each WAN link once and the trees
+ * lean on different links); within each site a tree of its hosts whose
+ * interior roles rotate from file to file, so that every host forwards
+ * about as much as it receives.  Then rates, by progressive filling over
+ * every capacity the round has left, a relay never faster than what
+ * feeds it; and the forest's blocks granted before the LP or the greedy
+ * fill what it leaves (allocate.c).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule.h"
+
+/* The widest a tree within a site is made. */
+#define FOREST_FANOUT_MAX 3
+
+static uint64_t
+held(const struct sched *s, size_t host, size_t file)
+{
+	return s->len[host * s->m->fileset->nfiles + file];
+}
+
+static int
+wants(const struct sched *s, size_t host, size_t file)
+{
+	return s->demand_of[host * s->m->fileset->nfiles + file] >= 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sites' tree of a file                                          */
+
+struct site_tree {
+	size_t		*order;		/* sites in the order they joined */
+	size_t		 n;
+	long		*parent;	/* per site: the site feeding it */
+	size_t		*depth;		/* per site: below the first */
+};
+
+/* The WAN resources of the route from one site to another: its uplink,
+ * links and downlink; n -1 when there is none or one is blocked. */
+struct site_route {
+	size_t		 res[ROUTE_MAX];
+	int		 n;
+};
+
+static struct site_route *
+site_routes(struct sched *s)
+{
+	size_t ns = s->t->nsites, u, v;
+	struct site_route *rt = xcalloc(ns > 0 ? ns * ns : 1, sizeof(*rt));
+	int i;
+
+	for (u = 0; u < ns; u++)
+		for (v = 0; v < ns; v++) {
+			struct site_route *r = &rt[u * ns + v];
+			int n;
+
+			r->n = -1;
+			if (u == v || s->t->sites[u].nhosts == 0 ||
+			    s->t->sites[v].nhosts == 0)
+				continue;
+			n = route_sites(s->t, u, v, r->res + 1, ROUTE_MAX - 2);
+			if (n < 0)
+				continue;
+			r->res[0] = res_site_up(s->t, u);
+			r->res[n + 1] = res_site_down(s->t, v);
+			r->n = n + 2;
+			for (i = 0; i < r->n; i++)
+				if (s->blocked[r->res[i]])
+					r->n = -1;
+		}
+	return rt;
+}
+
+/* What one more stream on a route would get: the least, over its
+ * resources, of the capacity over the streams of every file's tree on it
+ * and this one; INFINITY when all are unlimited. */
+static double
+route_share(const struct topology *t, const struct site_route *r,
+    const unsigned *use)
+{
+	double share = INFINITY;
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		double cap = t->resources[r->res[i]].capacity;
+
+		if (cap != CAP_UNLIMITED)
+			share = fmin(share, cap / (use[r->res[i]] + 1));
+	}
+	return share;
+}
+
+/*
+ * What each site's hosts can send beyond what they feed each other, in
+ * bytes/s: their egress, less the ingress of those that need files, plus
+ * what enters it from outside (a stream per file it needs at its hosts'
+ * mean pace).  A site that exports more streams than this slows every
+ * tree below its exporters.
+ */
+static double *
+site_spare(const struct sched *s)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, i, j, f;
+	double *spare = xcalloc(t->nsites ? t->nsites : 1, sizeof(double));
+
+	for (i = 0; i < t->nsites; i++) {
+		const struct site *st = &t->sites[i];
+		double out = 0, in = 0, streams = 0, files = 0;
+
+		for (f = 0; f < nf; f++)
+			for (j = 0; j < st->nhosts; j++)
+				if (wants(s, st->hosts[j], f)) {
+					files++;
+					break;
+				}
+		for (j = 0; j < st->nhosts && isfinite(out); j++) {
+			const struct host *h = &t->hosts[st->hosts[j]];
+			size_t k, w = 0;
+
+			for (k = 0; k < nf; k++)
+				w += wants(s, st->hosts[j], k);
+			if (s->source_ok[st->hosts[j]])
+				out += h->nic_out == CAP_UNLIMITED ? INFINITY :
+				    h->nic_out;
+			if (w > 0) {
+				if (h->nic_in == CAP_UNLIMITED)
+					out = INFINITY;
+				in += h->nic_in;
+				streams += (double)w;
+			}
+		}
+		spare[i] = !isfinite(out) ? INFINITY : out - in + (streams > 0 ?
+		    in / streams * files : 0);
+		if (spare[i] < 0)
+			spare[i] = 0;
+	}
+	return spare;
+}
+
+/*
+ * The tree of the sites that need a file, grown from those whose hosts
+ * hold the most of it: each step joins the site whose route from a site
+ * already in the tree leaves a stream the most bandwidth, counting the
+ * streams of every file's tree so far on each uplink, link and downlink
+ * (a widest-path Prim's tree); of equals, from the shallowest site, then
+ * over the fewest links.  So each file crosses a WAN link once, and the
+ * files' trees lean on different links.
+ */
+static void
+sites_tree(struct sched *s, const struct site_route *rt, const uint64_t *best,
+    const char *need, unsigned *use, const double *spare, unsigned *exports,
+    struct site_tree *st)
+{
+	size_t ns = s->t->nsites, i, u, v;
+	char *in = xcalloc(ns ? ns : 1, 1);
+	uint64_t top = 0;
+	int k;
+
+	for (i = 0; i < ns; i++)
+		if (best[i] > top)
+			top = best[i];
+	st->n = 0;
+	for (i = 0; i < ns; i++) {
+		st->parent[i] = -1;
+		st->depth[i] = 0;
+		if (top > 0 && best[i] == top) {
+			in[i] = 1;
+			st->order[st->n++] = i;
+		}
+	}
+	for (;;) {
+		double bs = -1;
+		size_t bu = 0, bv = 0;
+		int bh = 0;
+
+		for (v = 0; v < ns; v++) {
+			if (in[v] || !need[v])
+				continue;
+			for (i = 0; i < st->n; i++) {
+				const struct site_route *r;
+				double sh;
+
+				u = st->order[i];
+				r = &rt[u * ns + v];
+				if (r->n < 0)
+					continue;
+				sh = fmin(route_share(s->t, r, use), spare[u] /
+				    (exports[u] + 1));
+				if (sh > bs * (1 + 1e-9) || (sh >= bs * (1 -
+				    1e-9) && (st->depth[u] < st->depth[bu] ||
+				    (st->depth[u] == st->depth[bu] &&
+				    r->n < bh)))) {
+					bs = sh;
+					bu = u;
+					bv = v;
+					bh = r->n;
+				}
+			}
+		}
+		if (bs < 0)
+			break;
+		in[bv] = 1;
+		st->parent[bv] = (long)bu;
+		st->depth[bv] = st->depth[bu] + 1;
+		st->order[st->n++] = bv;
+		exports[bu]++;
+		for (k = 0; k < rt[bu * ns + bv].n; k++)
+			use[rt[bu * ns + bv].res[k]]++;
+	}
+	free(in);
+}
+
+/* ------------------------------------------------------------------ */
+/* The hosts' tree of a file within a site                            */
+
+struct member {
+	size_t		 host;
+	int		 serves;	/* may serve */
+	uint64_t	 len;
+	double		 out;
+	unsigned	 kids;		/* streams it feeds so far */
+	size_t		 key;		/* the rotation, for ties */
+};
+
+static int
+cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+
+	if (x->serves != y->serves)
+		return x->serves ? -1 : 1;
+	if (x->len != y->len)
+		return x->len > y->len ? -1 : 1;
+	if (x->out != y->out)
+		return x->out > y->out ? -1 : 1;
+	if (x->kids != y->kids)
+		return x->kids < y->kids ? -1 : 1;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/*
+ * The fan-out of a site's tree of a file.  Each hop adds a block and
+ * SCHED_HOP_DELAY to when the last host has it; a tree d wide is log d of
+ * the hosts deep, but unless d divides the files the site has in flight
+ * some of its hosts feed more streams than they receive.  Of the widths 1 (a chain) to
+ * FOREST_FANOUT_MAX: the one that moves the most in the round when the
+ * file takes longer than a round, else the one that ends it first.
+ */
+static size_t
+site_fanout(const struct sched *s, const struct member *e, size_t n,
+    size_t files, size_t f)
+{
+	double rate = INFINITY, bytes = 0, best = -INFINITY;
+	size_t nf = s->m->fileset->nfiles, j, d, pick = 1;
+
+	for (j = 0; j < n; j++) {
+		const struct host *h = &s->t->hosts[e[j].host];
+		long k = s->demand_of[e[j].host * nf + f];
+
+		if (h->nic_in != CAP_UNLIMITED)
+			rate = fmin(rate, h->nic_in);
+		if (h->nic_out != CAP_UNLIMITED)
+			rate = fmin(rate, h->nic_out);
+		if (k >= 0)
+			bytes = fmax(bytes, (double)(s->demands[k].want -
+			    s->demands[k].have));
+	}
+	if (!isfinite(rate) || n < 3 || !(bytes > 0))
+		return 1;
+	if (files < 1)
+		files = 1;
+	rate *= SCHED_PAYLOAD_SHARE / (double)files;
+	bytes = fmin(bytes, (double)s->m->manifests[f]->length);
+	for (d = 1; d <= FOREST_FANOUT_MAX; d++) {
+		/* Inner roles go round the files: the busiest host feeds
+		 * d streams of each of ceil(files / d) files. */
+		double r = rate * (double)files / (double)(d * ((files + d -
+		    1) / d));
+		double depth = d == 1 ? (double)n : ceil(log((double)n *
+		    (double)(d - 1) + 1) / log((double)d));
+		double hops = depth * (fmin((double)sched_block_size(s, f),
+		    bytes) / r + SCHED_HOP_DELAY), v;
+
+		if (bytes / rate > s->T)
+			v = r * (s->T - hops);		/* moved in the round */
+		else
+			v = -(bytes / r + hops);	/* when it ends */
+		if (v > best) {
+			best = v;
+			pick = d;
+		}
+	}
+	return pick;
+}
+
+/* The nearest host before e[j] in the heap of fan-out d that may serve. */
+static long
+heap_parent(const struct member *e, size_t first, size_t j, size_t d)
+{
+	while (j > first) {
+		j = first + (j - first - 1) / d;
+		if (e[j].serves)
+			return (long)e[j].host;
+	}
+	return -1;
+}
+
+struct site_hosts {
+	struct member	*e;
+	size_t		 n;
+	size_t		 lead;		/* the first that needs the file */
+	unsigned	*kids;		/* per host: streams it feeds, of
+					 * every file so far */
+	unsigned	*fkids;		/* host * nfiles + file: of one */
+};
+
+/*
+ * Orders site's hosts for file f (those that need it or hold some):
+ * those that may serve first, then by what they hold, then by egress,
+ * ties rotated by the file's turn; and links each that needs the file to
+ * its parent within the site: the first holders that need nothing feed
+ * only the first that does, the rest a heap under it.
+ */
+static void
+site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
+    size_t turns, struct site_hosts *sh)
+{
+	const struct site *st = &s->t->sites[site];
+	size_t nf = s->m->fileset->nfiles, j, n = 0, d;
+
+	for (j = 0; j < st->nhosts; j++) {
+		size_t h = st->hosts[j];
+
+		if (!wants(s, h, f) && !(s->source_ok[h] && held(s, h, f) > 0))
+			continue;
+		sh->e[n].host = h;
+		sh->e[n].serves = s->source_ok[h];
+		sh->e[n].len = held(s, h, f);
+		sh->e[n].out = s->t->hosts[h].nic_out == CAP_UNLIMITED ?
+		    INFINITY : s->t->hosts[h].nic_out;
+		sh->e[n].kids = sh->kids[h];
+		sh->e[n].key = (j + (turns ? turn * st->nhosts / turns : 0)) %
+		    st->nhosts;
+		n++;
+	}
+	sh->n = n;
+	qsort(sh->e, n, sizeof(*sh->e), cmp_member);
+	for (j = 0; j < n; j++)
+		s->forest_rank[sh->e[j].host * nf + f] = j;
+	for (sh->lead = 0; sh->lead < n && !wants(s, sh->e[sh->lead].host, f);
+	    sh->lead++)
+		;
+	if (sh->lead == n)
+		return;
+	d = site_fanout(s, sh->e + sh->lead, n - sh->lead, turns, f);
+	if (sh->lead > 0) {
+		s->forest_parent[sh->e[sh->lead].host * nf + f] =
+		    (long)sh->e[0].host;
+		sh->kids[sh->e[0].host]++;
+		sh->fkids[sh->e[0].host * nf + f]++;
+	}
+	for (j = sh->lead + 1; j < n; j++) {
+		long p = heap_parent(sh->e, sh->lead, j, d);
+
+		s->forest_parent[sh->e[j].host * nf + f] = p;
+		if (p >= 0) {
+			sh->kids[p]++;
+			sh->fkids[(size_t)p * nf + f]++;
+		}
+	}
+}
+
+/* How many parents within its site host h has for file f. */
+static size_t
+site_depth(const struct sched *s, size_t h, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, k = 0;
+	long p = s->forest_parent[h * nf + f];
+
+	while (p >= 0 && s->t->hosts[p].site == s->t->hosts[h].site &&
+	    k < s->t->nhosts) {
+		k++;
+		p = s->forest_parent[(size_t)p * nf + f];
+	}
+	return k;
+}
+
+/*
+ * The host of site u to feed another site file f from: of those that may
+ * serve and receive the file (or, when none does, hold it), and no more
+ * than one level below the shallowest of them in the file's tree (each
+ * level is a relay hop the other site waits for), the one that feeds the
+ * fewest streams of every file, then the fewest of this one, then the
+ * shallowest, then the first in the file's order; -1 when none.
+ */
+static long
+exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
+    const unsigned *fkids)
+{
+	const struct site *st = &s->t->sites[u];
+	size_t nf = s->m->fileset->nfiles, j, pass, top = SIZE_MAX;
+	size_t *depth = xcalloc(st->nhosts ? st->nhosts : 1, sizeof(size_t));
+	long best = -1;
+	size_t bd = 0;
+
+	for (pass = 0; pass < 2 && best < 0; pass++) {
+		for (j = 0; j < st->nhosts; j++) {
+			size_t h = st->hosts[j];
+
+			depth[j] = SIZE_MAX;
+			if (!s->source_ok[h] || !(pass ? held(s, h, f) > 0 :
+			    wants(s, h, f)))
+				continue;
+			depth[j] = site_depth(s, h, f);
+			if (depth[j] < top)
+				top = depth[j];
+		}
+		for (j = 0; j < st->nhosts; j++) {
+			size_t h = st->hosts[j], b = (size_t)best;
+
+			if (depth[j] == SIZE_MAX || depth[j] > top + 1)
+				continue;
+			if (best < 0 || kids[h] < kids[b] || (kids[h] ==
+			    kids[b] && (fkids[h * nf + f] < fkids[b * nf + f] ||
+			    (fkids[h * nf + f] == fkids[b * nf + f] &&
+			    (depth[j] < bd || (depth[j] == bd &&
+			    s->forest_rank[h * nf + f] <
+			    s->forest_rank[b * nf + f])))))) {
+				best = (long)h;
+				bd = depth[j];
+			}
+		}
+	}
+	free(depth);
+	return best;
+}
+
+/* The host nearest h that may serve and holds more of file f than it;
+ * -1 when none. */
+static long
+nearest_holder(struct sched *s, size_t h, size_t f)
+{
+	long best = -1;
+	double bc = INFINITY;
+	size_t i;
+
+	for (i = 0; i < s->t->nhosts; i++) {
+		double c;
+
+		if (i == h || !s->source_ok[i] || held(s, i, f) <= held(s, h,
+		    f) || route_hops(s->t, i, h) < 0)
+			continue;
+		c = route_hops(s->t, i, h) + 10 * route_latency(s->t, i, h);
+		if (c < bc) {
+			bc = c;
+			best = (long)i;
+		}
+	}
+	return best;
+}
+
+/* The first host of each site (for each file that its parent site up[]
+ * feeds it), its parent: an exporter of that site, or the nearest host
+ * that holds more than it when the exporter holds less. */
+static void
+forest_heads(struct sched *s, const long *up, unsigned *kids,
+    unsigned *fkids)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, ns = t->nsites, f, v, j;
+
+	for (f = 0; f < nf; f++)
+		for (v = 0; v < ns; v++) {
+			long u = up[f * ns + v], x;
+			size_t head = 0;
+			int found = 0;
+
+			if (u < 0)
+				continue;
+			/* The site's first in the file's order that needs
+			 * it. */
+			for (j = 0; j < t->sites[v].nhosts; j++) {
+				size_t h = t->sites[v].hosts[j];
+
+				if (wants(s, h, f) && (!found ||
+				    s->forest_rank[h * nf + f] <
+				    s->forest_rank[head * nf + f])) {
+					head = h;
+					found = 1;
+				}
+			}
+			if (!found)
+				continue;
+			x = exporter(s, (size_t)u, f, kids, fkids);
+			if (x >= 0 && held(s, (size_t)x, f) < held(s, head, f))
+				x = nearest_holder(s, head, f);
+			if (x < 0 || (size_t)x == head)
+				continue;
+			s->forest_parent[head * nf + f] = x;
+			kids[x]++;
+			fkids[(size_t)x * nf + f]++;
+		}
+}
+
+/* Takes a file's tree of sites off (sign -1) or puts it on (+1) the
+ * counts of streams per site and per WAN resource. */
+static void
+tree_use(const struct site_route *rt, size_t ns, const struct site_tree *st,
+    unsigned *use, unsigned *exports, int sign)
+{
+	size_t k;
+	int i;
+
+	for (k = 0; k < st->n; k++) {
+		size_t v = st->order[k];
+		long u = st->parent[v];
+
+		if (u < 0)
+			continue;
+		exports[u] += sign;
+		for (i = 0; i < rt[(size_t)u * ns + v].n; i++)
+			use[rt[(size_t)u * ns + v].res[i]] += sign;
+	}
+}
+
+/* Sweeps over the files' trees of sites that rebuild each given the
+ * others: the first files' trees were grown blind to those after. */
+#define FOREST_SWEEPS 3
+
+/*
+ * Builds the forest: per file, sched.forest_parent of each host that
+ * needs it, forest_rank of each host in its site's order for it, and
+ * forest_site_key of each site in the order the sites joined the file's
+ * tree (sites outside it after, by index).  The flow order of demand.c
+ * follows these, so a forest parent always precedes its child.
+ */
+void
+sched_forest(struct sched *s)
+{
+	struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, ns = t->nsites, H = t->nhosts;
+	size_t f, i, k, sweep, nfs = (nf ? nf : 1) * (ns ? ns : 1);
+	unsigned *linkuse = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(unsigned));
+	unsigned *exports = xcalloc(ns ? ns : 1, sizeof(unsigned));
+	unsigned *kids = xcalloc(H ? H : 1, sizeof(unsigned));
+	unsigned *fkids = xcalloc(H * (nf ? nf : 1), sizeof(unsigned));
+	size_t *turns = xcalloc(ns ? ns : 1, sizeof(size_t));
+	size_t *turn = xcalloc(ns ? ns : 1, sizeof(size_t));
+	uint64_t *best = xcalloc(nfs, sizeof(uint64_t));
+	char *need = xcalloc(nfs, 1);
+	long *up = xcalloc(nfs, sizeof(long));
+	struct site_hosts *sh = xcalloc(ns ? ns : 1, sizeof(*sh));
+	struct site_tree *st = xcalloc(nf ? nf : 1, sizeof(*st));
+	struct site_route *rt = site_routes(s);
+	double *spare = site_spare(s);
+
+	s->forest_parent = xcalloc(H * (nf ? nf : 1), sizeof(long));
+	s->forest_rank = xcalloc(H * (nf ? nf : 1), sizeof(size_t));
+	s->forest_site_key = xcalloc(nfs, sizeof(size_t));
+	for (i = 0; i < H * nf; i++) {
+		s->forest_parent[i] = -1;
+		s->forest_rank[i] = H + i / (nf ? nf : 1);
+	}
+	for (i = 0; i < ns; i++) {
+		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
+		    sizeof(struct member));
+		sh[i].kids = kids;
+		sh[i].fkids = fkids;
+	}
+	/* Per file and site: whether it needs the file, and the most a
+	 * host of it that may serve holds. */
+	for (i = 0; i < s->ndemands; i++)
+		need[s->demands[i].file * ns +
+		    t->hosts[s->demands[i].host].site] = 1;
+	for (f = 0; f < nf; f++)
+		for (i = 0; i < H; i++) {
+			uint64_t *b = &best[f * ns + t->hosts[i].site];
+
+			if (s->source_ok[i] && held(s, i, f) > *b)
+				*b = held(s, i, f);
+		}
+	for (i = 0; i < nfs; i++)
+		turns[i % (ns ? ns : 1)] += need[i];
+	/* The trees of sites. */
+	for (f = 0; f < nf; f++) {
+		st[f].order = xcalloc(ns ? ns : 1, sizeof(size_t));
+		st[f].parent = xcalloc(ns ? ns : 1, sizeof(long));
+		st[f].depth = xcalloc(ns ? ns : 1, sizeof(size_t));
+	}
+	for (sweep = 0; sweep < FOREST_SWEEPS; sweep++)
+		for (f = 0; f < nf; f++) {
+			if (sweep > 0)
+				tree_use(rt, ns, &st[f], linkuse, exports, -1);
+			sites_tree(s, rt, best + f * ns, need + f * ns, linkuse,
+			    spare, exports, &st[f]);
+		}
+	/* The trees of hosts within each site, in the sites' order. */
+	for (f = 0; f < nf; f++) {
+		for (i = 0; i < ns; i++) {
+			s->forest_site_key[f * ns + i] = ns + i;
+			up[f * ns + i] = -1;
+		}
+		for (k = 0; k < st[f].n; k++) {
+			size_t v = st[f].order[k];
+
+			s->forest_site_key[f * ns + v] = k;
+			site_hosts(s, v, f, turn[v], turns[v], &sh[v]);
+			turn[v] += need[f * ns + v];
+			/* Its first host that needs the file is fed from
+			 * its parent site, once every file's trees are
+			 * built. */
+			if (st[f].parent[v] >= 0 && sh[v].lead == 0 &&
+			    sh[v].n > 0)
+				up[f * ns + v] = st[f].parent[v];
+		}
+		/* Sites outside the tree that need the file: what they hold
+		 * orders them, and the LP feeds them. */
+		for (i = 0; i < ns; i++)
+			if (need[f * ns + i] &&
+			    s->forest_site_key[f * ns + i] >= ns) {
+				site_hosts(s, i, f, turn[i], turns[i], &sh[i]);
+				turn[i]++;
+			}
+	}
+	forest_heads(s, up, kids, fkids);
+	for (i = 0; i < ns; i++)
+		free(sh[i].e);
+	for (f = 0; f < nf; f++) {
+		free(st[f].order);
+		free(st[f].parent);
+		free(st[f].depth);
+	}
+	free(st);
+	free(sh);
+	free(up);
+	free(rt);
+	free(spare);
+	free(exports);
+	free(linkuse);
+	free(kids);
+	free(fkids);
+	free(turns);
+	free(turn);
+	free(best);
+	free(need);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rates and grants                                                    */
+
+struct edge {
+	size_t		 cand;
+	long		 up;		/* the edge feeding its source, or -1 */
+	long		 dep;		/* ... whatever its source holds */
+	size_t		 depth;		/* of dep links above it */
+	double		 head;		/* B/s its source holds ahead of it */
+	double		 cap;		/* B/s its demand can take at most */
+	double		 rate;
+	int		 active;
+	size_t		 key[3];	/* file, site key, rank: grant order */
+};
+
+static int
+cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i] ? -1 : 1;
+	return (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+/* The forest's edges that have a candidate, parents before children. */
+static struct edge *
+forest_edges(const struct sched *s, size_t *np)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, ns = t->nsites, i, j, n = 0;
+	struct edge *e = xcalloc(s->ndemands ? s->ndemands : 1, sizeof(*e));
+	long *edge_of = xcalloc(s->ndemands ? s->ndemands : 1, sizeof(long));
+
+	for (i = 0; i < s->ndemands; i++) {
+		const struct demand *d = &s->demands[i];
+		long p = s->forest_parent[d->host * nf + d->file];
+
+		edge_of[i] = -1;
+		if (p < 0)
+			continue;
+		for (j = d->first; j < d->first + d->ncand; j++)
+			if (s->cands[j].source == (size_t)p)
+				break;
+		if (j == d->first + d->ncand)
+			continue;
+		e[n].cand = j;
+		e[n].key[0] = d->file;
+		e[n].key[1] = s->forest_site_key[d->file * ns +
+		    t->hosts[d->host].site];
+		e[n].key[2] = s->forest_rank[d->host * nf + d->file];
+		n++;
+	}
+	qsort(e, n, sizeof(*e), cmp_edge);
+	for (i = 0; i < n; i++)
+		edge_of[s->cands[e[i].cand].demand] = (long)i;
+	for (i = 0; i < n; i++) {
+		const struct candidate *c = &s->cands[e[i].cand];
+		const struct demand *d = &s->demands[c->demand];
+		uint64_t src = held(s, c->source, d->file);
+
+		e[i].cap = (double)(d->want - d->have) / s->T;
+		e[i].head = src > d->have ? (double)(src - d->have) / s->T : 0;
+		e[i].dep = c->feed < 0 ? -1 : edge_of[c->feed];
+		e[i].up = src >= d->want ? -1 : e[i].dep;
+		if (e[i].up < 0 && e[i].head < e[i].cap)
+			e[i].cap = e[i].head;
+		e[i].active = e[i].cap > 0;
+	}
+	free(edge_of);
+	*np = n;
+	return e;
+}
+
+/*
+ * Progressive filling: every active edge's rate rises alike until a
+ * resource it crosses is full, its demand is met, or what feeds its
+ * source stops rising (a relay passes on no faster than it is fed,
+ * beyond what it holds ahead).  Each step freezes at least one of them.
+ */
+static void
+fill_rates(const struct sched *s, struct edge *e, size_t n)
+{
+	const struct topology *t = s->t;
+	double *left = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(double));
+	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(size_t));
+	size_t i, r, active = 0;
+	int k;
+
+	for (r = 0; r < t->nresources; r++)
+		left[r] = budget_left(&s->budget, r);
+	for (i = 0; i < n; i++)
+		active += e[i].active;
+	while (active > 0) {
+		double inc = INFINITY;
+
+		memset(count, 0, t->nresources * sizeof(size_t));
+		for (i = 0; i < n; i++) {
+			const struct candidate *c = &s->cands[e[i].cand];
+
+			if (!e[i].active)
+				continue;
+			for (k = 0; k < c->nres; k++)
+				count[c->res[k]]++;
+			inc = fmin(inc, e[i].cap - e[i].rate);
+			if (e[i].up >= 0 && !e[e[i].up].active)
+				inc = fmin(inc, e[e[i].up].rate + e[i].head -
+				    e[i].rate);
+		}
+		for (r = 0; r < t->nresources; r++)
+			if (count[r] > 0 && isfinite(left[r]))
+				inc = fmin(inc, left[r] / (double)count[r]);
+		if (!isfinite(inc))
+			break;
+		if (inc < 0)
+			inc = 0;
+		for (r = 0; r < t->nresources; r++)
+			if (count[r] > 0 && isfinite(left[r]))
+				left[r] -= inc * (double)count[r];
+		for (i = 0; i < n; i++) {
+			const struct candidate *c = &s->cands[e[i].cand];
+			int full = 0;
+
+			if (!e[i].active)
+				continue;
+			e[i].rate += inc;
+			for (k = 0; k < c->nres && !full; k++)
+				full = isfinite(left[c->res[k]]) &&
+				    left[c->res[k]] <= 1e-9 *
+				    fabs(t->resources[c->res[k]].capacity) + 1e-6;
+			if (full || e[i].rate >= e[i].cap * (1 - 1e-12) ||
+			    (e[i].up >= 0 && !e[e[i].up].active &&
+			    e[i].rate >= e[e[i].up].rate + e[i].head - 1e-6)) {
+				e[i].active = 0;
+				active--;
+			}
+		}
+	}
+	free(left);
+	free(count);
+}
+
+/* The edges in an order where every edge comes after the one that feeds
+ * its source: a relay's room counts what its source is given. */
+static size_t *
+grant_order(struct edge *e, size_t n)
+{
+	size_t *order = xcalloc(n ? n : 1, sizeof(size_t));
+	size_t *first = xcalloc(n + 2, sizeof(size_t)), i, k;
+	long u;
+
+	/* A counting sort by depth, stable. */
+	for (i = 0; i < n; i++) {
+		for (k = 0, u = e[i].dep; u >= 0 && k < n; u = e[u].dep)
+			k++;
+		e[i].depth = k;
+		first[k + 1]++;
+	}
+	for (k = 1; k <= n; k++)
+		first[k] += first[k - 1];
+	for (i = 0; i < n; i++)
+		order[first[e[i].depth]++] = i;
+	free(first);
+	return order;
+}
+
+/*
+ * Grants the forest's edges their blocks at their filled rates, parents
+ * first so that a relay's room counts what its source is given.  The
+ * rest of the round is the LP's or the greedy fill's.
+ */
+void
+sched_forest_grant(struct sched *s)
+{
+	struct edge *e;
+	size_t n, i, *order;
+
+	if (s->forest_parent == NULL)
+		return;
+	e = forest_edges(s, &n);
+	fill_rates(s, e, n);
+	order = grant_order(e, n);
+	for (i = 0; i < n; i++) {
+		struct edge *x = &e[order[i]];
+		struct candidate *c = &s->cands[x->cand];
+		uint64_t bs = sched_block_size(s, s->demands[c->demand].file);
+		/* Whole blocks, with room for the rounding of rates that
+		 * were filled to a demand's exact size. */
+		uint64_t k = (uint64_t)floor(x->rate * s->T / (double)bs +
+		    1e-6), room = sched_room(s, c);
+
+		if (k > room)
+			k = room;
+		if (k == 0)
+			continue;
+		s->demands[c->demand].forest = (long)e[order[i]].cand;
+		c->blocks += k;
+		sched_charge(s, c, (double)k);
+	}
+	free(order);
+	free(e);
+}

@@ -1,0 +1,129 @@
+/*
+ * sched.h: the schedule (planner/sched/), what the rest of the planner may
+ * use of it: the budget of what each resource may carry, the timing of ops
+ * block by block, one planning round from a master directory to its plans,
+ * and the lower bound on the makespan.  The round's own arithmetic
+ * (struct sched, demands, candidates, the LP) is private to sched/, in
+ * schedule.h.  Above the master directory: nothing here knows a command.
+ */
+#ifndef SLUICE_SCHED_H
+#define SLUICE_SCHED_H
+
+#include "../master/master.h"
+
+/* ------------------------------------------------------------------ */
+/* budget.c: what each resource may carry                              */
+
+/* budget.c: what each resource may carry                              */
+
+/*
+ * The share of a capacity given to data: capacities are on the wire, and
+ * SSH, TCP, IP and Ethernet headers and SFTP read-ahead add some 6% to the
+ * bytes copied (measured on shaped links, tests/wan.sh).
+ */
+#define SCHED_PAYLOAD_SHARE 0.94
+
+/* What one relay hop adds beyond its block's transfer, in seconds: the
+ * relay's group commit and its reader's poll.  Measured: a chain of 16
+ * hosts on one sshd, 1 MiB blocks at 4.7 MB/s, took 0.37 s a hop where
+ * the timing rule counts 0.22 s. */
+#define SCHED_HOP_DELAY 0.15
+
+struct budget {
+	const struct topology *t;
+	double		*room;		/* per resource: bytes/s left;
+					 * INFINITY when unlimited */
+};
+
+void	 budget_init(struct budget *, const struct topology *, double share);
+void	 budget_copy(struct budget *to, const struct budget *from);
+void	 budget_free(struct budget *);
+void	 budget_charge(struct budget *, const size_t *res, int n, double rate);
+void	 budget_charge_plan(struct budget *, struct plan *);
+double	 budget_left(const struct budget *, size_t resource);
+double	 budget_room(const struct budget *, const size_t *res, int n);
+double	 budget_hold(struct budget *, size_t resource, double part);
+void	 budget_release(struct budget *, size_t resource, double held);
+int	 budget_fits(double capacity, double use);
+double	*budget_use(const struct topology *, struct plan **, size_t n);
+size_t	 op_resources(const struct topology *, struct op *);
+void	 plan_use(const struct topology *, struct plan *, double *use);
+
+/* ------------------------------------------------------------------ */
+/* timing.c: when each op is done, block by block, relays included     */
+
+struct timed_op {
+	size_t		 dst, src, file;
+	uint64_t	 offset, length, block_size;
+	double		 rate;		/* bytes/s */
+	uint64_t	 source_have;	/* the source holds from the start */
+	uint64_t	 dest_have;	/* the destination holds from it */
+	size_t		 tag;		/* the caller's, untouched */
+	/* Filled by timing_run(): */
+	size_t		 nblocks;
+	double		*done;		/* per block: seconds after issue */
+	double		 finish;	/* the last block; INFINITY never */
+	int		 cycle;		/* never, through a relay cycle */
+};
+
+struct timing {
+	size_t		 nfiles;
+	double		 hop;		/* seconds a relayed block waits beyond
+					 * its source's copy: 0 by the rule,
+					 * SCHED_HOP_DELAY in the simulator */
+	struct timed_op	*ops;
+	size_t		 nops, capops;
+};
+
+struct timed_op timed_op_from(const struct op *, size_t dst, size_t src,
+	    size_t file, uint64_t source_have, uint64_t dest_have);
+void	 timing_init(struct timing *, size_t nfiles);
+size_t	 timing_add(struct timing *, const struct timed_op *);
+void	 timing_run(struct timing *);
+void	 timing_free(struct timing *);
+
+/* ------------------------------------------------------------------ */
+/* round.c: one planning round                                         */
+
+enum method { METHOD_LP, METHOD_GREEDY };
+
+struct round_stats {
+	size_t		 planned;	/* hosts given a new plan */
+	size_t		 kept;		/* hosts whose plan stays */
+	size_t		 ops;
+	size_t		 demands;
+	size_t		 candidates;
+	uint64_t	 bytes;		/* scheduled this round */
+	double		 lp_seconds;
+	int		 lp_fallbacks;
+	size_t		 lans_solved;	/* site LAN LPs solved */
+	/* Wall-clock seconds per stage of the pipeline: */
+	double		 demand_seconds;	/* ledger, demands, candidates */
+	double		 allocate_seconds;
+	double		 plans_seconds;		/* built, fitted, checked */
+};
+
+/* How to plan. */
+struct plan_options {
+	enum method	 method;
+	double		 late;		/* seconds the clock is past 'now' (the
+					 * issue time, a whole second) */
+	double		 window;	/* seconds from then to the plans'
+					 * expiry, which ops fit in; 0: the
+					 * round */
+};
+
+int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
+	    const struct plan_options *, time_t now, time_t expires,
+	    struct plan ***plans, struct round_stats *);
+
+/* ------------------------------------------------------------------ */
+/* makespan.c: a lower bound on the time any schedule needs            */
+
+double	 bound_makespan(struct master *, char *why, size_t whylen);
+
+/* space.c: the room hosts report */
+uint64_t space_room(const struct master *, size_t host);
+uint64_t space_need(const struct master *, size_t host);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * schedule.h: the round's own arithmetic, private to planner/sched/: one
+ * round's schedule (struct sched), its demands and candidates, the blocks
+ * each is given, the LP that gives them and the plans built from them.
+ * Nothing outside sched/ includes it.
+ */
+#ifndef SLUICE_SCHEDULE_H
+#define SLUICE_SCHEDULE_H
+
+#include <pthread.h>
+
+#include "sched.h"
+
+/* The part of a round that ops are sized to fill. */
+#define SCHED_ROUND_USE 0.9
+
+/* Within a site, every host serves up to this many others of a file. */
+#define SCHED_FANOUT 4
+
+/* How much more a block is worth to a host with children in its file's
+ * copy tree (it serves them next round) than to a leaf. */
+#define SCHED_INTERIOR_BONUS 0.5
+
+/* The share of a host's outbound capacity the WAN may take first. */
+#define SCHED_WAN_SHARE 0.5
+
+/* The share of a source site's head's egress its LAN leaves the WAN. */
+#define SCHED_EXPORT_SHARE 0.5
+
+/* When what is left fits in a round: ops are sized to the lower bound
+ * times this, room for pipelines to fill (allocate.c). */
+#define SCHED_FILL_MARGIN 1.15
+
+/* One destination host that still needs bytes of one file. */
+struct demand {
+	size_t		 host;
+	size_t		 file;
+	uint64_t	 have;		/* its verified length */
+	uint64_t	 want;		/* what it must reach now */
+	size_t		 first;		/* its candidates, in source length */
+	size_t		 ncand;		/* order (shortest first) */
+	long		 forest;	/* its forest candidate, once granted;
+					 * else -1 */
+};
+
+/* One possible source for a demand, and what it is given. */
+struct candidate {
+	size_t		 demand;
+	size_t		 source;
+	uint64_t	 source_len;	/* what the source holds */
+	size_t		 res[ROUTE_MAX];
+	int		 nres;
+	int		 wan;		/* crosses sites */
+	double		 cost;		/* lower is better */
+	double		 weight;	/* value of a block, for LP and greedy */
+	uint64_t	 blocks;	/* allocated this round */
+	long		 feed;		/* the source's demand for the file
+					 * when it receives it this round and
+					 * so may relay beyond source_len;
+					 * else -1 */
+};
+
+/* One round's schedule, from demands to the blocks each candidate got. */
+struct sched {
+	struct master	*m;
+	struct topology	*t;
+	enum method	 method;
+	double		 T;		/* the round ops fill, seconds */
+	double		 late;		/* plan_options.late */
+	struct budget	 budget;	/* what each resource has left */
+	char		*blocked;	/* per resource: a failed component */
+	char		*source_ok;	/* per host: may serve */
+	char		*dest_ok;	/* per host: may be planned for */
+	char		*source_site;	/* per site: no file of it waits on
+					 * the WAN; its LAN is planned first */
+	char		*export;	/* per host: a source site's head, that
+					 * the WAN relays from */
+	uint64_t	*len;		/* host * nfiles + file: held */
+	struct demand	*demands;
+	size_t		 ndemands;
+	long		*demand_of;	/* host * nfiles + file: its demand,
+					 * or -1 */
+	struct candidate *cands;
+	size_t		 ncands;
+	unsigned	*children;	/* host * nfiles + file: how many the
+					 * file's copy tree has it feed */
+	size_t		*greedy_order;	/* candidates, best first */
+	uint64_t	*feed_before;	/* per demand, while LANs are solved
+					 * in parallel: its grants before */
+	int		 lp_fallbacks;	/* LP solves that fell back */
+	double		 lp_seconds;
+	int		 lp_time_limit;	/* ms per solve */
+	size_t		 candidates_per_demand;
+	size_t		 wan_seeders;	/* WAN destinations per site, file */
+	size_t		 lans_solved;
+	pthread_mutex_t	*lock;		/* while LANs are solved in parallel:
+					 * guards the counters above */
+	/* The forest (forest.c); NULL before sched_forest(): */
+	long		*forest_parent;	/* host * nfiles + file: the host
+					 * that feeds it, or -1 */
+	size_t		*forest_rank;	/* ... its place in its site's order */
+	size_t		*forest_site_key;	/* file * nsites + site: the
+					 * site's place in the file's tree */
+	int		 forest_done;	/* its grants made: the rest fills */
+};
+
+/* ------------------------------------------------------------------ */
+/* demand.c: demands and candidates                                    */
+
+void	 sched_init(struct sched *, struct master *, enum method);
+void	 sched_free(struct sched *);
+void	 sched_demands(struct sched *);
+void	 sched_candidates(struct sched *);
+uint64_t sched_block_size(const struct sched *, size_t file);
+uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
+uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
+	    uint64_t first_block, uint64_t nblocks);
+uint64_t sched_scheduled_bytes(const struct sched *);
+
+/* ------------------------------------------------------------------ */
+/* forest.c: the round's structure, then its rates                     */
+
+void	 sched_forest(struct sched *);
+void	 sched_forest_grant(struct sched *);
+
+/* ------------------------------------------------------------------ */
+/* allocate.c: blocks per candidate                                    */
+
+void	 sched_allocate(struct sched *);
+uint64_t sched_room(const struct sched *, const struct candidate *);
+void	 sched_charge(struct sched *, const struct candidate *, double blocks);
+
+/* ------------------------------------------------------------------ */
+/* lp.c: a linear program, solved with GLPK; its fields are lp.c's     */
+
+struct lp;
+
+struct lp *lp_new(int time_limit_ms);
+void	 lp_free(struct lp *);
+size_t	 lp_ncols(const struct lp *);
+int	 lp_add_col(struct lp *, double obj, int fixed);
+int	 lp_add_row(struct lp *, double bound, int fixed);
+void	 lp_entry(struct lp *, int row, int col, double v);
+int	 lp_solve(struct lp *, double *x, double *seconds);
+void	 lp_thread_done(void);
+
+/* ------------------------------------------------------------------ */
+/* emit.c: the plans built from the allocation, fitted and checked     */
+
+struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
+	    time_t expires);
+int	 plans_finish(const struct sched *, struct plan **plans,
+	    struct plan **old, time_t now, time_t expires);
+
+/* space.c: every demand bounded by the room its host reports */
+void	 space_bound_demands(struct sched *);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * test_run.c: what holds one plan's run together besides the network: the
+ * pace that holds an op to its rate (never faster, time not used is lost,
+ * nothing begins at the deadline, a relay's wait given back), and the
+ * ring between a stream's reader and hasher (in order, bounded, drained
+ * when closed, let go when the op stops).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../agent/run.h"
+
+/* Seconds n takes of size bytes each take at once from p. */
+static double
+takes(struct pace *p, int n, size_t size)
+{
+	double t0 = clock_mono();
+	int i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(pace_take(p, size), 0);
+	return clock_mono() - t0;
+}
+
+/* Five slots of 0.1 s: the fifth begins 0.4 s after the first, never
+ * sooner. */
+START_TEST(pace_holds_rate)
+{
+	struct pace p;
+	double secs;
+
+	pace_init(&p, 1e6, clock_mono() + 60);
+	secs = takes(&p, 5, 100000);
+	ck_assert_double_ge(secs, 0.4 - 1e-3);
+	ck_assert_double_lt(secs, 2.0);
+	pace_destroy(&p);
+}
+END_TEST
+
+/* After a stall, no burst: time not used is lost. */
+START_TEST(pace_no_burst)
+{
+	struct pace p;
+
+	pace_init(&p, 1e6, clock_mono() + 60);
+	ck_assert_int_eq(pace_take(&p, 100000), 0);
+	sleep_until(clock_mono() + 0.3);
+	ck_assert_double_ge(takes(&p, 3, 100000), 0.2 - 1e-3);
+	pace_destroy(&p);
+}
+END_TEST
+
+/* No slot begins at or after the deadline; it is refused at once. */
+START_TEST(pace_deadline)
+{
+	struct pace p;
+	double t0;
+
+	pace_init(&p, 1e6, clock_mono() + 0.25);
+	ck_assert_double_ge(takes(&p, 3, 100000), 0.2 - 1e-3);
+	t0 = clock_mono();
+	ck_assert_int_eq(pace_take(&p, 100000), -1);
+	ck_assert_double_lt(clock_mono() - t0, 0.05);
+	ck_assert_int_eq(pace_take(&p, 0), 0);
+	pace_destroy(&p);
+}
+END_TEST
+
+/* A relay's wait given back: after waiting 0.3 s on its source, the op
+ * may make up 0.2 s of it, and no more. */
+START_TEST(pace_credit_given_back)
+{
+	struct pace p;
+	double secs;
+
+	pace_init(&p, 1e6, clock_mono() + 60);
+	ck_assert_int_eq(pace_take(&p, 200000), 0);
+	sleep_until(clock_mono() + 0.3);
+	pace_credit(&p, 0.2);
+	secs = takes(&p, 2, 100000);
+	ck_assert_double_lt(secs, 0.09);
+	ck_assert_double_ge(takes(&p, 1, 100000), 0.1 - 0.02);
+	pace_destroy(&p);
+}
+END_TEST
+
+#define RING_CHUNKS 2000
+
+struct producer {
+	struct ring	*g;
+	_Atomic int	 abort;
+	int		 put;
+};
+
+static void *
+produce(void *arg)
+{
+	struct producer *pr = arg;
+	int i;
+
+	for (i = 0; i < RING_CHUNKS; i++) {
+		struct slot *sl = ring_get(pr->g, &pr->abort);
+
+		if (sl == NULL)
+			break;
+		sl->offset = (uint64_t)i;
+		sl->len = (size_t)i % 7;
+		memset(sl->buf, i & 0xff, 16);
+		ring_put(pr->g, sl);
+		pr->put++;
+	}
+	ring_close(pr->g);
+	return NULL;
+}
+
+/* Every chunk arrives once, in order, intact, and then the end. */
+START_TEST(ring_in_order)
+{
+	struct ring g;
+	struct producer pr = { &g, 0, 0 };
+	pthread_t tid;
+	struct slot *sl;
+	uint64_t next = 0;
+
+	ring_init(&g);
+	ck_assert_int_eq(ring_alloc(&g, 4096), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, produce, &pr), 0);
+	while ((sl = ring_take(&g)) != NULL) {
+		ck_assert_uint_eq(sl->offset, next);
+		ck_assert_uint_eq(sl->len, next % 7);
+		ck_assert_uint_eq(sl->buf[15], next & 0xff);
+		next++;
+		ring_release(&g);
+	}
+	pthread_join(tid, NULL);
+	ck_assert_uint_eq(next, RING_CHUNKS);
+	ck_assert_int_eq(pr.put, RING_CHUNKS);
+	ring_free(&g);
+}
+END_TEST
+
+/*
+ * The reader runs at most RING_SLOTS ahead; when the op stops it is let
+ * go at once.  What was put before a close is still taken.
+ */
+START_TEST(ring_bounded_and_stopped)
+{
+	struct ring g;
+	struct producer pr = { &g, 0, 0 };
+	pthread_t tid;
+	struct slot *sl;
+	int i;
+
+	ring_init(&g);
+	ck_assert_int_eq(ring_alloc(&g, 64), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, produce, &pr), 0);
+	for (i = 0; i < 100 && pr.put < RING_SLOTS; i++)
+		sleep_until(clock_mono() + 0.01);
+	sleep_until(clock_mono() + 0.05);
+	ck_assert_int_eq(pr.put, RING_SLOTS);
+	/* The op stops: the reader waiting for a slot returns. */
+	pthread_mutex_lock(&g.lock);
+	pr.abort = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(pr.put, RING_SLOTS);
+	for (i = 0; (sl = ring_take(&g)) != NULL; i++) {
+		ck_assert_uint_eq(sl->offset, (uint64_t)i);
+		ring_release(&g);
+	}
+	ck_assert_int_eq(i, RING_SLOTS);
+	ring_free(&g);
+}
+END_TEST
+
+Suite *
+suite_run(void)
+{
+	Suite *s = suite_create("run");
+	TCase *tc = tcase_create("pace");
+	TCase *tr = tcase_create("ring");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, pace_holds_rate);
+	tcase_add_test(tc, pace_no_burst);
+	tcase_add_test(tc, pace_deadline);
+	tcase_add_test(tc, pace_credit_given_back);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tr, 30);
+	tcase_add_test(tr, ring_in_order);
+	tcase_add_test(tr, ring_bounded_and_stopped);
+	suite_add_tcase(s, tr);
+	return s;
+}

@@ -1,0 +1,328 @@
+/*
+ * test_sched.c: the schedule (planner/sched/) on inputs made by hand, in
+ * memory: a master with no directory behind it, its holdings set host by
+ * host, and the round's steps called one by one: a budget that refuses,
+ * a demand with no candidate, a relay fed late, a relay that nothing
+ * feeds, and the LP that never lets GLPK end the process.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../planner/sim/sim.h"
+#include "../../planner/sched/schedule.h"
+
+#define MIB 1048576ULL
+
+/* Two sites of one host each, a 40 MB/s link between them. */
+static const char two_sites[] = "round: 10s\nblock_size: 1MiB\nsites:\n"
+    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+    "nic: 100MB/s}]}\n"
+    "  - {name: B, hosts: [{name: b, address: 192.0.2.2, root: /s, "
+    "nic: 100MB/s}]}\n"
+    "links: [{between: [A, B], capacity: 40MB/s}]\n";
+
+/* One site of three hosts. */
+static const char one_site[] = "round: 10s\nblock_size: 1MiB\nsites:\n"
+    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+    "nic: 100MB/s}, {name: b, address: 192.0.2.2, root: /s, "
+    "nic: 100MB/s}, {name: c, address: 192.0.2.3, root: /s, "
+    "nic: 100MB/s}]}\nlinks: []\n";
+
+static const char one_file[] = "files: [{name: f, version: 1, generator: a, "
+    "size: 64MiB}]\n";
+
+static void
+put(const char *path, const char *text)
+{
+	ck_assert_int_eq(atomic_write(path, text, strlen(text)), 0);
+}
+
+/*
+ * A master from YAML text, loaded from files that are gone when it
+ * returns; every file's manifest made as its generator would publish it.
+ * Must be freed with master_free().
+ */
+static struct master *
+hand_master(const char *topology, const char *fileset)
+{
+	char dir[] = "/tmp/sluice-sched-XXXXXX";
+	struct master *m;
+	char *tpath, *fpath;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tpath = xasprintf("%s/topology.yaml", dir);
+	fpath = xasprintf("%s/fileset.yaml", dir);
+	put(tpath, topology);
+	put(fpath, fileset);
+	ck_assert_int_eq(master_load_files(tpath, fpath, &m), 0);
+	unlink(tpath);
+	unlink(fpath);
+	rmdir(dir);
+	free(tpath);
+	free(fpath);
+	sim_manifests(m);
+	return m;
+}
+
+/* Host h of m holds len bytes of file f, as its state says. */
+static void
+hold(struct master *m, const char *host, size_t f, uint64_t len)
+{
+	long h = topology_host(m->topology, host);
+	struct state *st;
+
+	ck_assert_int_ge(h, 0);
+	state_free(m->states[h]);
+	st = xcalloc(1, sizeof(*st));
+	st->host = xstrdup(host);
+	st->files = xcalloc(1, sizeof(*st->files));
+	st->files[0].name = xstrdup(m->fileset->files[f].name);
+	st->files[0].version = m->fileset->files[f].version;
+	st->files[0].length = len;
+	st->nfiles = 1;
+	m->states[h] = st;
+}
+
+/* The demand of host for file 0, or NULL. */
+static const struct demand *
+demand_of(const struct sched *s, const char *host)
+{
+	long h = topology_host(s->t, host);
+	long d;
+
+	ck_assert_int_ge(h, 0);
+	d = s->demand_of[(size_t)h * s->m->fileset->nfiles];
+	return d < 0 ? NULL : &s->demands[d];
+}
+
+/*
+ * What a resource may carry is the budget's word: 94% of the link's
+ * 40 MB/s.  Once a route has taken it all, a rate over it is refused
+ * (budget_fits()), and the allocation gives the candidate across it
+ * nothing, with either method.
+ */
+START_TEST(budget_refused)
+{
+	struct master *m = hand_master(two_sites, one_file);
+	struct topology *t = m->topology;
+	size_t res[ROUTE_MAX];
+	int n, method;
+
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		struct sched s;
+		const struct demand *d;
+		double room;
+
+		sched_init(&s, m, (enum method)method);
+		n = route_resources(t, 0, 1, res, ROUTE_MAX);
+		ck_assert_int_gt(n, 0);
+		room = budget_room(&s.budget, res, n);
+		ck_assert_double_eq_tol(room, 0.94 * 40e6, 1e-3);
+		ck_assert(budget_fits(40e6, 40e6));
+		ck_assert(!budget_fits(40e6, 40e6 + 2));
+		/* The link taken whole by what already runs. */
+		budget_charge(&s.budget, res, n, room);
+		ck_assert_double_le(budget_room(&s.budget, res, n), 0);
+		sched_demands(&s);
+		ck_assert_uint_eq(s.ndemands, 1);
+		sched_candidates(&s);
+		d = demand_of(&s, "b");
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(d->ncand, 1);
+		ck_assert_uint_eq(sched_room(&s, &s.cands[d->first]), 0);
+		sched_allocate(&s);
+		ck_assert_uint_eq(s.cands[d->first].blocks, 0);
+		ck_assert_uint_eq(sched_scheduled_bytes(&s), 0);
+		sched_free(&s);
+	}
+	lp_thread_done();
+	master_free(m);
+}
+END_TEST
+
+/*
+ * With the generator failed (not a source) and nobody else holding the
+ * file, b has a demand and no candidate, and c at most b relaying what
+ * nothing brings it: nothing is allocated, and nothing breaks.  Once b
+ * holds half, c is given it from b, and b still has no candidate.
+ */
+START_TEST(demand_without_candidate)
+{
+	struct master *m = hand_master(one_site, one_file);
+	struct sched s;
+	const struct demand *d;
+
+	sched_init(&s, m, METHOD_LP);
+	s.source_ok[0] = 0;
+	sched_demands(&s);
+	ck_assert_uint_eq(s.ndemands, 2);
+	sched_candidates(&s);
+	ck_assert_uint_eq(demand_of(&s, "b")->ncand, 0);
+	/* c may only be relayed to, by b, which nothing feeds. */
+	d = demand_of(&s, "c");
+	ck_assert_uint_le(d->ncand, 1);
+	if (d->ncand == 1) {
+		ck_assert_str_eq(s.t->hosts[s.cands[d->first].source].name,
+		    "b");
+		ck_assert_int_eq(s.cands[d->first].feed, s.demand_of[1]);
+		ck_assert_uint_eq(s.cands[d->first].source_len, 0);
+	}
+	sched_allocate(&s);
+	ck_assert_uint_eq(sched_scheduled_bytes(&s), 0);
+	sched_free(&s);
+
+	hold(m, "b", 0, 32 * MIB);
+	sched_init(&s, m, METHOD_GREEDY);
+	s.source_ok[0] = 0;
+	sched_demands(&s);
+	sched_candidates(&s);
+	ck_assert_uint_eq(demand_of(&s, "b")->ncand, 0);
+	d = demand_of(&s, "c");
+	ck_assert_uint_eq(d->ncand, 1);
+	ck_assert_str_eq(s.t->hosts[s.cands[d->first].source].name, "b");
+	ck_assert_uint_eq(s.cands[d->first].source_len, 32 * MIB);
+	sched_allocate(&s);
+	ck_assert_uint_eq(s.cands[d->first].blocks, 32);
+	ck_assert_uint_eq(sched_scheduled_bytes(&s), 32 * MIB);
+	sched_free(&s);
+	master_free(m);
+}
+END_TEST
+
+/* A timed op from src to dst of file 0, its range [0, len). */
+static struct timed_op
+timed(size_t src, size_t dst, uint64_t len, double rate,
+    uint64_t source_have)
+{
+	struct op o;
+
+	memset(&o, 0, sizeof(o));
+	o.length = len;
+	o.block_size = MIB;
+	o.rate = rate;
+	return timed_op_from(&o, dst, src, 0, source_have, 0);
+}
+
+/*
+ * A relay fed late: b gets 4 blocks from a at 1 MiB/s and relays them to
+ * c at 4 MiB/s.  c's every block is done no sooner than b's, so c ends
+ * after b, but it pipelines: a block after b, not the whole op after.
+ */
+START_TEST(relay_fed_late)
+{
+	struct timing tm;
+	struct timed_op x;
+	const struct timed_op *ab, *bc;
+	size_t k;
+
+	timing_init(&tm, 1);
+	x = timed(0, 1, 4 * MIB, MIB, 4 * MIB);
+	timing_add(&tm, &x);
+	x = timed(1, 2, 4 * MIB, 4.0 * MIB,
+	    0);
+	timing_add(&tm, &x);
+	timing_run(&tm);
+	ab = &tm.ops[0];
+	bc = &tm.ops[1];
+	ck_assert_uint_eq(ab->nblocks, 4);
+	ck_assert_uint_eq(bc->nblocks, 4);
+	ck_assert_double_eq_tol(ab->finish, 4.0, 1e-9);
+	for (k = 0; k < 4; k++)
+		ck_assert_double_ge(bc->done[k], ab->done[k]);
+	ck_assert_double_gt(bc->finish, ab->finish);
+	ck_assert_double_le(bc->finish, ab->finish + 1.0);
+	ck_assert(!bc->cycle);
+	timing_free(&tm);
+}
+END_TEST
+
+/*
+ * A relay that nothing feeds never finishes; two hosts relaying to each
+ * other what neither holds are a cycle.
+ */
+START_TEST(relay_never_fed)
+{
+	struct timing tm;
+	struct timed_op x;
+
+	timing_init(&tm, 1);
+	x = timed(1, 2, 2 * MIB, MIB, 0);
+	timing_add(&tm, &x);
+	timing_run(&tm);
+	ck_assert(isinf(tm.ops[0].finish));
+	timing_free(&tm);
+
+	timing_init(&tm, 1);
+	x = timed(1, 2, 2 * MIB, MIB, 0);
+	timing_add(&tm, &x);
+	x = timed(2, 1, 2 * MIB, MIB, 0);
+	timing_add(&tm, &x);
+	timing_run(&tm);
+	ck_assert(isinf(tm.ops[0].finish));
+	ck_assert(isinf(tm.ops[1].finish));
+	ck_assert(tm.ops[0].cycle && tm.ops[1].cycle);
+	timing_free(&tm);
+}
+END_TEST
+
+/*
+ * GLPK ends the process on a problem it cannot load; lp_solve() never
+ * lets it: entries of one (row, column) are summed into one, and a
+ * problem out of range is a failed solve.
+ */
+START_TEST(lp_never_aborts)
+{
+	struct lp *b;
+	double x[2], secs;
+	int c1, c2, r;
+
+	/* max 3 x1 + x2, 2 x1 + x2 <= 4 given in three entries, x1 <= 1. */
+	b = lp_new(10000);
+	c1 = lp_add_col(b, 3, 0);
+	c2 = lp_add_col(b, 1, 0);
+	r = lp_add_row(b, 4, 0);
+	lp_entry(b, r, c1, 1);
+	lp_entry(b, r, c2, 1);
+	lp_entry(b, r, c1, 1);
+	r = lp_add_row(b, 1, 0);
+	lp_entry(b, r, c1, 1);
+	ck_assert_int_eq(lp_solve(b, x, &secs), 0);
+	ck_assert_double_eq_tol(x[0], 1, 1e-9);
+	ck_assert_double_eq_tol(x[1], 2, 1e-9);
+	/* An entry outside the problem: refused, not loaded. */
+	lp_entry(b, 7, c1, 1);
+	ck_assert_int_eq(lp_solve(b, x, &secs), -1);
+	lp_free(b);
+	/* Entries that cancel are dropped. */
+	b = lp_new(10000);
+	c1 = lp_add_col(b, 1, 0);
+	r = lp_add_row(b, 3, 0);
+	lp_entry(b, r, c1, 1);
+	lp_entry(b, r, c1, 1);
+	lp_entry(b, r, c1, -1);
+	ck_assert_int_eq(lp_solve(b, x, &secs), 0);
+	ck_assert_double_eq_tol(x[0], 3, 1e-9);
+	lp_free(b);
+	lp_thread_done();
+}
+END_TEST
+
+Suite *
+suite_sched(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("sched");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, budget_refused);
+	tcase_add_test(tc, demand_without_candidate);
+	tcase_add_test(tc, relay_fed_late);
+	tcase_add_test(tc, relay_never_fed);
+	tcase_add_test(tc, lp_never_aborts);
+	suite_add_tcase(s, tc);
+	return s;
+}

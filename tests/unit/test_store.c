@@ -1,0 +1,261 @@
+/*
+ * test_store.c: the agent's crash-safe store at every crash point of a
+ * commit (data written, data synced, the new length under its temporary
+ * name, renamed) and of putting a version in place, as the disk is left
+ * there; a process killed between a block's verification and its
+ * commit; a length record that is torn or that claims more than the data
+ * holds.  What the store then reports is never more than is durable.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../agent/agent.h"
+
+#define CHUNK 4096
+
+static char *
+store_root(void)
+{
+	char *dir = xstrdup("/tmp/sluice-store-XXXXXX");
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	return dir;
+}
+
+static void
+remove_root(const char *root)
+{
+	char *cmd = xasprintf("rm -rf '%s'", root);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* Writes and verifies n chunks of version v from offset on, byte i of a
+ * chunk (offset + i) & 0xff; does not commit. */
+static void
+fill(struct store *s, struct version *v, uint64_t offset, size_t n)
+{
+	unsigned char buf[CHUNK];
+	size_t k, i;
+
+	for (k = 0; k < n; k++) {
+		unsigned gen = version_generation(v);
+		uint64_t at = offset + k * CHUNK;
+
+		for (i = 0; i < CHUNK; i++)
+			buf[i] = (unsigned char)((at + i) & 0xff);
+		ck_assert_int_eq(version_write(s, v, at, buf, CHUNK, 0), 0);
+		version_verified(v, at, CHUNK, gen);
+	}
+}
+
+/* The durable length of f@1 as the store reads it back: on opening the
+ * version and in its listing, which must agree. */
+static uint64_t
+durable(const char *root)
+{
+	struct store *s;
+	struct version *v;
+	struct holding *h;
+	size_t n, i;
+	uint64_t len, listed = UINT64_MAX;
+
+	ck_assert_int_eq(store_open(root, &s), 0);
+	ck_assert_int_eq(store_list(s, &h, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(h[i].name, "f") == 0 && h[i].version == 1)
+			listed = h[i].length;
+		free(h[i].name);
+	}
+	free(h);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	len = version_verified_length(v);
+	ck_assert_uint_eq(len, listed);
+	version_free(v);
+	store_close(s);
+	return len;
+}
+
+/* Writes text as the file at path, whole. */
+static void
+put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* f@1 with 2 chunks committed and 2 more written and verified only. */
+static void
+two_committed_two_not(const char *root)
+{
+	struct store *s;
+	struct version *v;
+
+	ck_assert_int_eq(store_open(root, &s), 0);
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	fill(s, v, 0, 2);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	fill(s, v, 2 * CHUNK, 2);
+	version_free(v);	/* a crash: no commit of the rest */
+	store_close(s);
+}
+
+/*
+ * Each crash point of a commit, as the disk is left there: the data
+ * written but its length not (1), the new length under its temporary
+ * name (2), the new length renamed in place (3).
+ */
+START_TEST(commit_crash_points)
+{
+	char *root = store_root();
+	char *lenpath, *tmp, *meta;
+
+	two_committed_two_not(root);
+	/* 1: data beyond the length is not counted. */
+	ck_assert_uint_eq(durable(root), 2 * CHUNK);
+	/* 2: a temporary length record is not one. */
+	meta = xasprintf("%s/.sluice", root);
+	tmp = xasprintf("%s/.f@1.len.tmp.99999", meta);
+	put_file(tmp, "length 16384\nsize 0\n");
+	ck_assert_uint_eq(durable(root), 2 * CHUNK);
+	/* 3: renamed, it is: the data was synced before it was written. */
+	lenpath = store_len_path(root, "f", 1);
+	ck_assert_int_eq(rename(tmp, lenpath), 0);
+	ck_assert_uint_eq(durable(root), 4 * CHUNK);
+	free(lenpath);
+	free(tmp);
+	free(meta);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
+/*
+ * A length record that claims more than the data file holds (data the
+ * file system lost) counts only what is there; a torn one (overwritten
+ * in place on a full file system, cut short) counts nothing: the bytes
+ * are fetched again, never trusted.
+ */
+START_TEST(length_record_distrusted)
+{
+	char *root = store_root();
+	char *lenpath = store_len_path(root, "f", 1);
+	char *datapath = store_data_path(root, "f", 1);
+
+	two_committed_two_not(root);
+	put_file(lenpath, "length 16384\nsize 0\n");
+	ck_assert_int_eq(truncate(datapath, 3 * CHUNK), 0);
+	ck_assert_uint_eq(durable(root), 3 * CHUNK);
+	put_file(lenpath, "len");
+	ck_assert_uint_eq(durable(root), 0);
+	free(lenpath);
+	free(datapath);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
+/*
+ * A process killed between verifying blocks and committing them: what
+ * the last commit made durable is what the store holds, and the store
+ * takes new blocks from there.
+ */
+START_TEST(killed_before_commit)
+{
+	char *root = store_root();
+	struct store *s;
+	struct version *v;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if (store_open(root, &s) != 0 ||
+		    store_version(s, "f", 1, &v) != 0)
+			_exit(1);
+		fill(s, v, 0, 3);
+		if (version_commit(s, v) != 0)
+			_exit(1);
+		fill(s, v, 3 * CHUNK, 5);
+		_exit(0);	/* no commit, no cleanup */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_eq(durable(root), 3 * CHUNK);
+	ck_assert_int_eq(store_open(root, &s), 0);
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	fill(s, v, 3 * CHUNK, 1);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	version_free(v);
+	store_close(s);
+	ck_assert_uint_eq(durable(root), 4 * CHUNK);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
+/*
+ * Putting a whole version in place: a crash between its hard link under
+ * a temporary name and the rename leaves the old file or none at the
+ * final name, never a part; exposing it again puts the new one there.
+ */
+START_TEST(expose_crash_point)
+{
+	char *root = store_root();
+	char *tmp = xasprintf("%s/.f.sluice-tmp.99999", root);
+	char *final = xasprintf("%s/f", root);
+	char *datapath = store_data_path(root, "f", 1);
+	struct store *s;
+	struct version *v;
+	struct stat st;
+
+	ck_assert_int_eq(store_open(root, &s), 0);
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	ck_assert_int_eq(version_set_size(s, v, 2 * CHUNK), 0);
+	fill(s, v, 0, 2);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	put_file(final, "the old version\n");
+	/* The crash: linked under the temporary name, not renamed. */
+	ck_assert_int_eq(link(datapath, tmp), 0);
+	ck_assert_int_eq(stat(final, &st), 0);
+	ck_assert_int_eq(st.st_size, 16);
+	ck_assert_uint_eq(durable(root), 2 * CHUNK);
+	/* The next run puts it in place. */
+	ck_assert_int_eq(version_expose(s, v, 0644), 0);
+	ck_assert_int_eq(stat(final, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * CHUNK);
+	version_free(v);
+	store_close(s);
+	free(tmp);
+	free(final);
+	free(datapath);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
+Suite *
+suite_store(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_test(tc, commit_crash_points);
+	tcase_add_test(tc, length_record_distrusted);
+	tcase_add_test(tc, killed_before_commit);
+	tcase_add_test(tc, expose_crash_point);
+	suite_add_tcase(s, tc);
+	return s;
+}
