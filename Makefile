@@ -25,13 +25,14 @@ endif
 
 # What each program links, and nothing more: the planner opens no
 # connection (no libssh2), the agent solves no LP (no GLPK).
-PKGS	 = yaml-0.1 libcrypto libssh2
+PKGS	 = yaml-0.1 libcrypto libssh2 jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 YAML_LIBS   := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 SSH_LIBS    := $(shell $(PKG_CONFIG) --libs libssh2 2>/dev/null)
+JSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 TOPOLOGY_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) -lm
-PLANNER_LIBS  = $(TOPOLOGY_LIBS) -lglpk -lpthread
+PLANNER_LIBS  = $(TOPOLOGY_LIBS) $(JSON_LIBS) -lglpk -lpthread
 AGENT_LIBS    = $(TOPOLOGY_LIBS) $(SSH_LIBS) -lpthread
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -43,7 +44,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 # Debian packages the build, the tests and the demo need.
 DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
-       libssl-dev check openssh-server openssh-client iproute2 mandoc \
+       libssl-dev libjansson-dev check openssh-server openssh-client iproute2 mandoc \
        python3 python3-yaml valgrind
 # What make bench alone adds: the BitTorrent swarm bench/torrent.sh runs
 # against sluice.  make check needs none of them.
@@ -58,12 +59,13 @@ TOPOLOGY_OBJ = topology/atomic.o topology/fileset.o topology/manifest.o \
 PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
-	       planner/keygen.o \
+	       planner/keygen.o planner/health.o planner/retire.o \
+	       planner/progress.o planner/export.o \
 	       planner/sim/engine.o planner/sim/baseline.o planner/sim/chart.o \
 	       planner/sched/round.o planner/sched/budget.o \
 	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
 	       planner/sched/lp.o planner/sched/timing.o planner/sched/emit.o \
-	       planner/sched/makespan.o \
+	       planner/sched/makespan.o planner/sched/space.o \
 	       planner/master/master.o planner/master/ledger.o \
 	       planner/master/blame.o planner/master/stall.o \
 	       planner/master/epoch.o planner/master/signing.o \
@@ -71,7 +73,8 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 AGENT_OBJ    = agent/main.o agent/config.o agent/store.o agent/ssh.o \
 	       agent/identity.o \
 	       agent/pace.o agent/fetch.o agent/ring.o agent/commit.o \
-	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o
+	       agent/transfer.o agent/publish.o agent/report.o agent/sync.o \
+	       agent/watch.o
 TEST_OBJ     = tests/unit/main.o tests/unit/test_units.o \
 	       tests/unit/test_names.o tests/unit/test_topology.o \
 	       tests/unit/test_formats.o tests/unit/test_planner.o \
@@ -171,6 +174,7 @@ check-valgrind: need-deps
 		chmod +x tests/valgrind-bin/$$(basename $$p); done
 	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/cli.sh
 	SLUICE_HEAVY=0 SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/planner.sh
+	SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/operator.sh
 	AGENT_SLACK=5 SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/agent.sh
 	E2E_ROUND=12 E2E_TIMEOUT=15 \
 	    SLUICE_BIN=$$(pwd)/tests/valgrind-bin sh tests/e2e.sh
@@ -205,6 +209,8 @@ check-run: all tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 	sh tests/cli.sh
 	@echo "== planner tests"
 	sh tests/planner.sh
+	@echo "== what the operator is told: room, clocks, cadence, check's summary"
+	sh tests/operator.sh
 	@echo "== agent tests (private sshd)"
 	sh tests/agent.sh
 	@echo "== end-to-end tests (private sshds)"
@@ -222,7 +228,7 @@ check-run: all tests/unit/unit tests/unit/unit-agent tests/fuzz/replay
 
 need-deps:
 	@ok=1; \
-	for p in yaml-0.1 libcrypto libssh2 check; do \
+	for p in yaml-0.1 libcrypto libssh2 jansson check; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || ok=0; done; \
 	test -f /usr/include/glpk.h || ok=0; \
 	for c in mandoc python3 /usr/sbin/sshd ssh-keygen; do \

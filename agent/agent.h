@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "topology.h"
 
@@ -28,6 +29,8 @@ struct agent_config {
 					 * < 0: the last plan's round */
 	double		 splay;		/* seconds: bound of this host's fixed
 					 * delay before sync connects */
+	double		 period;	/* seconds: sync takes plans for this
+					 * long from its start (cron's) */
 	struct sshkey	 master_key;	/* what must sign plans, when pinned */
 	int		 has_master_key;
 	char		*signing_key;	/* this host's private key file */
@@ -40,6 +43,20 @@ int	 config_load(const char *path, struct agent_config **, struct diag *);
 int	 config_parse(const char *path, const struct ynode *,
 	    struct agent_config **, struct diag *);
 void	 config_free(struct agent_config *);
+
+/* watch.c: what sync started with, to leave when it changes */
+struct watch {
+	char		*config;	/* AGENT.yaml's path */
+	char		*program;	/* this program's file; NULL unknown */
+	struct timespec	 config_mtime, program_mtime;
+	unsigned long long config_ino, program_ino;
+	long long	 config_size, program_size;
+	int		 has_config, has_program;
+};
+
+void	 watch_start(struct watch *, const char *config);
+const char *watch_changed(const struct watch *);
+void	 watch_free(struct watch *);
 
 /* identity.c: this host's signing key, and the master's on plans */
 int	 agent_signer(const struct agent_config *, struct sshkey *);
@@ -105,6 +122,7 @@ unsigned version_mode(unsigned published, unsigned umask);
 int	 version_expose(struct store *, struct version *, unsigned mode);
 int	 store_list(struct store *, struct holding **, size_t *);
 int	 store_retire(struct store *, const char *name, uint64_t keep);
+int	 store_remove(struct store *, const char *name, uint64_t number);
 char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);
@@ -195,6 +213,8 @@ int	 cmd_publish(const struct agent_config *, int argc, char **argv);
 char	*store_id(struct store *);
 int	 store_claim(const struct agent_config *, struct store *);
 char	*machine_name(void);
+char	*machine_id(void);
+int	 root_free(const char *root, uint64_t *);
 int	 agent_state(const struct agent_config *, struct store *,
 	    struct state **);
 int	 cmd_state(const struct agent_config *, int verbose);

@@ -10,6 +10,7 @@
 
 static const char *const config_keys[] = { "host", "root", "master",
 	"identity", "known_hosts", "parallel", "timeout", "wait", "splay",
+	"period",
 	"master_key", "signing_key", "umask", NULL };
 static const char *const master_keys[] = { "address", "port", "user", "dir",
 	NULL };
@@ -98,6 +99,7 @@ config_parse(const char *path, const struct ynode *root,
 	a->parallel = 4;
 	a->timeout = 30;
 	a->wait = -1;
+	a->period = 60;
 	a->master_port = 22;
 	a->umask = 022;
 	if (root == NULL) {
@@ -154,6 +156,7 @@ config_parse(const char *path, const struct ynode *root,
 	if ((rc = duration(&c, root, "timeout", 1, &a->timeout)) != 0 ||
 	    (rc = duration(&c, root, "wait", 0, &a->wait)) != 0 ||
 	    (rc = duration(&c, root, "splay", 0, &a->splay)) != 0 ||
+	    (rc = duration(&c, root, "period", 1, &a->period)) != 0 ||
 	    (rc = yopt_mode(&c, root, "umask", &a->umask)) != 0)
 		goto fail;
 	*out = a;

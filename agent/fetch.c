@@ -18,6 +18,7 @@
  * flight when the stream seeks or the op ends).
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,9 +161,16 @@ hasher(void *arg)
 			broken = 1;
 		if (!broken && version_write(st->r->store, j->version,
 		    sl->offset, sl->buf, sl->len, 1) != 0) {
-			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, sl->offset,
-			    "local store: cannot write block %" PRIu64,
-			    sl->offset / o->block_size);
+			int full = errno == ENOSPC || errno == EDQUOT;
+
+			/* A full disk is this host's own: nospace, which
+			 * the planner answers with the free space the
+			 * state reports, never blaming a peer. */
+			job_fail(j, full ? FAIL_NOSPACE : FAIL_IO, 0,
+			    FAULT_LOCAL, sl->offset, "local store: cannot "
+			    "write block %" PRIu64 "%s",
+			    sl->offset / o->block_size, full ?
+			    ": no space left on the device" : "");
 			broken = 1;
 		}
 		if (!broken && sl->last) {

@@ -2,10 +2,13 @@
  * report.c: this host's state, what it holds as verified contiguous
  * lengths and the failures not yet reported.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -29,6 +32,48 @@ machine_name(void)
 		if (!name_char((unsigned char)*p) || (*p == '.' && p == buf))
 			*p = '-';
 	return xstrdup(buf);
+}
+
+/*
+ * This system's machine id, the 32 hexadecimal digits of /etc/machine-id
+ * (or of the file SLUICE_MACHINE_ID_FILE names), or NULL where there is
+ * none: what tells a cloned system, or a container, that shares a host
+ * name from the system it was cloned from.  The caller owns it.
+ */
+char *
+machine_id(void)
+{
+	const char *path = getenv("SLUICE_MACHINE_ID_FILE");
+	char *buf = NULL, *id = NULL;
+	size_t len = 0, n;
+
+	if (path == NULL || *path == '\0')
+		path = "/etc/machine-id";
+	if (read_file_max(AT_FDCWD, path, 0, 256, &buf, &len) != 0)
+		return NULL;
+	n = strspn(buf, "0123456789abcdef");
+	if (n >= 16 && n <= 64 && (buf[n] == '\n' || buf[n] == '\0'))
+		id = xasprintf("%.*s", (int)n, buf);
+	free(buf);
+	return id;
+}
+
+/*
+ * The bytes an unprivileged writer may still use in the file system that
+ * holds root (statvfs(3)'s f_bavail): what the planner may send here.
+ * Returns 0, or -1 with a message.
+ */
+int
+root_free(const char *root, uint64_t *out)
+{
+	struct statvfs sv;
+
+	if (statvfs(root, &sv) == -1) {
+		warnx_("%s: statvfs: %s", root, strerror(errno));
+		return -1;
+	}
+	*out = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
 }
 
 /*
@@ -116,7 +161,11 @@ agent_state(const struct agent_config *c, struct store *s,
 	st->time = time(NULL);
 	free(st->machine);
 	free(st->store);
+	free(st->machine_id);
 	st->machine = machine_name();
+	st->machine_id = machine_id();
+	if (root_free(c->root, &st->free) == 0)
+		st->has_free = 1;
 	if ((st->store = store_id(s)) == NULL) {
 		state_free(st);
 		return -1;

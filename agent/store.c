@@ -394,8 +394,10 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 			continue;
 		}
 		if (w <= 0) {
+			int err = w ? errno : EIO;
+
 			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
-			    v->name, v->number, strerror(w ? errno : EIO));
+			    v->name, v->number, strerror(err));
 			pthread_mutex_lock(&v->lock);
 			if (ftruncate(v->data_fd, (off_t)v->length) == 0) {
 				v->verified = v->length;
@@ -403,6 +405,8 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 			}
 			v->generation++;
 			pthread_mutex_unlock(&v->lock);
+			/* The caller tells a full disk from other trouble. */
+			errno = err;
 			return -1;
 		}
 		done += (size_t)w;
@@ -597,39 +601,6 @@ version_expose(struct store *s, struct version *v, unsigned mode)
 	return rc;
 }
 
-/* Turns "a%2Fb@7.len" into name "a/b" and version 7; 0 or -1. */
-static int
-parse_meta_name(const char *fn, char **name, uint64_t *version)
-{
-	size_t n = strlen(fn), i, j = 0;
-	const char *at, *why;
-	char *out, *end;
-	unsigned long long v;
-
-	if (n < 5 || strcmp(fn + n - 4, ".len") != 0 || fn[0] == '.')
-		return -1;
-	if ((at = strrchr(fn, '@')) == NULL)
-		return -1;
-	v = strtoull(at + 1, &end, 10);
-	if (end != fn + n - 4 || end == at + 1)
-		return -1;
-	out = xcalloc(1, (size_t)(at - fn) + 1);
-	for (i = 0; fn + i < at; i++) {
-		if (strncmp(fn + i, "%2F", 3) == 0) {
-			out[j++] = '/';
-			i += 2;
-		} else
-			out[j++] = fn[i];
-	}
-	if (name_valid_file(out, &why) != 0) {
-		free(out);
-		return -1;
-	}
-	*name = out;
-	*version = v;
-	return 0;
-}
-
 /* Lists every version held with its durable length; sorted by name. */
 int
 store_list(struct store *s, struct holding **out, size_t *n)
@@ -655,7 +626,7 @@ store_list(struct store *s, struct holding **out, size_t *n)
 		struct stat st;
 		char *data;
 
-		if (parse_meta_name(e->d_name, &name, &version) != 0)
+		if (name_parse_file(e->d_name, ".len", &name, &version) != 0)
 			continue;
 		read_len(s, e->d_name, &length, &size);
 		data = xasprintf("%.*s.data", (int)(strlen(e->d_name) - 4),
@@ -703,6 +674,57 @@ store_retire(struct store *s, const char *name, uint64_t keep)
 	}
 	free(h);
 	return fsync(s->meta_fd);
+}
+
+/*
+ * Removes version number of name, as a signed plan's retire: says: its
+ * data and length, its manifest on a generator (so that it is not sent
+ * again), and the file at ROOT/NAME when that is this version (the same
+ * inode as its data: what version_expose() put there), never another.
+ * Returns 1 when something was removed, 0 when nothing was held, -1
+ * with a message.
+ */
+int
+store_remove(struct store *s, const char *name, uint64_t number)
+{
+	char *esc = name_escape_file(name, number);
+	char *data = xasprintf("%s.data", esc);
+	char *len = xasprintf("%s.len", esc);
+	char *man = xasprintf("%s.manifest.yaml", esc);
+	char *sent = xasprintf(".%s.manifest.yaml.sent", esc);
+	const char *base;
+	struct stat held, shown;
+	int dfd, removed = 0, rc = 0;
+
+	if (fstatat(s->meta_fd, data, &held, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (dfd = open_parent(s, name, &base)) != -1) {
+		if (fstatat(dfd, base, &shown, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    shown.st_dev == held.st_dev &&
+		    shown.st_ino == held.st_ino) {
+			if (unlinkat(dfd, base, 0) == -1) {
+				warnx_("%s/%s: %s", s->root, name,
+				    strerror(errno));
+				rc = -1;
+			} else
+				removed = 1;
+			fsync(dfd);
+		}
+		close(dfd);
+	}
+	removed |= unlinkat(s->meta_fd, len, 0) == 0;
+	removed |= unlinkat(s->meta_fd, data, 0) == 0;
+	removed |= unlinkat(s->meta_fd, man, 0) == 0;
+	unlinkat(s->meta_fd, sent, 0);
+	if (fsync(s->meta_fd) == -1 && rc == 0) {
+		warnx_("%s/%s: fsync: %s", s->root, META, strerror(errno));
+		rc = -1;
+	}
+	free(esc);
+	free(data);
+	free(len);
+	free(man);
+	free(sent);
+	return rc < 0 ? -1 : removed;
 }
 
 /* The failures not yet reported, as a state with no files. */

@@ -51,6 +51,28 @@ plan_from_text(const struct agent_config *c, const char *what,
 	return 0;
 }
 
+/*
+ * Removes what the plan retires (versions the file set dropped, the
+ * operator's grace over): only what a checked, and where a master key is
+ * pinned signed, plan names.  Returns 0 or -1.
+ */
+static int
+retire(struct store *s, const struct plan *p, int verbose)
+{
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < p->nretire; i++) {
+		if ((r = store_remove(s, p->retire[i].name,
+		    p->retire[i].version)) < 0)
+			rc = -1;
+		else if (r > 0 && verbose)
+			printf("%s@%" PRIu64 ": retired, removed\n",
+			    p->retire[i].name, p->retire[i].version);
+	}
+	return rc;
+}
+
 /* Runs a checked plan and records its epoch and failures. */
 static int
 execute(const struct agent_config *c, struct store *s, const struct plan *p,
@@ -60,6 +82,8 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	char buf[32];
 	int rc, n;
 
+	if (retire(s, p, verbose) != 0)
+		return EX_IOERR;
 	rc = plan_execute(c, s, p, verbose, &res);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);
@@ -504,14 +528,15 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
  * Fetches this host's plan and waits, on the open session, for one newer
  * than epoch done: polls what MASTER_DIR/current names every poll seconds
  * (a quarter more or less at random), and fetches the plan from the set
- * it names when it moves, until the monotonic time until.  *planned is
+ * it names when it moves, until the monotonic time until or until what w
+ * watches changes.  *planned is
  * set once current has been seen (the master has planned).
  * Returns 0 with *p the newest plan fetched (maybe still old), or a code.
  */
 static int
 wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
-    const struct sshkey *key, uint64_t done, double until, double poll,
-    struct plan **p, int *planned, int verbose)
+    const struct sshkey *key, const struct watch *w, uint64_t done,
+    double until, double poll, struct plan **p, int *planned, int verbose)
 {
 	char seen[256], now[256];
 	int rc, waited = 0;
@@ -529,9 +554,11 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 	while ((*p == NULL || (*p)->epoch <= done) && clock_mono() < until) {
 		int crc;
 
-		if (!waited && verbose)
+		if (!waited && verbose) {
 			printf("waiting up to %.0fs for a plan after epoch "
 			    "%" PRIu64 "\n", until - clock_mono(), done);
+			fflush(stdout);
+		}
 		waited = 1;
 		sleep_until(fmin(until, clock_mono() + poll * (0.75 + 0.5 *
 		    drand48())));
@@ -544,6 +571,10 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			rc = EX_UNAVAILABLE;
 			break;
 		}
+		/* A new configuration or program is taken by the next
+		 * cron start: this one stops waiting. */
+		if (watch_changed(w) != NULL)
+			break;
 		if (crc == 1 || strcmp(now, seen) == 0)
 			continue;
 		*planned = 1;
@@ -596,6 +627,23 @@ check_known(const struct agent_config *c, struct ssh *ssh)
 }
 
 /*
+ * Whether state st, written from another store, came from this machine
+ * (its store made anew): by the machine ids when both sides have one,
+ * else by the host names.  A cloned system keeps its host name and
+ * often its machine id; a container that shares the host name has its
+ * own; the store's id tells them apart from their original either way.
+ */
+static int
+same_machine(const struct state *st, const char *machine, const char *mid)
+{
+	if (st->machine_id != NULL && mid != NULL)
+		return strcmp(st->machine_id, mid) == 0 &&
+		    strcmp(st->machine, machine) == 0;
+	return strcmp(st->machine, machine) == 0 && st->machine_id == NULL &&
+	    mid == NULL;
+}
+
+/*
  * Before anything is run or sent: whether the master's state for this
  * host name was written by another agent on another machine lately (three
  * rounds, a minute at least).  That is two hosts configured as one (a
@@ -617,6 +665,7 @@ check_reporter(const struct agent_config *c, struct store *s,
 	char *path = xasprintf("%s/states/%s.yaml", c->master_dir, c->host);
 	char *sigpath = xasprintf("%s.sig", path);
 	char *buf = NULL, *sig = NULL, *me = NULL, *machine = machine_name();
+	char *mid = machine_id();
 	const char *why = "";
 	double age, fresh = fmax(60, 3 * round_of(s));
 	size_t len, siglen;
@@ -635,8 +684,8 @@ check_reporter(const struct agent_config *c, struct store *s,
 	}
 	ssh_unlock(ssh);
 	if (st == NULL || st->store == NULL || st->machine == NULL ||
-	    strcmp(st->machine, machine) == 0 || (me = store_id(s)) == NULL ||
-	    strcmp(st->store, me) == 0)
+	    (me = store_id(s)) == NULL || strcmp(st->store, me) == 0 ||
+	    same_machine(st, machine, mid))
 		goto out;
 	age = difftime(time(NULL), st->time);
 	if (age < 0) {
@@ -645,10 +694,13 @@ check_reporter(const struct agent_config *c, struct store *s,
 			    "future: not believed\n", path, st->machine, -age);
 	} else if (age < fresh) {
 		warnx_("%s: host '%s' reported from machine %s %.0fs ago, and "
-		    "this is %s: a configuration copied from another host? "
+		    "this is %s%s: a configuration copied from another host? "
 		    "Check 'host:' (nothing done; if %s has moved here, this "
 		    "agent takes over once that report is %.0fs old)", path,
-		    c->host, st->machine, age, machine, c->host, fresh);
+		    c->host, st->machine, age, machine,
+		    strcmp(st->machine, machine) == 0 ? " with another machine "
+		    "id and another store (a cloned system?)" : "", c->host,
+		    fresh);
 		rc = EX_CONFIG;
 	} else if (verbose)
 		printf("%s: last written from machine %s, %.0fs ago: taken "
@@ -659,6 +711,7 @@ out:
 	free(sig);
 	free(me);
 	free(machine);
+	free(mid);
 	free(sigpath);
 	free(path);
 	return rc;
@@ -678,22 +731,47 @@ struct sync_run {
 	int		 ran;		/* a plan was run */
 	int		 planned;	/* the master has planned */
 	int		 verbose;
+	double		 start;		/* when the lock was taken */
+	struct watch	 w;		/* AGENT.yaml and the program */
 };
 
 /*
- * Takes ROOT/.sluice/lock without waiting.  Returns 0 with *lock held,
- * 1 when another sync holds it (said with -v), or EX_IOERR, said.
+ * Takes the store's sync lock, waiting for it (polled every 50 ms) until
+ * the monotonic time until: a sync that cron starts while the last one
+ * runs the last plan of its period takes over when that one leaves, and
+ * no round's plan falls between them.  Returns 0, or -1 when another
+ * sync still holds it then (it is stuck: this one leaves quietly).
+ */
+static int
+take_lock(int fd, double until)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			warnx_("sync lock: %s", strerror(errno));
+			return -1;
+		}
+		if (clock_mono() + 0.05 > until)
+			return -1;
+		sleep_until(clock_mono() + 0.05);
+	}
+	return 0;
+}
+
+/*
+ * Takes ROOT/.sluice/lock, waiting for it until the monotonic time until
+ * (take_lock()).  Returns 0 with *lock held, 1 when another sync still
+ * holds it (said with -v), or EX_IOERR, said.
  */
 static int
 sync_lock(const struct agent_config *c, struct store *s, int verbose,
-    int *lock)
+    double until, int *lock)
 {
 	if ((*lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644)) == -1) {
 		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
 		return EX_IOERR;
 	}
-	if (flock(*lock, LOCK_EX | LOCK_NB) == -1) {
+	if (take_lock(*lock, until) != 0) {
 		if (verbose)
 			printf("another sync is running\n");
 		return 1;
@@ -714,13 +792,20 @@ sync_plans(struct sync_run *r, int rc)
 	char why[512];
 	int prc;
 
+	const char *changed;
+
 	for (;;) {
-		prc = wait_for_plan(c, r->s, r->ssh, r->key, r->done, r->until,
-		    r->poll, &r->p, &r->planned, r->verbose);
+		prc = wait_for_plan(c, r->s, r->ssh, r->key, &r->w, r->done,
+		    r->until, r->poll, &r->p, &r->planned, r->verbose);
 		if (prc != 0 && rc == 0)
 			rc = prc;
-		if (prc != 0 || r->p == NULL || r->p->epoch <= r->done)
+		if (prc != 0 || r->p == NULL || r->p->epoch <= r->done) {
+			if (r->verbose && (changed = watch_changed(&r->w)) !=
+			    NULL)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
 			return rc;
+		}
 		/* Long expired, it is a clock that is off. */
 		if (plan_expired(r->p, time(NULL), why, sizeof(why)) != 0) {
 			if (r->verbose || difftime(time(NULL), r->p->expires) >
@@ -742,7 +827,19 @@ sync_plans(struct sync_run *r, int rc)
 			rc = EX_UNAVAILABLE;
 		if ((prc = send_state(c, r->s, r->ssh, r->key)) != 0)
 			return rc == 0 ? prc : rc;
-		r->until = clock_mono() + r->wait;
+		if ((changed = watch_changed(&r->w)) != NULL) {
+			if (r->verbose)
+				printf("%s changed: leaving for the next "
+				    "start to take it\n", changed);
+			return rc;
+		}
+		r->until = fmin(clock_mono() + r->wait, r->start + c->period);
+		if (clock_mono() >= r->until) {
+			if (r->verbose)
+				printf("period of %.0fs over: leaving the next "
+				    "plan to the next start\n", c->period);
+			return rc;
+		}
 	}
 }
 
@@ -770,10 +867,15 @@ sync_report(struct sync_run *r, int rc)
 	return rc;
 }
 
+
 /*
  * sluice-agent sync: the cron entry.  Runs every new plan that comes
  * while it waits, and ends when a wait sees none (with wait: 0s, after
- * one), so that a cron start that finds it running loses nothing.
+ * one), so that a cron start that finds it running loses nothing.  It
+ * takes plans for one period (cron's, period: in AGENT.yaml) from its
+ * start and no longer, so that its errors reach cron's mail within about
+ * two periods; and it leaves at once, after the plan it runs, when its
+ * AGENT.yaml or its program changes, for the next start to take them.
  */
 int
 cmd_sync(const struct agent_config *c, int verbose)
@@ -794,16 +896,20 @@ cmd_sync(const struct agent_config *c, int verbose)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	watch_start(&r.w, c->path);
 	if (store_open(c->root, &r.s) != 0) {
 		r.s = NULL;
 		rc = EX_IOERR;
 		goto out;
 	}
-	if ((rc = sync_lock(c, r.s, verbose, &lock)) != 0) {
+	if ((rc = sync_lock(c, r.s, verbose, start + c->period, &lock)) != 0) {
 		if (rc == 1)
 			rc = 0;
 		goto out;
 	}
+	/* The period counts from the lock: a start that waited for the
+	 * last sync to leave takes the plans of its own period. */
+	start = r.start = clock_mono();
 	if ((rc = store_claim(c, r.s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
 		rc = rc ? rc : EX_CONFIG;
@@ -816,7 +922,8 @@ cmd_sync(const struct agent_config *c, int verbose)
 		free(buf);
 	}
 	r.wait = wait_of(c, r.s);
-	r.until = start + r.wait;
+	/* No wait outlives the period: the next cron start waits on. */
+	r.until = start + fmin(r.wait, c->period);
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
 	r.poll = fmin(1.0, fmax(0.05, r.wait / 60));
@@ -839,6 +946,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 	if (!r.ran)
 		rc = sync_report(&r, rc);
 out:
+	watch_free(&r.w);
 	OPENSSL_cleanse(&signer, sizeof(signer));
 	ssh_close(r.ssh);
 	plan_free(r.p);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "planner.h"
@@ -120,12 +121,15 @@ summary(const struct master *m, int with_states)
 	layout(m, with_states);
 }
 
-/* Warns of what no round can move, with the ledger's failures. */
+/* Warns of what no round can move, with the ledger's failures, and of
+ * clocks, the cadence of runs and room (health.c); counts the warnings
+ * in *warnings. */
 static int
-check_stalls(struct master *m)
+check_stalls(struct master *m, size_t *warnings)
 {
 	struct ledger *l;
 	struct stall *s;
+	struct health *hs;
 	size_t n, i;
 	int rc;
 
@@ -135,8 +139,14 @@ check_stalls(struct master *m)
 	for (i = 0; i < n; i++)
 		fprintf(stderr, "sluice-plan: warning: stalled: %s\n",
 		    s[i].line);
+	*warnings += n;
 	stalls_free(s, n);
 	ledger_free(l);
+	hs = health_find(m, &n);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "sluice-plan: warning: %s\n", hs[i].line);
+	*warnings += n;
+	health_free(hs, n);
 	return 0;
 }
 
@@ -239,6 +249,7 @@ int
 cmd_check(int argc, char **argv)
 {
 	struct master *m = NULL;
+	size_t warnings = 0;
 	int rc, quiet = 0, from_dir = 0;
 
 	rc = master_from_args(argc, argv, 0, &quiet, &m, &from_dir);
@@ -246,19 +257,26 @@ cmd_check(int argc, char **argv)
 		usage_check();
 	if (rc != 0)
 		goto out;
-	if (m->nerrors > 0) {
-		fprintf(stderr, "sluice-plan: check: %zu broken state or "
-		    "manifest file%s\n", m->nerrors,
-		    m->nerrors == 1 ? "" : "s");
-		rc = EX_DATAERR;
-		goto out;
-	}
 	if (!quiet)
 		summary(m, from_dir);
 	if (from_dir) {
 		check_owners(m->dir);
-		rc = check_stalls(m);
+		rc = check_stalls(m, &warnings);
+		warnings += retire_pending(m->dir, m);
 	}
+	/* Always one line at the end, what a reader of cron's mail or a
+	 * script looks for first. */
+	if (m->nerrors > 0) {
+		fprintf(stderr, "sluice-plan: check: %zu broken state or "
+		    "manifest file%s\n", m->nerrors,
+		    m->nerrors == 1 ? "" : "s");
+		printf("check: failed: %zu error%s, %zu warning%s\n",
+		    m->nerrors, m->nerrors == 1 ? "" : "s", warnings,
+		    warnings == 1 ? "" : "s");
+		rc = EX_DATAERR;
+	} else if (rc == 0 && (!quiet || warnings > 0))
+		printf("check: ok: %zu warning%s\n", warnings,
+		    warnings == 1 ? "" : "s");
 out:
 	master_free(m);
 	return rc;

@@ -176,12 +176,34 @@ cmd_run(int argc, char **argv)
 	t1 = elapsed();
 	rc = plan_round_with(m, l, old, &a.opt, a.now, expires, &plans, &st);
 	t2 = elapsed();
-	/* What no round can move, said when it begins. */
-	if (rc == 0)
+	/* What no round can move, said when it begins; a clock that is
+	 * off, every run until it is set. */
+	if (rc == 0) {
+		struct health *hs;
+		size_t nh, i;
+
 		stalls_note(m, l);
-	if (rc == 0)
+		hs = health_find(m, &nh);
+		for (i = 0; i < nh; i++)
+			if (hs[i].kind == HEALTH_CLOCK)
+				warnx_("%s", hs[i].line);
+		health_free(hs, nh);
+	}
+	if (rc == 0) {
+		struct fileref *due;
+		size_t ndue, i;
+
+		/* Versions retired long enough: every host removes them. */
+		retire_due(m, a.now, &due, &ndue);
+		retire_plans(plans, m->topology->nhosts, due, ndue);
+		for (i = 0; i < ndue; i++)
+			free(due[i].name);
+		free(due);
 		rc = epoch_write(a.dir, m, plans, old, l, signing ? &key :
 		    NULL);
+	}
+	if (rc == 0)
+		retire_manifests(a.dir, m, l->epoch, a.now);
 	if (rc == 0 && a.verbose)
 		print_run(l, &st, t1 - t0, elapsed() - t2);
 out:

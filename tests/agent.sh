@@ -111,6 +111,30 @@ rc=$?
 if "$agent" run -c "$W/d.yaml" "$W/d.plan"; then ok; else fail "fetch: exit $?"; fi
 cmp -s "$W/f.bin" "$W/roots/d/data/f.bin" && ok || fail "fetch: bytes differ"
 
+# Retiring: a plan's retire: removes that version, its file in place,
+# data and length, and nothing else: not a file of that name that is not
+# the version's (an operator's own copy), not another file.  A plan that
+# both holds and retires a version is refused.
+conf x
+"$mkplan" "$M" x --op "$(src g),0,$SIZE,200000000" > "$W/x.plan"
+"$agent" run -c "$W/x.yaml" "$W/x.plan" || fail "retire: fetch"
+echo mine > "$W/roots/x/data/other.bin"
+"$mkplan" "$M" x --epoch 2 --name data/other.bin > "$W/x2.plan"
+printf 'retire:\n- {name: data/f.bin, version: 1}\n- {name: data/other.bin, version: 3}\n' >> "$W/x2.plan"
+"$agent" run -v -c "$W/x.yaml" "$W/x2.plan" > "$W/x2.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ ! -e "$W/roots/x/data/f.bin" ] && [ ! -e "$W/roots/x/.sluice/data%2Ff.bin@1.data" ] &&
+    [ ! -e "$W/roots/x/.sluice/data%2Ff.bin@1.len" ] && [ "$(cat "$W/roots/x/data/other.bin")" = mine ] &&
+    grep -q "^data/f.bin@1: retired, removed$" "$W/x2.out" &&
+    ! "$agent" state -c "$W/x.yaml" | grep -q "data/f.bin"; then ok
+else fail "retire: exit $rc: $(cat "$W/x2.out"; ls -R "$W/roots/x")"; fi
+"$mkplan" "$M" x --epoch 3 > "$W/x3.plan"
+printf 'retire:\n- {name: data/f.bin, version: 1}\n' >> "$W/x3.plan"
+"$agent" run -c "$W/x.yaml" "$W/x3.plan" 2>"$W/x3.err"
+rc=$?
+[ $rc -eq 65 ] && grep -q "retire: data/f.bin@1 is in the fileset too" "$W/x3.err" && ok ||
+    fail "retire of a version held: exit $rc: $(cat "$W/x3.err")"
+
 # A source whose sshd turns connections away for a moment (restarting,
 # or at MaxStartups): the connection is tried again and the op completes.
 conf k2
@@ -519,16 +543,26 @@ cmp -s "$W/f2.bin" "$W/roots/d/data/f.bin" && ok || fail "new version not in pla
 [ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.data" ] && [ ! -e "$W/roots/d/.sluice/data%2Ff.bin@1.len" ] &&
     ok || fail "old version not removed"
 
-# Two syncs never overlap: with the lock held, sync leaves at once.
+# Two syncs never overlap: with the lock held, sync waits for it through
+# its period (2 s here), then leaves quietly; one that gets the lock
+# within its period, when the last sync leaves, goes on in its place.
 if command -v flock >/dev/null 2>&1; then
+	sed 's/^wait: .*/wait: 0s/' "$W/a.yaml" > "$W/alock.yaml"
+	printf 'period: 2s\n' >> "$W/alock.yaml"
 	flock -o "$W/roots/a/.sluice/lock" sh -c "until [ -e '$W/unlock' ]; do sleep 0.05; done" &
 	holder=$!
 	until_true sh -c "! flock -n '$W/roots/a/.sluice/lock' true"
-	out=$("$agent" sync -c "$W/a.yaml" -v 2>&1)
+	out=$("$agent" sync -c "$W/alock.yaml" -v 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ "$out" = "another sync is running" ] && ok || fail "lock: exit $rc: $out"
+	sed -i 's/^period: .*/period: 30s/' "$W/alock.yaml"
+	"$agent" sync -c "$W/alock.yaml" -v > "$W/alock.out" 2>&1 &
+	waiter=$!
+	until_true sh -c "pgrep -P $$ -f 'alock.yaml' >/dev/null"
 	touch "$W/unlock"
 	wait $holder
+	wait $waiter
+	grep -q "another sync is running" "$W/alock.out" && fail "lock: not taken over: $(cat "$W/alock.out")" || ok
 fi
 
 # Sync with a master directory served by the same sshd.
@@ -570,7 +604,13 @@ for round in 1 2 3 4; do
 	until_true sh -c "[ \$(cat '$W'/sync-*.out | grep -c '^waiting up to') -ge $((before + 3)) ]" ||
 	    fail "round $round: the agents did not wait for a plan"
 	"$plan" run -d "$W/master" || fail "plan run $round"
-	verify_plans -q "$W/master" || fail "round $round: verify-plans"
+	# The set as planned: the agents may have run its plans and sent
+	# new states already, which the plans need not start from.
+	rm -rf "$W/set" && mkdir -p "$W/set" &&
+	    cp "$W/master/topology.yaml" "$W/master/fileset.yaml" "$W/set/" &&
+	    cp -r "$W/master/current/states" "$W/master/current/plans" "$W/set/" &&
+	    cp -r "$W/master/manifests" "$W/set/"
+	verify_plans -q "$W/set" || fail "round $round: verify-plans"
 	wait
 	cmp -s "$W/f.bin" "$W/roots/a/data/f.bin" && cmp -s "$W/f.bin" "$W/roots/b/data/f.bin" && break
 done
@@ -606,6 +646,41 @@ else
 	rm -f "$W/master/states/probe"
 	echo "agent: skipping the SFTP error text test: cannot make a directory unwritable here" >&2
 fi
+# A bounded sync.  b has run the current epoch's plan; with wait: 60s and
+# no new plan coming, a sync whose period is 2s waits no longer than that
+# and exits 0.  One with the default period of a minute leaves at once
+# when its AGENT.yaml is edited, and when its program is replaced (as a
+# package upgrade does, by rename): the next cron start takes the new one.
+"$agent" sync -c "$W/b.yaml" 2>"$W/bw.err" || fail "sync b before the bounded sync: $(cat "$W/bw.err")"
+sed -e 's/^wait: .*/wait: 60s/' "$W/b.yaml" > "$W/bw.yaml"
+printf 'period: 2s\n' >> "$W/bw.yaml"
+t0=$(date +%s)
+"$agent" sync -v -c "$W/bw.yaml" > "$W/bw.out" 2>"$W/bw.err"
+rc=$?
+took=$(($(date +%s) - t0))
+if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^waiting up to 2s for a plan" "$W/bw.out"; then ok
+else fail "sync with period: 2s: exit $rc after ${took}s: $(cat "$W/bw.out" "$W/bw.err")"; fi
+mkdir -p "$W/bin"
+cp "$agent" "$W/bin/sluice-agent"
+for what in config program; do
+	sed -e 's/^wait: .*/wait: 60s/' "$W/b.yaml" > "$W/bc.yaml"
+	t0=$(date +%s)
+	"$W/bin/sluice-agent" sync -v -c "$W/bc.yaml" > "$W/bc.out" 2>"$W/bc.err" &
+	pid=$!
+	until_true grep -q "^waiting up to" "$W/bc.out" || fail "sync did not wait: $(cat "$W/bc.out" "$W/bc.err")"
+	if [ $what = config ]; then
+		echo "# edited" >> "$W/bc.yaml"
+		changed="$W/bc.yaml"
+	else
+		cp "$W/bin/sluice-agent" "$W/bin/.new" && mv "$W/bin/.new" "$W/bin/sluice-agent"
+		changed="$W/bin/sluice-agent"
+	fi
+	wait $pid
+	rc=$?
+	took=$(($(date +%s) - t0))
+	if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^$changed changed: leaving for the next start to take it" "$W/bc.out"; then ok
+	else fail "sync with its $what changed: exit $rc after ${took}s: $(cat "$W/bc.out" "$W/bc.err")"; fi
+done
 # A configuration copied from a onto b (host: a, b's root): the store
 # is b's, so nothing is done and a's state is left alone.
 sed -e 's/^host: b$/host: a/' "$W/b.yaml" > "$W/ab.yaml"
@@ -653,6 +728,18 @@ age_a() {
 # whole: the new machine's agent is given nothing to fetch, and has no
 # deadline to miss.)
 "$plan" run -d "$W/master" -k "$W/keys/master.key" 2>/dev/null || fail "plan run before the moved-machine test"
+# A clone of a's system (the same host name, but its own machine id, and
+# a store of its own) with a's configuration: refused though the host
+# names agree, and a's state is left alone.
+sed -e "s|^root: .*|root: $W/roots/a-clone|" "$W/a.yaml" > "$W/aclone.yaml"
+mkdir -p "$W/roots/a-clone"
+echo 0123456789abcdef0123456789abcdef > "$W/clone-machine-id"
+sum=$(cksum < "$W/master/states/a.yaml")
+SLUICE_MACHINE_ID_FILE="$W/clone-machine-id" "$agent" sync -c "$W/aclone.yaml" 2>"$W/aclone.err"
+rc=$?
+if [ $rc -eq 78 ] && grep -q "host 'a' reported from machine $(hostname) [0-9]*s ago, and this is $(hostname) with another machine id and another store (a cloned system?): a configuration copied from another host?" "$W/aclone.err" &&
+    [ "$(cksum < "$W/master/states/a.yaml")" = "$sum" ]; then ok
+else fail "a cloned system with a copied configuration: exit $rc: $(cat "$W/aclone.err")"; fi
 uts=""
 if unshare -u true 2>/dev/null; then uts="unshare -u"
 elif unshare -r -u true 2>/dev/null; then uts="unshare -r -u"; fi

@@ -64,7 +64,8 @@ bytes to deliver: 23353884672 (21.8 GiB)
 manifests: 3 of 3
 states: 30 of 30 hosts
 keys: 0 of 30 hosts pinned
-layout: unsigned: plans, states and manifests are taken unsigned"
+layout: unsigned: plans, states and manifests are taken unsigned
+check: ok: 0 warnings"
 if [ "$out" = "$want" ]; then ok; else fail "wan3 summary: $out"; fi
 # No key pinned: each such host named, ten at most.
 if [ "$(grep -c 'has no key: its states and manifests are taken unsigned' "$work/err")" -eq 10 ] &&

@@ -60,7 +60,7 @@ conf full "$W/full"
 "$agent" run -c "$W/full.yaml" "$W/full.plan" 2>"$W/full.err"
 rc=$?
 len=$(sed -n 's/^length //p' "$W/full/.sluice/f.bin@1.len" 2>/dev/null)
-if [ $rc -eq 75 ] && grep -q "io: local store: cannot write block" "$W/full.err" &&
+if [ $rc -eq 75 ] && grep -q "nospace: local store: cannot write block [0-9]*: no space left on the device" "$W/full.err" &&
     [ "${len:-0}" -gt 0 ] && [ "${len:-0}" -lt $((8 * MIB)) ]; then ok
 else fail "full file system: exit $rc, length ${len:-none}: $(cat "$W/full.err")"; fi
 # What the length covers is intact.
@@ -68,8 +68,14 @@ if [ -n "$len" ] && cmp -s -n "$len" "$W/f.bin" "$W/full/.sluice/f.bin@1.data"; 
 else fail "full file system: the durable prefix is not the file's"; fi
 [ ! -e "$W/full/f.bin" ] && ok || fail "full file system: a partial file was exposed"
 "$agent" state -c "$W/full.yaml" > "$W/full.state" 2>&1
-grep -q "error: io" "$W/full.state" && grep -q "host:full" "$W/full.state" && ok ||
-    fail "full file system: not reported as io on this host: $(cat "$W/full.state")"
+# A full disk is the host's own (nospace, blaming itself alone, never the
+# source), and every state says how much room the data root has left.
+grep -q "error: nospace" "$W/full.state" && grep -q "components: \['host:full'\]" "$W/full.state" && ok ||
+    fail "full file system: not reported as nospace on this host alone: $(cat "$W/full.state")"
+free=$(sed -n 's/^free: //p' "$W/full.state")
+avail=$(df -B1 --output=avail "$W/full" | tail -1)
+[ -n "$free" ] && [ "$free" -eq "$avail" ] && ok ||
+    fail "full file system: state reports free '${free:-}', df $avail: $(cat "$W/full.state")"
 
 # The length record on a full file system: the store holds 8 MiB of the
 # file's bytes, its record only 4 MiB of them (a kill before the commit),

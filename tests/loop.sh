@@ -6,7 +6,8 @@
 # (sync waits for the round's plan, a splay).  Then the same case with the
 # loop sequenced by hand (plan, then every sync with wait: 0s).  The
 # unsequenced distribution must complete within the sequenced one's
-# makespan plus a round and a second.  The round is what the first
+# makespan plus a round and a second, and no sync lives longer than its
+# period (five rounds) and a round.  The round is what the first
 # round's splay may cost: agents started by cron up to a quarter round
 # late lose that much of the bottleneck link once, and a distribution
 # that then misses the end of a round by a fraction of a second takes
@@ -78,6 +79,7 @@ parallel: 8
 timeout: 5s
 splay: $3
 wait: 0s
+period: $((5 * ROUND))s
 EOC
 	done
 	"$agent" publish -c "$d/conf/g.yaml" "$W/f.bin" f.bin 1 --block-size 1MiB || fail "$d: publish"
@@ -141,7 +143,8 @@ for h in $HOSTS; do
 	if [ -n "${LOOP_DEBUG:-}" ]; then
 		tick "$off" sh -c "echo start \$(date +%s.%N); \"$agent\" sync -v -c \"$U/conf/$h.yaml\" 2>&1 | while read -r l; do echo \"\$(date +%s.%N) \$l\"; done; echo end \$(date +%s.%N)" >>"$U/$h.log" &
 	else
-		tick "$off" "$agent" sync -c "$U/conf/$h.yaml" 2>>"$U/agents.err" &
+		tick "$off" sh -c 't0=$(date +%s.%N); "$0" sync -c "$1" 2>>"$2"; echo "$t0 $(date +%s.%N)" >>"$3"' \
+		    "$agent" "$U/conf/$h.yaml" "$U/agents.err" "$U/lives" &
 	fi
 	clocks="$clocks $!"
 	i=$((i + 1))
@@ -168,6 +171,17 @@ ratio=$(awk "BEGIN {printf \"%.2f\", $cron_span / $seq_span}")
 echo "loop: sequenced ${seq_span}s, cron ${cron_span}s, ratio $ratio (round ${ROUND}s)" >&2
 if awk "BEGIN {exit !($cron_span <= $seq_span + $ROUND + 1)}"; then ok
 else fail "cron loop took ${cron_span}s against ${seq_span}s sequenced: $(tail -5 "$U/agents.err")"; fi
+# Each sync takes plans for its period (five rounds here), counted
+# from when it has the lock, and leaves after the plan it runs then: none
+# lives longer than twice its period (the lock waited for at most one), a
+# round and a second for its connections, and the start that waited for
+# the lock takes over without a round lost between them (the makespan
+# above).
+if [ -z "${LOOP_DEBUG:-}" ]; then
+	longest=$(awk '{l = $2 - $1; if (l > m) m = l} END {printf "%.1f", m}' "$U/lives")
+	awk "BEGIN {exit !($longest <= 11 * $ROUND + 1)}" && ok ||
+	    fail "a sync lived ${longest}s with period: $((5 * ROUND))s"
+fi
 # Cron mails whatever the planner prints: nothing, though runs overlap.
 [ ! -s "$U/plan.err" ] && ok || fail "planner printed: $(cat "$U/plan.err")"
 

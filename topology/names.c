@@ -197,3 +197,42 @@ digest_hex(const unsigned char d[32], char hex[65])
 	}
 	hex[64] = '\0';
 }
+
+/*
+ * The inverse of name_escape_file() for a file name with suffix: turns
+ * "a%2Fb@7.len" (suffix ".len") into *name "a/b" (the caller's) and
+ * *version 7.  Returns 0, or -1 for a name that is not one, or whose
+ * NAME is not valid.
+ */
+int
+name_parse_file(const char *fn, const char *suffix, char **name,
+    uint64_t *version)
+{
+	size_t n = strlen(fn), sl = strlen(suffix), i, j = 0;
+	const char *at, *why;
+	char *out, *end;
+	unsigned long long v;
+
+	if (n < sl + 3 || strcmp(fn + n - sl, suffix) != 0 || fn[0] == '.')
+		return -1;
+	if ((at = strrchr(fn, '@')) == NULL)
+		return -1;
+	v = strtoull(at + 1, &end, 10);
+	if (end != fn + n - sl || end == at + 1)
+		return -1;
+	out = xcalloc(1, (size_t)(at - fn) + 1);
+	for (i = 0; fn + i < at; i++) {
+		if (strncmp(fn + i, "%2F", 3) == 0) {
+			out[j++] = '/';
+			i += 2;
+		} else
+			out[j++] = fn[i];
+	}
+	if (name_valid_file(out, &why) != 0) {
+		free(out);
+		return -1;
+	}
+	*name = out;
+	*version = v;
+	return 0;
+}

@@ -12,7 +12,8 @@
 #include "topology.h"
 
 static const char *const plan_keys[] = { "host", "epoch", "issued",
-	"expires", "fileset", "ops", NULL };
+	"expires", "fileset", "ops", "retire", NULL };
+static const char *const retire_keys[] = { "name", "version", NULL };
 static const char *const fileref_keys[] = { "name", "version", "size",
 	"mode", NULL };
 static const char *const op_keys[] = { "id", "file", "version", "offset",
@@ -53,6 +54,9 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->nfileset; i++)
 		free(p->fileset[i].name);
 	free(p->fileset);
+	for (i = 0; i < p->nretire; i++)
+		free(p->retire[i].name);
+	free(p->retire);
 	for (i = 0; i < p->nops; i++)
 		op_clear(&p->ops[i]);
 	free(p->ops);
@@ -170,6 +174,46 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 	return 0;
 }
 
+/*
+ * retire: [{name, version}], versions the host is to remove from its
+ * store (the file set dropped them, and the operator's grace is over).
+ * One the plan's fileset also names is an error: a host is never told
+ * to hold and remove the same version.
+ */
+static int
+parse_retire(struct yctx *c, struct plan *p, const struct ynode *list)
+{
+	size_t i, j;
+	int rc;
+
+	if (list == NULL)
+		return 0;
+	if ((rc = yseq_check(c, list, "retire")) != 0)
+		return rc;
+	if (list->nkids > PLAN_MAX_OPS)
+		return yerr(c, list, "retire: more than %d", PLAN_MAX_OPS);
+	p->retire = xcalloc(list->nkids ? list->nkids : 1, sizeof(*p->retire));
+	for (i = 0; i < list->nkids; i++) {
+		const struct ynode *f = list->kids[i];
+		struct fileref *r = &p->retire[p->nretire++];
+
+		r->mode = MODE_UNKNOWN;
+		if ((rc = ymap_check(c, f, "retire entry", retire_keys)) != 0 ||
+		    (rc = yreq_path(c, f, "retire entry", "name",
+		    &r->name)) != 0 ||
+		    (rc = yreq_u64(c, f, "retire entry", "version",
+		    &r->version)) != 0)
+			return rc;
+		for (j = 0; j < p->nfileset; j++)
+			if (p->fileset[j].version == r->version &&
+			    strcmp(p->fileset[j].name, r->name) == 0)
+				return yerr(c, f, "retire: %s@%llu is in the "
+				    "fileset too", r->name,
+				    (unsigned long long)r->version);
+	}
+	return 0;
+}
+
 /* Builds a plan from a parsed document; *out is owned by the caller. */
 int
 plan_parse(const char *path, const struct ynode *root, struct plan **out,
@@ -220,6 +264,8 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 				goto fail;
 		}
 	}
+	if ((rc = parse_retire(&c, p, ymap_get(root, "retire"))) != 0)
+		goto fail;
 	if ((list = ymap_get(root, "ops")) != NULL) {
 		if ((rc = yseq_check(&c, list, "ops")) != 0)
 			goto fail;
@@ -337,6 +383,17 @@ plan_format(const struct plan *p, size_t *len)
 		format_op(y, &p->ops[i]);
 	}
 	yout_end_seq(y);
+	if (p->nretire > 0) {
+		yout_str(y, "retire");
+		yout_seq(y, 0);
+		for (i = 0; i < p->nretire; i++) {
+			yout_map(y, 1);
+			yout_key_str(y, "name", p->retire[i].name);
+			yout_key_u64(y, "version", p->retire[i].version);
+			yout_end_map(y);
+		}
+		yout_end_seq(y);
+	}
 	yout_end_map(y);
 	return yout_finish(y, len);
 }

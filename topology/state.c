@@ -10,14 +10,16 @@
 #include "topology.h"
 
 static const char *const state_keys[] = { "host", "epoch", "time",
-	"reporter", "files", "failures", NULL };
-static const char *const reporter_keys[] = { "machine", "store", NULL };
+	"reporter", "free", "files", "failures", NULL };
+static const char *const reporter_keys[] = { "machine", "store",
+	"machine_id", NULL };
 static const char *const holding_keys[] = { "name", "version", "length",
 	NULL };
 static const char *const failure_keys[] = { "op", "source", "components",
 	"error", "detail", NULL };
 static const char *const class_names[FAIL_NCLASSES] = { "connect", "auth",
-	"hostkey", "timeout", "io", "checksum", "missing", "deadline" };
+	"hostkey", "timeout", "io", "checksum", "missing", "deadline",
+	"nospace" };
 
 /* Most items a state may list, a bound on memory for hostile input. */
 #define STATE_MAX_ITEMS 1000000
@@ -65,6 +67,7 @@ state_free(struct state *s)
 	free(s->host);
 	free(s->machine);
 	free(s->store);
+	free(s->machine_id);
 	for (i = 0; i < s->nfiles; i++)
 		free(s->files[i].name);
 	free(s->files);
@@ -140,16 +143,18 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 		return rc;
 	if (failure_class_parse(v->text, &f->class) != 0)
 		return yerr(c, v, "error: '%s' is not one of connect, auth, "
-		    "hostkey, timeout, io, checksum, missing, deadline",
+		    "hostkey, timeout, io, checksum, missing, deadline, nospace",
 		    v->text);
 	return yopt_string(c, n, "detail", &f->detail);
 }
 
 /* Builds a state from a parsed document; *out is owned by the caller. */
 /*
- * reporter: {machine: NAME, store: ID}, who wrote the state: the system's
- * host name and the random id of the agent's store, so that two agents
- * that report under one host name can be told apart.
+ * reporter: {machine: NAME, store: ID, machine_id: HEX}, who wrote the
+ * state: the system's host name, the random id of the agent's store and,
+ * where the system has one, its /etc/machine-id, so that two agents that
+ * report under one host name can be told apart (cloned systems share a
+ * host name, rarely a machine id, never a store).
  */
 static int
 parse_reporter(struct yctx *c, struct state *s, const struct ynode *n)
@@ -169,6 +174,18 @@ parse_reporter(struct yctx *c, struct state *s, const struct ynode *n)
 	if (*p != '\0' || p - s->store != 32)
 		return yerr(c, ymap_get(n, "store"), "store: expected 32 "
 		    "lowercase hexadecimal digits");
+	if ((rc = yopt_name(c, n, "machine_id", &s->machine_id)) != 0)
+		return rc;
+	if (s->machine_id != NULL) {
+		for (p = s->machine_id; *p; p++)
+			if (!((*p >= '0' && *p <= '9') ||
+			    (*p >= 'a' && *p <= 'f')))
+				break;
+		if (*p != '\0' || p - s->machine_id < 16 ||
+		    p - s->machine_id > 64)
+			return yerr(c, ymap_get(n, "machine_id"), "machine_id: "
+			    "expected 16 to 64 lowercase hexadecimal digits");
+	}
 	return 0;
 }
 
@@ -195,6 +212,9 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 	    (rc = yopt_u64(&c, root, "epoch", &s->epoch)) != 0 ||
 	    (rc = yopt_time(&c, root, "time", &s->time)) != 0 ||
 	    (rc = parse_reporter(&c, s, ymap_get(root, "reporter"))) != 0)
+		goto fail;
+	s->has_free = ymap_get(root, "free") != NULL;
+	if ((rc = yopt_u64(&c, root, "free", &s->free)) != 0)
 		goto fail;
 	if ((files = ymap_get(root, "files")) != NULL) {
 		if ((rc = yseq_check(&c, files, "files")) != 0)
@@ -284,8 +304,12 @@ state_format(const struct state *s, size_t *len)
 		yout_map(y, 1);
 		yout_key_str(y, "machine", s->machine);
 		yout_key_str(y, "store", s->store);
+		if (s->machine_id != NULL)
+			yout_key_str(y, "machine_id", s->machine_id);
 		yout_end_map(y);
 	}
+	if (s->has_free)
+		yout_key_u64(y, "free", s->free);
 	yout_str(y, "files");
 	yout_seq(y, 0);
 	for (i = 0; i < s->nfiles; i++) {

@@ -11,7 +11,7 @@
 #include "topology.h"
 
 static const char *const topology_keys[] = { "round", "block_size",
-	"failure_threshold", "sites", "links", NULL };
+	"failure_threshold", "retire_after", "sites", "links", NULL };
 static const char *const site_keys[] = { "name", "partition", "uplink",
 	"downlink", "hosts", NULL };
 static const char *const host_keys[] = { "name", "address", "port", "user",
@@ -507,6 +507,16 @@ topology_parse(const char *path, const struct ynode *root,
 		if (t->block_size < 4096 || t->block_size > ((uint64_t)1 << 30)) {
 			rc = yerr(&c, v, "block_size: must be from 4KiB to "
 			    "1GiB");
+			goto fail;
+		}
+	}
+	if ((v = ymap_get(root, "retire_after")) != NULL) {
+		if ((rc = yget_duration(&c, v, "retire_after",
+		    &t->retire_after)) != 0)
+			goto fail;
+		if (t->retire_after < 1 || t->retire_after > 366 * 86400.0) {
+			rc = yerr(&c, v, "retire_after: must be from 1s to "
+			    "366d");
 			goto fail;
 		}
 	}

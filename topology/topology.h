@@ -160,6 +160,8 @@ int	 name_char(int ch);
 int	 name_valid_label(const char *, const char **why);
 int	 name_valid_op_id(const char *, const char **why);
 char	*name_escape_file(const char *name, uint64_t version);
+int	 name_parse_file(const char *fn, const char *suffix, char **name,
+	    uint64_t *version);
 void	 digest_hex(const unsigned char[32], char[65]);
 
 /* ------------------------------------------------------------------ */
@@ -219,6 +221,9 @@ struct topology {
 	double		 round;		/* seconds */
 	uint64_t	 block_size;
 	unsigned	 failure_threshold;
+	double		 retire_after;	/* seconds after a version leaves
+					 * the file set that hosts remove it;
+					 * 0: never */
 	struct site	*sites;
 	size_t		 nsites;
 	struct host	*hosts;
@@ -321,7 +326,8 @@ int	 manifest_continues(const struct manifest *,
 
 enum failure_class {
 	FAIL_CONNECT, FAIL_AUTH, FAIL_HOSTKEY, FAIL_TIMEOUT, FAIL_IO,
-	FAIL_CHECKSUM, FAIL_MISSING, FAIL_DEADLINE, FAIL_NCLASSES
+	FAIL_CHECKSUM, FAIL_MISSING, FAIL_DEADLINE, FAIL_NOSPACE,
+	FAIL_NCLASSES
 };
 
 struct holding {
@@ -345,6 +351,9 @@ struct state {
 	time_t		 time;
 	char		*machine;	/* reporter: the system's host name */
 	char		*store;		/* reporter: its store's id; NULL */
+	char		*machine_id;	/* reporter: /etc/machine-id; NULL */
+	uint64_t	 free;		/* bytes free to the agent in its root */
+	int		 has_free;	/* free was reported */
 	struct holding	*files;
 	size_t		 nfiles;
 	struct failure	*failures;
@@ -409,6 +418,9 @@ struct plan {
 	size_t		 nfileset;
 	struct op	*ops;
 	size_t		 nops;
+	struct fileref	*retire;	/* versions to remove from the
+					 * store (name and version only) */
+	size_t		 nretire;
 };
 
 int	 plan_load(const char *path, struct plan **, struct diag *);

@@ -294,6 +294,11 @@ gather_report(struct master *m, struct ledger *l, size_t h,
 		struct named nm;
 		long src;
 
+		/* A full disk is the host's own, and no component's: the
+		 * free space its state reports bounds what it is sent. */
+		if (f->class == FAIL_NOSPACE)
+			continue;
+
 		if (o == NULL || (src = topology_host(t, o->source.host)) < 0 ||
 		    (f->source != NULL && strcmp(f->source,
 		    o->source.host) != 0)) {

@@ -52,16 +52,19 @@ remove_set(const char *dir)
 	char *plans = xasprintf("%s/plans", dir);
 	char *states = xasprintf("%s/states", dir);
 	char *manifests = xasprintf("%s/manifests", dir);
+	char *retired = xasprintf("%s/retired", dir);
 	char *ledger = xasprintf("%s/ledger.yaml", dir);
 
 	remove_files(plans);
 	remove_files(states);
 	remove_files(manifests);
+	remove_files(retired);
 	unlink(ledger);
 	rmdir(dir);
 	free(plans);
 	free(states);
 	free(manifests);
+	free(retired);
 	free(ledger);
 }
 

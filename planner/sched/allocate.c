@@ -60,9 +60,12 @@ feed_blocks(const struct sched *s, const struct candidate *c)
 static uint64_t
 source_blocks(const struct sched *s, const struct candidate *c)
 {
-	size_t file = s->demands[c->demand].file;
+	const struct demand *d = &s->demands[c->demand];
+	uint64_t n = sched_blocks_of(s, d->file, c->source_len) +
+	    feed_blocks(s, c), want = sched_blocks_of(s, d->file, d->want);
 
-	return sched_blocks_of(s, file, c->source_len) + feed_blocks(s, c);
+	/* Never past what the demand wants (a host's room: space.c). */
+	return n < want ? n : want;
 }
 
 /*

@@ -115,6 +115,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	keep_running_plans(&s, old, now);
 	note_silent(&s, old, now);
 	sched_demands(&s);
+	space_bound_demands(&s);
 	sched_forest(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */

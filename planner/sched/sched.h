@@ -125,4 +125,8 @@ int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
 
 double	 bound_makespan(struct master *, char *why, size_t whylen);
 
+/* space.c: the room hosts report */
+uint64_t space_room(const struct master *, size_t host);
+uint64_t space_need(const struct master *, size_t host);
+
 #endif

@@ -155,4 +155,7 @@ struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t expires);
 
+/* space.c: every demand bounded by the room its host reports */
+void	 space_bound_demands(struct sched *);
+
 #endif

@@ -215,6 +215,55 @@ START_TEST(two_hosts_and_a_link)
 END_TEST
 
 /*
+ * The same two hosts, b reporting 51 MiB free (50 MiB once the store's
+ * 1 MiB reserve is kept) for two files of 1000 blocks each, g of the
+ * higher priority: b is sent g's first 50 blocks and nothing of f, where
+ * the link alone would carry 322.  With 10 MiB more free than f and g
+ * need, nothing is held back.
+ */
+START_TEST(room_bounds_a_host)
+{
+	char *dir = master_dir();
+	struct round r;
+	const struct plan *p;
+	int method;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "  - {name: B, hosts: [{name: b, address: 192.0.2.2, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "links: [{between: [A, B], capacity: 40MB/s}]\n");
+	put(dir, "fileset.yaml", "files:\n"
+	    "  - {name: f, version: 1, generator: a, priority: 1}\n"
+	    "  - {name: g, version: 1, generator: a, priority: 2}\n");
+	put_manifest(dir, "f", 1000, 1000, 1);
+	put_manifest(dir, "g", 1000, 1000, 1);
+	put(dir, "states/b.yaml", "host: b\nepoch: 0\ntime: "
+	    "2026-11-25T07:59:00Z\nfree: 53477376\nfiles: []\n");
+	for (method = METHOD_LP; method <= METHOD_GREEDY; method++) {
+		plan_once(dir, (enum method)method, "2026-11-25T08:00:00Z", &r);
+		p = plan_of(&r, "b");
+		ck_assert_uint_eq(bytes_to(&r, "b"), 50 * MIB);
+		ck_assert_uint_ge(p->nops, 1);
+		ck_assert_str_eq(p->ops[0].file, "g");
+		ck_assert_uint_eq(p->ops[0].offset, 0);
+		ck_assert_uint_eq(space_need(r.m, 1), 2000 * MIB);
+		ck_assert_uint_eq(space_room(r.m, 1), 50 * MIB);
+		ck_assert_uint_eq(space_room(r.m, 0), UINT64_MAX);
+		round_free(&r);
+	}
+	put(dir, "states/b.yaml", "host: b\nepoch: 0\ntime: "
+	    "2026-11-25T07:59:00Z\nfree: 2107637760\nfiles: []\n");
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	ck_assert_uint_eq(bytes_to(&r, "b"), 322 * MIB);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * A thin 30 MB/s link from the generator's site G to a hub H, sites X and
  * Y behind it: the file crosses the thin link once, to one of them, at
  * (0.94 * 30e6 - 2) * 9 / 2^20 = 242.04, so 242 blocks, and the other
@@ -663,6 +712,7 @@ suite_planner(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_hosts_and_a_link);
+	tcase_add_test(tc, room_bounds_a_host);
 	tcase_add_test(tc, thin_link_crossed_once);
 	tcase_add_test(tc, failed_link_routes_around);
 	tcase_add_test(tc, files_enter_through_different_hosts);

@@ -1,0 +1,220 @@
+/*
+ * progress.c: how far the distribution is and how fast it goes, for
+ * status.  What each site and host holds of each file comes from the
+ * states; the rate from the same sums over the states kept with each
+ * epoch set (epochs/N/states/, as planned at the set's issued time) and
+ * the states in place (as uploaded: the files' modification times, the
+ * master's clock), the oldest against the newest; the ETA is what is
+ * left at that rate, set against the lower bound.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "planner.h"
+
+/* What is published of file f, the bytes each target must come to. */
+static double
+published(const struct master *m, size_t f)
+{
+	return m->manifests[f] ? (double)m->manifests[f]->length : 0;
+}
+
+/* Adds what src's states hold of every file, per site, to have (file *
+ * nsites + site), each host counted up to what m publishes. */
+static void
+site_sums(const struct master *m, const struct master *src, double *have)
+{
+	const struct topology *t = m->topology;
+	size_t f, h;
+
+	for (f = 0; f < m->fileset->nfiles; f++) {
+		double want = published(m, f);
+
+		for (h = 0; h < t->nhosts; h++) {
+			double l;
+
+			if (!fileset_targets(t, &m->fileset->files[f], h) ||
+			    src->states == NULL)
+				continue;
+			l = (double)master_length(src, h, f);
+			have[f * t->nsites + t->hosts[h].site] += l < want ?
+			    l : want;
+		}
+	}
+}
+
+/* The newest modification time of a state in states/ (the master's
+ * clock when it came), or 0. */
+static time_t
+states_uploaded(const struct master *m)
+{
+	const struct topology *t = m->topology;
+	time_t newest = 0;
+	struct stat sb;
+	size_t h;
+	int fd;
+
+	if ((fd = master_open_dir(m->dir, "states")) == -1)
+		return 0;
+	for (h = 0; h < t->nhosts; h++) {
+		char *name = xasprintf("%s.yaml", t->hosts[h].name);
+
+		if (m->states[h] != NULL && fstatat(fd, name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && sb.st_mtime > newest)
+			newest = sb.st_mtime;
+		free(name);
+	}
+	close(fd);
+	return newest;
+}
+
+/*
+ * The rate per file and site (bytes/s, into p->sites[].rate) from the
+ * oldest kept set to the states in place; p->window is the time between
+ * them, 0 when there is not enough to measure.
+ */
+static void
+measure_rates(struct master *m, struct progress *p)
+{
+	const struct topology *t = m->topology;
+	size_t cells = p->nfiles * p->nsites, i, n;
+	double *first = xcalloc(cells ? cells : 1, sizeof(double));
+	double *last = xcalloc(cells ? cells : 1, sizeof(double));
+	uint64_t *ep;
+	time_t t0 = 0, t1 = states_uploaded(m);
+
+	n = health_epochs(m, &ep);
+	for (i = 0; i < n && t0 == 0; i++) {
+		struct master *old = NULL;
+
+		if ((t0 = health_issued(m, ep[i])) == 0)
+			continue;
+		if (master_load_set(m->dir, ep[i], &old) != 0 ||
+		    old->topology->nhosts != t->nhosts ||
+		    old->fileset->nfiles != m->fileset->nfiles) {
+			t0 = 0;
+			master_free(old);
+			continue;
+		}
+		site_sums(m, old, first);
+		master_free(old);
+	}
+	site_sums(m, m, last);
+	if (t0 > 0 && t1 > t0) {
+		p->window = difftime(t1, t0);
+		for (i = 0; i < cells; i++)
+			p->sites[i].rate = fmax(0, (last[i] - first[i]) /
+			    p->window);
+	}
+	free(ep);
+	free(first);
+	free(last);
+}
+
+/*
+ * Measures m's progress into p (cleared with progress_free()): per file
+ * and site, per host, overall; rates and the ETA where the kept sets
+ * allow, the lower bound always.
+ */
+void
+progress_measure(struct master *m, struct progress *p)
+{
+	const struct topology *t = m->topology;
+	size_t f, h, s, c;
+
+	memset(p, 0, sizeof(*p));
+	p->nfiles = m->fileset->nfiles;
+	p->nsites = t->nsites;
+	p->nhosts = t->nhosts;
+	p->sites = xcalloc(p->nfiles * p->nsites + 1, sizeof(*p->sites));
+	p->files = xcalloc(p->nfiles + 1, sizeof(*p->files));
+	p->hosts = xcalloc(p->nhosts + 1, sizeof(*p->hosts));
+	p->eta = -1;
+	for (c = 0; c < p->nfiles * p->nsites; c++)
+		p->sites[c].rate = -1;
+	for (f = 0; f < p->nfiles; f++) {
+		double want = published(m, f);
+
+		for (h = 0; h < t->nhosts; h++) {
+			struct progress_cell *sc =
+			    &p->sites[f * p->nsites + t->hosts[h].site];
+			double l = (double)master_length(m, h, f);
+
+			if (!fileset_targets(t, &m->fileset->files[f], h))
+				continue;
+			l = l < want ? l : want;
+			sc->targets++;
+			sc->complete += want > 0 && l >= want;
+			sc->have += l;
+			sc->need += want;
+			p->hosts[h].files++;
+			p->hosts[h].complete += want > 0 && l >= want;
+			p->hosts[h].have += l;
+			p->hosts[h].need += want;
+		}
+	}
+	for (h = 0; h < t->nhosts; h++)
+		p->hosts[h].free = m->states[h] && m->states[h]->has_free ?
+		    (double)m->states[h]->free : -1;
+	if (m->dir != NULL)
+		measure_rates(m, p);
+	for (f = 0; f < p->nfiles; f++) {
+		struct progress_cell *fc = &p->files[f];
+
+		fc->rate = p->window > 0 ? 0 : -1;
+		for (s = 0; s < p->nsites; s++) {
+			const struct progress_cell *sc =
+			    &p->sites[f * p->nsites + s];
+
+			fc->targets += sc->targets;
+			fc->complete += sc->complete;
+			fc->have += sc->have;
+			fc->need += sc->need;
+			if (sc->rate > 0)
+				fc->rate += sc->rate;
+		}
+		p->all.targets += fc->targets;
+		p->all.complete += fc->complete;
+		p->all.have += fc->have;
+		p->all.need += fc->need;
+		p->all.rate = p->window > 0 ? p->all.rate + fmax(0, fc->rate) :
+		    -1;
+	}
+	if (p->all.need <= p->all.have)
+		p->eta = 0;
+	else if (p->all.rate > 0)
+		p->eta = (p->all.need - p->all.have) / p->all.rate;
+	p->bound = bound_makespan(m, p->bound_why, sizeof(p->bound_why));
+}
+
+void
+progress_free(struct progress *p)
+{
+	if (p == NULL)
+		return;
+	free(p->sites);
+	free(p->files);
+	free(p->hosts);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Formats seconds as 1h02m, 3m20s or 45s into buf. */
+void
+progress_duration(char *buf, size_t size, double s)
+{
+	long v = lround(s);
+
+	if (s < 0)
+		snprintf(buf, size, "unknown");
+	else if (v >= 3600)
+		snprintf(buf, size, "%ldh%02ldm", v / 3600, v % 3600 / 60);
+	else if (v >= 60)
+		snprintf(buf, size, "%ldm%02lds", v / 60, v % 60);
+	else
+		snprintf(buf, size, "%lds", v);
+}
