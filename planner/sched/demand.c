@@ -102,8 +102,9 @@ sched_free(struct sched *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static uint64_t
-held(const struct sched *s, size_t host, size_t file)
+/* What a host holds of a file, as the round starts. */
+uint64_t
+sched_held(const struct sched *s, size_t host, size_t file)
 {
 	return s->len[host * s->m->fileset->nfiles + file];
 }
@@ -126,7 +127,7 @@ sched_demands(struct sched *s)
 		if (man == NULL || man->length == 0)
 			continue;
 		for (h = 0; h < t->nhosts; h++) {
-			uint64_t have = held(s, h, f);
+			uint64_t have = sched_held(s, h, f);
 			struct demand *d;
 
 			if (!s->dest_ok[h] || h == fs->files[f].generator ||
@@ -227,7 +228,7 @@ holder_lengths(const struct sched *s)
 
 	for (f = 0; f < nf; f++) {
 		for (h = 0; h < H; h++)
-			lens[f * H + h] = s->source_ok[h] ? held(s, h, f) : 0;
+			lens[f * H + h] = s->source_ok[h] ? sched_held(s, h, f) : 0;
 		qsort(lens + f * H, H, sizeof(uint64_t), cmp_u64);
 	}
 	return lens;
@@ -239,7 +240,7 @@ sole_holder(const struct sched *s, const uint64_t *lens, size_t src,
     size_t file)
 {
 	size_t H = s->t->nhosts;
-	uint64_t l = held(s, src, file);
+	uint64_t l = sched_held(s, src, file);
 
 	return l > 0 && l == lens[file * H + H - 1] && (H < 2 ||
 	    l > lens[file * H + H - 2]);
@@ -333,8 +334,8 @@ choose_seeders(struct sched *s, const size_t *group, const size_t *rank)
 		for (j = 0; j < nf; j++) {
 			size_t k = group[t->hosts[i].site] * nf + j;
 
-			if (s->source_ok[i] && held(s, i, j) > best[k])
-				best[k] = held(s, i, j);
+			if (s->source_ok[i] && sched_held(s, i, j) > best[k])
+				best[k] = sched_held(s, i, j);
 		}
 	/* Among those that hold the most, the first in the file's tree
 	 * order: each file enters a site through different hosts. */
@@ -551,7 +552,7 @@ site_trees(const struct sched *s, const struct site *site, struct trees *tr,
 	for (f = 0; f < nf; f++) {
 		for (j = 0; j < n; j++) {
 			e[j].host = j;
-			e[j].len = held(s, site->hosts[j], f);
+			e[j].len = sched_held(s, site->hosts[j], f);
 			e[j].out = s->t->hosts[site->hosts[j]].nic_out;
 			e[j].key = j;
 		}
@@ -736,7 +737,7 @@ precedes(const struct sched *s, const struct flow_order *o, size_t a,
     size_t b, size_t file)
 {
 	size_t nf = s->m->fileset->nfiles, ns = s->t->nsites;
-	uint64_t la = held(s, a, file), lb = held(s, b, file);
+	uint64_t la = sched_held(s, a, file), lb = sched_held(s, b, file);
 	size_t sa = s->t->hosts[a].site, sb = s->t->hosts[b].site;
 
 	if (la != lb)
@@ -777,11 +778,11 @@ one_relay_per_length(const struct sched *s, const struct flow_order *o,
 		if (pick[i].source == (size_t)-1 ||
 		    !relays(s, pick[i].source, d->file))
 			continue;
-		l = held(s, pick[i].source, d->file);
+		l = sched_held(s, pick[i].source, d->file);
 		for (j = i + 1; j < n; j++) {
 			if (pick[j].source == (size_t)-1 ||
 			    !relays(s, pick[j].source, d->file) ||
-			    held(s, pick[j].source, d->file) != l)
+			    sched_held(s, pick[j].source, d->file) != l)
 				continue;
 			if (precedes(s, o, pick[i].source, pick[j].source,
 			    d->file))
@@ -806,7 +807,7 @@ forest_first(const struct sched *s, const struct demand *d,
 
 	if (s->forest_parent == NULL ||
 	    (p = s->forest_parent[d->host * nf + d->file]) < 0 ||
-	    held(s, (size_t)p, d->file) < d->have)
+	    sched_held(s, (size_t)p, d->file) < d->have)
 		return;
 	for (i = 0; i < *n && pick[i].source != (size_t)p; i++)
 		;
@@ -992,15 +993,15 @@ find_top_holders(struct chooser *ch)
 		for (j = 0; j < nf; j++) {
 			size_t *slot = &ch->top[2 * (t->hosts[i].site * nf +
 			    j)];
-			uint64_t l = held(s, i, j);
+			uint64_t l = sched_held(s, i, j);
 
 			if (l == 0)
 				continue;
-			if (slot[0] == (size_t)-1 || l > held(s, slot[0], j)) {
+			if (slot[0] == (size_t)-1 || l > sched_held(s, slot[0], j)) {
 				slot[1] = slot[0];
 				slot[0] = i;
 			} else if (slot[1] == (size_t)-1 ||
-			    l > held(s, slot[1], j))
+			    l > sched_held(s, slot[1], j))
 				slot[1] = i;
 		}
 	}
@@ -1011,7 +1012,7 @@ static size_t
 pick_add(struct chooser *ch, const struct demand *d, size_t n, size_t src)
 {
 	ch->pick[n].source = src;
-	ch->pick[n].cost = candidate_cost(ch->s, d, src, held(ch->s, src,
+	ch->pick[n].cost = candidate_cost(ch->s, d, src, sched_held(ch->s, src,
 	    d->file), ch->load);
 	return n + 1;
 }
@@ -1039,7 +1040,7 @@ pick_in_site(struct chooser *ch, const struct demand *d)
 		    d->file] != (long)src)
 			continue;
 		level = tree_ancestor(&ch->tr, nf, d->host, src, d->file);
-		if (held(s, src, d->file) <= d->have && !(level >= 1 &&
+		if (sched_held(s, src, d->file) <= d->have && !(level >= 1 &&
 		    level <= 2 && relays(s, src, d->file) &&
 		    precedes(s, &ch->order, src, d->host, d->file)))
 			continue;
@@ -1074,7 +1075,7 @@ pick_across_sites(struct chooser *ch, size_t i, const struct demand *d,
 		for (j = 0; j < 2; j++) {
 			size_t src = slot[j];
 
-			if (src == (size_t)-1 || held(s, src, d->file) <=
+			if (src == (size_t)-1 || sched_held(s, src, d->file) <=
 			    d->have || src == ch->sole[d->file])
 				continue;
 			n = pick_add(ch, d, n, src);
@@ -1155,7 +1156,7 @@ add_candidates(struct chooser *ch, size_t i, size_t n)
 		memset(c, 0, sizeof(*c));
 		c->demand = i;
 		c->source = ch->pick[j].source;
-		c->source_len = held(s, c->source, d->file);
+		c->source_len = sched_held(s, c->source, d->file);
 		if (c->source_len > d->want)
 			c->source_len = d->want;
 		if (candidate_route(s, c, c->source, d->host) != 0)

@@ -21,12 +21,6 @@
 /* The widest a tree within a site is made. */
 #define FOREST_FANOUT_MAX 3
 
-static uint64_t
-held(const struct sched *s, size_t host, size_t file)
-{
-	return s->len[host * s->m->fileset->nfiles + file];
-}
-
 static int
 wants(const struct sched *s, size_t host, size_t file)
 {
@@ -340,14 +334,14 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	for (j = 0; j < st->nhosts; j++) {
 		size_t h = st->hosts[j];
 
-		if (!wants(s, h, f) && !(s->source_ok[h] && held(s, h, f) > 0))
+		if (!wants(s, h, f) && !(s->source_ok[h] && sched_held(s, h, f) > 0))
 			continue;
 		sh->e[n].host = h;
 		/* A host that did not run its last plan may still serve
 		 * what it holds, but feeds no tree: it may not run this
 		 * one either. */
 		sh->e[n].serves = s->source_ok[h] && !s->silent[h];
-		sh->e[n].len = held(s, h, f);
+		sh->e[n].len = sched_held(s, h, f);
 		sh->e[n].out = s->t->hosts[h].nic_out == CAP_UNLIMITED ?
 		    INFINITY : s->t->hosts[h].nic_out;
 		sh->e[n].kids = sh->kids[h];
@@ -421,7 +415,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 
 			depth[j] = SIZE_MAX;
 			if (!s->source_ok[h] || s->silent[h] ||
-			    !(pass ? held(s, h, f) > 0 :
+			    !(pass ? sched_held(s, h, f) > 0 :
 			    wants(s, h, f)))
 				continue;
 			depth[j] = site_depth(s, h, f);
@@ -460,7 +454,7 @@ nearest_holder(struct sched *s, size_t h, size_t f)
 	for (i = 0; i < s->t->nhosts; i++) {
 		double c;
 
-		if (i == h || !s->source_ok[i] || held(s, i, f) <= held(s, h,
+		if (i == h || !s->source_ok[i] || sched_held(s, i, f) <= sched_held(s, h,
 		    f) || route_hops(s->t, i, h) < 0)
 			continue;
 		c = route_hops(s->t, i, h) + 10 * route_latency(s->t, i, h);
@@ -505,7 +499,7 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			if (!found)
 				continue;
 			x = exporter(s, (size_t)u, f, kids, fkids);
-			if (x >= 0 && held(s, (size_t)x, f) < held(s, head, f))
+			if (x >= 0 && sched_held(s, (size_t)x, f) < sched_held(s, head, f))
 				x = nearest_holder(s, head, f);
 			if (x < 0 || (size_t)x == head)
 				continue;
@@ -590,8 +584,8 @@ sched_forest(struct sched *s)
 		for (i = 0; i < H; i++) {
 			uint64_t *b = &best[f * ns + t->hosts[i].site];
 
-			if (s->source_ok[i] && held(s, i, f) > *b)
-				*b = held(s, i, f);
+			if (s->source_ok[i] && sched_held(s, i, f) > *b)
+				*b = sched_held(s, i, f);
 		}
 	for (i = 0; i < nfs; i++)
 		turns[i % (ns ? ns : 1)] += need[i];
@@ -720,7 +714,7 @@ forest_edges(const struct sched *s, size_t *np)
 	for (i = 0; i < n; i++) {
 		const struct candidate *c = &s->cands[e[i].cand];
 		const struct demand *d = &s->demands[c->demand];
-		uint64_t src = held(s, c->source, d->file);
+		uint64_t src = sched_held(s, c->source, d->file);
 
 		e[i].cap = (double)(d->want - d->have) / s->T;
 		e[i].head = src > d->have ? (double)(src - d->have) / s->T : 0;
