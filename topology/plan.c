@@ -17,12 +17,27 @@ static const char *const retire_keys[] = { "name", "version", NULL };
 static const char *const fileref_keys[] = { "name", "version", "size",
 	"mode", NULL };
 static const char *const op_keys[] = { "id", "file", "version", "offset",
-	"length", "block_size", "source", "rate", "resources", "blocks", NULL };
+	"length", "block_size", "source", "rate", "resources", "blocks",
+	"fallback", "shed", NULL };
 static const char *const source_keys[] = { "host", "address", "port",
 	"user", "root", NULL };
+static const char *const fallback_keys[] = { "source", "after", "rate",
+	"resources", NULL };
+static const char *const shed_keys[] = { "host", "at", "offset", "rate",
+	NULL };
 
 #define PLAN_MAX_OPS 1000000
 #define OP_MAX_RESOURCES 128
+
+void
+source_clear(struct plan_source *s)
+{
+	free(s->host);
+	free(s->address);
+	free(s->user);
+	free(s->root);
+	memset(s, 0, sizeof(*s));
+}
 
 void
 op_clear(struct op *o)
@@ -31,15 +46,22 @@ op_clear(struct op *o)
 
 	free(o->id);
 	free(o->file);
-	free(o->source.host);
-	free(o->source.address);
-	free(o->source.user);
-	free(o->source.root);
+	source_clear(&o->source);
 	for (i = 0; i < o->nresources; i++)
 		free(o->resources[i]);
 	free(o->resources);
 	free(o->blocks);
 	free(o->res_index);
+	if (o->fallback != NULL) {
+		source_clear(&o->fallback->source);
+		for (i = 0; i < o->fallback->nresources; i++)
+			free(o->fallback->resources[i]);
+		free(o->fallback->resources);
+		free(o->fallback);
+	}
+	for (i = 0; i < o->nshed; i++)
+		free(o->shed[i].host);
+	free(o->shed);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -86,6 +108,124 @@ parse_source(struct yctx *c, struct plan_source *s, const struct ynode *n)
 	    name_valid_path(s->root + 1, &(const char *){ NULL }) != 0))
 		return yerr(c, v, "root: '%s' must be an absolute path",
 		    s->root);
+	return 0;
+}
+
+/* resources: [RESOURCE...], at most OP_MAX_RESOURCES; absent is none. */
+static int
+parse_resources(struct yctx *c, const struct ynode *list, char ***out,
+    size_t *n)
+{
+	size_t i;
+	int rc;
+
+	if (list == NULL)
+		return 0;
+	if ((rc = yseq_check(c, list, "resources")) != 0)
+		return rc;
+	if (list->nkids > OP_MAX_RESOURCES)
+		return yerr(c, list, "resources: more than %d",
+		    OP_MAX_RESOURCES);
+	*out = xcalloc(list->nkids ? list->nkids : 1, sizeof(char *));
+	for (i = 0; i < list->nkids; i++) {
+		if ((rc = yget_string(c, list->kids[i], "resource",
+		    &(*out)[*n])) != 0)
+			return rc;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* A rate in bytes/s: above zero and finite. */
+static int
+parse_rate(struct yctx *c, const struct ynode *n, const char *what,
+    double *out)
+{
+	int rc;
+
+	if ((rc = yreq_number(c, n, what, "rate", out)) != 0)
+		return rc;
+	if (!(*out > 0) || *out > 1e15)
+		return yerr(c, ymap_get(n, "rate"), "rate: must be above "
+		    "zero and at most 1e15");
+	return 0;
+}
+
+/* A time in seconds past the plan's issue: from 0 to a day. */
+static int
+parse_offset_time(struct yctx *c, const struct ynode *n, const char *what,
+    const char *key, double *out)
+{
+	int rc;
+
+	if ((rc = yreq_number(c, n, what, key, out)) != 0)
+		return rc;
+	if (!(*out >= 0) || *out > 86400)
+		return yerr(c, ymap_get(n, key), "%s: must be from 0 to "
+		    "86400 seconds", key);
+	return 0;
+}
+
+/* fallback: {source, after, rate, resources}; see struct op_fallback. */
+static int
+parse_fallback(struct yctx *c, struct op *o, const struct ynode *n)
+{
+	struct op_fallback *fb;
+	const struct ynode *v;
+	char what[300];
+	int rc;
+
+	snprintf(what, sizeof(what), "op %s fallback", o->id);
+	fb = o->fallback = xcalloc(1, sizeof(*fb));
+	if ((rc = ymap_check(c, n, "fallback", fallback_keys)) != 0 ||
+	    (rc = yreq(c, n, what, "source", &v)) != 0 ||
+	    (rc = parse_source(c, &fb->source, v)) != 0 ||
+	    (rc = parse_offset_time(c, n, what, "after", &fb->after)) != 0 ||
+	    (rc = parse_rate(c, n, what, &fb->rate)) != 0 ||
+	    (rc = parse_resources(c, ymap_get(n, "resources"),
+	    &fb->resources, &fb->nresources)) != 0)
+		return rc;
+	if (strcmp(fb->source.host, o->source.host) == 0)
+		return yerr(c, v, "op %s: fallback source %s is the op's own",
+		    o->id, fb->source.host);
+	if (fb->rate > o->rate)
+		return yerr(c, ymap_get(n, "rate"), "op %s: fallback rate "
+		    "above the op's", o->id);
+	return 0;
+}
+
+/* shed: [{host, at, offset, rate}]; see struct op_shed.  The rates shed
+ * sum to less than the op's. */
+static int
+parse_shed(struct yctx *c, struct op *o, const struct ynode *list)
+{
+	double sum = 0;
+	char what[300];
+	size_t i;
+	int rc;
+
+	if ((rc = yseq_check(c, list, "shed")) != 0)
+		return rc;
+	if (list->nkids > OP_MAX_RESOURCES)
+		return yerr(c, list, "shed: more than %d entries",
+		    OP_MAX_RESOURCES);
+	o->shed = xcalloc(list->nkids ? list->nkids : 1, sizeof(*o->shed));
+	snprintf(what, sizeof(what), "op %s shed", o->id);
+	for (i = 0; i < list->nkids; i++) {
+		const struct ynode *e = list->kids[i];
+		struct op_shed *sh = &o->shed[o->nshed++];
+
+		if ((rc = ymap_check(c, e, "shed", shed_keys)) != 0 ||
+		    (rc = yreq_name(c, e, what, "host", &sh->host)) != 0 ||
+		    (rc = parse_offset_time(c, e, what, "at", &sh->at)) != 0 ||
+		    (rc = yreq_u64(c, e, what, "offset", &sh->offset)) != 0 ||
+		    (rc = parse_rate(c, e, what, &sh->rate)) != 0)
+			return rc;
+		sum += sh->rate;
+	}
+	if (!(sum < o->rate))
+		return yerr(c, list, "op %s: shed rates sum to %.0f, not "
+		    "below the op's rate %.0f", o->id, sum, o->rate);
 	return 0;
 }
 
@@ -136,20 +276,15 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 	if (o->rate <= 0)
 		return yerr(c, ymap_get(n, "rate"), "rate: must be above "
 		    "zero");
-	if ((list = ymap_get(n, "resources")) != NULL) {
-		if ((rc = yseq_check(c, list, "resources")) != 0)
-			return rc;
-		if (list->nkids > OP_MAX_RESOURCES)
-			return yerr(c, list, "resources: more than %d",
-			    OP_MAX_RESOURCES);
-		o->resources = xcalloc(list->nkids, sizeof(char *));
-		for (i = 0; i < list->nkids; i++) {
-			if ((rc = yget_string(c, list->kids[i], "resource",
-			    &o->resources[o->nresources])) != 0)
-				return rc;
-			o->nresources++;
-		}
-	}
+	if ((rc = parse_resources(c, ymap_get(n, "resources"),
+	    &o->resources, &o->nresources)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "fallback")) != NULL &&
+	    (rc = parse_fallback(c, o, v)) != 0)
+		return rc;
+	if ((v = ymap_get(n, "shed")) != NULL &&
+	    (rc = parse_shed(c, o, v)) != 0)
+		return rc;
 	if ((rc = yreq(c, n, what, "blocks", &list)) != 0 ||
 	    (rc = yseq_check(c, list, "blocks")) != 0)
 		return rc;
@@ -314,6 +449,32 @@ plan_load(const char *path, struct plan **out, struct diag *d)
 }
 
 static void
+format_source(struct yout *y, const struct plan_source *s)
+{
+	yout_str(y, "source");
+	yout_map(y, 1);
+	yout_key_str(y, "host", s->host);
+	yout_key_str(y, "address", s->address);
+	yout_key_u64(y, "port", s->port);
+	if (s->user != NULL)
+		yout_key_str(y, "user", s->user);
+	yout_key_str(y, "root", s->root);
+	yout_end_map(y);
+}
+
+static void
+format_resources(struct yout *y, char *const *res, size_t n)
+{
+	size_t i;
+
+	yout_str(y, "resources");
+	yout_seq(y, 1);
+	for (i = 0; i < n; i++)
+		yout_str(y, res[i]);
+	yout_end_seq(y);
+}
+
+static void
 format_op(struct yout *y, const struct op *o)
 {
 	size_t i;
@@ -326,22 +487,37 @@ format_op(struct yout *y, const struct op *o)
 	yout_key_u64(y, "length", o->length);
 	if (o->block_size != 0)
 		yout_key_u64(y, "block_size", o->block_size);
-	yout_str(y, "source");
-	yout_map(y, 1);
-	yout_key_str(y, "host", o->source.host);
-	yout_key_str(y, "address", o->source.address);
-	yout_key_u64(y, "port", o->source.port);
-	if (o->source.user != NULL)
-		yout_key_str(y, "user", o->source.user);
-	yout_key_str(y, "root", o->source.root);
-	yout_end_map(y);
+	format_source(y, &o->source);
 	yout_str(y, "rate");
 	yout_number(y, o->rate);
-	yout_str(y, "resources");
-	yout_seq(y, 1);
-	for (i = 0; i < o->nresources; i++)
-		yout_str(y, o->resources[i]);
-	yout_end_seq(y);
+	format_resources(y, o->resources, o->nresources);
+	if (o->fallback != NULL) {
+		yout_str(y, "fallback");
+		yout_map(y, 0);
+		format_source(y, &o->fallback->source);
+		yout_str(y, "after");
+		yout_number(y, o->fallback->after);
+		yout_str(y, "rate");
+		yout_number(y, o->fallback->rate);
+		format_resources(y, o->fallback->resources,
+		    o->fallback->nresources);
+		yout_end_map(y);
+	}
+	if (o->nshed > 0) {
+		yout_str(y, "shed");
+		yout_seq(y, 0);
+		for (i = 0; i < o->nshed; i++) {
+			yout_map(y, 1);
+			yout_key_str(y, "host", o->shed[i].host);
+			yout_str(y, "at");
+			yout_number(y, o->shed[i].at);
+			yout_key_u64(y, "offset", o->shed[i].offset);
+			yout_str(y, "rate");
+			yout_number(y, o->shed[i].rate);
+			yout_end_map(y);
+		}
+		yout_end_seq(y);
+	}
 	yout_str(y, "blocks");
 	yout_seq(y, 0);
 	for (i = 0; i < o->nblocks; i++)

@@ -383,6 +383,35 @@ struct plan_source {
 	char		*root;
 };
 
+/*
+ * A second source for an op whose source relays the range (receives it
+ * in the same epoch): taken, for the whole op, only when at after seconds
+ * past the plan's issue or later the op has received nothing and the
+ * source's verified length, read then, does not pass the op's offset.
+ * Its capacity is what that frees: the op's own route, and what the
+ * source's own op from the fallback host gives up (its shed entry).
+ */
+struct op_fallback {
+	struct plan_source source;
+	double		 after;		/* seconds past the plan's issue */
+	double		 rate;		/* bytes/s, at most the op's */
+	char		**resources;	/* the route from source.host */
+	size_t		 nresources;
+};
+
+/*
+ * What a relay's op gives up for one fallback of a host it feeds: unless
+ * this host's verified length of the file passed offset before at
+ * seconds past the plan's issue, the op runs rate bytes/s slower from
+ * then on.
+ */
+struct op_shed {
+	char		*host;		/* the host that may fall back */
+	double		 at;		/* seconds past the plan's issue */
+	uint64_t	 offset;
+	double		 rate;
+};
+
 struct op {
 	char		*id;
 	char		*file;
@@ -400,6 +429,9 @@ struct op {
 					 * topology's indices; NULL until
 					 * resolved (op_resources()) */
 	size_t		 nres_index;
+	struct op_fallback *fallback;	/* NULL: none */
+	struct op_shed	*shed;
+	size_t		 nshed;
 };
 
 struct fileref {
@@ -430,6 +462,7 @@ char	*plan_format(const struct plan *, size_t *len);
 int	 plan_write(const char *path, const struct plan *);
 void	 plan_free(struct plan *);
 void	 op_clear(struct op *);
+void	 source_clear(struct plan_source *);
 
 /* ------------------------------------------------------------------ */
 /* sshsig.c: Ed25519 keys and SSHSIG signatures, OpenSSH's formats      */
