@@ -597,7 +597,8 @@ else fail "a relay holding the first block: exit $rc: $(cat "$W/fc.out")"; fi
 # 8 MB/s op: it runs at 2 MB/s from its first byte, its 8 MiB taking at
 # least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp passes the
 # offset of its entry (1 MiB, at 3 s) before that time: it sheds nothing,
-# holding 4 MB/s within 5%.
+# holding three quarters of its 4 MB/s at least (its 24 MiB shedding
+# 3 MB/s from 3 s would average under 1.5 MB/s).
 "$mkplan" "$M" fs --issued-ago 5 --op "$(src g),0,$((8 * MIB)),8000000" \
     --shed "1=fc,1,0,3000000" --shed "1=fd,1,0,3000000" > "$W/fs.plan"
 "$agent" run -c "$W/fs.yaml" -v "$W/fs.plan" > "$W/fs.out" 2>&1
@@ -612,7 +613,7 @@ echo "agent: 8 MiB at 8 MB/s shedding 6 MB/s took ${took:-?}s" >&2
 "$agent" run -c "$W/fp.yaml" -v "$W/fp.plan" > "$W/fp.out" 2>&1
 rc=$?
 measured=$(sed -n 's/^op 1\/fp\/1: .*, \([0-9]*\) B\/s (allocated 4000000).*/\1/p' "$W/fp.out")
-if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3800000 ] && [ "$measured" -le 4200000 ] &&
+if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$measured" -le 4200000 ] &&
     grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fp.out"; then ok
 else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fp.out")"; fi
 
