@@ -180,7 +180,9 @@ pace_take(struct pace *p, size_t n)
 		pthread_mutex_unlock(&p->lock);
 		return -1;
 	}
-	p->next = start + (double)n / rate_at(p, start);
+	/* At the rate of when it begins, or of now for one begun early
+	 * on a relay's credit. */
+	p->next = start + (double)n / rate_at(p, fmax(start, now));
 	pthread_mutex_unlock(&p->lock);
 	sleep_until(start);
 	return 0;

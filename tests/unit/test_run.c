@@ -147,6 +147,26 @@ START_TEST(pace_capped)
 }
 END_TEST
 
+/* A slot begun early on a relay's credit runs at the rate of now: a shed
+ * entry whose time came within the credit applies to it. */
+START_TEST(pace_shed_on_credit)
+{
+	struct pace p;
+	double t0;
+
+	pace_init(&p, 1e6, clock_mono() + 600);
+	p.next = 0;
+	pace_credit(&p, 0.2);
+	t0 = clock_mono();
+	pace_shed(&p, t0 - 0.1, 5e5, 0);
+	ck_assert_int_eq(pace_take(&p, 100000), 0);
+	/* Begun 0.2 s back at 0.5 MB/s, it ends now (at 1 MB/s, 0.1 s
+	 * back). */
+	ck_assert_double_gt(p.next - t0, -0.05);
+	pace_destroy(&p);
+}
+END_TEST
+
 /*
  * The rate drops while slots are taken: five slots of 0.1 s at 1 MB/s,
  * the rate halved 0.2 s after the first: the third begins at 0.2 s and
@@ -271,6 +291,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_credit_given_back);
 	tcase_add_test(tc, pace_shed_entries);
 	tcase_add_test(tc, pace_capped);
+	tcase_add_test(tc, pace_shed_on_credit);
 	tcase_add_test(tc, pace_shed_while_running);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
