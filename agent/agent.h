@@ -116,7 +116,7 @@ int	 version_write(struct store *, struct version *, uint64_t offset,
 	    const void *data, size_t len, int direct);
 int	 version_verified(struct version *, uint64_t offset, uint64_t len,
 	    unsigned generation);
-uint64_t version_verified_length(struct version *);
+uint64_t version_verified_length(struct version *, uint64_t *durable);
 int	 version_commit(struct store *, struct version *);
 unsigned version_mode(unsigned published, unsigned umask);
 int	 version_expose(struct store *, struct version *, unsigned mode);
@@ -135,14 +135,30 @@ int	 store_load_failures(struct store *, struct state **);
 int	 store_clear_failures(struct store *);
 
 /* pace.c: holding a transfer to its rate */
+
+/* What a relay's op gives up from a time on, unless its durable length
+ * passed an offset before then (a plan's shed entry, on the monotonic
+ * clock). */
+struct pace_shed {
+	double		 at;		/* from when it applies */
+	double		 rate;		/* bytes/s given up */
+	uint64_t	 offset;	/* ... unless the length passed it */
+	double		 passed;	/* when it did, or no later; INFINITY:
+					 * not yet */
+};
+
 struct pace {
-	double		 rate;		/* bytes/s */
+	double		 rate;		/* bytes/s allocated */
+	double		 cap;		/* at most this (a fallback's rate);
+					 * INFINITY: none */
+	struct pace_shed *shed;		/* owned; NULL: none */
+	size_t		 nshed;
 	double		 next;		/* when the next slot begins */
 	double		 deadline;	/* no slot begins at or after it */
 	double		 credit;	/* seconds the next slot may begin
 					 * early: time lost waiting on a
 					 * relay source */
-	pthread_mutex_t	 lock;
+	pthread_mutex_t	 lock;		/* guards the fields above */
 };
 
 double	 clock_mono(void);
@@ -151,6 +167,10 @@ void	 pace_credit(struct pace *, double seconds);
 void	 pace_init(struct pace *, double rate, double deadline);
 void	 pace_destroy(struct pace *);
 int	 pace_take(struct pace *, size_t n);
+void	 pace_shed(struct pace *, double at, double rate, uint64_t offset);
+void	 pace_passed(struct pace *, uint64_t length);
+void	 pace_cap(struct pace *, double rate);
+double	 pace_rate(struct pace *, double when);
 
 /* ssh.c: libssh2 sessions, strict host keys, SFTP */
 struct ssh;

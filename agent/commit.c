@@ -30,19 +30,35 @@ commit_dirty(struct commit *cm)
 	pthread_mutex_unlock(&cm->lock);
 }
 
+/* Tells the paces that watch version v its durable length. */
+static void
+commit_tell(struct commit *cm, struct version *v)
+{
+	uint64_t length;
+	size_t i;
+
+	version_verified_length(v, &length);
+	for (i = 0; i < cm->nwatches; i++)
+		if (cm->watches[i].version == v)
+			pace_passed(cm->watches[i].pace, length);
+}
+
 /* Commits every version the plan writes; counts errors. */
 static void
 commit_all(struct commit *cm)
 {
 	size_t i;
 
-	for (i = 0; i < cm->n; i++)
-		if (cm->vs[i] != NULL && version_commit(cm->store,
-		    cm->vs[i]) != 0) {
+	for (i = 0; i < cm->n; i++) {
+		if (cm->vs[i] == NULL)
+			continue;
+		if (version_commit(cm->store, cm->vs[i]) != 0) {
 			pthread_mutex_lock(&cm->lock);
 			cm->errors++;
 			pthread_mutex_unlock(&cm->lock);
-		}
+		} else
+			commit_tell(cm, cm->vs[i]);
+	}
 }
 
 /*
@@ -84,17 +100,22 @@ committer(void *arg)
 
 /*
  * Starts the group commit of the n versions vs (NULL entries are skipped;
- * they stay the caller's) in store s.  When no thread can be started,
- * commit_finish() alone commits.  Must be ended with commit_finish().
+ * they stay the caller's) in store s, telling each of the nwatches
+ * watches its version's durable length after every commit of it (the
+ * watches stay the caller's, and must outlive commit_finish()).  When no
+ * thread can be started, commit_finish() alone commits.  Must be ended
+ * with commit_finish().
  */
 void
 commit_start(struct commit *cm, struct store *s, struct version **vs,
-    size_t n)
+    size_t n, const struct commit_watch *watches, size_t nwatches)
 {
 	memset(cm, 0, sizeof(*cm));
 	cm->store = s;
 	cm->vs = vs;
 	cm->n = n;
+	cm->watches = watches;
+	cm->nwatches = nwatches;
 	pthread_mutex_init(&cm->lock, NULL);
 	pthread_cond_init(&cm->cond, NULL);
 	cm->running = pthread_create(&cm->thread, NULL, committer, cm) == 0;

@@ -211,25 +211,125 @@ hasher(void *arg)
 /* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
 #define READ_AHEAD 5
 
-/* Where a stream is in its file. */
+/* What a wait returns when the op has been switched to its fallback:
+ * the stream starts again from there. */
+#define SWITCHED 1
+
+/* Where a stream is in its file, and on which source. */
 struct cursor {
+	const struct plan_source *src;	/* the op's source or its fallback */
+	int		 on_fallback;	/* ... the fallback */
 	struct ssh	*ssh;
 	struct ssh_file	*file;
 	uint64_t	 pos;		/* the next byte a read returns */
 	uint64_t	 asked;		/* libssh2 has asked for less than
 					 * this, for certain */
 	int		 begun;
-	char		*len_path;	/* the source's durable length */
+	char		*path;		/* the source's data */
+	char		*len_path;	/* ... and its durable length */
 	uint64_t	 source_has;	/* ... as last read: nothing beyond
 					 * it is ever asked for */
 	double		 progress_at;	/* when it last grew */
 };
 
-/* Reads the source's durable verified length; 0, or -1 (failed). */
-static int
-read_source_length(struct job *j, struct cursor *c)
+/* Where the op reads from now: its source, or its fallback once it has
+ * been switched to it. */
+const struct plan_source *
+job_source(const struct job *j)
 {
+	return j->switched ? &j->op->fallback->source : &j->op->source;
+}
+
+/* The op has been switched to its fallback, and the cursor is still on
+ * the source it left. */
+static int
+switched_away(const struct job *j, const struct cursor *c)
+{
+	return j->switched && !c->on_fallback;
+}
+
+/* The op may yet be switched to its fallback: it has one, nothing has
+ * decided, and the cursor reads from the op's own source. */
+static int
+fallback_pending(struct job *j, const struct cursor *c)
+{
+	int pending;
+
+	if (j->op->fallback == NULL || c->on_fallback)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	pending = !j->decided;
+	pthread_mutex_unlock(&j->lock);
+	return pending;
+}
+
+/* When a stream waiting on its source until `until` wakes: no later than
+ * the fallback's time while the op may switch, so that the length read
+ * then decides. */
+static double
+wake_at(struct job *j, const struct cursor *c, double until)
+{
+	return fallback_pending(j, c) ? fmin(until, j->fallback_at) : until;
+}
+
+/*
+ * Decides, once, whether the op is taken from its fallback, given the
+ * length n of its source as read from the time when on.  The first length
+ * read at or past the fallback's time decides: the op is switched when no
+ * byte of it has been read and n does not pass its offset, else it stays
+ * on its source for good, as an op that has failed (a failure is its
+ * source's) does.  Returns SWITCHED when the op is taken from the
+ * fallback and the cursor is not on it, else 0.
+ */
+static int
+fallback_consider(struct stream *st, struct cursor *c, double when,
+    uint64_t n)
+{
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	int decided = 0;
+	char rate[32], what[300];
+
+	if (o->fallback == NULL || c->on_fallback)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	if (!j->decided && !j->failed && when >= j->fallback_at) {
+		j->decided = decided = 1;
+		if (j->first == 0 && n <= o->offset) {
+			j->switch_seen = n;
+			j->switch_when = when;
+			pace_cap(&j->pace, o->fallback->rate);
+			j->switched = 1;
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (decided && st->r->verbose) {
+		unit_format_bandwidth(rate, sizeof(rate), o->fallback->rate);
+		if (j->switched)
+			snprintf(what, sizeof(what), "%s at %s/s",
+			    o->fallback->source.host, rate);
+		else
+			snprintf(what, sizeof(what), "there, not from %s",
+			    o->fallback->source.host);
+		printf("op %s: relay source %s has %" PRIu64 " at +%.1fs; "
+		    "taking it from %s\n", o->id, o->source.host, n, when -
+		    st->r->issued, what);
+		fflush(stdout);
+	}
+	return switched_away(j, c) ? SWITCHED : 0;
+}
+
+/*
+ * Reads the source's durable verified length.  Returns 0, -1 (failed)
+ * or SWITCHED (the op left this source: a failure here no longer
+ * matters).
+ */
+static int
+read_source_length(struct stream *st, struct cursor *c)
+{
+	struct job *j = st->j;
 	struct ssh_error e;
+	double when = clock_mono();
 	char *buf = NULL;
 	size_t len;
 	uint64_t n;
@@ -240,14 +340,16 @@ read_source_length(struct job *j, struct cursor *c)
 	ssh_unlock(c->ssh);
 	if (rc == 1)
 		n = 0;			/* it holds nothing yet */
-	else if (rc != 0) {
-		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
-		    c->pos, "%s", e.detail);
-		return -1;
-	} else if (store_parse_len(buf, &n) != 0) {
-		job_fail(j, FAIL_IO, 0, FAULT_PEER, c->pos, "%s: not a length",
-		    c->len_path);
+	else if (rc != 0 || store_parse_len(buf, &n) != 0) {
 		free(buf);
+		if (switched_away(j, c))
+			return SWITCHED;
+		if (rc != 0)
+			job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+			    c->pos, "%s", e.detail);
+		else
+			job_fail(j, FAIL_IO, 0, FAULT_PEER, c->pos, "%s: not a "
+			    "length", c->len_path);
 		return -1;
 	}
 	free(buf);
@@ -255,47 +357,55 @@ read_source_length(struct job *j, struct cursor *c)
 		c->source_has = n;
 		c->progress_at = clock_mono();
 	}
-	return 0;
+	return fallback_consider(st, c, when, n);
 }
 
 /*
  * Waits, for at most the configured timeout, until the source's data
- * file exists or its durable length moves past pos.  Returns 0, or -1
- * when the op failed (missing, blaming the source) or stopped.
+ * file exists or its durable length moves past pos; while the op may
+ * switch to its fallback, until the fallback's time decides.  Returns 0,
+ * -1 when the op failed (missing, blaming the source) or stopped, or
+ * SWITCHED.
  */
 static int
-await_data(struct stream *st, struct cursor *c, const char *path)
+await_data(struct stream *st, struct cursor *c)
 {
 	struct job *j = st->j;
 	struct ssh_error e;
 	double started = clock_mono(), interval = 0.05;
-	int there;
+	int there, rc;
 
 	for (;;) {
 		if (j->abort)
 			return -1;
+		if (switched_away(j, c))
+			return SWITCHED;
 		ssh_lock(c->ssh);
-		there = ssh_exists(c->ssh, path, &e);
+		there = ssh_exists(c->ssh, c->path, &e);
 		ssh_unlock(c->ssh);
 		if (there < 0) {
+			if (switched_away(j, c))
+				return SWITCHED;
 			job_fail(j, e.class, network_class(e.class),
 			    FAULT_PEER, c->pos, "%s", e.detail);
 			return -1;
 		}
 		if (there || c->source_has > c->pos)
 			return 0;
-		if (clock_mono() - started >= st->r->config->timeout ||
+		if ((clock_mono() - started >= st->r->config->timeout &&
+		    !fallback_pending(j, c)) ||
 		    clock_mono() >= j->pace.deadline) {
 			job_fail(j, FAIL_MISSING, 0, FAULT_PEER, c->pos,
-			    "%s: no such file after %.0fs", path,
+			    "%s: no such file after %.0fs", c->path,
 			    clock_mono() - started);
 			return -1;
 		}
-		sleep_until(fmin(clock_mono() + interval, j->pace.deadline));
+		sleep_until(wake_at(j, c, fmin(clock_mono() + interval,
+		    j->pace.deadline)));
 		if (interval < 1)
 			interval *= 2;
-		if (read_source_length(j, c) != 0)
-			return -1;
+		if ((rc = read_source_length(st, c)) != 0)
+			return rc;
 	}
 }
 
@@ -317,10 +427,11 @@ relay_want(const struct cursor *c, size_t chunk, uint64_t to)
  * Waits, polling the source's durable length, until it covers until (more
  * than pos): a relay serves only what it has verified.  Fails at the plan's
  * expiry, or when the source's length, once it holds anything, has not
- * grown for the configured timeout: waiting on a relay is nobody's fault
- * here (the relay reports its own trouble), so either failure blames no
- * component.  Returns 0
- * when there is more to read, -1 when the op failed or stopped.
+ * grown for the configured timeout (not while the op may yet switch to
+ * its fallback): waiting on a relay is nobody's fault here (the relay
+ * reports its own trouble), so either failure blames no component.
+ * Returns 0 when there is more to read, -1 when the op failed or
+ * stopped, SWITCHED when it was switched to its fallback.
  */
 static int
 wait_source(struct stream *st, struct cursor *c, uint64_t until)
@@ -329,6 +440,7 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 	const struct op *o = j->op;
 	double interval = (double)o->block_size / o->rate / 4;
 	double started;
+	int rc;
 
 	if (interval < 0.02)
 		interval = 0.02;
@@ -340,32 +452,34 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 
 		if (j->abort)
 			return -1;
+		if (switched_away(j, c))
+			return SWITCHED;
 		if (now >= j->pace.deadline) {
 			job_fail(j, FAIL_DEADLINE, 0, FAULT_NONE, c->pos, "plan "
 			    "expired "
 			    "at %" PRIu64 " waiting for relay source %s, which "
-			    "has %" PRIu64, c->pos, o->source.host,
+			    "has %" PRIu64, c->pos, c->src->host,
 			    c->source_has);
 			return -1;
 		}
 		/* A relay that has not begun may itself be waiting on its
 		 * own source: only the plan's expiry ends that wait. */
-		if (c->source_has > 0 &&
+		if (c->source_has > 0 && !fallback_pending(j, c) &&
 		    now - c->progress_at >= st->r->config->timeout) {
 			job_fail(j, FAIL_TIMEOUT, 0, FAULT_NONE, c->pos, "relay "
 			    "source "
 			    "%s made no progress for %.0fs at byte %" PRIu64,
-			    o->source.host, now - c->progress_at, c->source_has);
+			    c->src->host, now - c->progress_at, c->source_has);
 			return -1;
 		}
 		/* One that holds nothing yet is asked less and less often
 		 * (to a second): a fleet waiting on late relays must not
 		 * keep their sshds busy answering. */
-		sleep_until(fmin(now + (c->source_has > 0 ? interval :
-		    fmin(1.0, interval * (1 + (now - started) / 2))),
-		    j->pace.deadline));
-		if (read_source_length(j, c) != 0)
-			return -1;
+		sleep_until(wake_at(j, c, fmin(now + (c->source_has > 0 ?
+		    interval : fmin(1.0, interval * (1 + (now - started) / 2))),
+		    j->pace.deadline)));
+		if ((rc = read_source_length(st, c)) != 0)
+			return rc;
 	}
 	pace_credit(&j->pace, fmin(clock_mono() - started, RELAY_CATCH_UP));
 	return 0;
@@ -401,8 +515,32 @@ read_size(const struct cursor *c, size_t want, size_t chunk, uint64_t end,
 }
 
 /*
+ * A stream's first read of the op: from now on the op is read from where
+ * it is and never switches.  Returns 0, or SWITCHED when it was switched
+ * and the cursor is still on the source it left (nothing is read from
+ * it).
+ */
+static int
+job_reads(struct job *j, const struct cursor *c)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&j->lock);
+	if (switched_away(j, c))
+		rc = SWITCHED;
+	else {
+		j->decided = 1;
+		if (j->first == 0)
+			j->first = clock_mono();
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+/*
  * Reads [from, to) of the file into chunks for the hasher, block by block.
- * Returns 0, or -1 when the op failed or stopped.
+ * Returns 0, -1 when the op failed or stopped, or SWITCHED (before any
+ * byte of it was read).
  */
 static int
 read_run(struct stream *st, struct cursor *c, uint64_t first,
@@ -414,6 +552,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 	uint64_t to = o->offset + last * bs < end ? o->offset + last * bs : end;
 	uint64_t k;
 	struct ssh_error e;
+	int rc;
 
 	if (c->pos != o->offset + first * bs) {
 		c->pos = c->asked = o->offset + first * bs;
@@ -444,9 +583,9 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				long got;
 
 				if (c->source_has < relay_want(c, j->chunk, to) &&
-				    wait_source(st, c, relay_want(c, j->chunk,
-				    to)) != 0)
-					return -1;
+				    (rc = wait_source(st, c, relay_want(c,
+				    j->chunk, to))) != 0)
+					return rc;
 				n = read_size(c, want - filled, j->chunk,
 				    to < c->source_has ? to : c->source_has,
 				    &grow);
@@ -462,11 +601,9 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				if (j->abort)
 					return -1;
 				if (!c->begun) {
+					if (job_reads(j, c) != 0)
+						return SWITCHED;
 					c->begun = 1;
-					pthread_mutex_lock(&j->lock);
-					if (j->first == 0)
-						j->first = clock_mono();
-					pthread_mutex_unlock(&j->lock);
 				}
 				c->asked += grow;
 				ssh_lock(c->ssh);
@@ -519,20 +656,100 @@ claim_run(struct job *j, uint64_t *first, uint64_t *last)
 }
 
 /*
+ * Opens the cursor at block first of the op on where the op reads from
+ * now (its source, or its fallback once switched), over session k, once
+ * that holds something there: a relay whose agent has not begun (it
+ * starts later within a splay) has no data file yet, and is given the
+ * timeout to appear before its bytes count as missing (a wrong root stays
+ * caught); once it is there, it is waited for like any other relay.
+ * Returns 0, -1 when the op failed or stopped, or SWITCHED.
+ */
+static int
+cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
+{
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	struct ssh_error e;
+	int rc;
+
+	c->on_fallback = j->switched;
+	c->src = c->on_fallback ? &o->fallback->source : &o->source;
+	if ((c->ssh = source_session(st->r, c->on_fallback ? j->fallback :
+	    j->source, k, j->pace.deadline, &e)) == NULL) {
+		if (switched_away(j, c))
+			return SWITCHED;
+		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+		    UINT64_MAX, "%s", e.detail);
+		return -1;
+	}
+	c->path = store_data_path(c->src->root, o->file, o->version);
+	c->len_path = store_len_path(c->src->root, o->file, o->version);
+	c->pos = c->asked = o->offset + first * o->block_size;
+	c->progress_at = clock_mono();
+	if ((rc = read_source_length(st, c)) != 0)
+		return rc;
+	if (c->source_has <= c->pos && ((rc = await_data(st, c)) != 0 ||
+	    (rc = wait_source(st, c, c->pos + 1)) != 0))
+		return rc;
+	ssh_lock(c->ssh);
+	c->file = ssh_open_read(c->ssh, c->path, c->pos, &e);
+	ssh_unlock(c->ssh);
+	if (c->file == NULL) {
+		if (switched_away(j, c))
+			return SWITCHED;
+		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
+		    UINT64_MAX, "%s", e.detail);
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes the cursor's file and forgets where it was (the session stays
+ * its source's). */
+static void
+cursor_close(struct cursor *c)
+{
+	if (c->file != NULL) {
+		ssh_lock(c->ssh);
+		ssh_close_file(c->ssh, c->file);
+		ssh_unlock(c->ssh);
+	}
+	free(c->path);
+	free(c->len_path);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Reads the run [*first, *last) and every run claimed after it.  Returns
+ * 0 when none is left, -1 when the op failed or stopped, or SWITCHED,
+ * with *first and *last the run to read again from the fallback.
+ */
+static int
+read_runs(struct stream *st, struct cursor *c, uint64_t *first,
+    uint64_t *last)
+{
+	int rc;
+
+	do {
+		if ((rc = read_run(st, c, *first, *last)) != 0)
+			return rc;
+	} while (claim_run(st->j, first, last) == 0);
+	return 0;
+}
+
+/*
  * Runs stream number k of job j until its op has no block left to claim
- * or fails.  Failures are recorded in the job.
+ * or fails; when the op is switched to its fallback, the stream opens its
+ * run again there.  Failures are recorded in the job.
  */
 void
 fetch_stream(struct runner *r, struct job *j, unsigned k)
 {
-	const struct op *o = j->op;
 	struct stream st;
 	struct cursor c;
-	struct ssh_error e;
 	pthread_t tid;
 	uint64_t first, last;
-	char *path = NULL;
-	int hashing = 0;
+	int hashing = 0, rc;
 
 	memset(&st, 0, sizeof(st));
 	memset(&c, 0, sizeof(c));
@@ -541,59 +758,28 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 	ring_init(&st.ring);
 	if (claim_run(j, &first, &last) != 0)
 		goto out;
-	if ((c.ssh = source_session(r, j->source, k, j->pace.deadline,
-	    &e)) == NULL) {
-		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
-		    UINT64_MAX, "%s", e.detail);
-		goto out;
-	}
-	path = store_data_path(o->source.root, o->file, o->version);
-	c.len_path = store_len_path(o->source.root, o->file, o->version);
-	c.pos = c.asked = o->offset + first * o->block_size;
-	c.progress_at = clock_mono();
-	if (read_source_length(j, &c) != 0)
-		goto out;
-	/* A relay whose agent has not begun (it starts later within a
-	 * splay) has no data file yet: it is given the timeout to appear
-	 * before its bytes count as missing (a wrong root stays caught).
-	 * Once it is there, the relay is waited for like any other. */
-	if (c.source_has <= c.pos && (await_data(&st, &c, path) != 0 ||
-	    wait_source(&st, &c, c.pos + 1) != 0))
-		goto out;
-	ssh_lock(c.ssh);
-	c.file = ssh_open_read(c.ssh, path, c.pos, &e);
-	ssh_unlock(c.ssh);
-	if (c.file == NULL) {
-		job_fail(j, e.class, network_class(e.class), FAULT_PEER,
-		    UINT64_MAX, "%s", e.detail);
-		goto out;
-	}
-	if (ring_alloc(&st.ring, j->chunk) != 0) {
-		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
-		    "out of memory");
-		goto out;
-	}
-	if (pthread_create(&tid, NULL, hasher, &st) != 0) {
-		job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX, "cannot start "
-		    "a thread");
-		goto out;
-	}
-	hashing = 1;
 	do {
-		if (read_run(&st, &c, first, last) != 0)
+		cursor_close(&c);
+		if ((rc = cursor_open(&st, &c, k, first)) != 0)
+			continue;
+		if (!hashing && ring_alloc(&st.ring, j->chunk) != 0) {
+			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
+			    "out of memory");
 			break;
-	} while (claim_run(j, &first, &last) == 0);
+		}
+		if (!hashing && pthread_create(&tid, NULL, hasher, &st) != 0) {
+			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
+			    "cannot start a thread");
+			break;
+		}
+		hashing = 1;
+		rc = read_runs(&st, &c, &first, &last);
+	} while (rc == SWITCHED);
 out:
 	if (hashing) {
 		ring_close(&st.ring);
 		pthread_join(tid, NULL);
 	}
-	if (c.file != NULL) {
-		ssh_lock(c.ssh);
-		ssh_close_file(c.ssh, c.file);
-		ssh_unlock(c.ssh);
-	}
+	cursor_close(&c);
 	ring_free(&st.ring);
-	free(path);
-	free(c.len_path);
 }

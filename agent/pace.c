@@ -8,9 +8,18 @@
  * window of any length carries more than rate x window plus the one
  * request in progress.  Several threads may share one pace (the streams
  * of one op).
+ *
+ * The rate may drop from a time on: a relay's op sheds what a plan's
+ * shed entry says from the entry's time, unless its durable length had
+ * passed the entry's offset by then (the commit says when it passes,
+ * pace_passed()); an op taken from its fallback runs at most at the
+ * fallback's rate (pace_cap()).  Each slot runs at the rate of the time
+ * it begins, so from the moment a lower rate applies no window carries
+ * more than it allows plus the one request begun before.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "agent.h"
@@ -45,6 +54,9 @@ void
 pace_init(struct pace *p, double rate, double deadline)
 {
 	p->rate = rate;
+	p->cap = INFINITY;
+	p->shed = NULL;
+	p->nshed = 0;
 	p->next = clock_mono();
 	p->deadline = deadline;
 	p->credit = 0;
@@ -54,7 +66,86 @@ pace_init(struct pace *p, double rate, double deadline)
 void
 pace_destroy(struct pace *p)
 {
+	free(p->shed);
+	p->shed = NULL;
+	p->nshed = 0;
 	pthread_mutex_destroy(&p->lock);
+}
+
+/*
+ * Adds a shed entry: from at (monotonic) on, the pace gives up rate
+ * bytes/s, unless the length pace_passed() is told passes offset at or
+ * before at.  The rates shed must sum to less than the pace's.
+ */
+void
+pace_shed(struct pace *p, double at, double rate, uint64_t offset)
+{
+	struct pace_shed *e;
+
+	pthread_mutex_lock(&p->lock);
+	p->shed = xreallocarray(p->shed, p->nshed + 1, sizeof(*p->shed));
+	e = &p->shed[p->nshed++];
+	e->at = at;
+	e->rate = rate;
+	e->offset = offset;
+	e->passed = INFINITY;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Tells the pace that the op's durable length is now length: every shed
+ * entry whose offset it passes for the first time is marked passed now
+ * (the clock read under the lock, so that no slot begun after now saw it
+ * not passed at an earlier time).
+ */
+void
+pace_passed(struct pace *p, uint64_t length)
+{
+	double now;
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	now = clock_mono();
+	for (i = 0; i < p->nshed; i++)
+		if (length > p->shed[i].offset && p->shed[i].passed > now)
+			p->shed[i].passed = now;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Holds the pace to at most rate bytes/s from its next slot on. */
+void
+pace_cap(struct pace *p, double rate)
+{
+	pthread_mutex_lock(&p->lock);
+	p->cap = rate;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The rate of a slot beginning at when; the caller holds the lock.  An
+ * entry not passed yet applies: it is not known to have passed in time. */
+static double
+rate_at(const struct pace *p, double when)
+{
+	double shed = 0;
+	size_t i;
+
+	for (i = 0; i < p->nshed; i++)
+		if (when >= p->shed[i].at && !(p->shed[i].passed <=
+		    p->shed[i].at))
+			shed += p->shed[i].rate;
+	return fmin(p->cap, p->rate - shed);
+}
+
+/* The rate of a slot beginning at when (monotonic), as known now. */
+double
+pace_rate(struct pace *p, double when)
+{
+	double rate;
+
+	pthread_mutex_lock(&p->lock);
+	rate = rate_at(p, when);
+	pthread_mutex_unlock(&p->lock);
+	return rate;
 }
 
 /*
@@ -89,7 +180,9 @@ pace_take(struct pace *p, size_t n)
 		pthread_mutex_unlock(&p->lock);
 		return -1;
 	}
-	p->next = start + (double)n / p->rate;
+	/* At the rate of when it begins, or of now for one begun early
+	 * on a relay's credit. */
+	p->next = start + (double)n / rate_at(p, fmax(start, now));
 	pthread_mutex_unlock(&p->lock);
 	sleep_until(start);
 	return 0;

@@ -11,10 +11,20 @@
 #include "agent.h"
 
 /* commit.c: verified prefixes made durable by one thread, grouped */
+
+/* A pace told each durable length of a version (its shed entries wait
+ * for the length to pass their offsets). */
+struct commit_watch {
+	struct version	*version;
+	struct pace	*pace;
+};
+
 struct commit {
 	struct store	*store;
 	struct version	**vs;		/* the plan's versions; the caller's */
 	size_t		 n;
+	const struct commit_watch *watches;	/* the caller's */
+	size_t		 nwatches;
 	pthread_t	 thread;
 	int		 running;	/* the thread was started */
 	pthread_mutex_t	 lock;		/* guards the fields below */
@@ -25,7 +35,7 @@ struct commit {
 };
 
 void	 commit_start(struct commit *, struct store *, struct version **vs,
-	    size_t n);
+	    size_t n, const struct commit_watch *, size_t nwatches);
 void	 commit_dirty(struct commit *);
 int	 commit_finish(struct commit *);
 
@@ -85,11 +95,18 @@ struct job {
 	const struct op	*op;
 	struct version	*version;
 	struct source	*source;
+	struct source	*fallback;	/* the op's fallback's; NULL: none */
+	double		 fallback_at;	/* when it may be taken (monotonic) */
+	_Atomic int	 switched;	/* it is: every stream reads from it */
 	struct pace	 pace;		/* the op's rate, shared by its streams */
 	unsigned	 streams;	/* how many read it at once */
 	uint64_t	 run;		/* blocks a stream takes at a time */
 	size_t		 chunk;		/* bytes per read and per hand-off */
 	pthread_mutex_t	 lock;		/* guards the fields below */
+	int		 decided;	/* source or fallback, for good */
+	uint64_t	 switch_seen;	/* the source's length that made it
+					 * switch ... */
+	double		 switch_when;	/* ... read then (monotonic) */
 	uint64_t	 next;		/* the op's next block no stream has */
 	int		 failed;
 	uint64_t	 fail_at;	/* where in the file it failed */
@@ -113,6 +130,7 @@ struct runner {
 	struct store	*store;
 	const struct plan *plan;
 	double		 deadline;	/* the plan's expiry, monotonic */
+	double		 issued;	/* the plan's issue, monotonic */
 	struct job	*jobs;
 	size_t		 njobs;
 	size_t		*tasks;		/* job of each stream to run */
@@ -126,6 +144,7 @@ struct runner {
 
 /* fetch.c: one stream of a job, and a job's failure */
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
+const struct plan_source *job_source(const struct job *);
 
 /* Whose a failure is. */
 enum fault { FAULT_PEER, FAULT_LOCAL, FAULT_NONE };

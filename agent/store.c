@@ -469,14 +469,17 @@ version_verified(struct version *v, uint64_t offset, uint64_t len,
 	return v->verified > before;
 }
 
-/* The verified prefix, durable or not yet. */
+/* The verified prefix, durable or not yet; in *durable (unless NULL)
+ * the part of it made durable, what the version's peers read. */
 uint64_t
-version_verified_length(struct version *v)
+version_verified_length(struct version *v, uint64_t *durable)
 {
 	uint64_t n;
 
 	pthread_mutex_lock(&v->lock);
 	n = v->verified;
+	if (durable != NULL)
+		*durable = v->length;
 	pthread_mutex_unlock(&v->lock);
 	return n;
 }

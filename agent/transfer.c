@@ -119,6 +119,17 @@ op_check(const struct plan *p, const struct op *o,
 		snprintf(why, whylen, "op %s: copies from this host", o->id);
 		return -1;
 	}
+	if (o->fallback != NULL && strcmp(o->fallback->source.host,
+	    c->host) == 0) {
+		snprintf(why, whylen, "op %s: its fallback copies from this "
+		    "host", o->id);
+		return -1;
+	}
+	if (o->fallback != NULL && !(o->fallback->rate >= RATE_FLOOR)) {
+		snprintf(why, whylen, "op %s: fallback rate %g B/s is below "
+		    "%g", o->id, o->fallback->rate, RATE_FLOOR);
+		return -1;
+	}
 	return 0;
 }
 
@@ -285,27 +296,32 @@ progress(void *arg)
 }
 
 /*
- * The components a failed op may blame: its source, and for network
- * trouble the sites and links its resources name.  An op cut off at the
- * plan's expiry blames nothing: agents start after the plan is issued, so
- * running out of time is expected and says nothing about the source; nor
- * does one left waiting by a relay source, which reports its own trouble.
+ * The components a failed op may blame: its source (its fallback, once
+ * taken from it), and for network trouble the sites and links its route
+ * names.  An op cut off at the plan's expiry blames nothing: agents start
+ * after the plan is issued, so running out of time is expected and says
+ * nothing about the source; nor does one left waiting by a relay source,
+ * which reports its own trouble.
  */
 static void
 blame(const struct job *j, const struct agent_config *c, struct failure *f)
 {
 	const struct op *o = j->op;
+	char *const *route = j->switched ? o->fallback->resources :
+	    o->resources;
+	size_t nroute = j->switched ? o->fallback->nresources :
+	    o->nresources;
 	size_t i, k;
 
-	f->components = xcalloc(o->nresources + 1, sizeof(char *));
+	f->components = xcalloc(nroute + 1, sizeof(char *));
 	if (j->err.class == FAIL_DEADLINE || j->blameless)
 		return;
 	f->components[f->ncomponents++] = xasprintf("host:%s",
-	    j->local ? c->host : o->source.host);
+	    j->local ? c->host : job_source(j)->host);
 	if (!j->blame_route)
 		return;
-	for (i = 0; i < o->nresources; i++) {
-		const char *res = o->resources[i];
+	for (i = 0; i < nroute; i++) {
+		const char *res = route[i];
 		const char *colon;
 		char *comp = NULL;
 
@@ -433,36 +449,58 @@ job_shape(struct job *j, unsigned cpus)
  * master before the next planning run, which cron starts at expiry. */
 #define REPORT_MARGIN(life) fmin(1.0, (life) / 40)
 
-/* When the plan's ops must end, on the monotonic clock. */
+/* A wall-clock time (seconds since 1970) on the monotonic clock. */
 static double
-deadline_of(const struct plan *p)
+mono_of(double wall)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	return clock_mono() + ((double)p->expires - (double)now.tv_sec -
-	    (double)now.tv_nsec / 1e9) - REPORT_MARGIN(difftime(p->expires,
+	return clock_mono() + (wall - (double)now.tv_sec - (double)now.tv_nsec /
+	    1e9);
+}
+
+/* When the plan's ops must end, on the monotonic clock. */
+static double
+deadline_of(const struct plan *p)
+{
+	return mono_of((double)p->expires) - REPORT_MARGIN(difftime(p->expires,
 	    p->issued));
 }
 
-/* Sets up the job of op o, from the block its version already holds. */
+/*
+ * Sets up the job of op o, from the block its version already holds, on
+ * its source src and its fallback's fb (NULL: none): the pace of its rate
+ * with its shed entries, each at the plan's issue (issued, monotonic)
+ * plus its time, and already passed when the version's durable length
+ * passes its offset now (it is not known when it did, so as late as now).
+ */
 static void
 job_init(struct job *j, const struct op *o, struct version *v,
-    struct source *src, double deadline, unsigned cpus)
+    struct source *src, struct source *fb, const struct runner *r,
+    unsigned cpus)
 {
-	uint64_t have;
+	uint64_t have, durable;
+	size_t i;
 
 	j->op = o;
 	j->version = v;
 	j->source = src;
+	j->fallback = fb;
+	if (o->fallback != NULL)
+		j->fallback_at = r->issued + o->fallback->after;
 	pthread_mutex_init(&j->lock, NULL);
-	pace_init(&j->pace, o->rate, deadline);
+	pace_init(&j->pace, o->rate, r->deadline);
 	job_shape(j, cpus);
 	pthread_mutex_lock(&v->lock);
 	if (v->block_size == 0)
 		v->block_size = o->block_size;
 	pthread_mutex_unlock(&v->lock);
-	have = version_verified_length(v);
+	have = version_verified_length(v, &durable);
+	for (i = 0; i < o->nshed; i++)
+		pace_shed(&j->pace, r->issued + o->shed[i].at, o->shed[i].rate,
+		    o->shed[i].offset);
+	pace_passed(&j->pace, durable);
 	j->next = have > o->offset ? (have - o->offset) / o->block_size : 0;
 	if (j->next > o->nblocks)
 		j->next = o->nblocks;
@@ -514,46 +552,87 @@ run_streams(struct runner *r, unsigned parallel)
 	free(threads);
 }
 
+/*
+ * Says, on standard output, what a finished op did: bytes, time, rate,
+ * where from (its fallback, when it was switched to it) and what it shed.
+ */
+static void
+report_op(const struct runner *r, const struct job *j)
+{
+	const struct op *o = j->op;
+	double secs = j->last > j->first && j->first > 0 ? j->last - j->first :
+	    0;
+	size_t i;
+
+	printf("op %s: %" PRIu64 " bytes from %s in %.3fs, %.0f B/s "
+	    "(allocated %.0f), from %.2fs to %.2fs after the plan's issue",
+	    o->id, (uint64_t)j->done, job_source(j)->host, secs, secs > 0 ?
+	    (double)j->done / secs : 0.0, j->switched ? o->fallback->rate :
+	    o->rate, j->first > 0 ? j->first - r->issued : 0.0, j->last > 0 ?
+	    j->last - r->issued : 0.0);
+	if (j->switched)
+		printf("; from its fallback, relay source %s having %" PRIu64
+		    " at +%.1fs", o->source.host, j->switch_seen,
+		    j->switch_when - r->issued);
+	for (i = 0; i < j->pace.nshed; i++) {
+		const struct pace_shed *e = &j->pace.shed[i];
+
+		if (e->passed <= e->at)
+			printf("; nothing shed for %s, byte %" PRIu64 " passed "
+			    "at +%.2fs", o->shed[i].host, e->offset,
+			    e->passed - r->issued);
+		else if (j->last > e->at)
+			printf("; %.0f B/s shed for %s from +%.2fs", e->rate,
+			    o->shed[i].host, e->at - r->issued);
+	}
+	printf("\n");
+}
+
 /* Fills res from the ended jobs: bytes, and one failure per failed op. */
 static void
 collect(struct runner *r, int verbose, struct run_result *res)
 {
-	double issued = r->deadline - (double)(r->plan->expires -
-	    r->plan->issued);
 	size_t i;
 
 	res->failures = xcalloc(r->njobs ? r->njobs : 1,
 	    sizeof(*res->failures));
 	for (i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
-		double secs = j->last > j->first && j->first > 0 ? j->last -
-		    j->first : 0;
+		const char *from = job_source(j)->host;
 
 		res->bytes += j->done;
 		if (!j->failed) {
 			res->ops_done++;
 			if (verbose)
-				printf("op %s: %" PRIu64 " bytes from %s in "
-				    "%.3fs, %.0f B/s (allocated %.0f), from "
-				    "%.2fs to %.2fs after the plan's issue\n",
-				    j->op->id, (uint64_t)j->done,
-				    j->op->source.host, secs, secs > 0 ?
-				    (double)j->done / secs : 0.0, j->op->rate,
-				    j->first > 0 ? j->first - issued : 0.0,
-				    j->last > 0 ? j->last - issued : 0.0);
+				report_op(r, j);
 			continue;
 		}
 		res->ops_failed++;
 		res->failures[res->nfailures].op = xstrdup(j->op->id);
-		res->failures[res->nfailures].source =
-		    xstrdup(j->op->source.host);
+		res->failures[res->nfailures].source = xstrdup(from);
 		res->failures[res->nfailures].class = j->err.class;
 		res->failures[res->nfailures].detail = xstrdup(j->err.detail);
 		blame(j, r->config, &res->failures[res->nfailures]);
 		res->nfailures++;
-		warnx_("op %s from %s: %s: %s", j->op->id, j->op->source.host,
+		warnx_("op %s from %s: %s: %s", j->op->id, from,
 		    failure_class_name(j->err.class), j->err.detail);
 	}
+}
+
+/* The plan's source like s (the same host, address, port and user),
+ * added to sources (room for one more) when there is none yet. */
+static struct source *
+source_for(struct source *sources, size_t *n, const struct plan_source *s)
+{
+	size_t k;
+
+	for (k = 0; k < *n; k++)
+		if (same_source(sources[k].src, s))
+			return &sources[k];
+	sources[k].src = s;
+	pthread_mutex_init(&sources[k].lock, NULL);
+	(*n)++;
+	return &sources[k];
 }
 
 /*
@@ -568,9 +647,12 @@ plan_execute(const struct agent_config *c, struct store *s,
 	struct runner r;
 	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
 	    sizeof(*vs));
-	struct source *sources = xcalloc(p->nops ? p->nops : 1,
+	/* Each op's source and fallback's, at most. */
+	struct source *sources = xcalloc(p->nops ? 2 * p->nops : 1,
 	    sizeof(*sources));
-	size_t nsources = 0, i, k, n;
+	struct commit_watch *watches = xcalloc(p->nops ? p->nops : 1,
+	    sizeof(*watches));
+	size_t nsources = 0, nwatches = 0, i, k, n;
 	int commit_errors;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	pthread_t shower;
@@ -583,6 +665,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.plan = p;
 	r.verbose = verbose;
 	r.deadline = deadline_of(p);
+	r.issued = mono_of((double)p->issued);
 	pthread_mutex_init(&r.lock, NULL);
 	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
 	if (open_versions(s, p, vs) != 0) {
@@ -592,22 +675,21 @@ plan_execute(const struct agent_config *c, struct store *s,
 	for (i = n = 0; i < p->nops; i++) {
 		const struct op *o = &p->ops[i];
 		struct version *v = NULL;
+		struct job *j;
 
 		for (k = 0; k < p->nfileset; k++)
 			if (vs[k] != NULL && vs[k]->number == o->version &&
 			    strcmp(vs[k]->name, o->file) == 0)
 				v = vs[k];
-		for (k = 0; k < nsources; k++)
-			if (same_source(sources[k].src, &o->source))
-				break;
-		if (k == nsources) {
-			sources[nsources].src = &o->source;
-			pthread_mutex_init(&sources[nsources].lock, NULL);
-			nsources++;
+		j = &r.jobs[r.njobs++];
+		job_init(j, o, v, source_for(sources, &nsources, &o->source),
+		    o->fallback == NULL ? NULL : source_for(sources, &nsources,
+		    &o->fallback->source), &r, cpus > 0 ? (unsigned)cpus : 1);
+		n += j->streams;
+		if (o->nshed > 0) {
+			watches[nwatches].version = v;
+			watches[nwatches++].pace = &j->pace;
 		}
-		job_init(&r.jobs[r.njobs++], o, v, &sources[k], r.deadline,
-		    cpus > 0 ? (unsigned)cpus : 1);
-		n += r.jobs[r.njobs - 1].streams;
 	}
 	/* Each job's streams as consecutive tasks: a worker counts back to
 	 * learn which stream of its job it runs. */
@@ -615,7 +697,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	for (i = 0; i < r.njobs; i++)
 		for (k = 0; k < r.jobs[i].streams; k++)
 			r.tasks[r.ntasks++] = i;
-	commit_start(&r.commit, s, vs, p->nfileset);
+	commit_start(&r.commit, s, vs, p->nfileset, watches, nwatches);
 	committing = 1;
 	progress_on = r.njobs > 0 && isatty(STDERR_FILENO) &&
 	    pthread_create(&shower, NULL, progress, &r) == 0;
@@ -646,6 +728,7 @@ out:
 		version_free(vs[i]);
 	free(vs);
 	free(sources);
+	free(watches);
 	free(r.jobs);
 	free(r.tasks);
 	pthread_mutex_destroy(&r.lock);

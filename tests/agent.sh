@@ -2,8 +2,9 @@
 # agent.sh: sluice-agent against a real OpenSSH server started here on a
 # free loopback port with its own keys, config and known_hosts.  Publish
 # and fetch; two sources into one file; a corrupt source; kill -9 and
-# resume; an unknown host key; a rate held; hostile plans; sync with a
-# master directory served by the same sshd.
+# resume; an unknown host key; a rate held; hostile plans; relays, a
+# relay's fallback and what a relay sheds; sync with a master directory
+# served by the same sshd.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
@@ -296,7 +297,8 @@ rm -rf "$W/roots/r/.sluice" "$W/roots/r/data"
 "$mkplan" "$M" h --op "$(src g),0,$MIB,0.001" > "$W/h7.plan"
 "$mkplan" "$M" h --op "$(src g),0,$SIZE,1000" > "$W/h8.plan"
 "$mkplan" "$M" h --expires-in 100000000 --op "$(src g),0,$SIZE,200000000" > "$W/h9.plan"
-for n in 1 2 3 4 5 6 7 8 9; do
+"$mkplan" "$M" h --op "$(src g),0,$SIZE,200000000" --fallback "1=$(src h),2,1000000" > "$W/h10.plan"
+for n in 1 2 3 4 5 6 7 8 9 10; do
 	"$agent" run -c "$W/h.yaml" "$W/h$n.plan" 2>"$W/h.err"
 	rc=$?
 	case $n in
@@ -309,6 +311,7 @@ for n in 1 2 3 4 5 6 7 8 9; do
 	7) want="rate 0.001 B/s is outside" ;;
 	8) want="past the plan's life of 60s" ;;
 	9) want="the plan expires 100000000s after it was issued" ;;
+	10) want="op 1/h/1: its fallback copies from this host" ;;
 	esac
 	if [ $rc -eq 65 ] && grep -q "$want" "$W/h.err"; then ok; else fail "hostile plan $n: exit $rc: $(cat "$W/h.err")"; fi
 done
@@ -527,6 +530,92 @@ rc=$?
 if grep -q "components: \['host:g'\]" "$W/re.state" && [ $rc -eq 75 ] &&
     grep -q "components: \[\]" "$W/rf.state" && [ "$(len_at rf)" -le "$(len_at re)" ]; then ok
 else fail "stalled upstream: $(cat "$W/re.err" "$W/rf.err" "$W/re.state" "$W/rf.state")"; fi
+
+# A second source for a relay's op.  fc's op (4 MiB at 400 MB/s: two
+# streams) names a relay as its source and g as its fallback, 2 s after
+# the plan's issue; its plans expire in 8 s.  A relay that never began
+# (fn: an empty root) or began and holds nothing (fz: its own source
+# missing) has nothing at that time: fc takes the whole op from g at the
+# fallback's rate, says so, and ends it with no failure.  The same plans
+# without the fallback leave fc with nothing: missing (fn never had the
+# file) or deadline (fz had 0).
+for h in fn fz fc fk fs fp; do conf $h; done
+sed -i 's/^timeout: .*/timeout: 1s/' "$W/fz.yaml"
+"$mkplan" "$M" fz --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,40000000" > "$W/fz.plan"
+"$agent" run -c "$W/fz.yaml" "$W/fz.plan" 2>/dev/null
+[ -e "$W/roots/fz/.sluice/data%2Ff.bin@1.data" ] && [ "$(len_of fz)" -eq 0 ] && ok ||
+    fail "a relay holding nothing: fz holds $(len_of fz)"
+e=0
+fb_life=$((8 + ${AGENT_SLACK:-0}))
+for relay in fn fz; do
+	e=$((e + 1))
+	rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
+	"$mkplan" "$M" fc --epoch $e --expires-in $fb_life --op "$(src $relay),0,$((4 * MIB)),400000000" \
+	    --fallback "1=$(src g),2,20000000" > "$W/fc.plan"
+	"$agent" run -c "$W/fc.yaml" -v "$W/fc.plan" > "$W/fc.out" 2>&1
+	rc=$?
+	at=$(sed -n "s/^op $e\/fc\/1: relay source $relay has 0 at +\([0-9.]*\)s; taking it from g at 160Mbit\/s$/\1/p" "$W/fc.out")
+	"$agent" state -c "$W/fc.yaml" > "$W/fc.state"
+	if [ $rc -eq 0 ] && [ "$(len_of fc)" -eq $((4 * MIB)) ] && [ -n "$at" ] &&
+	    awk "BEGIN {exit !($at >= 2 && $at < 5)}" &&
+	    grep -q "^op $e/fc/1: $((4 * MIB)) bytes from g in .*(allocated 20000000).*; from its fallback, relay source $relay having 0 at" "$W/fc.out" &&
+	    grep -q "^failures: \[\]" "$W/fc.state"; then ok
+	else fail "fallback for relay $relay: exit $rc: $(cat "$W/fc.out" "$W/fc.state")"; fi
+	e=$((e + 1))
+	rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
+	"$mkplan" "$M" fc --epoch $e --expires-in $fb_life --op "$(src $relay),0,$((4 * MIB)),400000000" > "$W/fc.plan"
+	"$agent" run -c "$W/fc.yaml" "$W/fc.plan" 2>"$W/fc.err"
+	rc=$?
+	case $relay in
+	fn) want="from fn: missing: .*roots/fn/.sluice/data%2Ff.bin@1.data: no such file" ;;
+	*) want="from fz: deadline: plan expired at 0 waiting for relay source fz, which has 0" ;;
+	esac
+	if [ $rc -eq 75 ] && grep -q "$want" "$W/fc.err" && [ "$(len_of fc)" -eq 0 ]; then ok
+	else fail "no fallback for relay $relay: exit $rc: $(cat "$W/fc.err")"; fi
+done
+# A relay that holds the op's first block at the fallback's time keeps
+# the op: fc waits for more (it holds less than a read ahead), and once
+# fk has the rest fc takes the file from fk, never from g.
+rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
+"$mkplan" "$M" fk --op "$(src g),0,$MIB,200000000" > "$W/fk.plan"
+"$agent" run -c "$W/fk.yaml" "$W/fk.plan" || fail "fk: its first block"
+"$mkplan" "$M" fc --epoch 9 --op "$(src fk),0,$SIZE,40000000" \
+    --fallback "1=$(src g),2,20000000" > "$W/fc.plan"
+"$agent" run -c "$W/fc.yaml" -v "$W/fc.plan" > "$W/fc.out" 2>&1 & fcp=$!
+until_true grep -q "^op 9/fc/1: relay source fk has" "$W/fc.out" || fail "fc did not decide"
+"$mkplan" "$M" fk --epoch 2 --op "$(src g),$MIB,$((SIZE - MIB)),200000000" > "$W/fk2.plan"
+"$agent" run -c "$W/fk.yaml" "$W/fk2.plan" || fail "fk: the rest"
+wait $fcp
+rc=$?
+if [ $rc -eq 0 ] && cmp -s "$W/f.bin" "$W/roots/fc/data/f.bin" &&
+    grep -q "^op 9/fc/1: relay source fk has $MIB at +[0-9.]*s; taking it from there, not from g$" "$W/fc.out" &&
+    grep -q "^op 9/fc/1: $SIZE bytes from fk in" "$W/fc.out" && ! grep -q "from its fallback" "$W/fc.out"; then ok
+else fail "a relay holding the first block: exit $rc: $(cat "$W/fc.out")"; fi
+
+# What a relay's op sheds.  fs starts 5 s after its plan's issue with
+# nothing, past the time (1 s) of two shed entries of 3 MB/s each on its
+# 8 MB/s op: it runs at 2 MB/s from its first byte, its 8 MiB taking at
+# least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp passes the
+# offset of its entry (1 MiB, at 3 s) before that time: it sheds nothing,
+# holding three quarters of its 4 MB/s at least (its 24 MiB shedding
+# 3 MB/s from 3 s would average under 1.5 MB/s).
+"$mkplan" "$M" fs --issued-ago 5 --op "$(src g),0,$((8 * MIB)),8000000" \
+    --shed "1=fc,1,0,3000000" --shed "1=fd,1,0,3000000" > "$W/fs.plan"
+"$agent" run -c "$W/fs.yaml" -v "$W/fs.plan" > "$W/fs.out" 2>&1
+rc=$?
+took=$(sed -n 's/^op 1\/fs\/1: .* in \([0-9.]*\)s, .*/\1/p' "$W/fs.out")
+if [ $rc -eq 0 ] && [ -n "$took" ] && awk "BEGIN {exit !($took >= 0.9 * 8 * $MIB / 2000000)}" &&
+    grep -q "; 3000000 B/s shed for fc from +1.00s; 3000000 B/s shed for fd from +1.00s$" "$W/fs.out" &&
+    [ "$(len_of fs)" -eq $((8 * MIB)) ]; then ok
+else fail "shed from the first byte: exit $rc, ${took:-?}s: $(cat "$W/fs.out")"; fi
+echo "agent: 8 MiB at 8 MB/s shedding 6 MB/s took ${took:-?}s" >&2
+"$mkplan" "$M" fp --op "$(src g),0,$SIZE,4000000" --shed "1=fc,3,$MIB,3000000" > "$W/fp.plan"
+"$agent" run -c "$W/fp.yaml" -v "$W/fp.plan" > "$W/fp.out" 2>&1
+rc=$?
+measured=$(sed -n 's/^op 1\/fp\/1: .*, \([0-9]*\) B\/s (allocated 4000000).*/\1/p' "$W/fp.out")
+if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$measured" -le 4200000 ] &&
+    grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fp.out"; then ok
+else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fp.out")"; fi
 
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.

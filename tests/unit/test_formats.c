@@ -24,6 +24,14 @@ struct bad {
 
 #define DIGEST "2641a3295c9e7c4407b129ca0b87bd2143afa95761a4ee4fe27b4769d8691867"
 
+/* A plan of one op from h2 at 5 B/s, to which more of the op's keys may
+ * be added from line 14. */
+#define PLAN_OP "host: h1\nepoch: 2\nissued: 2026-11-25T08:01:00Z\n" \
+    "expires: 2026-11-25T08:02:00Z\nops:\n  - id: a\n    file: f\n" \
+    "    version: 1\n    offset: 0\n    length: 10\n" \
+    "    source: {host: h2, address: x, root: /s}\n    rate: 5\n" \
+    "    blocks: [" DIGEST "]\n"
+
 static const struct bad bad_inputs[] = {
 	/* topology */
 	{ F_TOPOLOGY, "round: 60s\nsits: []\n",
@@ -180,6 +188,35 @@ static const struct bad bad_inputs[] = {
 	    "source: {host: h2, address: x, root: /s}, rate: 0, blocks: ["
 	    DIGEST "]}\n",
 	    "p.yaml:6:105: rate: must be above zero" },
+	/* plan: an op's fallback and shed entries */
+	{ F_PLAN, PLAN_OP "    fallback: {source: {host: h3, address: y, "
+	    "root: /s}, after: 2, rate: 6}\n",
+	    "p.yaml:14:74: op a: fallback rate above the op's" },
+	{ F_PLAN, PLAN_OP "    fallback: {source: {host: h2, address: y, "
+	    "root: /s}, after: 2, rate: 4}\n",
+	    "p.yaml:14:24: op a: fallback source h2 is the op's own" },
+	{ F_PLAN, PLAN_OP "    fallback: {source: {host: h3, address: y, "
+	    "root: /s}, after: -1, rate: 4}\n",
+	    "p.yaml:14:65: after: '-1' is not a number" },
+	{ F_PLAN, PLAN_OP "    fallback: {source: {host: h3, address: y, "
+	    "root: /s}, after: 100000, rate: 4}\n",
+	    "p.yaml:14:65: after: must be from 0 to 86400 seconds" },
+	{ F_PLAN, PLAN_OP "    fallback: {source: {host: h3, address: y, "
+	    "root: /s}, rate: 4}\n",
+	    "p.yaml:14:15: op a fallback: missing 'after'" },
+	{ F_PLAN, PLAN_OP "    shed: [{host: h3, at: 1, offset: 0, rate: 3}, "
+	    "{host: h4, at: 1, offset: 0, rate: 2}]\n",
+	    "p.yaml:14:11: op a: shed rates sum to 5, not below the op's rate "
+	    "5" },
+	{ F_PLAN, PLAN_OP "    shed: [{host: h3, at: -0.5, offset: 0, "
+	    "rate: 1}]\n",
+	    "p.yaml:14:27: at: '-0.5' is not a number" },
+	{ F_PLAN, PLAN_OP "    shed: [{host: h3, at: 86401, offset: 0, "
+	    "rate: 1}]\n",
+	    "p.yaml:14:27: at: must be from 0 to 86400 seconds" },
+	{ F_PLAN, PLAN_OP "    shed: [{host: h3, at: 1, offset: 0, "
+	    "rate: 0}]\n",
+	    "p.yaml:14:47: rate: must be above zero and at most 1e15" },
 };
 
 static int
@@ -375,6 +412,37 @@ START_TEST(state_round_trip)
 }
 END_TEST
 
+/*
+ * Plan p for host use-01 at epoch 7, issued at 1795593660 for a minute,
+ * of the n ops and the one version ref (all the caller's), written and
+ * read back; the plan read must be freed with plan_free().
+ */
+static struct plan *
+plan_again(struct op *ops, size_t n, struct fileref *ref)
+{
+	struct plan p = { 0 }, *back;
+	struct diag d = { "" };
+	struct ynode *root;
+	size_t len;
+	char *buf;
+
+	p.host = (char *)"use-01";
+	p.epoch = 7;
+	p.issued = 1795593660;
+	p.expires = 1795593720;
+	p.fileset = ref;
+	p.nfileset = 1;
+	p.ops = ops;
+	p.nops = n;
+	buf = plan_format(&p, &len);
+	ck_assert_ptr_nonnull(buf);
+	root = reparse(buf, len);
+	ck_assert_msg(plan_parse("x.yaml", root, &back, &d) == 0, "%s", d.msg);
+	ynode_free(root);
+	free(buf);
+	return back;
+}
+
 START_TEST(plan_round_trip)
 {
 	unsigned char blocks[2][32];
@@ -382,11 +450,7 @@ START_TEST(plan_round_trip)
 	    (char *)"link:use-euw:eu-west>us-east", (char *)"host:use-01:in" };
 	struct op op = { 0 };
 	struct fileref ref = { (char *)"index/shard-0001", 42, 1073741824, 0600 };
-	struct plan p = { 0 }, *back;
-	struct diag d = { "" };
-	struct ynode *root;
-	size_t len;
-	char *buf;
+	struct plan *back;
 
 	memset(blocks[0], 0xab, 32);
 	memset(blocks[1], 0xcd, 32);
@@ -406,20 +470,9 @@ START_TEST(plan_round_trip)
 	op.nresources = 3;
 	op.blocks = blocks;
 	op.nblocks = 2;
-	p.host = (char *)"use-01";
-	p.epoch = 18;
-	p.issued = 1795593660;
-	p.expires = 1795593720;
-	p.fileset = &ref;
-	p.nfileset = 1;
-	p.ops = &op;
-	p.nops = 1;
-	buf = plan_format(&p, &len);
-	ck_assert_ptr_nonnull(buf);
-	root = reparse(buf, len);
-	ck_assert_msg(plan_parse("x.yaml", root, &back, &d) == 0, "%s", d.msg);
+	back = plan_again(&op, 1, &ref);
 	ck_assert_str_eq(back->host, "use-01");
-	ck_assert_uint_eq(back->epoch, 18);
+	ck_assert_uint_eq(back->epoch, 7);
 	ck_assert_int_eq((long)back->expires, 1795593720L);
 	ck_assert_uint_eq(back->nfileset, 1);
 	ck_assert_str_eq(back->fileset[0].name, "index/shard-0001");
@@ -438,8 +491,66 @@ START_TEST(plan_round_trip)
 	    "link:use-euw:eu-west>us-east");
 	ck_assert_mem_eq(back->ops[0].blocks, blocks, sizeof(blocks));
 	plan_free(back);
-	ynode_free(root);
-	free(buf);
+}
+END_TEST
+
+/* An op's fallback and shed entries, written and read back. */
+START_TEST(plan_fallback_round_trip)
+{
+	unsigned char block[32];
+	char *route[] = { (char *)"host:gen-01:out", (char *)"host:use-01:in" };
+	struct op_fallback fb = { { (char *)"gen-01", (char *)"192.0.2.9", 22,
+	    NULL, (char *)"/srv/gen" }, 12.5, 500000, route, 2 };
+	struct op_shed shed[2] = { { (char *)"use-02", 11.5, 8388608, 500000 },
+	    { (char *)"use-03", 0, 0, 250000.25 } };
+	struct op ops[2];
+	struct fileref ref = { (char *)"f", 3, 0, 0644 };
+	struct plan *back;
+	size_t i;
+
+	memset(block, 0x5a, sizeof(block));
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < 2; i++) {
+		ops[i].id = (char *)(i == 0 ? "7/use-01/1" : "7/use-01/2");
+		ops[i].file = (char *)"f";
+		ops[i].version = 3;
+		ops[i].offset = i * 4096;
+		ops[i].length = 4096;
+		ops[i].block_size = 4096;
+		ops[i].source.host = (char *)"relay-01";
+		ops[i].source.address = (char *)"192.0.2.7";
+		ops[i].source.port = 22;
+		ops[i].source.root = (char *)"/srv/relay";
+		ops[i].rate = 1000000;
+		ops[i].blocks = &block;
+		ops[i].nblocks = 1;
+	}
+	ops[0].fallback = &fb;
+	ops[1].shed = shed;
+	ops[1].nshed = 2;
+	back = plan_again(ops, 2, &ref);
+	ck_assert_uint_eq(back->nops, 2);
+	ck_assert_ptr_nonnull(back->ops[0].fallback);
+	ck_assert_str_eq(back->ops[0].fallback->source.host, "gen-01");
+	ck_assert_str_eq(back->ops[0].fallback->source.address, "192.0.2.9");
+	ck_assert_str_eq(back->ops[0].fallback->source.root, "/srv/gen");
+	ck_assert_uint_eq(back->ops[0].fallback->source.port, 22);
+	ck_assert_ptr_null(back->ops[0].fallback->source.user);
+	ck_assert_double_eq(back->ops[0].fallback->after, 12.5);
+	ck_assert_double_eq(back->ops[0].fallback->rate, 500000);
+	ck_assert_uint_eq(back->ops[0].fallback->nresources, 2);
+	ck_assert_str_eq(back->ops[0].fallback->resources[1], "host:use-01:in");
+	ck_assert_uint_eq(back->ops[0].nshed, 0);
+	ck_assert_ptr_null(back->ops[1].fallback);
+	ck_assert_uint_eq(back->ops[1].nshed, 2);
+	ck_assert_str_eq(back->ops[1].shed[0].host, "use-02");
+	ck_assert_double_eq(back->ops[1].shed[0].at, 11.5);
+	ck_assert_uint_eq(back->ops[1].shed[0].offset, 8388608);
+	ck_assert_double_eq(back->ops[1].shed[0].rate, 500000);
+	ck_assert_str_eq(back->ops[1].shed[1].host, "use-03");
+	ck_assert_double_eq(back->ops[1].shed[1].at, 0);
+	ck_assert_double_eq_tol(back->ops[1].shed[1].rate, 250000.25, 1e-6);
+	plan_free(back);
 }
 END_TEST
 
@@ -479,6 +590,7 @@ suite_formats(void)
 	tcase_add_test(rt, manifest_round_trip);
 	tcase_add_test(rt, state_round_trip);
 	tcase_add_test(rt, plan_round_trip);
+	tcase_add_test(rt, plan_fallback_round_trip);
 	tcase_add_test(rt, atomic_write_replaces);
 	suite_add_tcase(s, rt);
 	return s;

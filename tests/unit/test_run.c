@@ -1,7 +1,8 @@
 /*
  * test_run.c: what holds one plan's run together besides the network: the
  * pace that holds an op to its rate (never faster, time not used is lost,
- * nothing begins at the deadline, a relay's wait given back), and the
+ * nothing begins at the deadline, a relay's wait given back, what a
+ * relay sheds and a fallback's cap), and the
  * ring between a stream's reader and hasher (in order, bounded, drained
  * when closed, let go when the op stops).
  */
@@ -83,6 +84,105 @@ START_TEST(pace_credit_given_back)
 	secs = takes(&p, 2, 100000);
 	ck_assert_double_lt(secs, 0.09);
 	ck_assert_double_ge(takes(&p, 1, 100000), 0.1 - 0.02);
+	pace_destroy(&p);
+}
+END_TEST
+
+/*
+ * The length of the slot of n bytes p gives at once, its earlier slots
+ * long over: no sleep, so the rate it was given at is read exactly (to
+ * the few microseconds pace_take() itself takes).
+ */
+static double
+slot_now(struct pace *p, size_t n)
+{
+	double t0;
+
+	p->next = 0;
+	t0 = clock_mono();
+	ck_assert_int_eq(pace_take(p, n), 0);
+	return p->next - t0;
+}
+
+/*
+ * Shed entries on a pace of 1 MB/s, as the rates they leave: two whose
+ * time has come sum; one to come sheds from its time, unless the durable
+ * length passes its offset before; passing an offset after its entry's
+ * time takes nothing back, and a length at the offset does not pass it.
+ */
+START_TEST(pace_shed_entries)
+{
+	struct pace p;
+	double now = clock_mono();
+
+	pace_init(&p, 1e6, now + 600);
+	pace_shed(&p, now - 1, 3e5, 100);
+	pace_shed(&p, now - 2, 2e5, 4096);
+	pace_shed(&p, now + 100, 4e5, 8192);
+	ck_assert_double_eq_tol(slot_now(&p, 1000000), 1e6 / 5e5, 0.02);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 99.99), 5e5, 1e-6);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 1e5, 1e-6);
+	pace_passed(&p, 8192);
+	ck_assert_double_eq_tol(slot_now(&p, 1000000), 1e6 / 5e5, 0.02);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 1e5, 1e-6);
+	pace_passed(&p, 8193);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 5e5, 1e-6);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 1000), 5e5, 1e-6);
+	pace_destroy(&p);
+}
+END_TEST
+
+/* A fallback's rate caps the pace, sheds or not. */
+START_TEST(pace_capped)
+{
+	struct pace p;
+	double now = clock_mono();
+
+	pace_init(&p, 1e6, now + 600);
+	pace_cap(&p, 2.5e5);
+	ck_assert_double_eq_tol(slot_now(&p, 500000), 2, 0.02);
+	pace_shed(&p, now - 1, 9e5, 0);
+	ck_assert_double_eq_tol(slot_now(&p, 500000), 5, 0.02);
+	pace_destroy(&p);
+}
+END_TEST
+
+/* A slot begun early on a relay's credit runs at the rate of now: a shed
+ * entry whose time came within the credit applies to it. */
+START_TEST(pace_shed_on_credit)
+{
+	struct pace p;
+	double t0;
+
+	pace_init(&p, 1e6, clock_mono() + 600);
+	p.next = 0;
+	pace_credit(&p, 0.2);
+	t0 = clock_mono();
+	pace_shed(&p, t0 - 0.1, 5e5, 0);
+	ck_assert_int_eq(pace_take(&p, 100000), 0);
+	/* Begun 0.2 s back at 0.5 MB/s, it ends now (at 1 MB/s, 0.1 s
+	 * back). */
+	ck_assert_double_gt(p.next - t0, -0.05);
+	pace_destroy(&p);
+}
+END_TEST
+
+/*
+ * The rate drops while slots are taken: five slots of 0.1 s at 1 MB/s,
+ * the rate halved 0.2 s after the first: the third begins at 0.2 s and
+ * runs 0.2 s, as the fourth does: the fifth begins 0.6 s after the
+ * first, never sooner (0.4 s unshed).
+ */
+START_TEST(pace_shed_while_running)
+{
+	struct pace p;
+	double secs;
+
+	pace_init(&p, 1e6, clock_mono() + 60);
+	pace_shed(&p, p.next + 0.2, 5e5, 0);
+	secs = takes(&p, 5, 100000);
+	ck_assert_double_ge(secs, 0.6 - 1e-3);
+	ck_assert_double_lt(secs, 3.0);
 	pace_destroy(&p);
 }
 END_TEST
@@ -189,6 +289,10 @@ suite_run(void)
 	tcase_add_test(tc, pace_no_burst);
 	tcase_add_test(tc, pace_deadline);
 	tcase_add_test(tc, pace_credit_given_back);
+	tcase_add_test(tc, pace_shed_entries);
+	tcase_add_test(tc, pace_capped);
+	tcase_add_test(tc, pace_shed_on_credit);
+	tcase_add_test(tc, pace_shed_while_running);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
 	tcase_add_test(tr, ring_in_order);

@@ -77,7 +77,7 @@ durable(const char *root)
 	free(h);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
-	len = version_verified_length(v);
+	len = version_verified_length(v, NULL);
 	ck_assert_uint_eq(len, listed);
 	version_free(v);
 	store_close(s);
