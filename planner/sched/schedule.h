@@ -30,6 +30,9 @@
 /* When what is left fits in a round: ops are sized to the lower bound
  * times this, room for pipelines to fill (allocate.c). */
 #define SCHED_FILL_MARGIN 1.15
+/* A host silent on its expired plan whose last report is older than
+ * this many rounds is not planned for until it reports. */
+#define SILENT_ROUNDS 2
 /* A fallback is tried this share of the round (at least
  * FALLBACK_MARGIN_MIN seconds) after its op's first block was to be
  * done; the relay sheds half that margin earlier. */

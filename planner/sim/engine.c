@@ -495,21 +495,22 @@ op_down(const struct sim *s, const struct op *o, long round)
 struct sim_op {
 	long		 src;
 	double		 rate, start;
+	double		 shed_rate;	/* what its shed entries take off */
 	int		 fell;		/* taken from its fallback */
 	char		*shed;		/* per shed entry: applies */
 };
 
-/* 1 when host h's verified prefix of file f passed off by time when (by
- * the timing of the round so far). */
-static int
-sim_passed(struct sim *s, struct plan **plans, size_t **slot,
-    const struct timing *tm, size_t h, size_t f, uint64_t off, double when)
+/* When host h's verified prefix of file f passes off, by the timing of
+ * the round so far: 0 when it has, INFINITY when nothing brings it. */
+static double
+sim_pass_time(struct sim *s, struct plan **plans, size_t **slot,
+    const struct timing *tm, size_t h, size_t f, uint64_t off)
 {
 	const struct plan *p = plans[h];
 	size_t i;
 
 	if (*sim_hold(s, h, f) > off)
-		return 1;
+		return 0;
 	for (i = 0; p != NULL && slot[h] != NULL && i < p->nops; i++) {
 		const struct timed_op *x;
 
@@ -518,18 +519,17 @@ sim_passed(struct sim *s, struct plan **plans, size_t **slot,
 		x = &tm->ops[slot[h][i]];
 		if (x->file == f && x->offset <= off && off < x->offset +
 		    x->length)
-			return x->done[(off - x->offset) / x->block_size] <=
-			    when;
+			return x->done[(off - x->offset) / x->block_size];
 	}
-	return 0;
+	return INFINITY;
 }
 
 /*
- * The fallbacks and sheds of the round, as agents take them: an op whose
- * source's prefix has not passed its offset when its agent looks (at the
- * fallback's time, or when it starts, if later), and whose fallback's
- * has, is taken from its fallback from then on; a relay's op, while
- * taken from its source, whose prefix had not passed a shed entry's
+ * The fallbacks and sheds of the round, as agents take them: an op is
+ * taken from its fallback from the first moment, from the fallback's
+ * time and its agent's start on, when its fallback's prefix has passed
+ * its offset and its source's has not, at the fallback's rate
+ * or less; a relay's op whose prefix had not passed a shed entry's
  * offset at the entry's time runs that much slower (for the whole op,
  * which is what an agent starting late does and more than one that
  * began on time does).  Both stick once taken.  Returns how many were
@@ -553,31 +553,37 @@ sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
 
 			if (r->src < 0 || f < 0)
 				continue;
-			/* A shed frees the route from the op's source:
-			 * none is needed once it is taken from elsewhere. */
-			for (k = 0; k < o->nshed && !r->fell; k++)
-				if (!r->shed[k] && !sim_passed(s, plans, slot,
-				    tm, h, (size_t)f, o->shed[k].offset,
-				    o->shed[k].at)) {
+			/* Sheds apply whichever source the op is taken
+			 * from: the fallbacks they make room for may share
+			 * its fallback's route. */
+			for (k = 0; k < o->nshed; k++)
+				if (!r->shed[k] && sim_pass_time(s, plans, slot,
+				    tm, h, (size_t)f, o->shed[k].offset) >
+				    o->shed[k].at) {
 					r->shed[k] = 1;
-					r->rate -= o->shed[k].rate /
+					r->shed_rate += o->shed[k].rate;
+					r->rate = fmin(r->fell ?
+					    o->fallback->rate : INFINITY,
+					    o->rate - r->shed_rate) /
 					    (s->slow != NULL ? s->slow[h] : 1);
 					taken++;
 				}
 			if (o->fallback == NULL || r->fell || (fb =
 			    topology_host(t, o->fallback->source.host)) < 0)
 				continue;
-			when = fmax(o->fallback->after, r->start);
-			if (sim_passed(s, plans, slot, tm,
+			/* From its time on, once the fallback has the first
+			 * block, if the source still has none. */
+			when = fmax(fmax(o->fallback->after, r->start),
+			    sim_pass_time(s, plans, slot, tm, (size_t)fb,
+			    (size_t)f, o->offset));
+			if (isinf(when) || sim_pass_time(s, plans, slot, tm,
 			    (size_t)topology_host(t, o->source.host),
-			    (size_t)f, o->offset, when) ||
-			    !sim_passed(s, plans, slot, tm, (size_t)fb,
-			    (size_t)f, o->offset, when))
+			    (size_t)f, o->offset) <= when)
 				continue;
 			r->fell = 1;
 			r->src = fb;
-			r->rate = o->fallback->rate / (s->slow != NULL ?
-			    s->slow[h] : 1);
+			r->rate = fmin(o->fallback->rate, o->rate -
+			    r->shed_rate) / (s->slow != NULL ? s->slow[h] : 1);
 			r->start = when;
 			taken++;
 		}
