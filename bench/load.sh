@@ -1,7 +1,8 @@
 #!/bin/sh
 # load.sh: time and peak memory (/usr/bin/time -v) under load: one planning
 # run over 10,000 hosts' states; one agent executing a plan of 1,000 ops;
-# 50 agents syncing against one sshd at once.
+# 1,000 agents (LOAD_AGENTS) syncing against one sshd in one round, and
+# how many hold the file when it ends; then the next round's.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="$top/planner/sluice-plan"
