@@ -65,7 +65,7 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/sched/round.o planner/sched/budget.o \
 	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
 	       planner/sched/lp.o planner/sched/timing.o planner/sched/emit.o \
-	       planner/sched/makespan.o planner/sched/space.o \
+	       planner/sched/makespan.o planner/sched/space.o planner/sched/fallback.o \
 	       planner/master/master.o planner/master/ledger.o \
 	       planner/master/blame.o planner/master/stall.o \
 	       planner/master/epoch.o planner/master/signing.o \

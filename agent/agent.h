@@ -243,5 +243,6 @@ int	 cmd_state(const struct agent_config *, int verbose);
 int	 cmd_run_plan(const struct agent_config *, const char *plan_path,
 	    int verbose);
 int	 cmd_sync(const struct agent_config *, int verbose);
+double	 splay_of(const struct agent_config *);
 
 #endif

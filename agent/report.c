@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,17 @@ agent_state(const struct agent_config *c, struct store *s,
 	st->machine_id = machine_id();
 	if (root_free(c->root, &st->free) == 0)
 		st->has_free = 1;
+	/* When it began its last plan, else its place in the splay. */
+	st->has_start = 1;
+	st->start = round(splay_of(c) * 10) / 10;
+	if (store_read_meta(s, "start", &buf, &len) == 0) {
+		char *end;
+		double v = strtod(buf, &end);
+
+		if (end != buf && v >= 0 && v <= 86400)
+			st->start = v;
+		free(buf);
+	}
 	if ((st->store = store_id(s)) == NULL) {
 		state_free(st);
 		return -1;

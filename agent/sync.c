@@ -82,7 +82,16 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	char buf[32];
 	int rc, n;
 
+	struct timespec now;
+
 	if (retire(s, p, verbose) != 0)
+		return EX_IOERR;
+	/* When this agent begins its plans, for the planner to place it
+	 * in the relay trees (its state's start). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
+	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9)));
+	if (store_write_meta(s, "start", buf, (size_t)n) != 0)
 		return EX_IOERR;
 	rc = plan_execute(c, s, p, verbose, &res);
 	if (rc >= 0) {
@@ -352,7 +361,7 @@ connect_master(const struct agent_config *c, struct ssh **ssh, double until)
 /* This host's fixed share of the splay: its name hashed (FNV-1a) to a
  * fraction of it, so that a fleet spreads evenly and each host keeps its
  * place from round to round. */
-static double
+double
 splay_of(const struct agent_config *c)
 {
 	uint32_t h = 2166136261u;

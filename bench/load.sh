@@ -1,7 +1,8 @@
 #!/bin/sh
 # load.sh: time and peak memory (/usr/bin/time -v) under load: one planning
 # run over 10,000 hosts' states; one agent executing a plan of 1,000 ops;
-# 50 agents syncing against one sshd at once.
+# 1,000 agents (LOAD_AGENTS) syncing against one sshd in one round, and
+# how many hold the file when it ends; then the next round's.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="$top/planner/sluice-plan"
@@ -76,7 +77,25 @@ reported=$(grep -l "^epoch: 1" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
 echo "$N agents: $reported of $N ran the round's plan and reported it to the master" >&2
 refused=$(grep -c "master: connect" "$W/load.err" 2>/dev/null || true)
 echo "$N agents: $n of $N hold the whole file after one round; ${refused:-0} gave up on the master" >&2
-if [ -s "$W/load.err" ]; then
-	echo "the agents' errors, most frequent first (digits as #):" >&2
-	sed 's/[0-9][0-9]*/#/g' "$W/load.err" | sort | uniq -c | sort -rn | head -8 >&2
-fi
+errors() {
+	if [ -s "$W/load.err" ]; then
+		echo "the agents' errors, most frequent first (digits as #):" >&2
+		sed 's/[0-9][0-9]*/#/g' "$W/load.err" | sort | uniq -c | sort -rn | head -8 >&2
+	fi
+	: > "$W/load.err"
+}
+errors
+
+# The next round, as a fleet that has run before: every agent has
+# reported when it begins its plans (its place in the splay, as it
+# measured it), so the planner places each below hosts that start before
+# it.  A new file of 1 MiB, one 60 s round.
+head -c $MIB /dev/urandom > "$W/y.bin"
+"$agent" publish -c "$W/m.yaml" "$W/y.bin" y.bin 1 --block-size 1MiB
+echo 'files: [{name: x.bin, version: 1, generator: m, size: 1MiB}, {name: y.bin, version: 1, generator: m, size: 1MiB}]' > "$W/master/fileset.yaml"
+"$agent" sync -c "$W/m.yaml"
+"$plan" run -d "$W/master"
+measure "$N agents syncing in the next round (20 s splay), one sshd" sh "$W/all.sh"
+n=$(grep -l "name: y.bin, version: 1, length: $MIB" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
+echo "$N agents: $n of $N hold the new file after the next round" >&2
+errors

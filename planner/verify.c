@@ -326,6 +326,41 @@ check_plan(struct vctx *v, const struct plan *p, int current, double *use)
 	return p->nops;
 }
 
+/*
+ * The fallbacks of the newest epoch's plans, each by the rule of
+ * fallback_violation() against the plan of its op's source.
+ */
+static void
+check_fallbacks(struct vctx *v, struct plan **plans, size_t n,
+    uint64_t newest)
+{
+	struct topology *t = v->m->topology;
+	char why[512];
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		long dst = topology_host(t, plans[i]->host);
+
+		if (plans[i]->epoch != newest || dst < 0)
+			continue;
+		for (j = 0; j < plans[i]->nops; j++) {
+			const struct op *o = &plans[i]->ops[j];
+			const struct plan *src = NULL;
+
+			if (o->fallback == NULL)
+				continue;
+			for (k = 0; k < n && src == NULL; k++)
+				if (plans[k]->epoch == newest &&
+				    strcmp(plans[k]->host, o->source.host) == 0)
+					src = plans[k];
+			if (fallback_violation(t, src, o, (size_t)dst, why,
+			    sizeof(why)) != 0)
+				violation(v, "plan %s op %s: %s", plans[i]->host,
+				    o->id, why);
+		}
+	}
+}
+
 /* Checks every resource's use against its capacity; returns the busiest
  * resource, or -1, with its share of its capacity in *worst. */
 static long
@@ -400,6 +435,7 @@ verify_master(const char *dir, int quiet)
 			nops += check_plan(&v, plans[i],
 			    plans[i]->epoch == newest, use);
 	check_timing(&v);
+	check_fallbacks(&v, plans, nplans, newest);
 	worst_r = check_capacities(&v, use, &worst);
 	free(use);
 	if (!quiet) {

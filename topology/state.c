@@ -10,7 +10,7 @@
 #include "topology.h"
 
 static const char *const state_keys[] = { "host", "epoch", "time",
-	"reporter", "free", "files", "failures", NULL };
+	"reporter", "free", "start", "files", "failures", NULL };
 static const char *const reporter_keys[] = { "machine", "store",
 	"machine_id", NULL };
 static const char *const holding_keys[] = { "name", "version", "length",
@@ -216,6 +216,14 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 	s->has_free = ymap_get(root, "free") != NULL;
 	if ((rc = yopt_u64(&c, root, "free", &s->free)) != 0)
 		goto fail;
+	s->has_start = ymap_get(root, "start") != NULL;
+	if ((rc = yopt_number(&c, root, "start", &s->start)) != 0)
+		goto fail;
+	if (s->has_start && !(s->start >= 0 && s->start <= 86400)) {
+		rc = yerr(&c, ymap_get(root, "start"), "start: must be from 0 "
+		    "to 86400 seconds");
+		goto fail;
+	}
 	if ((files = ymap_get(root, "files")) != NULL) {
 		if ((rc = yseq_check(&c, files, "files")) != 0)
 			goto fail;
@@ -310,6 +318,10 @@ state_format(const struct state *s, size_t *len)
 	}
 	if (s->has_free)
 		yout_key_u64(y, "free", s->free);
+	if (s->has_start) {
+		yout_str(y, "start");
+		yout_number(y, s->start);
+	}
 	yout_str(y, "files");
 	yout_seq(y, 0);
 	for (i = 0; i < s->nfiles; i++) {

@@ -354,6 +354,10 @@ struct state {
 	char		*machine_id;	/* reporter: /etc/machine-id; NULL */
 	uint64_t	 free;		/* bytes free to the agent in its root */
 	int		 has_free;	/* free was reported */
+	double		 start;		/* seconds after a plan's issue its
+					 * agent begins it: as it began its
+					 * last, or its place in the splay */
+	int		 has_start;	/* start was reported */
 	struct holding	*files;
 	size_t		 nfiles;
 	struct failure	*failures;

@@ -72,6 +72,10 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->source_ok = xcalloc(t->nhosts, 1);
 	s->dest_ok = xcalloc(t->nhosts, 1);
 	s->silent = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	s->start = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
+	for (i = 0; i < t->nhosts; i++)
+		if (m->states[i] != NULL && m->states[i]->has_start)
+			s->start[i] = m->states[i]->start;
 	memset(s->source_ok, 1, t->nhosts);
 	memset(s->dest_ok, 1, t->nhosts);
 	s->len = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(uint64_t));
@@ -88,6 +92,7 @@ sched_free(struct sched *s)
 	free(s->source_ok);
 	free(s->dest_ok);
 	free(s->silent);
+	free(s->start);
 	free(s->len);
 	free(s->demands);
 	free(s->cands);

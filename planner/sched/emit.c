@@ -215,14 +215,18 @@ check_capacity(const struct topology *t, struct plan **plans,
 	return rc;
 }
 
-/* Times every new op by the rule of timing.c; tag = h << 20 | op. */
-static void
-time_plans(const struct sched *s, struct plan **plans, struct timing *tm)
+/* Times every new op by the rule of timing.c, with hop seconds per relay
+ * hop and each host's ops starting at start[host] (0 and NULL by the
+ * rule); tag = h << 20 | op. */
+void
+plans_time(const struct sched *s, struct plan **plans, struct timing *tm,
+    double hop, const double *start)
 {
 	const struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, h, i;
 
 	timing_init(tm, nf);
+	tm->hop = hop;
 	for (h = 0; h < t->nhosts; h++)
 		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
 			const struct op *o = &plans[h]->ops[i];
@@ -233,6 +237,8 @@ time_plans(const struct sched *s, struct plan **plans, struct timing *tm)
 			    s->len[src * nf + f], s->len[h * nf + f]);
 
 			x.tag = h << 20 | i;
+			if (start != NULL)
+				x.start = start[h];
 			timing_add(tm, &x);
 		}
 	timing_run(tm);
@@ -276,7 +282,7 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 		struct timing tm;
 		char **drop = xcalloc(t->nhosts, sizeof(char *));
 
-		time_plans(s, plans, &tm);
+		plans_time(s, plans, &tm, 0, NULL);
 		changed = 0;
 		for (i = 0; i < tm.nops; i++) {
 			const struct timed_op *x = &tm.ops[i];
@@ -335,6 +341,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
 	fit_round(s, plans, (double)(expires - now) - s->late);
+	plans_fallback(s, plans, (double)(expires - now) - s->late);
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;

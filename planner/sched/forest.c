@@ -20,6 +20,9 @@
 
 /* The widest a tree within a site is made. */
 #define FOREST_FANOUT_MAX 3
+/* An agent starting more than this share of the round after the earliest
+ * is late: it is placed below those that are not. */
+#define FOREST_LATE 0.02
 
 static int
 wants(const struct sched *s, size_t host, size_t file)
@@ -220,6 +223,8 @@ struct member {
 	size_t		 host;
 	int		 serves;	/* may serve */
 	uint64_t	 len;
+	double		 late;		/* its agent starts this late: 0, or
+					 * its start (late_of()) */
 	double		 out;
 	unsigned	 kids;		/* streams it feeds so far */
 	size_t		 key;		/* the rotation, for ties */
@@ -234,11 +239,28 @@ cmp_member(const void *a, const void *b)
 		return x->serves ? -1 : 1;
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
+	if (x->late != y->late)
+		return x->late < y->late ? -1 : 1;
 	if (x->out != y->out)
 		return x->out > y->out ? -1 : 1;
 	if (x->kids != y->kids)
 		return x->kids < y->kids ? -1 : 1;
 	return (x->key > y->key) - (x->key < y->key);
+}
+
+/*
+ * How late host h's agent starts, for its place in the trees: 0 when
+ * within FOREST_LATE (a share of the round, at least a second) of the
+ * earliest agent's start, else its start.  Those that start late come
+ * last in their site's order, as leaves: a parent starts before the
+ * hosts below it.
+ */
+static double
+late_of(const struct sched *s, size_t h)
+{
+	double slack = fmax(1.0, FOREST_LATE * s->T);
+
+	return s->start[h] > s->earliest + slack ? s->start[h] : 0;
 }
 
 /*
@@ -342,6 +364,7 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		 * one either. */
 		sh->e[n].serves = s->source_ok[h] && !s->silent[h];
 		sh->e[n].len = sched_held(s, h, f);
+		sh->e[n].late = late_of(s, h);
 		sh->e[n].out = s->t->hosts[h].nic_out == CAP_UNLIMITED ?
 		    INFINITY : s->t->hosts[h].nic_out;
 		sh->e[n].kids = sh->kids[h];
@@ -395,9 +418,10 @@ site_depth(const struct sched *s, size_t h, size_t f)
  * The host of site u to feed another site file f from: of those that may
  * serve and receive the file (or, when none does, hold it), and no more
  * than one level below the shallowest of them in the file's tree (each
- * level is a relay hop the other site waits for), the one that feeds the
- * fewest streams of every file, then the fewest of this one, then the
- * shallowest, then the first in the file's order; -1 when none.
+ * level is a relay hop the other site waits for), one whose agent is not
+ * late if any, then the one that feeds the fewest streams of every file,
+ * then the fewest of this one, then the shallowest, then the first in the
+ * file's order; -1 when none.
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
@@ -408,6 +432,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	size_t *depth = xcalloc(st->nhosts ? st->nhosts : 1, sizeof(size_t));
 	long best = -1;
 	size_t bd = 0;
+	int blate = 0;
 
 	for (pass = 0; pass < 2 && best < 0; pass++) {
 		for (j = 0; j < st->nhosts; j++) {
@@ -424,10 +449,13 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 		}
 		for (j = 0; j < st->nhosts; j++) {
 			size_t h = st->hosts[j], b = (size_t)best;
+			int late = late_of(s, h) > 0;
 
-			if (depth[j] == SIZE_MAX || depth[j] > top + 1)
+			if (depth[j] == SIZE_MAX || depth[j] > top + 1 ||
+			    (best >= 0 && late && !blate))
 				continue;
-			if (best < 0 || kids[h] < kids[b] || (kids[h] ==
+			if (best < 0 || (blate && !late) || kids[h] < kids[b] ||
+			    (kids[h] ==
 			    kids[b] && (fkids[h * nf + f] < fkids[b * nf + f] ||
 			    (fkids[h * nf + f] == fkids[b * nf + f] &&
 			    (depth[j] < bd || (depth[j] == bd &&
@@ -435,6 +463,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 			    s->forest_rank[b * nf + f])))))) {
 				best = (long)h;
 				bd = depth[j];
+				blate = late;
 			}
 		}
 	}
@@ -547,6 +576,7 @@ sched_forest(struct sched *s)
 	struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, ns = t->nsites, H = t->nhosts;
 	size_t f, i, k, sweep, nfs = (nf ? nf : 1) * (ns ? ns : 1);
+	double earliest;
 	unsigned *linkuse = xcalloc(t->nresources ? t->nresources : 1,
 	    sizeof(unsigned));
 	unsigned *exports = xcalloc(ns ? ns : 1, sizeof(unsigned));
@@ -569,6 +599,10 @@ sched_forest(struct sched *s)
 		s->forest_parent[i] = -1;
 		s->forest_rank[i] = H + i / (nf ? nf : 1);
 	}
+	for (i = 0, earliest = INFINITY; i < H; i++)
+		if (s->dest_ok[i] && !s->silent[i])
+			earliest = fmin(earliest, s->start[i]);
+	s->earliest = isinf(earliest) ? 0 : earliest;
 	for (i = 0; i < ns; i++) {
 		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
 		    sizeof(struct member));

@@ -46,7 +46,10 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
  * on it (its agent did not start, or is down, or is late) relays nothing
  * this round: it may not run this plan either, and every host below it
  * would wait for bytes that never come.  It still serves what it holds,
- * and it is blamed for nothing: silence is not evidence.
+ * and it is blamed for nothing: silence is not evidence.  One that has
+ * written no report for SILENT_ROUNDS rounds (none at all, not one that
+ * could not be used) is not planned for either, until it reports: what
+ * it would be sent takes capacity others could use.
  */
 static void
 note_silent(struct sched *s, struct plan **old, time_t now)
@@ -54,10 +57,16 @@ note_silent(struct sched *s, struct plan **old, time_t now)
 	const struct master *m = s->m;
 	size_t h;
 
-	for (h = 0; h < s->t->nhosts; h++)
+	for (h = 0; h < s->t->nhosts; h++) {
+		const struct state *st = m->states[h];
+
 		s->silent[h] = old[h] != NULL && old[h]->expires <= now &&
-		    (m->states[h] == NULL || m->states[h]->epoch <
-		    old[h]->epoch);
+		    (st == NULL || st->epoch < old[h]->epoch);
+		if (s->silent[h] && !m->stale[h] && st != NULL &&
+		    difftime(now, st->time) >
+		    SILENT_ROUNDS * s->t->round)
+			s->dest_ok[h] = 0;
+	}
 }
 
 static void

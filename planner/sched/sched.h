@@ -85,6 +85,10 @@ size_t	 timing_add(struct timing *, const struct timed_op *);
 void	 timing_run(struct timing *);
 void	 timing_free(struct timing *);
 
+/* fallback.c: the rule a fallback keeps (verify applies it) */
+int	 fallback_violation(struct topology *, const struct plan *src_plan,
+	    const struct op *, size_t dst, char *why, size_t whylen);
+
 /* ------------------------------------------------------------------ */
 /* round.c: one planning round                                         */
 

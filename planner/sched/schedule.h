@@ -30,6 +30,17 @@
 /* When what is left fits in a round: ops are sized to the lower bound
  * times this, room for pipelines to fill (allocate.c). */
 #define SCHED_FILL_MARGIN 1.15
+/* A host silent on its expired plan whose last report is older than
+ * this many rounds is not planned for until it reports. */
+#define SILENT_ROUNDS 2
+/* A fallback is tried this share of the round (at least
+ * FALLBACK_MARGIN_MIN seconds) after its op's first block was to be
+ * done; the relay sheds half that margin earlier. */
+#define FALLBACK_MARGIN 0.05
+#define FALLBACK_MARGIN_MIN 2.0
+/* A relay sheds this long before its hosts may take their fallbacks:
+ * how far apart hosts' clocks may be. */
+#define FALLBACK_GUARD 0.5
 
 /* One destination host that still needs bytes of one file. */
 struct demand {
@@ -71,6 +82,10 @@ struct sched {
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
 	char		*dest_ok;	/* per host: may be planned for */
+	double		*start;		/* per host: seconds after issue its
+					 * agent begins its plan, as its state
+					 * says (0 when it does not) */
+	double		 earliest;	/* the earliest of them (forest.c) */
 	char		*silent;	/* per host: did not report on its last
 					 * plan, which has expired: relays
 					 * nothing (round.c) */
@@ -153,6 +168,9 @@ void	 lp_thread_done(void);
 
 struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 	    time_t expires);
+void	 plans_time(const struct sched *, struct plan **, struct timing *,
+	    double hop, const double *start);
+void	 plans_fallback(const struct sched *, struct plan **, double window);
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t expires);
 

@@ -236,6 +236,9 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		st->host = xstrdup(s->t->hosts[h].name);
 		st->epoch = epoch;
 		st->time = now;
+		/* As an agent reports when it begins its plans. */
+		st->has_start = 1;
+		st->start = s->late != NULL ? s->late[h] : 0;
 		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
 		for (f = 0; f < m->fileset->nfiles; f++)
 			if (*sim_hold(s, h, f) > 0) {
@@ -487,11 +490,149 @@ op_down(const struct sim *s, const struct op *o, long round)
 	return 0;
 }
 
+/* How an op of the round runs: from which source, at what rate, from
+ * when; src -1 when it does not run at all. */
+struct sim_op {
+	long		 src;
+	double		 rate, start;
+	double		 shed_rate;	/* what its shed entries take off */
+	int		 fell;		/* taken from its fallback */
+	char		*shed;		/* per shed entry: applies */
+};
+
+/* When host h's verified prefix of file f passes off, by the timing of
+ * the round so far: 0 when it has, INFINITY when nothing brings it. */
+static double
+sim_pass_time(struct sim *s, struct plan **plans, size_t **slot,
+    const struct timing *tm, size_t h, size_t f, uint64_t off)
+{
+	const struct plan *p = plans[h];
+	size_t i;
+
+	if (*sim_hold(s, h, f) > off)
+		return 0;
+	for (i = 0; p != NULL && slot[h] != NULL && i < p->nops; i++) {
+		const struct timed_op *x;
+
+		if (slot[h][i] == (size_t)-1)
+			continue;
+		x = &tm->ops[slot[h][i]];
+		if (x->file == f && x->offset <= off && off < x->offset +
+		    x->length)
+			return x->done[(off - x->offset) / x->block_size];
+	}
+	return INFINITY;
+}
+
+/*
+ * The fallbacks and sheds of the round, as agents take them: an op is
+ * taken from its fallback from the first moment, from the fallback's
+ * time and its agent's start on, when its fallback's prefix has passed
+ * its offset and its source's has not, at the fallback's rate
+ * or less; a relay's op whose prefix had not passed a shed entry's
+ * offset at the entry's time runs that much slower (for the whole op,
+ * which is what an agent starting late does and more than one that
+ * began on time does).  Both stick once taken.  Returns how many were
+ * taken now.
+ */
+static size_t
+sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
+    struct sim_op **run, const struct timing *tm)
+{
+	struct topology *t = s->t;
+	size_t h, i, k, taken = 0;
+
+	for (h = 0; h < t->nhosts; h++) {
+		const struct plan *p = plans[h];
+
+		for (i = 0; p != NULL && i < p->nops; i++) {
+			const struct op *o = &p->ops[i];
+			struct sim_op *r = &run[h][i];
+			long f = fileset_find(s->m->fileset, o->file), fb;
+			double when;
+
+			if (r->src < 0 || f < 0)
+				continue;
+			/* Sheds apply whichever source the op is taken
+			 * from: the fallbacks they make room for may share
+			 * its fallback's route. */
+			for (k = 0; k < o->nshed; k++)
+				if (!r->shed[k] && sim_pass_time(s, plans, slot,
+				    tm, h, (size_t)f, o->shed[k].offset) >
+				    o->shed[k].at) {
+					r->shed[k] = 1;
+					r->shed_rate += o->shed[k].rate;
+					r->rate = fmin(r->fell ?
+					    o->fallback->rate : INFINITY,
+					    o->rate - r->shed_rate) /
+					    (s->slow != NULL ? s->slow[h] : 1);
+					taken++;
+				}
+			if (o->fallback == NULL || r->fell || (fb =
+			    topology_host(t, o->fallback->source.host)) < 0)
+				continue;
+			/* From its time on, once the fallback has the first
+			 * block, if the source still has none. */
+			when = fmax(fmax(o->fallback->after, r->start),
+			    sim_pass_time(s, plans, slot, tm, (size_t)fb,
+			    (size_t)f, o->offset));
+			if (isinf(when) || sim_pass_time(s, plans, slot, tm,
+			    (size_t)topology_host(t, o->source.host),
+			    (size_t)f, o->offset) <= when)
+				continue;
+			r->fell = 1;
+			r->src = fb;
+			r->rate = fmin(o->fallback->rate, o->rate -
+			    r->shed_rate) / (s->slow != NULL ? s->slow[h] : 1);
+			r->start = when;
+			taken++;
+		}
+	}
+	return taken;
+}
+
+/* Times the round's ops as they run (run), into tm; slot[h][i] is op i
+ * of host h's place in it, or -1. */
+static void
+sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
+    size_t **slot, struct timing *tm)
+{
+	struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, h, i;
+
+	timing_init(tm, nf);
+	/* What a real relay costs beyond its blocks (bench/relay-hops.sh),
+	 * which the planner's timing rule does not count. */
+	tm->hop = SCHED_HOP_DELAY;
+	for (h = 0; h < t->nhosts; h++) {
+		const struct plan *p = plans[h];
+
+		for (i = 0; p != NULL && i < p->nops; i++) {
+			const struct op *o = &p->ops[i];
+			const struct sim_op *r = &run[h][i];
+			long f = fileset_find(s->m->fileset, o->file);
+			struct timed_op x;
+
+			slot[h][i] = (size_t)-1;
+			if (r->src < 0)
+				continue;
+			x = timed_op_from(o, h, (size_t)r->src, (size_t)f,
+			    *sim_hold(s, (size_t)r->src, (size_t)f),
+			    *sim_hold(s, h, (size_t)f));
+			x.start = r->start;
+			x.rate = r->rate;
+			slot[h][i] = timing_add(tm, &x);
+		}
+	}
+	timing_run(tm);
+}
+
 /*
  * Runs a round's ops the way agents would, by the timing rule: an op
  * whose source is down or corrupt fails at once; the others move their
  * blocks in order at their rates, a relay's no sooner than its source
- * has them, until the plan expires.  Each host keeps the blocks that
+ * has them, until the plan expires; an op whose relay source is late
+ * takes its fallback (sim_fallbacks()).  Each host keeps the blocks that
  * extend its prefix; an op cut off by the expiry reports a deadline, as
  * an agent does.  A host that became whole did so when the last block
  * it needed was done.
@@ -501,15 +642,12 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
     struct failure **fail, size_t *nfail)
 {
 	struct topology *t = s->t;
-	size_t nf = s->m->fileset->nfiles, h, i, k;
+	size_t h, i, k, pass;
 	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T;
 	size_t **slot = xcalloc(t->nhosts, sizeof(size_t *));
+	struct sim_op **run = xcalloc(t->nhosts, sizeof(*run));
 	struct timing tm;
 
-	timing_init(&tm, nf);
-	/* What a real relay costs beyond its blocks (bench/relay-hops.sh),
-	 * which the planner's timing rule does not count. */
-	tm.hop = SCHED_HOP_DELAY;
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
 
@@ -517,13 +655,15 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			continue;
 		window = (double)(p->expires - p->issued);
 		slot[h] = xcalloc(p->nops + 1, sizeof(size_t));
+		run[h] = xcalloc(p->nops + 1, sizeof(**run));
 		for (i = 0; i < p->nops; i++) {
 			const struct op *o = &p->ops[i];
 			long f = fileset_find(s->m->fileset, o->file);
 			long src = topology_host(t, o->source.host);
-			struct timed_op x;
+			struct sim_op *r = &run[h][i];
 
-			slot[h][i] = (size_t)-1;
+			r->src = -1;
+			r->shed = xcalloc(o->nshed + 1, 1);
 			if (f < 0 || src < 0)
 				continue;
 			if (op_down(s, o, round)) {
@@ -540,17 +680,19 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			 * sshd still serves what it holds. */
 			if (s->absent != NULL && s->absent[h])
 				continue;
-			x = timed_op_from(o, h, (size_t)src, (size_t)f,
-			    *sim_hold(s, (size_t)src, (size_t)f),
-			    *sim_hold(s, h, (size_t)f));
-			if (s->late != NULL)
-				x.start = s->late[h];
-			if (s->slow != NULL)
-				x.rate /= s->slow[h];
-			slot[h][i] = timing_add(&tm, &x);
+			r->src = src;
+			r->rate = o->rate / (s->slow != NULL ? s->slow[h] : 1);
+			r->start = s->late != NULL ? s->late[h] : 0;
 		}
 	}
-	timing_run(&tm);
+	/* Each pass may take fallbacks that slow or free others. */
+	for (pass = 0;; pass++) {
+		sim_time_ops(s, plans, run, slot, &tm);
+		if (pass == SIM_FALLBACK_PASSES || sim_fallbacks(s, plans,
+		    slot, run, &tm) == 0)
+			break;
+		timing_free(&tm);
+	}
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
 
@@ -580,9 +722,13 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 		}
 		if (p != NULL && s->done_at[h] < 0 && sim_host_whole(s, h))
 			s->done_at[h] = (double)(round - 1) * s->T + last[h];
+		for (i = 0; p != NULL && i < p->nops; i++)
+			free(run[h][i].shed);
+		free(run[h]);
 		free(slot[h]);
 	}
 	timing_free(&tm);
+	free(run);
 	free(slot);
 	free(last);
 }

@@ -28,6 +28,9 @@ struct sample {
 	size_t		 resource;
 };
 
+/* Passes over a round's timing to take fallbacks that depend on others. */
+#define SIM_FALLBACK_PASSES 8
+
 struct sim {
 	struct master	*m;
 	struct topology	*t;
