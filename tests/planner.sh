@@ -8,6 +8,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/cases.sh"
+. "$top/tests/lib/chart.sh"
 independent_note planner
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -414,19 +415,11 @@ done
 [ "$(ls "$work/charts")" = "$(printf 'lp,greedy,origin,swarm.svg\norigin.svg')" ] && ok ||
     fail "simulate --svg left: $(ls "$work/charts")"
 grep -q "rounds=4 " "$work/charts.out" && ok || fail "origin on wan3 is not 4 rounds: $(cat "$work/charts.out")"
-if ! command -v rsvg-convert >/dev/null 2>&1; then
-	echo "planner: no rsvg-convert (make deps installs librsvg2-bin): the charts are not looked at" >&2
-else
-	out=""
-	if rsvg-convert "$work/charts/lp,greedy,origin,swarm.svg" -o "$work/all.png" &&
-	    out=$(python3 "$top/tests/chart.py" "$work/charts/lp,greedy,origin,swarm.svg" "$work/all.png" \
-	    --name lp --name greedy --name origin --name swarm --min-points 50 --fine 2>&1); then ok
-	else fail "the chart of four methods: $out"; fi
-	if rsvg-convert "$work/charts/origin.svg" -o "$work/origin.png" &&
-	    out=$(python3 "$top/tests/chart.py" "$work/charts/origin.svg" "$work/origin.png" \
-	    --name origin --min-points 400 --fine 2>&1); then ok
-	else fail "the chart of origin: $out"; fi
-fi
+look_at_chart "$work/charts/lp,greedy,origin,swarm.svg" --name lp --name greedy --name origin \
+    --name swarm --min-points 50 --fine
+case $? in 0) ok ;; 1) fail "the chart of four methods: $chart_wrong" ;; esac
+look_at_chart "$work/charts/origin.svg" --name origin --min-points 400 --fine
+case $? in 0) ok ;; 1) fail "the chart of origin: $chart_wrong" ;; esac
 "$plan" simulate -t "$(case_dir tiny)/topology.yaml" -f "$(case_dir tiny)/fileset.yaml" \
     --svg "$work/nodir/run.svg" >/dev/null 2>"$work/err"
 rc=$?
