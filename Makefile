@@ -60,7 +60,7 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
 	       planner/keygen.o planner/health.o planner/retire.o \
-	       planner/progress.o planner/export.o \
+	       planner/progress.o planner/export.o planner/history.o \
 	       planner/sim/engine.o planner/sim/baseline.o planner/sim/chart.o \
 	       planner/sched/round.o planner/sched/budget.o \
 	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
