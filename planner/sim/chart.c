@@ -164,7 +164,8 @@ draw_time_axis(FILE *f, const struct chart *c, double top, double h,
 /*
  * One line's points, at most one every half pixel: a step line keeps
  * the highest level of the points it merges, so that no peak is lost;
- * the points stop at the first past the axis's end (the clip cuts it).
+ * the points stop at the first past the axis's end, which the clip
+ * cuts at the edge.
  */
 static void
 draw_points(FILE *f, const struct chart *c, const struct chart_panel *p,
@@ -193,7 +194,7 @@ draw_points(FILE *f, const struct chart *c, const struct chart_panel *p,
 		if (x > PLOT_X + PLOT_W)
 			break;
 	}
-	if (l->n > 0 && x <= PLOT_X + PLOT_W)
+	if (l->n > 0)
 		fprintf(f, "%.1f,%.1f", cx, panel_y(p, top, cy));
 }
 
