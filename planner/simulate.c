@@ -302,9 +302,9 @@ chart_run(struct chart *c, size_t k, const struct sim_outcome *o,
 /*
  * The chart of n runs: bytes delivered, destinations whole and the
  * busiest resource's use over time, with the bound.  The time axis ends
- * at the latest makespan, but for a method over ten times the bound,
- * which runs off the edge rather than flatten the others.  Returns 0 or
- * EX_CANTCREAT (reported).
+ * at the latest makespan, but for a method over four times the
+ * quickest's, which runs off the edge rather than flatten the others.
+ * Returns 0 or EX_CANTCREAT (reported).
  */
 static int
 write_chart(const char *path, const struct sim_outcome *o, size_t n,
@@ -312,14 +312,16 @@ write_chart(const char *path, const struct sim_outcome *o, size_t n,
 {
 	struct chart c;
 	struct run_points rp[4];
-	double tmax = bound, ymax = 0;
+	double tmax = bound, ymax = 0, quickest = INFINITY;
 	size_t k;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	memset(rp, 0, sizeof(rp));
+	for (k = 0; k < n; k++)
+		quickest = fmin(quickest, o[k].makespan);
 	for (k = 0; k < n; k++) {
-		if (o[k].makespan <= 10 * bound || n == 1)
+		if (o[k].makespan <= 4 * quickest)
 			tmax = fmax(tmax, o[k].makespan);
 		ymax = fmax(ymax, (double)o[k].total);
 	}

@@ -31,7 +31,7 @@ struct sample {
 
 /* The stretches a planned round is cut into for the chart, from its
  * start to its last block. */
-#define SIM_ROUND_STRETCHES 400
+#define SIM_ROUND_STRETCHES 200
 
 struct sim {
 	struct master	*m;
