@@ -300,15 +300,15 @@ chart_run(struct chart *c, size_t k, const struct sim_outcome *o,
 }
 
 /*
- * The chart of n runs: bytes delivered, destinations whole and the
- * busiest resource's use over time, with the bound.  The time axis ends
- * at the latest makespan, but for a method over four times the
- * quickest's, which runs off the edge rather than flatten the others.
+ * The chart of n runs on topology: bytes delivered, destinations whole
+ * and the busiest resource's use over time, with the bound.  The time
+ * axis ends at the latest makespan, but for a method over four times
+ * the quickest's, which runs off the edge rather than flatten the others.
  * Returns 0 or EX_CANTCREAT (reported).
  */
 static int
-write_chart(const char *path, const struct sim_outcome *o, size_t n,
-    double bound)
+write_chart(const char *path, const char *topology,
+    const struct sim_outcome *o, size_t n, double bound)
 {
 	struct chart c;
 	struct run_points rp[4];
@@ -331,7 +331,7 @@ write_chart(const char *path, const struct sim_outcome *o, size_t n,
 	c.nseries = n;
 	c.npanels = 3;
 	snprintf(c.title, sizeof(c.title), "sluice-plan simulate: %s",
-	    n > 1 ? "methods compared" : o[0].method);
+	    topology);
 	snprintf(c.xlabel, sizeof(c.xlabel), "time since the start "
 	    "(seconds)");
 	c.panels[0] = (struct chart_panel){ "bytes", "bytes delivered",
@@ -505,7 +505,7 @@ cmd_simulate(int argc, char **argv)
 		printf("\n");
 	}
 	if (o.svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
-	    write_chart(o.svg, out, n, bound) != 0 && rc == 0)
+	    write_chart(o.svg, o.tpath, out, n, bound) != 0 && rc == 0)
 		rc = EX_CANTCREAT;
 out:
 	for (k = 0; k < 4; k++) {
