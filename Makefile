@@ -45,7 +45,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 # Debian packages the build, the tests and the demo need.
 DEBS = make gcc clang pkg-config libglpk-dev libyaml-dev libssh2-1-dev \
        libssl-dev libjansson-dev check openssh-server openssh-client iproute2 mandoc \
-       python3 python3-yaml valgrind
+       python3 python3-yaml valgrind librsvg2-bin
 # What make bench alone adds: the BitTorrent swarm bench/torrent.sh runs
 # against sluice.  make check needs none of them.
 BENCH_DEBS = aria2 opentracker mktorrent
@@ -60,7 +60,7 @@ PLANNER_OBJ  = planner/main.o planner/check.o planner/run.o \
 	       planner/verify.o planner/status.o planner/bound.o \
 	       planner/simulate.o planner/dot.o planner/forgive.o \
 	       planner/keygen.o planner/health.o planner/retire.o \
-	       planner/progress.o planner/export.o \
+	       planner/progress.o planner/export.o planner/history.o \
 	       planner/sim/engine.o planner/sim/baseline.o planner/sim/chart.o \
 	       planner/sched/round.o planner/sched/budget.o \
 	       planner/sched/demand.o planner/sched/forest.o planner/sched/allocate.o \
@@ -231,7 +231,7 @@ need-deps:
 	for p in yaml-0.1 libcrypto libssh2 jansson check; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || ok=0; done; \
 	test -f /usr/include/glpk.h || ok=0; \
-	for c in mandoc python3 /usr/sbin/sshd ssh-keygen; do \
+	for c in mandoc python3 /usr/sbin/sshd ssh-keygen rsvg-convert; do \
 		command -v $$c >/dev/null 2>&1 || ok=0; done; \
 	python3 -c 'import yaml' 2>/dev/null || ok=0; \
 	if [ $$ok = 0 ]; then $(MAKE) --no-print-directory deps; fi

@@ -65,7 +65,25 @@ struct progress {
 	char		 bound_why[256];
 };
 
+/* What states hold of what is published: bytes, and the destination
+ * hosts (those that must hold a file they do not generate) whole. */
+struct progress_held {
+	double		 bytes;
+	size_t		 hosts, whole;
+};
+
+/* A point of the fleet's history, as status --svg draws it. */
+struct progress_moment {
+	time_t		 when;		/* the master's clock */
+	uint64_t	 epoch;		/* the kept set's; 0 the states in
+					 * place */
+	struct progress_held held;
+	double		 busiest;	/* the plans' busiest resource, a
+					 * share of its capacity */
+};
+
 void	 progress_measure(struct master *, struct progress *);
+size_t	 progress_history(struct master *, struct progress_moment **);
 void	 progress_free(struct progress *);
 void	 progress_duration(char *, size_t, double seconds);
 
@@ -75,8 +93,11 @@ struct status_options {
 	int		 verbose;	/* -v: per host too */
 	int		 json;		/* --json */
 	const char	*prom;		/* --prom FILE; NULL none */
+	const char	*svg;		/* --svg FILE; NULL none */
 };
 
+int	 status_svg(const char *path, struct master *,
+	    const struct progress *);		/* history.c */
 int	 status_json(FILE *, struct master *, const struct ledger *,
 	    const struct progress *, int verbose);
 int	 status_prom(const char *path, struct master *,

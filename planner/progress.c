@@ -24,27 +24,37 @@ published(const struct master *m, size_t f)
 	return m->manifests[f] ? (double)m->manifests[f]->length : 0;
 }
 
-/* Adds what src's states hold of every file, per site, to have (file *
- * nsites + site), each host counted up to what m publishes. */
+/*
+ * What src's states hold of what m publishes, each host counted up to
+ * it: per file and site added to cells (file * nsites + site) unless
+ * NULL, and in all into *held.
+ */
 static void
-site_sums(const struct master *m, const struct master *src, double *have)
+held_sums(const struct master *m, const struct master *src, double *cells,
+    struct progress_held *held)
 {
 	const struct topology *t = m->topology;
 	size_t f, h;
 
-	for (f = 0; f < m->fileset->nfiles; f++) {
-		double want = published(m, f);
+	memset(held, 0, sizeof(*held));
+	for (h = 0; h < t->nhosts; h++) {
+		int dest = 0, whole = 1;
 
-		for (h = 0; h < t->nhosts; h++) {
-			double l;
+		for (f = 0; f < m->fileset->nfiles; f++) {
+			double want = published(m, f), l;
 
 			if (!fileset_targets(t, &m->fileset->files[f], h) ||
 			    src->states == NULL)
 				continue;
-			l = (double)master_length(src, h, f);
-			have[f * t->nsites + t->hosts[h].site] += l < want ?
-			    l : want;
+			l = fmin((double)master_length(src, h, f), want);
+			if (cells != NULL)
+				cells[f * t->nsites + t->hosts[h].site] += l;
+			held->bytes += l;
+			dest |= m->fileset->files[f].generator != h;
+			whole &= want > 0 && l >= want;
 		}
+		held->hosts += dest;
+		held->whole += dest && whole;
 	}
 }
 
@@ -74,6 +84,86 @@ states_uploaded(const struct master *m)
 }
 
 /*
+ * The set kept for epoch, loaded into *old (the caller's, master_free())
+ * when it is of m's hosts and files.  Returns when it was planned, or 0
+ * when it is not to be measured (*old NULL).
+ */
+static time_t
+kept_set(const struct master *m, uint64_t epoch, struct master **old)
+{
+	time_t issued = health_issued(m, epoch);
+
+	*old = NULL;
+	if (issued == 0)
+		return 0;
+	if (master_load_set(m->dir, epoch, old) != 0 ||
+	    (*old)->topology->nhosts != m->topology->nhosts ||
+	    (*old)->fileset->nfiles != m->fileset->nfiles) {
+		master_free(*old);
+		*old = NULL;
+		return 0;
+	}
+	return issued;
+}
+
+/* The busiest resource's share of its capacity in the plans of epoch's
+ * set, 0 when none carries anything. */
+static double
+planned_busiest(const struct master *m, uint64_t epoch)
+{
+	const struct topology *t = m->topology;
+	struct plan **plans = epoch_plans(m, epoch);
+	double *use = budget_use(t, plans, t->nhosts), top = 0;
+	size_t r;
+
+	for (r = 0; r < t->nresources; r++)
+		if (t->resources[r].capacity != CAP_UNLIMITED &&
+		    t->resources[r].capacity > 0)
+			top = fmax(top, use[r] / t->resources[r].capacity);
+	plans_free(t, plans);
+	free(use);
+	return top;
+}
+
+/*
+ * The fleet's history from what the master keeps, oldest first: each
+ * kept epoch set's states at the time the set was planned, with its
+ * plans' busiest resource, then the states in place at their upload
+ * when that is later (both the master's clock, as measure_rates()
+ * takes them), holding the last set's plans.  Returns how many moments
+ * are in *out (the caller's, free()).
+ */
+size_t
+progress_history(struct master *m, struct progress_moment **out)
+{
+	struct progress_moment *mo;
+	struct master *old;
+	uint64_t *ep;
+	size_t n = health_epochs(m, &ep), i, k = 0;
+	time_t now = states_uploaded(m);
+
+	mo = xcalloc(n + 2, sizeof(*mo));
+	for (i = 0; i < n; i++) {
+		if ((mo[k].when = kept_set(m, ep[i], &old)) == 0)
+			continue;
+		mo[k].epoch = ep[i];
+		held_sums(m, old, NULL, &mo[k].held);
+		mo[k].busiest = planned_busiest(m, ep[i]);
+		master_free(old);
+		k++;
+	}
+	if (now > 0 && (k == 0 || now > mo[k - 1].when)) {
+		mo[k].when = now;
+		held_sums(m, m, NULL, &mo[k].held);
+		mo[k].busiest = k > 0 ? mo[k - 1].busiest : 0;
+		k++;
+	}
+	free(ep);
+	*out = mo;
+	return k;
+}
+
+/*
  * The rate per file and site (bytes/s, into p->sites[].rate) from the
  * oldest kept set to the states in place; p->window is the time between
  * them, 0 when there is not enough to measure.
@@ -81,30 +171,23 @@ states_uploaded(const struct master *m)
 static void
 measure_rates(struct master *m, struct progress *p)
 {
-	const struct topology *t = m->topology;
 	size_t cells = p->nfiles * p->nsites, i, n;
 	double *first = xcalloc(cells ? cells : 1, sizeof(double));
 	double *last = xcalloc(cells ? cells : 1, sizeof(double));
+	struct progress_held held;
 	uint64_t *ep;
 	time_t t0 = 0, t1 = states_uploaded(m);
 
 	n = health_epochs(m, &ep);
 	for (i = 0; i < n && t0 == 0; i++) {
-		struct master *old = NULL;
+		struct master *old;
 
-		if ((t0 = health_issued(m, ep[i])) == 0)
+		if ((t0 = kept_set(m, ep[i], &old)) == 0)
 			continue;
-		if (master_load_set(m->dir, ep[i], &old) != 0 ||
-		    old->topology->nhosts != t->nhosts ||
-		    old->fileset->nfiles != m->fileset->nfiles) {
-			t0 = 0;
-			master_free(old);
-			continue;
-		}
-		site_sums(m, old, first);
+		held_sums(m, old, first, &held);
 		master_free(old);
 	}
-	site_sums(m, m, last);
+	held_sums(m, m, last, &held);
 	if (t0 > 0 && t1 > t0) {
 		p->window = difftime(t1, t0);
 		for (i = 0; i < cells; i++)

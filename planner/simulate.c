@@ -141,9 +141,58 @@ sim_free(struct sim *s)
 	master_free(s->m);
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+
+	return (*x > *y) - (*x < *y);
+}
+
+/* When each destination host (a target of a file it does not generate)
+ * was whole, ascending, INFINITY never, into out. */
+static void
+destinations_done(const struct sim *s, struct sim_outcome *out)
+{
+	const struct fileset *fs = s->m->fileset;
+	size_t h, f;
+
+	out->done = xcalloc(s->t->nhosts + 1, sizeof(double));
+	for (h = 0; h < s->t->nhosts; h++) {
+		for (f = 0; f < fs->nfiles; f++)
+			if (fs->files[f].generator != h &&
+			    fileset_targets(s->t, &fs->files[f], h))
+				break;
+		if (f < fs->nfiles)
+			out->done[out->ndest++] = s->done_at[h] < 0 ?
+			    INFINITY : s->done_at[h];
+	}
+	qsort(out->done, out->ndest, sizeof(double), cmp_double);
+}
+
+/* The resource that was the busiest for the longest, into out. */
+static void
+busiest_longest(const struct sim *s, struct sim_outcome *out)
+{
+	double *held = xcalloc(s->t->nresources + 1, sizeof(double));
+	size_t i, best = 0;
+
+	for (i = 0; i < out->nsamples; i++)
+		if (out->samples[i].busiest > 0)
+			held[out->samples[i].resource] += out->samples[i].t1 -
+			    out->samples[i].t0;
+	for (i = 1; i < s->t->nresources; i++)
+		if (held[i] > held[best])
+			best = i;
+	if (s->t->nresources > 0 && held[best] > 0)
+		snprintf(out->busiest, sizeof(out->busiest), "%s",
+		    s->t->resources[best].id);
+	free(held);
+}
+
 /*
  * Runs one method to completion (or max_rounds).  Fills out (its samples
- * are the caller's) and *rounds.  Returns 0 or a sysexits code.
+ * and done are the caller's) and *rounds.  Returns 0 or a sysexits code.
  */
 static int
 simulate_one(const struct sim_options *o, enum sim_method method,
@@ -172,7 +221,6 @@ simulate_one(const struct sim_options *o, enum sim_method method,
 				goto out;
 		} else
 			sim_flow_round(&s, round);
-		sim_sample_round(&s, round);
 	}
 	*rounds = round - 1;
 	if (!sim_all_done(&s)) {
@@ -192,9 +240,8 @@ simulate_one(const struct sim_options *o, enum sim_method method,
 	out->samples = s.samples;
 	out->nsamples = s.nsamples;
 	s.samples = NULL;
-	if (out->nsamples > 0)
-		snprintf(out->busiest, sizeof(out->busiest), "%s",
-		    s.t->resources[out->samples[0].resource].id);
+	destinations_done(&s, out);
+	busiest_longest(&s, out);
 out:
 	for (h = 0; old != NULL && h < s.t->nhosts; h++) {
 		plan_free(old[h]);
@@ -207,6 +254,108 @@ out:
 	free(nfail);
 	ledger_free(l);
 	sim_free(&s);
+	return rc;
+}
+
+/* A run's points for the chart, each array the caller's. */
+struct run_points {
+	double		*t, *bytes, *use;	/* per stretch, and 0 */
+	double		*dt, *share;		/* per host done, and 0 */
+};
+
+/* Fills a run's three lines (bytes, hosts whole, busiest use) in c. */
+static void
+chart_run(struct chart *c, size_t k, const struct sim_outcome *o,
+    struct run_points *rp)
+{
+	size_t n = o->nsamples, i, m;
+
+	rp->t = xcalloc(n + 2, sizeof(double));
+	rp->bytes = xcalloc(n + 2, sizeof(double));
+	rp->use = xcalloc(n + 2, sizeof(double));
+	for (i = 0; i < n; i++) {
+		rp->t[i + 1] = o->samples[i].t1;
+		rp->bytes[i + 1] = (double)o->samples[i].delivered;
+		rp->use[i] = 100 * o->samples[i].busiest;
+	}
+	c->panels[0].lines[k] = (struct chart_line){ rp->t, rp->bytes, n + 1,
+	    0, 0 };
+	/* Each stretch's use holds from its start: t[i] is where stretch
+	 * i starts, and the last ends the line. */
+	c->panels[2].lines[k] = (struct chart_line){ rp->t, rp->use, n + 1,
+	    1, 0 };
+	/* The share of destinations whole, a step at each one's time. */
+	rp->dt = xcalloc(o->ndest + 2, sizeof(double));
+	rp->share = xcalloc(o->ndest + 2, sizeof(double));
+	for (i = m = 0; i < o->ndest && isfinite(o->done[i]); i++) {
+		rp->dt[m + 1] = o->done[i];
+		rp->share[m + 1] = 100 * (double)(i + 1) / (double)o->ndest;
+		m++;
+	}
+	/* ... held to the end of the run. */
+	rp->dt[m + 1] = n > 0 ? o->samples[n - 1].t1 : o->makespan;
+	rp->share[m + 1] = rp->share[m];
+	c->panels[1].lines[k] = (struct chart_line){ rp->dt, rp->share, m + 2,
+	    1, 0 };
+}
+
+/*
+ * The chart of n runs on topology: bytes delivered, destinations whole
+ * and the busiest resource's use over time, with the bound.  The time
+ * axis ends at the latest makespan, but for a method over four times
+ * the quickest's, which runs off the edge rather than flatten the others.
+ * Returns 0 or EX_CANTCREAT (reported).
+ */
+static int
+write_chart(const char *path, const char *topology,
+    const struct sim_outcome *o, size_t n, double bound)
+{
+	struct chart c;
+	struct run_points rp[4];
+	double tmax = bound, ymax = 0, quickest = INFINITY;
+	size_t k;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(rp, 0, sizeof(rp));
+	for (k = 0; k < n; k++)
+		quickest = fmin(quickest, o[k].makespan);
+	for (k = 0; k < n; k++) {
+		if (o[k].makespan <= 4 * quickest)
+			tmax = fmax(tmax, o[k].makespan);
+		ymax = fmax(ymax, (double)o[k].total);
+	}
+	c.tmax = tmax > 0 ? tmax * 1.02 : 1;
+	c.bound = bound;
+	snprintf(c.bound_label, sizeof(c.bound_label), "bound %.3gs", bound);
+	c.nseries = n;
+	c.npanels = 3;
+	snprintf(c.title, sizeof(c.title), "sluice-plan simulate: %s",
+	    topology);
+	snprintf(c.xlabel, sizeof(c.xlabel), "time since the start "
+	    "(seconds)");
+	c.panels[0] = (struct chart_panel){ "bytes", "bytes delivered",
+	    CHART_BYTES, ymax, ymax, "all", { { 0 } } };
+	c.panels[1] = (struct chart_panel){ "hosts", "hosts complete",
+	    CHART_PERCENT, 100, 0, NULL, { { 0 } } };
+	c.panels[2] = (struct chart_panel){ "busiest", "busiest resource",
+	    CHART_PERCENT, 100, 0, NULL, { { 0 } } };
+	for (k = 0; k < n && k < 4; k++) {
+		chart_run(&c, k, &o[k], &rp[k]);
+		snprintf(c.legend[k], sizeof(c.legend[k]), "%s: makespan %.1fs, "
+		    "%.2f\u00d7 the bound%s%s%s", o[k].method, o[k].makespan,
+		    bound > 0 ? o[k].makespan / bound : 0.0,
+		    o[k].makespan > c.tmax ? " (off the chart)" : "",
+		    o[k].busiest[0] ? "; busiest longest: " : "", o[k].busiest);
+	}
+	rc = chart_write(path, &c) == 0 ? 0 : EX_CANTCREAT;
+	for (k = 0; k < 4; k++) {
+		free(rp[k].t);
+		free(rp[k].bytes);
+		free(rp[k].use);
+		free(rp[k].dt);
+		free(rp[k].share);
+	}
 	return rc;
 }
 
@@ -356,11 +505,13 @@ cmd_simulate(int argc, char **argv)
 		printf("\n");
 	}
 	if (o.svg != NULL && (rc == 0 || rc == EX_SOFTWARE) &&
-	    chart_write(o.svg, out, n, bound) != 0 && rc == 0)
+	    write_chart(o.svg, o.tpath, out, n, bound) != 0 && rc == 0)
 		rc = EX_CANTCREAT;
 out:
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < 4; k++) {
 		free(out[k].samples);
+		free(out[k].done);
+	}
 	free(o.list);
 	return rc;
 }

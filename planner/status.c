@@ -256,7 +256,7 @@ static void
 usage_status(void)
 {
 	fprintf(stderr, "usage: sluice-plan status -d DIR [-v] [--json] "
-	    "[--prom FILE]\n");
+	    "[--prom FILE] [--svg FILE]\n");
 }
 
 /* Parses status's options into o; returns 0 or EX_USAGE. */
@@ -266,6 +266,7 @@ status_options(int argc, char **argv, struct status_options *o)
 	static const struct option longs[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "prom", required_argument, NULL, 'p' },
+		{ "svg", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
@@ -285,6 +286,9 @@ status_options(int argc, char **argv, struct status_options *o)
 			break;
 		case 'p':
 			o->prom = optarg;
+			break;
+		case 's':
+			o->svg = optarg;
 			break;
 		default:
 			return EX_USAGE;
@@ -315,8 +319,9 @@ print_text(struct master *m, struct ledger *l, const struct progress *p,
 
 /*
  * sluice-plan status: text, or with --json one JSON document; with
- * --prom FILE the same figures as a Prometheus textfile, written
- * atomically, and nothing on standard output unless --json or -v.
+ * --prom FILE the same figures as a Prometheus textfile and with --svg
+ * FILE the history as a chart, each written atomically, and then
+ * nothing on standard output unless --json or -v.
  */
 int
 cmd_status(int argc, char **argv)
@@ -338,9 +343,11 @@ cmd_status(int argc, char **argv)
 	progress_measure(m, &p);
 	if (o.prom != NULL && (rc = status_prom(o.prom, m, l, &p)) != 0)
 		goto out;
+	if (o.svg != NULL && (rc = status_svg(o.svg, m, &p)) != 0)
+		goto out;
 	if (o.json)
 		rc = status_json(stdout, m, l, &p, o.verbose);
-	else if (o.prom == NULL || o.verbose)
+	else if ((o.prom == NULL && o.svg == NULL) || o.verbose)
 		print_text(m, l, &p, o.verbose);
 out:
 	progress_free(&p);

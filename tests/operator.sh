@@ -6,11 +6,13 @@
 # run, status and check, with plans that expire before they arrive;
 # planning runs that come less often than the round are warned of; check
 # ends with a one-line summary; manifests of versions the file set no
-# longer names are retired into the epoch set, said once.
+# longer names are retired into the epoch set, said once; status --svg
+# draws the history the master keeps.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/cases.sh"
+. "$top/tests/lib/chart.sh"
 independent_note operator
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -219,6 +221,56 @@ else fail "eta: --prom: exit $rc: $out: $(ls -A "$work/textfile"; cat "$work/tex
 "$plan" status --prom "$work/nodir/sluice.prom" -d "$d" 2>"$work/prom.err"
 rc=$?
 [ $rc -eq 73 ] && grep -q "nodir/sluice.prom" "$work/prom.err" && ok || fail "--prom into no directory: exit $rc: $(cat "$work/prom.err")"
+# The history as a chart: four runs a minute apart (times given with
+# --now), the hosts reporting more before each (their uploads dated with
+# touch): host number i (in name order) holds (k * (i % 5 + 2) * 24) MiB
+# of each file after k minutes, at most all, so that after four all but
+# the six with i % 5 = 0 are complete.  status --svg draws, from the
+# three sets kept and the states in place, the bytes held rising at four
+# points, 23 of the 29 destinations complete, the plans' busiest
+# resource, the bound ahead and the ETA; tests/chart.py looks at it
+# rendered; nothing is printed, and no directory to write in is exit 73.
+fresh wan3 history
+d="$work/history"
+report() {	# report K: every host's state after K minutes
+	i=0
+	for f in "$d"/states/*.yaml; do
+		h=$(basename "$f" .yaml)
+		i=$((i + 1))
+		if [ "$h" != r0s0h0 ]; then
+			l=$(($1 * (i % 5 + 2) * 24 * MIB))
+			[ $l -gt $((256 * MIB)) ] && l=$((256 * MIB))
+			{ printf "host: %s\nepoch: %d\ntime: '2026-11-25T08:0%d:50Z'\nfiles:\n" "$h" "$1" "$1"
+			  for j in 0 1 2; do printf "  - {name: data/file-00%d.bin, version: 1, length: %d}\n" $j $l; done
+			  printf "failures: []\n"; } > "$f"
+		fi
+		touch -d "2026-11-25T08:0$1:55Z" "$f"
+	done
+}
+for k in 1 2 3 4; do
+	"$plan" run -d "$d" --now "2026-11-25T08:0$k:00Z" || fail "history: run $k"
+	report $k
+done
+out=$("$plan" status -d "$d" --svg "$work/history.svg" 2>&1)
+rc=$?
+[ $rc -eq 0 ] && [ -z "$out" ] && ok || fail "history: status --svg: exit $rc: $out"
+python3 - "$work/history.svg" <<'EOP' && ok || fail "history: $(grep 'series-\|held' "$work/history.svg")"
+import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+lines = [e for e in r.iter() if e.tag.endswith("polyline") and e.get("class") == "series-0"]
+text = ["".join(e.itertext()) for e in r.iter() if e.tag.endswith("text")]
+held = [float(p.split(",")[1]) for p in lines[0].get("points").split()]
+assert len(held) == 4 and all(a > b for a, b in zip(held, held[1:])), held
+assert any(t.endswith("; 23 of 29 hosts complete") for t in text), text
+assert any(t.startswith("bound: 1.61s after the last states") for t in text), text
+assert any(t.startswith("at the throughput measured: ETA ") for t in text), text
+assert any(t.startswith("seconds since 2026-11-25 08:02:00 UTC (epoch 2") for t in text), text
+EOP
+look_at_chart "$work/history.svg" --name "held across the fleet" --series 1 --min-points 4
+case $? in 0) ok ;; 1) fail "history: the chart: $chart_wrong" ;; esac
+"$plan" status -d "$d" --svg "$work/nodir/history.svg" 2>"$work/svg.err"
+rc=$?
+[ $rc -eq 73 ] && grep -q "nodir/history.svg" "$work/svg.err" && ok || fail "--svg into no directory: exit $rc: $(cat "$work/svg.err")"
 # Everything delivered: status says so, and no plan's resources are
 # called busy.
 fresh wan3 done

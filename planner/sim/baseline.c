@@ -274,7 +274,8 @@ starts_by(const struct sim *s, size_t h, double elapsed)
 /*
  * One round of baseline flows in steps of a second at most; swarm chooses
  * its peers again every SWARM_REPICK seconds.  A flow moves what its
- * max-min fair rate allows, and never past what its source holds.
+ * max-min fair rate allows, and never past what its source holds.  Each
+ * step is a sample for the chart.
  */
 void
 sim_flow_round(struct sim *s, long round)
@@ -312,7 +313,7 @@ sim_flow_round(struct sim *s, long round)
 			int k;
 
 			for (k = 0; k < fl[i].nres; k++)
-				s->use[fl[i].res[k]] += fl[i].rate * dt / s->T;
+				s->use[fl[i].res[k]] += fl[i].rate;
 			uint64_t *d = sim_hold(s, fl[i].dst, fl[i].file);
 			uint64_t have = *sim_hold(s, fl[i].src, fl[i].file);
 			uint64_t size = s->m->fileset->files[fl[i].file].size;
@@ -349,11 +350,12 @@ sim_flow_round(struct sim *s, long round)
 			*d += got;
 			s->bytes += got;
 		}
+		sim_sample(s, start + elapsed, start + elapsed + dt, s->bytes,
+		    s->use);
+		memset(s->use, 0, s->t->nresources * sizeof(double));
 		elapsed += dt;
 		sim_note_done(s, start + elapsed);
 	}
 	free(fl);
 	budget_free(&b);
 }
-
-/* Records the round for the chart and clears the round's use. */

@@ -625,6 +625,102 @@ sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
 		}
 	}
 	timing_run(tm);
+/* A planned round cut into stretches for the chart: what the kept
+ * blocks brought in each and what each resource carried (B/s). */
+struct stretches {
+	size_t		 n;
+	double		 width;		/* seconds */
+	uint64_t	*got;		/* per stretch */
+	double		*use;		/* resource * n + stretch */
+};
+
+/* The latest block of tm done within the window: where the round's
+ * stretches end; 0 when none is. */
+static double
+last_block(const struct timing *tm, double window)
+{
+	double span = 0;
+	size_t i, k;
+
+	for (i = 0; i < tm->nops; i++)
+		for (k = 0; k < tm->ops[i].nblocks; k++)
+			if (tm->ops[i].done[k] <= window * (1 + 1e-9) &&
+			    tm->ops[i].done[k] > span)
+				span = tm->ops[i].done[k];
+	return span;
+}
+
+/* The stretch that holds time t (seconds into the round). */
+static size_t
+stretch_of(const struct stretches *st, double t)
+{
+	double i = floor(t / st->width);
+
+	return i < 0 ? 0 : i >= (double)st->n ? st->n - 1 : (size_t)i;
+}
+
+/* Charges a block that crossed the op's resources at rate from a to b
+ * seconds into the round to the stretches it overlaps. */
+static void
+charge_block(struct stretches *st, const struct op *o, double rate,
+    double a, double b)
+{
+	size_t i, j;
+
+	for (i = stretch_of(st, a); i <= stretch_of(st, b); i++) {
+		double lo = fmax(a, (double)i * st->width);
+		double hi = fmin(b, (double)(i + 1) * st->width);
+
+		if (hi <= lo)
+			continue;
+		for (j = 0; j < o->nres_index; j++)
+			st->use[o->res_index[j] * st->n + i] += rate *
+			    (hi - lo) / st->width;
+	}
+}
+
+/* Block k of x on its op's resources: from when x's rate lets it start
+ * (no sooner than the block before it was done) until it was done. */
+static void
+charge_op_block(struct stretches *st, const struct timed_op *x, size_t k,
+    const struct op *o)
+{
+	uint64_t end = x->offset + (k + 1) * x->block_size, bytes;
+	double a;
+
+	if (end > x->offset + x->length)
+		end = x->offset + x->length;
+	bytes = end - (x->offset + k * x->block_size);
+	a = fmax(x->start, x->done[k] - (double)bytes / x->rate);
+	if (k > 0)
+		a = fmax(a, x->done[k - 1]);
+	charge_block(st, o, x->rate, a, x->done[k]);
+}
+
+/*
+ * The round's stretches into the run's samples, from start (the round's
+ * start, seconds into the run) with before bytes delivered until it;
+ * then, unless the run is over, the rest of the round idle.
+ */
+static void
+sample_stretches(struct sim *s, const struct stretches *st, double start,
+    uint64_t before)
+{
+	size_t nr = s->t->nresources, i, r;
+	double *use = xcalloc(nr + 1, sizeof(double));
+
+	for (i = 0; i < st->n; i++) {
+		before += st->got[i];
+		for (r = 0; r < nr; r++)
+			use[r] = st->use[r * st->n + i];
+		sim_sample(s, start + (double)i * st->width,
+		    start + (double)(i + 1) * st->width, before, use);
+	}
+	memset(use, 0, (nr + 1) * sizeof(double));
+	if (!sim_all_done(s) && (double)st->n * st->width < s->T)
+		sim_sample(s, start + (double)st->n * st->width, start + s->T,
+		    before, use);
+	free(use);
 }
 
 /*
@@ -635,7 +731,8 @@ sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
  * takes its fallback (sim_fallbacks()).  Each host keeps the blocks that
  * extend its prefix; an op cut off by the expiry reports a deadline, as
  * an agent does.  A host that became whole did so when the last block
- * it needed was done.
+ * it needed was done.  The round is sampled for the chart from when its
+ * blocks were done.
  */
 static void
 sim_run_ops(struct sim *s, struct plan **plans, long round,
@@ -646,6 +743,8 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T;
 	size_t **slot = xcalloc(t->nhosts, sizeof(size_t *));
 	struct sim_op **run = xcalloc(t->nhosts, sizeof(*run));
+	uint64_t before = s->bytes;
+	struct stretches st;
 	struct timing tm;
 
 	for (h = 0; h < t->nhosts; h++) {
@@ -693,8 +792,14 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			break;
 		timing_free(&tm);
 	}
+	/* A round where nothing moves is one idle stretch. */
+	st.width = last_block(&tm, window);
+	st.n = st.width > 0 ? SIM_ROUND_STRETCHES : 1;
+	st.width = st.width > 0 ? st.width / (double)st.n : s->T;
+	st.got = xcalloc(st.n, sizeof(*st.got));
+	st.use = xcalloc(t->nresources * st.n + 1, sizeof(*st.use));
 	for (h = 0; h < t->nhosts; h++) {
-		const struct plan *p = plans[h];
+		struct plan *p = plans[h];
 
 		for (i = 0; p != NULL && i < p->nops; i++) {
 			const struct timed_op *x;
@@ -703,6 +808,11 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			if (slot[h][i] == (size_t)-1)
 				continue;
 			x = &tm.ops[slot[h][i]];
+			op_resources(t, &p->ops[i]);
+			/* What crossed the network, kept or not. */
+			for (k = 0; k < x->nblocks && x->done[k] <= window *
+			    (1 + 1e-9); k++)
+				charge_op_block(&st, x, k, &p->ops[i]);
 			hold = sim_hold(s, h, x->file);
 			/* The host's ops tile from its length, in order. */
 			for (k = 0; k < x->nblocks && *hold == x->offset +
@@ -711,6 +821,8 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 				end = x->offset + (k + 1) * x->block_size;
 				if (end > x->offset + x->length)
 					end = x->offset + x->length;
+				st.got[stretch_of(&st, x->done[k])] += end -
+				    *hold;
 				s->bytes += end - *hold;
 				*hold = end;
 				if (x->done[k] > last[h])
@@ -727,6 +839,9 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 		free(run[h]);
 		free(slot[h]);
 	}
+	sample_stretches(s, &st, (double)(round - 1) * s->T, before);
+	free(st.got);
+	free(st.use);
 	timing_free(&tm);
 	free(run);
 	free(slot);
@@ -754,9 +869,6 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 		return rc;
 	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
 		rc = EX_CANTCREAT;
-	for (h = 0; h < t->nhosts; h++)
-		if (plans[h] != NULL)
-			plan_use(t, plans[h], s->use);
 	sim_run_ops(s, plans, round, fail, nfail);
 	for (h = 0; h < t->nhosts; h++)
 		plan_free((*old)[h]);
@@ -766,8 +878,14 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 }
 
 
+/*
+ * Records the stretch t0-t1 of the run for the chart: delivered bytes by
+ * t1, and of use (B/s per resource over the stretch) the resource with
+ * the largest share of its capacity.
+ */
 void
-sim_sample_round(struct sim *s, long round)
+sim_sample(struct sim *s, double t0, double t1, uint64_t delivered,
+    const double *use)
 {
 	struct sample *x;
 	size_t r;
@@ -776,19 +894,19 @@ sim_sample_round(struct sim *s, long round)
 	    sizeof(*s->samples));
 	x = &s->samples[s->nsamples++];
 	memset(x, 0, sizeof(*x));
-	x->end = (double)round * s->T;
-	x->delivered = s->bytes;
+	x->t0 = t0;
+	x->t1 = t1;
+	x->delivered = delivered;
 	for (r = 0; r < s->t->nresources; r++) {
 		double cap = s->t->resources[r].capacity;
 
-		if (cap != CAP_UNLIMITED && s->use[r] / cap > x->busiest) {
-			x->busiest = s->use[r] / cap;
+		if (cap != CAP_UNLIMITED && cap > 0 && use[r] / cap >
+		    x->busiest) {
+			x->busiest = use[r] / cap;
 			x->resource = r;
 		}
 	}
-	memset(s->use, 0, s->t->nresources * sizeof(double));
 }
-
 
 int
 sim_parse_fault(struct sim *s, const char *spec)

@@ -19,10 +19,11 @@ struct fault {
 	long		 from, to;	/* rounds, inclusive */
 };
 
-/* One round, for the chart: when it ended, what was delivered by then,
- * and the busiest resource's use. */
+/* A stretch of a run, for the chart: from t0 to t1 seconds, what was
+ * delivered by t1, and the busiest resource over the stretch: its use,
+ * a share of its capacity, and which it was. */
 struct sample {
-	double		 end;
+	double		 t0, t1;
 	uint64_t	 delivered;
 	double		 busiest;
 	size_t		 resource;
@@ -30,6 +31,9 @@ struct sample {
 
 /* Passes over a round's timing to take fallbacks that depend on others. */
 #define SIM_FALLBACK_PASSES 8
+/* The stretches a planned round is cut into for the chart, from its
+ * start to its last block. */
+#define SIM_ROUND_STRETCHES 200
 
 struct sim {
 	struct master	*m;
@@ -48,8 +52,8 @@ struct sim {
 					 * times slower than their rates */
 	uint64_t	 bytes;		/* delivered */
 	const char	*trace;
-	double		*use;		/* per resource, B/s this round */
-	struct sample	*samples;	/* per round, for the chart */
+	double		*use;		/* per resource, B/s: scratch */
+	struct sample	*samples;	/* the run's stretches, in order */
 	size_t		 nsamples;
 	const char	*inputs[2];	/* topology and file set paths */
 	unsigned	 seed;
@@ -80,7 +84,8 @@ int	 sim_all_done(const struct sim *);
 void	 sim_note_done(struct sim *, double when);
 int	 sim_planned_round(struct sim *, struct ledger *, struct plan ***old,
 	    long round, struct failure **fail, size_t *nfail);
-void	 sim_sample_round(struct sim *, long round);
+void	 sim_sample(struct sim *, double t0, double t1, uint64_t delivered,
+	    const double *use);
 
 /* ------------------------------------------------------------------ */
 /* baseline.c: the fluid baselines, origin and swarm                   */
@@ -89,21 +94,62 @@ void	 sim_flow_round(struct sim *, long round);
 void	 sim_flow_free(struct sim *);
 
 /* ------------------------------------------------------------------ */
-/* chart.c: the runs drawn as SVG                                      */
+/* chart.c: panels of lines over one time axis, drawn as SVG           */
 
-/* One method's run, as the chart draws it. */
+#define CHART_SERIES 4		/* lines a panel holds, one per series */
+#define CHART_PANELS 3
+
+enum chart_scale { CHART_BYTES, CHART_PERCENT };
+
+/* One series' line in a panel: n points, t ascending (the caller's). */
+struct chart_line {
+	const double	*t, *y;		/* seconds; bytes or percent */
+	size_t		 n;
+	int		 steps;		/* y holds until the next point */
+	int		 marks;		/* a dot at each point */
+};
+
+struct chart_panel {
+	const char	*id;		/* its frame's id in the SVG */
+	const char	*label;		/* the y axis's, without its unit */
+	enum chart_scale scale;		/* bytes from 0 to ymax, or 0-100% */
+	double		 ymax;
+	double		 level;		/* a dotted level (bytes) labelled
+					 * level_label; <= 0 none */
+	const char	*level_label;
+	struct chart_line lines[CHART_SERIES];
+};
+
+/* What chart_write() draws: panels stacked over one time axis, the
+ * bound as a vertical line, a legend line per series. */
+struct chart {
+	char		 title[400];
+	char		 xlabel[200];	/* the time axis's, in seconds */
+	double		 tmax;		/* seconds the axis spans */
+	double		 bound;		/* seconds where the bound is marked
+					 * by a line; < 0 none */
+	char		 bound_label[100];	/* its label, "bound ..." */
+	size_t		 nseries;
+	char		 legend[CHART_SERIES][400];
+	size_t		 npanels;
+	struct chart_panel panels[CHART_PANELS];
+};
+
+int	 chart_write(const char *path, const struct chart *);
+
+/* One method's run, as simulate charts it. */
 struct sim_outcome {
 	const char	*method;
 	double		 makespan;
 	double		 ontime;	/* ... of the hosts that start on time
 					 * at their pace; -1: all do */
 	uint64_t	 total;		/* bytes delivered in all */
-	struct sample	*samples;	/* per round; the caller's */
+	struct sample	*samples;	/* the run's stretches, in order */
 	size_t		 nsamples;
-	char		 busiest[300];	/* the first round's busiest resource */
+	double		*done;		/* per destination host: when it was
+					 * whole, ascending; INFINITY never */
+	size_t		 ndest;
+	char		 busiest[300];	/* the resource busiest the longest */
 };
-
-int	 chart_write(const char *path, const struct sim_outcome *, size_t n,
-	    double bound);
 
 #endif
