@@ -625,6 +625,8 @@ sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
 		}
 	}
 	timing_run(tm);
+}
+
 /* A planned round cut into stretches for the chart: what the kept
  * blocks brought in each and what each resource carried (B/s). */
 struct stretches {
