@@ -729,11 +729,26 @@ forest_edges(const struct sched *s, size_t *np)
 	return e;
 }
 
+/* Adds step (1 or -1) to the count of every resource the edge crosses. */
+static void
+count_edge(const struct sched *s, const struct edge *x, size_t *count,
+    int step)
+{
+	const struct candidate *c = &s->cands[x->cand];
+	int k;
+
+	for (k = 0; k < c->nres; k++)
+		count[c->res[k]] += (size_t)step;
+}
+
 /*
  * Progressive filling: every active edge's rate rises alike until a
  * resource it crosses is full, its demand is met, or what feeds its
  * source stops rising (a relay passes on no faster than it is fed,
  * beyond what it holds ahead).  Each step freezes at least one of them.
+ * The active edges are kept in a list, in index order, and each
+ * resource's count of them is kept up as they freeze: a step costs what
+ * is still active, not every edge.
  */
 static void
 fill_rates(const struct sched *s, struct edge *e, size_t n)
@@ -743,24 +758,22 @@ fill_rates(const struct sched *s, struct edge *e, size_t n)
 	    sizeof(double));
 	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
 	    sizeof(size_t));
-	size_t i, r, active = 0;
+	size_t *live = xcalloc(n ? n : 1, sizeof(size_t));
+	size_t i, j, r, nlive = 0;
 	int k;
 
 	for (r = 0; r < t->nresources; r++)
 		left[r] = budget_left(&s->budget, r);
 	for (i = 0; i < n; i++)
-		active += e[i].active;
-	while (active > 0) {
+		if (e[i].active) {
+			live[nlive++] = i;
+			count_edge(s, &e[i], count, 1);
+		}
+	while (nlive > 0) {
 		double inc = INFINITY;
 
-		memset(count, 0, t->nresources * sizeof(size_t));
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[e[i].cand];
-
-			if (!e[i].active)
-				continue;
-			for (k = 0; k < c->nres; k++)
-				count[c->res[k]]++;
+		for (j = 0; j < nlive; j++) {
+			i = live[j];
 			inc = fmin(inc, e[i].cap - e[i].rate);
 			if (e[i].up >= 0 && !e[e[i].up].active)
 				inc = fmin(inc, e[e[i].up].rate + e[i].head -
@@ -776,25 +789,29 @@ fill_rates(const struct sched *s, struct edge *e, size_t n)
 		for (r = 0; r < t->nresources; r++)
 			if (count[r] > 0 && isfinite(left[r]))
 				left[r] -= inc * (double)count[r];
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[e[i].cand];
+		/* Frozen in index order, as a later edge's test reads an
+		 * earlier one's flag. */
+		for (i = j = 0; j < nlive; j++) {
+			struct edge *x = &e[live[j]];
+			const struct candidate *c = &s->cands[x->cand];
 			int full = 0;
 
-			if (!e[i].active)
-				continue;
-			e[i].rate += inc;
+			x->rate += inc;
 			for (k = 0; k < c->nres && !full; k++)
 				full = isfinite(left[c->res[k]]) &&
 				    left[c->res[k]] <= 1e-9 *
 				    fabs(t->resources[c->res[k]].capacity) + 1e-6;
-			if (full || e[i].rate >= e[i].cap * (1 - 1e-12) ||
-			    (e[i].up >= 0 && !e[e[i].up].active &&
-			    e[i].rate >= e[e[i].up].rate + e[i].head - 1e-6)) {
-				e[i].active = 0;
-				active--;
-			}
+			if (full || x->rate >= x->cap * (1 - 1e-12) ||
+			    (x->up >= 0 && !e[x->up].active &&
+			    x->rate >= e[x->up].rate + x->head - 1e-6)) {
+				x->active = 0;
+				count_edge(s, x, count, -1);
+			} else
+				live[i++] = live[j];
 		}
+		nlive = i;
 	}
+	free(live);
 	free(left);
 	free(count);
 }
