@@ -134,6 +134,8 @@ void	 yout_number(struct yout *, double);
 void	 yout_bool(struct yout *, int);
 void	 yout_time(struct yout *, time_t);
 void	 yout_digest(struct yout *, const unsigned char[32]);
+void	 yout_key_digests(struct yout *, const char *key,
+	    const unsigned char (*)[32], size_t);
 void	 yout_key_str(struct yout *, const char *key, const char *);
 void	 yout_key_u64(struct yout *, const char *key, uint64_t);
 void	 yout_key_mode(struct yout *, const char *key, unsigned mode);
