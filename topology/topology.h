@@ -482,6 +482,11 @@ int	 sshkey_load_private(const char *path, struct sshkey *, char *why,
 	    size_t whylen);
 int	 sshkey_write_new(const char *path, const struct sshkey *,
 	    const char *comment);
+struct sshsig_signer;
+struct sshsig_signer *sshsig_signer_new(const struct sshkey *);
+char	*sshsig_signer_sign(struct sshsig_signer *, const void *msg,
+	    size_t len, size_t *outlen);
+void	 sshsig_signer_free(struct sshsig_signer *);
 char	*sshsig_sign(const struct sshkey *, const void *msg, size_t len,
 	    size_t *outlen);
 int	 sshsig_verify(const struct sshkey *, const void *msg, size_t len,
