@@ -193,6 +193,7 @@ bench: need-deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory need-bench-deps
 	sh bench/schedule.sh
+	sh bench/plan-time.sh
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 	sh bench/load.sh | tee bench/out/load.md
 	sh bench/relay-hops.sh | tee bench/out/relay-hops.md

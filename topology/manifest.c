@@ -149,7 +149,6 @@ char *
 manifest_format(const struct manifest *m, size_t *len)
 {
 	struct yout *y = yout_new();
-	size_t i;
 
 	yout_map(y, 0);
 	yout_key_str(y, "file", m->file);
@@ -160,11 +159,8 @@ manifest_format(const struct manifest *m, size_t *len)
 	yout_bool(y, m->final);
 	if (m->mode != MODE_UNKNOWN)
 		yout_key_mode(y, "mode", m->mode);
-	yout_str(y, "blocks");
-	yout_seq(y, 0);
-	for (i = 0; i < m->nblocks; i++)
-		yout_digest(y, m->blocks[i]);
-	yout_end_seq(y);
+	yout_key_digests(y, "blocks", (const unsigned char (*)[32])m->blocks,
+	    m->nblocks);
 	yout_end_map(y);
 	return yout_finish(y, len);
 }

@@ -185,16 +185,22 @@ name_escape_file(const char *name, uint64_t version)
 	return out;
 }
 
+/* Every byte's two hex digits, "000102...ff": a plan's millions of
+ * checksums are written a byte, not a digit, at a time. */
+#define HEX_ROW(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" \
+	h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2")
+    HEX_ROW("3") HEX_ROW("4") HEX_ROW("5") HEX_ROW("6") HEX_ROW("7")
+    HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b") HEX_ROW("c")
+    HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+
 void
 digest_hex(const unsigned char d[32], char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	size_t i;
 
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 15];
-	}
+	for (i = 0; i < 32; i++)
+		memcpy(hex + 2 * i, hex_pairs + 2 * d[i], 2);
 	hex[64] = '\0';
 }
 

@@ -518,11 +518,8 @@ format_op(struct yout *y, const struct op *o)
 		}
 		yout_end_seq(y);
 	}
-	yout_str(y, "blocks");
-	yout_seq(y, 0);
-	for (i = 0; i < o->nblocks; i++)
-		yout_digest(y, o->blocks[i]);
-	yout_end_seq(y);
+	yout_key_digests(y, "blocks", (const unsigned char (*)[32])o->blocks,
+	    o->nblocks);
 	yout_end_map(y);
 }
 

@@ -424,23 +424,64 @@ signed_data(struct wire *w, const char *hash, const void *msg, size_t len)
 	return 0;
 }
 
+/* A private key made ready to sign: OpenSSL's key, made once. */
+struct sshsig_signer {
+	struct sshkey	 pub;		/* the public half alone */
+	EVP_PKEY	*pkey;
+};
+
+/*
+ * A signer for the private key k, for signing many texts: OpenSSL makes
+ * its key (deriving the public half) once, not for each.  Several
+ * threads may sign with one signer at once.  Returns NULL when k has no
+ * private half or OpenSSL fails; free it with sshsig_signer_free().
+ */
+struct sshsig_signer *
+sshsig_signer_new(const struct sshkey *k)
+{
+	struct sshsig_signer *sg;
+
+	if (!k->has_private)
+		return NULL;
+	sg = xcalloc(1, sizeof(*sg));
+	memcpy(sg->pub.pub, k->pub, sizeof(k->pub));
+	if ((sg->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+	    k->seed, sizeof(k->seed))) == NULL) {
+		free(sg);
+		return NULL;
+	}
+	return sg;
+}
+
+/* Frees a signer; NULL is fine. */
+void
+sshsig_signer_free(struct sshsig_signer *sg)
+{
+	if (sg == NULL)
+		return;
+	EVP_PKEY_free(sg->pkey);
+	free(sg);
+}
+
+/*
+ * The armored SSHSIG signature of msg, in the namespace "sluice" over its
+ * SHA-512, owned by the caller with its length in *outlen; NULL when
+ * OpenSSL fails.
+ */
 char *
-sshsig_sign(const struct sshkey *k, const void *msg, size_t len,
+sshsig_signer_sign(struct sshsig_signer *sg, const void *msg, size_t len,
     size_t *outlen)
 {
 	struct wire data = { NULL, 0, 0 }, sig = { NULL, 0, 0 };
 	struct wire blob = { NULL, 0, 0 };
 	unsigned char raw[64];
 	size_t rawlen = sizeof(raw);
-	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *ctx = NULL;
 	char *b64 = NULL, *text = NULL;
 
-	if (!k->has_private || signed_data(&data, "sha512", msg, len) != 0 ||
-	    (pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
-	    k->seed, sizeof(k->seed))) == NULL ||
+	if (signed_data(&data, "sha512", msg, len) != 0 ||
 	    (ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, sg->pkey) != 1 ||
 	    EVP_DigestSign(ctx, raw, &rawlen, data.b, data.len) != 1 ||
 	    rawlen != sizeof(raw))
 		goto out;
@@ -448,7 +489,7 @@ sshsig_sign(const struct sshkey *k, const void *msg, size_t len,
 	put_string(&sig, raw, rawlen);
 	put_bytes(&blob, SIG_MAGIC, strlen(SIG_MAGIC));
 	put_u32(&blob, 1);
-	put_public(&blob, k);
+	put_public(&blob, &sg->pub);
 	put_cstring(&blob, SIG_NAMESPACE);
 	put_cstring(&blob, "");
 	put_cstring(&blob, "sha512");
@@ -458,11 +499,24 @@ sshsig_sign(const struct sshkey *k, const void *msg, size_t len,
 	*outlen = strlen(text);
 out:
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
 	free(data.b);
 	free(sig.b);
 	free(blob.b);
 	free(b64);
+	return text;
+}
+
+/* sshsig_signer_sign() with a signer for k made and freed here. */
+char *
+sshsig_sign(const struct sshkey *k, const void *msg, size_t len,
+    size_t *outlen)
+{
+	struct sshsig_signer *sg = sshsig_signer_new(k);
+	char *text = NULL;
+
+	if (sg != NULL)
+		text = sshsig_signer_sign(sg, msg, len, outlen);
+	sshsig_signer_free(sg);
 	return text;
 }
 

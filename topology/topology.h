@@ -134,6 +134,8 @@ void	 yout_number(struct yout *, double);
 void	 yout_bool(struct yout *, int);
 void	 yout_time(struct yout *, time_t);
 void	 yout_digest(struct yout *, const unsigned char[32]);
+void	 yout_key_digests(struct yout *, const char *key,
+	    const unsigned char (*)[32], size_t);
 void	 yout_key_str(struct yout *, const char *key, const char *);
 void	 yout_key_u64(struct yout *, const char *key, uint64_t);
 void	 yout_key_mode(struct yout *, const char *key, unsigned mode);
@@ -484,6 +486,11 @@ int	 sshkey_load_private(const char *path, struct sshkey *, char *why,
 	    size_t whylen);
 int	 sshkey_write_new(const char *path, const struct sshkey *,
 	    const char *comment);
+struct sshsig_signer;
+struct sshsig_signer *sshsig_signer_new(const struct sshkey *);
+char	*sshsig_signer_sign(struct sshsig_signer *, const void *msg,
+	    size_t len, size_t *outlen);
+void	 sshsig_signer_free(struct sshsig_signer *);
 char	*sshsig_sign(const struct sshkey *, const void *msg, size_t len,
 	    size_t *outlen);
 int	 sshsig_verify(const struct sshkey *, const void *msg, size_t len,

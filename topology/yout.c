@@ -4,6 +4,7 @@
  * emitter error do nothing; yout_finish() reports it.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,77 @@ yout_digest(struct yout *y, const unsigned char d[32])
 
 	digest_hex(d, hex);
 	yout_scalar(y, hex, YAML_PLAIN_SCALAR_STYLE);
+}
+
+/*
+ * The text of the first digest's line, which ends the text so far: its
+ * start, in *start, once it is seen to be an item of a block sequence
+ * ("\n", spaces, "- ", the digest).  Returns 0, or -1 when it is not.
+ */
+static int
+digest_line(const struct yout *y, const char hex[65], size_t *start)
+{
+	size_t s = y->len, k;
+
+	while (s > 0 && y->buf[s - 1] != '\n')
+		s--;
+	if (s == 0 || y->len - s < 64 + 2 ||
+	    memcmp(y->buf + y->len - 64, hex, 64) != 0 ||
+	    memcmp(y->buf + y->len - 66, "- ", 2) != 0)
+		return -1;
+	for (k = s; k < y->len - 66; k++)
+		if (y->buf[k] != ' ')
+			return -1;
+	*start = s - 1;
+	return 0;
+}
+
+/*
+ * key, then a block sequence of the n digests d.  The emitter writes the
+ * key and the first digest; each other digest's line is that line with
+ * its own digest, added to the text here: the same bytes, without the
+ * emitter's work per scalar, which a round's millions of checksums make
+ * the bulk of formatting its plans.
+ */
+void
+yout_key_digests(struct yout *y, const char *key,
+    const unsigned char (*d)[32], size_t n)
+{
+	char hex[65];
+	size_t start, line, i;
+	char *at;
+
+	yout_str(y, key);
+	yout_seq(y, 0);
+	if (n > 0)
+		yout_digest(y, d[0]);
+	yout_end_seq(y);
+	if (n < 2 || y->failed)
+		return;
+	/* Everything emitted so far, out of the emitter into the text. */
+	digest_hex(d[0], hex);
+	if (!yaml_emitter_flush(&y->em) || y->buf == NULL ||
+	    digest_line(y, hex, &start) != 0) {
+		y->failed = 1;
+		return;
+	}
+	line = y->len - start;
+	if (n - 1 > (SIZE_MAX - y->len - 1) / line) {
+		y->failed = 1;
+		return;
+	}
+	if (y->len + (n - 1) * line + 1 > y->cap) {
+		y->cap = y->len + (n - 1) * line + 1;
+		y->buf = xreallocarray(y->buf, y->cap, 1);
+	}
+	at = y->buf + y->len;
+	for (i = 1; i < n; i++) {
+		memcpy(at, y->buf + start, line - 64);
+		digest_hex(d[i], at + line - 64);
+		at += line;
+	}
+	y->len += (n - 1) * line;
+	y->buf[y->len] = '\0';
 }
 
 void

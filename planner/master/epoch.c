@@ -124,7 +124,8 @@ struct set_writer {
 	struct plan	**plans;	/* per host: new, or NULL */
 	struct plan	**old;		/* per host: kept when no new one */
 	char		 *failed;	/* per host */
-	const struct sshkey *key;	/* the master's, or NULL: unsigned */
+	struct sshsig_signer *signer;	/* the master key's, or NULL:
+					 * unsigned */
 };
 
 /*
@@ -215,9 +216,10 @@ write_plan(void *arg, size_t h)
 	if ((text = plan_format_bounded(p, &len)) == NULL ||
 	    write_new_file(path, text, len) != 0)
 		w->failed[h] = 1;
-	if (text != NULL && !w->failed[h] && w->key != NULL) {
+	if (text != NULL && !w->failed[h] && w->signer != NULL) {
 		sigpath = xasprintf("%s.sig", path);
-		if ((sig = sshsig_sign(w->key, text, len, &siglen)) == NULL) {
+		if ((sig = sshsig_signer_sign(w->signer, text, len,
+		    &siglen)) == NULL) {
 			warnx_("%s: cannot sign", path);
 			w->failed[h] = 1;
 		} else if (write_new_file(sigpath, sig, siglen) != 0)
@@ -346,8 +348,11 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	w.t = t;
 	w.plans = plans;
 	w.old = old;
-	w.key = key;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	if (key != NULL && (w.signer = sshsig_signer_new(key)) == NULL) {
+		warnx_("%s: cannot make the signing key", setplans);
+		goto out;
+	}
 	parallel_for(t->nhosts, write_plan, &w, NULL);
 	for (h = 0; h < t->nhosts; h++)
 		if (w.failed[h])
@@ -390,6 +395,7 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	}
 	rc = 0;
 out:
+	sshsig_signer_free(w.signer);
 	free(w.failed);
 	free(buf);
 	free(epochs);

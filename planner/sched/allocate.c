@@ -148,9 +148,11 @@ sched_room(const struct sched *s, const struct candidate *c)
 	if (s->forest_done && s->demands[c->demand].forest > (long)(c -
 	    s->cands))
 		return 0;
+	/* The route first: a full one, as most are after the first pass of
+	 * a fill, needs no walk over the demand's candidates. */
+	if ((b = capacity_room(s, c)) == 0)
+		return 0;
 	a = range_room(s, c);
-	b = capacity_room(s, c);
-
 	return a < b ? a : b;
 }
 

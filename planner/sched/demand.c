@@ -96,6 +96,7 @@ sched_free(struct sched *s)
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
+	free(s->cand_res);
 	free(s->children);
 	free(s->greedy_order);
 	free(s->demand_of);
@@ -164,20 +165,45 @@ sched_demands(struct sched *s)
 	}
 }
 
-/* Fills c's route; returns 0, or -1 when there is none or it is blocked. */
+/*
+ * Fills c's route at the end of s->cand_res (cap: what it has room for),
+ * at c->res_at; c->res is set when every candidate is in
+ * (bind_routes()).  Returns 0, or -1 when there is none or it is blocked
+ * (and the route is not kept).
+ */
 static int
-candidate_route(struct sched *s, struct candidate *c, size_t src,
-    size_t dst)
+candidate_route(struct sched *s, size_t *cap, struct candidate *c,
+    size_t src, size_t dst)
 {
+	size_t *res;
 	int i;
 
-	c->nres = route_resources(s->t, src, dst, c->res, ROUTE_MAX);
+	if (s->ncand_res + ROUTE_MAX > *cap) {
+		while (s->ncand_res + ROUTE_MAX > *cap)
+			*cap = *cap ? *cap * 2 : 4 * ROUTE_MAX;
+		s->cand_res = xreallocarray(s->cand_res, *cap, sizeof(size_t));
+	}
+	res = s->cand_res + s->ncand_res;
+	c->nres = route_resources(s->t, src, dst, res, ROUTE_MAX);
 	if (c->nres < 0)
 		return -1;
 	for (i = 0; i < c->nres; i++)
-		if (s->blocked[c->res[i]])
+		if (s->blocked[res[i]])
 			return -1;
+	c->res_at = s->ncand_res;
+	s->ncand_res += (size_t)c->nres;
 	return 0;
+}
+
+/* Points every candidate at its route, now that s->cand_res moves no
+ * more. */
+static void
+bind_routes(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncands; i++)
+		s->cands[i].res = s->cand_res + s->cands[i].res_at;
 }
 
 /*
@@ -830,6 +856,7 @@ struct chooser {
 	unsigned	*load;		/* per host: candidates it serves */
 	struct scored	*pick;		/* one demand's sources, scored */
 	size_t		 cap;		/* s->cands allocated */
+	size_t		 res_cap;	/* s->cand_res allocated */
 	size_t		*part;		/* per site: its seeding group */
 	uint64_t	*lens;		/* holder_lengths() */
 	char		*seeder;	/* per demand: seeds its site */
@@ -1164,7 +1191,8 @@ add_candidates(struct chooser *ch, size_t i, size_t n)
 		c->source_len = sched_held(s, c->source, d->file);
 		if (c->source_len > d->want)
 			c->source_len = d->want;
-		if (candidate_route(s, c, c->source, d->host) != 0)
+		if (candidate_route(s, &ch->res_cap, c, c->source,
+		    d->host) != 0)
 			continue;
 		c->feed = relays(s, c->source, d->file) ?
 		    s->demand_of[c->source * nf + d->file] : -1;
@@ -1222,6 +1250,7 @@ sched_candidates(struct sched *s)
 		forest_first(s, d, ch.pick, &n);
 		add_candidates(&ch, i, n);
 	}
+	bind_routes(s);
 	/*
 	 * Each candidate becomes at most one op whose rate is rounded up to a
 	 * whole byte per second: keep one byte per second of every resource

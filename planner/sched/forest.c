@@ -764,6 +764,310 @@ forest_edges(const struct sched *s, size_t *np)
 }
 
 /*
+ * A binary heap of edges, least key first, then least index: the edges a
+ * step must test, by index (key 0), and the edges whose feed has frozen,
+ * by the rate their feed lets them reach.
+ */
+struct eheap {
+	struct eitem {
+		double	 key;
+		size_t	 edge;
+	}		*v;
+	size_t		 n, cap;
+};
+
+static int
+eitem_less(const struct eitem *a, const struct eitem *b)
+{
+	return a->key < b->key || (a->key == b->key && a->edge < b->edge);
+}
+
+static void
+eheap_push(struct eheap *h, double key, size_t edge)
+{
+	size_t i, up;
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 64;
+		h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+	}
+	i = h->n++;
+	h->v[i].key = key;
+	h->v[i].edge = edge;
+	for (; i > 0; i = up) {
+		struct eitem x;
+
+		up = (i - 1) / 2;
+		if (!eitem_less(&h->v[i], &h->v[up]))
+			break;
+		x = h->v[i];
+		h->v[i] = h->v[up];
+		h->v[up] = x;
+	}
+}
+
+/* Removes the least item; the heap must not be empty. */
+static struct eitem
+eheap_pop(struct eheap *h)
+{
+	struct eitem top = h->v[0];
+	size_t i = 0, k;
+
+	h->v[0] = h->v[--h->n];
+	for (;;) {
+		struct eitem x;
+
+		k = 2 * i + 1;
+		if (k >= h->n)
+			break;
+		if (k + 1 < h->n && eitem_less(&h->v[k + 1], &h->v[k]))
+			k++;
+		if (!eitem_less(&h->v[k], &h->v[i]))
+			break;
+		x = h->v[i];
+		h->v[i] = h->v[k];
+		h->v[k] = x;
+		i = k;
+	}
+	return top;
+}
+
+/*
+ * What the filling knows beside the edges.  Every active edge has risen
+ * by the same steps from 0, so they share one rate, R; an edge's own rate
+ * is written when it freezes.  The tests that freeze an edge are each a
+ * threshold on R, or a resource filling up, so each step looks only at
+ * the edges they may freeze: the least demands (bycap), the edges whose
+ * feed froze (fed), and the edges of the resources that are full (lists
+ * by resource).
+ */
+struct filling {
+	const struct sched *s;
+	struct edge	*e;
+	size_t		 n;
+	double		 R;
+	double		*left;		/* per resource */
+	size_t		*count;		/* per resource: active edges */
+	size_t		*res_first;	/* per resource, into res_edges */
+	size_t		*res_edges;
+	size_t		*kid_first;	/* per edge, into kids: fed by it */
+	size_t		*kids;
+	size_t		*bycap;		/* the active edges by cap */
+	size_t		 nbycap, capat;
+	size_t		 active;	/* how many edges are */
+	struct eheap	 fed;		/* key: its feed's rate + head */
+	struct eheap	 test;		/* this step's, by index */
+};
+
+static const struct edge *cmp_cap_edges;
+
+static int
+cmp_cap(const void *a, const void *b)
+{
+	double x = cmp_cap_edges[*(const size_t *)a].cap;
+	double y = cmp_cap_edges[*(const size_t *)b].cap;
+
+	return (x > y) - (x < y);
+}
+
+/* Turns counts, each at first[k + 1], into where each list starts. */
+static void
+csr_close(size_t *first, size_t m)
+{
+	size_t k;
+
+	for (k = 1; k <= m; k++)
+		first[k] += first[k - 1];
+}
+
+/* The lists by resource and by feed, the order by cap, the counts. */
+static void
+filling_init(struct filling *f, const struct sched *s, struct edge *e,
+    size_t n)
+{
+	size_t nr = s->t->nresources, i, r, *at;
+	int k;
+
+	memset(f, 0, sizeof(*f));
+	f->s = s;
+	f->e = e;
+	f->n = n;
+	f->left = xcalloc(nr ? nr : 1, sizeof(double));
+	f->count = xcalloc(nr ? nr : 1, sizeof(size_t));
+	f->res_first = xcalloc(nr + 1, sizeof(size_t));
+	f->kid_first = xcalloc(n + 1, sizeof(size_t));
+	f->bycap = xcalloc(n ? n : 1, sizeof(size_t));
+	for (r = 0; r < nr; r++)
+		f->left[r] = budget_left(&s->budget, r);
+	for (i = 0; i < n; i++) {
+		const struct candidate *c = &s->cands[e[i].cand];
+
+		if (e[i].up >= 0)
+			f->kid_first[e[i].up + 1]++;
+		if (!e[i].active)
+			continue;
+		f->active++;
+		f->bycap[f->nbycap++] = i;
+		for (k = 0; k < c->nres; k++) {
+			f->count[c->res[k]]++;
+			f->res_first[c->res[k] + 1]++;
+		}
+	}
+	csr_close(f->res_first, nr);
+	csr_close(f->kid_first, n);
+	f->res_edges = xcalloc(f->res_first[nr] ? f->res_first[nr] : 1,
+	    sizeof(size_t));
+	f->kids = xcalloc(f->kid_first[n] ? f->kid_first[n] : 1,
+	    sizeof(size_t));
+	at = xcalloc(nr > n ? nr + 1 : n + 1, sizeof(size_t));
+	memcpy(at, f->res_first, nr * sizeof(size_t));
+	for (i = 0; i < n; i++) {
+		const struct candidate *c = &s->cands[e[i].cand];
+
+		for (k = 0; e[i].active && k < c->nres; k++)
+			f->res_edges[at[c->res[k]]++] = i;
+	}
+	memcpy(at, f->kid_first, n * sizeof(size_t));
+	for (i = 0; i < n; i++)
+		if (e[i].up >= 0)
+			f->kids[at[e[i].up]++] = i;
+	free(at);
+	cmp_cap_edges = e;
+	qsort(f->bycap, f->nbycap, sizeof(size_t), cmp_cap);
+	for (i = 0; i < n; i++)
+		if (e[i].active && e[i].up >= 0 && !e[e[i].up].active)
+			eheap_push(&f->fed, e[e[i].up].rate + e[i].head, i);
+}
+
+static void
+filling_free(struct filling *f)
+{
+	free(f->left);
+	free(f->count);
+	free(f->res_first);
+	free(f->res_edges);
+	free(f->kid_first);
+	free(f->kids);
+	free(f->bycap);
+	free(f->fed.v);
+	free(f->test.v);
+}
+
+/* How much every active edge may rise in this step: what the first
+ * test to bind allows.  INFINITY when nothing bounds it. */
+static double
+filling_step(struct filling *f)
+{
+	const struct edge *e = f->e;
+	double inc = INFINITY;
+	size_t r;
+
+	while (f->capat < f->nbycap && !e[f->bycap[f->capat]].active)
+		f->capat++;
+	if (f->capat < f->nbycap)
+		inc = fmin(inc, e[f->bycap[f->capat]].cap - f->R);
+	while (f->fed.n > 0 && !e[f->fed.v[0].edge].active)
+		(void)eheap_pop(&f->fed);
+	if (f->fed.n > 0)
+		inc = fmin(inc, f->fed.v[0].key - f->R);
+	for (r = 0; r < f->s->t->nresources; r++)
+		if (f->count[r] > 0 && isfinite(f->left[r]))
+			inc = fmin(inc, f->left[r] / (double)f->count[r]);
+	return inc;
+}
+
+/* Whether the active edge i stops rising, after the step, as every edge
+ * was tested before the lists: a resource of it full, its demand met,
+ * or its feed frozen with it caught up. */
+static int
+filling_stops(const struct filling *f, size_t i)
+{
+	const struct topology *t = f->s->t;
+	const struct edge *x = &f->e[i];
+	const struct candidate *c = &f->s->cands[x->cand];
+	int full = 0, k;
+
+	for (k = 0; k < c->nres && !full; k++)
+		full = isfinite(f->left[c->res[k]]) &&
+		    f->left[c->res[k]] <= 1e-9 *
+		    fabs(t->resources[c->res[k]].capacity) + 1e-6;
+	return full || f->R >= x->cap * (1 - 1e-12) ||
+	    (x->up >= 0 && !f->e[x->up].active &&
+	    f->R >= f->e[x->up].rate + x->head - 1e-6);
+}
+
+/* Freezes edge i at R: off the counts; what it feeds is fed no faster. */
+static void
+filling_freeze(struct filling *f, size_t i)
+{
+	struct edge *e = f->e;
+	const struct candidate *c = &f->s->cands[e[i].cand];
+	size_t j;
+	int k;
+
+	e[i].active = 0;
+	e[i].rate = f->R;
+	f->active--;
+	for (k = 0; k < c->nres; k++)
+		f->count[c->res[k]]--;
+	for (j = f->kid_first[i]; j < f->kid_first[i + 1]; j++) {
+		size_t kid = f->kids[j];
+
+		if (!e[kid].active)
+			continue;
+		eheap_push(&f->fed, e[i].rate + e[kid].head, kid);
+		/* Tested after it in this step, it sees it frozen. */
+		if (kid > i)
+			eheap_push(&f->test, 0, kid);
+	}
+}
+
+/* Lists the edges the step may freeze, then tests them in index order
+ * (an edge's test reads the flag of its feed, frozen or not before it). */
+static void
+filling_freeze_step(struct filling *f)
+{
+	const struct topology *t = f->s->t;
+	const struct edge *e = f->e;
+	size_t r, j, last = SIZE_MAX;
+
+	for (j = f->capat; j < f->nbycap; j++) {
+		size_t i = f->bycap[j];
+
+		if (e[i].active && !(f->R >= e[i].cap * (1 - 1e-12)))
+			break;
+		if (e[i].active)
+			eheap_push(&f->test, 0, i);
+	}
+	/* Those caught up with their frozen feed all freeze. */
+	while (f->fed.n > 0 && (!e[f->fed.v[0].edge].active ||
+	    f->R >= f->fed.v[0].key - 1e-6)) {
+		struct eitem x = eheap_pop(&f->fed);
+
+		if (e[x.edge].active)
+			eheap_push(&f->test, 0, x.edge);
+	}
+	for (r = 0; r < t->nresources; r++) {
+		if (f->count[r] == 0 || !isfinite(f->left[r]) ||
+		    !(f->left[r] <= 1e-9 * fabs(t->resources[r].capacity) +
+		    1e-6))
+			continue;
+		for (j = f->res_first[r]; j < f->res_first[r + 1]; j++)
+			if (e[f->res_edges[j]].active)
+				eheap_push(&f->test, 0, f->res_edges[j]);
+	}
+	while (f->test.n > 0) {
+		size_t i = eheap_pop(&f->test).edge;
+
+		if (i == last || !e[i].active)
+			continue;
+		last = i;
+		if (filling_stops(f, i))
+			filling_freeze(f, i);
+	}
+}
+
+/*
  * Progressive filling: every active edge's rate rises alike until a
  * resource it crosses is full, its demand is met, or what feeds its
  * source stops rising (a relay passes on no faster than it is fed,
@@ -772,65 +1076,27 @@ forest_edges(const struct sched *s, size_t *np)
 static void
 fill_rates(const struct sched *s, struct edge *e, size_t n)
 {
-	const struct topology *t = s->t;
-	double *left = xcalloc(t->nresources ? t->nresources : 1,
-	    sizeof(double));
-	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
-	    sizeof(size_t));
-	size_t i, r, active = 0;
-	int k;
+	struct filling f;
+	size_t i, r;
 
-	for (r = 0; r < t->nresources; r++)
-		left[r] = budget_left(&s->budget, r);
-	for (i = 0; i < n; i++)
-		active += e[i].active;
-	while (active > 0) {
-		double inc = INFINITY;
+	filling_init(&f, s, e, n);
+	while (f.active > 0) {
+		double inc = filling_step(&f);
 
-		memset(count, 0, t->nresources * sizeof(size_t));
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[e[i].cand];
-
-			if (!e[i].active)
-				continue;
-			for (k = 0; k < c->nres; k++)
-				count[c->res[k]]++;
-			inc = fmin(inc, e[i].cap - e[i].rate);
-			if (e[i].up >= 0 && !e[e[i].up].active)
-				inc = fmin(inc, e[e[i].up].rate + e[i].head -
-				    e[i].rate);
-		}
-		for (r = 0; r < t->nresources; r++)
-			if (count[r] > 0 && isfinite(left[r]))
-				inc = fmin(inc, left[r] / (double)count[r]);
 		if (!isfinite(inc))
 			break;
 		if (inc < 0)
 			inc = 0;
-		for (r = 0; r < t->nresources; r++)
-			if (count[r] > 0 && isfinite(left[r]))
-				left[r] -= inc * (double)count[r];
-		for (i = 0; i < n; i++) {
-			const struct candidate *c = &s->cands[e[i].cand];
-			int full = 0;
-
-			if (!e[i].active)
-				continue;
-			e[i].rate += inc;
-			for (k = 0; k < c->nres && !full; k++)
-				full = isfinite(left[c->res[k]]) &&
-				    left[c->res[k]] <= 1e-9 *
-				    fabs(t->resources[c->res[k]].capacity) + 1e-6;
-			if (full || e[i].rate >= e[i].cap * (1 - 1e-12) ||
-			    (e[i].up >= 0 && !e[e[i].up].active &&
-			    e[i].rate >= e[e[i].up].rate + e[i].head - 1e-6)) {
-				e[i].active = 0;
-				active--;
-			}
-		}
+		for (r = 0; r < s->t->nresources; r++)
+			if (f.count[r] > 0 && isfinite(f.left[r]))
+				f.left[r] -= inc * (double)f.count[r];
+		f.R += inc;
+		filling_freeze_step(&f);
 	}
-	free(left);
-	free(count);
+	for (i = 0; i < n; i++)
+		if (e[i].active)
+			e[i].rate = f.R;
+	filling_free(&f);
 }
 
 /* The edges in an order where every edge comes after the one that feeds

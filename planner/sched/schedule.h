@@ -59,7 +59,10 @@ struct candidate {
 	size_t		 demand;
 	size_t		 source;
 	uint64_t	 source_len;	/* what the source holds */
-	size_t		 res[ROUTE_MAX];
+	size_t		*res;		/* the route's resources, in
+					 * sched.cand_res */
+	size_t		 res_at;	/* ... where, while candidates are
+					 * added */
 	int		 nres;
 	int		 wan;		/* crosses sites */
 	double		 cost;		/* lower is better */
@@ -100,6 +103,10 @@ struct sched {
 					 * or -1 */
 	struct candidate *cands;
 	size_t		 ncands;
+	size_t		*cand_res;	/* every candidate's route, end to
+					 * end: a candidate is a few cache
+					 * lines, not ROUTE_MAX resources */
+	size_t		 ncand_res;
 	unsigned	*children;	/* host * nfiles + file: how many the
 					 * file's copy tree has it feed */
 	size_t		*greedy_order;	/* candidates, best first */

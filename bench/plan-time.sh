@@ -1,0 +1,50 @@
+#!/bin/sh
+# plan-time.sh [HOSTS]: how long one signed planning run takes for a
+# fleet of 10,000 hosts (4 regions of 25 sites of HOSTS hosts, default
+# 100; 10 files of 256 MiB, 30% of the hosts holding part of them), per
+# phase as sluice-plan run -v says, against the same run for 1,000 hosts
+# (4 regions of 5 sites of 50 hosts): the ratio holds on a busy machine
+# where the seconds do not.  Every run starts from a fresh copy of its
+# directory at the same fixed time.  SLUICE_PLAN names another
+# sluice-plan to time (an older build, say).  Writes
+# bench/out/plan-time.md.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+plan=${SLUICE_PLAN:-$top/planner/sluice-plan}
+gen="$top/tests/tools/gen-case"
+out="$top/bench/out"
+hosts=${1:-100}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$out"
+NOW=2026-11-25T08:01:00Z
+
+"$plan" keygen -k "$W/master.key" >/dev/null
+"$gen" "$W/big" --regions 4 --sites 25 --hosts "$hosts" --files 10 \
+    --partial 0.3 >/dev/null
+"$gen" "$W/base" --regions 4 --sites 5 --hosts 50 --files 10 \
+    --partial 0.3 >/dev/null
+
+# run NAME: one signed run on a fresh copy of NAME; prints the wall,
+# user and system seconds, then run -v's phases.
+run() {
+	rm -rf "$W/run"
+	cp -a "$W/$1" "$W/run"
+	sync
+	/usr/bin/time -f "%e %U %S" -o "$W/time" "$plan" run -v -d "$W/run" \
+	    -k "$W/master.key" --now $NOW > "$W/v"
+	echo "$(cat "$W/time") $(sed -n 's/^seconds: //p' "$W/v")"
+}
+
+base=$(run base)
+big=$(run big)
+b=${base%% *}
+s=${big%% *}
+{
+	echo "| case | hosts | wall (s) | user (s) | system (s) | phases (s) |"
+	echo "|---|---:|---:|---:|---:|---|"
+	echo "| base | 1000 | $(echo "$base" | awk '{print $1 " | " $2 " | " $3}') | ${base#* * * } |"
+	echo "| fleet | $((100 * hosts)) | $(echo "$big" | awk '{print $1 " | " $2 " | " $3}') | ${big#* * * } |"
+	echo
+	echo "fleet / base: $(awk "BEGIN {printf \"%.2f\", $s / $b}")"
+} | tee "$out/plan-time.md"
