@@ -219,6 +219,7 @@ hasher(void *arg)
 struct cursor {
 	const struct plan_source *src;	/* the op's source or its fallback */
 	int		 on_fallback;	/* ... the fallback */
+	unsigned	 k;		/* the stream's number: its sessions */
 	struct ssh	*ssh;
 	struct ssh_file	*file;
 	uint64_t	 pos;		/* the next byte a read returns */
@@ -269,17 +270,50 @@ fallback_pending(struct job *j, const struct cursor *c)
 static double
 wake_at(struct job *j, const struct cursor *c, double until)
 {
-	return fallback_pending(j, c) ? fmin(until, j->fallback_at) : until;
+	return fallback_pending(j, c) && clock_mono() < j->fallback_at ?
+	    fmin(until, j->fallback_at) : until;
 }
 
 /*
- * Decides, once, whether the op is taken from its fallback, given the
- * length n of its source as read from the time when on.  The first length
- * read at or past the fallback's time decides: the op is switched when no
- * byte of it has been read and n does not pass its offset, else it stays
- * on its source for good, as an op that has failed (a failure is its
- * source's) does.  Returns SWITCHED when the op is taken from the
- * fallback and the cursor is not on it, else 0.
+ * 1 when the op's fallback host holds more of the file than the op's
+ * offset, read over this stream's session to it; 0 when it does not, or
+ * cannot be asked (a fallback that has nothing is no way out).
+ */
+static int
+fallback_has(struct stream *st, const struct cursor *c)
+{
+	struct job *j = st->j;
+	const struct op *o = j->op;
+	struct ssh_error e;
+	struct ssh *ssh;
+	char *path, *buf = NULL;
+	size_t len;
+	uint64_t n = 0;
+	int rc;
+
+	if ((ssh = source_session(st->r, j->fallback, c->k, j->pace.deadline,
+	    &e)) == NULL)
+		return 0;
+	path = store_len_path(o->fallback->source.root, o->file, o->version);
+	ssh_lock(ssh);
+	rc = ssh_get(ssh, path, &buf, &len, 4096, &e);
+	ssh_unlock(ssh);
+	if (rc != 0 || store_parse_len(buf, &n) != 0)
+		n = 0;
+	free(buf);
+	free(path);
+	return n > o->offset;
+}
+
+/*
+ * Decides whether the op is taken from its fallback, given the length n
+ * of its source as read from the time when on.  From the fallback's time
+ * on, a length that passes the op's offset, or a byte of the op read,
+ * keeps the op on its source for good, as a failure (its source's) does;
+ * one that does not switches it to its fallback, once the fallback host
+ * has more than the offset (asked after n was read); until then nothing
+ * is decided.  Returns SWITCHED when the op is taken from the fallback
+ * and the cursor is not on it, else 0.
  */
 static int
 fallback_consider(struct stream *st, struct cursor *c, double when,
@@ -287,10 +321,16 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 {
 	struct job *j = st->j;
 	const struct op *o = j->op;
-	int decided = 0;
+	int decided = 0, open;
 	char rate[32], what[300];
 
 	if (o->fallback == NULL || c->on_fallback)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	open = !j->decided && !j->failed && when >= j->fallback_at &&
+	    j->first == 0 && n <= o->offset;
+	pthread_mutex_unlock(&j->lock);
+	if (open && !fallback_has(st, c))
 		return 0;
 	pthread_mutex_lock(&j->lock);
 	if (!j->decided && !j->failed && when >= j->fallback_at) {
@@ -673,6 +713,7 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 	int rc;
 
 	c->on_fallback = j->switched;
+	c->k = k;
 	c->src = c->on_fallback ? &o->fallback->source : &o->source;
 	if ((c->ssh = source_session(st->r, c->on_fallback ? j->fallback :
 	    j->source, k, j->pace.deadline, &e)) == NULL) {

@@ -536,7 +536,8 @@ else fail "stalled upstream: $(cat "$W/re.err" "$W/rf.err" "$W/re.state" "$W/rf.
 # the plan's issue; its plans expire in 8 s.  A relay that never began
 # (fn: an empty root) or began and holds nothing (fz: its own source
 # missing) has nothing at that time: fc takes the whole op from g at the
-# fallback's rate, says so, and ends it with no failure.  The same plans
+# fallback's rate (g holds the file), says so, and ends it with no
+# failure.  The same plans
 # without the fallback leave fc with nothing: missing (fn never had the
 # file) or deadline (fz had 0).
 for h in fn fz fc fk fs fp; do conf $h; done
@@ -573,6 +574,17 @@ for relay in fn fz; do
 	if [ $rc -eq 75 ] && grep -q "$want" "$W/fc.err" && [ "$(len_of fc)" -eq 0 ]; then ok
 	else fail "no fallback for relay $relay: exit $rc: $(cat "$W/fc.err")"; fi
 done
+# A fallback host that holds nothing is no way out: fc stays on its relay
+# (fz, which has 0) and its plan expires waiting for it, never taking the
+# op from fn.
+rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
+"$mkplan" "$M" fc --epoch 7 --expires-in $fb_life --op "$(src fz),0,$((4 * MIB)),400000000" \
+    --fallback "1=$(src fn),2,20000000" > "$W/fc.plan"
+"$agent" run -c "$W/fc.yaml" -v "$W/fc.plan" > "$W/fc.out" 2>&1
+rc=$?
+if [ $rc -eq 75 ] && grep -q "deadline: plan expired at 0 waiting for relay source fz, which has 0" "$W/fc.out" &&
+    ! grep -q "taking it from fn" "$W/fc.out" && [ "$(len_of fc)" -eq 0 ]; then ok
+else fail "a fallback holding nothing was taken: exit $rc: $(cat "$W/fc.out")"; fi
 # A relay that holds the op's first block at the fallback's time keeps
 # the op: fc waits for more (it holds less than a read ahead), and once
 # fk has the rest fc takes the file from fk, never from g.
