@@ -297,6 +297,29 @@ case "$out" in
 *"sheds no"*) ok ;;
 *) fail "verify accepted a shed below its fallback: $out" ;;
 esac
+# A host whose op fell back to its fallback, and failed there, blames
+# the fallback's host and route: its report is evidence, not ignored.
+python3 - "$work/late" <<'EOP'
+import glob, sys, yaml
+d = sys.argv[1]
+for f in sorted(glob.glob(d + "/plans/*.yaml")):
+    p = yaml.safe_load(open(f))
+    for o in p["ops"]:
+        if "fallback" in o:
+            fb = o["fallback"]["source"]["host"]
+            st = yaml.safe_load(open("%s/states/%s.yaml" % (d, p["host"])))
+            st["epoch"] = p["epoch"]
+            st["failures"] = [{"op": o["id"], "source": fb,
+                               "components": ["host:" + fb],
+                               "error": "timeout", "detail": "read: timeout"}]
+            yaml.safe_dump(st, open("%s/states/%s.yaml" % (d, p["host"]), "w"))
+            open(d + "/fallen", "w").write(fb + "\n")
+            sys.exit(0)
+EOP
+fb=$(cat "$work/late/fallen")
+"$plan" run -d "$work/late" --now "$(date -u -d '+3 minutes' +%Y-%m-%dT%H:%M:%SZ)" 2>"$work/err"
+if ! grep -q "ignored" "$work/err" && grep -q "host:$fb" "$work/late/ledger.yaml"; then ok
+else fail "a failure on a fallback: $(cat "$work/err")"; fi
 
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,

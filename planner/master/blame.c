@@ -299,9 +299,16 @@ gather_report(struct master *m, struct ledger *l, size_t h,
 		if (f->class == FAIL_NOSPACE)
 			continue;
 
-		if (o == NULL || (src = topology_host(t, o->source.host)) < 0 ||
-		    (f->source != NULL && strcmp(f->source,
-		    o->source.host) != 0)) {
+		/* An op taken from its fallback fails on the fallback. */
+		if (o != NULL && o->fallback != NULL && f->source != NULL &&
+		    strcmp(f->source, o->fallback->source.host) == 0)
+			src = topology_host(t, o->fallback->source.host);
+		else if (o == NULL || (f->source != NULL &&
+		    strcmp(f->source, o->source.host) != 0))
+			src = -1;
+		else
+			src = topology_host(t, o->source.host);
+		if (src < 0) {
 			char *op = text_escape(f->op), *from =
 			    text_escape(f->source ? f->source : "");
 
