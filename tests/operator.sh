@@ -157,10 +157,19 @@ fresh tiny grace
 d="$work/grace"
 sed -i '1i retire_after: 2m' "$d/topology.yaml"
 sed 's/^version: 1$/version: 0/' "$d/manifests/data%2Ffile-000.bin@1.yaml" > "$d/manifests/$old"
+reported() {	# reported EPOCH TIME: every host reports on its plan of EPOCH
+	for f in "$d"/states/*.yaml; do
+		sed -i "s/^epoch: .*/epoch: $1/; s/^time: .*/time: '2026-11-25T$2Z'/" "$f"
+	done
+}
+e=0
 for t in 08:01:00 08:02:00; do
+	reported $e $t
 	"$plan" run -d "$d" --now 2026-11-25T${t}Z 2>/dev/null || fail "grace: run at $t"
+	e=$((e + 1))
 done
 grep -q "^retire:" "$d"/plans/*.yaml && fail "grace: retired before the grace is over" || ok
+reported $e 08:03:00
 "$plan" run -d "$d" --now 2026-11-25T08:03:00Z || fail "grace: run at 08:03"
 n=$(ls "$d"/plans/*.yaml | wc -l)
 if [ "$(grep -l -A1 "^retire:" "$d"/plans/*.yaml | wc -l)" -eq "$n" ] &&
