@@ -87,13 +87,13 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	if (retire(s, p, verbose) != 0)
 		return EX_IOERR;
 	/* When this agent begins its plans, for the planner to place it
-	 * in the relay trees (its state's start). */
+	 * in the relay trees (its state's start): recorded after the run,
+	 * and only where there is room, for it is advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
+	rc = plan_execute(c, s, p, verbose, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
 	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9)));
-	if (store_write_meta(s, "start", buf, (size_t)n) != 0)
-		return EX_IOERR;
-	rc = plan_execute(c, s, p, verbose, &res);
+	(void)store_write_meta(s, "start", buf, (size_t)n);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);
 		if (store_write_meta(s, "epoch", buf, (size_t)n) != 0)
