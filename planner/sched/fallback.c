@@ -218,7 +218,8 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		c[nc++].first = x->done[0];
 	}
 	timing_free(&tm);
-	qsort(c, nc, sizeof(*c), cmp_fed);
+	if (nc > 0)
+		qsort(c, nc, sizeof(*c), cmp_fed);
 	for (i = 0; i < nc; i = j) {
 		struct op *p = (struct op *)c[i].fed;
 
