@@ -54,6 +54,31 @@ has_resource(char *const *res, size_t n, const char *id)
 }
 
 /*
+ * The route from host f to dst, into res (at most ROUTE_MAX + 4); its
+ * length, or -1 when there is none.  *bad is the first of its resources
+ * that neither op o nor op p uses (the ones a fallback may take over),
+ * NULL when there is none.
+ */
+static int
+freed_route(struct topology *t, size_t f, size_t dst, const struct op *o,
+    const struct op *p, size_t *res, const char **bad)
+{
+	int n, i;
+
+	*bad = NULL;
+	if ((n = route_resources(t, f, dst, res, ROUTE_MAX + 4)) < 0)
+		return -1;
+	for (i = 0; i < n && *bad == NULL; i++) {
+		const char *id = t->resources[res[i]].id;
+
+		if (!has_resource(o->resources, o->nresources, id) &&
+		    !has_resource(p->resources, p->nresources, id))
+			*bad = id;
+	}
+	return n;
+}
+
+/*
  * The rule for op o of host dst's plan, which has a fallback, against
  * the plan of its source (src_plan, NULL when it has none this epoch):
  * the source has exactly one op of this epoch on the file version that
@@ -69,6 +94,7 @@ fallback_violation(struct topology *t, const struct plan *src_plan,
 {
 	const struct op_fallback *fb = o->fallback;
 	const struct op *p;
+	const char *bad;
 	size_t res[ROUTE_MAX + 4], i;
 	long f = topology_host(t, fb->source.host);
 	int n;
@@ -95,27 +121,21 @@ fallback_violation(struct topology *t, const struct plan *src_plan,
 		    fb->rate, o->rate);
 		return -1;
 	}
-	n = route_resources(t, (size_t)f, dst, res, ROUTE_MAX + 4);
-	if (n < 0 || (size_t)n != fb->nresources) {
+	n = freed_route(t, (size_t)f, dst, o, p, res, &bad);
+	for (i = 0; n >= 0 && (size_t)n == fb->nresources &&
+	    i < (size_t)n; i++)
+		if (!has_resource(fb->resources, fb->nresources,
+		    t->resources[res[i]].id))
+			break;
+	if (n < 0 || (size_t)n != fb->nresources || i < (size_t)n) {
 		snprintf(why, whylen, "fallback resources are not the route "
 		    "from %s", fb->source.host);
 		return -1;
 	}
-	for (i = 0; i < (size_t)n; i++) {
-		const char *id = t->resources[res[i]].id;
-
-		if (!has_resource(fb->resources, fb->nresources, id)) {
-			snprintf(why, whylen, "fallback resources are not the "
-			    "route from %s", fb->source.host);
-			return -1;
-		}
-		if (!has_resource(o->resources, o->nresources, id) &&
-		    !has_resource(p->resources, p->nresources, id)) {
-			snprintf(why, whylen, "fallback uses %s, which neither "
-			    "the op nor %s's op %s frees", id,
-			    o->source.host, p->id);
-			return -1;
-		}
+	if (bad != NULL) {
+		snprintf(why, whylen, "fallback uses %s, which neither the op "
+		    "nor %s's op %s frees", bad, o->source.host, p->id);
+		return -1;
 	}
 	for (i = 0; i < p->nshed; i++) {
 		const struct op_shed *sh = &p->shed[i];
@@ -182,9 +202,9 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 	for (i = 0; i < tm.nops; i++) {
 		const struct timed_op *x = &tm.ops[i];
 		const struct op *o, *p;
+		const char *bad;
 		size_t src, res[ROUTE_MAX + 4];
 		long f;
-		int n, m, ok;
 
 		h = x->tag >> 20;
 		o = &plans[h]->ops[x->tag & 0xfffff];
@@ -199,16 +219,8 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		    (f = topology_host(t, p->source.host)) < 0 ||
 		    (size_t)f == h || !s->source_ok[f])
 			continue;
-		if ((n = route_resources(t, (size_t)f, h, res,
-		    ROUTE_MAX + 4)) < 0)
-			continue;
-		for (ok = 1, m = 0; m < n && ok; m++) {
-			const char *id = t->resources[res[m]].id;
-
-			ok = has_resource(o->resources, o->nresources, id) ||
-			    has_resource(p->resources, p->nresources, id);
-		}
-		if (!ok)
+		if (freed_route(t, (size_t)f, h, o, p, res, &bad) < 0 ||
+		    bad != NULL)
 			continue;
 		c = xreallocarray(c, nc + 1, sizeof(*c));
 		c[nc].host = h;
