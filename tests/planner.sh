@@ -288,7 +288,9 @@ if [ -n "$independent" ]; then
 	"$independent" -q "$work/late" && ok || fail "verify-plans: a plan set with fallbacks"
 fi
 # The late host (start: 20 s, the others 0) relays nothing to any other.
-grep -l 'host: r0s1h2$' "$work/late/plans/"*.yaml | grep -v r0s1h2.yaml && fail "a late host relays" || ok
+if grep -l 'source: {host: r0s1h2,' "$work/late/plans/"*.yaml; then
+	fail "a late host relays"
+else ok; fi
 set=$(readlink "$work/late/current")
 f=$(grep -l '^  shed:' "$work/late/$set/plans/"*.yaml | head -1)
 sed -i '0,/^  - {host: \(.*\), at: \([0-9.]*\), offset: \([0-9]*\), rate: [0-9]*}/s//  - {host: \1, at: \2, offset: \3, rate: 1}/' "$f"
@@ -297,6 +299,30 @@ case "$out" in
 *"sheds no"*) ok ;;
 *) fail "verify accepted a shed below its fallback: $out" ;;
 esac
+# Late hosts of one site feed one another, and no host that starts on
+# time: each forwards what it receives, so those on time feed them one
+# stream, not one each (on the old main they fed nobody).
+fresh wan3 late3
+for f in "$work/late3/states/"*.yaml; do echo 'start: 0' >> "$f"; done
+for h in r0s1h2 r0s1h3 r0s1h4; do
+	sed -i 's/^start: 0$/start: 20/' "$work/late3/states/$h.yaml"
+done
+"$plan" run -d "$work/late3" || fail "run with three late hosts"
+for h in r0s1h2 r0s1h3 r0s1h4; do
+	fed=$(grep -l "source: {host: $h," "$work/late3/plans/"*.yaml |
+	    sed 's,.*/,,; s,\.yaml$,,' | tr '\n' ' ')
+	case " $fed" in
+	*" r0s1h2 "*|*" r0s1h3 "*|*" r0s1h4 "*) ;;
+	*) fail "late host $h feeds no late host: $fed"; continue ;;
+	esac
+	for x in $fed; do
+		case $x in
+		r0s1h2|r0s1h3|r0s1h4) ;;
+		*) fail "late host $h feeds $x, which starts on time"; continue 2 ;;
+		esac
+	done
+	ok
+done
 # A host whose op fell back to its fallback, and failed there, blames
 # the fallback's host and route: its report is evidence, not ignored.
 python3 - "$work/late" <<'EOP'
@@ -320,6 +346,16 @@ fb=$(cat "$work/late/fallen")
 "$plan" run -d "$work/late" --now "$(date -u -d '+3 minutes' +%Y-%m-%dT%H:%M:%SZ)" 2>"$work/err"
 if ! grep -q "ignored" "$work/err" && grep -q "host:$fb" "$work/late/ledger.yaml"; then ok
 else fail "a failure on a fallback: $(cat "$work/err")"; fi
+
+# Interior roles spread when hosts hold different amounts: on one LAN of
+# 40 hosts and four files of 1 GiB, half of the hosts holding part of
+# them, every host is the source of some op in the first round (37 of
+# 40 when what a host held put it above the same hosts in every file).
+"$top/tests/tools/gen-case" "$work/spread" --regions 1 --sites 1 --hosts 40 --files 4 \
+    --size 1073741824 --uplink 0 --round 10 --partial 0.5 >/dev/null
+"$plan" run -d "$work/spread" --now $T0 || fail "run spread"
+n=$(sed -n 's/.*source: {host: \([^,]*\),.*/\1/p' "$work/spread/plans/"*.yaml | sort -u | wc -l)
+[ "$n" -eq 40 ] && ok || fail "spread: $n of 40 hosts send"
 
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,

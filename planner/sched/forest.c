@@ -337,7 +337,60 @@ struct site_hosts {
 	unsigned	*kids;		/* per host: streams it feeds, of
 					 * every file so far */
 	unsigned	*fkids;		/* host * nfiles + file: of one */
+	size_t		*depth;		/* per member: below the lead */
 };
+
+/* The depth of position k of a heap d wide, the first at 0. */
+static size_t
+heap_depth(size_t d, size_t k)
+{
+	size_t depth = 0;
+
+	if (d <= 1)
+		return k;
+	while (k > 0) {
+		k = (k - 1) / d;
+		depth++;
+	}
+	return depth;
+}
+
+/*
+ * Of the members before e[j] (which hold at least as much), the parent
+ * that keeps every host's egress even: one that may serve, feeds fewer
+ * than d streams of file f and is no deeper than e[j]'s parent in the
+ * heap, not late unless e[j] is; of those, the one feeding the fewest
+ * streams of every file, then the shallowest, then the first.  -1 when
+ * there is none.
+ */
+static long
+balanced_parent(const struct sched *s, const struct site_hosts *sh,
+    size_t f, size_t j, size_t d)
+{
+	size_t nf = s->m->fileset->nfiles, dmax = heap_depth(d, j - sh->lead);
+	size_t i;
+	long best = -1;
+
+	for (i = sh->lead; i < j; i++) {
+		const struct member *x = &sh->e[i];
+		const struct member *b;
+
+		if (!x->serves || sh->fkids[x->host * nf + f] >= d ||
+		    sh->depth[i] + 1 > dmax ||
+		    (x->late > 0 && !(sh->e[j].late > 0)))
+			continue;
+		if (best < 0) {
+			best = (long)i;
+			continue;
+		}
+		b = &sh->e[best];
+		if (sh->kids[x->host] < sh->kids[b->host] ||
+		    (sh->kids[x->host] == sh->kids[b->host] &&
+		    sh->depth[i] < sh->depth[best]))
+			best = (long)i;
+	}
+	return best;
+}
 
 /*
  * Orders site's hosts for file f (those that need it or hold some):
@@ -388,9 +441,28 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		sh->kids[sh->e[0].host]++;
 		sh->fkids[sh->e[0].host * nf + f]++;
 	}
+	for (j = sh->lead; j < n; j++)
+		sh->depth[j] = 0;
 	for (j = sh->lead + 1; j < n; j++) {
-		long p = heap_parent(sh->e, sh->lead, j, d);
+		long p = heap_parent(sh->e, sh->lead, j, d), i;
 
+
+		/* Late agents in a row form a chain, each fed by the one
+		 * before it: they start together, so each forwards what it
+		 * receives and costs those that are not late one stream. */
+		if (sh->e[j].late > 0 && sh->e[j - 1].late > 0 &&
+		    sh->e[j - 1].serves)
+			p = (long)sh->e[j - 1].host;
+		/* Where what they hold orders the hosts, the heap makes the
+		 * same ones interior in every file: a parent two streams
+		 * less busy, no deeper, is taken instead. */
+		else if ((i = balanced_parent(s, sh, f, j, d)) >= 0 &&
+		    !(p >= 0 && sh->fkids[(size_t)p * nf + f] < d &&
+		    sh->kids[p] <= sh->kids[sh->e[i].host] + 1))
+			p = (long)sh->e[i].host;
+		if (p >= 0 && s->forest_rank[(size_t)p * nf + f] >= sh->lead)
+			sh->depth[j] = sh->depth[s->forest_rank[(size_t)p * nf +
+			    f]] + 1;
 		s->forest_parent[sh->e[j].host * nf + f] = p;
 		if (p >= 0) {
 			sh->kids[p]++;
@@ -608,6 +680,8 @@ sched_forest(struct sched *s)
 		    sizeof(struct member));
 		sh[i].kids = kids;
 		sh[i].fkids = fkids;
+		sh[i].depth = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts :
+		    1, sizeof(size_t));
 	}
 	/* Per file and site: whether it needs the file, and the most a
 	 * host of it that may serve holds. */
@@ -665,8 +739,10 @@ sched_forest(struct sched *s)
 			}
 	}
 	forest_heads(s, up, kids, fkids);
-	for (i = 0; i < ns; i++)
+	for (i = 0; i < ns; i++) {
 		free(sh[i].e);
+		free(sh[i].depth);
+	}
 	for (f = 0; f < nf; f++) {
 		free(st[f].order);
 		free(st[f].parent);
