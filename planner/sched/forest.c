@@ -23,6 +23,10 @@
 /* An agent starting more than this share of the round after the earliest
  * is late: it is placed below those that are not. */
 #define FOREST_LATE 0.02
+/* A site whose holder can send every host of it what it needs within
+ * this share of the round gets it from the holder alone: a few seconds
+ * of a minute's round, where relays would save at most those. */
+#define FOREST_FLAT 0.05
 
 static int
 wants(const struct sched *s, size_t host, size_t file)
@@ -338,6 +342,9 @@ struct site_hosts {
 					 * every file so far */
 	unsigned	*fkids;		/* host * nfiles + file: of one */
 	size_t		*depth;		/* per member: below the lead */
+	double		*busy;		/* per host: seconds of its egress
+					 * fed to flat sites so far */
+	int		 exports;	/* the site feeds another the file */
 };
 
 /* The depth of position k of a heap d wide, the first at 0. */
@@ -355,13 +362,21 @@ heap_depth(size_t d, size_t k)
 	return depth;
 }
 
+/* The streams member x would feed, with more of them, over its egress. */
+static double
+egress_load(const struct site_hosts *sh, const struct member *x,
+    unsigned more)
+{
+	return (double)(sh->kids[x->host] + more) / x->out;
+}
+
 /*
  * Of the members before e[j] (which hold at least as much), the parent
  * that keeps every host's egress even: one that may serve, feeds fewer
  * than d streams of file f and is no deeper than e[j]'s parent in the
  * heap, not late unless e[j] is; of those, the one feeding the fewest
- * streams of every file, then the shallowest, then the first.  -1 when
- * there is none.
+ * streams of every file for its egress, then the shallowest, then the
+ * first.  -1 when there is none.
  */
 static long
 balanced_parent(const struct sched *s, const struct site_hosts *sh,
@@ -384,12 +399,84 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
 			continue;
 		}
 		b = &sh->e[best];
-		if (sh->kids[x->host] < sh->kids[b->host] ||
-		    (sh->kids[x->host] == sh->kids[b->host] &&
+		if (egress_load(sh, x, 1) < egress_load(sh, b, 1) ||
+		    (egress_load(sh, x, 1) == egress_load(sh, b, 1) &&
 		    sh->depth[i] < sh->depth[best]))
 			best = (long)i;
 	}
 	return best;
+}
+
+/*
+ * Feeds site's hosts that need file f (complete: a growing file is
+ * pipelined down a tree; and not to be sent on to another site, which
+ * one host receiving at a holder's full egress does first) straight
+ * from the holders that need none of it, when those hold all that is needed and can send it within
+ * FOREST_FLAT of the round: each host from the holder that would be
+ * done with it first, counting what each holder was given of the files
+ * before (sh->busy, seconds of its egress).  Then no host here waits on
+ * a relay, and one that starts late or never costs only itself.
+ * Returns 1 when done, 0 (nothing changed) when it would not fit.
+ */
+static int
+flat_site(struct sched *s, struct site_hosts *sh, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, i, j;
+	double limit = FOREST_FLAT * s->T, *busy;
+	long *pick;
+
+	if (sh->lead == 0 || sh->exports || !s->m->manifests[f]->final)
+		return 0;
+	pick = xcalloc(sh->n, sizeof(*pick));
+	busy = xcalloc(sh->lead, sizeof(*busy));
+	for (i = 0; i < sh->lead; i++)
+		busy[i] = sh->busy[sh->e[i].host];
+	for (j = sh->lead; j < sh->n; j++) {
+		long k = s->demand_of[sh->e[j].host * nf + f];
+		double bytes, best = INFINITY;
+
+		pick[j] = -1;
+		if (k < 0)
+			continue;
+		bytes = (double)(s->demands[k].want - s->demands[k].have);
+		for (i = 0; i < sh->lead; i++) {
+			const struct member *x = &sh->e[i];
+			double done;
+
+			if (!x->serves || !(x->out > 0) ||
+			    x->len < s->demands[k].want)
+				continue;
+			done = busy[i] + bytes / (x->out * SCHED_PAYLOAD_SHARE);
+			if (done < best) {
+				best = done;
+				pick[j] = (long)i;
+			}
+		}
+		if (pick[j] < 0 || best > limit)
+			break;
+		busy[pick[j]] = best;
+	}
+	if (j < sh->n) {
+		free(pick);
+		free(busy);
+		return 0;
+	}
+	for (i = 0; i < sh->lead; i++)
+		sh->busy[sh->e[i].host] = busy[i];
+	for (j = sh->lead; j < sh->n; j++) {
+		size_t h;
+
+		sh->depth[j] = 0;
+		if (pick[j] < 0)
+			continue;
+		h = sh->e[pick[j]].host;
+		s->forest_parent[sh->e[j].host * nf + f] = (long)h;
+		sh->kids[h]++;
+		sh->fkids[h * nf + f]++;
+	}
+	free(pick);
+	free(busy);
+	return 1;
 }
 
 /*
@@ -434,6 +521,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		;
 	if (sh->lead == n)
 		return;
+	if (flat_site(s, sh, f))
+		return;
 	d = site_fanout(s, sh->e + sh->lead, n - sh->lead, turns, f);
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
@@ -454,11 +543,13 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		    sh->e[j - 1].serves)
 			p = (long)sh->e[j - 1].host;
 		/* Where what they hold orders the hosts, the heap makes the
-		 * same ones interior in every file: a parent two streams
-		 * less busy, no deeper, is taken instead. */
+		 * same ones interior in every file: a parent that would
+		 * feed two streams fewer for its egress, no deeper, is
+		 * taken instead. */
 		else if ((i = balanced_parent(s, sh, f, j, d)) >= 0 &&
 		    !(p >= 0 && sh->fkids[(size_t)p * nf + f] < d &&
-		    sh->kids[p] <= sh->kids[sh->e[i].host] + 1))
+		    egress_load(sh, &sh->e[s->forest_rank[(size_t)p * nf +
+		    f]], 0) < egress_load(sh, &sh->e[i], 2)))
 			p = (long)sh->e[i].host;
 		if (p >= 0 && s->forest_rank[(size_t)p * nf + f] >= sh->lead)
 			sh->depth[j] = sh->depth[s->forest_rank[(size_t)p * nf +
@@ -654,6 +745,7 @@ sched_forest(struct sched *s)
 	unsigned *exports = xcalloc(ns ? ns : 1, sizeof(unsigned));
 	unsigned *kids = xcalloc(H ? H : 1, sizeof(unsigned));
 	unsigned *fkids = xcalloc(H * (nf ? nf : 1), sizeof(unsigned));
+	double *busy = xcalloc(H ? H : 1, sizeof(double));
 	size_t *turns = xcalloc(ns ? ns : 1, sizeof(size_t));
 	size_t *turn = xcalloc(ns ? ns : 1, sizeof(size_t));
 	uint64_t *best = xcalloc(nfs, sizeof(uint64_t));
@@ -682,6 +774,7 @@ sched_forest(struct sched *s)
 		sh[i].fkids = fkids;
 		sh[i].depth = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts :
 		    1, sizeof(size_t));
+		sh[i].busy = busy;
 	}
 	/* Per file and site: whether it needs the file, and the most a
 	 * host of it that may serve holds. */
@@ -720,6 +813,9 @@ sched_forest(struct sched *s)
 			size_t v = st[f].order[k];
 
 			s->forest_site_key[f * ns + v] = k;
+			for (i = 0, sh[v].exports = 0; i < ns; i++)
+				if (st[f].parent[i] == (long)v)
+					sh[v].exports = 1;
 			site_hosts(s, v, f, turn[v], turns[v], &sh[v]);
 			turn[v] += need[f * ns + v];
 			/* Its first host that needs the file is fed from
@@ -734,6 +830,7 @@ sched_forest(struct sched *s)
 		for (i = 0; i < ns; i++)
 			if (need[f * ns + i] &&
 			    s->forest_site_key[f * ns + i] >= ns) {
+				sh[i].exports = 0;
 				site_hosts(s, i, f, turn[i], turns[i], &sh[i]);
 				turn[i]++;
 			}
@@ -757,6 +854,7 @@ sched_forest(struct sched *s)
 	free(linkuse);
 	free(kids);
 	free(fkids);
+	free(busy);
 	free(turns);
 	free(turn);
 	free(best);
