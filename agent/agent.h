@@ -222,8 +222,20 @@ int	 plan_check(const struct plan *, const struct agent_config *,
 	    char *why, size_t whylen);
 int	 plan_expired(const struct plan *, time_t now, char *why,
 	    size_t whylen);
+/* A session the caller holds to one endpoint (user NULL: this process's
+ * user): the plan's sources there read through it, rather than open
+ * another to the same sshd. */
+struct shared_ssh {
+	const char	*address;
+	unsigned	 port;
+	const char	*user;
+	struct ssh	*ssh;
+};
+
+int	 at_endpoint(const struct plan_source *, const struct shared_ssh *);
 int	 plan_execute(const struct agent_config *, struct store *,
-	    const struct plan *, int verbose, struct run_result *);
+	    const struct plan *, int verbose, const struct shared_ssh *,
+	    struct run_result *);
 void	 run_result_clear(struct run_result *);
 
 /* publish.c: the generator's publishing */

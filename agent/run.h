@@ -87,6 +87,7 @@ struct source {
 	struct ssh_error err[STREAMS_MAX];
 	int		 broken;	/* a connection failed: why */
 	struct ssh_error why;
+	int		 borrowed;	/* ssh[0] is the caller's */
 	pthread_mutex_t	 lock;
 };
 

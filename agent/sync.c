@@ -73,10 +73,11 @@ retire(struct store *s, const struct plan *p, int verbose)
 	return rc;
 }
 
-/* Runs a checked plan and records its epoch and failures. */
+/* Runs a checked plan, its sources at shared's endpoint through that
+ * session (NULL: none), and records its epoch and failures. */
 static int
 execute(const struct agent_config *c, struct store *s, const struct plan *p,
-    int verbose)
+    int verbose, const struct shared_ssh *shared)
 {
 	struct run_result res;
 	char buf[32];
@@ -90,7 +91,7 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	 * in the relay trees (its state's start): recorded after the run,
 	 * and only where there is room, for it is advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	rc = plan_execute(c, s, p, verbose, &res);
+	rc = plan_execute(c, s, p, verbose, shared, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
 	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9)));
 	(void)store_write_meta(s, "start", buf, (size_t)n);
@@ -171,7 +172,7 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	}
 	store_write_meta(s, "plan.yaml", buf, len);
 	free(buf);
-	rc = execute(c, s, p, verbose);
+	rc = execute(c, s, p, verbose, NULL);
 	if (agent_state(c, s, &st) == 0) {
 		if ((text = state_format(st, &len)) == NULL ||
 		    store_write_meta(s, "state.yaml", text, len) != 0)
@@ -788,6 +789,33 @@ sync_lock(const struct agent_config *c, struct store *s, int verbose,
 	return 0;
 }
 
+/* Whether an op of p (or its fallback) reads from e's endpoint. */
+static int
+reads_from(const struct plan *p, const struct shared_ssh *e)
+{
+	size_t i;
+
+	for (i = 0; i < p->nops; i++)
+		if (at_endpoint(&p->ops[i].source, e) ||
+		    (p->ops[i].fallback != NULL &&
+		    at_endpoint(&p->ops[i].fallback->source, e)))
+			return 1;
+	return 0;
+}
+
+/* Whether the master's session still answers, after a run held it. */
+static int
+master_alive(const struct agent_config *c, struct ssh *ssh)
+{
+	struct ssh_error e;
+	int rc;
+
+	ssh_lock(ssh);
+	rc = ssh_exists(ssh, c->master_dir, &e);
+	ssh_unlock(ssh);
+	return rc > 0;
+}
+
 /*
  * Runs every new plan that comes while r waits: a plan that comes
  * expired is passed over, one that runs has its state sent back at once
@@ -798,6 +826,7 @@ static int
 sync_plans(struct sync_run *r, int rc)
 {
 	const struct agent_config *c = r->c;
+	struct shared_ssh shared;
 	char why[512];
 	int prc;
 
@@ -823,14 +852,30 @@ sync_plans(struct sync_run *r, int rc)
 			r->done = r->p->epoch;
 			continue;
 		}
-		ssh_close(r->ssh);
-		r->ssh = NULL;
-		prc = execute(c, r->s, r->p, r->verbose);
+		/* The master's session is not held through a run (a fleet's
+		 * would pile up on its sshd), unless the plan reads from
+		 * the master's own endpoint: then the run reads through it
+		 * and it carries the report, one session where there would
+		 * be two more. */
+		shared.address = c->master_address;
+		shared.port = c->master_port;
+		shared.user = c->master_user;
+		shared.ssh = reads_from(r->p, &shared) ? r->ssh : NULL;
+		if (shared.ssh == NULL) {
+			ssh_close(r->ssh);
+			r->ssh = NULL;
+		}
+		prc = execute(c, r->s, r->p, r->verbose, &shared);
 		if (prc != 0 && rc == 0)
 			rc = prc;
 		r->done = r->p->epoch;
 		r->ran = 1;
-		if (connect_master(c, &r->ssh, clock_mono() + c->timeout) != 0)
+		if (r->ssh != NULL && !master_alive(c, r->ssh)) {
+			ssh_close(r->ssh);
+			r->ssh = NULL;
+		}
+		if (r->ssh == NULL && connect_master(c, &r->ssh, clock_mono() +
+		    c->timeout) != 0)
 			return EX_UNAVAILABLE;
 		if (send_manifests(c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;

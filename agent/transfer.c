@@ -371,6 +371,15 @@ same_source(const struct plan_source *a, const struct plan_source *b)
 	    strcmp(a->user, b->user) == 0));
 }
 
+/* Whether a plan's source is at the endpoint of a shared session. */
+int
+at_endpoint(const struct plan_source *a, const struct shared_ssh *e)
+{
+	return strcmp(a->address, e->address) == 0 && a->port == e->port &&
+	    ((a->user == NULL && e->user == NULL) || (a->user && e->user &&
+	    strcmp(a->user, e->user) == 0));
+}
+
 /* 1 when ROOT/NAME is already this version's data (same inode). */
 static int
 exposed(struct store *s, const struct version *v)
@@ -642,7 +651,8 @@ source_for(struct source *sources, size_t *n, const struct plan_source *s)
  */
 int
 plan_execute(const struct agent_config *c, struct store *s,
-    const struct plan *p, int verbose, struct run_result *res)
+    const struct plan *p, int verbose, const struct shared_ssh *shared,
+    struct run_result *res)
 {
 	struct runner r;
 	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
@@ -691,6 +701,16 @@ plan_execute(const struct agent_config *c, struct store *s,
 			watches[nwatches++].pace = &j->pace;
 		}
 	}
+	/* The first source at the endpoint of the caller's session reads
+	 * through it (one: each source keeps a session of its own). */
+	for (i = 0; shared != NULL && shared->ssh != NULL && i < nsources;
+	    i++)
+		if (at_endpoint(sources[i].src, shared)) {
+			sources[i].ssh[0] = shared->ssh;
+			sources[i].tried[0] = 1;
+			sources[i].borrowed = 1;
+			break;
+		}
 	/* Each job's streams as consecutive tasks: a worker counts back to
 	 * learn which stream of its job it runs. */
 	r.tasks = xcalloc(n ? n : 1, sizeof(*r.tasks));
@@ -720,7 +740,7 @@ out:
 		pace_destroy(&r.jobs[i].pace);
 	}
 	for (i = 0; i < nsources; i++) {
-		for (k = 0; k < STREAMS_MAX; k++)
+		for (k = sources[i].borrowed ? 1 : 0; k < STREAMS_MAX; k++)
 			ssh_close(sources[i].ssh[k]);
 		pthread_mutex_destroy(&sources[i].lock);
 	}

@@ -14,7 +14,7 @@ mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/cases.sh"
 independent_note agent
 W=$(mktemp -d)
-trap 'sshd_stop; SSHD_DIR=$W/sshd2 sshd_stop; rm -rf "$W"' EXIT
+trap 'sshd_stop; SSHD_DIR=$W/sshd2 sshd_stop; SSHD_DIR=$W/sshd3 sshd_stop; rm -rf "$W"' EXIT
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -958,6 +958,44 @@ else fail "a forged checksum reached a plan"; fi
 if cmp -s "$M1" "$W/roots/m/.sluice/data%2Ff.bin@1.manifest.yaml" &&
     grep -q "the master's copy is not the one sent: sent again" "$W/resend.err"; then ok
 else fail "the generator did not send its manifest again: $(cat "$W/resend.err")"; fi
+
+# A plan that reads from the master's own sshd (the generator's host is
+# the master's, say) reads through the session the sync opened, and
+# that session carries the report: one login there for the whole sync,
+# where there were three (the master's, the source's, the master's again
+# to report).  A second sshd that logs each login counts them.
+(
+	SSHD_PORT=
+	SSHD_LOGLEVEL=INFO sshd_start "$W/sshd3" >"$W/sshd3.out" 2>&1 || {
+		echo "FAIL: a second sshd: $(cat "$W/sshd3.out")"; exit 1; }
+	Q=$SSHD_PORT
+	O=$W/one
+	mkdir -p "$O/master/states" "$O/master/manifests" "$O/roots/m" "$O/roots/a"
+	printf 'round: 60s\nblock_size: 1MiB\nsites:\n  - name: s\n    hosts:\n' > "$O/master/topology.yaml"
+	for h in m a; do
+		echo "      - {name: $h, address: 127.0.0.1, port: $Q, root: $O/roots/$h, nic: 1Gbit}" >> "$O/master/topology.yaml"
+		printf 'host: %s\nroot: %s\nmaster: {address: 127.0.0.1, port: %s, dir: %s}\nidentity: %s\nknown_hosts: %s\nwait: 0s\n' \
+		    "$h" "$O/roots/$h" "$Q" "$O/master" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" > "$O/$h.yaml"
+	done
+	echo 'files: [{name: x.bin, version: 1, generator: m, size: 1MiB}]' > "$O/master/fileset.yaml"
+	head -c $MIB /dev/urandom > "$O/x.bin"
+	"$agent" publish -c "$O/m.yaml" "$O/x.bin" x.bin 1 --block-size 1MiB &&
+	    "$agent" sync -c "$O/m.yaml" && "$plan" run -d "$O/master" || {
+		echo "FAIL: one session: setup"; exit 1; }
+	grep -q "source: {host: m," "$O/master/plans/a.yaml" || {
+		echo "FAIL: one session: a does not read from m"; exit 1; }
+	before=$(grep -c "Accepted publickey" "$W/sshd3/sshd.log")
+	"$agent" sync -c "$O/a.yaml" 2>"$O/a.err" || {
+		echo "FAIL: one session: sync: $(cat "$O/a.err")"; exit 1; }
+	after=$(grep -c "Accepted publickey" "$W/sshd3/sshd.log")
+	cmp -s "$O/x.bin" "$O/roots/a/x.bin" || { echo "FAIL: one session: a's copy differs"; exit 1; }
+	grep -q "length: $MIB" "$O/master/states/a.yaml" || {
+		echo "FAIL: one session: a's report: $(cat "$O/master/states/a.yaml")"; exit 1; }
+	[ $((after - before)) -eq 1 ] || {
+		echo "FAIL: one session: the sync logged in $((after - before)) times"; exit 1; }
+) && ok || failed=$((failed + 1))
+SSHD_DIR=$W/sshd3 sshd_stop
+SSHD_DIR=$W/sshd
 
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,7 @@
 # SSHD_LISTEN (default 127.0.0.1) is the address to listen on and
 # SSHD_NETNS, when set, the network namespace to run it in.  SSHD_EXTRA,
 # when set, is appended to sshd_config (a Match block, say).
+# SSHD_LOGLEVEL (default ERROR) is its LogLevel: INFO logs each login.
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -38,7 +39,7 @@ PermitRootLogin prohibit-password
 Subsystem sftp internal-sftp
 MaxStartups 200:30:400
 MaxSessions 200
-LogLevel ERROR
+LogLevel ${SSHD_LOGLEVEL:-ERROR}
 EOC
 	[ -n "${SSHD_EXTRA:-}" ] && printf '%s\n' "$SSHD_EXTRA" >> "$SSHD_DIR/sshd_config"
 	printf '[%s]:%s %s\n' "$listen" "$SSHD_PORT" \
