@@ -66,8 +66,16 @@ for i in $(seq 1 $N); do conf a$i 4 20s; done
 head -c $MIB /dev/urandom > "$W/x.bin"
 "$agent" publish -c "$W/m.yaml" "$W/x.bin" x.bin 1 --block-size 1MiB
 "$agent" sync -c "$W/m.yaml"
+# Cron starts the planner on the minute, and a run later in a minute
+# plans a shorter round (to the next one): each round here starts on one.
+on_minute() { sleep $((60 - $(date +%s) % 60)); }
+on_minute
 "$plan" run -d "$W/master"
+# Every agent of the fleet syncs in the round, the generator's too (cron
+# runs it on every host): it reports the round's plan run, so the next
+# planning run knows it is up.
 cat > "$W/all.sh" <<EOS
+"$agent" sync -c "$W/m.yaml" 2>>"$W/load.err" &
 for i in \$(seq 1 $N); do "$agent" sync -c "$W/a\$i.yaml" 2>>"$W/load.err" & done
 wait
 EOS
@@ -94,6 +102,7 @@ head -c $MIB /dev/urandom > "$W/y.bin"
 "$agent" publish -c "$W/m.yaml" "$W/y.bin" y.bin 1 --block-size 1MiB
 echo 'files: [{name: x.bin, version: 1, generator: m, size: 1MiB}, {name: y.bin, version: 1, generator: m, size: 1MiB}]' > "$W/master/fileset.yaml"
 "$agent" sync -c "$W/m.yaml"
+on_minute
 "$plan" run -d "$W/master"
 measure "$N agents syncing in the next round (20 s splay), one sshd" sh "$W/all.sh"
 n=$(grep -l "name: y.bin, version: 1, length: $MIB" "$W"/master/states/a*.yaml 2>/dev/null | wc -l)
