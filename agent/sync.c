@@ -789,16 +789,15 @@ sync_lock(const struct agent_config *c, struct store *s, int verbose,
 	return 0;
 }
 
-/* Whether an op of p (or its fallback) reads from e's endpoint. */
+/* Whether an op of p reads from e's endpoint (a fallback, seldom taken,
+ * does not count). */
 static int
 reads_from(const struct plan *p, const struct shared_ssh *e)
 {
 	size_t i;
 
 	for (i = 0; i < p->nops; i++)
-		if (at_endpoint(&p->ops[i].source, e) ||
-		    (p->ops[i].fallback != NULL &&
-		    at_endpoint(&p->ops[i].fallback->source, e)))
+		if (at_endpoint(&p->ops[i].source, e))
 			return 1;
 	return 0;
 }
@@ -870,7 +869,9 @@ sync_plans(struct sync_run *r, int rc)
 			rc = prc;
 		r->done = r->p->epoch;
 		r->ran = 1;
-		if (r->ssh != NULL && !master_alive(c, r->ssh)) {
+		/* After a failed op the session may hold a timed-out
+		 * request: a fresh one reports. */
+		if (r->ssh != NULL && (prc != 0 || !master_alive(c, r->ssh))) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 		}

@@ -701,14 +701,15 @@ plan_execute(const struct agent_config *c, struct store *s,
 			watches[nwatches++].pace = &j->pace;
 		}
 	}
-	/* The first source at the endpoint of the caller's session reads
-	 * through it (one: each source keeps a session of its own). */
-	for (i = 0; shared != NULL && shared->ssh != NULL && i < nsources;
+	/* The first op's source at the endpoint of the caller's session
+	 * reads through it (one: each source keeps a session of its own;
+	 * not a fallback's, seldom taken). */
+	for (i = 0; shared != NULL && shared->ssh != NULL && i < r.njobs;
 	    i++)
-		if (at_endpoint(sources[i].src, shared)) {
-			sources[i].ssh[0] = shared->ssh;
-			sources[i].tried[0] = 1;
-			sources[i].borrowed = 1;
+		if (at_endpoint(r.jobs[i].source->src, shared)) {
+			r.jobs[i].source->ssh[0] = shared->ssh;
+			r.jobs[i].source->tried[0] = 1;
+			r.jobs[i].source->borrowed = 1;
 			break;
 		}
 	/* Each job's streams as consecutive tasks: a worker counts back to
