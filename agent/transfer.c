@@ -362,22 +362,28 @@ run_result_clear(struct run_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* Whether two endpoints (address, port, user) are one. */
+static int
+same_endpoint(const char *aa, unsigned ap, const char *au, const char *ba,
+    unsigned bp, const char *bu)
+{
+	return strcmp(aa, ba) == 0 && ap == bp &&
+	    ((au == NULL && bu == NULL) || (au && bu && strcmp(au, bu) == 0));
+}
+
 static int
 same_source(const struct plan_source *a, const struct plan_source *b)
 {
-	return strcmp(a->host, b->host) == 0 &&
-	    strcmp(a->address, b->address) == 0 && a->port == b->port &&
-	    ((a->user == NULL && b->user == NULL) || (a->user && b->user &&
-	    strcmp(a->user, b->user) == 0));
+	return strcmp(a->host, b->host) == 0 && same_endpoint(a->address,
+	    a->port, a->user, b->address, b->port, b->user);
 }
 
 /* Whether a plan's source is at the endpoint of a shared session. */
 int
 at_endpoint(const struct plan_source *a, const struct shared_ssh *e)
 {
-	return strcmp(a->address, e->address) == 0 && a->port == e->port &&
-	    ((a->user == NULL && e->user == NULL) || (a->user && e->user &&
-	    strcmp(a->user, e->user) == 0));
+	return same_endpoint(a->address, a->port, a->user, e->address,
+	    e->port, e->user);
 }
 
 /* 1 when ROOT/NAME is already this version's data (same inode). */

@@ -271,9 +271,10 @@ late_of(const struct sched *s, size_t h)
  * The fan-out of a site's tree of a file.  Each hop adds a block and
  * SCHED_HOP_DELAY to when the last host has it; a tree d wide is log d of
  * the hosts deep, but unless d divides the files the site has in flight
- * some of its hosts feed more streams than they receive.  Of the widths 1 (a chain) to
- * FOREST_FANOUT_MAX: the one that moves the most in the round when the
- * file takes longer than a round, else the one that ends it first.
+ * some of its hosts feed more streams than they receive.  Of the widths 1
+ * (a chain) to FOREST_FANOUT_MAX: the one that moves the most in the
+ * round when the file takes longer than a round, else the one that ends
+ * it first.
  */
 static size_t
 site_fanout(const struct sched *s, const struct member *e, size_t n,
@@ -411,11 +412,12 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
  * Feeds site's hosts that need file f (complete: a growing file is
  * pipelined down a tree; and not to be sent on to another site, which
  * one host receiving at a holder's full egress does first) straight
- * from the holders that need none of it, when those hold all that is needed and can send it within
- * FOREST_FLAT of the round: each host from the holder that would be
- * done with it first, counting what each holder was given of the files
- * before (sh->busy, seconds of its egress).  Then no host here waits on
- * a relay, and one that starts late or never costs only itself.
+ * from the holders that need none of it, when those hold all that is
+ * needed and can send it within FOREST_FLAT of the round: each host from
+ * the holder that would be done with it first, counting what each holder
+ * was given of the files before (sh->busy, seconds of its egress).  Then
+ * no host here waits on a relay, and one that starts late or never costs
+ * only itself.
  * Returns 1 when done, 0 (nothing changed) when it would not fit.
  */
 static int
@@ -496,7 +498,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	for (j = 0; j < st->nhosts; j++) {
 		size_t h = st->hosts[j];
 
-		if (!wants(s, h, f) && !(s->source_ok[h] && sched_held(s, h, f) > 0))
+		if (!wants(s, h, f) &&
+		    !(s->source_ok[h] && sched_held(s, h, f) > 0))
 			continue;
 		sh->e[n].host = h;
 		/* A host that did not run its last plan may still serve
@@ -534,7 +537,6 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		sh->depth[j] = 0;
 	for (j = sh->lead + 1; j < n; j++) {
 		long p = heap_parent(sh->e, sh->lead, j, d), i;
-
 
 		/* Late agents in a row form a chain, each fed by the one
 		 * before it: they start together, so each forwards what it
@@ -646,8 +648,9 @@ nearest_holder(struct sched *s, size_t h, size_t f)
 	for (i = 0; i < s->t->nhosts; i++) {
 		double c;
 
-		if (i == h || !s->source_ok[i] || sched_held(s, i, f) <= sched_held(s, h,
-		    f) || route_hops(s->t, i, h) < 0)
+		if (i == h || !s->source_ok[i] ||
+		    sched_held(s, i, f) <= sched_held(s, h, f) ||
+		    route_hops(s->t, i, h) < 0)
 			continue;
 		c = route_hops(s->t, i, h) + 10 * route_latency(s->t, i, h);
 		if (c < bc) {
@@ -691,7 +694,8 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			if (!found)
 				continue;
 			x = exporter(s, (size_t)u, f, kids, fkids);
-			if (x >= 0 && sched_held(s, (size_t)x, f) < sched_held(s, head, f))
+			if (x >= 0 && sched_held(s, (size_t)x, f) <
+			    sched_held(s, head, f))
 				x = nearest_holder(s, head, f);
 			if (x < 0 || (size_t)x == head)
 				continue;
