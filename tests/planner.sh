@@ -367,6 +367,35 @@ n=$(sed -n 's/.*source: {host: \([^,]*\),.*/\1/p' "$work/spread/plans/"*.yaml | 
 srcs=$(sed -n 's/.*source: {host: \([^,]*\),.*/\1/p' "$work/flat/plans/"*.yaml | sort | uniq -c | tr -s ' ')
 [ "$srcs" = " 40 r0s0h0" ] && ok || fail "flat site: sources $srcs"
 
+# A site feeds another from the host with the fewest streams for its
+# egress, not the fewest streams: in four regions of 1, 2 and 10 Gbit
+# hosts, every byte that crosses sites in the first round leaves a
+# 10 Gbit host (none did before: each site exported from 1 and 2 Gbit
+# hosts that fed one stream fewer).
+"$top/tests/tools/gen-case" "$work/export" --regions 4 --sites 2 --hosts 6 \
+    --files 4 --size 1073741824 --nics 1000,2000,10000 --round 10 \
+    --no-states >/dev/null
+"$plan" run -d "$work/export" --now $T0 || fail "run export"
+out=$(python3 - "$work/export" <<'EOP'
+import glob, sys, yaml
+d = sys.argv[1]
+nic, site = {}, {}
+for s in yaml.safe_load(open(d + "/topology.yaml"))["sites"]:
+    for h in s["hosts"]:
+        nic[h["name"]], site[h["name"]] = h["nic"], s["name"]
+fast = total = 0
+for p in glob.glob(d + "/plans/*.yaml"):
+    plan = yaml.safe_load(open(p))
+    for op in plan.get("ops") or []:
+        src = op["source"]["host"]
+        if site[src] != site[plan["host"]]:
+            total += op["length"]
+            fast += op["length"] if nic[src] == "10000Mbit" else 0
+print("%.2f" % (fast / total) if total else "none")
+EOP
+)
+case $out in 0.9*|1.00) ok ;; *) fail "exporters: $out of the bytes across sites leave 10 Gbit hosts" ;; esac
+
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,
 # while the generator sends each byte once (at most one round of its

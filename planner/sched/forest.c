@@ -579,14 +579,32 @@ site_depth(const struct sched *s, size_t h, size_t f)
 	return k;
 }
 
+/* Compares the streams hosts a and b would feed with one more, over
+ * their egress (the streams alone when either's is unlimited): -1 when
+ * a's are fewer, 1 when b's, else 0. */
+static int
+export_load(const struct sched *s, const unsigned *kids, size_t a,
+    size_t b)
+{
+	double oa = s->t->hosts[a].nic_out, ob = s->t->hosts[b].nic_out;
+	double la = kids[a], lb = kids[b];
+
+	if (s->t->hosts[a].nic_out != CAP_UNLIMITED &&
+	    s->t->hosts[b].nic_out != CAP_UNLIMITED) {
+		la = (la + 1) / oa;
+		lb = (lb + 1) / ob;
+	}
+	return (la > lb) - (la < lb);
+}
+
 /*
  * The host of site u to feed another site file f from: of those that may
  * serve and receive the file (or, when none does, hold it), and no more
  * than one level below the shallowest of them in the file's tree (each
  * level is a relay hop the other site waits for), one whose agent is not
- * late if any, then the one that feeds the fewest streams of every file,
- * then the fewest of this one, then the shallowest, then the first in the
- * file's order; -1 when none.
+ * late if any, then the one that feeds the fewest streams of every file
+ * for its egress, then the fewest of this one, then the shallowest, then
+ * the first in the file's order; -1 when none.
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
@@ -619,9 +637,10 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 			if (depth[j] == SIZE_MAX || depth[j] > top + 1 ||
 			    (best >= 0 && late && !blate))
 				continue;
-			if (best < 0 || (blate && !late) || kids[h] < kids[b] ||
-			    (kids[h] ==
-			    kids[b] && (fkids[h * nf + f] < fkids[b * nf + f] ||
+			if (best < 0 || (blate && !late) ||
+			    export_load(s, kids, h, b) < 0 ||
+			    (export_load(s, kids, h, b) == 0 &&
+			    (fkids[h * nf + f] < fkids[b * nf + f] ||
 			    (fkids[h * nf + f] == fkids[b * nf + f] &&
 			    (depth[j] < bd || (depth[j] == bd &&
 			    s->forest_rank[h * nf + f] <
