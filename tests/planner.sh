@@ -396,6 +396,28 @@ EOP
 )
 case $out in 0.9*|1.00) ok ;; *) fail "exporters: $out of the bytes across sites leave 10 Gbit hosts" ;; esac
 
+# A site's head one block ahead of the hosts that would feed it (all but
+# the generator) is fed by one of them, which relays past it early in
+# the round: the generator, whose 100 Mbit NIC is the bottleneck, sends
+# each byte once, to its own site (before it also fed the head, which
+# then got half as much, and did so every round after).
+"$top/tests/tools/gen-case" "$work/catchup" --regions 1 --sites 2 --hosts 3 \
+    --files 1 --size 268435456 --round 10 --no-states >/dev/null
+sed -i '0,/nic: 1000Mbit/s//nic: 100Mbit/' "$work/catchup/topology.yaml"
+for h in r0s0h1:8388608 r0s0h2:8388608 r0s1h0:12582912 r0s1h1:0 r0s1h2:0; do
+	printf 'host: %s\nepoch: 0\ntime: 2026-11-25T08:00:50Z\nfiles:\n- {name: data/file-000.bin, version: 1, length: %s}\n' \
+	    "${h%%:*}" "${h##*:}" > "$work/catchup/states/${h%%:*}.yaml"
+done
+"$plan" run -d "$work/catchup" --now $T0 || fail "run catchup"
+head=$(sed -n 's/^  source: {host: \([^,]*\),.*/\1/p' "$work/catchup/plans/r0s1h0.yaml")
+gen=$(grep -l "^  source: {host: r0s0h0," "$work/catchup/plans/"*.yaml | wc -l)
+len=$(sed -n 's/^  length: //p' "$work/catchup/plans/r0s1h0.yaml")
+case $head in
+r0s0h1|r0s0h2) [ "$gen" -eq 1 ] && [ "${len:-0}" -ge 100663296 ] && ok ||
+    fail "catch-up: the generator feeds $gen hosts, the head $len bytes" ;;
+*) fail "catch-up: the head is fed by '$head'" ;;
+esac
+
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,
 # while the generator sends each byte once (at most one round of its

@@ -828,7 +828,9 @@ one_relay_per_length(const struct sched *s, const struct flow_order *o,
 }
 
 /* The demand's parent in the forest, when it has one, becomes its first
- * pick (it may relay: it precedes the destination in the flow). */
+ * pick (it may relay: it precedes the destination in the flow), even
+ * holding less than the destination when it receives the file this
+ * round: it relays past it. */
 static void
 forest_first(const struct sched *s, const struct demand *d,
     struct scored *pick, size_t *n)
@@ -838,7 +840,8 @@ forest_first(const struct sched *s, const struct demand *d,
 
 	if (s->forest_parent == NULL ||
 	    (p = s->forest_parent[d->host * nf + d->file]) < 0 ||
-	    sched_held(s, (size_t)p, d->file) < d->have)
+	    (sched_held(s, (size_t)p, d->file) < d->have &&
+	    !relays(s, (size_t)p, d->file)))
 		return;
 	for (i = 0; i < *n && pick[i].source != (size_t)p; i++)
 		;

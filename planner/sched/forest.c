@@ -27,6 +27,8 @@
  * this share of the round gets it from the holder alone: a few seconds
  * of a minute's round, where relays would save at most those. */
 #define FOREST_FLAT 0.05
+/* An exporter this many blocks behind a site's head still feeds it. */
+#define FOREST_CATCHUP 2
 
 static int
 wants(const struct sched *s, size_t host, size_t file)
@@ -682,7 +684,8 @@ nearest_holder(struct sched *s, size_t h, size_t f)
 
 /* The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
- * that holds more than it when the exporter holds less. */
+ * that holds more than it when the exporter holds more than
+ * FOREST_CATCHUP blocks less. */
 static void
 forest_heads(struct sched *s, const long *up, unsigned *kids,
     unsigned *fkids)
@@ -712,8 +715,15 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			}
 			if (!found)
 				continue;
+			/* An exporter a block or two behind the head
+			 * relays past it early in the round; feeding the
+			 * head from elsewhere (often the generator, the
+			 * one host ahead of it) would spend that egress on
+			 * bytes the exporter brings anyway, round after
+			 * round. */
 			x = exporter(s, (size_t)u, f, kids, fkids);
-			if (x >= 0 && sched_held(s, (size_t)x, f) <
+			if (x >= 0 && sched_held(s, (size_t)x, f) +
+			    FOREST_CATCHUP * sched_block_size(s, f) <
 			    sched_held(s, head, f))
 				x = nearest_holder(s, head, f);
 			if (x < 0 || (size_t)x == head)
