@@ -433,6 +433,19 @@ case $out in
 *) fail "lowered capacity: $out" ;;
 esac
 
+# A plan is kept by a run made a second before it expires, with no
+# report on it, and replaced by a run made when it expires.
+"$top/tests/tools/gen-case" "$work/expiry" --regions 1 --sites 2 --hosts 3 \
+    --files 1 --size 268435456 --round 10 --no-states >/dev/null
+"$plan" run -d "$work/expiry" --now 2026-11-25T08:01:00Z || fail "run expiry"
+"$plan" run -d "$work/expiry" --now 2026-11-25T08:01:09Z || fail "run expiry -1s"
+e1=$(sed -n 's/^epoch: //p' "$work/expiry/plans/r0s1h0.yaml")
+"$plan" run -d "$work/expiry" --now 2026-11-25T08:01:10Z || fail "run expiry +0s"
+e2=$(sed -n 's/^epoch: //p' "$work/expiry/plans/r0s1h0.yaml")
+x2=$(sed -n 's/^expires: //p' "$work/expiry/plans/r0s1h0.yaml")
+[ "$e1" = 1 ] && [ "$e2" = 3 ] && [ "$x2" = 2026-11-25T08:01:20Z ] && ok ||
+    fail "expiry: epoch $e1 a second before, $e2 (expiring $x2) at it"
+
 # Relay within a round: one LAN of 40 hosts and two files of 1 GiB.  In
 # the first round every host receives both files through the copy trees,
 # while the generator sends each byte once (at most one round of its
