@@ -323,6 +323,38 @@ for h in r0s1h2 r0s1h3 r0s1h4; do
 	done
 	ok
 done
+# Agents spread over a 20 s splay all start after the earliest, but not
+# together: they form short chains, not one chain through the site (a
+# relay path 98 hosts deep on the old main).
+"$top/tests/tools/gen-case" "$work/splay" --regions 1 --sites 1 --hosts 100 \
+    --files 1 --size 1073741824 --uplink 0 --round 60 --no-states >/dev/null
+python3 - "$work/splay" <<'EOP'
+import hashlib, sys
+for i in range(1, 100):
+    h = "r0s0h%d" % i
+    start = int(hashlib.sha256(h.encode()).hexdigest()[:8], 16) / 2**32 * 20
+    open("%s/states/%s.yaml" % (sys.argv[1], h), "w").write(
+        "host: %s\nepoch: 0\ntime: 2026-11-25T08:00:59Z\nstart: %.3f\n"
+        "files:\n- {name: data/file-000.bin, version: 1, length: 0}\n"
+        % (h, start))
+EOP
+"$plan" run -d "$work/splay" --now $T0 || fail "run splay"
+deep=$(python3 - "$work/splay" <<'EOP'
+import glob, os, re, sys
+parent = {}
+for p in glob.glob(sys.argv[1] + "/plans/*.yaml"):
+    m = re.search(r"\n  source: \{host: (\w+),", open(p).read())
+    if m:
+        parent[os.path.basename(p)[:-5]] = m.group(1)
+def depth(h):
+    n = 0
+    while h in parent and n < 1000:
+        h, n = parent[h], n + 1
+    return n
+print(max(depth(h) for h in parent))
+EOP
+)
+[ "$deep" -le 25 ] && ok || fail "splay: a relay path $deep hosts deep"
 # A host whose op fell back to its fallback, and failed there, blames
 # the fallback's host and route: its report is evidence, not ignored.
 python3 - "$work/late" <<'EOP'

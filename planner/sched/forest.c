@@ -254,19 +254,24 @@ cmp_member(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
+/* How much later than another an agent may start and still count as
+ * starting with it: FOREST_LATE of the round, at least a second. */
+static double
+late_slack(const struct sched *s)
+{
+	return fmax(1.0, FOREST_LATE * s->T);
+}
+
 /*
  * How late host h's agent starts, for its place in the trees: 0 when
- * within FOREST_LATE (a share of the round, at least a second) of the
- * earliest agent's start, else its start.  Those that start late come
- * last in their site's order, as leaves: a parent starts before the
- * hosts below it.
+ * within late_slack() of the earliest agent's start, else its start.
+ * Those that start late come last in their site's order: a parent
+ * starts before the hosts below it.
  */
 static double
 late_of(const struct sched *s, size_t h)
 {
-	double slack = fmax(1.0, FOREST_LATE * s->T);
-
-	return s->start[h] > s->earliest + slack ? s->start[h] : 0;
+	return s->start[h] > s->earliest + late_slack(s) ? s->start[h] : 0;
 }
 
 /*
@@ -495,7 +500,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
     size_t turns, struct site_hosts *sh)
 {
 	const struct site *st = &s->t->sites[site];
-	size_t nf = s->m->fileset->nfiles, j, n = 0, d;
+	size_t nf = s->m->fileset->nfiles, j, n = 0, d, chain;
+	double slack = late_slack(s);
 
 	for (j = 0; j < st->nhosts; j++) {
 		size_t h = st->hosts[j];
@@ -537,24 +543,31 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	}
 	for (j = sh->lead; j < n; j++)
 		sh->depth[j] = 0;
-	for (j = sh->lead + 1; j < n; j++) {
+	for (j = sh->lead + 1, chain = sh->lead; j < n; j++) {
 		long p = heap_parent(sh->e, sh->lead, j, d), i;
 
-		/* Late agents in a row form a chain, each fed by the one
-		 * before it: they start together, so each forwards what it
-		 * receives and costs those that are not late one stream. */
+		/* Late agents in a row that start together (within the
+		 * slack of lateness of the first of them) form a chain,
+		 * each fed by the one before it: each forwards what it
+		 * receives, and the chain costs those that are not late
+		 * one stream.  Agents spread over a splay form short
+		 * chains, not one as long as the site. */
 		if (sh->e[j].late > 0 && sh->e[j - 1].late > 0 &&
-		    sh->e[j - 1].serves)
+		    sh->e[j - 1].serves && sh->e[chain].late > 0 &&
+		    sh->e[j].late <= sh->e[chain].late + slack)
 			p = (long)sh->e[j - 1].host;
 		/* Where what they hold orders the hosts, the heap makes the
 		 * same ones interior in every file: a parent that would
 		 * feed two streams fewer for its egress, no deeper, is
 		 * taken instead. */
-		else if ((i = balanced_parent(s, sh, f, j, d)) >= 0 &&
-		    !(p >= 0 && sh->fkids[(size_t)p * nf + f] < d &&
-		    egress_load(sh, &sh->e[s->forest_rank[(size_t)p * nf +
-		    f]], 0) < egress_load(sh, &sh->e[i], 2)))
-			p = (long)sh->e[i].host;
+		else {
+			chain = j;
+			if ((i = balanced_parent(s, sh, f, j, d)) >= 0 &&
+			    !(p >= 0 && sh->fkids[(size_t)p * nf + f] < d &&
+			    egress_load(sh, &sh->e[s->forest_rank[(size_t)p *
+			    nf + f]], 0) < egress_load(sh, &sh->e[i], 2)))
+				p = (long)sh->e[i].host;
+		}
 		if (p >= 0 && s->forest_rank[(size_t)p * nf + f] >= sh->lead)
 			sh->depth[j] = sh->depth[s->forest_rank[(size_t)p * nf +
 			    f]] + 1;
