@@ -86,8 +86,10 @@ range_room(const struct sched *s, const struct candidate *c)
 
 	for (j = d->first; j < d->first + d->ncand; j++) {
 		const struct candidate *o = &s->cands[j];
-		uint64_t start = sched_blocks_of(s, d->file, o->source_len) -
-		    haveb;
+		uint64_t held = sched_blocks_of(s, d->file, o->source_len);
+		/* A relay may hold less than the destination: it relays
+		 * past it, and its range starts at the destination's. */
+		uint64_t start = held > haveb ? held - haveb : 0;
 
 		if (o == c) {
 			after = 1;
@@ -105,7 +107,8 @@ range_room(const struct sched *s, const struct candidate *c)
 		/* An empty range after c ends nowhere: only those in use
 		 * bound where c's may end. */
 		if (after && (o == c || o->blocks > 0)) {
-			uint64_t limit = source_blocks(s, o) - haveb;
+			uint64_t sb = source_blocks(s, o);
+			uint64_t limit = sb > haveb ? sb - haveb : 0;
 			uint64_t r = limit > cum ? limit - cum : 0;
 
 			if (r < room)
