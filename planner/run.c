@@ -122,9 +122,6 @@ print_run(const struct ledger *l, const struct round_stats *st,
 	    st->kept, st->ops, st->bytes, l->method, st->demands,
 	    st->candidates, st->lp_seconds, st->lp_fallbacks ?
 	    ", greedy fallback" : "");
-	if (st->replaced > 0)
-		printf("%zu running plans replaced: they exceed a capacity "
-		    "lowered since they were issued\n", st->replaced);
 	printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
 	    "plans %.2f, write %.2f\n", load_seconds, st->demand_seconds,
 	    st->allocate_seconds, st->plans_seconds, write_seconds);

@@ -450,21 +450,6 @@ r0s0h1|r0s0h2) [ "$gen" -eq 1 ] && [ "${len:-0}" -ge 100663296 ] && ok ||
 *) fail "catch-up: the head is fed by '$head'" ;;
 esac
 
-# A capacity lowered while plans run: the plans over it are replaced by
-# ones within it, not kept (the run failed with an internal error until
-# they expired).
-"$top/tests/tools/gen-case" "$work/lowered" --regions 1 --sites 2 --hosts 3 \
-    --files 1 --size 268435456 --round 10 --no-states >/dev/null
-"$plan" run -d "$work/lowered" --now $T0 || fail "run lowered"
-sed -i '0,/nic: 1000Mbit/s//nic: 100Mbit/' "$work/lowered/topology.yaml"
-out=$("$plan" run -v -d "$work/lowered" --now 2026-11-25T08:01:03Z 2>&1)
-case $out in
-*"1 running plans replaced"*) verify_plans -q "$work/lowered" &&
-    "$plan" verify -d "$work/lowered" && ok ||
-    fail "lowered: the plans exceed the new capacity" ;;
-*) fail "lowered capacity: $out" ;;
-esac
-
 # A plan is kept by a run made a second before it expires, with no
 # report on it, and replaced by a run made when it expires.
 "$top/tests/tools/gen-case" "$work/expiry" --regions 1 --sites 2 --hosts 3 \

@@ -182,32 +182,14 @@ op_components(struct topology *t, size_t src, size_t dst,
 struct absolve {
 	struct ledger	*l;
 	struct evidences *ev;
-	char		**only;		/* when not NULL, absolve only these */
-	size_t		 nonly;
 };
-
-/* Adds a component to an absolve's only list. */
-static void
-only_cb(void *arg, const char *component)
-{
-	struct absolve *a = arg;
-
-	a->only = xreallocarray(a->only, a->nonly + 1, sizeof(char *));
-	a->only[a->nonly++] = xstrdup(component);
-}
 
 static void
 absolve_cb(void *arg, const char *component)
 {
 	struct absolve *a = arg;
 	struct evidences *ev = a->ev;
-	size_t i;
 
-	for (i = 0; a->only != NULL && i < a->nonly; i++)
-		if (strcmp(a->only[i], component) == 0)
-			break;
-	if (a->only != NULL && i == a->nonly)
-		return;
 	ledger_absolve(a->l, component);
 	if (ev->nworked == ev->capworked) {
 		ev->capworked = ev->capworked ? 2 * ev->capworked : 16;
@@ -362,7 +344,7 @@ gather_report(struct master *m, struct ledger *l, size_t h,
 	}
 	for (i = 0; p != NULL && i < p->nops; i++) {
 		const struct op *o = &p->ops[i];
-		long src = topology_host(t, o->source.host), fb;
+		long src = topology_host(t, o->source.host);
 
 		if (src < 0 || state_length(s, o->file, o->version) <
 		    o->offset + o->length)
@@ -373,24 +355,10 @@ gather_report(struct master *m, struct ledger *l, size_t h,
 		if (j < s->nfailures)
 			continue;
 		ev->done[h] = 1;
-		memset(&ab, 0, sizeof(ab));
+		ev->served[src] = 1;
 		ab.l = l;
 		ab.ev = ev;
-		/* An op with a fallback was served by its source or by the
-		 * fallback, and the state does not say which: only what both
-		 * routes cross is known to work, and neither host is known
-		 * to have served. */
-		if (o->fallback != NULL &&
-		    (fb = topology_host(t, o->fallback->source.host)) >= 0) {
-			op_components(t, (size_t)fb, h, only_cb, &ab);
-			if (ab.only == NULL)
-				ab.only = xcalloc(1, sizeof(char *));
-		} else
-			ev->served[src] = 1;
 		op_components(t, (size_t)src, h, absolve_cb, &ab);
-		for (j = 0; j < ab.nonly; j++)
-			free(ab.only[j]);
-		free(ab.only);
 	}
 	if (owned)
 		plan_free(p);

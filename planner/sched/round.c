@@ -21,51 +21,24 @@
  * frozen.  A host that reported since the last run without running its
  * plan (its report came late, or could not be read then) is planned
  * afresh from what it reports, its old plan still charged until it
- * expires: the agent may be running it.  Where the plans that would be
- * kept together exceed a capacity (the operator lowered it since they
- * were issued), those on it are replaced instead: the new ones fit, and
- * the agents take them at their next sync.  Returns how many were.
+ * expires: the agent may be running it.
  */
-static size_t
+static void
 keep_running_plans(struct sched *s, struct plan **old, time_t now)
 {
 	const struct master *m = s->m;
-	const struct topology *t = s->t;
-	double *use = xcalloc(t->nresources ? t->nresources : 1,
-	    sizeof(double));
-	char *keep = xcalloc(t->nhosts ? t->nhosts : 1, 1);
-	size_t h, i, j, replaced = 0;
+	size_t h;
 
-	for (h = 0; h < t->nhosts; h++) {
+	for (h = 0; h < s->t->nhosts; h++) {
 		struct plan *p = old[h];
 
 		if (p == NULL || p->expires <= now || (m->states[h] != NULL &&
 		    m->states[h]->epoch >= p->epoch))
 			continue;
-		keep[h] = 1;
-		plan_use(t, p, use);
-	}
-	for (h = 0; h < t->nhosts; h++) {
-		struct plan *p = old[h];
-
-		for (i = 0; keep[h] && i < p->nops; i++)
-			for (j = 0; j < p->ops[i].nres_index; j++)
-				if (!budget_fits(t->resources[
-				    p->ops[i].res_index[j]].capacity,
-				    use[p->ops[i].res_index[j]])) {
-					keep[h] = 0;
-					replaced++;
-					break;
-				}
-		if (!keep[h])
-			continue;
 		if (!m->news[h])
 			s->dest_ok[h] = 0;
 		budget_charge_plan(&s->budget, p);
 	}
-	free(keep);
-	free(use);
-	return replaced;
 }
 
 /*
@@ -136,7 +109,6 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	struct plan **plans;
 	struct sched s;
 	double t0 = elapsed(), t1, t2;
-	size_t replaced;
 	int rc;
 
 	*plansp = NULL;
@@ -149,7 +121,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		s.T = opt->window * SCHED_ROUND_USE;
 	}
 	ledger_apply(l, t, s.source_ok, s.blocked);
-	replaced = keep_running_plans(&s, old, now);
+	keep_running_plans(&s, old, now);
 	note_silent(&s, old, now);
 	sched_demands(&s);
 	space_bound_demands(&s);
@@ -170,7 +142,6 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	if (st != NULL) {
 		fill_stats(&s, plans, old, st);
-		st->replaced = replaced;
 		st->demand_seconds = t1 - t0;
 		st->allocate_seconds = t2 - t1;
 		st->plans_seconds = elapsed() - t2;

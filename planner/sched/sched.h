@@ -97,8 +97,6 @@ enum method { METHOD_LP, METHOD_GREEDY };
 struct round_stats {
 	size_t		 planned;	/* hosts given a new plan */
 	size_t		 kept;		/* hosts whose plan stays */
-	size_t		 replaced;	/* running plans over a capacity
-					 * lowered since: replaced */
 	size_t		 ops;
 	size_t		 demands;
 	size_t		 candidates;

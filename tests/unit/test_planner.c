@@ -599,96 +599,6 @@ START_TEST(failures_to_threshold)
 }
 END_TEST
 
-/* Host h's plan of epoch 1, by hand: one op of all of f (8 blocks) from r,
- * with a fallback from g when fallback is set. */
-static void
-put_plan(const char *dir, const char *h, int fallback)
-{
-	char *blocks = xstrdup(""), *more, *name, *text;
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		more = xasprintf("%s  - %02x%02x%02x%02x%02x%02x%02x%02x"
-		    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x"
-		    "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x\n", blocks,
-		    i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i,
-		    i, i, i, i, i, i, i, i, i, i, i, i);
-		free(blocks);
-		blocks = more;
-	}
-	name = xasprintf("epochs/1/plans/%s.yaml", h);
-	text = xasprintf("host: %s\nepoch: 1\nissued: 2026-11-25T08:00:00Z\n"
-	    "expires: 2026-11-25T08:00:10Z\nfileset:\n"
-	    "- {name: f, version: 1, size: %llu}\nops:\n- id: 1/%s/1\n"
-	    "  file: f\n  version: 1\n  offset: 0\n  length: %llu\n"
-	    "  block_size: %llu\n"
-	    "  source: {host: r, address: 192.0.2.2, port: 22, root: /s}\n"
-	    "  rate: 1000000\n  resources: ['host:r:out', 'host:%s:in']\n"
-	    "%s  blocks:\n%s", h, (unsigned long long)(8 * MIB), h,
-	    (unsigned long long)(8 * MIB), (unsigned long long)MIB, h,
-	    fallback ?
-	    "  fallback:\n    source: {host: g, address: 192.0.2.1, port: 22, "
-	    "root: /s}\n    after: 2\n    rate: 500000\n"
-	    "    resources: ['host:g:out', 'host:c:in']\n" : "", blocks);
-	put(dir, name, text);
-	free(blocks);
-	free(name);
-	free(text);
-}
-
-/*
- * A completed op clears the components it crossed, but one with a
- * fallback may have been served by either source, and the state does not
- * say which: it clears neither host.  d's timeout from relay r counts
- * against r although c completed its op from r, which had a fallback;
- * without the fallback, c's op clears r and the timeout counts for
- * nothing.
- */
-START_TEST(fallback_absolves_neither_source)
-{
-	int fallback;
-
-	for (fallback = 0; fallback < 2; fallback++) {
-		char *dir = master_dir();
-		struct ledger_count *lc;
-		struct round r;
-
-		put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\n"
-		    "failure_threshold: 3\nsites:\n  - name: A\n    hosts:\n"
-		    "      - {name: g, address: 192.0.2.1, root: /s}\n"
-		    "      - {name: r, address: 192.0.2.2, root: /s}\n"
-		    "      - {name: c, address: 192.0.2.3, root: /s}\n"
-		    "      - {name: d, address: 192.0.2.4, root: /s}\n");
-		put(dir, "fileset.yaml", "files: [{name: f, version: 1, "
-		    "generator: g, targets: [host:r, host:c, host:d]}]\n");
-		put_manifest(dir, "f", 8, 8, 1);
-		put_state(dir, "r", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
-		put_state(dir, "c", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
-		put_state(dir, "d", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
-		plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
-		ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l,
-		    NULL), 0);
-		round_free(&r);
-		put_plan(dir, "c", fallback);
-		put_plan(dir, "d", 0);
-		put_state(dir, "c", "f", 8, 1, "2026-11-25T08:00:09Z", NULL);
-		put_state(dir, "d", "f", 0, 1, "2026-11-25T08:00:09Z",
-		    "\n  - {op: 1/d/1, source: r, components: [host:r], "
-		    "error: timeout, detail: read}");
-		plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
-		lc = ledger_component(r.l, "host:r", 0);
-		if (fallback) {
-			ck_assert_ptr_nonnull(lc);
-			ck_assert_uint_eq(lc->count, 1);
-		} else
-			ck_assert(lc == NULL || lc->count == 0);
-		round_free(&r);
-		remove_tree(dir);
-		free(dir);
-	}
-}
-END_TEST
-
 /*
  * The lower bound on hand-worked cases: the 40 MB/s link carries 1000 MiB
  * in 26.2144 s; 3 hosts pulling 100 MiB each through a 10 MB/s uplink of
@@ -810,7 +720,6 @@ suite_planner(void)
 	tcase_add_test(tc, tree_relays_in_the_round);
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
-	tcase_add_test(tc, fallback_absolves_neither_source);
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
 	suite_add_tcase(s, tc);
