@@ -554,7 +554,7 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		 * chains, not one as long as the site. */
 		if (sh->e[j].late > 0 && sh->e[j - 1].late > 0 &&
 		    sh->e[j - 1].serves && sh->e[chain].late > 0 &&
-		    sh->e[j].late <= sh->e[chain].late + slack)
+		    fabs(sh->e[j].late - sh->e[chain].late) <= slack)
 			p = (long)sh->e[j - 1].host;
 		/* Where what they hold orders the hosts, the heap makes the
 		 * same ones interior in every file: a parent that would
@@ -695,6 +695,20 @@ nearest_holder(struct sched *s, size_t h, size_t f)
 	return best;
 }
 
+/* Whether exporter x may feed head h file f: it holds as much, or it
+ * relays (receives the file this round) and is at most FOREST_CATCHUP
+ * blocks behind. */
+static int
+catches_up(const struct sched *s, size_t x, size_t h, size_t f)
+{
+	uint64_t a = sched_held(s, x, f), b = sched_held(s, h, f);
+
+	if (a >= b)
+		return 1;
+	return wants(s, x, f) && s->source_ok[x] && !s->silent[x] &&
+	    b - a <= FOREST_CATCHUP * sched_block_size(s, f);
+}
+
 /* The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
  * that holds more than it when the exporter holds more than
@@ -735,9 +749,7 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			 * bytes the exporter brings anyway, round after
 			 * round. */
 			x = exporter(s, (size_t)u, f, kids, fkids);
-			if (x >= 0 && sched_held(s, (size_t)x, f) +
-			    FOREST_CATCHUP * sched_block_size(s, f) <
-			    sched_held(s, head, f))
+			if (x >= 0 && !catches_up(s, (size_t)x, head, f))
 				x = nearest_holder(s, head, f);
 			if (x < 0 || (size_t)x == head)
 				continue;
