@@ -781,8 +781,8 @@ precedes(const struct sched *s, const struct flow_order *o, size_t a,
 
 /* A host that relays file this round: it receives it (a demand) and may
  * serve (not failed). */
-static int
-relays(const struct sched *s, size_t host, size_t file)
+int
+sched_relays(const struct sched *s, size_t host, size_t file)
 {
 	return s->source_ok[host] && !s->silent[host] &&
 	    s->demand_of[host * s->m->fileset->nfiles + file] >= 0;
@@ -807,12 +807,12 @@ one_relay_per_length(const struct sched *s, const struct flow_order *o,
 		uint64_t l;
 
 		if (pick[i].source == (size_t)-1 ||
-		    !relays(s, pick[i].source, d->file))
+		    !sched_relays(s, pick[i].source, d->file))
 			continue;
 		l = sched_held(s, pick[i].source, d->file);
 		for (j = i + 1; j < n; j++) {
 			if (pick[j].source == (size_t)-1 ||
-			    !relays(s, pick[j].source, d->file) ||
+			    !sched_relays(s, pick[j].source, d->file) ||
 			    sched_held(s, pick[j].source, d->file) != l)
 				continue;
 			if (precedes(s, o, pick[i].source, pick[j].source,
@@ -841,7 +841,7 @@ forest_first(const struct sched *s, const struct demand *d,
 	if (s->forest_parent == NULL ||
 	    (p = s->forest_parent[d->host * nf + d->file]) < 0 ||
 	    (sched_held(s, (size_t)p, d->file) < d->have &&
-	    !relays(s, (size_t)p, d->file)))
+	    !sched_relays(s, (size_t)p, d->file)))
 		return;
 	for (i = 0; i < *n && pick[i].source != (size_t)p; i++)
 		;
@@ -1076,7 +1076,7 @@ pick_in_site(struct chooser *ch, const struct demand *d)
 			continue;
 		level = tree_ancestor(&ch->tr, nf, d->host, src, d->file);
 		if (sched_held(s, src, d->file) <= d->have && !(level >= 1 &&
-		    level <= 2 && relays(s, src, d->file) &&
+		    level <= 2 && sched_relays(s, src, d->file) &&
 		    precedes(s, &ch->order, src, d->host, d->file)))
 			continue;
 		n = pick_add(ch, d, n, src);
@@ -1117,7 +1117,8 @@ pick_across_sites(struct chooser *ch, size_t i, const struct demand *d,
 			added |= src == ch->leader[k * nf + d->file];
 		}
 		lead = ch->leader[k * nf + d->file];
-		if (lead != (size_t)-1 && !added && relays(s, lead, d->file) &&
+		if (lead != (size_t)-1 && !added &&
+		    sched_relays(s, lead, d->file) &&
 		    precedes(s, &ch->order, lead, d->host, d->file))
 			n = pick_add(ch, d, n, lead);
 	}
@@ -1197,7 +1198,7 @@ add_candidates(struct chooser *ch, size_t i, size_t n)
 		if (candidate_route(s, &ch->res_cap, c, c->source,
 		    d->host) != 0)
 			continue;
-		c->feed = relays(s, c->source, d->file) ?
+		c->feed = sched_relays(s, c->source, d->file) ?
 		    s->demand_of[c->source * nf + d->file] : -1;
 		c->wan = t->hosts[c->source].site != t->hosts[d->host].site;
 		c->cost = ch->pick[j].cost;

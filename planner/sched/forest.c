@@ -705,7 +705,7 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f)
 
 	if (a >= b)
 		return 1;
-	return wants(s, x, f) && s->source_ok[x] && !s->silent[x] &&
+	return sched_relays(s, x, f) &&
 	    b - a <= FOREST_CATCHUP * sched_block_size(s, f);
 }
 

@@ -137,6 +137,7 @@ void	 sched_free(struct sched *);
 void	 sched_demands(struct sched *);
 void	 sched_candidates(struct sched *);
 uint64_t sched_held(const struct sched *, size_t host, size_t file);
+int	 sched_relays(const struct sched *, size_t host, size_t file);
 uint64_t sched_block_size(const struct sched *, size_t file);
 uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
 uint64_t sched_block_bytes(const struct sched *, const struct candidate *,
