@@ -358,13 +358,16 @@ version_generation(struct version *v)
 	return g;
 }
 
+static int	commit_locked(struct store *, struct version *);
+
 /*
  * Writes bytes at offset (around the page cache when direct and they are
- * aligned), beyond what is verified; they count for nothing
- * until version_verified() says so.  On an error (reported) everything no
- * durable length covers is given back, so that a full disk can still take
- * the failure report, and the generation changes: a writer that started
- * before must not mark its bytes verified.  Returns 0 or -1.
+ * aligned), beyond what is verified; they count for nothing until
+ * version_verified() says so.  On an error (reported) the verified prefix
+ * is made durable and everything beyond it is given back, so that a full
+ * disk keeps the progress made and can still take the failure report, and
+ * the generation changes: a writer that started before must not mark its
+ * bytes verified.  Returns 0 or -1.
  */
 int
 version_write(struct store *s, struct version *v, uint64_t offset,
@@ -398,6 +401,12 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 
 			warnx_("%s: %s@%" PRIu64 ": write: %s", s->root,
 			    v->name, v->number, strerror(err));
+			/* What is verified is on the disk already: made
+			 * durable first, it is kept.  The commit lock keeps
+			 * a commit under way from recording a length past
+			 * the truncation. */
+			pthread_mutex_lock(&v->commit_lock);
+			(void)commit_locked(s, v);
 			pthread_mutex_lock(&v->lock);
 			if (ftruncate(v->data_fd, (off_t)v->length) == 0) {
 				v->verified = v->length;
@@ -405,6 +414,7 @@ version_write(struct store *s, struct version *v, uint64_t offset,
 			}
 			v->generation++;
 			pthread_mutex_unlock(&v->lock);
+			pthread_mutex_unlock(&v->commit_lock);
 			/* The caller tells a full disk from other trouble. */
 			errno = err;
 			return -1;
@@ -487,16 +497,16 @@ version_verified_length(struct version *v, uint64_t *durable)
 /*
  * Makes the verified prefix durable: the data fsynced, then the length
  * that covers it written (temporary name, fsync, rename, fsync the
- * directory).  Returns 0 or -1 (reported).
+ * directory), with the version's commit lock held.  Returns 0 or -1
+ * (reported).
  */
-int
-version_commit(struct store *s, struct version *v)
+static int
+commit_locked(struct store *s, struct version *v)
 {
 	uint64_t upto;
 	unsigned gen;
 	int rc = 0;
 
-	pthread_mutex_lock(&v->commit_lock);
 	pthread_mutex_lock(&v->lock);
 	upto = v->verified;
 	gen = v->generation;
@@ -513,6 +523,16 @@ version_commit(struct store *s, struct version *v)
 			pthread_mutex_unlock(&v->lock);
 		}
 	}
+	return rc;
+}
+
+int
+version_commit(struct store *s, struct version *v)
+{
+	int rc;
+
+	pthread_mutex_lock(&v->commit_lock);
+	rc = commit_locked(s, v);
 	pthread_mutex_unlock(&v->commit_lock);
 	return rc;
 }

@@ -52,16 +52,20 @@ head -c $((24 * MIB)) /dev/urandom > "$W/f.bin"
 "$agent" publish -c "$W/g.yaml" "$W/f.bin" f.bin 1 --block-size 1MiB
 M="$W/g/.sluice/f.bin@1.manifest.yaml"
 
-# A full file system: 8 MiB for a 24 MiB file.
+# A full file system: 8 MiB for a 24 MiB file.  One stream (below
+# 200 MB/s), so the blocks arrive in order: every block verified before
+# the write that found no room is kept, whatever the group commit had
+# made durable by then (at least 6 MiB of the 8, where the store's own
+# records take a little).
 mkdir -p "$W/full"
 mount -t tmpfs -o size=8m tmpfs "$W/full" && MOUNTS="$MOUNTS $W/full"
 conf full "$W/full"
-"$mkplan" "$M" full --op "g,127.0.0.1,$P,$W/g,0,$((24 * MIB)),200000000" > "$W/full.plan"
+"$mkplan" "$M" full --op "g,127.0.0.1,$P,$W/g,0,$((24 * MIB)),150000000" > "$W/full.plan"
 "$agent" run -c "$W/full.yaml" "$W/full.plan" 2>"$W/full.err"
 rc=$?
 len=$(sed -n 's/^length //p' "$W/full/.sluice/f.bin@1.len" 2>/dev/null)
 if [ $rc -eq 75 ] && grep -q "nospace: local store: cannot write block [0-9]*: no space left on the device" "$W/full.err" &&
-    [ "${len:-0}" -gt 0 ] && [ "${len:-0}" -lt $((8 * MIB)) ]; then ok
+    [ "${len:-0}" -ge $((6 * MIB)) ] && [ "${len:-0}" -lt $((8 * MIB)) ]; then ok
 else fail "full file system: exit $rc, length ${len:-none}: $(cat "$W/full.err")"; fi
 # What the length covers is intact.
 if [ -n "$len" ] && cmp -s -n "$len" "$W/f.bin" "$W/full/.sluice/f.bin@1.data"; then ok
