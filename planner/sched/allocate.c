@@ -653,13 +653,37 @@ allocation_reset(struct sched *s, const struct budget *start)
  * round, ops are sized to end as soon as the capacities allow, not to
  * fill the round: the allocation is sized for a time on a ladder that
  * starts at what the lower bound says, with some room for the pipelines
- * to fill, and goes up by a tenth each step to the round.  The greedy fill,
- * which takes milliseconds, finds the first step at which it serves every
- * demand; the LP, which takes seconds at thousands of hosts, is solved
- * there, and again a step up only while it serves less.  A round that is
- * short of capacity is allocated once.
+ * to fill, and goes up by a tenth each step to the round.  The greedy
+ * fill, which takes a fraction of a second at thousands of hosts, finds
+ * by bisection the step at which it serves every demand (the round's own
+ * length always counts as served); the LP, which takes seconds there, is
+ * solved at that step, and again a step up only while it serves less.  A
+ * round that is short of capacity is allocated once.
  */
 #define SCHED_LADDER_STEP 1.1
+
+/* Step k of the ladder from want to full. */
+static double
+ladder(double want, double full, unsigned k)
+{
+	while (k-- > 0 && want < full)
+		want *= SCHED_LADDER_STEP;
+	return fmin(want, full);
+}
+
+/* Whether the allocation at time T serves every demand; the budget is
+ * left as start had it. */
+static int
+serves_at(struct sched *s, double T, const struct budget *start)
+{
+	int served;
+
+	s->T = T;
+	allocate_once(s);
+	served = all_served(s);
+	allocation_reset(s, start);
+	return served;
+}
 
 void
 sched_allocate(struct sched *s)
@@ -668,7 +692,7 @@ sched_allocate(struct sched *s)
 	double full = s->T, want;
 	struct budget start;
 	char why[512];
-	int served;
+	unsigned lo, hi, k;
 
 	want = bound_makespan(s->m, why, sizeof(why)) / SCHED_PAYLOAD_SHARE *
 	    SCHED_FILL_MARGIN;
@@ -677,29 +701,26 @@ sched_allocate(struct sched *s)
 		return;
 	}
 	budget_copy(&start, &s->budget);
+	/* Steps lo..hi: hi, the first at the round's length, serves. */
+	for (hi = 0; ladder(want, full, hi) < full; hi++)
+		;
+	lo = 0;
 	s->method = METHOD_GREEDY;
-	for (;;) {
-		s->T = want;
-		allocate_once(s);
-		served = all_served(s);
-		if (method == METHOD_GREEDY && (served || want >= full))
-			goto done;
-		allocation_reset(s, &start);
-		if (served || want >= full)
-			break;
-		want = fmin(want * SCHED_LADDER_STEP, full);
+	while (lo < hi) {
+		k = lo + (hi - lo) / 2;
+		if (serves_at(s, ladder(want, full, k), &start))
+			hi = k;
+		else
+			lo = k + 1;
 	}
 	s->method = method;
-	for (;;) {
-		s->T = want;
+	for (k = lo;; k++) {
+		s->T = ladder(want, full, k);
 		allocate_once(s);
-		if (all_served(s) || want >= full)
+		if (method == METHOD_GREEDY || all_served(s) || s->T >= full)
 			break;
 		allocation_reset(s, &start);
-		want = fmin(want * SCHED_LADDER_STEP, full);
 	}
-done:
-	s->method = method;
 	budget_free(&start);
 }
 
