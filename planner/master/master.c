@@ -597,9 +597,10 @@ master_load_set(const char *dir, uint64_t epoch, struct master **out)
 
 /*
  * Reads back host's plan in the set of epoch (of that epoch, or kept from
- * an earlier one), as the planner wrote it, following no link; with the master's key (m->master_pub), only a
- * plan its signature covers.  Returns 0 with *out (the caller's; NULL
- * when there is none), or -1 when one is there but unusable (said).
+ * an earlier one), as the planner wrote it, following no link; with the
+ * master's key (m->master_pub), only a plan its signature covers.  Returns
+ * 0 with *out (the caller's; NULL when there is none), or -1 when one is
+ * there but unusable (said).
  */
 int
 master_read_plan(const struct master *m, uint64_t epoch, size_t host,
