@@ -235,7 +235,9 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		state_free(m->states[h]);
 		st->host = xstrdup(s->t->hosts[h].name);
 		st->epoch = epoch;
-		st->time = now;
+		/* Agents report before their plans expire, where the next
+		 * run starts (a second at most; the clock has seconds). */
+		st->time = now - 1;
 		/* As an agent reports when it begins its plans. */
 		st->has_start = 1;
 		st->start = s->late != NULL ? s->late[h] : 0;
