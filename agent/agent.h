@@ -103,8 +103,12 @@ struct store {
 	int		 meta_fd;	/* ROOT/.sluice */
 };
 
+/* Room a run holds for its own records (store_reserve()). */
+#define STORE_RESERVE	(256 * 1024)
+
 int	 store_open(const char *root, struct store **);
 void	 store_close(struct store *);
+void	 store_reserve(struct store *);
 int	 store_version(struct store *, const char *name, uint64_t number,
 	    struct version **);
 void	 version_free(struct version *);
@@ -127,6 +131,8 @@ char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);
 int	 store_write_meta(struct store *, const char *name, const void *,
+	    size_t);
+int	 store_write_record(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
 int	 store_append_failures(struct store *, const struct failure *,

@@ -8,7 +8,9 @@
  * version appears at ROOT/NAME by a hard link under a temporary name and a
  * rename, so readers see the old version or the new one, whole; the data
  * file stays, so peers always read ESC@V.data.  Everything is opened
- * relative to the root without following symbolic links.
+ * relative to the root without following symbolic links.  A run holds
+ * STORE_RESERVE bytes of room (ROOT/.sluice/reserve) for its own records,
+ * given up when one of them finds the file system full.
  */
 #define _GNU_SOURCE	/* O_DIRECT */
 #include <dirent.h>
@@ -24,6 +26,7 @@
 #include "agent.h"
 
 #define META ".sluice"
+#define RESERVE "reserve"
 
 /* Opens ROOT and ROOT/.sluice.  Returns 0, or -1 with a message. */
 int
@@ -166,15 +169,65 @@ fail:
 	return -1;
 }
 
+/*
+ * Holds STORE_RESERVE bytes of the file system in ROOT/.sluice/reserve,
+ * so that a run whose data fills the disk can still write what it must
+ * record after (its epoch, its failures, its state): the failure that
+ * says the disk is full must reach the planner.  Where there is not that
+ * much room, nothing is held (the file is removed).  Quiet: the reserve
+ * is a margin, not data.
+ */
+void
+store_reserve(struct store *s)
+{
+	int fd, rc;
+
+	if ((fd = openat(s->meta_fd, RESERVE, O_WRONLY | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return;
+	rc = posix_fallocate(fd, 0, STORE_RESERVE);
+	close(fd);
+	if (rc != 0)
+		(void)unlinkat(s->meta_fd, RESERVE, 0);
+}
+
+/* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message.
+ * On a full file system, a record of the run (spend) takes the room held
+ * for it by store_reserve(). */
+static int
+write_meta(struct store *s, const char *name, const void *buf, size_t len,
+    int spend)
+{
+	int err;
+
+	if (replace_meta(s, name, buf, len) == 0)
+		return 0;
+	err = errno;
+	if (spend && (err == ENOSPC || err == EDQUOT) &&
+	    unlinkat(s->meta_fd, RESERVE, 0) == 0) {
+		if (replace_meta(s, name, buf, len) == 0)
+			return 0;
+		err = errno;
+	}
+	warnx_("%s/%s/%s: %s", s->root, META, name, strerror(err));
+	return -1;
+}
+
 /* Writes ROOT/.sluice/NAME atomically; returns 0 or -1 with a message. */
 int
 store_write_meta(struct store *s, const char *name, const void *buf,
     size_t len)
 {
-	if (replace_meta(s, name, buf, len) == 0)
-		return 0;
-	warnx_("%s/%s/%s: %s", s->root, META, name, strerror(errno));
-	return -1;
+	return write_meta(s, name, buf, len, 0);
+}
+
+/* The same for what a run records of itself when it ends (its start,
+ * epoch, failures and state), for which the run holds room. */
+int
+store_write_record(struct store *s, const char *name, const void *buf,
+    size_t len)
+{
+	return write_meta(s, name, buf, len, 1);
 }
 
 /* Overwrites ROOT/.sluice/NAME, which exists, with buf in place, synced:
@@ -813,7 +866,7 @@ store_append_failures(struct store *s, const struct failure *f, size_t n)
 			    xstrdup(f[i].components[j]);
 	}
 	buf = state_format(st, &len);
-	rc = buf ? store_write_meta(s, "failures.yaml", buf, len) : -1;
+	rc = buf ? store_write_record(s, "failures.yaml", buf, len) : -1;
 	free(buf);
 	state_free(st);
 	return rc;

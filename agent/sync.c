@@ -87,6 +87,7 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 
 	if (retire(s, p, verbose) != 0)
 		return EX_IOERR;
+	store_reserve(s);
 	/* When this agent begins its plans, for the planner to place it
 	 * in the relay trees (its state's start): recorded after the run,
 	 * and only where there is room, for it is advice, not data. */
@@ -94,10 +95,10 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	rc = plan_execute(c, s, p, verbose, shared, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
 	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9)));
-	(void)store_write_meta(s, "start", buf, (size_t)n);
+	(void)store_write_record(s, "start", buf, (size_t)n);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);
-		if (store_write_meta(s, "epoch", buf, (size_t)n) != 0)
+		if (store_write_record(s, "epoch", buf, (size_t)n) != 0)
 			rc = -1;
 	}
 	if (store_append_failures(s, res.failures, res.nfailures) != 0)
@@ -175,7 +176,7 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	rc = execute(c, s, p, verbose, NULL);
 	if (agent_state(c, s, &st) == 0) {
 		if ((text = state_format(st, &len)) == NULL ||
-		    store_write_meta(s, "state.yaml", text, len) != 0)
+		    store_write_record(s, "state.yaml", text, len) != 0)
 			rc = EX_IOERR;
 		free(text);
 		state_free(st);

@@ -52,16 +52,31 @@ head -c $((24 * MIB)) /dev/urandom > "$W/f.bin"
 "$agent" publish -c "$W/g.yaml" "$W/f.bin" f.bin 1 --block-size 1MiB
 M="$W/g/.sluice/f.bin@1.manifest.yaml"
 
+# small NAME OPTIONS: a tmpfs mounted with OPTIONS as host NAME's root.
+small() {
+	mkdir -p "$W/$1"
+	mount -t tmpfs -o "$2" tmpfs "$W/$1" && MOUNTS="$MOUNTS $W/$1"
+	conf "$1" "$W/$1"
+}
+# fetch NAME EPOCH OFFSET LENGTH RATE: NAME runs a plan of one op that
+# reads f.bin's bytes from g; its errors in NAME.err, its exit status.
+fetch() {
+	"$mkplan" "$M" "$1" --epoch "$2" --op "g,127.0.0.1,$P,$W/g,$3,$4,$5" > "$W/$1.plan"
+	"$agent" run -c "$W/$1.yaml" "$W/$1.plan" 2>"$W/$1.err"
+}
+# brim NAME: fills NAME's file system to the last byte.
+brim() {
+	dd if=/dev/zero of="$W/$1/filler" bs=4k 2>/dev/null
+	[ "$(df --output=avail "$W/$1" | tail -1)" -eq 0 ] && ok || fail "$1: the file system was not full"
+}
+
 # A full file system: 8 MiB for a 24 MiB file.  One stream (below
 # 200 MB/s), so the blocks arrive in order: every block verified before
 # the write that found no room is kept, whatever the group commit had
 # made durable by then (at least 6 MiB of the 8, where the store's own
 # records take a little).
-mkdir -p "$W/full"
-mount -t tmpfs -o size=8m tmpfs "$W/full" && MOUNTS="$MOUNTS $W/full"
-conf full "$W/full"
-"$mkplan" "$M" full --op "g,127.0.0.1,$P,$W/g,0,$((24 * MIB)),150000000" > "$W/full.plan"
-"$agent" run -c "$W/full.yaml" "$W/full.plan" 2>"$W/full.err"
+small full size=8m
+fetch full 1 0 $((24 * MIB)) 150000000
 rc=$?
 len=$(sed -n 's/^length //p' "$W/full/.sluice/f.bin@1.len" 2>/dev/null)
 if [ $rc -eq 75 ] && grep -q "nospace: local store: cannot write block [0-9]*: no space left on the device" "$W/full.err" &&
@@ -85,30 +100,39 @@ avail=$(df -B1 --output=avail "$W/full" | tail -1)
 # file's bytes, its record only 4 MiB of them (a kill before the commit),
 # and the file system is then filled to the last byte.  A plan for the
 # next 4 MiB rewrites bytes whose room is held, and the record that
-# covers them is written in place: the progress is kept, though the
-# agent cannot record anything else (no room for its epoch: exit 74).
-mkdir -p "$W/fill"
-mount -t tmpfs -o size=12m tmpfs "$W/fill" && MOUNTS="$MOUNTS $W/fill"
-conf fill "$W/fill"
-"$mkplan" "$M" fill --op "g,127.0.0.1,$P,$W/g,0,$((8 * MIB)),200000000" > "$W/fill.plan"
-"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err" || fail "fill: first 8 MiB: $(cat "$W/fill.err")"
+# covers them is written in place: the progress is kept, and the run's
+# own records take the room the store held for them (its epoch: exit 0;
+# only the plan's copy, kept for the operator, finds no room).
+small fill size=12m
+fetch fill 1 0 $((8 * MIB)) 200000000 || fail "fill: first 8 MiB: $(cat "$W/fill.err")"
 printf 'length %d\nsize %d\n' $((4 * MIB)) $((24 * MIB)) > "$W/fill/.sluice/f.bin@1.len"
-dd if=/dev/zero of="$W/fill/filler" bs=4k 2>/dev/null
-"$mkplan" "$M" fill --epoch 2 --op "g,127.0.0.1,$P,$W/g,$((4 * MIB)),$((4 * MIB)),200000000" > "$W/fill.plan"
-"$agent" run -c "$W/fill.yaml" "$W/fill.plan" 2>"$W/fill.err"
+brim fill
+fetch fill 2 $((4 * MIB)) $((4 * MIB)) 200000000
 rc=$?
 len=$(sed -n 's/^length //p' "$W/fill/.sluice/f.bin@1.len" 2>/dev/null)
-if [ "${len:-0}" -eq $((8 * MIB)) ] && cmp -s -n "$len" "$W/f.bin" "$W/fill/.sluice/f.bin@1.data" &&
-    ! grep -q '\.len: ' "$W/fill.err"; then ok
+if [ $rc -eq 0 ] && [ "${len:-0}" -eq $((8 * MIB)) ] && cmp -s -n "$len" "$W/f.bin" "$W/fill/.sluice/f.bin@1.data" &&
+    [ "$(cat "$W/fill/.sluice/epoch")" = 2 ] && ! grep -v 'plan\.yaml: ' "$W/fill.err" | grep -q .; then ok
 else fail "length record on a full file system: exit $rc, length ${len:-none}: $(cat "$W/fill.err")"; fi
-[ "$(df --output=avail "$W/fill" | tail -1)" -eq 0 ] && ok || fail "fill: the file system was not full"
+
+# A file system full to the last byte of what was verified: the next
+# block finds no room and nothing past the durable length can be given
+# back, yet the run records its epoch and the nospace failure in the
+# room it held, and exits 75.  Without that room the failure would
+# never reach the planner.
+small edge size=8m
+fetch edge 1 0 $((2 * MIB)) 200000000 || fail "edge: first 2 MiB: $(cat "$W/edge.err")"
+brim edge
+fetch edge 2 $((2 * MIB)) $((4 * MIB)) 200000000
+rc=$?
+len=$(sed -n 's/^length //p' "$W/edge/.sluice/f.bin@1.len" 2>/dev/null)
+"$agent" state -c "$W/edge.yaml" > "$W/edge.state" 2>&1
+if [ $rc -eq 75 ] && [ "${len:-0}" -eq $((2 * MIB)) ] && [ "$(cat "$W/edge/.sluice/epoch")" = 2 ] &&
+    grep -q "error: nospace" "$W/edge.state" && grep -q "components: \['host:edge'\]" "$W/edge.state"; then ok
+else fail "full at the verified prefix: exit $rc, length ${len:-none}: $(cat "$W/edge.err" "$W/edge.state")"; fi
 
 # A read-only data root: refused before any byte moves.
-mkdir -p "$W/ro"
-mount -t tmpfs -o size=1m,ro tmpfs "$W/ro" && MOUNTS="$MOUNTS $W/ro"
-conf ro "$W/ro"
-"$mkplan" "$M" ro --op "g,127.0.0.1,$P,$W/g,0,$((24 * MIB)),200000000" > "$W/ro.plan"
-"$agent" run -c "$W/ro.yaml" "$W/ro.plan" 2>"$W/ro.err"
+small ro size=1m,ro
+fetch ro 1 0 $((24 * MIB)) 200000000
 rc=$?
 if [ $rc -eq 74 ] && grep -q "Read-only file system" "$W/ro.err"; then ok
 else fail "read-only root: exit $rc: $(cat "$W/ro.err")"; fi
