@@ -174,8 +174,7 @@ hasher(void *arg)
 			broken = 1;
 			/* The failed write made the verified prefix durable:
 			 * the committer tells the paces that watch it. */
-			if (full)
-				commit_dirty(&st->r->commit);
+			commit_dirty(&st->r->commit);
 		}
 		if (!broken && sl->last) {
 			uint64_t boff = o->offset + sl->block * o->block_size;

@@ -173,19 +173,28 @@ fail:
  * Holds STORE_RESERVE bytes of the file system in ROOT/.sluice/reserve,
  * so that a run whose data fills the disk can still write what it must
  * record after (its epoch, its failures, its state): the failure that
- * says the disk is full must reach the planner.  Where there is not that
- * much room, nothing is held (the file is removed).  Quiet: the reserve
- * is a margin, not data.
+ * says the disk is full must reach the planner.  Kept from run to run;
+ * taken again when it was spent and there is the room.  Anything else
+ * found under the name (not a regular file of one link) is removed, and
+ * where there is not the room nothing is held.  Quiet: the reserve is a
+ * margin, not data.  (Where the file system allocates blocks only when
+ * they are written, copy on write, nothing is held.)
  */
 void
 store_reserve(struct store *s)
 {
-	int fd, rc;
+	struct stat st;
+	int fd, rc = -1;
 
-	if ((fd = openat(s->meta_fd, RESERVE, O_WRONLY | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+	if ((fd = openat(s->meta_fd, RESERVE, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600)) == -1) {
+		(void)unlinkat(s->meta_fd, RESERVE, 0);
 		return;
-	rc = posix_fallocate(fd, 0, STORE_RESERVE);
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    (st.st_size <= STORE_RESERVE || ftruncate(fd, STORE_RESERVE) ==
+	    0))
+		rc = posix_fallocate(fd, 0, STORE_RESERVE);
 	close(fd);
 	if (rc != 0)
 		(void)unlinkat(s->meta_fd, RESERVE, 0);
@@ -279,15 +288,20 @@ write_len(struct store *s, const struct version *v, uint64_t length)
 	char *esc = name_escape_file(v->name, v->number);
 	char *name = xasprintf("%s.len", esc);
 	char buf[96];
-	int n, rc;
+	int n, rc, err;
 
 	n = snprintf(buf, sizeof(buf), "length %" PRIu64 "\nsize %" PRIu64
 	    "\n", length, v->size);
 	if ((rc = replace_meta(s, name, buf, (size_t)n)) != 0 &&
-	    (errno == ENOSPC || errno == EDQUOT))
-		rc = overwrite_meta(s, name, buf, (size_t)n);
-	if (rc != 0)
-		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(errno));
+	    ((err = errno) == ENOSPC || err == EDQUOT) &&
+	    (rc = overwrite_meta(s, name, buf, (size_t)n)) != 0 &&
+	    errno == ENOENT)
+		errno = err;	/* a new record: the want of room says it */
+	if (rc != 0) {
+		err = errno;
+		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(err));
+		errno = err;
+	}
 	free(name);
 	free(esc);
 	return rc;
@@ -329,7 +343,8 @@ version_free(struct version *v)
 
 /*
  * Opens (creating) the record of name@number.  The durable length is
- * trusted only as far as the data file reaches.  Returns 0 or -1.
+ * trusted only as far as the data file reaches.  Returns 0, or -1
+ * (reported) with errno.
  */
 int
 store_version(struct store *s, const char *name, uint64_t number,
@@ -340,7 +355,7 @@ store_version(struct store *s, const char *name, uint64_t number,
 	char *data = xasprintf("%s.data", esc);
 	char *lenname = xasprintf("%s.len", esc);
 	struct stat st;
-	int rc = -1;
+	int rc = -1, err = EIO;
 
 	*out = NULL;
 	v->name = xstrdup(name);
@@ -353,10 +368,12 @@ store_version(struct store *s, const char *name, uint64_t number,
 	if ((v->data_fd = openat(s->meta_fd, data, O_RDWR | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 || fstat(v->data_fd,
 	    &st) == -1) {
-		warnx_("%s/%s/%s: %s", s->root, META, data, strerror(errno));
+		err = errno;
+		warnx_("%s/%s/%s: %s", s->root, META, data, strerror(err));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
 		warnx_("%s/%s/%s: not a regular file", s->root, META, data);
 		goto out;
 	}
@@ -366,8 +383,10 @@ store_version(struct store *s, const char *name, uint64_t number,
 	/* The length record is made now, before any byte, so that the
 	 * space it needs is held when the file system fills up. */
 	if (faccessat(s->meta_fd, lenname, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT && write_len(s, v, v->length) != 0)
+	    errno == ENOENT && write_len(s, v, v->length) != 0) {
+		err = errno;
 		goto out;
+	}
 	/* Where the file system allows it (not tmpfs, for one). */
 	v->direct_fd = openat(s->meta_fd, data, O_WRONLY | O_DIRECT |
 	    O_NOFOLLOW | O_CLOEXEC);
@@ -379,6 +398,8 @@ out:
 	free(esc);
 	free(data);
 	free(lenname);
+	if (rc != 0)
+		errno = err;
 	return rc;
 }
 

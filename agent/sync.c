@@ -90,7 +90,9 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	store_reserve(s);
 	/* When this agent begins its plans, for the planner to place it
 	 * in the relay trees (its state's start): recorded after the run,
-	 * and only where there is room, for it is advice, not data. */
+	 * as the epoch and the failures are, in the room the run held for
+	 * them (store_reserve()); its failure is not the run's, for it is
+	 * advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	rc = plan_execute(c, s, p, verbose, shared, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,

@@ -506,6 +506,14 @@ job_init(struct job *j, const struct op *o, struct version *v,
 		j->fallback_at = r->issued + o->fallback->after;
 	pthread_mutex_init(&j->lock, NULL);
 	pace_init(&j->pace, o->rate, r->deadline);
+	if (v == NULL) {
+		/* Its version found no room to be opened: the op fails as a
+		 * full disk's, and runs no stream. */
+		job_fail(j, FAIL_NOSPACE, 0, FAULT_LOCAL, o->offset, "local "
+		    "store: cannot open %s@%" PRIu64 ": no space left on the "
+		    "device", o->file, o->version);
+		return;
+	}
 	job_shape(j, cpus);
 	pthread_mutex_lock(&v->lock);
 	if (v->block_size == 0)
@@ -522,7 +530,8 @@ job_init(struct job *j, const struct op *o, struct version *v,
 	j->running = j->streams;
 }
 
-/* Opens (creating) the versions the plan writes; NULL entries others. */
+/* Opens (creating) the versions the plan writes; NULL entries others,
+ * and those that found the file system full (their ops fail nospace). */
 static int
 open_versions(struct store *s, const struct plan *p, struct version **vs)
 {
@@ -537,8 +546,11 @@ open_versions(struct store *s, const struct plan *p, struct version **vs)
 		if (!needed)
 			continue;
 		if (store_version(s, p->fileset[i].name,
-		    p->fileset[i].version, &vs[i]) != 0)
+		    p->fileset[i].version, &vs[i]) != 0) {
+			if (errno == ENOSPC || errno == EDQUOT)
+				continue;
 			return -1;
+		}
 		if (p->fileset[i].size != 0 && version_set_size(s, vs[i],
 		    p->fileset[i].size) != 0)
 			return -1;
@@ -702,7 +714,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 		    o->fallback == NULL ? NULL : source_for(sources, &nsources,
 		    &o->fallback->source), &r, cpus > 0 ? (unsigned)cpus : 1);
 		n += j->streams;
-		if (o->nshed > 0) {
+		if (o->nshed > 0 && v != NULL) {
 			watches[nwatches].version = v;
 			watches[nwatches++].pace = &j->pace;
 		}

@@ -51,6 +51,9 @@ conf g "$W/g"
 head -c $((24 * MIB)) /dev/urandom > "$W/f.bin"
 "$agent" publish -c "$W/g.yaml" "$W/f.bin" f.bin 1 --block-size 1MiB
 M="$W/g/.sluice/f.bin@1.manifest.yaml"
+head -c $((2 * MIB)) /dev/urandom > "$W/f2.bin"
+"$agent" publish -c "$W/g.yaml" "$W/f2.bin" f2.bin 1 --block-size 1MiB
+M2="$W/g/.sluice/f2.bin@1.manifest.yaml"
 
 # small NAME OPTIONS: a tmpfs mounted with OPTIONS as host NAME's root.
 small() {
@@ -58,10 +61,11 @@ small() {
 	mount -t tmpfs -o "$2" tmpfs "$W/$1" && MOUNTS="$MOUNTS $W/$1"
 	conf "$1" "$W/$1"
 }
-# fetch NAME EPOCH OFFSET LENGTH RATE: NAME runs a plan of one op that
-# reads f.bin's bytes from g; its errors in NAME.err, its exit status.
+# fetch NAME EPOCH OFFSET LENGTH RATE [MANIFEST]: NAME runs a plan of one
+# op that reads f.bin's bytes (or MANIFEST's file's) from g; its
+# errors in NAME.err, its exit status.
 fetch() {
-	"$mkplan" "$M" "$1" --epoch "$2" --op "g,127.0.0.1,$P,$W/g,$3,$4,$5" > "$W/$1.plan"
+	"$mkplan" "${6:-$M}" "$1" --epoch "$2" --op "g,127.0.0.1,$P,$W/g,$3,$4,$5" > "$W/$1.plan"
 	"$agent" run -c "$W/$1.yaml" "$W/$1.plan" 2>"$W/$1.err"
 }
 # brim NAME: fills NAME's file system to the last byte.
@@ -129,6 +133,21 @@ len=$(sed -n 's/^length //p' "$W/edge/.sluice/f.bin@1.len" 2>/dev/null)
 if [ $rc -eq 75 ] && [ "${len:-0}" -eq $((2 * MIB)) ] && [ "$(cat "$W/edge/.sluice/epoch")" = 2 ] &&
     grep -q "error: nospace" "$W/edge.state" && grep -q "components: \['host:edge'\]" "$W/edge.state"; then ok
 else fail "full at the verified prefix: exit $rc, length ${len:-none}: $(cat "$W/edge.err" "$W/edge.state")"; fi
+[ ! -e "$W/edge/.sluice/reserve" ] && ok || fail "edge: the reserve was not given up"
+# With room again, the next run holds the reserve again.
+rm -f "$W/edge/filler"
+fetch edge 3 $((2 * MIB)) $((2 * MIB)) 200000000 || fail "edge: with room again: $(cat "$W/edge.err")"
+[ "$(stat -c %s "$W/edge/.sluice/reserve" 2>/dev/null)" = 262144 ] && ok || fail "edge: the reserve was not taken again"
+# A new version on a full disk: not even its length record finds room;
+# its op fails as nospace, and that is recorded and reported.
+brim edge
+fetch edge 4 0 $((2 * MIB)) 200000000 "$M2"
+rc=$?
+"$agent" state -c "$W/edge.yaml" > "$W/edge.state" 2>&1
+if [ $rc -eq 75 ] && grep -q "cannot open f2.bin@1: no space left on the device" "$W/edge.err" &&
+    [ "$(cat "$W/edge/.sluice/epoch")" = 4 ] && grep -q "op: 4/edge/1" "$W/edge.state" &&
+    grep -q "error: nospace" "$W/edge.state"; then ok
+else fail "a new version on a full disk: exit $rc: $(cat "$W/edge.err" "$W/edge.state")"; fi
 
 # A read-only data root: refused before any byte moves.
 small ro size=1m,ro

@@ -280,6 +280,55 @@ START_TEST(reserve_held)
 }
 END_TEST
 
+/*
+ * Whatever else is found at the reserve's name is never followed, written
+ * through or waited on: a symbolic link, a FIFO and a second link to
+ * another file are removed (the file they name untouched) and the next
+ * run holds the reserve; a larger file is cut to the reserve's size.
+ */
+START_TEST(reserve_hostile)
+{
+	char *root = store_root();
+	char *path = xasprintf("%s/.sluice/reserve", root);
+	char *other = xasprintf("%s/other", root);
+	struct store *s;
+	struct stat st;
+	int k;
+
+	ck_assert_int_eq(store_open(root, &s), 0);
+	for (k = 0; k < 3; k++) {
+		put_file(other, "keep");
+		if (k == 0)
+			ck_assert_int_eq(symlink(other, path), 0);
+		else if (k == 1)
+			ck_assert_int_eq(mkfifo(path, 0600), 0);
+		else
+			ck_assert_int_eq(link(other, path), 0);
+		store_reserve(s);
+		ck_assert_int_eq(stat(other, &st), 0);
+		ck_assert_int_eq(st.st_size, 4);
+		ck_assert_int_eq(st.st_nlink, 1);
+		ck_assert_int_eq(lstat(path, &st) == -1 ||
+		    (S_ISREG(st.st_mode) && st.st_size == STORE_RESERVE), 1);
+		store_reserve(s);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISREG(st.st_mode));
+		ck_assert_int_eq(st.st_size, STORE_RESERVE);
+		ck_assert_int_eq(unlink(path), 0);
+	}
+	ck_assert_int_eq(truncate(other, 4 * STORE_RESERVE), 0);
+	ck_assert_int_eq(rename(other, path), 0);
+	store_reserve(s);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, STORE_RESERVE);
+	store_close(s);
+	free(other);
+	free(path);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
 Suite *
 suite_store(void)
 {
@@ -291,6 +340,7 @@ suite_store(void)
 	tcase_add_test(tc, killed_before_commit);
 	tcase_add_test(tc, expose_crash_point);
 	tcase_add_test(tc, reserve_held);
+	tcase_add_test(tc, reserve_hostile);
 	suite_add_tcase(s, tc);
 	return s;
 }
