@@ -82,12 +82,13 @@ site_routes(struct sched *s)
 	return rt;
 }
 
-/* What one more stream on a route would get: the least, over its
- * resources, of the capacity over the streams of every file's tree on it
- * and this one; INFINITY when all are unlimited. */
+/* What a stream on a route gets with more streams besides those of every
+ * file's tree on it (1: one more; 0: as the trees stand, at least one):
+ * the least, over its resources, of the capacity over the streams;
+ * INFINITY when all are unlimited. */
 static double
 route_share(const struct topology *t, const struct site_route *r,
-    const unsigned *use)
+    const unsigned *use, unsigned more)
 {
 	double share = INFINITY;
 	int i;
@@ -96,7 +97,8 @@ route_share(const struct topology *t, const struct site_route *r,
 		double cap = t->resources[r->res[i]].capacity;
 
 		if (cap != CAP_UNLIMITED)
-			share = fmin(share, cap / (use[r->res[i]] + 1));
+			share = fmin(share, cap / fmax(1, use[r->res[i]] +
+			    more));
 	}
 	return share;
 }
@@ -196,7 +198,7 @@ sites_tree(struct sched *s, const struct site_route *rt, const uint64_t *best,
 				r = &rt[u * ns + v];
 				if (r->n < 0)
 					continue;
-				sh = fmin(route_share(s->t, r, use), spare[u] /
+				sh = fmin(route_share(s->t, r, use, 1), spare[u] /
 				    (exports[u] + 1));
 				if (sh > bs * (1 + 1e-9) || (sh >= bs * (1 -
 				    1e-9) && (st->depth[u] < st->depth[bu] ||
@@ -353,6 +355,13 @@ struct site_hosts {
 	double		*busy;		/* per host: seconds of its egress
 					 * fed to flat sites so far */
 	int		 exports;	/* the site feeds another the file */
+	double		 inflow;	/* B/s a stream of the file brings its
+					 * first host from another site; 0
+					 * when none does */
+	size_t		 root;		/* the heap's first: lead, or lead + 1
+					 * when the first feeds only one */
+	unsigned	*tops;		/* per host: files of which it alone
+					 * holds the most in its site */
 };
 
 /* The depth of position k of a heap d wide, the first at 0. */
@@ -390,15 +399,16 @@ static long
 balanced_parent(const struct sched *s, const struct site_hosts *sh,
     size_t f, size_t j, size_t d)
 {
-	size_t nf = s->m->fileset->nfiles, dmax = heap_depth(d, j - sh->lead);
-	size_t i;
+	size_t nf = s->m->fileset->nfiles, i;
+	size_t dmax = heap_depth(d, j - sh->root) + (sh->root - sh->lead);
 	long best = -1;
 
 	for (i = sh->lead; i < j; i++) {
 		const struct member *x = &sh->e[i];
 		const struct member *b;
 
-		if (!x->serves || sh->fkids[x->host * nf + f] >= d ||
+		if (!x->serves || sh->fkids[x->host * nf + f] >= (i < sh->root ?
+		    1 : d) ||
 		    sh->depth[i] + 1 > dmax ||
 		    (x->late > 0 && !(sh->e[j].late > 0)))
 			continue;
@@ -493,7 +503,8 @@ flat_site(struct sched *s, struct site_hosts *sh, size_t f)
  * those that may serve first, then by what they hold, then by egress,
  * ties rotated by the file's turn; and links each that needs the file to
  * its parent within the site: the first holders that need nothing feed
- * only the first that does, the rest a heap under it.
+ * only the first that does, the rest a heap under it (under the second,
+ * when the first feeds only that one: sh->root).
  */
 static void
 site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
@@ -535,6 +546,16 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	if (flat_site(s, sh, f))
 		return;
 	d = site_fanout(s, sh->e + sh->lead, n - sh->lead, turns, f);
+	/* A first host that is fed the file from another site and alone
+	 * holds the most of other files of the site too heads all their
+	 * trees: fed fast enough that the heap's d streams of each would
+	 * take more than its egress, it feeds one host of the file, and
+	 * the heap hangs under that one. */
+	sh->root = sh->lead;
+	if (sh->lead == 0 && n > 2 && d > 1 && sh->e[0].serves &&
+	    sh->tops[sh->e[0].host] > 1 && (double)sh->tops[sh->e[0].host] *
+	    (double)d * fmin(sh->inflow, sh->e[0].out) > sh->e[0].out)
+		sh->root = 1;
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
 		    (long)sh->e[0].host;
@@ -544,7 +565,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	for (j = sh->lead; j < n; j++)
 		sh->depth[j] = 0;
 	for (j = sh->lead + 1, chain = sh->lead; j < n; j++) {
-		long p = heap_parent(sh->e, sh->lead, j, d), i;
+		long p = j <= sh->root ? (long)sh->e[sh->lead].host :
+		    heap_parent(sh->e, sh->root, j, d), i;
 
 		/* Late agents in a row that start together (within the
 		 * slack of lateness of the first of them) form a chain,
@@ -780,6 +802,42 @@ tree_use(const struct site_route *rt, size_t ns, const struct site_tree *st,
 	}
 }
 
+/* For each host, the files its site needs of which it alone, of the
+ * site's hosts that may serve, holds the most: it heads their trees in
+ * the site (tops, per host). */
+static void
+site_tops(const struct sched *s, const char *need, unsigned *tops)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, ns = t->nsites, f, v, j;
+
+	for (f = 0; f < nf; f++)
+		for (v = 0; v < ns; v++) {
+			const struct site *st = &t->sites[v];
+			long top = -1;
+			int alone = 0;
+
+			if (!need[f * ns + v])
+				continue;
+			for (j = 0; j < st->nhosts; j++) {
+				size_t h = st->hosts[j];
+
+				if (!s->source_ok[h] || s->silent[h] ||
+				    sched_held(s, h, f) == 0)
+					continue;
+				if (top < 0 || sched_held(s, h, f) >
+				    sched_held(s, (size_t)top, f)) {
+					top = (long)h;
+					alone = 1;
+				} else if (sched_held(s, h, f) ==
+				    sched_held(s, (size_t)top, f))
+					alone = 0;
+			}
+			if (top >= 0 && alone)
+				tops[top]++;
+		}
+}
+
 /* Sweeps over the files' trees of sites that rebuild each given the
  * others: the first files' trees were grown blind to those after. */
 #define FOREST_SWEEPS 3
@@ -803,6 +861,8 @@ sched_forest(struct sched *s)
 	unsigned *exports = xcalloc(ns ? ns : 1, sizeof(unsigned));
 	unsigned *kids = xcalloc(H ? H : 1, sizeof(unsigned));
 	unsigned *fkids = xcalloc(H * (nf ? nf : 1), sizeof(unsigned));
+	unsigned *tops = xcalloc(H ? H : 1, sizeof(unsigned));
+	double *inflow = xcalloc(ns ? ns : 1, sizeof(double));
 	double *busy = xcalloc(H ? H : 1, sizeof(double));
 	size_t *turns = xcalloc(ns ? ns : 1, sizeof(size_t));
 	size_t *turn = xcalloc(ns ? ns : 1, sizeof(size_t));
@@ -833,6 +893,7 @@ sched_forest(struct sched *s)
 		sh[i].depth = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts :
 		    1, sizeof(size_t));
 		sh[i].busy = busy;
+		sh[i].tops = tops;
 	}
 	/* Per file and site: whether it needs the file, and the most a
 	 * host of it that may serve holds. */
@@ -848,6 +909,7 @@ sched_forest(struct sched *s)
 		}
 	for (i = 0; i < nfs; i++)
 		turns[i % (ns ? ns : 1)] += need[i];
+	site_tops(s, need, tops);
 	/* The trees of sites. */
 	for (f = 0; f < nf; f++) {
 		st[f].order = xcalloc(ns ? ns : 1, sizeof(size_t));
@@ -869,7 +931,12 @@ sched_forest(struct sched *s)
 		}
 		for (k = 0; k < st[f].n; k++) {
 			size_t v = st[f].order[k];
+			long u = st[f].parent[v];
 
+			/* Parents come first in the order. */
+			inflow[v] = u < 0 ? INFINITY : fmin(inflow[u],
+			    route_share(t, &rt[(size_t)u * ns + v], linkuse, 0));
+			sh[v].inflow = u < 0 ? 0 : inflow[v];
 			s->forest_site_key[f * ns + v] = k;
 			for (i = 0, sh[v].exports = 0; i < ns; i++)
 				if (st[f].parent[i] == (long)v)
@@ -889,6 +956,7 @@ sched_forest(struct sched *s)
 			if (need[f * ns + i] &&
 			    s->forest_site_key[f * ns + i] >= ns) {
 				sh[i].exports = 0;
+				sh[i].inflow = 0;
 				site_hosts(s, i, f, turn[i], turns[i], &sh[i]);
 				turn[i]++;
 			}
@@ -912,6 +980,8 @@ sched_forest(struct sched *s)
 	free(linkuse);
 	free(kids);
 	free(fkids);
+	free(tops);
+	free(inflow);
 	free(busy);
 	free(turns);
 	free(turn);
