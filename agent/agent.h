@@ -106,6 +106,7 @@ struct store {
 /* Room a run holds for its own records (store_reserve()). */
 #define STORE_RESERVE	(256 * 1024)
 
+int	 store_full(int err);
 int	 store_open(const char *root, struct store **);
 void	 store_close(struct store *);
 void	 store_reserve(struct store *);

@@ -161,7 +161,7 @@ hasher(void *arg)
 			broken = 1;
 		if (!broken && version_write(st->r->store, j->version,
 		    sl->offset, sl->buf, sl->len, 1) != 0) {
-			int full = errno == ENOSPC || errno == EDQUOT;
+			int full = store_full(errno);
 
 			/* A full disk is this host's own: nospace, which
 			 * the planner answers with the free space the

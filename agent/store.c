@@ -28,6 +28,14 @@
 #define META ".sluice"
 #define RESERVE "reserve"
 
+/* Whether err says the file system has no room for this user (ENOSPC,
+ * EDQUOT): the host's own full disk, nospace. */
+int
+store_full(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
+}
+
 /* Opens ROOT and ROOT/.sluice.  Returns 0, or -1 with a message. */
 int
 store_open(const char *root, struct store **out)
@@ -212,7 +220,7 @@ write_meta(struct store *s, const char *name, const void *buf, size_t len,
 	if (replace_meta(s, name, buf, len) == 0)
 		return 0;
 	err = errno;
-	if (spend && (err == ENOSPC || err == EDQUOT) &&
+	if (spend && store_full(err) &&
 	    unlinkat(s->meta_fd, RESERVE, 0) == 0) {
 		if (replace_meta(s, name, buf, len) == 0)
 			return 0;
@@ -292,13 +300,14 @@ write_len(struct store *s, const struct version *v, uint64_t length)
 
 	n = snprintf(buf, sizeof(buf), "length %" PRIu64 "\nsize %" PRIu64
 	    "\n", length, v->size);
-	if ((rc = replace_meta(s, name, buf, (size_t)n)) != 0 &&
-	    ((err = errno) == ENOSPC || err == EDQUOT) &&
+	rc = replace_meta(s, name, buf, (size_t)n);
+	err = errno;
+	/* A new record has nothing to overwrite: the want of room says it. */
+	if (rc != 0 && store_full(err) &&
 	    (rc = overwrite_meta(s, name, buf, (size_t)n)) != 0 &&
-	    errno == ENOENT)
-		errno = err;	/* a new record: the want of room says it */
-	if (rc != 0) {
+	    errno != ENOENT)
 		err = errno;
+	if (rc != 0) {
 		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(err));
 		errno = err;
 	}

@@ -547,7 +547,7 @@ open_versions(struct store *s, const struct plan *p, struct version **vs)
 			continue;
 		if (store_version(s, p->fileset[i].name,
 		    p->fileset[i].version, &vs[i]) != 0) {
-			if (errno == ENOSPC || errno == EDQUOT)
+			if (store_full(errno))
 				continue;
 			return -1;
 		}

@@ -393,8 +393,8 @@ n=$(sed -n 's/.*source: {host: \([^,]*\),.*/\1/p' "$work/spread/plans/"*.yaml | 
 # site, feeds one host of its site per file, not a heap: in the sample
 # case partial, r1s1h2 holds the most of both files in r1s1 and gets both
 # from the generator; it fed two hosts of its site each file (four
-# streams of its egress), and the case took 2.27 times its bound in
-# simulation, against 1.74 now.
+# streams of its egress), and the case simulated from its states took
+# 2.27 times its bound, against 1.74 now.
 fresh partial heads
 "$plan" run -d "$work/heads" --now $T0 || fail "run heads"
 fed=$(for f in "$work/heads/plans/"r1s1h*.yaml; do
