@@ -50,7 +50,8 @@ op_clear(struct op *o)
 	for (i = 0; i < o->nresources; i++)
 		free(o->resources[i]);
 	free(o->resources);
-	free(o->blocks);
+	if (!o->blocks_borrowed)
+		free(o->blocks);
 	free(o->res_index);
 	if (o->fallback != NULL) {
 		source_clear(&o->fallback->source);

@@ -431,6 +431,8 @@ struct op {
 	size_t		 nresources;
 	unsigned char	(*blocks)[32];
 	size_t		 nblocks;
+	int		 blocks_borrowed; /* blocks point into a manifest
+					 * that outlives the op: not freed */
 	size_t		*res_index;	/* the planner's: resources as the
 					 * topology's indices; NULL until
 					 * resolved (op_resources()) */

@@ -45,8 +45,10 @@ fill_op(struct sched *s, struct op *o, const struct candidate *c,
 		o->res_index[o->nres_index++] = c->res[i];
 	}
 	o->nblocks = c->blocks;
-	o->blocks = xcalloc(o->nblocks, sizeof(*o->blocks));
-	memcpy(o->blocks, man->blocks[first_block], o->nblocks * 32);
+	/* The manifest outlives the plans made from it: its checksums
+	 * are not copied. */
+	o->blocks = &man->blocks[first_block];
+	o->blocks_borrowed = 1;
 }
 
 /* Builds every planned host's plan from the allocated candidates; the
