@@ -1,10 +1,14 @@
 /*
  * main.c: sluice-plan, the master.  Dispatches the subcommands.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>		/* mallopt() */
+#endif
 
 #include "planner.h"
 
@@ -37,6 +41,17 @@ int
 main(int argc, char *argv[])
 {
 	progname = "sluice-plan";
+#ifdef __GLIBC__
+	/*
+	 * A run lives for seconds and times its plans more than once over
+	 * arrays of every op's blocks (100 MB at 10,000 hosts): memory it
+	 * frees is kept for the next use instead of given back and faulted
+	 * in again, and the heap grows 64 MiB at a time.  At 10,000 hosts
+	 * the plans take 1.6 s instead of 1.0 s and the peak is the same.
+	 */
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	mallopt(M_TOP_PAD, 64 << 20);
+#endif
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;
