@@ -405,6 +405,21 @@ out:
 	return rc;
 }
 
+struct plan_reader {
+	const struct master *m;
+	uint64_t	 epoch;
+	struct plan	**plans;	/* per host */
+};
+
+/* Reads host h's plan back (for parallel_for()). */
+static void
+read_plan(void *arg, size_t h)
+{
+	struct plan_reader *r = arg;
+
+	master_read_plan(r->m, r->epoch, h, &r->plans[h]);
+}
+
 /*
  * Loads every host's plan of the set of epoch, as master_read_plan()
  * reads it back (one entry per host, NULL where none or unusable).  The
@@ -414,12 +429,12 @@ struct plan **
 epoch_plans(const struct master *m, uint64_t epoch)
 {
 	const struct topology *t = m->topology;
-	struct plan **old = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*old));
-	size_t h;
+	struct plan_reader r = { m, epoch, NULL };
 
-	for (h = 0; h < t->nhosts && epoch != 0; h++)
-		master_read_plan(m, epoch, h, &old[h]);
-	return old;
+	r.plans = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*r.plans));
+	if (epoch != 0)
+		parallel_for(t->nhosts, read_plan, &r, NULL);
+	return r.plans;
 }
 
 /* Frees an array of one plan per host. */
