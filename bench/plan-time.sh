@@ -5,7 +5,9 @@
 # phase as sluice-plan run -v says, against the same run for 1,000 hosts
 # (4 regions of 5 sites of 50 hosts): the ratio holds on a busy machine
 # where the seconds do not.  Every run starts from a fresh copy of its
-# directory at the same fixed time.  SLUICE_PLAN names another
+# directory at the same fixed time.  The "next round" line is the run
+# cron makes a round later on the fleet's directory, which reads the
+# first run's plans and signatures back: the steady state.  SLUICE_PLAN names another
 # sluice-plan to time (an older build, say).  Writes
 # bench/out/plan-time.md.
 set -eu
@@ -18,6 +20,7 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$out"
 NOW=2026-11-25T08:01:00Z
+NEXT=2026-11-25T08:02:00Z
 
 "$plan" keygen -k "$W/master.key" >/dev/null
 "$gen" "$W/big" --regions 4 --sites 25 --hosts "$hosts" --files 10 \
@@ -25,19 +28,25 @@ NOW=2026-11-25T08:01:00Z
 "$gen" "$W/base" --regions 4 --sites 5 --hosts 50 --files 10 \
     --partial 0.3 >/dev/null
 
-# run NAME: one signed run on a fresh copy of NAME; prints the wall,
-# user and system seconds, then run -v's phases.
+# timed WHEN: one signed run on $W/run at WHEN; prints the wall, user
+# and system seconds, then run -v's phases.
+timed() {
+	sync
+	/usr/bin/time -f "%e %U %S" -o "$W/time" "$plan" run -v -d "$W/run" \
+	    -k "$W/master.key" --now "$1" > "$W/v"
+	echo "$(cat "$W/time") $(sed -n 's/^seconds: //p' "$W/v")"
+}
+
+# run NAME: the same on a fresh copy of NAME.
 run() {
 	rm -rf "$W/run"
 	cp -a "$W/$1" "$W/run"
-	sync
-	/usr/bin/time -f "%e %U %S" -o "$W/time" "$plan" run -v -d "$W/run" \
-	    -k "$W/master.key" --now $NOW > "$W/v"
-	echo "$(cat "$W/time") $(sed -n 's/^seconds: //p' "$W/v")"
+	timed $NOW
 }
 
 base=$(run base)
 big=$(run big)
+next=$(timed $NEXT)
 b=${base%% *}
 s=${big%% *}
 {
@@ -45,6 +54,8 @@ s=${big%% *}
 	echo "|---|---:|---:|---:|---:|---|"
 	echo "| base | 1000 | $(echo "$base" | awk '{print $1 " | " $2 " | " $3}') | ${base#* * * } |"
 	echo "| fleet | $((100 * hosts)) | $(echo "$big" | awk '{print $1 " | " $2 " | " $3}') | ${big#* * * } |"
+	echo "| fleet, next round | $((100 * hosts)) | $(echo "$next" | awk '{print $1 " | " $2 " | " $3}') | ${next#* * * } |"
 	echo
 	echo "fleet / base: $(awk "BEGIN {printf \"%.2f\", $s / $b}")"
+	echo "fleet, next round / base: $(awk "BEGIN {printf \"%.2f\", ${next%% *} / $b}")"
 } | tee "$out/plan-time.md"
