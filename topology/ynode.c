@@ -86,8 +86,7 @@ ynode_free(struct ynode *n)
 	for (i = 0; i < n->nkids; i++)
 		ynode_free(n->kids[i]);
 	free(n->kids);
-	free(n->text);
-	free(n);
+	free(n);		/* a scalar's text is part of it */
 }
 
 /* Adds kid to parent's kids.  Their room doubles whenever it is full (at
@@ -105,12 +104,20 @@ ynode_append(struct ynode *parent, struct ynode *kid)
 	parent->kids[parent->nkids++] = kid;
 }
 
+/* A new node; a scalar's text (len bytes and a NUL) is allocated with
+ * it, one allocation per value for the millions a set's plans hold. */
 static struct ynode *
-ynode_new(enum ynode_kind kind, const yaml_mark_t *m)
+ynode_new(enum ynode_kind kind, const yaml_mark_t *m, size_t len)
 {
 	struct ynode *n;
 
-	n = xcalloc(1, sizeof(*n));
+	if (kind != YNODE_SCALAR)
+		n = xcalloc(1, sizeof(*n));
+	else {
+		n = xcalloc(1, sizeof(*n) + len + 1);
+		n->text = (char *)(n + 1);
+		n->len = len;
+	}
 	n->kind = kind;
 	n->line = (unsigned)m->line + 1;
 	n->column = (unsigned)m->column + 1;
@@ -210,9 +217,8 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 				goto out;
 			}
 			if (ev.type == YAML_SCALAR_EVENT) {
-				n = ynode_new(YNODE_SCALAR, &ev.start_mark);
-				n->len = ev.data.scalar.length;
-				n->text = xcalloc(1, n->len + 1);
+				n = ynode_new(YNODE_SCALAR, &ev.start_mark,
+				    ev.data.scalar.length);
 				memcpy(n->text, ev.data.scalar.value, n->len);
 				n->plain = ev.data.scalar.style ==
 				    YAML_PLAIN_SCALAR_STYLE;
@@ -220,7 +226,7 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 				n = ynode_new(ev.type ==
 				    YAML_SEQUENCE_START_EVENT ?
 				    YNODE_SEQUENCE : YNODE_MAPPING,
-				    &ev.start_mark);
+				    &ev.start_mark, 0);
 			if (depth > 0)
 				ynode_append(stack[depth - 1], n);
 			else if (top == NULL)
