@@ -62,6 +62,38 @@ health_issued(const struct master *m, uint64_t epoch)
 }
 
 /*
+ * When the kept sets were planned, by epoch, as health_issued() reads
+ * them: each set's ledger is read once however many states follow it
+ * (at 10,000 hosts a ledger read for each state took minutes).
+ */
+struct issued_memo {
+	uint64_t	*epochs;
+	time_t		*issued;
+	size_t		 n;
+};
+
+static time_t
+memo_issued(const struct master *m, struct issued_memo *memo, uint64_t epoch)
+{
+	size_t i;
+
+	if (memo == NULL)
+		return health_issued(m, epoch);
+	for (i = 0; i < memo->n; i++)
+		if (memo->epochs[i] == epoch)
+			return memo->issued[i];
+	memo->epochs = xreallocarray(memo->epochs, memo->n + 1,
+	    sizeof(*memo->epochs));
+	memo->issued = xreallocarray(memo->issued, memo->n + 1,
+	    sizeof(*memo->issued));
+	memo->epochs[memo->n] = epoch;
+	return memo->issued[memo->n++] = health_issued(m, epoch);
+}
+
+static int skew_of(const struct master *, size_t, double *,
+    struct issued_memo *);
+
+/*
  * Host h's clock less the master's, as far as its state shows it: ahead
  * when the state's time is later than the master's clock when the file
  * was written on it (its modification time); behind when the state's
@@ -71,6 +103,14 @@ health_issued(const struct master *m, uint64_t epoch)
  */
 int
 health_skew(const struct master *m, size_t h, double *skew)
+{
+	return skew_of(m, h, skew, NULL);
+}
+
+/* health_skew(), the sets' issue times read through memo (or not, NULL). */
+static int
+skew_of(const struct master *m, size_t h, double *skew,
+    struct issued_memo *memo)
 {
 	const struct state *st = m->states[h];
 	char *name;
@@ -90,7 +130,8 @@ health_skew(const struct master *m, size_t h, double *skew)
 		return -1;
 	if (difftime(st->time, sb.st_mtim.tv_sec) > 0)
 		*skew = difftime(st->time, sb.st_mtim.tv_sec);
-	else if (st->epoch > 0 && (issued = health_issued(m, st->epoch)) > 0 &&
+	else if (st->epoch > 0 &&
+	    (issued = memo_issued(m, memo, st->epoch)) > 0 &&
 	    difftime(st->time, issued) < 0)
 		*skew = difftime(st->time, issued);
 	return 0;
@@ -103,9 +144,10 @@ health_clocks(const struct master *m, struct health **hs, size_t *n)
 	const struct topology *t = m->topology;
 	double round = t->round, skew, first = 0;
 	size_t h, off = 0, measured = 0, same = 0;
+	struct issued_memo memo = { NULL, NULL, 0 };
 
 	for (h = 0; h < t->nhosts; h++) {
-		if (health_skew(m, h, &skew) != 0)
+		if (skew_of(m, h, &skew, &memo) != 0)
 			continue;
 		measured++;
 		if (fabs(skew) <= round / 10)
@@ -136,6 +178,8 @@ health_clocks(const struct master *m, struct health **hs, size_t *n)
 		    "reported is %s the master by about %.0fs: the master's "
 		    "clock is the one to set (NTP)", first > 0 ? "ahead of" :
 		    "behind", fabs(first));
+	free(memo.epochs);
+	free(memo.issued);
 }
 
 static int
