@@ -4,10 +4,12 @@
 # 100; 10 files of 256 MiB, 30% of the hosts holding part of them), per
 # phase as sluice-plan run -v says, against the same run for 1,000 hosts
 # (4 regions of 5 sites of 50 hosts): the ratio holds on a busy machine
-# where the seconds do not.  Every run starts from a fresh copy of its
-# directory at the same fixed time.  The "next round" line is the run
-# cron makes a round later on the fleet's directory, which reads the
-# first run's plans and signatures back: the steady state.  SLUICE_PLAN names another
+# where the seconds do not.  The base and fleet runs start from a fresh
+# copy of their directory at the same fixed time.  The "next round" line
+# is the run cron makes a round later on the fleet's directory, after
+# every host has reported the first run's epoch (holding what it held):
+# it reads the first run's plans and signatures back, as every run of
+# the loop does.  SLUICE_PLAN names another
 # sluice-plan to time (an older build, say).  Writes
 # bench/out/plan-time.md.
 set -eu
@@ -46,6 +48,12 @@ run() {
 
 base=$(run base)
 big=$(run big)
+# Every host reports the first run's epoch before the next run.
+for f in "$W"/run/states/*.yaml; do
+	sed -e 's/^epoch: 0$/epoch: 1/' \
+	    -e "s/^time: .*/time: '2026-11-25T08:01:50Z'/" "$f" > "$W/state"
+	mv "$W/state" "$f"
+done
 next=$(timed $NEXT)
 b=${base%% *}
 s=${big%% *}

@@ -52,7 +52,9 @@ fill_op(struct sched *s, struct op *o, const struct candidate *c,
 }
 
 /* Builds every planned host's plan from the allocated candidates; the
- * array (one entry per host, NULL where none) is the caller's. */
+ * array (one entry per host, NULL where none) is the caller's.  Its ops'
+ * checksums are borrowed from the master's manifests, which must outlive
+ * it (plans_free() leaves them alone). */
 struct plan **
 plans_build(struct sched *s, uint64_t epoch, time_t now, time_t expires)
 {

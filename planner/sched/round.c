@@ -96,7 +96,9 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
  * later).  old[h] is host h's current plan or NULL.  Updates the
  * ledger (epoch, failures, reports, picture, changes) and
  * returns in *plansp a new plan per host, NULL where the old plan stays.
- * Returns 0 or EX_SOFTWARE (a plan over a capacity: nothing is returned).
+ * The new plans' checksums point into m's manifests (plans_build()):
+ * they are freed before m is, or its manifests replaced.  Returns 0 or
+ * EX_SOFTWARE (a plan over a capacity: nothing is returned).
  */
 int
 plan_round_with(struct master *m, struct ledger *l, struct plan **old,
