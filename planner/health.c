@@ -104,6 +104,7 @@ static int skew_of(const struct master *, size_t, double *,
 int
 health_skew(const struct master *m, size_t h, double *skew)
 {
+	/* One host: a loop over hosts reads through a memo (skew_of()). */
 	return skew_of(m, h, skew, NULL);
 }
 

@@ -834,7 +834,7 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 {
 	struct topology *t = m->topology;
 	struct evidences ev;
-	size_t h, i;
+	size_t h, i, next = 0;
 
 	for (i = 0; i < l->nchanges; i++)
 		free(l->changes[i]);
@@ -850,7 +850,7 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 
 		if (st == NULL)
 			continue;
-		rep = ledger_report(l, t->hosts[h].name, 1);
+		rep = ledger_report(l, t->hosts[h].name, 1, &next);
 		if (rep->epoch == st->epoch && rep->time == st->time &&
 		    (rep->epoch != 0 || rep->time != 0))
 			continue;

@@ -336,16 +336,30 @@ ledger_component(struct ledger *l, const char *name, int create)
 	return &l->counts[l->ncounts++];
 }
 
+/*
+ * The report of host (made when create), or NULL.  *next (NULL: none) is
+ * where to look first, and is left just past the one found: a caller
+ * that asks for the hosts in the ledger's order finds each at once
+ * instead of walking 10,000 reports for each.
+ */
 struct ledger_report *
-ledger_report(struct ledger *l, const char *host, int create)
+ledger_report(struct ledger *l, const char *host, int create, size_t *next)
 {
 	size_t i;
 
+	if (next != NULL && *next < l->nreports &&
+	    strcmp(l->reports[*next].host, host) == 0)
+		return &l->reports[(*next)++];
 	for (i = 0; i < l->nreports; i++)
-		if (strcmp(l->reports[i].host, host) == 0)
+		if (strcmp(l->reports[i].host, host) == 0) {
+			if (next != NULL)
+				*next = i + 1;
 			return &l->reports[i];
+		}
 	if (!create)
 		return NULL;
+	if (next != NULL)
+		*next = l->nreports + 1;
 	l->reports = xreallocarray(l->reports, l->nreports + 1,
 	    sizeof(*l->reports));
 	memset(&l->reports[l->nreports], 0, sizeof(*l->reports));

@@ -129,7 +129,7 @@ void	 ledger_free(struct ledger *);
 struct ledger_count *ledger_component(struct ledger *, const char *,
 	    int create);
 struct ledger_report *ledger_report(struct ledger *, const char *host,
-	    int create);
+	    int create, size_t *next);
 void	 ledger_add_change(struct ledger *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
