@@ -77,8 +77,6 @@ memo_issued(const struct master *m, struct issued_memo *memo, uint64_t epoch)
 {
 	size_t i;
 
-	if (memo == NULL)
-		return health_issued(m, epoch);
 	for (i = 0; i < memo->n; i++)
 		if (memo->epochs[i] == epoch)
 			return memo->issued[i];
@@ -90,9 +88,6 @@ memo_issued(const struct master *m, struct issued_memo *memo, uint64_t epoch)
 	return memo->issued[memo->n++] = health_issued(m, epoch);
 }
 
-static int skew_of(const struct master *, size_t, double *,
-    struct issued_memo *);
-
 /*
  * Host h's clock less the master's, as far as its state shows it: ahead
  * when the state's time is later than the master's clock when the file
@@ -100,17 +95,10 @@ static int skew_of(const struct master *, size_t, double *,
  * time is earlier than the plan it follows was issued (it cannot have
  * been written before).  Returns 0 with *skew set (0 when neither shows),
  * or -1 when there is nothing to measure (no state, an unusable one).
+ * The kept sets' issue times are read through memo.
  */
-int
-health_skew(const struct master *m, size_t h, double *skew)
-{
-	/* One host: a loop over hosts reads through a memo (skew_of()). */
-	return skew_of(m, h, skew, NULL);
-}
-
-/* health_skew(), the sets' issue times read through memo (or not, NULL). */
 static int
-skew_of(const struct master *m, size_t h, double *skew,
+health_skew(const struct master *m, size_t h, double *skew,
     struct issued_memo *memo)
 {
 	const struct state *st = m->states[h];
@@ -148,7 +136,7 @@ health_clocks(const struct master *m, struct health **hs, size_t *n)
 	struct issued_memo memo = { NULL, NULL, 0 };
 
 	for (h = 0; h < t->nhosts; h++) {
-		if (skew_of(m, h, &skew, &memo) != 0)
+		if (health_skew(m, h, &skew, &memo) != 0)
 			continue;
 		measured++;
 		if (fabs(skew) <= round / 10)

@@ -31,7 +31,6 @@ struct health {
 
 struct health *health_find(const struct master *, size_t *n);
 void	 health_free(struct health *, size_t n);
-int	 health_skew(const struct master *, size_t host, double *skew);
 double	 health_cadence(const struct master *);
 size_t	 health_epochs(const struct master *, uint64_t **);
 time_t	 health_issued(const struct master *, uint64_t epoch);
