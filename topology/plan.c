@@ -231,7 +231,7 @@ parse_shed(struct yctx *c, struct op *o, const struct ynode *list)
 }
 
 static int
-parse_op(struct yctx *c, struct op *o, const struct ynode *n)
+parse_op(struct yctx *c, struct op *o, const struct ynode *n, int brief)
 {
 	const struct ynode *v, *list;
 	uint64_t block_size = 0, want;
@@ -286,6 +286,12 @@ parse_op(struct yctx *c, struct op *o, const struct ynode *n)
 	if ((v = ymap_get(n, "shed")) != NULL &&
 	    (rc = parse_shed(c, o, v)) != 0)
 		return rc;
+	if (brief) {
+		if ((v = ymap_get(n, "blocks")) != NULL)
+			return yerr(c, v, "op %s: a brief plan carries no "
+			    "checksums", o->id);
+		return 0;
+	}
 	if ((rc = yreq(c, n, what, "blocks", &list)) != 0 ||
 	    (rc = yseq_check(c, list, "blocks")) != 0)
 		return rc;
@@ -350,10 +356,10 @@ parse_retire(struct yctx *c, struct plan *p, const struct ynode *list)
 	return 0;
 }
 
-/* Builds a plan from a parsed document; *out is owned by the caller. */
-int
-plan_parse(const char *path, const struct ynode *root, struct plan **out,
-    struct diag *d)
+/* plan_parse(), or with brief plan_parse_brief(). */
+static int
+plan_parse_as(const char *path, const struct ynode *root, int brief,
+    struct plan **out, struct diag *d)
 {
 	struct yctx c = { path, d };
 	struct plan *p;
@@ -412,7 +418,7 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 		p->ops = xcalloc(list->nkids, sizeof(*p->ops));
 		for (i = 0; i < list->nkids; i++) {
 			if ((rc = parse_op(&c, &p->ops[p->nops++],
-			    list->kids[i])) != 0)
+			    list->kids[i], brief)) != 0)
 				goto fail;
 		}
 		keys = xcalloc(p->nops ? p->nops : 1, sizeof(*keys));
@@ -428,11 +434,31 @@ plan_parse(const char *path, const struct ynode *root, struct plan **out,
 			goto fail;
 		}
 	}
+	p->brief = brief;
 	*out = p;
 	return 0;
 fail:
 	plan_free(p);
 	return rc;
+}
+
+/* Builds a plan from a parsed document; *out is owned by the caller. */
+int
+plan_parse(const char *path, const struct ynode *root, struct plan **out,
+    struct diag *d)
+{
+	return plan_parse_as(path, root, 0, out, d);
+}
+
+/*
+ * The same for a brief plan (plan_format_brief()): every op as in a plan
+ * but its checksums, which it must not carry; the plan is marked brief.
+ */
+int
+plan_parse_brief(const char *path, const struct ynode *root,
+    struct plan **out, struct diag *d)
+{
+	return plan_parse_as(path, root, 1, out, d);
 }
 
 int
@@ -475,8 +501,14 @@ format_resources(struct yout *y, char *const *res, size_t n)
 	yout_end_seq(y);
 }
 
+/* Where each op's checksums are in a plan's text: [from, to). */
+struct cuts {
+	size_t		(*at)[2];
+	size_t		 n;
+};
+
 static void
-format_op(struct yout *y, const struct op *o)
+format_op(struct yout *y, const struct op *o, int brief, struct cuts *cuts)
 {
 	size_t i;
 
@@ -519,14 +551,24 @@ format_op(struct yout *y, const struct op *o)
 		}
 		yout_end_seq(y);
 	}
-	yout_key_digests(y, "blocks", (const unsigned char (*)[32])o->blocks,
-	    o->nblocks);
+	if (!brief) {
+		size_t from = cuts != NULL ? yout_mark(y) : 0;
+
+		yout_key_digests(y, "blocks",
+		    (const unsigned char (*)[32])o->blocks, o->nblocks);
+		if (cuts != NULL) {
+			cuts->at[cuts->n][0] = from;
+			cuts->at[cuts->n++][1] = yout_mark(y);
+		}
+	}
 	yout_end_map(y);
 }
 
-/* Returns the plan as YAML text, owned by the caller, or NULL. */
-char *
-plan_format(const struct plan *p, size_t *len)
+/* plan_format(), or with brief plan_format_brief(); cuts, where not
+ * NULL, has room for every op. */
+static char *
+plan_format_as(const struct plan *p, int brief, struct cuts *cuts,
+    size_t *len)
 {
 	struct yout *y = yout_new();
 	size_t i;
@@ -554,7 +596,7 @@ plan_format(const struct plan *p, size_t *len)
 	yout_str(y, "ops");
 	yout_seq(y, 0);
 	for (i = 0; i < p->nops; i++) {
-		format_op(y, &p->ops[i]);
+		format_op(y, &p->ops[i], brief, cuts);
 	}
 	yout_end_seq(y);
 	if (p->nretire > 0) {
@@ -570,6 +612,92 @@ plan_format(const struct plan *p, size_t *len)
 	}
 	yout_end_map(y);
 	return yout_finish(y, len);
+}
+
+/* Returns the plan as YAML text, owned by the caller, or NULL. */
+char *
+plan_format(const struct plan *p, size_t *len)
+{
+	return p->brief ? NULL : plan_format_as(p, 0, NULL, len);
+}
+
+/*
+ * Returns the plan as YAML text without its ops' checksums, owned by the
+ * caller, or NULL: what the planner reads back of a set it wrote (every
+ * op's range, sources, rates and resources), not a plan an agent runs.
+ */
+char *
+plan_format_brief(const struct plan *p, size_t *len)
+{
+	return plan_format_as(p, 1, NULL, len);
+}
+
+/*
+ * Whether text[from, to) is an op's checksums as the emitter wrote them:
+ * a line break, the indentation, "blocks:", and no line break after
+ * the last digest.
+ */
+static int
+is_cut(const char *text, size_t len, size_t from, size_t to)
+{
+	size_t k = from + 1;
+
+	if (from >= to || to > len || text[from] != '\n' ||
+	    text[to - 1] == '\n')
+		return 0;
+	while (k < to && text[k] == ' ')
+		k++;
+	return to - k > 7 && memcmp(text + k, "blocks:", 7) == 0;
+}
+
+/*
+ * plan_format() and plan_format_brief() at once: the brief is the plan's
+ * text without each op's checksums (the "blocks" key and its digests,
+ * the last of the op's keys), which leaves every other byte as the
+ * emitter writes it brief.  Where that text is not as expected, the brief
+ * is formatted apart.  Returns the plan's text, or NULL (no brief).
+ */
+char *
+plan_format_pair(const struct plan *p, size_t *len, char **brief,
+    size_t *brieflen)
+{
+	struct cuts cuts;
+	char *text, *b;
+	size_t i, at, k = 0;
+
+	*brief = NULL;
+	*brieflen = 0;
+	if (p->brief)
+		return NULL;
+	cuts.at = xcalloc(p->nops ? p->nops : 1, sizeof(*cuts.at));
+	cuts.n = 0;
+	if ((text = plan_format_as(p, 0, &cuts, len)) == NULL) {
+		free(cuts.at);
+		return NULL;
+	}
+	for (i = 0; i < cuts.n; i++)
+		if (!is_cut(text, *len, cuts.at[i][0], cuts.at[i][1]) ||
+		    (i > 0 && cuts.at[i][0] < cuts.at[i - 1][1]))
+			break;
+	if (i < cuts.n || cuts.n != p->nops) {
+		free(cuts.at);
+		*brief = plan_format_brief(p, brieflen);
+		return text;
+	}
+	for (i = 0, at = *len; i < cuts.n; i++)
+		at -= cuts.at[i][1] - cuts.at[i][0];
+	b = xcalloc(at + 1, 1);
+	for (i = 0, at = 0; i < cuts.n; i++) {
+		memcpy(b + k, text + at, cuts.at[i][0] - at);
+		k += cuts.at[i][0] - at;
+		at = cuts.at[i][1];
+	}
+	memcpy(b + k, text + at, *len - at);
+	k += *len - at;
+	free(cuts.at);
+	*brief = b;
+	*brieflen = k;
+	return text;
 }
 
 int

@@ -62,6 +62,9 @@ struct yctx {
 
 int	 ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 	    struct ynode **root, struct diag *);
+int	 ydoc_parse_each(const char *path, const unsigned char *buf,
+	    size_t len, int (*each)(void *, struct ynode *), void *arg,
+	    struct diag *);
 int	 ydoc_load(const char *path, struct ynode **root, struct diag *);
 int	 ydoc_load_max(const char *path, size_t max, struct ynode **root,
 	    struct diag *);
@@ -136,6 +139,7 @@ void	 yout_time(struct yout *, time_t);
 void	 yout_digest(struct yout *, const unsigned char[32]);
 void	 yout_key_digests(struct yout *, const char *key,
 	    const unsigned char (*)[32], size_t);
+size_t	 yout_mark(struct yout *);
 void	 yout_key_str(struct yout *, const char *key, const char *);
 void	 yout_key_u64(struct yout *, const char *key, uint64_t);
 void	 yout_key_mode(struct yout *, const char *key, unsigned mode);
@@ -461,12 +465,20 @@ struct plan {
 	struct fileref	*retire;	/* versions to remove from the
 					 * store (name and version only) */
 	size_t		 nretire;
+	int		 brief;		/* read from a brief plan: its ops
+					 * carry no checksums, and it is
+					 * never formatted as a plan */
 };
 
 int	 plan_load(const char *path, struct plan **, struct diag *);
 int	 plan_parse(const char *path, const struct ynode *, struct plan **,
 	    struct diag *);
+int	 plan_parse_brief(const char *path, const struct ynode *,
+	    struct plan **, struct diag *);
 char	*plan_format(const struct plan *, size_t *len);
+char	*plan_format_brief(const struct plan *, size_t *len);
+char	*plan_format_pair(const struct plan *, size_t *len, char **brief,
+	    size_t *brieflen);
 int	 plan_write(const char *path, const struct plan *);
 void	 plan_free(struct plan *);
 void	 op_clear(struct op *);

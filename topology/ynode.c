@@ -125,48 +125,43 @@ ynode_new(enum ynode_kind kind, const yaml_mark_t *m, size_t len)
 }
 
 /*
- * Parses one YAML document from buf.  On success *root is the document's
- * top node (NULL for an empty stream), owned by the caller, and 0 is
- * returned; otherwise the diag names the problem and EX_DATAERR is returned.
+ * Reads the next YAML document from p: on success *root is its top node
+ * (NULL for an empty document), owned by the caller, *end is 1 when the
+ * stream ended instead (no document), *at the document's start, and 0 is
+ * returned; otherwise the diag names the problem and EX_DATAERR is
+ * returned.  A document holds at most YAML_MAX_NODES nodes.
  */
-int
-ydoc_parse(const char *path, const unsigned char *buf, size_t len,
-    struct ynode **root, struct diag *d)
+static int
+ydoc_next(yaml_parser_t *p, const char *path, struct ynode **root, int *end,
+    yaml_mark_t *at, struct diag *d)
 {
-	yaml_parser_t	 p;
 	yaml_event_t	 ev;
 	struct ynode	*stack[YAML_MAX_DEPTH + 1];
 	struct ynode	*top = NULL, *n;
 	size_t		 depth = 0, nodes = 0;
-	int		 rc = EX_DATAERR, done = 0, docs = 0;
+	int		 rc = EX_DATAERR, done = 0;
 
 	*root = NULL;
-	if (!yaml_parser_initialize(&p)) {
-		diag_at(d, path, 1, 1, "cannot start the YAML parser");
-		return EX_SOFTWARE;
-	}
-	yaml_parser_set_input_string(&p, buf, len);
+	*end = 0;
 	while (!done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			diag_at(d, path, (unsigned)p.problem_mark.line + 1,
-			    (unsigned)p.problem_mark.column + 1, "%s%s%s",
-			    p.problem ? p.problem : "YAML syntax error",
-			    p.context ? " " : "", p.context ? p.context : "");
+		if (!yaml_parser_parse(p, &ev)) {
+			diag_at(d, path, (unsigned)p->problem_mark.line + 1,
+			    (unsigned)p->problem_mark.column + 1, "%s%s%s",
+			    p->problem ? p->problem : "YAML syntax error",
+			    p->context ? " " : "", p->context ? p->context : "");
 			goto out;
 		}
 		n = NULL;
 		switch (ev.type) {
 		case YAML_STREAM_END_EVENT:
+			*end = 1;
 			done = 1;
 			break;
 		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				diag_at(d, path, (unsigned)ev.start_mark.line + 1,
-				    (unsigned)ev.start_mark.column + 1,
-				    "more than one YAML document");
-				yaml_event_delete(&ev);
-				goto out;
-			}
+			*at = ev.start_mark;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			done = 1;
 			break;
 		case YAML_ALIAS_EVENT:
 			diag_at(d, path, (unsigned)ev.start_mark.line + 1,
@@ -260,6 +255,68 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 	rc = 0;
 out:
 	ynode_free(top);
+	return rc;
+}
+
+/*
+ * Parses one YAML document from buf.  On success *root is the document's
+ * top node (NULL for an empty stream), owned by the caller, and 0 is
+ * returned; otherwise the diag names the problem and EX_DATAERR is returned.
+ */
+int
+ydoc_parse(const char *path, const unsigned char *buf, size_t len,
+    struct ynode **root, struct diag *d)
+{
+	yaml_parser_t	 p;
+	yaml_mark_t	 at = { 0, 0, 0 };
+	struct ynode	*more = NULL;
+	int		 rc, end;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&p)) {
+		diag_at(d, path, 1, 1, "cannot start the YAML parser");
+		return EX_SOFTWARE;
+	}
+	yaml_parser_set_input_string(&p, buf, len);
+	if ((rc = ydoc_next(&p, path, root, &end, &at, d)) == 0 && !end &&
+	    (rc = ydoc_next(&p, path, &more, &end, &at, d)) == 0 && !end) {
+		diag_at(d, path, (unsigned)at.line + 1,
+		    (unsigned)at.column + 1, "more than one YAML document");
+		rc = EX_DATAERR;
+	}
+	if (rc != 0) {
+		ynode_free(*root);
+		*root = NULL;
+	}
+	ynode_free(more);
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/*
+ * Parses a stream of YAML documents from buf, handing each one's top node
+ * (NULL for an empty one) to each(arg, root), which owns it and returns 0
+ * to go on.  Returns 0; each's status where it is not 0; or EX_DATAERR or
+ * EX_SOFTWARE with the diag naming the problem.  An empty stream holds no
+ * document.
+ */
+int
+ydoc_parse_each(const char *path, const unsigned char *buf, size_t len,
+    int (*each)(void *, struct ynode *), void *arg, struct diag *d)
+{
+	yaml_parser_t	 p;
+	yaml_mark_t	 at = { 0, 0, 0 };
+	struct ynode	*root;
+	int		 rc, end = 0;
+
+	if (!yaml_parser_initialize(&p)) {
+		diag_at(d, path, 1, 1, "cannot start the YAML parser");
+		return EX_SOFTWARE;
+	}
+	yaml_parser_set_input_string(&p, buf, len);
+	while ((rc = ydoc_next(&p, path, &root, &end, &at, d)) == 0 && !end)
+		if ((rc = each(arg, root)) != 0)
+			break;
 	yaml_parser_delete(&p);
 	return rc;
 }

@@ -264,6 +264,20 @@ yout_key_digests(struct yout *y, const char *key,
 	y->buf[y->len] = '\0';
 }
 
+/*
+ * Where the text so far ends, everything emitted flushed into it: the
+ * bytes before it are final.  SIZE_MAX when the emitter failed.
+ */
+size_t
+yout_mark(struct yout *y)
+{
+	if (y->failed || !yaml_emitter_flush(&y->em)) {
+		y->failed = 1;
+		return SIZE_MAX;
+	}
+	return y->len;
+}
+
 void
 yout_key_str(struct yout *y, const char *key, const char *v)
 {

@@ -46,9 +46,12 @@ remove_files(const char *dir)
 	rmdir(dir);
 }
 
+/* Removes a set: its directories, its ledger and its brief. */
 static void
 remove_set(const char *dir)
 {
+	DIR *d;
+	struct dirent *e;
 	char *plans = xasprintf("%s/plans", dir);
 	char *states = xasprintf("%s/states", dir);
 	char *manifests = xasprintf("%s/manifests", dir);
@@ -60,6 +63,16 @@ remove_set(const char *dir)
 	remove_files(manifests);
 	remove_files(retired);
 	unlink(ledger);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, "brief-", 6) == 0) {
+				char *p = xasprintf("%s/%s", dir, e->d_name);
+
+				unlink(p);
+				free(p);
+			}
+		closedir(d);
+	}
 	rmdir(dir);
 	free(plans);
 	free(states);
@@ -120,10 +133,14 @@ ensure_link(const char *dir, const char *name, const char *target,
 
 struct set_writer {
 	const char	 *setplans;
+	const struct master *m;
 	const struct topology *t;
+	uint64_t	  was;		/* the epoch of the set old is from */
 	struct plan	**plans;	/* per host: new, or NULL */
 	struct plan	**old;		/* per host: kept when no new one */
 	char		 *failed;	/* per host */
+	char		**brief;	/* per host: the plan's brief text */
+	size_t		 *brieflen;
 	struct sshsig_signer *signer;	/* the master key's, or NULL:
 					 * unsigned */
 };
@@ -134,14 +151,16 @@ struct set_writer {
  * keeps its first whole blocks, the ops after it go, and so does every
  * range of a file version after one that went, so that what is kept still
  * tiles from where each version starts; the rest waits for the next
- * round.  Returns the text, or NULL.
+ * round.  Returns the text, its brief (plan_format_pair()) in *brief,
+ * or NULL.
  */
 static char *
-plan_format_bounded(struct plan *p, size_t *len)
+plan_format_bounded(struct plan *p, size_t *len, char **brief,
+    size_t *brieflen)
 {
 	size_t was = p->nops, budget = 0, i, k, f;
 	uint64_t *cut_from;
-	char *text = plan_format(p, len);
+	char *text = plan_format_pair(p, len, brief, brieflen);
 
 	if (text == NULL || *len <= PLAN_MAX_BYTES)
 		return text;
@@ -150,6 +169,7 @@ plan_format_bounded(struct plan *p, size_t *len)
 		budget += p->ops[i].nblocks;
 	while (text != NULL && *len > PLAN_MAX_BYTES && p->nops > 0) {
 		free(text);
+		free(*brief);
 		budget = (size_t)((double)budget * 0.9 *
 		    (double)PLAN_MAX_BYTES / (double)*len);
 		for (f = 0; f < p->nfileset; f++)
@@ -187,7 +207,7 @@ plan_format_bounded(struct plan *p, size_t *len)
 				p->ops[k++] = *o;
 		}
 		p->nops = k;
-		text = plan_format(p, len);
+		text = plan_format_pair(p, len, brief, brieflen);
 	}
 	free(cut_from);
 	if (text != NULL)
@@ -195,6 +215,34 @@ plan_format_bounded(struct plan *p, size_t *len)
 		    "to stay within %zu bytes; the rest waits for a later "
 		    "round", p->host, p->nops, was, budget, PLAN_MAX_BYTES);
 	return text;
+}
+
+/*
+ * Writes text to path as a new file and, with a signer (NULL: unsigned),
+ * its signature to path.sig.  Returns 0 or -1 (said).
+ */
+static int
+write_text_signed(const char *path, const char *text, size_t len,
+    struct sshsig_signer *signer)
+{
+	char *sig, *sigpath;
+	size_t siglen;
+	int rc = 0;
+
+	if (write_new_file(path, text, len) != 0)
+		return -1;
+	if (signer == NULL)
+		return 0;
+	if ((sig = sshsig_signer_sign(signer, text, len, &siglen)) == NULL) {
+		warnx_("%s: cannot sign", path);
+		return -1;
+	}
+	sigpath = xasprintf("%s.sig", path);
+	if (write_new_file(sigpath, sig, siglen) != 0)
+		rc = -1;
+	free(sig);
+	free(sigpath);
+	return rc;
 }
 
 /*
@@ -207,28 +255,92 @@ write_plan(void *arg, size_t h)
 {
 	struct set_writer *w = arg;
 	struct plan *p = w->plans[h] != NULL ? w->plans[h] : w->old[h];
-	char *path, *text, *sig, *sigpath;
-	size_t len = 0, siglen;
+	struct plan *whole = NULL;
+	char *path, *text;
+	size_t len = 0;
 
+	/* A plan kept, read back brief: read whole from the set it is in
+	 * (not written again when it cannot be, as when it was not read). */
+	if (p != NULL && p->brief) {
+		master_read_plan(w->m, w->was, h, &whole);
+		p = whole;
+	}
 	if (p == NULL)
 		return;
 	path = xasprintf("%s/%s.yaml", w->setplans, w->t->hosts[h].name);
-	if ((text = plan_format_bounded(p, &len)) == NULL ||
-	    write_new_file(path, text, len) != 0)
+	/* The plan, and its brief as written (cut, if it was). */
+	if ((text = plan_format_bounded(p, &len, &w->brief[h],
+	    &w->brieflen[h])) == NULL || w->brief[h] == NULL ||
+	    write_text_signed(path, text, len, w->signer) != 0)
 		w->failed[h] = 1;
-	if (text != NULL && !w->failed[h] && w->signer != NULL) {
-		sigpath = xasprintf("%s.sig", path);
-		if ((sig = sshsig_signer_sign(w->signer, text, len,
-		    &siglen)) == NULL) {
-			warnx_("%s: cannot sign", path);
-			w->failed[h] = 1;
-		} else if (write_new_file(sigpath, sig, siglen) != 0)
-			w->failed[h] = 1;
-		free(sig);
-		free(sigpath);
-	}
 	free(text);
 	free(path);
+	plan_free(whole);
+}
+
+/*
+ * A set's brief is written in BRIEF_SHARDS parts, each host's plan in one
+ * (by its place in the topology), so that they are read back on every
+ * processor.
+ */
+#define BRIEF_SHARDS 16
+
+struct brief_writer {
+	const char	*set;
+	const struct set_writer *w;
+	char		 failed[BRIEF_SHARDS];
+};
+
+/*
+ * Writes part k of the set's brief, SET/brief-K.yaml: the plans of its
+ * hosts (in host order) as YAML documents without their ops' checksums,
+ * signed as one text beside it (for parallel_for()).
+ */
+static void
+write_brief_part(void *arg, size_t k)
+{
+	static const char start[] = "---\n";
+	struct brief_writer *bw = arg;
+	const struct set_writer *w = bw->w;
+	size_t n = w->t->nhosts, from = k * n / BRIEF_SHARDS,
+	    to = (k + 1) * n / BRIEF_SHARDS, len = 0, at = 0, h;
+	char *path = xasprintf("%s/brief-%zu.yaml", bw->set, k), *text;
+
+	for (h = from; h < to; h++)
+		if (w->brief[h] != NULL)
+			len += sizeof(start) - 1 + w->brieflen[h];
+	text = xcalloc(len ? len : 1, 1);
+	for (h = from; h < to; h++)
+		if (w->brief[h] != NULL) {
+			memcpy(text + at, start, sizeof(start) - 1);
+			at += sizeof(start) - 1;
+			memcpy(text + at, w->brief[h], w->brieflen[h]);
+			at += w->brieflen[h];
+		}
+	if (write_text_signed(path, text, len, w->signer) != 0)
+		bw->failed[k] = 1;
+	free(text);
+	free(path);
+}
+
+/*
+ * Writes the set's brief, so that the next run reads what runs back in a
+ * tenth of the bytes (epoch_plans()).  Returns 0 or -1 (said).
+ */
+static int
+write_brief(const char *set, const struct set_writer *w)
+{
+	struct brief_writer bw;
+	size_t k;
+
+	memset(&bw, 0, sizeof(bw));
+	bw.set = set;
+	bw.w = w;
+	parallel_for(BRIEF_SHARDS, write_brief_part, &bw, NULL);
+	for (k = 0; k < BRIEF_SHARDS; k++)
+		if (bw.failed[k])
+			return -1;
+	return 0;
 }
 
 /* Writes a signed text as verified into dir: name and name.sig. */
@@ -345,10 +457,14 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 		goto out;
 	}
 	w.setplans = setplans;
+	w.m = m;
 	w.t = t;
+	w.was = l->epoch - 1;
 	w.plans = plans;
 	w.old = old;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	w.brief = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*w.brief));
+	w.brieflen = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*w.brieflen));
 	if (key != NULL && (w.signer = sshsig_signer_new(key)) == NULL) {
 		warnx_("%s: cannot make the signing key", setplans);
 		goto out;
@@ -357,7 +473,7 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	for (h = 0; h < t->nhosts; h++)
 		if (w.failed[h])
 			goto out;
-	if (keep_inputs(set, m) != 0)
+	if (write_brief(set, &w) != 0 || keep_inputs(set, m) != 0)
 		goto out;
 	if ((buf = ledger_format(l, &len)) == NULL) {
 		warnx_("cannot format the ledger");
@@ -396,6 +512,10 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	rc = 0;
 out:
 	sshsig_signer_free(w.signer);
+	for (h = 0; w.brief != NULL && h < t->nhosts; h++)
+		free(w.brief[h]);
+	free(w.brief);
+	free(w.brieflen);
 	free(w.failed);
 	free(buf);
 	free(epochs);
@@ -420,10 +540,167 @@ read_plan(void *arg, size_t h)
 	master_read_plan(r->m, r->epoch, h, &r->plans[h]);
 }
 
+struct brief_part {
+	struct plan	**plans;	/* as read, in order */
+	size_t		 nplans;
+	int		 rc;		/* 0, 1 (no such part) or -1 */
+	char		 why[sizeof(((struct diag *)0)->msg)];
+};
+
+struct brief_reader {
+	const struct master *m;
+	uint64_t	 epoch;
+	int		 dirfd;		/* the set's directory */
+	struct brief_part parts[BRIEF_SHARDS];
+};
+
+struct brief_doc {
+	struct brief_part *part;
+	const char	*path;
+	struct diag	*d;
+};
+
+/* Takes one plan of a part of a set's brief (for ydoc_parse_each()). */
+static int
+brief_plan(void *arg, struct ynode *root)
+{
+	struct brief_doc *bd = arg;
+	struct brief_part *part = bd->part;
+	struct plan *p;
+	int rc = plan_parse_brief(bd->path, root, &p, bd->d);
+
+	ynode_free(root);
+	if (rc != 0)
+		return rc;
+	if ((part->nplans & (part->nplans - 1)) == 0)
+		part->plans = xreallocarray(part->plans,
+		    part->nplans ? 2 * part->nplans : 1,
+		    sizeof(*part->plans));
+	part->plans[part->nplans++] = p;
+	return 0;
+}
+
+/* Reads part k of a set's brief (for parallel_for()). */
+static void
+read_brief_part(void *arg, size_t k)
+{
+	struct brief_reader *r = arg;
+	struct brief_part *part = &r->parts[k];
+	char *name = xasprintf("brief-%zu.yaml", k);
+	char *signame = xasprintf("%s.sig", name);
+	char *path = xasprintf("%s/epochs/%" PRIu64 "/%s", r->m->dir,
+	    r->epoch, name);
+	char *buf = NULL, *sig = NULL;
+	const char *why = NULL;
+	struct diag d = { "" };
+	struct brief_doc bd = { part, path, &d };
+	size_t len, siglen;
+
+	part->rc = -1;
+	if (read_file_max(r->dirfd, name, O_NOFOLLOW, (size_t)1 << 40, &buf,
+	    &len) != 0) {
+		if (errno == ENOENT)
+			part->rc = 1;
+		why = read_error_text(errno);
+	} else if (r->m->master_pub != NULL && read_file_max(r->dirfd,
+	    signame, O_NOFOLLOW, 16384, &sig, &siglen) != 0)
+		why = "its signature is missing or unreadable";
+	else if (r->m->master_pub != NULL && sshsig_verify(r->m->master_pub,
+	    buf, len, sig, siglen, &why) != 0)
+		;
+	else if (ydoc_parse_each(path, (unsigned char *)buf, len,
+	    brief_plan, &bd, &d) != 0)
+		why = d.msg;
+	else
+		part->rc = 0;
+	if (why != NULL)
+		snprintf(part->why, sizeof(part->why), "%s: %s", path, why);
+	free(buf);
+	free(sig);
+	free(path);
+	free(signame);
+	free(name);
+}
+
 /*
- * Loads every host's plan of the set of epoch, as master_read_plan()
- * reads it back (one entry per host, NULL where none or unusable).  The
- * array is the caller's (plans_free()).
+ * Reads the brief of the set of epoch into plans (all NULL before):
+ * every plan of the set as written, without its checksums, each part
+ * verified with the master's key where it has one.  Returns 0; 1 when
+ * the set has no brief (written before briefs were); or -1, said, when
+ * it is unusable, plans left all NULL.
+ */
+static int
+read_brief(const struct master *m, uint64_t epoch, struct plan **plans)
+{
+	const struct topology *t = m->topology;
+	char *sub = xasprintf("epochs/%" PRIu64, epoch);
+	struct brief_reader r;
+	size_t k, i, h, absent = 0;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.epoch = epoch;
+	if ((r.dirfd = master_open_dir(m->dir, sub)) == -1) {
+		free(sub);
+		return 1;
+	}
+	parallel_for(BRIEF_SHARDS, read_brief_part, &r, NULL);
+	close(r.dirfd);
+	for (k = 0; k < BRIEF_SHARDS; k++)
+		if (r.parts[k].rc == 1)
+			absent++;
+	if (absent == BRIEF_SHARDS)
+		rc = 1;
+	for (k = 0; k < BRIEF_SHARDS && rc == 0; k++) {
+		struct brief_part *part = &r.parts[k];
+
+		if (part->rc != 0) {
+			warnx_("%s: not used; the set's plans are read "
+			    "instead", part->why);
+			rc = -1;
+		}
+		for (i = 0; i < part->nplans && rc == 0; i++) {
+			struct plan *p = part->plans[i];
+			long hi = topology_host(t, p->host);
+
+			if (p->epoch > epoch || (hi >= 0 &&
+			    plans[hi] != NULL)) {
+				warnx_("%s/%s/brief-%zu.yaml: the plan for %s "
+				    "%s: not used; the set's plans are read "
+				    "instead", m->dir, sub, k, p->host,
+				    p->epoch > epoch ? "names a later epoch" :
+				    "is there twice");
+				rc = -1;
+				break;
+			}
+			/* A host no longer in the topology keeps no plan. */
+			if (hi < 0)
+				continue;
+			plans[hi] = p;
+			part->plans[i] = NULL;
+		}
+	}
+	for (k = 0; k < BRIEF_SHARDS; k++) {
+		for (i = 0; i < r.parts[k].nplans; i++)
+			plan_free(r.parts[k].plans[i]);
+		free(r.parts[k].plans);
+	}
+	if (rc != 0)
+		for (h = 0; h < t->nhosts; h++) {
+			plan_free(plans[h]);
+			plans[h] = NULL;
+		}
+	free(sub);
+	return rc;
+}
+
+/*
+ * Loads every host's plan of the set of epoch (one entry per host, NULL
+ * where none or unusable): from the set's brief, so that plans come back
+ * brief (their ops without checksums: epoch_write() reads whole those
+ * it keeps), or, where the set has no usable brief, each as
+ * master_read_plan() reads it.  The array is the caller's (plans_free()).
  */
 struct plan **
 epoch_plans(const struct master *m, uint64_t epoch)
@@ -432,7 +709,7 @@ epoch_plans(const struct master *m, uint64_t epoch)
 	struct plan_reader r = { m, epoch, NULL };
 
 	r.plans = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*r.plans));
-	if (epoch != 0)
+	if (epoch != 0 && read_brief(m, epoch, r.plans) != 0)
 		parallel_for(t->nhosts, read_plan, &r, NULL);
 	return r.plans;
 }

@@ -423,8 +423,8 @@ plan_again(struct op *ops, size_t n, struct fileref *ref)
 	struct plan p = { 0 }, *back;
 	struct diag d = { "" };
 	struct ynode *root;
-	size_t len;
-	char *buf;
+	size_t len, plen, blen, alen;
+	char *buf, *pair, *brief, *apart;
 
 	p.host = (char *)"use-01";
 	p.epoch = 7;
@@ -436,6 +436,19 @@ plan_again(struct op *ops, size_t n, struct fileref *ref)
 	p.nops = n;
 	buf = plan_format(&p, &len);
 	ck_assert_ptr_nonnull(buf);
+	/* The plan and its brief at once: the same texts as apart. */
+	pair = plan_format_pair(&p, &plen, &brief, &blen);
+	ck_assert_ptr_nonnull(pair);
+	ck_assert_ptr_nonnull(brief);
+	ck_assert_uint_eq(plen, len);
+	ck_assert_mem_eq(pair, buf, len);
+	apart = plan_format_brief(&p, &alen);
+	ck_assert_ptr_nonnull(apart);
+	ck_assert_uint_eq(blen, alen);
+	ck_assert_mem_eq(brief, apart, alen);
+	free(apart);
+	free(brief);
+	free(pair);
 	root = reparse(buf, len);
 	ck_assert_msg(plan_parse("x.yaml", root, &back, &d) == 0, "%s", d.msg);
 	ynode_free(root);
@@ -554,6 +567,104 @@ START_TEST(plan_fallback_round_trip)
 }
 END_TEST
 
+static int
+count_doc(void *arg, struct ynode *root)
+{
+	size_t *n = arg;
+
+	ck_assert_ptr_nonnull(root);
+	ck_assert_int_eq(root->kind, YNODE_MAPPING);
+	ynode_free(root);
+	return ++*n == 3 ? EX_TEMPFAIL : 0;
+}
+
+/*
+ * A plan brief: its ops as in the plan but without their checksums, read
+ * back marked brief (never formatted as a plan again), several of them a
+ * stream of documents; a brief op with checksums, or a plan op without,
+ * is refused.
+ */
+START_TEST(plan_brief_round_trip)
+{
+	unsigned char block[32];
+	char *res[] = { (char *)"host:euw-02:out", (char *)"host:use-01:in" };
+	struct op op = { 0 };
+	struct fileref ref = { (char *)"f", 3, 8192, 0644 };
+	struct plan p = { 0 }, *back;
+	struct diag d = { "" };
+	struct ynode *root;
+	size_t len, n = 0;
+	char *buf, *two, *full;
+
+	memset(block, 0x5a, sizeof(block));
+	op.id = (char *)"7/use-01/1";
+	op.file = (char *)"f";
+	op.version = 3;
+	op.offset = 4096;
+	op.length = 4096;
+	op.block_size = 4096;
+	op.source.host = (char *)"euw-02";
+	op.source.address = (char *)"192.0.2.7";
+	op.source.port = 22;
+	op.source.root = (char *)"/srv/relay";
+	op.rate = 1000000;
+	op.resources = res;
+	op.nresources = 2;
+	op.blocks = &block;
+	op.nblocks = 1;
+	p.host = (char *)"use-01";
+	p.epoch = 7;
+	p.issued = 1795593660;
+	p.expires = 1795593720;
+	p.fileset = &ref;
+	p.nfileset = 1;
+	p.ops = &op;
+	p.nops = 1;
+	buf = plan_format_brief(&p, &len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_null(strstr(buf, "blocks"));
+	root = reparse(buf, len);
+	ck_assert_msg(plan_parse_brief("x.yaml", root, &back, &d) == 0, "%s",
+	    d.msg);
+	ck_assert_int_eq(back->brief, 1);
+	ck_assert_uint_eq(back->nops, 1);
+	ck_assert_uint_eq(back->ops[0].offset, 4096);
+	ck_assert_uint_eq(back->ops[0].nblocks, 0);
+	ck_assert_str_eq(back->ops[0].resources[1], "host:use-01:in");
+	ck_assert_ptr_null(plan_format(back, &len));
+	plan_free(back);
+	/* A plan must carry its checksums. */
+	ck_assert_int_ne(plan_parse("x.yaml", root, &back, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "missing 'blocks'"));
+	ynode_free(root);
+	/* A brief must not. */
+	full = plan_format(&p, &len);
+	root = reparse(full, len);
+	ck_assert_int_ne(plan_parse_brief("x.yaml", root, &back, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "carries no checksums"));
+	ynode_free(root);
+	/* Documents one after another: each handed over, and the stream
+	 * stops where the callback says. */
+	two = xasprintf("---\n%s---\n%s---\n%s---\n%s", buf, full, buf,
+	    full);
+	ck_assert_int_eq(ydoc_parse_each("s.yaml", (unsigned char *)two,
+	    strlen(two), count_doc, &n, &d), EX_TEMPFAIL);
+	ck_assert_uint_eq(n, 3);
+	n = 0;
+	two[strlen(buf) + strlen(full) + 8] = '\0';
+	ck_assert_int_eq(ydoc_parse_each("s.yaml", (unsigned char *)two,
+	    strlen(two), count_doc, &n, &d), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_ne(ydoc_parse("s.yaml", (unsigned char *)two,
+	    strlen(two), &root, &d), 0);
+	ck_assert_ptr_null(root);
+	ck_assert_ptr_nonnull(strstr(d.msg, "more than one YAML document"));
+	free(two);
+	free(full);
+	free(buf);
+}
+END_TEST
+
 START_TEST(atomic_write_replaces)
 {
 	char dir[] = "/tmp/sluice-unit-XXXXXX";
@@ -591,6 +702,7 @@ suite_formats(void)
 	tcase_add_test(rt, state_round_trip);
 	tcase_add_test(rt, plan_round_trip);
 	tcase_add_test(rt, plan_fallback_round_trip);
+	tcase_add_test(rt, plan_brief_round_trip);
 	tcase_add_test(rt, atomic_write_replaces);
 	suite_add_tcase(s, rt);
 	return s;

@@ -533,6 +533,68 @@ checksum_failures(const struct plan *p)
 	return text;
 }
 
+/*
+ * A run reads the last set back from its brief, the ops without their
+ * checksums; a plan that set keeps (still running: not expired, nothing
+ * reported on it) is read whole and written into the new set with every
+ * checksum, as the first set had it.
+ */
+START_TEST(kept_plan_whole)
+{
+	char *dir = master_dir(), *path;
+	struct round r;
+	struct plan *kept;
+	struct diag d = { "" };
+	long x;
+	size_t i, k, first;
+
+	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - name: A\n    hosts:\n"
+	    "      - {name: g, address: 192.0.2.1, root: /s, nic: 1MB/s}\n"
+	    "      - {name: x, address: 192.0.2.3, root: /s}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: g, "
+	    "targets: [host:x]}]\n");
+	put_manifest(dir, "f", 100, 100, 1);
+	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
+	ck_assert_uint_ge(plan_of(&r, "x")->nops, 1);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	round_free(&r);
+	/* Half a round on, x has not reported: its plan runs, and is kept. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:05Z", &r);
+	x = topology_host(r.m->topology, "x");
+	ck_assert_ptr_null(r.plans[x]);
+	ck_assert_ptr_nonnull(r.old[x]);
+	ck_assert_int_eq(r.old[x]->brief, 1);
+	ck_assert_uint_eq(r.old[x]->ops[0].nblocks, 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	round_free(&r);
+	path = xasprintf("%s/epochs/2/plans/x.yaml", dir);
+	ck_assert_msg(plan_load(path, &kept, &d) == 0, "%s", d.msg);
+	ck_assert_uint_eq(kept->epoch, 1);
+	ck_assert_uint_ge(kept->nops, 1);
+	for (i = 0; i < kept->nops; i++) {
+		const struct op *o = &kept->ops[i];
+
+		first = o->offset / MIB;
+		ck_assert_uint_eq(o->nblocks, o->length / MIB);
+		for (k = 0; k < o->nblocks; k++)
+			ck_assert_uint_eq(o->blocks[k][0], (first + k) & 0xff);
+	}
+	plan_free(kept);
+	free(path);
+	/* The next run reads the second set's brief: x's plan in it. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:07Z", &r);
+	x = topology_host(r.m->topology, "x");
+	ck_assert_ptr_nonnull(r.old[x]);
+	ck_assert_int_eq(r.old[x]->brief, 1);
+	ck_assert_uint_eq(r.old[x]->epoch, 1);
+	round_free(&r);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(failures_to_threshold)
 {
 	char *dir = master_dir(), *blame;
@@ -720,6 +782,7 @@ suite_planner(void)
 	tcase_add_test(tc, tree_relays_in_the_round);
 	tcase_add_test(tc, growing_file);
 	tcase_add_test(tc, failures_to_threshold);
+	tcase_add_test(tc, kept_plan_whole);
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
 	suite_add_tcase(s, tc);
