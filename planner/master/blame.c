@@ -721,7 +721,7 @@ static void
 update_picture(struct ledger *l, const struct topology *t, char *changed)
 {
 	struct ledger_capacity *pic = xcalloc(t->nresources, sizeof(*pic));
-	size_t i, j;
+	size_t i, j, k, next = 0;
 	char a[32], b[32];
 
 	for (i = 0; i < t->nresources; i++) {
@@ -732,10 +732,16 @@ update_picture(struct ledger *l, const struct topology *t, char *changed)
 	}
 	if (l->npicture > 0)
 		for (i = 0; i < t->nresources; i++) {
-			for (j = 0; j < l->npicture; j++)
-				if (strcmp(l->picture[j].resource,
-				    pic[i].resource) == 0)
+			/* Both in the topology's order: each resource is
+			 * looked for where the last one was found. */
+			for (k = 0, j = l->npicture; k < l->npicture; k++)
+				if (strcmp(l->picture[(next + k) %
+				    l->npicture].resource,
+				    pic[i].resource) == 0) {
+					j = (next + k) % l->npicture;
+					next = j + 1;
 					break;
+				}
 			if (j == l->npicture) {
 				ledger_add_change(l, "%s is new",
 				    pic[i].resource);
