@@ -142,6 +142,7 @@ cmd_run(int argc, char **argv)
 	struct round_stats st;
 	double t0 = elapsed(), t1, t2;
 	time_t expires;
+	uint64_t was;
 	size_t h;
 	int rc, lock = -1, signing;
 	struct sshkey key;
@@ -165,7 +166,9 @@ cmd_run(int argc, char **argv)
 		goto out;
 	/* The plans running: read back from the last set, as signed. */
 	m->master_pub = signing ? &key : NULL;
-	old = epoch_plans(m, l->epoch);
+	was = l->epoch;
+	old = epoch_plans(m, was);
+	epoch_plans_running(m, was, old, a.now);
 	/* Plans expire on the round's grid; ops are sized to the time that
 	 * leaves, less what the clock is past now. */
 	if (!a.fixed)
@@ -199,7 +202,7 @@ cmd_run(int argc, char **argv)
 		for (i = 0; i < ndue; i++)
 			free(due[i].name);
 		free(due);
-		rc = epoch_write(a.dir, m, plans, old, l, signing ? &key :
+		rc = epoch_write(a.dir, m, plans, old, was, l, signing ? &key :
 		    NULL);
 	}
 	if (rc == 0)

@@ -268,8 +268,8 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
     struct ynode **root, struct diag *d)
 {
 	yaml_parser_t	 p;
+	yaml_event_t	 ev;
 	yaml_mark_t	 at = { 0, 0, 0 };
-	struct ynode	*more = NULL;
 	int		 rc, end;
 
 	*root = NULL;
@@ -278,17 +278,30 @@ ydoc_parse(const char *path, const unsigned char *buf, size_t len,
 		return EX_SOFTWARE;
 	}
 	yaml_parser_set_input_string(&p, buf, len);
-	if ((rc = ydoc_next(&p, path, root, &end, &at, d)) == 0 && !end &&
-	    (rc = ydoc_next(&p, path, &more, &end, &at, d)) == 0 && !end) {
-		diag_at(d, path, (unsigned)at.line + 1,
-		    (unsigned)at.column + 1, "more than one YAML document");
-		rc = EX_DATAERR;
+	/* One document, then the stream's end: what comes instead, said
+	 * where it begins. */
+	if ((rc = ydoc_next(&p, path, root, &end, &at, d)) == 0 && !end) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			diag_at(d, path, (unsigned)p.problem_mark.line + 1,
+			    (unsigned)p.problem_mark.column + 1, "%s%s%s",
+			    p.problem ? p.problem : "YAML syntax error",
+			    p.context ? " " : "", p.context ? p.context : "");
+			rc = EX_DATAERR;
+		} else {
+			if (ev.type != YAML_STREAM_END_EVENT) {
+				diag_at(d, path,
+				    (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "more than one YAML document");
+				rc = EX_DATAERR;
+			}
+			yaml_event_delete(&ev);
+		}
 	}
 	if (rc != 0) {
 		ynode_free(*root);
 		*root = NULL;
 	}
-	ynode_free(more);
 	yaml_parser_delete(&p);
 	return rc;
 }

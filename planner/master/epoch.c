@@ -135,6 +135,7 @@ struct set_writer {
 	const char	 *setplans;
 	const struct master *m;
 	const struct topology *t;
+	uint64_t	  epoch;	/* the new set's */
 	uint64_t	  was;		/* the epoch of the set old is from */
 	struct plan	**plans;	/* per host: new, or NULL */
 	struct plan	**old;		/* per host: kept when no new one */
@@ -259,10 +260,16 @@ write_plan(void *arg, size_t h)
 	char *path, *text;
 	size_t len = 0;
 
-	/* A plan kept, read back brief: read whole from the set it is in
-	 * (not written again when it cannot be, as when it was not read). */
+	/* A plan carried (an expired one of a host not planned: those still
+	 * running were read whole before the round), read back brief: read
+	 * whole from the set it is in, and left out when it cannot be. */
 	if (p != NULL && p->brief) {
 		master_read_plan(w->m, w->was, h, &whole);
+		if (whole == NULL)
+			warnx_("%s/epochs/%" PRIu64 "/plans/%s.yaml: cannot "
+			    "be read whole: the plan it carried is left out "
+			    "of the new set", w->m->dir, w->was,
+			    w->t->hosts[h].name);
 		p = whole;
 	}
 	if (p == NULL)
@@ -285,6 +292,9 @@ write_plan(void *arg, size_t h)
  */
 #define BRIEF_SHARDS 16
 
+/* The most of a part read back: one larger is not used (the plans are). */
+#define BRIEF_MAX_BYTES ((size_t)1 << 30)
+
 struct brief_writer {
 	const char	*set;
 	const struct set_writer *w;
@@ -292,9 +302,10 @@ struct brief_writer {
 };
 
 /*
- * Writes part k of the set's brief, SET/brief-K.yaml: the plans of its
- * hosts (in host order) as YAML documents without their ops' checksums,
- * signed as one text beside it (for parallel_for()).
+ * Writes part k of the set's brief, SET/brief-K.yaml: a document naming
+ * the set and the part, then the plans of its hosts (in host order) as
+ * YAML documents without their ops' checksums, signed as one text beside
+ * it (for parallel_for()).  The first document makes a part no plan.
  */
 static void
 write_brief_part(void *arg, size_t k)
@@ -306,10 +317,17 @@ write_brief_part(void *arg, size_t k)
 	    to = (k + 1) * n / BRIEF_SHARDS, len = 0, at = 0, h;
 	char *path = xasprintf("%s/brief-%zu.yaml", bw->set, k), *text;
 
+	char *head = xasprintf("---\nset: %" PRIu64 "\npart: %zu\n",
+	    w->epoch, k);
+
+	len = strlen(head);
 	for (h = from; h < to; h++)
 		if (w->brief[h] != NULL)
 			len += sizeof(start) - 1 + w->brieflen[h];
-	text = xcalloc(len ? len : 1, 1);
+	text = xcalloc(len + 1, 1);
+	memcpy(text, head, strlen(head));
+	at = strlen(head);
+	free(head);
 	for (h = from; h < to; h++)
 		if (w->brief[h] != NULL) {
 			memcpy(text + at, start, sizeof(start) - 1);
@@ -438,7 +456,8 @@ keep_inputs(const char *set, const struct master *m)
  */
 int
 epoch_write(const char *dir, const struct master *m, struct plan **plans,
-    struct plan **old, const struct ledger *l, const struct sshkey *key)
+    struct plan **old, uint64_t was, const struct ledger *l,
+    const struct sshkey *key)
 {
 	const struct topology *t = m->topology;
 	char *epochs = xasprintf("%s/epochs", dir);
@@ -459,7 +478,8 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	w.setplans = setplans;
 	w.m = m;
 	w.t = t;
-	w.was = l->epoch - 1;
+	w.epoch = l->epoch;
+	w.was = was;
 	w.plans = plans;
 	w.old = old;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
@@ -558,7 +578,33 @@ struct brief_doc {
 	struct brief_part *part;
 	const char	*path;
 	struct diag	*d;
+	uint64_t	 epoch;
+	size_t		 k;
+	int		 headed;	/* its first document read */
 };
+
+static const char *const brief_head_keys[] = { "set", "part", NULL };
+
+/* The first document of part k of the set of epoch: names them. */
+static int
+brief_head(struct brief_doc *bd, const struct ynode *root)
+{
+	struct yctx c = { bd->path, bd->d };
+	uint64_t set, part;
+	int rc;
+
+	if (root == NULL)
+		return yerr(&c, NULL, "no set and part named");
+	if ((rc = ymap_check(&c, root, "brief", brief_head_keys)) != 0 ||
+	    (rc = yreq_u64(&c, root, "brief", "set", &set)) != 0 ||
+	    (rc = yreq_u64(&c, root, "brief", "part", &part)) != 0)
+		return rc;
+	if (set != bd->epoch || part != bd->k)
+		return yerr(&c, root, "part %" PRIu64 " of set %" PRIu64
+		    ", not part %zu of set %" PRIu64, part, set, bd->k,
+		    bd->epoch);
+	return 0;
+}
 
 /* Takes one plan of a part of a set's brief (for ydoc_parse_each()). */
 static int
@@ -567,8 +613,15 @@ brief_plan(void *arg, struct ynode *root)
 	struct brief_doc *bd = arg;
 	struct brief_part *part = bd->part;
 	struct plan *p;
-	int rc = plan_parse_brief(bd->path, root, &p, bd->d);
+	int rc;
 
+	if (!bd->headed) {
+		bd->headed = 1;
+		rc = brief_head(bd, root);
+		ynode_free(root);
+		return rc;
+	}
+	rc = plan_parse_brief(bd->path, root, &p, bd->d);
 	ynode_free(root);
 	if (rc != 0)
 		return rc;
@@ -593,12 +646,15 @@ read_brief_part(void *arg, size_t k)
 	char *buf = NULL, *sig = NULL;
 	const char *why = NULL;
 	struct diag d = { "" };
-	struct brief_doc bd = { part, path, &d };
-	size_t len, siglen;
+	struct brief_doc bd = { part, path, &d, r->epoch, k, 0 };
+	size_t len, siglen, max = r->m->topology->nhosts / BRIEF_SHARDS + 1;
 
+	/* A part is no larger than its plans may be, and read whole. */
+	max = max > BRIEF_MAX_BYTES / PLAN_MAX_BYTES ? BRIEF_MAX_BYTES :
+	    max * PLAN_MAX_BYTES;
 	part->rc = -1;
-	if (read_file_max(r->dirfd, name, O_NOFOLLOW, (size_t)1 << 40, &buf,
-	    &len) != 0) {
+	if (read_file_max(r->dirfd, name, O_NOFOLLOW, max, &buf, &len) !=
+	    0) {
 		if (errno == ENOENT)
 			part->rc = 1;
 		why = read_error_text(errno);
@@ -610,7 +666,9 @@ read_brief_part(void *arg, size_t k)
 		;
 	else if (ydoc_parse_each(path, (unsigned char *)buf, len,
 	    brief_plan, &bd, &d) != 0)
-		why = d.msg;
+		snprintf(part->why, sizeof(part->why), "%s", d.msg);
+	else if (!bd.headed)
+		snprintf(part->why, sizeof(part->why), "%s: empty", path);
 	else
 		part->rc = 0;
 	if (why != NULL)
@@ -698,8 +756,8 @@ read_brief(const struct master *m, uint64_t epoch, struct plan **plans)
 /*
  * Loads every host's plan of the set of epoch (one entry per host, NULL
  * where none or unusable): from the set's brief, so that plans come back
- * brief (their ops without checksums: epoch_write() reads whole those
- * it keeps), or, where the set has no usable brief, each as
+ * brief (their ops without checksums: epoch_plans_running() reads whole
+ * those still running, epoch_write() those it carries), or, where the set has no usable brief, each as
  * master_read_plan() reads it.  The array is the caller's (plans_free()).
  */
 struct plan **
@@ -712,6 +770,50 @@ epoch_plans(const struct master *m, uint64_t epoch)
 	if (epoch != 0 && read_brief(m, epoch, r.plans) != 0)
 		parallel_for(t->nhosts, read_plan, &r, NULL);
 	return r.plans;
+}
+
+struct running_reader {
+	struct plan_reader r;
+	size_t		*hosts;
+};
+
+static void
+read_running(void *arg, size_t i)
+{
+	struct running_reader *rr = arg;
+
+	read_plan(&rr->r, rr->hosts[i]);
+}
+
+/*
+ * Reads whole, from the set of epoch, every brief plan of old still
+ * running at now (not expired, and no state reported on it), as
+ * master_read_plan() reads it: the round charges what those plans
+ * allocate, and the new set carries them.  One that cannot be read is
+ * dropped (said), as when it was not read back: its host is planned
+ * afresh.
+ */
+void
+epoch_plans_running(const struct master *m, uint64_t epoch,
+    struct plan **old, time_t now)
+{
+	const struct topology *t = m->topology;
+	struct running_reader rr = { { m, epoch, old }, NULL };
+	size_t h, n = 0;
+
+	rr.hosts = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*rr.hosts));
+	for (h = 0; h < t->nhosts; h++) {
+		struct plan *p = old[h];
+
+		if (p == NULL || !p->brief || p->expires <= now ||
+		    (m->states[h] != NULL && m->states[h]->epoch >= p->epoch))
+			continue;
+		plan_free(p);
+		old[h] = NULL;
+		rr.hosts[n++] = h;
+	}
+	parallel_for(n, read_running, &rr, NULL);
+	free(rr.hosts);
 }
 
 /* Frees an array of one plan per host. */

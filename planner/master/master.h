@@ -165,9 +165,11 @@ void	 stalls_note(struct master *, struct ledger *);
 /* epoch.c: the epoch set written, and its plans read back             */
 
 int	 epoch_write(const char *dir, const struct master *,
-	    struct plan **plans, struct plan **old, const struct ledger *,
-	    const struct sshkey *);
+	    struct plan **plans, struct plan **old, uint64_t was,
+	    const struct ledger *, const struct sshkey *);
 struct plan **epoch_plans(const struct master *, uint64_t epoch);
+void	 epoch_plans_running(const struct master *, uint64_t epoch,
+	    struct plan **old, time_t now);
 void	 plans_free(const struct topology *, struct plan **);
 
 /* ------------------------------------------------------------------ */

@@ -88,6 +88,8 @@ static const struct bad bad_inputs[] = {
 	    "t.yaml:1:1: topology: expected a mapping" },
 	{ F_TOPOLOGY, "sites: [{name: a}]\n---\nsites: []\n",
 	    "t.yaml:2:1: more than one YAML document" },
+	{ F_TOPOLOGY, "sites: [{name: a}]\n--- *x\n",
+	    "t.yaml:2:1: more than one YAML document" },
 	{ F_TOPOLOGY, "sites: [{name: a, uplink: 1Gbit, partition: [x]}]\n",
 	    "t.yaml:1:45: partition: expected a single value" },
 	/* file set */

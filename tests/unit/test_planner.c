@@ -90,6 +90,7 @@ struct round {
 	struct ledger	 *l;
 	struct plan	**old;
 	struct plan	**plans;
+	uint64_t	  was;
 	struct round_stats st;
 };
 
@@ -106,7 +107,9 @@ plan_once(const char *dir, enum method method, const char *now_text,
 	ck_assert_int_eq(time_parse(now_text, &now), 0);
 	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
-	r->old = epoch_plans(r->m, r->l->epoch);
+	r->was = r->l->epoch;
+	r->old = epoch_plans(r->m, r->was);
+	epoch_plans_running(r->m, r->was, r->old, now);
 	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, &opt, now,
 	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);
@@ -533,20 +536,46 @@ checksum_failures(const struct plan *p)
 	return text;
 }
 
+/* Host x's plan in the set of epoch, whole: its epoch; every op's
+ * checksums the manifest's (put_manifest()). */
+static uint64_t
+whole_plan_of_x(const char *dir, uint64_t epoch)
+{
+	char *path = xasprintf("%s/epochs/%llu/plans/x.yaml", dir,
+	    (unsigned long long)epoch);
+	struct diag d = { "" };
+	struct plan *p;
+	uint64_t e;
+	size_t i, k;
+
+	ck_assert_msg(plan_load(path, &p, &d) == 0, "%s", d.msg);
+	ck_assert_uint_ge(p->nops, 1);
+	for (i = 0; i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
+
+		ck_assert_uint_eq(o->nblocks, o->length / MIB);
+		for (k = 0; k < o->nblocks; k++)
+			ck_assert_uint_eq(o->blocks[k][0],
+			    (o->offset / MIB + k) & 0xff);
+	}
+	e = p->epoch;
+	plan_free(p);
+	free(path);
+	return e;
+}
+
 /*
  * A run reads the last set back from its brief, the ops without their
- * checksums; a plan that set keeps (still running: not expired, nothing
- * reported on it) is read whole and written into the new set with every
- * checksum, as the first set had it.
+ * checksums.  A plan still running (not expired, nothing reported on it)
+ * is read whole before the round, which charges it; one carried expired
+ * (its host silent too long to plan for) is read whole when the set is
+ * written.  Either is written into the new set with every checksum.
  */
 START_TEST(kept_plan_whole)
 {
-	char *dir = master_dir(), *path;
+	char *dir = master_dir();
 	struct round r;
-	struct plan *kept;
-	struct diag d = { "" };
 	long x;
-	size_t i, k, first;
 
 	put(dir, "topology.yaml", "round: 10s\nblock_size: 1MiB\nsites:\n"
 	    "  - name: A\n    hosts:\n"
@@ -558,38 +587,38 @@ START_TEST(kept_plan_whole)
 	put_state(dir, "x", "f", 0, 0, "2026-11-25T08:00:00Z", NULL);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:00Z", &r);
 	ck_assert_uint_ge(plan_of(&r, "x")->nops, 1);
-	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l,
+	    NULL), 0);
 	round_free(&r);
-	/* Half a round on, x has not reported: its plan runs, and is kept. */
+	/* Half a round on, x has not reported: its plan runs, whole. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:05Z", &r);
 	x = topology_host(r.m->topology, "x");
 	ck_assert_ptr_null(r.plans[x]);
 	ck_assert_ptr_nonnull(r.old[x]);
+	ck_assert_int_eq(r.old[x]->brief, 0);
+	ck_assert_uint_ge(r.old[x]->ops[0].nblocks, 1);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l,
+	    NULL), 0);
+	round_free(&r);
+	ck_assert_uint_eq(whole_plan_of_x(dir, 2), 1);
+	/* Expired and unreported: x is silent, and still planned. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
+	x = topology_host(r.m->topology, "x");
 	ck_assert_int_eq(r.old[x]->brief, 1);
 	ck_assert_uint_eq(r.old[x]->ops[0].nblocks, 0);
-	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	ck_assert_ptr_nonnull(r.plans[x]);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l,
+	    NULL), 0);
 	round_free(&r);
-	path = xasprintf("%s/epochs/2/plans/x.yaml", dir);
-	ck_assert_msg(plan_load(path, &kept, &d) == 0, "%s", d.msg);
-	ck_assert_uint_eq(kept->epoch, 1);
-	ck_assert_uint_ge(kept->nops, 1);
-	for (i = 0; i < kept->nops; i++) {
-		const struct op *o = &kept->ops[i];
-
-		first = o->offset / MIB;
-		ck_assert_uint_eq(o->nblocks, o->length / MIB);
-		for (k = 0; k < o->nblocks; k++)
-			ck_assert_uint_eq(o->blocks[k][0], (first + k) & 0xff);
-	}
-	plan_free(kept);
-	free(path);
-	/* The next run reads the second set's brief: x's plan in it. */
-	plan_once(dir, METHOD_LP, "2026-11-25T08:00:07Z", &r);
+	/* Silent beyond two rounds: not planned; its last plan carried. */
+	plan_once(dir, METHOD_LP, "2026-11-25T08:00:40Z", &r);
 	x = topology_host(r.m->topology, "x");
-	ck_assert_ptr_nonnull(r.old[x]);
+	ck_assert_ptr_null(r.plans[x]);
 	ck_assert_int_eq(r.old[x]->brief, 1);
-	ck_assert_uint_eq(r.old[x]->epoch, 1);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l,
+	    NULL), 0);
 	round_free(&r);
+	ck_assert_uint_eq(whole_plan_of_x(dir, 4), 3);
 	remove_tree(dir);
 	free(dir);
 }
@@ -618,7 +647,7 @@ START_TEST(failures_to_threshold)
 	p = plan_of(&r, "x");
 	ck_assert_str_eq(p->ops[p->nops - 1].source.host, "y");
 	blame = checksum_failures(p);
-	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l, NULL), 0);
 	round_free(&r);
 	/* Checksum failures of ops x's plan held are hard, counted apart
 	 * from transient ones, once per reporter. */
@@ -628,13 +657,13 @@ START_TEST(failures_to_threshold)
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->count, 0);
 	ck_assert_int_eq(ledger_failed(r.l, "host:y"), 0);
-	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l, NULL), 0);
 	round_free(&r);
 	/* The same report, already counted by the run before, counts no
 	 * more. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:20Z", &r);
 	ck_assert_uint_eq(ledger_component(r.l, "host:y", 0)->hard, 1);
-	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.l, NULL), 0);
+	ck_assert_int_eq(epoch_write(dir, r.m, r.plans, r.old, r.was, r.l, NULL), 0);
 	round_free(&r);
 	/* A new report of the plan x now holds reaches the threshold. */
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:30Z", &r);
