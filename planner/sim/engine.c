@@ -216,6 +216,13 @@ sim_corrupts(const struct sim *s, const char *host)
 	return 0;
 }
 
+/* When host h's agent begins each plan, seconds after its issue. */
+static double
+agent_start(const struct sim *s, size_t h)
+{
+	return SIM_AGENT_START + (s->late != NULL ? s->late[h] : 0);
+}
+
 /* Replaces every host's state with what the simulation holds. */
 void
 sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
@@ -240,7 +247,7 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		st->time = now - 1;
 		/* As an agent reports when it begins its plans. */
 		st->has_start = 1;
-		st->start = s->late != NULL ? s->late[h] : 0;
+		st->start = agent_start(s, h);
 		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
 		for (f = 0; f < m->fileset->nfiles; f++)
 			if (*sim_hold(s, h, f) > 0) {
@@ -785,7 +792,7 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 				continue;
 			r->src = src;
 			r->rate = o->rate / (s->slow != NULL ? s->slow[h] : 1);
-			r->start = s->late != NULL ? s->late[h] : 0;
+			r->start = agent_start(s, h);
 		}
 	}
 	/* Each pass may take fallbacks that slow or free others. */
