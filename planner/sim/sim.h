@@ -47,7 +47,9 @@ struct sim {
 	double		 step;		/* the baselines' time step, seconds */
 	char		*absent;	/* per host: its agent never starts */
 	double		*late;		/* per host: seconds its agent starts
-					 * after SIM_AGENT_START */
+					 * after the others (planned rounds:
+					 * after SIM_AGENT_START; the
+					 * baselines: after the run's start) */
 	double		*slow;		/* per host: its ops run this many
 					 * times slower than their rates */
 	uint64_t	 bytes;		/* delivered */
