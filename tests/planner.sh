@@ -266,6 +266,26 @@ esac
     --absent 2 >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--absent 2 accepted"
 
+# A host silent for longer than two rounds is not planned for, and keeps
+# its old plan, so it stays silent on it: from the third round on, no
+# host that never reported (its state still of epoch 0) is given a plan.
+# (Before the simulator kept the old plans, such a host was planned for,
+# and relayed, every other round.)
+"$top/tests/tools/gen-case" "$work/silent" --regions 2 --sites 2 --hosts 10 --files 2 \
+    --size 2147483648 --round 10 --no-states >/dev/null
+"$plan" simulate -t "$work/silent/topology.yaml" -f "$work/silent/fileset.yaml" \
+    --absent 0.2 --rounds 10 --trace "$work/silent-trace" >/dev/null
+last=$(ls -d "$work/silent-trace"/round-* | tail -n 1)
+silent=$(grep -l '^epoch: 0$' "$last"/states/*.yaml 2>/dev/null | sed 's,.*/,,')
+rounds=$(ls -d "$work/silent-trace"/round-* | wc -l)
+n=0
+for r in "$work/silent-trace"/round-*; do
+	case $r in *round-000[12]) continue ;; esac
+	for h in $silent; do [ -f "$r/plans/$h" ] && n=$((n + 1)); done
+done
+if [ -n "$silent" ] && [ "$rounds" -ge 5 ] && [ $n -eq 0 ]; then ok
+else fail "silent hosts ($silent) planned for $n times after round 2 of $rounds"; fi
+
 # Late hosts are leaves, and a late relay has a way out.  On wan3 (one
 # round) with 5% of the hosts never starting and 10% a quarter of the
 # round late (which their states say: start), the hosts that start on

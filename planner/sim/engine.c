@@ -881,6 +881,13 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
 		rc = EX_CANTCREAT;
 	sim_run_ops(s, plans, round, fail, nfail);
+	/* As the set does: a host not planned for keeps its old plan, so
+	 * the next round still sees it silent on it. */
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] == NULL) {
+			plans[h] = (*old)[h];
+			(*old)[h] = NULL;
+		}
 	for (h = 0; h < t->nhosts; h++)
 		plan_free((*old)[h]);
 	free(*old);
