@@ -1132,7 +1132,8 @@ pick_across_sites(struct chooser *ch, size_t i, const struct demand *d,
  * every site waiting on the generator alone); within a site the
  * destination's deficit, and more for a host with children in the file's
  * copy tree (it serves them next round).  Scarce bytes first, whatever
- * the priorities: what few hosts hold is the critical path.
+ * the priorities: what few hosts hold is the critical path.  A host whose
+ * agent starts late is served after those that do not.
  */
 static double
 candidate_weight(const struct chooser *ch, size_t i, const struct demand *d,
@@ -1156,6 +1157,8 @@ candidate_weight(const struct chooser *ch, size_t i, const struct demand *d,
 		    (1 + deficit) * (ch->tr.children[d->host * ch->nf +
 		    d->file] > 0 ? 1 + SCHED_INTERIOR_BONUS : 1);
 	weight *= scarce;
+	if (sched_late(s, d->host) > 0)
+		weight *= SCHED_LATE_WORTH;
 	weight -= 1e-3 * c->cost;
 	if (weight < 1e-6)
 		weight = 1e-6;

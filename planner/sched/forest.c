@@ -232,7 +232,7 @@ struct member {
 	int		 serves;	/* may serve */
 	uint64_t	 len;
 	double		 late;		/* its agent starts this late: 0, or
-					 * its start (late_of()) */
+					 * its start (sched_late()) */
 	double		 out;
 	unsigned	 kids;		/* streams it feeds so far */
 	size_t		 key;		/* the rotation, for ties */
@@ -268,10 +268,11 @@ late_slack(const struct sched *s)
  * How late host h's agent starts, for its place in the trees: 0 when
  * within late_slack() of the earliest agent's start, else its start.
  * Those that start late come last in their site's order: a parent
- * starts before the hosts below it.
+ * starts before the hosts below it.  Valid once sched_forest() has found
+ * the earliest start.
  */
-static double
-late_of(const struct sched *s, size_t h)
+double
+sched_late(const struct sched *s, size_t h)
 {
 	return s->start[h] > s->earliest + late_slack(s) ? s->start[h] : 0;
 }
@@ -526,7 +527,7 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		 * one either. */
 		sh->e[n].serves = s->source_ok[h] && !s->silent[h];
 		sh->e[n].len = sched_held(s, h, f);
-		sh->e[n].late = late_of(s, h);
+		sh->e[n].late = sched_late(s, h);
 		sh->e[n].out = s->t->hosts[h].nic_out == CAP_UNLIMITED ?
 		    INFINITY : s->t->hosts[h].nic_out;
 		sh->e[n].kids = sh->kids[h];
@@ -669,7 +670,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 		}
 		for (j = 0; j < st->nhosts; j++) {
 			size_t h = st->hosts[j], b = (size_t)best;
-			int late = late_of(s, h) > 0;
+			int late = sched_late(s, h) > 0;
 
 			if (depth[j] == SIZE_MAX || depth[j] > top + 1 ||
 			    (best >= 0 && late && !blate))

@@ -21,6 +21,11 @@
  * copy tree (it serves them next round) than to a leaf. */
 #define SCHED_INTERIOR_BONUS 0.5
 
+/* What a block is worth to a host whose agent starts late (sched_late())
+ * against one that starts on time: where they compete for a source, the
+ * hosts that will be there to take it are served first. */
+#define SCHED_LATE_WORTH 0.5
+
 /* The share of a host's outbound capacity the WAN may take first. */
 #define SCHED_WAN_SHARE 0.5
 
@@ -149,6 +154,7 @@ uint64_t sched_scheduled_bytes(const struct sched *);
 
 void	 sched_forest(struct sched *);
 void	 sched_forest_grant(struct sched *);
+double	 sched_late(const struct sched *, size_t host);
 
 /* ------------------------------------------------------------------ */
 /* allocate.c: blocks per candidate                                    */
