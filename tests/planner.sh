@@ -811,6 +811,14 @@ depth_case() {	# depth_case DIR SIZE_BLOCKS: prints the deepest relay path
 		done
 	} > "$d/topology.yaml"
 	echo "files: [{name: f.bin, version: 1, generator: g}]" > "$d/fileset.yaml"
+	# With a third argument, every host's state says its agent starts
+	# that many seconds after the issue, but h1, which has no state.
+	if [ -n "${3:-}" ]; then
+		for h in g $(seq -f 'h%.0f' 2 120); do
+			printf 'host: %s\nepoch: 0\ntime: %s\nfiles: []\nstart: %s\n' \
+			    "$h" "$T0" "$3" > "$d/states/$h.yaml"
+		done
+	fi
 	python3 - "$d" "$2" <<'EOP'
 import hashlib, sys, yaml
 d, n = sys.argv[1], int(sys.argv[2])
@@ -850,6 +858,13 @@ set -- $out
 if [ "${1:-0}" -eq 120 ] && [ "${2:-999}" -le 8 ]; then ok
 else fail "relay depth of a 1 MiB file over 120 hosts: $out"; fi
 echo "planner: 1 MiB to 120 hosts: hosts planned, deepest relay path: $out" >&2
+# A host with no start said (new to the fleet) does not make the others,
+# which all start 2 s in, late: they form the same tree, not the chain of
+# late hosts (120 deep when the earliest start counted it as 0).
+out=$(depth_case "$work/depth-said" 1 2 2>&1)
+set -- $out
+if [ "${1:-0}" -eq 120 ] && [ "${2:-999}" -le 8 ]; then ok
+else fail "relay depth with one start unsaid: $out"; fi
 out=$(depth_case "$work/depth-big" 1024 2>&1)
 set -- $out
 if [ "${1:-0}" -eq 120 ] && [ "${2:-0}" -ge 60 ]; then ok

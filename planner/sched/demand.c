@@ -73,9 +73,12 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->dest_ok = xcalloc(t->nhosts, 1);
 	s->silent = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	s->start = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
+	s->start_said = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	for (i = 0; i < t->nhosts; i++)
-		if (m->states[i] != NULL && m->states[i]->has_start)
+		if (m->states[i] != NULL && m->states[i]->has_start) {
 			s->start[i] = m->states[i]->start;
+			s->start_said[i] = 1;
+		}
 	memset(s->source_ok, 1, t->nhosts);
 	memset(s->dest_ok, 1, t->nhosts);
 	s->len = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(uint64_t));
@@ -93,6 +96,7 @@ sched_free(struct sched *s)
 	free(s->dest_ok);
 	free(s->silent);
 	free(s->start);
+	free(s->start_said);
 	free(s->len);
 	free(s->demands);
 	free(s->cands);
@@ -1132,8 +1136,9 @@ pick_across_sites(struct chooser *ch, size_t i, const struct demand *d,
  * every site waiting on the generator alone); within a site the
  * destination's deficit, and more for a host with children in the file's
  * copy tree (it serves them next round).  Scarce bytes first, whatever
- * the priorities: what few hosts hold is the critical path.  A host whose
- * agent starts late is served after those that do not.
+ * the priorities: what few hosts hold is the critical path.  Half as
+ * much to a host whose agent starts late: other things equal, those on
+ * time are served before it.
  */
 static double
 candidate_weight(const struct chooser *ch, size_t i, const struct demand *d,

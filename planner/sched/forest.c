@@ -882,8 +882,10 @@ sched_forest(struct sched *s)
 		s->forest_parent[i] = -1;
 		s->forest_rank[i] = H + i / (nf ? nf : 1);
 	}
+	/* Of the starts said: a host new to the fleet, or whose agent
+	 * does not say, must not make every other one late. */
 	for (i = 0, earliest = INFINITY; i < H; i++)
-		if (s->dest_ok[i] && !s->silent[i])
+		if (s->dest_ok[i] && !s->silent[i] && s->start_said[i])
 			earliest = fmin(earliest, s->start[i]);
 	s->earliest = isinf(earliest) ? 0 : earliest;
 	for (i = 0; i < ns; i++) {

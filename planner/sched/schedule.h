@@ -93,7 +93,8 @@ struct sched {
 	double		*start;		/* per host: seconds after issue its
 					 * agent begins its plan, as its state
 					 * says (0 when it does not) */
-	double		 earliest;	/* the earliest of them (forest.c) */
+	char		*start_said;	/* per host: its state says it */
+	double		 earliest;	/* the earliest said (forest.c) */
 	char		*silent;	/* per host: did not report on its last
 					 * plan, which has expired: relays
 					 * nothing (round.c) */
