@@ -238,10 +238,19 @@ struct member {
 	size_t		 key;		/* the rotation, for ties */
 };
 
+/*
+ * The order of a site's hosts for a file: those that may serve, then by
+ * what they hold, then the late last, then by egress for each stream
+ * they already feed and this one (so that a host much faster than the
+ * rest heads as many files' trees as its egress is worth, not every
+ * one: with every file entering through one host, that host's absence
+ * costs the whole round), then by those streams, then by rotation.
+ */
 static int
 cmp_member(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
+	double ox, oy;
 
 	if (x->serves != y->serves)
 		return x->serves ? -1 : 1;
@@ -249,6 +258,10 @@ cmp_member(const void *a, const void *b)
 		return x->len > y->len ? -1 : 1;
 	if (x->late != y->late)
 		return x->late < y->late ? -1 : 1;
+	ox = x->out / (double)(x->kids + 1);
+	oy = y->out / (double)(y->kids + 1);
+	if (ox != oy)
+		return ox > oy ? -1 : 1;
 	if (x->out != y->out)
 		return x->out > y->out ? -1 : 1;
 	if (x->kids != y->kids)
