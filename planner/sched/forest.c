@@ -4,8 +4,9 @@
  * sites that hold it, a site's children costing more and a link's other
  * files too, so that each file crosses each WAN link once and the trees
  * lean on different links); within each site a tree of its hosts whose
- * interior roles rotate from file to file, so that every host forwards
- * about as much as it receives.  Then rates, by progressive filling over
+ * interior roles rotate from file to file, so that hosts forward in
+ * proportion to their egress (with equal NICs, about as much as they
+ * receive).  Then rates, by progressive filling over
  * every capacity the round has left, a relay never faster than what
  * feeds it; and the forest's blocks granted before the LP or the greedy
  * fill what it leaves (allocate.c).
@@ -244,7 +245,9 @@ struct member {
  * they already feed and this one (so that a host much faster than the
  * rest heads as many files' trees as its egress is worth, not every
  * one: with every file entering through one host, that host's absence
- * costs the whole round), then by those streams, then by rotation.
+ * costs the whole round), then by egress, then by those streams (which
+ * decide only between hosts of unlimited egress: one of those still
+ * heads every tree), then by rotation.
  */
 static int
 cmp_member(const void *a, const void *b)
@@ -513,12 +516,12 @@ flat_site(struct sched *s, struct site_hosts *sh, size_t f)
 }
 
 /*
- * Orders site's hosts for file f (those that need it or hold some):
- * those that may serve first, then by what they hold, then by egress,
- * ties rotated by the file's turn; and links each that needs the file to
- * its parent within the site: the first holders that need nothing feed
- * only the first that does, the rest a heap under it (under the second,
- * when the first feeds only that one: sh->root).
+ * Orders site's hosts for file f (those that need it or hold some) as
+ * cmp_member() says, ties rotated by the file's turn; and links each
+ * that needs the file to its parent within the site: the first holders
+ * that need nothing feed only the first that does, the rest a heap
+ * under it (under the second, when the first feeds only that one:
+ * sh->root).
  */
 static void
 site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
