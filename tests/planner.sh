@@ -286,6 +286,22 @@ done
 if [ -n "$silent" ] && [ "$rounds" -ge 5 ] && [ $n -eq 0 ]; then ok
 else fail "silent hosts ($silent) planned for $n times after round 2 of $rounds"; fi
 
+# on_time DIR ARGS...: succeeds when, simulated with ARGS (faults), the
+# hosts of DIR's case that start on time are whole within 1.3 times the
+# makespan without them; else says both makespans.
+on_time() {
+	ot_d=$1
+	shift
+	ot_a=$("$plan" simulate -t "$ot_d/topology.yaml" -f "$ot_d/fileset.yaml" |
+	    sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
+	ot_b=$("$plan" simulate -t "$ot_d/topology.yaml" -f "$ot_d/fileset.yaml" \
+	    "$@" | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
+	[ -n "$ot_a" ] && [ -n "$ot_b" ] &&
+	    awk "BEGIN {exit !($ot_b <= 1.3 * $ot_a)}" && return 0
+	echo "on time ${ot_b:-none} s, without faults ${ot_a:-none} s"
+	return 1
+}
+
 # Where a late host and one on time compete for a source, the one on
 # time is served first.  Mixed NICs, 4 sites of 6; seed 5 leaves one
 # site with a host that never starts, two late ones (one of 4 Gbit) and
@@ -294,12 +310,8 @@ else fail "silent hosts ($silent) planned for $n times after round 2 of $rounds"
 # as much as any).
 "$top/tests/tools/gen-case" "$work/latemix" --regions 1 --sites 4 --hosts 6 --files 2 \
     --size 1073741824 --mixed-nics --round 10 >/dev/null
-a=$("$plan" simulate -t "$work/latemix/topology.yaml" -f "$work/latemix/fileset.yaml" |
-    sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
-b=$("$plan" simulate -t "$work/latemix/topology.yaml" -f "$work/latemix/fileset.yaml" \
-    --absent 0.05 --late 0.1:2.5s --seed 5 | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
-if [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {exit !($b <= 1.3 * $a)}"; then ok
-else fail "late hosts served first on mixed NICs: on time $b s, without late hosts $a s"; fi
+out=$(on_time "$work/latemix" --absent 0.05 --late 0.1:2.5s --seed 5) && ok ||
+    fail "late hosts served first on mixed NICs: $out"
 
 # A host much faster than its site's others heads as many files' trees
 # as its egress is worth, not every one.  4 regions of 2 sites of 5
@@ -310,12 +322,8 @@ else fail "late hosts served first on mixed NICs: on time $b s, without late hos
 # now (1.15).
 "$top/tests/tools/gen-case" "$work/heads" --regions 4 --sites 2 --hosts 5 --files 8 \
     --size 134217728 --mixed-nics --round 10 >/dev/null
-a=$("$plan" simulate -t "$work/heads/topology.yaml" -f "$work/heads/fileset.yaml" |
-    sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
-b=$("$plan" simulate -t "$work/heads/topology.yaml" -f "$work/heads/fileset.yaml" \
-    --absent 0.05 --late 0.1:2.5s --seed 19 | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
-if [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {exit !($b <= 1.3 * $a)}"; then ok
-else fail "one host heads every file: on time $b s, without faults $a s"; fi
+out=$(on_time "$work/heads" --absent 0.05 --late 0.1:2.5s --seed 19) && ok ||
+    fail "one host heads every file: $out"
 
 # Late hosts are leaves, and a late relay has a way out.  On wan3 (one
 # round) with 5% of the hosts never starting and 10% a quarter of the
@@ -323,12 +331,8 @@ else fail "one host heads every file: on time $b s, without faults $a s"; fi
 # time are whole within 1.3 times the makespan with no such host (2.29
 # when late hosts relayed as any other).
 fresh wan3 late
-a=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" |
-    sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
-b=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" \
-    --absent 0.05 --late 0.1:15s | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
-if [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {exit !($b <= 1.3 * $a)}"; then ok
-else fail "late hosts on wan3: on time $b s, without late hosts $a s"; fi
+out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
+    fail "late hosts on wan3: $out"
 # A plan's relay ops carry a fallback (the relay's own source) and the
 # relay's op sheds its rate for it; both verifiers accept the set, and
 # sluice-plan verify refuses a shed that does not cover its fallback.

@@ -73,12 +73,9 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->dest_ok = xcalloc(t->nhosts, 1);
 	s->silent = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	s->start = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
-	s->start_said = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	for (i = 0; i < t->nhosts; i++)
-		if (m->states[i] != NULL && m->states[i]->has_start) {
+		if (m->states[i] != NULL && m->states[i]->has_start)
 			s->start[i] = m->states[i]->start;
-			s->start_said[i] = 1;
-		}
 	memset(s->source_ok, 1, t->nhosts);
 	memset(s->dest_ok, 1, t->nhosts);
 	s->len = xcalloc(t->nhosts * (nf ? nf : 1), sizeof(uint64_t));
@@ -96,7 +93,6 @@ sched_free(struct sched *s)
 	free(s->dest_ok);
 	free(s->silent);
 	free(s->start);
-	free(s->start_said);
 	free(s->len);
 	free(s->demands);
 	free(s->cands);

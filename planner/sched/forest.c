@@ -901,7 +901,8 @@ sched_forest(struct sched *s)
 	/* Of the starts said: a host new to the fleet, or whose agent
 	 * does not say, must not make every other one late. */
 	for (i = 0, earliest = INFINITY; i < H; i++)
-		if (s->dest_ok[i] && !s->silent[i] && s->start_said[i])
+		if (s->dest_ok[i] && !s->silent[i] && s->m->states[i] != NULL &&
+		    s->m->states[i]->has_start)
 			earliest = fmin(earliest, s->start[i]);
 	s->earliest = isinf(earliest) ? 0 : earliest;
 	for (i = 0; i < ns; i++) {

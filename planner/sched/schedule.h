@@ -93,8 +93,8 @@ struct sched {
 	double		*start;		/* per host: seconds after issue its
 					 * agent begins its plan, as its state
 					 * says (0 when it does not) */
-	char		*start_said;	/* per host: its state says it */
-	double		 earliest;	/* the earliest said (forest.c) */
+	double		 earliest;	/* the earliest a state says
+					 * (forest.c) */
 	char		*silent;	/* per host: did not report on its last
 					 * plan, which has expired: relays
 					 * nothing (round.c) */

@@ -68,8 +68,10 @@ struct sim {
  * Seconds after each plan's issue that every simulated agent begins it,
  * as real ones do: cron's start, the session with the master, the plan
  * fetched and its signature checked.  Agents of tests/wan.sh report
- * 0.4-0.8 s (a few 1.7-2 s on a busy machine); the baselines, which
- * have no rounds, pay it nowhere.
+ * 0.4-0.8 s (a few 1.7-2 s on a busy machine), about 0.5 s once the
+ * planner's own fraction of a second, which a state's start counts
+ * from the whole second of the plan's issue, is taken out; the
+ * baselines, which have no rounds, pay it nowhere.
  */
 #define SIM_AGENT_START 0.5
 
