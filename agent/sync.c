@@ -540,7 +540,8 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
 /*
  * Fetches this host's plan and waits, on the open session, for one newer
  * than epoch done: polls what MASTER_DIR/current names every poll seconds
- * (a quarter more or less at random), and fetches the plan from the set
+ * (a quarter more or less at random), from just after the plan in hand
+ * expires more often (poll_delay()), and fetches the plan from the set
  * it names when it moves, until the monotonic time until or until what w
  * watches changes.  *planned is
  * set once current has been seen (the master has planned).
@@ -552,6 +553,7 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
     double until, double poll, struct plan **p, int *planned, int verbose)
 {
 	char seen[256], now[256];
+	double now_mono, due;
 	int rc, waited = 0;
 
 	plan_free(*p);
@@ -573,8 +575,11 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			fflush(stdout);
 		}
 		waited = 1;
-		sleep_until(fmin(until, clock_mono() + poll * (0.75 + 0.5 *
-		    drand48())));
+		/* The plan in hand ends when the next is issued. */
+		now_mono = clock_mono();
+		due = *p != NULL ? clock_mono_of((double)(*p)->expires) : NAN;
+		sleep_until(fmin(until, now_mono + poll_delay(now_mono, due,
+		    poll, drand48())));
 		if ((crc = read_current(c, ssh, now, sizeof(now))) > 1) {
 			rc = crc;
 			break;

@@ -464,23 +464,12 @@ job_shape(struct job *j, unsigned cpus)
  * master before the next planning run, which cron starts at expiry. */
 #define REPORT_MARGIN(life) fmin(1.0, (life) / 40)
 
-/* A wall-clock time (seconds since 1970) on the monotonic clock. */
-static double
-mono_of(double wall)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return clock_mono() + (wall - (double)now.tv_sec - (double)now.tv_nsec /
-	    1e9);
-}
-
 /* When the plan's ops must end, on the monotonic clock. */
 static double
 deadline_of(const struct plan *p)
 {
-	return mono_of((double)p->expires) - REPORT_MARGIN(difftime(p->expires,
-	    p->issued));
+	return clock_mono_of((double)p->expires) -
+	    REPORT_MARGIN(difftime(p->expires, p->issued));
 }
 
 /*
@@ -693,7 +682,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.plan = p;
 	r.verbose = verbose;
 	r.deadline = deadline_of(p);
-	r.issued = mono_of((double)p->issued);
+	r.issued = clock_mono_of((double)p->issued);
 	pthread_mutex_init(&r.lock, NULL);
 	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
 	if (open_versions(s, p, vs) != 0) {

@@ -6,6 +6,7 @@
  * ring between a stream's reader and hasher (in order, bounded, drained
  * when closed, let go when the op stops).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,32 @@ START_TEST(pace_capped)
 	pace_shed(&p, now - 1, 9e5, 0);
 	ck_assert_double_eq_tol(slot_now(&p, 500000), 5, 0.02);
 	pace_destroy(&p);
+}
+END_TEST
+
+/* A wait for a plan looks just after the plan in hand expires (when the
+ * next is issued), then ever less often up to its poll; a time not known,
+ * or long past, leaves the poll as it was; u spreads it a quarter. */
+START_TEST(poll_after_due)
+{
+	/* 20 s before the plan is due: the poll, a quarter more or less. */
+	ck_assert_double_eq_tol(poll_delay(100, 120, 1, 0.5), 1, 1e-9);
+	ck_assert_double_eq_tol(poll_delay(100, 120, 1, 0), 0.75, 1e-9);
+	ck_assert_double_eq_tol(poll_delay(100, 120, 1, 1), 1.25, 1e-9);
+	/* Less than a poll before it: just after it, not a poll later. */
+	ck_assert_double_eq_tol(poll_delay(119.6, 120, 1, 0.5),
+	    0.4 + POLL_MIN, 1e-9);
+	/* Just after it: every 50 ms; then half the time since. */
+	ck_assert_double_eq_tol(poll_delay(120.01, 120, 1, 0.5), POLL_MIN,
+	    1e-9);
+	ck_assert_double_eq_tol(poll_delay(120.4, 120, 1, 0.5), 0.2, 1e-9);
+	/* A master late or down is asked no more often than the poll. */
+	ck_assert_double_eq_tol(poll_delay(125, 120, 1, 0.5), 1, 1e-9);
+	ck_assert_double_eq_tol(poll_delay(125, 120, 1, 1), 1.25, 1e-9);
+	ck_assert_double_eq_tol(poll_delay(100, NAN, 1, 0.5), 1, 1e-9);
+	/* A poll shorter than 50 ms after the time stays as short. */
+	ck_assert_double_eq_tol(poll_delay(120.01, 120, 0.02, 0.5), 0.02,
+	    1e-9);
 }
 END_TEST
 
@@ -293,6 +320,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_capped);
 	tcase_add_test(tc, pace_shed_on_credit);
 	tcase_add_test(tc, pace_shed_while_running);
+	tcase_add_test(tc, poll_after_due);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
 	tcase_add_test(tr, ring_in_order);
