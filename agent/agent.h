@@ -172,6 +172,7 @@ double	 clock_mono(void);
 double	 clock_mono_of(double);
 #define POLL_MIN 0.05		/* seconds: the least a wait for a plan polls */
 double	 poll_delay(double, double, double, double);
+double	 sync_until(double, double, double);
 void	 sleep_until(double when);
 void	 pace_credit(struct pace *, double seconds);
 void	 pace_init(struct pace *, double rate, double deadline);

@@ -824,6 +824,21 @@ master_alive(const struct agent_config *c, struct ssh *ssh)
 }
 
 /*
+ * Until when a sync whose period ends at end waits for a plan after one
+ * that expires at due (monotonic seconds; wait, the longest a wait
+ * lasts): to its period's end, and for the plan issued at due when that
+ * comes within the period, a quarter of the wait past due (the planner's
+ * own time).  Without it a period ending with a round would leave that
+ * round's plan to the next cron start, which waits for this sync to
+ * leave, then connects, and begins the plan that much late.
+ */
+double
+sync_until(double end, double due, double wait)
+{
+	return due <= end ? fmax(end, due + wait / 4) : end;
+}
+
+/*
  * Runs every new plan that comes while r waits: a plan that comes
  * expired is passed over, one that runs has its state sent back at once
  * and the next waited for, a round at most.  Returns rc, or the first
@@ -896,7 +911,8 @@ sync_plans(struct sync_run *r, int rc)
 				    "start to take it\n", changed);
 			return rc;
 		}
-		r->until = fmin(clock_mono() + r->wait, r->start + c->period);
+		r->until = fmin(clock_mono() + r->wait, sync_until(r->start +
+		    c->period, clock_mono_of((double)r->p->expires), r->wait));
 		if (clock_mono() >= r->until) {
 			if (r->verbose)
 				printf("period of %.0fs over: leaving the next "
@@ -944,7 +960,7 @@ int
 cmd_sync(const struct agent_config *c, int verbose)
 {
 	struct sync_run r;
-	double start = clock_mono();
+	double start = clock_mono(), started;
 	struct sshkey signer;
 	char *buf;
 	size_t len;
@@ -972,6 +988,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 	}
 	/* The period counts from the lock: a start that waited for the
 	 * last sync to leave takes the plans of its own period. */
+	started = start;
 	start = r.start = clock_mono();
 	if ((rc = store_claim(c, r.s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
@@ -990,8 +1007,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
 	r.poll = fmin(1.0, fmax(0.05, r.wait / 60));
+	/* The splay spreads a fleet's cron starts, so it counts from this
+	 * one: a start that waited for the last sync to leave (which its
+	 * plans timed) connects at once, in time for the next plan. */
 	if (c->splay > 0)
-		sleep_until(start + splay_of(c));
+		sleep_until(started + splay_of(c));
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */

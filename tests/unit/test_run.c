@@ -174,6 +174,20 @@ START_TEST(poll_after_due)
 }
 END_TEST
 
+/* A sync waits to its period's end, and past it for the plan due as it
+ * ends (a quarter of its wait), not for one due after it. */
+START_TEST(sync_until_due)
+{
+	/* A plan due within the period: to the period's end. */
+	ck_assert_double_eq_tol(sync_until(300, 120, 60), 300, 1e-9);
+	/* Due as the period ends, or a moment before: past it. */
+	ck_assert_double_eq_tol(sync_until(300, 300, 60), 315, 1e-9);
+	ck_assert_double_eq_tol(sync_until(300, 299.5, 60), 314.5, 1e-9);
+	/* Due after it: the next start takes that plan. */
+	ck_assert_double_eq_tol(sync_until(300, 300.5, 60), 300, 1e-9);
+}
+END_TEST
+
 /* A slot begun early on a relay's credit runs at the rate of now: a shed
  * entry whose time came within the credit applies to it. */
 START_TEST(pace_shed_on_credit)
@@ -321,6 +335,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_shed_on_credit);
 	tcase_add_test(tc, pace_shed_while_running);
 	tcase_add_test(tc, poll_after_due);
+	tcase_add_test(tc, sync_until_due);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
 	tcase_add_test(tr, ring_in_order);
