@@ -376,30 +376,54 @@ splay_of(const struct agent_config *c)
 	return c->splay * ((double)h / 4294967296.0);
 }
 
-/* The round of the last plan this host fetched, else a minute. */
-static double
-round_of(struct store *s)
+/* The last plan this host fetched, whose life (expires less issued) is
+ * positive and at most an hour, or NULL. */
+static struct plan *
+last_plan(struct store *s)
 {
 	struct diag d = { "" };
 	struct ynode *root;
 	struct plan *p = NULL;
-	double round = 60;
 	char *buf;
 	size_t len;
 
 	if (store_read_meta(s, "plan.yaml", &buf, &len) != 0)
-		return round;
+		return NULL;
 	if (ydoc_parse("plan.yaml", (unsigned char *)buf, len, &root, &d) ==
 	    0) {
 		if (plan_parse("plan.yaml", root, &p, &d) == 0 &&
-		    p->expires > p->issued && difftime(p->expires, p->issued)
-		    <= 3600)
-			round = difftime(p->expires, p->issued);
+		    !(p->expires > p->issued && difftime(p->expires, p->issued)
+		    <= 3600)) {
+			plan_free(p);
+			p = NULL;
+		}
 		ynode_free(root);
 	}
-	plan_free(p);
 	free(buf);
+	return p;
+}
+
+/* The round of the last plan this host fetched, else a minute. */
+static double
+round_of(struct store *s)
+{
+	struct plan *p = last_plan(s);
+	double round = p != NULL ? difftime(p->expires, p->issued) : 60;
+
+	plan_free(p);
 	return round;
+}
+
+/* When the next plan is due, on the monotonic clock: when the last plan
+ * this host fetched expires; INFINITY when it has none. */
+static double
+next_due(struct store *s)
+{
+	struct plan *p = last_plan(s);
+	double due = p != NULL ? clock_mono_of((double)p->expires) : INFINITY;
+
+	plan_free(p);
+	return due;
 }
 
 /* How long sync waits for a new plan: wait from AGENT.yaml, else the
@@ -553,7 +577,7 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
     double until, double poll, struct plan **p, int *planned, int verbose)
 {
 	char seen[256], now[256];
-	double now_mono, due;
+	double now_mono, due, sent = clock_mono();
 	int rc, waited = 0;
 
 	plan_free(*p);
@@ -584,10 +608,15 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 			rc = crc;
 			break;
 		}
-		/* What was published meanwhile goes to the master at once. */
-		if (send_manifests(c, s, ssh, key, 0) != 0) {
-			rc = EX_UNAVAILABLE;
-			break;
+		/* What was published meanwhile goes to the master at once
+		 * (within a poll: not at every look just after the due
+		 * time, for each reads every manifest this host keeps). */
+		if (clock_mono() - sent >= poll) {
+			sent = clock_mono();
+			if (send_manifests(c, s, ssh, key, 0) != 0) {
+				rc = EX_UNAVAILABLE;
+				break;
+			}
 		}
 		/* A new configuration or program is taken by the next
 		 * cron start: this one stops waiting. */
@@ -757,14 +786,18 @@ struct sync_run {
  * Takes the store's sync lock, waiting for it (polled every 50 ms) until
  * the monotonic time until: a sync that cron starts while the last one
  * runs the last plan of its period takes over when that one leaves, and
- * no round's plan falls between them.  Returns 0, or -1 when another
- * sync still holds it then (it is stuck: this one leaves quietly).
+ * no round's plan falls between them.  Returns 0 (*waited 1 when
+ * another sync held it first), or -1 when another sync still holds it
+ * then (it is stuck: this one leaves quietly).
  */
 static int
-take_lock(int fd, double until)
+take_lock(int fd, double until, int *waited)
 {
+	*waited = 0;
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+		if (errno == EWOULDBLOCK)
+			*waited = 1;
+		else if (errno != EINTR) {
 			warnx_("sync lock: %s", strerror(errno));
 			return -1;
 		}
@@ -777,19 +810,20 @@ take_lock(int fd, double until)
 
 /*
  * Takes ROOT/.sluice/lock, waiting for it until the monotonic time until
- * (take_lock()).  Returns 0 with *lock held, 1 when another sync still
- * holds it (said with -v), or EX_IOERR, said.
+ * (take_lock()).  Returns 0 with *lock held (*waited 1 when another sync
+ * held it first), 1 when another sync still holds it (said with -v), or
+ * EX_IOERR, said.
  */
 static int
 sync_lock(const struct agent_config *c, struct store *s, int verbose,
-    double until, int *lock)
+    double until, int *lock, int *waited)
 {
 	if ((*lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644)) == -1) {
 		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
 		return EX_IOERR;
 	}
-	if (take_lock(*lock, until) != 0) {
+	if (take_lock(*lock, until, waited) != 0) {
 		if (verbose)
 			printf("another sync is running\n");
 		return 1;
@@ -825,17 +859,17 @@ master_alive(const struct agent_config *c, struct ssh *ssh)
 
 /*
  * Until when a sync whose period ends at end waits for a plan after one
- * that expires at due (monotonic seconds; wait, the longest a wait
- * lasts): to its period's end, and for the plan issued at due when that
- * comes within the period, a quarter of the wait past due (the planner's
- * own time).  Without it a period ending with a round would leave that
- * round's plan to the next cron start, which waits for this sync to
- * leave, then connects, and begins the plan that much late.
+ * that expires at due (monotonic seconds): to its period's end, and for
+ * the plan issued at due when that comes within the period, grace
+ * seconds past due (the planner's own time).  Without it a period ending
+ * with a round would leave that round's plan to the next cron start,
+ * which waits for this sync to leave, then connects, and begins the plan
+ * that much late.
  */
 double
-sync_until(double end, double due, double wait)
+sync_until(double end, double due, double grace)
 {
-	return due <= end ? fmax(end, due + wait / 4) : end;
+	return due <= end ? fmax(end, due + grace) : end;
 }
 
 /*
@@ -911,8 +945,13 @@ sync_plans(struct sync_run *r, int rc)
 				    "start to take it\n", changed);
 			return rc;
 		}
+		/* The grace is a quarter of the wait, the period and the
+		 * plan's life: the plan it waits for expires a round after
+		 * it is due, so a sync lives two periods and a round. */
 		r->until = fmin(clock_mono() + r->wait, sync_until(r->start +
-		    c->period, clock_mono_of((double)r->p->expires), r->wait));
+		    c->period, clock_mono_of((double)r->p->expires),
+		    fmin(fmin(r->wait, c->period), difftime(r->p->expires,
+		    r->p->issued)) / 4));
 		if (clock_mono() >= r->until) {
 			if (r->verbose)
 				printf("period of %.0fs over: leaving the next "
@@ -960,11 +999,11 @@ int
 cmd_sync(const struct agent_config *c, int verbose)
 {
 	struct sync_run r;
-	double start = clock_mono(), started;
+	double start = clock_mono(), cron_start;
 	struct sshkey signer;
 	char *buf;
 	size_t len;
-	int lock = -1, rc = 0, signing;
+	int lock = -1, rc = 0, signing, waited = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&signer, 0, sizeof(signer));
@@ -981,14 +1020,15 @@ cmd_sync(const struct agent_config *c, int verbose)
 		rc = EX_IOERR;
 		goto out;
 	}
-	if ((rc = sync_lock(c, r.s, verbose, start + c->period, &lock)) != 0) {
+	if ((rc = sync_lock(c, r.s, verbose, start + c->period, &lock,
+	    &waited)) != 0) {
 		if (rc == 1)
 			rc = 0;
 		goto out;
 	}
 	/* The period counts from the lock: a start that waited for the
 	 * last sync to leave takes the plans of its own period. */
-	started = start;
+	cron_start = start;
 	start = r.start = clock_mono();
 	if ((rc = store_claim(c, r.s)) != 0 ||
 	    (signing = agent_signer(c, &signer)) < 0) {
@@ -1006,12 +1046,16 @@ cmd_sync(const struct agent_config *c, int verbose)
 	r.until = start + fmin(r.wait, c->period);
 	/* A new plan is seen within a sixtieth of the round (a second at
 	 * most, 50 ms at least): what the round loses to waiting. */
-	r.poll = fmin(1.0, fmax(0.05, r.wait / 60));
-	/* The splay spreads a fleet's cron starts, so it counts from this
-	 * one: a start that waited for the last sync to leave (which its
-	 * plans timed) connects at once, in time for the next plan. */
+	r.poll = fmin(1.0, fmax(POLL_MIN, r.wait / 60));
+	/*
+	 * The splay spreads a fleet's cron starts, so it counts from this
+	 * one; and a start that waited for the last sync to leave, which
+	 * ran the plans until then, connects no later than the next plan
+	 * is due, so that it does not begin that plan a splay late.
+	 */
 	if (c->splay > 0)
-		sleep_until(started + splay_of(c));
+		sleep_until(waited ? fmin(cron_start + splay_of(c),
+		    next_due(r.s)) : cron_start + splay_of(c));
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */

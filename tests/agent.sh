@@ -761,26 +761,31 @@ rc=$?
 took=$(($(date +%s) - t0))
 if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^waiting up to 2s for a plan" "$W/bw.out"; then ok
 else fail "sync with period: 2s: exit $rc after ${took}s: $(cat "$W/bw.out" "$W/bw.err")"; fi
-# The plan due as a sync's period ends is still that sync's.  b runs a
-# plan that expires at E, with a period that ends a second or two after
-# E, and the next plan is issued at E + 3: the sync waits for it (a
-# quarter of its wait past E) and runs it.  (It left when its period
-# ended, and the next cron start began that plan late, after its lock
-# and its splay.)
-now=$(date +%s)
-E=$(((now + 14) / 10 * 10))
-"$plan" run -d "$W/master" --now "$(date -u -d @$((E - 10)) +%Y-%m-%dT%H:%M:%SZ)" 2>"$W/due.err" || fail "plan run before E: $(cat "$W/due.err")"
+# The plan due as a sync's period ends is still that sync's.  With a
+# 20 s round, b runs a plan that expires at E (21-30 s on: it is made in
+# the second half of a round), with a period that ends just after E,
+# and the next plan is issued a second after E: the sync waits for it
+# (past E by a quarter of its period and of the plan's life, 5 s) and
+# runs it, then leaves.  (It left when its period ended, and the next
+# cron start began that plan late, after the lock and a splay.)
+sed -i 's/^round: 10s$/round: 20s/' "$W/master/topology.yaml"
+until_true sh -c "[ \$((\$(date +%s) % 20)) -ge 10 ]"
+"$plan" run -d "$W/master" 2>"$W/due.err" || fail "plan run before E: $(cat "$W/due.err")"
 k=$(readlink "$W/master/current" | sed 's|.*/||')
+E=$(date -d "$(sed -n 's/^expires: //p' "$W/master/plans/b.yaml")" +%s)
 sed -e 's/^wait: .*/wait: 40s/' "$W/b.yaml" > "$W/bd.yaml"
-printf 'period: %ss\n' $((E - $(date +%s) + 1)) >> "$W/bd.yaml"
+printf 'period: %ss\n' "$(awk "BEGIN {printf \"%.2f\", $E + 0.3 - $(date +%s.%N)}")" >> "$W/bd.yaml"
 "$agent" sync -v -c "$W/bd.yaml" > "$W/bd.out" 2>"$W/bd.err" &
 pid=$!
-until_true sh -c "[ \$(date +%s) -ge $((E + 3)) ]"
+until_true sh -c "[ \$(date +%s) -ge $((E + 1)) ]"
 "$plan" run -d "$W/master" 2>>"$W/due.err" || fail "plan run after E: $(cat "$W/due.err")"
 wait $pid
 rc=$?
-if [ $rc -eq 0 ] && grep -q "^epoch $k: " "$W/bd.out" && grep -q "^epoch $((k + 1)): " "$W/bd.out"; then ok
-else fail "sync did not take the plan due as its period ended: exit $rc: $(cat "$W/bd.out" "$W/bd.err")"; fi
+left=$(date +%s)
+sed -i 's/^round: 20s$/round: 10s/' "$W/master/topology.yaml"
+if [ $rc -eq 0 ] && grep -q "^epoch $k: " "$W/bd.out" && grep -q "^epoch $((k + 1)): " "$W/bd.out" &&
+    grep -q "^period of .* over" "$W/bd.out" && [ "$left" -lt $((E + 20)) ]; then ok
+else fail "sync did not take the plan due as its period ended, or stayed (left at E + $((left - E))s): exit $rc: $(cat "$W/bd.out" "$W/bd.err")"; fi
 mkdir -p "$W/bin"
 cp "$agent" "$W/bin/sluice-agent"
 for what in config program; do
