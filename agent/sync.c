@@ -611,7 +611,7 @@ wait_for_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
 		/* What was published meanwhile goes to the master at once
 		 * (within a poll: not at every look just after the due
 		 * time, for each reads every manifest this host keeps). */
-		if (clock_mono() - sent >= poll) {
+		if (clock_mono() - sent >= 0.75 * poll) {
 			sent = clock_mono();
 			if (send_manifests(c, s, ssh, key, 0) != 0) {
 				rc = EX_UNAVAILABLE;
@@ -1050,12 +1050,14 @@ cmd_sync(const struct agent_config *c, int verbose)
 	/*
 	 * The splay spreads a fleet's cron starts, so it counts from this
 	 * one; and a start that waited for the last sync to leave, which
-	 * ran the plans until then, connects no later than the next plan
-	 * is due, so that it does not begin that plan a splay late.
+	 * ran the plans until then, connects at its place in the splay
+	 * before the next plan is due, so that it does not begin that plan
+	 * a splay late.
 	 */
 	if (c->splay > 0)
 		sleep_until(waited ? fmin(cron_start + splay_of(c),
-		    next_due(r.s)) : cron_start + splay_of(c));
+		    next_due(r.s) - c->splay + splay_of(c)) : cron_start +
+		    splay_of(c));
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */

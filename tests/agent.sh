@@ -762,14 +762,14 @@ took=$(($(date +%s) - t0))
 if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^waiting up to 2s for a plan" "$W/bw.out"; then ok
 else fail "sync with period: 2s: exit $rc after ${took}s: $(cat "$W/bw.out" "$W/bw.err")"; fi
 # The plan due as a sync's period ends is still that sync's.  With a
-# 20 s round, b runs a plan that expires at E (21-30 s on: it is made in
-# the second half of a round), with a period that ends just after E,
-# and the next plan is issued a second after E: the sync waits for it
-# (past E by a quarter of its period and of the plan's life, 5 s) and
-# runs it, then leaves.  (It left when its period ended, and the next
-# cron start began that plan late, after the lock and a splay.)
+# 20 s round, b runs a plan that expires at E (25-30 s on: it is made
+# 10-15 s into a round), with a period that ends just after E, and the
+# next plan is issued a second after E: the sync waits for it (past E
+# by a quarter of its period, 6 s or more) and runs it, then leaves.
+# (It left when its period ended, and the next cron start began that
+# plan late, after the lock and a splay.)
 sed -i 's/^round: 10s$/round: 20s/' "$W/master/topology.yaml"
-until_true sh -c "[ \$((\$(date +%s) % 20)) -ge 10 ]"
+until_true sh -c "[ \$((\$(date +%s) % 20 / 5)) -eq 2 ]"
 "$plan" run -d "$W/master" 2>"$W/due.err" || fail "plan run before E: $(cat "$W/due.err")"
 k=$(readlink "$W/master/current" | sed 's|.*/||')
 E=$(date -d "$(sed -n 's/^expires: //p' "$W/master/plans/b.yaml")" +%s)

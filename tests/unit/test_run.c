@@ -168,6 +168,9 @@ START_TEST(poll_after_due)
 	ck_assert_double_eq_tol(poll_delay(125, 120, 1, 0.5), 1, 1e-9);
 	ck_assert_double_eq_tol(poll_delay(125, 120, 1, 1), 1.25, 1e-9);
 	ck_assert_double_eq_tol(poll_delay(100, NAN, 1, 0.5), 1, 1e-9);
+	/* A poll shorter than 50 ms after the time stays as short. */
+	ck_assert_double_eq_tol(poll_delay(120.01, 120, 0.02, 0.5), 0.02,
+	    1e-9);
 }
 END_TEST
 
