@@ -170,8 +170,6 @@ struct pace {
 
 double	 clock_mono(void);
 double	 clock_mono_of(double);
-#define POLL_MIN 0.05		/* seconds: the least a wait for a plan polls */
-double	 poll_delay(double, double, double, double);
 void	 sleep_until(double when);
 void	 pace_credit(struct pace *, double seconds);
 void	 pace_init(struct pace *, double rate, double deadline);
@@ -266,6 +264,8 @@ int	 cmd_run_plan(const struct agent_config *, const char *plan_path,
 	    int verbose);
 int	 cmd_sync(const struct agent_config *, int verbose);
 double	 splay_of(const struct agent_config *);
+#define POLL_MIN 0.05		/* seconds: the least a wait for a plan polls */
+double	 poll_delay(double now, double due, double poll, double u);
 double	 sync_until(double end, double due, double grace);
 
 #endif

@@ -44,27 +44,6 @@ clock_mono_of(double wall)
 	    1e9);
 }
 
-/*
- * How long a wait for a plan sleeps before it looks again, at monotonic
- * time now: poll seconds, a quarter more or less by u (from 0 to 1).  A
- * plan due at due (monotonic; NAN when not known) is looked for just
- * after that time, then ever less often (half the time since it was due,
- * 50 ms at least) until that is the poll: a plan issued a fraction of a
- * second after its time is begun within half that fraction more, and a
- * master that is late or down is asked no more often than before.
- */
-double
-poll_delay(double now, double due, double poll, double u)
-{
-	double jitter = 0.75 + 0.5 * u;
-
-	if (isnan(due))
-		return poll * jitter;
-	if (now < due)
-		return fmin(poll * jitter, due - now + POLL_MIN * jitter);
-	return fmin(poll, fmax(POLL_MIN, (now - due) / 2)) * jitter;
-}
-
 /* Sleeps until the monotonic time when. */
 void
 sleep_until(double when)

@@ -562,6 +562,27 @@ send_state(const struct agent_config *c, struct store *s, struct ssh *ssh,
 }
 
 /*
+ * How long a wait for a plan sleeps before it looks again, at monotonic
+ * time now: poll seconds, a quarter more or less by u (from 0 to 1).  A
+ * plan due at due (monotonic; NAN when not known) is looked for just
+ * after that time, then ever less often (half the time since it was due,
+ * 50 ms at least) until that is the poll: a plan issued a fraction of a
+ * second after its time is begun within half that fraction more, and a
+ * master that is late or down is asked no more often than before.
+ */
+double
+poll_delay(double now, double due, double poll, double u)
+{
+	double jitter = 0.75 + 0.5 * u;
+
+	if (isnan(due))
+		return poll * jitter;
+	if (now < due)
+		return fmin(poll * jitter, due - now + POLL_MIN * jitter);
+	return fmin(poll, fmax(POLL_MIN, (now - due) / 2)) * jitter;
+}
+
+/*
  * Fetches this host's plan and waits, on the open session, for one newer
  * than epoch done: polls what MASTER_DIR/current names every poll seconds
  * (a quarter more or less at random), from just after the plan in hand
@@ -1054,10 +1075,12 @@ cmd_sync(const struct agent_config *c, int verbose)
 	 * before the next plan is due, so that it does not begin that plan
 	 * a splay late.
 	 */
-	if (c->splay > 0)
-		sleep_until(waited ? fmin(cron_start + splay_of(c),
-		    next_due(r.s) - c->splay + splay_of(c)) : cron_start +
-		    splay_of(c));
+	if (c->splay > 0) {
+		double at = cron_start + splay_of(c);
+
+		sleep_until(waited ? fmin(at, next_due(r.s) - c->splay +
+		    splay_of(c)) : at);
+	}
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */
