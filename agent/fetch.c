@@ -234,6 +234,7 @@ struct cursor {
 	uint64_t	 source_has;	/* ... as last read: nothing beyond
 					 * it is ever asked for */
 	double		 progress_at;	/* when it last grew */
+	double		 read_at;	/* when it was last read */
 };
 
 /* Where the op reads from now: its source, or its fallback once it has
@@ -396,6 +397,7 @@ read_source_length(struct stream *st, struct cursor *c)
 		return -1;
 	}
 	free(buf);
+	c->read_at = when;
 	if (n > c->source_has) {
 		c->source_has = n;
 		c->progress_at = clock_mono();
@@ -490,6 +492,12 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 	if (interval > 0.25)
 		interval = 0.25;
 	started = clock_mono();
+	/* What was last read may be from long ago (a reader that began
+	 * far behind its relay reads for a while without asking): ask
+	 * again before judging that the relay made no progress. */
+	if (started - c->read_at >= interval &&
+	    (rc = read_source_length(st, c)) != 0)
+		return rc;
 	while (c->source_has < until) {
 		double now = clock_mono();
 
