@@ -492,14 +492,8 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 	if (interval > 0.25)
 		interval = 0.25;
 	started = clock_mono();
-	/* What was last read may be from long ago (a reader that began
-	 * far behind its relay reads for a while without asking): ask
-	 * again before judging that the relay made no progress. */
-	if (started - c->read_at >= interval &&
-	    (rc = read_source_length(st, c)) != 0)
-		return rc;
 	while (c->source_has < until) {
-		double now = clock_mono();
+		double now = clock_mono(), next;
 
 		if (j->abort)
 			return -1;
@@ -514,21 +508,28 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			return -1;
 		}
 		/* A relay that has not begun may itself be waiting on its
-		 * own source: only the plan's expiry ends that wait. */
+		 * own source: only the plan's expiry ends that wait.  No
+		 * progress is judged by what was read, not by the clock: a
+		 * reader that began far behind its relay read for a while
+		 * without asking, and the relay grew meanwhile. */
 		if (c->source_has > 0 && !fallback_pending(j, c) &&
-		    now - c->progress_at >= st->r->config->timeout) {
+		    c->read_at - c->progress_at >= st->r->config->timeout) {
 			job_fail(j, FAIL_TIMEOUT, 0, FAULT_NONE, c->pos, "relay "
 			    "source "
 			    "%s made no progress for %.0fs at byte %" PRIu64,
 			    c->src->host, now - c->progress_at, c->source_has);
 			return -1;
 		}
-		/* One that holds nothing yet is asked less and less often
-		 * (to a second): a fleet waiting on late relays must not
-		 * keep their sshds busy answering. */
-		sleep_until(wake_at(j, c, fmin(now + (c->source_has > 0 ?
-		    interval : fmin(1.0, interval * (1 + (now - started) / 2))),
-		    j->pace.deadline)));
+		/* The length is asked an interval after it was last read
+		 * (at once when that was long ago); one that holds nothing
+		 * yet is asked less and less often (to a second): a fleet
+		 * waiting on late relays must not keep their sshds busy
+		 * answering. */
+		next = c->read_at + (c->source_has > 0 ? interval :
+		    fmin(1.0, interval * (1 + (now - started) / 2)));
+		if (next > now)
+			sleep_until(wake_at(j, c, fmin(next,
+			    j->pace.deadline)));
 		if ((rc = read_source_length(st, c)) != 0)
 			return rc;
 	}
