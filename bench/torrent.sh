@@ -30,6 +30,7 @@
 #   TORRENT_SLUICE=0	the swarm alone (no bound is printed then)
 #   TORRENT_TIMEOUT	the ceiling on one swarm, in seconds (default 600)
 #   TORRENT_KEEP=DIR	keep each swarm's logs, stamps and samples there
+#   WAN_CRON=1		sluice's run as cron starts it (see tests/wan.sh)
 # Needs root, network namespaces, aria2c, opentracker and mktorrent
 # (make bench-deps installs them); skips cleanly, saying why, elsewhere.
 set -u

@@ -20,6 +20,13 @@
 #   WAN_VERBOSE=1	print each round's progress and timings
 #   WAN_KEEP=DIR	keep the rounds' plans and states and the agents' output
 #   WAN_AGENT_FLAGS=-v	flags for every sluice-agent sync
+#   WAN_CRON=1		run the loop as cron does instead: the planner
+#			started every round on the round's grid, every
+#			agent's sync every WAN_PERIOD seconds (20) at its
+#			own offset, waiting for the next plan (wait: a
+#			round, splay: a quarter round), nothing sequenced;
+#			the time is to the moment every host holds the
+#			file.  bench/wan.sh prints both.
 #   WAN_RESULT=FILE	write the run's figures to FILE, one line of
 #			elapsed= bound= rounds= hosts= worst= (hosts: how
 #			many of the 6 completed; worst: the peak 1 s link
@@ -114,48 +121,113 @@ ip netns exec "slw${id}s0" "$agent" sync -c "$W/$WAN_GENERATOR.yaml" || fail "ge
 bound=$("$plan" bound -t "$W/master/topology.yaml" -f "$W/master/fileset.yaml" | cut -f1)
 
 netns_sample_start "$W/samples"
-start=$(date +%s.%N)
 HOSTS=$WAN_HOSTS
-for r in $(seq 1 60); do
-	[ -n "${WAN_SAMPLES:-}" ] && python3 -c 'import time; print(time.monotonic(), "round", '$r')' >> "$W/rounds"
-	t_plan=$(date +%s.%N)
-	"$plan" run -d "$W/master" 2>>"$W/plan.err" || fail "plan run $r"
-	t_copy=$(date +%s.%N)
-	# A copy of what this round was planned from, verified at the end so
-	# that checking does not delay the agents.
-	mkdir -p "$W/trace/round-$(printf %04d "$r")"
-	for f in topology.yaml fileset.yaml manifests states plans; do
-		cp -rL "$W/master/$f" "$W/trace/round-$(printf %04d "$r")/"
-	done
-	t_agents=$(date +%s.%N)
-	pids=""
+holds_all() {	# every host holds the file whole
 	for h in $HOSTS; do
-		s=$(echo "$h" | cut -c2)
-		ip netns exec "slw${id}s$s" "$agent" sync ${WAN_AGENT_FLAGS:-} -c "$W/$h.yaml" 2>>"$W/agents.err" >>"$W/agents.out" &
-		pids="$pids $!"
+		[ "$(sed -n 's/^length //p' "$W/roots/$h/.sluice/wan.bin@1.len" 2>/dev/null)" = $((SIZE_MIB * MIB)) ] || return 1
 	done
-	wait $pids
+}
+if [ -n "${WAN_CRON:-}" ]; then
+	period=${WAN_PERIOD:-20}
+	for h in $HOSTS; do
+		sed -i 's/^wait: .*/wait: 5s/' "$W/$h.yaml"
+		printf 'period: %ss\nsplay: 1.25s\n' "$period" >> "$W/$h.yaml"
+	done
+	# tick OFFSET EVERY COMMAND...: COMMAND every EVERY seconds from
+	# start + OFFSET, in the background, until $W/stop exists.
+	tick() {
+		toff=$1
+		every=$2
+		shift 2
+		k=0
+		while [ ! -e "$W/stop" ]; do
+			sleep "$(awk "BEGIN {w = $start + $k * $every + $toff - $(date +%s.%N); print (w > 0) ? w : 0}")"
+			[ -e "$W/stop" ] && break
+			"$@" &
+			k=$((k + 1))
+		done
+		wait
+	}
+	# The planner's run, and a copy of what it planned from (its epoch's
+	# snapshot), verified at the end.
+	cat > "$W/plan-round" <<EOP
+"$plan" run -d "$W/master" 2>>"$W/plan.err" || exit 0
+e=\$(readlink "$W/master/current")
+d="$W/trace/round-\$(printf %04d "\${e#epochs/}")"
+mkdir -p "\$d"
+cp -L "$W/master/topology.yaml" "$W/master/fileset.yaml" "\$d/"
+cp -rL "$W/master/\$e/manifests" "$W/master/\$e/states" "$W/master/\$e/plans" "\$d/"
+EOP
+	# On the round's grid, as cron starts runs.
+	sleep "$(awk "BEGIN {n = $(date +%s.%N); print 5 - (n - int(n / 5) * 5)}")"
+	start=$(date +%s.%N)
+	tick 0 5 sh "$W/plan-round" & clocks=$!
+	i=0
+	for h in $HOSTS; do
+		case $i in 0) off=0 ;; 1) off=0.05 ;; 2) off=0.5 ;; 3) off=1 ;; 4) off=2.5 ;; *) off=4.5 ;; esac
+		s=$(echo "$h" | cut -c2)
+		tick $off "$period" ip netns exec "slw${id}s$s" "$agent" sync ${WAN_AGENT_FLAGS:-} -c "$W/$h.yaml" 2>>"$W/agents.err" >>"$W/agents.out" &
+		clocks="$clocks $!"
+		i=$((i + 1))
+	done
+	while ! holds_all && awk "BEGIN {exit !($(date +%s.%N) - $start < 300)}"; do
+		sleep 0.1
+	done
+	elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
+	touch "$W/stop"
+	for h in $HOSTS; do pkill -f "sync.*-c $W/$h.yaml" 2>/dev/null; done
+	wait $clocks 2>/dev/null
+	netns_sample_stop
+	r=$(ls -d "$W/trace"/round-* 2>/dev/null | wc -l)
+	holds_all && ok || fail "not complete in 300 s: $(tail -3 "$W/agents.err")"
 	done_hosts=0
 	for h in $HOSTS; do
-		grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null &&
-		    done_hosts=$((done_hosts + 1))
+		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] &&
+		    done_hosts=$((done_hosts + 1)) || fail "$h: wan.bin differs"
 	done
-	if [ -n "${WAN_VERBOSE:-}" ]; then
-		printf 'round %2d:' "$r" >&2
-		for h in $HOSTS; do
-			printf ' %s=%s' "$h" "$(sed -n 's/.*length: \([0-9]*\)}.*/\1/p' "$W/master/states/$h.yaml" | awk '{print int($1 / 1048576)}')" >&2
+else
+	start=$(date +%s.%N)
+	for r in $(seq 1 60); do
+		[ -n "${WAN_SAMPLES:-}" ] && python3 -c 'import time; print(time.monotonic(), "round", '$r')' >> "$W/rounds"
+		t_plan=$(date +%s.%N)
+		"$plan" run -d "$W/master" 2>>"$W/plan.err" || fail "plan run $r"
+		t_copy=$(date +%s.%N)
+		# A copy of what this round was planned from, verified at the end so
+		# that checking does not delay the agents.
+		mkdir -p "$W/trace/round-$(printf %04d "$r")"
+		for f in topology.yaml fileset.yaml manifests states plans; do
+			cp -rL "$W/master/$f" "$W/trace/round-$(printf %04d "$r")/"
 		done
-		echo " (plan $(awk "BEGIN {print $t_copy - $t_plan}") copy $(awk "BEGIN {print $t_agents - $t_copy}") agents $(awk "BEGIN {print $(date +%s.%N) - $t_agents}")) deadlines so far: $(grep -c deadline "$W/agents.err")" >&2
-		tail -2 "$W/agents.err" >&2
-	fi
-	[ $done_hosts -eq 6 ] && break
-done
-elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
-netns_sample_stop
-[ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
-for h in $HOSTS; do
-	[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
-done
+		t_agents=$(date +%s.%N)
+		pids=""
+		for h in $HOSTS; do
+			s=$(echo "$h" | cut -c2)
+			ip netns exec "slw${id}s$s" "$agent" sync ${WAN_AGENT_FLAGS:-} -c "$W/$h.yaml" 2>>"$W/agents.err" >>"$W/agents.out" &
+			pids="$pids $!"
+		done
+		wait $pids
+		done_hosts=0
+		for h in $HOSTS; do
+			grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null &&
+			    done_hosts=$((done_hosts + 1))
+		done
+		if [ -n "${WAN_VERBOSE:-}" ]; then
+			printf 'round %2d:' "$r" >&2
+			for h in $HOSTS; do
+				printf ' %s=%s' "$h" "$(sed -n 's/.*length: \([0-9]*\)}.*/\1/p' "$W/master/states/$h.yaml" | awk '{print int($1 / 1048576)}')" >&2
+			done
+			echo " (plan $(awk "BEGIN {print $t_copy - $t_plan}") copy $(awk "BEGIN {print $t_agents - $t_copy}") agents $(awk "BEGIN {print $(date +%s.%N) - $t_agents}")) deadlines so far: $(grep -c deadline "$W/agents.err")" >&2
+			tail -2 "$W/agents.err" >&2
+		fi
+		[ $done_hosts -eq 6 ] && break
+	done
+	elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
+	netns_sample_stop
+	[ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
+	for h in $HOSTS; do
+		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
+	done
+fi
 
 # Peak throughput of each shaped interface over 1 s and 100 ms windows.
 [ -n "${WAN_SAMPLES:-}" ] && cat "$W/samples" "$W/rounds" > "$WAN_SAMPLES"
