@@ -25,8 +25,10 @@
 #			agent's sync every WAN_PERIOD seconds (20) at its
 #			own offset, waiting for the next plan (wait: a
 #			round, splay: a quarter round), nothing sequenced;
-#			the time is to the moment every host holds the
-#			file.  bench/wan.sh prints both.
+#			the time is, as sequenced, to the moment every
+#			host has reported the file; no round marks in
+#			WAN_SAMPLES, WAN_VERBOSE says nothing.
+#			bench/wan.sh prints both.
 #   WAN_RESULT=FILE	write the run's figures to FILE, one line of
 #			elapsed= bound= rounds= hosts= worst= (hosts: how
 #			many of the 6 completed; worst: the peak 1 s link
@@ -51,14 +53,23 @@ skip() {
 why=$(netns_usable "slw$id") || skip "$why"
 
 W=$(mktemp -d)
+clocks=""
 cleanup() {
+	# WAN_CRON's clocks and syncs, stopped before what they use goes.
+	if [ -n "$clocks" ]; then
+		touch "$W/stop"
+		kill $clocks 2>/dev/null
+		for h in $WAN_HOSTS; do pkill -f "sync.*-c $W/$h.yaml" 2>/dev/null; done
+		wait $clocks 2>/dev/null
+	fi
 	for s in $WAN_SITES; do SSHD_DIR=$W/sshd$s sshd_stop; done
 	netns_down
 	[ -n "${WAN_KEEP:-}" ] && cp -r "$W/trace" "$W/agents.out" \
 	    "$W/agents.err" "$WAN_KEEP"
 	rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
@@ -122,9 +133,9 @@ bound=$("$plan" bound -t "$W/master/topology.yaml" -f "$W/master/fileset.yaml" |
 
 netns_sample_start "$W/samples"
 HOSTS=$WAN_HOSTS
-holds_all() {	# every host holds the file whole
+reported_all() {	# every host has reported the file whole
 	for h in $HOSTS; do
-		[ "$(sed -n 's/^length //p' "$W/roots/$h/.sluice/wan.bin@1.len" 2>/dev/null)" = $((SIZE_MIB * MIB)) ] || return 1
+		grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null || return 1
 	done
 }
 if [ -n "${WAN_CRON:-}" ]; then
@@ -133,35 +144,48 @@ if [ -n "${WAN_CRON:-}" ]; then
 		sed -i 's/^wait: .*/wait: 5s/' "$W/$h.yaml"
 		printf 'period: %ss\nsplay: 1.25s\n' "$period" >> "$W/$h.yaml"
 	done
-	# tick OFFSET EVERY COMMAND...: COMMAND every EVERY seconds from
-	# start + OFFSET, in the background, until $W/stop exists.
+	# tick OFFSET EVERY COMMAND...: COMMAND in the background at start +
+	# OFFSET + k EVERY seconds, the next k after the present one (a
+	# start missed while the machine was busy is not made up), until
+	# $W/stop exists.
 	tick() {
 		toff=$1
 		every=$2
 		shift 2
 		k=0
-		while [ ! -e "$W/stop" ]; do
+		while [ -d "$W" ] && [ ! -e "$W/stop" ]; do
 			sleep "$(awk "BEGIN {w = $start + $k * $every + $toff - $(date +%s.%N); print (w > 0) ? w : 0}")"
 			[ -e "$W/stop" ] && break
 			"$@" &
-			k=$((k + 1))
+			k=$(awk "BEGIN {k = int(($(date +%s.%N) - $start - $toff) / $every) + 1; print (k > $k) ? k : $k + 1}")
 		done
 		wait
 	}
-	# The planner's run, and a copy of what it planned from (its epoch's
-	# snapshot), verified at the end.
-	cat > "$W/plan-round" <<EOP
-"$plan" run -d "$W/master" 2>>"$W/plan.err" || exit 0
-e=\$(readlink "$W/master/current")
-d="$W/trace/round-\$(printf %04d "\${e#epochs/}")"
-mkdir -p "\$d"
-cp -L "$W/master/topology.yaml" "$W/master/fileset.yaml" "\$d/"
-cp -rL "$W/master/\$e/manifests" "$W/master/\$e/states" "$W/master/\$e/plans" "\$d/"
-EOP
+	# Each epoch's snapshot of what it was planned from (epochs/N, kept
+	# for three epochs), copied once the planner has made it current,
+	# under a temporary name and then renamed: verified at the end.
+	trace_epochs() {
+		cur=$(readlink "$W/master/current" 2>/dev/null) || return 0
+		cur=${cur#epochs/}
+		for e in $(ls "$W/master/epochs" 2>/dev/null); do
+			case $e in *[!0-9]*) continue ;; esac
+			d=$W/trace/round-$(printf %04d "$e")
+			[ "$e" -le "$cur" ] && [ ! -d "$d" ] || continue
+			mkdir -p "$W/trace/.new" && rm -rf "$W/trace/.new/$e" &&
+			    mkdir "$W/trace/.new/$e" &&
+			    cp -L "$W/master/topology.yaml" "$W/master/fileset.yaml" "$W/trace/.new/$e/" &&
+			    cp -rL "$W/master/epochs/$e/manifests" "$W/master/epochs/$e/states" \
+			    "$W/master/epochs/$e/plans" "$W/trace/.new/$e/" &&
+			    mv "$W/trace/.new/$e" "$d" || fail "trace: epoch $e"
+		done
+	}
+	: > "$W/plan.failed"
 	# On the round's grid, as cron starts runs.
 	sleep "$(awk "BEGIN {n = $(date +%s.%N); print 5 - (n - int(n / 5) * 5)}")"
 	start=$(date +%s.%N)
-	tick 0 5 sh "$W/plan-round" & clocks=$!
+	tick 0 5 sh -c '"$0" run -d "$1" 2>>"$2" || echo "exit $?" >> "$3"' \
+	    "$plan" "$W/master" "$W/plan.err" "$W/plan.failed" &
+	clocks=$!
 	i=0
 	for h in $HOSTS; do
 		case $i in 0) off=0 ;; 1) off=0.05 ;; 2) off=0.5 ;; 3) off=1 ;; 4) off=2.5 ;; *) off=4.5 ;; esac
@@ -170,20 +194,26 @@ EOP
 		clocks="$clocks $!"
 		i=$((i + 1))
 	done
-	while ! holds_all && awk "BEGIN {exit !($(date +%s.%N) - $start < 300)}"; do
+	# Done as the sequenced loop is: every host has reported the file.
+	while ! reported_all && awk "BEGIN {exit !($(date +%s.%N) - $start < 300)}"; do
+		trace_epochs
 		sleep 0.1
 	done
 	elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
 	touch "$W/stop"
 	for h in $HOSTS; do pkill -f "sync.*-c $W/$h.yaml" 2>/dev/null; done
 	wait $clocks 2>/dev/null
+	clocks=""
 	netns_sample_stop
+	trace_epochs
 	r=$(ls -d "$W/trace"/round-* 2>/dev/null | wc -l)
-	holds_all && ok || fail "not complete in 300 s: $(tail -3 "$W/agents.err")"
-	done_hosts=0
+	last=$(readlink "$W/master/current")
+	[ "$r" -eq "${last#epochs/}" ] && ok || fail "trace: $r epochs copied of ${last#epochs/}"
+	[ ! -s "$W/plan.failed" ] && ok || fail "planner: $(cat "$W/plan.failed" "$W/plan.err")"
+	reported_all && done_hosts=6 || done_hosts=0
+	[ $done_hosts -eq 6 ] && ok || fail "not complete in 300 s: $(tail -3 "$W/agents.err")"
 	for h in $HOSTS; do
-		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] &&
-		    done_hosts=$((done_hosts + 1)) || fail "$h: wan.bin differs"
+		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
 	done
 else
 	start=$(date +%s.%N)
@@ -230,7 +260,7 @@ else
 fi
 
 # Peak throughput of each shaped interface over 1 s and 100 ms windows.
-[ -n "${WAN_SAMPLES:-}" ] && cat "$W/samples" "$W/rounds" > "$WAN_SAMPLES"
+[ -n "${WAN_SAMPLES:-}" ] && cat "$W/samples" $([ -f "$W/rounds" ] && echo "$W/rounds") > "$WAN_SAMPLES"
 netns_peaks "$W/samples" "$W/peaks"
 worst=$(sed -n 's/^worst 1 //p' "$W/peaks")
 worst100=$(sed -n 's/^worst 0.1 //p' "$W/peaks")
