@@ -811,6 +811,10 @@ mkdir -p "$W/bin"
 cp "$agent" "$W/bin/sluice-agent"
 for what in config program; do
 	sed -e 's/^wait: .*/wait: 60s/' "$W/b.yaml" > "$W/bc.yaml"
+	# The last pass's output goes first: its "waiting" must not be
+	# taken for this sync's before this one has begun (and the program
+	# replaced before it is run).
+	rm -f "$W/bc.out"
 	t0=$(date +%s)
 	"$W/bin/sluice-agent" sync -v -c "$W/bc.yaml" > "$W/bc.out" 2>"$W/bc.err" &
 	pid=$!
