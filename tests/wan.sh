@@ -133,10 +133,13 @@ bound=$("$plan" bound -t "$W/master/topology.yaml" -f "$W/master/fileset.yaml" |
 
 netns_sample_start "$W/samples"
 HOSTS=$WAN_HOSTS
-reported_all() {	# every host has reported the file whole
+hosts_done() {	# how many hosts have reported the file whole
+	n=0
 	for h in $HOSTS; do
-		grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null || return 1
+		grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null &&
+		    n=$((n + 1))
 	done
+	echo $n
 }
 if [ -n "${WAN_CRON:-}" ]; then
 	period=${WAN_PERIOD:-20}
@@ -195,7 +198,7 @@ if [ -n "${WAN_CRON:-}" ]; then
 		i=$((i + 1))
 	done
 	# Done as the sequenced loop is: every host has reported the file.
-	while ! reported_all && awk "BEGIN {exit !($(date +%s.%N) - $start < 300)}"; do
+	while [ "$(hosts_done)" -lt 6 ] && awk "BEGIN {exit !($(date +%s.%N) - $start < 300)}"; do
 		trace_epochs
 		sleep 0.1
 	done
@@ -210,11 +213,6 @@ if [ -n "${WAN_CRON:-}" ]; then
 	last=$(readlink "$W/master/current")
 	[ "$r" -eq "${last#epochs/}" ] && ok || fail "trace: $r epochs copied of ${last#epochs/}"
 	[ ! -s "$W/plan.failed" ] && ok || fail "planner: $(cat "$W/plan.failed" "$W/plan.err")"
-	reported_all && done_hosts=6 || done_hosts=0
-	[ $done_hosts -eq 6 ] && ok || fail "not complete in 300 s: $(tail -3 "$W/agents.err")"
-	for h in $HOSTS; do
-		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
-	done
 else
 	start=$(date +%s.%N)
 	for r in $(seq 1 60); do
@@ -236,11 +234,7 @@ else
 			pids="$pids $!"
 		done
 		wait $pids
-		done_hosts=0
-		for h in $HOSTS; do
-			grep -q "length: $((SIZE_MIB * MIB))}" "$W/master/states/$h.yaml" 2>/dev/null &&
-			    done_hosts=$((done_hosts + 1))
-		done
+		done_hosts=$(hosts_done)
 		if [ -n "${WAN_VERBOSE:-}" ]; then
 			printf 'round %2d:' "$r" >&2
 			for h in $HOSTS; do
@@ -253,11 +247,12 @@ else
 	done
 	elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
 	netns_sample_stop
-	[ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
-	for h in $HOSTS; do
-		[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
-	done
 fi
+done_hosts=$(hosts_done)
+[ $done_hosts -eq 6 ] && ok || fail "not complete after $r rounds: $(tail -3 "$W/agents.err")"
+for h in $HOSTS; do
+	[ "$(sha256sum < "$W/roots/$h/wan.bin" 2>/dev/null | cut -d' ' -f1)" = "$SUM" ] || fail "$h: wan.bin differs"
+done
 
 # Peak throughput of each shaped interface over 1 s and 100 ms windows.
 [ -n "${WAN_SAMPLES:-}" ] && cat "$W/samples" $([ -f "$W/rounds" ] && echo "$W/rounds") > "$WAN_SAMPLES"
