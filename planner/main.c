@@ -15,7 +15,7 @@
 static const char usage_text[] =
     "usage: sluice-plan check    -d DIR | -t TOPOLOGY [-f FILESET]\n"
     "       sluice-plan run      -d DIR [-k KEY] [--method lp|greedy] "
-    "[--now TIME] [-v]\n"
+    "[--now TIME | --replan] [-v]\n"
     "       sluice-plan verify   -d DIR [-v]\n"
     "       sluice-plan status   -d DIR\n"
     "       sluice-plan bound    -d DIR | -t TOPOLOGY -f FILESET\n"
@@ -25,7 +25,7 @@ static const char usage_text[] =
     "                            [--states DIR] "
     "[--growing NAME=RATE]\n"
     "                            [--trace DIR] [--svg FILE] "
-    "[--rounds N] [--seed N]\n"
+    "[--rounds N] [--seed N] [--replan]\n"
     "       sluice-plan dot      -d DIR\n"
     "       sluice-plan forgive  -d DIR [-v] COMPONENT...\n"
     "       sluice-plan keygen   [-k FILE]\n"

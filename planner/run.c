@@ -27,6 +27,14 @@
  * and plans it afresh; a run later than half a round makes plans that
  * last past the next boundary, and the run there leaves them be.
  */
+/*
+ * With --replan, the least life of plans that expire before the grid: a
+ * round shorter would be mostly the agents' start and the planner's own
+ * run (which also bounds it: three times what the run has taken when
+ * its plans are made).
+ */
+#define REPLAN_MIN 2.0
+
 static time_t
 expiry_on_grid(double now, double round)
 {
@@ -40,7 +48,7 @@ static void
 usage_run(void)
 {
 	fprintf(stderr, "usage: sluice-plan run -d DIR [-k KEY] "
-	    "[--method lp|greedy] [--now TIME] [-v]\n");
+	    "[--method lp|greedy] [--now TIME | --replan] [-v]\n");
 }
 
 /* sluice-plan run's options. */
@@ -51,6 +59,9 @@ struct run_args {
 	struct timespec	 clock;		/* the run's start, or --now */
 	time_t		 now;
 	int		 fixed;		/* --now given */
+	int		 replan;	/* --replan */
+	time_t		 grid;		/* the first round's expiry on the
+					 * grid, once planned */
 	int		 verbose;
 };
 
@@ -61,6 +72,7 @@ parse_run_args(int argc, char **argv, struct run_args *a)
 	static const struct option longopts[] = {
 		{ "method", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "replan", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
@@ -96,6 +108,9 @@ parse_run_args(int argc, char **argv, struct run_args *a)
 			}
 			a->fixed = 1;
 			break;
+		case 'r':
+			a->replan = 1;
+			break;
 		case 'v':
 			a->verbose = 1;
 			break;
@@ -104,7 +119,7 @@ parse_run_args(int argc, char **argv, struct run_args *a)
 			return EX_USAGE;
 		}
 	}
-	if (a->dir == NULL || optind != argc) {
+	if (a->dir == NULL || optind != argc || (a->replan && a->fixed)) {
 		usage_run();
 		return EX_USAGE;
 	}
@@ -114,8 +129,10 @@ parse_run_args(int argc, char **argv, struct run_args *a)
 /* Prints what a run did and how long each stage took (-v). */
 static void
 print_run(const struct ledger *l, const struct round_stats *st,
-    double load_seconds, double write_seconds)
+    double load_seconds, double write_seconds, time_t expires)
 {
+	char when[32];
+
 	printf("epoch %" PRIu64 ": %zu hosts planned, %zu kept, %zu "
 	    "ops, %" PRIu64 " bytes scheduled, method %s (%zu demands, "
 	    "%zu candidates, LP %.2fs%s)\n", l->epoch, st->planned,
@@ -125,60 +142,58 @@ print_run(const struct ledger *l, const struct round_stats *st,
 	printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
 	    "plans %.2f, write %.2f\n", load_seconds, st->demand_seconds,
 	    st->allocate_seconds, st->plans_seconds, write_seconds);
+	time_format(when, sizeof(when), expires);
+	printf("expires: %s\n", when);
 }
 
 /*
- * sluice-plan run: under the master directory's lock, the directory and
- * its ledger loaded, the running plans read back, one round planned, what
- * no round can move noted and the set written.
+ * One round: the directory and its ledger loaded, the running plans read
+ * back, the round planned, what no round can move noted and the set
+ * written.  *expires is when its plans expire: the round's grid, never
+ * past a->grid once that is set, or sooner (--replan).
  */
-int
-cmd_run(int argc, char **argv)
+static int
+run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 {
-	struct run_args a;
 	struct master *m = NULL;
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
 	struct round_stats st;
 	double t0 = elapsed(), t1, t2;
-	time_t expires;
 	uint64_t was;
 	size_t h;
-	int rc, lock = -1, signing;
-	struct sshkey key;
+	int rc;
 
-	memset(&key, 0, sizeof(key));
-	if ((rc = parse_run_args(argc, argv, &a)) != 0)
-		return rc;
-	if ((signing = master_key(a.keypath, &key)) < 0) {
-		rc = EX_NOINPUT;
-		goto out;
-	}
-	/* One run at a time: a second one, as when cron overlaps a slow
-	 * run, leaves at once and the epochs never fork. */
-	if ((lock = master_lock(a.dir, a.verbose)) < 0) {
-		rc = lock == -1 ? 0 : EX_CANTCREAT;
-		goto out;
-	}
-	if ((rc = master_load(a.dir, &m, a.verbose)) != 0 ||
-	    (rc = master_key_required(m->topology, signing)) != 0 ||
-	    (rc = master_ledger(a.dir, &l)) != 0)
+	if ((rc = master_load(a->dir, &m, a->verbose)) != 0 ||
+	    (rc = master_key_required(m->topology, key != NULL)) != 0 ||
+	    (rc = master_ledger(a->dir, &l)) != 0)
 		goto out;
 	/* The plans running: read back from the last set, as signed. */
-	m->master_pub = signing ? &key : NULL;
+	m->master_pub = key;
 	was = l->epoch;
 	old = epoch_plans(m, was);
-	epoch_plans_running(m, was, old, a.now);
+	epoch_plans_running(m, was, old, a->now);
 	/* Plans expire on the round's grid; ops are sized to the time that
 	 * leaves, less what the clock is past now. */
-	if (!a.fixed)
-		a.opt.late = (double)a.clock.tv_nsec / 1e9;
-	expires = expiry_on_grid((double)a.now + a.opt.late,
+	if (!a->fixed)
+		a->opt.late = (double)a->clock.tv_nsec / 1e9;
+	*expires = expiry_on_grid((double)a->now + a->opt.late,
 	    m->topology->round);
-	a.opt.window = (double)(expires - a.now) - a.opt.late;
+	if (a->grid == 0)
+		a->grid = *expires;
+	else if (*expires > a->grid)
+		*expires = a->grid;
+	a->opt.window = (double)(*expires - a->now) - a->opt.late;
+	if (a->replan) {
+		a->opt.early = REPLAN_MIN;
+		a->opt.started = t0;
+	}
 	t1 = elapsed();
-	rc = plan_round_with(m, l, old, &a.opt, a.now, expires, &plans, &st);
+	rc = plan_round_with(m, l, old, &a->opt, a->now, *expires, &plans,
+	    &st);
 	t2 = elapsed();
+	if (rc == 0)
+		*expires = st.expires;
 	/* What no round can move, said when it begins; a clock that is
 	 * off, every run until it is set. */
 	if (rc == 0) {
@@ -197,18 +212,17 @@ cmd_run(int argc, char **argv)
 		size_t ndue, i;
 
 		/* Versions retired long enough: every host removes them. */
-		retire_due(m, a.now, &due, &ndue);
+		retire_due(m, a->now, &due, &ndue);
 		retire_plans(plans, m->topology->nhosts, due, ndue);
 		for (i = 0; i < ndue; i++)
 			free(due[i].name);
 		free(due);
-		rc = epoch_write(a.dir, m, plans, old, was, l, signing ? &key :
-		    NULL);
+		rc = epoch_write(a->dir, m, plans, old, was, l, key);
 	}
 	if (rc == 0)
-		retire_manifests(a.dir, m, l->epoch, a.now);
-	if (rc == 0 && a.verbose)
-		print_run(l, &st, t1 - t0, elapsed() - t2);
+		retire_manifests(a->dir, m, l->epoch, a->now);
+	if (rc == 0 && a->verbose)
+		print_run(l, &st, t1 - t0, elapsed() - t2, *expires);
 out:
 	for (h = 0; m != NULL && h < m->topology->nhosts; h++) {
 		if (old != NULL)
@@ -220,6 +234,69 @@ out:
 	free(plans);
 	ledger_free(l);
 	master_free(m);
+	return rc;
+}
+
+/* Sleeps until the wall clock reads at (seconds since the epoch). */
+static void
+sleep_until_wall(time_t at)
+{
+	struct timespec now, d;
+
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec >= at)
+			return;
+		d.tv_sec = at - now.tv_sec - 1;
+		d.tv_nsec = 1000000000L - now.tv_nsec;
+		if (d.tv_nsec == 1000000000L) {
+			d.tv_sec++;
+			d.tv_nsec = 0;
+		}
+		nanosleep(&d, NULL);
+	}
+}
+
+/*
+ * sluice-plan run: under the master directory's lock, one round planned
+ * (run_round()).  With --replan, a round whose plans expire before the
+ * round's grid, their work done, is planned again when they expire, and
+ * so on until a round's plans last to the grid, where cron starts the
+ * next run.
+ */
+int
+cmd_run(int argc, char **argv)
+{
+	struct run_args a;
+	struct sshkey key;
+	time_t expires = 0;
+	int rc, lock = -1, signing;
+
+	memset(&key, 0, sizeof(key));
+	if ((rc = parse_run_args(argc, argv, &a)) != 0)
+		return rc;
+	if ((signing = master_key(a.keypath, &key)) < 0) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	/* One run at a time: a second one, as when cron overlaps a slow
+	 * run, leaves at once and the epochs never fork. */
+	if ((lock = master_lock(a.dir, a.verbose)) < 0) {
+		rc = lock == -1 ? 0 : EX_CANTCREAT;
+		goto out;
+	}
+	for (;;) {
+		if ((rc = run_round(&a, signing ? &key : NULL, &expires)) !=
+		    0 || !a.replan)
+			break;
+		/* The first round's grid bounds every later round. */
+		if (expires >= a.grid)
+			break;
+		sleep_until_wall(expires);
+		clock_gettime(CLOCK_REALTIME, &a.clock);
+		a.now = a.clock.tv_sec;
+	}
+out:
 	if (lock >= 0)
 		close(lock);
 	OPENSSL_cleanse(&key, sizeof(key));

@@ -28,6 +28,7 @@ struct sim_options {
 	const char	*trace;
 	long		 max_rounds;
 	unsigned	 seed;
+	int		 replan;	/* --replan */
 	const char	*svg;		/* --svg FILE, or NULL */
 	enum sim_method	 methods[4];	/* to run, in order */
 	const char	*names[4];	/* ... as named, into list */
@@ -67,6 +68,7 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 	s->seed = o->seed;
 	s->t = s->m->topology;
 	s->T = s->t->round;
+	s->early = o->replan ? SIM_REPLAN_MIN : 0;
 	for (f = 0; f < s->m->fileset->nfiles; f++)
 		if (!s->m->fileset->files[f].has_size) {
 			warnx_("%s: file %s has no size; simulate needs one",
@@ -366,7 +368,7 @@ usage_simulate(void)
 	    "[--method METHOD[,METHOD...]] [--fail SPEC] [--states DIR] "
 	    "[--growing NAME=RATE] [--absent FRAC] [--late FRAC:SECONDS] "
 	    "[--slow FRAC:FACTOR] [--trace DIR] [--svg FILE] [--rounds N] "
-	    "[--seed N]\n"
+	    "[--seed N] [--replan]\n"
 	    "    METHOD: lp, greedy, origin or swarm\n");
 }
 
@@ -389,6 +391,7 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 		{ "absent", required_argument, NULL, 'A' },
 		{ "late", required_argument, NULL, 'L' },
 		{ "slow", required_argument, NULL, 'W' },
+		{ "replan", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *methodspec = "lp";
@@ -444,6 +447,9 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 			break;
 		case 'W':
 			o->slow = optarg;
+			break;
+		case 'P':
+			o->replan = 1;
 			break;
 		default:
 			o->tpath = NULL;

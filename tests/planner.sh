@@ -333,6 +333,55 @@ out=$(on_time "$work/heads" --absent 0.05 --late 0.1:2.5s --seed 19) && ok ||
 fresh wan3 late
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
     fail "late hosts on wan3: $out"
+# Rounds planned again when their work is done (--replan).  wan3 is one
+# 60 s round with 12 s of work; at seed 9 the hosts that never start
+# leave hosts on time with no way to a file but a fallback, and they
+# wait for the next round (73 s).  Planned again when the round's plans
+# are done, 28 s in (the late hosts start 15 s in), they are whole by
+# 30 s; the first round's plans expire before the grid, and every round
+# of the trace passes both verifiers.
+rm -rf "$work/trace-replan"
+a=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" \
+    --absent 0.05 --late 0.1:15s --seed 9 | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
+b=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" \
+    --absent 0.05 --late 0.1:15s --seed 9 --replan --trace "$work/trace-replan" |
+    sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')
+if [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {exit !($b < 0.6 * $a)}"; then ok
+else fail "replan: on time ${b:-none} s, ${a:-none} s without"; fi
+ends=$(sed -n 's/^expires: //p' "$work/trace-replan"/round-0001/plans/*.yaml | sort -u)
+case "$ends" in
+2026-11-25T08:00:[0-4]?Z) ok ;;
+*) fail "replan: the first round's plans expire at $ends" ;;
+esac
+if v=$(verify_trace -q "$work/trace-replan" 2>&1); then ok; else fail "replan trace: $v"; fi
+# --replan follows the clock: with --now it is refused.
+"$plan" run -d "$work/late" --replan --now $T0 2>/dev/null
+[ $? -eq 64 ] && ok || fail "run --replan --now accepted"
+# run --replan on the clock, 20 s rounds: the tiny case's work takes
+# under a second, so each set expires seconds after its issue, before
+# the grid, and the same run plans again at that moment (no agent runs
+# here: the hosts' states, dated now, stay as they were), until a set
+# would leave less than a plan's least life before the grid: that one
+# lasts to the grid, and the run ends.
+fresh tiny replan
+sed -i 's/^round: .*/round: 20s/' "$work/replan/topology.yaml"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sed -i "s/^time: .*/time: $now/" "$work/replan/states/"*.yaml
+out=$("$plan" run -v -d "$work/replan" --replan 2>&1)
+rc=$?
+ends=$(echo "$out" | sed -n 's/^expires: //p' | while read -r e; do date -u -d "$e" +%s; done | tr '\n' ' ')
+n=$(echo "$ends" | wc -w)
+# Each set ends after the one before, the last on the grid, where cron
+# starts the next run; the newest set was issued when the one before it
+# expired (older sets are pruned).
+bad=$(echo "$ends" | awk '{for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) print "not increasing"; if ($NF % 20 != 0) print "the last not on the grid"}')
+last=$(readlink "$work/replan/current")
+i=$(grep -l "^epoch: ${last#epochs/}\$" "$work/replan/$last/plans/"*.yaml | xargs sed -n 's/^issued: //p' | sort -u)
+[ "$n" -ge 2 ] && [ "$(date -u -d "$i" +%s 2>/dev/null)" = "$(echo "$ends" | awk '{print $(NF - 1)}')" ] ||
+    bad="$bad the last set issued at $i;"
+if [ $rc -eq 0 ] && [ "$n" -ge 2 ] && [ -z "$bad" ]; then ok
+else fail "run --replan: exit $rc, sets expiring at $ends: $bad"; fi
+verify_plans -q "$work/replan" && ok || fail "run --replan: the last set"
 # A plan's relay ops carry a fallback (the relay's own source) and the
 # relay's op sheds its rate for it; both verifiers accept the set, and
 # sluice-plan verify refuses a shed that does not cover its fallback.

@@ -325,14 +325,52 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 }
 
 /*
+ * When new plans whose ops are all done well before expires may expire
+ * instead, for a caller that plans again then (plan_options.early): the
+ * last op's end, timed as agents run them (each host from the start its
+ * state says, SCHED_HOP_DELAY a relay hop), over SCHED_ROUND_USE, so that
+ * they keep the share of their life that a full round keeps for agents
+ * that start late or run slow; at least s->early seconds after now, in
+ * whole seconds.  expires when that is not s->early before it (what is
+ * left would be too short to plan again in), or when no op moves: a round
+ * with nothing to do lasts the round.
+ */
+static time_t
+early_expiry(const struct sched *s, struct plan **plans, time_t now,
+    time_t expires)
+{
+	struct timing tm;
+	double end = 0, least = s->early;
+	time_t at;
+	size_t i;
+
+	if (!(least > 0))
+		return expires;
+	/* Plans outlive their writing: the run so far is most of it. */
+	if (s->started >= 0)
+		least = fmax(least, 3 * (elapsed() - s->started));
+	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	for (i = 0; i < tm.nops; i++)
+		end = fmax(end, tm.ops[i].finish);
+	i = tm.nops;
+	timing_free(&tm);
+	if (i == 0 || !isfinite(end))
+		return expires;
+	at = now + (time_t)ceil(s->late + fmax(end / SCHED_ROUND_USE,
+	    least) - 1e-9);
+	return (double)at + least <= (double)expires ? at : expires;
+}
+
+/*
  * Finishes the new plans: raises their rates into what the plans that
  * keep running (old ones not replaced and not expired at now) leave,
- * fits them in their round by the timing rule, and checks them all
- * against every capacity.  Returns 0 or -1 (reported).
+ * fits them in their round by the timing rule, sets when they expire
+ * (*expires, or sooner: early_expiry()), and checks them all against
+ * every capacity.  Returns 0 or -1 (reported).
  */
 int
 plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
-    time_t now, time_t expires)
+    time_t now, time_t *expires)
 {
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
@@ -344,8 +382,12 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
-	fit_round(s, plans, (double)(expires - now) - s->late);
-	plans_fallback(s, plans, (double)(expires - now) - s->late);
+	fit_round(s, plans, (double)(*expires - now) - s->late);
+	*expires = early_expiry(s, plans, now, *expires);
+	for (h = 0; h < t->nhosts; h++)
+		if (plans[h] != NULL)
+			plans[h]->expires = *expires;
+	plans_fallback(s, plans, (double)(*expires - now) - s->late);
 	rc = check_capacity(t, plans, kept);
 	free(kept);
 	return rc;

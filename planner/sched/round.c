@@ -122,6 +122,8 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		s.late = opt->late;
 		s.T = opt->window * SCHED_ROUND_USE;
 	}
+	s.early = opt->early;
+	s.started = opt->started;
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
 	note_silent(&s, old, now);
@@ -136,7 +138,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	t2 = elapsed();
 	/* 4. The plans: built, their rates raised, checked. */
 	plans = plans_build(&s, epoch, now, expires);
-	rc = plans_finish(&s, plans, old, now, expires);
+	rc = plans_finish(&s, plans, old, now, &expires);
 	if (rc != 0) {
 		plans_free(t, plans);
 		sched_free(&s);
@@ -147,6 +149,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		st->demand_seconds = t1 - t0;
 		st->allocate_seconds = t2 - t1;
 		st->plans_seconds = elapsed() - t2;
+		st->expires = expires;
 	}
 	/* 5. What the ledger keeps of this run. */
 	l->epoch = epoch;

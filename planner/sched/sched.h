@@ -108,6 +108,7 @@ struct round_stats {
 	double		 demand_seconds;	/* ledger, demands, candidates */
 	double		 allocate_seconds;
 	double		 plans_seconds;		/* built, fitted, checked */
+	time_t		 expires;	/* the new plans' expiry */
 };
 
 /* How to plan. */
@@ -118,6 +119,15 @@ struct plan_options {
 	double		 window;	/* seconds from then to the plans'
 					 * expiry, which ops fit in; 0: the
 					 * round */
+	double		 early;		/* > 0: plans whose ops are all done
+					 * well before their expiry expire
+					 * when they are done, at least this
+					 * many seconds after 'now', for a
+					 * caller that plans again then */
+	double		 started;	/* elapsed() when the run began, or
+					 * < 0: early plans then also live
+					 * three times what the run has taken
+					 * when they are made */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,

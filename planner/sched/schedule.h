@@ -86,6 +86,8 @@ struct sched {
 	enum method	 method;
 	double		 T;		/* the round ops fill, seconds */
 	double		 late;		/* plan_options.late */
+	double		 early;		/* plan_options.early */
+	double		 started;	/* plan_options.started */
 	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */
@@ -187,7 +189,7 @@ void	 plans_time(const struct sched *, struct plan **, struct timing *,
 	    double hop, const double *start);
 void	 plans_fallback(const struct sched *, struct plan **, double window);
 int	 plans_finish(const struct sched *, struct plan **plans,
-	    struct plan **old, time_t now, time_t expires);
+	    struct plan **old, time_t now, time_t *expires);
 
 /* space.c: every demand bounded by the room its host reports */
 void	 space_bound_demands(struct sched *);

@@ -711,11 +711,12 @@ charge_op_block(struct stretches *st, const struct timed_op *x, size_t k,
 /*
  * The round's stretches into the run's samples, from start (the round's
  * start, seconds into the run) with before bytes delivered until it;
- * then, unless the run is over, the rest of the round idle.
+ * then, unless the run is over, the rest of the round (length seconds)
+ * idle.
  */
 static void
 sample_stretches(struct sim *s, const struct stretches *st, double start,
-    uint64_t before)
+    double length, uint64_t before)
 {
 	size_t nr = s->t->nresources, i, r;
 	double *use = xcalloc(nr + 1, sizeof(double));
@@ -728,9 +729,9 @@ sample_stretches(struct sim *s, const struct stretches *st, double start,
 		    start + (double)(i + 1) * st->width, before, use);
 	}
 	memset(use, 0, (nr + 1) * sizeof(double));
-	if (!sim_all_done(s) && (double)st->n * st->width < s->T)
-		sim_sample(s, start + (double)st->n * st->width, start + s->T,
-		    before, use);
+	if (!sim_all_done(s) && (double)st->n * st->width < length)
+		sim_sample(s, start + (double)st->n * st->width, start +
+		    length, before, use);
 	free(use);
 }
 
@@ -752,6 +753,7 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 	struct topology *t = s->t;
 	size_t h, i, k, pass;
 	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T;
+	double at = s->clock;
 	size_t **slot = xcalloc(t->nhosts, sizeof(size_t *));
 	struct sim_op **run = xcalloc(t->nhosts, sizeof(*run));
 	uint64_t before = s->bytes;
@@ -844,13 +846,13 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 				    FAIL_DEADLINE, "simulated: plan expired");
 		}
 		if (p != NULL && s->done_at[h] < 0 && sim_host_whole(s, h))
-			s->done_at[h] = (double)(round - 1) * s->T + last[h];
+			s->done_at[h] = at + last[h];
 		for (i = 0; p != NULL && i < p->nops; i++)
 			free(run[h][i].shed);
 		free(run[h]);
 		free(slot[h]);
 	}
-	sample_stretches(s, &st, (double)(round - 1) * s->T, before);
+	sample_stretches(s, &st, at, window, before);
 	free(st.got);
 	free(st.use);
 	timing_free(&tm);
@@ -865,22 +867,28 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
     long round, struct failure **fail, size_t *nfail)
 {
 	struct topology *t = s->t;
-	time_t now = 1795593600 + (time_t)((double)(round - 1) * s->T);
-	struct plan_options opt = { METHOD_LP, 0, 0 };
+	time_t now = 1795593600 + (time_t)s->clock;
+	struct plan_options opt = { METHOD_LP, 0, 0, 0, -1 };
+	struct round_stats st;
 	struct plan **plans;
 	size_t h;
 	int rc;
 
-	sim_publish(s, (double)(round - 1) * s->T);
+	sim_publish(s, s->clock);
 	sim_set_states(s, l->epoch, now, fail, nfail);
 	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
+	opt.early = s->early;
 	rc = plan_round_with(s->m, l, *old, &opt, now,
-	    now + (time_t)ceil(s->T), &plans, NULL);
+	    now + (time_t)ceil(s->T), &plans, &st);
 	if (rc != 0)
 		return rc;
 	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
 		rc = EX_CANTCREAT;
 	sim_run_ops(s, plans, round, fail, nfail);
+	/* The next round starts when these plans expire: a round on, or,
+	 * when they expire early (--replan), then. */
+	s->clock += st.expires < now + (time_t)ceil(s->T) ?
+	    (double)(st.expires - now) : s->T;
 	/* As the set does: a host not planned for keeps its old plan, so
 	 * the next round still sees it silent on it. */
 	for (h = 0; h < t->nhosts; h++)

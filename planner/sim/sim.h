@@ -44,6 +44,9 @@ struct sim {
 	struct fault	 faults[SIM_MAX_FAULTS];
 	size_t		 nfaults;
 	double		 T;
+	double		 clock;		/* planned rounds: seconds from the
+					 * run's start to this round's */
+	double		 early;		/* plan_options.early (--replan) */
 	double		 step;		/* the baselines' time step, seconds */
 	char		*absent;	/* per host: its agent never starts */
 	double		*late;		/* per host: seconds its agent starts
@@ -74,6 +77,13 @@ struct sim {
  * baselines, which have no rounds, pay it nowhere.
  */
 #define SIM_AGENT_START 0.5
+
+/*
+ * With --replan, the least life of plans that expire early: what
+ * sluice-plan run --replan gives them where its own run is short (see
+ * REPLAN_MIN there).
+ */
+#define SIM_REPLAN_MIN 2.0
 
 /* ------------------------------------------------------------------ */
 /* engine.c: the simulated hosts, faults and planned rounds            */
