@@ -427,11 +427,13 @@ next_due(struct store *s)
 }
 
 /* How long sync waits for a new plan: wait from AGENT.yaml, else the
- * round of the last plan it fetched, else a minute. */
+ * round of the last plan it fetched (a minute when none) or the period,
+ * whichever is longer: a plan that expired early (run --replan) is
+ * followed by another within the period, not a round of its life. */
 static double
 wait_of(const struct agent_config *c, struct store *s)
 {
-	return c->wait >= 0 ? c->wait : round_of(s);
+	return c->wait >= 0 ? c->wait : fmax(round_of(s), c->period);
 }
 
 /*

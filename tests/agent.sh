@@ -782,6 +782,19 @@ rc=$?
 took=$(($(date +%s) - t0))
 if [ $rc -eq 0 ] && [ $took -lt 20 ] && grep -q "^waiting up to 2s for a plan" "$W/bw.out"; then ok
 else fail "sync with period: 2s: exit $rc after ${took}s: $(cat "$W/bw.out" "$W/bw.err")"; fi
+# With no wait: in AGENT.yaml, a sync waits the period when that is
+# longer than the life of the last plan (here 10 s or less): a plan that
+# ended early (sluice-plan run --replan) is followed by the next within
+# the period, not within that life (it waited 10 s before).
+sed -e '/^wait: /d' "$W/b.yaml" > "$W/bp.yaml"
+printf 'period: 45s\n' >> "$W/bp.yaml"
+"$agent" sync -v -c "$W/bp.yaml" > "$W/bp.out" 2>"$W/bp.err" &
+pid=$!
+until_true grep -q "^waiting up to" "$W/bp.out"
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+grep -q "^waiting up to 45s for a plan" "$W/bp.out" && ok ||
+    fail "sync with no wait, period 45s: $(cat "$W/bp.out" "$W/bp.err")"
 # The plan due as a sync's period ends is still that sync's.  With a
 # 20 s round, b runs a plan that expires at E (25-30 s on: it is made
 # 10-15 s into a round), with a period that ends just after E, and the
