@@ -197,6 +197,7 @@ bench: need-deps
 	sh bench/agent-throughput.sh 1024 | tee bench/out/throughput.md
 	sh bench/load.sh | tee bench/out/load.md
 	sh bench/relay-hops.sh | tee bench/out/relay-hops.md
+	sh bench/replan.sh
 	sh bench/wan.sh | tee bench/out/wan.md
 	sh bench/torrent.sh | tee bench/out/torrent.md
 

@@ -21,7 +21,9 @@
 # load, not of the loop.  LOOP_ROUND (seconds, 4), LOOP_MBIT (the NICs'
 # Mbit/s, 50; the link between the sites is half) and LOOP_MIB (the
 # file, 48) change it; LOOP_LATE (seconds, 0) starts every planning run
-# that far into its round, as a busy master does.
+# that far into its round, as a busy master does.  The cron half's
+# planner runs as examples/crontab.master has it, with --replan (a round
+# done early is planned again then); LOOP_REPLAN=0 runs it without.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
@@ -133,7 +135,9 @@ tick() {	# tick OFFSET COMMAND...: run COMMAND every round at OFFSET
 	wait
 }
 on_grid; start=$(now)
-tick "${LOOP_LATE:-0}" "$plan" run -d "$U/master" 2>>"$U/plan.err" &
+replan=--replan
+[ "${LOOP_REPLAN:-1}" = 0 ] && replan=
+tick "${LOOP_LATE:-0}" "$plan" run -d "$U/master" $replan 2>>"$U/plan.err" &
 clocks=$!
 # Agents before (-0.5 s: started in the last round), with (0), during
 # (0.05 s) and after (1 s, 2.5 s) the planner.
