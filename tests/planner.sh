@@ -336,10 +336,11 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
 # Rounds planned again when their work is done (--replan).  wan3 is one
 # 60 s round with 12 s of work; at seed 9 the hosts that never start
 # leave hosts on time with no way to a file but a fallback, and they
-# wait for the next round (73 s).  Planned again when the round's plans
-# are done, 28 s in (the late hosts start 15 s in), they are whole by
-# 30 s; the first round's plans expire before the grid, and every round
-# of the trace passes both verifiers.
+# wait for the next round (73 s).  Planned again when the plans of the
+# hosts on time are done, 14 s in (the late hosts, started 15 s into the
+# round by cron, take the next plan), they are whole by 30 s; the first
+# round's plans expire before the grid, and every round of the trace
+# passes both verifiers.
 rm -rf "$work/trace-replan"
 a=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" \
     --absent 0.05 --late 0.1:15s --seed 9 | sed -n 's/.*ontime=\([0-9.]*\).*/\1/p')

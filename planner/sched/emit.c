@@ -331,9 +331,12 @@ fit_round(const struct sched *s, struct plan **plans, double window)
  * state says, SCHED_HOP_DELAY a relay hop), over SCHED_ROUND_USE, so that
  * they keep the share of their life that a full round keeps for agents
  * that start late or run slow; at least s->early seconds after now, in
- * whole seconds.  expires when that is not s->early before it (what is
- * left would be too short to plan again in), or when no op moves: a round
- * with nothing to do lasts the round.
+ * whole seconds.  The ops of hosts whose agents start late (sched_late())
+ * are not waited for: such an agent, started by cron late in its period,
+ * takes the plan current when it starts, and then each as it comes.
+ * expires when that is not s->early before it (what is left would be too
+ * short to plan again in), or when no op of a host on time moves: a
+ * round with nothing to do lasts the round.
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, time_t now,
@@ -351,7 +354,8 @@ early_expiry(const struct sched *s, struct plan **plans, time_t now,
 		least = fmax(least, 3 * (elapsed() - s->started));
 	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
 	for (i = 0; i < tm.nops; i++)
-		end = fmax(end, tm.ops[i].finish);
+		if (sched_late(s, tm.ops[i].tag >> 20) == 0)
+			end = fmax(end, tm.ops[i].finish);
 	i = tm.nops;
 	timing_free(&tm);
 	if (i == 0 || !isfinite(end))
@@ -375,6 +379,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
 	    sizeof(*kept));
+	time_t early;
 	size_t h;
 	int rc;
 
@@ -383,7 +388,12 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
 	fit_round(s, plans, (double)(*expires - now) - s->late);
-	*expires = early_expiry(s, plans, now, *expires);
+	early = early_expiry(s, plans, now, *expires);
+	if (early < *expires) {
+		/* What a late agent would not finish by then is cut. */
+		*expires = early;
+		fit_round(s, plans, (double)(*expires - now) - s->late);
+	}
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] != NULL)
 			plans[h]->expires = *expires;

@@ -220,7 +220,16 @@ sim_corrupts(const struct sim *s, const char *host)
 static double
 agent_start(const struct sim *s, size_t h)
 {
-	return SIM_AGENT_START + (s->late != NULL ? s->late[h] : 0);
+	double round;
+
+	if (s->late == NULL)
+		return SIM_AGENT_START;
+	if (!(s->early > 0))
+		return SIM_AGENT_START + s->late[h];
+	/* --replan: cron starts a late agent late in its period, a round;
+	 * its sync then takes each plan as it comes. */
+	round = floor(s->clock / s->T + 1e-9) * s->T;
+	return SIM_AGENT_START + fmax(0, round + s->late[h] - s->clock);
 }
 
 /* Replaces every host's state with what the simulation holds. */
