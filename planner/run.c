@@ -2,6 +2,7 @@
  * run.c: sluice-plan run, one planning run: the master directory loaded,
  * one round planned (sched/round.c), the set written (master/epoch.c).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -62,6 +63,10 @@ struct run_args {
 	int		 replan;	/* --replan */
 	time_t		 grid;		/* the first round's expiry on the
 					 * grid, once planned */
+	unsigned	 rounds;	/* rounds this run has planned */
+	double		 took;		/* seconds the last one took, all
+					 * told */
+	uint64_t	 epoch;		/* the set it wrote last */
 	int		 verbose;
 };
 
@@ -185,7 +190,7 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 		*expires = a->grid;
 	a->opt.window = (double)(*expires - a->now) - a->opt.late;
 	if (a->replan) {
-		a->opt.early = REPLAN_MIN;
+		a->opt.early = fmax(REPLAN_MIN, 2 * a->took);
 		a->opt.started = t0;
 	}
 	t1 = elapsed();
@@ -195,8 +200,8 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 	if (rc == 0)
 		*expires = st.expires;
 	/* What no round can move, said when it begins; a clock that is
-	 * off, every run until it is set. */
-	if (rc == 0) {
+	 * off, every run until it is set (once, not every round of it). */
+	if (rc == 0 && a->rounds == 0) {
 		struct health *hs;
 		size_t nh, i;
 
@@ -219,8 +224,11 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 		free(due);
 		rc = epoch_write(a->dir, m, plans, old, was, l, key);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		retire_manifests(a->dir, m, l->epoch, a->now);
+		a->epoch = l->epoch;
+		a->rounds++;
+	}
 	if (rc == 0 && a->verbose)
 		print_run(l, &st, t1 - t0, elapsed() - t2, *expires);
 out:
@@ -237,24 +245,61 @@ out:
 	return rc;
 }
 
-/* Sleeps until the wall clock reads at (seconds since the epoch). */
+/* The wall clock, seconds since the epoch with their fraction. */
+static double
+wall_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* Sleeps until the wall clock reads at (seconds since the epoch), as
+ * measured now: on the monotonic clock, so that a clock stepped back
+ * does not stretch the sleep. */
 static void
 sleep_until_wall(time_t at)
 {
-	struct timespec now, d;
+	double left = (double)at - wall_now();
+	struct timespec end;
 
-	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (now.tv_sec >= at)
-			return;
-		d.tv_sec = at - now.tv_sec - 1;
-		d.tv_nsec = 1000000000L - now.tv_nsec;
-		if (d.tv_nsec == 1000000000L) {
-			d.tv_sec++;
-			d.tv_nsec = 0;
-		}
-		nanosleep(&d, NULL);
+	if (!(left > 0))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)left;
+	end.tv_nsec += (long)((left - floor(left)) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
 	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) ==
+	    EINTR)
+		;
+}
+
+/*
+ * Takes the lock again after a sleep of --replan, waiting a little for a
+ * short holder (sluice-plan forgive); -1 when another holds it longer or
+ * has written a set since this run's last (another run plans now).
+ */
+static int
+relock(const struct run_args *a)
+{
+	int lock, tries;
+
+	for (tries = 0; tries < 40; tries++) {
+		if ((lock = master_lock(a->dir, 0)) >= 0)
+			break;
+		if (lock != -1)
+			return -1;
+		nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+	}
+	if (lock >= 0 && master_current(a->dir) != a->epoch) {
+		close(lock);
+		return -1;
+	}
+	return lock;
 }
 
 /*
@@ -286,13 +331,28 @@ cmd_run(int argc, char **argv)
 		goto out;
 	}
 	for (;;) {
+		double r0 = elapsed();
+
 		if ((rc = run_round(&a, signing ? &key : NULL, &expires)) !=
 		    0 || !a.replan)
 			break;
+		a.took = elapsed() - r0;
 		/* The first round's grid bounds every later round. */
 		if (expires >= a.grid)
 			break;
+		/* The lock is let go while the run sleeps: sluice-plan
+		 * forgive, say, may take it meanwhile. */
+		close(lock);
+		lock = -1;
 		sleep_until_wall(expires);
+		/* Another round only with room for it before the grid, where
+		 * cron starts the next run (the plans just made left it, as
+		 * long as the run wakes within a second): a run that was
+		 * stopped, or a clock that was stepped, leaves it to that
+		 * run. */
+		if ((double)a.grid - wall_now() + 1 < fmax(REPLAN_MIN,
+		    2 * a.took) || (lock = relock(&a)) < 0)
+			break;
 		clock_gettime(CLOCK_REALTIME, &a.clock);
 		a.now = a.clock.tv_sec;
 	}

@@ -583,7 +583,7 @@ evidences_free(struct evidences *ev)
 
 /* Gives a failed component another chance when its time comes. */
 static void
-retry_failed(struct ledger *l, uint64_t epoch)
+retry_failed(struct ledger *l, uint64_t epoch, time_t now, double round)
 {
 	size_t i;
 
@@ -591,6 +591,11 @@ retry_failed(struct ledger *l, uint64_t epoch)
 		struct ledger_count *c = &l->counts[i];
 
 		if (c->failed_epoch == 0 || epoch < c->retry_epoch)
+			continue;
+		/* Rounds of time too: sluice-plan run --replan makes sets
+		 * faster than the round. */
+		if (c->failed_time != 0 && difftime(now, c->failed_time) <
+		    ((double)(c->retry_epoch - c->failed_epoch) - 0.5) * round)
 			continue;
 		ledger_add_change(l, "%s tried again after %llu rounds",
 		    c->component, (unsigned long long)(epoch -
@@ -874,6 +879,6 @@ ledger_update(struct ledger *l, struct master *m, struct plan **old,
 	attribute(m, l, &ev, epoch, now);
 	note_entries(l, t, 0);
 	evidences_free(&ev);
-	retry_failed(l, epoch);
+	retry_failed(l, epoch, now, t->round);
 	update_picture(l, t, changed);
 }

@@ -336,7 +336,9 @@ fit_round(const struct sched *s, struct plan **plans, double window)
  * takes the plan current when it starts, and then each as it comes.
  * expires when that is not s->early before it (what is left would be too
  * short to plan again in), or when no op of a host on time moves: a
- * round with nothing to do lasts the round.
+ * round with nothing to do lasts the round.  expires too when an agent on
+ * time reports that its last plan expired before an op was done: it runs
+ * slower than its plans say, and a shorter plan would cut it shorter.
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, time_t now,
@@ -349,6 +351,17 @@ early_expiry(const struct sched *s, struct plan **plans, time_t now,
 
 	if (!(least > 0))
 		return expires;
+	for (i = 0; s->last_epoch > 0 && i < s->t->nhosts; i++) {
+		const struct state *st = s->m->states[i];
+		size_t k;
+
+		if (st == NULL || st->epoch != s->last_epoch ||
+		    sched_late(s, i) > 0)
+			continue;
+		for (k = 0; k < st->nfailures; k++)
+			if (st->failures[k].class == FAIL_DEADLINE)
+				return expires;
+	}
 	/* Plans outlive their writing: the run so far is most of it. */
 	if (s->started >= 0)
 		least = fmax(least, 3 * (elapsed() - s->started));

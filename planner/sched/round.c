@@ -124,6 +124,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	s.early = opt->early;
 	s.started = opt->started;
+	s.last_epoch = l->epoch;
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
 	note_silent(&s, old, now);

@@ -88,6 +88,7 @@ struct sched {
 	double		 late;		/* plan_options.late */
 	double		 early;		/* plan_options.early */
 	double		 started;	/* plan_options.started */
+	uint64_t	 last_epoch;	/* the set before this one */
 	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */
 	char		*source_ok;	/* per host: may serve */

@@ -876,28 +876,37 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
     long round, struct failure **fail, size_t *nfail)
 {
 	struct topology *t = s->t;
-	time_t now = 1795593600 + (time_t)s->clock;
+	time_t now = 1795593600 + (time_t)s->clock, expires;
 	struct plan_options opt = { METHOD_LP, 0, 0, 0, -1 };
 	struct round_stats st;
 	struct plan **plans;
+	double k = floor(s->clock / s->T + 1e-9);
 	size_t h;
 	int rc;
 
 	sim_publish(s, s->clock);
 	sim_set_states(s, l->epoch, now, fail, nfail);
 	opt.method = s->method == SIM_LP ? METHOD_LP : METHOD_GREEDY;
-	opt.early = s->early;
-	rc = plan_round_with(s->m, l, *old, &opt, now,
-	    now + (time_t)ceil(s->T), &plans, &st);
+	expires = now + (time_t)ceil(s->T);
+	if (s->early > 0) {
+		/* As run --replan: within the topology's round, which
+		 * faults count by, and no later than its end. */
+		opt.early = s->early;
+		expires = 1795593600 + (time_t)ceil((k + 1) * s->T - 1e-9);
+		opt.window = (double)(expires - now);
+		round = (long)k + 1;
+	}
+	rc = plan_round_with(s->m, l, *old, &opt, now, expires, &plans, &st);
 	if (rc != 0)
 		return rc;
-	if (s->trace != NULL && sim_write_trace(s, round, plans) != 0)
+	if (s->trace != NULL && sim_write_trace(s, s->early > 0 ? ++s->planned :
+	    round, plans) != 0)
 		rc = EX_CANTCREAT;
 	sim_run_ops(s, plans, round, fail, nfail);
 	/* The next round starts when these plans expire: a round on, or,
-	 * when they expire early (--replan), then. */
-	s->clock += st.expires < now + (time_t)ceil(s->T) ?
-	    (double)(st.expires - now) : s->T;
+	 * with --replan, when they expire. */
+	s->clock = s->early > 0 ? (double)(st.expires - 1795593600) :
+	    s->clock + s->T;
 	/* As the set does: a host not planned for keeps its old plan, so
 	 * the next round still sees it silent on it. */
 	for (h = 0; h < t->nhosts; h++)

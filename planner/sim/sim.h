@@ -47,6 +47,7 @@ struct sim {
 	double		 clock;		/* planned rounds: seconds from the
 					 * run's start to this round's */
 	double		 early;		/* plan_options.early (--replan) */
+	long		 planned;	/* --replan: rounds planned so far */
 	double		 step;		/* the baselines' time step, seconds */
 	char		*absent;	/* per host: its agent never starts */
 	double		*late;		/* per host: seconds its agent starts
