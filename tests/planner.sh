@@ -368,6 +368,7 @@ fresh tiny replan
 sed -i 's/^round: .*/round: 20s/' "$work/replan/topology.yaml"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sed -i "s/^time: .*/time: $now/" "$work/replan/states/"*.yaml
+t0=$(date +%s)
 out=$("$plan" run -v -d "$work/replan" --replan 2>&1)
 rc=$?
 ends=$(echo "$out" | sed -n 's/^expires: //p' | while read -r e; do date -u -d "$e" +%s; done | tr '\n' ' ')
@@ -377,7 +378,7 @@ n=$(echo "$ends" | wc -w)
 # a second late); the newest set was issued when the one before it
 # expired, or a second or two after on a busy machine (older sets are
 # pruned).
-bad=$(echo "$ends" | awk '{for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) print "not increasing"; g = $1 - $1 % 20 + 20; if ($NF > g || ($NF != g && $NF + 2 > g)) print "past or short of the grid"}')
+bad=$(echo "$ends" | awk -v t0="$t0" '{for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) print "not increasing"; g = $NF - $NF % 20 + ($NF % 20 ? 20 : 0); if (g > t0 + 31 || ($NF != g && $NF + 2 > g)) print "past or short of the grid"}')
 last=$(readlink "$work/replan/current")
 i=$(grep -l "^epoch: ${last#epochs/}\$" "$work/replan/$last/plans/"*.yaml | xargs sed -n 's/^issued: //p' | sort -u)
 i=$(date -u -d "$i" +%s 2>/dev/null)
