@@ -168,9 +168,6 @@ struct pace {
 	pthread_mutex_t	 lock;		/* guards the fields above */
 };
 
-double	 clock_mono(void);
-double	 clock_mono_of(double);
-void	 sleep_until(double when);
 void	 pace_credit(struct pace *, double seconds);
 void	 pace_init(struct pace *, double rate, double deadline);
 void	 pace_destroy(struct pace *);

@@ -17,47 +17,11 @@
  * it begins, so from the moment a lower rate applies no window carries
  * more than it allows plus the one request begun before.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "agent.h"
-
-double
-clock_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A wall-clock time (seconds since 1970) on the monotonic clock. */
-double
-clock_mono_of(double wall)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return clock_mono() + (wall - (double)now.tv_sec - (double)now.tv_nsec /
-	    1e9);
-}
-
-/* Sleeps until the monotonic time when. */
-void
-sleep_until(double when)
-{
-	struct timespec ts;
-	double d = when - clock_mono();
-
-	if (!(d > 0))
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* A pace of rate bytes per second, whose slots end at deadline (monotonic
  * seconds). */

@@ -18,6 +18,14 @@
 #include "planner.h"
 
 /*
+ * With --replan, the least life of plans that expire before the grid: a
+ * round shorter would be mostly the agents' start and the planner's own
+ * run (which also bounds it: three times what the run has taken when
+ * its plans are made).
+ */
+#define REPLAN_MIN 2.0
+
+/*
  * When the plans of a run that starts at now (seconds, with its fraction)
  * expire: at the first boundary of the round's grid, the multiples of the
  * round since 1970-01-01T00:00:00Z where cron starts the next run, that
@@ -28,14 +36,6 @@
  * and plans it afresh; a run later than half a round makes plans that
  * last past the next boundary, and the run there leaves them be.
  */
-/*
- * With --replan, the least life of plans that expire before the grid: a
- * round shorter would be mostly the agents' start and the planner's own
- * run (which also bounds it: three times what the run has taken when
- * its plans are made).
- */
-#define REPLAN_MIN 2.0
-
 static time_t
 expiry_on_grid(double now, double round)
 {
@@ -164,7 +164,7 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 	struct ledger *l = NULL;
 	struct plan **old = NULL, **plans = NULL;
 	struct round_stats st;
-	double t0 = elapsed(), t1, t2;
+	double t0 = clock_mono(), t1, t2;
 	uint64_t was;
 	size_t h;
 	int rc;
@@ -193,10 +193,10 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 		a->opt.early = fmax(REPLAN_MIN, 2 * a->took);
 		a->opt.started = t0;
 	}
-	t1 = elapsed();
+	t1 = clock_mono();
 	rc = plan_round_with(m, l, old, &a->opt, a->now, *expires, &plans,
 	    &st);
-	t2 = elapsed();
+	t2 = clock_mono();
 	if (rc == 0)
 		*expires = st.expires;
 	/* What no round can move, said when it begins; a clock that is
@@ -230,7 +230,7 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 		a->rounds++;
 	}
 	if (rc == 0 && a->verbose)
-		print_run(l, &st, t1 - t0, elapsed() - t2, *expires);
+		print_run(l, &st, t1 - t0, clock_mono() - t2, *expires);
 out:
 	for (h = 0; m != NULL && h < m->topology->nhosts; h++) {
 		if (old != NULL)
@@ -243,39 +243,6 @@ out:
 	ledger_free(l);
 	master_free(m);
 	return rc;
-}
-
-/* The wall clock, seconds since the epoch with their fraction. */
-static double
-wall_now(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
-/* Sleeps until the wall clock reads at (seconds since the epoch), as
- * measured now: on the monotonic clock, so that a clock stepped back
- * does not stretch the sleep. */
-static void
-sleep_until_wall(time_t at)
-{
-	double left = (double)at - wall_now();
-	struct timespec end;
-
-	if (!(left > 0))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)left;
-	end.tv_nsec += (long)((left - floor(left)) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) ==
-	    EINTR)
-		;
 }
 
 /*
@@ -331,12 +298,12 @@ cmd_run(int argc, char **argv)
 		goto out;
 	}
 	for (;;) {
-		double r0 = elapsed();
+		double r0 = clock_mono();
 
 		if ((rc = run_round(&a, signing ? &key : NULL, &expires)) !=
 		    0 || !a.replan)
 			break;
-		a.took = elapsed() - r0;
+		a.took = clock_mono() - r0;
 		/* The first round's grid bounds every later round. */
 		if (expires >= a.grid)
 			break;
@@ -344,14 +311,14 @@ cmd_run(int argc, char **argv)
 		 * forgive, say, may take it meanwhile. */
 		close(lock);
 		lock = -1;
-		sleep_until_wall(expires);
+		sleep_until(clock_mono_of((double)expires));
 		/* Another round only with room for it before the grid, where
 		 * cron starts the next run (the plans just made left it, as
 		 * long as the run wakes within a second): a run that was
 		 * stopped, or a clock that was stepped, leaves it to that
 		 * run. */
-		if ((double)a.grid - wall_now() + 1 < fmax(REPLAN_MIN,
-		    2 * a.took) || (lock = relock(&a)) < 0)
+		if (clock_mono_of((double)a.grid) - clock_mono() + 1 <
+		    fmax(REPLAN_MIN, 2 * a.took) || (lock = relock(&a)) < 0)
 			break;
 		clock_gettime(CLOCK_REALTIME, &a.clock);
 		a.now = a.clock.tv_sec;

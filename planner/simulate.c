@@ -102,7 +102,7 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 	 * for a growing file is one for the whole file too), and no lower
 	 * than the time a growing file takes to be published.
 	 */
-	sim_set_states(s, 0, 1795593600, NULL, NULL);
+	sim_set_states(s, 0, SIM_EPOCH, NULL, NULL);
 	*bound = bound_makespan(s->m, why, sizeof(why));
 	for (f = 0; f < s->m->fileset->nfiles; f++)
 		if (s->grow[f] > 0 && (double)s->m->fileset->files[f].size /
@@ -120,7 +120,7 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 			    sim_published(s, f))
 				*sim_hold(s, h, f) = sim_published(s, f);
 	sim_note_done(s, 0);
-	sim_set_states(s, 0, 1795593600, NULL, NULL);
+	sim_set_states(s, 0, SIM_EPOCH, NULL, NULL);
 	return 0;
 }
 

@@ -156,6 +156,9 @@ void	 unit_format_size(char *, size_t, double bytes);
 void	 unit_format_bandwidth(char *, size_t, double bytes_per_second);
 int	 time_parse(const char *, time_t *);
 void	 time_format(char *, size_t, time_t);
+double	 clock_mono(void);
+double	 clock_mono_of(double wall);
+void	 sleep_until(double when);
 
 /* ------------------------------------------------------------------ */
 /* names.c                                                             */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "topology.h"
 
@@ -281,4 +282,40 @@ time_format(char *buf, size_t len, time_t t)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+/* Seconds on the monotonic clock, from an arbitrary start. */
+double
+clock_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A wall-clock time (seconds since 1970) on the monotonic clock. */
+double
+clock_mono_of(double wall)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return clock_mono() + (wall - (double)now.tv_sec - (double)now.tv_nsec /
+	    1e9);
+}
+
+/* Sleeps until the monotonic time when. */
+void
+sleep_until(double when)
+{
+	struct timespec ts;
+	double d = when - clock_mono();
+
+	if (!(d > 0))
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }

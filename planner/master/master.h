@@ -189,6 +189,5 @@ size_t	 hosts_pinned(const struct topology *);
 
 void	 parallel_for(size_t n, void (*fn)(void *, size_t), void *arg,
 	    void (*done)(void));
-double	 elapsed(void);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "master.h"
@@ -82,14 +81,4 @@ parallel_for(size_t n, void (*fn)(void *, size_t), void *arg,
 	/* Whatever no thread took (none was made, or one alone). */
 	for (; p.next < n; p.next++)
 		fn(arg, p.next);
-}
-
-/* Seconds on the monotonic clock, from an arbitrary start. */
-double
-elapsed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -364,7 +364,7 @@ early_expiry(const struct sched *s, struct plan **plans, time_t now,
 	}
 	/* Plans outlive their writing: the run so far is most of it. */
 	if (s->started >= 0)
-		least = fmax(least, 3 * (elapsed() - s->started));
+		least = fmax(least, 3 * (clock_mono() - s->started));
 	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
 	for (i = 0; i < tm.nops; i++)
 		if (sched_late(s, tm.ops[i].tag >> 20) == 0)

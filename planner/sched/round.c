@@ -110,7 +110,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	char *changed = xcalloc(t->nresources ? t->nresources : 1, 1);
 	struct plan **plans;
 	struct sched s;
-	double t0 = elapsed(), t1, t2;
+	double t0 = clock_mono(), t1, t2;
 	int rc;
 
 	*plansp = NULL;
@@ -133,10 +133,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	sched_forest(&s);
 	sched_candidates(&s);
 	/* 3. The allocation. */
-	t1 = elapsed();
+	t1 = clock_mono();
 	sched_allocate(&s);
 	free(changed);
-	t2 = elapsed();
+	t2 = clock_mono();
 	/* 4. The plans: built, their rates raised, checked. */
 	plans = plans_build(&s, epoch, now, expires);
 	rc = plans_finish(&s, plans, old, now, &expires);
@@ -149,7 +149,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		fill_stats(&s, plans, old, st);
 		st->demand_seconds = t1 - t0;
 		st->allocate_seconds = t2 - t1;
-		st->plans_seconds = elapsed() - t2;
+		st->plans_seconds = clock_mono() - t2;
 		st->expires = expires;
 	}
 	/* 5. What the ledger keeps of this run. */

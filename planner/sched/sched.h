@@ -124,7 +124,7 @@ struct plan_options {
 					 * when they are done, at least this
 					 * many seconds after 'now', for a
 					 * caller that plans again then */
-	double		 started;	/* elapsed() when the run began, or
+	double		 started;	/* clock_mono() when the run began, or
 					 * < 0: early plans then also live
 					 * three times what the run has taken
 					 * when they are made */

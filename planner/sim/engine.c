@@ -876,7 +876,7 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
     long round, struct failure **fail, size_t *nfail)
 {
 	struct topology *t = s->t;
-	time_t now = 1795593600 + (time_t)s->clock, expires;
+	time_t now = SIM_EPOCH + (time_t)s->clock, expires;
 	struct plan_options opt = { METHOD_LP, 0, 0, 0, -1 };
 	struct round_stats st;
 	struct plan **plans;
@@ -892,7 +892,7 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 		/* As run --replan: within the topology's round, which
 		 * faults count by, and no later than its end. */
 		opt.early = s->early;
-		expires = 1795593600 + (time_t)ceil((k + 1) * s->T - 1e-9);
+		expires = SIM_EPOCH + (time_t)ceil((k + 1) * s->T - 1e-9);
 		opt.window = (double)(expires - now);
 		round = (long)k + 1;
 	}
@@ -905,7 +905,7 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	sim_run_ops(s, plans, round, fail, nfail);
 	/* The next round starts when these plans expire: a round on, or,
 	 * with --replan, when they expire. */
-	s->clock = s->early > 0 ? (double)(st.expires - 1795593600) :
+	s->clock = s->early > 0 ? (double)(st.expires - SIM_EPOCH) :
 	    s->clock + s->T;
 	/* As the set does: a host not planned for keeps its old plan, so
 	 * the next round still sees it silent on it. */

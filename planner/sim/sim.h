@@ -79,6 +79,9 @@ struct sim {
  */
 #define SIM_AGENT_START 0.5
 
+/* When a simulation starts: 2026-11-25T08:00:00Z. */
+#define SIM_EPOCH ((time_t)1795593600)
+
 /*
  * With --replan, the least life of plans that expire early: what
  * sluice-plan run --replan gives them where its own run is short (see
