@@ -149,6 +149,9 @@ print_run(const struct ledger *l, const struct round_stats *st,
 	    st->allocate_seconds, st->plans_seconds, write_seconds);
 	time_format(when, sizeof(when), expires);
 	printf("expires: %s\n", when);
+	if (st->probe)
+		printf("probe: the first set of a file version, planned "
+		    "again when it expires\n");
 }
 
 /*
@@ -197,8 +200,10 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 	rc = plan_round_with(m, l, old, &a->opt, a->now, *expires, &plans,
 	    &st);
 	t2 = clock_mono();
-	if (rc == 0)
+	if (rc == 0) {
 		*expires = st.expires;
+		a->opt.after_probe = st.probe;
+	}
 	/* What no round can move, said when it begins; a clock that is
 	 * off, every run until it is set (once, not every round of it). */
 	if (rc == 0 && a->rounds == 0) {

@@ -325,6 +325,42 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 }
 
 /*
+ * 1 when a new plan has an op on a version of a file of the set that no
+ * old plan (the last set's) has an op on: the set is that version's first.
+ */
+static int
+plans_new_version(const struct sched *s, struct plan **plans,
+    struct plan **old)
+{
+	const struct fileset *fs = s->m->fileset;
+	char *seen = xcalloc(fs->nfiles ? fs->nfiles : 1, 1);
+	size_t h, i;
+	long f;
+	int found = 0;
+
+	for (h = 0; h < s->t->nhosts; h++)
+		for (i = 0; old[h] != NULL && i < old[h]->nops; i++) {
+			const struct op *o = &old[h]->ops[i];
+
+			if ((f = fileset_find(fs, o->file)) >= 0 &&
+			    fs->files[f].version == o->version)
+				seen[f] = 1;
+		}
+	for (h = 0; h < s->t->nhosts && !found; h++)
+		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
+			const struct op *o = &plans[h]->ops[i];
+
+			if ((f = fileset_find(fs, o->file)) >= 0 &&
+			    fs->files[f].version == o->version && !seen[f]) {
+				found = 1;
+				break;
+			}
+		}
+	free(seen);
+	return found;
+}
+
+/*
  * When new plans whose ops are all done well before expires may expire
  * instead, for a caller that plans again then (plan_options.early): the
  * last op's end, timed as agents run them (each host from the start its
@@ -338,20 +374,33 @@ fit_round(const struct sched *s, struct plan **plans, double window)
  * short to plan again in), or when no op of a host on time moves: a
  * round with nothing to do lasts the round.  expires too when an agent on
  * time reports that its last plan expired before an op was done: it runs
- * slower than its plans say, and a shorter plan would cut it shorter.
+ * slower than its plans say, and a shorter plan would cut it shorter
+ * (unless that plan was a probe, which cut every op it had).
+ *
+ * A probe: new plans with an op on a file version that no plan of the
+ * last set had one on (plans_new_version()) expire at their least life,
+ * however long their ops.  Such a set's trees hang on relays that no
+ * agent has been seen to start on this version (the states are from the
+ * set before); one that never starts costs its whole subtree the plan,
+ * where the fallback can only share its feeder among its children.
+ * Planned again at that expiry, from what the agents that did start
+ * report, a relay that did not is silent (note_silent() in round.c) and
+ * relays nothing.  *probe says whether the plans are one.
  */
 static time_t
-early_expiry(const struct sched *s, struct plan **plans, time_t now,
-    time_t expires)
+early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
+    time_t now, time_t expires, int *probe)
 {
 	struct timing tm;
-	double end = 0, least = s->early;
+	double end = 0, least = s->early, life;
 	time_t at;
 	size_t i;
 
+	*probe = 0;
 	if (!(least > 0))
 		return expires;
-	for (i = 0; s->last_epoch > 0 && i < s->t->nhosts; i++) {
+	for (i = 0; !s->after_probe && s->last_epoch > 0 &&
+	    i < s->t->nhosts; i++) {
 		const struct state *st = s->m->states[i];
 		size_t k;
 
@@ -373,21 +422,30 @@ early_expiry(const struct sched *s, struct plan **plans, time_t now,
 	timing_free(&tm);
 	if (i == 0 || !isfinite(end))
 		return expires;
-	at = now + (time_t)ceil(s->late + fmax(end / SCHED_ROUND_USE,
-	    least) - 1e-9);
-	return (double)at + least <= (double)expires ? at : expires;
+	life = fmax(end / SCHED_ROUND_USE, least);
+	if (life > least && plans_new_version(s, plans, old)) {
+		life = least;
+		*probe = 1;
+	}
+	at = now + (time_t)ceil(s->late + life - 1e-9);
+	if ((double)at + least > (double)expires) {
+		*probe = 0;
+		return expires;
+	}
+	return at;
 }
 
 /*
  * Finishes the new plans: raises their rates into what the plans that
  * keep running (old ones not replaced and not expired at now) leave,
  * fits them in their round by the timing rule, sets when they expire
- * (*expires, or sooner: early_expiry()), and checks them all against
- * every capacity.  Returns 0 or -1 (reported).
+ * (*expires, or sooner: early_expiry(), which says in *probe whether they
+ * are a probe), and checks them all against every capacity.  Returns 0 or
+ * -1 (reported).
  */
 int
 plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
-    time_t now, time_t *expires)
+    time_t now, time_t *expires, int *probe)
 {
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
@@ -401,7 +459,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 			kept[h] = old[h];
 	boost_rates(t, plans, kept);
 	fit_round(s, plans, (double)(*expires - now) - s->late);
-	early = early_expiry(s, plans, now, *expires);
+	early = early_expiry(s, plans, old, now, *expires, probe);
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
 		*expires = early;

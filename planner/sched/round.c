@@ -111,7 +111,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	struct plan **plans;
 	struct sched s;
 	double t0 = clock_mono(), t1, t2;
-	int rc;
+	int rc, probe = 0;
 
 	*plansp = NULL;
 	/* 1. The ledger, from the new states. */
@@ -124,6 +124,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	s.early = opt->early;
 	s.started = opt->started;
+	s.after_probe = opt->after_probe;
 	s.last_epoch = l->epoch;
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
@@ -139,7 +140,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	t2 = clock_mono();
 	/* 4. The plans: built, their rates raised, checked. */
 	plans = plans_build(&s, epoch, now, expires);
-	rc = plans_finish(&s, plans, old, now, &expires);
+	rc = plans_finish(&s, plans, old, now, &expires, &probe);
 	if (rc != 0) {
 		plans_free(t, plans);
 		sched_free(&s);
@@ -151,6 +152,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		st->allocate_seconds = t2 - t1;
 		st->plans_seconds = clock_mono() - t2;
 		st->expires = expires;
+		st->probe = probe;
 	}
 	/* 5. What the ledger keeps of this run. */
 	l->epoch = epoch;

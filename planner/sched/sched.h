@@ -109,6 +109,8 @@ struct round_stats {
 	double		 allocate_seconds;
 	double		 plans_seconds;		/* built, fitted, checked */
 	time_t		 expires;	/* the new plans' expiry */
+	int		 probe;		/* 1: they expire early as a probe
+					 * (early_expiry() in sched/emit.c) */
 };
 
 /* How to plan. */
@@ -128,6 +130,9 @@ struct plan_options {
 					 * < 0: early plans then also live
 					 * three times what the run has taken
 					 * when they are made */
+	int		 after_probe;	/* the last set was a probe (its
+					 * round_stats.probe): ops it cut
+					 * are no sign of a slow agent */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,

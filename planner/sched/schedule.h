@@ -88,6 +88,7 @@ struct sched {
 	double		 late;		/* plan_options.late */
 	double		 early;		/* plan_options.early */
 	double		 started;	/* plan_options.started */
+	int		 after_probe;	/* plan_options.after_probe */
 	uint64_t	 last_epoch;	/* the set before this one */
 	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */
@@ -190,7 +191,7 @@ void	 plans_time(const struct sched *, struct plan **, struct timing *,
 	    double hop, const double *start);
 void	 plans_fallback(const struct sched *, struct plan **, double window);
 int	 plans_finish(const struct sched *, struct plan **plans,
-	    struct plan **old, time_t now, time_t *expires);
+	    struct plan **old, time_t now, time_t *expires, int *probe);
 
 /* space.c: every demand bounded by the room its host reports */
 void	 space_bound_demands(struct sched *);
