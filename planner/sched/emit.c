@@ -377,15 +377,18 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * slower than its plans say, and a shorter plan would cut it shorter
  * (unless that plan was a probe, which cut every op it had).
  *
- * A probe: new plans with an op on a file version that no plan of the
- * last set had one on (plans_new_version()) expire at their least life,
- * however long their ops.  Such a set's trees hang on relays that no
- * agent has been seen to start on this version (the states are from the
- * set before); one that never starts costs its whole subtree the plan,
- * where the fallback can only share its feeder among its children.
- * Planned again at that expiry, from what the agents that did start
- * report, a relay that did not is silent (note_silent() in round.c) and
- * relays nothing.  *probe says whether the plans are one.
+ * A probe: new plans that would expire early, with an op on a file
+ * version that no plan of the last set had one on (plans_new_version()),
+ * expire at their least life instead.  Such a set's trees hang on relays
+ * that no agent has been seen to start on this version (the states are
+ * from the set before); one that never starts costs its whole subtree
+ * the plan, where the fallback can only share its feeder among its
+ * children.  Planned again at that expiry, from what the agents that did
+ * start report, a relay that did not is silent (note_silent() in
+ * round.c) and relays nothing.  A round that its work fills is not
+ * probed: there the probe's second start cost the cron loop of the
+ * examples 8% of its time (tests/loop.sh, 60 s rounds).  *probe says
+ * whether the plans are one.
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
@@ -423,14 +426,12 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	if (i == 0 || !isfinite(end))
 		return expires;
 	life = fmax(end / SCHED_ROUND_USE, least);
-	if (life > least && plans_new_version(s, plans, old)) {
-		life = least;
-		*probe = 1;
-	}
 	at = now + (time_t)ceil(s->late + life - 1e-9);
-	if ((double)at + least > (double)expires) {
-		*probe = 0;
+	if ((double)at + least > (double)expires)
 		return expires;
+	if (life > least && plans_new_version(s, plans, old)) {
+		at = now + (time_t)ceil(s->late + least - 1e-9);
+		*probe = 1;
 	}
 	return at;
 }
