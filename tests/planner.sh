@@ -357,6 +357,22 @@ case "$ends" in
 2026-11-25T08:00:02Z) ok ;;
 *) fail "replan: the first round (a probe) expires at $ends" ;;
 esac
+# The set after a probe is never one: the second lasts until its work is
+# done, not another 2 s.  Where no block fits in a probe's 2 s (one host
+# behind an 8 Mbit link, 4 MiB blocks), the probe is left with no op on
+# the version; were the next set a probe again, each would be, and 16 MiB
+# would take the round (60 s) where it takes 18 s in one plan.
+ends=$(sed -n 's/^expires: //p' "$work/trace-replan"/round-0002/plans/*.yaml | sort -u)
+case "$ends" in
+2026-11-25T08:00:0[0-4]Z|"") fail "replan: the round after the probe expires at ${ends:-none}" ;;
+*) ok ;;
+esac
+"$top/tests/tools/gen-case" "$work/slowlink" --regions 2 --sites 1 --hosts 1 --files 1 \
+    --size 16777216 --wan 8 --round 60 --no-states >/dev/null
+out=$("$plan" simulate -t "$work/slowlink/topology.yaml" -f "$work/slowlink/fileset.yaml" --replan)
+m=$(echo "$out" | sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
+if [ -n "$m" ] && awk "BEGIN {exit !($m < 30)}"; then ok
+else fail "replan: probes in a row on a slow link: $out"; fi
 absent=$(grep -l '^epoch: 0$' "$work/trace-replan"/round-0002/states/*.yaml |
     sed 's,.*/,,; s,\.yaml$,,')
 n=0

@@ -375,7 +375,8 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * round with nothing to do lasts the round.  expires too when an agent on
  * time reports that its last plan expired before an op was done: it runs
  * slower than its plans say, and a shorter plan would cut it shorter
- * (unless that plan was a probe, which cut every op it had).
+ * (unless that plan was a probe: cut to its short life as the fit times
+ * ops, from the issue, its ops say nothing of an agent's pace).
  *
  * A probe: new plans that would expire early, with an op on a file
  * version that no plan of the last set had one on (plans_new_version()),
@@ -385,10 +386,10 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * the plan, where the fallback can only share its feeder among its
  * children.  Planned again at that expiry, from what the agents that did
  * start report, a relay that did not is silent (note_silent() in
- * round.c) and relays nothing.  A round that its work fills is not
- * probed: there the probe's second start cost the cron loop of the
- * examples 8% of its time (tests/loop.sh, 60 s rounds).  *probe says
- * whether the plans are one.
+ * round.c) and relays nothing.  The set after a probe is never one.  A
+ * round that its work fills is not probed: there the probe's second
+ * start cost the cron loop of the examples 8% of its time (tests/loop.sh,
+ * 60 s rounds).  *probe says whether the plans are one.
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
@@ -429,7 +430,11 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	at = now + (time_t)ceil(s->late + life - 1e-9);
 	if ((double)at + least > (double)expires)
 		return expires;
-	if (life > least && plans_new_version(s, plans, old)) {
+	/* Never two probes in a row: one whose fit left a version no op
+	 * would make the next set that version's first again. */
+	if (!s->after_probe && (time_t)ceil(s->late + least - 1e-9) <
+	    (time_t)ceil(s->late + life - 1e-9) &&
+	    plans_new_version(s, plans, old)) {
 		at = now + (time_t)ceil(s->late + least - 1e-9);
 		*probe = 1;
 	}
