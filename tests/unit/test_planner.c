@@ -99,7 +99,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
     struct round *r)
 {
 	struct diag d = { "" };
-	struct plan_options opt = { method, 0, 0, 0, -1 };
+	struct plan_options opt = { method, 0, 0, 0, -1, 0 };
 	char *lpath = xasprintf("%s/ledger.yaml", dir);
 	time_t now;
 
