@@ -396,8 +396,8 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
     time_t now, time_t expires, int *probe)
 {
 	struct timing tm;
-	double end = 0, least = s->early, life;
-	time_t at;
+	double end = 0, least = s->early;
+	time_t at, soonest;
 	size_t i;
 
 	*probe = 0;
@@ -426,16 +426,16 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	timing_free(&tm);
 	if (i == 0 || !isfinite(end))
 		return expires;
-	life = fmax(end / SCHED_ROUND_USE, least);
-	at = now + (time_t)ceil(s->late + life - 1e-9);
+	at = now + (time_t)ceil(s->late + fmax(end / SCHED_ROUND_USE,
+	    least) - 1e-9);
 	if ((double)at + least > (double)expires)
 		return expires;
 	/* Never two probes in a row: one whose fit left a version no op
 	 * would make the next set that version's first again. */
-	if (!s->after_probe && (time_t)ceil(s->late + least - 1e-9) <
-	    (time_t)ceil(s->late + life - 1e-9) &&
+	soonest = now + (time_t)ceil(s->late + least - 1e-9);
+	if (!s->after_probe && soonest < at &&
 	    plans_new_version(s, plans, old)) {
-		at = now + (time_t)ceil(s->late + least - 1e-9);
+		at = soonest;
 		*probe = 1;
 	}
 	return at;
