@@ -200,10 +200,8 @@ run_round(struct run_args *a, struct sshkey *key, time_t *expires)
 	rc = plan_round_with(m, l, old, &a->opt, a->now, *expires, &plans,
 	    &st);
 	t2 = clock_mono();
-	if (rc == 0) {
+	if (rc == 0)
 		*expires = st.expires;
-		a->opt.after_probe = st.probe;
-	}
 	/* What no round can move, said when it begins; a clock that is
 	 * off, every run until it is set (once, not every round of it). */
 	if (rc == 0 && a->rounds == 0) {

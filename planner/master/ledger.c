@@ -16,7 +16,7 @@
 
 /* "horizon" and "ahead" were an earlier version's look-ahead: read past. */
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
-	"components", "reports", "picture", "changes", "stalled", "horizon",
+	"probe", "components", "reports", "picture", "changes", "stalled", "horizon",
 	"ahead", NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", "retry", "witness", "witnesses",
@@ -200,7 +200,8 @@ ledger_load(const char *path, struct ledger **out, struct diag *d)
 	if ((rc = ymap_check(&c, root, "ledger", ledger_keys)) != 0 ||
 	    (rc = yopt_u64(&c, root, "epoch", &l->epoch)) != 0 ||
 	    (rc = yopt_time(&c, root, "issued", &l->issued)) != 0 ||
-	    (rc = yopt_name(&c, root, "method", &l->method)) != 0)
+	    (rc = yopt_name(&c, root, "method", &l->method)) != 0 ||
+	    (rc = yopt_bool(&c, root, "probe", &l->probe)) != 0)
 		goto fail;
 	if ((v = ymap_get(root, "components")) != NULL &&
 	    (rc = parse_counts(&c, l, v)) != 0)
@@ -238,6 +239,10 @@ ledger_format(const struct ledger *l, size_t *len)
 	yout_time(y, l->issued);
 	if (l->method != NULL)
 		yout_key_str(y, "method", l->method);
+	if (l->probe) {
+		yout_str(y, "probe");
+		yout_bool(y, 1);
+	}
 	yout_str(y, "components");
 	yout_seq(y, 0);
 	for (i = 0; i < l->ncounts; i++) {

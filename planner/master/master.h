@@ -92,6 +92,8 @@ struct ledger {
 	char		**stalled;	/* what no round could move, as said */
 	size_t		 nstalled;
 	char		*method;	/* what planned the last run */
+	int		 probe;		/* its set was a probe (emit.c
+					 * early_expiry()): the next is none */
 };
 
 /* Rounds a failed component stays out before it is tried again: on thin

@@ -389,7 +389,8 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * round.c) and relays nothing.  The set after a probe is never one.  A
  * round that its work fills is not probed: there the probe's second
  * start cost the cron loop of the examples 8% of its time (tests/loop.sh,
- * 60 s rounds).  *probe says whether the plans are one.
+ * 60 s rounds).  *probe says whether the plans are one; the ledger
+ * keeps it for the next run (s->after_probe), cron's as well.
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, struct plan **old,

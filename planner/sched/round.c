@@ -124,7 +124,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	}
 	s.early = opt->early;
 	s.started = opt->started;
-	s.after_probe = opt->after_probe;
+	s.after_probe = l->probe;
 	s.last_epoch = l->epoch;
 	ledger_apply(l, t, s.source_ok, s.blocked);
 	keep_running_plans(&s, old, now);
@@ -159,6 +159,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	l->issued = now;
 	free(l->method);
 	l->method = xstrdup(opt->method == METHOD_LP ? "lp" : "greedy");
+	l->probe = probe;
 	sched_free(&s);
 	*plansp = plans;
 	return 0;

@@ -130,9 +130,6 @@ struct plan_options {
 					 * < 0: early plans then also live
 					 * three times what the run has taken
 					 * when they are made */
-	int		 after_probe;	/* the last set was a probe (its
-					 * round_stats.probe): ops it cut
-					 * are no sign of a slow agent */
 };
 
 int	 plan_round_with(struct master *, struct ledger *, struct plan **old,

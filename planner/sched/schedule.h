@@ -88,7 +88,9 @@ struct sched {
 	double		 late;		/* plan_options.late */
 	double		 early;		/* plan_options.early */
 	double		 started;	/* plan_options.started */
-	int		 after_probe;	/* plan_options.after_probe */
+	int		 after_probe;	/* the last set was a probe (the
+					 * ledger's): ops it cut are no sign
+					 * of a slow agent */
 	uint64_t	 last_epoch;	/* the set before this one */
 	struct budget	 budget;	/* what each resource has left */
 	char		*blocked;	/* per resource: a failed component */

@@ -877,7 +877,7 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 {
 	struct topology *t = s->t;
 	time_t now = SIM_EPOCH + (time_t)s->clock, expires;
-	struct plan_options opt = { METHOD_LP, 0, 0, 0, -1, 0 };
+	struct plan_options opt = { METHOD_LP, 0, 0, 0, -1 };
 	struct round_stats st;
 	struct plan **plans;
 	double k = floor(s->clock / s->T + 1e-9);
@@ -892,7 +892,6 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 		/* As run --replan: within the topology's round, which
 		 * faults count by, and no later than its end. */
 		opt.early = s->early;
-		opt.after_probe = s->probed;
 		expires = SIM_EPOCH + (time_t)ceil((k + 1) * s->T - 1e-9);
 		opt.window = (double)(expires - now);
 		round = (long)k + 1;
@@ -900,7 +899,6 @@ sim_planned_round(struct sim *s, struct ledger *l, struct plan ***old,
 	rc = plan_round_with(s->m, l, *old, &opt, now, expires, &plans, &st);
 	if (rc != 0)
 		return rc;
-	s->probed = st.probe;
 	if (s->trace != NULL && sim_write_trace(s, s->early > 0 ? ++s->planned :
 	    round, plans) != 0)
 		rc = EX_CANTCREAT;

@@ -48,8 +48,6 @@ struct sim {
 					 * run's start to this round's */
 	double		 early;		/* plan_options.early (--replan) */
 	long		 planned;	/* --replan: rounds planned so far */
-	int		 probed;	/* --replan: the last round was a
-					 * probe (round_stats.probe) */
 	double		 step;		/* the baselines' time step, seconds */
 	char		*absent;	/* per host: its agent never starts */
 	double		*late;		/* per host: seconds its agent starts

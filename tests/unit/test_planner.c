@@ -99,7 +99,7 @@ plan_once(const char *dir, enum method method, const char *now_text,
     struct round *r)
 {
 	struct diag d = { "" };
-	struct plan_options opt = { method, 0, 0, 0, -1, 0 };
+	struct plan_options opt = { method, 0, 0, 0, -1 };
 	char *lpath = xasprintf("%s/ledger.yaml", dir);
 	time_t now;
 
@@ -795,6 +795,118 @@ START_TEST(in_flight_saturated)
 }
 END_TEST
 
+/*
+ * The ledger remembers that a set was a probe, so that the next run, in
+ * another process (cron's), knows it too.  A host on time whose last
+ * plan expired before its op was done runs slower than plans say, and a
+ * run planning again early (--replan) then plans to the round's end;
+ * unless that plan was a probe, cut to its short life whatever the
+ * agent's pace.  Here 6 MiB are left at 100 MB/s: done well inside the
+ * 20 s round, so the set may end early.
+ */
+static time_t
+expiry_after(const char *dir, int probe, struct ledger **lout)
+{
+	struct diag d = { "" };
+	struct plan_options opt = { METHOD_LP, 0, 0, 2, -1 };
+	char *lpath = xasprintf("%s/ledger.yaml", dir);
+	struct master *m;
+	struct ledger *l;
+	struct plan **old, **plans;
+	struct round_stats st;
+	time_t now;
+	size_t h;
+
+	put(dir, "ledger.yaml", probe ?
+	    "epoch: 1\nissued: 2026-11-25T07:59:40Z\nmethod: lp\nprobe: true\n" :
+	    "epoch: 1\nissued: 2026-11-25T07:59:40Z\nmethod: lp\n");
+	ck_assert_int_eq(time_parse("2026-11-25T08:00:00Z", &now), 0);
+	ck_assert_int_eq(master_load(dir, &m, 0), 0);
+	ck_assert_msg(ledger_load(lpath, &l, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(l->probe, probe);
+	old = epoch_plans(m, l->epoch);
+	ck_assert_int_eq(plan_round_with(m, l, old, &opt, now, now + 20,
+	    &plans, &st), 0);
+	for (h = 0; h < m->topology->nhosts; h++) {
+		plan_free(old[h]);
+		plan_free(plans[h]);
+	}
+	free(old);
+	free(plans);
+	master_free(m);
+	free(lpath);
+	*lout = l;
+	return st.expires - now;
+}
+
+START_TEST(probe_kept_in_the_ledger)
+{
+	char *dir = master_dir();
+	struct diag d = { "" };
+	struct ledger *l, *back;
+	char *text, *path;
+	size_t len, i, k;
+
+	put(dir, "topology.yaml", "round: 20s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}, {name: b, address: 192.0.2.2, root: /s, "
+	    "nic: 100MB/s}]}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
+	put_manifest(dir, "f", 8, 8, 1);
+	/* Epoch 1's plan for b: 8 MiB from a, done by 08:00:00. */
+	text = xstrdup("host: b\nepoch: 1\nissued: 2026-11-25T07:59:40Z\n"
+	    "expires: 2026-11-25T08:00:00Z\nfileset: [{name: f, version: 1}]\n"
+	    "ops:\n  - id: 1/b/1\n    file: f\n    version: 1\n    offset: 0\n"
+	    "    length: 8388608\n    source: {host: a, address: 192.0.2.1, "
+	    "root: /s}\n    rate: 1000000\n    resources: ['host:a:out', "
+	    "'host:b:in']\n    blocks:\n");
+	for (i = 0; i < 8; i++) {
+		char *more = xasprintf("%s    - ", text);
+
+		free(text);
+		for (k = 0; k < 32; k++) {
+			text = xasprintf("%s%02zx", more, i);
+			free(more);
+			more = text;
+		}
+		text = xasprintf("%s\n", more);
+		free(more);
+	}
+	path = xasprintf("%s/epochs/1/plans", dir);
+	ck_assert_int_eq(mkdir_p(path, 0755), 0);
+	free(path);
+	put(dir, "epochs/1/plans/b.yaml", text);
+	free(text);
+	put_state(dir, "a", "f", 8, 1, "2026-11-25T07:59:59Z", NULL);
+	put_state(dir, "b", "f", 2, 1, "2026-11-25T07:59:59Z",
+	    "\n  - {op: 1/b/1, source: a, components: [], error: deadline, "
+	    "detail: plan expired}");
+	/* After a set that was no probe, the slow agent's set lasts the
+	 * round; the ledger written after it says no probe. */
+	ck_assert_int_eq(expiry_after(dir, 0, &l), 20);
+	ck_assert_int_eq(l->probe, 0);
+	ledger_free(l);
+	/* After a probe it ends when its work is done. */
+	ck_assert_int_lt(expiry_after(dir, 1, &l), 20);
+	/* That set is no probe (the set after one never is), and the
+	 * ledger says so, written and read back. */
+	ck_assert_int_eq(l->probe, 0);
+	l->probe = 1;
+	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
+	ck_assert_ptr_nonnull(strstr(text, "\nprobe: true\n"));
+	path = xasprintf("%s/ledger.yaml", dir);
+	put(dir, "ledger.yaml", text);
+	ck_assert_msg(ledger_load(path, &back, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(back->probe, 1);
+	ledger_free(back);
+	ledger_free(l);
+	free(text);
+	free(path);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_planner(void)
 {
@@ -814,6 +926,7 @@ suite_planner(void)
 	tcase_add_test(tc, kept_plan_whole);
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
+	tcase_add_test(tc, probe_kept_in_the_ledger);
 	suite_add_tcase(s, tc);
 	return s;
 }
