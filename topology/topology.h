@@ -43,15 +43,19 @@ struct diag {
 
 enum ynode_kind { YNODE_SCALAR, YNODE_SEQUENCE, YNODE_MAPPING };
 
+struct ychunk;
+
 struct ynode {
 	enum ynode_kind	  kind;
 	unsigned	  line;	  /* 1-based position of the node's start */
 	unsigned	  column; /* 1-based */
+	int		  plain;  /* scalar: written without quotes */
 	char		 *text;	  /* scalar: NUL-terminated value */
 	size_t		  len;	  /* scalar: length of text (may hold NULs) */
-	int		  plain;  /* scalar: written without quotes */
 	struct ynode	**kids;	  /* sequence: items; mapping: key, value, ... */
 	size_t		  nkids;
+	struct ychunk	 *arena;  /* a document's top node: the memory its
+				   * whole tree is in (ynode_free()) */
 };
 
 /* One reader's context: the file name for messages and the error. */
