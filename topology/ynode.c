@@ -451,8 +451,11 @@ ymap_get(const struct ynode *n, const char *key)
 
 	if (n == NULL || n->kind != YNODE_MAPPING)
 		return NULL;
+	/* The first bytes compared apart: most keys differ there, and the
+	 * readers look up a few keys in each of millions of mappings. */
 	for (i = 0; i + 1 < n->nkids; i += 2)
 		if (n->kids[i]->kind == YNODE_SCALAR &&
+		    n->kids[i]->text[0] == key[0] &&
 		    strcmp(n->kids[i]->text, key) == 0)
 			return n->kids[i + 1];
 	return NULL;
@@ -478,13 +481,15 @@ ymap_check(struct yctx *c, const struct ynode *n, const char *what,
 			return yerr(c, key, "%s: keys must be plain words",
 			    what);
 		for (k = keys; *k != NULL; k++)
-			if (strcmp(*k, key->text) == 0)
+			if ((*k)[0] == key->text[0] &&
+			    strcmp(*k, key->text) == 0)
 				break;
 		if (*k == NULL)
 			return yerr(c, key, "%s: unknown key '%s'", what,
 			    key->text);
 		for (j = 0; j < i; j += 2)
-			if (strcmp(n->kids[j]->text, key->text) == 0)
+			if (n->kids[j]->text[0] == key->text[0] &&
+			    strcmp(n->kids[j]->text, key->text) == 0)
 				return yerr(c, key, "%s: duplicate key '%s'",
 				    what, key->text);
 	}
