@@ -73,6 +73,7 @@ int	 ydoc_load(const char *path, struct ynode **root, struct diag *);
 int	 ydoc_load_max(const char *path, size_t max, struct ynode **root,
 	    struct diag *);
 void	 ynode_free(struct ynode *);
+size_t	 ynode_bytes(const struct ynode *);
 int	 yerr(struct yctx *, const struct ynode *, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	 ymap_check(struct yctx *, const struct ynode *, const char *what,

@@ -80,8 +80,11 @@ yerr(struct yctx *c, const struct ynode *n, const char *fmt, ...)
  * A document's tree is allocated in chunks that its top node owns, not
  * one allocation a node: a set's plans hold millions of values, and their
  * mallocs and frees took longer than libyaml's reading of them.  Chunks
- * grow from YCHUNK_FIRST to YCHUNK_MAX bytes; a larger request gets a
- * chunk of its own.
+ * double from YCHUNK_FIRST to YCHUNK_MAX bytes, never past it (a chunk
+ * sized to a request between is doubled from there); a request larger
+ * than YCHUNK_MAX gets a chunk of its own, and the current one goes on
+ * taking the small.  So the chunks hold at most twice what the tree asks
+ * for plus one chunk, whatever the order of large and small values.
  */
 #define YCHUNK_FIRST ((size_t)8 << 10)
 #define YCHUNK_MAX ((size_t)1 << 20)
@@ -115,15 +118,13 @@ yarena_alloc(struct ychunk **a, size_t size)
 
 	size = (size + align - 1) / align * align;
 	if (c == NULL || c->size - c->used < size) {
-		want = c == NULL ? YCHUNK_FIRST : c->size < YCHUNK_MAX ?
+		want = c == NULL ? YCHUNK_FIRST : c->size < YCHUNK_MAX / 2 ?
 		    2 * c->size : YCHUNK_MAX;
 		if (want < size)
 			want = size;
 		c = xcalloc(1, sizeof(*c) + want);
 		c->size = want;
-		/* A chunk of its own for a large request: the current one
-		 * goes on taking the small. */
-		if (*a != NULL && want > YCHUNK_MAX) {
+		if (*a != NULL && size > YCHUNK_MAX) {
 			c->next = (*a)->next;
 			(*a)->next = c;
 		} else {
@@ -133,6 +134,18 @@ yarena_alloc(struct ychunk **a, size_t size)
 	}
 	c->used += size;
 	return (char *)c->data + c->used - size;
+}
+
+/* The bytes a document's tree takes: the chunks its top node owns. */
+size_t
+ynode_bytes(const struct ynode *n)
+{
+	const struct ychunk *c;
+	size_t total = 0;
+
+	for (c = n != NULL ? n->arena : NULL; c != NULL; c = c->next)
+		total += sizeof(*c) + c->size;
+	return total;
 }
 
 /* Frees a document's tree: a top node from ydoc_parse(), ydoc_load()

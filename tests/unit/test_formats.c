@@ -295,6 +295,40 @@ START_TEST(nesting_limit)
 }
 END_TEST
 
+/*
+ * A tree's memory stays within a small multiple of what it holds,
+ * whatever the order of its values: a 20,000-byte scalar first (its
+ * chunk, sized to it, is no power of two) and then 20,000 small ones.
+ * When a chunk doubled past the largest size was taken for a large
+ * request's own, every small value after the first 1.2 MB or so got a
+ * new 1.3 MB chunk: gigabytes for this document, and 16 GB for a host's
+ * state of 420 KB.
+ */
+START_TEST(tree_memory_bounded)
+{
+	size_t n = 0, i, cap = 128 << 10;
+	char *text = xcalloc(cap, 1);
+	struct diag d = { "" };
+	struct ynode *root;
+	const struct ynode *b;
+
+	n += (size_t)snprintf(text + n, cap - n, "a: \"");
+	for (i = 0; i < 20000; i++)
+		text[n++] = 'x';
+	n += (size_t)snprintf(text + n, cap - n, "\"\nb: [");
+	for (i = 0; i < 20000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s1", i ? "," : "");
+	n += (size_t)snprintf(text + n, cap - n, "]\n");
+	ck_assert_int_eq(ydoc_parse("t.yaml", (unsigned char *)text, n, &root,
+	    &d), 0);
+	ck_assert_ptr_nonnull(b = ymap_get(root, "b"));
+	ck_assert_uint_eq(b->nkids, 20000);
+	ck_assert_uint_lt(ynode_bytes(root), (size_t)4 << 20);
+	ynode_free(root);
+	free(text);
+}
+END_TEST
+
 /* The sample cases the tests plan (tests/lib/cases.sh), from the
  * project's directory. */
 START_TEST(cases_load)
@@ -698,6 +732,7 @@ suite_formats(void)
 	tcase_add_loop_test(tc, bad_input, 0,
 	    (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
 	tcase_add_test(tc, nesting_limit);
+	tcase_add_test(tc, tree_memory_bounded);
 	tcase_add_test(tc, cases_load);
 	suite_add_tcase(s, tc);
 	tcase_add_test(rt, manifest_round_trip);
