@@ -907,6 +907,63 @@ START_TEST(probe_kept_in_the_ledger)
 }
 END_TEST
 
+/*
+ * A set that is a probe says so in the ledger, and one that is not says
+ * nothing.  The first set of a file version, whose work (100 MiB at 10
+ * MB/s, about 10 s) ends well before its 20 s round, expires 2 s after
+ * its issue under --replan (opt.early): a probe.
+ */
+START_TEST(probe_recorded_in_the_ledger)
+{
+	char *dir = master_dir();
+	struct diag d = { "" };
+	struct plan_options opt = { METHOD_LP, 0, 0, 2, -1 };
+	char *lpath = xasprintf("%s/ledger.yaml", dir), *text;
+	struct master *m;
+	struct ledger *l;
+	struct plan **old, **plans;
+	struct round_stats st;
+	time_t now;
+	size_t h, len;
+
+	put(dir, "topology.yaml", "round: 20s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: 10MB/s}, {name: b, address: 192.0.2.2, root: /s, "
+	    "nic: 10MB/s}]}\n");
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
+	put_manifest(dir, "f", 100, 100, 1);
+	put_state(dir, "a", "f", 100, 0, "2026-11-25T07:59:59Z", NULL);
+	put_state(dir, "b", "f", 0, 0, "2026-11-25T07:59:59Z", NULL);
+	ck_assert_int_eq(time_parse("2026-11-25T08:00:00Z", &now), 0);
+	ck_assert_int_eq(master_load(dir, &m, 0), 0);
+	ck_assert_msg(ledger_load(lpath, &l, &d) == 0, "%s", d.msg);
+	ck_assert_int_eq(l->probe, 0);
+	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
+	ck_assert_ptr_null(strstr(text, "probe"));
+	free(text);
+	old = epoch_plans(m, l->epoch);
+	ck_assert_int_eq(plan_round_with(m, l, old, &opt, now, now + 20,
+	    &plans, &st), 0);
+	ck_assert_int_eq(st.probe, 1);
+	ck_assert_int_eq(st.expires - now, 2);
+	ck_assert_int_eq(l->probe, 1);
+	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
+	ck_assert_ptr_nonnull(strstr(text, "\nprobe: true\n"));
+	free(text);
+	for (h = 0; h < m->topology->nhosts; h++) {
+		plan_free(old[h]);
+		plan_free(plans[h]);
+	}
+	free(old);
+	free(plans);
+	ledger_free(l);
+	master_free(m);
+	free(lpath);
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_planner(void)
 {
@@ -927,6 +984,7 @@ suite_planner(void)
 	tcase_add_test(tc, bound_hand_worked);
 	tcase_add_test(tc, in_flight_saturated);
 	tcase_add_test(tc, probe_kept_in_the_ledger);
+	tcase_add_test(tc, probe_recorded_in_the_ledger);
 	suite_add_tcase(s, tc);
 	return s;
 }
