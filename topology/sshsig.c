@@ -520,6 +520,10 @@ sshsig_sign(const struct sshkey *k, const void *msg, size_t len,
 	return text;
 }
 
+/*
+ * Whether sigtext is key k's SSHSIG signature of msg in namespace
+ * 'sluice': 0 with *why NULL, or -1 with *why saying why not.
+ */
 int
 sshsig_verify(const struct sshkey *k, const void *msg, size_t len,
     const char *sigtext, size_t siglen, const char **why)
@@ -585,6 +589,7 @@ sshsig_verify(const struct sshkey *k, const void *msg, size_t len,
 	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
 	    EVP_DigestVerify(ctx, raw, nraw, data.b, data.len) != 1)
 		goto out;
+	*why = NULL;
 	rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);

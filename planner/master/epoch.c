@@ -664,19 +664,13 @@ read_brief_part(void *arg, size_t k)
 	else if (r->m->master_pub != NULL && sshsig_verify(r->m->master_pub,
 	    buf, len, sig, siglen, &why) != 0)
 		;
-	else {
-		/* sshsig_verify() leaves why set when the part verifies: a
-		 * part that then does not parse was said not to verify. */
-		why = NULL;
-		if (ydoc_parse_each(path, (unsigned char *)buf, len,
-		    brief_plan, &bd, &d) != 0)
-			snprintf(part->why, sizeof(part->why), "%s", d.msg);
-		else if (!bd.headed)
-			snprintf(part->why, sizeof(part->why), "%s: empty",
-			    path);
-		else
-			part->rc = 0;
-	}
+	else if (ydoc_parse_each(path, (unsigned char *)buf, len,
+	    brief_plan, &bd, &d) != 0)
+		snprintf(part->why, sizeof(part->why), "%s", d.msg);
+	else if (!bd.headed)
+		snprintf(part->why, sizeof(part->why), "%s: empty", path);
+	else
+		part->rc = 0;
 	if (why != NULL)
 		snprintf(part->why, sizeof(part->why), "%s: %s", path, why);
 	free(buf);

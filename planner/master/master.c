@@ -634,11 +634,9 @@ master_read_plan(const struct master *m, uint64_t epoch, size_t host,
 		if (read_file_max(fd, sigfile, O_NOFOLLOW, 16384, &sig,
 		    &siglen) != 0)
 			why = "its signature is missing or unreadable";
-		else if (sshsig_verify(m->master_pub, buf, len, sig, siglen,
-		    &why) != 0)
-			;
 		else
-			why = NULL;
+			(void)sshsig_verify(m->master_pub, buf, len, sig,
+			    siglen, &why);
 		if (why != NULL)
 			goto out;
 	}

@@ -329,6 +329,33 @@ START_TEST(tree_memory_bounded)
 }
 END_TEST
 
+/*
+ * A signature that verifies leaves no reason behind: callers go on to
+ * read what was signed and report their own trouble with it (a brief
+ * part that did not parse was said not to verify while the reason of the
+ * check before stayed set).  One that does not verify says why.
+ */
+START_TEST(signature_verifies_without_reason)
+{
+	static const char msg[] = "host: a\nepoch: 1\n";
+	struct sshkey k;
+	const char *why = "unset";
+	char *sig;
+	size_t siglen;
+
+	ck_assert_int_eq(sshkey_generate(&k), 0);
+	ck_assert_ptr_nonnull(sig = sshsig_sign(&k, msg, sizeof(msg) - 1,
+	    &siglen));
+	ck_assert_int_eq(sshsig_verify(&k, msg, sizeof(msg) - 1, sig, siglen,
+	    &why), 0);
+	ck_assert_ptr_null(why);
+	ck_assert_int_eq(sshsig_verify(&k, msg, sizeof(msg) - 2, sig, siglen,
+	    &why), -1);
+	ck_assert_str_eq(why, "does not verify");
+	free(sig);
+}
+END_TEST
+
 /* The sample cases the tests plan (tests/lib/cases.sh), from the
  * project's directory. */
 START_TEST(cases_load)
@@ -733,6 +760,7 @@ suite_formats(void)
 	    (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
 	tcase_add_test(tc, nesting_limit);
 	tcase_add_test(tc, tree_memory_bounded);
+	tcase_add_test(tc, signature_verifies_without_reason);
 	tcase_add_test(tc, cases_load);
 	suite_add_tcase(s, tc);
 	tcase_add_test(rt, manifest_round_trip);
