@@ -91,28 +91,38 @@ struct round {
 	struct plan	**old;
 	struct plan	**plans;
 	uint64_t	  was;
+	time_t		  now;		/* the issue */
 	struct round_stats st;
 };
 
 static void
-plan_once(const char *dir, enum method method, const char *now_text,
-    struct round *r)
+plan_once_with(const char *dir, const struct plan_options *opt,
+    const char *now_text, struct round *r)
 {
 	struct diag d = { "" };
-	struct plan_options opt = { method, 0, 0, 0, -1 };
 	char *lpath = xasprintf("%s/ledger.yaml", dir);
 	time_t now;
 
 	memset(r, 0, sizeof(*r));
 	ck_assert_int_eq(time_parse(now_text, &now), 0);
+	r->now = now;
 	ck_assert_msg(master_load(dir, &r->m, 0) == 0, "master");
 	ck_assert_msg(ledger_load(lpath, &r->l, &d) == 0, "%s", d.msg);
 	r->was = r->l->epoch;
 	r->old = epoch_plans(r->m, r->was);
 	epoch_plans_running(r->m, r->was, r->old, now);
-	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, &opt, now,
+	ck_assert_int_eq(plan_round_with(r->m, r->l, r->old, opt, now,
 	    now + (time_t)r->m->topology->round, &r->plans, &r->st), 0);
 	free(lpath);
+}
+
+static void
+plan_once(const char *dir, enum method method, const char *now_text,
+    struct round *r)
+{
+	struct plan_options opt = { method, 0, 0, 0, -1 };
+
+	plan_once_with(dir, &opt, now_text, r);
 }
 
 static void
@@ -805,45 +815,23 @@ END_TEST
  * 20 s round, so the set may end early.
  */
 static time_t
-expiry_after(const char *dir, int probe, struct ledger **lout)
+replan_after(const char *dir, int probe, struct round *r)
 {
-	struct diag d = { "" };
 	struct plan_options opt = { METHOD_LP, 0, 0, 2, -1 };
-	char *lpath = xasprintf("%s/ledger.yaml", dir);
-	struct master *m;
-	struct ledger *l;
-	struct plan **old, **plans;
-	struct round_stats st;
-	time_t now;
-	size_t h;
 
 	put(dir, "ledger.yaml", probe ?
 	    "epoch: 1\nissued: 2026-11-25T07:59:40Z\nmethod: lp\nprobe: true\n" :
 	    "epoch: 1\nissued: 2026-11-25T07:59:40Z\nmethod: lp\n");
-	ck_assert_int_eq(time_parse("2026-11-25T08:00:00Z", &now), 0);
-	ck_assert_int_eq(master_load(dir, &m, 0), 0);
-	ck_assert_msg(ledger_load(lpath, &l, &d) == 0, "%s", d.msg);
-	ck_assert_int_eq(l->probe, probe);
-	old = epoch_plans(m, l->epoch);
-	ck_assert_int_eq(plan_round_with(m, l, old, &opt, now, now + 20,
-	    &plans, &st), 0);
-	for (h = 0; h < m->topology->nhosts; h++) {
-		plan_free(old[h]);
-		plan_free(plans[h]);
-	}
-	free(old);
-	free(plans);
-	master_free(m);
-	free(lpath);
-	*lout = l;
-	return st.expires - now;
+	plan_once_with(dir, &opt, "2026-11-25T08:00:00Z", r);
+	return r->st.expires - r->now;
 }
 
 START_TEST(probe_kept_in_the_ledger)
 {
 	char *dir = master_dir();
 	struct diag d = { "" };
-	struct ledger *l, *back;
+	struct round r;
+	struct ledger *back;
 	char *text, *path;
 	size_t len, i, k;
 
@@ -882,24 +870,27 @@ START_TEST(probe_kept_in_the_ledger)
 	    "\n  - {op: 1/b/1, source: a, components: [], error: deadline, "
 	    "detail: plan expired}");
 	/* After a set that was no probe, the slow agent's set lasts the
-	 * round; the ledger written after it says no probe. */
-	ck_assert_int_eq(expiry_after(dir, 0, &l), 20);
-	ck_assert_int_eq(l->probe, 0);
-	ledger_free(l);
+	 * round; the ledger after it says no probe, and has no such key. */
+	ck_assert_int_eq(replan_after(dir, 0, &r), 20);
+	ck_assert_int_eq(r.l->probe, 0);
+	ck_assert_ptr_nonnull(text = ledger_format(r.l, &len));
+	ck_assert_ptr_null(strstr(text, "probe"));
+	free(text);
+	round_free(&r);
 	/* After a probe it ends when its work is done. */
-	ck_assert_int_lt(expiry_after(dir, 1, &l), 20);
-	/* That set is no probe (the set after one never is), and the
-	 * ledger says so, written and read back. */
-	ck_assert_int_eq(l->probe, 0);
-	l->probe = 1;
-	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
+	ck_assert_int_lt(replan_after(dir, 1, &r), 20);
+	/* That set is no probe (the set after one never is); a ledger
+	 * that says probe is read back so. */
+	ck_assert_int_eq(r.l->probe, 0);
+	r.l->probe = 1;
+	ck_assert_ptr_nonnull(text = ledger_format(r.l, &len));
 	ck_assert_ptr_nonnull(strstr(text, "\nprobe: true\n"));
 	path = xasprintf("%s/ledger.yaml", dir);
 	put(dir, "ledger.yaml", text);
 	ck_assert_msg(ledger_load(path, &back, &d) == 0, "%s", d.msg);
 	ck_assert_int_eq(back->probe, 1);
 	ledger_free(back);
-	ledger_free(l);
+	round_free(&r);
 	free(text);
 	free(path);
 	remove_tree(dir);
@@ -916,15 +907,10 @@ END_TEST
 START_TEST(probe_recorded_in_the_ledger)
 {
 	char *dir = master_dir();
-	struct diag d = { "" };
 	struct plan_options opt = { METHOD_LP, 0, 0, 2, -1 };
-	char *lpath = xasprintf("%s/ledger.yaml", dir), *text;
-	struct master *m;
-	struct ledger *l;
-	struct plan **old, **plans;
-	struct round_stats st;
-	time_t now;
-	size_t h, len;
+	struct round r;
+	char *text;
+	size_t len;
 
 	put(dir, "topology.yaml", "round: 20s\nblock_size: 1MiB\nsites:\n"
 	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
@@ -934,31 +920,14 @@ START_TEST(probe_recorded_in_the_ledger)
 	put_manifest(dir, "f", 100, 100, 1);
 	put_state(dir, "a", "f", 100, 0, "2026-11-25T07:59:59Z", NULL);
 	put_state(dir, "b", "f", 0, 0, "2026-11-25T07:59:59Z", NULL);
-	ck_assert_int_eq(time_parse("2026-11-25T08:00:00Z", &now), 0);
-	ck_assert_int_eq(master_load(dir, &m, 0), 0);
-	ck_assert_msg(ledger_load(lpath, &l, &d) == 0, "%s", d.msg);
-	ck_assert_int_eq(l->probe, 0);
-	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
-	ck_assert_ptr_null(strstr(text, "probe"));
-	free(text);
-	old = epoch_plans(m, l->epoch);
-	ck_assert_int_eq(plan_round_with(m, l, old, &opt, now, now + 20,
-	    &plans, &st), 0);
-	ck_assert_int_eq(st.probe, 1);
-	ck_assert_int_eq(st.expires - now, 2);
-	ck_assert_int_eq(l->probe, 1);
-	ck_assert_ptr_nonnull(text = ledger_format(l, &len));
+	plan_once_with(dir, &opt, "2026-11-25T08:00:00Z", &r);
+	ck_assert_int_eq(r.st.probe, 1);
+	ck_assert_int_eq(r.st.expires - r.now, 2);
+	ck_assert_int_eq(r.l->probe, 1);
+	ck_assert_ptr_nonnull(text = ledger_format(r.l, &len));
 	ck_assert_ptr_nonnull(strstr(text, "\nprobe: true\n"));
 	free(text);
-	for (h = 0; h < m->topology->nhosts; h++) {
-		plan_free(old[h]);
-		plan_free(plans[h]);
-	}
-	free(old);
-	free(plans);
-	ledger_free(l);
-	master_free(m);
-	free(lpath);
+	round_free(&r);
 	remove_tree(dir);
 	free(dir);
 }
