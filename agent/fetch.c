@@ -310,14 +310,47 @@ fallback_has(struct stream *st, const struct cursor *c)
 }
 
 /*
+ * Whether the op's relay source has begun its plan of this epoch or a
+ * later one (its ROOT/.sluice/began, store_mark_began()), read over the
+ * cursor's session to it: 1 when it has, or says something else than an
+ * epoch (a peer that may be running is not left), 0 when it has not (no
+ * such file, or an earlier epoch), -1 when the read failed (nothing is
+ * known).
+ */
+static int
+source_began(struct stream *st, const struct cursor *c)
+{
+	struct ssh_error e;
+	char *path = store_began_path(c->src->root), *buf = NULL;
+	size_t len;
+	uint64_t epoch = 0;
+	int rc;
+
+	ssh_lock(c->ssh);
+	rc = ssh_get(c->ssh, path, &buf, &len, 4096, &e);
+	ssh_unlock(c->ssh);
+	free(path);
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		return -1;
+	rc = store_parse_began(buf, &epoch) != 0 || epoch >=
+	    st->r->plan->epoch;
+	free(buf);
+	return rc;
+}
+
+/*
  * Decides whether the op is taken from its fallback, given the length n
  * of its source as read from the time when on.  From the fallback's time
  * on, a length that passes the op's offset, or a byte of the op read,
- * keeps the op on its source for good, as a failure (its source's) does;
- * one that does not switches it to its fallback, once the fallback host
- * has more than the offset (asked after n was read); until then nothing
- * is decided.  Returns SWITCHED when the op is taken from the fallback
- * and the cursor is not on it, else 0.
+ * keeps the op on its source for good, as a failure (its source's) does,
+ * and so does a source that has begun its plan (it is on its way: its
+ * own source is late, and leaving it would only add this host to the
+ * wait); one that does neither switches it to its fallback, once the
+ * fallback host has more than the offset (asked after n was read); until
+ * then nothing is decided.  Returns SWITCHED when the op is taken from
+ * the fallback and the cursor is not on it, else 0.
  */
 static int
 fallback_consider(struct stream *st, struct cursor *c, double when,
@@ -325,7 +358,7 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 {
 	struct job *j = st->j;
 	const struct op *o = j->op;
-	int decided = 0, open;
+	int decided = 0, open, began = 0;
 	char rate[32], what[300];
 
 	if (o->fallback == NULL || c->on_fallback)
@@ -334,12 +367,13 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 	open = !j->decided && !j->failed && when >= j->fallback_at &&
 	    j->first == 0 && n <= o->offset;
 	pthread_mutex_unlock(&j->lock);
-	if (open && !fallback_has(st, c))
+	if (open && ((began = source_began(st, c)) < 0 ||
+	    (began == 0 && !fallback_has(st, c))))
 		return 0;
 	pthread_mutex_lock(&j->lock);
 	if (!j->decided && !j->failed && when >= j->fallback_at) {
 		j->decided = decided = 1;
-		if (j->first == 0 && n <= o->offset) {
+		if (j->first == 0 && n <= o->offset && !began) {
 			j->switch_seen = n;
 			j->switch_when = when;
 			pace_cap(&j->pace, o->fallback->rate);
@@ -355,9 +389,15 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 		else
 			snprintf(what, sizeof(what), "there, not from %s",
 			    o->fallback->source.host);
-		printf("op %s: relay source %s has %" PRIu64 " at +%.1fs; "
-		    "taking it from %s\n", o->id, o->source.host, n, when -
-		    st->r->issued, what);
+		if (began)
+			printf("op %s: relay source %s has %" PRIu64 " at "
+			    "+%.1fs and has begun its plan; taking it from "
+			    "%s\n", o->id, o->source.host, n, when -
+			    st->r->issued, what);
+		else
+			printf("op %s: relay source %s has %" PRIu64 " at "
+			    "+%.1fs; taking it from %s\n", o->id,
+			    o->source.host, n, when - st->r->issued, what);
 		fflush(stdout);
 	}
 	return switched_away(j, c) ? SWITCHED : 0;

@@ -13,10 +13,12 @@
  * given up when one of them finds the file system full.
  */
 #define _GNU_SOURCE	/* O_DIRECT */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include "agent.h"
 
 #define META ".sluice"
+#define BEGAN "began"
 #define RESERVE "reserve"
 
 /* Whether err says the file system has no room for this user (ENOSPC,
@@ -125,6 +128,50 @@ store_len_path(const char *root, const char *name, uint64_t number)
 
 	free(esc);
 	return p;
+}
+
+/* ROOT/.sluice/began, where a relay's readers learn that its agent has
+ * begun a plan: "epoch N".  Written (store_mark_began()) before any op of
+ * the plan runs; a fallback is taken only from a relay that has not. */
+char *
+store_began_path(const char *root)
+{
+	return xasprintf("%s/%s/%s", root, META, BEGAN);
+}
+
+/*
+ * Records that this agent begins its plan of epoch: ROOT/.sluice/began,
+ * written whole and synced before the plan's first op.  Returns the
+ * monotonic time it was durable, from when the agent counts as begun,
+ * or INFINITY (said) when it could not be written: a relay that cannot
+ * say it began counts as not begun (it sheds, see job_init()).
+ */
+double
+store_mark_began(struct store *s, uint64_t epoch)
+{
+	char buf[48];
+	int n = snprintf(buf, sizeof(buf), "epoch %" PRIu64 "\n", epoch);
+
+	if (store_write_meta(s, BEGAN, buf, (size_t)n) != 0)
+		return INFINITY;
+	return clock_mono();
+}
+
+/* Parses a began file's text; returns 0 with the epoch, or -1. */
+int
+store_parse_began(const char *text, uint64_t *epoch)
+{
+	unsigned long long a;
+	char *end;
+
+	if (strncmp(text, "epoch ", 6) != 0 || !isdigit((unsigned char)text[6]))
+		return -1;
+	errno = 0;
+	a = strtoull(text + 6, &end, 10);
+	if (errno != 0 || (*end != '\n' && *end != '\0'))
+		return -1;
+	*epoch = a;
+	return 0;
 }
 
 /* Parses a .len file's text; returns 0 with the length, or -1. */

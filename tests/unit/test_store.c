@@ -292,6 +292,48 @@ START_TEST(reserve_held)
 END_TEST
 
 /*
+ * A plan begun is said in ROOT/.sluice/began, "epoch N", where peers read
+ * it (store_began_path()); a later plan's replaces it.  Only "epoch N" is
+ * an epoch: a peer's text that says anything else is not taken for one.
+ */
+START_TEST(began_marked)
+{
+	char *root = store_root();
+	char *path = store_began_path(root), *buf = NULL, *want;
+	struct store *s;
+	uint64_t e = 0;
+	size_t len;
+	double t0 = clock_mono(), at;
+
+	want = xasprintf("%s/.sluice/began", root);
+	ck_assert_str_eq(path, want);
+	ck_assert_int_eq(store_open(root, &s), 0);
+	at = store_mark_began(s, 41);
+	ck_assert(at >= t0 && at <= clock_mono());
+	ck_assert_int_eq(store_mark_began(s, 42) >= at, 1);
+	ck_assert_int_eq(store_read_meta(s, "began", &buf, &len), 0);
+	ck_assert_str_eq(buf, "epoch 42\n");
+	ck_assert_int_eq(store_parse_began(buf, &e), 0);
+	ck_assert_uint_eq(e, 42);
+	free(buf);
+	ck_assert_int_eq(store_parse_began("epoch 7", &e), 0);
+	ck_assert_uint_eq(e, 7);
+	ck_assert_int_eq(store_parse_began("epoch -7\n", &e), -1);
+	ck_assert_int_eq(store_parse_began("epoch \n", &e), -1);
+	ck_assert_int_eq(store_parse_began("epoch 7 8\n", &e), -1);
+	ck_assert_int_eq(store_parse_began("length 7\n", &e), -1);
+	ck_assert_int_eq(store_parse_began("epoch 99999999999999999999\n", &e),
+	    -1);
+	ck_assert_int_eq(store_parse_began("", &e), -1);
+	store_close(s);
+	free(want);
+	free(path);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
+/*
  * Whatever else is found at the reserve's name is never followed, written
  * through or waited on: a symbolic link, a FIFO and a second link to
  * another file are removed (the file they name untouched) and the next
@@ -348,6 +390,7 @@ suite_store(void)
 	tcase_add_test(tc, expose_crash_point);
 	tcase_add_test(tc, reserve_held);
 	tcase_add_test(tc, reserve_hostile);
+	tcase_add_test(tc, began_marked);
 	suite_add_tcase(s, tc);
 	return s;
 }
