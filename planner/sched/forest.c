@@ -1445,31 +1445,25 @@ grant_order(struct edge *e, size_t n)
 	return order;
 }
 
-/*
- * Grants the forest's edges their blocks at their filled rates, parents
- * first so that a relay's room counts what its source is given.  The
- * rest of the round is the LP's or the greedy fill's.
- */
-void
-sched_forest_grant(struct sched *s)
+/* Grants the edges of one pass (late[] == pass), in order. */
+static void
+grant_edges(struct sched *s, const struct edge *e, size_t n,
+    const size_t *order, const char *late, int pass)
 {
-	struct edge *e;
-	size_t n, i, *order;
+	size_t i;
 
-	if (s->forest_parent == NULL)
-		return;
-	e = forest_edges(s, &n);
-	fill_rates(s, e, n);
-	order = grant_order(e, n);
 	for (i = 0; i < n; i++) {
-		struct edge *x = &e[order[i]];
+		const struct edge *x = &e[order[i]];
 		struct candidate *c = &s->cands[x->cand];
 		uint64_t bs = sched_block_size(s, s->demands[c->demand].file);
 		/* Whole blocks, with room for the rounding of rates that
 		 * were filled to a demand's exact size. */
 		uint64_t k = (uint64_t)floor(x->rate * s->T / (double)bs +
-		    1e-6), room = sched_room(s, c);
+		    1e-6), room;
 
+		if (late[order[i]] != pass)
+			continue;
+		room = sched_room(s, c);
 		if (k > room)
 			k = room;
 		if (k == 0)
@@ -1478,6 +1472,43 @@ sched_forest_grant(struct sched *s)
 		c->blocks += k;
 		sched_charge(s, c, (double)k);
 	}
+}
+
+/*
+ * Grants the forest's edges their blocks at their filled rates, parents
+ * first so that a relay's room counts what its source is given.  The
+ * edges into hosts on time are filled and granted first, then those into
+ * hosts whose agents start late (sched_late()) from what they leave: a
+ * late agent's op holds its route for the whole plan and moves nothing
+ * until it starts, so an equal share of a relay's egress given to it is
+ * mostly lost to the hosts on time.  (The trees place a late host below
+ * those on time unless it holds more of the file; a host on time fed by
+ * one takes, in the first pass, what that host holds ahead of it.)  The
+ * rest of the round is the LP's or the greedy fill's.
+ */
+void
+sched_forest_grant(struct sched *s)
+{
+	struct edge *e;
+	size_t n, i, *order, nlate = 0;
+	char *late;
+	int pass;
+
+	if (s->forest_parent == NULL)
+		return;
+	e = forest_edges(s, &n);
+	order = grant_order(e, n);
+	late = xcalloc(n ? n : 1, 1);
+	for (i = 0; i < n; i++)
+		nlate += late[i] = sched_late(s, s->demands[s->cands[e[i].cand].
+		    demand].host) > 0;
+	for (pass = 0; pass < (nlate > 0 ? 2 : 1); pass++) {
+		for (i = 0; i < n; i++)
+			e[i].active = late[i] == pass && e[i].cap > 0;
+		fill_rates(s, e, n);
+		grant_edges(s, e, n, order, late, pass);
+	}
+	free(late);
 	free(order);
 	free(e);
 }
