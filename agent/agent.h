@@ -132,8 +132,8 @@ char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);
 char	*store_began_path(const char *root);
-double	 store_mark_began(struct store *, uint64_t epoch);
-int	 store_parse_began(const char *text, uint64_t *epoch);
+int	 store_mark_began(struct store *, uint64_t epoch, int ended);
+int	 store_parse_began(const char *text, uint64_t *epoch, int *ended);
 int	 store_write_meta(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_write_record(struct store *, const char *name, const void *,
@@ -163,9 +163,6 @@ struct pace {
 					 * INFINITY: none */
 	struct pace_shed *shed;		/* owned; NULL: none */
 	size_t		 nshed;
-	double		 began;		/* when the agent began the plan
-					 * (store_mark_began()); INFINITY: it
-					 * could not say so */
 	double		 next;		/* when the next slot begins */
 	double		 deadline;	/* no slot begins at or after it */
 	double		 credit;	/* seconds the next slot may begin
@@ -180,7 +177,6 @@ void	 pace_destroy(struct pace *);
 int	 pace_take(struct pace *, size_t n);
 void	 pace_shed(struct pace *, double at, double rate, uint64_t offset);
 void	 pace_passed(struct pace *, uint64_t length);
-void	 pace_began(struct pace *, double when);
 void	 pace_cap(struct pace *, double rate);
 double	 pace_rate(struct pace *, double when);
 

@@ -310,21 +310,21 @@ fallback_has(struct stream *st, const struct cursor *c)
 }
 
 /*
- * Whether the op's relay source has begun its plan of this epoch or a
+ * Whether the op's relay source is running a plan of this epoch or a
  * later one (its ROOT/.sluice/began, store_mark_began()), read over the
- * cursor's session to it: 1 when it has, or says something else than an
- * epoch (a peer that may be running is not left), 0 when it has not (no
- * such file, or an earlier epoch), -1 when the read failed (nothing is
- * known).
+ * cursor's session to it: 1 when it is, or says something else than a
+ * began (a peer that may be running is not left), 0 when it is not (no
+ * such file, an earlier epoch, or that plan's ops have stopped), -1 when
+ * the read failed (nothing is known).
  */
 static int
-source_began(struct stream *st, const struct cursor *c)
+source_running(struct stream *st, const struct cursor *c)
 {
 	struct ssh_error e;
 	char *path = store_began_path(c->src->root), *buf = NULL;
 	size_t len;
 	uint64_t epoch = 0;
-	int rc;
+	int rc, ended = 0;
 
 	ssh_lock(c->ssh);
 	rc = ssh_get(c->ssh, path, &buf, &len, 4096, &e);
@@ -334,8 +334,8 @@ source_began(struct stream *st, const struct cursor *c)
 		return 0;
 	if (rc != 0)
 		return -1;
-	rc = store_parse_began(buf, &epoch) != 0 || epoch >=
-	    st->r->plan->epoch;
+	rc = store_parse_began(buf, &epoch, &ended) != 0 ||
+	    (epoch >= st->r->plan->epoch && !ended);
 	free(buf);
 	return rc;
 }
@@ -344,13 +344,14 @@ source_began(struct stream *st, const struct cursor *c)
  * Decides whether the op is taken from its fallback, given the length n
  * of its source as read from the time when on.  From the fallback's time
  * on, a length that passes the op's offset, or a byte of the op read,
- * keeps the op on its source for good, as a failure (its source's) does,
- * and so does a source that has begun its plan (it is on its way: its
- * own source is late, and leaving it would only add this host to the
- * wait); one that does neither switches it to its fallback, once the
- * fallback host has more than the offset (asked after n was read); until
- * then nothing is decided.  Returns SWITCHED when the op is taken from
- * the fallback and the cursor is not on it, else 0.
+ * keeps the op on its source for good, as a failure (its source's) does;
+ * one that does not switches it to its fallback, once the source is
+ * running no plan of this epoch or a later one (one that is, is on its
+ * way: its own source is late, and leaving it would only add this host
+ * to the wait and take the fallback's share from the hosts below it)
+ * and the fallback host has more than the offset (each asked after n was
+ * read); until then nothing is decided.  Returns SWITCHED when the op is
+ * taken from the fallback and the cursor is not on it, else 0.
  */
 static int
 fallback_consider(struct stream *st, struct cursor *c, double when,
@@ -358,7 +359,7 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 {
 	struct job *j = st->j;
 	const struct op *o = j->op;
-	int decided = 0, open, began = 0;
+	int decided = 0, open;
 	char rate[32], what[300];
 
 	if (o->fallback == NULL || c->on_fallback)
@@ -367,13 +368,12 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 	open = !j->decided && !j->failed && when >= j->fallback_at &&
 	    j->first == 0 && n <= o->offset;
 	pthread_mutex_unlock(&j->lock);
-	if (open && ((began = source_began(st, c)) < 0 ||
-	    (began == 0 && !fallback_has(st, c))))
+	if (open && (source_running(st, c) != 0 || !fallback_has(st, c)))
 		return 0;
 	pthread_mutex_lock(&j->lock);
 	if (!j->decided && !j->failed && when >= j->fallback_at) {
 		j->decided = decided = 1;
-		if (j->first == 0 && n <= o->offset && !began) {
+		if (j->first == 0 && n <= o->offset) {
 			j->switch_seen = n;
 			j->switch_when = when;
 			pace_cap(&j->pace, o->fallback->rate);
@@ -389,15 +389,9 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 		else
 			snprintf(what, sizeof(what), "there, not from %s",
 			    o->fallback->source.host);
-		if (began)
-			printf("op %s: relay source %s has %" PRIu64 " at "
-			    "+%.1fs and has begun its plan; taking it from "
-			    "%s\n", o->id, o->source.host, n, when -
-			    st->r->issued, what);
-		else
-			printf("op %s: relay source %s has %" PRIu64 " at "
-			    "+%.1fs; taking it from %s\n", o->id,
-			    o->source.host, n, when - st->r->issued, what);
+		printf("op %s: relay source %s has %" PRIu64 " at +%.1fs; "
+		    "taking it from %s\n", o->id, o->source.host, n, when -
+		    st->r->issued, what);
 		fflush(stdout);
 	}
 	return switched_away(j, c) ? SWITCHED : 0;

@@ -10,9 +10,8 @@
  * of one op).
  *
  * The rate may drop from a time on: a relay's op sheds what a plan's
- * shed entry says from the entry's time, unless the agent had begun the
- * plan by then (pace_began()) or its durable length had passed the
- * entry's offset by then (the commit says when it passes,
+ * shed entry says from the entry's time, unless its durable length had
+ * passed the entry's offset by then (the commit says when it passes,
  * pace_passed()); an op taken from its fallback runs at most at the
  * fallback's rate (pace_cap()).  Each slot runs at the rate of the time
  * it begins, so from the moment a lower rate applies no window carries
@@ -33,7 +32,6 @@ pace_init(struct pace *p, double rate, double deadline)
 	p->cap = INFINITY;
 	p->shed = NULL;
 	p->nshed = 0;
-	p->began = INFINITY;
 	p->next = clock_mono();
 	p->deadline = deadline;
 	p->credit = 0;
@@ -89,18 +87,6 @@ pace_passed(struct pace *p, uint64_t length)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Tells the pace when the agent began the plan (monotonic): no shed
- * entry whose time is that or later applies.  A relay that began in time
- * is one its peers do not leave (they switch only from a relay that has
- * not begun by their fallback's time, which is later). */
-void
-pace_began(struct pace *p, double when)
-{
-	pthread_mutex_lock(&p->lock);
-	p->began = when;
-	pthread_mutex_unlock(&p->lock);
-}
-
 /* Holds the pace to at most rate bytes/s from its next slot on. */
 void
 pace_cap(struct pace *p, double rate)
@@ -119,8 +105,8 @@ rate_at(const struct pace *p, double when)
 	size_t i;
 
 	for (i = 0; i < p->nshed; i++)
-		if (when >= p->shed[i].at && !(p->began <= p->shed[i].at) &&
-		    !(p->shed[i].passed <= p->shed[i].at))
+		if (when >= p->shed[i].at && !(p->shed[i].passed <=
+		    p->shed[i].at))
 			shed += p->shed[i].rate;
 	return fmin(p->cap, p->rate - shed);
 }

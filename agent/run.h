@@ -132,8 +132,6 @@ struct runner {
 	const struct plan *plan;
 	double		 deadline;	/* the plan's expiry, monotonic */
 	double		 issued;	/* the plan's issue, monotonic */
-	double		 began;		/* when this agent said it began the
-					 * plan (store_mark_began()) */
 	struct job	*jobs;
 	size_t		 njobs;
 	size_t		*tasks;		/* job of each stream to run */

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,36 +129,34 @@ store_len_path(const char *root, const char *name, uint64_t number)
 	return p;
 }
 
-/* ROOT/.sluice/began, where a relay's readers learn that its agent has
- * begun a plan: "epoch N".  Written (store_mark_began()) before any op of
- * the plan runs; a fallback is taken only from a relay that has not. */
+/* ROOT/.sluice/began, where a relay's readers learn whether its agent is
+ * running a plan: "epoch N" from before the plan's first op until its
+ * last has stopped, then "epoch N ended" (store_mark_began()).  A peer
+ * leaves a relay for its fallback only when it is not running one of
+ * this epoch or later (fetch.c). */
 char *
 store_began_path(const char *root)
 {
 	return xasprintf("%s/%s/%s", root, META, BEGAN);
 }
 
-/*
- * Records that this agent begins its plan of epoch: ROOT/.sluice/began,
- * written whole and synced before the plan's first op.  Returns the
- * monotonic time it was durable, from when the agent counts as begun,
- * or INFINITY (said) when it could not be written: a relay that cannot
- * say it began counts as not begun (it sheds, see job_init()).
- */
-double
-store_mark_began(struct store *s, uint64_t epoch)
+/* Writes ROOT/.sluice/began whole and synced: the plan of epoch has
+ * begun, or (ended) its ops have all stopped.  Returns 0 or -1 (said). */
+int
+store_mark_began(struct store *s, uint64_t epoch, int ended)
 {
 	char buf[48];
-	int n = snprintf(buf, sizeof(buf), "epoch %" PRIu64 "\n", epoch);
+	int n = snprintf(buf, sizeof(buf), "epoch %" PRIu64 "%s\n", epoch,
+	    ended ? " ended" : "");
 
-	if (store_write_meta(s, BEGAN, buf, (size_t)n) != 0)
-		return INFINITY;
-	return clock_mono();
+	return store_write_meta(s, BEGAN, buf, (size_t)n);
 }
 
-/* Parses a began file's text; returns 0 with the epoch, or -1. */
+/* Parses a began file's text, "epoch N" or "epoch N ended", each with an
+ * optional newline and nothing after it; returns 0 with the epoch and
+ * whether it ended, or -1. */
 int
-store_parse_began(const char *text, uint64_t *epoch)
+store_parse_began(const char *text, uint64_t *epoch, int *ended)
 {
 	unsigned long long a;
 	char *end;
@@ -168,7 +165,14 @@ store_parse_began(const char *text, uint64_t *epoch)
 		return -1;
 	errno = 0;
 	a = strtoull(text + 6, &end, 10);
-	if (errno != 0 || (*end != '\n' && *end != '\0'))
+	if (errno != 0)
+		return -1;
+	*ended = strncmp(end, " ended", 6) == 0;
+	if (*ended)
+		end += 6;
+	if (*end == '\n')
+		end++;
+	if (*end != '\0')
 		return -1;
 	*epoch = a;
 	return 0;

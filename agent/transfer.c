@@ -476,10 +476,8 @@ deadline_of(const struct plan *p)
  * Sets up the job of op o, from the block its version already holds, on
  * its source src and its fallback's fb (NULL: none): the pace of its rate
  * with its shed entries, each at the plan's issue (issued, monotonic)
- * plus its time, none applying whose time is at or after the agent began
- * the plan (r->began), and already passed when the version's durable
- * length passes its offset now (it is not known when it did, so as late
- * as now).
+ * plus its time, and already passed when the version's durable length
+ * passes its offset now (it is not known when it did, so as late as now).
  */
 static void
 job_init(struct job *j, const struct op *o, struct version *v,
@@ -514,7 +512,6 @@ job_init(struct job *j, const struct op *o, struct version *v,
 	for (i = 0; i < o->nshed; i++)
 		pace_shed(&j->pace, r->issued + o->shed[i].at, o->shed[i].rate,
 		    o->shed[i].offset);
-	pace_began(&j->pace, r->began);
 	pace_passed(&j->pace, durable);
 	j->next = have > o->offset ? (have - o->offset) / o->block_size : 0;
 	if (j->next > o->nblocks)
@@ -596,10 +593,7 @@ report_op(const struct runner *r, const struct job *j)
 	for (i = 0; i < j->pace.nshed; i++) {
 		const struct pace_shed *e = &j->pace.shed[i];
 
-		if (j->pace.began <= e->at)
-			printf("; nothing shed for %s, begun at +%.2fs",
-			    o->shed[i].host, j->pace.began - r->issued);
-		else if (e->passed <= e->at)
+		if (e->passed <= e->at)
 			printf("; nothing shed for %s, byte %" PRIu64 " passed "
 			    "at +%.2fs", o->shed[i].host, e->offset,
 			    e->passed - r->issued);
@@ -679,7 +673,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	int commit_errors;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	pthread_t shower;
-	int rc = 0, progress_on, committing = 0;
+	int rc = 0, progress_on, committing = 0, began;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -695,10 +689,11 @@ plan_execute(const struct agent_config *c, struct store *s,
 		rc = -1;
 		goto out;
 	}
-	/* Said before any op runs: a peer whose relay this agent is leaves
-	 * it only while it has not begun (fetch.c), and a relay that began
-	 * in time sheds nothing for that peer (job_init()). */
-	r.began = store_mark_began(s, p->epoch);
+	/* Said before any op runs, and that they stopped once they have: a
+	 * peer whose relay this agent is leaves it for its fallback only
+	 * while it is running no plan of the peer's epoch or a later one
+	 * (fetch.c).  A write that fails leaves its peers the old rule. */
+	began = store_mark_began(s, p->epoch, 0) == 0;
 	for (i = n = 0; i < p->nops; i++) {
 		const struct op *o = &p->ops[i];
 		struct version *v = NULL;
@@ -741,6 +736,8 @@ plan_execute(const struct agent_config *c, struct store *s,
 	    pthread_create(&shower, NULL, progress, &r) == 0;
 	run_streams(&r, c->parallel);
 	r.finished = 1;
+	if (began)
+		(void)store_mark_began(s, p->epoch, 1);
 	if (progress_on)
 		pthread_join(shower, NULL);
 	commit_errors = commit_finish(&r.commit);

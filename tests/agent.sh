@@ -555,11 +555,10 @@ else fail "a reader far behind its relay: exit $rh_rc/$rc: $(cat "$W/ri.err" "$W
 # A second source for a relay's op.  fc's op (4 MiB at 400 MB/s: two
 # streams) names a relay as its source and g as its fallback, 2 s after
 # the plan's issue; its plans expire in 8 s.  A relay that never began
-# (fn: an empty root) or began only an earlier plan and holds nothing
-# (fz: its own source missing, in epoch 1) has nothing at that time and
-# has not begun fc's epoch: fc takes the whole op from g at the
-# fallback's rate (g holds the file), says so, and ends it with no
-# failure.  The same plans
+# (fn: an empty root) or ran and ended its plan holding nothing (fz: its
+# own source missing) has nothing at that time and runs no plan: fc
+# takes the whole op from g at the fallback's rate (g holds the file),
+# says so, and ends it with no failure.  The same plans
 # without the fallback leave fc with nothing: missing (fn never had the
 # file) or deadline (fz had 0).
 for h in fn fz fc fk fs fp; do conf $h; done
@@ -567,7 +566,7 @@ sed -i 's/^timeout: .*/timeout: 1s/' "$W/fz.yaml"
 "$mkplan" "$M" fz --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,40000000" > "$W/fz.plan"
 "$agent" run -c "$W/fz.yaml" "$W/fz.plan" 2>/dev/null
 [ -e "$W/roots/fz/.sluice/data%2Ff.bin@1.data" ] && [ "$(len_of fz)" -eq 0 ] &&
-    [ "$(cat "$W/roots/fz/.sluice/began")" = "epoch 1" ] && ok ||
+    [ "$(cat "$W/roots/fz/.sluice/began")" = "epoch 1 ended" ] && ok ||
     fail "a relay holding nothing: fz holds $(len_of fz), began $(cat "$W/roots/fz/.sluice/began")"
 e=0
 fb_life=$((8 + ${AGENT_SLACK:-0}))
@@ -608,23 +607,30 @@ rc=$?
 if [ $rc -eq 75 ] && grep -q "deadline: plan expired at 0 waiting for relay source fz, which has 0" "$W/fc.out" &&
     ! grep -q "taking it from fn" "$W/fc.out" && [ "$(len_of fc)" -eq 0 ]; then ok
 else fail "a fallback holding nothing was taken: exit $rc: $(cat "$W/fc.out")"; fi
-# A relay that has begun this epoch's plan is not left, though it holds
-# nothing at the fallback's time: it is waiting on its own source, and
-# fc waits with it (here until its plan expires), never taking the op
-# from g.  (Left, each level of a tree would leave the one above as soon
-# as one host above them was late.)
-"$mkplan" "$M" fz --epoch 8 --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,40000000" > "$W/fz.plan"
-"$agent" run -c "$W/fz.yaml" "$W/fz.plan" 2>/dev/null
+# A relay that runs a plan of fc's epoch or a later one is not left,
+# though it holds nothing at the fallback's time: it is waiting on its
+# own source, and fc waits with it; once its plan has ended, its began
+# says so and fc takes the op from g.  fz runs epoch 11 (fc's is 10) for
+# 6 s, waiting on fy, which holds nothing (its own fallback, from 5 s,
+# fn, holds nothing either); fc switches only after that, 4 s or more
+# after its issue.  (Left at once, each level of a tree would leave the
+# one above as soon as one host above them was late.)
+conf fy
 rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
-"$mkplan" "$M" fc --epoch 8 --expires-in $fb_life --op "$(src fz),0,$((4 * MIB)),400000000" \
-    --fallback "1=$(src g),2,20000000" > "$W/fc.plan"
+"$mkplan" "$M" fz --epoch 11 --expires-in $((6 + ${AGENT_SLACK:-0})) \
+    --op "$(src fy),0,$SIZE,40000000" --fallback "1=$(src fn),5,20000000" > "$W/fz.plan"
+"$agent" run -c "$W/fz.yaml" "$W/fz.plan" > /dev/null 2>&1 & fzp=$!
+until_true grep -qx "epoch 11" "$W/roots/fz/.sluice/began" || fail "fz did not say it began"
+"$mkplan" "$M" fc --epoch 10 --expires-in $((14 + ${AGENT_SLACK:-0})) \
+    --op "$(src fz),0,$((4 * MIB)),400000000" --fallback "1=$(src g),2,20000000" > "$W/fc.plan"
 "$agent" run -c "$W/fc.yaml" -v "$W/fc.plan" > "$W/fc.out" 2>&1
 rc=$?
-if [ $rc -eq 75 ] && [ "$(cat "$W/roots/fz/.sluice/began")" = "epoch 8" ] &&
-    grep -q "^op 8/fc/1: relay source fz has 0 at +[0-9.]*s and has begun its plan; taking it from there, not from g$" "$W/fc.out" &&
-    grep -q "deadline: plan expired at 0 waiting for relay source fz, which has 0" "$W/fc.out" &&
-    ! grep -q "from its fallback" "$W/fc.out" && [ "$(len_of fc)" -eq 0 ]; then ok
-else fail "a relay that began was left: exit $rc: $(cat "$W/fc.out")"; fi
+wait $fzp
+at=$(sed -n "s/^op 10\/fc\/1: relay source fz has 0 at +\([0-9.]*\)s; taking it from g at 160Mbit\/s$/\1/p" "$W/fc.out")
+if [ $rc -eq 0 ] && [ "$(len_of fc)" -eq $((4 * MIB)) ] && [ -n "$at" ] &&
+    awk "BEGIN {exit !($at >= 4)}" &&
+    [ "$(cat "$W/roots/fz/.sluice/began")" = "epoch 11 ended" ]; then ok
+else fail "a relay running its plan was left, or one that ended was not: exit $rc, at ${at:-never}: $(cat "$W/fc.out" "$W/roots/fz/.sluice/began")"; fi
 # A relay that holds the op's first block at the fallback's time keeps
 # the op: fc waits for more (it holds less than a read ahead), and once
 # fk has the rest fc takes the file from fk, never from g.
@@ -647,10 +653,10 @@ else fail "a relay holding the first block: exit $rc: $(cat "$W/fc.out")"; fi
 # What a relay's op sheds.  fs starts 5 s after its plan's issue with
 # nothing, past the time (1 s) of two shed entries of 3 MB/s each on its
 # 8 MB/s op: it runs at 2 MB/s from its first byte, its 8 MiB taking at
-# least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp begins its plan
-# before the time of its entry (1 MiB, at 3 s), so no peer leaves it:
-# it sheds nothing, holding three quarters of its 4 MB/s at least (its
-# 24 MiB shedding 3 MB/s from 3 s would average under 1.5 MB/s).
+# least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp passes the
+# offset of its entry (1 MiB, at 3 s) before that time: it sheds nothing,
+# holding three quarters of its 4 MB/s at least (its 24 MiB shedding
+# 3 MB/s from 3 s would average under 1.5 MB/s).
 "$mkplan" "$M" fs --issued-ago 5 --op "$(src g),0,$((8 * MIB)),8000000" \
     --shed "1=fc,1,0,3000000" --shed "1=fd,1,0,3000000" > "$W/fs.plan"
 "$agent" run -c "$W/fs.yaml" -v "$W/fs.plan" > "$W/fs.out" 2>&1
@@ -666,8 +672,8 @@ echo "agent: 8 MiB at 8 MB/s shedding 6 MB/s took ${took:-?}s" >&2
 rc=$?
 measured=$(sed -n 's/^op 1\/fp\/1: .*, \([0-9]*\) B\/s (allocated 4000000).*/\1/p' "$W/fp.out")
 if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$measured" -le 4200000 ] &&
-    grep -q "; nothing shed for fc, begun at +[0-9.]*s$" "$W/fp.out"; then ok
-else fail "nothing shed when begun in time: exit $rc: $(cat "$W/fp.out")"; fi
+    grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fp.out"; then ok
+else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fp.out")"; fi
 
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.

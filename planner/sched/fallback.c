@@ -4,8 +4,9 @@
  * source; if its agent starts late, or never, the op moves nothing all
  * round.  Such an op is given a second source: the host that feeds its
  * source that range.  The destination takes it, for the whole op, only
- * when at a stated time its source still has nothing of the range; the
- * source's own op from the same host gives up the same rate from that
+ * when from a stated time on its source still has nothing of the range
+ * and runs no plan of the round (ROOT/.sluice/began: one that runs it
+ * waits on its own source, and is waited for); the source's own op from the same host gives up the same rate from that
  * time unless it had passed the range's start by then (a shed entry).
  * So a fallback needs no capacity of its own: the destination no longer
  * uses its op's route, and the relay uses that much less of the route

@@ -232,8 +232,9 @@ agent_start(const struct sim *s, size_t h)
 	return SIM_AGENT_START + fmax(0, round + s->late[h] - s->clock);
 }
 
-/* When host h's agent says it began its plan (ROOT/.sluice/began),
- * seconds after its issue: never when it does not start. */
+/* When host h's agent says it runs its plan (ROOT/.sluice/began),
+ * seconds after its issue, until the plan expires: never when it does not
+ * start. */
 static double
 sim_began(const struct sim *s, size_t h)
 {
@@ -555,11 +556,12 @@ sim_pass_time(struct sim *s, struct plan **plans, size_t **slot,
  * The fallbacks and sheds of the round, as agents take them: an op is
  * taken from its fallback from the first moment, from the fallback's
  * time and its agent's start on, when its fallback's prefix has passed
- * its offset and its source's has not, nor has its source begun the plan,
- * at the fallback's rate or less; a relay's op whose agent had not begun
- * the plan by a shed entry's time, nor its prefix passed the entry's
- * offset, runs that much slower (for the whole op, which is what an
- * agent starting late does).  Both stick once taken.  Returns how many
+ * its offset and its source's has not, and its source is running no plan
+ * (its agent has not started: a plan runs until the set's expiry), at the
+ * fallback's rate or less; a relay's op whose prefix had not passed a
+ * shed entry's offset at the entry's time runs that much slower (for the
+ * whole op, which is what an agent starting late does and more than one
+ * that began on time does).  Both stick once taken.  Returns how many
  * were taken now.
  */
 static size_t
@@ -585,9 +587,8 @@ sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
 			 * from: the fallbacks they make room for may share
 			 * its fallback's route. */
 			for (k = 0; k < o->nshed; k++)
-				if (!r->shed[k] && agent_start(s, h) >
-				    o->shed[k].at && sim_pass_time(s, plans,
-				    slot, tm, h, (size_t)f, o->shed[k].offset) >
+				if (!r->shed[k] && sim_pass_time(s, plans, slot,
+				    tm, h, (size_t)f, o->shed[k].offset) >
 				    o->shed[k].at) {
 					r->shed[k] = 1;
 					r->shed_rate += o->shed[k].rate;
@@ -601,8 +602,8 @@ sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
 			    topology_host(t, o->fallback->source.host)) < 0)
 				continue;
 			/* From its time on, once the fallback has the first
-			 * block, if the source still has none and has not
-			 * begun the plan. */
+			 * block, if the source still has none and is not
+			 * running its plan. */
 			when = fmax(fmax(o->fallback->after, r->start),
 			    sim_pass_time(s, plans, slot, tm, (size_t)fb,
 			    (size_t)f, o->offset));

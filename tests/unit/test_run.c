@@ -133,34 +133,6 @@ START_TEST(pace_shed_entries)
 }
 END_TEST
 
-/*
- * An agent that began its plan by an entry's time sheds nothing for it:
- * its peer does not leave a relay that has begun.  One that began after
- * the time sheds from it, as before; and the length passing the offset
- * in time still exempts an entry (a relay that could not say it began).
- */
-START_TEST(pace_shed_unless_begun)
-{
-	struct pace p;
-	double now = clock_mono();
-
-	pace_init(&p, 1e6, now + 600);
-	pace_shed(&p, now + 10, 3e5, 8192);
-	pace_shed(&p, now + 20, 2e5, 8192);
-	pace_shed(&p, now + 30, 1e5, 4096);
-	ck_assert_double_eq_tol(pace_rate(&p, now + 40), 4e5, 1e-6);
-	pace_began(&p, now + 20);
-	ck_assert_double_eq_tol(pace_rate(&p, now + 15), 7e5, 1e-6);
-	ck_assert_double_eq_tol(pace_rate(&p, now + 40), 7e5, 1e-6);
-	pace_began(&p, now + 5);
-	ck_assert_double_eq_tol(pace_rate(&p, now + 40), 1e6, 1e-6);
-	pace_began(&p, INFINITY);
-	pace_passed(&p, 4097);
-	ck_assert_double_eq_tol(pace_rate(&p, now + 40), 5e5, 1e-6);
-	pace_destroy(&p);
-}
-END_TEST
-
 /* A fallback's rate caps the pace, sheds or not. */
 START_TEST(pace_capped)
 {
@@ -360,7 +332,6 @@ suite_run(void)
 	tcase_add_test(tc, pace_credit_given_back);
 	tcase_add_test(tc, pace_shed_entries);
 	tcase_add_test(tc, pace_capped);
-	tcase_add_test(tc, pace_shed_unless_begun);
 	tcase_add_test(tc, pace_shed_on_credit);
 	tcase_add_test(tc, pace_shed_while_running);
 	tcase_add_test(tc, poll_after_due);

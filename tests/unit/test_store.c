@@ -292,9 +292,10 @@ START_TEST(reserve_held)
 END_TEST
 
 /*
- * A plan begun is said in ROOT/.sluice/began, "epoch N", where peers read
- * it (store_began_path()); a later plan's replaces it.  Only "epoch N" is
- * an epoch: a peer's text that says anything else is not taken for one.
+ * A plan running is said in ROOT/.sluice/began, "epoch N", where peers
+ * read it (store_began_path()), and "epoch N ended" once its ops have
+ * stopped; a later plan's replaces it.  Only those two forms parse: a
+ * peer's text that says anything else is not taken for either.
  */
 START_TEST(began_marked)
 {
@@ -303,28 +304,40 @@ START_TEST(began_marked)
 	struct store *s;
 	uint64_t e = 0;
 	size_t len;
-	double t0 = clock_mono(), at;
+	int ended = -1;
 
 	want = xasprintf("%s/.sluice/began", root);
 	ck_assert_str_eq(path, want);
 	ck_assert_int_eq(store_open(root, &s), 0);
-	at = store_mark_began(s, 41);
-	ck_assert(at >= t0 && at <= clock_mono());
-	ck_assert_int_eq(store_mark_began(s, 42) >= at, 1);
-	ck_assert_int_eq(store_read_meta(s, "began", &buf, &len), 0);
-	ck_assert_str_eq(buf, "epoch 42\n");
-	ck_assert_int_eq(store_parse_began(buf, &e), 0);
-	ck_assert_uint_eq(e, 42);
-	free(buf);
-	ck_assert_int_eq(store_parse_began("epoch 7", &e), 0);
+	ck_assert_int_eq(store_mark_began(s, 41, 0), 0);
+	for (ended = 0; ended < 2; ended++) {
+		int said = -1;
+
+		ck_assert_int_eq(store_mark_began(s, 42, ended), 0);
+		ck_assert_int_eq(store_read_meta(s, "began", &buf, &len), 0);
+		ck_assert_str_eq(buf, ended ? "epoch 42 ended\n" :
+		    "epoch 42\n");
+		ck_assert_int_eq(store_parse_began(buf, &e, &said), 0);
+		ck_assert_uint_eq(e, 42);
+		ck_assert_int_eq(said, ended);
+		free(buf);
+	}
+	ck_assert_int_eq(store_parse_began("epoch 7", &e, &ended), 0);
 	ck_assert_uint_eq(e, 7);
-	ck_assert_int_eq(store_parse_began("epoch -7\n", &e), -1);
-	ck_assert_int_eq(store_parse_began("epoch \n", &e), -1);
-	ck_assert_int_eq(store_parse_began("epoch 7 8\n", &e), -1);
-	ck_assert_int_eq(store_parse_began("length 7\n", &e), -1);
-	ck_assert_int_eq(store_parse_began("epoch 99999999999999999999\n", &e),
+	ck_assert_int_eq(ended, 0);
+	ck_assert_int_eq(store_parse_began("epoch 8 ended", &e, &ended), 0);
+	ck_assert_uint_eq(e, 8);
+	ck_assert_int_eq(ended, 1);
+	ck_assert_int_eq(store_parse_began("epoch -7\n", &e, &ended), -1);
+	ck_assert_int_eq(store_parse_began("epoch \n", &e, &ended), -1);
+	ck_assert_int_eq(store_parse_began("epoch 7 8\n", &e, &ended), -1);
+	ck_assert_int_eq(store_parse_began("epoch 7 endedx\n", &e, &ended),
 	    -1);
-	ck_assert_int_eq(store_parse_began("", &e), -1);
+	ck_assert_int_eq(store_parse_began("epoch 7\njunk", &e, &ended), -1);
+	ck_assert_int_eq(store_parse_began("length 7\n", &e, &ended), -1);
+	ck_assert_int_eq(store_parse_began("epoch 99999999999999999999\n", &e,
+	    &ended), -1);
+	ck_assert_int_eq(store_parse_began("", &e, &ended), -1);
 	store_close(s);
 	free(want);
 	free(path);
