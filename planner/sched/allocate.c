@@ -617,19 +617,23 @@ allocate_once(struct sched *s)
 }
 
 /* 1 when every demand got all it needs; with plans that end early
- * (s->early), every demand of a host whose agent starts on time: those of
- * late agents are not waited for (early_expiry() in emit.c), and sizing
- * the ops for them would hold the hosts on time to the late ones' pace. */
+ * (s->early), every demand of a host whose agent starts on time, where
+ * there is one: those of late agents are not waited for (early_expiry()
+ * in emit.c), and sizing the ops for them would hold the hosts on time
+ * to the late ones' pace. */
 static int
 all_served(const struct sched *s)
 {
 	size_t i;
+	int skip_late = 0;
 
+	for (i = 0; s->early > 0 && i < s->ndemands && !skip_late; i++)
+		skip_late = sched_late(s, s->demands[i].host) == 0;
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
 		uint64_t bs = sched_block_size(s, d->file);
 
-		if (s->early > 0 && sched_late(s, d->host) > 0)
+		if (skip_late && sched_late(s, d->host) > 0)
 			continue;
 		if (granted(s, (long)i) < sched_blocks_of(s, d->file, d->want) -
 		    d->have / bs)

@@ -282,7 +282,8 @@ late_slack(const struct sched *s)
 
 /*
  * How late host h's agent starts, for its place in the trees: 0 when
- * within late_slack() of the earliest agent's start, else its start.
+ * within late_slack() of the earliest agent's start (s->late_after),
+ * else its start.
  * Those that start late come last in their site's order: a parent
  * starts before the hosts below it.  Valid once sched_forest() has found
  * the earliest start.
@@ -290,7 +291,7 @@ late_slack(const struct sched *s)
 double
 sched_late(const struct sched *s, size_t h)
 {
-	return s->start[h] > s->earliest + late_slack(s) ? s->start[h] : 0;
+	return s->start[h] > s->late_after ? s->start[h] : 0;
 }
 
 /*
@@ -905,6 +906,10 @@ sched_forest(struct sched *s)
 		    s->m->states[i]->has_start)
 			earliest = fmin(earliest, s->start[i]);
 	s->earliest = isinf(earliest) ? 0 : earliest;
+	/* Fixed here, at the round's length: the allocation's ladder sizes
+	 * ops for shorter times (s->T), and who is late must not change
+	 * from one of its steps to the next. */
+	s->late_after = s->earliest + late_slack(s);
 	for (i = 0; i < ns; i++) {
 		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
 		    sizeof(struct member));

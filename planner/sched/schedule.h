@@ -101,6 +101,9 @@ struct sched {
 					 * says (0 when it does not) */
 	double		 earliest;	/* the earliest a state says
 					 * (forest.c) */
+	double		 late_after;	/* an agent starting after this is
+					 * late: the earliest and the slack
+					 * at the round's length (forest.c) */
 	char		*silent;	/* per host: did not report on its last
 					 * plan, which has expired: relays
 					 * nothing (round.c) */
