@@ -140,18 +140,6 @@ store_began_path(const char *root)
 	return xasprintf("%s/%s/%s", root, META, BEGAN);
 }
 
-/* Writes ROOT/.sluice/began whole and synced: the plan of epoch has
- * begun, or (ended) its ops have all stopped.  Returns 0 or -1 (said). */
-int
-store_mark_began(struct store *s, uint64_t epoch, int ended)
-{
-	char buf[48];
-	int n = snprintf(buf, sizeof(buf), "epoch %" PRIu64 "%s\n", epoch,
-	    ended ? " ended" : "");
-
-	return store_write_meta(s, BEGAN, buf, (size_t)n);
-}
-
 /* Parses a began file's text, "epoch N" or "epoch N ended", each with an
  * optional newline and nothing after it; returns 0 with the epoch and
  * whether it ended, or -1. */
@@ -321,6 +309,30 @@ overwrite_meta(struct store *s, const char *name, const void *buf,
 		return -1;
 	}
 	return close(fd);
+}
+
+/* Writes ROOT/.sluice/began whole and synced: the plan of epoch has
+ * begun, or (ended) its ops have all stopped.  On a full file system it
+ * is overwritten in place, as a length record is (write_len()); where
+ * even that finds no room it is left as it was, quietly: the run's
+ * nospace failure says why, and a peer that reads no begun plan leaves
+ * this relay only as the plan's shed entries allow.  Returns 0 or -1. */
+int
+store_mark_began(struct store *s, uint64_t epoch, int ended)
+{
+	char buf[48];
+	int n = snprintf(buf, sizeof(buf), "epoch %" PRIu64 "%s\n", epoch,
+	    ended ? " ended" : "");
+	int err;
+
+	if (replace_meta(s, BEGAN, buf, (size_t)n) == 0)
+		return 0;
+	err = errno;
+	if (store_full(err) && overwrite_meta(s, BEGAN, buf, (size_t)n) == 0)
+		return 0;
+	if (!store_full(err))
+		warnx_("%s/%s/%s: %s", s->root, META, BEGAN, strerror(err));
+	return -1;
 }
 
 /* Reads ROOT/.sluice/NAME; returns 0, or -1 with errno (ENOENT quietly). */

@@ -106,7 +106,9 @@ avail=$(df -B1 --output=avail "$W/full" | tail -1)
 # next 4 MiB rewrites bytes whose room is held, and the record that
 # covers them is written in place: the progress is kept, and the run's
 # own records take the room the store held for them (its epoch: exit 0;
-# only the plan's copy, kept for the operator, finds no room).
+# only the plan's copy, kept for the operator, finds no room).  What it
+# tells its peers of the plan it runs is written in place as well:
+# "epoch 2 ended", quietly.
 small fill size=12m
 fetch fill 1 0 $((8 * MIB)) 200000000 || fail "fill: first 8 MiB: $(cat "$W/fill.err")"
 printf 'length %d\nsize %d\n' $((4 * MIB)) $((24 * MIB)) > "$W/fill/.sluice/f.bin@1.len"
@@ -115,8 +117,9 @@ fetch fill 2 $((4 * MIB)) $((4 * MIB)) 200000000
 rc=$?
 len=$(sed -n 's/^length //p' "$W/fill/.sluice/f.bin@1.len" 2>/dev/null)
 if [ $rc -eq 0 ] && [ "${len:-0}" -eq $((8 * MIB)) ] && cmp -s -n "$len" "$W/f.bin" "$W/fill/.sluice/f.bin@1.data" &&
-    [ "$(cat "$W/fill/.sluice/epoch")" = 2 ] && ! grep -v 'plan\.yaml: ' "$W/fill.err" | grep -q .; then ok
-else fail "length record on a full file system: exit $rc, length ${len:-none}: $(cat "$W/fill.err")"; fi
+    [ "$(cat "$W/fill/.sluice/epoch")" = 2 ] && ! grep -v 'plan\.yaml: ' "$W/fill.err" | grep -q . &&
+    [ "$(cat "$W/fill/.sluice/began")" = "epoch 2 ended" ]; then ok
+else fail "length record on a full file system: exit $rc, length ${len:-none}, began $(cat "$W/fill/.sluice/began"): $(cat "$W/fill.err")"; fi
 
 # A file system full to the last byte of what was verified: the next
 # block finds no room and nothing past the durable length can be given
