@@ -140,6 +140,26 @@ store_began_path(const char *root)
 	return xasprintf("%s/%s/%s", root, META, BEGAN);
 }
 
+/* The number after prefix at the start of text, digits only, into *v,
+ * and where it ends; returns 0, or -1 when there is none or it is too
+ * large. */
+static int
+prefixed_number(const char *text, const char *prefix,
+    unsigned long long *v, const char **end)
+{
+	size_t n = strlen(prefix);
+	char *e;
+
+	if (strncmp(text, prefix, n) != 0 || !isdigit((unsigned char)text[n]))
+		return -1;
+	errno = 0;
+	*v = strtoull(text + n, &e, 10);
+	if (errno != 0)
+		return -1;
+	*end = e;
+	return 0;
+}
+
 /* Parses a began file's text, "epoch N" or "epoch N ended", each with an
  * optional newline and nothing after it; returns 0 with the epoch and
  * whether it ended, or -1. */
@@ -147,13 +167,9 @@ int
 store_parse_began(const char *text, uint64_t *epoch, int *ended)
 {
 	unsigned long long a;
-	char *end;
+	const char *end;
 
-	if (strncmp(text, "epoch ", 6) != 0 || !isdigit((unsigned char)text[6]))
-		return -1;
-	errno = 0;
-	a = strtoull(text + 6, &end, 10);
-	if (errno != 0)
+	if (prefixed_number(text, "epoch ", &a, &end) != 0)
 		return -1;
 	*ended = strncmp(end, " ended", 6) == 0;
 	if (*ended)
@@ -166,18 +182,16 @@ store_parse_began(const char *text, uint64_t *epoch, int *ended)
 	return 0;
 }
 
-/* Parses a .len file's text; returns 0 with the length, or -1. */
+/* Parses a .len file's text (its first line, "length N"); returns 0 with
+ * the length, or -1. */
 int
 store_parse_len(const char *text, uint64_t *length)
 {
 	unsigned long long a;
-	char *end;
+	const char *end;
 
-	if (strncmp(text, "length ", 7) != 0)
-		return -1;
-	errno = 0;
-	a = strtoull(text + 7, &end, 10);
-	if (errno != 0 || end == text + 7 || (*end != '\n' && *end != '\0'))
+	if (prefixed_number(text, "length ", &a, &end) != 0 ||
+	    (*end != '\n' && *end != '\0'))
 		return -1;
 	*length = a;
 	return 0;

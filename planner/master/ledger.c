@@ -16,8 +16,8 @@
 
 /* "horizon" and "ahead" were an earlier version's look-ahead: read past. */
 static const char *const ledger_keys[] = { "epoch", "issued", "method",
-	"probe", "components", "reports", "picture", "changes", "stalled", "horizon",
-	"ahead", NULL };
+	"probe", "components", "reports", "picture", "changes", "stalled",
+	"horizon", "ahead", NULL };
 static const char *const count_keys[] = { "name", "count", "hard",
 	"failed", "since", "reason", "retry", "witness", "witnesses",
 	"culprit", "culprits", "strikes", "entry", NULL };

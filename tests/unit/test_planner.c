@@ -826,6 +826,23 @@ replan_after(const char *dir, int probe, struct round *r)
 	return r->st.expires - r->now;
 }
 
+/* A master directory of one site of two hosts, a and b, each of NIC
+ * nic, in 20 s rounds, and one file f of nblocks MiB, a's, published
+ * whole. */
+static void
+put_pair(const char *dir, const char *nic, uint64_t nblocks)
+{
+	char *topo = xasprintf("round: 20s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
+	    "nic: %s}, {name: b, address: 192.0.2.2, root: /s, nic: %s}]}\n",
+	    nic, nic);
+
+	put(dir, "topology.yaml", topo);
+	free(topo);
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
+	put_manifest(dir, "f", nblocks, nblocks, 1);
+}
+
 START_TEST(probe_kept_in_the_ledger)
 {
 	char *dir = master_dir();
@@ -835,12 +852,7 @@ START_TEST(probe_kept_in_the_ledger)
 	char *text, *path;
 	size_t len, i, k;
 
-	put(dir, "topology.yaml", "round: 20s\nblock_size: 1MiB\nsites:\n"
-	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
-	    "nic: 100MB/s}, {name: b, address: 192.0.2.2, root: /s, "
-	    "nic: 100MB/s}]}\n");
-	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
-	put_manifest(dir, "f", 8, 8, 1);
+	put_pair(dir, "100MB/s", 8);
 	/* Epoch 1's plan for b: 8 MiB from a, done by 08:00:00. */
 	text = xstrdup("host: b\nepoch: 1\nissued: 2026-11-25T07:59:40Z\n"
 	    "expires: 2026-11-25T08:00:00Z\nfileset: [{name: f, version: 1}]\n"
@@ -912,12 +924,7 @@ START_TEST(probe_recorded_in_the_ledger)
 	char *text;
 	size_t len;
 
-	put(dir, "topology.yaml", "round: 20s\nblock_size: 1MiB\nsites:\n"
-	    "  - {name: A, hosts: [{name: a, address: 192.0.2.1, root: /s, "
-	    "nic: 10MB/s}, {name: b, address: 192.0.2.2, root: /s, "
-	    "nic: 10MB/s}]}\n");
-	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a}]\n");
-	put_manifest(dir, "f", 100, 100, 1);
+	put_pair(dir, "10MB/s", 100);
 	put_state(dir, "a", "f", 100, 0, "2026-11-25T07:59:59Z", NULL);
 	put_state(dir, "b", "f", 0, 0, "2026-11-25T07:59:59Z", NULL);
 	plan_once_with(dir, &opt, "2026-11-25T08:00:00Z", &r);

@@ -338,6 +338,13 @@ START_TEST(began_marked)
 	ck_assert_int_eq(store_parse_began("epoch 99999999999999999999\n", &e,
 	    &ended), -1);
 	ck_assert_int_eq(store_parse_began("", &e, &ended), -1);
+	/* A length record parses the same way: digits only, its first
+	 * line. */
+	ck_assert_int_eq(store_parse_len("length 5\nsize 9\n", &e), 0);
+	ck_assert_uint_eq(e, 5);
+	ck_assert_int_eq(store_parse_len("length -1\n", &e), -1);
+	ck_assert_int_eq(store_parse_len("length  5\n", &e), -1);
+	ck_assert_int_eq(store_parse_len("length 5x\n", &e), -1);
 	store_close(s);
 	free(want);
 	free(path);
