@@ -799,6 +799,246 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 		}
 }
 
+/* ------------------------------------------------------------------ */
+/* Evening the hosts' egress                                          */
+
+/* Host h's streams over its egress, with more of them: 0 when its
+ * egress is unlimited. */
+static double
+host_load(const struct sched *s, const unsigned *kids, size_t h,
+    unsigned more)
+{
+	double out = s->t->hosts[h].nic_out;
+
+	return out == CAP_UNLIMITED ? 0 : (double)(kids[h] + more) / out;
+}
+
+/* A site's hosts while their trees are evened: for each of them
+ * (index in the site) and file, its depth in the site's tree. */
+struct evening {
+	const struct site *st;
+	size_t		*at;		/* per host: its index in the site */
+	size_t		*depth;		/* index * nfiles + file */
+	char		*busy;		/* per index: sheds nothing more */
+};
+
+/* The depths of file f's tree in the site: parents within it first. */
+static void
+evening_depths(const struct sched *s, struct evening *ev, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, n = ev->st->nhosts, j;
+
+	for (j = 0; j < n; j++)
+		ev->depth[j * nf + f] = site_depth(s, ev->st->hosts[j], f);
+}
+
+/* What one stream of host c's ingress moves in the round: its share of
+ * the NIC among the files it needs; INFINITY when unlimited. */
+static double
+stream_round(const struct sched *s, size_t c)
+{
+	size_t nf = s->m->fileset->nfiles, g, n = 0;
+	double in = s->t->hosts[c].nic_in;
+
+	if (in == CAP_UNLIMITED)
+		return INFINITY;
+	for (g = 0; g < nf; g++)
+		n += wants(s, c, g);
+	return in * SCHED_PAYLOAD_SHARE / (double)(n ? n : 1) * s->T;
+}
+
+/*
+ * Whether host y may take child c of file f from its parent x within
+ * their site.  Either y is fed the file by the forest, comes before c in
+ * the file's order (so holds as much, and no cycle forms) and is no
+ * deeper than x (one level deeper where c needs more of the file than a
+ * stream of its ingress moves in the round: there a hop's delay costs
+ * less than the share of egress the move frees); or y needs none of the
+ * file, holds all c wants, and is not the site's first in the file's
+ * order (which feeds only the first host that needs it: the generator
+ * sends each byte once).  And y may serve, and starts late only if c
+ * does.
+ */
+static int
+may_adopt(const struct sched *s, const struct evening *ev, size_t y,
+    size_t c, size_t x, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles;
+	long k = s->demand_of[c * nf + f];
+
+	if (y == c || y == x || !s->source_ok[y] || s->silent[y] ||
+	    (sched_late(s, y) > 0 && !(sched_late(s, c) > 0)) || k < 0)
+		return 0;
+	if (!wants(s, y, f))
+		return s->forest_rank[y * nf + f] > 0 &&
+		    sched_held(s, y, f) >= s->demands[k].want;
+	return s->forest_parent[y * nf + f] >= 0 &&
+	    s->forest_rank[y * nf + f] < s->forest_rank[c * nf + f] &&
+	    sched_held(s, y, f) >= sched_held(s, c, f) &&
+	    ev->depth[ev->at[y] * nf + f] <= ev->depth[ev->at[x] * nf + f] +
+	    ((double)(s->demands[k].want - s->demands[k].have) >
+	    stream_round(s, c));
+}
+
+/* Moves child c of file f from its parent x to y. */
+static void
+adopt(struct sched *s, struct evening *ev, unsigned *kids,
+    unsigned *fkids, size_t c, size_t x, size_t y, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles;
+
+	s->forest_parent[c * nf + f] = (long)y;
+	kids[x]--;
+	fkids[x * nf + f]--;
+	kids[y]++;
+	fkids[y * nf + f]++;
+	evening_depths(s, ev, f);
+}
+
+/*
+ * Whether late host x, feeding host c (not late) file f, holds too
+ * little ahead of it to cover its wait: what c's share of its ingress
+ * (one stream of each file it needs) would move from c's start to x's.
+ */
+static int
+late_parent_starves(const struct sched *s, size_t x, size_t c, size_t f)
+{
+	if (!(sched_late(s, x) > 0) || sched_late(s, c) > 0)
+		return 0;
+	return (double)sched_held(s, x, f) < (double)sched_held(s, c, f) +
+	    stream_round(s, c) / s->T * (s->start[x] - s->start[c]);
+}
+
+/* Of the hosts of the site that may take child c of file f from x, the
+ * least busy with one more stream, and under limit; -1 when none. */
+static long
+adopter(const struct sched *s, const struct evening *ev,
+    const unsigned *kids, size_t c, size_t x, size_t f, double limit,
+    double *load)
+{
+	size_t nf = s->m->fileset->nfiles, k;
+	long best = -1;
+
+	for (k = 0; k < ev->st->nhosts; k++) {
+		size_t y = ev->st->hosts[k];
+		double l = host_load(s, kids, y, 1);
+
+		if (!(l < limit) || !may_adopt(s, ev, y, c, x, f))
+			continue;
+		if (best < 0 || l < *load || (l == *load &&
+		    ev->depth[k * nf + f] < ev->depth[ev->at[best] * nf + f])) {
+			best = (long)y;
+			*load = l;
+		}
+	}
+	return best;
+}
+
+/*
+ * Evens the streams the hosts of a site feed, over their egress.  The
+ * trees are built a file at a time, and where what the hosts hold orders
+ * them (as after a round that some missed) the same hosts come first in
+ * every file and feed the streams of several: each runs at a share of
+ * their egress and holds back the whole subtree below it.
+ * First, a host on time that a late one feeds, holding too little ahead
+ * of it to cover its wait (late_parent_starves()), moves to a host that
+ * may take it (may_adopt()) and would be no busier than the busiest.
+ * Then, while the busiest host of the site feeds a child within it that
+ * another may take and would then be less busy than the busiest was, the
+ * child moves to the least busy of those, then the shallowest.  Each
+ * move takes a stream from a busiest host to one left less busy than it
+ * was: the loads, sorted, fall in lexicographic order, so it ends.
+ */
+static void
+site_even(struct sched *s, struct evening *ev, unsigned *kids,
+    unsigned *fkids)
+{
+	const struct site *st = ev->st;
+	size_t nf = s->m->fileset->nfiles, n = st->nhosts, j, f;
+	double most = 0, load;
+	long x, y;
+
+	for (j = 0; j < n; j++) {
+		ev->at[st->hosts[j]] = j;
+		ev->busy[j] = 0;
+		most = fmax(most, host_load(s, kids, st->hosts[j], 0));
+	}
+	for (f = 0; f < nf; f++)
+		evening_depths(s, ev, f);
+	for (j = 0; j < n; j++)
+		for (f = 0; f < nf; f++) {
+			size_t c = st->hosts[j];
+
+			x = s->forest_parent[c * nf + f];
+			if (x < 0 || s->t->hosts[x].site != s->t->hosts[c].site ||
+			    !late_parent_starves(s, (size_t)x, c, f))
+				continue;
+			y = adopter(s, ev, kids, c, (size_t)x, f, most * (1 +
+			    1e-9), &load);
+			if (y >= 0)
+				adopt(s, ev, kids, fkids, c, (size_t)x,
+				    (size_t)y, f);
+		}
+	for (;;) {
+		size_t bc = 0, bf = 0;
+		long by = -1;
+		double bl = INFINITY;
+
+		for (j = 0, x = -1; j < n; j++)
+			if (!ev->busy[j] && kids[st->hosts[j]] > 1 && (x < 0 ||
+			    host_load(s, kids, st->hosts[j], 0) >
+			    host_load(s, kids, (size_t)x, 0)))
+				x = (long)st->hosts[j];
+		if (x < 0 || !(host_load(s, kids, (size_t)x, 0) > 0))
+			break;
+		for (j = 0; j < n; j++)
+			for (f = 0; f < nf; f++) {
+				size_t c = st->hosts[j];
+
+				if (s->forest_parent[c * nf + f] != x ||
+				    (y = adopter(s, ev, kids, c, (size_t)x, f,
+				    host_load(s, kids, (size_t)x, 0), &load)) < 0)
+					continue;
+				if (by < 0 || load < bl || (load == bl &&
+				    ev->depth[ev->at[y] * nf + f] <
+				    ev->depth[ev->at[by] * nf + bf])) {
+					bc = c;
+					bf = f;
+					by = y;
+					bl = load;
+				}
+			}
+		if (by < 0)
+			ev->busy[ev->at[x]] = 1;
+		else
+			adopt(s, ev, kids, fkids, bc, (size_t)x, (size_t)by,
+			    bf);
+	}
+}
+
+/* Evens every site's trees (site_even()). */
+static void
+forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
+{
+	const struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, most = 1, v;
+	struct evening ev;
+
+	for (v = 0; v < t->nsites; v++)
+		if (t->sites[v].nhosts > most)
+			most = t->sites[v].nhosts;
+	ev.at = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(size_t));
+	ev.depth = xcalloc(most * (nf ? nf : 1), sizeof(size_t));
+	ev.busy = xcalloc(most, 1);
+	for (v = 0; v < t->nsites; v++) {
+		ev.st = &t->sites[v];
+		site_even(s, &ev, kids, fkids);
+	}
+	free(ev.at);
+	free(ev.depth);
+	free(ev.busy);
+}
+
 /* Takes a file's tree of sites off (sign -1) or puts it on (+1) the
  * counts of streams per site and per WAN resource. */
 static void
@@ -987,6 +1227,7 @@ sched_forest(struct sched *s)
 			}
 	}
 	forest_heads(s, up, kids, fkids);
+	forest_even(s, kids, fkids);
 	for (i = 0; i < ns; i++) {
 		free(sh[i].e);
 		free(sh[i].depth);

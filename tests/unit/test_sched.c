@@ -3,7 +3,8 @@
  * memory: a master with no directory behind it, its holdings set host by
  * host, and the round's steps called one by one: a budget that refuses,
  * a demand with no candidate, a relay fed late, a relay that nothing
- * feeds, and the LP that never lets GLPK end the process.
+ * feeds, the LP that never lets GLPK end the process, and the forest
+ * that evens its hosts' egress.
  */
 #include <math.h>
 #include <stdio.h>
@@ -274,6 +275,95 @@ END_TEST
  * lets it: entries of one (row, column) are summed into one, and a
  * problem out of range is a failed solve.
  */
+/*
+ * The forest evens its hosts' egress.  One site of the generator and
+ * EVEN_HOSTS - 1 hosts of equal NICs, EVEN_FILES files of 1 GiB; after
+ * rounds the hosts missed in turn, h1 holds the most of every file, then
+ * h2, and so on.  Ordered by what they hold, every file's tree (two wide)
+ * made h1 to h7 interior, each feeding two streams of every file, and
+ * h16 to h23 leaves of every tree.  Evened, at most three hosts feed
+ * two streams of every file and at most one host feeds none (the top of
+ * the trees stays: only hosts holding as much may feed a host, and
+ * those are the busiest); every parent holds at least as much of the
+ * file as its child and comes before it in the file's order; and the
+ * generator still feeds one host of each file.
+ */
+#define EVEN_HOSTS 24
+#define EVEN_FILES 4
+
+START_TEST(forest_evens_egress)
+{
+	char *topo = xstrdup("round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: ["), *files = xstrdup("files: ["), *x;
+	struct master *m;
+	struct sched s;
+	size_t nf, i, f, kids[EVEN_HOSTS] = { 0 }, full = 0, idle = 0;
+	long a;
+
+	for (i = 0; i < EVEN_HOSTS; i++) {
+		x = xasprintf("%s%s{name: h%zu, address: 192.0.2.%zu, "
+		    "root: /s, nic: 100MB/s}", topo, i ? ", " : "", i, i + 1);
+		free(topo);
+		topo = x;
+	}
+	x = xasprintf("%s]}\nlinks: []\n", topo);
+	free(topo);
+	topo = x;
+	for (f = 0; f < EVEN_FILES; f++) {
+		x = xasprintf("%s%s{name: f%zu, version: 1, generator: h0, "
+		    "size: 1GiB}", files, f ? ", " : "", f);
+		free(files);
+		files = x;
+	}
+	x = xasprintf("%s]\n", files);
+	free(files);
+	files = x;
+	m = hand_master(topo, files);
+	free(topo);
+	free(files);
+	for (i = 1; i < EVEN_HOSTS; i++) {
+		struct state *st = xcalloc(1, sizeof(*st));
+
+		st->host = xasprintf("h%zu", i);
+		st->files = xcalloc(EVEN_FILES, sizeof(*st->files));
+		for (f = 0; f < EVEN_FILES; f++) {
+			st->files[f].name = xstrdup(m->fileset->files[f].name);
+			st->files[f].version = 1;
+			st->files[f].length = (EVEN_HOSTS - i) * 16 * MIB;
+		}
+		st->nfiles = EVEN_FILES;
+		state_free(m->states[i]);
+		m->states[i] = st;
+	}
+	sched_init(&s, m, METHOD_LP);
+	sched_demands(&s);
+	sched_forest(&s);
+	nf = m->fileset->nfiles;
+	a = topology_host(m->topology, "h0");
+	ck_assert_int_eq(a, 0);
+	for (i = 1; i < EVEN_HOSTS; i++)
+		for (f = 0; f < nf; f++) {
+			long p = s.forest_parent[i * nf + f];
+
+			ck_assert_int_ge(p, 0);
+			kids[p]++;
+			ck_assert_uint_ge(sched_held(&s, (size_t)p, f),
+			    sched_held(&s, i, f));
+			ck_assert_uint_lt(s.forest_rank[(size_t)p * nf + f],
+			    s.forest_rank[i * nf + f]);
+		}
+	ck_assert_uint_eq(kids[0], EVEN_FILES);
+	for (i = 1; i < EVEN_HOSTS; i++) {
+		full += kids[i] >= 2 * EVEN_FILES;
+		idle += kids[i] == 0;
+	}
+	ck_assert_uint_le(full, 3);
+	ck_assert_uint_le(idle, 1);
+	sched_free(&s);
+	master_free(m);
+}
+END_TEST
+
 START_TEST(lp_never_aborts)
 {
 	struct lp *b;
@@ -323,6 +413,7 @@ suite_sched(void)
 	tcase_add_test(tc, relay_fed_late);
 	tcase_add_test(tc, relay_never_fed);
 	tcase_add_test(tc, lp_never_aborts);
+	tcase_add_test(tc, forest_evens_egress);
 	suite_add_tcase(s, tc);
 	return s;
 }
