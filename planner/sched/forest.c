@@ -813,24 +813,25 @@ host_load(const struct sched *s, const unsigned *kids, size_t h,
 	return out == CAP_UNLIMITED ? 0 : (double)(kids[h] + more) / out;
 }
 
-/* A site's hosts while their trees are evened: for each of them
- * (index in the site) and file, its depth in the site's tree. */
+/*
+ * A site's hosts while their trees are evened, by index in the site: the
+ * depth of each in each file's tree; what a stream of its ingress moves
+ * in the round (stream_round()); and who feeds whom, as lists of the
+ * streams (index * nfiles + file) each host feeds within the site.
+ */
 struct evening {
 	const struct site *st;
 	size_t		*at;		/* per host: its index in the site */
 	size_t		*depth;		/* index * nfiles + file */
+	double		*round;		/* per index */
 	char		*busy;		/* per index: sheds nothing more */
+	size_t		*first;		/* per index: its first stream, or
+					 * SIZE_MAX */
+	size_t		*next;		/* per stream: the next of its
+					 * parent's, or SIZE_MAX */
+	size_t		*prev;		/* ... the one before */
+	size_t		*streams;	/* one host's, sorted */
 };
-
-/* The depths of file f's tree in the site: parents within it first. */
-static void
-evening_depths(const struct sched *s, struct evening *ev, size_t f)
-{
-	size_t nf = s->m->fileset->nfiles, n = ev->st->nhosts, j;
-
-	for (j = 0; j < n; j++)
-		ev->depth[j * nf + f] = site_depth(s, ev->st->hosts[j], f);
-}
 
 /* What one stream of host c's ingress moves in the round: its share of
  * the NIC among the files it needs; INFINITY when unlimited. */
@@ -847,91 +848,155 @@ stream_round(const struct sched *s, size_t c)
 	return in * SCHED_PAYLOAD_SHARE / (double)(n ? n : 1) * s->T;
 }
 
-/*
- * Whether host y may take child c of file f from its parent x within
- * their site.  Either y is fed the file by the forest, comes before c in
- * the file's order (so holds as much, and no cycle forms) and is no
- * deeper than x (one level deeper where c needs more of the file than a
- * stream of its ingress moves in the round: there a hop's delay costs
- * less than the share of egress the move frees); or y needs none of the
- * file, holds all c wants, and is not the site's first in the file's
- * order (which feeds only the first host that needs it: the generator
- * sends each byte once).  And y may serve, and starts late only if c
- * does.
- */
-static int
-may_adopt(const struct sched *s, const struct evening *ev, size_t y,
-    size_t c, size_t x, size_t f)
+/* Puts stream k (index * nfiles + file) on the list of the host of index
+ * p, or takes it off. */
+static void
+stream_link(struct evening *ev, size_t p, size_t k)
 {
-	size_t nf = s->m->fileset->nfiles;
-	long k = s->demand_of[c * nf + f];
-
-	if (y == c || y == x || !s->source_ok[y] || s->silent[y] ||
-	    (sched_late(s, y) > 0 && !(sched_late(s, c) > 0)) || k < 0)
-		return 0;
-	if (!wants(s, y, f))
-		return s->forest_rank[y * nf + f] > 0 &&
-		    sched_held(s, y, f) >= s->demands[k].want;
-	return s->forest_parent[y * nf + f] >= 0 &&
-	    s->forest_rank[y * nf + f] < s->forest_rank[c * nf + f] &&
-	    sched_held(s, y, f) >= sched_held(s, c, f) &&
-	    ev->depth[ev->at[y] * nf + f] <= ev->depth[ev->at[x] * nf + f] +
-	    ((double)(s->demands[k].want - s->demands[k].have) >
-	    stream_round(s, c));
+	ev->prev[k] = SIZE_MAX;
+	ev->next[k] = ev->first[p];
+	if (ev->first[p] != SIZE_MAX)
+		ev->prev[ev->first[p]] = k;
+	ev->first[p] = k;
 }
 
-/* Moves child c of file f from its parent x to y. */
 static void
-adopt(struct sched *s, struct evening *ev, unsigned *kids,
-    unsigned *fkids, size_t c, size_t x, size_t y, size_t f)
+stream_unlink(struct evening *ev, size_t p, size_t k)
+{
+	if (ev->prev[k] != SIZE_MAX)
+		ev->next[ev->prev[k]] = ev->next[k];
+	else
+		ev->first[p] = ev->next[k];
+	if (ev->next[k] != SIZE_MAX)
+		ev->prev[ev->next[k]] = ev->prev[k];
+}
+
+/* The parent within the site of the host of index j for file f, by
+ * index; -1 when it has none there. */
+static long
+site_parent(const struct sched *s, const struct evening *ev, size_t j,
+    size_t f)
 {
 	size_t nf = s->m->fileset->nfiles;
+	long p = s->forest_parent[ev->st->hosts[j] * nf + f];
 
-	s->forest_parent[c * nf + f] = (long)y;
-	kids[x]--;
-	fkids[x * nf + f]--;
-	kids[y]++;
-	fkids[y * nf + f]++;
-	evening_depths(s, ev, f);
+	return p < 0 || s->t->hosts[p].site != s->t->hosts[ev->st->hosts[j]].
+	    site ? -1 : (long)ev->at[p];
+}
+
+/* Sets the depths in file f's tree of the host of index j and of every
+ * host below it in the site (no deeper than the site has hosts). */
+static void
+set_depths(const struct sched *s, struct evening *ev, size_t j, size_t f,
+    size_t depth)
+{
+	size_t nf = s->m->fileset->nfiles, k;
+
+	ev->depth[j * nf + f] = depth;
+	if (depth >= ev->st->nhosts)
+		return;
+	for (k = ev->first[j]; k != SIZE_MAX; k = ev->next[k])
+		if (k % nf == f)
+			set_depths(s, ev, k / nf, f, depth + 1);
 }
 
 /*
  * Whether late host x, feeding host c (not late) file f, holds too
  * little ahead of it to cover its wait: what c's share of its ingress
- * (one stream of each file it needs) would move from c's start to x's.
+ * (round, stream_round()) would move from c's start to x's.
  */
 static int
-late_parent_starves(const struct sched *s, size_t x, size_t c, size_t f)
+late_parent_starves(const struct sched *s, size_t x, size_t c, size_t f,
+    double round)
 {
 	if (!(sched_late(s, x) > 0) || sched_late(s, c) > 0)
 		return 0;
 	return (double)sched_held(s, x, f) < (double)sched_held(s, c, f) +
-	    stream_round(s, c) / s->T * (s->start[x] - s->start[c]);
+	    round / s->T * (s->start[x] - s->start[c]);
 }
 
-/* Of the hosts of the site that may take child c of file f from x, the
- * least busy with one more stream, and under limit; -1 when none. */
+/*
+ * Whether the host of index y may take child c (index) of file f from
+ * its parent x (index) within their site.  Either y is fed the file by
+ * the forest, comes before c in the file's order (so holds as much, and
+ * no cycle forms) and is no deeper than x (one level deeper where c
+ * needs more of the file than a stream of its ingress moves in the
+ * round: there a hop's delay costs less than the share of egress the
+ * move frees); or y needs none of the file, holds all c wants, and is
+ * not the site's first in the file's order (which feeds the first host
+ * that needs it: the generator sends each byte once).  And y may serve
+ * and starts late only if c does.
+ */
+static int
+may_adopt(const struct sched *s, const struct evening *ev, size_t y,
+    size_t c, size_t x, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, hy = ev->st->hosts[y];
+	size_t hc = ev->st->hosts[c];
+	long k = s->demand_of[hc * nf + f];
+
+	if (y == c || y == x || !s->source_ok[hy] || s->silent[hy] || k < 0 ||
+	    (sched_late(s, hy) > 0 && !(sched_late(s, hc) > 0)))
+		return 0;
+	if (!wants(s, hy, f))
+		return s->forest_rank[hy * nf + f] > 0 &&
+		    sched_held(s, hy, f) >= s->demands[k].want;
+	return s->forest_parent[hy * nf + f] >= 0 &&
+	    s->forest_rank[hy * nf + f] < s->forest_rank[hc * nf + f] &&
+	    sched_held(s, hy, f) >= sched_held(s, hc, f) &&
+	    ev->depth[y * nf + f] <= ev->depth[x * nf + f] +
+	    ((double)(s->demands[k].want - s->demands[k].have) >
+	    ev->round[c]);
+}
+
+/* Moves child c of file f from its parent x to y (indices). */
+static void
+adopt(struct sched *s, struct evening *ev, unsigned *kids,
+    unsigned *fkids, size_t c, size_t x, size_t y, size_t f)
+{
+	size_t nf = s->m->fileset->nfiles, hx = ev->st->hosts[x];
+	size_t hy = ev->st->hosts[y];
+
+	s->forest_parent[ev->st->hosts[c] * nf + f] = (long)hy;
+	kids[hx]--;
+	fkids[hx * nf + f]--;
+	kids[hy]++;
+	fkids[hy * nf + f]++;
+	stream_unlink(ev, x, c * nf + f);
+	stream_link(ev, y, c * nf + f);
+	set_depths(s, ev, c, f, ev->depth[y * nf + f] + 1);
+}
+
+/* Of the hosts of the site that may take child c of file f from x (all
+ * by index), the least busy with one more stream, and under limit (then
+ * the shallowest, then the first); -1 when none. */
 static long
 adopter(const struct sched *s, const struct evening *ev,
     const unsigned *kids, size_t c, size_t x, size_t f, double limit,
     double *load)
 {
-	size_t nf = s->m->fileset->nfiles, k;
+	size_t nf = s->m->fileset->nfiles, y;
 	long best = -1;
 
-	for (k = 0; k < ev->st->nhosts; k++) {
-		size_t y = ev->st->hosts[k];
-		double l = host_load(s, kids, y, 1);
+	for (y = 0; y < ev->st->nhosts; y++) {
+		double l = host_load(s, kids, ev->st->hosts[y], 1);
 
-		if (!(l < limit) || !may_adopt(s, ev, y, c, x, f))
+		if (!(l < limit) || (best >= 0 && (l > *load || (l == *load &&
+		    ev->depth[y * nf + f] >= ev->depth[(size_t)best * nf +
+		    f]))) || !may_adopt(s, ev, y, c, x, f))
 			continue;
-		if (best < 0 || l < *load || (l == *load &&
-		    ev->depth[k * nf + f] < ev->depth[ev->at[best] * nf + f])) {
-			best = (long)y;
-			*load = l;
-		}
+		best = (long)y;
+		*load = l;
 	}
 	return best;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 /*
@@ -943,76 +1008,88 @@ adopter(const struct sched *s, const struct evening *ev,
  * First, a host on time that a late one feeds, holding too little ahead
  * of it to cover its wait (late_parent_starves()), moves to a host that
  * may take it (may_adopt()) and would be no busier than the busiest.
- * Then, while the busiest host of the site feeds a child within it that
- * another may take and would then be less busy than the busiest was, the
- * child moves to the least busy of those, then the shallowest.  Each
- * move takes a stream from a busiest host to one left less busy than it
- * was: the loads, sorted, fall in lexicographic order, so it ends.
+ * Then, busiest first, a host that feeds more than one stream and a
+ * child within the site that another may take, and would then be less
+ * busy than it, gives it to the least busy of those, then the
+ * shallowest; a host that can give none is left as it is, and the next
+ * busiest is tried.  Each move takes a stream from a busiest host to one
+ * left less busy than it was: the loads, sorted, fall in lexicographic
+ * order, so it ends.
  */
 static void
 site_even(struct sched *s, struct evening *ev, unsigned *kids,
     unsigned *fkids)
 {
 	const struct site *st = ev->st;
-	size_t nf = s->m->fileset->nfiles, n = st->nhosts, j, f;
+	size_t nf = s->m->fileset->nfiles, n = st->nhosts, j, f, i, m;
 	double most = 0, load;
 	long x, y;
 
 	for (j = 0; j < n; j++) {
 		ev->at[st->hosts[j]] = j;
 		ev->busy[j] = 0;
+		ev->first[j] = SIZE_MAX;
+		ev->round[j] = stream_round(s, st->hosts[j]);
 		most = fmax(most, host_load(s, kids, st->hosts[j], 0));
 	}
-	for (f = 0; f < nf; f++)
-		evening_depths(s, ev, f);
+	for (j = n; j-- > 0;)
+		for (f = nf; f-- > 0;)
+			if ((x = site_parent(s, ev, j, f)) >= 0)
+				stream_link(ev, (size_t)x, j * nf + f);
+	for (j = 0; j < n * nf; j++)
+		ev->depth[j] = n;
+	for (j = 0; j < n; j++)
+		for (f = 0; f < nf; f++)
+			if (site_parent(s, ev, j, f) < 0)
+				set_depths(s, ev, j, f, 0);
 	for (j = 0; j < n; j++)
 		for (f = 0; f < nf; f++) {
-			size_t c = st->hosts[j];
-
-			x = s->forest_parent[c * nf + f];
-			if (x < 0 || s->t->hosts[x].site != s->t->hosts[c].site ||
-			    !late_parent_starves(s, (size_t)x, c, f))
+			x = site_parent(s, ev, j, f);
+			if (x < 0 || !late_parent_starves(s, st->hosts[x],
+			    st->hosts[j], f, ev->round[j]))
 				continue;
-			y = adopter(s, ev, kids, c, (size_t)x, f, most * (1 +
+			y = adopter(s, ev, kids, j, (size_t)x, f, most * (1 +
 			    1e-9), &load);
 			if (y >= 0)
-				adopt(s, ev, kids, fkids, c, (size_t)x,
+				adopt(s, ev, kids, fkids, j, (size_t)x,
 				    (size_t)y, f);
 		}
 	for (;;) {
-		size_t bc = 0, bf = 0;
+		size_t bk = 0;
 		long by = -1;
 		double bl = INFINITY;
 
 		for (j = 0, x = -1; j < n; j++)
 			if (!ev->busy[j] && kids[st->hosts[j]] > 1 && (x < 0 ||
 			    host_load(s, kids, st->hosts[j], 0) >
-			    host_load(s, kids, (size_t)x, 0)))
-				x = (long)st->hosts[j];
-		if (x < 0 || !(host_load(s, kids, (size_t)x, 0) > 0))
+			    host_load(s, kids, st->hosts[x], 0)))
+				x = (long)j;
+		if (x < 0 || !(host_load(s, kids, st->hosts[x], 0) > 0))
 			break;
-		for (j = 0; j < n; j++)
-			for (f = 0; f < nf; f++) {
-				size_t c = st->hosts[j];
+		/* Its streams within the site, in the order of index and
+		 * file. */
+		for (m = 0, i = ev->first[x]; i != SIZE_MAX; i = ev->next[i])
+			ev->streams[m++] = i;
+		qsort(ev->streams, m, sizeof(size_t), cmp_size);
+		for (i = 0; i < m; i++) {
+			size_t k = ev->streams[i];
 
-				if (s->forest_parent[c * nf + f] != x ||
-				    (y = adopter(s, ev, kids, c, (size_t)x, f,
-				    host_load(s, kids, (size_t)x, 0), &load)) < 0)
-					continue;
-				if (by < 0 || load < bl || (load == bl &&
-				    ev->depth[ev->at[y] * nf + f] <
-				    ev->depth[ev->at[by] * nf + bf])) {
-					bc = c;
-					bf = f;
-					by = y;
-					bl = load;
-				}
+			if ((y = adopter(s, ev, kids, k / nf, (size_t)x, k % nf,
+			    host_load(s, kids, st->hosts[x], 0), &load)) < 0)
+				continue;
+			if (by < 0 || load < bl || (load == bl &&
+			    ev->depth[(size_t)y * nf + k % nf] <
+			    ev->depth[(size_t)by * nf + bk % nf])) {
+				bk = k;
+				by = y;
+				bl = load;
 			}
+		}
 		if (by < 0)
-			ev->busy[ev->at[x]] = 1;
+			ev->busy[x] = 1;
 		else
-			adopt(s, ev, kids, fkids, bc, (size_t)x, (size_t)by,
-			    bf);
+			adopt(s, ev, kids, fkids, bk / nf, (size_t)x,
+			    (size_t)by, bk % nf);
 	}
 }
 
@@ -1024,19 +1101,31 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	size_t nf = s->m->fileset->nfiles, most = 1, v;
 	struct evening ev;
 
+	if (nf == 0)
+		return;
 	for (v = 0; v < t->nsites; v++)
 		if (t->sites[v].nhosts > most)
 			most = t->sites[v].nhosts;
 	ev.at = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(size_t));
-	ev.depth = xcalloc(most * (nf ? nf : 1), sizeof(size_t));
+	ev.depth = xcalloc(most * nf, sizeof(size_t));
+	ev.round = xcalloc(most, sizeof(double));
 	ev.busy = xcalloc(most, 1);
+	ev.first = xcalloc(most, sizeof(size_t));
+	ev.next = xcalloc(most * nf, sizeof(size_t));
+	ev.prev = xcalloc(most * nf, sizeof(size_t));
+	ev.streams = xcalloc(most * nf, sizeof(size_t));
 	for (v = 0; v < t->nsites; v++) {
 		ev.st = &t->sites[v];
 		site_even(s, &ev, kids, fkids);
 	}
 	free(ev.at);
 	free(ev.depth);
+	free(ev.round);
 	free(ev.busy);
+	free(ev.first);
+	free(ev.next);
+	free(ev.prev);
+	free(ev.streams);
 }
 
 /* Takes a file's tree of sites off (sign -1) or puts it on (+1) the

@@ -271,11 +271,6 @@ START_TEST(relay_never_fed)
 END_TEST
 
 /*
- * GLPK ends the process on a problem it cannot load; lp_solve() never
- * lets it: entries of one (row, column) are summed into one, and a
- * problem out of range is a failed solve.
- */
-/*
  * The forest evens its hosts' egress.  One site of the generator and
  * EVEN_HOSTS - 1 hosts of equal NICs, EVEN_FILES files of 1 GiB; after
  * rounds the hosts missed in turn, h1 holds the most of every file, then
@@ -364,6 +359,11 @@ START_TEST(forest_evens_egress)
 }
 END_TEST
 
+/*
+ * GLPK ends the process on a problem it cannot load; lp_solve() never
+ * lets it: entries of one (row, column) are summed into one, and a
+ * problem out of range is a failed solve.
+ */
 START_TEST(lp_never_aborts)
 {
 	struct lp *b;
