@@ -336,6 +336,22 @@ a=$("$plan" simulate -t "$work/heads/topology.yaml" -f "$work/heads/fileset.yaml
     sed -n 's/^makespan=\([0-9.]*\).*/\1/p')
 [ -n "$a" ] && [ -n "$b" ] && awk "BEGIN {exit !($b <= 1.2 * $a)}" && ok ||
     fail "late parent: on time ${b:-none} s, ${a:-none} s without"
+# An op between hosts of unlimited NICs in one site (no limited resource
+# on its route) moves its range in a tenth of the round at least: it was
+# given the rate that spread it over the whole round, and an agent that
+# starts late cut it at every expiry.  The same case with the NICs of
+# every region's first site unlimited, at seed 4: two late hosts of those
+# sites were never whole (their last block of every file, 4 MiB at 0.47
+# MB/s, cut after 7.5 s, round after round); every host is whole within
+# 12 rounds now (6).
+rm -rf "$work/unlimited"
+cp -r "$work/heads" "$work/unlimited"
+awk '/^- name: /{s = $3} !(s ~ /s0$/ && /^ *nic: /)' "$work/heads/topology.yaml" \
+    > "$work/unlimited/topology.yaml"
+out=$("$plan" simulate -t "$work/unlimited/topology.yaml" -f "$work/unlimited/fileset.yaml" \
+    --absent 0.05 --late 0.1:2.5s --seed 4 --rounds 12 2>&1) &&
+    [ "$(grep -c 'nic: ' "$work/unlimited/topology.yaml")" -eq 20 ] && ok ||
+    fail "unlimited NICs, a late agent: $out"
 # Hosts whose file is whole feed hosts of their site that a busier one
 # fed (a site's first holder of a file still feeds only its first host
 # that needs it): the same case, with no fault, within 1.45 of its

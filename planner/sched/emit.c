@@ -122,16 +122,23 @@ plan_running(struct plan **plans, struct plan **kept, size_t h)
 	return plans[h] != NULL ? plans[h] : kept[h];
 }
 
+/* An op with no limited resource moves its range in this share of its
+ * round at least: so fast that an agent that starts late still ends it. */
+#define UNLIMITED_SHARE 0.1
+
 /*
  * Gives the new ops what capacity is left, water-filling: each limited
  * resource splits what remains of it equally among the new ops on it, and
  * each op takes the least of its resources' shares; a few passes.  An op
- * with no limited resource keeps its rate.  Short ops then finish early
+ * with no limited resource (hosts of unlimited NICs in one site) takes
+ * the rate that moves its range in UNLIMITED_SHARE of the window, where
+ * it had less: it was sized to last the whole round, and an agent that
+ * started late cut it at every expiry.  Short ops then finish early
  * instead of trickling through the whole round.
  */
 static void
 boost_rates(const struct topology *t, struct plan **plans,
-    struct plan **kept)
+    struct plan **kept, double window)
 {
 	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
 	    sizeof(size_t));
@@ -170,6 +177,10 @@ boost_rates(const struct topology *t, struct plan **plans,
 				}
 				if (add >= 1)
 					o->rate += floor(add);
+				else if (add < 0 && pass == 0 && window > 0)
+					o->rate = fmax(o->rate, ceil((double)
+					    o->length / (UNLIMITED_SHARE *
+					    window)));
 			}
 		}
 		budget_free(&b);
@@ -464,7 +475,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
-	boost_rates(t, plans, kept);
+	boost_rates(t, plans, kept, (double)(*expires - now) - s->late);
 	fit_round(s, plans, (double)(*expires - now) - s->late);
 	early = early_expiry(s, plans, old, now, *expires, probe);
 	if (early < *expires) {
