@@ -397,12 +397,15 @@ heap_depth(size_t d, size_t k)
 	return depth;
 }
 
-/* The streams member x would feed, with more of them, over its egress. */
+/* Host h's streams over its egress, with more of them: 0 when its
+ * egress is unlimited. */
 static double
-egress_load(const struct site_hosts *sh, const struct member *x,
+host_load(const struct sched *s, const unsigned *kids, size_t h,
     unsigned more)
 {
-	return (double)(sh->kids[x->host] + more) / x->out;
+	double out = s->t->hosts[h].nic_out;
+
+	return out == CAP_UNLIMITED ? 0 : (double)(kids[h] + more) / out;
 }
 
 /*
@@ -435,8 +438,10 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
 			continue;
 		}
 		b = &sh->e[best];
-		if (egress_load(sh, x, 1) < egress_load(sh, b, 1) ||
-		    (egress_load(sh, x, 1) == egress_load(sh, b, 1) &&
+		if (host_load(s, sh->kids, x->host, 1) <
+		    host_load(s, sh->kids, b->host, 1) ||
+		    (host_load(s, sh->kids, x->host, 1) ==
+		    host_load(s, sh->kids, b->host, 1) &&
 		    sh->depth[i] < sh->depth[best]))
 			best = (long)i;
 	}
@@ -604,8 +609,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 			chain = j;
 			if ((i = balanced_parent(s, sh, f, j, d)) >= 0 &&
 			    !(p >= 0 && sh->fkids[(size_t)p * nf + f] < d &&
-			    egress_load(sh, &sh->e[s->forest_rank[(size_t)p *
-			    nf + f]], 0) < egress_load(sh, &sh->e[i], 2)))
+			    host_load(s, sh->kids, (size_t)p, 0) <
+			    host_load(s, sh->kids, sh->e[i].host, 2)))
 				p = (long)sh->e[i].host;
 		}
 		if (p >= 0 && s->forest_rank[(size_t)p * nf + f] >= sh->lead)
@@ -801,17 +806,6 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 
 /* ------------------------------------------------------------------ */
 /* Evening the hosts' egress                                          */
-
-/* Host h's streams over its egress, with more of them: 0 when its
- * egress is unlimited. */
-static double
-host_load(const struct sched *s, const unsigned *kids, size_t h,
-    unsigned more)
-{
-	double out = s->t->hosts[h].nic_out;
-
-	return out == CAP_UNLIMITED ? 0 : (double)(kids[h] + more) / out;
-}
 
 /*
  * A site's hosts while their trees are evened, by index in the site: the
