@@ -1000,8 +1000,9 @@ cmp_size(const void *a, const void *b)
  * every file and feed the streams of several: each runs at a share of
  * their egress and holds back the whole subtree below it.
  * First, a host on time that a late one feeds, holding too little ahead
- * of it to cover its wait (late_parent_starves()), moves to a host that
- * may take it (may_adopt()) and would be no busier than the busiest.
+ * of it to cover its wait (late_parent_starves()), moves to the least
+ * busy host that may take it (may_adopt()), however busy: a share of a
+ * busy host's egress beats the wait, which holds back the whole subtree.
  * Then, busiest first, a host that feeds more than one stream and a
  * child within the site that another may take, and would then be less
  * busy than it, gives it to the least busy of those, then the
@@ -1016,7 +1017,7 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 {
 	const struct site *st = ev->st;
 	size_t nf = s->m->fileset->nfiles, n = st->nhosts, j, f, i, m;
-	double most = 0, load;
+	double load;
 	long x, y;
 
 	for (j = 0; j < n; j++) {
@@ -1024,7 +1025,6 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 		ev->busy[j] = 0;
 		ev->first[j] = SIZE_MAX;
 		ev->round[j] = stream_round(s, st->hosts[j]);
-		most = fmax(most, host_load(s, kids, st->hosts[j], 0));
 	}
 	for (j = n; j-- > 0;)
 		for (f = nf; f-- > 0;)
@@ -1042,8 +1042,8 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 			if (x < 0 || !late_parent_starves(s, st->hosts[x],
 			    st->hosts[j], f, ev->round[j]))
 				continue;
-			y = adopter(s, ev, kids, j, (size_t)x, f, most * (1 +
-			    1e-9), &load);
+			y = adopter(s, ev, kids, j, (size_t)x, f, INFINITY,
+			    &load);
 			if (y >= 0)
 				adopt(s, ev, kids, fkids, j, (size_t)x,
 				    (size_t)y, f);
@@ -1233,6 +1233,14 @@ sched_forest(struct sched *s)
 	 * ops for shorter times (s->T), and who is late must not change
 	 * from one of its steps to the next. */
 	s->late_after = s->earliest + late_slack(s);
+	/* A silent host did not run its last plan: it is planned as one
+	 * that starts late, served after the hosts whose agents run (were
+	 * it counted on, what it is sent would take their sources' egress,
+	 * and every set would be sized and timed for it). */
+	for (i = 0; i < H; i++)
+		if (s->silent[i])
+			s->start[i] = fmax(s->start[i], s->late_after +
+			    late_slack(s));
 	for (i = 0; i < ns; i++) {
 		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
 		    sizeof(struct member));
