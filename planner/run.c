@@ -152,6 +152,10 @@ print_run(const struct ledger *l, const struct round_stats *st,
 	if (st->probe)
 		printf("probe: the first set of a file version, planned "
 		    "again when it expires\n");
+	if (st->unheard > 0)
+		printf("unheard: none of the %zu hosts whose plans expired "
+		    "reported on them: the master's silence, not theirs; "
+		    "none is planned as silent\n", st->ended);
 }
 
 /*

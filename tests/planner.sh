@@ -285,6 +285,23 @@ for r in "$work/silent-trace"/round-*; do
 done
 if [ -n "$silent" ] && [ "$rounds" -ge 5 ] && [ $n -eq 0 ]; then ok
 else fail "silent hosts ($silent) planned for $n times after round 2 of $rounds"; fi
+# When no host reported on its expired plan, the silence is the master's
+# (it was down, or its sshd): every host is planned as its last report
+# says.  wan3 planned at T0, then again a round and two rounds later with
+# no report in between, as after a master's outage: each set is the
+# first's again (87 ops, relays among them), and -v says why; taken host
+# by host, the second set was the generator's 3 ops and the third planned
+# no host at all.
+fresh wan3 outage
+"$plan" run -d "$work/outage" --now 2026-11-25T08:01:00Z >/dev/null 2>&1
+out1=$("$plan" run -v -d "$work/outage" --now 2026-11-25T08:02:00Z 2>&1)
+out2=$("$plan" run -v -d "$work/outage" --now 2026-11-25T08:03:00Z 2>&1)
+relays=$(grep -h 'source: {host: ' "$work/outage/plans/"*.yaml | grep -vc 'host: r0s0h0,')
+case "$out1$out2" in
+*"epoch 2: 30 hosts planned, 0 kept, 87 ops"*"unheard: none of the 30 hosts"*"epoch 3: 30 hosts planned, 0 kept, 87 ops"*"unheard: none of the 30 hosts"*)
+	[ "$relays" -gt 0 ] && ok || fail "master's outage: no relay in the third set" ;;
+*) fail "master's outage: $out1 $out2" ;;
+esac
 
 # on_time_within MAX DIR ARGS...: succeeds when, simulated with ARGS
 # (faults), the hosts of DIR's case that start on time are whole within

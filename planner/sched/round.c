@@ -50,18 +50,39 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
  * written no report for SILENT_ROUNDS rounds (none at all, not one that
  * could not be used) is not planned for either, until it reports: what
  * it would be sent takes capacity others could use.
+ * But when not one of the hosts whose plans have expired reported on
+ * them, the silence is the master's (it was down, or its sshd, or the
+ * network to it) or this run's (it came before every report), not
+ * theirs: none is taken as silent, and each is planned as its last
+ * report says.  Taken host by host, a master's outage would leave only
+ * the generators to serve for a round, and after two rounds plan no host
+ * at all until each had reported again.  (Not when most are silent: where
+ * most agents never start, those that do would be planned below them
+ * round after round.)  s->ended says how many plans had expired,
+ * s->unheard how many went unreported where none was.
  */
 static void
 note_silent(struct sched *s, struct plan **old, time_t now)
 {
 	const struct master *m = s->m;
-	size_t h;
+	size_t h, n = 0;
 
 	for (h = 0; h < s->t->nhosts; h++) {
 		const struct state *st = m->states[h];
 
+		s->ended += old[h] != NULL && old[h]->expires <= now;
 		s->silent[h] = old[h] != NULL && old[h]->expires <= now &&
 		    (st == NULL || st->epoch < old[h]->epoch);
+		n += s->silent[h];
+	}
+	if (n > 0 && n == s->ended) {
+		memset(s->silent, 0, s->t->nhosts);
+		s->unheard = n;
+		return;
+	}
+	for (h = 0; h < s->t->nhosts; h++) {
+		const struct state *st = m->states[h];
+
 		if (s->silent[h] && !m->stale[h] && st != NULL &&
 		    difftime(now, st->time) >
 		    SILENT_ROUNDS * s->t->round)
@@ -82,6 +103,8 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 	st->lp_seconds = s->lp_seconds;
 	st->lp_fallbacks = s->lp_fallbacks;
 	st->lans_solved = s->lans_solved;
+	st->ended = s->ended;
+	st->unheard = s->unheard;
 	for (h = 0; h < s->t->nhosts; h++) {
 		if (plans[h] != NULL) {
 			st->planned++;

@@ -107,6 +107,10 @@ struct sched {
 	char		*silent;	/* per host: did not report on its last
 					 * plan, which has expired: relays
 					 * nothing (round.c) */
+	size_t		 ended;		/* hosts whose last plan has expired */
+	size_t		 unheard;	/* ... and went unreported, when all
+					 * did: none is taken as silent
+					 * (round.c) */
 	char		*source_site;	/* per site: no file of it waits on
 					 * the WAN; its LAN is planned first */
 	char		*export;	/* per host: a source site's head, that

@@ -611,7 +611,10 @@ START_TEST(kept_plan_whole)
 	    NULL), 0);
 	round_free(&r);
 	ck_assert_uint_eq(whole_plan_of_x(dir, 2), 1);
-	/* Expired and unreported: x is silent, and still planned. */
+	/* Expired and unreported: x is silent, and still planned.  (g
+	 * reports: were no host heard, the silence would be the master's,
+	 * and no host silent.) */
+	put_state(dir, "g", "f", 100, 1, "2026-11-25T08:00:09Z", NULL);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:10Z", &r);
 	x = topology_host(r.m->topology, "x");
 	ck_assert_int_eq(r.old[x]->brief, 1);
@@ -621,6 +624,7 @@ START_TEST(kept_plan_whole)
 	    NULL), 0);
 	round_free(&r);
 	/* Silent beyond two rounds: not planned; its last plan carried. */
+	put_state(dir, "g", "f", 100, 3, "2026-11-25T08:00:39Z", NULL);
 	plan_once(dir, METHOD_LP, "2026-11-25T08:00:40Z", &r);
 	x = topology_host(r.m->topology, "x");
 	ck_assert_ptr_null(r.plans[x]);
