@@ -153,9 +153,9 @@ print_run(const struct ledger *l, const struct round_stats *st,
 		printf("probe: the first set of a file version, planned "
 		    "again when it expires\n");
 	if (st->unheard > 0)
-		printf("unheard: none of the %zu hosts whose plans expired "
-		    "reported on them: the master's silence, not theirs; "
-		    "none is planned as silent\n", st->ended);
+		printf("unheard: no host has reported since the last set: "
+		    "the master's silence; %zu of the %zu hosts whose plans "
+		    "expired are planned as heard\n", st->unheard, st->ended);
 }
 
 /*

@@ -50,39 +50,49 @@ keep_running_plans(struct sched *s, struct plan **old, time_t now)
  * written no report for SILENT_ROUNDS rounds (none at all, not one that
  * could not be used) is not planned for either, until it reports: what
  * it would be sent takes capacity others could use.
- * But when not one of the hosts whose plans have expired reported on
- * them, the silence is the master's (it was down, or its sshd, or the
- * network to it) or this run's (it came before every report), not
- * theirs: none is taken as silent, and each is planned as its last
- * report says.  Taken host by host, a master's outage would leave only
- * the generators to serve for a round, and after two rounds plan no host
- * at all until each had reported again.  (Not when most are silent: where
- * most agents never start, those that do would be planned below them
- * round after round.)  s->ended says how many plans had expired,
- * s->unheard how many went unreported where none was.
+ * But when no host has reported since the last set was issued, the
+ * silence is the master's (it was down, or its sshd, or the network to
+ * it), not the hosts': one heard within a round of the last report the
+ * master had from any host was alive when the silence began, and is not
+ * taken as silent (nor left out), but planned as that report says.
+ * Taken host by host, a master's outage would leave only the generators
+ * to serve for a round, and after two rounds plan no host at all until
+ * each had reported again.  A host silent from before (its last report a
+ * round older than that) stays silent, and so does every silent host
+ * while any host is heard: where most agents never start, those that do
+ * would otherwise be planned below them round after round.  s->ended
+ * says how many plans had expired, s->unheard how many silent hosts were
+ * taken as heard.
  */
 static void
 note_silent(struct sched *s, struct plan **old, time_t now)
 {
 	const struct master *m = s->m;
-	size_t h, n = 0;
+	time_t issued = 0, heard = 0;
+	size_t h;
+	int outage;
 
+	for (h = 0; h < s->t->nhosts; h++) {
+		const struct state *st = m->states[h];
+
+		if (old[h] != NULL && old[h]->issued > issued)
+			issued = old[h]->issued;
+		if (st != NULL && !m->stale[h] && st->time > heard)
+			heard = st->time;
+	}
+	outage = issued > 0 && heard < issued;
 	for (h = 0; h < s->t->nhosts; h++) {
 		const struct state *st = m->states[h];
 
 		s->ended += old[h] != NULL && old[h]->expires <= now;
 		s->silent[h] = old[h] != NULL && old[h]->expires <= now &&
 		    (st == NULL || st->epoch < old[h]->epoch);
-		n += s->silent[h];
-	}
-	if (n > 0 && n == s->ended) {
-		memset(s->silent, 0, s->t->nhosts);
-		s->unheard = n;
-		return;
-	}
-	for (h = 0; h < s->t->nhosts; h++) {
-		const struct state *st = m->states[h];
-
+		if (s->silent[h] && outage && st != NULL && !m->stale[h] &&
+		    difftime(heard, st->time) <= s->t->round) {
+			s->silent[h] = 0;
+			s->unheard++;
+			continue;
+		}
 		if (s->silent[h] && !m->stale[h] && st != NULL &&
 		    difftime(now, st->time) >
 		    SILENT_ROUNDS * s->t->round)

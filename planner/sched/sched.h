@@ -110,9 +110,8 @@ struct round_stats {
 	double		 plans_seconds;		/* built, fitted, checked */
 	time_t		 expires;	/* the new plans' expiry */
 	size_t		 ended;		/* hosts whose last plan expired */
-	size_t		 unheard;	/* ... unreported, when all were:
-					 * silence taken as the master's,
-					 * none as a host's */
+	size_t		 unheard;	/* ... unreported, taken as heard:
+					 * the master's silence */
 	int		 probe;		/* 1: they expire early as a probe
 					 * (early_expiry() in sched/emit.c) */
 };

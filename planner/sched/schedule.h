@@ -108,8 +108,8 @@ struct sched {
 					 * plan, which has expired: relays
 					 * nothing (round.c) */
 	size_t		 ended;		/* hosts whose last plan has expired */
-	size_t		 unheard;	/* ... and went unreported, when all
-					 * did: none is taken as silent
+	size_t		 unheard;	/* ... unreported, taken as heard: no
+					 * host reported since the last set
 					 * (round.c) */
 	char		*source_site;	/* per site: no file of it waits on
 					 * the WAN; its LAN is planned first */
