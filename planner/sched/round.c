@@ -83,10 +83,11 @@ note_silent(struct sched *s, struct plan **old, time_t now)
 	outage = issued > 0 && heard < issued;
 	for (h = 0; h < s->t->nhosts; h++) {
 		const struct state *st = m->states[h];
+		int ended = old[h] != NULL && old[h]->expires <= now;
 
-		s->ended += old[h] != NULL && old[h]->expires <= now;
-		s->silent[h] = old[h] != NULL && old[h]->expires <= now &&
-		    (st == NULL || st->epoch < old[h]->epoch);
+		s->ended += ended;
+		s->silent[h] = ended && (st == NULL ||
+		    st->epoch < old[h]->epoch);
 		if (s->silent[h] && outage && st != NULL && !m->stale[h] &&
 		    difftime(heard, st->time) <= s->t->round) {
 			s->silent[h] = 0;
