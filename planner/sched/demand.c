@@ -62,7 +62,10 @@ sched_init(struct sched *s, struct master *m, enum method method)
 	s->t = t;
 	s->method = method;
 	/* Ops are sized to a tenth less than the round: agents start a
-	 * little after the plan is issued and must still finish. */
+	 * little after the plan is issued and must still finish.  Where
+	 * their states say when they start, sched_forest() sizes them to
+	 * what the round leaves after that. */
+	s->window = t->round;
 	s->T = t->round * SCHED_ROUND_USE;
 	s->lp_time_limit = 10000;
 	s->candidates_per_demand = DEFAULT_CANDIDATES;

@@ -273,11 +273,55 @@ cmp_member(const void *a, const void *b)
 }
 
 /* How much later than another an agent may start and still count as
- * starting with it: FOREST_LATE of the round, at least a second. */
+ * starting with it: FOREST_LATE of the round, at least a second (of the
+ * round's time, not of what ops fill: round_fill() sizes that from who
+ * is late). */
 static double
 late_slack(const struct sched *s)
 {
-	return fmax(1.0, FOREST_LATE * s->T);
+	return fmax(1.0, FOREST_LATE * s->window);
+}
+
+/*
+ * The round that ops fill.  Where the hosts whose agents start on time
+ * cannot all be whole by the round's end (what they lack, over the lower
+ * bound at the payload's share with the ladder's margin, outlasts it):
+ * what the round leaves after the latest start the states say of such
+ * an agent, where that is more than SCHED_ROUND_USE of it.  That tenth
+ * was kept for the agents' start (an agent begins its plan a moment
+ * after the plan's issue: 0.4-0.8 s measured, 0.5 s simulated); kept
+ * whole, the hosts' links stood idle for the rest of it every round, and
+ * no run of many rounds could end within 1.18 of the lower bound.  A
+ * round that may be the last keeps it: there an op stretched over the
+ * whole round at a low rate, at the end of a chain of relays, misses its
+ * last block by a hop's delay, and the hosts below wait a round for it.
+ * A late agent's ops are still cut to the round by the timing rule
+ * (fit_round() in emit.c).  Called once lateness is known.
+ */
+static void
+round_fill(struct sched *s)
+{
+	const struct topology *t = s->t;
+	double latest = -1, need;
+	char why[256], *skip;
+	size_t i;
+
+	for (i = 0; i < t->nhosts; i++)
+		if (s->dest_ok[i] && !s->silent[i] &&
+		    s->m->states[i] != NULL && s->m->states[i]->has_start &&
+		    s->start[i] <= s->late_after)
+			latest = fmax(latest, s->start[i]);
+	if (latest < 0 || s->window - latest <= s->T)
+		return;
+	skip = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	for (i = 0; i < t->nhosts; i++)
+		skip[i] = !s->dest_ok[i] || s->silent[i] ||
+		    s->start[i] > s->late_after;
+	need = bound_makespan_of(s->m, skip, why, sizeof(why)) /
+	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
+	free(skip);
+	if (need >= s->window - latest)
+		s->T = s->window - latest;
 }
 
 /*
@@ -1233,6 +1277,7 @@ sched_forest(struct sched *s)
 	 * ops for shorter times (s->T), and who is late must not change
 	 * from one of its steps to the next. */
 	s->late_after = s->earliest + late_slack(s);
+	round_fill(s);
 	/* A silent host did not run its last plan: it is planned as one
 	 * that starts late, served after the hosts whose agents run (were
 	 * it counted on, what it is sent would take their sources' egress,

@@ -132,6 +132,15 @@ group_bound(struct bound *b, const char *in_group, const char *name)
 double
 bound_makespan(struct master *m, char *why, size_t whylen)
 {
+	return bound_makespan_of(m, NULL, why, whylen);
+}
+
+/* The same for the hosts not marked in skip (NULL: every host): what
+ * the others lack is not counted. */
+double
+bound_makespan_of(struct master *m, const char *skip, char *why,
+    size_t whylen)
+{
 	struct topology *t = m->topology;
 	size_t nf = m->fileset->nfiles, h, f, s, i;
 	struct bound b = { 0, why, whylen, m, nf, NULL, NULL };
@@ -153,8 +162,9 @@ bound_makespan(struct master *m, char *why, size_t whylen)
 		for (f = 0; f < nf; f++) {
 			uint64_t l = len[h * nf + f] = holds(m, h, f);
 
-			need[h * nf + f] = fileset_targets(t,
-			    &m->fileset->files[f], h) && l < target_of(m, f);
+			need[h * nf + f] = (skip == NULL || !skip[h]) &&
+			    fileset_targets(t, &m->fileset->files[f], h) &&
+			    l < target_of(m, f);
 			if (need[h * nf + f]) {
 				sum += (double)(target_of(m, f) - l);
 				wanting[f]++;

@@ -154,6 +154,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	sched_init(&s, m, opt->method);
 	if (opt->window > 0) {
 		s.late = opt->late;
+		s.window = opt->window;
 		s.T = opt->window * SCHED_ROUND_USE;
 	}
 	s.early = opt->early;

@@ -143,6 +143,8 @@ int	 plan_round_with(struct master *, struct ledger *, struct plan **old,
 /* makespan.c: a lower bound on the time any schedule needs            */
 
 double	 bound_makespan(struct master *, char *why, size_t whylen);
+double	 bound_makespan_of(struct master *, const char *skip, char *why,
+	    size_t whylen);
 
 /* space.c: the room hosts report */
 uint64_t space_room(const struct master *, size_t host);

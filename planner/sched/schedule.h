@@ -11,7 +11,8 @@
 
 #include "sched.h"
 
-/* The part of a round that ops are sized to fill. */
+/* The part of a round that ops are sized to fill at least; more where
+ * the agents' starts say how much of it they use (sched_forest()). */
 #define SCHED_ROUND_USE 0.9
 
 /* Within a site, every host serves up to this many others of a file. */
@@ -85,6 +86,7 @@ struct sched {
 	struct topology	*t;
 	enum method	 method;
 	double		 T;		/* the round ops fill, seconds */
+	double		 window;	/* the round's time left, seconds */
 	double		 late;		/* plan_options.late */
 	double		 early;		/* plan_options.early */
 	double		 started;	/* plan_options.started */
