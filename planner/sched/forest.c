@@ -153,18 +153,36 @@ site_spare(const struct sched *s)
 }
 
 /*
- * The tree of the sites that need a file, grown from those whose hosts
+ * What a stream of share sh into a site depth sites below a root moves in
+ * the round: each site on the way adds a hop (a block at the stream's
+ * share and SCHED_HOP_DELAY) before the first byte arrives.  A stream
+ * whose hops outlast the round is ranked by its share alone (as one
+ * moving for a twentieth of it).
+ */
+static double
+stream_moves(const struct sched *s, double sh, size_t depth, double block)
+{
+	if (!isfinite(sh) || !(sh > 0))
+		return sh;
+	return sh * fmax(s->T - (double)depth * (block / sh +
+	    SCHED_HOP_DELAY), s->T / 20);
+}
+
+/*
+ * The tree of the sites that need file f, grown from those whose hosts
  * hold the most of it: each step joins the site whose route from a site
  * already in the tree leaves a stream the most bandwidth, counting the
  * streams of every file's tree so far on each uplink, link and downlink
- * (a widest-path Prim's tree); of equals, from the shallowest site, then
- * over the fewest links.  So each file crosses a WAN link once, and the
- * files' trees lean on different links.
+ * (a widest-path Prim's tree), less what the hops to it cost (what the
+ * stream moves in the round: stream_moves()), so that a site is not hung
+ * a level deeper for a share a little wider; of equals, from the
+ * shallowest site, then over the fewest links.  So each file crosses a
+ * WAN link once, and the files' trees lean on different links.
  */
 static void
-sites_tree(struct sched *s, const struct site_route *rt, const uint64_t *best,
-    const char *need, unsigned *use, const double *spare, unsigned *exports,
-    struct site_tree *st)
+sites_tree(struct sched *s, size_t f, const struct site_route *rt,
+    const uint64_t *best, const char *need, unsigned *use,
+    const double *spare, unsigned *exports, struct site_tree *st)
 {
 	size_t ns = s->t->nsites, i, u, v;
 	char *in = xcalloc(ns ? ns : 1, 1);
@@ -199,8 +217,10 @@ sites_tree(struct sched *s, const struct site_route *rt, const uint64_t *best,
 				r = &rt[u * ns + v];
 				if (r->n < 0)
 					continue;
-				sh = fmin(route_share(s->t, r, use, 1), spare[u] /
-				    (exports[u] + 1));
+				sh = stream_moves(s, fmin(route_share(s->t, r,
+				    use, 1), spare[u] / (exports[u] + 1)),
+				    st->depth[u] + 1,
+				    (double)sched_block_size(s, f));
 				if (sh > bs * (1 + 1e-9) || (sh >= bs * (1 -
 				    1e-9) && (st->depth[u] < st->depth[bu] ||
 				    (st->depth[u] == st->depth[bu] &&
@@ -1330,8 +1350,8 @@ sched_forest(struct sched *s)
 		for (f = 0; f < nf; f++) {
 			if (sweep > 0)
 				tree_use(rt, ns, &st[f], linkuse, exports, -1);
-			sites_tree(s, rt, best + f * ns, need + f * ns, linkuse,
-			    spare, exports, &st[f]);
+			sites_tree(s, f, rt, best + f * ns, need + f * ns,
+			    linkuse, spare, exports, &st[f]);
 		}
 	/* The trees of hosts within each site, in the sites' order. */
 	for (f = 0; f < nf; f++) {
