@@ -515,19 +515,6 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 4 --replan) && ok
 # whole at 13.6 s (1.16).
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok ||
     fail "silent hosts hold those on time: $out"
-# A set that ends when the hosts on time are whole is sized for them
-# alone, from its first step.  Four regions of two sites of six hosts of
-# mixed NICs, four files of 1 GiB, at seed 3 (--replan): in the fifth
-# round the hosts on time lacked a few blocks, but a host that never
-# started lacked 4 GiB, and the ladder, starting from the bound on what
-# every host lacked, took the set for a whole round: ops stretched over
-# it at low rates along relay chains, one missed its last block, and the
-# hosts below it waited a round (51.1 s on time, 1.26 of the makespan
-# without faults; 43.8 s, 1.08, sized for the hosts on time).
-"$top/tests/tools/gen-case" "$work/ring4" --regions 4 --sites 2 --hosts 6 --files 4 \
-    --size 1073741824 --nics 1000,2000,10000 --round 10 --no-states >/dev/null
-out=$(on_time_within 1.15 "$work/ring4" --absent 0.05 --late 0.1:2.5s --seed 3 --replan) &&
-    ok || fail "a set sized for hosts that never started: $out"
 # --replan follows the clock: with --now it is refused.
 "$plan" run -d "$work/late" --replan --now $T0 2>/dev/null
 [ $? -eq 64 ] && ok || fail "run --replan --now accepted"

@@ -616,30 +616,19 @@ allocate_once(struct sched *s)
 	free(list);
 }
 
-/* 1 when the ops are sized for the hosts whose agents start on time
- * alone: with plans that end early (s->early), where one of those has a
- * demand.  Those of late agents are not waited for (early_expiry() in
- * emit.c), and sizing the ops for them would hold the hosts on time to
- * the late ones' pace. */
-static int
-sized_for_on_time(const struct sched *s)
-{
-	size_t i;
-
-	for (i = 0; s->early > 0 && i < s->ndemands; i++)
-		if (sched_late(s, s->demands[i].host) == 0)
-			return 1;
-	return 0;
-}
-
-/* 1 when every demand got all it needs; every demand of a host whose
- * agent starts on time, where the ops are sized for those alone. */
+/* 1 when every demand got all it needs; with plans that end early
+ * (s->early), every demand of a host whose agent starts on time, where
+ * there is one: those of late agents are not waited for (early_expiry()
+ * in emit.c), and sizing the ops for them would hold the hosts on time
+ * to the late ones' pace. */
 static int
 all_served(const struct sched *s)
 {
 	size_t i;
-	int skip_late = sized_for_on_time(s);
+	int skip_late = 0;
 
+	for (i = 0; s->early > 0 && i < s->ndemands && !skip_late; i++)
+		skip_late = sched_late(s, s->demands[i].host) == 0;
 	for (i = 0; i < s->ndemands; i++) {
 		const struct demand *d = &s->demands[i];
 		uint64_t bs = sched_block_size(s, d->file);
@@ -711,18 +700,11 @@ sched_allocate(struct sched *s)
 	enum method method = s->method;
 	double full = s->T, want;
 	struct budget start;
-	char why[512], *skip = NULL;
+	char why[512];
 	unsigned lo, hi, k;
 
-	/* From what the hosts served lack: a late or silent host's whole
-	 * file (one that never started lacks everything) would put the
-	 * ladder's first step past the round, and a set that ends when
-	 * the hosts on time are whole would be sized for a whole round. */
-	if (sized_for_on_time(s))
-		skip = sched_late_hosts(s);
-	want = bound_makespan_of(s->m, skip, why, sizeof(why)) /
-	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
-	free(skip);
+	want = bound_makespan(s->m, why, sizeof(why)) / SCHED_PAYLOAD_SHARE *
+	    SCHED_FILL_MARGIN;
 	if (!(want > 0) || want >= full) {
 		allocate_once(s);
 		return;

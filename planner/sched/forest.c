@@ -327,12 +327,16 @@ round_fill(struct sched *s)
 	size_t i;
 
 	for (i = 0; i < t->nhosts; i++)
-		if (s->dest_ok[i] && s->m->states[i] != NULL &&
-		    s->m->states[i]->has_start && sched_late(s, i) == 0)
+		if (s->dest_ok[i] && !s->silent[i] &&
+		    s->m->states[i] != NULL && s->m->states[i]->has_start &&
+		    s->start[i] <= s->late_after)
 			latest = fmax(latest, s->start[i]);
 	if (latest < 0 || s->window - latest <= s->T)
 		return;
-	skip = sched_late_hosts(s);
+	skip = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	for (i = 0; i < t->nhosts; i++)
+		skip[i] = !s->dest_ok[i] || s->silent[i] ||
+		    s->start[i] > s->late_after;
 	need = bound_makespan_of(s->m, skip, why, sizeof(why)) /
 	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
 	free(skip);
@@ -352,19 +356,6 @@ double
 sched_late(const struct sched *s, size_t h)
 {
 	return s->start[h] > s->late_after ? s->start[h] : 0;
-}
-
-/* Per host, 1 where its agent starts late (or it is not planned for):
- * for a bound on what the hosts on time lack.  Allocated. */
-char *
-sched_late_hosts(const struct sched *s)
-{
-	char *late = xcalloc(s->t->nhosts ? s->t->nhosts : 1, 1);
-	size_t i;
-
-	for (i = 0; i < s->t->nhosts; i++)
-		late[i] = !s->dest_ok[i] || sched_late(s, i) > 0;
-	return late;
 }
 
 /*
@@ -1306,6 +1297,7 @@ sched_forest(struct sched *s)
 	 * ops for shorter times (s->T), and who is late must not change
 	 * from one of its steps to the next. */
 	s->late_after = s->earliest + late_slack(s);
+	round_fill(s);
 	/* A silent host did not run its last plan: it is planned as one
 	 * that starts late, served after the hosts whose agents run (were
 	 * it counted on, what it is sent would take their sources' egress,
@@ -1314,7 +1306,6 @@ sched_forest(struct sched *s)
 		if (s->silent[i])
 			s->start[i] = fmax(s->start[i], s->late_after +
 			    late_slack(s));
-	round_fill(s);
 	for (i = 0; i < ns; i++) {
 		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
 		    sizeof(struct member));

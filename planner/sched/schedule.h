@@ -171,7 +171,6 @@ uint64_t sched_scheduled_bytes(const struct sched *);
 void	 sched_forest(struct sched *);
 void	 sched_forest_grant(struct sched *);
 double	 sched_late(const struct sched *, size_t host);
-char	*sched_late_hosts(const struct sched *);
 
 /* ------------------------------------------------------------------ */
 /* allocate.c: blocks per candidate                                    */
