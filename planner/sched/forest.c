@@ -307,7 +307,8 @@ late_slack(const struct sched *s)
  * cannot all be whole by the round's end (what they lack, over the lower
  * bound at the payload's share with the ladder's margin, outlasts it):
  * what the round leaves after the latest start the states say of such
- * an agent, where that is more than SCHED_ROUND_USE of it.  That tenth
+ * an agent, at least SCHED_START_LEAST, where that is more than
+ * SCHED_ROUND_USE of it (where no start is said, nine tenths).  That tenth
  * was kept for the agents' start (an agent begins its plan a moment
  * after the plan's issue: 0.4-0.8 s measured, 0.5 s simulated); kept
  * whole, the hosts' links stood idle for the rest of it every round, and
@@ -331,7 +332,13 @@ round_fill(struct sched *s)
 		    s->m->states[i] != NULL && s->m->states[i]->has_start &&
 		    s->start[i] <= s->late_after)
 			latest = fmax(latest, s->start[i]);
-	if (latest < 0 || s->window - latest <= s->T)
+	if (latest < 0)
+		return;
+	/* Before its first plan an agent says its place in the splay (0
+	 * with none), not how long it takes to begin one; and a start just
+	 * after issue still has its sources to connect to. */
+	latest = fmax(latest, SCHED_START_LEAST);
+	if (s->window - latest <= s->T)
 		return;
 	skip = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	for (i = 0; i < t->nhosts; i++)
