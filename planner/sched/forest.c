@@ -317,38 +317,34 @@ late_slack(const struct sched *s)
  * whole round at a low rate, at the end of a chain of relays, misses its
  * last block by a hop's delay, and the hosts below wait a round for it.
  * A late agent's ops are still cut to the round by the timing rule
- * (fit_round() in emit.c).  Called once lateness is known.
+ * (fit_round() in emit.c).  Called once lateness is known, silent
+ * hosts' included (sched_late()).
  */
 static void
 round_fill(struct sched *s)
 {
 	const struct topology *t = s->t;
 	double latest = -1, need;
-	char why[256], *skip;
+	char why[256], *late = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	size_t i;
 
-	for (i = 0; i < t->nhosts; i++)
-		if (s->dest_ok[i] && !s->silent[i] &&
-		    s->m->states[i] != NULL && s->m->states[i]->has_start &&
-		    s->start[i] <= s->late_after)
+	for (i = 0; i < t->nhosts; i++) {
+		late[i] = !s->dest_ok[i] || sched_late(s, i) > 0;
+		if (!late[i] && s->m->states[i] != NULL &&
+		    s->m->states[i]->has_start)
 			latest = fmax(latest, s->start[i]);
-	if (latest < 0)
-		return;
+	}
 	/* Before its first plan an agent says its place in the splay (0
 	 * with none), not how long it takes to begin one; and a start just
 	 * after issue still has its sources to connect to. */
-	latest = fmax(latest, SCHED_START_LEAST);
-	if (s->window - latest <= s->T)
-		return;
-	skip = xcalloc(t->nhosts ? t->nhosts : 1, 1);
-	for (i = 0; i < t->nhosts; i++)
-		skip[i] = !s->dest_ok[i] || s->silent[i] ||
-		    s->start[i] > s->late_after;
-	need = bound_makespan_of(s->m, skip, why, sizeof(why)) /
-	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
-	free(skip);
-	if (need >= s->window - latest)
-		s->T = s->window - latest;
+	latest = latest < 0 ? -1 : fmax(latest, SCHED_START_LEAST);
+	if (latest >= 0 && s->window - latest > s->T) {
+		need = bound_makespan_of(s->m, late, why, sizeof(why)) /
+		    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
+		if (need >= s->window - latest)
+			s->T = s->window - latest;
+	}
+	free(late);
 }
 
 /*
@@ -1304,7 +1300,6 @@ sched_forest(struct sched *s)
 	 * ops for shorter times (s->T), and who is late must not change
 	 * from one of its steps to the next. */
 	s->late_after = s->earliest + late_slack(s);
-	round_fill(s);
 	/* A silent host did not run its last plan: it is planned as one
 	 * that starts late, served after the hosts whose agents run (were
 	 * it counted on, what it is sent would take their sources' egress,
@@ -1313,6 +1308,7 @@ sched_forest(struct sched *s)
 		if (s->silent[i])
 			s->start[i] = fmax(s->start[i], s->late_after +
 			    late_slack(s));
+	round_fill(s);
 	for (i = 0; i < ns; i++) {
 		sh[i].e = xcalloc(t->sites[i].nhosts ? t->sites[i].nhosts : 1,
 		    sizeof(struct member));
