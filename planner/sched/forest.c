@@ -153,19 +153,30 @@ site_spare(const struct sched *s)
 }
 
 /*
- * What a stream of share sh into a site depth sites below a root moves in
- * the round: each site on the way adds a hop (a block at the stream's
- * share and SCHED_HOP_DELAY) before the first byte arrives.  A stream
- * whose hops outlast the round is ranked by its share alone (as one
- * moving for a twentieth of it).
+ * How a stream of share sh into a site depth sites below a root ranks,
+ * the greater the better.  Each site on the way adds a hop (a block at
+ * the stream's share and SCHED_HOP_DELAY) before the first byte arrives.
+ * In a round that cannot be the last: what it moves in the round, a
+ * stream whose hops outlast the round ranked by its share alone (as one
+ * moving for a twentieth of it).  In one that may be (s->may_end): how
+ * soon it brings the site the lack bytes it lacks, hops included, as a
+ * rate (one over the time), since there the round ends when the last
+ * site is whole, and a stream a little wider but a level deeper brings
+ * it later: every host below waits for the last block to come down the
+ * whole chain of sites.
  */
 static double
-stream_moves(const struct sched *s, double sh, size_t depth, double block)
+stream_rank(const struct sched *s, double sh, size_t depth, double block,
+    uint64_t lack)
 {
+	double hops;
+
 	if (!isfinite(sh) || !(sh > 0))
 		return sh;
-	return sh * fmax(s->T - (double)depth * (block / sh +
-	    SCHED_HOP_DELAY), s->T / 20);
+	hops = (double)depth * (block / sh + SCHED_HOP_DELAY);
+	if (s->may_end)
+		return 1 / ((double)lack / sh + hops);
+	return sh * fmax(s->T - hops, s->T / 20);
 }
 
 /*
@@ -174,8 +185,9 @@ stream_moves(const struct sched *s, double sh, size_t depth, double block)
  * already in the tree leaves a stream the most bandwidth, counting the
  * streams of every file's tree so far on each uplink, link and downlink
  * (a widest-path Prim's tree), less what the hops to it cost (what the
- * stream moves in the round: stream_moves()), so that a site is not hung
- * a level deeper for a share a little wider; of equals, from the
+ * stream moves in the round, or in a round that may be the last how soon
+ * it brings the site what it lacks: stream_rank()), so that a site is
+ * not hung a level deeper for a share a little wider; of equals, from the
  * shallowest site, then over the fewest links.  So each file crosses a
  * WAN link once, and the files' trees lean on different links.
  */
@@ -217,10 +229,11 @@ sites_tree(struct sched *s, size_t f, const struct site_route *rt,
 				r = &rt[u * ns + v];
 				if (r->n < 0)
 					continue;
-				sh = stream_moves(s, fmin(route_share(s->t, r,
+				sh = stream_rank(s, fmin(route_share(s->t, r,
 				    use, 1), spare[u] / (exports[u] + 1)),
 				    st->depth[u] + 1,
-				    (double)sched_block_size(s, f));
+				    (double)sched_block_size(s, f),
+				    top - best[v]);
 				if (sh > bs * (1 + 1e-9) || (sh >= bs * (1 -
 				    1e-9) && (st->depth[u] < st->depth[bu] ||
 				    (st->depth[u] == st->depth[bu] &&
@@ -313,7 +326,9 @@ late_slack(const struct sched *s)
  * after the plan's issue: 0.4-0.8 s measured, 0.5 s simulated); kept
  * whole, the hosts' links stood idle for the rest of it every round, and
  * no run of many rounds could end within 1.18 of the lower bound.  A
- * round that may be the last keeps it: there an op stretched over the
+ * round that may be the last (s->may_end, the bound on what the hosts on
+ * time lack fits in what the round leaves after the latest start) keeps
+ * it: there an op stretched over the
  * whole round at a low rate, at the end of a chain of relays, misses its
  * last block by a hop's delay, and the hosts below wait a round for it.
  * A late agent's ops are still cut to the round by the timing rule
@@ -338,12 +353,11 @@ round_fill(struct sched *s)
 	 * with none), not how long it takes to begin one; and a start just
 	 * after issue still has its sources to connect to. */
 	latest = latest < 0 ? -1 : fmax(latest, SCHED_START_LEAST);
-	if (latest >= 0 && s->window - latest > s->T) {
-		need = bound_makespan_of(s->m, late, why, sizeof(why)) /
-		    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
-		if (need >= s->window - latest)
-			s->T = s->window - latest;
-	}
+	need = bound_makespan_of(s->m, late, why, sizeof(why)) /
+	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
+	s->may_end = need < s->window - fmax(latest, SCHED_START_LEAST);
+	if (latest >= 0 && s->window - latest > s->T && !s->may_end)
+		s->T = s->window - latest;
 	free(late);
 }
 

@@ -91,6 +91,8 @@ struct sched {
 	enum method	 method;
 	double		 T;		/* the round ops fill, seconds */
 	double		 window;	/* the round's time left, seconds */
+	int		 may_end;	/* the hosts on time may all be whole
+					 * within it (round_fill()) */
 	double		 late;		/* plan_options.late */
 	double		 early;		/* plan_options.early */
 	double		 started;	/* plan_options.started */
