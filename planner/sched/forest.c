@@ -159,11 +159,11 @@ site_spare(const struct sched *s)
  * In a round that cannot be the last: what it moves in the round, a
  * stream whose hops outlast the round ranked by its share alone (as one
  * moving for a twentieth of it).  In one that may be (s->may_end): how
- * soon it brings the site the lack bytes it lacks, hops included, as a
- * rate (one over the time), since there the round ends when the last
- * site is whole, and a stream a little wider but a level deeper brings
- * it later: every host below waits for the last block to come down the
- * whole chain of sites.
+ * soon it brings the site the lack bytes it is short of, hops included,
+ * as a rate (one over the time), since there the round ends when the
+ * last site is whole, and a stream a little wider but a level deeper
+ * brings them later: every host below waits for the last block to come
+ * down the whole chain of sites.
  */
 static double
 stream_rank(const struct sched *s, double sh, size_t depth, double block,
@@ -328,9 +328,9 @@ late_slack(const struct sched *s)
  * no run of many rounds could end within 1.18 of the lower bound.  A
  * round that may be the last (s->may_end, the bound on what the hosts on
  * time lack fits in what the round leaves after the latest start) keeps
- * it: there an op stretched over the
- * whole round at a low rate, at the end of a chain of relays, misses its
- * last block by a hop's delay, and the hosts below wait a round for it.
+ * it: there an op stretched over the whole round at a low rate, at the
+ * end of a chain of relays, misses its last block by a hop's delay, and
+ * the hosts below wait a round for it.
  * A late agent's ops are still cut to the round by the timing rule
  * (fit_round() in emit.c).  Called once lateness is known, silent
  * hosts' included (sched_late()).
