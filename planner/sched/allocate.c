@@ -694,17 +694,29 @@ serves_at(struct sched *s, double T, const struct budget *start)
 	return served;
 }
 
+/*
+ * The time what the hosts not marked in skip (NULL: every host) lack
+ * takes, sized as the ladder sizes it: the lower bound at the payload's
+ * share, with SCHED_FILL_MARGIN for the pipelines to fill.  0 when they
+ * lack nothing.
+ */
+double
+sched_fill_time(const struct sched *s, const char *skip)
+{
+	char why[512];
+
+	return bound_makespan_of(s->m, skip, why, sizeof(why)) /
+	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
+}
+
 void
 sched_allocate(struct sched *s)
 {
 	enum method method = s->method;
-	double full = s->T, want;
+	double full = s->T, want = sched_fill_time(s, NULL);
 	struct budget start;
-	char why[512];
 	unsigned lo, hi, k;
 
-	want = bound_makespan(s->m, why, sizeof(why)) / SCHED_PAYLOAD_SHARE *
-	    SCHED_FILL_MARGIN;
 	if (!(want > 0) || want >= full) {
 		allocate_once(s);
 		return;

@@ -339,8 +339,8 @@ static void
 round_fill(struct sched *s)
 {
 	const struct topology *t = s->t;
-	double latest = -1, need;
-	char why[256], *late = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	double latest = -1, begin;
+	char *late = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	size_t i;
 
 	for (i = 0; i < t->nhosts; i++) {
@@ -352,12 +352,10 @@ round_fill(struct sched *s)
 	/* Before its first plan an agent says its place in the splay (0
 	 * with none), not how long it takes to begin one; and a start just
 	 * after issue still has its sources to connect to. */
-	latest = latest < 0 ? -1 : fmax(latest, SCHED_START_LEAST);
-	need = bound_makespan_of(s->m, late, why, sizeof(why)) /
-	    SCHED_PAYLOAD_SHARE * SCHED_FILL_MARGIN;
-	s->may_end = need < s->window - fmax(latest, SCHED_START_LEAST);
-	if (latest >= 0 && s->window - latest > s->T && !s->may_end)
-		s->T = s->window - latest;
+	begin = fmax(latest, SCHED_START_LEAST);
+	s->may_end = sched_fill_time(s, late) < s->window - begin;
+	if (latest >= 0 && !s->may_end && s->window - begin > s->T)
+		s->T = s->window - begin;
 	free(late);
 }
 

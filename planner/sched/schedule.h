@@ -182,6 +182,7 @@ double	 sched_late(const struct sched *, size_t host);
 /* allocate.c: blocks per candidate                                    */
 
 void	 sched_allocate(struct sched *);
+double	 sched_fill_time(const struct sched *, const char *skip);
 uint64_t sched_room(const struct sched *, const struct candidate *);
 void	 sched_charge(struct sched *, const struct candidate *, double blocks);
 
