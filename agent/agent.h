@@ -177,6 +177,7 @@ void	 pace_destroy(struct pace *);
 int	 pace_take(struct pace *, size_t n);
 void	 pace_shed(struct pace *, double at, double rate, uint64_t offset);
 void	 pace_passed(struct pace *, uint64_t length);
+void	 pace_running(struct pace *, double since);
 void	 pace_cap(struct pace *, double rate);
 double	 pace_rate(struct pace *, double when);
 

@@ -12,7 +12,8 @@
  * The rate may drop from a time on: a relay's op sheds what a plan's
  * shed entry says from the entry's time, unless its durable length had
  * passed the entry's offset by then (the commit says when it passes,
- * pace_passed()); an op taken from its fallback runs at most at the
+ * pace_passed()) or its plan was running by then (pace_running()); an op
+ * taken from its fallback runs at most at the
  * fallback's rate (pace_cap()).  Each slot runs at the rate of the time
  * it begins, so from the moment a lower rate applies no window carries
  * more than it allows plus the one request begun before.
@@ -84,6 +85,25 @@ pace_passed(struct pace *p, uint64_t length)
 	for (i = 0; i < p->nshed; i++)
 		if (length > p->shed[i].offset && p->shed[i].passed > now)
 			p->shed[i].passed = now;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Tells the pace that its plan has been running since since (monotonic;
+ * INFINITY: not known to its peers): no entry whose time comes after
+ * applies.  From that time on no host that reads from this one leaves it
+ * for a fallback (its ROOT/.sluice/began says it runs), so the rate such
+ * an entry would give up is for nobody.  Each is marked passed then.
+ */
+void
+pace_running(struct pace *p, double since)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->nshed; i++)
+		if (since < p->shed[i].at && p->shed[i].passed > since)
+			p->shed[i].passed = since;
 	pthread_mutex_unlock(&p->lock);
 }
 

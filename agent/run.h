@@ -132,6 +132,9 @@ struct runner {
 	const struct plan *plan;
 	double		 deadline;	/* the plan's expiry, monotonic */
 	double		 issued;	/* the plan's issue, monotonic */
+	double		 began;		/* when ROOT/.sluice/began said it
+					 * runs, monotonic; INFINITY when
+					 * it could not */
 	struct job	*jobs;
 	size_t		 njobs;
 	size_t		*tasks;		/* job of each stream to run */

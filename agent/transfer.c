@@ -478,6 +478,8 @@ deadline_of(const struct plan *p)
  * with its shed entries, each at the plan's issue (issued, monotonic)
  * plus its time, and already passed when the version's durable length
  * passes its offset now (it is not known when it did, so as late as now).
+ * An entry whose time comes after ROOT/.sluice/began said that this plan
+ * runs never applies (pace_running()).
  */
 static void
 job_init(struct job *j, const struct op *o, struct version *v,
@@ -512,6 +514,7 @@ job_init(struct job *j, const struct op *o, struct version *v,
 	for (i = 0; i < o->nshed; i++)
 		pace_shed(&j->pace, r->issued + o->shed[i].at, o->shed[i].rate,
 		    o->shed[i].offset);
+	pace_running(&j->pace, r->began);
 	pace_passed(&j->pace, durable);
 	j->next = have > o->offset ? (have - o->offset) / o->block_size : 0;
 	if (j->next > o->nblocks)
@@ -593,7 +596,10 @@ report_op(const struct runner *r, const struct job *j)
 	for (i = 0; i < j->pace.nshed; i++) {
 		const struct pace_shed *e = &j->pace.shed[i];
 
-		if (e->passed <= e->at)
+		if (r->began < e->at)
+			printf("; nothing shed for %s, running from +%.2fs",
+			    o->shed[i].host, r->began - r->issued);
+		else if (e->passed <= e->at)
 			printf("; nothing shed for %s, byte %" PRIu64 " passed "
 			    "at +%.2fs", o->shed[i].host, e->offset,
 			    e->passed - r->issued);
@@ -694,6 +700,9 @@ plan_execute(const struct agent_config *c, struct store *s,
 	 * while it is running no plan of the peer's epoch or a later one
 	 * (fetch.c).  A write that fails leaves its peers the old rule. */
 	began = store_mark_began(s, p->epoch, 0) == 0;
+	/* From now on no peer leaves this agent for its fallback, so what
+	 * a shed entry of a later time would give up is for nobody. */
+	r.began = began ? clock_mono() : INFINITY;
 	for (i = n = 0; i < p->nops; i++) {
 		const struct op *o = &p->ops[i];
 		struct version *v = NULL;

@@ -561,7 +561,7 @@ else fail "a reader far behind its relay: exit $rh_rc/$rc: $(cat "$W/ri.err" "$W
 # says so, and ends it with no failure.  The same plans
 # without the fallback leave fc with nothing: missing (fn never had the
 # file) or deadline (fz had 0).
-for h in fn fz fc fk fs fp; do conf $h; done
+for h in fn fz fc fk fs fp fq; do conf $h; done
 sed -i 's/^timeout: .*/timeout: 1s/' "$W/fz.yaml"
 "$mkplan" "$M" fz --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,40000000" > "$W/fz.plan"
 "$agent" run -c "$W/fz.yaml" "$W/fz.plan" 2>/dev/null
@@ -653,10 +653,13 @@ else fail "a relay holding the first block: exit $rc: $(cat "$W/fc.out")"; fi
 # What a relay's op sheds.  fs starts 5 s after its plan's issue with
 # nothing, past the time (1 s) of two shed entries of 3 MB/s each on its
 # 8 MB/s op: it runs at 2 MB/s from its first byte, its 8 MiB taking at
-# least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp passes the
-# offset of its entry (1 MiB, at 3 s) before that time: it sheds nothing,
-# holding three quarters of its 4 MB/s at least (its 24 MiB shedding
-# 3 MB/s from 3 s would average under 1.5 MB/s).
+# least 0.9 x 8 MiB / 2 MB/s (1 s at the full rate).  fp begins its plan
+# before the time of its entry (1 MiB, at 3 s), so no host below leaves
+# it from then on: it sheds nothing, holding three quarters of its
+# 4 MB/s at least (its 24 MiB shedding 3 MB/s from 3 s would average
+# under 1.5 MB/s).  fq cannot say that it runs (its ROOT/.sluice/began
+# is a directory), so its entry holds until it passes the offset, which
+# it does before that time: it sheds nothing either.
 "$mkplan" "$M" fs --issued-ago 5 --op "$(src g),0,$((8 * MIB)),8000000" \
     --shed "1=fc,1,0,3000000" --shed "1=fd,1,0,3000000" > "$W/fs.plan"
 "$agent" run -c "$W/fs.yaml" -v "$W/fs.plan" > "$W/fs.out" 2>&1
@@ -672,8 +675,17 @@ echo "agent: 8 MiB at 8 MB/s shedding 6 MB/s took ${took:-?}s" >&2
 rc=$?
 measured=$(sed -n 's/^op 1\/fp\/1: .*, \([0-9]*\) B\/s (allocated 4000000).*/\1/p' "$W/fp.out")
 if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$measured" -le 4200000 ] &&
-    grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fp.out"; then ok
-else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fp.out")"; fi
+    grep -q "; nothing shed for fc, running from +[0-9.]*s$" "$W/fp.out"; then ok
+else fail "nothing shed by a relay running before the entry's time: exit $rc: $(cat "$W/fp.out")"; fi
+mkdir -p "$W/roots/fq/.sluice/began/x"
+"$mkplan" "$M" fq --op "$(src g),0,$SIZE,4000000" --shed "1=fc,3,$MIB,3000000" > "$W/fq.plan"
+"$agent" run -c "$W/fq.yaml" -v "$W/fq.plan" > "$W/fq.out" 2>&1
+rc=$?
+measured=$(sed -n 's/^op 1\/fq\/1: .*, \([0-9]*\) B\/s (allocated 4000000).*/\1/p' "$W/fq.out")
+if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$measured" -le 4200000 ] &&
+    grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fq.out" &&
+    grep -q "began: " "$W/fq.out"; then ok
+else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fq.out")"; fi
 
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.

@@ -8,7 +8,7 @@
  * and runs no plan of the round (ROOT/.sluice/began: one that runs it
  * waits on its own source, and is waited for); the source's own op from
  * the same host gives up the same rate from that time unless it had
- * passed the range's start by then (a shed entry).
+ * passed the range's start or begun its plan by then (a shed entry).
  * So a fallback needs no capacity of its own: the destination no longer
  * uses its op's route, and the relay uses that much less of the route
  * from the second source.  Only a fallback whose route lies within those

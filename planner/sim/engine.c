@@ -559,9 +559,9 @@ sim_pass_time(struct sim *s, struct plan **plans, size_t **slot,
  * its offset and its source's has not, and its source is running no plan
  * (its agent has not started: a plan runs until the set's expiry), at the
  * fallback's rate or less; a relay's op whose prefix had not passed a
- * shed entry's offset at the entry's time runs that much slower (for the
- * whole op, which is what an agent starting late does and more than one
- * that began on time does).  Both stick once taken.  Returns how many
+ * shed entry's offset at the entry's time, and whose agent had not begun
+ * by then, runs that much slower (for the whole op, which is what an
+ * agent starting late does).  Both stick once taken.  Returns how many
  * were taken now.
  */
 static size_t
@@ -589,6 +589,7 @@ sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
 			for (k = 0; k < o->nshed; k++)
 				if (!r->shed[k] && sim_pass_time(s, plans, slot,
 				    tm, h, (size_t)f, o->shed[k].offset) >
+				    o->shed[k].at && sim_began(s, h) >
 				    o->shed[k].at) {
 					r->shed[k] = 1;
 					r->shed_rate += o->shed[k].rate;

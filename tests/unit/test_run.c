@@ -133,6 +133,33 @@ START_TEST(pace_shed_entries)
 }
 END_TEST
 
+/*
+ * A plan running since a time (its ROOT/.sluice/began said so) sheds for
+ * no entry whose time comes after: the readers below it no longer leave
+ * it.  Entries due by then still apply, a time not known (INFINITY)
+ * waives none, and an entry due exactly then applies.
+ */
+START_TEST(pace_shed_running)
+{
+	struct pace p;
+	double now = clock_mono();
+
+	pace_init(&p, 1e6, now + 600);
+	pace_shed(&p, now - 1, 3e5, 100);
+	pace_shed(&p, now + 10, 2e5, 4096);
+	pace_shed(&p, now + 100, 4e5, 8192);
+	pace_running(&p, INFINITY);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 1e5, 1e-6);
+	pace_running(&p, now + 10);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 10), 5e5, 1e-6);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 5e5, 1e-6);
+	pace_running(&p, now);
+	ck_assert_double_eq_tol(pace_rate(&p, now + 100), 7e5, 1e-6);
+	ck_assert_double_eq_tol(slot_now(&p, 700000), 1, 0.02);
+	pace_destroy(&p);
+}
+END_TEST
+
 /* A fallback's rate caps the pace, sheds or not. */
 START_TEST(pace_capped)
 {
@@ -331,6 +358,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_deadline);
 	tcase_add_test(tc, pace_credit_given_back);
 	tcase_add_test(tc, pace_shed_entries);
+	tcase_add_test(tc, pace_shed_running);
 	tcase_add_test(tc, pace_capped);
 	tcase_add_test(tc, pace_shed_on_credit);
 	tcase_add_test(tc, pace_shed_while_running);
