@@ -853,6 +853,11 @@ out=$(lp_within 1.70 "$work/tail3") && ok || fail "last round's sites hung deep:
 # own source shed its rate for hosts that would never leave it).
 out=$(on_time "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 4 --replan) && ok ||
     fail "a running relay sheds nothing: $out"
+# The hosts that may fall back on one relay op share its rate by the
+# hosts that wait on each: at seed 3, within 1.3 (1.34 at an equal
+# share each).
+out=$(on_time "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 3 --replan) && ok ||
+    fail "fallback shares by the hosts below: $out"
 "$top/tests/tools/gen-case" "$work/even100" --regions 1 --sites 1 --hosts 100 --files 4 \
     --size 1073741824 --uplink 0 --round 10 --no-states >/dev/null
 out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6 --replan) &&

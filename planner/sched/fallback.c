@@ -160,6 +160,8 @@ struct fb_cand {
 	const struct op	*fed;		/* the source's op */
 	double		 first;		/* its first block is done, seconds
 					 * after issue */
+	double		 weight;	/* the hosts that wait on its
+					 * destination (relay_weight()) */
 };
 
 static int
@@ -182,12 +184,77 @@ copy_source(struct plan_source *to, const struct plan_source *from)
 	to->root = xstrdup(from->root);
 }
 
+/* The relay edges of the round: op i of the timing, from src to dst. */
+struct relay_graph {
+	const struct timing	*tm;
+	size_t			 nhosts;
+	size_t			*first, *next;	/* per file and host, per op:
+						 * lists */
+	double			*weight;	/* per file and host; < 0 while
+						 * open */
+};
+
+/*
+ * How many hosts wait on host h for the file in this round: h and every
+ * host that reads the file from one that waits on it, through an op
+ * whose source does not hold the range's start.  A host met again while
+ * open (a relay cycle) counts nothing more.
+ */
+static double
+relay_weight(struct relay_graph *g, size_t file, size_t h)
+{
+	size_t k = file * g->nhosts + h, i;
+	double w = 1;
+
+	if (g->weight[k] != 0)
+		return fmax(g->weight[k], 0);
+	g->weight[k] = -1;
+	for (i = g->first[k]; i != SIZE_MAX; i = g->next[i])
+		w += relay_weight(g, file, g->tm->ops[i].dst);
+	return g->weight[k] = w;
+}
+
+static void
+relay_graph_init(struct relay_graph *g, const struct sched *s,
+    const struct timing *tm)
+{
+	size_t nf = s->m->fileset->nfiles, n, i;
+
+	g->tm = tm;
+	g->nhosts = s->t->nhosts;
+	n = nf * g->nhosts;
+	g->first = xreallocarray(NULL, n, sizeof(size_t));
+	g->next = xreallocarray(NULL, tm->nops + 1, sizeof(size_t));
+	g->weight = xcalloc(n, sizeof(double));
+	for (i = 0; i < n; i++)
+		g->first[i] = SIZE_MAX;
+	for (i = 0; i < tm->nops; i++) {
+		const struct timed_op *x = &tm->ops[i];
+		size_t k = x->file * g->nhosts + x->src;
+
+		if (x->cycle || s->len[x->src * nf + x->file] > x->offset)
+			continue;
+		g->next[i] = g->first[k];
+		g->first[k] = i;
+	}
+}
+
+static void
+relay_graph_free(struct relay_graph *g)
+{
+	free(g->first);
+	free(g->next);
+	free(g->weight);
+}
+
 /*
  * Gives every new op whose source relays its range a fallback, where the
  * rule allows one.  The relay's op from the fallback's host sheds, for
- * each of the k hosts that may fall back on it, its rate over k + 1, so
- * the relay keeps a share; the fallback is tried FALLBACK_MARGIN after the
- * op's first block was to be done, the shed applies half that margin
+ * each host that may fall back on it, a share of its rate in proportion
+ * to the hosts that wait on that one for the file (relay_weight(): a host
+ * that feeds a site feeds every host there), the relay counting one, so
+ * it keeps a share.  The fallback is tried FALLBACK_MARGIN after the
+ * op's first block was to be done, the shed applies FALLBACK_GUARD
  * earlier.  window is the round's length, seconds.
  */
 void
@@ -198,9 +265,11 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 	double margin = fmax(FALLBACK_MARGIN_MIN, FALLBACK_MARGIN * window);
 	struct fb_cand *c = NULL;
 	struct timing tm;
+	struct relay_graph g;
 
 	/* When the first block is due as real relays run. */
 	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	relay_graph_init(&g, s, &tm);
 	for (i = 0; i < tm.nops; i++) {
 		const struct timed_op *x = &tm.ops[i];
 		const struct op *o, *p;
@@ -229,22 +298,25 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		c[nc].op = x->tag & 0xfffff;
 		c[nc].feeder = src;
 		c[nc].fed = p;
+		c[nc].weight = relay_weight(&g, x->file, h);
 		c[nc++].first = x->done[0];
 	}
+	relay_graph_free(&g);
 	timing_free(&tm);
 	if (nc > 0)
 		qsort(c, nc, sizeof(*c), cmp_fed);
 	for (i = 0; i < nc; i = j) {
 		struct op *p = (struct op *)c[i].fed;
+		double all = 1;		/* the relay's own part */
 
 		for (j = i; j < nc && c[j].fed == c[i].fed; j++)
-			;
+			all += c[j].weight;
 		for (k = i; k < j; k++) {
 			struct op *o = &plans[c[k].host]->ops[c[k].op];
 			struct op_fallback *fb;
 			struct op_shed *sh;
-			double rate = floor(fmin(o->rate, p->rate /
-			    (double)(j - i + 1)));
+			double rate = floor(fmin(o->rate, p->rate *
+			    c[k].weight / all));
 			size_t res[ROUTE_MAX + 4];
 			long f = topology_host(t, p->source.host);
 			int n, m;

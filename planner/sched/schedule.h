@@ -45,7 +45,7 @@
 #define SILENT_ROUNDS 2
 /* A fallback is tried this share of the round (at least
  * FALLBACK_MARGIN_MIN seconds) after its op's first block was to be
- * done; the relay sheds half that margin earlier. */
+ * done; the relay sheds FALLBACK_GUARD earlier. */
 #define FALLBACK_MARGIN 0.05
 #define FALLBACK_MARGIN_MIN 2.0
 /* A relay sheds this long before its hosts may take their fallbacks:
