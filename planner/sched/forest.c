@@ -883,6 +883,88 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 		}
 }
 
+/*
+ * A host that holds a file and needs none of it (a generator) sends each
+ * stream it feeds from its own egress, the one source of bytes no other
+ * host holds.  Where it feeds the heads of several sites the same file
+ * (one ahead of its site's exporter: its site fell behind the others),
+ * every byte past the heads leaves it once per site, round after round
+ * (the heads move at one share of its egress each, and its site stays
+ * behind).  The head that holds the most keeps it; each other is fed by
+ * that one, which holds what it lacks and relays the rest as it
+ * arrives.  Not in a round that may be the last (s->may_end): there the
+ * hop would come at the end.
+ */
+/* A host fed by one that needs nothing of the file: (parent, site, host). */
+struct held_kid {
+	size_t		 x, site, h;
+};
+
+static int
+cmp_held_kid(const void *a, const void *b)
+{
+	const struct held_kid *p = a, *q = b;
+
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	if (p->site != q->site)
+		return p->site < q->site ? -1 : 1;
+	return (p->h > q->h) - (p->h < q->h);
+}
+
+static void
+holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
+{
+	struct topology *t = s->t;
+	size_t nf = s->m->fileset->nfiles, f, h, i, j, k, n;
+	struct held_kid *e = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*e));
+
+	for (f = 0; f < nf; f++) {
+		for (h = n = 0; h < t->nhosts; h++) {
+			long x = s->forest_parent[h * nf + f];
+
+			if (x < 0 || wants(s, (size_t)x, f) ||
+			    fkids[(size_t)x * nf + f] < 2)
+				continue;
+			e[n].x = (size_t)x;
+			e[n].site = t->hosts[h].site;
+			e[n++].h = h;
+		}
+		qsort(e, n, sizeof(*e), cmp_held_kid);
+		for (i = 0; i < n; i = j) {
+			size_t x = e[i].x;
+			long b = -1;
+
+			for (j = i; j < n && e[j].x == x; j++)
+				;
+			/* One head per site; a site it feeds more than one
+			 * host of is flat (flat_site()): left as it is. */
+			for (k = i; k < j; k++)
+				if ((k == i || e[k - 1].site != e[k].site) &&
+				    (k + 1 == j || e[k + 1].site != e[k].site) &&
+				    sched_relays(s, e[k].h, f) &&
+				    sched_late(s, e[k].h) == 0 && (b < 0 ||
+				    sched_held(s, e[k].h, f) > sched_held(s,
+				    (size_t)b, f)))
+					b = (long)e[k].h;
+			for (k = i; b >= 0 && k < j; k++) {
+				h = e[k].h;
+				if ((k > i && e[k - 1].site == e[k].site) ||
+				    (k + 1 < j && e[k + 1].site == e[k].site) ||
+				    (long)h == b || route_hops(t, (size_t)b,
+				    h) < 0)
+					continue;
+				s->forest_parent[h * nf + f] = b;
+				kids[x]--;
+				fkids[x * nf + f]--;
+				kids[b]++;
+				fkids[(size_t)b * nf + f]++;
+			}
+		}
+	}
+	free(e);
+}
+
 /* ------------------------------------------------------------------ */
 /* Evening the hosts' egress                                          */
 
@@ -1398,6 +1480,8 @@ sched_forest(struct sched *s)
 			}
 	}
 	forest_heads(s, up, kids, fkids);
+	if (!s->may_end)
+		holders_once(s, kids, fkids);
 	forest_even(s, kids, fkids);
 	for (i = 0; i < ns; i++) {
 		free(sh[i].e);
