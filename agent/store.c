@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -323,6 +324,39 @@ overwrite_meta(struct store *s, const char *name, const void *buf,
 		return -1;
 	}
 	return close(fd);
+}
+
+/*
+ * Takes ROOT/.sluice/began.lock, without waiting: only the run that holds
+ * it writes ROOT/.sluice/began, so what began says is that run's, and a
+ * run that trusts it (its shed entries, transfer.c) is not undone by
+ * another run of the same store (sluice-agent run takes no sync lock)
+ * writing an ended or other epoch over it.  Returns the descriptor that
+ * holds it (closing it lets go), or -1: another run holds it (quietly)
+ * or it cannot be had (said).
+ */
+int
+store_began_lock(struct store *s)
+{
+	int fd = openat(s->meta_fd, BEGAN ".lock", O_RDWR | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd == -1) {
+		if (!store_full(errno))
+			warnx_("%s/%s/%s.lock: %s", s->root, META, BEGAN,
+			    strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			warnx_("%s/%s/%s.lock: %s", s->root, META, BEGAN,
+			    strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Writes ROOT/.sluice/began whole and synced: the plan of epoch has

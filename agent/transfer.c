@@ -679,7 +679,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	int commit_errors;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	pthread_t shower;
-	int rc = 0, progress_on, committing = 0, began;
+	int rc = 0, progress_on, committing = 0, began, began_lock = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -698,8 +698,12 @@ plan_execute(const struct agent_config *c, struct store *s,
 	/* Said before any op runs, and that they stopped once they have: a
 	 * peer whose relay this agent is leaves it for its fallback only
 	 * while it is running no plan of the peer's epoch or a later one
-	 * (fetch.c).  A write that fails leaves its peers the old rule. */
-	began = store_mark_began(s, p->epoch, 0) == 0;
+	 * (fetch.c).  A write that fails leaves its peers the old rule.
+	 * Only the run that holds began's lock says it: one that does not
+	 * (another run of this store is under way) leaves its peers reading
+	 * that one's, and sheds by its length alone. */
+	began = (began_lock = store_began_lock(s)) >= 0 &&
+	    store_mark_began(s, p->epoch, 0) == 0;
 	/* From now on no peer leaves this agent for its fallback, so what
 	 * a shed entry of a later time would give up is for nobody. */
 	r.began = began ? clock_mono() : INFINITY;
@@ -747,6 +751,8 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.finished = 1;
 	if (began)
 		(void)store_mark_began(s, p->epoch, 1);
+	if (began_lock >= 0)
+		(void)close(began_lock);
 	if (progress_on)
 		pthread_join(shower, NULL);
 	commit_errors = commit_finish(&r.commit);

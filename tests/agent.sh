@@ -561,7 +561,7 @@ else fail "a reader far behind its relay: exit $rh_rc/$rc: $(cat "$W/ri.err" "$W
 # says so, and ends it with no failure.  The same plans
 # without the fallback leave fc with nothing: missing (fn never had the
 # file) or deadline (fz had 0).
-for h in fn fz fc fk fs fp fq; do conf $h; done
+for h in fn fz fc fk fs fp fq fr; do conf $h; done
 sed -i 's/^timeout: .*/timeout: 1s/' "$W/fz.yaml"
 "$mkplan" "$M" fz --op "g,127.0.0.1,$P,$W/roots/nowhere,0,$SIZE,40000000" > "$W/fz.plan"
 "$agent" run -c "$W/fz.yaml" "$W/fz.plan" 2>/dev/null
@@ -686,6 +686,24 @@ if [ $rc -eq 0 ] && [ -n "$measured" ] && [ "$measured" -ge 3000000 ] && [ "$mea
     grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fq.out" &&
     grep -q "began: " "$W/fq.out"; then ok
 else fail "nothing shed once the offset is passed in time: exit $rc: $(cat "$W/fq.out")"; fi
+# A run of a store whose began.lock another run holds writes no began
+# (its peers go on reading the other's) and trusts none: its entry holds
+# until it passes the offset, as fq's does.
+if command -v flock >/dev/null 2>&1; then
+	mkdir -p "$W/roots/fr/.sluice"
+	printf 'epoch 3\n' > "$W/roots/fr/.sluice/began"
+	flock -o "$W/roots/fr/.sluice/began.lock" sh -c "until [ -e '$W/fr.unlock' ]; do sleep 0.05; done" &
+	holder=$!
+	until_true sh -c "! flock -n '$W/roots/fr/.sluice/began.lock' true"
+	"$mkplan" "$M" fr --op "$(src g),0,$SIZE,4000000" --shed "1=fc,3,$MIB,3000000" > "$W/fr.plan"
+	"$agent" run -c "$W/fr.yaml" -v "$W/fr.plan" > "$W/fr.out" 2>&1
+	rc=$?
+	touch "$W/fr.unlock"
+	wait $holder
+	if [ $rc -eq 0 ] && [ "$(cat "$W/roots/fr/.sluice/began")" = "epoch 3" ] &&
+	    grep -q "; nothing shed for fc, byte $MIB passed at +[0-9.]*s$" "$W/fr.out"; then ok
+	else fail "a run beside another: exit $rc, began $(cat "$W/roots/fr/.sluice/began"): $(cat "$W/fr.out")"; fi
+fi
 
 # A new version: while it is partial the old one stays in place; once it
 # is whole it replaces the old one atomically and the old one is removed.

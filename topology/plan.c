@@ -207,9 +207,9 @@ parse_shed(struct yctx *c, struct op *o, const struct ynode *list)
 
 	if ((rc = yseq_check(c, list, "shed")) != 0)
 		return rc;
-	if (list->nkids > OP_MAX_RESOURCES)
+	if (list->nkids > OP_MAX_SHED)
 		return yerr(c, list, "shed: more than %d entries",
-		    OP_MAX_RESOURCES);
+		    OP_MAX_SHED);
 	o->shed = xcalloc(list->nkids ? list->nkids : 1, sizeof(*o->shed));
 	snprintf(what, sizeof(what), "op %s shed", o->id);
 	for (i = 0; i < list->nkids; i++) {

@@ -423,6 +423,9 @@ struct op_fallback {
  * seconds past the plan's issue, the op runs rate bytes/s slower from
  * then on.
  */
+/* The most shed entries an op may carry. */
+#define OP_MAX_SHED 128
+
 struct op_shed {
 	char		*host;		/* the host that may fall back */
 	double		 at;		/* seconds past the plan's issue */

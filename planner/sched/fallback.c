@@ -164,6 +164,7 @@ struct fb_cand {
 					 * destination (relay_weight()) */
 };
 
+/* By the op fed, then the most hosts waiting first, then by host. */
 static int
 cmp_fed(const void *a, const void *b)
 {
@@ -171,6 +172,8 @@ cmp_fed(const void *a, const void *b)
 
 	if (x->fed != y->fed)
 		return (uintptr_t)x->fed < (uintptr_t)y->fed ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
 	return (x->host > y->host) - (x->host < y->host);
 }
 
@@ -308,10 +311,16 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 	for (i = 0; i < nc; i = j) {
 		struct op *p = (struct op *)c[i].fed;
 		double all = 1;		/* the relay's own part */
+		size_t end;
 
 		for (j = i; j < nc && c[j].fed == c[i].fed; j++)
-			all += c[j].weight;
-		for (k = i; k < j; k++) {
+			;
+		/* No more than an op may carry shed entries for: those on
+		 * whom the most hosts wait. */
+		end = j - i > OP_MAX_SHED ? i + OP_MAX_SHED : j;
+		for (k = i; k < end; k++)
+			all += c[k].weight;
+		for (k = i; k < end; k++) {
 			struct op *o = &plans[c[k].host]->ops[c[k].op];
 			struct op_fallback *fb;
 			struct op_shed *sh;

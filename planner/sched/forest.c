@@ -912,6 +912,28 @@ cmp_held_kid(const void *a, const void *b)
 	return (p->h > q->h) - (p->h < q->h);
 }
 
+/* Whether entry k of the group [i, j) is the only one of its site. */
+static int
+head_alone(const struct held_kid *e, size_t i, size_t j, size_t k)
+{
+	return (k == i || e[k - 1].site != e[k].site) &&
+	    (k + 1 == j || e[k + 1].site != e[k].site);
+}
+
+/* Whether host a comes before host b in file f's flow: it holds more, or
+ * as much in a site earlier in the file's order (the demands' order,
+ * precedes() in demand.c). */
+static int
+head_before(const struct sched *s, size_t f, size_t a, size_t b)
+{
+	size_t ns = s->t->nsites;
+
+	if (sched_held(s, a, f) != sched_held(s, b, f))
+		return sched_held(s, a, f) > sched_held(s, b, f);
+	return s->forest_site_key[f * ns + s->t->hosts[a].site] <
+	    s->forest_site_key[f * ns + s->t->hosts[b].site];
+}
+
 static void
 holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
 {
@@ -938,21 +960,23 @@ holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
 			for (j = i; j < n && e[j].x == x; j++)
 				;
 			/* One head per site; a site it feeds more than one
-			 * host of is flat (flat_site()): left as it is. */
+			 * host of is flat (flat_site()): left as it is.
+			 * Of those holding the most, the first in the file's
+			 * order of sites, so that every other comes after it
+			 * there and no relay cycle can close through them. */
 			for (k = i; k < j; k++)
-				if ((k == i || e[k - 1].site != e[k].site) &&
-				    (k + 1 == j || e[k + 1].site != e[k].site) &&
+				if (head_alone(e, i, j, k) &&
 				    sched_relays(s, e[k].h, f) &&
 				    sched_late(s, e[k].h) == 0 && (b < 0 ||
-				    sched_held(s, e[k].h, f) > sched_held(s,
-				    (size_t)b, f)))
+				    head_before(s, f, e[k].h, (size_t)b)))
 					b = (long)e[k].h;
+			/* A head that holds more than that one would wait
+			 * for it to pass its length: left. */
 			for (k = i; b >= 0 && k < j; k++) {
 				h = e[k].h;
-				if ((k > i && e[k - 1].site == e[k].site) ||
-				    (k + 1 < j && e[k + 1].site == e[k].site) ||
-				    (long)h == b || route_hops(t, (size_t)b,
-				    h) < 0)
+				if (!head_alone(e, i, j, k) || (long)h == b ||
+				    !head_before(s, f, (size_t)b, h) ||
+				    route_hops(t, (size_t)b, h) < 0)
 					continue;
 				s->forest_parent[h * nf + f] = b;
 				kids[x]--;
