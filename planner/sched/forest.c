@@ -883,18 +883,6 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 		}
 }
 
-/*
- * A host that holds a file and needs none of it (a generator) sends each
- * stream it feeds from its own egress, the one source of bytes no other
- * host holds.  Where it feeds the heads of several sites the same file
- * (one ahead of its site's exporter: its site fell behind the others),
- * every byte past the heads leaves it once per site, round after round
- * (the heads move at one share of its egress each, and its site stays
- * behind).  The head that holds the most keeps it; each other is fed by
- * that one, which holds what it lacks and relays the rest as it
- * arrives.  Not in a round that may be the last (s->may_end): there the
- * hop would come at the end.
- */
 /* A host fed by one that needs nothing of the file: (parent, site, host). */
 struct held_kid {
 	size_t		 x, site, h;
@@ -934,6 +922,19 @@ head_before(const struct sched *s, size_t f, size_t a, size_t b)
 	    s->forest_site_key[f * ns + s->t->hosts[b].site];
 }
 
+/*
+ * A host that holds a file and needs none of it (a generator) sends each
+ * stream it feeds from its own egress, the one source of bytes no other
+ * host holds.  Where it feeds the heads of several sites the same file
+ * (one ahead of its site's exporter: its site fell behind the others),
+ * every byte past the heads leaves it once per site, round after round
+ * (the heads move at one share of its egress each, and its site stays
+ * behind).  The head first in the file's flow (holding the most) keeps
+ * it; each other that comes after it there is fed by that one, which
+ * holds what it lacks and relays the rest as it arrives.  Not in a round
+ * that may be the last (s->may_end): there the hop would come at the
+ * end.
+ */
 static void
 holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
 {
