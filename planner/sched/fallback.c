@@ -253,10 +253,13 @@ relay_graph_free(struct relay_graph *g)
 /*
  * Gives every new op whose source relays its range a fallback, where the
  * rule allows one.  The relay's op from the fallback's host sheds, for
- * each host that may fall back on it, a share of its rate in proportion
- * to the hosts that wait on that one for the file (relay_weight(): a host
- * that feeds a site feeds every host there), the relay counting one, so
- * it keeps a share.  The fallback is tried FALLBACK_MARGIN after the
+ * each host that may fall back on it, a share of its rate: in a round
+ * that cannot be the last, in proportion to the hosts that wait on that
+ * one for the file (relay_weight(): a host that feeds a site feeds every
+ * host there), the relay counting one, so that the round moves the most;
+ * in one that may be the last, an equal share (its rate over k + 1 for
+ * k hosts), so that the slowest is the least slow.  Either way the relay
+ * keeps a share.  The fallback is tried FALLBACK_MARGIN after the
  * op's first block was to be done, the shed applies FALLBACK_GUARD
  * earlier.  window is the round's length, seconds.
  */
@@ -312,6 +315,10 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		struct op *p = (struct op *)c[i].fed;
 		double all = 1;		/* the relay's own part */
 		size_t end;
+		/* In a round that may be the last the slowest host decides
+		 * when it ends: equal parts.  In one that cannot, what the
+		 * round moves in all: parts by the hosts below. */
+		int weigh = !s->may_end;
 
 		for (j = i; j < nc && c[j].fed == c[i].fed; j++)
 			;
@@ -319,13 +326,13 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		 * whom the most hosts wait. */
 		end = j - i > OP_MAX_SHED ? i + OP_MAX_SHED : j;
 		for (k = i; k < end; k++)
-			all += c[k].weight;
+			all += weigh ? c[k].weight : 1;
 		for (k = i; k < end; k++) {
 			struct op *o = &plans[c[k].host]->ops[c[k].op];
 			struct op_fallback *fb;
 			struct op_shed *sh;
 			double rate = floor(fmin(o->rate, p->rate *
-			    c[k].weight / all));
+			    (weigh ? c[k].weight : 1) / all));
 			size_t res[ROUTE_MAX + 4];
 			long f = topology_host(t, p->source.host);
 			int n, m;
