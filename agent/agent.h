@@ -132,7 +132,8 @@ char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);
 char	*store_began_path(const char *root);
-int	 store_began_lock(struct store *);
+int	 store_lock(struct store *, const char *name, double until,
+	    int *waited);
 int	 store_mark_began(struct store *, uint64_t epoch, int ended);
 int	 store_parse_began(const char *text, uint64_t *epoch, int *ended);
 int	 store_write_meta(struct store *, const char *name, const void *,

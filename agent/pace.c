@@ -13,10 +13,10 @@
  * shed entry says from the entry's time, unless its durable length had
  * passed the entry's offset by then (the commit says when it passes,
  * pace_passed()) or its plan was running by then (pace_running()); an op
- * taken from its fallback runs at most at the
- * fallback's rate (pace_cap()).  Each slot runs at the rate of the time
- * it begins, so from the moment a lower rate applies no window carries
- * more than it allows plus the one request begun before.
+ * taken from its fallback runs at most at the fallback's rate
+ * (pace_cap()).  Each slot runs at the rate of the time it begins, so
+ * from the moment a lower rate applies no window carries more than it
+ * allows plus the one request begun before.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -327,36 +327,48 @@ overwrite_meta(struct store *s, const char *name, const void *buf,
 }
 
 /*
- * Takes ROOT/.sluice/began.lock, without waiting: only the run that holds
- * it writes ROOT/.sluice/began, so what began says is that run's, and a
- * run that trusts it (its shed entries, transfer.c) is not undone by
- * another run of the same store (sluice-agent run takes no sync lock)
- * writing an ended or other epoch over it.  Returns the descriptor that
- * holds it (closing it lets go), or -1: another run holds it (quietly)
- * or it cannot be had (said).
+ * Takes the lock ROOT/.sluice/NAME, waiting for it (polled every 50 ms)
+ * until the monotonic time until (now or earlier: not at all).  Returns
+ * the descriptor that holds it (closing it lets go; *waited 1 when
+ * another held it first), -1 when another still holds it then (quietly)
+ * or it cannot be taken (said), or -2 when the file cannot be opened
+ * (said).
+ *
+ * Two locks: "lock", a sync's for its period (sync.c), and "began.lock",
+ * a run's for as long as it runs a plan: only the run that holds it
+ * writes ROOT/.sluice/began, so what began says is that run's, and a run
+ * that trusts it (its shed entries, transfer.c) is not undone by another
+ * run of the same store (sluice-agent run takes no sync lock) writing an
+ * ended or other epoch over it.
  */
 int
-store_began_lock(struct store *s)
+store_lock(struct store *s, const char *name, double until, int *waited)
 {
-	int fd = openat(s->meta_fd, BEGAN ".lock", O_RDWR | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(s->meta_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
 
+	*waited = 0;
 	if (fd == -1) {
-		if (!store_full(errno))
-			warnx_("%s/%s/%s.lock: %s", s->root, META, BEGAN,
-			    strerror(errno));
-		return -1;
+		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(errno));
+		return -2;
 	}
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
 		if (errno == EINTR)
 			continue;
-		if (errno != EWOULDBLOCK)
-			warnx_("%s/%s/%s.lock: %s", s->root, META, BEGAN,
+		if (errno != EWOULDBLOCK) {
+			warnx_("%s/%s/%s: %s", s->root, META, name,
 			    strerror(errno));
-		(void)close(fd);
-		return -1;
+			break;
+		}
+		*waited = 1;
+		if (clock_mono() + 0.05 > until)
+			break;
+		sleep_until(clock_mono() + 0.05);
 	}
-	return fd;
+	(void)close(fd);
+	return -1;
 }
 
 /* Writes ROOT/.sluice/began whole and synced: the plan of epoch has

@@ -806,47 +806,21 @@ struct sync_run {
 };
 
 /*
- * Takes the store's sync lock, waiting for it (polled every 50 ms) until
- * the monotonic time until: a sync that cron starts while the last one
- * runs the last plan of its period takes over when that one leaves, and
- * no round's plan falls between them.  Returns 0 (*waited 1 when
- * another sync held it first), or -1 when another sync still holds it
- * then (it is stuck: this one leaves quietly).
- */
-static int
-take_lock(int fd, double until, int *waited)
-{
-	*waited = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			*waited = 1;
-		else if (errno != EINTR) {
-			warnx_("sync lock: %s", strerror(errno));
-			return -1;
-		}
-		if (clock_mono() + 0.05 > until)
-			return -1;
-		sleep_until(clock_mono() + 0.05);
-	}
-	return 0;
-}
-
-/*
  * Takes ROOT/.sluice/lock, waiting for it until the monotonic time until
- * (take_lock()).  Returns 0 with *lock held (*waited 1 when another sync
- * held it first), 1 when another sync still holds it (said with -v), or
- * EX_IOERR, said.
+ * (store_lock()): a sync that cron starts while the last one runs the
+ * last plan of its period takes over when that one leaves, and no
+ * round's plan falls between them.  Returns 0 with *lock held (*waited 1
+ * when another sync held it first), 1 when another sync still holds it
+ * then (it is stuck: this one leaves, saying so with -v), or EX_IOERR,
+ * said.
  */
 static int
-sync_lock(const struct agent_config *c, struct store *s, int verbose,
-    double until, int *lock, int *waited)
+sync_lock(struct store *s, int verbose, double until, int *lock,
+    int *waited)
 {
-	if ((*lock = openat(s->meta_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1) {
-		warnx_("%s/.sluice/lock: %s", c->root, strerror(errno));
+	if ((*lock = store_lock(s, "lock", until, waited)) == -2)
 		return EX_IOERR;
-	}
-	if (take_lock(*lock, until, waited) != 0) {
+	if (*lock < 0) {
 		if (verbose)
 			printf("another sync is running\n");
 		return 1;
@@ -1043,7 +1017,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 		rc = EX_IOERR;
 		goto out;
 	}
-	if ((rc = sync_lock(c, r.s, verbose, start + c->period, &lock,
+	if ((rc = sync_lock(r.s, verbose, start + c->period, &lock,
 	    &waited)) != 0) {
 		if (rc == 1)
 			rc = 0;
@@ -1104,7 +1078,7 @@ out:
 	OPENSSL_cleanse(&signer, sizeof(signer));
 	ssh_close(r.ssh);
 	plan_free(r.p);
-	if (lock != -1)
+	if (lock >= 0)
 		close(lock);
 	store_close(r.s);
 	return rc;

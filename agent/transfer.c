@@ -679,7 +679,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	int commit_errors;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	pthread_t shower;
-	int rc = 0, progress_on, committing = 0, began, began_lock = -1;
+	int rc = 0, progress_on, committing = 0, began, began_lock, waited;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -702,7 +702,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	 * Only the run that holds began's lock says it: one that does not
 	 * (another run of this store is under way) leaves its peers reading
 	 * that one's, and sheds by its length alone. */
-	began = (began_lock = store_began_lock(s)) >= 0 &&
+	began = (began_lock = store_lock(s, "began.lock", 0, &waited)) >= 0 &&
 	    store_mark_began(s, p->epoch, 0) == 0;
 	/* From now on no peer leaves this agent for its fallback, so what
 	 * a shed entry of a later time would give up is for nobody. */

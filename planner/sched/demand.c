@@ -765,10 +765,15 @@ flow_order_init(struct flow_order *o, struct sched *s, const size_t *rank)
 	free(k);
 }
 
-/* 1 when host a precedes host b in file's flow. */
-static int
-precedes(const struct sched *s, const struct flow_order *o, size_t a,
-    size_t b, size_t file)
+/*
+ * 1 when host a precedes host b in file's flow, with sites ranked by
+ * site_key[file * nsites + site] and hosts within a site by
+ * rank[host * nfiles + file]: it holds more, or as much in an earlier
+ * site, or in the same site ranked before.
+ */
+int
+sched_precedes(const struct sched *s, const size_t *site_key,
+    const size_t *rank, size_t a, size_t b, size_t file)
 {
 	size_t nf = s->m->fileset->nfiles, ns = s->t->nsites;
 	uint64_t la = sched_held(s, a, file), lb = sched_held(s, b, file);
@@ -777,9 +782,16 @@ precedes(const struct sched *s, const struct flow_order *o, size_t a,
 	if (la != lb)
 		return la > lb;
 	if (sa != sb)
-		return o->site_key[file * ns + sa] < o->site_key[file * ns +
-		    sb];
-	return o->rank[a * nf + file] < o->rank[b * nf + file];
+		return site_key[file * ns + sa] < site_key[file * ns + sb];
+	return rank[a * nf + file] < rank[b * nf + file];
+}
+
+/* 1 when host a precedes host b in file's flow as o orders it. */
+static int
+precedes(const struct sched *s, const struct flow_order *o, size_t a,
+    size_t b, size_t file)
+{
+	return sched_precedes(s, o->site_key, o->rank, a, b, file);
 }
 
 /* A host that relays file this round: it receives it (a demand) and may

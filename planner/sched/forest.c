@@ -908,18 +908,13 @@ head_alone(const struct held_kid *e, size_t i, size_t j, size_t k)
 	    (k + 1 == j || e[k + 1].site != e[k].site);
 }
 
-/* Whether host a comes before host b in file f's flow: it holds more, or
- * as much in a site earlier in the file's order (the demands' order,
- * precedes() in demand.c). */
+/* Whether host a comes before host b in file f's flow, as the demands
+ * will order them (the forest's order of sites, then its ranks). */
 static int
 head_before(const struct sched *s, size_t f, size_t a, size_t b)
 {
-	size_t ns = s->t->nsites;
-
-	if (sched_held(s, a, f) != sched_held(s, b, f))
-		return sched_held(s, a, f) > sched_held(s, b, f);
-	return s->forest_site_key[f * ns + s->t->hosts[a].site] <
-	    s->forest_site_key[f * ns + s->t->hosts[b].site];
+	return sched_precedes(s, s->forest_site_key, s->forest_rank, a, b,
+	    f);
 }
 
 /*

@@ -165,6 +165,8 @@ void	 sched_demands(struct sched *);
 void	 sched_candidates(struct sched *);
 uint64_t sched_held(const struct sched *, size_t host, size_t file);
 int	 sched_relays(const struct sched *, size_t host, size_t file);
+int	 sched_precedes(const struct sched *, const size_t *site_key,
+	    const size_t *rank, size_t a, size_t b, size_t file);
 uint64_t sched_block_size(const struct sched *, size_t file);
 uint64_t sched_blocks_of(const struct sched *, size_t file, uint64_t len);
 uint64_t sched_block_bytes(const struct sched *, const struct candidate *,

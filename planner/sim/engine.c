@@ -589,7 +589,7 @@ sim_fallbacks(struct sim *s, struct plan **plans, size_t **slot,
 			for (k = 0; k < o->nshed; k++)
 				if (!r->shed[k] && sim_pass_time(s, plans, slot,
 				    tm, h, (size_t)f, o->shed[k].offset) >
-				    o->shed[k].at && sim_began(s, h) >
+				    o->shed[k].at && sim_began(s, h) >=
 				    o->shed[k].at) {
 					r->shed[k] = 1;
 					r->shed_rate += o->shed[k].rate;
