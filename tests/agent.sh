@@ -615,12 +615,17 @@ else fail "a fallback holding nothing was taken: exit $rc: $(cat "$W/fc.out")"; 
 # fn, holds nothing either); fc switches only after that, 4 s or more
 # after its issue.  (Left at once, each level of a tree would leave the
 # one above as soon as one host above them was late.)
+# fz is made again: the 1 s timeout it was given above, on a busy
+# machine, could end its run on a slow handshake with fy, before fc's
+# switch was due.
 conf fy
+conf fz
 rm -rf "$W/roots/fc/.sluice" "$W/roots/fc/data"
 "$mkplan" "$M" fz --epoch 11 --expires-in $((6 + ${AGENT_SLACK:-0})) \
     --op "$(src fy),0,$SIZE,40000000" --fallback "1=$(src fn),5,20000000" > "$W/fz.plan"
-"$agent" run -c "$W/fz.yaml" "$W/fz.plan" > /dev/null 2>&1 & fzp=$!
-until_true grep -qx "epoch 11" "$W/roots/fz/.sluice/began" || fail "fz did not say it began"
+"$agent" run -c "$W/fz.yaml" -v "$W/fz.plan" > "$W/fz.out" 2>&1 & fzp=$!
+until_true grep -qx "epoch 11" "$W/roots/fz/.sluice/began" ||
+    fail "fz did not say it began: $(cat "$W/roots/fz/.sluice/began" "$W/fz.out")"
 "$mkplan" "$M" fc --epoch 10 --expires-in $((14 + ${AGENT_SLACK:-0})) \
     --op "$(src fz),0,$((4 * MIB)),400000000" --fallback "1=$(src g),2,20000000" > "$W/fc.plan"
 "$agent" run -c "$W/fc.yaml" -v "$W/fc.plan" > "$W/fc.out" 2>&1
@@ -630,7 +635,7 @@ at=$(sed -n "s/^op 10\/fc\/1: relay source fz has 0 at +\([0-9.]*\)s; taking it 
 if [ $rc -eq 0 ] && [ "$(len_of fc)" -eq $((4 * MIB)) ] && [ -n "$at" ] &&
     awk "BEGIN {exit !($at >= 4)}" &&
     [ "$(cat "$W/roots/fz/.sluice/began")" = "epoch 11 ended" ]; then ok
-else fail "a relay running its plan was left, or one that ended was not: exit $rc, at ${at:-never}: $(cat "$W/fc.out" "$W/roots/fz/.sluice/began")"; fi
+else fail "a relay running its plan was left, or one that ended was not: exit $rc, at ${at:-never}: $(cat "$W/fc.out" "$W/roots/fz/.sluice/began" "$W/fz.out")"; fi
 # A relay that holds the op's first block at the fallback's time keeps
 # the op: fc waits for more (it holds less than a read ahead), and once
 # fk has the rest fc takes the file from fk, never from g.
