@@ -514,9 +514,13 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/re.yaml" "$W/rf.yaml"
 "$mkplan" "$M" re --op "$(src g),0,$SIZE,4000000" > "$W/re.plan"
 "$mkplan" "$M" rf --op "$(src re),0,$SIZE,40000000" > "$W/rf.plan"
 "$agent" run -c "$W/re.yaml" "$W/re.plan" 2>"$W/re.err" & rep=$!
-sleep 0.3
+# rf starts once re reads from g, and the stall comes once rf reads
+# from re: so re's is the older connection, and each has one.
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/re/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]" ||
+    fail "stalled upstream: re took nothing from g"
 "$agent" run -c "$W/rf.yaml" "$W/rf.plan" 2>"$W/rf.err" & rfp=$!
-sleep 1.5
+until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rf/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]" ||
+    fail "stalled upstream: rf took nothing from re"
 # The sshd children serving re's reads from g (not rf's from re): the
 # oldest connection's.
 kid=$(ps -eo pid=,ppid= --sort=start_time | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '$2 == root {print $1; exit}')
