@@ -408,6 +408,7 @@ python3 -c "
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $sp)); s.listen(8)
+open('$W/mute.ready', 'w').close()
 conns = []
 end = time.time() + 30
 while time.time() < end:
@@ -415,7 +416,7 @@ while time.time() < end:
     try: conns.append(s.accept()[0])
     except OSError: pass
 " & mute=$!
-sleep 0.3
+until_true test -e "$W/mute.ready" || fail "silent peer: it did not listen"
 conf n
 sed -i 's/^timeout: .*/timeout: 3s/' "$W/n.yaml"
 "$mkplan" "$M" n --op "mute,127.0.0.1,$sp,$W/roots/g,0,$SIZE,200000000" > "$W/n.plan"
@@ -460,7 +461,7 @@ for h in rb rc rd re rf; do conf $h; done
 "$mkplan" "$M" rb --op "$(src g),0,$SIZE,4000000" > "$W/rb.plan"
 "$mkplan" "$M" rc --op "$(src rb),0,$SIZE,40000000" > "$W/rc.plan"
 "$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>"$W/rb.err" & rbp=$!
-sleep 0.3
+until_true grep -qx "epoch 1" "$W/roots/rb/.sluice/began" || fail "relay: rb did not begin"
 "$agent" run -c "$W/rc.yaml" -v "$W/rc.plan" > "$W/rc.out" 2>&1 & rcp=$!
 ahead=0
 while kill -0 $rcp 2>/dev/null; do
@@ -485,7 +486,7 @@ rm -rf "$W/roots/rb/.sluice" "$W/roots/rb/data"
 sed -i 's/^timeout: .*/timeout: 2s/' "$W/rc.yaml" "$W/rd.yaml"
 "$mkplan" "$M" rd --op "$(src rb),0,$SIZE,40000000" > "$W/rd.plan"
 "$agent" run -c "$W/rb.yaml" "$W/rb.plan" 2>/dev/null & rbp=$!
-sleep 0.3
+until_true grep -qx "epoch 1" "$W/roots/rb/.sluice/began" || fail "killed relay: rb did not begin"
 "$agent" run -c "$W/rd.yaml" "$W/rd.plan" 2>"$W/rd.err" & rdp=$!
 # rb is killed once rd has taken something from it.
 until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rd/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
