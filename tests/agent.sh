@@ -54,6 +54,8 @@ EOC
 }
 src() { echo "$1,127.0.0.1,$P,$W/roots/$1"; }
 len_of() { sed -n 's/^length //p' "$W/roots/$1/.sluice/data%2Ff.bin@1.len" 2>/dev/null || echo 0; }
+# holds HOST: HOST's copy of the file holds something durable.
+holds() { [ "$(len_of "$1")" -gt 0 ] 2>/dev/null; }
 
 for h in g p d e c k u r h m a b; do conf $h; done
 mkdir -p "$W/roots/a/.sluice"
@@ -438,7 +440,7 @@ conf o
 sed -i 's/^timeout: .*/timeout: 2s/' "$W/o.yaml"
 "$mkplan" "$M" o --op "$(src g),0,$SIZE,4000000" > "$W/o.plan"
 "$agent" run -c "$W/o.yaml" "$W/o.plan" 2>"$W/o.err" & runner=$!
-until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/o/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
+until_true holds o
 # Every process our sshd started for its connections, not sshd itself.
 kids=$(ps -eo pid=,ppid= | awk -v root="$(cat "$SSHD_DIR/sshd.pid")" '
 	{ parent[$1] = $2 }
@@ -456,7 +458,6 @@ else fail "stalled source: exit $rc, held $held: $(cat "$W/o.err")"; fi
 # Relay: rb takes the file from g at 4 MB/s while rc takes it from rb at
 # 40 MB/s, as rb verifies it.  rc never holds more than rb has made
 # durable (sampled every 0.1 s), ends no sooner than rb, and ends identical.
-len_at() { sed -n 's/^length //p' "$W/roots/$1/.sluice/data%2Ff.bin@1.len" 2>/dev/null || echo 0; }
 for h in rb rc rd re rf; do conf $h; done
 "$mkplan" "$M" rb --op "$(src g),0,$SIZE,4000000" > "$W/rb.plan"
 "$mkplan" "$M" rc --op "$(src rb),0,$SIZE,40000000" > "$W/rc.plan"
@@ -465,8 +466,8 @@ until_true grep -qx "epoch 1" "$W/roots/rb/.sluice/began" || fail "relay: rb did
 "$agent" run -c "$W/rc.yaml" -v "$W/rc.plan" > "$W/rc.out" 2>&1 & rcp=$!
 ahead=0
 while kill -0 $rcp 2>/dev/null; do
-	b=$(len_at rb)
-	cl=$(len_at rc)
+	b=$(len_of rb)
+	cl=$(len_of rc)
 	[ "${cl:-0}" -gt "${b:-0}" ] && ahead=$((ahead + 1))
 	sleep 0.1
 done
@@ -489,13 +490,13 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/rc.yaml" "$W/rd.yaml"
 until_true grep -qx "epoch 1" "$W/roots/rb/.sluice/began" || fail "killed relay: rb did not begin"
 "$agent" run -c "$W/rd.yaml" "$W/rd.plan" 2>"$W/rd.err" & rdp=$!
 # rb is killed once rd has taken something from it.
-until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rd/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
+until_true holds rd
 kill -9 $rbp
 wait $rbp 2>/dev/null
 wait $rdp
 rc=$?
-held_b=$(len_at rb)
-held_d=$(len_at rd)
+held_b=$(len_of rb)
+held_d=$(len_of rd)
 "$agent" state -c "$W/rd.yaml" > "$W/rd.state"
 if [ $rc -eq 75 ] && [ "$held_d" -le "$held_b" ] && [ "$held_b" -lt $SIZE ] &&
     grep -q "relay source rb made no progress" "$W/rd.err" && grep -q "error: timeout" "$W/rd.state" &&
@@ -517,10 +518,10 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/re.yaml" "$W/rf.yaml"
 "$agent" run -c "$W/re.yaml" "$W/re.plan" 2>"$W/re.err" & rep=$!
 # rf starts once re reads from g, and the stall comes once rf reads
 # from re: so re's is the older connection, and each has one.
-until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/re/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]" ||
+until_true holds re ||
     fail "stalled upstream: re took nothing from g"
 "$agent" run -c "$W/rf.yaml" "$W/rf.plan" 2>"$W/rf.err" & rfp=$!
-until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/rf/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]" ||
+until_true holds rf ||
     fail "stalled upstream: rf took nothing from re"
 # The sshd children serving re's reads from g (not rf's from re): the
 # oldest connection's.
@@ -533,7 +534,7 @@ rc=$?
 "$agent" state -c "$W/re.yaml" > "$W/re.state"
 "$agent" state -c "$W/rf.yaml" > "$W/rf.state"
 if grep -q "components: \['host:g'\]" "$W/re.state" && [ $rc -eq 75 ] &&
-    grep -q "components: \[\]" "$W/rf.state" && [ "$(len_at rf)" -le "$(len_at re)" ]; then ok
+    grep -q "components: \[\]" "$W/rf.state" && [ "$(len_of rf)" -le "$(len_of re)" ]; then ok
 else fail "stalled upstream: $(cat "$W/re.err" "$W/rf.err" "$W/re.state" "$W/rf.state")"; fi
 
 # A reader that begins far behind its relay.  rh holds the file's first
@@ -548,7 +549,7 @@ sed -i 's/^timeout: .*/timeout: 2s/' "$W/ri.yaml"
 "$mkplan" "$M" rh --epoch 2 --op "$(src g),$((SIZE / 2)),$((SIZE / 2)),200000000" > "$W/rh2.plan"
 "$mkplan" "$M" ri --epoch 2 --op "$(src rh),0,$SIZE,3000000" > "$W/ri.plan"
 "$agent" run -c "$W/ri.yaml" "$W/ri.plan" 2>"$W/ri.err" & rip=$!
-until_true sh -c "[ \$(sed -n 's/^length //p' '$W/roots/ri/.sluice/data%2Ff.bin@1.len' 2>/dev/null || echo 0) -gt 0 ]"
+until_true holds ri
 "$agent" run -c "$W/rh.yaml" "$W/rh2.plan" 2>"$W/rh.err"
 rh_rc=$?
 wait $rip

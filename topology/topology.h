@@ -417,15 +417,15 @@ struct op_fallback {
 	size_t		 nresources;
 };
 
-/*
- * What a relay's op gives up for one fallback of a host it feeds: unless
- * this host's verified length of the file passed offset before at
- * seconds past the plan's issue, the op runs rate bytes/s slower from
- * then on.
- */
 /* The most shed entries an op may carry. */
 #define OP_MAX_SHED 128
 
+/*
+ * What a relay's op gives up for one fallback of a host it feeds: unless
+ * this host's verified length of the file passed offset, or its agent
+ * said that it runs this plan (ROOT/.sluice/began), before at seconds
+ * past the plan's issue, the op runs rate bytes/s slower from then on.
+ */
 struct op_shed {
 	char		*host;		/* the host that may fall back */
 	double		 at;		/* seconds past the plan's issue */
