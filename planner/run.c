@@ -147,6 +147,9 @@ print_run(const struct ledger *l, const struct round_stats *st,
 	printf("seconds: load %.2f, demands %.2f, allocation %.2f, "
 	    "plans %.2f, write %.2f\n", load_seconds, st->demand_seconds,
 	    st->allocate_seconds, st->plans_seconds, write_seconds);
+	if (st->shapes > 1)
+		printf("shapes: %zu forests planned, the %s kept\n",
+		    st->shapes, st->shape);
 	time_format(when, sizeof(when), expires);
 	printf("expires: %s\n", when);
 	if (st->probe)

@@ -30,6 +30,11 @@
 #define FOREST_FLAT 0.05
 /* An exporter this many blocks behind a site's head still feeds it. */
 #define FOREST_CATCHUP 2
+/* ... and, in the shape SHAPE_NEAR, this many where the head's nearest
+ * holder is in another partition. */
+#define FOREST_NEAR_CATCHUP 4
+/* The widest a tree within a site is made in the shape SHAPE_WIDE. */
+#define FOREST_FANOUT_WIDE 6
 
 static int
 wants(const struct sched *s, size_t host, size_t file)
@@ -378,9 +383,10 @@ sched_late(const struct sched *s, size_t h)
  * SCHED_HOP_DELAY to when the last host has it; a tree d wide is log d of
  * the hosts deep, but unless d divides the files the site has in flight
  * some of its hosts feed more streams than they receive.  Of the widths 1
- * (a chain) to FOREST_FANOUT_MAX: the one that moves the most in the
- * round when the file takes longer than a round, else the one that ends
- * it first.
+ * (a chain) to FOREST_FANOUT_MAX (FOREST_FANOUT_WIDE in the shape
+ * SHAPE_WIDE, in a round that may be the last): the one that moves the
+ * most in the round when the file takes longer than a round, else the
+ * one that ends it first.
  */
 static size_t
 site_fanout(const struct sched *s, const struct member *e, size_t n,
@@ -388,6 +394,8 @@ site_fanout(const struct sched *s, const struct member *e, size_t n,
 {
 	double rate = INFINITY, bytes = 0, best = -INFINITY;
 	size_t nf = s->m->fileset->nfiles, j, d, pick = 1;
+	size_t widest = (s->shape & SHAPE_WIDE) && s->may_end ?
+	    FOREST_FANOUT_WIDE : FOREST_FANOUT_MAX;
 
 	for (j = 0; j < n; j++) {
 		const struct host *h = &s->t->hosts[e[j].host];
@@ -407,7 +415,7 @@ site_fanout(const struct sched *s, const struct member *e, size_t n,
 		files = 1;
 	rate *= SCHED_PAYLOAD_SHARE / (double)files;
 	bytes = fmin(bytes, (double)s->m->manifests[f]->length);
-	for (d = 1; d <= FOREST_FANOUT_MAX; d++) {
+	for (d = 1; d <= widest; d++) {
 		/* Inner roles go round the files: the busiest host feeds
 		 * d streams of each of ceil(files / d) files. */
 		double r = rate * (double)files / (double)(d * ((files + d -
@@ -740,7 +748,9 @@ export_load(const struct sched *s, const unsigned *kids, size_t a,
  * The host of site u to feed another site file f from: of those that may
  * serve and receive the file (or, when none does, hold it), and no more
  * than one level below the shallowest of them in the file's tree (each
- * level is a relay hop the other site waits for), one whose agent is not
+ * level is a relay hop the other site waits for; in the shape
+ * SHAPE_SHALLOW, in a round that may be the last, none below: there the
+ * hops are paid at the end, by every site below), one whose agent is not
  * late if any, then the one that feeds the fewest streams of every file
  * for its egress, then the fewest of this one, then the shallowest, then
  * the first in the file's order; -1 when none.
@@ -753,7 +763,8 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	size_t nf = s->m->fileset->nfiles, j, pass, top = SIZE_MAX;
 	size_t *depth = xcalloc(st->nhosts ? st->nhosts : 1, sizeof(size_t));
 	long best = -1;
-	size_t bd = 0;
+	size_t bd = 0, below = (s->shape & SHAPE_SHALLOW) && s->may_end ? 0 :
+	    1;
 	int blate = 0;
 
 	for (pass = 0; pass < 2 && best < 0; pass++) {
@@ -773,7 +784,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 			size_t h = st->hosts[j], b = (size_t)best;
 			int late = sched_late(s, h) > 0;
 
-			if (depth[j] == SIZE_MAX || depth[j] > top + 1 ||
+			if (depth[j] == SIZE_MAX || depth[j] > top + below ||
 			    (best >= 0 && late && !blate))
 				continue;
 			if (best < 0 || (blate && !late) ||
@@ -820,23 +831,38 @@ nearest_holder(struct sched *s, size_t h, size_t f)
 }
 
 /* Whether exporter x may feed head h file f: it holds as much, or it
- * relays (receives the file this round) and is at most FOREST_CATCHUP
- * blocks behind. */
+ * relays (receives the file this round) and is at most blocks blocks
+ * behind. */
 static int
-catches_up(const struct sched *s, size_t x, size_t h, size_t f)
+catches_up(const struct sched *s, size_t x, size_t h, size_t f,
+    uint64_t blocks)
 {
 	uint64_t a = sched_held(s, x, f), b = sched_held(s, h, f);
 
 	if (a >= b)
 		return 1;
 	return sched_relays(s, x, f) &&
-	    b - a <= FOREST_CATCHUP * sched_block_size(s, f);
+	    b - a <= blocks * sched_block_size(s, f);
 }
 
-/* The first host of each site (for each file that its parent site up[]
+/* Whether hosts a and b are in sites of one partition (or of none). */
+static int
+same_partition(const struct topology *t, size_t a, size_t b)
+{
+	return t->sites[t->hosts[a].site].part ==
+	    t->sites[t->hosts[b].site].part;
+}
+
+/*
+ * The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
  * that holds more than it when the exporter holds more than
- * FOREST_CATCHUP blocks less. */
+ * FOREST_CATCHUP blocks less.  In the shape SHAPE_NEAR, where that
+ * nearest holder is in another partition, an exporter up to
+ * FOREST_NEAR_CATCHUP blocks behind still feeds it: the holder's stream
+ * would cross into the head's partition beside the trees' own, on links
+ * they count on, with bytes the exporter brings anyway.
+ */
 static void
 forest_heads(struct sched *s, const long *up, unsigned *kids,
     unsigned *fkids)
@@ -873,8 +899,16 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			 * bytes the exporter brings anyway, round after
 			 * round. */
 			x = exporter(s, (size_t)u, f, kids, fkids);
-			if (x >= 0 && !catches_up(s, (size_t)x, head, f))
-				x = nearest_holder(s, head, f);
+			if (x >= 0 && !catches_up(s, (size_t)x, head, f,
+			    FOREST_CATCHUP)) {
+				long y = nearest_holder(s, head, f);
+
+				if (!(s->shape & SHAPE_NEAR) || y < 0 ||
+				    same_partition(t, (size_t)y, head) ||
+				    !catches_up(s, (size_t)x, head, f,
+				    FOREST_NEAR_CATCHUP))
+					x = y;
+			}
 			if (x < 0 || (size_t)x == head)
 				continue;
 			s->forest_parent[head * nf + f] = x;

@@ -125,11 +125,177 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 	}
 }
 
+/* The shapes a round is planned in (SHAPE_* in schedule.h), the round's
+ * own first: in a round that may be the last, and in any other. */
+static const unsigned last_shapes[] = {
+	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE
+};
+static const unsigned full_shapes[] = { 0, SHAPE_NEAR };
+
+/* Other shapes are planned only in rounds of at most this many demands:
+ * each one that changes the forest costs a pass of demands, allocation
+ * and plans (about a second per 30,000 demands). */
+#define SHAPE_DEMANDS_MAX 20000
+
+/* Plans whose on-time hosts get within this share of the bytes of
+ * another's by the window do as much: the sooner done is the better. */
+#define SHAPE_TIE 0.005
+
+/* What sluice-plan run -v calls a shape. */
+static const char *
+shape_name(unsigned shape)
+{
+	switch (shape) {
+	case 0:
+		return "own";
+	case SHAPE_SHALLOW:
+		return "shallow";
+	case SHAPE_WIDE:
+		return "wide";
+	case SHAPE_SHALLOW | SHAPE_WIDE:
+		return "shallow+wide";
+	case SHAPE_NEAR:
+		return "near";
+	}
+	return "?";
+}
+
+/* One round planned in one shape. */
+struct attempt {
+	struct sched	 s;
+	struct plan	**plans;
+	time_t		 expires;
+	int		 probe;
+	double		 bytes;		/* plans_score() */
+	double		 end;
+};
+
+/*
+ * What new plans do for the hosts whose agents start on time, timed as
+ * agents run them (SCHED_HOP_DELAY a relay hop, each host from the start
+ * its state says): the bytes they move, and when the last of their ops
+ * is done.  In a round that may be the last, every byte planned counts
+ * (the plans are fitted in the round by the timing rule, and the round
+ * ends when the last host is whole: the sooner done is the better of
+ * two that move as much); in any other, only what is done within window
+ * seconds of the issue (the round is full, and what a relay passes on
+ * after it is cut).
+ */
+static void
+plans_score(const struct sched *s, struct plan **plans, double window,
+    double *bytes, double *end)
+{
+	struct timing tm;
+	size_t i, b;
+
+	*bytes = 0;
+	*end = 0;
+	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	for (i = 0; i < tm.nops; i++) {
+		const struct timed_op *x = &tm.ops[i];
+
+		if (sched_late(s, x->tag >> 20) > 0)
+			continue;
+		*end = fmax(*end, x->finish);
+		for (b = 0; b < x->nblocks && (s->may_end ||
+		    x->done[b] <= window); b++)
+			*bytes += (double)(b + 1 < x->nblocks ? x->block_size :
+			    x->length - b * x->block_size);
+	}
+	timing_free(&tm);
+}
+
+/* Whether attempt a does better than b: more bytes by the window, or as
+ * many and done sooner. */
+static int
+attempt_better(const struct attempt *a, const struct attempt *b)
+{
+	if (a->bytes > b->bytes * (1 + SHAPE_TIE))
+		return 1;
+	return a->bytes >= b->bytes * (1 - SHAPE_TIE) && a->end < b->end;
+}
+
+static void
+attempt_free(struct attempt *a)
+{
+	if (a->plans != NULL)
+		plans_free(a->s.t, a->plans);
+	a->plans = NULL;
+	sched_free(&a->s);
+}
+
+/*
+ * Steps 2 to 4 of a round in one shape: demands and candidates, the
+ * allocation, the plans.  forests[0..nforests) are the forests of the
+ * shapes planned before (host * nfiles + file: the parent): where this
+ * shape's is one of them, nothing is planned and 1 returned.  Else 0, or
+ * EX_SOFTWARE (a plan over a capacity: reported).  sec[] gains the
+ * seconds of demands, allocation and plans.
+ */
+static int
+plan_shape(struct master *m, struct ledger *l, struct plan **old,
+    const struct plan_options *opt, time_t now, time_t expires,
+    unsigned shape, long *const *forests, size_t nforests,
+    struct attempt *a, double sec[3])
+{
+	struct sched *s = &a->s;
+	size_t k, n = m->topology->nhosts * m->fileset->nfiles;
+	double t0 = clock_mono(), t1, t2;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	sched_init(s, m, opt->method);
+	s->shape = shape;
+	if (opt->window > 0) {
+		s->late = opt->late;
+		s->window = opt->window;
+		s->T = opt->window * SCHED_ROUND_USE;
+	}
+	s->early = opt->early;
+	s->started = opt->started;
+	s->after_probe = l->probe;
+	s->last_epoch = l->epoch;
+	ledger_apply(l, m->topology, s->source_ok, s->blocked);
+	keep_running_plans(s, old, now);
+	note_silent(s, old, now);
+	sched_demands(s);
+	space_bound_demands(s);
+	sched_forest(s);
+	for (k = 0; k < nforests; k++)
+		if (memcmp(forests[k], s->forest_parent, n * sizeof(long)) ==
+		    0) {
+			sched_free(s);
+			sec[0] += clock_mono() - t0;
+			return 1;
+		}
+	sched_candidates(s);
+	t1 = clock_mono();
+	sched_allocate(s);
+	t2 = clock_mono();
+	a->plans = plans_build(s, l->epoch + 1, now, expires);
+	a->expires = expires;
+	rc = plans_finish(s, a->plans, old, now, &a->expires, &a->probe);
+	sec[0] += t1 - t0;
+	sec[1] += t2 - t1;
+	sec[2] += clock_mono() - t2;
+	if (rc != 0) {
+		attempt_free(a);
+		return EX_SOFTWARE;
+	}
+	plans_score(s, a->plans, (double)(expires - now) - s->late,
+	    &a->bytes, &a->end);
+	return 0;
+}
+
 /*
  * Plans one round issued at now, its plans expiring at expires (a round
  * later).  old[h] is host h's current plan or NULL.  Updates the
  * ledger (epoch, failures, reports, picture, changes) and
  * returns in *plansp a new plan per host, NULL where the old plan stays.
+ * The round is planned in its own shape and, where it has at most
+ * SHAPE_DEMANDS_MAX demands, in each other shape that changes its forest
+ * (last_shapes, full_shapes); the plans plans_score() rates best are
+ * returned (the first of equals).
  * The new plans' checksums point into m's manifests (plans_build()):
  * they are freed before m is, or its manifests replaced.  Returns 0 or
  * EX_SOFTWARE (a plan over a capacity: nothing is returned).
@@ -142,60 +308,71 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	struct topology *t = m->topology;
 	uint64_t epoch = l->epoch + 1;
 	char *changed = xcalloc(t->nresources ? t->nresources : 1, 1);
-	struct plan **plans;
-	struct sched s;
-	double t0 = clock_mono(), t1, t2;
-	int rc, probe = 0;
+	size_t n = t->nhosts * m->fileset->nfiles, nshapes = 1, k, tried = 1;
+	const unsigned *shapes = full_shapes;
+	long *forests[4];
+	struct attempt best, next;
+	double t0 = clock_mono(), sec[3] = { 0, 0, 0 };
+	int rc;
 
 	*plansp = NULL;
 	/* 1. The ledger, from the new states. */
 	ledger_update(l, m, old, epoch, now, changed);
-	/* 2. Demands and candidates, within what failed and what runs. */
-	sched_init(&s, m, opt->method);
-	if (opt->window > 0) {
-		s.late = opt->late;
-		s.window = opt->window;
-		s.T = opt->window * SCHED_ROUND_USE;
-	}
-	s.early = opt->early;
-	s.started = opt->started;
-	s.after_probe = l->probe;
-	s.last_epoch = l->epoch;
-	ledger_apply(l, t, s.source_ok, s.blocked);
-	keep_running_plans(&s, old, now);
-	note_silent(&s, old, now);
-	sched_demands(&s);
-	space_bound_demands(&s);
-	sched_forest(&s);
-	sched_candidates(&s);
-	/* 3. The allocation. */
-	t1 = clock_mono();
-	sched_allocate(&s);
 	free(changed);
-	t2 = clock_mono();
-	/* 4. The plans: built, their rates raised, checked. */
-	plans = plans_build(&s, epoch, now, expires);
-	rc = plans_finish(&s, plans, old, now, &expires, &probe);
-	if (rc != 0) {
-		plans_free(t, plans);
-		sched_free(&s);
+	sec[0] = clock_mono() - t0;
+	/* 2-4, in the round's own shape. */
+	rc = plan_shape(m, l, old, opt, now, expires, 0, NULL, 0, &best, sec);
+	if (rc != 0)
+		return EX_SOFTWARE;
+	if (best.s.ndemands <= SHAPE_DEMANDS_MAX) {
+		shapes = best.s.may_end ? last_shapes : full_shapes;
+		nshapes = best.s.may_end ? sizeof(last_shapes) /
+		    sizeof(*last_shapes) : sizeof(full_shapes) /
+		    sizeof(*full_shapes);
+	}
+	forests[0] = xcalloc(n ? n : 1, sizeof(long));
+	memcpy(forests[0], best.s.forest_parent, n * sizeof(long));
+	/* ... and in every other shape that changes the forest. */
+	for (k = 1; k < nshapes; k++) {
+		rc = plan_shape(m, l, old, opt, now, expires, shapes[k],
+		    forests, tried, &next, sec);
+		if (rc == 1)
+			continue;
+		if (rc != 0)
+			break;
+		forests[tried] = xcalloc(n ? n : 1, sizeof(long));
+		memcpy(forests[tried++], next.s.forest_parent,
+		    n * sizeof(long));
+		if (attempt_better(&next, &best)) {
+			attempt_free(&best);
+			best = next;
+		} else
+			attempt_free(&next);
+	}
+	for (k = 0; k < tried; k++)
+		free(forests[k]);
+	if (rc != 0 && rc != 1) {
+		attempt_free(&best);
 		return EX_SOFTWARE;
 	}
 	if (st != NULL) {
-		fill_stats(&s, plans, old, st);
-		st->demand_seconds = t1 - t0;
-		st->allocate_seconds = t2 - t1;
-		st->plans_seconds = clock_mono() - t2;
-		st->expires = expires;
-		st->probe = probe;
+		fill_stats(&best.s, best.plans, old, st);
+		st->demand_seconds = sec[0];
+		st->allocate_seconds = sec[1];
+		st->plans_seconds = sec[2];
+		st->expires = best.expires;
+		st->probe = best.probe;
+		st->shapes = tried;
+		st->shape = shape_name(best.s.shape);
 	}
 	/* 5. What the ledger keeps of this run. */
 	l->epoch = epoch;
 	l->issued = now;
 	free(l->method);
 	l->method = xstrdup(opt->method == METHOD_LP ? "lp" : "greedy");
-	l->probe = probe;
-	sched_free(&s);
-	*plansp = plans;
+	l->probe = best.probe;
+	*plansp = best.plans;
+	best.plans = NULL;
+	attempt_free(&best);
 	return 0;
 }

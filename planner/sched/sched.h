@@ -114,6 +114,10 @@ struct round_stats {
 					 * the master's silence */
 	int		 probe;		/* 1: they expire early as a probe
 					 * (early_expiry() in sched/emit.c) */
+	size_t		 shapes;	/* forests planned (round.c) */
+	const char	*shape;		/* ... the kept one's: "own",
+					 * "shallow", "wide", "shallow+wide"
+					 * or "near" */
 };
 
 /* How to plan. */

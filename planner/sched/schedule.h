@@ -52,6 +52,22 @@
  * how far apart hosts' clocks may be. */
 #define FALLBACK_GUARD 0.5
 
+/*
+ * The shapes a round's forest may take besides its own (struct
+ * sched.shape), each a choice the forest makes by rule of thumb where
+ * the timing of the plans decides better: a round is planned in each
+ * shape that changes its forest, and the plans the timing rule says do
+ * the most are kept (round.c).  In a round that may be the last
+ * (sched.may_end): SHAPE_SHALLOW, a site exports a file only from its
+ * shallowest hosts in the file's tree; SHAPE_WIDE, trees within a site
+ * up to FOREST_FANOUT_WIDE wide.  In any other: SHAPE_NEAR, a site's head
+ * a few blocks ahead of its exporter waits for it rather than take the
+ * file from a holder in another partition (forest.c).
+ */
+#define SHAPE_SHALLOW	1
+#define SHAPE_WIDE	2
+#define SHAPE_NEAR	4
+
 /* One destination host that still needs bytes of one file. */
 struct demand {
 	size_t		 host;
@@ -89,6 +105,7 @@ struct sched {
 	struct master	*m;
 	struct topology	*t;
 	enum method	 method;
+	unsigned	 shape;		/* SHAPE_* */
 	double		 T;		/* the round ops fill, seconds */
 	double		 window;	/* the round's time left, seconds */
 	int		 may_end;	/* the hosts on time may all be whole
