@@ -886,12 +886,18 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # A round is planned in each shape that changes its forest, and the
 # plans that the timing (0.15 s a hop, each host from its start) says do
 # the most are kept.  In rounds that may be the last, deep8 (above) ends
-# within 1.36 of the bound (1.39 in the round's own shape alone); the
-# shared case growing, planned once from its states, keeps its sites'
-# exports at their shallowest hosts, says so with -v, and verifies.
+# within 1.36 of the bound (1.39 in the round's own shape alone).  A
+# version's first set that is no probe keeps its own shape (its relays
+# have not been seen to start on it): the shared case growing, planned
+# from its states, plans one forest; planned again a round later, two,
+# and keeps its sites' exports at their shallowest hosts; -v says so,
+# and the set verifies.
 out=$(lp_within 1.36 "$work/deep8") && ok || fail "shapes of a last round: $out"
 fresh growing shapes
 out=$("$plan" run -d "$work/shapes" --now $T0 -v | sed -n 's/^shapes: //p')
+[ -z "$out" ] && ok || fail "shapes of a version's first set: -v says '$out'"
+out=$("$plan" run -d "$work/shapes" --now 2026-11-25T08:02:00Z -v |
+    sed -n 's/^shapes: //p')
 [ "$out" = "2 forests planned, the shallow kept" ] && ok ||
     fail "shapes: -v says '$out'"
 out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"

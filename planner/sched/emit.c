@@ -339,7 +339,7 @@ fit_round(const struct sched *s, struct plan **plans, double window)
  * 1 when a new plan has an op on a version of a file of the set that no
  * old plan (the last set's) has an op on: the set is that version's first.
  */
-static int
+int
 plans_new_version(const struct sched *s, struct plan **plans,
     struct plan **old)
 {

@@ -295,7 +295,8 @@ plan_shape(struct master *m, struct ledger *l, struct plan **old,
  * The round is planned in its own shape and, where it has at most
  * SHAPE_DEMANDS_MAX demands, in each other shape that changes its forest
  * (last_shapes, full_shapes); the plans plans_score() rates best are
- * returned (the first of equals).
+ * returned (the first of equals), but in a version's first set another
+ * shape's only where they are a probe.
  * The new plans' checksums point into m's manifests (plans_build()):
  * they are freed before m is, or its manifests replaced.  Returns 0 or
  * EX_SOFTWARE (a plan over a capacity: nothing is returned).
@@ -313,7 +314,7 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	long *forests[4];
 	struct attempt best, next;
 	double t0 = clock_mono(), sec[3] = { 0, 0, 0 };
-	int rc;
+	int rc, first;
 
 	*plansp = NULL;
 	/* 1. The ledger, from the new states. */
@@ -324,7 +325,12 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	rc = plan_shape(m, l, old, opt, now, expires, 0, NULL, 0, &best, sec);
 	if (rc != 0)
 		return EX_SOFTWARE;
-	if (best.s.ndemands <= SHAPE_DEMANDS_MAX) {
+	/* A version's first set hangs on relays no agent has been seen to
+	 * start on it: another shape (the shallow one puts more sites on
+	 * fewer hosts) is kept only where the set is a probe, planned again
+	 * within seconds. */
+	first = plans_new_version(&best.s, best.plans, old);
+	if (best.s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
 		shapes = best.s.may_end ? last_shapes : full_shapes;
 		nshapes = best.s.may_end ? sizeof(last_shapes) /
 		    sizeof(*last_shapes) : sizeof(full_shapes) /
@@ -343,7 +349,9 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		forests[tried] = xcalloc(n ? n : 1, sizeof(long));
 		memcpy(forests[tried++], next.s.forest_parent,
 		    n * sizeof(long));
-		if (attempt_better(&next, &best)) {
+		if (first && !next.probe)
+			attempt_free(&next);
+		else if (attempt_better(&next, &best)) {
 			attempt_free(&best);
 			best = next;
 		} else

@@ -227,6 +227,8 @@ struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 void	 plans_time(const struct sched *, struct plan **, struct timing *,
 	    double hop, const double *start);
 void	 plans_fallback(const struct sched *, struct plan **, double window);
+int	 plans_new_version(const struct sched *, struct plan **plans,
+	    struct plan **old);
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t *expires, int *probe);
 
