@@ -902,13 +902,15 @@ out=$("$plan" run -d "$work/shapes" --now 2026-11-25T08:02:00Z -v |
     fail "shapes: -v says '$out'"
 out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"
 # In a full round: four regions of two sites of six hosts of 1, 2 or
-# 10 Gbit, four files of 1 GiB; at seed 7 of 5% never starting and 10%
-# a quarter round late (--replan), one region's 10 Gbit entry host never
-# starts, and in the fifth round its second site's head, three blocks
-# ahead of its parent site's exporter, took each file from a host of
-# another region, across a link the trees fed the region by, beside
-# their streams of the same bytes.  Fed by that exporter, the hosts on
-# time are whole within 1.3 of the makespan without faults (1.36).
+# 10 Gbit, four files of 1 GiB from a 1 Gbit generator; at seed 7 of 5%
+# never starting and 10% a quarter round late (--replan), the 10 Gbit
+# host that region 1 takes every file in by never starts.  In the second
+# round the head of that region's other site, three blocks ahead of its
+# parent site's exporter, would take file 0 from the nearest host that
+# holds more: the generator, in another region, whose egress every new
+# byte must leave by, for bytes the exporter brings anyway.  Fed by the
+# exporter, the hosts on time are whole within 1.3 of the makespan
+# without faults (1.36).
 "$top/tests/tools/gen-case" "$work/near4" --regions 4 --sites 2 --hosts 6 --files 4 \
     --size 1073741824 --nics 1000,2000,10000 --round 10 --no-states >/dev/null
 out=$(on_time "$work/near4" --absent 0.05 --late 0.1:2.5s --seed 7 --replan) && ok ||

@@ -298,6 +298,8 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 	int rc;
 
 	b = lp_new(s->lp_time_limit);
+	if (s->quiet)
+		lp_quiet(b);
 	for (i = 0; i < n; i++)
 		col[cands[i]] = lp_add_col(b, s->cands[cands[i]].weight *
 		    block_mib(s, &s->cands[cands[i]]), 0);
@@ -321,7 +323,7 @@ lp_phase(struct sched *s, const size_t *cands, size_t n,
 			c->blocks += want;
 			sched_charge(s, c, (double)want);
 		}
-		if (rc == 1)
+		if (rc == 1 && !s->quiet)
 			warnx_("LP stopped at its time limit with a feasible "
 			    "solution; greedy fills the rest");
 	}

@@ -144,11 +144,14 @@ sched_demands(struct sched *s)
 			    have >= man->length)
 				continue;
 			if (have % man->block_size != 0) {
-				warnx_("host %s: %s@%llu: length %llu is not "
-				    "a whole number of blocks; not planned",
-				    t->hosts[h].name, fs->files[f].name,
-				    (unsigned long long)fs->files[f].version,
-				    (unsigned long long)have);
+				if (!s->quiet)
+					warnx_("host %s: %s@%llu: length %llu "
+					    "is not a whole number of blocks; "
+					    "not planned", t->hosts[h].name,
+					    fs->files[f].name,
+					    (unsigned long long)
+					    fs->files[f].version,
+					    (unsigned long long)have);
 				continue;
 			}
 			if (s->ndemands == cap) {

@@ -463,6 +463,32 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 }
 
 /*
+ * Sets again the expiry that plans_finish() gave plans (*expires, a
+ * round's grid or sooner: early_expiry()), now: the run has gone on since
+ * (round.c planned the round in other shapes), and plans that expire
+ * early must still outlive their writing.  Never sooner than before.
+ */
+void
+plans_expire_again(const struct sched *s, struct plan **plans,
+    struct plan **old, time_t now, time_t grid, time_t *expires, int *probe)
+{
+	time_t at;
+	size_t h;
+	int p;
+
+	if (*expires >= grid)
+		return;
+	at = early_expiry(s, plans, old, now, grid, &p);
+	if (at <= *expires)
+		return;
+	*expires = at;
+	*probe = p;
+	for (h = 0; h < s->t->nhosts; h++)
+		if (plans[h] != NULL)
+			plans[h]->expires = at;
+}
+
+/*
  * Finishes the new plans: raises their rates into what the plans that
  * keep running (old ones not replaced and not expired at now) leave,
  * fits them in their round by the timing rule, sets when they expire

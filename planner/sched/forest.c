@@ -845,12 +845,17 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f,
 	    b - a <= blocks * sched_block_size(s, f);
 }
 
-/* Whether hosts a and b are in sites of one partition (or of none). */
+/* Whether hosts a and b are in sites of one partition; a site that
+ * names none is one of its own (as the seeding groups them: demand.c). */
 static int
 same_partition(const struct topology *t, size_t a, size_t b)
 {
-	return t->sites[t->hosts[a].site].part ==
-	    t->sites[t->hosts[b].site].part;
+	const struct site *x = &t->sites[t->hosts[a].site];
+	const struct site *y = &t->sites[t->hosts[b].site];
+
+	if (x->part < 0 || y->part < 0)
+		return t->hosts[a].site == t->hosts[b].site;
+	return x->part == y->part;
 }
 
 /*

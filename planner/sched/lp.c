@@ -36,6 +36,7 @@ struct lp {
 	double		*ar;
 	size_t		 ne, cap;
 	int		 time_limit_ms;
+	int		 quiet;		/* says nothing when it fails */
 };
 
 /* A new empty problem whose solves stop after time_limit_ms; to be freed
@@ -47,6 +48,14 @@ lp_new(int time_limit_ms)
 
 	p->time_limit_ms = time_limit_ms;
 	return p;
+}
+
+/* Its solves say nothing when they fail (the caller's greedy fill takes
+ * over all the same). */
+void
+lp_quiet(struct lp *p)
+{
+	p->quiet = 1;
 }
 
 /* Frees a problem; NULL is fine. */
@@ -246,15 +255,17 @@ lp_solve(struct lp *p, double *x, double *seconds)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (lp_check(p, why, sizeof(why)) != 0) {
-		warnx_("LP refused (%s); greedy used", why);
+		if (!p->quiet)
+			warnx_("LP refused (%s); greedy used", why);
 		goto out;
 	}
 	if (setjmp(env) != 0) {
 		/* GLPK met an error it would end the process for: what it
 		 * holds is gone with its environment. */
 		glp_free_env();
-		warnx_("LP failed inside GLPK (its message is above); greedy "
-		    "used");
+		if (!p->quiet)
+			warnx_("LP failed inside GLPK (its message is above); "
+			    "greedy used");
 		result = -1;
 		goto out;
 	}
@@ -302,7 +313,7 @@ lp_solve(struct lp *p, double *x, double *seconds)
 		for (i = 0; i < p->ncols; i++)
 			x[i] = glp_get_col_prim(lp, (int)i + 1);
 		result = rc == 0 ? 0 : 1;
-	} else
+	} else if (!p->quiet)
 		warnx_("LP failed (glp_simplex %d, status %d); greedy used",
 		    rc, status);
 	glp_delete_prob(lp);

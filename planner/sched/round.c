@@ -131,14 +131,17 @@ static const unsigned last_shapes[] = {
 	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE
 };
 static const unsigned full_shapes[] = { 0, SHAPE_NEAR };
+#define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
+_Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
+    "SHAPES_MAX holds every list of shapes");
 
 /* Other shapes are planned only in rounds of at most this many demands:
  * each one that changes the forest costs a pass of demands, allocation
- * and plans (about a second per 30,000 demands). */
+ * and plans. */
 #define SHAPE_DEMANDS_MAX 20000
 
-/* Plans whose on-time hosts get within this share of the bytes of
- * another's by the window do as much: the sooner done is the better. */
+/* Plans whose on-time hosts get within this share of the most bytes any
+ * shape's get do as much: of those, the sooner done is the better. */
 #define SHAPE_TIE 0.005
 
 /* What sluice-plan run -v calls a shape. */
@@ -166,6 +169,7 @@ struct attempt {
 	struct plan	**plans;
 	time_t		 expires;
 	int		 probe;
+	int		 may_keep;	/* 0: a version's first set, no probe */
 	double		 bytes;		/* plans_score() */
 	double		 end;
 };
@@ -194,7 +198,7 @@ plans_score(const struct sched *s, struct plan **plans, double window,
 	for (i = 0; i < tm.nops; i++) {
 		const struct timed_op *x = &tm.ops[i];
 
-		if (sched_late(s, x->tag >> 20) > 0)
+		if (sched_late(s, x->tag >> 20) > 0 || x->cycle)
 			continue;
 		*end = fmax(*end, x->finish);
 		for (b = 0; b < x->nblocks && (s->may_end ||
@@ -203,16 +207,6 @@ plans_score(const struct sched *s, struct plan **plans, double window,
 			    x->length - b * x->block_size);
 	}
 	timing_free(&tm);
-}
-
-/* Whether attempt a does better than b: more bytes by the window, or as
- * many and done sooner. */
-static int
-attempt_better(const struct attempt *a, const struct attempt *b)
-{
-	if (a->bytes > b->bytes * (1 + SHAPE_TIE))
-		return 1;
-	return a->bytes >= b->bytes * (1 - SHAPE_TIE) && a->end < b->end;
 }
 
 static void
@@ -224,28 +218,44 @@ attempt_free(struct attempt *a)
 	sched_free(&a->s);
 }
 
+/* Whether two passes of a round built the same forest (so the same
+ * plans): its parents, the hosts' order in each site and the sites'
+ * order in each file's tree. */
+static int
+same_forest(const struct sched *a, const struct sched *b)
+{
+	size_t n = a->t->nhosts * a->m->fileset->nfiles;
+	size_t ns = a->t->nsites * a->m->fileset->nfiles;
+
+	return memcmp(a->forest_parent, b->forest_parent, n *
+	    sizeof(long)) == 0 && memcmp(a->forest_rank, b->forest_rank, n *
+	    sizeof(size_t)) == 0 && memcmp(a->forest_site_key,
+	    b->forest_site_key, ns * sizeof(size_t)) == 0;
+}
+
 /*
  * Steps 2 to 4 of a round in one shape: demands and candidates, the
- * allocation, the plans.  forests[0..nforests) are the forests of the
- * shapes planned before (host * nfiles + file: the parent): where this
- * shape's is one of them, nothing is planned and 1 returned.  Else 0, or
- * EX_SOFTWARE (a plan over a capacity: reported).  sec[] gains the
- * seconds of demands, allocation and plans.
+ * allocation, the plans.  done[0..ndone) are the passes made before;
+ * where this shape's forest is one of theirs, nothing is planned and 1
+ * returned.  Else 0, or EX_SOFTWARE (a plan over a capacity: reported).
+ * A pass after the first warns of nothing the first would have.  sec[]
+ * gains the seconds of demands, allocation and plans.
  */
 static int
 plan_shape(struct master *m, struct ledger *l, struct plan **old,
     const struct plan_options *opt, time_t now, time_t expires,
-    unsigned shape, long *const *forests, size_t nforests,
+    unsigned shape, const struct attempt *done, size_t ndone,
     struct attempt *a, double sec[3])
 {
 	struct sched *s = &a->s;
-	size_t k, n = m->topology->nhosts * m->fileset->nfiles;
 	double t0 = clock_mono(), t1, t2;
+	size_t k;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	sched_init(s, m, opt->method);
 	s->shape = shape;
+	s->quiet = ndone > 0;
 	if (opt->window > 0) {
 		s->late = opt->late;
 		s->window = opt->window;
@@ -261,9 +271,8 @@ plan_shape(struct master *m, struct ledger *l, struct plan **old,
 	sched_demands(s);
 	space_bound_demands(s);
 	sched_forest(s);
-	for (k = 0; k < nforests; k++)
-		if (memcmp(forests[k], s->forest_parent, n * sizeof(long)) ==
-		    0) {
+	for (k = 0; k < ndone; k++)
+		if (same_forest(s, &done[k].s)) {
 			sched_free(s);
 			sec[0] += clock_mono() - t0;
 			return 1;
@@ -282,9 +291,30 @@ plan_shape(struct master *m, struct ledger *l, struct plan **old,
 		attempt_free(a);
 		return EX_SOFTWARE;
 	}
-	plans_score(s, a->plans, (double)(expires - now) - s->late,
-	    &a->bytes, &a->end);
 	return 0;
+}
+
+/*
+ * Of the passes a[0..n), the one to keep: of those that may be kept, the
+ * one done soonest of those whose on-time hosts get within SHAPE_TIE of
+ * the most bytes any gets, the first of equals (a[0], the round's own
+ * shape, always may be).
+ */
+static size_t
+pick_attempt(const struct attempt *a, size_t n)
+{
+	double most = 0;
+	size_t k, pick = 0;
+
+	for (k = 0; k < n; k++)
+		if (a[k].may_keep)
+			most = fmax(most, a[k].bytes);
+	for (k = 0; k < n; k++)
+		if (a[k].may_keep && a[k].bytes >= most * (1 - SHAPE_TIE) &&
+		    (!(a[pick].bytes >= most * (1 - SHAPE_TIE)) ||
+		    a[k].end < a[pick].end))
+			pick = k;
+	return pick;
 }
 
 /*
@@ -294,9 +324,10 @@ plan_shape(struct master *m, struct ledger *l, struct plan **old,
  * returns in *plansp a new plan per host, NULL where the old plan stays.
  * The round is planned in its own shape and, where it has at most
  * SHAPE_DEMANDS_MAX demands, in each other shape that changes its forest
- * (last_shapes, full_shapes); the plans plans_score() rates best are
- * returned (the first of equals), but in a version's first set another
- * shape's only where they are a probe.
+ * (last_shapes, full_shapes); the plans pick_attempt() takes by
+ * plans_score() are returned, but in a version's first set another
+ * shape's only where they are a probe.  A shape whose plans fail their
+ * check is left (reported); the round's own failing fails the round.
  * The new plans' checksums point into m's manifests (plans_build()):
  * they are freed before m is, or its manifests replaced.  Returns 0 or
  * EX_SOFTWARE (a plan over a capacity: nothing is returned).
@@ -309,12 +340,11 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	struct topology *t = m->topology;
 	uint64_t epoch = l->epoch + 1;
 	char *changed = xcalloc(t->nresources ? t->nresources : 1, 1);
-	size_t n = t->nhosts * m->fileset->nfiles, nshapes = 1, k, tried = 1;
+	size_t nshapes = 1, k, n = 0, pick;
 	const unsigned *shapes = full_shapes;
-	long *forests[4];
-	struct attempt best, next;
-	double t0 = clock_mono(), sec[3] = { 0, 0, 0 };
-	int rc, first;
+	struct attempt a[SHAPES_MAX];
+	double t0 = clock_mono(), sec[3] = { 0, 0, 0 }, lp_seconds = 0;
+	int first, lp_fallbacks = 0;
 
 	*plansp = NULL;
 	/* 1. The ledger, from the new states. */
@@ -322,65 +352,64 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	free(changed);
 	sec[0] = clock_mono() - t0;
 	/* 2-4, in the round's own shape. */
-	rc = plan_shape(m, l, old, opt, now, expires, 0, NULL, 0, &best, sec);
-	if (rc != 0)
+	if (plan_shape(m, l, old, opt, now, expires, 0, NULL, 0, &a[0],
+	    sec) != 0)
 		return EX_SOFTWARE;
+	n = 1;
+	a[0].may_keep = 1;
 	/* A version's first set hangs on relays no agent has been seen to
 	 * start on it: another shape (the shallow one puts more sites on
 	 * fewer hosts) is kept only where the set is a probe, planned again
 	 * within seconds. */
-	first = plans_new_version(&best.s, best.plans, old);
-	if (best.s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
-		shapes = best.s.may_end ? last_shapes : full_shapes;
-		nshapes = best.s.may_end ? sizeof(last_shapes) /
+	first = plans_new_version(&a[0].s, a[0].plans, old);
+	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
+		shapes = a[0].s.may_end ? last_shapes : full_shapes;
+		nshapes = a[0].s.may_end ? sizeof(last_shapes) /
 		    sizeof(*last_shapes) : sizeof(full_shapes) /
 		    sizeof(*full_shapes);
 	}
-	forests[0] = xcalloc(n ? n : 1, sizeof(long));
-	memcpy(forests[0], best.s.forest_parent, n * sizeof(long));
 	/* ... and in every other shape that changes the forest. */
 	for (k = 1; k < nshapes; k++) {
-		rc = plan_shape(m, l, old, opt, now, expires, shapes[k],
-		    forests, tried, &next, sec);
-		if (rc == 1)
+		if (plan_shape(m, l, old, opt, now, expires, shapes[k], a, n,
+		    &a[n], sec) != 0)
 			continue;
-		if (rc != 0)
-			break;
-		forests[tried] = xcalloc(n ? n : 1, sizeof(long));
-		memcpy(forests[tried++], next.s.forest_parent,
-		    n * sizeof(long));
-		if (first && !next.probe)
-			attempt_free(&next);
-		else if (attempt_better(&next, &best)) {
-			attempt_free(&best);
-			best = next;
-		} else
-			attempt_free(&next);
+		a[n].may_keep = !first || a[n].probe;
+		n++;
 	}
-	for (k = 0; k < tried; k++)
-		free(forests[k]);
-	if (rc != 0 && rc != 1) {
-		attempt_free(&best);
-		return EX_SOFTWARE;
+	for (k = 0; n > 1 && k < n; k++)
+		plans_score(&a[k].s, a[k].plans, (double)(a[k].expires - now) -
+		    a[k].s.late, &a[k].bytes, &a[k].end);
+	pick = pick_attempt(a, n);
+	for (k = 0; k < n; k++) {
+		lp_seconds += a[k].s.lp_seconds;
+		lp_fallbacks += a[k].s.lp_fallbacks;
+		if (k != pick)
+			attempt_free(&a[k]);
 	}
+	/* The passes after it took time its early expiry did not count. */
+	if (n > 1)
+		plans_expire_again(&a[pick].s, a[pick].plans, old, now, expires,
+		    &a[pick].expires, &a[pick].probe);
 	if (st != NULL) {
-		fill_stats(&best.s, best.plans, old, st);
+		fill_stats(&a[pick].s, a[pick].plans, old, st);
+		st->lp_seconds = lp_seconds;
+		st->lp_fallbacks = lp_fallbacks;
 		st->demand_seconds = sec[0];
 		st->allocate_seconds = sec[1];
 		st->plans_seconds = sec[2];
-		st->expires = best.expires;
-		st->probe = best.probe;
-		st->shapes = tried;
-		st->shape = shape_name(best.s.shape);
+		st->expires = a[pick].expires;
+		st->probe = a[pick].probe;
+		st->shapes = n;
+		st->shape = shape_name(a[pick].s.shape);
 	}
 	/* 5. What the ledger keeps of this run. */
 	l->epoch = epoch;
 	l->issued = now;
 	free(l->method);
 	l->method = xstrdup(opt->method == METHOD_LP ? "lp" : "greedy");
-	l->probe = best.probe;
-	*plansp = best.plans;
-	best.plans = NULL;
-	attempt_free(&best);
+	l->probe = a[pick].probe;
+	*plansp = a[pick].plans;
+	a[pick].plans = NULL;
+	attempt_free(&a[pick]);
 	return 0;
 }

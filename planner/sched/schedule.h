@@ -106,6 +106,9 @@ struct sched {
 	struct topology	*t;
 	enum method	 method;
 	unsigned	 shape;		/* SHAPE_* */
+	int		 quiet;		/* a round's pass after its first
+					 * (round.c): warns of nothing the
+					 * first would have */
 	double		 T;		/* the round ops fill, seconds */
 	double		 window;	/* the round's time left, seconds */
 	int		 may_end;	/* the hosts on time may all be whole
@@ -211,6 +214,7 @@ void	 sched_charge(struct sched *, const struct candidate *, double blocks);
 struct lp;
 
 struct lp *lp_new(int time_limit_ms);
+void	 lp_quiet(struct lp *);
 void	 lp_free(struct lp *);
 size_t	 lp_ncols(const struct lp *);
 int	 lp_add_col(struct lp *, double obj, int fixed);
@@ -229,6 +233,9 @@ void	 plans_time(const struct sched *, struct plan **, struct timing *,
 void	 plans_fallback(const struct sched *, struct plan **, double window);
 int	 plans_new_version(const struct sched *, struct plan **plans,
 	    struct plan **old);
+void	 plans_expire_again(const struct sched *, struct plan **plans,
+	    struct plan **old, time_t now, time_t grid, time_t *expires,
+	    int *probe);
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t *expires, int *probe);
 

@@ -944,6 +944,81 @@ START_TEST(probe_recorded_in_the_ledger)
 }
 END_TEST
 
+/*
+ * A round is planned in every shape that changes its forest, and warns
+ * once.  Two sites of six hosts of 1 Gbit joined by a 1 Gbit link, a0's
+ * file of 2 MiB: its first set, under --replan (opt.early), may be the
+ * last, and there a tree within a site wider than three ends so small a
+ * file sooner (a hop costs more than a block), so it is planned in more
+ * than one shape; b3's state, a length that is no whole number of
+ * blocks, is said once, not once a pass.
+ */
+START_TEST(shapes_warn_once)
+{
+	char *dir = master_dir(), *out = xasprintf("%s/stderr", dir);
+	struct plan_options opt = { METHOD_LP, 0, 0, 2, -1 };
+	struct round r;
+	char buf[4096], *p;
+	const char *site[2] = { "A", "B" };
+	char *topo = xstrdup("round: 20s\nblock_size: 1MiB\nsites:\n");
+	int fd, saved, i, k, n;
+	ssize_t len;
+
+	for (i = 0; i < 2; i++) {
+		p = xasprintf("%s  - name: %s\n    hosts:\n", topo, site[i]);
+		free(topo);
+		topo = p;
+		for (k = 0; k < 6; k++) {
+			p = xasprintf("%s      - {name: %c%d, address: 192.0.2.%d, "
+			    "root: /s, nic: 1000Mbit}\n", topo, "ab"[i], k,
+			    i * 6 + k + 1);
+			free(topo);
+			topo = p;
+		}
+	}
+	p = xasprintf("%slinks:\n  - {between: [A, B], capacity: 1000Mbit}\n",
+	    topo);
+	free(topo);
+	put(dir, "topology.yaml", p);
+	free(p);
+	put(dir, "fileset.yaml", "files: [{name: f, version: 1, generator: a0}]\n");
+	put_manifest(dir, "f", 2, 2, 1);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < 6; k++) {
+			char host[8];
+
+			snprintf(host, sizeof(host), "%c%d", "ab"[i], k);
+			put_state(dir, host, "f", i == 0 && k == 0 ? 2 : 0, 0,
+			    "2026-11-25T07:59:59Z", NULL);
+		}
+	put(dir, "states/b3.yaml", "host: b3\nepoch: 0\ntime: "
+	    "2026-11-25T07:59:59Z\nfiles:\n  - {name: f, version: 1, length: "
+	    "1000}\nfailures: []\n");
+	fflush(stderr);
+	ck_assert_int_ge(saved = dup(2), 0);
+	ck_assert_int_ge(fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+	plan_once_with(dir, &opt, "2026-11-25T08:00:00Z", &r);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	ck_assert_int_ge(fd = open(out, O_RDONLY), 0);
+	ck_assert_int_ge(len = read(fd, buf, sizeof(buf) - 1), 0);
+	close(fd);
+	buf[len] = '\0';
+	ck_assert_msg(r.st.shapes >= 2, "shapes %zu: %s", r.st.shapes, buf);
+	for (n = 0, p = buf; (p = strstr(p, "not a whole number")) != NULL;
+	    p++)
+		n++;
+	ck_assert_msg(n == 1, "warned %d times: %s", n, buf);
+	round_free(&r);
+	remove_tree(dir);
+	free(out);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_planner(void)
 {
@@ -965,6 +1040,7 @@ suite_planner(void)
 	tcase_add_test(tc, in_flight_saturated);
 	tcase_add_test(tc, probe_kept_in_the_ledger);
 	tcase_add_test(tc, probe_recorded_in_the_ledger);
+	tcase_add_test(tc, shapes_warn_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
