@@ -35,6 +35,8 @@
 #define FOREST_NEAR_CATCHUP 4
 /* The widest a tree within a site is made in the shape SHAPE_WIDE. */
 #define FOREST_FANOUT_WIDE 6
+/* How many times the sites' trees count a hop in the shape SHAPE_LOW. */
+#define FOREST_LOW_HOPS 3
 
 static int
 wants(const struct sched *s, size_t host, size_t file)
@@ -168,7 +170,9 @@ site_spare(const struct sched *s)
  * as a rate (one over the time), since there the round ends when the
  * last site is whole, and a stream a little wider but a level deeper
  * brings them later: every host below waits for the last block to come
- * down the whole chain of sites.
+ * down the whole chain of sites.  In the shape SHAPE_LOW the hops count
+ * FOREST_LOW_HOPS times there: the hosts within each site on the way are
+ * hops too, which this rank does not see.
  */
 static double
 stream_rank(const struct sched *s, double sh, size_t depth, double block,
@@ -179,6 +183,8 @@ stream_rank(const struct sched *s, double sh, size_t depth, double block,
 	if (!isfinite(sh) || !(sh > 0))
 		return sh;
 	hops = (double)depth * (block / sh + SCHED_HOP_DELAY);
+	if ((s->shape & SHAPE_LOW) && s->may_end)
+		hops *= FOREST_LOW_HOPS;
 	if (s->may_end)
 		return 1 / ((double)lack / sh + hops);
 	return sh * fmax(s->T - hops, s->T / 20);

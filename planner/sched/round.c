@@ -128,7 +128,8 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 /* The shapes a round is planned in (SHAPE_* in schedule.h), the round's
  * own first: in a round that may be the last, and in any other. */
 static const unsigned last_shapes[] = {
-	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE
+	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE,
+	SHAPE_SHALLOW | SHAPE_LOW
 };
 static const unsigned full_shapes[] = { 0, SHAPE_NEAR };
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
@@ -157,6 +158,8 @@ shape_name(unsigned shape)
 		return "wide";
 	case SHAPE_SHALLOW | SHAPE_WIDE:
 		return "shallow+wide";
+	case SHAPE_SHALLOW | SHAPE_LOW:
+		return "shallow+low";
 	case SHAPE_NEAR:
 		return "near";
 	}

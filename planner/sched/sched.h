@@ -116,8 +116,8 @@ struct round_stats {
 					 * (early_expiry() in sched/emit.c) */
 	size_t		 shapes;	/* forests planned (round.c) */
 	const char	*shape;		/* ... the kept one's: "own",
-					 * "shallow", "wide", "shallow+wide"
-					 * or "near" */
+					 * "shallow", "wide", "shallow+wide",
+					 * "shallow+low" or "near" */
 };
 
 /* How to plan. */
