@@ -313,8 +313,16 @@ cmp_by_length(const void *a, const void *b)
 	return (x->source > y->source) - (x->source < y->source);
 }
 
-/* Each site's group for seeding: its partition, or itself when it has
- * none (partitions are numbered after the sites). */
+/* A site's group: its partition, or itself when it names none
+ * (partitions are numbered after the sites). */
+size_t
+sched_site_group(const struct topology *t, size_t site)
+{
+	return t->sites[site].part < 0 ? site :
+	    t->nsites + (size_t)t->sites[site].part;
+}
+
+/* Each site's group, for seeding. */
 static size_t *
 site_partitions(const struct topology *t)
 {
@@ -322,8 +330,7 @@ site_partitions(const struct topology *t)
 	size_t i;
 
 	for (i = 0; i < t->nsites; i++)
-		part[i] = t->sites[i].part < 0 ? i :
-		    t->nsites + (size_t)t->sites[i].part;
+		part[i] = sched_site_group(t, i);
 	return part;
 }
 

@@ -851,25 +851,14 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f,
 	    b - a <= blocks * sched_block_size(s, f);
 }
 
-/* Whether hosts a and b are in sites of one partition; a site that
- * names none is one of its own (as the seeding groups them: demand.c). */
-static int
-same_partition(const struct topology *t, size_t a, size_t b)
-{
-	const struct site *x = &t->sites[t->hosts[a].site];
-	const struct site *y = &t->sites[t->hosts[b].site];
-
-	if (x->part < 0 || y->part < 0)
-		return t->hosts[a].site == t->hosts[b].site;
-	return x->part == y->part;
-}
 
 /*
  * The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
  * that holds more than it when the exporter holds more than
  * FOREST_CATCHUP blocks less.  In the shape SHAPE_NEAR, where that
- * nearest holder is in another partition, an exporter up to
+ * nearest holder is in another partition (sched_site_group(): a site
+ * that names none is one of its own), an exporter up to
  * FOREST_NEAR_CATCHUP blocks behind still feeds it: the holder's stream
  * would cross into the head's partition beside the trees' own, on links
  * they count on, with bytes the exporter brings anyway.
@@ -915,7 +904,8 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 				long y = nearest_holder(s, head, f);
 
 				if (!(s->shape & SHAPE_NEAR) || y < 0 ||
-				    same_partition(t, (size_t)y, head) ||
+				    sched_site_group(t, t->hosts[y].site) ==
+				    sched_site_group(t, t->hosts[head].site) ||
 				    !catches_up(s, (size_t)x, head, f,
 				    FOREST_NEAR_CATCHUP))
 					x = y;

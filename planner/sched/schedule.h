@@ -186,6 +186,7 @@ void	 sched_free(struct sched *);
 void	 sched_demands(struct sched *);
 void	 sched_candidates(struct sched *);
 uint64_t sched_held(const struct sched *, size_t host, size_t file);
+size_t	 sched_site_group(const struct topology *, size_t site);
 int	 sched_relays(const struct sched *, size_t host, size_t file);
 int	 sched_precedes(const struct sched *, const size_t *site_key,
 	    const size_t *rank, size_t a, size_t b, size_t file);
