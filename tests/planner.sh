@@ -525,6 +525,15 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 4 --replan) && ok
 # whole at 13.6 s (1.16).
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok ||
     fail "silent hosts hold those on time: $out"
+# A late agent that starts after the hosts on time are due to be whole
+# gives way to them.  wan3 at seed 2 (--replan): six agents start
+# 13.5 s after the set that follows the probe is issued, later than
+# those on time are due to be whole; their ops' rates, raised with the
+# others' and held from the issue, idled while those on time shared
+# sources with them (on time 14.0 s, 1.19 of the makespan without
+# faults).  Their ops now take what the others leave (12.1 s, 1.03).
+out=$(on_time_within 1.1 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
+    ok || fail "late agents' idle rates: $out"
 # --replan follows the clock: with --now it is refused.
 "$plan" run -d "$work/late" --replan --now $T0 2>/dev/null
 [ $? -eq 64 ] && ok || fail "run --replan --now accepted"

@@ -134,11 +134,12 @@ plan_running(struct plan **plans, struct plan **kept, size_t h)
  * the rate that moves its range in UNLIMITED_SHARE of the window, where
  * it had less: it was sized to last the whole round, and an agent that
  * started late cut it at every expiry.  Short ops then finish early
- * instead of trickling through the whole round.
+ * instead of trickling through the whole round.  The new ops of hosts
+ * marked in skip are neither raised nor charged.
  */
 static void
 boost_rates(const struct topology *t, struct plan **plans,
-    struct plan **kept, double window)
+    struct plan **kept, double window, const char *skip)
 {
 	size_t *count = xcalloc(t->nresources ? t->nresources : 1,
 	    sizeof(size_t));
@@ -151,6 +152,8 @@ boost_rates(const struct topology *t, struct plan **plans,
 		for (h = 0; h < t->nhosts; h++) {
 			struct plan *p = plan_running(plans, kept, h);
 
+			if (skip != NULL && skip[h] && plans[h] != NULL)
+				continue;
 			if (p != NULL)
 				budget_charge_plan(&b, p);
 			for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++)
@@ -158,6 +161,8 @@ boost_rates(const struct topology *t, struct plan **plans,
 					count[plans[h]->ops[i].res_index[j]]++;
 		}
 		for (h = 0; h < t->nhosts; h++) {
+			if (skip != NULL && skip[h])
+				continue;
 			for (i = 0; plans[h] != NULL && i < plans[h]->nops;
 			    i++) {
 				struct op *o = &plans[h]->ops[i];
@@ -278,6 +283,72 @@ cut_op(struct plan *p, size_t i, size_t n, char *drop)
 	for (k = i + 1; k < p->nops; k++)
 		if (strcmp(p->ops[k].file, o->file) == 0)
 			drop[k] = 1;
+}
+
+/*
+ * Fits the new ops of the hosts marked in held into what the other
+ * plans, new and kept, leave: where those of the held on a resource
+ * want more than is left of it, each gives up the same share of its
+ * rate, the largest its resources ask; one left with less than a byte a
+ * second goes, with the ops after it on its file.
+ */
+static void
+squeeze_held(const struct topology *t, struct plan **plans,
+    struct plan **kept, const char *held)
+{
+	double *want = xcalloc(t->nresources ? t->nresources : 1,
+	    sizeof(double));
+	struct budget b;
+	size_t h, i, j, k;
+
+	budget_init(&b, t, SCHED_PAYLOAD_SHARE);
+	for (h = 0; h < t->nhosts; h++) {
+		struct plan *p = plan_running(plans, kept, h);
+
+		if (p == NULL)
+			continue;
+		if (!held[h] || plans[h] == NULL) {
+			budget_charge_plan(&b, p);
+			continue;
+		}
+		for (i = 0; i < p->nops; i++)
+			for (j = 0; j < p->ops[i].nres_index; j++)
+				want[p->ops[i].res_index[j]] += p->ops[i].rate;
+	}
+	for (h = 0; h < t->nhosts; h++) {
+		struct plan *p = plans[h];
+		char *drop;
+
+		if (!held[h] || p == NULL)
+			continue;
+		drop = xcalloc(p->nops ? p->nops : 1, 1);
+		for (i = 0; i < p->nops; i++) {
+			struct op *o = &p->ops[i];
+			double share = 1;
+
+			for (j = 0; j < o->nres_index; j++) {
+				size_t r = o->res_index[j];
+				double left = budget_left(&b, r);
+
+				if (isinf(left) || want[r] <= left)
+					continue;
+				share = fmin(share, left > 0 ? left / want[r] :
+				    0);
+			}
+			o->rate = floor(o->rate * share);
+			if (!(o->rate >= 1))
+				cut_op(p, i, 0, drop);
+		}
+		for (i = k = 0; i < p->nops; i++)
+			if (drop[i])
+				op_clear(&p->ops[i]);
+			else
+				p->ops[k++] = p->ops[i];
+		p->nops = k;
+		free(drop);
+	}
+	budget_free(&b);
+	free(want);
 }
 
 /*
@@ -489,8 +560,56 @@ plans_expire_again(const struct sched *s, struct plan **plans,
 }
 
 /*
+ * The hosts whose new ops give way to those on time (squeeze_held()), or
+ * NULL.  Where plans end when the hosts on time are due to be whole (a
+ * round that may be the last, with s->early: early_expiry()), a late
+ * agent that starts only after they are, timed as agents run the plans
+ * before their rates are raised (each host from the start its state
+ * says, SCHED_HOP_DELAY a relay hop), takes the plan current when it
+ * starts: the rates its new ops hold from their issue would idle while
+ * the hosts on time wait on the same routes.  Its ops stay, in what
+ * those leave, for an agent that starts sooner than its state says.
+ * In a round that runs its length, a late agent has the rest of it to
+ * run its plan in, and keeps its share.
+ */
+static char *
+held_late(const struct sched *s, struct plan **plans)
+{
+	struct timing tm;
+	double end = 0;
+	char *held = NULL;
+	size_t h, i;
+
+	if (!(s->early > 0) || !s->may_end)
+		return NULL;
+	for (h = 0; h < s->t->nhosts; h++)
+		if (plans[h] != NULL && plans[h]->nops > 0 &&
+		    sched_late(s, h) > 0)
+			break;
+	if (h == s->t->nhosts)
+		return NULL;
+	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	for (i = 0; i < tm.nops; i++)
+		if (sched_late(s, tm.ops[i].tag >> 20) == 0)
+			end = fmax(end, tm.ops[i].finish);
+	timing_free(&tm);
+	if (!isfinite(end))
+		return NULL;
+	for (h = 0; h < s->t->nhosts; h++)
+		if (plans[h] != NULL && plans[h]->nops > 0 &&
+		    sched_late(s, h) > 0 && s->start[h] >= end) {
+			if (held == NULL)
+				held = xcalloc(s->t->nhosts, 1);
+			held[h] = 1;
+		}
+	return held;
+}
+
+/*
  * Finishes the new plans: raises their rates into what the plans that
  * keep running (old ones not replaced and not expired at now) leave,
+ * those of hosts on time first where late agents' would idle
+ * (held_late()),
  * fits them in their round by the timing rule, sets when they expire
  * (*expires, or sooner: early_expiry(), which says in *probe whether they
  * are a probe), and checks them all against every capacity.  Returns 0 or
@@ -503,6 +622,8 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
 	    sizeof(*kept));
+	double window = (double)(*expires - now) - s->late;
+	char *held = NULL;
 	time_t early;
 	size_t h;
 	int rc;
@@ -510,8 +631,13 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
-	boost_rates(t, plans, kept, (double)(*expires - now) - s->late);
-	fit_round(s, plans, (double)(*expires - now) - s->late);
+	held = held_late(s, plans);
+	if (held != NULL) {
+		boost_rates(t, plans, kept, window, held);
+		squeeze_held(t, plans, kept, held);
+	}
+	boost_rates(t, plans, kept, window, NULL);
+	fit_round(s, plans, window);
 	early = early_expiry(s, plans, old, now, *expires, probe);
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
@@ -523,6 +649,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 			plans[h]->expires = *expires;
 	plans_fallback(s, plans, (double)(*expires - now) - s->late);
 	rc = check_capacity(t, plans, kept);
+	free(held);
 	free(kept);
 	return rc;
 }
