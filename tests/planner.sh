@@ -531,9 +531,28 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok
 # those on time are due to be whole; their ops' rates, raised with the
 # others' and held from the issue, idled while those on time shared
 # sources with them (on time 14.0 s, 1.19 of the makespan without
-# faults).  Their ops now take what the others leave (12.1 s, 1.03).
+# faults).  Their ops now take what the others leave (12.5 s, 1.06).
 out=$(on_time_within 1.1 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
     ok || fail "late agents' idle rates: $out"
+# So do silent hosts, planned as late ones.  At seed 8 four agents never
+# start; after the probe their ops' rates, held from the issue, idled
+# beside the sources of the hosts on time (on time 13.9 s, 1.19 of the
+# makespan without faults; 12.9 s, 1.10, where they give way).
+out=$(on_time_within 1.15 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --replan) &&
+    ok || fail "silent hosts' idle rates: $out"
+# A late agent keeps its share where the set lasts to the grid.  Ring of
+# 4 regions, mixed NICs, 10 s rounds, seed 11, agents 7.5 s late: the
+# fifth set runs its 10 s, and a late 10 Gbit host that starts 8 s in was
+# due after the others' end (7.98 s): it still has its 9 ops.
+"$top/tests/tools/gen-case" "$work/ring4late" --regions 4 --sites 2 --hosts 6 --files 4 \
+    --size 1073741824 --nics 1000,2000,10000 --no-states --round 10 >/dev/null
+rm -rf "$work/trace-ring4late"
+"$plan" simulate -t "$work/ring4late/topology.yaml" -f "$work/ring4late/fileset.yaml" \
+    --absent 0.05 --late 0.1:7.5s --seed 11 --replan --trace "$work/trace-ring4late" >/dev/null
+n=$(grep -c 'rate:' "$work/trace-ring4late/round-0005/plans/r2s0h5.yaml" 2>/dev/null)
+e=$(sed -n 's/^expires: //p' "$work/trace-ring4late/round-0005/plans/r2s0h5.yaml" 2>/dev/null)
+[ "${n:-0}" -gt 0 ] && [ "$e" = 2026-11-25T08:00:50Z ] && ok ||
+    fail "a late agent in a set that lasts to the grid: ${n:-no} ops, expires ${e:-never}"
 # --replan follows the clock: with --now it is refused.
 "$plan" run -d "$work/late" --replan --now $T0 2>/dev/null
 [ $? -eq 64 ] && ok || fail "run --replan --now accepted"

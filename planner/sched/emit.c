@@ -285,12 +285,28 @@ cut_op(struct plan *p, size_t i, size_t n, char *drop)
 			drop[k] = 1;
 }
 
+/* Removes the ops of plan p marked in drop, keeping the others' order. */
+static void
+drop_ops(struct plan *p, const char *drop)
+{
+	size_t i, k;
+
+	for (i = k = 0; i < p->nops; i++)
+		if (drop[i])
+			op_clear(&p->ops[i]);
+		else
+			p->ops[k++] = p->ops[i];
+	p->nops = k;
+}
+
 /*
- * Fits the new ops of the hosts marked in held into what the other
- * plans, new and kept, leave: where those of the held on a resource
- * want more than is left of it, each gives up the same share of its
- * rate, the largest its resources ask; one left with less than a byte a
- * second goes, with the ops after it on its file.
+ * Fits the new ops of the hosts marked in held (each has a new plan)
+ * into what the other plans, new and kept, leave: where the held ops on
+ * a resource want more than is left of it, each keeps what is left over
+ * what they want there, of its rate, the least such share over its
+ * resources.  One left with less than a byte a second
+ * goes, with the ops after it on its file (and fit_round() then cuts
+ * what relayed those bytes).
  */
 static void
 squeeze_held(const struct topology *t, struct plan **plans,
@@ -299,19 +315,15 @@ squeeze_held(const struct topology *t, struct plan **plans,
 	double *want = xcalloc(t->nresources ? t->nresources : 1,
 	    sizeof(double));
 	struct budget b;
-	size_t h, i, j, k;
+	size_t h, i, j;
 
 	budget_init(&b, t, SCHED_PAYLOAD_SHARE);
 	for (h = 0; h < t->nhosts; h++) {
 		struct plan *p = plan_running(plans, kept, h);
 
-		if (p == NULL)
-			continue;
-		if (!held[h] || plans[h] == NULL) {
+		if (p != NULL && !held[h])
 			budget_charge_plan(&b, p);
-			continue;
-		}
-		for (i = 0; i < p->nops; i++)
+		for (i = 0; held[h] && i < p->nops; i++)
 			for (j = 0; j < p->ops[i].nres_index; j++)
 				want[p->ops[i].res_index[j]] += p->ops[i].rate;
 	}
@@ -319,7 +331,7 @@ squeeze_held(const struct topology *t, struct plan **plans,
 		struct plan *p = plans[h];
 		char *drop;
 
-		if (!held[h] || p == NULL)
+		if (!held[h])
 			continue;
 		drop = xcalloc(p->nops ? p->nops : 1, 1);
 		for (i = 0; i < p->nops; i++) {
@@ -332,19 +344,13 @@ squeeze_held(const struct topology *t, struct plan **plans,
 
 				if (isinf(left) || want[r] <= left)
 					continue;
-				share = fmin(share, left > 0 ? left / want[r] :
-				    0);
+				share = left > 0 ? fmin(share, left / want[r]) : 0;
 			}
 			o->rate = floor(o->rate * share);
 			if (!(o->rate >= 1))
 				cut_op(p, i, 0, drop);
 		}
-		for (i = k = 0; i < p->nops; i++)
-			if (drop[i])
-				op_clear(&p->ops[i]);
-			else
-				p->ops[k++] = p->ops[i];
-		p->nops = k;
+		drop_ops(p, drop);
 		free(drop);
 	}
 	budget_free(&b);
@@ -362,7 +368,7 @@ static size_t
 fit_round(const struct sched *s, struct plan **plans, double window)
 {
 	const struct topology *t = s->t;
-	size_t cuts = 0, h, i, k, changed;
+	size_t cuts = 0, h, i, changed;
 
 	do {
 		struct timing tm;
@@ -387,16 +393,9 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 			changed++;
 		}
 		for (h = 0; h < t->nhosts; h++) {
-			struct plan *p = plans[h];
-
 			if (drop[h] == NULL)
 				continue;
-			for (i = k = 0; i < p->nops; i++)
-				if (drop[h][i])
-					op_clear(&p->ops[i]);
-				else
-					p->ops[k++] = p->ops[i];
-			p->nops = k;
+			drop_ops(plans[h], drop[h]);
 			free(drop[h]);
 		}
 		free(drop);
@@ -560,25 +559,32 @@ plans_expire_again(const struct sched *s, struct plan **plans,
 }
 
 /*
- * The hosts whose new ops give way to those on time (squeeze_held()), or
- * NULL.  Where plans end when the hosts on time are due to be whole (a
- * round that may be the last, with s->early: early_expiry()), a late
- * agent that starts only after they are, timed as agents run the plans
- * before their rates are raised (each host from the start its state
- * says, SCHED_HOP_DELAY a relay hop), takes the plan current when it
- * starts: the rates its new ops hold from their issue would idle while
- * the hosts on time wait on the same routes.  Its ops stay, in what
- * those leave, for an agent that starts sooner than its state says.
- * In a round that runs its length, a late agent has the rest of it to
- * run its plan in, and keeps its share.
+ * The hosts whose new ops give way to the others' (squeeze_held()), or
+ * NULL.  Where the plans are to expire when the hosts on time are due to
+ * be whole (a round that may be the last, s->early, and early_expiry()
+ * sets an expiry before the grid, not a probe's), a late agent that
+ * starts only after they are, timed as agents run the plans before their
+ * rates are raised (each host from the start its state says,
+ * SCHED_HOP_DELAY a relay hop), will find them expired and take the
+ * next: the rates its new ops would hold from their issue idle while the
+ * others wait on the same routes.  So would a silent host's (it did not
+ * report on its last plan, note_silent() in round.c; it is planned as a
+ * late one).  Their ops stay, in what the others leave, for an agent
+ * that starts after all, or sooner than its state says.  Where the plans
+ * last to the grid (a round that runs its length, or a late one's set
+ * pushed there), a late agent has the rest of the round to run its plan
+ * in, and keeps its share; a probe ends at its least life whoever starts
+ * when, and what it moves decides the next set's trees.
  */
 static char *
-held_late(const struct sched *s, struct plan **plans)
+held_late(const struct sched *s, struct plan **plans, struct plan **old,
+    time_t now, time_t expires)
 {
 	struct timing tm;
 	double end = 0;
 	char *held = NULL;
 	size_t h, i;
+	int probe;
 
 	if (!(s->early > 0) || !s->may_end)
 		return NULL;
@@ -586,18 +592,21 @@ held_late(const struct sched *s, struct plan **plans)
 		if (plans[h] != NULL && plans[h]->nops > 0 &&
 		    sched_late(s, h) > 0)
 			break;
-	if (h == s->t->nhosts)
+	if (h == s->t->nhosts ||
+	    early_expiry(s, plans, old, now, expires, &probe) >= expires ||
+	    probe)
 		return NULL;
 	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
 	for (i = 0; i < tm.nops; i++)
 		if (sched_late(s, tm.ops[i].tag >> 20) == 0)
 			end = fmax(end, tm.ops[i].finish);
 	timing_free(&tm);
-	if (!isfinite(end))
+	if (!isfinite(end) || !(end > 0))
 		return NULL;
 	for (h = 0; h < s->t->nhosts; h++)
 		if (plans[h] != NULL && plans[h]->nops > 0 &&
-		    sched_late(s, h) > 0 && s->start[h] >= end) {
+		    sched_late(s, h) > 0 && (s->start[h] >= end ||
+		    s->silent[h])) {
 			if (held == NULL)
 				held = xcalloc(s->t->nhosts, 1);
 			held[h] = 1;
@@ -608,8 +617,7 @@ held_late(const struct sched *s, struct plan **plans)
 /*
  * Finishes the new plans: raises their rates into what the plans that
  * keep running (old ones not replaced and not expired at now) leave,
- * those of hosts on time first where late agents' would idle
- * (held_late()),
+ * first those of the hosts whose rates would not idle (held_late()),
  * fits them in their round by the timing rule, sets when they expire
  * (*expires, or sooner: early_expiry(), which says in *probe whether they
  * are a probe), and checks them all against every capacity.  Returns 0 or
@@ -631,7 +639,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] == NULL && old[h] != NULL && old[h]->expires > now)
 			kept[h] = old[h];
-	held = held_late(s, plans);
+	held = held_late(s, plans, old, now, *expires);
 	if (held != NULL) {
 		boost_rates(t, plans, kept, window, held);
 		squeeze_held(t, plans, kept, held);
