@@ -116,7 +116,13 @@ route_share(const struct topology *t, const struct site_route *r,
  * bytes/s: their egress, less the ingress of those that need files, plus
  * what enters it from outside (a stream per file it needs at its hosts'
  * mean pace).  A site that exports more streams than this slows every
- * tree below its exporters.
+ * tree below its exporters.  In the shape SHAPE_INTAKE, in a round that
+ * may be the last, no stream enters a site of a file that one of its
+ * hosts holds the most of: its hosts feed each other all of that file,
+ * and what it can export is less by so much (the generator's site of a
+ * one-round push has room for one copy of every file, where the rule
+ * above counts two; the sites' trees then chain the sites rather than
+ * hang them all on it).
  */
 static double *
 site_spare(const struct sched *s)
@@ -124,17 +130,29 @@ site_spare(const struct sched *s)
 	const struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, i, j, f;
 	double *spare = xcalloc(t->nsites ? t->nsites : 1, sizeof(double));
+	uint64_t *top = xcalloc(nf ? nf : 1, sizeof(uint64_t));
 
+	for (f = 0; f < nf; f++)
+		for (i = 0; i < t->nhosts; i++)
+			if (s->source_ok[i] && sched_held(s, i, f) > top[f])
+				top[f] = sched_held(s, i, f);
 	for (i = 0; i < t->nsites; i++) {
 		const struct site *st = &t->sites[i];
 		double out = 0, in = 0, streams = 0, files = 0;
 
-		for (f = 0; f < nf; f++)
-			for (j = 0; j < st->nhosts; j++)
-				if (wants(s, st->hosts[j], f)) {
-					files++;
-					break;
-				}
+		for (f = 0; f < nf; f++) {
+			int wanted = 0, root = 0;
+
+			for (j = 0; j < st->nhosts; j++) {
+				size_t h = st->hosts[j];
+
+				wanted |= wants(s, h, f);
+				root |= s->source_ok[h] && top[f] > 0 &&
+				    sched_held(s, h, f) == top[f];
+			}
+			files += wanted && !((s->shape & SHAPE_INTAKE) &&
+			    s->may_end && root);
+		}
 		for (j = 0; j < st->nhosts && isfinite(out); j++) {
 			const struct host *h = &t->hosts[st->hosts[j]];
 			size_t k, w = 0;
@@ -156,6 +174,7 @@ site_spare(const struct sched *s)
 		if (spare[i] < 0)
 			spare[i] = 0;
 	}
+	free(top);
 	return spare;
 }
 
@@ -1429,7 +1448,7 @@ sched_forest(struct sched *s)
 	struct site_hosts *sh = xcalloc(ns ? ns : 1, sizeof(*sh));
 	struct site_tree *st = xcalloc(nf ? nf : 1, sizeof(*st));
 	struct site_route *rt = site_routes(s);
-	double *spare = site_spare(s);
+	double *spare;
 
 	s->forest_parent = xcalloc(H * (nf ? nf : 1), sizeof(long));
 	s->forest_rank = xcalloc(H * (nf ? nf : 1), sizeof(size_t));
@@ -1483,6 +1502,7 @@ sched_forest(struct sched *s)
 	for (i = 0; i < nfs; i++)
 		turns[i % (ns ? ns : 1)] += need[i];
 	site_tops(s, need, tops);
+	spare = site_spare(s);
 	/* The trees of sites. */
 	for (f = 0; f < nf; f++) {
 		st[f].order = xcalloc(ns ? ns : 1, sizeof(size_t));

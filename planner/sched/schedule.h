@@ -61,7 +61,9 @@
  * (sched.may_end): SHAPE_SHALLOW, a site exports a file only from its
  * shallowest hosts in the file's tree; SHAPE_WIDE, trees within a site
  * up to FOREST_FANOUT_WIDE wide; SHAPE_LOW, the sites' trees count the
- * hops to a site FOREST_LOW_HOPS times.  In any other: SHAPE_NEAR, a
+ * hops to a site FOREST_LOW_HOPS times; SHAPE_INTAKE, a site counts no
+ * stream entering it of a file it holds the most of, in what it can
+ * export (site_spare()).  In any other: SHAPE_NEAR, a
  * site's head a few blocks ahead of its exporter waits for it rather
  * than take the file from a holder in another partition (forest.c).
  */
@@ -69,6 +71,7 @@
 #define SHAPE_WIDE	2
 #define SHAPE_NEAR	4
 #define SHAPE_LOW	8
+#define SHAPE_INTAKE	16
 
 /* One destination host that still needs bytes of one file. */
 struct demand {
