@@ -129,7 +129,7 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
  * own first: in a round that may be the last, and in any other. */
 static const unsigned last_shapes[] = {
 	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE,
-	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE
+	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW
 };
 static const unsigned full_shapes[] = { 0, SHAPE_NEAR };
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
@@ -164,6 +164,8 @@ shape_name(unsigned shape)
 		return "near";
 	case SHAPE_INTAKE:
 		return "intake";
+	case SHAPE_INTAKE | SHAPE_SHALLOW:
+		return "intake+shallow";
 	}
 	return "?";
 }
