@@ -304,9 +304,9 @@ drop_ops(struct plan *p, const char *drop)
  * into what the other plans, new and kept, leave: where the held ops on
  * a resource want more than is left of it, each keeps what is left over
  * what they want there, of its rate, the least such share over its
- * resources.  One left with less than a byte a second
- * goes, with the ops after it on its file (and fit_round() then cuts
- * what relayed those bytes).
+ * resources.  One left with less than a byte a second goes, with the
+ * ops after it on its file (and fit_round() then cuts what relayed those
+ * bytes).
  */
 static void
 squeeze_held(const struct topology *t, struct plan **plans,
@@ -478,10 +478,12 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * start cost the cron loop of the examples 8% of its time (tests/loop.sh,
  * 60 s rounds).  *probe says whether the plans are one; the ledger
  * keeps it for the next run (s->after_probe), cron's as well.
+ * *ontime, when not NULL, is the end of the ops of the hosts on time as
+ * timed here, in seconds after now (0 where the plans were not timed).
  */
 static time_t
 early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
-    time_t now, time_t expires, int *probe)
+    time_t now, time_t expires, int *probe, double *ontime)
 {
 	struct timing tm;
 	double end = 0, least = s->early;
@@ -489,6 +491,8 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	size_t i, n;
 
 	*probe = 0;
+	if (ontime != NULL)
+		*ontime = 0;
 	if (!(least > 0))
 		return expires;
 	for (i = 0; !s->after_probe && s->last_epoch > 0 &&
@@ -517,6 +521,8 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	timing_free(&tm);
 	if (n == 0 || !isfinite(end))
 		return expires;
+	if (ontime != NULL)
+		*ontime = end;
 	at = now + (time_t)ceil(s->late + fmax(end / SCHED_ROUND_USE,
 	    least) - 1e-9);
 	if ((double)at + least > (double)expires)
@@ -548,7 +554,7 @@ plans_expire_again(const struct sched *s, struct plan **plans,
 
 	if (*expires >= grid)
 		return;
-	at = early_expiry(s, plans, old, now, grid, &p);
+	at = early_expiry(s, plans, old, now, grid, &p, NULL);
 	if (at <= *expires)
 		return;
 	*expires = at;
@@ -580,10 +586,9 @@ static char *
 held_late(const struct sched *s, struct plan **plans, struct plan **old,
     time_t now, time_t expires)
 {
-	struct timing tm;
-	double end = 0;
+	double end;
 	char *held = NULL;
-	size_t h, i;
+	size_t h;
 	int probe;
 
 	if (!(s->early > 0) || !s->may_end)
@@ -592,16 +597,8 @@ held_late(const struct sched *s, struct plan **plans, struct plan **old,
 		if (plans[h] != NULL && plans[h]->nops > 0 &&
 		    sched_late(s, h) > 0)
 			break;
-	if (h == s->t->nhosts ||
-	    early_expiry(s, plans, old, now, expires, &probe) >= expires ||
-	    probe)
-		return NULL;
-	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
-	for (i = 0; i < tm.nops; i++)
-		if (sched_late(s, tm.ops[i].tag >> 20) == 0)
-			end = fmax(end, tm.ops[i].finish);
-	timing_free(&tm);
-	if (!isfinite(end) || !(end > 0))
+	if (h == s->t->nhosts || early_expiry(s, plans, old, now, expires,
+	    &probe, &end) >= expires || probe || !(end > 0))
 		return NULL;
 	for (h = 0; h < s->t->nhosts; h++)
 		if (plans[h] != NULL && plans[h]->nops > 0 &&
@@ -646,7 +643,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	}
 	boost_rates(t, plans, kept, window, NULL);
 	fit_round(s, plans, window);
-	early = early_expiry(s, plans, old, now, *expires, probe);
+	early = early_expiry(s, plans, old, now, *expires, probe, NULL);
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
 		*expires = early;

@@ -116,7 +116,9 @@ route_share(const struct topology *t, const struct site_route *r,
  * bytes/s: their egress, less the ingress of those that need files, plus
  * what enters it from outside (a stream per file it needs at its hosts'
  * mean pace).  A site that exports more streams than this slows every
- * tree below its exporters.  In the shape SHAPE_INTAKE, in a round that
+ * tree below its exporters.  need and best are sched_forest()'s: per
+ * file and site, whether the site needs the file, and the most a host of
+ * it that may serve holds.  In the shape SHAPE_INTAKE, in a round that
  * may be the last, no stream enters a site of a file that one of its
  * hosts holds the most of: its hosts feed each other all of that file,
  * and what it can export is less by so much (the generator's site of a
@@ -125,34 +127,25 @@ route_share(const struct topology *t, const struct site_route *r,
  * hang them all on it).
  */
 static double *
-site_spare(const struct sched *s)
+site_spare(const struct sched *s, const char *need, const uint64_t *best)
 {
 	const struct topology *t = s->t;
-	size_t nf = s->m->fileset->nfiles, i, j, f;
-	double *spare = xcalloc(t->nsites ? t->nsites : 1, sizeof(double));
+	size_t nf = s->m->fileset->nfiles, ns = t->nsites, i, j, f;
+	double *spare = xcalloc(ns ? ns : 1, sizeof(double));
 	uint64_t *top = xcalloc(nf ? nf : 1, sizeof(uint64_t));
+	int intake = (s->shape & SHAPE_INTAKE) && s->may_end;
 
 	for (f = 0; f < nf; f++)
-		for (i = 0; i < t->nhosts; i++)
-			if (s->source_ok[i] && sched_held(s, i, f) > top[f])
-				top[f] = sched_held(s, i, f);
-	for (i = 0; i < t->nsites; i++) {
+		for (i = 0; i < ns; i++)
+			top[f] = best[f * ns + i] > top[f] ? best[f * ns + i] :
+			    top[f];
+	for (i = 0; i < ns; i++) {
 		const struct site *st = &t->sites[i];
 		double out = 0, in = 0, streams = 0, files = 0;
 
-		for (f = 0; f < nf; f++) {
-			int wanted = 0, root = 0;
-
-			for (j = 0; j < st->nhosts; j++) {
-				size_t h = st->hosts[j];
-
-				wanted |= wants(s, h, f);
-				root |= s->source_ok[h] && top[f] > 0 &&
-				    sched_held(s, h, f) == top[f];
-			}
-			files += wanted && !((s->shape & SHAPE_INTAKE) &&
-			    s->may_end && root);
-		}
+		for (f = 0; f < nf; f++)
+			files += need[f * ns + i] && !(intake && top[f] > 0 &&
+			    best[f * ns + i] == top[f]);
 		for (j = 0; j < st->nhosts && isfinite(out); j++) {
 			const struct host *h = &t->hosts[st->hosts[j]];
 			size_t k, w = 0;
@@ -870,7 +863,6 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f,
 	    b - a <= blocks * sched_block_size(s, f);
 }
 
-
 /*
  * The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
@@ -1502,7 +1494,7 @@ sched_forest(struct sched *s)
 	for (i = 0; i < nfs; i++)
 		turns[i % (ns ? ns : 1)] += need[i];
 	site_tops(s, need, tops);
-	spare = site_spare(s);
+	spare = site_spare(s, need, best);
 	/* The trees of sites. */
 	for (f = 0; f < nf; f++) {
 		st[f].order = xcalloc(ns ? ns : 1, sizeof(size_t));

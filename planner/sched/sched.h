@@ -117,7 +117,8 @@ struct round_stats {
 	size_t		 shapes;	/* forests planned (round.c) */
 	const char	*shape;		/* ... the kept one's: "own",
 					 * "shallow", "wide", "shallow+wide",
-					 * "shallow+low" or "near" */
+					 * "shallow+low", "intake",
+					 * "intake+shallow" or "near" */
 };
 
 /* How to plan. */

@@ -63,9 +63,9 @@
  * up to FOREST_FANOUT_WIDE wide; SHAPE_LOW, the sites' trees count the
  * hops to a site FOREST_LOW_HOPS times; SHAPE_INTAKE, a site counts no
  * stream entering it of a file it holds the most of, in what it can
- * export (site_spare()).  In any other: SHAPE_NEAR, a
- * site's head a few blocks ahead of its exporter waits for it rather
- * than take the file from a holder in another partition (forest.c).
+ * export (site_spare()).  In any other: SHAPE_NEAR, a site's head a few
+ * blocks ahead of its exporter waits for it rather than take the file
+ * from a holder in another partition (forest.c).
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2
