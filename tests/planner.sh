@@ -451,11 +451,12 @@ fresh wan3 late
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
     fail "late hosts on wan3: $out"
 # In a round that may be the last, hosts that may fall back on one relay
-# op share it equally: at seed 7 (its 60 s round not planned again) the
-# hosts on time are whole within 4 times the makespan with no fault
-# (5.52 with shares by the hosts below each, where the leaves' shares
-# took the whole round and more).
-out=$(on_time_within 4 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
+# op share it equally, the relay keeping a fifth of one part: at seed 7
+# (its 60 s round not planned again) the hosts on time are whole within
+# 3.2 times the makespan with no fault (2.99; 3.61 when the relay kept a
+# whole part, 5.52 with shares by the hosts below each, where the
+# leaves' shares took the whole round and more).
+out=$(on_time_within 3.2 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
     fail "equal fallback shares in a last round: $out"
 # Rounds planned again when their work is done (--replan).  wan3 is one
 # 60 s round with 12 s of work; at seed 9 the hosts that never start

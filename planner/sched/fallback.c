@@ -257,11 +257,12 @@ relay_graph_free(struct relay_graph *g)
  * that cannot be the last, in proportion to the hosts that wait on that
  * one for the file (relay_weight(): a host that feeds a site feeds every
  * host there), the relay counting one, so that the round moves the most;
- * in one that may be the last, an equal share (its rate over k + 1 for
- * k hosts), so that the slowest is the least slow.  Either way the relay
- * keeps a share.  The fallback is tried FALLBACK_MARGIN after the
- * op's first block was to be done, the shed applies FALLBACK_GUARD
- * earlier.  window is the round's length, seconds.
+ * in one that may be the last, an equal share (its rate over k +
+ * FALLBACK_LAST_KEEP for k hosts), so that the slowest is the least
+ * slow.  Either way the relay keeps a share.  The fallback is tried
+ * FALLBACK_MARGIN after the op's first block was to be done, the shed
+ * applies FALLBACK_GUARD earlier.  window is the round's length,
+ * seconds.
  */
 void
 plans_fallback(const struct sched *s, struct plan **plans, double window)
@@ -313,12 +314,13 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 		qsort(c, nc, sizeof(*c), cmp_fed);
 	for (i = 0; i < nc; i = j) {
 		struct op *p = (struct op *)c[i].fed;
-		double all = 1;		/* the relay's own part */
-		size_t end;
 		/* In a round that may be the last the slowest host decides
-		 * when it ends: equal parts.  In one that cannot, what the
-		 * round moves in all: parts by the hosts below. */
+		 * when it ends: equal parts, the relay's least.  In one that
+		 * cannot, what the round moves in all: parts by the hosts
+		 * below, the relay's one. */
 		int weigh = !s->may_end;
+		double all = weigh ? 1 : FALLBACK_LAST_KEEP;
+		size_t end;
 
 		for (j = i; j < nc && c[j].fed == c[i].fed; j++)
 			;

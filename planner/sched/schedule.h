@@ -51,6 +51,12 @@
 /* A relay sheds this long before its hosts may take their fallbacks:
  * how far apart hosts' clocks may be. */
 #define FALLBACK_GUARD 0.5
+/* In a round that may be the last, the part of a relay op's rate the
+ * relay keeps against the one part of each host that may fall back on
+ * it (k hosts get its rate over k + FALLBACK_LAST_KEEP each): there the
+ * relay is late already when they leave it, and the hosts on time decide
+ * when the round ends. */
+#define FALLBACK_LAST_KEEP 0.2
 
 /*
  * The shapes a round's forest may take besides its own (struct
