@@ -118,8 +118,9 @@ route_share(const struct topology *t, const struct site_route *r,
  * mean pace).  A site that exports more streams than this slows every
  * tree below its exporters.  need and best are sched_forest()'s: per
  * file and site, whether the site needs the file, and the most a host of
- * it that may serve holds.  In the shape SHAPE_INTAKE, in a round that
- * may be the last, no stream enters a site of a file that one of its
+ * it that may serve holds.  In the shape SHAPE_INTAKE (round.c plans it
+ * in a round that may be the last, and in any other where every host
+ * runs on time), no stream enters a site of a file that one of its
  * hosts holds the most of: its hosts feed each other all of that file,
  * and what it can export is less by so much (the generator's site of a
  * one-round push has room for one copy of every file, where the rule
@@ -133,7 +134,7 @@ site_spare(const struct sched *s, const char *need, const uint64_t *best)
 	size_t nf = s->m->fileset->nfiles, ns = t->nsites, i, j, f;
 	double *spare = xcalloc(ns ? ns : 1, sizeof(double));
 	uint64_t *top = xcalloc(nf ? nf : 1, sizeof(uint64_t));
-	int intake = (s->shape & SHAPE_INTAKE) && s->may_end;
+	int intake = (s->shape & SHAPE_INTAKE) != 0;
 
 	for (f = 0; f < nf; f++)
 		for (i = 0; i < ns; i++)
