@@ -772,7 +772,10 @@ export_load(const struct sched *s, const unsigned *kids, size_t a,
  * hops are paid at the end, by every site below), one whose agent is not
  * late if any, then the one that feeds the fewest streams of every file
  * for its egress, then the fewest of this one, then the shallowest, then
- * the first in the file's order; -1 when none.
+ * the first in the file's order; -1 when none.  Where every host that
+ * receives the file is late, one on time that holds at least as much
+ * feeds it instead: those on time below would wait for the late one's
+ * start (the site whose hosts on time are whole, the rest late).
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
@@ -786,13 +789,16 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	    1;
 	int blate = 0;
 
-	for (pass = 0; pass < 2 && best < 0; pass++) {
+	for (pass = 0; pass < 2 && (best < 0 || blate); pass++) {
+		uint64_t least = best >= 0 ? sched_held(s, (size_t)best, f) :
+		    1;
+
 		for (j = 0; j < st->nhosts; j++) {
 			size_t h = st->hosts[j];
 
 			depth[j] = SIZE_MAX;
 			if (!s->source_ok[h] || s->silent[h] ||
-			    !(pass ? sched_held(s, h, f) > 0 :
+			    !(pass ? sched_held(s, h, f) >= least :
 			    wants(s, h, f)))
 				continue;
 			depth[j] = site_depth(s, h, f);

@@ -126,17 +126,14 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 }
 
 /* The shapes a round is planned in (SHAPE_* in schedule.h), the round's
- * own first: in a round that may be the last; in any other where every
- * host runs its plans on time (calm()); and in any other. */
+ * own first: in a round that may be the last, and in any other. */
 static const unsigned last_shapes[] = {
 	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE,
 	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW
 };
-static const unsigned calm_shapes[] = { 0, SHAPE_NEAR, SHAPE_INTAKE };
-static const unsigned full_shapes[] = { 0, SHAPE_NEAR };
+static const unsigned full_shapes[] = { 0, SHAPE_NEAR, SHAPE_INTAKE };
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
-_Static_assert(sizeof(calm_shapes) / sizeof(*calm_shapes) <= SHAPES_MAX &&
-    sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
+_Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
     "SHAPES_MAX holds every list of shapes");
 
 /* Other shapes are planned only in rounds of at most this many demands:
@@ -305,26 +302,6 @@ plan_shape(struct master *m, struct ledger *l, struct plan **old,
 }
 
 /*
- * Whether every host has reported and starts its plans on time (a
- * silent one, which did not run its last plan, is planned as late:
- * sched_forest()).  Where one does not, a site's head that
- * never starts or starts late holds up every site below it in the
- * sites' trees, and the intake shape chains the sites (tested at 24
- * draws of 5% absent and 10% late hosts: the worst of one case 1.289 ->
- * 1.362 of the makespan without them); where all do, it moves more.
- */
-static int
-calm(const struct sched *s)
-{
-	size_t h;
-
-	for (h = 0; h < s->t->nhosts; h++)
-		if (s->m->states[h] == NULL || sched_late(s, h) > 0)
-			return 0;
-	return 1;
-}
-
-/*
  * Of the passes a[0..n), the one to keep: of those that may be kept, the
  * one done soonest of those whose on-time hosts get within SHAPE_TIE of
  * the most bytes any gets, the first of equals (a[0], the round's own
@@ -396,9 +373,6 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		if (a[0].s.may_end) {
 			shapes = last_shapes;
 			nshapes = sizeof(last_shapes) / sizeof(*last_shapes);
-		} else if (calm(&a[0].s)) {
-			shapes = calm_shapes;
-			nshapes = sizeof(calm_shapes) / sizeof(*calm_shapes);
 		} else
 			nshapes = sizeof(full_shapes) / sizeof(*full_shapes);
 	}

@@ -71,8 +71,7 @@
  * stream entering it of a file it holds the most of, in what it can
  * export (site_spare()).  In any other: SHAPE_NEAR, a site's head a few
  * blocks ahead of its exporter waits for it rather than take the file
- * from a holder in another partition (forest.c); and SHAPE_INTAKE too
- * where every host runs its plans on time (calm() in round.c).
+ * from a holder in another partition (forest.c); and SHAPE_INTAKE.
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2
