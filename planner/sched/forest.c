@@ -790,8 +790,10 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	int blate = 0;
 
 	for (pass = 0; pass < 2 && (best < 0 || blate); pass++) {
-		uint64_t least = best >= 0 ? sched_held(s, (size_t)best, f) :
-		    1;
+		/* What a holder must hold: some, and where a late host
+		 * was picked, at least what it holds. */
+		uint64_t least = best >= 0 && sched_held(s, (size_t)best,
+		    f) > 0 ? sched_held(s, (size_t)best, f) : 1;
 
 		for (j = 0; j < st->nhosts; j++) {
 			size_t h = st->hosts[j];
