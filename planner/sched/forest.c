@@ -119,8 +119,7 @@ route_share(const struct topology *t, const struct site_route *r,
  * tree below its exporters.  need and best are sched_forest()'s: per
  * file and site, whether the site needs the file, and the most a host of
  * it that may serve holds.  In the shape SHAPE_INTAKE (round.c plans it
- * in a round that may be the last, and in any other where every host
- * runs on time), no stream enters a site of a file that one of its
+ * in every round), no stream enters a site of a file that one of its
  * hosts holds the most of: its hosts feed each other all of that file,
  * and what it can export is less by so much (the generator's site of a
  * one-round push has room for one copy of every file, where the rule
@@ -772,10 +771,11 @@ export_load(const struct sched *s, const unsigned *kids, size_t a,
  * hops are paid at the end, by every site below), one whose agent is not
  * late if any, then the one that feeds the fewest streams of every file
  * for its egress, then the fewest of this one, then the shallowest, then
- * the first in the file's order; -1 when none.  Where every host that
- * receives the file is late, one on time that holds at least as much
- * feeds it instead: those on time below would wait for the late one's
- * start (the site whose hosts on time are whole, the rest late).
+ * the first in the file's order; -1 when none.  Where that host is late,
+ * one on time that holds some of the file and at least as much as it
+ * feeds it instead, where there is one: those on time below would wait
+ * for the late one's start (the site whose hosts on time are whole, the
+ * rest late).
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
@@ -812,7 +812,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 			int late = sched_late(s, h) > 0;
 
 			if (depth[j] == SIZE_MAX || depth[j] > top + below ||
-			    (best >= 0 && late && !blate))
+			    (best >= 0 && late && (!blate || pass > 0)))
 				continue;
 			if (best < 0 || (blate && !late) ||
 			    export_load(s, kids, h, b) < 0 ||
