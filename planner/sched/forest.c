@@ -792,8 +792,11 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	for (pass = 0; pass < 2 && (best < 0 || blate); pass++) {
 		/* What a holder must hold: some, and where a late host
 		 * was picked, at least what it holds. */
-		uint64_t least = best >= 0 && sched_held(s, (size_t)best,
-		    f) > 0 ? sched_held(s, (size_t)best, f) : 1;
+		uint64_t least = best >= 0 ? sched_held(s, (size_t)best, f) :
+		    0;
+
+		if (least == 0)
+			least = 1;
 
 		for (j = 0; j < st->nhosts; j++) {
 			size_t h = st->hosts[j];

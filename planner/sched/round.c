@@ -370,11 +370,10 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	 * within seconds. */
 	first = plans_new_version(&a[0].s, a[0].plans, old);
 	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
-		if (a[0].s.may_end) {
-			shapes = last_shapes;
-			nshapes = sizeof(last_shapes) / sizeof(*last_shapes);
-		} else
-			nshapes = sizeof(full_shapes) / sizeof(*full_shapes);
+		shapes = a[0].s.may_end ? last_shapes : full_shapes;
+		nshapes = a[0].s.may_end ? sizeof(last_shapes) /
+		    sizeof(*last_shapes) : sizeof(full_shapes) /
+		    sizeof(*full_shapes);
 	}
 	/* ... and in every other shape that changes the forest. */
 	for (k = 1; k < nshapes; k++) {
