@@ -1050,7 +1050,9 @@ holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
  * A site's hosts while their trees are evened, by index in the site: the
  * depth of each in each file's tree; what a stream of its ingress moves
  * in the round (stream_round()); and who feeds whom, as lists of the
- * streams (index * nfiles + file) each host feeds within the site.
+ * streams (index * nfiles + file) each host feeds within the site.  Per
+ * host of the topology, what the streams it feeds move in the round
+ * (stream_bytes()), within the site and out of it.
  */
 struct evening {
 	const struct site *st;
@@ -1064,6 +1066,7 @@ struct evening {
 					 * parent's, or SIZE_MAX */
 	size_t		*prev;		/* ... the one before */
 	size_t		*streams;	/* one host's, sorted */
+	double		*fed;		/* per host: bytes of its streams */
 };
 
 /* What one stream of host c's ingress moves in the round: its share of
@@ -1079,6 +1082,38 @@ stream_round(const struct sched *s, size_t c)
 	for (g = 0; g < nf; g++)
 		n += wants(s, c, g);
 	return in * SCHED_PAYLOAD_SHARE / (double)(n ? n : 1) * s->T;
+}
+
+/*
+ * What host c's stream of file f weighs on its parent's egress: in the
+ * shape SHAPE_BYTES, what it moves in the round, c's lack of the file, at
+ * most what a stream of its ingress moves (stream_round()), and at least
+ * a byte, so that a stream that moves takes load off its parent; in any
+ * other, 1 (streams are counted).
+ */
+static double
+stream_bytes(const struct sched *s, size_t c, size_t f)
+{
+	long k = s->demand_of[c * s->m->fileset->nfiles + f];
+
+	if (!(s->shape & SHAPE_BYTES) || k < 0)
+		return 1;
+	return fmax(fmin((double)(s->demands[k].want - s->demands[k].have),
+	    stream_round(s, c)), 1);
+}
+
+/* How busy host h is, with a stream of weight more (stream_bytes(); 0:
+ * none) to send: its streams' weight over its egress (0 when unlimited);
+ * counted, as host_load() counts them, but in the shape SHAPE_BYTES. */
+static double
+fed_load(const struct sched *s, const struct evening *ev,
+    const unsigned *kids, size_t h, double more)
+{
+	double out = s->t->hosts[h].nic_out;
+
+	if (!(s->shape & SHAPE_BYTES))
+		return host_load(s, kids, h, more > 0);
+	return out == CAP_UNLIMITED ? 0 : (ev->fed[h] + more) / out;
 }
 
 /* Puts stream k (index * nfiles + file) on the list of the host of index
@@ -1189,7 +1224,10 @@ adopt(struct sched *s, struct evening *ev, unsigned *kids,
 {
 	size_t nf = s->m->fileset->nfiles, hx = ev->st->hosts[x];
 	size_t hy = ev->st->hosts[y];
+	double bytes = stream_bytes(s, ev->st->hosts[c], f);
 
+	ev->fed[hx] -= bytes;
+	ev->fed[hy] += bytes;
 	s->forest_parent[ev->st->hosts[c] * nf + f] = (long)hy;
 	kids[hx]--;
 	fkids[hx * nf + f]--;
@@ -1209,10 +1247,11 @@ adopter(const struct sched *s, const struct evening *ev,
     double *load)
 {
 	size_t nf = s->m->fileset->nfiles, y;
+	double bytes = stream_bytes(s, ev->st->hosts[c], f);
 	long best = -1;
 
 	for (y = 0; y < ev->st->nhosts; y++) {
-		double l = host_load(s, kids, ev->st->hosts[y], 1);
+		double l = fed_load(s, ev, kids, ev->st->hosts[y], bytes);
 
 		if (!(l < limit) || (best >= 0 && (l > *load || (l == *load &&
 		    ev->depth[y * nf + f] >= ev->depth[(size_t)best * nf +
@@ -1248,7 +1287,11 @@ cmp_size(const void *a, const void *b)
  * shallowest; a host that can give none is left as it is, and the next
  * busiest is tried.  Each move takes a stream from a busiest host to one
  * left less busy than it was: the loads, sorted, fall in lexicographic
- * order, so it ends.
+ * order, so it ends.  How busy a host is: the streams it feeds over its
+ * egress, or in the shape SHAPE_BYTES what they move in the round over
+ * its egress (fed_load()): where the hosts lack different amounts, as in
+ * a last round, one host's three streams may move less than another's
+ * one.
  */
 static void
 site_even(struct sched *s, struct evening *ev, unsigned *kids,
@@ -1294,10 +1337,10 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 
 		for (j = 0, x = -1; j < n; j++)
 			if (!ev->busy[j] && kids[st->hosts[j]] > 1 && (x < 0 ||
-			    host_load(s, kids, st->hosts[j], 0) >
-			    host_load(s, kids, st->hosts[x], 0)))
+			    fed_load(s, ev, kids, st->hosts[j], 0) >
+			    fed_load(s, ev, kids, st->hosts[x], 0)))
 				x = (long)j;
-		if (x < 0 || !(host_load(s, kids, st->hosts[x], 0) > 0))
+		if (x < 0 || !(fed_load(s, ev, kids, st->hosts[x], 0) > 0))
 			break;
 		/* Its streams within the site, in the order of index and
 		 * file. */
@@ -1308,7 +1351,7 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 			size_t k = ev->streams[i];
 
 			if ((y = adopter(s, ev, kids, k / nf, (size_t)x, k % nf,
-			    host_load(s, kids, st->hosts[x], 0), &load)) < 0)
+			    fed_load(s, ev, kids, st->hosts[x], 0), &load)) < 0)
 				continue;
 			if (by < 0 || load < bl || (load == bl &&
 			    ev->depth[(size_t)y * nf + k % nf] <
@@ -1331,8 +1374,9 @@ static void
 forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 {
 	const struct topology *t = s->t;
-	size_t nf = s->m->fileset->nfiles, most = 1, v;
+	size_t nf = s->m->fileset->nfiles, most = 1, v, h, f;
 	struct evening ev;
+	long p;
 
 	if (nf == 0)
 		return;
@@ -1347,6 +1391,11 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	ev.next = xcalloc(most * nf, sizeof(size_t));
 	ev.prev = xcalloc(most * nf, sizeof(size_t));
 	ev.streams = xcalloc(most * nf, sizeof(size_t));
+	ev.fed = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
+	for (h = 0; h < t->nhosts; h++)
+		for (f = 0; f < nf; f++)
+			if ((p = s->forest_parent[h * nf + f]) >= 0)
+				ev.fed[p] += stream_bytes(s, h, f);
 	for (v = 0; v < t->nsites; v++) {
 		ev.st = &t->sites[v];
 		site_even(s, &ev, kids, fkids);
@@ -1359,6 +1408,7 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	free(ev.next);
 	free(ev.prev);
 	free(ev.streams);
+	free(ev.fed);
 }
 
 /* Takes a file's tree of sites off (sign -1) or puts it on (+1) the

@@ -129,9 +129,12 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
  * own first: in a round that may be the last, and in any other. */
 static const unsigned last_shapes[] = {
 	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE,
-	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW
+	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW,
+	SHAPE_BYTES, SHAPE_BYTES | SHAPE_SHALLOW
 };
-static const unsigned full_shapes[] = { 0, SHAPE_NEAR, SHAPE_INTAKE };
+static const unsigned full_shapes[] = {
+	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES
+};
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
 _Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
     "SHAPES_MAX holds every list of shapes");
@@ -166,6 +169,10 @@ shape_name(unsigned shape)
 		return "intake";
 	case SHAPE_INTAKE | SHAPE_SHALLOW:
 		return "intake+shallow";
+	case SHAPE_BYTES:
+		return "bytes";
+	case SHAPE_BYTES | SHAPE_SHALLOW:
+		return "bytes+shallow";
 	}
 	return "?";
 }

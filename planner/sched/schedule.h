@@ -71,13 +71,16 @@
  * stream entering it of a file it holds the most of, in what it can
  * export (site_spare()).  In any other: SHAPE_NEAR, a site's head a few
  * blocks ahead of its exporter waits for it rather than take the file
- * from a holder in another partition (forest.c); and SHAPE_INTAKE.
+ * from a holder in another partition (forest.c); and SHAPE_INTAKE.  In
+ * both: SHAPE_BYTES, a site's trees are evened by what each stream moves
+ * in the round, not by how many streams each host feeds (site_even()).
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2
 #define SHAPE_NEAR	4
 #define SHAPE_LOW	8
 #define SHAPE_INTAKE	16
+#define SHAPE_BYTES	32
 
 /* One destination host that still needs bytes of one file. */
 struct demand {
