@@ -1051,8 +1051,9 @@ holders_once(struct sched *s, unsigned *kids, unsigned *fkids)
  * depth of each in each file's tree; what a stream of its ingress moves
  * in the round (stream_round()); and who feeds whom, as lists of the
  * streams (index * nfiles + file) each host feeds within the site.  Per
- * host of the topology, what the streams it feeds move in the round
- * (stream_bytes()), within the site and out of it.
+ * host of the topology, in the shape SHAPE_BYTES: what a stream of its
+ * ingress moves in the round, and the weight of the streams it feeds
+ * (stream_weight()), within the site and out of it.
  */
 struct evening {
 	const struct site *st;
@@ -1066,7 +1067,8 @@ struct evening {
 					 * parent's, or SIZE_MAX */
 	size_t		*prev;		/* ... the one before */
 	size_t		*streams;	/* one host's, sorted */
-	double		*fed;		/* per host: bytes of its streams */
+	double		*cap;		/* per host: stream_round(), whole */
+	double		*fed;		/* per host: its streams' weight */
 };
 
 /* What one stream of host c's ingress moves in the round: its share of
@@ -1086,25 +1088,28 @@ stream_round(const struct sched *s, size_t c)
 
 /*
  * What host c's stream of file f weighs on its parent's egress: in the
- * shape SHAPE_BYTES, what it moves in the round, c's lack of the file, at
- * most what a stream of its ingress moves (stream_round()), and at least
- * a byte, so that a stream that moves takes load off its parent; in any
- * other, 1 (streams are counted).
+ * shape SHAPE_BYTES, the bytes it moves in the round, c's lack of the
+ * file, at most what a stream of c's ingress moves (ev->cap), at least
+ * one, so that a stream that moves takes load off its parent; whole
+ * bytes, so that the loads summed as streams move are exact.  A stream
+ * into another site is weighed by c's ingress, not by its route, which
+ * may move less.  In any other shape, 1: streams are counted.
  */
 static double
-stream_bytes(const struct sched *s, size_t c, size_t f)
+stream_weight(const struct sched *s, const struct evening *ev, size_t c,
+    size_t f)
 {
 	long k = s->demand_of[c * s->m->fileset->nfiles + f];
 
 	if (!(s->shape & SHAPE_BYTES) || k < 0)
 		return 1;
 	return fmax(fmin((double)(s->demands[k].want - s->demands[k].have),
-	    stream_round(s, c)), 1);
+	    ev->cap[c]), 1);
 }
 
-/* How busy host h is, with a stream of weight more (stream_bytes(); 0:
- * none) to send: its streams' weight over its egress (0 when unlimited);
- * counted, as host_load() counts them, but in the shape SHAPE_BYTES. */
+/* How busy host h is, with a stream of weight more (stream_weight(); 0:
+ * none) to send: in the shape SHAPE_BYTES, its streams' weight over its
+ * egress (0 when unlimited); in other shapes, host_load(). */
 static double
 fed_load(const struct sched *s, const struct evening *ev,
     const unsigned *kids, size_t h, double more)
@@ -1224,10 +1229,12 @@ adopt(struct sched *s, struct evening *ev, unsigned *kids,
 {
 	size_t nf = s->m->fileset->nfiles, hx = ev->st->hosts[x];
 	size_t hy = ev->st->hosts[y];
-	double bytes = stream_bytes(s, ev->st->hosts[c], f);
+	double w = stream_weight(s, ev, ev->st->hosts[c], f);
 
-	ev->fed[hx] -= bytes;
-	ev->fed[hy] += bytes;
+	if (s->shape & SHAPE_BYTES) {
+		ev->fed[hx] -= w;
+		ev->fed[hy] += w;
+	}
 	s->forest_parent[ev->st->hosts[c] * nf + f] = (long)hy;
 	kids[hx]--;
 	fkids[hx * nf + f]--;
@@ -1247,11 +1254,11 @@ adopter(const struct sched *s, const struct evening *ev,
     double *load)
 {
 	size_t nf = s->m->fileset->nfiles, y;
-	double bytes = stream_bytes(s, ev->st->hosts[c], f);
+	double w = stream_weight(s, ev, ev->st->hosts[c], f);
 	long best = -1;
 
 	for (y = 0; y < ev->st->nhosts; y++) {
-		double l = fed_load(s, ev, kids, ev->st->hosts[y], bytes);
+		double l = fed_load(s, ev, kids, ev->st->hosts[y], w);
 
 		if (!(l < limit) || (best >= 0 && (l > *load || (l == *load &&
 		    ev->depth[y * nf + f] >= ev->depth[(size_t)best * nf +
@@ -1391,11 +1398,14 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	ev.next = xcalloc(most * nf, sizeof(size_t));
 	ev.prev = xcalloc(most * nf, sizeof(size_t));
 	ev.streams = xcalloc(most * nf, sizeof(size_t));
+	ev.cap = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 	ev.fed = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
-	for (h = 0; h < t->nhosts; h++)
+	for (h = 0; (s->shape & SHAPE_BYTES) && h < t->nhosts; h++)
+		ev.cap[h] = floor(stream_round(s, h));
+	for (h = 0; (s->shape & SHAPE_BYTES) && h < t->nhosts; h++)
 		for (f = 0; f < nf; f++)
 			if ((p = s->forest_parent[h * nf + f]) >= 0)
-				ev.fed[p] += stream_bytes(s, h, f);
+				ev.fed[p] += stream_weight(s, &ev, h, f);
 	for (v = 0; v < t->nsites; v++) {
 		ev.st = &t->sites[v];
 		site_even(s, &ev, kids, fkids);
@@ -1408,6 +1418,7 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	free(ev.next);
 	free(ev.prev);
 	free(ev.streams);
+	free(ev.cap);
 	free(ev.fed);
 }
 
