@@ -1108,16 +1108,14 @@ stream_weight(const struct sched *s, const struct evening *ev, size_t c,
 }
 
 /* How busy host h is, with a stream of weight more (stream_weight(); 0:
- * none) to send: in the shape SHAPE_BYTES, its streams' weight over its
- * egress (0 when unlimited); in other shapes, host_load(). */
+ * none) to send: its streams' weight over its egress, 0 when unlimited
+ * (outside the shape SHAPE_BYTES, host_load()'s streams over egress). */
 static double
-fed_load(const struct sched *s, const struct evening *ev,
-    const unsigned *kids, size_t h, double more)
+fed_load(const struct sched *s, const struct evening *ev, size_t h,
+    double more)
 {
 	double out = s->t->hosts[h].nic_out;
 
-	if (!(s->shape & SHAPE_BYTES))
-		return host_load(s, kids, h, more > 0);
 	return out == CAP_UNLIMITED ? 0 : (ev->fed[h] + more) / out;
 }
 
@@ -1231,10 +1229,8 @@ adopt(struct sched *s, struct evening *ev, unsigned *kids,
 	size_t hy = ev->st->hosts[y];
 	double w = stream_weight(s, ev, ev->st->hosts[c], f);
 
-	if (s->shape & SHAPE_BYTES) {
-		ev->fed[hx] -= w;
-		ev->fed[hy] += w;
-	}
+	ev->fed[hx] -= w;
+	ev->fed[hy] += w;
 	s->forest_parent[ev->st->hosts[c] * nf + f] = (long)hy;
 	kids[hx]--;
 	fkids[hx * nf + f]--;
@@ -1249,16 +1245,15 @@ adopt(struct sched *s, struct evening *ev, unsigned *kids,
  * by index), the least busy with one more stream, and under limit (then
  * the shallowest, then the first); -1 when none. */
 static long
-adopter(const struct sched *s, const struct evening *ev,
-    const unsigned *kids, size_t c, size_t x, size_t f, double limit,
-    double *load)
+adopter(const struct sched *s, const struct evening *ev, size_t c, size_t x,
+    size_t f, double limit, double *load)
 {
 	size_t nf = s->m->fileset->nfiles, y;
 	double w = stream_weight(s, ev, ev->st->hosts[c], f);
 	long best = -1;
 
 	for (y = 0; y < ev->st->nhosts; y++) {
-		double l = fed_load(s, ev, kids, ev->st->hosts[y], w);
+		double l = fed_load(s, ev, ev->st->hosts[y], w);
 
 		if (!(l < limit) || (best >= 0 && (l > *load || (l == *load &&
 		    ev->depth[y * nf + f] >= ev->depth[(size_t)best * nf +
@@ -1331,8 +1326,7 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 			if (x < 0 || !late_parent_starves(s, st->hosts[x],
 			    st->hosts[j], f, ev->round[j]))
 				continue;
-			y = adopter(s, ev, kids, j, (size_t)x, f, INFINITY,
-			    &load);
+			y = adopter(s, ev, j, (size_t)x, f, INFINITY, &load);
 			if (y >= 0)
 				adopt(s, ev, kids, fkids, j, (size_t)x,
 				    (size_t)y, f);
@@ -1344,10 +1338,10 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 
 		for (j = 0, x = -1; j < n; j++)
 			if (!ev->busy[j] && kids[st->hosts[j]] > 1 && (x < 0 ||
-			    fed_load(s, ev, kids, st->hosts[j], 0) >
-			    fed_load(s, ev, kids, st->hosts[x], 0)))
+			    fed_load(s, ev, st->hosts[j], 0) >
+			    fed_load(s, ev, st->hosts[x], 0)))
 				x = (long)j;
-		if (x < 0 || !(fed_load(s, ev, kids, st->hosts[x], 0) > 0))
+		if (x < 0 || !(fed_load(s, ev, st->hosts[x], 0) > 0))
 			break;
 		/* Its streams within the site, in the order of index and
 		 * file. */
@@ -1357,8 +1351,8 @@ site_even(struct sched *s, struct evening *ev, unsigned *kids,
 		for (i = 0; i < m; i++) {
 			size_t k = ev->streams[i];
 
-			if ((y = adopter(s, ev, kids, k / nf, (size_t)x, k % nf,
-			    fed_load(s, ev, kids, st->hosts[x], 0), &load)) < 0)
+			if ((y = adopter(s, ev, k / nf, (size_t)x, k % nf,
+			    fed_load(s, ev, st->hosts[x], 0), &load)) < 0)
 				continue;
 			if (by < 0 || load < bl || (load == bl &&
 			    ev->depth[(size_t)y * nf + k % nf] <
@@ -1400,8 +1394,13 @@ forest_even(struct sched *s, unsigned *kids, unsigned *fkids)
 	ev.streams = xcalloc(most * nf, sizeof(size_t));
 	ev.cap = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 	ev.fed = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
-	for (h = 0; (s->shape & SHAPE_BYTES) && h < t->nhosts; h++)
-		ev.cap[h] = floor(stream_round(s, h));
+	/* Outside the shape SHAPE_BYTES a stream weighs 1: the streams
+	 * each host feeds, as host_load() counts them. */
+	for (h = 0; h < t->nhosts; h++)
+		if (s->shape & SHAPE_BYTES)
+			ev.cap[h] = floor(stream_round(s, h));
+		else
+			ev.fed[h] = kids[h];
 	for (h = 0; (s->shape & SHAPE_BYTES) && h < t->nhosts; h++)
 		for (f = 0; f < nf; f++)
 			if ((p = s->forest_parent[h * nf + f]) >= 0)
