@@ -9,7 +9,10 @@
 # is the run cron makes a round later on the fleet's directory, after
 # every host has reported the first run's epoch (holding what it held):
 # it reads the first run's plans and signatures back, as every run of
-# the loop does.  SLUICE_PLAN names another
+# the loop does.  The "steady round" line is the fifth run, every host
+# having reported each one before: from the fourth on a run takes back
+# the set three runs old, which it would otherwise remove once written,
+# as every run of a loop that has gone on does.  SLUICE_PLAN names another
 # sluice-plan to time (an older build, say).  Writes
 # bench/out/plan-time.md.
 set -eu
@@ -46,15 +49,25 @@ run() {
 	timed $NOW
 }
 
+# report EPOCH MINUTE: every host reports the run's epoch before the next
+# run (holding what it held), each state a new file as an agent's is.
+report() {
+	sed -i -e "s/^epoch: .*/epoch: $1/" \
+	    -e "s/^time: .*/time: '2026-11-25T08:0$2:50Z'/" "$W"/run/states/*.yaml
+}
+
 base=$(run base)
 big=$(run big)
-# Every host reports the first run's epoch before the next run.
-for f in "$W"/run/states/*.yaml; do
-	sed -e 's/^epoch: 0$/epoch: 1/' \
-	    -e "s/^time: .*/time: '2026-11-25T08:01:50Z'/" "$f" > "$W/state"
-	mv "$W/state" "$f"
-done
+report 1 1
 next=$(timed $NEXT)
+# Two rounds more, untimed; the fifth is timed: every run from the
+# fourth on takes back the set it would remove (three runs back).
+report 2 2
+timed 2026-11-25T08:03:00Z >/dev/null
+report 3 3
+timed 2026-11-25T08:04:00Z >/dev/null
+report 4 4
+steady=$(timed 2026-11-25T08:05:00Z)
 b=${base%% *}
 s=${big%% *}
 {
@@ -63,7 +76,9 @@ s=${big%% *}
 	echo "| base | 1000 | $(echo "$base" | awk '{print $1 " | " $2 " | " $3}') | ${base#* * * } |"
 	echo "| fleet | $((100 * hosts)) | $(echo "$big" | awk '{print $1 " | " $2 " | " $3}') | ${big#* * * } |"
 	echo "| fleet, next round | $((100 * hosts)) | $(echo "$next" | awk '{print $1 " | " $2 " | " $3}') | ${next#* * * } |"
+	echo "| fleet, steady round | $((100 * hosts)) | $(echo "$steady" | awk '{print $1 " | " $2 " | " $3}') | ${steady#* * * } |"
 	echo
 	echo "fleet / base: $(awk "BEGIN {printf \"%.2f\", $s / $b}")"
 	echo "fleet, next round / base: $(awk "BEGIN {printf \"%.2f\", ${next%% *} / $b}")"
+	echo "fleet, steady round / base: $(awk "BEGIN {printf \"%.2f\", ${steady%% *} / $b}")"
 } | tee "$out/plan-time.md"

@@ -131,6 +131,44 @@ else
 fi
 rm -f "$d/epochs/3"
 
+# The set a run would remove once written (three runs back) is taken
+# back for the new one: what is written over it is byte for byte the set
+# a run makes afresh, what the new set does not have is pruned, and
+# nothing planted there is followed or written through: a plan that is
+# a link keeps its target as it was, a plan linked twice keeps the other
+# name's bytes.
+fresh wan3 reuse
+d="$work/reuse"
+"$plan" keygen -k "$work/reuse.key" >/dev/null
+for i in 1 2 3 4; do
+	"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:0$i:00Z
+done
+printf 'outside\n' > "$work/outside"
+old="$d/epochs/2"
+ln -sf "$work/outside" "$old/plans/r0s0h1.yaml"
+ln -f "$old/plans/r1s0h0.yaml" "$work/twice"
+cp "$work/twice" "$work/twice.was"
+: > "$old/plans/gone.yaml"
+: > "$old/plans/gone.yaml.sig"
+: > "$old/states/gone.yaml"
+: > "$old/brief-99.yaml"
+: > "$old/notes.txt"
+mkdir -p "$old/retired" && : > "$old/retired/old@1.yaml"
+rm -rf "$work/afresh"
+cp -a "$d" "$work/afresh"
+rm -rf "$work/afresh/epochs/2"
+"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:05:00Z
+"$plan" run -d "$work/afresh" -k "$work/reuse.key" --now 2026-11-25T08:05:00Z
+if out=$(diff -r "$work/afresh/epochs/5" "$d/epochs/5" 2>&1); then ok
+else fail "a set taken back differs from one made afresh: $out"; fi
+[ "$(ls "$d/epochs")" = "$(printf '3\n4\n5')" ] && ok ||
+    fail "sets kept after a set taken back: $(ls "$d/epochs" | tr '\n' ' ')"
+[ "$(cat "$work/outside")" = outside ] && ok ||
+    fail "a plan that was a link was written through"
+cmp -s "$work/twice" "$work/twice.was" && ok ||
+    fail "a plan linked twice was written over"
+if out=$(verify_plans "$d" 2>&1); then ok; else fail "set taken back: $out"; fi
+
 # A broken state: reported with its position; with no state verified
 # before, that host is planned as one that has not reported (from
 # nothing: the agent skips what it holds), never left without a plan.

@@ -182,21 +182,16 @@ fail:
 }
 
 /*
- * Writes a new file, for a directory nobody reads until it is complete:
- * the caller makes the files durable at the end with sync_new_files()
- * and fsyncs the directory.  Returns 0, or -1 with a message.
+ * Writes buf to fd, open on path, which held was bytes: what is past len
+ * is cut off; then closes it.  Returns 0, or -1 with a message.
  */
-int
-write_new_file(const char *path, const void *buf, size_t len)
+static int
+fill_file(int fd, const char *path, const void *buf, size_t len, off_t was)
 {
-	int fd, saved;
+	int saved;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1) {
-		warnx_("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (write_all(fd, buf, len) == -1) {
+	if (write_all(fd, buf, len) == -1 || ((off_t)len < was &&
+	    ftruncate(fd, (off_t)len) == -1)) {
 		saved = errno;
 		warnx_("%s: %s", path, strerror(errno));
 		close(fd);
@@ -208,6 +203,57 @@ write_new_file(const char *path, const void *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Writes a new file, for a directory nobody reads until it is complete:
+ * the caller makes the files durable at the end with sync_new_files()
+ * and fsyncs the directory.  Returns 0, or -1 with a message.
+ */
+int
+write_new_file(const char *path, const void *buf, size_t len)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1) {
+		warnx_("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fill_file(fd, path, buf, len, 0);
+}
+
+/*
+ * Writes a file as write_new_file() does, over the one at path when that
+ * is a regular file of this user's with one link (of a directory taken
+ * back for a new set, which nobody reads until it is complete): its
+ * inode and blocks serve again, where unlinking and creating thousands
+ * of files costs seconds.  Anything else at path (a link, a directory,
+ * a file of another user's or linked twice) is unlinked, never followed
+ * or written through, and the file made new.  Returns 0, or -1 with a
+ * message.
+ */
+int
+write_over_file(const char *path, const void *buf, size_t len)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || st.st_uid != geteuid())) {
+		close(fd);
+		fd = -1;
+		errno = EEXIST;
+	}
+	if (fd == -1) {
+		if (errno != ENOENT && unlink(path) == -1 && errno != ENOENT) {
+			warnx_("%s: cannot replace: %s", path, strerror(errno));
+			return -1;
+		}
+		return write_new_file(path, buf, len);
+	}
+	return fill_file(fd, path, buf, len, st.st_size);
 }
 
 /*

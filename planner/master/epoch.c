@@ -131,6 +131,17 @@ ensure_link(const char *dir, const char *name, const char *target,
 	return rc;
 }
 
+/*
+ * Writes a file of a new set: over the file of that name when the set's
+ * directory was taken back (reuse), else as a new file.
+ */
+static int
+put_file(int reuse, const char *path, const void *buf, size_t len)
+{
+	return reuse ? write_over_file(path, buf, len) :
+	    write_new_file(path, buf, len);
+}
+
 struct set_writer {
 	const char	 *setplans;
 	const struct master *m;
@@ -144,6 +155,8 @@ struct set_writer {
 	size_t		 *brieflen;
 	struct sshsig_signer *signer;	/* the master key's, or NULL:
 					 * unsigned */
+	char		 *wrote;	/* per host: its plan is in the set */
+	int		  reuse;	/* the set's directory was taken back */
 };
 
 /*
@@ -224,13 +237,13 @@ plan_format_bounded(struct plan *p, size_t *len, char **brief,
  */
 static int
 write_text_signed(const char *path, const char *text, size_t len,
-    struct sshsig_signer *signer)
+    struct sshsig_signer *signer, int reuse)
 {
 	char *sig, *sigpath;
 	size_t siglen;
 	int rc = 0;
 
-	if (write_new_file(path, text, len) != 0)
+	if (put_file(reuse, path, text, len) != 0)
 		return -1;
 	if (signer == NULL)
 		return 0;
@@ -239,7 +252,7 @@ write_text_signed(const char *path, const char *text, size_t len,
 		return -1;
 	}
 	sigpath = xasprintf("%s.sig", path);
-	if (write_new_file(sigpath, sig, siglen) != 0)
+	if (put_file(reuse, sigpath, sig, siglen) != 0)
 		rc = -1;
 	free(sig);
 	free(sigpath);
@@ -278,8 +291,10 @@ write_plan(void *arg, size_t h)
 	/* The plan, and its brief as written (cut, if it was). */
 	if ((text = plan_format_bounded(p, &len, &w->brief[h],
 	    &w->brieflen[h])) == NULL || w->brief[h] == NULL ||
-	    write_text_signed(path, text, len, w->signer) != 0)
+	    write_text_signed(path, text, len, w->signer, w->reuse) != 0)
 		w->failed[h] = 1;
+	else
+		w->wrote[h] = 1;
 	free(text);
 	free(path);
 	plan_free(whole);
@@ -335,7 +350,7 @@ write_brief_part(void *arg, size_t k)
 			memcpy(text + at, w->brief[h], w->brieflen[h]);
 			at += w->brieflen[h];
 		}
-	if (write_text_signed(path, text, len, w->signer) != 0)
+	if (write_text_signed(path, text, len, w->signer, w->reuse) != 0)
 		bw->failed[k] = 1;
 	free(text);
 	free(path);
@@ -363,26 +378,160 @@ write_brief(const char *set, const struct set_writer *w)
 
 /* Writes a signed text as verified into dir: name and name.sig. */
 static int
-write_signed(const char *dir, const char *name, const struct signed_text *st)
+write_signed(const char *dir, const char *name, const struct signed_text *st,
+    int reuse)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	char *sigpath = xasprintf("%s/%s.sig", dir, name);
 	int rc = 0;
 
-	if (st->text != NULL && write_new_file(path, st->text, st->len) != 0)
+	if (st->text != NULL && put_file(reuse, path, st->text, st->len) != 0)
 		rc = -1;
 	if (rc == 0 && st->text != NULL && st->sig != NULL &&
-	    write_new_file(sigpath, st->sig, st->siglen) != 0)
+	    put_file(reuse, sigpath, st->sig, st->siglen) != 0)
 		rc = -1;
 	free(path);
 	free(sigpath);
 	return rc;
 }
 
+/*
+ * Unlinks from dir, of a set taken back, every file that kept() does not
+ * name: those of the set it was that the new one has not written.  A
+ * directory no set has is left as it is.  Returns 0 or -1 (said).
+ */
+static int
+prune(const char *dir, int (*kept)(const void *, const char *),
+    const void *arg)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		warnx_("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 || kept(arg, e->d_name) ||
+		    (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISDIR(st.st_mode)))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == -1 &&
+		    errno != ENOENT) {
+			warnx_("%s/%s: cannot remove: %s", dir, e->d_name,
+			    strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * The host whose file name is in a set's plans/ or states/ (HOST.yaml,
+ * or HOST.yaml.sig: *sig set), or -1.
+ */
+static long
+host_file(const struct topology *t, const char *name, int *sig)
+{
+	size_t n = strlen(name), base;
+	char *host;
+	long h;
+
+	if (n > 9 && strcmp(name + n - 9, ".yaml.sig") == 0) {
+		base = n - 9;
+		*sig = 1;
+	} else if (n > 5 && strcmp(name + n - 5, ".yaml") == 0) {
+		base = n - 5;
+		*sig = 0;
+	} else
+		return -1;
+	host = xasprintf("%.*s", (int)base, name);
+	h = topology_host(t, host);
+	free(host);
+	return h;
+}
+
+/* Whether name is a plan, or its signature, that w wrote (for prune()). */
+static int
+plan_kept(const void *arg, const char *name)
+{
+	const struct set_writer *w = arg;
+	int sig;
+	long h = host_file(w->t, name, &sig);
+
+	return h >= 0 && w->wrote[h] && (!sig || w->signer != NULL);
+}
+
+/*
+ * Whether name, in a set's directory, is a file the set has: its ledger,
+ * or a part of its brief that w wrote, or its signature (for prune()).
+ */
+static int
+set_kept(const void *arg, const char *name)
+{
+	const struct set_writer *w = arg;
+	char part[64];
+	size_t k;
+
+	if (strcmp(name, "ledger.yaml") == 0)
+		return 1;
+	for (k = 0; k < BRIEF_SHARDS; k++) {
+		snprintf(part, sizeof(part), "brief-%zu.yaml", k);
+		if (strcmp(name, part) == 0)
+			return 1;
+		snprintf(part, sizeof(part), "brief-%zu.yaml.sig", k);
+		if (w->signer != NULL && strcmp(name, part) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether name is a kept state, or its signature (for prune()). */
+static int
+state_kept(const void *arg, const char *name)
+{
+	const struct master *m = arg;
+	int sig;
+	long h = host_file(m->topology, name, &sig);
+
+	return h >= 0 && m->state_texts[h].text != NULL &&
+	    (!sig || m->state_texts[h].sig != NULL);
+}
+
+/* Whether name is a kept manifest, or its signature (for prune()). */
+static int
+manifest_kept(const void *arg, const char *name)
+{
+	const struct master *m = arg;
+	const struct fileset *fs = m->fileset;
+	size_t i;
+	int kept = 0;
+
+	for (i = 0; i < fs->nfiles && !kept; i++) {
+		const struct signed_text *st = &m->manifest_texts[i];
+		char *esc = name_escape_file(fs->files[i].name,
+		    fs->files[i].version);
+		char *yaml = xasprintf("%s.yaml", esc);
+		char *sig = xasprintf("%s.yaml.sig", esc);
+
+		kept = st->text != NULL && (strcmp(name, yaml) == 0 ||
+		    (st->sig != NULL && strcmp(name, sig) == 0));
+		free(esc);
+		free(yaml);
+		free(sig);
+	}
+	return kept;
+}
+
 struct state_keeper {
 	const char	*dir;
 	const struct master *m;
 	char		*failed;	/* per host */
+	int		 reuse;
 };
 
 /* Writes host h's state as verified into the set (for parallel_for()). */
@@ -392,7 +541,8 @@ keep_state(void *arg, size_t h)
 	struct state_keeper *k = arg;
 	char *name = xasprintf("%s.yaml", k->m->topology->hosts[h].name);
 
-	k->failed[h] = write_signed(k->dir, name, &k->m->state_texts[h]) != 0;
+	k->failed[h] = write_signed(k->dir, name, &k->m->state_texts[h],
+	    k->reuse) != 0;
 	free(name);
 }
 
@@ -405,7 +555,7 @@ keep_state(void *arg, size_t h)
  * under states/ or manifests/ is linked, copied or followed.
  */
 static int
-keep_inputs(const char *set, const struct master *m)
+keep_inputs(const char *set, const struct master *m, int reuse)
 {
 	const struct topology *t = m->topology;
 	const struct fileset *fs = m->fileset;
@@ -421,7 +571,7 @@ keep_inputs(const char *set, const struct master *m)
 			rc = -1;
 		}
 	if (rc == 0) {
-		struct state_keeper keeper = { dirs[0], m, NULL };
+		struct state_keeper keeper = { dirs[0], m, NULL, reuse };
 
 		keeper.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 		parallel_for(t->nhosts, keep_state, &keeper, NULL);
@@ -434,10 +584,13 @@ keep_inputs(const char *set, const struct master *m)
 		    fs->files[i].version);
 		char *name = xasprintf("%s.yaml", esc);
 
-		rc = write_signed(dirs[1], name, &m->manifest_texts[i]);
+		rc = write_signed(dirs[1], name, &m->manifest_texts[i], reuse);
 		free(name);
 		free(esc);
 	}
+	if (rc == 0 && reuse && (prune(dirs[0], state_kept, m) != 0 ||
+	    prune(dirs[1], manifest_kept, m) != 0))
+		rc = -1;
 	for (k = 0; k < 2 && rc == 0; k++)
 		if (fsync_dir(dirs[k]) == -1) {
 			warnx_("%s: fsync: %s", dirs[k], strerror(errno));
@@ -446,6 +599,58 @@ keep_inputs(const char *set, const struct master *m)
 	free(dirs[0]);
 	free(dirs[1]);
 	return rc;
+}
+
+/* Whether path is a directory of this user's, not a link to one. */
+static int
+own_dir(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid();
+}
+
+/*
+ * Takes a directory back for the new set at set: the one a run that
+ * failed left there, or else the set this run would remove once written
+ * (epoch - KEEP_EPOCHS), renamed to set.  Its files are written over,
+ * the inodes and blocks of thousands of files serving again, and those
+ * not written again are pruned before the set is switched to.  Returns
+ * 1 when it took one back, 0 when the set is to be made new.
+ */
+static int
+take_set(const char *dir, uint64_t epoch, const char *set)
+{
+	static const char *const subs[] = { "plans", "states", "manifests" };
+	struct stat st;
+	char *path;
+	size_t i;
+	int ok = 1;
+
+	if (!own_dir(set)) {
+		if (epoch <= KEEP_EPOCHS)
+			return 0;
+		path = xasprintf("%s/epochs/%" PRIu64, dir,
+		    epoch - KEEP_EPOCHS);
+		ok = own_dir(path) && rename(path, set) == 0;
+		free(path);
+		if (!ok)
+			return 0;
+	}
+	/* What it retired is the old set's: this run retires anew. */
+	path = xasprintf("%s/retired", set);
+	if (own_dir(path))
+		remove_files(path);
+	ok = lstat(path, &st) == -1 && errno == ENOENT;
+	free(path);
+	for (i = 0; ok && i < sizeof(subs) / sizeof(subs[0]); i++) {
+		path = xasprintf("%s/%s", set, subs[i]);
+		ok = own_dir(path) || (lstat(path, &st) == -1 &&
+		    errno == ENOENT);
+		free(path);
+	}
+	return ok;
 }
 
 /*
@@ -470,7 +675,8 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	int rc = EX_CANTCREAT;
 
 	memset(&w, 0, sizeof(w));
-	remove_set(set);
+	if ((w.reuse = take_set(dir, l->epoch, set)) == 0)
+		remove_set(set);
 	if (mkdir_p(setplans, 0755) == -1) {
 		warnx_("%s: %s", setplans, strerror(errno));
 		goto out;
@@ -483,6 +689,7 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	w.plans = plans;
 	w.old = old;
 	w.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
+	w.wrote = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	w.brief = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*w.brief));
 	w.brieflen = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(*w.brieflen));
 	if (key != NULL && (w.signer = sshsig_signer_new(key)) == NULL) {
@@ -493,18 +700,21 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	for (h = 0; h < t->nhosts; h++)
 		if (w.failed[h])
 			goto out;
-	if (write_brief(set, &w) != 0 || keep_inputs(set, m) != 0)
+	if (write_brief(set, &w) != 0 || keep_inputs(set, m, w.reuse) != 0)
 		goto out;
 	if ((buf = ledger_format(l, &len)) == NULL) {
 		warnx_("cannot format the ledger");
 		goto out;
 	}
 	path = xasprintf("%s/ledger.yaml", set);
-	if (write_new_file(path, buf, len) != 0) {
+	if (put_file(w.reuse, path, buf, len) != 0) {
 		free(path);
 		goto out;
 	}
 	free(path);
+	if (w.reuse && (prune(setplans, plan_kept, &w) != 0 ||
+	    prune(set, set_kept, &w) != 0))
+		goto out;
 	if (sync_new_files(setplans) != 0 || sync_new_files(set) != 0)
 		goto out;
 	if (fsync_dir(setplans) == -1 || fsync_dir(set) == -1 ||
@@ -537,6 +747,7 @@ out:
 	free(w.brief);
 	free(w.brieflen);
 	free(w.failed);
+	free(w.wrote);
 	free(buf);
 	free(epochs);
 	free(set);

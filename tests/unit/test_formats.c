@@ -2,10 +2,13 @@
  * test_formats.c: every reader on good and bad input (each bad input names
  * its exact line and column), and write-then-read round trips.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -749,6 +752,72 @@ START_TEST(atomic_write_replaces)
 }
 END_TEST
 
+/* Reads path whole into buf (of size n), NUL-terminated; its length. */
+static size_t
+slurp(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t got;
+
+	ck_assert_ptr_nonnull(f);
+	got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+	return got;
+}
+
+START_TEST(write_over_file_in_place)
+{
+	char dir[] = "/tmp/sluice-unit-XXXXXX";
+	char *path, *sym, *other, *target, *fresh, buf[64];
+	struct stat before, after;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/plan.yaml", dir);
+	sym = xasprintf("%s/link.yaml", dir);
+	other = xasprintf("%s/other.yaml", dir);
+	target = xasprintf("%s/target", dir);
+	fresh = xasprintf("%s/fresh.yaml", dir);
+	/* A regular file: the same inode, shorter text, no tail left. */
+	ck_assert_int_eq(write_new_file(path, "a longer first text\n", 20), 0);
+	ck_assert_int_eq(stat(path, &before), 0);
+	ck_assert_int_eq(write_over_file(path, "second\n", 7), 0);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_uint_eq(before.st_ino, after.st_ino);
+	ck_assert_uint_eq(slurp(path, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "second\n");
+	/* A link: replaced by a file, its target as it was. */
+	ck_assert_int_eq(write_new_file(target, "target\n", 7), 0);
+	ck_assert_int_eq(symlink(target, sym), 0);
+	ck_assert_int_eq(write_over_file(sym, "plan\n", 5), 0);
+	ck_assert_int_eq(lstat(sym, &after), 0);
+	ck_assert(S_ISREG(after.st_mode));
+	ck_assert_uint_eq(slurp(target, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "target\n");
+	/* A file linked twice: made new, the other name's bytes kept. */
+	ck_assert_int_eq(link(path, other), 0);
+	ck_assert_int_eq(write_over_file(path, "third\n", 6), 0);
+	ck_assert_uint_eq(slurp(other, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "second\n");
+	ck_assert_uint_eq(slurp(path, buf, sizeof(buf)), 6);
+	ck_assert_str_eq(buf, "third\n");
+	/* Nothing there: made. */
+	ck_assert_int_eq(write_over_file(fresh, "new\n", 4), 0);
+	ck_assert_uint_eq(slurp(fresh, buf, sizeof(buf)), 4);
+	ck_assert_int_eq(remove(path), 0);
+	ck_assert_int_eq(remove(sym), 0);
+	ck_assert_int_eq(remove(other), 0);
+	ck_assert_int_eq(remove(target), 0);
+	ck_assert_int_eq(remove(fresh), 0);
+	ck_assert_int_eq(remove(dir), 0);
+	free(path);
+	free(sym);
+	free(other);
+	free(target);
+	free(fresh);
+}
+END_TEST
+
 Suite *
 suite_formats(void)
 {
@@ -769,6 +838,7 @@ suite_formats(void)
 	tcase_add_test(rt, plan_fallback_round_trip);
 	tcase_add_test(rt, plan_brief_round_trip);
 	tcase_add_test(rt, atomic_write_replaces);
+	tcase_add_test(rt, write_over_file_in_place);
 	suite_add_tcase(s, rt);
 	return s;
 }
