@@ -133,7 +133,8 @@ rm -f "$d/epochs/3"
 
 # The set a run would remove once written (three runs back) is taken
 # back for the new one: what is written over it is byte for byte the set
-# a run makes afresh, what the new set does not have is pruned, and
+# a run makes afresh, with the same modes (the set taken back was written
+# under another umask), what the new set does not have is pruned, and
 # nothing planted there is followed or written through: a plan that is
 # a link keeps its target as it was, a plan linked twice keeps the other
 # name's bytes.
@@ -141,7 +142,11 @@ fresh wan3 reuse
 d="$work/reuse"
 "$plan" keygen -k "$work/reuse.key" >/dev/null
 for i in 1 2 3 4; do
-	"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:0$i:00Z
+	if [ $i = 2 ]; then
+		(umask 077 && "$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:0$i:00Z)
+	else
+		"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:0$i:00Z
+	fi
 done
 printf 'outside\n' > "$work/outside"
 old="$d/epochs/2"
@@ -157,10 +162,16 @@ mkdir -p "$old/retired" && : > "$old/retired/old@1.yaml"
 rm -rf "$work/afresh"
 cp -a "$d" "$work/afresh"
 rm -rf "$work/afresh/epochs/2"
-"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:05:00Z
+inode=$(stat -c %i "$old/plans/r0s0h0.yaml")
+"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:05:00Z 2>"$work/err"
 "$plan" run -d "$work/afresh" -k "$work/reuse.key" --now 2026-11-25T08:05:00Z
+[ ! -s "$work/err" ] && [ "$(stat -c %i "$d/epochs/5/plans/r0s0h0.yaml")" = "$inode" ] && ok ||
+    fail "the set three runs back was not written over: $(cat "$work/err")"
 if out=$(diff -r "$work/afresh/epochs/5" "$d/epochs/5" 2>&1); then ok
 else fail "a set taken back differs from one made afresh: $out"; fi
+modes() { (cd "$1" && find . -printf '%m %p\n' | sort); }
+if out=$(modes "$work/afresh/epochs/5" | diff - "$(modes "$d/epochs/5" > "$work/modes"; echo "$work/modes")"); then ok
+else fail "a set taken back has other modes than one made afresh: $out"; fi
 [ "$(ls "$d/epochs")" = "$(printf '3\n4\n5')" ] && ok ||
     fail "sets kept after a set taken back: $(ls "$d/epochs" | tr '\n' ' ')"
 [ "$(cat "$work/outside")" = outside ] && ok ||
@@ -168,6 +179,17 @@ else fail "a set taken back differs from one made afresh: $out"; fi
 cmp -s "$work/twice" "$work/twice.was" && ok ||
     fail "a plan linked twice was written over"
 if out=$(verify_plans "$d" 2>&1); then ok; else fail "set taken back: $out"; fi
+# One holding what no set has (a directory among the plans) is set aside
+# and the set written afresh, in the same run.
+mkdir "$d/epochs/3/plans/junk.d"
+rm -rf "$work/afresh/epochs/3"
+"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:06:00Z 2>"$work/err"
+rc=$?
+"$plan" run -d "$work/afresh" -k "$work/reuse.key" --now 2026-11-25T08:06:00Z
+if [ $rc -eq 0 ] && [ "$(readlink "$d/current")" = epochs/6 ] &&
+    [ -d "$d/epochs/.aside-6/plans/junk.d" ] && grep -q "set aside" "$work/err" &&
+    diff -r "$work/afresh/epochs/6" "$d/epochs/6" >/dev/null; then ok
+else fail "a set taken back with a directory among its plans: exit $rc: $(cat "$work/err")"; fi
 
 # A broken state: reported with its position; with no state verified
 # before, that host is planned as one that has not reported (from

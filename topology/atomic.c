@@ -228,13 +228,14 @@ write_new_file(const char *path, const void *buf, size_t len)
  * is a regular file of this user's with one link (of a directory taken
  * back for a new set, which nobody reads until it is complete): its
  * inode and blocks serve again, where unlinking and creating thousands
- * of files costs seconds.  Anything else at path (a link, a directory,
- * a file of another user's or linked twice) is unlinked, never followed
- * or written through, and the file made new.  Returns 0, or -1 with a
- * message.
+ * of files costs seconds.  Its mode is made mode, what write_new_file()
+ * gives under the caller's umask.  Anything else at path (a link, a
+ * directory, a file of another user's or linked twice) is unlinked,
+ * never followed or written through, and the file made new.  Returns 0,
+ * or -1 with a message.
  */
 int
-write_over_file(const char *path, const void *buf, size_t len)
+write_over_file(const char *path, const void *buf, size_t len, mode_t mode)
 {
 	struct stat st;
 	int fd;
@@ -245,6 +246,11 @@ write_over_file(const char *path, const void *buf, size_t len)
 		close(fd);
 		fd = -1;
 		errno = EEXIST;
+	}
+	if (fd != -1 && (st.st_mode & 07777) != mode && fchmod(fd, mode) == -1) {
+		warnx_("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (fd == -1) {
 		if (errno != ENOENT && unlink(path) == -1 && errno != ENOENT) {

@@ -10,6 +10,8 @@
 #ifndef SLUICE_TOPOLOGY_H
 #define SLUICE_TOPOLOGY_H
 
+#include <sys/types.h>
+
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -529,7 +531,8 @@ int	 write_formatted(const char *path, char *text, size_t len,
 	    const char *what);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 write_new_file(const char *path, const void *buf, size_t len);
-int	 write_over_file(const char *path, const void *buf, size_t len);
+int	 write_over_file(const char *path, const void *buf, size_t len,
+	    mode_t mode);
 int	 sync_new_files(const char *dir);
 int	 read_all(int fd, size_t max, char **buf, size_t *len);
 int	 read_file_max(int dirfd, const char *path, int flags, size_t max,

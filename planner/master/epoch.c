@@ -23,6 +23,21 @@
 /* ------------------------------------------------------------------ */
 /* Writing the set                                                     */
 
+/* Opens dir to read, or NULL: never through a link. */
+static DIR *
+open_dir(const char *dir)
+{
+	DIR *d;
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
 /* Removes the files of dir, then dir. */
 static void
 remove_files(const char *dir)
@@ -30,17 +45,11 @@ remove_files(const char *dir)
 	DIR *d;
 	struct dirent *e;
 
-	if ((d = opendir(dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			char *p;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			p = xasprintf("%s/%s", dir, e->d_name);
-			unlink(p);
-			free(p);
-		}
+	if ((d = open_dir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 &&
+			    strcmp(e->d_name, "..") != 0)
+				unlinkat(dirfd(d), e->d_name, 0);
 		closedir(d);
 	}
 	rmdir(dir);
@@ -63,14 +72,10 @@ remove_set(const char *dir)
 	remove_files(manifests);
 	remove_files(retired);
 	unlink(ledger);
-	if ((d = opendir(dir)) != NULL) {
+	if ((d = open_dir(dir)) != NULL) {
 		while ((e = readdir(d)) != NULL)
-			if (strncmp(e->d_name, "brief-", 6) == 0) {
-				char *p = xasprintf("%s/%s", dir, e->d_name);
-
-				unlink(p);
-				free(p);
-			}
+			if (strncmp(e->d_name, "brief-", 6) == 0)
+				unlinkat(dirfd(d), e->d_name, 0);
 		closedir(d);
 	}
 	rmdir(dir);
@@ -132,13 +137,14 @@ ensure_link(const char *dir, const char *name, const char *target,
 }
 
 /*
- * Writes a file of a new set: over the file of that name when the set's
- * directory was taken back (reuse), else as a new file.
+ * Writes a file of a new set: where the set's directory was taken back
+ * (over: the mode a new file gets), over the file of that name; else
+ * (over 0) as a new file.
  */
 static int
-put_file(int reuse, const char *path, const void *buf, size_t len)
+put_file(mode_t over, const char *path, const void *buf, size_t len)
 {
-	return reuse ? write_over_file(path, buf, len) :
+	return over != 0 ? write_over_file(path, buf, len, over) :
 	    write_new_file(path, buf, len);
 }
 
@@ -156,7 +162,8 @@ struct set_writer {
 	struct sshsig_signer *signer;	/* the master key's, or NULL:
 					 * unsigned */
 	char		 *wrote;	/* per host: its plan is in the set */
-	int		  reuse;	/* the set's directory was taken back */
+	mode_t		  over;		/* the set's directory was taken back
+					 * (put_file()) */
 };
 
 /*
@@ -237,13 +244,13 @@ plan_format_bounded(struct plan *p, size_t *len, char **brief,
  */
 static int
 write_text_signed(const char *path, const char *text, size_t len,
-    struct sshsig_signer *signer, int reuse)
+    struct sshsig_signer *signer, mode_t over)
 {
 	char *sig, *sigpath;
 	size_t siglen;
 	int rc = 0;
 
-	if (put_file(reuse, path, text, len) != 0)
+	if (put_file(over, path, text, len) != 0)
 		return -1;
 	if (signer == NULL)
 		return 0;
@@ -252,7 +259,7 @@ write_text_signed(const char *path, const char *text, size_t len,
 		return -1;
 	}
 	sigpath = xasprintf("%s.sig", path);
-	if (put_file(reuse, sigpath, sig, siglen) != 0)
+	if (put_file(over, sigpath, sig, siglen) != 0)
 		rc = -1;
 	free(sig);
 	free(sigpath);
@@ -291,7 +298,7 @@ write_plan(void *arg, size_t h)
 	/* The plan, and its brief as written (cut, if it was). */
 	if ((text = plan_format_bounded(p, &len, &w->brief[h],
 	    &w->brieflen[h])) == NULL || w->brief[h] == NULL ||
-	    write_text_signed(path, text, len, w->signer, w->reuse) != 0)
+	    write_text_signed(path, text, len, w->signer, w->over) != 0)
 		w->failed[h] = 1;
 	else
 		w->wrote[h] = 1;
@@ -350,7 +357,7 @@ write_brief_part(void *arg, size_t k)
 			memcpy(text + at, w->brief[h], w->brieflen[h]);
 			at += w->brieflen[h];
 		}
-	if (write_text_signed(path, text, len, w->signer, w->reuse) != 0)
+	if (write_text_signed(path, text, len, w->signer, w->over) != 0)
 		bw->failed[k] = 1;
 	free(text);
 	free(path);
@@ -379,16 +386,16 @@ write_brief(const char *set, const struct set_writer *w)
 /* Writes a signed text as verified into dir: name and name.sig. */
 static int
 write_signed(const char *dir, const char *name, const struct signed_text *st,
-    int reuse)
+    mode_t over)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	char *sigpath = xasprintf("%s/%s.sig", dir, name);
 	int rc = 0;
 
-	if (st->text != NULL && put_file(reuse, path, st->text, st->len) != 0)
+	if (st->text != NULL && put_file(over, path, st->text, st->len) != 0)
 		rc = -1;
 	if (rc == 0 && st->text != NULL && st->sig != NULL &&
-	    put_file(reuse, sigpath, st->sig, st->siglen) != 0)
+	    put_file(over, sigpath, st->sig, st->siglen) != 0)
 		rc = -1;
 	free(path);
 	free(sigpath);
@@ -397,8 +404,9 @@ write_signed(const char *dir, const char *name, const struct signed_text *st,
 
 /*
  * Unlinks from dir, of a set taken back, every file that kept() does not
- * name: those of the set it was that the new one has not written.  A
- * directory no set has is left as it is.  Returns 0 or -1 (said).
+ * name: those of the set it was that the new one has not written.
+ * Returns 0, or -1 (said) when one cannot go (a directory no set has
+ * among them): then the set is written afresh.
  */
 static int
 prune(const char *dir, int (*kept)(const void *, const char *),
@@ -406,7 +414,6 @@ prune(const char *dir, int (*kept)(const void *, const char *),
 {
 	DIR *d;
 	struct dirent *e;
-	struct stat st;
 	int rc = 0;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -415,9 +422,7 @@ prune(const char *dir, int (*kept)(const void *, const char *),
 	}
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0 || kept(arg, e->d_name) ||
-		    (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-		    0 && S_ISDIR(st.st_mode)))
+		    strcmp(e->d_name, "..") == 0 || kept(arg, e->d_name))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) == -1 &&
 		    errno != ENOENT) {
@@ -467,18 +472,22 @@ plan_kept(const void *arg, const char *name)
 }
 
 /*
- * Whether name, in a set's directory, is a file the set has: its ledger,
- * or a part of its brief that w wrote, or its signature (for prune()).
+ * Whether name, in a set's directory, is what the set has: its ledger,
+ * plans, states and manifests, or a part of its brief that w wrote, or
+ * its signature (for prune()).
  */
 static int
 set_kept(const void *arg, const char *name)
 {
+	static const char *const has[] = { "ledger.yaml", "plans", "states",
+	    "manifests" };
 	const struct set_writer *w = arg;
 	char part[64];
 	size_t k;
 
-	if (strcmp(name, "ledger.yaml") == 0)
-		return 1;
+	for (k = 0; k < sizeof(has) / sizeof(has[0]); k++)
+		if (strcmp(name, has[k]) == 0)
+			return 1;
 	for (k = 0; k < BRIEF_SHARDS; k++) {
 		snprintf(part, sizeof(part), "brief-%zu.yaml", k);
 		if (strcmp(name, part) == 0)
@@ -502,36 +511,50 @@ state_kept(const void *arg, const char *name)
 	    (!sig || m->state_texts[h].sig != NULL);
 }
 
-/* Whether name is a kept manifest, or its signature (for prune()). */
+/* Names, sorted (names_sort()). */
+struct names {
+	char	**v;
+	size_t	  n;
+};
+
 static int
-manifest_kept(const void *arg, const char *name)
+cmp_name(const void *a, const void *b)
 {
-	const struct master *m = arg;
-	const struct fileset *fs = m->fileset;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_sort(struct names *ns)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_name);
+}
+
+/* Whether name is one of ns, sorted (for prune()). */
+static int
+named(const void *arg, const char *name)
+{
+	const struct names *ns = arg;
+
+	return ns->n > 0 && bsearch(&name, ns->v, ns->n, sizeof(*ns->v),
+	    cmp_name) != NULL;
+}
+
+static void
+names_free(struct names *ns)
+{
 	size_t i;
-	int kept = 0;
 
-	for (i = 0; i < fs->nfiles && !kept; i++) {
-		const struct signed_text *st = &m->manifest_texts[i];
-		char *esc = name_escape_file(fs->files[i].name,
-		    fs->files[i].version);
-		char *yaml = xasprintf("%s.yaml", esc);
-		char *sig = xasprintf("%s.yaml.sig", esc);
-
-		kept = st->text != NULL && (strcmp(name, yaml) == 0 ||
-		    (st->sig != NULL && strcmp(name, sig) == 0));
-		free(esc);
-		free(yaml);
-		free(sig);
-	}
-	return kept;
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
 }
 
 struct state_keeper {
 	const char	*dir;
 	const struct master *m;
 	char		*failed;	/* per host */
-	int		 reuse;
+	mode_t		 over;		/* put_file() */
 };
 
 /* Writes host h's state as verified into the set (for parallel_for()). */
@@ -542,7 +565,7 @@ keep_state(void *arg, size_t h)
 	char *name = xasprintf("%s.yaml", k->m->topology->hosts[h].name);
 
 	k->failed[h] = write_signed(k->dir, name, &k->m->state_texts[h],
-	    k->reuse) != 0;
+	    k->over) != 0;
 	free(name);
 }
 
@@ -555,10 +578,11 @@ keep_state(void *arg, size_t h)
  * under states/ or manifests/ is linked, copied or followed.
  */
 static int
-keep_inputs(const char *set, const struct master *m, int reuse)
+keep_inputs(const char *set, const struct master *m, mode_t over)
 {
 	const struct topology *t = m->topology;
 	const struct fileset *fs = m->fileset;
+	struct names kept;
 	char *dirs[2];
 	size_t i;
 	int k, rc = 0;
@@ -571,7 +595,7 @@ keep_inputs(const char *set, const struct master *m, int reuse)
 			rc = -1;
 		}
 	if (rc == 0) {
-		struct state_keeper keeper = { dirs[0], m, NULL, reuse };
+		struct state_keeper keeper = { dirs[0], m, NULL, over };
 
 		keeper.failed = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 		parallel_for(t->nhosts, keep_state, &keeper, NULL);
@@ -579,18 +603,29 @@ keep_inputs(const char *set, const struct master *m, int reuse)
 			rc = keeper.failed[i] ? -1 : 0;
 		free(keeper.failed);
 	}
+	/* The manifests, their names kept to prune the rest by. */
+	kept.v = xcalloc(2 * fs->nfiles + 1, sizeof(*kept.v));
+	kept.n = 0;
 	for (i = 0; i < fs->nfiles && rc == 0; i++) {
+		const struct signed_text *st = &m->manifest_texts[i];
 		char *esc = name_escape_file(fs->files[i].name,
 		    fs->files[i].version);
 		char *name = xasprintf("%s.yaml", esc);
 
-		rc = write_signed(dirs[1], name, &m->manifest_texts[i], reuse);
-		free(name);
+		rc = write_signed(dirs[1], name, st, over);
+		if (st->text != NULL && st->sig != NULL)
+			kept.v[kept.n++] = xasprintf("%s.sig", name);
+		if (st->text != NULL)
+			kept.v[kept.n++] = name;
+		else
+			free(name);
 		free(esc);
 	}
-	if (rc == 0 && reuse && (prune(dirs[0], state_kept, m) != 0 ||
-	    prune(dirs[1], manifest_kept, m) != 0))
+	names_sort(&kept);
+	if (rc == 0 && over != 0 && (prune(dirs[0], state_kept, m) != 0 ||
+	    prune(dirs[1], named, &kept) != 0))
 		rc = -1;
+	names_free(&kept);
 	for (k = 0; k < 2 && rc == 0; k++)
 		if (fsync_dir(dirs[k]) == -1) {
 			warnx_("%s: fsync: %s", dirs[k], strerror(errno));
@@ -612,22 +647,47 @@ own_dir(const char *path)
 }
 
 /*
+ * Makes path, a directory of this user's and not a link, of mode mode.
+ * Returns 0, or -1 when it is not one or cannot be made so.
+ */
+static int
+own_dir_mode(const char *path, mode_t mode)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    ((st.st_mode & 07777) == mode || fchmod(fd, mode) == 0))
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/*
  * Takes a directory back for the new set at set: the one a run that
  * failed left there, or else the set this run would remove once written
  * (epoch - KEEP_EPOCHS), renamed to set.  Its files are written over,
  * the inodes and blocks of thousands of files serving again, and those
- * not written again are pruned before the set is switched to.  Returns
- * 1 when it took one back, 0 when the set is to be made new.
+ * not written again are pruned before the set is switched to; its
+ * directories and files get the modes a new set's would.  Returns the
+ * mode of its files (put_file()) when it took one back, 0 when the set
+ * is to be made new.  Called with no other thread running (the umask is
+ * read by setting it).
  */
-static int
+static mode_t
 take_set(const char *dir, uint64_t epoch, const char *set)
 {
 	static const char *const subs[] = { "plans", "states", "manifests" };
 	struct stat st;
+	mode_t mask = umask(022), dirmode = 0755 & ~mask;
 	char *path;
 	size_t i;
 	int ok = 1;
 
+	umask(mask);
 	if (!own_dir(set)) {
 		if (epoch <= KEEP_EPOCHS)
 			return 0;
@@ -642,15 +702,99 @@ take_set(const char *dir, uint64_t epoch, const char *set)
 	path = xasprintf("%s/retired", set);
 	if (own_dir(path))
 		remove_files(path);
-	ok = lstat(path, &st) == -1 && errno == ENOENT;
+	ok = lstat(path, &st) == -1 && errno == ENOENT &&
+	    own_dir_mode(set, dirmode) == 0;
 	free(path);
 	for (i = 0; ok && i < sizeof(subs) / sizeof(subs[0]); i++) {
 		path = xasprintf("%s/%s", set, subs[i]);
-		ok = own_dir(path) || (lstat(path, &st) == -1 &&
-		    errno == ENOENT);
+		ok = own_dir_mode(path, dirmode) == 0 || (lstat(path, &st) ==
+		    -1 && errno == ENOENT);
 		free(path);
 	}
-	return ok;
+	return ok ? 0644 & ~mask : 0;
+}
+
+/*
+ * Clears the way for a new set at set: removes what is there, and sets
+ * aside, as epochs/.aside-EPOCH, a directory of this user's that holds
+ * what cannot be removed (a directory no set has).  Returns 0, or -1
+ * (said) when something stays at set.
+ */
+static int
+clear_set(const char *dir, uint64_t epoch, const char *set)
+{
+	struct stat st;
+	char *aside;
+	int rc = 0;
+
+	remove_set(set);
+	if (lstat(set, &st) == -1 && errno == ENOENT)
+		return 0;
+	if (!own_dir(set))
+		return 0;
+	aside = xasprintf("%s/epochs/.aside-%" PRIu64, dir, epoch);
+	remove_set(aside);
+	if (rename(set, aside) == -1) {
+		warnx_("%s: cannot be removed or set aside as %s: %s", set,
+		    aside, strerror(errno));
+		rc = -1;
+	} else
+		warnx_("%s: holds what no set has: set aside as %s", set,
+		    aside);
+	free(aside);
+	return rc;
+}
+
+/*
+ * Writes w's set at set (its plans at w->setplans) with ledger l, and
+ * makes it durable.  Returns 0 or -1 (said).
+ */
+static int
+write_set(struct set_writer *w, const char *epochs, const char *set,
+    const struct ledger *l)
+{
+	const struct topology *t = w->t;
+	char *buf, *path;
+	size_t len, h;
+	int rc;
+
+	if (mkdir_p(w->setplans, 0755) == -1) {
+		warnx_("%s: %s", w->setplans, strerror(errno));
+		return -1;
+	}
+	parallel_for(t->nhosts, write_plan, w, NULL);
+	for (h = 0; h < t->nhosts; h++)
+		if (w->failed[h])
+			return -1;
+	if (write_brief(set, w) != 0 || keep_inputs(set, w->m, w->over) != 0)
+		return -1;
+	if ((buf = ledger_format(l, &len)) == NULL) {
+		warnx_("cannot format the ledger");
+		return -1;
+	}
+	path = xasprintf("%s/ledger.yaml", set);
+	rc = put_file(w->over, path, buf, len);
+	free(path);
+	free(buf);
+	if (rc != 0)
+		return -1;
+	if (w->over != 0 && (prune(w->setplans, plan_kept, w) != 0 ||
+	    prune(set, set_kept, w) != 0))
+		return -1;
+	path = xasprintf("%s/states", set);
+	buf = xasprintf("%s/manifests", set);
+	rc = sync_new_files(w->setplans) != 0 || sync_new_files(set) != 0 ||
+	    sync_new_files(path) != 0 || sync_new_files(buf) != 0 ? -1 : 0;
+	free(path);
+	free(buf);
+	if (rc != 0)
+		return -1;
+	if (fsync_dir(w->setplans) == -1 || fsync_dir(set) == -1 ||
+	    fsync_dir(epochs) == -1) {
+		warnx_("%s: fsync: %s", set, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -669,16 +813,14 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 	char *set = xasprintf("%s/epochs/%" PRIu64, dir, l->epoch);
 	char *setplans = xasprintf("%s/plans", set);
 	char *target = xasprintf("epochs/%" PRIu64, l->epoch);
-	char *buf = NULL, *path;
 	struct set_writer w;
-	size_t len, h;
+	size_t h;
 	int rc = EX_CANTCREAT;
 
 	memset(&w, 0, sizeof(w));
-	if ((w.reuse = take_set(dir, l->epoch, set)) == 0)
-		remove_set(set);
-	if (mkdir_p(setplans, 0755) == -1) {
-		warnx_("%s: %s", setplans, strerror(errno));
+	if (master_current(dir) == l->epoch) {
+		warnx_("%s: is the set %s/current names: not written over",
+		    set, dir);
 		goto out;
 	}
 	w.setplans = setplans;
@@ -696,31 +838,20 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 		warnx_("%s: cannot make the signing key", setplans);
 		goto out;
 	}
-	parallel_for(t->nhosts, write_plan, &w, NULL);
-	for (h = 0; h < t->nhosts; h++)
-		if (w.failed[h])
+	/* A set taken back that cannot be written over is written
+	 * afresh. */
+	if ((w.over = take_set(dir, l->epoch, set)) == 0 ||
+	    write_set(&w, epochs, set, l) != 0) {
+		for (h = 0; h < t->nhosts; h++) {
+			free(w.brief[h]);
+			w.brief[h] = NULL;
+		}
+		memset(w.failed, 0, t->nhosts);
+		memset(w.wrote, 0, t->nhosts);
+		w.over = 0;
+		if (clear_set(dir, l->epoch, set) != 0 ||
+		    write_set(&w, epochs, set, l) != 0)
 			goto out;
-	if (write_brief(set, &w) != 0 || keep_inputs(set, m, w.reuse) != 0)
-		goto out;
-	if ((buf = ledger_format(l, &len)) == NULL) {
-		warnx_("cannot format the ledger");
-		goto out;
-	}
-	path = xasprintf("%s/ledger.yaml", set);
-	if (put_file(w.reuse, path, buf, len) != 0) {
-		free(path);
-		goto out;
-	}
-	free(path);
-	if (w.reuse && (prune(setplans, plan_kept, &w) != 0 ||
-	    prune(set, set_kept, &w) != 0))
-		goto out;
-	if (sync_new_files(setplans) != 0 || sync_new_files(set) != 0)
-		goto out;
-	if (fsync_dir(setplans) == -1 || fsync_dir(set) == -1 ||
-	    fsync_dir(epochs) == -1) {
-		warnx_("%s: fsync: %s", set, strerror(errno));
-		goto out;
 	}
 	if (replace_symlink(dir, "current", target) != 0)
 		goto out;
@@ -748,7 +879,6 @@ out:
 	free(w.brieflen);
 	free(w.failed);
 	free(w.wrote);
-	free(buf);
 	free(epochs);
 	free(set);
 	free(setplans);

@@ -780,29 +780,31 @@ START_TEST(write_over_file_in_place)
 	fresh = xasprintf("%s/fresh.yaml", dir);
 	/* A regular file: the same inode, shorter text, no tail left. */
 	ck_assert_int_eq(write_new_file(path, "a longer first text\n", 20), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_eq(stat(path, &before), 0);
-	ck_assert_int_eq(write_over_file(path, "second\n", 7), 0);
+	ck_assert_int_eq(write_over_file(path, "second\n", 7, 0644), 0);
 	ck_assert_int_eq(stat(path, &after), 0);
 	ck_assert_uint_eq(before.st_ino, after.st_ino);
+	ck_assert_uint_eq(after.st_mode & 07777, 0644);
 	ck_assert_uint_eq(slurp(path, buf, sizeof(buf)), 7);
 	ck_assert_str_eq(buf, "second\n");
 	/* A link: replaced by a file, its target as it was. */
 	ck_assert_int_eq(write_new_file(target, "target\n", 7), 0);
 	ck_assert_int_eq(symlink(target, sym), 0);
-	ck_assert_int_eq(write_over_file(sym, "plan\n", 5), 0);
+	ck_assert_int_eq(write_over_file(sym, "plan\n", 5, 0644), 0);
 	ck_assert_int_eq(lstat(sym, &after), 0);
 	ck_assert(S_ISREG(after.st_mode));
 	ck_assert_uint_eq(slurp(target, buf, sizeof(buf)), 7);
 	ck_assert_str_eq(buf, "target\n");
 	/* A file linked twice: made new, the other name's bytes kept. */
 	ck_assert_int_eq(link(path, other), 0);
-	ck_assert_int_eq(write_over_file(path, "third\n", 6), 0);
+	ck_assert_int_eq(write_over_file(path, "third\n", 6, 0644), 0);
 	ck_assert_uint_eq(slurp(other, buf, sizeof(buf)), 7);
 	ck_assert_str_eq(buf, "second\n");
 	ck_assert_uint_eq(slurp(path, buf, sizeof(buf)), 6);
 	ck_assert_str_eq(buf, "third\n");
 	/* Nothing there: made. */
-	ck_assert_int_eq(write_over_file(fresh, "new\n", 4), 0);
+	ck_assert_int_eq(write_over_file(fresh, "new\n", 4, 0644), 0);
 	ck_assert_uint_eq(slurp(fresh, buf, sizeof(buf)), 4);
 	ck_assert_int_eq(remove(path), 0);
 	ck_assert_int_eq(remove(sym), 0);
