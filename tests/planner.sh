@@ -187,9 +187,18 @@ rm -rf "$work/afresh/epochs/3"
 rc=$?
 "$plan" run -d "$work/afresh" -k "$work/reuse.key" --now 2026-11-25T08:06:00Z
 if [ $rc -eq 0 ] && [ "$(readlink "$d/current")" = epochs/6 ] &&
-    [ -d "$d/epochs/.aside-6/plans/junk.d" ] && grep -q "set aside" "$work/err" &&
+    [ -d "$d"/epochs/.aside-6-*/plans/junk.d ] && grep -q "set aside" "$work/err" &&
     diff -r "$work/afresh/epochs/6" "$d/epochs/6" >/dev/null; then ok
 else fail "a set taken back with a directory among its plans: exit $rc: $(cat "$work/err")"; fi
+# A link where the new set goes, to the set current names, is never
+# followed: the run fails and the current set stays whole.
+ln -s 6 "$d/epochs/7"
+"$plan" run -d "$d" -k "$work/reuse.key" --now 2026-11-25T08:07:00Z 2>"$work/err"
+rc=$?
+if [ $rc -eq 73 ] && [ "$(readlink "$d/current")" = epochs/6 ] &&
+    [ -f "$d/epochs/6/ledger.yaml" ] && diff -r "$work/afresh/epochs/6" "$d/epochs/6" >/dev/null; then ok
+else fail "a link where the new set goes: exit $rc: $(cat "$work/err")"; fi
+rm -f "$d/epochs/7"
 
 # A broken state: reported with its position; with no state verified
 # before, that host is planned as one that has not reported (from

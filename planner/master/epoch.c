@@ -693,7 +693,8 @@ take_set(const char *dir, uint64_t epoch, const char *set)
 			return 0;
 		path = xasprintf("%s/epochs/%" PRIu64, dir,
 		    epoch - KEEP_EPOCHS);
-		ok = own_dir(path) && rename(path, set) == 0;
+		ok = master_current(dir) != epoch - KEEP_EPOCHS &&
+		    own_dir(path) && rename(path, set) == 0;
 		free(path);
 		if (!ok)
 			return 0;
@@ -715,10 +716,12 @@ take_set(const char *dir, uint64_t epoch, const char *set)
 }
 
 /*
- * Clears the way for a new set at set: removes what is there, and sets
- * aside, as epochs/.aside-EPOCH, a directory of this user's that holds
- * what cannot be removed (a directory no set has).  Returns 0, or -1
- * (said) when something stays at set.
+ * Clears the way for a new set at set: a directory of this user's there
+ * is removed, or, where it holds what cannot be (a directory no set
+ * has), set aside as epochs/.aside-EPOCH-PID with what can be removed
+ * gone.  Anything else there (a link, a file, another user's directory)
+ * is left as it is, never followed.  Returns 0, or -1 (said) when
+ * something stays at set.
  */
 static int
 clear_set(const char *dir, uint64_t epoch, const char *set)
@@ -727,20 +730,27 @@ clear_set(const char *dir, uint64_t epoch, const char *set)
 	char *aside;
 	int rc = 0;
 
+	if (lstat(set, &st) == -1 && errno == ENOENT)
+		return 0;
+	if (!own_dir(set)) {
+		warnx_("%s: is not a directory of the planner's: the set "
+		    "cannot be written", set);
+		return -1;
+	}
 	remove_set(set);
 	if (lstat(set, &st) == -1 && errno == ENOENT)
 		return 0;
-	if (!own_dir(set))
-		return 0;
-	aside = xasprintf("%s/epochs/.aside-%" PRIu64, dir, epoch);
-	remove_set(aside);
+	aside = xasprintf("%s/epochs/.aside-%" PRIu64 "-%ld", dir, epoch,
+	    (long)getpid());
 	if (rename(set, aside) == -1) {
 		warnx_("%s: cannot be removed or set aside as %s: %s", set,
 		    aside, strerror(errno));
 		rc = -1;
-	} else
+	} else {
 		warnx_("%s: holds what no set has: set aside as %s", set,
 		    aside);
+		remove_set(aside);
+	}
 	free(aside);
 	return rc;
 }
@@ -867,7 +877,8 @@ epoch_write(const char *dir, const struct master *m, struct plan **plans,
 		char *oldset = xasprintf("%s/epochs/%" PRIu64, dir,
 		    l->epoch - KEEP_EPOCHS);
 
-		remove_set(oldset);
+		if (own_dir(oldset))
+			remove_set(oldset);
 		free(oldset);
 	}
 	rc = 0;
