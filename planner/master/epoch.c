@@ -416,7 +416,7 @@ prune(const char *dir, int (*kept)(const void *, const char *),
 	struct dirent *e;
 	int rc = 0;
 
-	if ((d = opendir(dir)) == NULL) {
+	if ((d = open_dir(dir)) == NULL) {
 		warnx_("%s: %s", dir, strerror(errno));
 		return -1;
 	}
