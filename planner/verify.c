@@ -3,7 +3,10 @@
  * against the topology, the manifests, the states and every capacity: the
  * same rules as the shared verify-plans tool, in the planner's own code.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -389,6 +392,92 @@ check_capacities(struct vctx *v, const double *use, double *worst)
 }
 
 /*
+ * The set MASTER_DIR/current names, checked whole before its plans are:
+ * the link itself, the set's directory, its plans and states (neither a
+ * link) and its ledger, which must be of the set's epoch.  *set is 0 when
+ * there is no set yet (no current: the plans under DIR/plans, if any,
+ * are checked).  Returns 0, or a sysexits.h code, said on stderr: a
+ * current that names nothing is a broken master directory, not one with
+ * nothing to check.
+ */
+static int
+check_set(const char *dir, uint64_t *set)
+{
+	static const char *const subs[] = { "", "/plans", "/states" };
+	struct ledger *l;
+	struct diag d = { "" };
+	struct stat st;
+	char *path, target[64];
+	ssize_t n;
+	size_t i;
+	int fd, rc;
+
+	path = xasprintf("%s/current", dir);
+	if (lstat(path, &st) == -1) {
+		rc = errno == ENOENT ? 0 : EX_NOINPUT;
+		if (rc != 0)
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		free(path);
+		*set = 0;
+		return rc;
+	}
+	if ((*set = master_current(dir)) == 0) {
+		n = S_ISLNK(st.st_mode) ? readlink(path, target,
+		    sizeof(target) - 1) : -1;
+		if (n >= 0) {
+			char *esc;
+
+			target[n] = '\0';
+			esc = text_escape(target);
+			fprintf(stderr, "%s: names '%s', not a set of "
+			    "epochs/\n", path, esc);
+			free(esc);
+		} else
+			fprintf(stderr, "%s: not a link to a set of epochs/\n",
+			    path);
+		free(path);
+		return EX_DATAERR;
+	}
+	free(path);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char *sub = xasprintf("epochs/%" PRIu64 "%s", *set, subs[i]);
+
+		if ((fd = master_open_dir(dir, sub)) == -1) {
+			fprintf(stderr, "%s/%s: %s (in the set current "
+			    "names)\n", dir, sub, errno == ELOOP ? "a symbolic "
+			    "link or not a directory, not followed" :
+			    strerror(errno));
+			free(sub);
+			return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
+		}
+		close(fd);
+		free(sub);
+	}
+	path = xasprintf("%s/epochs/%" PRIu64 "/ledger.yaml", dir, *set);
+	rc = lstat(path, &st) == -1 ? errno : S_ISREG(st.st_mode) ? 0 : -1;
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s (in the set current names)\n", path,
+		    rc == -1 ? "not a file (not followed)" : strerror(rc));
+		rc = rc == ENOENT ? EX_NOINPUT : EX_DATAERR;
+		free(path);
+		return rc;
+	}
+	if ((rc = ledger_load(path, &l, &d)) != 0) {
+		fprintf(stderr, "%s\n", d.msg);
+		free(path);
+		return rc;
+	}
+	if (l->epoch != *set) {
+		fprintf(stderr, "%s: of epoch %llu, in the set of epoch %"
+		    PRIu64 "\n", path, (unsigned long long)l->epoch, *set);
+		rc = EX_DATAERR;
+	}
+	ledger_free(l);
+	free(path);
+	return rc;
+}
+
+/*
  * Verifies the plans under dir.  Prints each violation and a summary line
  * (unless quiet).  Returns 0 when all holds, 1 on violations, or a
  * sysexits.h code when the directory cannot be read.  The plans are read
@@ -410,7 +499,8 @@ verify_master(const char *dir, int quiet)
 	char *pdir;
 	int rc;
 
-	set = master_current(dir);
+	if ((rc = check_set(dir, &set)) != 0)
+		return rc;
 	rc = set != 0 ? master_load_set(dir, set, &v.m) : master_load(dir,
 	    &v.m, 0);
 	if (rc != 0)

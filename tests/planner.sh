@@ -225,6 +225,48 @@ if [ -n "$independent" ]; then
 	"$independent" -q "$work/tamper" >/dev/null 2>&1 && fail "verify-plans accepted the tampered plan" || ok
 fi
 
+# A set verify cannot read whole is a broken master directory, not one
+# with nothing to check: current naming a set that is gone, naming no
+# set, a set without its states (or with a link there) or ledger, or a
+# ledger of another epoch.  Each is said and exits non-zero; put back,
+# verify passes again.
+fresh tiny vset
+"$plan" run -d "$work/vset" --now $T0
+vs="$work/vset"
+vcheck() {	# want-rc what-is-said description
+	"$plan" verify -d "$vs" >"$work/out" 2>&1
+	rc=$?
+	if [ $rc -eq "$1" ] && grep -q "$2" "$work/out"; then ok
+	else fail "verify, $3: exit $rc: $(cat "$work/out")"; fi
+}
+ln -sfn epochs/9 "$vs/current"
+vcheck 66 "vset/epochs/9: No such file or directory (in the set current names)" "current dangling"
+ln -sfn elsewhere "$vs/current"
+vcheck 65 "vset/current: names 'elsewhere', not a set of epochs/" "current naming no set"
+ln -sfn epochs/1 "$vs/current"
+mv "$vs/epochs/1/states" "$vs/epochs/1/st"
+vcheck 66 "vset/epochs/1/states: No such file or directory" "a set without states"
+ln -s st "$vs/epochs/1/states"
+vcheck 65 "vset/epochs/1/states: a symbolic link" "a set whose states are a link"
+rm "$vs/epochs/1/states"
+mv "$vs/epochs/1/st" "$vs/epochs/1/states"
+mv "$vs/epochs/1/ledger.yaml" "$work/ledger.yaml"
+vcheck 66 "vset/epochs/1/ledger.yaml: No such file or directory" "a set without its ledger"
+sed 's/^epoch: 1$/epoch: 2/' "$work/ledger.yaml" >"$vs/epochs/1/ledger.yaml"
+vcheck 65 "vset/epochs/1/ledger.yaml: of epoch 2, in the set of epoch 1" "a ledger of another epoch"
+mv "$work/ledger.yaml" "$vs/epochs/1/ledger.yaml"
+if out=$("$plan" verify -d "$vs" 2>&1) && [ -z "$out" ]; then ok
+else fail "verify of the set put back: $out"; fi
+
+# states/ missing is said once, not once per host, and no host is taken
+# for one whose report is broken: each is planned as not reported.
+rm -rf "$vs/states"
+"$plan" run -d "$vs" --now 2026-11-25T08:02:00Z 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c . "$work/err")" -eq 1 ] &&
+    grep -q "vset/states: No such file or directory: agents report there" "$work/err"; then ok
+else fail "states/ missing: exit $rc: $(cat "$work/err")"; fi
+
 # Simulation: every round's trace passes the verifier; a link down for
 # good is routed around; the baselines share links fairly, by hand: b1 and
 # b2 pull 376 MB each from g over a 40 MB/s link, 94% of it for data, so

@@ -153,10 +153,12 @@ load_signed(int dirfd, const char *where, const char *name, size_t max,
 	int rc;
 
 	*root = NULL;
+	/* A directory that could not be opened holds nothing to read: it
+	 * is said once, where it was opened (check_entries(), verify), not
+	 * once for each host or file, and errno no longer tells why here. */
 	if (dirfd == -1) {
-		snprintf(d->msg, sizeof(d->msg), "%s: %s", where, errno ==
-		    ELOOP ? "a symbolic link (not followed)" : strerror(errno));
-		return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
+		snprintf(d->msg, sizeof(d->msg), "%s: not read", where);
+		return EX_NOINPUT;
 	}
 	if ((rc = read_signed(dirfd, where, name, max, h, text, d)) != 0)
 		return rc;
