@@ -33,6 +33,9 @@
 /* ... and, in the shape SHAPE_NEAR, this many where the head's nearest
  * holder is in another partition. */
 #define FOREST_NEAR_CATCHUP 4
+/* ... and, where the holder's site has no room for the head's stream,
+ * this share of what the exporter brings in the round. */
+#define FOREST_CATCHUP_SHARE 0.1
 /* The widest a tree within a site is made in the shape SHAPE_WIDE. */
 #define FOREST_FANOUT_WIDE 6
 /* How many times the sites' trees count a hop in the shape SHAPE_LOW. */
@@ -875,6 +878,63 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f,
 	    b - a <= blocks * sched_block_size(s, f);
 }
 
+/* What host h takes of each file it wants: its ingress over them;
+ * INFINITY when unlimited, 0 when it wants none. */
+static double
+host_pace(const struct sched *s, size_t h)
+{
+	const struct host *hh = &s->t->hosts[h];
+	size_t nf = s->m->fileset->nfiles, k, w = 0;
+
+	for (k = 0; k < nf; k++)
+		w += wants(s, h, k);
+	if (w == 0)
+		return 0;
+	return hh->nic_in == CAP_UNLIMITED ? INFINITY : hh->nic_in /
+	    (double)w;
+}
+
+/* Whether host y is of neither site u nor head h's site. */
+static int
+third_site(const struct topology *t, size_t y, size_t u, size_t h)
+{
+	return t->hosts[y].site != u && t->hosts[y].site != t->hosts[h].site;
+}
+
+/*
+ * Whether head h, ahead of exporter x of its parent site, gets more of
+ * file f in the round from x than from holder y of a third site that has
+ * no room for one more stream (spare[] over the exports[] its trees
+ * already make: site_spare()).  x relays the file: from it the head gets
+ * what x brings in the round, at the pace of the slower of the two (its
+ * ingress over the files it wants) and at most what reaches x's site
+ * (inflow[], per file and site), less what the head is ahead, which must
+ * be at most FOREST_CATCHUP_SHARE of it; from y, what y holds more, at
+ * most at y's site's share.  A stream from a site over its room takes
+ * that share from every stream its hosts send, the trees below them
+ * included.  0 where y's site has room, or a capacity is unlimited.
+ */
+static int
+exporter_pays(const struct sched *s, size_t x, size_t h, size_t f, size_t y,
+    const double *spare, const unsigned *exports, const double *inflow)
+{
+	size_t site = s->t->hosts[y].site;
+	double pace, share, lag, more;
+
+	pace = fmin(fmin(host_pace(s, h), host_pace(s, x)),
+	    inflow[f * s->t->nsites + s->t->hosts[x].site]);
+	if (!isfinite(pace) || !(pace > 0) || !isfinite(spare[site]) ||
+	    !sched_relays(s, x, f) || sched_late(s, x) > 0)
+		return 0;
+	share = spare[site] / (exports[site] + 1);
+	if (share >= pace)
+		return 0;
+	lag = (double)sched_held(s, h, f) - (double)sched_held(s, x, f);
+	more = (double)sched_held(s, y, f) - (double)sched_held(s, h, f);
+	return lag <= pace * s->T * FOREST_CATCHUP_SHARE &&
+	    pace * s->T - lag >= fmin(more, share * s->T);
+}
+
 /*
  * The first host of each site (for each file that its parent site up[]
  * feeds it), its parent: an exporter of that site, or the nearest host
@@ -884,11 +944,16 @@ catches_up(const struct sched *s, size_t x, size_t h, size_t f,
  * that names none is one of its own), an exporter up to
  * FOREST_NEAR_CATCHUP blocks behind still feeds it: the holder's stream
  * would cross into the head's partition beside the trees' own, on links
- * they count on, with bytes the exporter brings anyway.
+ * they count on, with bytes the exporter brings anyway.  In a round that
+ * cannot be the last, nor is the head fed from a holder of a third site
+ * that has no room for one more stream where the exporter, a little
+ * behind, brings it more (exporter_pays()); a head fed from a third site
+ * counts as one more of that site's exports.
  */
 static void
 forest_heads(struct sched *s, const long *up, unsigned *kids,
-    unsigned *fkids)
+    unsigned *fkids, const double *spare, unsigned *exports,
+    const double *inflow)
 {
 	const struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, ns = t->nsites, f, v, j;
@@ -926,6 +991,11 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			    FOREST_CATCHUP)) {
 				long y = nearest_holder(s, head, f);
 
+				if (y >= 0 && !s->may_end &&
+				    third_site(t, (size_t)y, (size_t)u, head) &&
+				    exporter_pays(s, (size_t)x, head, f,
+				    (size_t)y, spare, exports, inflow))
+					y = x;
 				if (!(s->shape & SHAPE_NEAR) || y < 0 ||
 				    sched_site_group(t, t->hosts[y].site) ==
 				    sched_site_group(t, t->hosts[head].site) ||
@@ -935,6 +1005,8 @@ forest_heads(struct sched *s, const long *up, unsigned *kids,
 			}
 			if (x < 0 || (size_t)x == head)
 				continue;
+			if (third_site(t, (size_t)x, (size_t)u, head))
+				exports[t->hosts[x].site]++;
 			s->forest_parent[head * nf + f] = x;
 			kids[x]++;
 			fkids[(size_t)x * nf + f]++;
@@ -1503,6 +1575,7 @@ sched_forest(struct sched *s)
 	unsigned *fkids = xcalloc(H * (nf ? nf : 1), sizeof(unsigned));
 	unsigned *tops = xcalloc(H ? H : 1, sizeof(unsigned));
 	double *inflow = xcalloc(ns ? ns : 1, sizeof(double));
+	double *flows = xcalloc(nfs, sizeof(double));
 	double *busy = xcalloc(H ? H : 1, sizeof(double));
 	size_t *turns = xcalloc(ns ? ns : 1, sizeof(size_t));
 	size_t *turn = xcalloc(ns ? ns : 1, sizeof(size_t));
@@ -1594,6 +1667,7 @@ sched_forest(struct sched *s)
 			inflow[v] = u < 0 ? INFINITY : fmin(inflow[u],
 			    route_share(t, &rt[(size_t)u * ns + v], linkuse, 0));
 			sh[v].inflow = u < 0 ? 0 : inflow[v];
+			flows[f * ns + v] = inflow[v];
 			s->forest_site_key[f * ns + v] = k;
 			for (i = 0, sh[v].exports = 0; i < ns; i++)
 				if (st[f].parent[i] == (long)v)
@@ -1618,7 +1692,7 @@ sched_forest(struct sched *s)
 				turn[i]++;
 			}
 	}
-	forest_heads(s, up, kids, fkids);
+	forest_heads(s, up, kids, fkids, spare, exports, flows);
 	if (!s->may_end)
 		holders_once(s, kids, fkids);
 	forest_even(s, kids, fkids);
@@ -1642,6 +1716,7 @@ sched_forest(struct sched *s)
 	free(fkids);
 	free(tops);
 	free(inflow);
+	free(flows);
 	free(busy);
 	free(turns);
 	free(turn);

@@ -3,8 +3,9 @@
  * memory: a master with no directory behind it, its holdings set host by
  * host, and the round's steps called one by one: a budget that refuses,
  * a demand with no candidate, a relay fed late, a relay that nothing
- * feeds, the LP that never lets GLPK end the process, and the forest
- * that evens its hosts' egress.
+ * feeds, the LP that never lets GLPK end the process, the forest that
+ * evens its hosts' egress, and a site's first host fed within the room
+ * of the site that sends to it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -360,6 +361,69 @@ START_TEST(forest_evens_egress)
 END_TEST
 
 /*
+ * Three sites of two hosts, the generator's site A chained to B and B to
+ * C.  Planned in the intake shape, A has room to send one stream out: its
+ * hosts' egress less what a1 needs, no more.  C's first host c0 is 4 MiB
+ * (four blocks) ahead of B's exporters, which relay the file.  Fed from
+ * the generator, c0 would take a second stream out of A, from the egress
+ * that feeds B and a1; B's exporter, which passes c0 within a tenth of the
+ * round, feeds it instead.  Where A has room for it (a host that needs
+ * nothing), the nearest holder still feeds it.
+ */
+static char
+head_of_c(int roomy)
+{
+	char *topo = xasprintf("round: 10s\nblock_size: 1MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a0, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}, {name: a1, address: 192.0.2.2, root: /s, "
+	    "nic: 100MB/s}%s]}\n"
+	    "  - {name: B, hosts: [{name: b0, address: 192.0.2.3, root: /s, "
+	    "nic: 100MB/s}, {name: b1, address: 192.0.2.4, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "  - {name: C, hosts: [{name: c0, address: 192.0.2.5, root: /s, "
+	    "nic: 100MB/s}, {name: c1, address: 192.0.2.6, root: /s, "
+	    "nic: 100MB/s}]}\n"
+	    "links: [{between: [A, B], capacity: 1000MB/s}, "
+	    "{between: [A, C], capacity: 1000MB/s}, "
+	    "{between: [B, C], capacity: 1000MB/s}]\n", roomy ?
+	    ", {name: a2, address: 192.0.2.7, root: /s, nic: 100MB/s}" : "");
+	struct master *m = hand_master(topo, "files: [{name: f, version: 1, "
+	    "generator: a0, size: 4GiB}]\n");
+	struct sched s;
+	long c0, parent;
+	char site;
+
+	free(topo);
+	hold(m, "a1", 0, 200 * MIB);
+	if (roomy)
+		hold(m, "a2", 0, 4096 * MIB);
+	hold(m, "b0", 0, 96 * MIB);
+	hold(m, "b1", 0, 96 * MIB);
+	hold(m, "c0", 0, 100 * MIB);
+	hold(m, "c1", 0, 96 * MIB);
+	sched_init(&s, m, METHOD_LP);
+	s.shape = SHAPE_INTAKE;
+	sched_demands(&s);
+	sched_forest(&s);
+	ck_assert(!s.may_end);
+	c0 = topology_host(m->topology, "c0");
+	ck_assert_int_ge(c0, 0);
+	parent = s.forest_parent[c0];
+	ck_assert_int_ge(parent, 0);
+	site = m->topology->sites[m->topology->hosts[parent].site].name[0];
+	sched_free(&s);
+	master_free(m);
+	return site;
+}
+
+START_TEST(head_fed_within_room)
+{
+	ck_assert_int_eq(head_of_c(0), 'B');
+	ck_assert_int_eq(head_of_c(1), 'A');
+}
+END_TEST
+
+/*
  * GLPK ends the process on a problem it cannot load; lp_solve() never
  * lets it: entries of one (row, column) are summed into one, and a
  * problem out of range is a failed solve.
@@ -414,6 +478,7 @@ suite_sched(void)
 	tcase_add_test(tc, relay_never_fed);
 	tcase_add_test(tc, lp_never_aborts);
 	tcase_add_test(tc, forest_evens_egress);
+	tcase_add_test(tc, head_fed_within_room);
 	suite_add_tcase(s, tc);
 	return s;
 }
