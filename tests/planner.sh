@@ -557,17 +557,22 @@ out=$(lp_within 1.45 "$work/heads") && ok || fail "whole hosts adopt: $out"
 # round) with 5% of the hosts never starting and 10% a quarter of the
 # round late (which their states say: start), the hosts that start on
 # time are whole within 1.3 times the makespan with no such host (2.29
-# when late hosts relayed as any other).
+# when late hosts relayed as any other).  That makespan, planned without
+# --replan, is 10.439 s: 11.731 s before a version's first set could take
+# the intake shape (below), so the figures before it that say "of the
+# makespan without faults" are of 11.731 s, and each bound below is the
+# same time in seconds as it was over 11.731.
 fresh wan3 late
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
     fail "late hosts on wan3: $out"
 # In a round that may be the last, hosts that may fall back on one relay
 # op share it equally, the relay keeping a fifth of one part: at seed 7
 # (its 60 s round not planned again) the hosts on time are whole within
-# 3.2 times the makespan with no fault (2.99; 3.61 when the relay kept a
-# whole part, 5.52 with shares by the hosts below each, where the
-# leaves' shares took the whole round and more).
-out=$(on_time_within 3.2 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
+# 3.6 times the makespan with no fault (35.0 s, 3.35; 2.99 of 11.731;
+# 3.61 of it when the relay kept a whole part, 5.52 with shares by the
+# hosts below each, where the leaves' shares took the whole round and
+# more).
+out=$(on_time_within 3.6 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
     fail "equal fallback shares in a last round: $out"
 # Rounds planned again when their work is done (--replan).  wan3 is one
 # 60 s round with 12 s of work; at seed 9 the hosts that never start
@@ -644,15 +649,16 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok
 # others' and held from the issue, idled while those on time shared
 # sources with them (on time 14.0 s, 1.19 of the makespan without
 # faults).  Their ops now take what the others leave (12.5 s, 1.06;
-# 11.9 s, 1.01, with the intake shapes below).
-out=$(on_time_within 1.1 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
+# 11.9 s, 1.01, with the intake shapes below; 1.14 of 10.439 s): within
+# 1.24.
+out=$(on_time_within 1.24 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
     ok || fail "late agents' idle rates: $out"
 # So do silent hosts, planned as late ones.  At seed 8 four agents never
 # start; after the probe their ops' rates, held from the issue, idled
 # beside the sources of the hosts on time (on time 13.9 s, 1.19 of the
 # makespan without faults; 12.9 s, 1.10, where they give way; 13.0 s,
-# 1.11, with the intake shapes below).
-out=$(on_time_within 1.15 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --replan) &&
+# 1.11, with the intake shapes below; 1.25 of 10.439 s): within 1.29.
+out=$(on_time_within 1.29 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --replan) &&
     ok || fail "silent hosts' idle rates: $out"
 # In a round that may be the last, a site that holds the most of a file
 # takes none of it in: what the generator's site of wan3 can export is a
@@ -660,15 +666,17 @@ out=$(on_time_within 1.15 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --r
 # the sites.  Planned in that shape too, the push ends within 1.8 of the
 # bound with --replan (1.91 before), and at seed 21 (two of the
 # generator's site's five hosts never start or start late) the hosts on
-# time are whole within 1.25 of the makespan without faults (1.50).
+# time are whole within 1.40 of the makespan without faults (13.3 s,
+# 1.27; 1.50 of 11.731 s before).
 out=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" --replan)
 ratio=$(echo "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 awk "BEGIN {exit !(${ratio:-9} <= 1.8)}" && ok || fail "a chain of sites in a push: $out"
-out=$(on_time_within 1.25 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --replan) &&
+out=$(on_time_within 1.40 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --replan) &&
     ok || fail "a chain of sites after the probe: $out"
 # And with the shallow exports too: at seed 23 the hosts on time are
-# whole within 1.2 (1.28 with the chain alone, 1.47 with neither).
-out=$(on_time_within 1.2 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
+# whole within 1.35 (13.5 s, 1.29; of 11.731 s, 1.28 with the chain
+# alone, 1.47 with neither).
+out=$(on_time_within 1.35 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
     ok || fail "a chain of sites with shallow exports: $out"
 # A late agent keeps its share where the set lasts to the grid.  Ring of
 # 4 regions, mixed NICs, 10 s rounds, seed 11, agents 7.5 s late: the
@@ -1014,10 +1022,11 @@ out=$(lp_within 1.70 "$work/tail3") && ok || fail "last round's sites hung deep:
 # In the last round of seed 8 of that shape, relay chains nine hosts
 # deep carry what the hosts lack (36-100 MiB each): planned with
 # shallow exports and sites' trees that count each site on the way three
-# times, the hosts on time are whole within 1.29 of the makespan without
-# faults (1.311 in the round's own shape, 1.297 with shallow exports
-# alone).
-out=$(on_time_within 1.29 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
+# times, the hosts on time are whole within 1.31 of the makespan without
+# faults (22.7 s, 1.304 of 17.430 s; of 17.693 s, before a first set
+# could take the intake shape, 1.311 in the round's own shape, 1.297
+# with shallow exports alone).
+out=$(on_time_within 1.31 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
     ok || fail "a low tree of sites in the last round: $out"
 # A relay that began its plan before a shed entry's time sheds nothing
 # (no host below leaves it): at seed 4 of that shape (5% never start,
@@ -1067,6 +1076,17 @@ out=$("$plan" run -d "$work/shapes" --now 2026-11-25T08:02:00Z -v |
 [ "$out" = "2 forests planned, the shallow kept" ] && ok ||
     fail "shapes: -v says '$out'"
 out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"
+# A version's first set that cannot be a probe (no --replan) is planned
+# in the intake shape too, and may keep it: wan3, one push, ends within
+# 1.7 of the bound (1.6203; 1.8208 in its own shape alone, where the
+# generator's site sent two copies of each file out with room for one,
+# at three quarters of the pace every tree below it was sized for), and
+# -v says which forest was kept.
+fresh wan3 first
+out=$(lp_within 1.7 "$work/first") && ok || fail "intake in a first set: $out"
+out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
+[ "$out" = "2 forests planned, the intake kept" ] && ok ||
+    fail "intake in a first set: -v says '$out'"
 # In a round that cannot be the last, the intake shape is planned too:
 # two regions of three sites of ten hosts, three files of 1 GiB from one
 # generator, end within 1.42 of the bound (1.3731; 1.5153 without it,

@@ -132,6 +132,7 @@ static const unsigned last_shapes[] = {
 	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW,
 	SHAPE_BYTES, SHAPE_BYTES | SHAPE_SHALLOW
 };
+static const unsigned first_shapes[] = { 0, SHAPE_INTAKE };
 static const unsigned full_shapes[] = {
 	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES
 };
@@ -338,10 +339,12 @@ pick_attempt(const struct attempt *a, size_t n)
  * returns in *plansp a new plan per host, NULL where the old plan stays.
  * The round is planned in its own shape and, where it has at most
  * SHAPE_DEMANDS_MAX demands, in each other shape that changes its forest
- * (last_shapes, full_shapes); the plans pick_attempt() takes by
+ * (last_shapes, full_shapes; in a version's first set, unless it may be
+ * a probe, first_shapes); the plans pick_attempt() takes by
  * plans_score() are returned, but in a version's first set another
- * shape's only where they are a probe.  A shape whose plans fail their
- * check is left (reported); the round's own failing fails the round.
+ * shape's only where they are a probe, or where it may not be one.  A
+ * shape whose plans fail their check is left (reported); the round's
+ * own failing fails the round.
  * The new plans' checksums point into m's manifests (plans_build()):
  * they are freed before m is, or its manifests replaced.  Returns 0 or
  * EX_SOFTWARE (a plan over a capacity: nothing is returned).
@@ -374,20 +377,28 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	/* A version's first set hangs on relays no agent has been seen to
 	 * start on it: another shape (the shallow one puts more sites on
 	 * fewer hosts) is kept only where the set is a probe, planned again
-	 * within seconds. */
+	 * within seconds.  Where it cannot be one (no --replan), the intake
+	 * shape is planned and may be kept too: the generator's site,
+	 * counted in the round's own shape as having room to send out two
+	 * copies of each file, hangs the other sites on it, and every tree
+	 * below waits for its oversubscribed egress. */
 	first = plans_new_version(&a[0].s, a[0].plans, old);
 	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
 		shapes = a[0].s.may_end ? last_shapes : full_shapes;
 		nshapes = a[0].s.may_end ? sizeof(last_shapes) /
 		    sizeof(*last_shapes) : sizeof(full_shapes) /
 		    sizeof(*full_shapes);
+	} else if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX) {
+		shapes = first_shapes;
+		nshapes = sizeof(first_shapes) / sizeof(*first_shapes);
 	}
 	/* ... and in every other shape that changes the forest. */
 	for (k = 1; k < nshapes; k++) {
 		if (plan_shape(m, l, old, opt, now, expires, shapes[k], a, n,
 		    &a[n], sec) != 0)
 			continue;
-		a[n].may_keep = !first || a[n].probe;
+		a[n].may_keep = !first || a[n].probe ||
+		    shapes == first_shapes;
 		n++;
 	}
 	for (k = 0; n > 1 && k < n; k++)
