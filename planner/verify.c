@@ -393,17 +393,18 @@ check_capacities(struct vctx *v, const double *use, double *worst)
 
 /*
  * The set MASTER_DIR/current names, checked whole before its plans are:
- * the link itself, the set's directory, its plans and states (neither a
- * link) and its ledger, which must be of the set's epoch.  *set is 0 when
- * there is no set yet (no current: the plans under DIR/plans, if any,
- * are checked).  Returns 0, or a sysexits.h code, said on stderr: a
+ * the link itself, the set's directory, its plans, states and manifests
+ * (none a link) and its ledger, which must be of the set's epoch.  *set
+ * is 0 when there is no set yet (no current: the plans under DIR/plans,
+ * if any, are checked).  Returns 0, or a sysexits.h code, said on stderr: a
  * current that names nothing is a broken master directory, not one with
  * nothing to check.
  */
 static int
 check_set(const char *dir, uint64_t *set)
 {
-	static const char *const subs[] = { "", "/plans", "/states" };
+	static const char *const subs[] = { "", "/plans", "/states",
+	    "/manifests" };
 	struct ledger *l;
 	struct diag d = { "" };
 	struct stat st;
@@ -414,9 +415,11 @@ check_set(const char *dir, uint64_t *set)
 
 	path = xasprintf("%s/current", dir);
 	if (lstat(path, &st) == -1) {
-		rc = errno == ENOENT ? 0 : EX_NOINPUT;
+		int err = errno;
+
+		rc = err == ENOENT ? 0 : EX_NOINPUT;
 		if (rc != 0)
-			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+			fprintf(stderr, "%s: %s\n", path, strerror(err));
 		free(path);
 		*set = 0;
 		return rc;
@@ -443,12 +446,14 @@ check_set(const char *dir, uint64_t *set)
 		char *sub = xasprintf("epochs/%" PRIu64 "%s", *set, subs[i]);
 
 		if ((fd = master_open_dir(dir, sub)) == -1) {
+			int err = errno;
+
 			fprintf(stderr, "%s/%s: %s (in the set current "
-			    "names)\n", dir, sub, errno == ELOOP ? "a symbolic "
+			    "names)\n", dir, sub, err == ELOOP ? "a symbolic "
 			    "link or not a directory, not followed" :
-			    strerror(errno));
+			    strerror(err));
 			free(sub);
-			return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
+			return err == ENOENT ? EX_NOINPUT : EX_DATAERR;
 		}
 		close(fd);
 		free(sub);

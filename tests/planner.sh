@@ -250,6 +250,9 @@ ln -s st "$vs/epochs/1/states"
 vcheck 65 "vset/epochs/1/states: a symbolic link" "a set whose states are a link"
 rm "$vs/epochs/1/states"
 mv "$vs/epochs/1/st" "$vs/epochs/1/states"
+mv "$vs/epochs/1/manifests" "$vs/epochs/1/mf"
+vcheck 66 "vset/epochs/1/manifests: No such file or directory" "a set without its manifests"
+mv "$vs/epochs/1/mf" "$vs/epochs/1/manifests"
 mv "$vs/epochs/1/ledger.yaml" "$work/ledger.yaml"
 vcheck 66 "vset/epochs/1/ledger.yaml: No such file or directory" "a set without its ledger"
 sed 's/^epoch: 1$/epoch: 2/' "$work/ledger.yaml" >"$vs/epochs/1/ledger.yaml"
@@ -258,14 +261,30 @@ mv "$work/ledger.yaml" "$vs/epochs/1/ledger.yaml"
 if out=$("$plan" verify -d "$vs" 2>&1) && [ -z "$out" ]; then ok
 else fail "verify of the set put back: $out"; fi
 
-# states/ missing is said once, not once per host, and no host is taken
-# for one whose report is broken: each is planned as not reported.
+# states/ or manifests/ missing is said once, not once per host or file,
+# and no host is taken for one whose report is broken: each is planned
+# as not reported, each file from the manifest the set kept (the run with
+# manifests/ missing ended on a signal before).
 rm -rf "$vs/states"
 "$plan" run -d "$vs" --now 2026-11-25T08:02:00Z 2>"$work/err"
 rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c . "$work/err")" -eq 1 ] &&
     grep -q "vset/states: No such file or directory: agents report there" "$work/err"; then ok
 else fail "states/ missing: exit $rc: $(cat "$work/err")"; fi
+mkdir "$vs/states"
+rm -rf "$vs/manifests"
+"$plan" run -d "$vs" --now 2026-11-25T08:03:00Z 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c . "$work/err")" -eq 1 ] &&
+    grep -q "vset/manifests: No such file or directory: generators' agents" "$work/err"; then ok
+else fail "manifests/ missing: exit $rc: $(cat "$work/err")"; fi
+fresh wan3 nomanifests
+rm -rf "$work/nomanifests/manifests"
+"$plan" run -d "$work/nomanifests" --now $T0 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'No such file' "$work/err")" -eq 1 ] &&
+    [ "$(grep -c 'no manifest yet' "$work/err")" -eq 3 ]; then ok
+else fail "manifests/ missing, no set yet: exit $rc: $(cat "$work/err")"; fi
 
 # Simulation: every round's trace passes the verifier; a link down for
 # good is routed around; the baselines share links fairly, by hand: b1 and

@@ -153,6 +153,7 @@ load_signed(int dirfd, const char *where, const char *name, size_t max,
 	int rc;
 
 	*root = NULL;
+	memset(text, 0, sizeof(*text));
 	/* A directory that could not be opened holds nothing to read: it
 	 * is said once, where it was opened (check_entries(), verify), not
 	 * once for each host or file, and errno no longer tells why here. */
