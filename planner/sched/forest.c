@@ -47,6 +47,17 @@ wants(const struct sched *s, size_t host, size_t file)
 	return s->demand_of[host * s->m->fileset->nfiles + file] >= 0;
 }
 
+/* How many files host wants. */
+static size_t
+wanted(const struct sched *s, size_t host)
+{
+	size_t f, n = 0;
+
+	for (f = 0; f < s->m->fileset->nfiles; f++)
+		n += wants(s, host, f);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* The sites' tree of a file                                          */
 
@@ -151,10 +162,8 @@ site_spare(const struct sched *s, const char *need, const uint64_t *best)
 			    best[f * ns + i] == top[f]);
 		for (j = 0; j < st->nhosts && isfinite(out); j++) {
 			const struct host *h = &t->hosts[st->hosts[j]];
-			size_t k, w = 0;
+			size_t w = wanted(s, st->hosts[j]);
 
-			for (k = 0; k < nf; k++)
-				w += wants(s, st->hosts[j], k);
 			if (s->source_ok[st->hosts[j]])
 				out += h->nic_out == CAP_UNLIMITED ? INFINITY :
 				    h->nic_out;
@@ -884,10 +893,8 @@ static double
 host_pace(const struct sched *s, size_t h)
 {
 	const struct host *hh = &s->t->hosts[h];
-	size_t nf = s->m->fileset->nfiles, k, w = 0;
+	size_t w = wanted(s, h);
 
-	for (k = 0; k < nf; k++)
-		w += wants(s, h, k);
 	if (w == 0)
 		return 0;
 	return hh->nic_in == CAP_UNLIMITED ? INFINITY : hh->nic_in /
@@ -1148,13 +1155,11 @@ struct evening {
 static double
 stream_round(const struct sched *s, size_t c)
 {
-	size_t nf = s->m->fileset->nfiles, g, n = 0;
+	size_t n = wanted(s, c);
 	double in = s->t->hosts[c].nic_in;
 
 	if (in == CAP_UNLIMITED)
 		return INFINITY;
-	for (g = 0; g < nf; g++)
-		n += wants(s, c, g);
 	return in * SCHED_PAYLOAD_SHARE / (double)(n ? n : 1) * s->T;
 }
 
