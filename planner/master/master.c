@@ -545,8 +545,9 @@ master_load(const char *dir, struct master **out, int verbose)
 /*
  * Loads the master directory dir with the states and manifests kept with
  * the set of epoch (what its plans were made from: for verify); with
- * epoch 0, with none (the caller loads them).  Manifests a set did not
- * keep come from manifests/.  Returns as master_load().
+ * epoch 0, with none (the caller loads them).  Only the set's own are
+ * read: a set that kept no manifests has none (manifests/, which the
+ * generators write, is never taken for them).  Returns as master_load().
  */
 int
 master_load_set(const char *dir, uint64_t epoch, struct master **out)
@@ -573,11 +574,7 @@ master_load_set(const char *dir, uint64_t epoch, struct master **out)
 	}
 	m->set_epoch = epoch;
 	sub = xasprintf("epochs/%llu/manifests", (unsigned long long)epoch);
-	if ((fd = master_open_dir(dir, sub)) == -1) {
-		free(sub);
-		sub = xstrdup("manifests");
-		fd = master_open_dir(dir, sub);
-	}
+	fd = master_open_dir(dir, sub);
 	where = xasprintf("%s/%s", dir, sub);
 	load_manifests(m, fd, where, -1, NULL);
 	if (fd != -1)
