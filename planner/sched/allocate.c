@@ -666,7 +666,8 @@ allocation_reset(struct sched *s, const struct budget *start)
  * starts at what the lower bound says, with some room for the pipelines
  * to fill, and goes up by a tenth each step to the round.  The greedy
  * fill, which takes a fraction of a second at thousands of hosts, finds
- * by bisection the step at which it serves every demand (the round's own
+ * the step at which it serves every demand: the first step, where it
+ * serves there, else by bisection over the rest (the round's own
  * length always counts as served); the LP, which takes seconds there, is
  * solved at that step, and again a step up only while it serves less.  A
  * round that is short of capacity is allocated once.
@@ -729,6 +730,15 @@ sched_allocate(struct sched *s)
 		;
 	lo = 0;
 	s->method = METHOD_GREEDY;
+	/* The ladder's first step first: where the bound's estimate serves,
+	 * as it mostly does, one probe settles it, where the bisection
+	 * would make three or four. */
+	if (hi > 0) {
+		if (serves_at(s, ladder(want, full, 0), &start))
+			hi = 0;
+		else
+			lo = 1;
+	}
 	while (lo < hi) {
 		k = lo + (hi - lo) / 2;
 		if (serves_at(s, ladder(want, full, k), &start))
