@@ -11,9 +11,11 @@
  *
  * The ops are grouped by destination and file; a group can be timed once
  * the groups of the sources it relays from are, so the groups are timed
- * in topological order (Kahn's), and what is left over is a cycle.
+ * in topological order (Kahn's), a level at a time, and what is left
+ * over is a cycle.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +185,45 @@ build_prefix(struct timing *tm, struct tgroup *g)
 }
 
 /*
+ * A level of the groups, each of whose sources is timed: each group's ops
+ * and prefix are its own, read from its sources' prefixes alone, so the
+ * level is timed on every processor (parallel_for()) where it is large,
+ * with the same results as one group after another.
+ */
+#define TIMING_PARALLEL_MIN 2048
+#define TIMING_CHUNK 256
+
+struct level {
+	struct timing	*tm;
+	struct tgroup	*g;
+	const size_t	*src;		/* per op: its source's group */
+	const size_t	*queue;		/* the level's groups */
+	size_t		 n;
+};
+
+/* Times the groups of chunk k of the level (SIZE_MAX: all of them). */
+static void
+time_chunk(void *arg, size_t k)
+{
+	struct level *lv = arg;
+	size_t from = k == SIZE_MAX ? 0 : k * TIMING_CHUNK, to = k ==
+	    SIZE_MAX || from + TIMING_CHUNK > lv->n ? lv->n : from +
+	    TIMING_CHUNK, q, i;
+
+	for (q = from; q < to; q++) {
+		struct tgroup *d = &lv->g[lv->queue[q]];
+
+		for (i = 0; i < d->nops; i++) {
+			size_t op = d->ops[i];
+
+			time_op(&lv->tm->ops[op], lv->src[op] == (size_t)-1 ?
+			    NULL : &lv->g[lv->src[op]], lv->tm->hop);
+		}
+		build_prefix(lv->tm, d);
+	}
+}
+
+/*
  * Times every op added to tm (timing_add()): fills each op's done[] and
  * finish, INFINITY for an op in a relay cycle or waiting on bytes nothing
  * brings (its cycle flag says which).
@@ -194,6 +235,7 @@ timing_run(struct timing *tm)
 	struct tindex *idx = xcalloc(tm->nops ? tm->nops : 1, sizeof(*idx));
 	struct tgroup *g;
 	size_t *queue, *src;
+	struct level lv;
 
 	/* Groups: one per (destination, file) with ops. */
 	for (i = 0; i < tm->nops; i++) {
@@ -246,20 +288,28 @@ timing_run(struct timing *tm)
 	for (i = 0; i < ngroups; i++)
 		if (g[i].waiting == 0)
 			queue[tail++] = i;
+	lv.tm = tm;
+	lv.g = g;
+	lv.src = src;
+	/* A level at a time: the groups whose sources are all timed. */
 	while (head < tail) {
-		struct tgroup *d = &g[queue[head++]];
+		size_t end = tail, n = end - head;
 
-		for (i = 0; i < d->nops; i++) {
-			size_t k = d->ops[i];
+		lv.queue = queue + head;
+		lv.n = n;
+		if (n >= TIMING_PARALLEL_MIN)
+			parallel_for((n + TIMING_CHUNK - 1) / TIMING_CHUNK,
+			    time_chunk, &lv, NULL);
+		else
+			time_chunk(&lv, SIZE_MAX);
+		for (; head < end; head++) {
+			struct tgroup *d = &g[queue[head]];
 
-			time_op(&tm->ops[k], src[k] == (size_t)-1 ? NULL :
-			    &g[src[k]], tm->hop);
+			d->timed = 1;
+			for (i = 0; i < d->nusers; i++)
+				if (--g[d->users[i]].waiting == 0)
+					queue[tail++] = d->users[i];
 		}
-		build_prefix(tm, d);
-		d->timed = 1;
-		for (i = 0; i < d->nusers; i++)
-			if (--g[d->users[i]].waiting == 0)
-				queue[tail++] = d->users[i];
 	}
 	/* What is left waits, directly or not, on a cycle. */
 	for (i = 0; i < ngroups; i++)

@@ -243,6 +243,45 @@ START_TEST(relay_fed_late)
 END_TEST
 
 /*
+ * Levels wide enough to be timed on every processor: host 0 sends 3
+ * blocks to each of hosts 1..N at 1 MiB/s, each of which relays them on
+ * to a host of its own, with a hop of half a second; one more host is
+ * fed by the last relay of the second level.  Every op's blocks are done
+ * as one group after another would do them: the first level's block k
+ * at k + 1 s, the second's at k + 2.5 s, the third's at k + 4 s.
+ */
+START_TEST(timing_wide_levels)
+{
+	enum { N = 5000 };
+	struct timing tm;
+	struct timed_op x;
+	size_t i, k;
+
+	timing_init(&tm, 1);
+	tm.hop = 0.5;
+	for (i = 1; i <= N; i++) {
+		x = timed(0, i, 3 * MIB, MIB, 3 * MIB);
+		timing_add(&tm, &x);
+		x = timed(i, N + i, 3 * MIB, MIB, 0);
+		timing_add(&tm, &x);
+	}
+	x = timed(2 * N, 2 * N + 1, 3 * MIB, MIB, 0);
+	timing_add(&tm, &x);
+	timing_run(&tm);
+	for (i = 0; i < 2 * N; i++)
+		for (k = 0; k < 3; k++)
+			ck_assert_double_eq_tol(tm.ops[i].done[k], (double)k +
+			    (i % 2 == 0 ? 1.0 : 2.5), 1e-9);
+	for (k = 0; k < 3; k++)
+		ck_assert_double_eq_tol(tm.ops[2 * N].done[k], (double)k + 4.0,
+		    1e-9);
+	for (i = 0; i <= 2 * N; i++)
+		ck_assert(!tm.ops[i].cycle);
+	timing_free(&tm);
+}
+END_TEST
+
+/*
  * A relay that nothing feeds never finishes; two hosts relaying to each
  * other what neither holds are a cycle.
  */
@@ -476,6 +515,7 @@ suite_sched(void)
 	tcase_add_test(tc, demand_without_candidate);
 	tcase_add_test(tc, relay_fed_late);
 	tcase_add_test(tc, relay_never_fed);
+	tcase_add_test(tc, timing_wide_levels);
 	tcase_add_test(tc, lp_never_aborts);
 	tcase_add_test(tc, forest_evens_egress);
 	tcase_add_test(tc, head_fed_within_room);
