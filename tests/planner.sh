@@ -575,10 +575,11 @@ out=$(lp_within 1.45 "$work/heads") && ok || fail "whole hosts adopt: $out"
 # round late (which their states say: start), the hosts that start on
 # time are whole within 1.3 times the makespan with no such host (2.29
 # when late hosts relayed as any other).  That makespan, planned without
-# --replan, is 10.439 s: 11.731 s before a version's first set could take
-# the intake shape (below), so the figures before it that say "of the
-# makespan without faults" are of 11.731 s, and each bound below is the
-# same time in seconds as it was over 11.731.
+# --replan, is 9.153 s: 10.439 s before a version's first set could take
+# the shallow shapes, and 11.731 s before it could take the intake shape
+# (below); the figures before each that say "of the makespan without
+# faults" are of those, and each bound below is the same time in seconds
+# as it was over 10.439 (over 11.731 before that).
 fresh wan3 late
 out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
     fail "late hosts on wan3: $out"
@@ -588,8 +589,8 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s) && ok ||
 # 3.6 times the makespan with no fault (35.0 s, 3.35; 2.99 of 11.731;
 # 3.61 of it when the relay kept a whole part, 5.52 with shares by the
 # hosts below each, where the leaves' shares took the whole round and
-# more).
-out=$(on_time_within 3.6 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
+# more; 34.2 s now, 3.74 of 9.153 s): within 4.1.
+out=$(on_time_within 4.1 "$work/late" --absent 0.05 --late 0.1:15s --seed 7) && ok ||
     fail "equal fallback shares in a last round: $out"
 # Rounds planned again when their work is done (--replan).  wan3 is one
 # 60 s round with 12 s of work; at seed 9 the hosts that never start
@@ -647,8 +648,9 @@ if v=$(verify_trace -q "$work/trace-replan" 2>&1); then ok; else fail "replan tr
 # for the whole set, and counted among those each set is sized to serve,
 # it held them to 20 MB/s and to its own end (on time 16.2 s, 1.38 of
 # the makespan without faults).  Its edges now take what those on time
-# leave, and the sets are sized for the hosts on time (12.5 s, 1.07).
-out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 4 --replan) && ok ||
+# leave, and the sets are sized for the hosts on time (12.5 s, 1.07;
+# 13.1 s, 1.25 of 10.439 s; 12.6 s, 1.37 of 9.153 s): within 1.48.
+out=$(on_time_within 1.48 "$work/late" --absent 0.05 --late 0.1:15s --seed 4 --replan) && ok ||
     fail "late hosts hold those on time: $out"
 # A silent host is planned as a late one.  wan3 at seed 9 (--replan):
 # after the probe, the three hosts that never started were silent, and
@@ -656,8 +658,9 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 4 --replan) && ok
 # probe was sized for what they needed, lasted 23 s, and the hosts on
 # time were whole at 22.4 s (1.91 of the makespan without faults); as
 # late hosts they are not, the set lasts 13 s, and those on time are
-# whole at 13.6 s (1.16).
-out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok ||
+# whole at 13.6 s (1.16; 13.0 s, 1.25 of 10.439 s; 12.5 s, 1.37 of
+# 9.153 s): within 1.48.
+out=$(on_time_within 1.48 "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok ||
     fail "silent hosts hold those on time: $out"
 # A late agent that starts after the hosts on time are due to be whole
 # gives way to them.  wan3 at seed 2 (--replan): six agents start
@@ -666,16 +669,17 @@ out=$(on_time "$work/late" --absent 0.05 --late 0.1:15s --seed 9 --replan) && ok
 # others' and held from the issue, idled while those on time shared
 # sources with them (on time 14.0 s, 1.19 of the makespan without
 # faults).  Their ops now take what the others leave (12.5 s, 1.06;
-# 11.9 s, 1.01, with the intake shapes below; 1.14 of 10.439 s): within
-# 1.24.
-out=$(on_time_within 1.24 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
+# 11.9 s, 1.01, with the intake shapes below; 1.14 of 10.439 s; 12.2 s,
+# 1.33 of 9.153 s, with the shallow shapes too): within 1.41.
+out=$(on_time_within 1.41 "$work/late" --absent 0.05 --late 0.1:15s --seed 2 --replan) &&
     ok || fail "late agents' idle rates: $out"
 # So do silent hosts, planned as late ones.  At seed 8 four agents never
 # start; after the probe their ops' rates, held from the issue, idled
 # beside the sources of the hosts on time (on time 13.9 s, 1.19 of the
 # makespan without faults; 12.9 s, 1.10, where they give way; 13.0 s,
-# 1.11, with the intake shapes below; 1.25 of 10.439 s): within 1.29.
-out=$(on_time_within 1.29 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --replan) &&
+# 1.11, with the intake shapes below; 1.25 of 10.439 s; 12.4 s, 1.36 of
+# 9.153 s): within 1.47.
+out=$(on_time_within 1.47 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --replan) &&
     ok || fail "silent hosts' idle rates: $out"
 # In a round that may be the last, a site that holds the most of a file
 # takes none of it in: what the generator's site of wan3 can export is a
@@ -683,17 +687,17 @@ out=$(on_time_within 1.29 "$work/late" --absent 0.05 --late 0.1:15s --seed 8 --r
 # the sites.  Planned in that shape too, the push ends within 1.8 of the
 # bound with --replan (1.91 before), and at seed 21 (two of the
 # generator's site's five hosts never start or start late) the hosts on
-# time are whole within 1.40 of the makespan without faults (13.3 s,
-# 1.27; 1.50 of 11.731 s before).
+# time are whole within 1.59 of the makespan without faults (13.3 s,
+# 1.27 of 10.439 s; 1.50 of 11.731 s before; 12.9 s, 1.41 of 9.153 s).
 out=$("$plan" simulate -t "$work/late/topology.yaml" -f "$work/late/fileset.yaml" --replan)
 ratio=$(echo "$out" | sed -n 's/.*ratio=\([0-9.]*\).*/\1/p')
 awk "BEGIN {exit !(${ratio:-9} <= 1.8)}" && ok || fail "a chain of sites in a push: $out"
-out=$(on_time_within 1.40 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --replan) &&
+out=$(on_time_within 1.59 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --replan) &&
     ok || fail "a chain of sites after the probe: $out"
 # And with the shallow exports too: at seed 23 the hosts on time are
-# whole within 1.35 (13.5 s, 1.29; of 11.731 s, 1.28 with the chain
-# alone, 1.47 with neither).
-out=$(on_time_within 1.35 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
+# whole within 1.54 (13.5 s, 1.29 of 10.439 s; of 11.731 s, 1.28 with
+# the chain alone, 1.47 with neither; 13.3 s, 1.46 of 9.153 s).
+out=$(on_time_within 1.54 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
     ok || fail "a chain of sites with shallow exports: $out"
 # A late agent keeps its share where the set lasts to the grid.  Ring of
 # 4 regions, mixed NICs, 10 s rounds, seed 11, agents 7.5 s late: the
@@ -1042,8 +1046,10 @@ out=$(lp_within 1.70 "$work/tail3") && ok || fail "last round's sites hung deep:
 # times, the hosts on time are whole within 1.31 of the makespan without
 # faults (22.7 s, 1.304 of 17.430 s; of 17.693 s, before a first set
 # could take the intake shape, 1.311 in the round's own shape, 1.297
-# with shallow exports alone).
-out=$(on_time_within 1.31 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
+# with shallow exports alone; 1.332 of 17.065 s, the makespan once a
+# site's first host exporting feeds a stream fewer in its site): within
+# 1.34.
+out=$(on_time_within 1.34 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
     ok || fail "a low tree of sites in the last round: $out"
 # A relay that began its plan before a shed entry's time sheds nothing
 # (no host below leaves it): at seed 4 of that shape (5% never start,
@@ -1079,30 +1085,37 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # plans that the timing (0.15 s a hop, each host from its start) says do
 # the most are kept.  In rounds that may be the last, deep8 (above) ends
 # within 1.36 of the bound (1.39 in the round's own shape alone).  A
-# version's first set that is no probe keeps its own shape (its relays
-# have not been seen to start on it): the shared case growing, planned
-# from its states, plans one forest; planned again a round later, two,
-# and keeps its sites' exports at their shallowest hosts; -v says so,
-# and the set verifies.
+# version's first set that may be a probe (--replan) keeps its own shape
+# (its relays have not been seen to start on it); one that cannot be
+# (first_shapes) is planned in the intake and shallow shapes too: the
+# shared case growing, planned from its states, plans two forests and
+# keeps the intake+shallow one; planned again a round later, two, and
+# keeps its
+# sites' exports at their shallowest hosts; -v says so, and the set
+# verifies.
 out=$(lp_within 1.36 "$work/deep8") && ok || fail "shapes of a last round: $out"
 fresh growing shapes
 out=$("$plan" run -d "$work/shapes" --now $T0 -v | sed -n 's/^shapes: //p')
-[ -z "$out" ] && ok || fail "shapes of a version's first set: -v says '$out'"
+[ "$out" = "2 forests planned, the intake+shallow kept" ] && ok ||
+    fail "shapes of a version's first set: -v says '$out'"
 out=$("$plan" run -d "$work/shapes" --now 2026-11-25T08:02:00Z -v |
     sed -n 's/^shapes: //p')
 [ "$out" = "2 forests planned, the shallow kept" ] && ok ||
     fail "shapes: -v says '$out'"
 out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"
 # A version's first set that cannot be a probe (no --replan) is planned
-# in the intake shape too, and may keep it: wan3, one push, ends within
-# 1.7 of the bound (1.6203; 1.8208 in its own shape alone, where the
-# generator's site sent two copies of each file out with room for one,
-# at three quarters of the pace every tree below it was sized for), and
-# -v says which forest was kept.
+# in the intake and shallow shapes too, and may keep them: wan3, one
+# push, ends within 1.45 of the bound (1.4208; 1.8208 in its own shape
+# alone, where the generator's site sent two copies of each file out
+# with room for one, at three quarters of the pace every tree below it
+# was sized for; 1.6203 in the intake shape, where each site exported
+# from a host a hop below its first, 13 hosts deep; 1.7958 in both
+# shapes while a site's first host fed its export on top of three
+# streams within the site), and -v says which forest was kept.
 fresh wan3 first
-out=$(lp_within 1.7 "$work/first") && ok || fail "intake in a first set: $out"
+out=$(lp_within 1.45 "$work/first") && ok || fail "intake in a first set: $out"
 out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
-[ "$out" = "2 forests planned, the intake kept" ] && ok ||
+[ "$out" = "4 forests planned, the intake+shallow kept" ] && ok ||
     fail "intake in a first set: -v says '$out'"
 # In a round that cannot be the last, the intake shape is planned too:
 # two regions of three sites of ten hosts, three files of 1 GiB from one
@@ -1128,12 +1141,13 @@ out=$(on_time_within 1.3 "$work/intake6" --absent 0.05 --late 0.1:2.5s --seed 6 
 # hosts start late and one never does, and in the third round, the
 # last, those late are the only ones there still receiving file 0, while
 # its hosts on time hold all of it.  Exported by one of those, the hosts
-# on time are whole within 1.3 of the makespan without faults (1.267;
-# 1.362 when a late one exported it, the site below waiting for its
+# on time are whole within 1.33 of the makespan without faults (22.4 s:
+# 1.267 of 17.693 s, 1.286 of 17.430 s, 1.314 of 17.065 s; 1.362 of
+# 17.693 s when a late one exported it, the site below waiting for its
 # start).
 "$top/tests/tools/gen-case" "$work/export6" --regions 3 --sites 2 --hosts 8 --files 5 \
     --size 268435456 --round 10 >/dev/null
-out=$(on_time "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 18 --replan) && ok ||
+out=$(on_time_within 1.33 "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 18 --replan) && ok ||
     fail "a site exports from a host on time: $out"
 # The bytes shape evens a site's trees by what each stream moves, not by
 # how many streams a host feeds: four regions of one site of eight hosts,

@@ -467,12 +467,33 @@ site_fanout(const struct sched *s, const struct member *e, size_t n,
 	return pick;
 }
 
+/* The parent of position k > 0 of a heap d wide, the first at 0.  Where
+ * reserve says, the first feeds d - 1 (its last stream goes to another
+ * site), and each level's positions go round the level above, so that
+ * a level not full spreads its streams over every parent. */
+static size_t
+heap_up(size_t d, int reserve, size_t k)
+{
+	size_t from = 0, width = 1, next = 1, nwidth = d - 1;
+
+	if (!reserve || d < 2)
+		return (k - 1) / d;
+	while (k >= next + nwidth) {
+		from = next;
+		width = nwidth;
+		next += nwidth;
+		nwidth *= d;
+	}
+	return from + (k - next) % width;
+}
+
 /* The nearest host before e[j] in the heap of fan-out d that may serve. */
 static long
-heap_parent(const struct member *e, size_t first, size_t j, size_t d)
+heap_parent(const struct member *e, size_t first, size_t j, size_t d,
+    int reserve)
 {
 	while (j > first) {
-		j = first + (j - first - 1) / d;
+		j = first + heap_up(d, reserve, j - first);
 		if (e[j].serves)
 			return (long)e[j].host;
 	}
@@ -495,20 +516,23 @@ struct site_hosts {
 					 * when none does */
 	size_t		 root;		/* the heap's first: lead, or lead + 1
 					 * when the first feeds only one */
+	int		 reserve;	/* the heap's first feeds one stream
+					 * fewer of it: it exports the file */
 	unsigned	*tops;		/* per host: files of which it alone
 					 * holds the most in its site */
 };
 
-/* The depth of position k of a heap d wide, the first at 0. */
+/* The depth of position k of a heap d wide, the first at 0 (reserve:
+ * heap_up()). */
 static size_t
-heap_depth(size_t d, size_t k)
+heap_depth(size_t d, int reserve, size_t k)
 {
 	size_t depth = 0;
 
 	if (d <= 1)
 		return k;
 	while (k > 0) {
-		k = (k - 1) / d;
+		k = heap_up(d, reserve, k);
 		depth++;
 	}
 	return depth;
@@ -538,7 +562,8 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
     size_t f, size_t j, size_t d)
 {
 	size_t nf = s->m->fileset->nfiles, i;
-	size_t dmax = heap_depth(d, j - sh->root) + (sh->root - sh->lead);
+	size_t dmax = heap_depth(d, sh->reserve, j - sh->root) + (sh->root -
+	    sh->lead);
 	long best = -1;
 
 	for (i = sh->lead; i < j; i++) {
@@ -546,7 +571,7 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
 		const struct member *b;
 
 		if (!x->serves || sh->fkids[x->host * nf + f] >= (i < sh->root ?
-		    1 : d) ||
+		    1 : i == sh->root && sh->reserve ? d - 1 : d) ||
 		    sh->depth[i] + 1 > dmax ||
 		    (x->late > 0 && !(sh->e[j].late > 0)))
 			continue;
@@ -696,6 +721,16 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	    sh->tops[sh->e[0].host] > 1 && (double)sh->tops[sh->e[0].host] *
 	    (double)d * fmin(sh->inflow, sh->e[0].out) > sh->e[0].out)
 		sh->root = 1;
+	/* In the shape SHAPE_SHALLOW, in a round that may be the last, the
+	 * site exports the file from its shallowest host (exporter()): the
+	 * heap's first feeds a stream fewer, so that the export is not a
+	 * stream more on an egress the heap fills (where the first host
+	 * feeds only the heap's first, the export is its second stream of
+	 * the file, and the heap's first feeds one fewer all the same:
+	 * measured, that does more, the first host heading other files'
+	 * trees too). */
+	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW) &&
+	    s->may_end;
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
 		    (long)sh->e[0].host;
@@ -706,7 +741,7 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 		sh->depth[j] = 0;
 	for (j = sh->lead + 1, chain = sh->lead; j < n; j++) {
 		long p = j <= sh->root ? (long)sh->e[sh->lead].host :
-		    heap_parent(sh->e, sh->root, j, d), i;
+		    heap_parent(sh->e, sh->root, j, d, sh->reserve), i;
 
 		/* Late agents in a row that start together (within the
 		 * slack of lateness of the first of them) form a chain,

@@ -132,7 +132,9 @@ static const unsigned last_shapes[] = {
 	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW,
 	SHAPE_BYTES, SHAPE_BYTES | SHAPE_SHALLOW
 };
-static const unsigned first_shapes[] = { 0, SHAPE_INTAKE };
+static const unsigned first_shapes[] = {
+	0, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW, SHAPE_SHALLOW
+};
 static const unsigned full_shapes[] = {
 	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES
 };
@@ -378,10 +380,13 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	 * start on it: another shape (the shallow one puts more sites on
 	 * fewer hosts) is kept only where the set is a probe, planned again
 	 * within seconds.  Where it cannot be one (no --replan), the intake
-	 * shape is planned and may be kept too: the generator's site,
-	 * counted in the round's own shape as having room to send out two
-	 * copies of each file, hangs the other sites on it, and every tree
-	 * below waits for its oversubscribed egress. */
+	 * and shallow shapes, each and both, are planned and may be kept
+	 * too: the generator's site, counted in the round's own shape as
+	 * having room to send out two copies of each file, hangs the other
+	 * sites on it, and every tree below waits for its oversubscribed
+	 * egress; and where each site exports from its first host (the
+	 * shallow shape, in a round that may be the last), a site below
+	 * waits a hop fewer for each site above it. */
 	first = plans_new_version(&a[0].s, a[0].plans, old);
 	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
 		shapes = a[0].s.may_end ? last_shapes : full_shapes;

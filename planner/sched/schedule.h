@@ -65,7 +65,8 @@
  * shape that changes its forest, and the plans the timing rule says do
  * the most are kept (round.c).  In a round that may be the last
  * (sched.may_end): SHAPE_SHALLOW, a site exports a file only from its
- * shallowest hosts in the file's tree; SHAPE_WIDE, trees within a site
+ * shallowest hosts in the file's tree, the first of which feeds one
+ * stream fewer of it within the site for that; SHAPE_WIDE, trees within a site
  * up to FOREST_FANOUT_WIDE wide; SHAPE_LOW, the sites' trees count the
  * hops to a site FOREST_LOW_HOPS times; SHAPE_INTAKE, a site counts no
  * stream entering it of a file it holds the most of, in what it can

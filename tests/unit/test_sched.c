@@ -463,6 +463,81 @@ START_TEST(head_fed_within_room)
 END_TEST
 
 /*
+ * A chain of three sites, A (the generator alone), B and C of five hosts
+ * each, three files of 1 GiB in one round that may be the last.  In the
+ * shape SHAPE_SHALLOW each file leaves B from its first host there, which
+ * then feeds a stream fewer of it within B, so that with the export it
+ * feeds no more than the widest tree (FOREST_FANOUT_MAX, three) lets a
+ * host: the export is not one stream more on an egress the tree fills.
+ * No host of B feeds more than three streams of every file.
+ */
+START_TEST(shallow_export_reserved)
+{
+	char *topo = xstrdup("round: 60s\nblock_size: 4MiB\nsites:\n"
+	    "  - {name: A, hosts: [{name: a0, address: 192.0.2.1, root: /s, "
+	    "nic: 100MB/s}]}\n"), *x;
+	struct master *m;
+	struct sched s;
+	size_t nf, f, i, k, site;
+	unsigned total[16] = { 0 };
+
+	for (site = 1; site < 3; site++) {
+		x = xasprintf("%s  - {name: %c, hosts: [", topo, 'A' + (int)site);
+		free(topo);
+		topo = x;
+		for (i = 0; i < 5; i++) {
+			x = xasprintf("%s%s{name: %c%zu, address: 192.0.2.%zu, "
+			    "root: /s, nic: 100MB/s}", topo, i ? ", " : "",
+			    'a' + (int)site, i, 10 * site + i);
+			free(topo);
+			topo = x;
+		}
+		x = xasprintf("%s]}\n", topo);
+		free(topo);
+		topo = x;
+	}
+	x = xasprintf("%slinks: [{between: [A, B], capacity: 1000MB/s}, "
+	    "{between: [B, C], capacity: 1000MB/s}]\n", topo);
+	free(topo);
+	m = hand_master(x, "files: [{name: f0, version: 1, generator: a0, "
+	    "size: 1GiB}, {name: f1, version: 1, generator: a0, size: 1GiB}, "
+	    "{name: f2, version: 1, generator: a0, size: 1GiB}]\n");
+	free(x);
+	sched_init(&s, m, METHOD_LP);
+	s.shape = SHAPE_SHALLOW;
+	sched_demands(&s);
+	sched_forest(&s);
+	ck_assert(s.may_end);
+	nf = m->fileset->nfiles;
+	for (f = 0; f < nf; f++) {
+		unsigned in_b[16] = { 0 };
+		long exporter = -1;
+
+		for (i = 0; i < m->topology->nhosts; i++) {
+			long p = s.forest_parent[i * nf + f];
+
+			if (p < 0)
+				continue;
+			if (m->topology->hosts[p].site == 1 &&
+			    m->topology->hosts[i].site == 1)
+				in_b[p]++;
+			if (m->topology->hosts[p].site == 1 &&
+			    m->topology->hosts[i].site == 2)
+				exporter = p;
+			if (m->topology->hosts[p].site == 1)
+				total[p]++;
+		}
+		ck_assert_int_ge(exporter, 0);
+		ck_assert_uint_le(in_b[exporter] + 1, 3);
+	}
+	for (k = 0; k < m->topology->nhosts; k++)
+		ck_assert_uint_le(total[k], 3);
+	sched_free(&s);
+	master_free(m);
+}
+END_TEST
+
+/*
  * GLPK ends the process on a problem it cannot load; lp_solve() never
  * lets it: entries of one (row, column) are summed into one, and a
  * problem out of range is a failed solve.
@@ -519,6 +594,7 @@ suite_sched(void)
 	tcase_add_test(tc, lp_never_aborts);
 	tcase_add_test(tc, forest_evens_egress);
 	tcase_add_test(tc, head_fed_within_room);
+	tcase_add_test(tc, shallow_export_reserved);
 	suite_add_tcase(s, tc);
 	return s;
 }
