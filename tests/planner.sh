@@ -1036,10 +1036,15 @@ out=$(lp_within 1.41 "$work/deep8") && ok || fail "sites hung deep: $out"
 # eight hosts, five files of 256 MiB, whose second round hung a region's
 # first site below the other region's second (the wider share), so that
 # the last block of a file came down nine hosts: lp within 1.70 of the
-# bound (1.73 ranked by what the stream moves in the round).
+# bound (1.73 ranked by what the stream moves in the round).  Its full
+# rounds are planned in the shallow shapes too, each site exporting from
+# its first host, which feeds a stream fewer within the site: the first
+# round's pipelines fill a hop sooner at each site, and lp is within 1.52
+# (1.4745; 1.5893 with the shallow shapes in rounds that may be the last
+# alone).
 "$top/tests/tools/gen-case" "$work/tail3" --regions 3 --sites 2 --hosts 8 --files 5 \
     --size 268435456 --round 10 >/dev/null
-out=$(lp_within 1.70 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
+out=$(lp_within 1.52 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
 # In the last round of seed 8 of that shape, relay chains nine hosts
 # deep carry what the hosts lack (36-100 MiB each): planned with
 # shallow exports and sites' trees that count each site on the way three
@@ -1047,21 +1052,25 @@ out=$(lp_within 1.70 "$work/tail3") && ok || fail "last round's sites hung deep:
 # faults (22.7 s, 1.304 of 17.430 s; of 17.693 s, before a first set
 # could take the intake shape, 1.311 in the round's own shape, 1.297
 # with shallow exports alone; 1.332 of 17.065 s, the makespan once a
-# site's first host exporting feeds a stream fewer in its site): within
-# 1.34.
-out=$(on_time_within 1.34 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
+# site's first host exporting feeds a stream fewer in its site; 22.1 s,
+# 1.393 of 15.832 s, once full rounds are planned in the shallow shapes
+# too): within 1.44.
+out=$(on_time_within 1.44 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 8 --replan) &&
     ok || fail "a low tree of sites in the last round: $out"
 # A relay that began its plan before a shed entry's time sheds nothing
 # (no host below leaves it): at seed 4 of that shape (5% never start,
 # 10% a quarter round late, --replan) the hosts on time are whole within
-# 1.3 of the makespan without faults (1.33 when a relay starved by its
-# own source shed its rate for hosts that would never leave it).
-out=$(on_time "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 4 --replan) && ok ||
+# 1.3 of the makespan without faults, 17.430 s (1.33 when a relay starved
+# by its own source shed its rate for hosts that would never leave it;
+# 21.5 s, 1.356 of 15.832 s, the makespan once full rounds are planned in
+# the shallow shapes too): within 1.43, the same seconds.
+out=$(on_time_within 1.43 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 4 --replan) && ok ||
     fail "a running relay sheds nothing: $out"
 # The hosts that may fall back on one relay op share its rate by the
-# hosts that wait on each: at seed 3, within 1.3 (1.34 at an equal
-# share each).
-out=$(on_time "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 3 --replan) && ok ||
+# hosts that wait on each: at seed 3, within 1.3 of 17.430 s (1.34 at
+# an equal share each; 20.6 s, 1.298 of 15.832 s): within 1.43, the same
+# seconds.
+out=$(on_time_within 1.43 "$work/tail3" --absent 0.05 --late 0.1:2.5s --seed 3 --replan) && ok ||
     fail "fallback shares by the hosts below: $out"
 # A generator whose site fell behind the others feeds the first host of
 # one other site a file, not of each: three sites of four hosts, one
@@ -1124,30 +1133,35 @@ out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
 # copies of each file, fed every site; 1.4506 where a site's first host
 # a few blocks ahead of its parent site's exporter was fed from the
 # generator's site, which had no room left for it: the two streams that
-# site sent out instead were slowed, and with them 50 hosts below).
+# site sent out instead were slowed, and with them 50 hosts below);
+# within 1.30 with full rounds planned in the shallow shapes too (1.2379,
+# 1.3722 without: each site exports from its first host, and the chain
+# of the six sites is a hop shorter at each).
 "$top/tests/tools/gen-case" "$work/intake6" --regions 2 --sites 3 --hosts 10 --files 3 \
     --size 1073741824 --round 10 >/dev/null
-out=$(lp_within 1.42 "$work/intake6") && ok || fail "intake in a full round: $out"
+out=$(lp_within 1.30 "$work/intake6") && ok || fail "intake in a full round: $out"
 # ... and so it is where hosts never start or start late: at seed 6 of
 # 5% never starting and 10% a quarter round late (--replan), the hosts on
-# time are whole within 1.3 of the makespan without faults, 46.0 s (44.4
-# s; 42.9 s before the rule above, whose makespan without faults was 2 s
-# longer; 49.2 s when intake was planned only where every host ran on
-# time).
-out=$(on_time_within 1.3 "$work/intake6" --absent 0.05 --late 0.1:2.5s --seed 6 --replan) &&
+# time are whole within 1.3 of the makespan without faults, 35.362 s,
+# that is 46.0 s (44.4 s; 42.9 s before the rule above, whose makespan
+# without faults was 2 s longer; 49.2 s when intake was planned only
+# where every host ran on time; 43.0 s, 1.348 of 31.899 s, once full
+# rounds are planned in the shallow shapes too): within 1.44, the same
+# seconds.
+out=$(on_time_within 1.44 "$work/intake6" --absent 0.05 --late 0.1:2.5s --seed 6 --replan) &&
     ok || fail "intake in a full round with late hosts: $out"
 # A site exports a file from a host on time: three regions of two sites
 # of eight hosts, five files of 256 MiB; at seed 18 four of one site's
 # hosts start late and one never does, and in the third round, the
 # last, those late are the only ones there still receiving file 0, while
 # its hosts on time hold all of it.  Exported by one of those, the hosts
-# on time are whole within 1.33 of the makespan without faults (22.4 s:
-# 1.267 of 17.693 s, 1.286 of 17.430 s, 1.314 of 17.065 s; 1.362 of
-# 17.693 s when a late one exported it, the site below waiting for its
-# start).
+# on time are whole within 1.43 of the makespan without faults (22.4 s:
+# 1.267 of 17.693 s, 1.286 of 17.430 s, 1.314 of 17.065 s, 1.416 of
+# 15.832 s; 1.362 of 17.693 s when a late one exported it, the site
+# below waiting for its start).
 "$top/tests/tools/gen-case" "$work/export6" --regions 3 --sites 2 --hosts 8 --files 5 \
     --size 268435456 --round 10 >/dev/null
-out=$(on_time_within 1.33 "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 18 --replan) && ok ||
+out=$(on_time_within 1.43 "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 18 --replan) && ok ||
     fail "a site exports from a host on time: $out"
 # The bytes shape evens a site's trees by what each stream moves, not by
 # how many streams a host feeds: four regions of one site of eight hosts,

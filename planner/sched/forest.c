@@ -721,16 +721,15 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	    sh->tops[sh->e[0].host] > 1 && (double)sh->tops[sh->e[0].host] *
 	    (double)d * fmin(sh->inflow, sh->e[0].out) > sh->e[0].out)
 		sh->root = 1;
-	/* In the shape SHAPE_SHALLOW, in a round that may be the last, the
-	 * site exports the file from its shallowest host (exporter()): the
-	 * heap's first feeds a stream fewer, so that the export is not a
-	 * stream more on an egress the heap fills (where the first host
+	/* In the shape SHAPE_SHALLOW the site exports the file from its
+	 * shallowest host (exporter()): the heap's first feeds a stream
+	 * fewer, so that the export is not a stream more on an egress the
+	 * heap fills (where the first host
 	 * feeds only the heap's first, the export is its second stream of
 	 * the file, and the heap's first feeds one fewer all the same:
 	 * measured, that does more, the first host heading other files'
 	 * trees too). */
-	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW) &&
-	    s->may_end;
+	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW);
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
 		    (long)sh->e[0].host;
@@ -814,11 +813,11 @@ export_load(const struct sched *s, const unsigned *kids, size_t a,
  * serve and receive the file (or, when none does, hold it), and no more
  * than one level below the shallowest of them in the file's tree (each
  * level is a relay hop the other site waits for; in the shape
- * SHAPE_SHALLOW, in a round that may be the last, none below: there the
- * hops are paid at the end, by every site below), one whose agent is not
- * late if any, then the one that feeds the fewest streams of every file
- * for its egress, then the fewest of this one, then the shallowest, then
- * the first in the file's order; -1 when none.  Where that host is late,
+ * SHAPE_SHALLOW none below: every site below pays the hops, at the end
+ * of a round that may be the last, at the start of any other), one whose
+ * agent is not late if any, then the one that feeds the fewest streams of
+ * every file for its egress, then the fewest of this one, then the
+ * shallowest, then the first in the file's order; -1 when none.  Where that host is late,
  * one on time that holds some of the file and at least as much as it
  * feeds it instead, where there is one: those on time below would wait
  * for the late one's start (the site whose hosts on time are whole, the
@@ -832,8 +831,7 @@ exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,
 	size_t nf = s->m->fileset->nfiles, j, pass, top = SIZE_MAX;
 	size_t *depth = xcalloc(st->nhosts ? st->nhosts : 1, sizeof(size_t));
 	long best = -1;
-	size_t bd = 0, below = (s->shape & SHAPE_SHALLOW) && s->may_end ? 0 :
-	    1;
+	size_t bd = 0, below = s->shape & SHAPE_SHALLOW ? 0 : 1;
 	int blate = 0;
 
 	for (pass = 0; pass < 2 && (best < 0 || blate); pass++) {

@@ -136,7 +136,8 @@ static const unsigned first_shapes[] = {
 	0, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW, SHAPE_SHALLOW
 };
 static const unsigned full_shapes[] = {
-	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES
+	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES, SHAPE_SHALLOW,
+	SHAPE_INTAKE | SHAPE_SHALLOW
 };
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
 _Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,

@@ -64,17 +64,17 @@
  * the timing of the plans decides better: a round is planned in each
  * shape that changes its forest, and the plans the timing rule says do
  * the most are kept (round.c).  In a round that may be the last
- * (sched.may_end): SHAPE_SHALLOW, a site exports a file only from its
- * shallowest hosts in the file's tree, the first of which feeds one
- * stream fewer of it within the site for that; SHAPE_WIDE, trees within a site
- * up to FOREST_FANOUT_WIDE wide; SHAPE_LOW, the sites' trees count the
- * hops to a site FOREST_LOW_HOPS times; SHAPE_INTAKE, a site counts no
- * stream entering it of a file it holds the most of, in what it can
- * export (site_spare()).  In any other: SHAPE_NEAR, a site's head a few
- * blocks ahead of its exporter waits for it rather than take the file
- * from a holder in another partition (forest.c); and SHAPE_INTAKE.  In
- * both: SHAPE_BYTES, a site's trees are evened by what each stream moves
- * in the round, not by how many streams each host feeds (site_even()).
+ * (sched.may_end): SHAPE_WIDE, trees within a site up to
+ * FOREST_FANOUT_WIDE wide; SHAPE_LOW, the sites' trees count the hops to
+ * a site FOREST_LOW_HOPS times.  In any other: SHAPE_NEAR, a site's head
+ * a few blocks ahead of its exporter waits for it rather than take the
+ * file from a holder in another partition (forest.c).  In both:
+ * SHAPE_SHALLOW, a site exports a file only from its shallowest hosts in
+ * the file's tree, the first of which feeds one stream fewer of it within
+ * the site for that; SHAPE_INTAKE, a site counts no stream entering it
+ * of a file it holds the most of, in what it can export (site_spare());
+ * SHAPE_BYTES, a site's trees are evened by what each stream moves in the
+ * round, not by how many streams each host feeds (site_even()).
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2
