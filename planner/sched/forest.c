@@ -724,11 +724,10 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	/* In the shape SHAPE_SHALLOW the site exports the file from its
 	 * shallowest host (exporter()): the heap's first feeds a stream
 	 * fewer, so that the export is not a stream more on an egress the
-	 * heap fills (where the first host
-	 * feeds only the heap's first, the export is its second stream of
-	 * the file, and the heap's first feeds one fewer all the same:
-	 * measured, that does more, the first host heading other files'
-	 * trees too). */
+	 * heap fills.  Where the first host feeds only the heap's first, the
+	 * export is its second stream of the file, and the heap's first
+	 * feeds one fewer all the same: measured, that does more (the first
+	 * host heads other files' trees too). */
 	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW);
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
@@ -817,11 +816,11 @@ export_load(const struct sched *s, const unsigned *kids, size_t a,
  * of a round that may be the last, at the start of any other), one whose
  * agent is not late if any, then the one that feeds the fewest streams of
  * every file for its egress, then the fewest of this one, then the
- * shallowest, then the first in the file's order; -1 when none.  Where that host is late,
- * one on time that holds some of the file and at least as much as it
- * feeds it instead, where there is one: those on time below would wait
- * for the late one's start (the site whose hosts on time are whole, the
- * rest late).
+ * shallowest, then the first in the file's order; -1 when none.  Where
+ * that host is late, one on time that holds some of the file and at least
+ * as much as it feeds it instead, where there is one: those on time below
+ * would wait for the late one's start (the site whose hosts on time are
+ * whole, the rest late).
  */
 static long
 exporter(const struct sched *s, size_t u, size_t f, const unsigned *kids,

@@ -386,8 +386,8 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	 * having room to send out two copies of each file, hangs the other
 	 * sites on it, and every tree below waits for its oversubscribed
 	 * egress; and where each site exports from its first host (the
-	 * shallow shape, in a round that may be the last), a site below
-	 * waits a hop fewer for each site above it. */
+	 * shallow shape), a site below waits a hop fewer for each site above
+	 * it. */
 	first = plans_new_version(&a[0].s, a[0].plans, old);
 	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
 		shapes = a[0].s.may_end ? last_shapes : full_shapes;

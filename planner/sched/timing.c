@@ -15,7 +15,6 @@
  * over is a cycle.
  */
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,19 +195,18 @@ build_prefix(struct timing *tm, struct tgroup *g)
 struct level {
 	struct timing	*tm;
 	struct tgroup	*g;
-	const size_t	*src;		/* per op: its source's group */
+	const size_t	*src;		/* per op: its source group */
 	const size_t	*queue;		/* the level's groups */
 	size_t		 n;
 };
 
-/* Times the groups of chunk k of the level (SIZE_MAX: all of them). */
+/* Times the groups of chunk k of the level. */
 static void
 time_chunk(void *arg, size_t k)
 {
 	struct level *lv = arg;
-	size_t from = k == SIZE_MAX ? 0 : k * TIMING_CHUNK, to = k ==
-	    SIZE_MAX || from + TIMING_CHUNK > lv->n ? lv->n : from +
-	    TIMING_CHUNK, q, i;
+	size_t from = k * TIMING_CHUNK, to = lv->n - from > TIMING_CHUNK ?
+	    from + TIMING_CHUNK : lv->n, q, i;
 
 	for (q = from; q < to; q++) {
 		struct tgroup *d = &lv->g[lv->queue[q]];
@@ -293,15 +291,16 @@ timing_run(struct timing *tm)
 	lv.src = src;
 	/* A level at a time: the groups whose sources are all timed. */
 	while (head < tail) {
-		size_t end = tail, n = end - head;
+		size_t end = tail, chunks, k;
 
 		lv.queue = queue + head;
-		lv.n = n;
-		if (n >= TIMING_PARALLEL_MIN)
-			parallel_for((n + TIMING_CHUNK - 1) / TIMING_CHUNK,
-			    time_chunk, &lv, NULL);
+		lv.n = end - head;
+		chunks = (lv.n + TIMING_CHUNK - 1) / TIMING_CHUNK;
+		if (lv.n >= TIMING_PARALLEL_MIN)
+			parallel_for(chunks, time_chunk, &lv, NULL);
 		else
-			time_chunk(&lv, SIZE_MAX);
+			for (k = 0; k < chunks; k++)
+				time_chunk(&lv, k);
 		for (; head < end; head++) {
 			struct tgroup *d = &g[queue[head]];
 

@@ -482,7 +482,8 @@ START_TEST(shallow_export_reserved)
 	unsigned total[16] = { 0 };
 
 	for (site = 1; site < 3; site++) {
-		x = xasprintf("%s  - {name: %c, hosts: [", topo, 'A' + (int)site);
+		x = xasprintf("%s  - {name: %c, hosts: [", topo,
+		    'A' + (int)site);
 		free(topo);
 		topo = x;
 		for (i = 0; i < 5; i++) {
