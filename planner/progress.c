@@ -85,17 +85,27 @@ states_uploaded(const struct master *m)
 
 /*
  * The set kept for epoch, loaded into *old (the caller's, master_free())
- * when it is of m's hosts and files.  Returns when it was planned, or 0
+ * when it is of m's hosts and files and kept the states it was planned
+ * from (a set without states/ would count as holding nothing, and the
+ * rate from it as all that is held).  Returns when it was planned, or 0
  * when it is not to be measured (*old NULL).
  */
 static time_t
 kept_set(const struct master *m, uint64_t epoch, struct master **old)
 {
 	time_t issued = health_issued(m, epoch);
+	char *sub;
+	int fd;
 
 	*old = NULL;
 	if (issued == 0)
 		return 0;
+	sub = xasprintf("epochs/%llu/states", (unsigned long long)epoch);
+	fd = master_open_dir(m->dir, sub);
+	free(sub);
+	if (fd == -1)
+		return 0;
+	close(fd);
 	if (master_load_set(m->dir, epoch, old) != 0 ||
 	    (*old)->topology->nhosts != m->topology->nhosts ||
 	    (*old)->fileset->nfiles != m->fileset->nfiles) {

@@ -230,6 +230,19 @@ else fail "eta: --prom: exit $rc: $out: $(ls -A "$work/textfile"; cat "$work/tex
 "$plan" status --prom "$work/nodir/sluice.prom" -d "$d" 2>"$work/prom.err"
 rc=$?
 [ $rc -eq 73 ] && grep -q "nodir/sluice.prom" "$work/prom.err" && ok || fail "--prom into no directory: exit $rc: $(cat "$work/prom.err")"
+# A kept set whose states/ is gone says nothing of what was held then:
+# the throughput is measured from the oldest set that kept them (here
+# the second, planned from what the hosts hold now: nothing since), not
+# from nothing at the first set's time.
+rm -r "$d/epochs/1/states"
+"$plan" status --json -d "$d" > "$work/eta2.json" || fail "eta without a set's states: status --json"
+python3 - "$work/eta2.json" <<'EOP' && ok || fail "eta without a set's states: $(head -40 "$work/eta2.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+site = {s["site"]: s for s in j["files"][0]["sites"]}
+assert site["r1s0"]["percent"] == 50.0, site["r1s0"]
+assert not (site["r1s0"]["bytes_per_second"] or 0) > 0, site["r1s0"]
+EOP
 # The history as a chart: four runs a minute apart (times given with
 # --now), the hosts reporting more before each (their uploads dated with
 # touch): host number i (in name order) holds (k * (i % 5 + 2) * 24) MiB
