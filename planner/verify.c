@@ -424,13 +424,15 @@ check_set(const char *dir, uint64_t *set)
 		*set = 0;
 		return rc;
 	}
-	if ((*set = master_current(dir)) == 0) {
-		n = S_ISLNK(st.st_mode) ? readlink(path, target,
-		    sizeof(target) - 1) : -1;
+	/* The link read once: what it names is what is checked. */
+	n = S_ISLNK(st.st_mode) ? readlink(path, target, sizeof(target) -
+	    1) : -1;
+	if (n >= 0)
+		target[n] = '\0';
+	if ((*set = n >= 0 ? master_link_epoch(target) : 0) == 0) {
 		if (n >= 0) {
 			char *esc;
 
-			target[n] = '\0';
 			esc = text_escape(target);
 			fprintf(stderr, "%s: names '%s', not a set of "
 			    "epochs/\n", path, esc);

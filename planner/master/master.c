@@ -117,26 +117,41 @@ master_open_dir(const char *dir, const char *sub)
 }
 
 /*
- * The epoch of the set MASTER_DIR/current names (the planner's own link,
- * "epochs/N"); 0 when there is none yet or it names anything else.
+ * The epoch of the set a current link's target names (the planner's own,
+ * "epochs/N", N from 1 without leading zeros, 20 digits at most: a
+ * longer target, which a buffer may have cut, is not one); 0 when it
+ * names anything else.
  */
 uint64_t
-master_current(const char *dir)
+master_link_epoch(const char *target)
 {
-	char *path = xasprintf("%s/current", dir), target[64], *end;
-	ssize_t n;
+	char *end;
 	uint64_t epoch;
 
-	n = readlink(path, target, sizeof(target) - 1);
-	free(path);
-	if (n <= 7 || strncmp(target, "epochs/", 7) != 0)
-		return 0;
-	target[n] = '\0';
-	if (target[7] < '1' || target[7] > '9')
+	if (strncmp(target, "epochs/", 7) != 0 || target[7] < '1' ||
+	    target[7] > '9' || strlen(target) > 7 + 20)
 		return 0;
 	errno = 0;
 	epoch = strtoull(target + 7, &end, 10);
 	return errno != 0 || *end != '\0' ? 0 : epoch;
+}
+
+/*
+ * The epoch of the set MASTER_DIR/current names; 0 when there is none
+ * yet or it names anything else.
+ */
+uint64_t
+master_current(const char *dir)
+{
+	char *path = xasprintf("%s/current", dir), target[64];
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	free(path);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	return master_link_epoch(target);
 }
 
 /*

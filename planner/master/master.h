@@ -110,6 +110,7 @@ int	 master_load_files(const char *topology, const char *fileset,
 void	 master_free(struct master *);
 int	 master_load_set(const char *dir, uint64_t epoch, struct master **);
 uint64_t master_current(const char *dir);
+uint64_t master_link_epoch(const char *target);
 int	 master_open_dir(const char *dir, const char *sub);
 int	 master_read_plan(const struct master *, uint64_t epoch, size_t host,
 	    struct plan **);

@@ -1019,6 +1019,27 @@ START_TEST(shapes_warn_once)
 }
 END_TEST
 
+/* What current may name: the planner's own "epochs/N", nothing else. */
+START_TEST(current_link_epoch)
+{
+	ck_assert_uint_eq(master_link_epoch("epochs/1"), 1);
+	ck_assert_uint_eq(master_link_epoch("epochs/4021"), 4021);
+	ck_assert_uint_eq(master_link_epoch("epochs/18446744073709551615"),
+	    UINT64_MAX);
+	ck_assert_uint_eq(master_link_epoch("epochs/18446744073709551616"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/118446744073709551615"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/0"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/012"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/12/"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/+12"), 0);
+	ck_assert_uint_eq(master_link_epoch("epochs/12 "), 0);
+	ck_assert_uint_eq(master_link_epoch("./epochs/12"), 0);
+	ck_assert_uint_eq(master_link_epoch("/srv/epochs/12"), 0);
+	ck_assert_uint_eq(master_link_epoch("elsewhere"), 0);
+}
+END_TEST
+
 Suite *
 suite_planner(void)
 {
@@ -1041,6 +1062,7 @@ suite_planner(void)
 	tcase_add_test(tc, probe_kept_in_the_ledger);
 	tcase_add_test(tc, probe_recorded_in_the_ledger);
 	tcase_add_test(tc, shapes_warn_once);
+	tcase_add_test(tc, current_link_epoch);
 	suite_add_tcase(s, tc);
 	return s;
 }
