@@ -520,6 +520,9 @@ struct site_hosts {
 					 * fewer of it: it exports the file */
 	unsigned	*tops;		/* per host: files of which it alone
 					 * holds the most in its site */
+	size_t		 nexports;	/* the sites it feeds the file */
+	unsigned	*ahead;		/* per host: exports counted in kids
+					 * before they are made (SHAPE_COUNTED) */
 };
 
 /* The depth of position k of a heap d wide, the first at 0 (reserve:
@@ -771,6 +774,17 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 			sh->kids[p]++;
 			sh->fkids[(size_t)p * nf + f]++;
 		}
+	}
+	/* In the shape SHAPE_COUNTED the first host that needs the file,
+	 * which sends it to the sites below (exporter()), counts those
+	 * streams now: as the later files' trees are built, it sorts after
+	 * hosts that feed fewer and is given fewer of their hosts to feed
+	 * (balanced_parent()), so that its egress is the exports' first.
+	 * Counted only until the exports are made (sched_forest()). */
+	if ((s->shape & SHAPE_COUNTED) && sh->nexports > 0 &&
+	    sh->e[sh->lead].serves) {
+		sh->kids[sh->e[sh->lead].host] += (unsigned)sh->nexports;
+		sh->ahead[sh->e[sh->lead].host] += (unsigned)sh->nexports;
 	}
 }
 
@@ -1611,6 +1625,7 @@ sched_forest(struct sched *s)
 	unsigned *kids = xcalloc(H ? H : 1, sizeof(unsigned));
 	unsigned *fkids = xcalloc(H * (nf ? nf : 1), sizeof(unsigned));
 	unsigned *tops = xcalloc(H ? H : 1, sizeof(unsigned));
+	unsigned *ahead = xcalloc(H ? H : 1, sizeof(unsigned));
 	double *inflow = xcalloc(ns ? ns : 1, sizeof(double));
 	double *flows = xcalloc(nfs, sizeof(double));
 	double *busy = xcalloc(H ? H : 1, sizeof(double));
@@ -1660,6 +1675,7 @@ sched_forest(struct sched *s)
 		    1, sizeof(size_t));
 		sh[i].busy = busy;
 		sh[i].tops = tops;
+		sh[i].ahead = ahead;
 	}
 	/* Per file and site: whether it needs the file, and the most a
 	 * host of it that may serve holds. */
@@ -1706,9 +1722,9 @@ sched_forest(struct sched *s)
 			sh[v].inflow = u < 0 ? 0 : inflow[v];
 			flows[f * ns + v] = inflow[v];
 			s->forest_site_key[f * ns + v] = k;
-			for (i = 0, sh[v].exports = 0; i < ns; i++)
-				if (st[f].parent[i] == (long)v)
-					sh[v].exports = 1;
+			for (i = 0, sh[v].nexports = 0; i < ns; i++)
+				sh[v].nexports += st[f].parent[i] == (long)v;
+			sh[v].exports = sh[v].nexports > 0;
 			site_hosts(s, v, f, turn[v], turns[v], &sh[v]);
 			turn[v] += need[f * ns + v];
 			/* Its first host that needs the file is fed from
@@ -1724,11 +1740,14 @@ sched_forest(struct sched *s)
 			if (need[f * ns + i] &&
 			    s->forest_site_key[f * ns + i] >= ns) {
 				sh[i].exports = 0;
+				sh[i].nexports = 0;
 				sh[i].inflow = 0;
 				site_hosts(s, i, f, turn[i], turns[i], &sh[i]);
 				turn[i]++;
 			}
 	}
+	for (i = 0; i < H; i++)
+		kids[i] -= ahead[i];
 	forest_heads(s, up, kids, fkids, spare, exports, flows);
 	if (!s->may_end)
 		holders_once(s, kids, fkids);
@@ -1752,6 +1771,7 @@ sched_forest(struct sched *s)
 	free(kids);
 	free(fkids);
 	free(tops);
+	free(ahead);
 	free(inflow);
 	free(flows);
 	free(busy);

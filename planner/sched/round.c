@@ -130,14 +130,17 @@ fill_stats(const struct sched *s, struct plan **plans, struct plan **old,
 static const unsigned last_shapes[] = {
 	0, SHAPE_SHALLOW, SHAPE_WIDE, SHAPE_SHALLOW | SHAPE_WIDE,
 	SHAPE_SHALLOW | SHAPE_LOW, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW,
-	SHAPE_BYTES, SHAPE_BYTES | SHAPE_SHALLOW
+	SHAPE_BYTES, SHAPE_BYTES | SHAPE_SHALLOW,
+	SHAPE_SHALLOW | SHAPE_COUNTED
 };
 static const unsigned first_shapes[] = {
-	0, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW, SHAPE_SHALLOW
+	0, SHAPE_INTAKE, SHAPE_INTAKE | SHAPE_SHALLOW, SHAPE_SHALLOW,
+	SHAPE_SHALLOW | SHAPE_COUNTED,
+	SHAPE_INTAKE | SHAPE_SHALLOW | SHAPE_COUNTED
 };
 static const unsigned full_shapes[] = {
 	0, SHAPE_NEAR, SHAPE_INTAKE, SHAPE_BYTES, SHAPE_SHALLOW,
-	SHAPE_INTAKE | SHAPE_SHALLOW
+	SHAPE_INTAKE | SHAPE_SHALLOW, SHAPE_SHALLOW | SHAPE_COUNTED
 };
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
 _Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
@@ -177,6 +180,10 @@ shape_name(unsigned shape)
 		return "bytes";
 	case SHAPE_BYTES | SHAPE_SHALLOW:
 		return "bytes+shallow";
+	case SHAPE_SHALLOW | SHAPE_COUNTED:
+		return "shallow+counted";
+	case SHAPE_INTAKE | SHAPE_SHALLOW | SHAPE_COUNTED:
+		return "intake+shallow+counted";
 	}
 	return "?";
 }
@@ -387,7 +394,8 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 	 * sites on it, and every tree below waits for its oversubscribed
 	 * egress; and where each site exports from its first host (the
 	 * shallow shape), a site below waits a hop fewer for each site above
-	 * it. */
+	 * it; and with those exports counted ahead (SHAPE_COUNTED), that
+	 * first host relays less of the other files. */
 	first = plans_new_version(&a[0].s, a[0].plans, old);
 	if (a[0].s.ndemands <= SHAPE_DEMANDS_MAX && (!first || opt->early > 0)) {
 		shapes = a[0].s.may_end ? last_shapes : full_shapes;

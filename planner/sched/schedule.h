@@ -74,7 +74,10 @@
  * the site for that; SHAPE_INTAKE, a site counts no stream entering it
  * of a file it holds the most of, in what it can export (site_spare());
  * SHAPE_BYTES, a site's trees are evened by what each stream moves in the
- * round, not by how many streams each host feeds (site_even()).
+ * round, not by how many streams each host feeds (site_even());
+ * SHAPE_COUNTED, a site's first host of a file counts the streams it
+ * sends the sites below as it is given hosts of the other files to feed
+ * (site_hosts()).
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2
@@ -82,6 +85,7 @@
 #define SHAPE_LOW	8
 #define SHAPE_INTAKE	16
 #define SHAPE_BYTES	32
+#define SHAPE_COUNTED	64
 
 /* One destination host that still needs bytes of one file. */
 struct demand {

@@ -539,6 +539,80 @@ START_TEST(shallow_export_reserved)
 END_TEST
 
 /*
+ * Four regions of three sites of six hosts of 1 Gbit, each region's first
+ * site linked to its others and to the next region's (a ring), and two
+ * files from one generator: each host's egress carries two streams at
+ * the pace its ingress takes each file in.  A site's first host of a file
+ * sends it to the sites below; in the shape SHAPE_COUNTED those streams
+ * are counted as the site's trees of the other file are built, and no
+ * host of the forest feeds more than two streams (without, ten fed three
+ * and twelve fed one: intake+shallow, the kept shape of a push there).
+ */
+START_TEST(counted_exports_first)
+{
+	char *topo = xstrdup("round: 30s\nblock_size: 4MiB\nsites:\n"), *x;
+	struct master *m;
+	struct sched s;
+	size_t nf, f, i, r, k, h, pass, most[2];
+
+	for (r = 0; r < 4; r++)
+		for (k = 0; k < 3; k++) {
+			x = xasprintf("%s  - {name: r%zus%zu, hosts: [", topo, r,
+			    k);
+			free(topo);
+			topo = x;
+			for (h = 0; h < 6; h++) {
+				x = xasprintf("%s%s{name: r%zus%zuh%zu, address: "
+				    "192.0.2.%zu, root: /s, nic: 1000Mbit}", topo,
+				    h ? ", " : "", r, k, h, 18 * r + 6 * k + h + 1);
+				free(topo);
+				topo = x;
+			}
+			x = xasprintf("%s]}\n", topo);
+			free(topo);
+			topo = x;
+		}
+	x = xasprintf("%slinks:\n", topo);
+	free(topo);
+	topo = x;
+	for (r = 0; r < 4; r++) {
+		x = xasprintf("%s  - {between: [r%zus0, r%zus1], capacity: "
+		    "10000Mbit}\n  - {between: [r%zus0, r%zus2], capacity: "
+		    "10000Mbit}\n  - {between: [r%zus0, r%zus0], capacity: "
+		    "1000Mbit}\n", topo, r, r, r, r, r, (r + 1) % 4);
+		free(topo);
+		topo = x;
+	}
+	m = hand_master(topo, "files: [{name: f0, version: 1, generator: "
+	    "r0s0h0, size: 512MiB}, {name: f1, version: 1, generator: "
+	    "r0s0h0, size: 512MiB}]\n");
+	free(topo);
+	nf = m->fileset->nfiles;
+	for (pass = 0; pass < 2; pass++) {
+		unsigned streams[72] = { 0 };
+
+		sched_init(&s, m, METHOD_LP);
+		s.shape = SHAPE_INTAKE | SHAPE_SHALLOW |
+		    (pass ? SHAPE_COUNTED : 0);
+		sched_demands(&s);
+		sched_forest(&s);
+		for (f = 0; f < nf; f++)
+			for (i = 0; i < m->topology->nhosts; i++)
+				if (s.forest_parent[i * nf + f] >= 0)
+					streams[s.forest_parent[i * nf + f]]++;
+		most[pass] = 0;
+		for (i = 0; i < m->topology->nhosts; i++)
+			if (streams[i] > most[pass])
+				most[pass] = streams[i];
+		sched_free(&s);
+	}
+	ck_assert_uint_eq(most[1], 2);
+	ck_assert_uint_gt(most[0], 2);
+	master_free(m);
+}
+END_TEST
+
+/*
  * GLPK ends the process on a problem it cannot load; lp_solve() never
  * lets it: entries of one (row, column) are summed into one, and a
  * problem out of range is a failed solve.
@@ -596,6 +670,7 @@ suite_sched(void)
 	tcase_add_test(tc, forest_evens_egress);
 	tcase_add_test(tc, head_fed_within_room);
 	tcase_add_test(tc, shallow_export_reserved);
+	tcase_add_test(tc, counted_exports_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
