@@ -468,16 +468,18 @@ site_fanout(const struct sched *s, const struct member *e, size_t n,
 }
 
 /* The parent of position k > 0 of a heap d wide, the first at 0.  Where
- * reserve says, the first feeds d - 1 (its last stream goes to another
- * site), and each level's positions go round the level above, so that
- * a level not full spreads its streams over every parent. */
+ * reserve is not 0, the first feeds d - reserve (at least one; the rest
+ * of its streams go to other sites), and each level's positions go round
+ * the level above, so that a level not full spreads its streams over
+ * every parent. */
 static size_t
-heap_up(size_t d, int reserve, size_t k)
+heap_up(size_t d, size_t reserve, size_t k)
 {
-	size_t from = 0, width = 1, next = 1, nwidth = d - 1;
+	size_t from = 0, width = 1, next = 1, nwidth;
 
-	if (!reserve || d < 2)
+	if (reserve == 0 || d < 2)
 		return (k - 1) / d;
+	nwidth = reserve < d ? d - reserve : 1;
 	while (k >= next + nwidth) {
 		from = next;
 		width = nwidth;
@@ -490,7 +492,7 @@ heap_up(size_t d, int reserve, size_t k)
 /* The nearest host before e[j] in the heap of fan-out d that may serve. */
 static long
 heap_parent(const struct member *e, size_t first, size_t j, size_t d,
-    int reserve)
+    size_t reserve)
 {
 	while (j > first) {
 		j = first + heap_up(d, reserve, j - first);
@@ -516,7 +518,7 @@ struct site_hosts {
 					 * when none does */
 	size_t		 root;		/* the heap's first: lead, or lead + 1
 					 * when the first feeds only one */
-	int		 reserve;	/* the heap's first feeds one stream
+	size_t		 reserve;	/* the heap's first feeds so many streams
 					 * fewer of it: it exports the file */
 	unsigned	*tops;		/* per host: files of which it alone
 					 * holds the most in its site */
@@ -528,7 +530,7 @@ struct site_hosts {
 /* The depth of position k of a heap d wide, the first at 0 (reserve:
  * heap_up()). */
 static size_t
-heap_depth(size_t d, int reserve, size_t k)
+heap_depth(size_t d, size_t reserve, size_t k)
 {
 	size_t depth = 0;
 
@@ -574,7 +576,7 @@ balanced_parent(const struct sched *s, const struct site_hosts *sh,
 		const struct member *b;
 
 		if (!x->serves || sh->fkids[x->host * nf + f] >= (i < sh->root ?
-		    1 : i == sh->root && sh->reserve ? d - 1 : d) ||
+		    1 : i == sh->root && sh->reserve ? d - sh->reserve : d) ||
 		    sh->depth[i] + 1 > dmax ||
 		    (x->late > 0 && !(sh->e[j].late > 0)))
 			continue;
@@ -730,8 +732,12 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	 * heap fills.  Where the first host feeds only the heap's first, the
 	 * export is its second stream of the file, and the heap's first
 	 * feeds one fewer all the same: measured, that does more (the first
-	 * host heads other files' trees too). */
+	 * host heads other files' trees too).  In the shape SHAPE_COUNTED
+	 * it feeds a stream fewer for each site it exports to, up to d - 1:
+	 * a hub's first host of a file feeds the sites below first. */
 	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW);
+	if (sh->reserve && (s->shape & SHAPE_COUNTED))
+		sh->reserve = sh->nexports < d ? sh->nexports : d - 1;
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
 		    (long)sh->e[0].host;

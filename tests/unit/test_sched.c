@@ -462,6 +462,44 @@ START_TEST(head_fed_within_room)
 }
 END_TEST
 
+/* topo (freed) with a site more: letter 'A' + site, n hosts of 100 MB/s
+ * named by its lower case and their number, at 192.0.2.addr on. */
+static char *
+add_site(char *topo, size_t site, size_t n, size_t addr)
+{
+	char *x = xasprintf("%s  - {name: %c, hosts: [", topo, 'A' + (int)site);
+	size_t i;
+
+	free(topo);
+	for (i = 0; i < n; i++) {
+		topo = x;
+		x = xasprintf("%s%s{name: %c%zu, address: 192.0.2.%zu, root: /s, "
+		    "nic: 100MB/s}", topo, i ? ", " : "", 'a' + (int)site, i,
+		    addr + i);
+		free(topo);
+	}
+	topo = x;
+	x = xasprintf("%s]}\n", topo);
+	free(topo);
+	return x;
+}
+
+/* The master of topo (freed) with links, and three files of 1 GiB from
+ * host a0. */
+static struct master *
+three_files(char *topo, const char *links)
+{
+	char *x = xasprintf("%slinks: [%s]\n", topo, links);
+	struct master *m;
+
+	free(topo);
+	m = hand_master(x, "files: [{name: f0, version: 1, generator: a0, "
+	    "size: 1GiB}, {name: f1, version: 1, generator: a0, size: 1GiB}, "
+	    "{name: f2, version: 1, generator: a0, size: 1GiB}]\n");
+	free(x);
+	return m;
+}
+
 /*
  * A chain of three sites, A (the generator alone), B and C of five hosts
  * each, three files of 1 GiB in one round that may be the last.  In the
@@ -475,35 +513,16 @@ START_TEST(shallow_export_reserved)
 {
 	char *topo = xstrdup("round: 60s\nblock_size: 4MiB\nsites:\n"
 	    "  - {name: A, hosts: [{name: a0, address: 192.0.2.1, root: /s, "
-	    "nic: 100MB/s}]}\n"), *x;
+	    "nic: 100MB/s}]}\n");
 	struct master *m;
 	struct sched s;
 	size_t nf, f, i, k, site;
 	unsigned total[16] = { 0 };
 
-	for (site = 1; site < 3; site++) {
-		x = xasprintf("%s  - {name: %c, hosts: [", topo,
-		    'A' + (int)site);
-		free(topo);
-		topo = x;
-		for (i = 0; i < 5; i++) {
-			x = xasprintf("%s%s{name: %c%zu, address: 192.0.2.%zu, "
-			    "root: /s, nic: 100MB/s}", topo, i ? ", " : "",
-			    'a' + (int)site, i, 10 * site + i);
-			free(topo);
-			topo = x;
-		}
-		x = xasprintf("%s]}\n", topo);
-		free(topo);
-		topo = x;
-	}
-	x = xasprintf("%slinks: [{between: [A, B], capacity: 1000MB/s}, "
-	    "{between: [B, C], capacity: 1000MB/s}]\n", topo);
-	free(topo);
-	m = hand_master(x, "files: [{name: f0, version: 1, generator: a0, "
-	    "size: 1GiB}, {name: f1, version: 1, generator: a0, size: 1GiB}, "
-	    "{name: f2, version: 1, generator: a0, size: 1GiB}]\n");
-	free(x);
+	for (site = 1; site < 3; site++)
+		topo = add_site(topo, site, 5, 10 * site);
+	m = three_files(topo, "{between: [A, B], capacity: 1000MB/s}, "
+	    "{between: [B, C], capacity: 1000MB/s}");
 	sched_init(&s, m, METHOD_LP);
 	s.shape = SHAPE_SHALLOW;
 	sched_demands(&s);
@@ -604,10 +623,64 @@ START_TEST(counted_exports_first)
 		for (i = 0; i < m->topology->nhosts; i++)
 			if (streams[i] > most[pass])
 				most[pass] = streams[i];
+		if (getenv("CT_DEBUG")) for (f = 0; f < nf; f++) for (i = 0; i < m->topology->nhosts; i++) if (s.forest_parent[i * nf + f] >= 0) fprintf(stderr, "pass %zu f%zu %s <- %s\n", pass, f, m->topology->hosts[i].name, m->topology->hosts[s.forest_parent[i * nf + f]].name);
 		sched_free(&s);
 	}
 	ck_assert_uint_eq(most[1], 2);
 	ck_assert_uint_gt(most[0], 2);
+	master_free(m);
+}
+END_TEST
+
+/*
+ * A hub A (the generator a0 and seven hosts of 100 MB/s) linked to B and
+ * to C (three hosts each), three files: the sites' trees hang B and C on
+ * A, and A's first host of each file sends it to both.  In the shallow
+ * shape that host feeds a stream fewer of f0 within A for one of them
+ * (two within A, four in all, where the others feed three); with the
+ * exports counted (SHAPE_COUNTED), one fewer for each (one, three).
+ */
+START_TEST(counted_reserve_per_export)
+{
+	char *topo = xstrdup("round: 60s\nblock_size: 4MiB\nsites:\n");
+	struct master *m;
+	struct sched s;
+	size_t nf, i, site, pass, inside[2], total[2];
+	static const size_t nhosts[] = { 8, 3, 3 };
+
+	for (site = 0; site < 3; site++)
+		topo = add_site(topo, site, nhosts[site], 10 * site + 1);
+	m = three_files(topo, "{between: [A, B], capacity: 1000MB/s}, "
+	    "{between: [A, C], capacity: 1000MB/s}");
+	nf = m->fileset->nfiles;
+	for (pass = 0; pass < 2; pass++) {
+		long ex = -1, eb = -1;
+
+		sched_init(&s, m, METHOD_LP);
+		s.shape = SHAPE_SHALLOW | (pass ? SHAPE_COUNTED : 0);
+		sched_demands(&s);
+		sched_forest(&s);
+		/* The host of A that sends f0 to B and to C. */
+		for (i = 8; i < m->topology->nhosts; i++) {
+			long p = s.forest_parent[i * nf];
+
+			if (p >= 0 && m->topology->hosts[p].site == 0)
+				*(m->topology->hosts[i].site == 1 ? &eb : &ex) = p;
+		}
+		ck_assert_int_ge(ex, 0);
+		ck_assert_int_eq(ex, eb);
+		inside[pass] = total[pass] = 0;
+		for (i = 0; i < m->topology->nhosts * nf; i++)
+			if (s.forest_parent[i] == ex) {
+				total[pass]++;
+				inside[pass] += i % nf == 0 && i / nf < 8;
+			}
+		sched_free(&s);
+	}
+	ck_assert_uint_eq(inside[0], 2);
+	ck_assert_uint_eq(total[0], 4);
+	ck_assert_uint_eq(inside[1], 1);
+	ck_assert_uint_eq(total[1], 3);
 	master_free(m);
 }
 END_TEST
@@ -671,6 +744,7 @@ suite_sched(void)
 	tcase_add_test(tc, head_fed_within_room);
 	tcase_add_test(tc, shallow_export_reserved);
 	tcase_add_test(tc, counted_exports_first);
+	tcase_add_test(tc, counted_reserve_per_export);
 	suite_add_tcase(s, tc);
 	return s;
 }
