@@ -518,13 +518,15 @@ struct site_hosts {
 					 * when none does */
 	size_t		 root;		/* the heap's first: lead, or lead + 1
 					 * when the first feeds only one */
-	size_t		 reserve;	/* the heap's first feeds so many streams
-					 * fewer of it: it exports the file */
+	size_t		 reserve;	/* the heap's first feeds so many
+					 * streams fewer of it: it exports the
+					 * file */
 	unsigned	*tops;		/* per host: files of which it alone
 					 * holds the most in its site */
-	size_t		 nexports;	/* the sites it feeds the file */
+	size_t		 nexports;	/* sites below it in the file's tree */
 	unsigned	*ahead;		/* per host: exports counted in kids
-					 * before they are made (SHAPE_COUNTED) */
+					 * before they are made
+					 * (SHAPE_COUNTED) */
 };
 
 /* The depth of position k of a heap d wide, the first at 0 (reserve:
@@ -669,6 +671,20 @@ flat_site(struct sched *s, struct site_hosts *sh, size_t f)
 }
 
 /*
+ * Whether the site's first host that needs its file counts the streams
+ * it will send the sites below ahead (SHAPE_COUNTED): it exports them
+ * only with the shallow exports (exporter() may take a host a level
+ * down otherwise), and only where it may serve and starts on time.
+ */
+static int
+counts_ahead(const struct sched *s, const struct site_hosts *sh)
+{
+	return (s->shape & SHAPE_COUNTED) && (s->shape & SHAPE_SHALLOW) &&
+	    sh->nexports > 0 && sh->lead < sh->n && sh->e[sh->lead].serves &&
+	    !(sh->e[sh->lead].late > 0);
+}
+
+/*
  * Orders site's hosts for file f (those that need it or hold some) as
  * cmp_member() says, ties rotated by the file's turn; and links each
  * that needs the file to its parent within the site: the first holders
@@ -732,11 +748,15 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	 * heap fills.  Where the first host feeds only the heap's first, the
 	 * export is its second stream of the file, and the heap's first
 	 * feeds one fewer all the same: measured, that does more (the first
-	 * host heads other files' trees too).  In the shape SHAPE_COUNTED
-	 * it feeds a stream fewer for each site it exports to, up to d - 1:
-	 * a hub's first host of a file feeds the sites below first. */
+	 * host heads other files' trees too).  In the shape SHAPE_COUNTED,
+	 * where the first host that needs the file starts on time (else
+	 * exporter() takes another), the heap's first feeds a stream fewer
+	 * for each site below this one in the file's tree, up to d - 1: a
+	 * hub's first host of a file feeds the sites below first.  (A site
+	 * below whose first host is fed from elsewhere, forest_heads(), is
+	 * counted all the same: the sites' tree is all that is known yet.) */
 	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW);
-	if (sh->reserve && (s->shape & SHAPE_COUNTED))
+	if (sh->reserve && counts_ahead(s, sh))
 		sh->reserve = sh->nexports < d ? sh->nexports : d - 1;
 	if (sh->lead > 0) {
 		s->forest_parent[sh->e[sh->lead].host * nf + f] =
@@ -787,8 +807,7 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	 * hosts that feed fewer and is given fewer of their hosts to feed
 	 * (balanced_parent()), so that its egress is the exports' first.
 	 * Counted only until the exports are made (sched_forest()). */
-	if ((s->shape & SHAPE_COUNTED) && sh->nexports > 0 &&
-	    sh->e[sh->lead].serves) {
+	if (counts_ahead(s, sh)) {
 		sh->kids[sh->e[sh->lead].host] += (unsigned)sh->nexports;
 		sh->ahead[sh->e[sh->lead].host] += (unsigned)sh->nexports;
 	}

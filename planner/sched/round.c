@@ -145,6 +145,8 @@ static const unsigned full_shapes[] = {
 #define SHAPES_MAX (sizeof(last_shapes) / sizeof(*last_shapes))
 _Static_assert(sizeof(full_shapes) / sizeof(*full_shapes) <= SHAPES_MAX,
     "SHAPES_MAX holds every list of shapes");
+_Static_assert(sizeof(first_shapes) / sizeof(*first_shapes) <= SHAPES_MAX,
+    "SHAPES_MAX holds every list of shapes");
 
 /* Other shapes are planned only in rounds of at most this many demands:
  * each one that changes the forest costs a pass of demands, allocation

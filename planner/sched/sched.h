@@ -115,10 +115,8 @@ struct round_stats {
 	int		 probe;		/* 1: they expire early as a probe
 					 * (early_expiry() in sched/emit.c) */
 	size_t		 shapes;	/* forests planned (round.c) */
-	const char	*shape;		/* ... the kept one's: "own",
-					 * "shallow", "wide", "shallow+wide",
-					 * "shallow+low", "intake",
-					 * "intake+shallow" or "near" */
+	const char	*shape;		/* ... the kept one's name
+					 * (shape_name() in sched/round.c) */
 };
 
 /* How to plan. */

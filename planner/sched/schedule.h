@@ -75,9 +75,10 @@
  * of a file it holds the most of, in what it can export (site_spare());
  * SHAPE_BYTES, a site's trees are evened by what each stream moves in the
  * round, not by how many streams each host feeds (site_even());
- * SHAPE_COUNTED, a site's first host of a file counts the streams it
- * sends the sites below as it is given hosts of the other files to feed
- * (site_hosts()).
+ * SHAPE_COUNTED, with SHAPE_SHALLOW, a site's first host of a file
+ * counts the streams it sends the sites below as it is given hosts of
+ * the other files to feed, and feeds a stream fewer of the file within
+ * the site for each (site_hosts()).
  */
 #define SHAPE_SHALLOW	1
 #define SHAPE_WIDE	2

@@ -467,15 +467,16 @@ END_TEST
 static char *
 add_site(char *topo, size_t site, size_t n, size_t addr)
 {
-	char *x = xasprintf("%s  - {name: %c, hosts: [", topo, 'A' + (int)site);
+	char *x = xasprintf("%s  - {name: %c, hosts: [", topo,
+	    'A' + (int)site);
 	size_t i;
 
 	free(topo);
 	for (i = 0; i < n; i++) {
 		topo = x;
-		x = xasprintf("%s%s{name: %c%zu, address: 192.0.2.%zu, root: /s, "
-		    "nic: 100MB/s}", topo, i ? ", " : "", 'a' + (int)site, i,
-		    addr + i);
+		x = xasprintf("%s%s{name: %c%zu, address: 192.0.2.%zu, "
+		    "root: /s, nic: 100MB/s}", topo, i ? ", " : "",
+		    'a' + (int)site, i, addr + i);
 		free(topo);
 	}
 	topo = x;
@@ -576,14 +577,15 @@ START_TEST(counted_exports_first)
 
 	for (r = 0; r < 4; r++)
 		for (k = 0; k < 3; k++) {
-			x = xasprintf("%s  - {name: r%zus%zu, hosts: [", topo, r,
-			    k);
+			x = xasprintf("%s  - {name: r%zus%zu, hosts: [", topo,
+			    r, k);
 			free(topo);
 			topo = x;
 			for (h = 0; h < 6; h++) {
-				x = xasprintf("%s%s{name: r%zus%zuh%zu, address: "
-				    "192.0.2.%zu, root: /s, nic: 1000Mbit}", topo,
-				    h ? ", " : "", r, k, h, 18 * r + 6 * k + h + 1);
+				x = xasprintf("%s%s{name: r%zus%zuh%zu, "
+				    "address: 192.0.2.%zu, root: /s, "
+				    "nic: 1000Mbit}", topo, h ? ", " : "", r, k,
+				    h, 18 * r + 6 * k + h + 1);
 				free(topo);
 				topo = x;
 			}
@@ -607,6 +609,7 @@ START_TEST(counted_exports_first)
 	    "r0s0h0, size: 512MiB}]\n");
 	free(topo);
 	nf = m->fileset->nfiles;
+	ck_assert_uint_eq(m->topology->nhosts, 72);
 	for (pass = 0; pass < 2; pass++) {
 		unsigned streams[72] = { 0 };
 
@@ -623,7 +626,6 @@ START_TEST(counted_exports_first)
 		for (i = 0; i < m->topology->nhosts; i++)
 			if (streams[i] > most[pass])
 				most[pass] = streams[i];
-		if (getenv("CT_DEBUG")) for (f = 0; f < nf; f++) for (i = 0; i < m->topology->nhosts; i++) if (s.forest_parent[i * nf + f] >= 0) fprintf(stderr, "pass %zu f%zu %s <- %s\n", pass, f, m->topology->hosts[i].name, m->topology->hosts[s.forest_parent[i * nf + f]].name);
 		sched_free(&s);
 	}
 	ck_assert_uint_eq(most[1], 2);
@@ -665,7 +667,8 @@ START_TEST(counted_reserve_per_export)
 			long p = s.forest_parent[i * nf];
 
 			if (p >= 0 && m->topology->hosts[p].site == 0)
-				*(m->topology->hosts[i].site == 1 ? &eb : &ex) = p;
+				*(m->topology->hosts[i].site == 1 ? &eb :
+				    &ex) = p;
 		}
 		ck_assert_int_ge(ex, 0);
 		ck_assert_int_eq(ex, eb);
