@@ -94,19 +94,11 @@ static time_t
 kept_set(const struct master *m, uint64_t epoch, struct master **old)
 {
 	time_t issued = health_issued(m, epoch);
-	char *sub;
-	int fd;
 
 	*old = NULL;
 	if (issued == 0)
 		return 0;
-	sub = xasprintf("epochs/%llu/states", (unsigned long long)epoch);
-	fd = master_open_dir(m->dir, sub);
-	free(sub);
-	if (fd == -1)
-		return 0;
-	close(fd);
-	if (master_load_set(m->dir, epoch, old) != 0 ||
+	if (master_load_set(m->dir, epoch, old) != 0 || !(*old)->set_states ||
 	    (*old)->topology->nhosts != m->topology->nhosts ||
 	    (*old)->fileset->nfiles != m->fileset->nfiles) {
 		master_free(*old);

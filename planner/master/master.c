@@ -602,6 +602,7 @@ master_load_set(const char *dir, uint64_t epoch, struct master **out)
 	sl.newwhere = where = xasprintf("%s/%s", dir, sub);
 	sl.keptfd = -1;
 	load_states(m, &sl);
+	m->set_states = sl.newfd != -1;
 	if (sl.newfd != -1)
 		close(sl.newfd);
 	free(where);

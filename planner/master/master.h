@@ -43,6 +43,8 @@ struct master {
 					 * the last run (not the one kept) */
 	uint64_t	  set_epoch;	/* the set the last verified states
 					 * and manifests came from; 0 none */
+	int		  set_states;	/* master_load_set(): the set kept
+					 * its states/ */
 	const struct sshkey *master_pub;	/* checks the planner's own
 					 * plans read back; NULL unsigned */
 	size_t		  nerrors;	/* broken states and manifests seen */

@@ -512,7 +512,6 @@ struct site_hosts {
 	size_t		*depth;		/* per member: below the lead */
 	double		*busy;		/* per host: seconds of its egress
 					 * fed to flat sites so far */
-	int		 exports;	/* the site feeds another the file */
 	double		 inflow;	/* B/s a stream of the file brings its
 					 * first host from another site; 0
 					 * when none does */
@@ -523,7 +522,8 @@ struct site_hosts {
 					 * file */
 	unsigned	*tops;		/* per host: files of which it alone
 					 * holds the most in its site */
-	size_t		 nexports;	/* sites below it in the file's tree */
+	size_t		 nexports;	/* sites below it in the file's tree
+					 * (0: it feeds no other the file) */
 	unsigned	*ahead;		/* per host: exports counted in kids
 					 * before they are made
 					 * (SHAPE_COUNTED) */
@@ -616,7 +616,7 @@ flat_site(struct sched *s, struct site_hosts *sh, size_t f)
 	double limit = FOREST_FLAT * s->T, *busy;
 	long *pick;
 
-	if (sh->lead == 0 || sh->exports || !s->m->manifests[f]->final)
+	if (sh->lead == 0 || sh->nexports > 0 || !s->m->manifests[f]->final)
 		return 0;
 	pick = xcalloc(sh->n, sizeof(*pick));
 	busy = xcalloc(sh->lead, sizeof(*busy));
@@ -755,7 +755,8 @@ site_hosts(struct sched *s, size_t site, size_t f, size_t turn,
 	 * hub's first host of a file feeds the sites below first.  (A site
 	 * below whose first host is fed from elsewhere, forest_heads(), is
 	 * counted all the same: the sites' tree is all that is known yet.) */
-	sh->reserve = sh->exports && d > 1 && (s->shape & SHAPE_SHALLOW);
+	sh->reserve = sh->nexports > 0 && d > 1 &&
+	    (s->shape & SHAPE_SHALLOW);
 	if (sh->reserve && counts_ahead(s, sh))
 		sh->reserve = sh->nexports < d ? sh->nexports : d - 1;
 	if (sh->lead > 0) {
@@ -1749,7 +1750,6 @@ sched_forest(struct sched *s)
 			s->forest_site_key[f * ns + v] = k;
 			for (i = 0, sh[v].nexports = 0; i < ns; i++)
 				sh[v].nexports += st[f].parent[i] == (long)v;
-			sh[v].exports = sh[v].nexports > 0;
 			site_hosts(s, v, f, turn[v], turns[v], &sh[v]);
 			turn[v] += need[f * ns + v];
 			/* Its first host that needs the file is fed from
@@ -1764,7 +1764,6 @@ sched_forest(struct sched *s)
 		for (i = 0; i < ns; i++)
 			if (need[f * ns + i] &&
 			    s->forest_site_key[f * ns + i] >= ns) {
-				sh[i].exports = 0;
 				sh[i].nexports = 0;
 				sh[i].inflow = 0;
 				site_hosts(s, i, f, turn[i], turns[i], &sh[i]);
