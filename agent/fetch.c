@@ -211,6 +211,23 @@ hasher(void *arg)
  */
 #define RELAY_CATCH_UP 0.1
 
+/*
+ * How long after its last ask a relay's reader asks its source's durable
+ * length again, for an op whose block takes block seconds at its rate,
+ * whose source holds something (holds) or not, waited seconds into the
+ * wait: a quarter of a block, from 0.02 s to RELAY_POLL_MOST; a source
+ * that holds nothing yet less and less often, to RELAY_POLL_MOST.
+ */
+double
+relay_ask_after(double block, int holds, double waited)
+{
+	double interval = fmin(RELAY_POLL_MOST, fmax(0.02, block / 4));
+
+	if (holds)
+		return interval;
+	return fmin(RELAY_POLL_MOST, interval * (1 + fmax(0, waited) / 2));
+}
+
 /* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
 #define READ_AHEAD 5
 
@@ -517,14 +534,10 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 {
 	struct job *j = st->j;
 	const struct op *o = j->op;
-	double interval = (double)o->block_size / o->rate / 4;
+	double block = (double)o->block_size / o->rate;
 	double started;
 	int rc;
 
-	if (interval < 0.02)
-		interval = 0.02;
-	if (interval > 0.25)
-		interval = 0.25;
 	started = clock_mono();
 	while (c->source_has < until) {
 		double now = clock_mono(), next;
@@ -554,13 +567,9 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			    c->src->host, now - c->progress_at, c->source_has);
 			return -1;
 		}
-		/* The length is asked an interval after it was last read
-		 * (at once when that was long ago); one that holds nothing
-		 * yet is asked less and less often (to a second): a fleet
-		 * waiting on late relays must not keep their sshds busy
-		 * answering. */
-		next = c->read_at + (c->source_has > 0 ? interval :
-		    fmin(1.0, interval * (1 + (now - started) / 2)));
+		/* At once when it was last read long ago. */
+		next = c->read_at + relay_ask_after(block, c->source_has > 0,
+		    now - started);
 		if (next > now)
 			sleep_until(wake_at(j, c, fmin(next,
 			    j->pace.deadline)));

@@ -147,7 +147,20 @@ struct runner {
 };
 
 /* fetch.c: one stream of a job, and a job's failure */
+/*
+ * The longest a relay's reader waits between asks of its source's durable
+ * length; a hop's first byte waits half of it on average.  A source that
+ * holds nothing yet is asked less and less often, up to this: at a
+ * second, as it was, a host deep in a tree waited that long for a source
+ * that was only deep too, and a chain of 8 at 10 Mbit (1 MiB blocks) took
+ * 0.38 s a hop beyond its block, 16.0 s in all; at this, 0.10 s and
+ * 14.2 s (bench/relay-hops.sh).  Four asks a second per waiting stream,
+ * each a small file's read, are no load for an sshd.
+ */
+#define RELAY_POLL_MOST 0.25
+
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
+double	 relay_ask_after(double block, int holds, double waited);
 const struct plan_source *job_source(const struct job *);
 
 /* Whose a failure is. */

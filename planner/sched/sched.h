@@ -24,9 +24,11 @@
 #define SCHED_PAYLOAD_SHARE 0.94
 
 /* What one relay hop adds beyond its block's transfer, in seconds: the
- * relay's group commit and its reader's poll.  Measured: a chain of 16
- * hosts on one sshd, 1 MiB blocks at 4.7 MB/s, took 0.37 s a hop where
- * the timing rule counts 0.22 s. */
+ * relay's group commit and its reader's poll.  Measured by
+ * bench/relay-hops.sh (each host's finish against the timing rule's,
+ * fitted over its depth), on one sshd and 1 MiB blocks: a tree of 16
+ * hosts at 2.35-4.7 MB/s, 0.06-0.12 s a hop; a chain of 8 at 1.18 MB/s,
+ * 0.10-0.16 s. */
 #define SCHED_HOP_DELAY 0.15
 
 struct budget {

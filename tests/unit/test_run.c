@@ -345,6 +345,35 @@ START_TEST(ring_bounded_and_stopped)
 }
 END_TEST
 
+/*
+ * A relay's reader asks its source's length a quarter of a block after
+ * the last ask (from 0.02 s to RELAY_POLL_MOST), and no less often than
+ * RELAY_POLL_MOST (four times a second) while the source holds nothing
+ * yet, however long the wait: at a second, hosts deep in a slow tree
+ * waited up to a second a hop for their first byte.
+ */
+START_TEST(relay_asks_often_enough)
+{
+	double w;
+
+	/* 1 MiB at 1.18 MB/s: 0.89 s a block. */
+	ck_assert_double_eq_tol(relay_ask_after(0.89, 1, 0), 0.2225, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(0.89, 0, 0), 0.2225, 1e-9);
+	ck_assert_double_le(relay_ask_after(0.89, 0, 10), 0.25);
+	/* A fast op asks often, a slow one no less than RELAY_POLL_MOST. */
+	ck_assert_double_eq_tol(relay_ask_after(0.001, 1, 0), 0.02, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(20, 1, 0), RELAY_POLL_MOST,
+	    1e-9);
+	/* Backing off where the source holds nothing, never past it. */
+	ck_assert_double_gt(relay_ask_after(0.08, 0, 4), relay_ask_after(0.08,
+	    0, 0));
+	for (w = 0; w < 3600; w += 0.5) {
+		ck_assert_double_le(relay_ask_after(0.08, 0, w), 0.25);
+		ck_assert_double_ge(relay_ask_after(0.08, 0, w), 0.02);
+	}
+}
+END_TEST
+
 Suite *
 suite_run(void)
 {
@@ -364,6 +393,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_shed_while_running);
 	tcase_add_test(tc, poll_after_due);
 	tcase_add_test(tc, sync_until_due);
+	tcase_add_test(tc, relay_asks_often_enough);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
 	tcase_add_test(tr, ring_in_order);
