@@ -227,6 +227,9 @@ struct run_result {
 	size_t		 ops_failed;
 	struct failure	*failures;
 	size_t		 nfailures;
+	double		 connect;	/* the longest a source's session
+					 * took to open: its ops began that
+					 * much after the run */
 };
 
 int	 plan_check(const struct plan *, const struct agent_config *,

@@ -111,6 +111,7 @@ source_session(struct runner *r, struct source *s, unsigned k,
 		if (ssh_connect(r->config, s->src->address, s->src->port,
 		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {
 			s->tried[k] = 1;
+			s->connect = fmax(s->connect, clock_mono() - now);
 			break;
 		}
 		s->ssh[k] = NULL;

@@ -88,6 +88,8 @@ struct source {
 	int		 broken;	/* a connection failed: why */
 	struct ssh_error why;
 	int		 borrowed;	/* ssh[0] is the caller's */
+	double		 connect;	/* the longest a session took to
+					 * open, refusals waited out too */
 	pthread_mutex_t	 lock;
 };
 

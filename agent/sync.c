@@ -89,14 +89,17 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 		return EX_IOERR;
 	store_reserve(s);
 	/* When this agent begins its plans, for the planner to place it
-	 * in the relay trees (its state's start): recorded after the run,
-	 * as the epoch and the failures are, in the room the run held for
-	 * them (store_reserve()); its failure is not the run's, for it is
-	 * advice, not data. */
+	 * in the relay trees and size the round (its state's start): when
+	 * it began this one, and the longest a source's session took to
+	 * open, before which its ops moved nothing.  Recorded after the
+	 * run, as the epoch and the failures are, in the room the run held
+	 * for them (store_reserve()); its failure is not the run's, for it
+	 * is advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	rc = plan_execute(c, s, p, verbose, shared, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
-	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9)));
+	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9 +
+	    res.connect)));
 	(void)store_write_record(s, "start", buf, (size_t)n);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);

@@ -770,6 +770,7 @@ out:
 		pace_destroy(&r.jobs[i].pace);
 	}
 	for (i = 0; i < nsources; i++) {
+		res->connect = fmax(res->connect, sources[i].connect);
 		for (k = sources[i].borrowed ? 1 : 0; k < STREAMS_MAX; k++)
 			ssh_close(sources[i].ssh[k]);
 		pthread_mutex_destroy(&sources[i].lock);

@@ -149,6 +149,12 @@ rc=$?
 wait
 if [ $rc -eq 0 ] && cmp -s "$W/f.bin" "$W/roots/k2/data/f.bin"; then ok
 else fail "a source refusing for a moment: exit $rc: $(cat "$W/k2.err")"; fi
+# Its start counts the wait for the session (the sshd came back a second
+# later): its ops moved nothing before, and the planner sizes the round
+# after the latest start.
+k2start=$(cat "$W/roots/k2/.sluice/start" 2>/dev/null)
+awk "BEGIN {exit !(\"$k2start\" + 0 >= 0.9)}" && ok ||
+    fail "a start that waited a second for its source's session: '$k2start'"
 
 # Two sources in parallel into one file: p holds the first 8 MiB.
 "$mkplan" "$M" p --op "$(src g),0,$((8 * MIB)),200000000" > "$W/p.plan"

@@ -62,13 +62,13 @@ if diff -r "$work/det1/epochs" "$work/det2/epochs" >/dev/null; then ok; else fai
 # blocks).  Its state says its agent begins a plan 0.5 s after issue, so
 # its op lasts 9.5 s at its rate, in whole blocks: 26 (9.28 s; at nine
 # tenths of the round, 25 blocks, 8.92 s).  A start of 0 (an agent with
-# no splay, before its first plan) counts as half a second, not as none
-# (27 blocks, 9.64 s, would be cut by an agent that takes 0.5 s to
-# begin).  With no start said, or one so late that the round would leave
-# less than nine tenths, nine tenths.
+# no splay, before its first plan) counts as 0.15 s, not as none: 27
+# blocks, 9.64 s (28, 10.0 s, would be cut by an agent that takes any
+# time to begin).  With no start said, or one so late that the round
+# would leave less than nine tenths, nine tenths.
 "$top/tests/tools/gen-case" "$work/fill" --regions 1 --sites 1 --hosts 2 \
     --files 1 --size 1073741824 --nic 100 --round 10 >/dev/null
-for st in 0.5:9.2:99 0:9.2:9.5 none:0:9 2:0:9; do
+for st in 0.5:9.2:9.5 0:9.5:9.85 none:0:9 2:0:9; do
 	rm -rf "$work/fill-run"
 	cp -r "$work/fill" "$work/fill-run"
 	[ "${st%%:*}" = none ] ||
