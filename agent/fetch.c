@@ -102,16 +102,21 @@ source_session(struct runner *r, struct source *s, unsigned k,
     double until, struct ssh_error *e)
 {
 	struct ssh *ssh;
-	double backoff = 0.25, now = clock_mono();
+	double backoff = 0.25, now = clock_mono(), began;
 	unsigned seed = (unsigned)((uint64_t)(now * 1e6) & 0xffffffffu) ^ k;
 
 	until = fmin(until, now + r->config->timeout);
 	pthread_mutex_lock(&s->lock);
+	began = clock_mono();
 	while (!s->tried[k] && !s->broken) {
 		if (ssh_connect(r->config, s->src->address, s->src->port,
 		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {
 			s->tried[k] = 1;
-			s->connect = fmax(s->connect, clock_mono() - now);
+			/* The source's first session: how long it took to
+			 * reach, refusals waited out, not other sessions'
+			 * turns at the lock. */
+			if (!(s->connect > 0))
+				s->connect = fmax(1e-6, clock_mono() - began);
 			break;
 		}
 		s->ssh[k] = NULL;
@@ -449,7 +454,10 @@ read_source_length(struct stream *st, struct cursor *c)
 		return -1;
 	}
 	free(buf);
-	c->read_at = when;
+	/* The next ask counts from the end of this one: where a read of
+	 * the length takes a WAN's round trips, asks do not follow each
+	 * other back to back on a session other streams share. */
+	c->read_at = clock_mono();
 	if (n > c->source_has) {
 		c->source_has = n;
 		c->progress_at = clock_mono();

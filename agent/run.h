@@ -88,8 +88,9 @@ struct source {
 	int		 broken;	/* a connection failed: why */
 	struct ssh_error why;
 	int		 borrowed;	/* ssh[0] is the caller's */
-	double		 connect;	/* the longest a session took to
-					 * open, refusals waited out too */
+	double		 connect;	/* how long its first session took
+					 * to open, refusals waited out;
+					 * 0: none opened */
 	pthread_mutex_t	 lock;
 };
 
@@ -156,8 +157,9 @@ struct runner {
  * second, as it was, a host deep in a tree waited that long for a source
  * that was only deep too, and a chain of 8 at 10 Mbit (1 MiB blocks) took
  * 0.38 s a hop beyond its block, 16.0 s in all; at this, 0.10 s and
- * 14.2 s (bench/relay-hops.sh).  Four asks a second per waiting stream,
- * each a small file's read, are no load for an sshd.
+ * 14.2 s (bench/relay-hops.sh).  At most four asks a second per waiting
+ * stream, each a small file's read, and each counted from the end of the
+ * last, which takes a WAN's round trips.
  */
 #define RELAY_POLL_MOST 0.25
 

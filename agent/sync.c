@@ -73,6 +73,16 @@ retire(struct store *s, const struct plan *p, int verbose)
 	return rc;
 }
 
+/*
+ * The most of a source's opening that a start counts: a handshake of a
+ * few round trips on a WAN.  A source whose sshd keeps turning
+ * connections away, or stalls its handshake, is that source's trouble:
+ * counted whole, any peer could have the planner take this host for late
+ * (over a second after the earliest start) and size every host's round
+ * by it.  So a peer shortens the rounds by half a second at most.
+ */
+#define START_CONNECT_MOST 0.5
+
 /* Runs a checked plan, its sources at shared's endpoint through that
  * session (NULL: none), and records its epoch and failures. */
 static int
@@ -90,16 +100,17 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	store_reserve(s);
 	/* When this agent begins its plans, for the planner to place it
 	 * in the relay trees and size the round (its state's start): when
-	 * it began this one, and the longest a source's session took to
-	 * open, before which its ops moved nothing.  Recorded after the
-	 * run, as the epoch and the failures are, in the room the run held
-	 * for them (store_reserve()); its failure is not the run's, for it
-	 * is advice, not data. */
+	 * it began this one, and the longest one of its ops' sources took
+	 * to reach, before which that op moved nothing, up to
+	 * START_CONNECT_MOST.  Recorded after the run, as the epoch and
+	 * the failures are, in the room the run held for them
+	 * (store_reserve()); its failure is not the run's, for it is
+	 * advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	rc = plan_execute(c, s, p, verbose, shared, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
 	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9 +
-	    res.connect)));
+	    fmin(res.connect, START_CONNECT_MOST))));
 	(void)store_write_record(s, "start", buf, (size_t)n);
 	if (rc >= 0) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->epoch);

@@ -459,17 +459,12 @@ job_shape(struct job *j, unsigned cpus)
 		j->streams--;
 }
 
-/* Ops end this much before their plan expires (a fortieth of the plan's
- * life, a second at most), so that the state they leave reaches the
- * master before the next planning run, which cron starts at expiry. */
-#define REPORT_MARGIN(life) fmin(1.0, (life) / 40)
-
 /* When the plan's ops must end, on the monotonic clock. */
 static double
 deadline_of(const struct plan *p)
 {
 	return clock_mono_of((double)p->expires) -
-	    REPORT_MARGIN(difftime(p->expires, p->issued));
+	    PLAN_REPORT_MARGIN(difftime(p->expires, p->issued));
 }
 
 /*
@@ -769,8 +764,11 @@ out:
 		pthread_mutex_destroy(&r.jobs[i].lock);
 		pace_destroy(&r.jobs[i].pace);
 	}
+	/* The ops' own sources, not their fallbacks', which open in the
+	 * middle of the run while the op's bytes move from its source. */
+	for (i = 0; i < r.njobs; i++)
+		res->connect = fmax(res->connect, r.jobs[i].source->connect);
 	for (i = 0; i < nsources; i++) {
-		res->connect = fmax(res->connect, sources[i].connect);
 		for (k = sources[i].borrowed ? 1 : 0; k < STREAMS_MAX; k++)
 			ssh_close(sources[i].ssh[k]);
 		pthread_mutex_destroy(&sources[i].lock);

@@ -54,12 +54,14 @@ import os, sys, yaml
 R, t0, n, nic = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 done = {l.split()[0]: float(l.split()[1]) - t0 for l in open(R + "/done")}
 BS = 1048576
-ops = {h: yaml.safe_load(open("%s/master/plans/%s.yaml" % (R, h)))["ops"]
-       for h in done}
+ops = {h: yaml.safe_load(open("%s/master/plans/%s.yaml" % (R, h))).get("ops")
+       or [] for h in done}
+done = {h: t for h, t in done.items() if ops[h]}
 memo = {}
 def blocks(h):
-    """Per block, when the timing rule has host h hold it (None: all, the generator)."""
-    if h == "g":
+    """Per block, when the timing rule has host h hold it (None: all it
+    holds from the start, the generator's or what its state says)."""
+    if h not in ops or not ops[h]:
         return None
     if h not in memo:
         t, at = 0.0, {}
@@ -67,13 +69,14 @@ def blocks(h):
             up = blocks(o["source"]["host"])
             k0 = o["offset"] // BS
             for k in range(k0, k0 + (o["length"] + BS - 1) // BS):
-                t = max(t, up[k] if up is not None else 0.0) + BS / o["rate"]
+                ready = up.get(k, 0.0) if up is not None else 0.0
+                t = max(t, ready) + BS / o["rate"]
                 at[k] = t
         memo[h] = at
     return memo[h]
 def depth(h):
     d = 0
-    while h != "g" and d < 10000:
+    while ops.get(h) and d < 10000:
         h, d = ops[h][0]["source"]["host"], d + 1
     return d
 whole = [h for h in done if os.path.exists("%s/roots/%s/f.bin" % (R, h))]

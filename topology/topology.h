@@ -466,6 +466,16 @@ struct fileref {
 	unsigned	 mode;		/* as published; MODE_UNKNOWN */
 };
 
+/*
+ * Ops end this much before their plan expires (a fortieth of the plan's
+ * life, expires less issued, a second at most), so that the state they
+ * leave reaches the master before the next planning run, which cron
+ * starts at expiry: the agent stops them then, the planner sizes a
+ * round's ops within it, and the simulator keeps what they move by then.
+ * Needs <math.h>.
+ */
+#define PLAN_REPORT_MARGIN(life) fmin(1.0, (life) / 40)
+
 struct plan {
 	char		*host;
 	uint64_t	 epoch;

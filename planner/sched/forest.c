@@ -355,7 +355,8 @@ late_slack(const struct sched *s)
  * cannot all be whole by the round's end (what they lack, over the lower
  * bound at the payload's share with the ladder's margin, outlasts it):
  * what the round leaves after the latest start the states say of such
- * an agent, at least SCHED_START_LEAST, where that is more than
+ * an agent, at least SCHED_START_LEAST, and before the agents stop their
+ * ops (PLAN_REPORT_MARGIN before expiry), where that is more than
  * SCHED_ROUND_USE of it (where no start is said, nine tenths).  That tenth
  * was kept for the agents' start (an agent begins its plan a moment
  * after the plan's issue, its sources' sessions opened: 0.0-0.2 s
@@ -387,9 +388,11 @@ round_fill(struct sched *s)
 	}
 	/* Before its first plan an agent says its place in the splay (0
 	 * with none), not how long it takes to begin one; and a start just
-	 * after issue still has its sources to connect to. */
+	 * after issue still has the master to reach.  Agents stop their
+	 * ops PLAN_REPORT_MARGIN before the plans expire. */
 	begin = fmax(latest, SCHED_START_LEAST);
 	s->may_end = sched_fill_time(s, late) < s->window - begin;
+	begin += PLAN_REPORT_MARGIN(s->window + s->late);
 	if (latest >= 0 && !s->may_end && s->window - begin > s->T)
 		s->T = s->window - begin;
 	free(late);

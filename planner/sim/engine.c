@@ -763,7 +763,8 @@ sample_stretches(struct sim *s, const struct stretches *st, double start,
  * Runs a round's ops the way agents would, by the timing rule: an op
  * whose source is down or corrupt fails at once; the others move their
  * blocks in order at their rates, a relay's no sooner than its source
- * has them, until the plan expires; an op whose relay source is late
+ * has them, until the agent stops them PLAN_REPORT_MARGIN before the plan
+ * expires; an op whose relay source is late
  * takes its fallback (sim_fallbacks()).  Each host keeps the blocks that
  * extend its prefix; an op cut off by the expiry reports a deadline, as
  * an agent does.  A host that became whole did so when the last block
@@ -776,7 +777,7 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 {
 	struct topology *t = s->t;
 	size_t h, i, k, pass;
-	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T;
+	double *last = xcalloc(t->nhosts, sizeof(double)), window = s->T, stop;
 	double at = s->clock;
 	size_t **slot = xcalloc(t->nhosts, sizeof(size_t *));
 	struct sim_op **run = xcalloc(t->nhosts, sizeof(*run));
@@ -829,8 +830,10 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			break;
 		timing_free(&tm);
 	}
+	/* Agents stop their ops a margin before the plans expire. */
+	stop = window - PLAN_REPORT_MARGIN(window);
 	/* A round where nothing moves is one idle stretch. */
-	st.width = last_block(&tm, window);
+	st.width = last_block(&tm, stop);
 	st.n = st.width > 0 ? SIM_ROUND_STRETCHES : 1;
 	st.width = st.width > 0 ? st.width / (double)st.n : s->T;
 	st.got = xcalloc(st.n, sizeof(*st.got));
@@ -846,14 +849,15 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 				continue;
 			x = &tm.ops[slot[h][i]];
 			op_resources(t, &p->ops[i]);
-			/* What crossed the network, kept or not. */
-			for (k = 0; k < x->nblocks && x->done[k] <= window *
+			/* What crossed the network, kept or not, until the
+			 * agent stops its ops. */
+			for (k = 0; k < x->nblocks && x->done[k] <= stop *
 			    (1 + 1e-9); k++)
 				charge_op_block(&st, x, k, &p->ops[i]);
 			hold = sim_hold(s, h, x->file);
 			/* The host's ops tile from its length, in order. */
 			for (k = 0; k < x->nblocks && *hold == x->offset +
-			    k * x->block_size && x->done[k] <= window *
+			    k * x->block_size && x->done[k] <= stop *
 			    (1 + 1e-9); k++) {
 				end = x->offset + (k + 1) * x->block_size;
 				if (end > x->offset + x->length)
