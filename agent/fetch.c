@@ -87,6 +87,11 @@ network_class(enum failure_class c)
 	return c == FAIL_CONNECT || c == FAIL_TIMEOUT || c == FAIL_IO;
 }
 
+/* A source's first session asked for this soon after the run began is
+ * one its ops wait for before they move anything (struct source
+ * connect). */
+#define RUN_OPENING 0.1
+
 /*
  * Session k of a source: the first stream to need it connects.  A
  * refused or timed-out connection (a peer's sshd turning connections away
@@ -112,10 +117,14 @@ source_session(struct runner *r, struct source *s, unsigned k,
 		if (ssh_connect(r->config, s->src->address, s->src->port,
 		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {
 			s->tried[k] = 1;
-			/* The source's first session: how long it took to
-			 * reach, refusals waited out, not other sessions'
-			 * turns at the lock. */
-			if (!(s->connect > 0))
+			/* The source's first session, asked for as the run
+			 * began: how long it took to reach, refusals waited
+			 * out, not other sessions' turns at the lock.  Not
+			 * one a stream waiting for a worker opens later, nor
+			 * a second session where the first is the master's,
+			 * already moving bytes. */
+			if (!(s->connect > 0) && !s->borrowed && began -
+			    r->started < RUN_OPENING)
 				s->connect = fmax(1e-6, clock_mono() - began);
 			break;
 		}

@@ -89,8 +89,9 @@ struct source {
 	struct ssh_error why;
 	int		 borrowed;	/* ssh[0] is the caller's */
 	double		 connect;	/* how long its first session took
-					 * to open, refusals waited out;
-					 * 0: none opened */
+					 * to open, refusals waited out,
+					 * where the run waited for it;
+					 * 0: none such */
 	pthread_mutex_t	 lock;
 };
 
@@ -133,8 +134,11 @@ struct runner {
 	const struct agent_config *config;
 	struct store	*store;
 	const struct plan *plan;
-	double		 deadline;	/* the plan's expiry, monotonic */
+	double		 deadline;	/* when ops stop: the plan's expiry
+					 * less PLAN_REPORT_MARGIN,
+					 * monotonic */
 	double		 issued;	/* the plan's issue, monotonic */
+	double		 started;	/* when this run began, monotonic */
 	double		 began;		/* when ROOT/.sluice/began said it
 					 * runs, monotonic; INFINITY when
 					 * it could not */
@@ -151,15 +155,15 @@ struct runner {
 
 /* fetch.c: one stream of a job, and a job's failure */
 /*
- * The longest a relay's reader waits between asks of its source's durable
- * length; a hop's first byte waits half of it on average.  A source that
- * holds nothing yet is asked less and less often, up to this: at a
- * second, as it was, a host deep in a tree waited that long for a source
- * that was only deep too, and a chain of 8 at 10 Mbit (1 MiB blocks) took
- * 0.38 s a hop beyond its block, 16.0 s in all; at this, 0.10 s and
- * 14.2 s (bench/relay-hops.sh).  At most four asks a second per waiting
- * stream, each a small file's read, and each counted from the end of the
- * last, which takes a WAN's round trips.
+ * The longest a relay's reader waits from one ask of its source's durable
+ * length to the next (counted from the end of the last ask, which on a
+ * WAN takes round trips); a hop's first byte waits half of it on
+ * average.  A source that holds nothing yet is asked less and less
+ * often, up to this: at a second, as it was, a host deep in a tree
+ * waited that long for a source that was only deep too, and a chain of
+ * 8 at 10 Mbit (1 MiB blocks) took 0.38 s a hop beyond its block, 16.0 s
+ * in all; at this, 0.10 s and 14.2 s (bench/relay-hops.sh).  At most
+ * four asks a second per waiting stream, each a small file's read.
  */
 #define RELAY_POLL_MOST 0.25
 

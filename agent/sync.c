@@ -79,7 +79,8 @@ retire(struct store *s, const struct plan *p, int verbose)
  * connections away, or stalls its handshake, is that source's trouble:
  * counted whole, any peer could have the planner take this host for late
  * (over a second after the earliest start) and size every host's round
- * by it.  So a peer shortens the rounds by half a second at most.
+ * by it.  So a peer's sshd adds half a second at most to a host's
+ * start (which may still take one that starts near that line past it).
  */
 #define START_CONNECT_MOST 0.5
 

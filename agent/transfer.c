@@ -684,6 +684,7 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.verbose = verbose;
 	r.deadline = deadline_of(p);
 	r.issued = clock_mono_of((double)p->issued);
+	r.started = clock_mono();
 	pthread_mutex_init(&r.lock, NULL);
 	r.jobs = xcalloc(p->nops ? p->nops : 1, sizeof(*r.jobs));
 	if (open_versions(s, p, vs) != 0) {

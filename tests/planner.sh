@@ -66,8 +66,8 @@ if diff -r "$work/det1/epochs" "$work/det2/epochs" >/dev/null; then ok; else fai
 # s).  A start of 0 (an agent with no splay, before its first plan)
 # counts as 0.15 s, not as none: 26 blocks (27, 9.64 s, outlast the
 # agent's stop at 9.75 s once it takes any time to begin).  At 0.5 s,
-# 9.25 s, nine tenths bind.  With no start said, or one so late that the
-# round would leave less than nine tenths, nine tenths.
+# 9.25 s: 25 blocks, as at nine tenths.  With no start said, or one so
+# late that the round would leave less than nine tenths, nine tenths.
 "$top/tests/tools/gen-case" "$work/fill" --regions 1 --sites 1 --hosts 2 \
     --files 1 --size 1073741824 --nic 100 --round 10 >/dev/null
 for st in 0.3:9.2:9.5 0:9.2:9.5 0.5:8.5:9 none:0:9 2:0:9; do

@@ -358,6 +358,19 @@ squeeze_held(const struct topology *t, struct plan **plans,
 }
 
 /*
+ * The seconds after now in which plans that expire at expires move their
+ * ops: to the expiry, less what the clock is past now and the margin
+ * before it at which agents stop them (PLAN_REPORT_MARGIN).
+ */
+double
+sched_ops_window(const struct sched *s, time_t now, time_t expires)
+{
+	double life = (double)(expires - now);
+
+	return life - s->late - PLAN_REPORT_MARGIN(life);
+}
+
+/*
  * Fits the new plans in their round by the timing rule: an op whose last
  * blocks would be done after window seconds (a relay fed too late, or
  * too slowly) keeps only the blocks done in time, and the ops after it
@@ -627,7 +640,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
 	    sizeof(*kept));
-	double window = (double)(*expires - now) - s->late;
+	double window = sched_ops_window(s, now, *expires);
 	char *held = NULL;
 	time_t early;
 	size_t h;
@@ -647,12 +660,12 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
 		*expires = early;
-		fit_round(s, plans, (double)(*expires - now) - s->late);
+		fit_round(s, plans, sched_ops_window(s, now, *expires));
 	}
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] != NULL)
 			plans[h]->expires = *expires;
-	plans_fallback(s, plans, (double)(*expires - now) - s->late);
+	plans_fallback(s, plans, sched_ops_window(s, now, *expires));
 	rc = check_capacity(t, plans, kept);
 	free(held);
 	free(kept);

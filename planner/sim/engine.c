@@ -763,13 +763,12 @@ sample_stretches(struct sim *s, const struct stretches *st, double start,
  * Runs a round's ops the way agents would, by the timing rule: an op
  * whose source is down or corrupt fails at once; the others move their
  * blocks in order at their rates, a relay's no sooner than its source
- * has them, until the agent stops them PLAN_REPORT_MARGIN before the plan
- * expires; an op whose relay source is late
- * takes its fallback (sim_fallbacks()).  Each host keeps the blocks that
- * extend its prefix; an op cut off by the expiry reports a deadline, as
- * an agent does.  A host that became whole did so when the last block
- * it needed was done.  The round is sampled for the chart from when its
- * blocks were done.
+ * has them, until the agent stops them PLAN_REPORT_MARGIN before the
+ * plan expires; an op whose relay source is late takes its fallback
+ * (sim_fallbacks()).  Each host keeps the blocks that extend its prefix;
+ * an op cut off at the stop reports a deadline, as an agent does.  A
+ * host that became whole did so when the last block it needed was done.
+ * The round is sampled for the chart from when its blocks were done.
  */
 static void
 sim_run_ops(struct sim *s, struct plan **plans, long round,
