@@ -227,9 +227,9 @@ struct run_result {
 	size_t		 ops_failed;
 	struct failure	*failures;
 	size_t		 nfailures;
-	double		 connect;	/* the longest a source's session
-					 * took to open: its ops began that
-					 * much after the run */
+	double		 connect;	/* the longest an op's own source
+					 * took to reach where the run
+					 * waited for it (struct source) */
 };
 
 int	 plan_check(const struct plan *, const struct agent_config *,

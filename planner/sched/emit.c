@@ -358,15 +358,14 @@ squeeze_held(const struct topology *t, struct plan **plans,
 }
 
 /*
- * The seconds after now in which plans that expire at expires move their
- * ops: to the expiry, less what the clock is past now and the margin
- * before it at which agents stop them (PLAN_REPORT_MARGIN).
+ * The seconds from the run in which plans life seconds long (expires less
+ * issued) move their ops: their life, less what the clock is past their
+ * issue and the margin before expiry at which agents stop them
+ * (PLAN_REPORT_MARGIN).
  */
 double
-sched_ops_window(const struct sched *s, time_t now, time_t expires)
+sched_ops_window(const struct sched *s, double life)
 {
-	double life = (double)(expires - now);
-
 	return life - s->late - PLAN_REPORT_MARGIN(life);
 }
 
@@ -640,7 +639,7 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	const struct topology *t = s->t;
 	struct plan **kept = xcalloc(t->nhosts ? t->nhosts : 1,
 	    sizeof(*kept));
-	double window = sched_ops_window(s, now, *expires);
+	double window = sched_ops_window(s, (double)(*expires - now));
 	char *held = NULL;
 	time_t early;
 	size_t h;
@@ -660,12 +659,14 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
 		*expires = early;
-		fit_round(s, plans, sched_ops_window(s, now, *expires));
+		fit_round(s, plans, sched_ops_window(s, (double)(*expires -
+		    now)));
 	}
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] != NULL)
 			plans[h]->expires = *expires;
-	plans_fallback(s, plans, sched_ops_window(s, now, *expires));
+	plans_fallback(s, plans, sched_ops_window(s, (double)(*expires -
+	    now)));
 	rc = check_capacity(t, plans, kept);
 	free(held);
 	free(kept);

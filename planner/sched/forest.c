@@ -376,7 +376,7 @@ static void
 round_fill(struct sched *s)
 {
 	const struct topology *t = s->t;
-	double latest = -1, begin;
+	double latest = -1, begin, ops;
 	char *late = xcalloc(t->nhosts ? t->nhosts : 1, 1);
 	size_t i;
 
@@ -389,12 +389,12 @@ round_fill(struct sched *s)
 	/* Before its first plan an agent says its place in the splay (0
 	 * with none), not how long it takes to begin one; and a start just
 	 * after issue still has the master to reach.  Agents stop their
-	 * ops PLAN_REPORT_MARGIN before the plans expire. */
+	 * ops a margin before the plans expire (sched_ops_window()). */
 	begin = fmax(latest, SCHED_START_LEAST);
 	s->may_end = sched_fill_time(s, late) < s->window - begin;
-	begin += PLAN_REPORT_MARGIN(s->window + s->late);
-	if (latest >= 0 && !s->may_end && s->window - begin > s->T)
-		s->T = s->window - begin;
+	ops = sched_ops_window(s, s->window + s->late);
+	if (latest >= 0 && !s->may_end && ops - begin > s->T)
+		s->T = ops - begin;
 	free(late);
 }
 

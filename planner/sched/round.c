@@ -418,8 +418,8 @@ plan_round_with(struct master *m, struct ledger *l, struct plan **old,
 		n++;
 	}
 	for (k = 0; n > 1 && k < n; k++)
-		plans_score(&a[k].s, a[k].plans, sched_ops_window(&a[k].s, now,
-		    a[k].expires), &a[k].bytes, &a[k].end);
+		plans_score(&a[k].s, a[k].plans, sched_ops_window(&a[k].s,
+		    (double)(a[k].expires - now)), &a[k].bytes, &a[k].end);
 	pick = pick_attempt(a, n);
 	for (k = 0; k < n; k++) {
 		lp_seconds += a[k].s.lp_seconds;

@@ -263,7 +263,7 @@ int	 plans_new_version(const struct sched *, struct plan **plans,
 void	 plans_expire_again(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t grid, time_t *expires,
 	    int *probe);
-double	 sched_ops_window(const struct sched *, time_t now, time_t expires);
+double	 sched_ops_window(const struct sched *, double life);
 int	 plans_finish(const struct sched *, struct plan **plans,
 	    struct plan **old, time_t now, time_t *expires, int *probe);
 
