@@ -167,9 +167,12 @@ struct pace {
 	size_t		 nshed;
 	double		 next;		/* when the next slot begins */
 	double		 deadline;	/* no slot begins at or after it */
-	double		 credit;	/* seconds the next slot may begin
-					 * early: time lost waiting on a
-					 * relay source */
+	double		 credit;	/* seconds the next slots may make
+					 * up: time lost waiting on a relay
+					 * source */
+	double		 early;		/* slots may begin from then on, back
+					 * to back, until they catch up with
+					 * the clock; -INFINITY: none */
 	pthread_mutex_t	 lock;		/* guards the fields above */
 };
 

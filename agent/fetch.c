@@ -13,7 +13,8 @@
  * (libssh2 1.10, sftp_read()).  So the stream keeps a conservative count
  * of what has been asked, takes every increase of it from the op's pace
  * before the read that causes it, lets it grow by at most one chunk per
- * read (no burst when an op starts), and never lets it pass the end of
+ * read (no burst when an op starts; a chunk covers 0.4 of a round trip
+ * to the source, stream_chunk()), and never lets it pass the end of
  * the run (no bytes asked for that nobody wants, and no requests left in
  * flight when the stream seeks or the op ends).
  */
@@ -33,6 +34,7 @@ struct stream {
 	struct runner	*r;
 	struct job	*j;
 	struct ring	 ring;		/* from the reader to the hasher */
+	size_t		 chunk;		/* bytes per read: stream_chunk() */
 };
 
 /* Corruption and local trouble first, running out of time last. */
@@ -228,19 +230,21 @@ hasher(void *arg)
 
 /*
  * How long after its last ask a relay's reader asks its source's durable
- * length again, for an op whose block takes block seconds at its rate,
- * whose source holds something (holds) or not, waited seconds into the
- * wait: a quarter of a block, from 0.02 s to RELAY_POLL_MOST; a source
- * that holds nothing yet less and less often, to RELAY_POLL_MOST.
+ * length again, for an op whose block takes block seconds at its rate:
+ * a sixteenth of a block, from 0.02 s to RELAY_POLL_MOST, whether the
+ * source holds anything yet or not.  A hop's first byte waits half of it
+ * on average beyond the source's commit, and a reader that then waited
+ * makes up to RELAY_CATCH_UP of its wait (pace_credit()).  At a quarter
+ * of a block, and backing off to RELAY_POLL_MOST where the source held
+ * nothing, a chain of 8 at 10 Mbit (1 MiB blocks) took 0.11-0.16 s a hop
+ * beyond its block and 16 hosts at 40 Mbit 0.11 s; at this, 0.02 s and
+ * none (bench/relay-hops.sh).  A waiting stream asks at most 50 times a
+ * second, as it did where its source held something.
  */
 double
-relay_ask_after(double block, int holds, double waited)
+relay_ask_after(double block)
 {
-	double interval = fmin(RELAY_POLL_MOST, fmax(0.02, block / 4));
-
-	if (holds)
-		return interval;
-	return fmin(RELAY_POLL_MOST, interval * (1 + fmax(0, waited) / 2));
+	return fmin(RELAY_POLL_MOST, fmax(0.02, block / 16));
 }
 
 /* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
@@ -267,6 +271,8 @@ struct cursor {
 					 * it is ever asked for */
 	double		 progress_at;	/* when it last grew */
 	double		 read_at;	/* when it was last read */
+	double		 trip;		/* the least round trip to the source
+					 * seen, in seconds; 0: none yet */
 };
 
 /* Where the op reads from now: its source, or its fallback once it has
@@ -439,15 +445,20 @@ read_source_length(struct stream *st, struct cursor *c)
 {
 	struct job *j = st->j;
 	struct ssh_error e;
-	double when = clock_mono();
+	double when = clock_mono(), trip;
 	char *buf = NULL;
 	size_t len;
 	uint64_t n;
 	int rc;
 
 	ssh_lock(c->ssh);
+	trip = clock_mono();
 	rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
+	/* An open, a read and a close: three round trips. */
+	trip = (clock_mono() - trip) / 3;
 	ssh_unlock(c->ssh);
+	if (c->trip == 0 || trip < c->trip)
+		c->trip = trip;
 	if (rc == 1)
 		n = 0;			/* it holds nothing yet */
 	else if (rc != 0 || store_parse_len(buf, &n) != 0) {
@@ -586,8 +597,7 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			return -1;
 		}
 		/* At once when it was last read long ago. */
-		next = c->read_at + relay_ask_after(block, c->source_has > 0,
-		    now - started);
+		next = c->read_at + relay_ask_after(block);
 		if (next > now)
 			sleep_until(wake_at(j, c, fmin(next,
 			    j->pace.deadline)));
@@ -684,22 +694,22 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 
 			if (sl == NULL)
 				return -1;
-			want = bend - c->pos < j->chunk ? (size_t)(bend - c->pos) :
-			    j->chunk;
+			want = bend - c->pos < st->chunk ?
+			    (size_t)(bend - c->pos) : st->chunk;
 			sl->offset = c->pos;
 			sl->block = k;
 			sl->first = c->pos == boff;
 			sl->generation = gen;
 			while (filled < want) {
-				uint64_t grow;
+				uint64_t grow, need = relay_want(c, st->chunk,
+				    to);
 				size_t n;
 				long got;
 
-				if (c->source_has < relay_want(c, j->chunk, to) &&
-				    (rc = wait_source(st, c, relay_want(c,
-				    j->chunk, to))) != 0)
+				if (c->source_has < need &&
+				    (rc = wait_source(st, c, need)) != 0)
 					return rc;
-				n = read_size(c, want - filled, j->chunk,
+				n = read_size(c, want - filled, st->chunk,
 				    to < c->source_has ? to : c->source_has,
 				    &grow);
 
@@ -852,6 +862,30 @@ read_runs(struct stream *st, struct cursor *c, uint64_t *first,
 }
 
 /*
+ * The bytes a stream reads at once from a source trip seconds away (a
+ * round trip), for an op of rate bytes/s given chunk (10 ms of its rate,
+ * job_shape()): libssh2 keeps about READ_AHEAD reads in flight, so a
+ * read must hold CHUNK_TRIPS of a round trip at the rate, or the stream
+ * waits on the network instead of its pace.  At 80 ms a round trip, a
+ * 40 Mbit op of 16 MiB took 13.2 s where it takes 3.8 s on loopback; at
+ * five times the chunk, 5.5 s (a delaying proxy, not in the tests).
+ * Never more than CHUNK_MAX; a multiple of STORE_ALIGN.
+ */
+size_t
+stream_chunk(size_t chunk, double rate, double trip)
+{
+	double want = rate * trip * CHUNK_TRIPS;
+
+	if (want > (double)CHUNK_MAX)
+		want = CHUNK_MAX;
+	if (want > (double)chunk) {
+		chunk = (size_t)want;
+		chunk -= chunk % STORE_ALIGN;
+	}
+	return chunk;
+}
+
+/*
  * Runs stream number k of job j until its op has no block left to claim
  * or fails; when the op is switched to its fallback, the stream opens its
  * run again there.  Failures are recorded in the job.
@@ -876,7 +910,9 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 		cursor_close(&c);
 		if ((rc = cursor_open(&st, &c, k, first)) != 0)
 			continue;
-		if (!hashing && ring_alloc(&st.ring, j->chunk) != 0) {
+		if (!hashing)
+			st.chunk = stream_chunk(j->chunk, j->op->rate, c.trip);
+		if (!hashing && ring_alloc(&st.ring, st.chunk) != 0) {
 			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
 			    "out of memory");
 			break;

@@ -157,18 +157,20 @@ struct runner {
 /*
  * The longest a relay's reader waits from one ask of its source's durable
  * length to the next (counted from the end of the last ask, which on a
- * WAN takes round trips); a hop's first byte waits half of it on
- * average.  A source that holds nothing yet is asked less and less
- * often, up to this: at a second, as it was, a host deep in a tree
- * waited that long for a source that was only deep too, and a chain of
- * 8 at 10 Mbit (1 MiB blocks) took 0.38 s a hop beyond its block, 16.0 s
- * in all; at this, 0.10 s and 14.2 s (bench/relay-hops.sh).  At most
- * four asks a second per waiting stream, each a small file's read.
+ * WAN takes round trips): an op whose block takes four seconds and more
+ * at its rate asks four times a second (relay_ask_after()).
  */
 #define RELAY_POLL_MOST 0.25
 
+/* The most bytes a stream reads at once, and the share of a round trip
+ * to its source at the op's rate that it reads at least (stream_chunk()):
+ * about five reads are in flight, so two round trips' worth. */
+#define CHUNK_MAX (1024 * 1024)
+#define CHUNK_TRIPS 0.4
+
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
-double	 relay_ask_after(double block, int holds, double waited);
+double	 relay_ask_after(double block);
+size_t	 stream_chunk(size_t chunk, double rate, double trip);
 const struct plan_source *job_source(const struct job *);
 
 /* Whose a failure is. */
