@@ -9,8 +9,12 @@
 # block's time at the op's rate after the block before it and after its
 # source has it, no hop counted); what a host took beyond that, fitted
 # over its depth in the tree (least squares), is a start and a cost per
-# hop beyond its block.
-#   RELAY_RUNS="N:NIC ..."	the runs (16:40Mbit 8:10Mbit)
+# hop beyond its block.  A run with a delay reaches every host through
+# tests/lib/delay.py, which holds each byte that long each way (a round
+# trip of twice it: a WAN's latency, without netem), and its rows say
+# what a hop costs there.
+#   RELAY_RUNS="N:NIC[:DELAY] ..."	the runs (16:40Mbit 8:10Mbit
+#				4:40Mbit:40ms); DELAY in ms, one way
 #   RELAY_POINTS=1		also print each host's depth and excess
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,14 +22,41 @@ plan="$top/planner/sluice-plan"
 agent="$top/agent/sluice-agent"
 . "$top/tests/lib/sshd.sh"
 W=$(mktemp -d)
-trap 'sshd_stop; rm -rf "$W"' EXIT
+delayer=
+trap 'delay_down; sshd_stop; rm -rf "$W"' EXIT
 sshd_start "$W/sshd" >/dev/null
 P=$SSHD_PORT
 head -c $((8 * 1048576)) /dev/urandom > "$W/f.bin"
 
-# run DIR N NIC: one tree, timed; appends a line to $W/rows.
+# delay_up MS: a delaying relay to the sshd, MS each way, its port in $HP
+# (known to ssh as the sshd's own host key).
+delay_up() {
+	python3 "$top/tests/lib/delay.py" "$P" "$(echo "$1" | awk '{print $1 / 1000}')" > "$W/delay.port" &
+	delayer=$!
+	until [ -s "$W/delay.port" ]; do
+		kill -0 "$delayer" 2>/dev/null || { echo "relay-hops: delay.py did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+	HP=$(cat "$W/delay.port")
+	sed -n "s/^\[127.0.0.1\]:$P /[127.0.0.1]:$HP /p" "$SSHD_KNOWN_HOSTS" > "$W/known.more"
+	cat "$W/known.more" >> "$SSHD_KNOWN_HOSTS"
+}
+
+delay_down() {
+	if [ -n "$delayer" ]; then
+		kill "$delayer"
+		wait "$delayer" 2>/dev/null || true
+	fi
+	delayer=
+}
+
+# run DIR N NIC DELAY: one tree, timed (through delay_up's relay when DELAY
+# is not 0); appends a line to $W/rows.
 run() {
-	R=$1 N=$2 NIC=$3
+	R=$1 N=$2 NIC=$3 D=$4 HP=$P pids=
+	if [ "$D" != 0 ]; then
+		delay_up "$D"
+	fi
 	mkdir -p "$R/master/states" "$R/master/manifests"
 	{
 		echo "round: 60s"
@@ -34,7 +65,7 @@ run() {
 		echo "  - name: s"
 		echo "    hosts:"
 		for h in g $(seq -f 'h%g' 1 "$N"); do
-			echo "      - {name: $h, address: 127.0.0.1, port: $P, root: $R/roots/$h, nic: $NIC}"
+			echo "      - {name: $h, address: 127.0.0.1, port: $HP, root: $R/roots/$h, nic: $NIC}"
 			mkdir -p "$R/roots/$h"
 			printf 'host: %s\nroot: %s\nmaster: {address: 127.0.0.1, port: %s, dir: %s}\nidentity: %s\nknown_hosts: %s\nwait: 0s\ntimeout: 20s\n' \
 			    "$h" "$R/roots/$h" "$P" "$R/master" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" > "$R/$h.yaml"
@@ -47,11 +78,13 @@ run() {
 	t0=$(date +%s.%N)
 	for h in $(seq -f 'h%g' 1 "$N"); do
 		("$agent" sync -c "$R/$h.yaml" 2>>"$R/err"; echo "$h $(date +%s.%N)" >> "$R/done") &
+		pids="$pids $!"
 	done
-	wait
-	python3 - "$R" "$t0" "$N" "$NIC" >> "$W/rows" <<'EOP'
+	wait $pids
+	delay_down
+	python3 - "$R" "$t0" "$N" "$NIC" "$D" >> "$W/rows" <<'EOP'
 import os, sys, yaml
-R, t0, n, nic = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+R, t0, n, nic, delay = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 done = {l.split()[0]: float(l.split()[1]) - t0 for l in open(R + "/done")}
 BS = 1048576
 ops = {h: yaml.safe_load(open("%s/master/plans/%s.yaml" % (R, h))).get("ops")
@@ -88,8 +121,9 @@ mx, my = sum(d for d, _ in pts) / m, sum(y for _, y in pts) / m
 sxx = sum((d - mx) ** 2 for d, _ in pts)
 b = sum((d - mx) * (y - my) for d, y in pts) / sxx if sxx > 0 else float("nan")
 rates = sorted({round(o["rate"] / 1e6, 2) for h in ops for o in ops[h]})
-print("| %s hosts, %s | %d of %d | %d | %s | %.2f s | %.2f s | %.3f s | %.3f s |" % (
-    n, nic, len(whole), len(done), pts[-1][0], ", ".join("%g" % r for r in rates),
+where = "" if delay == "0" else ", %s ms each way" % delay
+print("| %s hosts, %s%s | %d of %d | %d | %s | %.2f s | %.2f s | %.3f s | %.3f s |" % (
+    n, nic, where, len(whole), len(done), pts[-1][0], ", ".join("%g" % r for r in rates),
     max(max(blocks(h).values()) for h in done), max(done.values()), my - b * mx, b))
 EOP
 	if [ -s "$R/err" ]; then
@@ -99,9 +133,14 @@ EOP
 }
 
 i=0
-for spec in ${RELAY_RUNS:-16:40Mbit 8:10Mbit}; do
+for spec in ${RELAY_RUNS:-16:40Mbit 8:10Mbit 4:40Mbit:40ms}; do
 	i=$((i + 1))
-	run "$W/run$i" "${spec%%:*}" "${spec#*:}"
+	rest=${spec#*:}
+	case $rest in
+	*:*)	delay=${rest#*:}; delay=${delay%ms} ;;
+	*)	delay=0 ;;
+	esac
+	run "$W/run$i" "${spec%%:*}" "${rest%%:*}" "$delay"
 done
 echo "| relay tree, 8 MiB | hosts whole | depth | rates, MB/s | timing rule, last done | measured, last done | start (fit) | a hop beyond its block (fit) |"
 echo "|---|---:|---:|---|---:|---:|---:|---:|"

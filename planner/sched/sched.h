@@ -27,8 +27,11 @@
  * relay's group commit and its reader's poll.  Measured by
  * bench/relay-hops.sh (each host's finish against the timing rule's,
  * fitted over its depth), on one sshd and 1 MiB blocks: a tree of 16
- * hosts at 2.35-4.7 MB/s, 0.06-0.12 s a hop; a chain of 8 at 1.18 MB/s,
- * 0.10-0.16 s. */
+ * hosts at 2.35-4.7 MB/s, none (0.06-0.12 s before readers asked every
+ * sixteenth of a block and made up their wait); a chain of 8 at 1.18 MB/s,
+ * 0.02-0.03 s (0.10-0.16 s).  Through 40 ms each way (tests/lib/delay.py)
+ * a chain of 4 at 4.7 MB/s takes about a second a hop for 8 MiB: asks of
+ * three round trips that stop the reader, which this does not count. */
 #define SCHED_HOP_DELAY 0.15
 
 struct budget {
