@@ -171,8 +171,10 @@ struct pace {
 					 * up: time lost waiting on a relay
 					 * source */
 	double		 early;		/* slots may begin from then on, back
-					 * to back, until they catch up with
-					 * the clock; -INFINITY: none */
+					 * to back, until they reach early_end
+					 * (when the credit was taken);
+					 * -INFINITY: none */
+	double		 early_end;
 	pthread_mutex_t	 lock;		/* guards the fields above */
 };
 

@@ -273,6 +273,8 @@ struct cursor {
 	double		 read_at;	/* when it was last read */
 	double		 trip;		/* the least round trip to the source
 					 * seen, in seconds; 0: none yet */
+	double		 took;		/* what the last ask of the length
+					 * took, in seconds */
 };
 
 /* Where the op reads from now: its source, or its fallback once it has
@@ -454,10 +456,12 @@ read_source_length(struct stream *st, struct cursor *c)
 	ssh_lock(c->ssh);
 	trip = clock_mono();
 	rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
-	/* An open, a read and a close: three round trips. */
-	trip = (clock_mono() - trip) / 3;
+	c->took = clock_mono() - trip;
 	ssh_unlock(c->ssh);
-	if (c->trip == 0 || trip < c->trip)
+	/* An open, a read and a close: three round trips; an open refused
+	 * (nothing held yet): one. */
+	trip = rc == 0 ? c->took / 3 : rc == 1 ? c->took : 0;
+	if (trip > 0 && (c->trip == 0 || trip < c->trip))
 		c->trip = trip;
 	if (rc == 1)
 		n = 0;			/* it holds nothing yet */
@@ -597,7 +601,10 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			return -1;
 		}
 		/* At once when it was last read long ago. */
-		next = c->read_at + relay_ask_after(block);
+		/* Never asking for longer than not: an ask holds the
+		 * session that the source's other ops read over, three
+		 * round trips on a WAN. */
+		next = c->read_at + fmax(relay_ask_after(block), c->took);
 		if (next > now)
 			sleep_until(wake_at(j, c, fmin(next,
 			    j->pace.deadline)));
@@ -701,7 +708,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 			sl->first = c->pos == boff;
 			sl->generation = gen;
 			while (filled < want) {
-				uint64_t grow, need = relay_want(c, st->chunk,
+				uint64_t grow, need = relay_want(c, j->chunk,
 				    to);
 				size_t n;
 				long got;
@@ -868,8 +875,10 @@ read_runs(struct stream *st, struct cursor *c, uint64_t *first,
  * read must hold CHUNK_TRIPS of a round trip at the rate, or the stream
  * waits on the network instead of its pace.  At 80 ms a round trip, a
  * 40 Mbit op of 16 MiB took 13.2 s where it takes 3.8 s on loopback; at
- * five times the chunk, 5.5 s (a delaying proxy, not in the tests).
- * Never more than CHUNK_MAX; a multiple of STORE_ALIGN.
+ * five times the chunk, 5.5 s (tests/lib/delay.py).  rate is a stream's
+ * share of its op's.  Never more than CHUNK_MAX, nor CHUNK_TRIPS_MOST
+ * times chunk (a round trip measured long, on a session other ops' data
+ * crowd, sizes no burst past that); a multiple of STORE_ALIGN.
  */
 size_t
 stream_chunk(size_t chunk, double rate, double trip)
@@ -878,6 +887,8 @@ stream_chunk(size_t chunk, double rate, double trip)
 
 	if (want > (double)CHUNK_MAX)
 		want = CHUNK_MAX;
+	if (want > (double)chunk * CHUNK_TRIPS_MOST)
+		want = (double)chunk * CHUNK_TRIPS_MOST;
 	if (want > (double)chunk) {
 		chunk = (size_t)want;
 		chunk -= chunk % STORE_ALIGN;
@@ -911,7 +922,8 @@ fetch_stream(struct runner *r, struct job *j, unsigned k)
 		if ((rc = cursor_open(&st, &c, k, first)) != 0)
 			continue;
 		if (!hashing)
-			st.chunk = stream_chunk(j->chunk, j->op->rate, c.trip);
+			st.chunk = stream_chunk(j->chunk, j->op->rate /
+			    j->streams, c.trip);
 		if (!hashing && ring_alloc(&st.ring, st.chunk) != 0) {
 			job_fail(j, FAIL_IO, 0, FAULT_LOCAL, UINT64_MAX,
 			    "out of memory");

@@ -37,7 +37,7 @@ pace_init(struct pace *p, double rate, double deadline)
 	p->next = clock_mono();
 	p->deadline = deadline;
 	p->credit = 0;
-	p->early = -INFINITY;
+	p->early = p->early_end = -INFINITY;
 	pthread_mutex_init(&p->lock, NULL);
 }
 
@@ -149,9 +149,10 @@ pace_rate(struct pace *p, double when)
  * Gives back up to seconds of time lost waiting on a relay source: the
  * link carried nothing of this op meanwhile, and the next slots may make
  * up for it.  From the next slot on, slots follow each other back to back
- * from that many seconds before it was taken, until they catch up with
- * the clock: so many slots as that time holds, not only the first (at
- * 0.01 s a slot, the first alone gave back a tenth of it).
+ * from that many seconds before it was taken, until they reach the time
+ * it was taken: so many slots as that time holds, not only the first (at
+ * 0.01 s a slot, the first alone gave back a tenth of it), and never more
+ * (a pace that falls behind later makes up nothing).
  */
 void
 pace_credit(struct pace *p, double seconds)
@@ -174,11 +175,13 @@ pace_take(struct pace *p, size_t n)
 	if (n == 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	if (p->credit > 0)
+	if (p->credit > 0) {
 		p->early = now - p->credit;
+		p->early_end = now;
+	}
 	p->credit = 0;
 	start = fmax(now, p->next);
-	if (p->early > -INFINITY && p->next < now)
+	if (p->next < p->early_end)
 		start = fmax(p->early, p->next);
 	if (start >= p->deadline) {
 		pthread_mutex_unlock(&p->lock);
@@ -187,8 +190,10 @@ pace_take(struct pace *p, size_t n)
 	/* At the rate of when it begins, or of now for one begun early
 	 * on a relay's credit. */
 	p->next = start + (double)n / rate_at(p, fmax(start, now));
-	if (p->next >= now)
-		p->early = -INFINITY;	/* caught up: what is left is lost */
+	/* The credit is spent once the slots reach the time it was
+	 * taken: a pace behind its rate after that makes up nothing. */
+	if (p->next >= p->early_end)
+		p->early = p->early_end = -INFINITY;
 	pthread_mutex_unlock(&p->lock);
 	sleep_until(start);
 	return 0;

@@ -167,6 +167,7 @@ struct runner {
  * about five reads are in flight, so two round trips' worth. */
 #define CHUNK_MAX (1024 * 1024)
 #define CHUNK_TRIPS 0.4
+#define CHUNK_TRIPS_MOST 16	/* times 10 ms of the rate: 0.4 s trips */
 
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
 double	 relay_ask_after(double block);

@@ -44,7 +44,7 @@ delay_up() {
 
 delay_down() {
 	if [ -n "$delayer" ]; then
-		kill "$delayer"
+		kill "$delayer" 2>/dev/null || true
 		wait "$delayer" 2>/dev/null || true
 	fi
 	delayer=

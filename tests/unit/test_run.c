@@ -95,6 +95,23 @@ START_TEST(pace_credit_given_back)
 }
 END_TEST
 
+/* A credit is spent where its slots reach the time it was taken: a pace
+ * that then stalls, or runs behind its rate, makes up nothing of that. */
+START_TEST(pace_credit_spent_once)
+{
+	struct pace p;
+
+	stalled(&p, 10000);
+	pace_credit(&p, 0.1);
+	ck_assert_int_eq(pace_take(&p, 10000), 0);
+	sleep_until(clock_mono() + 0.5);
+	/* What was left of the credit is made up (9 slots at once), the
+	 * 0.5 s stall is not: 30 slots of 10 ms take 0.20 s. */
+	ck_assert_double_ge(takes(&p, 30, 10000), 0.2 - 0.015);
+	pace_destroy(&p);
+}
+END_TEST
+
 /* A stream reads more at once from a source far away, so that the reads
  * in flight cover the round trip; on a LAN what the rate gives. */
 START_TEST(chunk_covers_round_trip)
@@ -104,8 +121,10 @@ START_TEST(chunk_covers_round_trip)
 	/* At 80 ms, 0.4 of it at the rate, aligned down. */
 	ck_assert_uint_eq(stream_chunk(45056, 4.7e6, 0.08), 147456);
 	ck_assert_uint_eq(stream_chunk(45056, 4.7e6, 0.08) % STORE_ALIGN, 0);
-	/* Never past CHUNK_MAX. */
+	/* Never past CHUNK_MAX, nor CHUNK_TRIPS_MOST chunks: a second's
+	 * round trip is taken for 0.4 s. */
 	ck_assert_uint_eq(stream_chunk(1048576, 1e9, 0.1), CHUNK_MAX);
+	ck_assert_uint_eq(stream_chunk(16384, 4.7e6, 1.0), 16 * 16384);
 }
 END_TEST
 
@@ -421,6 +440,7 @@ suite_run(void)
 	tcase_add_test(tc, relay_asks_often_enough);
 	tcase_add_test(tc, pace_credit_over_small_slots);
 	tcase_add_test(tc, chunk_covers_round_trip);
+	tcase_add_test(tc, pace_credit_spent_once);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
 	tcase_add_test(tr, ring_in_order);
