@@ -230,21 +230,24 @@ hasher(void *arg)
 
 /*
  * How long after its last ask a relay's reader asks its source's durable
- * length again, for an op whose block takes block seconds at its rate:
- * a sixteenth of a block, from 0.02 s to RELAY_POLL_MOST, whether the
- * source holds anything yet or not.  A hop's first byte waits half of it
- * on average beyond the source's commit, and a reader that then waited
- * makes up to RELAY_CATCH_UP of its wait (pace_credit()).  At a quarter
- * of a block, and backing off to RELAY_POLL_MOST where the source held
- * nothing, a chain of 8 at 10 Mbit (1 MiB blocks) took 0.11-0.16 s a hop
- * beyond its block and 16 hosts at 40 Mbit 0.11 s; at this, 0.02 s and
- * none (bench/relay-hops.sh).  A waiting stream asks at most 50 times a
- * second, as it did where its source held something.
+ * length again, for an op whose block takes block seconds at its rate,
+ * the last ask having taken took seconds: a sixteenth of a block, from
+ * 0.02 s to RELAY_POLL_MOST, whether the source holds anything yet or
+ * not; never sooner than the last ask took (an ask holds the session the
+ * source's other ops read over, three round trips on a WAN).  A hop's
+ * first byte waits half of it on average beyond the source's commit, and
+ * a reader that then waited makes up to RELAY_CATCH_UP of its wait
+ * (pace_credit()).  At a quarter of a block, and backing off to
+ * RELAY_POLL_MOST where the source held nothing, a chain of 8 at 10 Mbit
+ * (1 MiB blocks) took 0.11-0.16 s a hop beyond its block and 16 hosts at
+ * 40 Mbit 0.11 s; at this, 0.02 s and none (bench/relay-hops.sh).  A
+ * waiting stream asks at most 50 times a second, as it did where its
+ * source held something.
  */
 double
-relay_ask_after(double block)
+relay_ask_after(double block, double took)
 {
-	return fmin(RELAY_POLL_MOST, fmax(0.02, block / 16));
+	return fmax(took, fmin(RELAY_POLL_MOST, fmax(0.02, block / 16)));
 }
 
 /* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
@@ -447,16 +450,16 @@ read_source_length(struct stream *st, struct cursor *c)
 {
 	struct job *j = st->j;
 	struct ssh_error e;
-	double when = clock_mono(), trip;
+	double when = clock_mono(), t0, trip;
 	char *buf = NULL;
 	size_t len;
 	uint64_t n;
 	int rc;
 
 	ssh_lock(c->ssh);
-	trip = clock_mono();
+	t0 = clock_mono();
 	rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
-	c->took = clock_mono() - trip;
+	c->took = clock_mono() - t0;
 	ssh_unlock(c->ssh);
 	/* An open, a read and a close: three round trips; an open refused
 	 * (nothing held yet): one. */
@@ -601,10 +604,7 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			return -1;
 		}
 		/* At once when it was last read long ago. */
-		/* Never asking for longer than not: an ask holds the
-		 * session that the source's other ops read over, three
-		 * round trips on a WAN. */
-		next = c->read_at + fmax(relay_ask_after(block), c->took);
+		next = c->read_at + relay_ask_after(block, c->took);
 		if (next > now)
 			sleep_until(wake_at(j, c, fmin(next,
 			    j->pace.deadline)));

@@ -162,15 +162,20 @@ struct runner {
  */
 #define RELAY_POLL_MOST 0.25
 
-/* The most bytes a stream reads at once, and the share of a round trip
- * to its source at the op's rate that it reads at least (stream_chunk()):
- * about five reads are in flight, so two round trips' worth. */
+/* Bytes per read and hand-off: 10 ms of the op's rate, within bounds
+ * (job_shape()); and the share of a round trip to its source at the op's
+ * rate that a stream reads at least (stream_chunk()): about five reads
+ * are in flight, so two round trips' worth.  Each read may ask for about
+ * five of them ahead (fetch.c), so a burst is at most one chunk beyond
+ * the rate. */
+#define CHUNK_SECONDS 0.01
+#define CHUNK_MIN (16 * 1024)
 #define CHUNK_MAX (1024 * 1024)
 #define CHUNK_TRIPS 0.4
 #define CHUNK_TRIPS_MOST 16	/* times 10 ms of the rate: 0.4 s trips */
 
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
-double	 relay_ask_after(double block);
+double	 relay_ask_after(double block, double took);
 size_t	 stream_chunk(size_t chunk, double rate, double trip);
 const struct plan_source *job_source(const struct job *);
 

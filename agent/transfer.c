@@ -24,13 +24,6 @@
 
 #include "run.h"
 
-/* Bytes per read and hand-off: 10 ms of the op's rate, within bounds
- * (more from a source far away: stream_chunk()).  Each read may ask for
- * about five of them ahead (fetch.c), so a burst is at most one chunk
- * beyond the rate. */
-#define CHUNK_SECONDS 0.01
-#define CHUNK_MIN (16 * 1024)
-
 /* What one stream of one session is given before an op takes another:
  * above it, loopback measured faster with two sessions than one. */
 #define STREAM_RATE 100e6

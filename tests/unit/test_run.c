@@ -403,18 +403,22 @@ END_TEST
 /*
  * A relay's reader asks its source's length a sixteenth of a block after
  * the last ask, from 0.02 s to RELAY_POLL_MOST, however long it has
- * waited: at a quarter of a block, and backing off where the source held
- * nothing, hosts deep in a slow chain waited 0.1-0.2 s a hop for their
- * first byte.
+ * waited, and no sooner than the last ask took: at a quarter of a block,
+ * and backing off where the source held nothing, hosts deep in a slow
+ * chain waited 0.1-0.2 s a hop for their first byte.
  */
 START_TEST(relay_asks_often_enough)
 {
 	/* 1 MiB at 1.18 MB/s: 0.89 s a block. */
-	ck_assert_double_eq_tol(relay_ask_after(0.89), 0.055625, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(0.89, 0), 0.055625, 1e-9);
 	/* A fast op asks often, a slow one no less than RELAY_POLL_MOST. */
-	ck_assert_double_eq_tol(relay_ask_after(0.001), 0.02, 1e-9);
-	ck_assert_double_eq_tol(relay_ask_after(20), RELAY_POLL_MOST, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(0.001, 0), 0.02, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(20, 0), RELAY_POLL_MOST, 1e-9);
 	ck_assert_double_le(RELAY_POLL_MOST, 0.25);
+	/* Never sooner than the last ask took: 0.24 s on an 80 ms path
+	 * holds the session no more than half the time. */
+	ck_assert_double_eq_tol(relay_ask_after(0.89, 0.24), 0.24, 1e-9);
+	ck_assert_double_eq_tol(relay_ask_after(20, 0.6), 0.6, 1e-9);
 }
 END_TEST
 
