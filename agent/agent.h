@@ -207,6 +207,7 @@ struct ssh_file;
 struct ssh_file *ssh_open_read(struct ssh *, const char *path,
 	    uint64_t offset, struct ssh_error *);
 void	 ssh_seek(struct ssh_file *, uint64_t offset);
+unsigned ssh_read_ahead(void);
 long	 ssh_read(struct ssh *, struct ssh_file *, void *buf, size_t len,
 	    struct ssh_error *);
 int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,
@@ -214,6 +215,12 @@ int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,
 void	 ssh_close_file(struct ssh *, struct ssh_file *);
 int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 	    size_t max, struct ssh_error *);
+/* What ssh_ask() returns beside 0, 1 and -1. */
+#define SSH_ASKING	2
+#define SSH_ASK_NONE	3
+int	 ssh_ask(struct ssh *, const void *owner, const char *path, char **buf,
+	    size_t *len, struct ssh_error *);
+void	 ssh_ask_drop(struct ssh *, const void *owner);
 int	 ssh_exists(struct ssh *, const char *path, struct ssh_error *);
 int	 ssh_readlink(struct ssh *, const char *path, char *buf, size_t size,
 	    struct ssh_error *);

@@ -250,8 +250,9 @@ relay_ask_after(double block, double took)
 	return fmax(took, fmin(RELAY_POLL_MOST, fmax(0.02, block / 16)));
 }
 
-/* A read of n bytes has libssh2 ask for up to READ_AHEAD times n. */
-#define READ_AHEAD 5
+/* A read of n bytes at pos has libssh2 ask the server for what it has
+ * not yet asked of [pos, pos + READ_AHEAD * n) (ssh_read_ahead()). */
+#define READ_AHEAD ((uint64_t)ssh_read_ahead())
 
 /* What a wait returns when the op has been switched to its fallback:
  * the stream starts again from there. */
@@ -278,7 +279,19 @@ struct cursor {
 					 * seen, in seconds; 0: none yet */
 	double		 took;		/* what the last ask of the length
 					 * took, in seconds */
+	int		 asking;	/* an ask over the ask channel is
+					 * under way ... */
+	double		 ask_at;	/* ... or was last begun, then */
+	int		 no_ask;	/* the session has no ask channel */
 };
+
+/* How often a stream waiting on its ask looks whether the answer has
+ * come: an eighth of its round trip, from 1 ms to 10 ms. */
+static double
+ask_tick(const struct cursor *c)
+{
+	return fmin(0.01, fmax(0.001, c->trip / 8));
+}
 
 /* Where the op reads from now: its source, or its fallback once it has
  * been switched to it. */
@@ -441,19 +454,56 @@ fallback_consider(struct stream *st, struct cursor *c, double when,
 }
 
 /*
- * Reads the source's durable verified length.  Returns 0, -1 (failed)
- * or SWITCHED (the op left this source: a failure here no longer
- * matters).
+ * Takes what an ask of the source's durable length begun at when found:
+ * rc and buf as ssh_get() gives them (buf is freed), e when rc is -1.
+ * Returns 0, -1 (failed) or SWITCHED (the op left this source: a failure
+ * here no longer matters).
+ */
+static int
+source_length_found(struct stream *st, struct cursor *c, double when,
+    int rc, char *buf, const struct ssh_error *e)
+{
+	struct job *j = st->j;
+	uint64_t n;
+
+	if (rc == 1)
+		n = 0;			/* it holds nothing yet */
+	else if (rc != 0 || store_parse_len(buf, &n) != 0) {
+		free(buf);
+		if (switched_away(j, c))
+			return SWITCHED;
+		if (rc != 0)
+			job_fail(j, e->class, network_class(e->class),
+			    FAULT_PEER, c->pos, "%s", e->detail);
+		else
+			job_fail(j, FAIL_IO, 0, FAULT_PEER, c->pos, "%s: not a "
+			    "length", c->len_path);
+		return -1;
+	}
+	free(buf);
+	/* When the length was last learnt: a blocking ask counts the next
+	 * from here, so that where one takes a WAN's round trips they do
+	 * not follow each other back to back on a session other streams
+	 * share. */
+	c->read_at = clock_mono();
+	if (n > c->source_has) {
+		c->source_has = n;
+		c->progress_at = clock_mono();
+	}
+	return fallback_consider(st, c, when, n);
+}
+
+/*
+ * Reads the source's durable verified length, waiting for it over the
+ * session the stream reads on.  Returns as source_length_found().
  */
 static int
 read_source_length(struct stream *st, struct cursor *c)
 {
-	struct job *j = st->j;
 	struct ssh_error e;
 	double when = clock_mono(), t0, trip;
 	char *buf = NULL;
 	size_t len;
-	uint64_t n;
 	int rc;
 
 	ssh_lock(c->ssh);
@@ -466,30 +516,43 @@ read_source_length(struct stream *st, struct cursor *c)
 	trip = rc == 0 ? c->took / 3 : rc == 1 ? c->took : 0;
 	if (trip > 0 && (c->trip == 0 || trip < c->trip))
 		c->trip = trip;
-	if (rc == 1)
-		n = 0;			/* it holds nothing yet */
-	else if (rc != 0 || store_parse_len(buf, &n) != 0) {
-		free(buf);
-		if (switched_away(j, c))
-			return SWITCHED;
-		if (rc != 0)
-			job_fail(j, e.class, network_class(e.class), FAULT_PEER,
-			    c->pos, "%s", e.detail);
-		else
-			job_fail(j, FAIL_IO, 0, FAULT_PEER, c->pos, "%s: not a "
-			    "length", c->len_path);
-		return -1;
+	return source_length_found(st, c, when, rc, buf, &e);
+}
+
+/*
+ * Asks the source's durable verified length over the session's ask
+ * channel (ssh_ask()), as far as that goes without waiting: the stream's
+ * reads on the session go on meanwhile.  A new ask begins once every
+ * seconds have passed since the last one began, and none of the
+ * stream's is under way.  Returns as source_length_found(), 0 while the
+ * ask is under way or not yet due; c->no_ask is set where the session
+ * has no ask channel.
+ */
+static int
+ask_source_length(struct stream *st, struct cursor *c, double every)
+{
+	struct ssh_error e;
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (!c->asking) {
+		if (clock_mono() < c->ask_at + every)
+			return 0;
+		c->asking = 1;
+		c->ask_at = clock_mono();
 	}
-	free(buf);
-	/* The next ask counts from the end of this one: where a read of
-	 * the length takes a WAN's round trips, asks do not follow each
-	 * other back to back on a session other streams share. */
-	c->read_at = clock_mono();
-	if (n > c->source_has) {
-		c->source_has = n;
-		c->progress_at = clock_mono();
+	ssh_lock(c->ssh);
+	rc = ssh_ask(c->ssh, c, c->len_path, &buf, &len, &e);
+	ssh_unlock(c->ssh);
+	if (rc == SSH_ASKING)
+		return 0;
+	c->asking = 0;
+	if (rc == SSH_ASK_NONE) {
+		c->no_ask = 1;
+		return 0;
 	}
-	return fallback_consider(st, c, when, n);
+	return source_length_found(st, c, c->ask_at, rc, buf, &e);
 }
 
 /*
@@ -550,7 +613,7 @@ await_data(struct stream *st, struct cursor *c)
 static uint64_t
 relay_want(const struct cursor *c, size_t chunk, uint64_t to)
 {
-	uint64_t want = c->pos + READ_AHEAD * (uint64_t)chunk;
+	uint64_t want = c->pos + READ_AHEAD * chunk;
 
 	return want < to ? want : to;
 }
@@ -603,6 +666,20 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 			    c->src->host, now - c->progress_at, c->source_has);
 			return -1;
 		}
+		if (!c->no_ask) {
+			/* Over the ask channel: moved on every tick while
+			 * under way, a new one at once when due. */
+			if ((rc = ask_source_length(st, c, relay_ask_after(
+			    block, 0))) != 0)
+				return rc;
+			if (c->source_has >= until)
+				break;
+			next = c->asking ? clock_mono() + ask_tick(c) :
+			    c->ask_at + relay_ask_after(block, 0);
+			sleep_until(wake_at(j, c, fmin(next,
+			    j->pace.deadline)));
+			continue;
+		}
 		/* At once when it was last read long ago. */
 		next = c->read_at + relay_ask_after(block, c->took);
 		if (next > now)
@@ -616,31 +693,35 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 }
 
 /*
- * How much one read may ask for at pos, so that what is asked grows by at
- * most one chunk and never passes end.  *grow is what the read may add to
- * what is asked.
+ * How much one read of want bytes at pos may take, libssh2 having asked
+ * the server for less than asked, so that what is asked grows by at most
+ * one chunk and never passes end, but reaches end when it is that near:
+ * a read that left part of it unasked would ask the rest a round trip
+ * later, and again for what that left (a run's last block took three
+ * times the others' through an 80 ms round trip).  *grow is what the
+ * read may add to what is asked.
  */
-static size_t
-read_size(const struct cursor *c, size_t want, size_t chunk, uint64_t end,
-    uint64_t *grow)
+size_t
+read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
+    uint64_t end, uint64_t *grow)
 {
-	uint64_t out = c->asked > c->pos ? c->asked - c->pos : 0;
+	uint64_t out = asked > pos ? asked - pos : 0;
 	uint64_t n = want, cap;
 
-	if (c->asked >= end)
-		cap = out / 4;		/* everything is asked: ask no more */
+	if (asked >= end)	/* everything is asked: ask no more */
+		cap = out / READ_AHEAD;
 	else {
 		cap = (out + chunk) / READ_AHEAD;
-		if ((end - c->pos) / READ_AHEAD < cap)
-			cap = (end - c->pos) / READ_AHEAD;
+		if ((end - pos) / READ_AHEAD < cap)
+			cap = (end - pos) / READ_AHEAD;
 	}
 	if (cap < 1)
 		cap = 1;
 	if (n > cap)
 		n = cap;
 	*grow = 0;
-	if ((READ_AHEAD - 1) * n > out && c->pos + READ_AHEAD * n > c->asked)
-		*grow = c->pos + READ_AHEAD * n - c->asked;
+	if (READ_AHEAD * n > out)
+		*grow = pos + READ_AHEAD * n - asked;
 	return (size_t)n;
 }
 
@@ -681,6 +762,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 	uint64_t bs = o->block_size, end = o->offset + o->length;
 	uint64_t to = o->offset + last * bs < end ? o->offset + last * bs : end;
 	uint64_t k;
+	double block = (double)bs / o->rate;
 	struct ssh_error e;
 	int rc;
 
@@ -716,9 +798,15 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				if (c->source_has < need &&
 				    (rc = wait_source(st, c, need)) != 0)
 					return rc;
-				n = read_size(c, want - filled, st->chunk,
-				    to < c->source_has ? to : c->source_has,
-				    &grow);
+				/* While the source still grows, its length
+				 * is asked beside the reads. */
+				if (c->source_has < to && !c->no_ask &&
+				    (rc = ask_source_length(st, c,
+				    relay_ask_after(block, 0))) != 0)
+					return rc;
+				n = read_size(c->pos, c->asked, want - filled,
+				    st->chunk, to < c->source_has ? to :
+				    c->source_has, &grow);
 
 				if (pace_take(&j->pace, (size_t)grow) != 0 ||
 				    clock_mono() >= j->pace.deadline) {
@@ -819,9 +907,15 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 	c->progress_at = clock_mono();
 	if ((rc = read_source_length(st, c)) != 0)
 		return rc;
-	if (c->source_has <= c->pos && ((rc = await_data(st, c)) != 0 ||
-	    (rc = wait_source(st, c, c->pos + 1)) != 0))
+	/* A source that grows yet is asked over the ask channel from now
+	 * on: its opening begins at once. */
+	if (c->source_has < o->offset + o->length &&
+	    (rc = ask_source_length(st, c, 0)) != 0)
 		return rc;
+	if (c->source_has <= c->pos && (rc = await_data(st, c)) != 0)
+		return rc;
+	/* Opened once it is there, before its first bytes are: their
+	 * first read then waits one round trip, not two. */
 	ssh_lock(c->ssh);
 	c->file = ssh_open_read(c->ssh, c->path, c->pos, &e);
 	ssh_unlock(c->ssh);
@@ -832,7 +926,7 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 		    UINT64_MAX, "%s", e.detail);
 		return -1;
 	}
-	return 0;
+	return c->source_has <= c->pos ? wait_source(st, c, c->pos + 1) : 0;
 }
 
 /* Closes the cursor's file and forgets where it was (the session stays
@@ -840,8 +934,9 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 static void
 cursor_close(struct cursor *c)
 {
-	if (c->file != NULL) {
+	if (c->ssh != NULL) {
 		ssh_lock(c->ssh);
+		ssh_ask_drop(c->ssh, c);
 		ssh_close_file(c->ssh, c->file);
 		ssh_unlock(c->ssh);
 	}

@@ -164,10 +164,10 @@ struct runner {
 
 /* Bytes per read and hand-off: 10 ms of the op's rate, within bounds
  * (job_shape()); and the share of a round trip to its source at the op's
- * rate that a stream reads at least (stream_chunk()): about five reads
- * are in flight, so two round trips' worth.  Each read may ask for about
- * five of them ahead (fetch.c), so a burst is at most one chunk beyond
- * the rate. */
+ * rate that a stream reads at least (stream_chunk()): four or five reads
+ * are in flight (ssh_read_ahead()), so two round trips' worth.  What a
+ * read asks ahead grows by at most one chunk (read_size()), so a burst
+ * is at most one chunk beyond the rate. */
 #define CHUNK_SECONDS 0.01
 #define CHUNK_MIN (16 * 1024)
 #define CHUNK_MAX (1024 * 1024)
@@ -177,6 +177,8 @@ struct runner {
 void	 fetch_stream(struct runner *, struct job *, unsigned stream);
 double	 relay_ask_after(double block, double took);
 size_t	 stream_chunk(size_t chunk, double rate, double trip);
+size_t	 read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
+	    uint64_t end, uint64_t *grow);
 const struct plan_source *job_source(const struct job *);
 
 /* Whose a failure is. */

@@ -27,17 +27,48 @@
 
 #include "agent.h"
 
+/* The most an ask (ssh_ask()) reads of a file. */
+#define ASK_MAX 4096
+
+/* Where the session's ask channel is. */
+enum ask_phase {
+	ASK_NONE,			/* no channel asked for yet */
+	ASK_INIT,			/* the channel opening */
+	ASK_IDLE,			/* open, no ask under way */
+	ASK_OPEN,			/* an ask's file opening */
+	ASK_READ,			/* ... being read */
+	ASK_DONE,			/* ... read (or failed): its owner's */
+	ASK_BROKEN			/* no channel to be had */
+};
+
 struct ssh {
 	LIBSSH2_SESSION	*session;
 	LIBSSH2_SFTP	*sftp;
 	int		 sock;
 	pthread_mutex_t	 lock;
 	char		*where;		/* "user@address:port" for messages */
+	double		 timeout;	/* seconds: the configured one */
+	/* The ask channel: a second SFTP channel that reads small files a
+	 * step at a time (ssh_ask()). */
+	LIBSSH2_SFTP	*ask;
+	enum ask_phase	 ask_phase;
+	const void	*ask_owner;	/* whose ask is under way or done */
+	char		*ask_path;
+	LIBSSH2_SFTP_HANDLE *ask_file;	/* the ask's file, open */
+	LIBSSH2_SFTP_HANDLE *ask_closing; /* a done ask's, closing */
+	char		 ask_buf[ASK_MAX];
+	size_t		 ask_have;
+	int		 ask_rc;	/* a done ask's: 0, 1 (none) or -1 */
+	struct ssh_error ask_err;	/* ... when -1 */
 };
 
 static void
 set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void	 ask_close(struct ssh *);
+
+/* ssh_read_ahead()'s: libssh2 from 1.11 until it is known older. */
+static unsigned	 read_ahead = 5;
 
 static void
 set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
@@ -54,6 +85,8 @@ set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
 int
 ssh_library_init(void)
 {
+	if (libssh2_version(0x010b00) == NULL)
+		read_ahead = 4;
 	return libssh2_init(0);
 }
 
@@ -300,6 +333,7 @@ ssh_connect(const struct agent_config *c, const char *address,
 		user = pw->pw_name;
 	}
 	s->where = xasprintf("%s@%s port %u", user, address, port);
+	s->timeout = c->timeout;
 	if ((s->sock = tcp_connect(address, port, c->timeout, e)) == -1)
 		goto fail;
 	if ((s->session = libssh2_session_init()) == NULL) {
@@ -339,6 +373,7 @@ ssh_close(struct ssh *s)
 {
 	if (s == NULL)
 		return;
+	ask_close(s);
 	if (s->sftp != NULL)
 		libssh2_sftp_shutdown(s->sftp);
 	if (s->session != NULL) {
@@ -392,10 +427,11 @@ sftp_status_text(unsigned long fx)
 	}
 }
 
-/* Classifies the session's last error for the op that met it. */
+/* Classifies the session's last error, on channel sftp, for the op that
+ * met it. */
 static void
-sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
-    const char *path)
+sftp_error_on(struct ssh *s, LIBSSH2_SFTP *sftp, struct ssh_error *e,
+    const char *what, const char *path)
 {
 	int err = libssh2_session_last_errno(s->session);
 	unsigned long fx = 0;
@@ -404,7 +440,7 @@ sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
 
 	libssh2_session_last_error(s->session, &msg, NULL, 0);
 	if (err == LIBSSH2_ERROR_SFTP_PROTOCOL)
-		fx = libssh2_sftp_last_error(s->sftp);
+		fx = libssh2_sftp_last_error(sftp);
 	text = sftp_status_text(fx);
 	if (err == LIBSSH2_ERROR_TIMEOUT)
 		set_error(e, FAIL_TIMEOUT, "%s: %s %s: timeout", s->where,
@@ -422,6 +458,14 @@ sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
 	else
 		set_error(e, FAIL_IO, "%s: %s %s: %s", s->where, what, path,
 		    msg ? msg : "error");
+}
+
+/* The same, on the session's own SFTP channel. */
+static void
+sftp_error(struct ssh *s, struct ssh_error *e, const char *what,
+    const char *path)
+{
+	sftp_error_on(s, s->sftp, e, what, path);
 }
 
 /* An open remote file. */
@@ -458,9 +502,22 @@ ssh_seek(struct ssh_file *f, uint64_t offset)
 }
 
 /*
+ * How far ahead a read asks: one of len bytes at offset pos has libssh2
+ * ask the server for what it has not yet asked of [pos, pos + k * len),
+ * k this, and no more.  Up to 1.10, sftp_read() asks exactly four times
+ * len from pos; from 1.11 it makes a last request of less than len bytes
+ * len long, so that five times bounds it.  fetch.c never lets a relay's
+ * reads ask past what its source holds.
+ */
+unsigned
+ssh_read_ahead(void)
+{
+	return read_ahead;
+}
+
+/*
  * Reads up to len bytes; returns the count, 0 at end, -1 with e set.
- * libssh2 asks the server for up to four times len beyond what was read
- * (fewer when that much is asked already): see fetch.c.
+ * libssh2 asks the server for more beyond it (ssh_read_ahead()).
  */
 long
 ssh_read(struct ssh *s, struct ssh_file *f, void *buf, size_t len,
@@ -690,4 +747,241 @@ out:
 	free(side);
 	free(path);
 	return rc;
+}
+
+/*
+ * Asks: small files read over a second SFTP channel of the session, a
+ * step at a time.  The session's own channel carries reads that threads
+ * make in libssh2's blocking mode, under the session's lock; an ask's
+ * steps are made in its non-blocking mode under the same lock, so that
+ * an ask's round trips (an open, a read, a close) pass while those
+ * reads go on: a relay's reader learns how much its source holds
+ * without stopping its reads (fetch.c).  libssh2 keeps a call's state,
+ * where the call would block, in the ask channel's own records, and a
+ * packet sent in part in the session's: a step never ends with a packet
+ * sent in part (ask_resend()), which a blocking call of another thread
+ * would refuse.  Nothing else opens a channel on a session once it is
+ * connected, so the ask channel's opening may wait on the peer too.
+ * One ask is under way on a session at a time: its owner's.
+ */
+
+/*
+ * After a call that would block: 1 when it stopped part way through
+ * sending a packet and the socket took more within the timeout, so that
+ * the same call must be made again before anything else; 0 when it
+ * waits for the peer (or the socket took nothing for the timeout: the
+ * session is lost, and its next call says so).
+ */
+static int
+ask_resend(struct ssh *s)
+{
+	struct pollfd pfd;
+	int rc;
+
+	if (!(libssh2_session_block_directions(s->session) &
+	    LIBSSH2_SESSION_BLOCK_OUTBOUND))
+		return 0;
+	pfd.fd = s->sock;
+	pfd.events = POLLOUT;
+	while ((rc = poll(&pfd, 1, (int)(s->timeout * 1000))) == -1 &&
+	    errno == EINTR)
+		;
+	return rc > 0;
+}
+
+/* 1 when the last libssh2 call of the session would have blocked. */
+static int
+would_block(struct ssh *s)
+{
+	return libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_EAGAIN;
+}
+
+/* The ask is over, and nobody's: the channel takes the next. */
+static void
+ask_release(struct ssh *s)
+{
+	s->ask_owner = NULL;
+	free(s->ask_path);
+	s->ask_path = NULL;
+	s->ask_phase = ASK_IDLE;
+}
+
+/* The ask's file is read (or failed): it closes while its owner takes
+ * what was read. */
+static void
+ask_done(struct ssh *s, int rc)
+{
+	s->ask_rc = rc;
+	s->ask_closing = s->ask_file;
+	s->ask_file = NULL;
+	s->ask_phase = ASK_DONE;
+	if (s->ask_owner == NULL)
+		ask_release(s);
+}
+
+/* The ask channel's read step: the file's end, a record whole in one
+ * read shorter than asked, or ASK_MAX bytes (too many). */
+static int
+ask_read(struct ssh *s)
+{
+	size_t room = ASK_MAX - s->ask_have;
+	ssize_t n;
+
+	/* A close ended resets the channel's read: it goes first. */
+	if (s->ask_closing != NULL)
+		return 0;
+	while ((n = libssh2_sftp_read(s->ask_file, s->ask_buf + s->ask_have,
+	    room)) == LIBSSH2_ERROR_EAGAIN && ask_resend(s))
+		;
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	if (n < 0) {
+		sftp_error_on(s, s->ask, &s->ask_err, "read", s->ask_path);
+		ask_done(s, -1);
+	} else if ((size_t)n == room) {
+		set_error(&s->ask_err, FAIL_IO, "%s: %s: larger than %d "
+		    "bytes", s->where, s->ask_path, ASK_MAX);
+		ask_done(s, -1);
+	} else {
+		s->ask_have += (size_t)n;
+		ask_done(s, 0);
+	}
+	return 1;
+}
+
+/* Moves the ask channel on as far as it goes without waiting; 1 when
+ * it moved. */
+static int
+ask_move(struct ssh *s)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	int rc, moved = 0;
+
+	if (s->ask_closing != NULL) {
+		while ((rc = libssh2_sftp_close_handle(s->ask_closing)) ==
+		    LIBSSH2_ERROR_EAGAIN && ask_resend(s))
+			;
+		/* Closed or failed, libssh2 has let the handle go. */
+		if (rc != LIBSSH2_ERROR_EAGAIN) {
+			s->ask_closing = NULL;
+			moved = 1;
+		}
+	}
+	switch (s->ask_phase) {
+	case ASK_INIT:
+		while ((s->ask = libssh2_sftp_init(s->session)) == NULL &&
+		    would_block(s) && ask_resend(s))
+			;
+		if (s->ask != NULL)
+			s->ask_phase = s->ask_owner != NULL ? ASK_OPEN :
+			    ASK_IDLE;
+		else if (!would_block(s))
+			s->ask_phase = ASK_BROKEN;
+		return moved || s->ask_phase != ASK_INIT;
+	case ASK_OPEN:
+		while ((h = libssh2_sftp_open_ex(s->ask, s->ask_path,
+		    (unsigned)strlen(s->ask_path), LIBSSH2_FXF_READ, 0,
+		    LIBSSH2_SFTP_OPENFILE)) == NULL && would_block(s) &&
+		    ask_resend(s))
+			;
+		if (h != NULL) {
+			s->ask_file = h;
+			s->ask_have = 0;
+			s->ask_phase = ASK_READ;
+		} else if (!would_block(s)) {
+			sftp_error_on(s, s->ask, &s->ask_err, "open",
+			    s->ask_path);
+			ask_done(s, s->ask_err.class == FAIL_MISSING ? 1 : -1);
+		}
+		return moved || s->ask_phase != ASK_OPEN;
+	case ASK_READ:
+		return ask_read(s) || moved;
+	default:
+		return moved;
+	}
+}
+
+/*
+ * Reads the whole of the small remote file at path (less than ASK_MAX
+ * bytes; a read shorter than asked is taken for its end) over the ask
+ * channel, for owner, as far as it goes without waiting.  Call under
+ * ssh_lock(), again and again with the same owner and path until it
+ * returns: SSH_ASKING while the ask is under way (or another owner's
+ * holds the channel: it is moved on too); 0 with *buf (NUL-terminated,
+ * the caller's) and *len; 1 when there is no such file; -1 with e set;
+ * SSH_ASK_NONE when the session has no ask channel to give (the peer
+ * refused it): ssh_get() then.
+ */
+int
+ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
+    size_t *len, struct ssh_error *e)
+{
+	int rc;
+
+	if (s->ask_phase == ASK_NONE)
+		s->ask_phase = ASK_INIT;
+	if (s->ask_owner == NULL && (s->ask_phase == ASK_INIT ||
+	    s->ask_phase == ASK_IDLE)) {
+		s->ask_owner = owner;
+		s->ask_path = xstrdup(path);
+		if (s->ask_phase == ASK_IDLE)
+			s->ask_phase = ASK_OPEN;
+	}
+	libssh2_session_set_blocking(s->session, 0);
+	while (ask_move(s))
+		;
+	libssh2_session_set_blocking(s->session, 1);
+	if (s->ask_phase == ASK_BROKEN) {
+		if (s->ask_owner != NULL) {
+			free(s->ask_path);
+			s->ask_path = NULL;
+			s->ask_owner = NULL;
+		}
+		return SSH_ASK_NONE;
+	}
+	if (s->ask_owner != owner || s->ask_phase != ASK_DONE)
+		return SSH_ASKING;
+	if ((rc = s->ask_rc) == 0) {
+		*buf = xcalloc(1, s->ask_have + 1);
+		memcpy(*buf, s->ask_buf, s->ask_have);
+		*len = s->ask_have;
+	} else if (rc < 0)
+		*e = s->ask_err;
+	ask_release(s);
+	return rc;
+}
+
+/* Owner's ask, if any, is no longer its: it ends unread.  Call under
+ * ssh_lock(). */
+void
+ssh_ask_drop(struct ssh *s, const void *owner)
+{
+	if (s->ask_owner != owner || owner == NULL)
+		return;
+	if (s->ask_phase == ASK_DONE || s->ask_phase == ASK_INIT ||
+	    s->ask_phase == ASK_BROKEN) {
+		/* The channel's opening goes on for whoever asks next. */
+		free(s->ask_path);
+		s->ask_path = NULL;
+		s->ask_owner = NULL;
+		if (s->ask_phase == ASK_DONE)
+			s->ask_phase = ASK_IDLE;
+	} else
+		s->ask_owner = NULL;	/* ask_done() lets it go */
+}
+
+/* Ends the ask channel, what is under way waited for (in blocking
+ * mode, within the timeout), so that libssh2 lets every handle go. */
+static void
+ask_close(struct ssh *s)
+{
+	if (s->ask_phase == ASK_INIT)
+		s->ask = libssh2_sftp_init(s->session);
+	if (s->ask_closing != NULL)
+		libssh2_sftp_close_handle(s->ask_closing);
+	if (s->ask_file != NULL)
+		libssh2_sftp_close_handle(s->ask_file);
+	if (s->ask != NULL)
+		libssh2_sftp_shutdown(s->ask);
+	free(s->ask_path);
 }

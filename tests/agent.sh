@@ -1137,5 +1137,46 @@ else fail "the generator did not send its manifest again: $(cat "$W/resend.err")
 SSHD_DIR=$W/sshd3 sshd_stop
 SSHD_DIR=$W/sshd
 
+# A relay's reader asks its source's length over a second SFTP channel
+# of its session, a step at a time, so that its reads never stop for an
+# ask (three round trips, on a WAN): the source's sshd, which logs each
+# channel (LogLevel VERBOSE), starts two for that session.  An sshd that
+# allows one session a connection refuses the second, and the reader
+# asks over its only one, as it did before.  tb reads 8 MiB from ta as
+# ta takes them from tg, which publishes the file afresh.
+conf tg
+"$agent" publish -c "$W/tg.yaml" "$W/f.bin" data/f.bin 1 --block-size 1MiB ||
+    fail "ask channel: publish"
+MG="$W/roots/tg/.sluice/data%2Ff.bin@1.manifest.yaml"
+for most in 10 1; do
+	(
+		SSHD_PORT=
+		SSHD_LOGLEVEL=VERBOSE SSHD_EXTRA="Match all
+	MaxSessions $most" sshd_start "$W/sshd4-$most" >"$W/sshd4.out" 2>&1 || {
+			echo "FAIL: ask channel ($most): an sshd: $(cat "$W/sshd4.out")"; exit 1; }
+		Q=$SSHD_PORT
+		log=$W/sshd4-$most/sshd.log
+		rm -rf "$W/roots/ta" "$W/roots/tb"
+		conf ta; conf tb
+		"$mkplan" "$MG" ta --op "tg,127.0.0.1,$Q,$W/roots/tg,0,$((8 * MIB)),8000000" > "$W/ta.plan"
+		"$mkplan" "$MG" tb --op "ta,127.0.0.1,$Q,$W/roots/ta,0,$((8 * MIB)),8000000" > "$W/tb.plan"
+		"$agent" run -c "$W/ta.yaml" "$W/ta.plan" 2>"$W/ta.err" & tap=$!
+		until_true grep -qx "epoch 1" "$W/roots/ta/.sluice/began" || {
+			echo "FAIL: ask channel ($most): ta did not begin"; exit 1; }
+		"$agent" run -c "$W/tb.yaml" "$W/tb.plan" 2>"$W/tb.err"
+		tb_rc=$?
+		wait $tap
+		ta_rc=$?
+		sshd_stop
+		sftp=$(grep -c "Starting session: subsystem 'sftp'" "$log")
+		want=$((most > 1 ? 3 : 2))
+		[ $ta_rc -eq 0 ] && [ $tb_rc -eq 0 ] && [ "$(len_of tb)" -eq $((8 * MIB)) ] &&
+		    cmp -s -n $((8 * MIB)) "$W/f.bin" "$W/roots/tb/.sluice/data%2Ff.bin@1.data" || {
+			echo "FAIL: ask channel ($most): exit $ta_rc/$tb_rc, tb holds $(len_of tb): $(cat "$W/ta.err" "$W/tb.err")"; exit 1; }
+		[ "$sftp" -eq $want ] && { [ $most -gt 1 ] || grep -q "no more sessions" "$log"; } || {
+			echo "FAIL: ask channel ($most): $sftp SFTP channels, not $want ($(grep -c "no more sessions" "$log") refused): $(cat "$log")"; exit 1; }
+	) && ok || failed=$((failed + 1))
+done
+
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

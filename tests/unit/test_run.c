@@ -128,6 +128,44 @@ START_TEST(chunk_covers_round_trip)
 }
 END_TEST
 
+/* What a read asks ahead grows by a chunk at most and never passes the
+ * run's end, but reaches it once it is near: the read that could leave
+ * part of it unasked takes less, so that none is left for a round trip
+ * later. */
+START_TEST(read_size_asks_to_the_end)
+{
+	uint64_t k, end = 8388608, pos, asked, grow;
+	size_t chunk = 147456, n;
+
+	ck_assert_int_eq(ssh_library_init(), 0);
+	k = ssh_read_ahead();
+	ck_assert(k == 4 || k == 5);
+	/* The first read: a chunk's worth asked. */
+	n = read_size(0, 0, chunk, chunk, end, &grow);
+	ck_assert_uint_eq(grow, k * n);
+	ck_assert_uint_le(grow, chunk);
+	/* 200 kB short of the end, all but 100 bytes of it asked: the
+	 * read asks exactly to the end. */
+	pos = end - 200000;
+	n = read_size(pos, end - 100, chunk, chunk, end, &grow);
+	ck_assert_uint_eq(pos + k * n, end);
+	ck_assert_uint_eq(grow, 100);
+	/* Everywhere: within a chunk, within the end, and at the end once
+	 * what is left to ask is within a chunk (to less than k bytes: n
+	 * is whole), unless the read takes all it wants. */
+	for (pos = 0; pos < end; pos += 65536 + 4097)
+		for (asked = pos; asked <= end; asked += 131072 + 511) {
+			n = read_size(pos, asked, chunk, chunk, end, &grow);
+			ck_assert_uint_ge(n, 1);
+			ck_assert_uint_le(grow, chunk);
+			ck_assert(n == 1 || pos + k * n <= end);
+			ck_assert(asked >= end || pos + k * n + k > end ||
+			    end - asked > chunk || n == chunk);
+		}
+	ssh_library_exit();
+}
+END_TEST
+
 /* Given back over as many slots as it holds: at 0.01 s a slot, a credit
  * of 0.1 s lets ten begin at once besides the one that begins now, and
  * the twelfth waits its slot. */
@@ -444,6 +482,7 @@ suite_run(void)
 	tcase_add_test(tc, relay_asks_often_enough);
 	tcase_add_test(tc, pace_credit_over_small_slots);
 	tcase_add_test(tc, chunk_covers_round_trip);
+	tcase_add_test(tc, read_size_asks_to_the_end);
 	tcase_add_test(tc, pace_credit_spent_once);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tr, 30);
