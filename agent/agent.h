@@ -122,6 +122,7 @@ int	 version_write(struct store *, struct version *, uint64_t offset,
 int	 version_verified(struct version *, uint64_t offset, uint64_t len,
 	    unsigned generation);
 uint64_t version_verified_length(struct version *, uint64_t *durable);
+uint64_t version_size(struct version *);
 int	 version_commit(struct store *, struct version *);
 unsigned version_mode(unsigned published, unsigned umask);
 int	 version_expose(struct store *, struct version *, unsigned mode);
@@ -207,7 +208,6 @@ struct ssh_file;
 struct ssh_file *ssh_open_read(struct ssh *, const char *path,
 	    uint64_t offset, struct ssh_error *);
 void	 ssh_seek(struct ssh_file *, uint64_t offset);
-unsigned ssh_read_ahead(void);
 long	 ssh_read(struct ssh *, struct ssh_file *, void *buf, size_t len,
 	    struct ssh_error *);
 int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,

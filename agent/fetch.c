@@ -250,9 +250,13 @@ relay_ask_after(double block, double took)
 	return fmax(took, fmin(RELAY_POLL_MOST, fmax(0.02, block / 16)));
 }
 
-/* A read of n bytes at pos has libssh2 ask the server for what it has
- * not yet asked of [pos, pos + READ_AHEAD * n) (ssh_read_ahead()). */
-#define READ_AHEAD ((uint64_t)ssh_read_ahead())
+/*
+ * A read of n bytes at pos has libssh2 ask the server for what it has not
+ * yet asked of up to four times n from pos, in requests of at most 30000
+ * bytes, the last of which it makes at least n long (1.10 and 1.11
+ * alike): what it asks ends before pos + READ_AHEAD * n.
+ */
+#define READ_AHEAD 5
 
 /* What a wait returns when the op has been switched to its fallback:
  * the stream starts again from there. */
@@ -286,11 +290,11 @@ struct cursor {
 };
 
 /* How often a stream waiting on its ask looks whether the answer has
- * come: an eighth of its round trip, from 1 ms to 10 ms. */
+ * come: an eighth of its round trip, from 2 ms to 10 ms. */
 static double
 ask_tick(const struct cursor *c)
 {
-	return fmin(0.01, fmax(0.001, c->trip / 8));
+	return fmin(0.01, fmax(0.002, c->trip / 8));
 }
 
 /* Where the op reads from now: its source, or its fallback once it has
@@ -524,9 +528,10 @@ read_source_length(struct stream *st, struct cursor *c)
  * channel (ssh_ask()), as far as that goes without waiting: the stream's
  * reads on the session go on meanwhile.  A new ask begins once every
  * seconds have passed since the last one began, and none of the
- * stream's is under way.  Returns as source_length_found(), 0 while the
- * ask is under way or not yet due; c->no_ask is set where the session
- * has no ask channel.
+ * stream's is under way.  An ask unanswered for the configured timeout
+ * fails the op, blaming the source, as a read of it that timed out
+ * would.  Returns as source_length_found(), 0 while the ask is under way
+ * or not yet due; c->no_ask is set where the session has no ask channel.
  */
 static int
 ask_source_length(struct stream *st, struct cursor *c, double every)
@@ -545,8 +550,16 @@ ask_source_length(struct stream *st, struct cursor *c, double every)
 	ssh_lock(c->ssh);
 	rc = ssh_ask(c->ssh, c, c->len_path, &buf, &len, &e);
 	ssh_unlock(c->ssh);
-	if (rc == SSH_ASKING)
-		return 0;
+	if (rc == SSH_ASKING) {
+		if (clock_mono() - c->ask_at < st->r->config->timeout)
+			return 0;
+		if (switched_away(st->j, c))
+			return SWITCHED;
+		job_fail(st->j, FAIL_TIMEOUT, 1, FAULT_PEER, c->pos, "relay "
+		    "source %s: %s: no answer for %.0fs", c->src->host,
+		    c->len_path, clock_mono() - c->ask_at);
+		return -1;
+	}
 	c->asking = 0;
 	if (rc == SSH_ASK_NONE) {
 		c->no_ask = 1;
@@ -613,7 +626,7 @@ await_data(struct stream *st, struct cursor *c)
 static uint64_t
 relay_want(const struct cursor *c, size_t chunk, uint64_t to)
 {
-	uint64_t want = c->pos + READ_AHEAD * chunk;
+	uint64_t want = c->pos + READ_AHEAD * (uint64_t)chunk;
 
 	return want < to ? want : to;
 }
@@ -694,12 +707,18 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
 
 /*
  * How much one read of want bytes at pos may take, libssh2 having asked
- * the server for less than asked, so that what is asked grows by at most
- * one chunk and never passes end, but reaches end when it is that near:
- * a read that left part of it unasked would ask the rest a round trip
- * later, and again for what that left (a run's last block took three
- * times the others' through an 80 ms round trip).  *grow is what the
- * read may add to what is asked.
+ * the server for less than asked, so that what it asks grows by a chunk
+ * at most and never passes end (but for the last few bytes before it: a
+ * read of one asks five).  For a relay, end is at most what its source
+ * has made durable: a byte asked beyond it would come back unverified,
+ * or as the file's end.  *grow is what the read may add to what is
+ * asked.  Near end a read may take no more than a fifth of what is left,
+ * and libssh2 asks for four of them: the rest a round trip later, a
+ * fifth of it again, and so on (libssh2 gives no way to ask for the last
+ * bytes alone): a run's last block took three times the others' through
+ * an 80 ms round trip.  So end is the op's end, not the run's, where one
+ * stream reads the op, and no end at all where the file ends there and
+ * the source holds it whole (read_run()).
  */
 size_t
 read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
@@ -709,20 +728,56 @@ read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
 	uint64_t n = want, cap;
 
 	if (asked >= end)	/* everything is asked: ask no more */
-		cap = out / READ_AHEAD;
-	else {
+		cap = out / (READ_AHEAD - 1);
+	else
 		cap = (out + chunk) / READ_AHEAD;
-		if ((end - pos) / READ_AHEAD < cap)
-			cap = (end - pos) / READ_AHEAD;
-	}
-	if (cap < 1)
+	/* Whatever libssh2 has asked (what asked counts, or less), it
+	 * asks no further than pos + READ_AHEAD * n. */
+	if (end > pos && (end - pos) / READ_AHEAD < cap)
+		cap = (end - pos) / READ_AHEAD;
+	*grow = 0;
+	if (cap < 1) {
+		/* The last few bytes: counted as asked past end. */
 		cap = 1;
+		if (pos + READ_AHEAD > asked)
+			*grow = pos + READ_AHEAD - asked;
+	}
 	if (n > cap)
 		n = cap;
-	*grow = 0;
-	if (READ_AHEAD * n > out)
+	/* What libssh2 asks when what it has asked is short of four
+	 * times n: counted where the count says so. */
+	if ((READ_AHEAD - 1) * n > out && pos + READ_AHEAD * n > asked)
 		*grow = pos + READ_AHEAD * n - asked;
 	return (size_t)n;
+}
+
+/*
+ * How far libssh2 may ask the source in a run that ends at to: the op's
+ * end where one stream reads it (its next run follows on), the run's
+ * where several do; no further than what the source has made durable;
+ * but past the file's end where the source holds it whole and the op
+ * ends there (the server says the file ends, and nothing is sent).
+ */
+static uint64_t
+ask_end(struct job *j, const struct cursor *c, uint64_t to)
+{
+	uint64_t size = version_size(j->version), end;
+
+	end = j->streams == 1 ? j->op->offset + j->op->length : to;
+	if (size > 0 && end >= size && c->source_has >= size)
+		return UINT64_MAX;
+	return end < c->source_has ? end : c->source_has;
+}
+
+/* libssh2 may hold bytes that a run's last read asked past what the
+ * source had made durable (read_size()), not past the file's end. */
+static int
+asked_past(struct job *j, const struct cursor *c)
+{
+	uint64_t size = version_size(j->version);
+
+	return c->asked > c->source_has && !(size > 0 && c->source_has >=
+	    size);
 }
 
 /*
@@ -766,7 +821,9 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 	struct ssh_error e;
 	int rc;
 
-	if (c->pos != o->offset + first * bs) {
+	/* A new place, or one where libssh2 may hold bytes asked past what
+	 * the source had made durable: what it asked is dropped. */
+	if (c->pos != o->offset + first * bs || asked_past(j, c)) {
 		c->pos = c->asked = o->offset + first * bs;
 		ssh_lock(c->ssh);
 		ssh_seek(c->file, c->pos);
@@ -790,8 +847,8 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 			sl->first = c->pos == boff;
 			sl->generation = gen;
 			while (filled < want) {
-				uint64_t grow, need = relay_want(c, j->chunk,
-				    to);
+				uint64_t grow, charge, top, size, need =
+				    relay_want(c, j->chunk, to);
 				size_t n;
 				long got;
 
@@ -799,16 +856,26 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				    (rc = wait_source(st, c, need)) != 0)
 					return rc;
 				/* While the source still grows, its length
-				 * is asked beside the reads. */
-				if (c->source_has < to && !c->no_ask &&
+				 * is asked beside the reads (and an ask
+				 * under way is seen to its end: the session's
+				 * other streams ask after it). */
+				if ((c->asking || c->source_has < to) &&
+				    !c->no_ask &&
 				    (rc = ask_source_length(st, c,
 				    relay_ask_after(block, 0))) != 0)
 					return rc;
+				top = ask_end(j, c, to);
 				n = read_size(c->pos, c->asked, want - filled,
-				    st->chunk, to < c->source_has ? to :
-				    c->source_has, &grow);
+				    st->chunk, top, &grow);
+				/* What is asked past the file's end is not
+				 * sent: the server says it ends. */
+				charge = grow;
+				if (top == UINT64_MAX && c->asked + grow >
+				    (size = version_size(j->version)))
+					charge = c->asked < size ? size -
+					    c->asked : 0;
 
-				if (pace_take(&j->pace, (size_t)grow) != 0 ||
+				if (pace_take(&j->pace, (size_t)charge) != 0 ||
 				    clock_mono() >= j->pace.deadline) {
 					job_fail(j, FAIL_DEADLINE, 0,
 					    FAULT_NONE, c->pos, "plan expired "
@@ -907,10 +974,10 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 	c->progress_at = clock_mono();
 	if ((rc = read_source_length(st, c)) != 0)
 		return rc;
-	/* A source that grows yet is asked over the ask channel from now
-	 * on: its opening begins at once. */
-	if (c->source_has < o->offset + o->length &&
-	    (rc = ask_source_length(st, c, 0)) != 0)
+	/* A source that holds nothing here yet is asked over the ask
+	 * channel from now on: its opening begins at once. */
+	if (c->source_has <= c->pos && (rc = ask_source_length(st, c, 0)) !=
+	    0)
 		return rc;
 	if (c->source_has <= c->pos && (rc = await_data(st, c)) != 0)
 		return rc;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -67,9 +68,6 @@ set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void	 ask_close(struct ssh *);
 
-/* ssh_read_ahead()'s: libssh2 from 1.11 until it is known older. */
-static unsigned	 read_ahead = 5;
-
 static void
 set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
 {
@@ -85,8 +83,6 @@ set_error(struct ssh_error *e, enum failure_class c, const char *fmt, ...)
 int
 ssh_library_init(void)
 {
-	if (libssh2_version(0x010b00) == NULL)
-		read_ahead = 4;
 	return libssh2_init(0);
 }
 
@@ -502,22 +498,8 @@ ssh_seek(struct ssh_file *f, uint64_t offset)
 }
 
 /*
- * How far ahead a read asks: one of len bytes at offset pos has libssh2
- * ask the server for what it has not yet asked of [pos, pos + k * len),
- * k this, and no more.  Up to 1.10, sftp_read() asks exactly four times
- * len from pos; from 1.11 it makes a last request of less than len bytes
- * len long, so that five times bounds it.  fetch.c never lets a relay's
- * reads ask past what its source holds.
- */
-unsigned
-ssh_read_ahead(void)
-{
-	return read_ahead;
-}
-
-/*
  * Reads up to len bytes; returns the count, 0 at end, -1 with e set.
- * libssh2 asks the server for more beyond it (ssh_read_ahead()).
+ * libssh2 asks the server for more beyond it: see fetch.c.
  */
 long
 ssh_read(struct ssh *s, struct ssh_file *f, void *buf, size_t len,
@@ -971,10 +953,20 @@ ssh_ask_drop(struct ssh *s, const void *owner)
 }
 
 /* Ends the ask channel, what is under way waited for (in blocking
- * mode, within the timeout), so that libssh2 lets every handle go. */
+ * mode, ASK_CLOSE_WAIT at most a call: a peer that answers takes a round
+ * trip, and a dead one holds the run's end no longer), so that libssh2
+ * lets every handle go. */
+#define ASK_CLOSE_WAIT 2.0
+
 static void
 ask_close(struct ssh *s)
 {
+	if (s->ask_phase == ASK_NONE || s->ask_phase == ASK_BROKEN) {
+		free(s->ask_path);
+		return;
+	}
+	libssh2_session_set_timeout(s->session, (long)(fmin(s->timeout,
+	    ASK_CLOSE_WAIT) * 1000));
 	if (s->ask_phase == ASK_INIT)
 		s->ask = libssh2_sftp_init(s->session);
 	if (s->ask_closing != NULL)
@@ -983,5 +975,6 @@ ask_close(struct ssh *s)
 		libssh2_sftp_close_handle(s->ask_file);
 	if (s->ask != NULL)
 		libssh2_sftp_shutdown(s->ask);
+	libssh2_session_set_timeout(s->session, (long)(s->timeout * 1000));
 	free(s->ask_path);
 }

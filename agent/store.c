@@ -685,6 +685,18 @@ version_verified(struct version *v, uint64_t offset, uint64_t len,
 	return v->verified > before;
 }
 
+/* The version's whole size, as the plan says; 0 unknown. */
+uint64_t
+version_size(struct version *v)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->size;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
 /* The verified prefix, durable or not yet; in *durable (unless NULL)
  * the part of it made durable, what the version's peers read. */
 uint64_t

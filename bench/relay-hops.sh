@@ -31,6 +31,7 @@ head -c $((8 * 1048576)) /dev/urandom > "$W/f.bin"
 # delay_up MS: a delaying relay to the sshd, MS each way, its port in $HP
 # (known to ssh as the sshd's own host key).
 delay_up() {
+	rm -f "$W/delay.port"
 	python3 "$top/tests/lib/delay.py" "$P" "$(echo "$1" | awk '{print $1 / 1000}')" > "$W/delay.port" &
 	delayer=$!
 	until [ -s "$W/delay.port" ]; do
