@@ -306,9 +306,10 @@ done
 # carries more than two streams.  Leaning on one host for both, it sent
 # four at a quarter of its NIC each, 2.3 times the bound (then without
 # the 0.15 s the simulator now counts for each relay hop, which this
-# growing file's relays pay every round: 1.68 with it).  The bound is a
-# second: the 0.5 s every simulated agent takes to begin its plan
-# (SIM_AGENT_START) is left out of the ratio checked.
+# growing file's relays pay every round: 1.68 with it; 1.768 since a hop
+# across the sites' 40 ms link counts its round trip, hop_delay()).  The
+# bound is a second: the 0.5 s every simulated agent takes to begin its
+# plan (SIM_AGENT_START) is left out of the ratio checked.
 rm -rf "$work/trace-lead"
 out=$("$plan" simulate -t "$(case_dir growing)/topology.yaml" -f "$(case_dir growing)/fileset.yaml" \
     --trace "$work/trace-lead" 2>&1)
@@ -317,7 +318,7 @@ busiest=$(grep -h '^  source:' "$work"/trace-lead/round-0001/plans/*.yaml | awk 
 span=$(printf '%s\n' "$out" | sed -n 's/^makespan=\([0-9.]*\) .*/\1/p')
 bound=$(printf '%s\n' "$out" | sed -n 's/.* bound=\([0-9.]*\) .*/\1/p')
 ratio=$(awk "BEGIN {print (${span:-99} - 0.5) / ${bound:-1}}")
-if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.75)}"; then ok
+if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.78)}"; then ok
 else fail "growing case: generator feeds $firsts hosts, busiest source $busiest streams, ratio $ratio"; fi
 # The simulator's generators record no mode, so its plans give none: a
 # mode of 0 would expose files no one can read.
@@ -698,8 +699,10 @@ out=$(on_time_within 1.59 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --
     ok || fail "a chain of sites after the probe: $out"
 # And with the shallow exports too: at seed 23 the hosts on time are
 # whole within 1.54 (13.5 s, 1.29 of 10.439 s; of 11.731 s, 1.28 with
-# the chain alone, 1.47 with neither; 13.3 s, 1.46 of 9.153 s).
-out=$(on_time_within 1.54 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
+# the chain alone, 1.47 with neither; 13.3 s, 1.46 of 9.153 s), 1.61
+# since each hop counts its route's round trip (15.8 s, 1.59 of 9.944 s;
+# hop_delay(): the figures before are a flat 0.15 s a hop's).
+out=$(on_time_within 1.61 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
     ok || fail "a chain of sites with shallow exports: $out"
 # A late agent keeps its share where the set lasts to the grid.  Ring of
 # 4 regions, mixed NICs, 10 s rounds, seed 11, agents 7.5 s late: the
@@ -1043,10 +1046,11 @@ out=$(lp_within 1.41 "$work/deep8") && ok || fail "sites hung deep: $out"
 # its first host, which feeds a stream fewer within the site: the first
 # round's pipelines fill a hop sooner at each site, and lp is within 1.52
 # (1.4745; 1.5893 with the shallow shapes in rounds that may be the last
-# alone).
+# alone), 1.64 since each hop counts its route's round trip (1.6286;
+# hop_delay(): the figures before are a flat 0.15 s a hop's).
 "$top/tests/tools/gen-case" "$work/tail3" --regions 3 --sites 2 --hosts 8 --files 5 \
     --size 268435456 --round 10 >/dev/null
-out=$(lp_within 1.52 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
+out=$(lp_within 1.64 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
 # In the last round of seed 8 of that shape, relay chains nine hosts
 # deep carry what the hosts lack (36-100 MiB each): planned with
 # shallow exports and sites' trees that count each site on the way three
@@ -1095,9 +1099,11 @@ awk "BEGIN {exit !(${ratio:-9} <= 2.5)}" && ok || fail "a generator's site behin
 out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6 --replan) &&
     ok || fail "even LAN with faults: $out"
 # A round is planned in each shape that changes its forest, and the
-# plans that the timing (0.15 s a hop, each host from its start) says do
-# the most are kept.  In rounds that may be the last, deep8 (above) ends
-# within 1.36 of the bound (1.39 in the round's own shape alone).  A
+# plans that the timing (a hop's cost by its route, hop_delay(), each
+# host from its start) says do the most are kept.  In rounds that may be
+# the last, deep8 (above) ends within 1.36 of the bound (1.39 in the
+# round's own shape alone, both at a flat 0.15 s a hop), 1.39 since each
+# hop counts its route's round trip (1.3797).  A
 # version's first set that may be a probe (--replan) keeps its own shape
 # (its relays have not been seen to start on it); one that cannot be
 # (first_shapes) is planned in the intake and shallow shapes too: the
@@ -1106,7 +1112,7 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # keeps its
 # sites' exports at their shallowest hosts; -v says so, and the set
 # verifies.
-out=$(lp_within 1.36 "$work/deep8") && ok || fail "shapes of a last round: $out"
+out=$(lp_within 1.39 "$work/deep8") && ok || fail "shapes of a last round: $out"
 fresh growing shapes
 out=$("$plan" run -d "$work/shapes" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "2 forests planned, the intake+shallow kept" ] && ok ||
@@ -1125,9 +1131,11 @@ out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"
 # from a host a hop below its first, 13 hosts deep; 1.7958 in both
 # shapes while a site's first host fed its export on top of three
 # streams within the site; 1.7920 in those shapes with the exports
-# counted ahead, below), and -v says which forest was kept.
+# counted ahead, below); within 1.555 since each hop counts its route's
+# round trip (1.5435; hop_delay(): the figures before are a flat 0.15 s
+# a hop's), and -v says which forest was kept.
 fresh wan3 first
-out=$(lp_within 1.45 "$work/first") && ok || fail "intake in a first set: $out"
+out=$(lp_within 1.555 "$work/first") && ok || fail "intake in a first set: $out"
 out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "6 forests planned, the intake+shallow kept" ] && ok ||
     fail "intake in a first set: -v says '$out'"
@@ -1139,10 +1147,12 @@ out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
 # of each file), and the push ends within 1.5 of the bound (1.4571;
 # 1.9067 without those shapes, where ten hosts fed three streams, each
 # of them a site's export or the tree below it at two thirds of the
-# pace); -v says so, and the set verifies.
+# pace), 1.71 since each hop counts its route's round trip (1.6964;
+# hop_delay(): the figures before are a flat 0.15 s a hop's); -v says
+# so, and the set verifies.
 "$top/tests/tools/gen-case" "$work/counted" --regions 4 --sites 3 --hosts 6 --files 2 \
     --size 536870912 --round 30 --seed 3 >/dev/null
-out=$(lp_within 1.5 "$work/counted") && ok || fail "exports counted ahead: $out"
+out=$(lp_within 1.71 "$work/counted") && ok || fail "exports counted ahead: $out"
 out=$("$plan" run -d "$work/counted" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "6 forests planned, the intake+shallow+counted kept" ] && ok ||
     fail "exports counted ahead: -v says '$out'"
@@ -1192,10 +1202,12 @@ out=$(on_time_within 1.49 "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 1
 # amounts of each file: with streams counted, the busiest host of three
 # of the sites sends 0.73-0.77 GB in it, evened by bytes 0.61-0.63 GB
 # (and every other host no more).  The run ends within 1.345 of the
-# bound (1.3245; 1.3649 with streams counted only).
+# bound (1.3245; 1.3649 with streams counted only), 1.43 since each hop
+# counts its route's round trip (1.4208; hop_delay(): the figures before
+# are a flat 0.15 s a hop's).
 "$top/tests/tools/gen-case" "$work/bytes6" --regions 4 --sites 1 --hosts 8 --files 5 \
     --size 1073741824 --round 10 --seed 6 >/dev/null
-out=$(lp_within 1.345 "$work/bytes6") && ok || fail "the bytes shape: $out"
+out=$(lp_within 1.43 "$work/bytes6") && ok || fail "the bytes shape: $out"
 # In a full round: four regions of two sites of six hosts of 1, 2 or
 # 10 Gbit, four files of 1 GiB from a 1 Gbit generator; at seed 7 of 5%
 # never starting and 10% a quarter round late (--replan), the 10 Gbit

@@ -771,18 +771,26 @@ route_resources(struct topology *t, size_t src, size_t dst, size_t *res,
 	return n + 4;
 }
 
-/* Total latency of the route between two hosts' sites, in seconds. */
+/* Total latency of the route from site `from` to site `to`, in seconds
+ * (one way). */
 double
-route_latency(struct topology *t, size_t src, size_t dst)
+site_latency(struct topology *t, size_t from, size_t to)
 {
 	size_t links[64];
 	double lat = 0;
 	int n, i;
 
-	n = route_sites(t, t->hosts[src].site, t->hosts[dst].site, links, 64);
+	n = route_sites(t, from, to, links, 64);
 	for (i = 0; i < n; i++)
 		lat += t->links[t->resources[links[i]].owner].latency;
 	return lat;
+}
+
+/* Total latency of the route between two hosts' sites, in seconds. */
+double
+route_latency(struct topology *t, size_t src, size_t dst)
+{
+	return site_latency(t, t->hosts[src].site, t->hosts[dst].site);
 }
 
 /* Number of inter-site links on the route, or -1 when there is none. */

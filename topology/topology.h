@@ -275,6 +275,7 @@ int	 route_sites(struct topology *, size_t from, size_t to,
 int	 route_resources(struct topology *, size_t src, size_t dst,
 	    size_t *res, size_t max);
 double	 route_latency(struct topology *, size_t src, size_t dst);
+double	 site_latency(struct topology *, size_t from, size_t to);
 int	 route_hops(struct topology *, size_t src, size_t dst);
 
 /* ------------------------------------------------------------------ */

@@ -235,18 +235,17 @@ check_capacity(const struct topology *t, struct plan **plans,
 	return rc;
 }
 
-/* Times every new op by the rule of timing.c, with hop seconds per relay
- * hop and each host's ops starting at start[host] (0 and NULL by the
- * rule); tag = h << 20 | op. */
+/* Times every new op by the rule of timing.c, with what each relay hop
+ * costs where hops (hop_delay()) and each host's ops starting at
+ * start[host] (0 and NULL by the rule); tag = h << 20 | op. */
 void
 plans_time(const struct sched *s, struct plan **plans, struct timing *tm,
-    double hop, const double *start)
+    int hops, const double *start)
 {
 	const struct topology *t = s->t;
 	size_t nf = s->m->fileset->nfiles, h, i;
 
 	timing_init(tm, nf);
-	tm->hop = hop;
 	for (h = 0; h < t->nhosts; h++)
 		for (i = 0; plans[h] != NULL && i < plans[h]->nops; i++) {
 			const struct op *o = &plans[h]->ops[i];
@@ -257,6 +256,9 @@ plans_time(const struct sched *s, struct plan **plans, struct timing *tm,
 			    s->len[src * nf + f], s->len[h * nf + f]);
 
 			x.tag = h << 20 | i;
+			if (hops)
+				x.hop = hop_delay(s->t, t->hosts[src].site,
+				    t->hosts[h].site);
 			if (start != NULL)
 				x.start = start[h];
 			timing_add(tm, &x);
@@ -522,7 +524,7 @@ early_expiry(const struct sched *s, struct plan **plans, struct plan **old,
 	/* Plans outlive their writing: the run so far is most of it. */
 	if (s->started >= 0)
 		least = fmax(least, 3 * (clock_mono() - s->started));
-	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	plans_time(s, plans, &tm, 1, s->start);
 	for (i = n = 0; i < tm.nops; i++) {
 		size_t h = tm.ops[i].tag >> 20;
 

@@ -275,7 +275,7 @@ plans_fallback(const struct sched *s, struct plan **plans, double window)
 	struct relay_graph g;
 
 	/* When the first block is due as real relays run. */
-	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	plans_time(s, plans, &tm, 1, s->start);
 	relay_graph_init(&g, s, &tm);
 	for (i = 0; i < tm.nops; i++) {
 		const struct timed_op *x = &tm.ops[i];

@@ -66,6 +66,8 @@ struct site_tree {
 	size_t		 n;
 	long		*parent;	/* per site: the site feeding it */
 	size_t		*depth;		/* per site: below the first */
+	double		*lag;		/* per site: its hops' delays from
+					 * the first (hop_delay()) */
 };
 
 /* The WAN resources of the route from one site to another: its uplink,
@@ -73,6 +75,8 @@ struct site_tree {
 struct site_route {
 	size_t		 res[ROUTE_MAX];
 	int		 n;
+	double		 hop;		/* what a relay hop on it costs,
+					 * hop_delay() */
 };
 
 static struct site_route *
@@ -97,6 +101,7 @@ site_routes(struct sched *s)
 			r->res[0] = res_site_up(s->t, u);
 			r->res[n + 1] = res_site_down(s->t, v);
 			r->n = n + 2;
+			r->hop = hop_delay(s->t, u, v);
 			for (i = 0; i < r->n; i++)
 				if (s->blocked[r->res[i]])
 					r->n = -1;
@@ -185,8 +190,10 @@ site_spare(const struct sched *s, const char *need, const uint64_t *best)
 
 /*
  * How a stream of share sh into a site depth sites below a root ranks,
- * the greater the better.  Each site on the way adds a hop (a block at
- * the stream's share and SCHED_HOP_DELAY) before the first byte arrives.
+ * the greater the better, lag seconds being what the hops on the way
+ * cost beyond their blocks (hop_delay(): more where a route's round trip
+ * is long).  Each site on the way adds a hop (a block at the stream's
+ * share and its delay) before the first byte arrives.
  * In a round that cannot be the last: what it moves in the round, a
  * stream whose hops outlast the round ranked by its share alone (as one
  * moving for a twentieth of it).  In one that may be (s->may_end): how
@@ -199,14 +206,14 @@ site_spare(const struct sched *s, const char *need, const uint64_t *best)
  * hops too, which this rank does not see.
  */
 static double
-stream_rank(const struct sched *s, double sh, size_t depth, double block,
-    uint64_t lack)
+stream_rank(const struct sched *s, double sh, size_t depth, double lag,
+    double block, uint64_t lack)
 {
 	double hops;
 
 	if (!isfinite(sh) || !(sh > 0))
 		return sh;
-	hops = (double)depth * (block / sh + SCHED_HOP_DELAY);
+	hops = (double)depth * block / sh + lag;
 	if ((s->shape & SHAPE_LOW) && s->may_end)
 		hops *= FOREST_LOW_HOPS;
 	if (s->may_end)
@@ -243,6 +250,7 @@ sites_tree(struct sched *s, size_t f, const struct site_route *rt,
 	for (i = 0; i < ns; i++) {
 		st->parent[i] = -1;
 		st->depth[i] = 0;
+		st->lag[i] = 0;
 		if (top > 0 && best[i] == top) {
 			in[i] = 1;
 			st->order[st->n++] = i;
@@ -266,7 +274,7 @@ sites_tree(struct sched *s, size_t f, const struct site_route *rt,
 					continue;
 				sh = stream_rank(s, fmin(route_share(s->t, r,
 				    use, 1), spare[u] / (exports[u] + 1)),
-				    st->depth[u] + 1,
+				    st->depth[u] + 1, st->lag[u] + r->hop,
 				    (double)sched_block_size(s, f),
 				    top - best[v]);
 				if (sh > bs * (1 + 1e-9) || (sh >= bs * (1 -
@@ -285,6 +293,7 @@ sites_tree(struct sched *s, size_t f, const struct site_route *rt,
 		in[bv] = 1;
 		st->parent[bv] = (long)bu;
 		st->depth[bv] = st->depth[bu] + 1;
+		st->lag[bv] = st->lag[bu] + rt[bu * ns + bv].hop;
 		st->order[st->n++] = bv;
 		exports[bu]++;
 		for (k = 0; k < rt[bu * ns + bv].n; k++)
@@ -1728,6 +1737,7 @@ sched_forest(struct sched *s)
 		st[f].order = xcalloc(ns ? ns : 1, sizeof(size_t));
 		st[f].parent = xcalloc(ns ? ns : 1, sizeof(long));
 		st[f].depth = xcalloc(ns ? ns : 1, sizeof(size_t));
+		st[f].lag = xcalloc(ns ? ns : 1, sizeof(double));
 	}
 	for (sweep = 0; sweep < FOREST_SWEEPS; sweep++)
 		for (f = 0; f < nf; f++) {
@@ -1788,6 +1798,7 @@ sched_forest(struct sched *s)
 		free(st[f].order);
 		free(st[f].parent);
 		free(st[f].depth);
+		free(st[f].lag);
 	}
 	free(st);
 	free(sh);

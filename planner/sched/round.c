@@ -221,7 +221,7 @@ plans_score(const struct sched *s, struct plan **plans, double window,
 
 	*bytes = 0;
 	*end = 0;
-	plans_time(s, plans, &tm, SCHED_HOP_DELAY, s->start);
+	plans_time(s, plans, &tm, 1, s->start);
 	for (i = 0; i < tm.nops; i++) {
 		const struct timed_op *x = &tm.ops[i];
 

@@ -23,16 +23,24 @@
  */
 #define SCHED_PAYLOAD_SHARE 0.94
 
-/* What one relay hop adds beyond its block's transfer, in seconds: the
- * relay's group commit and its reader's poll.  Measured by
- * bench/relay-hops.sh (each host's finish against the timing rule's,
- * fitted over its depth), on one sshd and 1 MiB blocks: a tree of 16
- * hosts at 2.35-4.7 MB/s, none (0.06-0.12 s before readers asked every
- * sixteenth of a block and made up their wait); a chain of 8 at 1.18 MB/s,
- * 0.02-0.03 s (0.10-0.16 s).  Through 40 ms each way (tests/lib/delay.py)
- * a chain of 4 at 4.7 MB/s takes about a second a hop for 8 MiB: asks of
- * three round trips that stop the reader, which this does not count. */
+/*
+ * What one relay hop adds beyond its block's transfer, in seconds
+ * (hop_delay()): the relay's group commit, its reader's learning of it
+ * (an ask of the relay's length begins every sixteenth of a block and
+ * takes two round trips) and the round trip of its first bytes.
+ * Measured by bench/relay-hops.sh (each host's finish against the timing
+ * rule's, fitted over its depth), on one sshd and 1 MiB blocks: on
+ * loopback a tree of 16 hosts at 2.35-4.7 MB/s, none; a chain of 8 at
+ * 1.18 MB/s, 0.03-0.04 s.  A chain of 4 at 4.7 MB/s (8 MiB) through
+ * tests/lib/delay.py: 0.14 s a hop at a round trip of 20 ms, 0.20-0.22 s
+ * at 40 ms, 0.38-0.39 s at 80 ms, 0.87-0.95 s at 160 ms, which
+ * SCHED_HOP_TRIPS seconds a second of round trip bound but at 160 ms.  A
+ * hop costs that, and SCHED_HOP_DELAY at least: kept from before the
+ * round trips were measured, it bounds the depth of a site's chains
+ * (demand.c).
+ */
 #define SCHED_HOP_DELAY 0.15
+#define SCHED_HOP_TRIPS 5.8
 
 struct budget {
 	const struct topology *t;
@@ -67,6 +75,10 @@ struct timed_op {
 	double		 start;		/* seconds after issue it begins: 0 by
 					 * the rule; a late agent's in the
 					 * simulator */
+	double		 hop;		/* seconds a relayed block of it waits
+					 * beyond its source's copy: 0 by the
+					 * rule, hop_delay() in the planner
+					 * and the simulator */
 	/* Filled by timing_run(): */
 	size_t		 nblocks;
 	double		*done;		/* per block: seconds after issue */
@@ -76,13 +88,11 @@ struct timed_op {
 
 struct timing {
 	size_t		 nfiles;
-	double		 hop;		/* seconds a relayed block waits beyond
-					 * its source's copy: 0 by the rule,
-					 * SCHED_HOP_DELAY in the simulator */
 	struct timed_op	*ops;
 	size_t		 nops, capops;
 };
 
+double	 hop_delay(struct topology *, size_t from_site, size_t to_site);
 struct timed_op timed_op_from(const struct op *, size_t dst, size_t src,
 	    size_t file, uint64_t source_have, uint64_t dest_have);
 void	 timing_init(struct timing *, size_t nfiles);

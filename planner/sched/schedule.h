@@ -256,7 +256,7 @@ void	 lp_thread_done(void);
 struct plan **plans_build(struct sched *, uint64_t epoch, time_t now,
 	    time_t expires);
 void	 plans_time(const struct sched *, struct plan **, struct timing *,
-	    double hop, const double *start);
+	    int hops, const double *start);
 void	 plans_fallback(const struct sched *, struct plan **, double window);
 int	 plans_new_version(const struct sched *, struct plan **plans,
 	    struct plan **old);

@@ -126,7 +126,7 @@ prefix_at(const struct tgroup *g, uint64_t x)
 /* Times op o's blocks against its source's group (NULL: it holds what it
  * holds, and no more comes). */
 static void
-time_op(struct timed_op *o, const struct tgroup *src, double hop)
+time_op(struct timed_op *o, const struct tgroup *src)
 {
 	uint64_t at = o->offset, end = o->offset + o->length;
 	double clock = o->start;
@@ -139,7 +139,7 @@ time_op(struct timed_op *o, const struct tgroup *src, double hop)
 		if (next > end)
 			next = end;
 		ready = next <= o->source_have ? 0 : src != NULL ?
-		    prefix_at(src, next) + hop : INFINITY;
+		    prefix_at(src, next) + o->hop : INFINITY;
 		clock = fmax(clock, ready) + (double)(next - at) / o->rate;
 		o->done[k++] = clock;
 		at = next;
@@ -215,7 +215,7 @@ time_chunk(void *arg, size_t k)
 			size_t op = d->ops[i];
 
 			time_op(&lv->tm->ops[op], lv->src[op] == (size_t)-1 ?
-			    NULL : &lv->g[lv->src[op]], lv->tm->hop);
+			    NULL : &lv->g[lv->src[op]]);
 		}
 		build_prefix(lv->tm, d);
 	}
@@ -328,6 +328,17 @@ timing_run(struct timing *tm)
 	free(idx);
 	free(src);
 	free(queue);
+}
+
+/* What a relay hop from a host of site from to one of site to adds
+ * beyond its block's transfer: SCHED_HOP_TRIPS of the round trip, twice
+ * the route's latency (which is one way), and SCHED_HOP_DELAY at
+ * least. */
+double
+hop_delay(struct topology *t, size_t from, size_t to)
+{
+	return fmax(SCHED_HOP_DELAY, SCHED_HOP_TRIPS * 2 * site_latency(t,
+	    from, to));
 }
 
 /*

@@ -634,9 +634,6 @@ sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
 	size_t nf = s->m->fileset->nfiles, h, i;
 
 	timing_init(tm, nf);
-	/* What a real relay costs beyond its blocks (bench/relay-hops.sh),
-	 * which the planner's timing rule does not count. */
-	tm->hop = SCHED_HOP_DELAY;
 	for (h = 0; h < t->nhosts; h++) {
 		const struct plan *p = plans[h];
 
@@ -654,6 +651,11 @@ sim_time_ops(struct sim *s, struct plan **plans, struct sim_op **run,
 			    *sim_hold(s, h, (size_t)f));
 			x.start = r->start;
 			x.rate = r->rate;
+			/* What a real relay costs beyond its blocks
+			 * (bench/relay-hops.sh), which the planner's
+			 * timing rule does not count. */
+			x.hop = hop_delay(t, t->hosts[r->src].site,
+			    t->hosts[h].site);
 			slot[h][i] = timing_add(tm, &x);
 		}
 	}

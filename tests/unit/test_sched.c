@@ -258,14 +258,16 @@ START_TEST(timing_wide_levels)
 	size_t i, k;
 
 	timing_init(&tm, 1);
-	tm.hop = 0.5;
 	for (i = 1; i <= N; i++) {
 		x = timed(0, i, 3 * MIB, MIB, 3 * MIB);
+		x.hop = 0.5;
 		timing_add(&tm, &x);
 		x = timed(i, N + i, 3 * MIB, MIB, 0);
+		x.hop = 0.5;
 		timing_add(&tm, &x);
 	}
 	x = timed(2 * N, 2 * N + 1, 3 * MIB, MIB, 0);
+	x.hop = 0.5;
 	timing_add(&tm, &x);
 	timing_run(&tm);
 	for (i = 0; i < 2 * N; i++)
@@ -278,6 +280,38 @@ START_TEST(timing_wide_levels)
 	for (i = 0; i <= 2 * N; i++)
 		ck_assert(!tm.ops[i].cycle);
 	timing_free(&tm);
+}
+END_TEST
+
+/*
+ * What a relay hop costs beyond its block: SCHED_HOP_DELAY within a site,
+ * and between sites SCHED_HOP_TRIPS of the round trip (twice the route's
+ * one-way latency, over each link on the way), where that is more.
+ */
+START_TEST(hop_by_route)
+{
+	static const char yaml[] =
+	    "sites:\n"
+	    "  - {name: A, hosts: [{name: a1, address: 192.0.2.1, root: /s}]}\n"
+	    "  - {name: B, hosts: [{name: b1, address: 192.0.2.2, root: /s}]}\n"
+	    "  - {name: C, hosts: [{name: c1, address: 192.0.2.3, root: /s}]}\n"
+	    "links:\n"
+	    "  - {between: [A, B], latency: 40ms}\n"
+	    "  - {between: [B, C], latency: 10ms}\n";
+	struct topology *t;
+	struct diag d = { "" };
+
+	ck_assert_int_eq(topology_from_string(yaml, &t, &d), 0);
+	ck_assert_double_eq_tol(hop_delay(t, 0, 0), SCHED_HOP_DELAY, 1e-12);
+	ck_assert_double_eq_tol(hop_delay(t, 1, 2), SCHED_HOP_DELAY, 1e-12);
+	ck_assert_double_eq_tol(hop_delay(t, 0, 1), SCHED_HOP_TRIPS * 0.08,
+	    1e-12);
+	ck_assert_double_eq_tol(hop_delay(t, 2, 0), SCHED_HOP_TRIPS * 0.1,
+	    1e-12);
+	/* At a round trip of 80 ms, what bench/relay-hops.sh measured
+	 * (0.38-0.39 s), and no less. */
+	ck_assert(hop_delay(t, 0, 1) >= 0.39 && hop_delay(t, 0, 1) < 0.5);
+	topology_free(t);
 }
 END_TEST
 
@@ -742,6 +776,7 @@ suite_sched(void)
 	tcase_add_test(tc, relay_fed_late);
 	tcase_add_test(tc, relay_never_fed);
 	tcase_add_test(tc, timing_wide_levels);
+	tcase_add_test(tc, hop_by_route);
 	tcase_add_test(tc, lp_never_aborts);
 	tcase_add_test(tc, forest_evens_egress);
 	tcase_add_test(tc, head_fed_within_room);
