@@ -218,6 +218,7 @@ int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 /* What ssh_ask() returns beside 0, 1 and -1. */
 #define SSH_ASKING	2
 #define SSH_ASK_NONE	3
+#define SSH_ASK_QUEUED	4
 int	 ssh_ask(struct ssh *, const void *owner, const char *path, char **buf,
 	    size_t *len, struct ssh_error *);
 void	 ssh_ask_drop(struct ssh *, const void *owner);

@@ -270,8 +270,11 @@ struct cursor {
 	struct ssh	*ssh;
 	struct ssh_file	*file;
 	uint64_t	 pos;		/* the next byte a read returns */
-	uint64_t	 asked;		/* libssh2 has asked for less than
-					 * this, for certain */
+	uint64_t	 asked;		/* about what libssh2 has asked
+					 * (read_size()): what the pace is
+					 * charged */
+	int		 past;		/* ... some of it past what the
+					 * source had made durable */
 	int		 begun;
 	char		*path;		/* the source's data */
 	char		*len_path;	/* ... and its durable length */
@@ -286,6 +289,8 @@ struct cursor {
 	int		 asking;	/* an ask over the ask channel is
 					 * under way ... */
 	double		 ask_at;	/* ... or was last begun, then */
+	double		 ask_mine;	/* ... on the channel since then;
+					 * 0: queued behind another's */
 	int		 no_ask;	/* the session has no ask channel */
 };
 
@@ -529,9 +534,11 @@ read_source_length(struct stream *st, struct cursor *c)
  * reads on the session go on meanwhile.  A new ask begins once every
  * seconds have passed since the last one began, and none of the
  * stream's is under way.  An ask unanswered for the configured timeout
- * fails the op, blaming the source, as a read of it that timed out
- * would.  Returns as source_length_found(), 0 while the ask is under way
- * or not yet due; c->no_ask is set where the session has no ask channel.
+ * once the channel is its fails the op, blaming the source, as a read of
+ * it that timed out would; one queued that long behind other streams'
+ * asks is made over the stream's session instead, waiting for it.
+ * Returns as source_length_found(), 0 while the ask is under way or not
+ * yet due; c->no_ask is set where the session has no ask channel.
  */
 static int
 ask_source_length(struct stream *st, struct cursor *c, double every)
@@ -546,18 +553,27 @@ ask_source_length(struct stream *st, struct cursor *c, double every)
 			return 0;
 		c->asking = 1;
 		c->ask_at = clock_mono();
+		c->ask_mine = 0;
 	}
 	ssh_lock(c->ssh);
 	rc = ssh_ask(c->ssh, c, c->len_path, &buf, &len, &e);
 	ssh_unlock(c->ssh);
-	if (rc == SSH_ASKING) {
+	if (rc == SSH_ASK_QUEUED) {
 		if (clock_mono() - c->ask_at < st->r->config->timeout)
+			return 0;
+		c->asking = 0;
+		return read_source_length(st, c);
+	}
+	if (rc == SSH_ASKING) {
+		if (!(c->ask_mine > 0))
+			c->ask_mine = clock_mono();
+		if (clock_mono() - c->ask_mine < st->r->config->timeout)
 			return 0;
 		if (switched_away(st->j, c))
 			return SWITCHED;
 		job_fail(st->j, FAIL_TIMEOUT, 1, FAULT_PEER, c->pos, "relay "
 		    "source %s: %s: no answer for %.0fs", c->src->host,
-		    c->len_path, clock_mono() - c->ask_at);
+		    c->len_path, clock_mono() - c->ask_mine);
 		return -1;
 	}
 	c->asking = 0;
@@ -752,32 +768,19 @@ read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
 }
 
 /*
- * How far libssh2 may ask the source in a run that ends at to: the op's
- * end where one stream reads it (its next run follows on), the run's
- * where several do; no further than what the source has made durable;
- * but past the file's end where the source holds it whole and the op
- * ends there (the server says the file ends, and nothing is sent).
+ * How far libssh2 may ask the source in a run that ends at to: no
+ * further than what the source has made durable; but past the file's end
+ * where the source holds it whole and the run ends there (the server
+ * says the file ends, and nothing is sent).
  */
 static uint64_t
 ask_end(struct job *j, const struct cursor *c, uint64_t to)
 {
-	uint64_t size = version_size(j->version), end;
-
-	end = j->streams == 1 ? j->op->offset + j->op->length : to;
-	if (size > 0 && end >= size && c->source_has >= size)
-		return UINT64_MAX;
-	return end < c->source_has ? end : c->source_has;
-}
-
-/* libssh2 may hold bytes that a run's last read asked past what the
- * source had made durable (read_size()), not past the file's end. */
-static int
-asked_past(struct job *j, const struct cursor *c)
-{
 	uint64_t size = version_size(j->version);
 
-	return c->asked > c->source_has && !(size > 0 && c->source_has >=
-	    size);
+	if (size > 0 && to >= size && c->source_has >= size)
+		return UINT64_MAX;
+	return to < c->source_has ? to : c->source_has;
 }
 
 /*
@@ -823,7 +826,8 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 
 	/* A new place, or one where libssh2 may hold bytes asked past what
 	 * the source had made durable: what it asked is dropped. */
-	if (c->pos != o->offset + first * bs || asked_past(j, c)) {
+	if (c->pos != o->offset + first * bs || c->past) {
+		c->past = 0;
 		c->pos = c->asked = o->offset + first * bs;
 		ssh_lock(c->ssh);
 		ssh_seek(c->file, c->pos);
@@ -867,6 +871,11 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				top = ask_end(j, c, to);
 				n = read_size(c->pos, c->asked, want - filled,
 				    st->chunk, top, &grow);
+				/* The last few bytes before what the source
+				 * holds: libssh2 asks past it. */
+				if (top != UINT64_MAX && c->pos + READ_AHEAD *
+				    n > c->source_has)
+					c->past = 1;
 				/* What is asked past the file's end is not
 				 * sent: the server says it ends. */
 				charge = grow;
@@ -974,12 +983,12 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 	c->progress_at = clock_mono();
 	if ((rc = read_source_length(st, c)) != 0)
 		return rc;
+	if (c->source_has <= c->pos && (rc = await_data(st, c)) != 0)
+		return rc;
 	/* A source that holds nothing here yet is asked over the ask
 	 * channel from now on: its opening begins at once. */
 	if (c->source_has <= c->pos && (rc = ask_source_length(st, c, 0)) !=
 	    0)
-		return rc;
-	if (c->source_has <= c->pos && (rc = await_data(st, c)) != 0)
 		return rc;
 	/* Opened once it is there, before its first bytes are: their
 	 * first read then waits one round trip, not two. */

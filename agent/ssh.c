@@ -888,11 +888,11 @@ ask_move(struct ssh *s)
  * bytes; a read shorter than asked is taken for its end) over the ask
  * channel, for owner, as far as it goes without waiting.  Call under
  * ssh_lock(), again and again with the same owner and path until it
- * returns: SSH_ASKING while the ask is under way (or another owner's
- * holds the channel: it is moved on too); 0 with *buf (NUL-terminated,
- * the caller's) and *len; 1 when there is no such file; -1 with e set;
- * SSH_ASK_NONE when the session has no ask channel to give (the peer
- * refused it): ssh_get() then.
+ * returns: SSH_ASKING while the ask is under way, SSH_ASK_QUEUED while
+ * another owner's holds the channel (it is moved on too); 0 with *buf
+ * (NUL-terminated, the caller's) and *len; 1 when there is no such file;
+ * -1 with e set; SSH_ASK_NONE when the session has no ask channel to give
+ * (the peer refused it): ssh_get() then.
  */
 int
 ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
@@ -921,7 +921,9 @@ ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
 		}
 		return SSH_ASK_NONE;
 	}
-	if (s->ask_owner != owner || s->ask_phase != ASK_DONE)
+	if (s->ask_owner != owner)
+		return SSH_ASK_QUEUED;
+	if (s->ask_phase != ASK_DONE)
 		return SSH_ASKING;
 	if ((rc = s->ask_rc) == 0) {
 		*buf = xcalloc(1, s->ask_have + 1);

@@ -459,7 +459,7 @@ plans_new_version(const struct sched *s, struct plan **plans,
  * When new plans whose ops are all done well before expires may expire
  * instead, for a caller that plans again then (plan_options.early): the
  * last op's end, timed as agents run them (each host from the start its
- * state says, SCHED_HOP_DELAY a relay hop), over SCHED_ROUND_USE, so that
+ * state says, a relay hop at its cost), over SCHED_ROUND_USE, so that
  * they keep the share of their life that a full round keeps for agents
  * that start late or run slow; at least s->early seconds after now, in
  * whole seconds.  The ops of hosts whose agents start late (sched_late())
@@ -585,7 +585,7 @@ plans_expire_again(const struct sched *s, struct plan **plans,
  * sets an expiry before the grid, not a probe's), a late agent that
  * starts only after they are, timed as agents run the plans before their
  * rates are raised (each host from the start its state says,
- * SCHED_HOP_DELAY a relay hop), will find them expired and take the
+ * a relay hop at its cost), will find them expired and take the
  * next: the rates its new ops would hold from their issue idle while the
  * others wait on the same routes.  So would a silent host's (it did not
  * report on its last plan, note_silent() in round.c; it is planned as a

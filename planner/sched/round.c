@@ -203,7 +203,7 @@ struct attempt {
 
 /*
  * What new plans do for the hosts whose agents start on time, timed as
- * agents run them (SCHED_HOP_DELAY a relay hop, each host from the start
+ * agents run them (a relay hop at its cost, each host from the start
  * its state says): the bytes they move, and when the last of their ops
  * is done.  In a round that may be the last, every byte planned counts
  * (the plans are fitted in the round by the timing rule, and the round
