@@ -10,13 +10,16 @@
  * read returns: a read of n bytes asks for up to four times n beyond what
  * has been read (none when that much is asked already), in requests of
  * at most 30,000 bytes, the last of which may overshoot by less than n
- * (libssh2 1.10, sftp_read()).  So the stream keeps a conservative count
- * of what has been asked, takes every increase of it from the op's pace
- * before the read that causes it, lets it grow by at most one chunk per
- * read (no burst when an op starts; a chunk covers 0.4 of a round trip
- * to the source, stream_chunk()), and never lets it pass the end of
- * the run (no bytes asked for that nobody wants, and no requests left in
- * flight when the stream seeks or the op ends).
+ * (libssh2 1.10, sftp_read()).  So the stream counts what has been
+ * asked, takes every increase of it from the op's pace before the read
+ * that causes it, lets it grow by at most one chunk per read (no burst
+ * when an op starts; a chunk covers 0.4 of a round trip to the source,
+ * stream_chunk()), and bounds every read so that libssh2 never asks past
+ * the end of the run, nor past what a relay has made durable (no bytes
+ * asked for that nobody wants or nobody verified, and no requests left
+ * in flight when the stream seeks or the op ends): read_size().  Past
+ * the file's end it may, where the source holds the whole file: the
+ * server sends nothing there.
  */
 #include <inttypes.h>
 #include <errno.h>
@@ -732,9 +735,8 @@ wait_source(struct stream *st, struct cursor *c, uint64_t until)
  * and libssh2 asks for four of them: the rest a round trip later, a
  * fifth of it again, and so on (libssh2 gives no way to ask for the last
  * bytes alone): a run's last block took three times the others' through
- * an 80 ms round trip.  So end is the op's end, not the run's, where one
- * stream reads the op, and no end at all where the file ends there and
- * the source holds it whole (read_run()).
+ * an 80 ms round trip.  So there is no end at all where the file ends
+ * there and the source holds it whole (ask_end()).
  */
 size_t
 read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
@@ -768,16 +770,15 @@ read_size(uint64_t pos, uint64_t asked, size_t want, size_t chunk,
 }
 
 /*
- * How far libssh2 may ask the source in a run that ends at to: no
- * further than what the source has made durable; but past the file's end
- * where the source holds it whole and the run ends there (the server
- * says the file ends, and nothing is sent).
+ * How far libssh2 may ask the source in a run that ends at to, of a file
+ * size bytes long (0: unknown): no further than what the source has made
+ * durable; but past the file's end where the source holds it whole and
+ * the run ends there (the server says the file ends, and nothing is
+ * sent).
  */
 static uint64_t
-ask_end(struct job *j, const struct cursor *c, uint64_t to)
+ask_end(const struct cursor *c, uint64_t to, uint64_t size)
 {
-	uint64_t size = version_size(j->version);
-
 	if (size > 0 && to >= size && c->source_has >= size)
 		return UINT64_MAX;
 	return to < c->source_has ? to : c->source_has;
@@ -819,7 +820,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 	const struct op *o = j->op;
 	uint64_t bs = o->block_size, end = o->offset + o->length;
 	uint64_t to = o->offset + last * bs < end ? o->offset + last * bs : end;
-	uint64_t k;
+	uint64_t k, size = version_size(j->version);
 	double block = (double)bs / o->rate;
 	struct ssh_error e;
 	int rc;
@@ -851,7 +852,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 			sl->first = c->pos == boff;
 			sl->generation = gen;
 			while (filled < want) {
-				uint64_t grow, charge, top, size, need =
+				uint64_t grow, charge, top, need =
 				    relay_want(c, j->chunk, to);
 				size_t n;
 				long got;
@@ -868,7 +869,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				    (rc = ask_source_length(st, c,
 				    relay_ask_after(block, 0))) != 0)
 					return rc;
-				top = ask_end(j, c, to);
+				top = ask_end(c, to, size);
 				n = read_size(c->pos, c->asked, want - filled,
 				    st->chunk, top, &grow);
 				/* The last few bytes before what the source
@@ -879,8 +880,7 @@ read_run(struct stream *st, struct cursor *c, uint64_t first,
 				/* What is asked past the file's end is not
 				 * sent: the server says it ends. */
 				charge = grow;
-				if (top == UINT64_MAX && c->asked + grow >
-				    (size = version_size(j->version)))
+				if (top == UINT64_MAX && c->asked + grow > size)
 					charge = c->asked < size ? size -
 					    c->asked : 0;
 

@@ -164,10 +164,10 @@ struct runner {
 
 /* Bytes per read and hand-off: 10 ms of the op's rate, within bounds
  * (job_shape()); and the share of a round trip to its source at the op's
- * rate that a stream reads at least (stream_chunk()): four or five reads
- * are in flight (ssh_read_ahead()), so two round trips' worth.  What a
- * read asks ahead grows by at most one chunk (read_size()), so a burst
- * is at most one chunk beyond the rate. */
+ * rate that a stream reads at least (stream_chunk()): about five reads
+ * are in flight (fetch.c), so two round trips' worth.  What a read asks
+ * ahead grows by at most one chunk (read_size()), so a burst is at most
+ * one chunk beyond the rate. */
 #define CHUNK_SECONDS 0.01
 #define CHUNK_MIN (16 * 1024)
 #define CHUNK_MAX (1024 * 1024)

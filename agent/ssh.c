@@ -778,13 +778,20 @@ would_block(struct ssh *s)
 	return libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_EAGAIN;
 }
 
-/* The ask is over, and nobody's: the channel takes the next. */
+/* The ask, under way or not, is nobody's. */
 static void
-ask_release(struct ssh *s)
+ask_disown(struct ssh *s)
 {
 	s->ask_owner = NULL;
 	free(s->ask_path);
 	s->ask_path = NULL;
+}
+
+/* The ask is over, and nobody's: the channel takes the next. */
+static void
+ask_release(struct ssh *s)
+{
+	ask_disown(s);
 	s->ask_phase = ASK_IDLE;
 }
 
@@ -914,11 +921,7 @@ ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
 		;
 	libssh2_session_set_blocking(s->session, 1);
 	if (s->ask_phase == ASK_BROKEN) {
-		if (s->ask_owner != NULL) {
-			free(s->ask_path);
-			s->ask_path = NULL;
-			s->ask_owner = NULL;
-		}
+		ask_disown(s);
 		return SSH_ASK_NONE;
 	}
 	if (s->ask_owner != owner)
@@ -942,15 +945,11 @@ ssh_ask_drop(struct ssh *s, const void *owner)
 {
 	if (s->ask_owner != owner || owner == NULL)
 		return;
-	if (s->ask_phase == ASK_DONE || s->ask_phase == ASK_INIT ||
-	    s->ask_phase == ASK_BROKEN) {
-		/* The channel's opening goes on for whoever asks next. */
-		free(s->ask_path);
-		s->ask_path = NULL;
-		s->ask_owner = NULL;
-		if (s->ask_phase == ASK_DONE)
-			s->ask_phase = ASK_IDLE;
-	} else
+	if (s->ask_phase == ASK_DONE)
+		ask_release(s);
+	else if (s->ask_phase == ASK_INIT || s->ask_phase == ASK_BROKEN)
+		ask_disown(s);	/* the channel's opening goes on */
+	else
 		s->ask_owner = NULL;	/* ask_done() lets it go */
 }
 

@@ -31,7 +31,7 @@
  * Measured by bench/relay-hops.sh (each host's finish against the timing
  * rule's, fitted over its depth), on one sshd and 1 MiB blocks: on
  * loopback a tree of 16 hosts at 2.35-4.7 MB/s, none; a chain of 8 at
- * 1.18 MB/s, 0.03-0.04 s.  A chain of 4 at 4.7 MB/s (8 MiB) through
+ * 1.18 MB/s, 0.02-0.05 s.  A chain of 4 at 4.7 MB/s (8 MiB) through
  * tests/lib/delay.py: 0.14 s a hop at a round trip of 20 ms, 0.20-0.22 s
  * at 40 ms, 0.38-0.39 s at 80 ms, 0.87-0.95 s at 160 ms, which
  * SCHED_HOP_TRIPS seconds a second of round trip bound but at 160 ms.  A
