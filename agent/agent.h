@@ -131,6 +131,7 @@ int	 store_retire(struct store *, const char *name, uint64_t keep);
 int	 store_remove(struct store *, const char *name, uint64_t number);
 char	*store_data_path(const char *root, const char *name, uint64_t number);
 char	*store_len_path(const char *root, const char *name, uint64_t number);
+char	*store_hint_path(const char *root, const char *name, uint64_t number);
 int	 store_parse_len(const char *text, uint64_t *length);
 char	*store_began_path(const char *root);
 int	 store_lock(struct store *, const char *name, double until,
@@ -219,11 +220,13 @@ int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 #define SSH_ASKING	2
 #define SSH_ASK_NONE	3
 #define SSH_ASK_QUEUED	4
-int	 ssh_ask(struct ssh *, const void *owner, const char *path, char **buf,
-	    size_t *len, struct ssh_error *);
+int	 ssh_ask(struct ssh *, const void *owner, const char *hint,
+	    const char *path, char **buf, size_t *len, struct ssh_error *);
 void	 ssh_ask_drop(struct ssh *, const void *owner);
 int	 ssh_exists(struct ssh *, const char *path, struct ssh_error *);
 int	 ssh_readlink(struct ssh *, const char *path, char *buf, size_t size,
+	    struct ssh_error *);
+int	 ssh_read_hint(struct ssh *, const char *path, char *buf, size_t size,
 	    struct ssh_error *);
 int	 ssh_put(struct ssh *, const char *path, const void *buf, size_t len,
 	    struct ssh_error *);

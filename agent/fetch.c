@@ -281,6 +281,9 @@ struct cursor {
 	int		 begun;
 	char		*path;		/* the source's data */
 	char		*len_path;	/* ... and its durable length */
+	char		*hint_path;	/* ... and that length's hint */
+	double		 record_at;	/* when the record itself was last
+					 * asked, not its hint */
 	uint64_t	 source_has;	/* ... as last read: nothing beyond
 					 * it is ever asked for */
 	double		 progress_at;	/* when it last grew */
@@ -292,6 +295,7 @@ struct cursor {
 	int		 asking;	/* an ask over the ask channel is
 					 * under way ... */
 	double		 ask_at;	/* ... or was last begun, then */
+	const char	*ask_hint;	/* ... asked first: hint_or_record() */
 	double		 ask_mine;	/* ... on the channel since then;
 					 * 0: queued behind another's */
 	int		 no_ask;	/* the session has no ask channel */
@@ -506,26 +510,58 @@ source_length_found(struct stream *st, struct cursor *c, double when,
 }
 
 /*
+ * Where a source's length is asked: its hint (store.c's write_hint(), a
+ * symbolic link read in one round trip), unless the hint has not moved
+ * for HINT_TRUST seconds and the record was not asked in that time:
+ * then the record, so that a hint left behind (by a source whose agent
+ * could neither write nor remove it, or an older agent that knows of
+ * none) slows a reader, never stops it.  NULL: the record.
+ */
+#define HINT_TRUST 1.0
+
+static const char *
+hint_or_record(struct cursor *c)
+{
+	double now = clock_mono();
+
+	if (now - c->progress_at < HINT_TRUST ||
+	    now - c->record_at < HINT_TRUST)
+		return c->hint_path;
+	c->record_at = now;
+	return NULL;
+}
+
+/*
  * Reads the source's durable verified length, waiting for it over the
- * session the stream reads on.  Returns as source_length_found().
+ * session the stream reads on: its hint, or where there is none (or
+ * hint_or_record() says so) its record.  Returns as
+ * source_length_found().
  */
 static int
 read_source_length(struct stream *st, struct cursor *c)
 {
 	struct ssh_error e;
 	double when = clock_mono(), t0, trip;
-	char *buf = NULL;
+	const char *hint = hint_or_record(c);
+	char *buf = NULL, target[64];
 	size_t len;
-	int rc;
+	int rc = 1, trips = 1;
 
 	ssh_lock(c->ssh);
 	t0 = clock_mono();
-	rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
+	if (hint != NULL && (rc = ssh_read_hint(c->ssh, hint, target,
+	    sizeof(target), &e)) == 0)
+		buf = xstrdup(target);
+	else if (rc == 1) {
+		rc = ssh_get(c->ssh, c->len_path, &buf, &len, 4096, &e);
+		/* An open, a read and a close: three round trips; an open
+		 * refused (nothing held yet): one; a hint before: one
+		 * more. */
+		trips = (rc == 0 ? 3 : 1) + (hint != NULL);
+	}
 	c->took = clock_mono() - t0;
 	ssh_unlock(c->ssh);
-	/* An open, a read and a close: three round trips; an open refused
-	 * (nothing held yet): one. */
-	trip = rc == 0 ? c->took / 3 : rc == 1 ? c->took : 0;
+	trip = rc >= 0 ? c->took / trips : 0;
 	if (trip > 0 && (c->trip == 0 || trip < c->trip))
 		c->trip = trip;
 	return source_length_found(st, c, when, rc, buf, &e);
@@ -557,9 +593,10 @@ ask_source_length(struct stream *st, struct cursor *c, double every)
 		c->asking = 1;
 		c->ask_at = clock_mono();
 		c->ask_mine = 0;
+		c->ask_hint = hint_or_record(c);
 	}
 	ssh_lock(c->ssh);
-	rc = ssh_ask(c->ssh, c, c->len_path, &buf, &len, &e);
+	rc = ssh_ask(c->ssh, c, c->ask_hint, c->len_path, &buf, &len, &e);
 	ssh_unlock(c->ssh);
 	if (rc == SSH_ASK_QUEUED) {
 		if (clock_mono() - c->ask_at < st->r->config->timeout)
@@ -979,6 +1016,7 @@ cursor_open(struct stream *st, struct cursor *c, unsigned k, uint64_t first)
 	}
 	c->path = store_data_path(c->src->root, o->file, o->version);
 	c->len_path = store_len_path(c->src->root, o->file, o->version);
+	c->hint_path = store_hint_path(c->src->root, o->file, o->version);
 	c->pos = c->asked = o->offset + first * o->block_size;
 	c->progress_at = clock_mono();
 	if ((rc = read_source_length(st, c)) != 0)
@@ -1018,6 +1056,7 @@ cursor_close(struct cursor *c)
 	}
 	free(c->path);
 	free(c->len_path);
+	free(c->hint_path);
 	memset(c, 0, sizeof(*c));
 }
 

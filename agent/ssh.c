@@ -36,6 +36,7 @@ enum ask_phase {
 	ASK_NONE,			/* no channel asked for yet */
 	ASK_INIT,			/* the channel opening */
 	ASK_IDLE,			/* open, no ask under way */
+	ASK_LINK,			/* an ask's hint being read */
 	ASK_OPEN,			/* an ask's file opening */
 	ASK_READ,			/* ... being read */
 	ASK_DONE,			/* ... read (or failed): its owner's */
@@ -54,6 +55,7 @@ struct ssh {
 	LIBSSH2_SFTP	*ask;
 	enum ask_phase	 ask_phase;
 	const void	*ask_owner;	/* whose ask is under way or done */
+	char		*ask_hint;	/* read first, where there is one */
 	char		*ask_path;
 	LIBSSH2_SFTP_HANDLE *ask_file;	/* the ask's file, open */
 	LIBSSH2_SFTP_HANDLE *ask_closing; /* a done ask's, closing */
@@ -596,6 +598,31 @@ ssh_readlink(struct ssh *s, const char *path, char *buf, size_t size,
 }
 
 /*
+ * Reads the target of the symbolic link at path in one round trip, with
+ * no lstat first (ssh_readlink()): 0 with buf (NUL-terminated), 1 when
+ * there is none to read (no such link, or not a link: the server says
+ * so), -1 with e set when the session failed.  An empty target counts as
+ * none: libssh2 1.10 takes a failed readlink's request number for its
+ * status, so that one numbered 0 comes back as an empty target.
+ */
+int
+ssh_read_hint(struct ssh *s, const char *path, char *buf, size_t size,
+    struct ssh_error *e)
+{
+	int n = libssh2_sftp_symlink_ex(s->sftp, path, (unsigned)strlen(path),
+	    buf, (unsigned)size - 1, LIBSSH2_SFTP_READLINK);
+
+	if (n > 0) {
+		buf[n] = '\0';
+		return 0;
+	}
+	if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return 1;
+	sftp_error(s, e, "readlink", path);
+	return -1;
+}
+
+/*
  * Reads the whole remote file at path, at most max bytes.  Returns 0 with
  * *buf owned by the caller, 1 when the file does not exist, -1 otherwise.
  */
@@ -783,6 +810,8 @@ static void
 ask_disown(struct ssh *s)
 {
 	s->ask_owner = NULL;
+	free(s->ask_hint);
+	s->ask_hint = NULL;
 	free(s->ask_path);
 	s->ask_path = NULL;
 }
@@ -838,6 +867,37 @@ ask_read(struct ssh *s)
 	return 1;
 }
 
+/* The ask channel's hint step: the link's target is the answer; where
+ * there is none to read (no such link, or not a link; an empty target,
+ * as ssh_read_hint() says) the file is asked, as where the ask had no
+ * hint. */
+static int
+ask_link(struct ssh *s)
+{
+	int n;
+
+	/* A close under way goes first, as for a read (ask_read()). */
+	if (s->ask_closing != NULL)
+		return 0;
+	while ((n = libssh2_sftp_symlink_ex(s->ask, s->ask_hint,
+	    (unsigned)strlen(s->ask_hint), s->ask_buf, ASK_MAX - 1,
+	    LIBSSH2_SFTP_READLINK)) == LIBSSH2_ERROR_EAGAIN && ask_resend(s))
+		;
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	if (n > 0) {
+		s->ask_have = (size_t)n;
+		ask_done(s, 0);
+	} else if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL)
+		s->ask_phase = ASK_OPEN;
+	else {
+		sftp_error_on(s, s->ask, &s->ask_err, "readlink",
+		    s->ask_hint);
+		ask_done(s, -1);
+	}
+	return 1;
+}
+
 /* Moves the ask channel on as far as it goes without waiting; 1 when
  * it moved. */
 static int
@@ -862,11 +922,13 @@ ask_move(struct ssh *s)
 		    would_block(s) && ask_resend(s))
 			;
 		if (s->ask != NULL)
-			s->ask_phase = s->ask_owner != NULL ? ASK_OPEN :
-			    ASK_IDLE;
+			s->ask_phase = s->ask_owner == NULL ? ASK_IDLE :
+			    s->ask_hint != NULL ? ASK_LINK : ASK_OPEN;
 		else if (!would_block(s))
 			s->ask_phase = ASK_BROKEN;
 		return moved || s->ask_phase != ASK_INIT;
+	case ASK_LINK:
+		return ask_link(s) || moved;
 	case ASK_OPEN:
 		while ((h = libssh2_sftp_open_ex(s->ask, s->ask_path,
 		    (unsigned)strlen(s->ask_path), LIBSSH2_FXF_READ, 0,
@@ -893,7 +955,10 @@ ask_move(struct ssh *s)
 /*
  * Reads the whole of the small remote file at path (less than ASK_MAX
  * bytes; a read shorter than asked is taken for its end) over the ask
- * channel, for owner, as far as it goes without waiting.  Call under
+ * channel, for owner, as far as it goes without waiting; where hint is
+ * not NULL, the target of the symbolic link there instead (one round
+ * trip, where the file takes two or three), the file only where there
+ * is no such link.  Call under
  * ssh_lock(), again and again with the same owner and path until it
  * returns: SSH_ASKING while the ask is under way, SSH_ASK_QUEUED while
  * another owner's holds the channel (it is moved on too); 0 with *buf
@@ -902,8 +967,8 @@ ask_move(struct ssh *s)
  * (the peer refused it): ssh_get() then.
  */
 int
-ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
-    size_t *len, struct ssh_error *e)
+ssh_ask(struct ssh *s, const void *owner, const char *hint,
+    const char *path, char **buf, size_t *len, struct ssh_error *e)
 {
 	int rc;
 
@@ -912,9 +977,10 @@ ssh_ask(struct ssh *s, const void *owner, const char *path, char **buf,
 	if (s->ask_owner == NULL && (s->ask_phase == ASK_INIT ||
 	    s->ask_phase == ASK_IDLE)) {
 		s->ask_owner = owner;
+		s->ask_hint = hint != NULL ? xstrdup(hint) : NULL;
 		s->ask_path = xstrdup(path);
 		if (s->ask_phase == ASK_IDLE)
-			s->ask_phase = ASK_OPEN;
+			s->ask_phase = hint != NULL ? ASK_LINK : ASK_OPEN;
 	}
 	libssh2_session_set_blocking(s->session, 0);
 	while (ask_move(s))
@@ -963,6 +1029,7 @@ static void
 ask_close(struct ssh *s)
 {
 	if (s->ask_phase == ASK_NONE || s->ask_phase == ASK_BROKEN) {
+		free(s->ask_hint);
 		free(s->ask_path);
 		return;
 	}
@@ -977,5 +1044,6 @@ ask_close(struct ssh *s)
 	if (s->ask != NULL)
 		libssh2_sftp_shutdown(s->ask);
 	libssh2_session_set_timeout(s->session, (long)(s->timeout * 1000));
+	free(s->ask_hint);
 	free(s->ask_path);
 }

@@ -4,9 +4,11 @@
  * verified length and, once known, its size), ESC being the name with '/'
  * written as %2F.  Data is fsynced before the length that covers it is
  * written (temporary name, fsync, rename, fsync the directory; in place
- * when the file system is full, see write_len()).  A whole
- * version appears at ROOT/NAME by a hard link under a temporary name and a
- * rename, so readers see the old version or the new one, whole; the data
+ * when the file system is full, see write_len()), and then its hint,
+ * ESC@V.at, a symbolic link a relay's readers read in one round trip
+ * (write_hint()).  A whole version appears at ROOT/NAME by a hard link
+ * under a temporary name and a rename, so readers see the old version
+ * or the new one, whole; the data
  * file stays, so peers always read ESC@V.data.  Everything is opened
  * relative to the root without following symbolic links.  A run holds
  * STORE_RESERVE bytes of room (ROOT/.sluice/reserve) for its own records,
@@ -107,15 +109,23 @@ store_close(struct store *s)
 	free(s);
 }
 
+/* ROOT/.sluice/ESC@V.SUFFIX: a record of version number of name. */
+static char *
+version_path(const char *root, const char *name, uint64_t number,
+    const char *suffix)
+{
+	char *esc = name_escape_file(name, number);
+	char *p = xasprintf("%s/%s/%s.%s", root, META, esc, suffix);
+
+	free(esc);
+	return p;
+}
+
 /* ROOT/.sluice/ESC@V.data, where peers read a version from. */
 char *
 store_data_path(const char *root, const char *name, uint64_t number)
 {
-	char *esc = name_escape_file(name, number);
-	char *p = xasprintf("%s/%s/%s.data", root, META, esc);
-
-	free(esc);
-	return p;
+	return version_path(root, name, number, "data");
 }
 
 /* ROOT/.sluice/ESC@V.len, where a relay's readers learn how far it has
@@ -123,11 +133,15 @@ store_data_path(const char *root, const char *name, uint64_t number)
 char *
 store_len_path(const char *root, const char *name, uint64_t number)
 {
-	char *esc = name_escape_file(name, number);
-	char *p = xasprintf("%s/%s/%s.len", root, META, esc);
+	return version_path(root, name, number, "len");
+}
 
-	free(esc);
-	return p;
+/* ROOT/.sluice/ESC@V.at, the length record's hint (write_hint()): a
+ * relay's readers learn its length from it in one round trip. */
+char *
+store_hint_path(const char *root, const char *name, uint64_t number)
+{
+	return version_path(root, name, number, "at");
 }
 
 /* ROOT/.sluice/began, where a relay's readers learn whether its agent is
@@ -413,6 +427,40 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
  * fetches past the truth fails its checksums, nothing worse.)  Returns 0
  * or -1 with a message.
  */
+/*
+ * Writes ESC@V.at, the hint of a length record: a symbolic link whose
+ * target is the record's first line ("length N"), which a relay's
+ * readers read in one round trip (an SFTP readlink) where the record
+ * takes three (an open, a read and a close).  Nothing follows it.  It is
+ * made under a temporary name and renamed over the last, after the
+ * record it repeats is durable, and is not synced itself: it never says
+ * more than the record, and a crash may leave it behind the record, or
+ * lose it.  Where it cannot be made it is removed, so that readers read
+ * the record; where even that fails they read the record once the hint
+ * has not moved for a while (fetch.c).
+ */
+static void
+write_hint(struct store *s, const struct version *v, uint64_t length)
+{
+	char *esc = name_escape_file(v->name, v->number);
+	char *name = xasprintf("%s.at", esc);
+	char *tmp = xasprintf(".%s.tmp.%ld", name, (long)getpid());
+	char target[32];
+
+	(void)snprintf(target, sizeof(target), "length %" PRIu64, length);
+	(void)unlinkat(s->meta_fd, tmp, 0);
+	if (symlinkat(target, s->meta_fd, tmp) == -1 ||
+	    renameat(s->meta_fd, tmp, s->meta_fd, name) == -1) {
+		(void)unlinkat(s->meta_fd, tmp, 0);
+		if (unlinkat(s->meta_fd, name, 0) == -1 && errno != ENOENT)
+			warnx_("%s/%s/%s: %s", s->root, META, name,
+			    strerror(errno));
+	}
+	free(tmp);
+	free(name);
+	free(esc);
+}
+
 static int
 write_len(struct store *s, const struct version *v, uint64_t length)
 {
@@ -433,7 +481,8 @@ write_len(struct store *s, const struct version *v, uint64_t length)
 	if (rc != 0) {
 		warnx_("%s/%s/%s: %s", s->root, META, name, strerror(err));
 		errno = err;
-	}
+	} else
+		write_hint(s, v, length);
 	free(name);
 	free(esc);
 	return rc;
@@ -903,12 +952,15 @@ store_retire(struct store *s, const char *name, uint64_t keep)
 		if (strcmp(h[i].name, name) == 0 && h[i].version != keep) {
 			char *esc = name_escape_file(h[i].name, h[i].version);
 			char *len = xasprintf("%s.len", esc);
+			char *hint = xasprintf("%s.at", esc);
 			char *data = xasprintf("%s.data", esc);
 
+			unlinkat(s->meta_fd, hint, 0);
 			unlinkat(s->meta_fd, len, 0);
 			unlinkat(s->meta_fd, data, 0);
 			free(esc);
 			free(len);
+			free(hint);
 			free(data);
 		}
 		free(h[i].name);
@@ -931,6 +983,7 @@ store_remove(struct store *s, const char *name, uint64_t number)
 	char *esc = name_escape_file(name, number);
 	char *data = xasprintf("%s.data", esc);
 	char *len = xasprintf("%s.len", esc);
+	char *hint = xasprintf("%s.at", esc);
 	char *man = xasprintf("%s.manifest.yaml", esc);
 	char *sent = xasprintf(".%s.manifest.yaml.sent", esc);
 	const char *base;
@@ -952,6 +1005,7 @@ store_remove(struct store *s, const char *name, uint64_t number)
 		}
 		close(dfd);
 	}
+	(void)unlinkat(s->meta_fd, hint, 0);
 	removed |= unlinkat(s->meta_fd, len, 0) == 0;
 	removed |= unlinkat(s->meta_fd, data, 0) == 0;
 	removed |= unlinkat(s->meta_fd, man, 0) == 0;
@@ -963,6 +1017,7 @@ store_remove(struct store *s, const char *name, uint64_t number)
 	free(esc);
 	free(data);
 	free(len);
+	free(hint);
 	free(man);
 	free(sent);
 	return rc < 0 ? -1 : removed;

@@ -8,6 +8,9 @@
 # SSHD_NETNS, when set, the network namespace to run it in.  SSHD_EXTRA,
 # when set, is appended to sshd_config (a Match block, say).
 # SSHD_LOGLEVEL (default ERROR) is its LogLevel: INFO logs each login.
+# SSHD_SFTP (default internal-sftp) is its sftp subsystem's command:
+# "/usr/lib/openssh/sftp-server -e -l VERBOSE 2>>LOG" logs each open and
+# readlink to LOG.
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -36,7 +39,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin prohibit-password
-Subsystem sftp internal-sftp
+Subsystem sftp ${SSHD_SFTP:-internal-sftp}
 MaxStartups 200:30:400
 MaxSessions 200
 LogLevel ${SSHD_LOGLEVEL:-ERROR}

@@ -141,6 +141,67 @@ START_TEST(commit_crash_points)
 }
 END_TEST
 
+/* The target of the hint at path, or "" where there is none. */
+static char *
+hint_of(const char *path)
+{
+	static char buf[64];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/*
+ * A commit's length record is followed by its hint, a symbolic link whose
+ * target is the record's first line, which readers read in one round
+ * trip; a version removed takes its hint with it, and a hint that cannot
+ * be replaced (a directory in its place) leaves the record written and
+ * says nothing more than it.
+ */
+START_TEST(length_hint)
+{
+	char *root = store_root();
+	char *hint = store_hint_path(root, "f", 1), *inside;
+	struct store *s;
+	struct version *v;
+	struct stat st;
+
+	ck_assert_int_eq(store_open(root, &s), 0);
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	ck_assert_str_eq(hint_of(hint), "length 0");
+	fill(s, v, 0, 2);
+	ck_assert_str_eq(hint_of(hint), "length 0");
+	ck_assert_int_eq(version_commit(s, v), 0);
+	ck_assert_int_eq(lstat(hint, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	ck_assert_str_eq(hint_of(hint), "length 8192");
+	fill(s, v, 2 * CHUNK, 1);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	ck_assert_str_eq(hint_of(hint), "length 12288");
+	version_free(v);
+	ck_assert_int_eq(store_remove(s, "f", 1), 1);
+	ck_assert_int_eq(lstat(hint, &st), -1);
+	/* No hint to be had: the record is still written. */
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	ck_assert_int_eq(unlink(hint), 0);
+	ck_assert_int_eq(mkdir(hint, 0755), 0);
+	inside = xasprintf("%s/x", hint);
+	put_file(inside, "");
+	fill(s, v, 0, 1);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	version_free(v);
+	store_close(s);
+	ck_assert_uint_eq(durable(root), CHUNK);
+	ck_assert_int_eq(lstat(hint, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	free(inside);
+	free(hint);
+	remove_root(root);
+	free(root);
+}
+END_TEST
+
 /*
  * A length record that claims more than the data file holds (data the
  * file system lost) counts only what is there; a torn one (overwritten
@@ -406,6 +467,7 @@ suite_store(void)
 
 	tcase_add_test(tc, commit_crash_points);
 	tcase_add_test(tc, length_record_distrusted);
+	tcase_add_test(tc, length_hint);
 	tcase_add_test(tc, killed_before_commit);
 	tcase_add_test(tc, expose_crash_point);
 	tcase_add_test(tc, reserve_held);
