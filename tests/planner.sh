@@ -307,7 +307,9 @@ done
 # four at a quarter of its NIC each, 2.3 times the bound (then without
 # the 0.15 s the simulator now counts for each relay hop, which this
 # growing file's relays pay every round: 1.68 with it; 1.768 since a hop
-# across the sites' 40 ms link counts its round trip, hop_delay()).  The
+# across the sites' 40 ms link counts its round trip, hop_delay(); 1.634
+# since a relay's readers read its length's hint, a hop of 4 round trips
+# where it was 5.8).  The
 # bound is a second: the 0.5 s every simulated agent takes to begin its
 # plan (SIM_AGENT_START) is left out of the ratio checked.
 rm -rf "$work/trace-lead"
@@ -318,7 +320,7 @@ busiest=$(grep -h '^  source:' "$work"/trace-lead/round-0001/plans/*.yaml | awk 
 span=$(printf '%s\n' "$out" | sed -n 's/^makespan=\([0-9.]*\) .*/\1/p')
 bound=$(printf '%s\n' "$out" | sed -n 's/.* bound=\([0-9.]*\) .*/\1/p')
 ratio=$(awk "BEGIN {print (${span:-99} - 0.5) / ${bound:-1}}")
-if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.78)}"; then ok
+if [ "$firsts" -eq 2 ] && [ "$busiest" -le 2 ] && awk "BEGIN {exit !($ratio <= 1.65)}"; then ok
 else fail "growing case: generator feeds $firsts hosts, busiest source $busiest streams, ratio $ratio"; fi
 # The simulator's generators record no mode, so its plans give none: a
 # mode of 0 would expose files no one can read.
@@ -701,8 +703,10 @@ out=$(on_time_within 1.59 "$work/late" --absent 0.05 --late 0.1:15s --seed 21 --
 # whole within 1.54 (13.5 s, 1.29 of 10.439 s; of 11.731 s, 1.28 with
 # the chain alone, 1.47 with neither; 13.3 s, 1.46 of 9.153 s), 1.61
 # since each hop counts its route's round trip (15.8 s, 1.59 of 9.944 s;
-# hop_delay(): the figures before are a flat 0.15 s a hop's).
-out=$(on_time_within 1.61 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
+# hop_delay(): the figures before are a flat 0.15 s a hop's), 1.50 at 4
+# round trips a hop, where it was 5.8 (14.2 s, 1.478 of 9.605 s; 15.4 s
+# without the shallow shapes, 16.0 s without those and the intake's).
+out=$(on_time_within 1.50 "$work/late" --absent 0.05 --late 0.1:15s --seed 23 --replan) &&
     ok || fail "a chain of sites with shallow exports: $out"
 # A late agent keeps its share where the set lasts to the grid.  Ring of
 # 4 regions, mixed NICs, 10 s rounds, seed 11, agents 7.5 s late: the
@@ -1047,10 +1051,12 @@ out=$(lp_within 1.41 "$work/deep8") && ok || fail "sites hung deep: $out"
 # round's pipelines fill a hop sooner at each site, and lp is within 1.52
 # (1.4745; 1.5893 with the shallow shapes in rounds that may be the last
 # alone), 1.64 since each hop counts its route's round trip (1.6286;
-# hop_delay(): the figures before are a flat 0.15 s a hop's).
+# hop_delay(): the figures before are a flat 0.15 s a hop's), 1.62 at 4
+# round trips a hop, where it was 5.8 (1.6054; 1.7181 without the
+# shallow shapes).
 "$top/tests/tools/gen-case" "$work/tail3" --regions 3 --sites 2 --hosts 8 --files 5 \
     --size 268435456 --round 10 >/dev/null
-out=$(lp_within 1.64 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
+out=$(lp_within 1.62 "$work/tail3") && ok || fail "last round's sites hung deep: $out"
 # In the last round of seed 8 of that shape, relay chains nine hosts
 # deep carry what the hosts lack (36-100 MiB each): planned with
 # shallow exports and sites' trees that count each site on the way three
@@ -1103,7 +1109,8 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # host from its start) says do the most are kept.  In rounds that may be
 # the last, deep8 (above) ends within 1.36 of the bound (1.39 in the
 # round's own shape alone, both at a flat 0.15 s a hop), 1.39 since each
-# hop counts its route's round trip (1.3797).  A
+# hop counts its route's round trip (1.3797), 1.36 at 4 round trips a
+# hop, where it was 5.8 (1.3457; 1.4414 in its own shape alone).  A
 # version's first set that may be a probe (--replan) keeps its own shape
 # (its relays have not been seen to start on it); one that cannot be
 # (first_shapes) is planned in the intake and shallow shapes too: the
@@ -1112,7 +1119,7 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # keeps its
 # sites' exports at their shallowest hosts; -v says so, and the set
 # verifies.
-out=$(lp_within 1.39 "$work/deep8") && ok || fail "shapes of a last round: $out"
+out=$(lp_within 1.36 "$work/deep8") && ok || fail "shapes of a last round: $out"
 fresh growing shapes
 out=$("$plan" run -d "$work/shapes" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "2 forests planned, the intake+shallow kept" ] && ok ||
@@ -1133,9 +1140,11 @@ out=$(verify_plans -q "$work/shapes" 2>&1) && ok || fail "shapes: $out"
 # streams within the site; 1.7920 in those shapes with the exports
 # counted ahead, below); within 1.555 since each hop counts its route's
 # round trip (1.5435; hop_delay(): the figures before are a flat 0.15 s
-# a hop's), and -v says which forest was kept.
+# a hop's), 1.505 at 4 round trips a hop, where it was 5.8 (1.4909;
+# 1.9926 in its own shape alone, 1.6905 without the shallow shapes), and
+# -v says which forest was kept.
 fresh wan3 first
-out=$(lp_within 1.555 "$work/first") && ok || fail "intake in a first set: $out"
+out=$(lp_within 1.505 "$work/first") && ok || fail "intake in a first set: $out"
 out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "6 forests planned, the intake+shallow kept" ] && ok ||
     fail "intake in a first set: -v says '$out'"
@@ -1148,11 +1157,12 @@ out=$("$plan" run -d "$work/first" --now $T0 -v | sed -n 's/^shapes: //p')
 # 1.9067 without those shapes, where ten hosts fed three streams, each
 # of them a site's export or the tree below it at two thirds of the
 # pace), 1.71 since each hop counts its route's round trip (1.6964;
-# hop_delay(): the figures before are a flat 0.15 s a hop's); -v says
-# so, and the set verifies.
+# hop_delay(): the figures before are a flat 0.15 s a hop's), 1.62 at 4
+# round trips a hop, where it was 5.8 (1.6059; 1.9646 without the
+# counted shapes); -v says so, and the set verifies.
 "$top/tests/tools/gen-case" "$work/counted" --regions 4 --sites 3 --hosts 6 --files 2 \
     --size 536870912 --round 30 --seed 3 >/dev/null
-out=$(lp_within 1.71 "$work/counted") && ok || fail "exports counted ahead: $out"
+out=$(lp_within 1.62 "$work/counted") && ok || fail "exports counted ahead: $out"
 out=$("$plan" run -d "$work/counted" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "6 forests planned, the intake+shallow+counted kept" ] && ok ||
     fail "exports counted ahead: -v says '$out'"
@@ -1204,10 +1214,11 @@ out=$(on_time_within 1.49 "$work/export6" --absent 0.05 --late 0.1:2.5s --seed 1
 # (and every other host no more).  The run ends within 1.345 of the
 # bound (1.3245; 1.3649 with streams counted only), 1.43 since each hop
 # counts its route's round trip (1.4208; hop_delay(): the figures before
-# are a flat 0.15 s a hop's).
+# are a flat 0.15 s a hop's), 1.40 at 4 round trips a hop, where it was
+# 5.8 (1.3880; 1.4095 without the bytes shape).
 "$top/tests/tools/gen-case" "$work/bytes6" --regions 4 --sites 1 --hosts 8 --files 5 \
     --size 1073741824 --round 10 --seed 6 >/dev/null
-out=$(lp_within 1.43 "$work/bytes6") && ok || fail "the bytes shape: $out"
+out=$(lp_within 1.40 "$work/bytes6") && ok || fail "the bytes shape: $out"
 # In a full round: four regions of two sites of six hosts of 1, 2 or
 # 10 Gbit, four files of 1 GiB from a 1 Gbit generator; at seed 7 of 5%
 # never starting and 10% a quarter round late (--replan), the 10 Gbit

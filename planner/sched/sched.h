@@ -26,21 +26,21 @@
 /*
  * What one relay hop adds beyond its block's transfer, in seconds
  * (hop_delay()): the relay's group commit, its reader's learning of it
- * (an ask of the relay's length begins every sixteenth of a block and
- * takes two round trips) and the round trip of its first bytes.
+ * (an ask of the relay's length, one round trip for its hint, begins
+ * every sixteenth of a block) and the round trip of its first bytes.
  * Measured by bench/relay-hops.sh (each host's finish against the timing
  * rule's, fitted over its depth), on one sshd and 1 MiB blocks: on
  * loopback a tree of 16 hosts at 2.35-4.7 MB/s, none; a chain of 8 at
  * 1.18 MB/s, 0.02-0.05 s.  A chain of 4 at 4.7 MB/s (8 MiB) through
- * tests/lib/delay.py: 0.14 s a hop at a round trip of 20 ms, 0.20-0.22 s
- * at 40 ms, 0.38-0.39 s at 80 ms, 0.87-0.95 s at 160 ms, which
- * SCHED_HOP_TRIPS seconds a second of round trip bound but at 160 ms.  A
- * hop costs that, and SCHED_HOP_DELAY at least: kept from before the
- * round trips were measured, it bounds the depth of a site's chains
- * (demand.c).
+ * tests/lib/delay.py: 0.11 s a hop at a round trip of 20 ms, 0.14-0.15 s
+ * at 40 ms, 0.22-0.28 s at 80 ms, 0.50-0.69 s at 160 ms (six runs, five
+ * at most 0.63 s), which SCHED_HOP_TRIPS seconds a second of round trip
+ * bound but for that one.  A hop costs that, and SCHED_HOP_DELAY at
+ * least: kept from before the round trips were measured, it bounds the
+ * depth of a site's chains (demand.c).
  */
 #define SCHED_HOP_DELAY 0.15
-#define SCHED_HOP_TRIPS 5.8
+#define SCHED_HOP_TRIPS 4.0
 
 struct budget {
 	const struct topology *t;
