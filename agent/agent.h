@@ -91,6 +91,8 @@ struct version {
 					 * given back after a write error */
 	pthread_mutex_t	 lock;		/* guards the fields above */
 	pthread_mutex_t	 commit_lock;	/* one commit at a time */
+	int		 hint_stuck;	/* its length's hint could be neither
+					 * made nor removed (said once) */
 };
 
 /* What version_write() needs to bypass the page cache: offsets, lengths

@@ -50,6 +50,8 @@ struct ssh {
 	pthread_mutex_t	 lock;
 	char		*where;		/* "user@address:port" for messages */
 	double		 timeout;	/* seconds: the configured one */
+	int		 timed_out;	/* a call did: the session is ended
+					 * (sftp_error_on()) */
 	/* The ask channel: a second SFTP channel that reads small files a
 	 * step at a time (ssh_ask()). */
 	LIBSSH2_SFTP	*ask;
@@ -425,8 +427,14 @@ sftp_status_text(unsigned long fx)
 	}
 }
 
-/* Classifies the session's last error, on channel sftp, for the op that
- * met it. */
+/*
+ * Classifies the session's last error, on channel sftp, for the op that
+ * met it.  A call that timed out leaves libssh2 1.10 waiting for its
+ * answer in the channel's records, and the next call of its kind takes
+ * that answer for its own (a readlink or an open of another path): the
+ * session is ended there (its socket shut down), and every call on it
+ * after fails as timed out too.
+ */
 static void
 sftp_error_on(struct ssh *s, LIBSSH2_SFTP *sftp, struct ssh_error *e,
     const char *what, const char *path)
@@ -440,9 +448,16 @@ sftp_error_on(struct ssh *s, LIBSSH2_SFTP *sftp, struct ssh_error *e,
 	if (err == LIBSSH2_ERROR_SFTP_PROTOCOL)
 		fx = libssh2_sftp_last_error(sftp);
 	text = sftp_status_text(fx);
+	if (err == LIBSSH2_ERROR_TIMEOUT && !s->timed_out) {
+		s->timed_out = 1;
+		(void)shutdown(s->sock, SHUT_RDWR);
+	}
 	if (err == LIBSSH2_ERROR_TIMEOUT)
 		set_error(e, FAIL_TIMEOUT, "%s: %s %s: timeout", s->where,
 		    what, path);
+	else if (s->timed_out)
+		set_error(e, FAIL_TIMEOUT, "%s: %s %s: the session timed out "
+		    "before", s->where, what, path);
 	else if (fx == LIBSSH2_FX_NO_SUCH_FILE || fx ==
 	    LIBSSH2_FX_NO_SUCH_PATH)
 		set_error(e, FAIL_MISSING, "%s: %s %s: no such file", s->where,
@@ -601,7 +616,8 @@ ssh_readlink(struct ssh *s, const char *path, char *buf, size_t size,
  * Reads the target of the symbolic link at path in one round trip, with
  * no lstat first (ssh_readlink()): 0 with buf (NUL-terminated), 1 when
  * there is none to read (no such link, or not a link: the server says
- * so), -1 with e set when the session failed.  An empty target counts as
+ * so; or a target longer than size), -1 with e set when the session
+ * failed.  An empty target counts as
  * none: libssh2 1.10 takes a failed readlink's request number for its
  * status, so that one numbered 0 comes back as an empty target.
  */
@@ -616,7 +632,8 @@ ssh_read_hint(struct ssh *s, const char *path, char *buf, size_t size,
 		buf[n] = '\0';
 		return 0;
 	}
-	if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL)
+	if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL ||
+	    n == LIBSSH2_ERROR_BUFFER_TOO_SMALL)
 		return 1;
 	sftp_error(s, e, "readlink", path);
 	return -1;
@@ -869,8 +886,8 @@ ask_read(struct ssh *s)
 
 /* The ask channel's hint step: the link's target is the answer; where
  * there is none to read (no such link, or not a link; an empty target,
- * as ssh_read_hint() says) the file is asked, as where the ask had no
- * hint. */
+ * as ssh_read_hint() says, or one too long to be a length) the file is
+ * asked, as where the ask had no hint. */
 static int
 ask_link(struct ssh *s)
 {
@@ -888,9 +905,15 @@ ask_link(struct ssh *s)
 	if (n > 0) {
 		s->ask_have = (size_t)n;
 		ask_done(s, 0);
-	} else if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL)
-		s->ask_phase = ASK_OPEN;
-	else {
+	} else if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL ||
+	    n == LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
+		/* No hint, or none that could be one: the record, for an
+		 * owner; an ask nobody waits for ends here. */
+		if (s->ask_owner != NULL)
+			s->ask_phase = ASK_OPEN;
+		else
+			ask_done(s, 1);
+	} else {
 		sftp_error_on(s, s->ask, &s->ask_err, "readlink",
 		    s->ask_hint);
 		ask_done(s, -1);

@@ -417,17 +417,6 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 }
 
 /*
- * Writes ESC@V.len: the durable length and the size.  It is replaced whole
- * (replace_meta()), so that a reader always finds one record or the
- * other.  On a full file system, where the temporary copy finds no room,
- * the record is overwritten in place instead: it was made when the
- * version was opened (store_version()), so its block is already the
- * store's, and the progress made is never lost for want of a few bytes.
- * (A peer that reads it at that moment may see a torn record; what it
- * fetches past the truth fails its checksums, nothing worse.)  Returns 0
- * or -1 with a message.
- */
-/*
  * Writes ESC@V.at, the hint of a length record: a symbolic link whose
  * target is the record's first line ("length N"), which a relay's
  * readers read in one round trip (an SFTP readlink) where the record
@@ -440,7 +429,7 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
  * has not moved for a while (fetch.c).
  */
 static void
-write_hint(struct store *s, const struct version *v, uint64_t length)
+write_hint(struct store *s, struct version *v, uint64_t length)
 {
 	char *esc = name_escape_file(v->name, v->number);
 	char *name = xasprintf("%s.at", esc);
@@ -452,17 +441,31 @@ write_hint(struct store *s, const struct version *v, uint64_t length)
 	if (symlinkat(target, s->meta_fd, tmp) == -1 ||
 	    renameat(s->meta_fd, tmp, s->meta_fd, name) == -1) {
 		(void)unlinkat(s->meta_fd, tmp, 0);
-		if (unlinkat(s->meta_fd, name, 0) == -1 && errno != ENOENT)
+		if (unlinkat(s->meta_fd, name, 0) == -1 && errno != ENOENT &&
+		    !v->hint_stuck) {
 			warnx_("%s/%s/%s: %s", s->root, META, name,
 			    strerror(errno));
+			v->hint_stuck = 1;	/* said once a run */
+		}
 	}
 	free(tmp);
 	free(name);
 	free(esc);
 }
 
+/*
+ * Writes ESC@V.len: the durable length and the size.  It is replaced whole
+ * (replace_meta()), so that a reader always finds one record or the
+ * other.  On a full file system, where the temporary copy finds no room,
+ * the record is overwritten in place instead: it was made when the
+ * version was opened (store_version()), so its block is already the
+ * store's, and the progress made is never lost for want of a few bytes.
+ * (A peer that reads it at that moment may see a torn record; what it
+ * fetches past the truth fails its checksums, nothing worse.)  Returns 0
+ * or -1 with a message.
+ */
 static int
-write_len(struct store *s, const struct version *v, uint64_t length)
+write_len(struct store *s, struct version *v, uint64_t length)
 {
 	char *esc = name_escape_file(v->name, v->number);
 	char *name = xasprintf("%s.len", esc);
@@ -488,22 +491,27 @@ write_len(struct store *s, const struct version *v, uint64_t length)
 	return rc;
 }
 
-static void
+/* Reads a length record's length and size: 1, or 0 (both 0) where it is
+ * no record (torn, unreadable), -1 where there is none. */
+static int
 read_len(struct store *s, const char *lenname, uint64_t *length,
     uint64_t *size)
 {
 	char *buf;
 	size_t len;
 	unsigned long long a = 0, b = 0;
+	int rc = 0;
 
 	*length = *size = 0;
 	if (store_read_meta(s, lenname, &buf, &len) != 0)
-		return;
+		return errno == ENOENT ? -1 : 0;
 	if (sscanf(buf, "length %llu\nsize %llu", &a, &b) >= 1) {
 		*length = a;
 		*size = b;
+		rc = 1;
 	}
 	free(buf);
+	return rc;
 }
 
 void
@@ -536,7 +544,8 @@ store_version(struct store *s, const char *name, uint64_t number,
 	char *data = xasprintf("%s.data", esc);
 	char *lenname = xasprintf("%s.len", esc);
 	struct stat st;
-	int rc = -1, err = EIO;
+	uint64_t recorded;
+	int rc = -1, err = EIO, record;
 
 	*out = NULL;
 	v->name = xstrdup(name);
@@ -545,7 +554,8 @@ store_version(struct store *s, const char *name, uint64_t number,
 	v->direct_fd = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->commit_lock, NULL);
-	read_len(s, lenname, &v->length, &v->size);
+	record = read_len(s, lenname, &v->length, &v->size);
+	recorded = v->length;
 	if ((v->data_fd = openat(s->meta_fd, data, O_RDWR | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 || fstat(v->data_fd,
 	    &st) == -1) {
@@ -562,11 +572,21 @@ store_version(struct store *s, const char *name, uint64_t number,
 		v->length = (uint64_t)st.st_size;
 	v->verified = v->length;
 	/* The length record is made now, before any byte, so that the
-	 * space it needs is held when the file system fills up. */
-	if (faccessat(s->meta_fd, lenname, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT && write_len(s, v, v->length) != 0) {
+	 * space it needs is held when the file system fills up.  One that
+	 * is not trusted whole (torn: overwritten in place on a full file
+	 * system as the agent died; or past what the data file holds) is
+	 * written again at what is, with its hint, which may say what the
+	 * record said: a reader is never told more than is held. */
+	if (record < 0 && write_len(s, v, v->length) != 0) {
 		err = errno;
 		goto out;
+	}
+	if (record == 0 || recorded != v->length) {
+		char *hint = xasprintf("%s.at", esc);
+
+		if (write_len(s, v, v->length) != 0)
+			(void)unlinkat(s->meta_fd, hint, 0);
+		free(hint);
 	}
 	/* Where the file system allows it (not tmpfs, for one). */
 	v->direct_fd = openat(s->meta_fd, data, O_WRONLY | O_DIRECT |

@@ -162,7 +162,7 @@ hint_of(const char *path)
 START_TEST(length_hint)
 {
 	char *root = store_root();
-	char *hint = store_hint_path(root, "f", 1), *inside;
+	char *hint = store_hint_path(root, "f", 1), *inside, *lenpath;
 	struct store *s;
 	struct version *v;
 	struct stat st;
@@ -178,6 +178,21 @@ START_TEST(length_hint)
 	ck_assert_str_eq(hint_of(hint), "length 8192");
 	fill(s, v, 2 * CHUNK, 1);
 	ck_assert_int_eq(version_commit(s, v), 0);
+	ck_assert_str_eq(hint_of(hint), "length 12288");
+	version_free(v);
+	/* A record torn (overwritten in place on a full file system as
+	 * the agent died) is trusted for nothing, nor is the hint that
+	 * followed it: both say what is trusted once the version is opened
+	 * again.  So does a record past what the data file holds. */
+	lenpath = store_len_path(root, "f", 1);
+	put_file(lenpath, "len");
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
+	ck_assert_str_eq(hint_of(hint), "length 0");
+	fill(s, v, 0, 2);
+	ck_assert_int_eq(version_commit(s, v), 0);
+	version_free(v);
+	put_file(lenpath, "length 65536\nsize 0\n");
+	ck_assert_int_eq(store_version(s, "f", 1, &v), 0);
 	ck_assert_str_eq(hint_of(hint), "length 12288");
 	version_free(v);
 	ck_assert_int_eq(store_remove(s, "f", 1), 1);
@@ -196,6 +211,7 @@ START_TEST(length_hint)
 	ck_assert_int_eq(lstat(hint, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	free(inside);
+	free(lenpath);
 	free(hint);
 	remove_root(root);
 	free(root);
