@@ -613,7 +613,8 @@ ask_source_length(struct stream *st, struct cursor *c, double every)
 			return SWITCHED;
 		job_fail(st->j, FAIL_TIMEOUT, 1, FAULT_PEER, c->pos, "relay "
 		    "source %s: %s: no answer for %.0fs", c->src->host,
-		    c->len_path, clock_mono() - c->ask_mine);
+		    c->ask_hint != NULL ? c->ask_hint : c->len_path,
+		    clock_mono() - c->ask_mine);
 		return -1;
 	}
 	c->asking = 0;

@@ -1212,5 +1212,47 @@ wait $tbp && [ "$(len_of tb)" -eq $((8 * MIB)) ] &&
     cmp -s -n $((8 * MIB)) "$W/f.bin" "$W/roots/tb/.sluice/data%2Ff.bin@1.data" && ok ||
     fail "a hint left behind: tb holds $(len_of tb): $(cat "$W/tb.err")"
 
+# An ask that the source's SSH server never answers fails the op once the
+# timeout has passed, and blames the source, as a read of it that timed
+# out would.  The sshd tb reads ta through serves the first SFTP channel
+# of a session and answers nothing on the second (the ask channel); tb's
+# timeout is 1 s.  ta takes the file from tg at 2 MB/s, so tb, allowed
+# 8 MB/s, catches up with it and asks.
+rm -rf "$W/roots/ta" "$W/roots/tb"
+conf ta
+mkdir -p "$W/sess"
+cat > "$W/mute-sftp" <<EOS
+#!/bin/sh
+# The first SFTP channel of a session (its sshd process) is served; later
+# ones are answered by nothing.
+if [ -e "$W/sess/\$PPID" ]; then echo \$\$ >> "$W/sess/mute"; exec sleep 600; fi
+: > "$W/sess/\$PPID"
+exec /usr/lib/openssh/sftp-server
+EOS
+chmod +x "$W/mute-sftp"
+(
+	SSHD_PORT=
+	SSHD_SFTP="$W/mute-sftp" sshd_start "$W/sshd5" >"$W/sshd5.out" 2>&1 || {
+		echo "FAIL: an unanswered ask: an sshd: $(cat "$W/sshd5.out")"; exit 1; }
+	Q=$SSHD_PORT
+	conf tb "$SSHD_KNOWN_HOSTS"
+	sed -i 's/^timeout: .*/timeout: 1s/' "$W/tb.yaml"
+	"$mkplan" "$MG" ta --op "$(src tg),0,$((8 * MIB)),2000000" > "$W/ta.plan"
+	"$mkplan" "$MG" tb --expires-in 60 --op "ta,127.0.0.1,$Q,$W/roots/ta,0,$((8 * MIB)),8000000" > "$W/tb.plan"
+	"$agent" run -c "$W/ta.yaml" "$W/ta.plan" 2>"$W/ta.err" & tap=$!
+	until_true grep -qx "epoch 1" "$W/roots/ta/.sluice/began" || {
+		echo "FAIL: an unanswered ask: ta did not begin"; exit 1; }
+	"$agent" run -c "$W/tb.yaml" "$W/tb.plan" 2>"$W/tb.err"
+	tb_rc=$?
+	"$agent" state -c "$W/tb.yaml" > "$W/tb.state"
+	kill $tap 2>/dev/null; wait $tap 2>/dev/null
+	xargs kill < "$W/sess/mute" 2>/dev/null
+	sshd_stop
+	[ $tb_rc -eq 75 ] && grep -q "relay source ta: .*: no answer for 1s" "$W/tb.err" &&
+	    grep -q "components: \['host:ta'\]" "$W/tb.state" &&
+	    grep -q "error: timeout" "$W/tb.state" || {
+		echo "FAIL: an unanswered ask: exit $tb_rc: $(cat "$W/tb.err" "$W/tb.state")"; exit 1; }
+) && ok || failed=$((failed + 1))
+
 echo "agent: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
