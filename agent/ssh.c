@@ -613,13 +613,28 @@ ssh_readlink(struct ssh *s, const char *path, char *buf, size_t size,
 }
 
 /*
+ * What a readlink's return n (not LIBSSH2_ERROR_EAGAIN) says: 0, a target
+ * n bytes long; 1, none to read (no such link, or not a link: the server
+ * says so; a target too long for the buffer; or an empty one, which is
+ * what libssh2 1.10 gives for a failed readlink numbered 0, taking its
+ * request number for its status); -1, the session failed.
+ */
+static int
+readlink_says(int n)
+{
+	if (n > 0)
+		return 0;
+	if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL ||
+	    n == LIBSSH2_ERROR_BUFFER_TOO_SMALL)
+		return 1;
+	return -1;
+}
+
+/*
  * Reads the target of the symbolic link at path in one round trip, with
  * no lstat first (ssh_readlink()): 0 with buf (NUL-terminated), 1 when
- * there is none to read (no such link, or not a link: the server says
- * so; or a target longer than size), -1 with e set when the session
- * failed.  An empty target counts as
- * none: libssh2 1.10 takes a failed readlink's request number for its
- * status, so that one numbered 0 comes back as an empty target.
+ * there is none to read (readlink_says()), -1 with e set when the
+ * session failed.
  */
 int
 ssh_read_hint(struct ssh *s, const char *path, char *buf, size_t size,
@@ -627,16 +642,13 @@ ssh_read_hint(struct ssh *s, const char *path, char *buf, size_t size,
 {
 	int n = libssh2_sftp_symlink_ex(s->sftp, path, (unsigned)strlen(path),
 	    buf, (unsigned)size - 1, LIBSSH2_SFTP_READLINK);
+	int rc = readlink_says(n);
 
-	if (n > 0) {
+	if (rc == 0)
 		buf[n] = '\0';
-		return 0;
-	}
-	if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL ||
-	    n == LIBSSH2_ERROR_BUFFER_TOO_SMALL)
-		return 1;
-	sftp_error(s, e, "readlink", path);
-	return -1;
+	else if (rc < 0)
+		sftp_error(s, e, "readlink", path);
+	return rc;
 }
 
 /*
@@ -885,9 +897,8 @@ ask_read(struct ssh *s)
 }
 
 /* The ask channel's hint step: the link's target is the answer; where
- * there is none to read (no such link, or not a link; an empty target,
- * as ssh_read_hint() says, or one too long to be a length) the file is
- * asked, as where the ask had no hint. */
+ * there is none to read (readlink_says()) the file is asked, as where the
+ * ask had no hint. */
 static int
 ask_link(struct ssh *s)
 {
@@ -902,18 +913,20 @@ ask_link(struct ssh *s)
 		;
 	if (n == LIBSSH2_ERROR_EAGAIN)
 		return 0;
-	if (n > 0) {
+	switch (readlink_says(n)) {
+	case 0:
 		s->ask_have = (size_t)n;
 		ask_done(s, 0);
-	} else if (n == 0 || n == LIBSSH2_ERROR_SFTP_PROTOCOL ||
-	    n == LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
-		/* No hint, or none that could be one: the record, for an
-		 * owner; an ask nobody waits for ends here. */
+		break;
+	case 1:
+		/* The record, for an owner; an ask nobody waits for ends
+		 * here. */
 		if (s->ask_owner != NULL)
 			s->ask_phase = ASK_OPEN;
 		else
 			ask_done(s, 1);
-	} else {
+		break;
+	default:
 		sftp_error_on(s, s->ask, &s->ask_err, "readlink",
 		    s->ask_hint);
 		ask_done(s, -1);

@@ -577,16 +577,15 @@ store_version(struct store *s, const char *name, uint64_t number,
 	 * system as the agent died; or past what the data file holds) is
 	 * written again at what is, with its hint, which may say what the
 	 * record said: a reader is never told more than is held. */
-	if (record < 0 && write_len(s, v, v->length) != 0) {
-		err = errno;
-		goto out;
-	}
-	if (record == 0 || recorded != v->length) {
+	if ((record <= 0 || recorded != v->length) &&
+	    write_len(s, v, v->length) != 0) {
 		char *hint = xasprintf("%s.at", esc);
 
-		if (write_len(s, v, v->length) != 0)
-			(void)unlinkat(s->meta_fd, hint, 0);
+		err = errno;
+		(void)unlinkat(s->meta_fd, hint, 0);
 		free(hint);
+		if (record < 0)
+			goto out;
 	}
 	/* Where the file system allows it (not tmpfs, for one). */
 	v->direct_fd = openat(s->meta_fd, data, O_WRONLY | O_DIRECT |
