@@ -12,6 +12,7 @@ plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 mkplan="$top/tests/tools/make-plan"
 . "$top/tests/lib/sshd.sh"
 . "$top/tests/lib/cases.sh"
+. "$top/tests/lib/corrupt.sh"
 independent_note agent
 W=$(mktemp -d)
 trap 'sshd_stop; SSHD_DIR=$W/sshd2 sshd_stop; SSHD_DIR=$W/sshd3 sshd_stop; rm -rf "$W"' EXIT
@@ -98,7 +99,7 @@ head -c $((8 * MIB)) /dev/urandom >> "$W/grow.bin"
 "$agent" publish -c "$W/pub.yaml" "$W/grow.bin" grow.bin 1 --block-size 1MiB --growing &&
     grep -q "^length: $((16 * MIB))" "$GM" && ok || fail "a growing file appended to: $(cat "$GM" | head -5)"
 cp "$W/f.bin" "$W/f-new.bin"
-printf 'X' | dd of="$W/f-new.bin" bs=1 seek=$((5 * MIB + 9)) conv=notrunc 2>/dev/null
+corrupt_byte "$W/f-new.bin" $((5 * MIB + 9))
 "$agent" publish -c "$W/g.yaml" "$W/f-new.bin" data/f.bin 1 --block-size 1MiB 2>"$W/pub.err"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "f-new.bin: block 5, at byte 5242880, is not what data/f.bin@1 published: .*publish its new content as a new version" "$W/pub.err" &&
@@ -176,7 +177,7 @@ if [ $rc -eq 0 ] && grep -q "from p in" "$W/e.out" && grep -q "from g in" "$W/e.
 # A source that serves a corrupt block 3: blocks 0-2 are kept, block 3 is
 # refused, the failure blames the source alone.
 cp -r "$W/roots/g" "$W/roots/bad"
-printf 'X' | dd of="$W/roots/bad/.sluice/data%2Ff.bin@1.data" bs=1 seek=$((3 * MIB + 77)) conv=notrunc 2>/dev/null
+corrupt_byte "$W/roots/bad/.sluice/data%2Ff.bin@1.data" $((3 * MIB + 77))
 "$mkplan" "$M" c --op "$(src bad),0,$SIZE,200000000" > "$W/c.plan"
 "$agent" run -c "$W/c.yaml" "$W/c.plan" 2>"$W/c.err"
 rc=$?

@@ -14,6 +14,7 @@ agent="${SLUICE_BIN:-$top/agent}/sluice-agent"
 plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 . "$top/tests/lib/sshd.sh"
 . "$top/tests/lib/cases.sh"
+. "$top/tests/lib/corrupt.sh"
 independent_note e2e
 W=$(mktemp -d)
 SSHD2=""
@@ -285,7 +286,7 @@ SB=$(sha256sum < "$B/big" | cut -d' ' -f1)
 "$agent" publish -c "$B/conf/g.yaml" "$B/big" big.bin 1 --block-size 1MiB
 mkdir -p "$B/roots/x/.sluice"
 cp "$B/big" "$B/roots/x/.sluice/big.bin@1.data"
-printf 'X' | dd of="$B/roots/x/.sluice/big.bin@1.data" bs=1 seek=$((5 * MIB + 9)) conv=notrunc 2>/dev/null
+corrupt_byte "$B/roots/x/.sluice/big.bin@1.data" $((5 * MIB + 9))
 printf 'length %s\nsize 0\n' $((24 * MIB)) > "$B/roots/x/.sluice/big.bin@1.len"
 for h in g x; do "$agent" sync -c "$B/conf/$h.yaml" || fail "B: sync $h"; done
 BH="g x v e1 w1 w2"
