@@ -267,7 +267,7 @@ struct shared_ssh {
 int	 at_endpoint(const struct plan_source *, const struct shared_ssh *);
 int	 plan_execute(const struct agent_config *, struct store *,
 	    const struct plan *, int verbose, const struct shared_ssh *,
-	    struct run_result *);
+	    double lead, struct run_result *);
 void	 run_result_clear(struct run_result *);
 
 /* publish.c: the generator's publishing */

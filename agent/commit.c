@@ -80,12 +80,9 @@ committer(void *arg)
 			break;
 		while (!cm->stop && clock_mono() < last + COMMIT_INTERVAL) {
 			struct timespec ts;
-			double until = last + COMMIT_INTERVAL - clock_mono();
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			until += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-			ts.tv_sec = (time_t)until;
-			ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+			clock_real_in(last + COMMIT_INTERVAL - clock_mono(),
+			    &ts);
 			pthread_cond_timedwait(&cm->cond, &cm->lock, &ts);
 		}
 		cm->dirty = 0;

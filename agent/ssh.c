@@ -751,7 +751,11 @@ remote_rename(struct ssh *s, const char *from, const char *to)
  * copy: SFTP version 3 cannot rename over a file, so the new text goes to
  * .name.tmp, is renamed to .name.new (a whole copy), the old name is
  * removed and .name.new renamed to it.  Readers that find no name read
- * .name.new (master.c does).
+ * .name.new (master.c does).  Each step is a round trip to the master,
+ * and a state is sent in the moment between a plan's ops and its expiry:
+ * what a crash left behind is removed only where it is in the way (the
+ * truncating open writes over a .name.tmp; a .name.new stops the first
+ * rename), not looked for every time.
  */
 int
 ssh_replace(struct ssh *s, const char *dir, const char *name,
@@ -762,11 +766,11 @@ ssh_replace(struct ssh *s, const char *dir, const char *name,
 	char *path = xasprintf("%s/%s", dir, name);
 	int rc = -1;
 
-	libssh2_sftp_unlink(s->sftp, tmp);
-	libssh2_sftp_unlink(s->sftp, side);
 	if (ssh_put(s, tmp, buf, len, e) != 0)
 		goto out;
-	if (remote_rename(s, tmp, side) != 0) {
+	if (remote_rename(s, tmp, side) != 0 &&
+	    (s->timed_out || libssh2_sftp_unlink(s->sftp, side) != 0 ||
+	    remote_rename(s, tmp, side) != 0)) {
 		sftp_error(s, e, "rename", side);
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +86,12 @@ retire(struct store *s, const struct plan *p, int verbose)
 #define START_CONNECT_MOST 0.5
 
 /* Runs a checked plan, its sources at shared's endpoint through that
- * session (NULL: none), and records its epoch and failures. */
+ * session (NULL: none), its ops stopped lead seconds before it expires
+ * where that is more than the plan's own margin (plan_execute()), and
+ * records its epoch and failures. */
 static int
 execute(const struct agent_config *c, struct store *s, const struct plan *p,
-    int verbose, const struct shared_ssh *shared)
+    int verbose, const struct shared_ssh *shared, double lead)
 {
 	struct run_result res;
 	char buf[32];
@@ -108,7 +111,7 @@ execute(const struct agent_config *c, struct store *s, const struct plan *p,
 	 * (store_reserve()); its failure is not the run's, for it is
 	 * advice, not data. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	rc = plan_execute(c, s, p, verbose, shared, &res);
+	rc = plan_execute(c, s, p, verbose, shared, lead, &res);
 	n = snprintf(buf, sizeof(buf), "%.1f\n", fmin(86400, fmax(0,
 	    difftime(now.tv_sec, p->issued) + (double)now.tv_nsec / 1e9 +
 	    fmin(res.connect, START_CONNECT_MOST))));
@@ -190,7 +193,7 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 	}
 	store_write_meta(s, "plan.yaml", buf, len);
 	free(buf);
-	rc = execute(c, s, p, verbose, NULL);
+	rc = execute(c, s, p, verbose, NULL, 0);
 	if (agent_state(c, s, &st) == 0) {
 		if ((text = state_format(st, &len)) == NULL ||
 		    store_write_record(s, "state.yaml", text, len) != 0)
@@ -817,8 +820,107 @@ struct sync_run {
 	int		 planned;	/* the master has planned */
 	int		 verbose;
 	double		 start;		/* when the lock was taken */
+	double		 connect;	/* seconds the master took to reach */
 	struct watch	 w;		/* AGENT.yaml and the program */
 };
+
+/*
+ * A state is sent between a plan's ops and its expiry, when the next
+ * plan is made from it: sent later, that plan is made from the state
+ * before, and gives this host again what it took in this round, or
+ * takes it for silent and relays nothing through it.  Across a WAN the
+ * sending takes round trips of the master's (a session made, then for
+ * the state and its signature each an open, a write, an fsync, a close
+ * and three renames and removals): 0.7 s at 20 ms a round trip and 2.3 s
+ * at 160 ms, where a round of 10 s leaves it 0.25 s (PLAN_REPORT_MARGIN).
+ * So the session is made again while the ops run, this long before they
+ * stop (twice what the first one took, and a tenth of a second), and the
+ * ops stop that much earlier than the margin says that what the last
+ * report took (REPORT_RECORD, from the ops' end to the state's rename)
+ * fits before the expiry: a quarter more, and REPORT_SLACK.  Neither is
+ * more than REPORT_SHARE of the plan's life.
+ */
+#define REPORT_RECORD	"report"
+#define REPORT_SLACK	0.05
+#define REPORT_SHARE	0.25
+
+/* How long before p expires its ops stop for the report to be in by
+ * then: 0 where the margin does (none was timed yet). */
+static double
+report_lead(struct store *s, const struct plan *p)
+{
+	double life = difftime(p->expires, p->issued), took = 0;
+	char *buf;
+	size_t len;
+
+	if (store_read_meta(s, REPORT_RECORD, &buf, &len) == 0) {
+		took = strtod(buf, NULL);
+		free(buf);
+	}
+	if (!(took > 0) || !isfinite(took))
+		return 0;
+	return fmin(REPORT_SHARE * life, 1.25 * took + REPORT_SLACK);
+}
+
+/* The master's session made again while a plan runs. */
+struct reconnect {
+	const struct agent_config *c;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	double		 at;		/* when to begin, monotonic */
+	int		 now;		/* the run is over: at once */
+	struct ssh	*ssh;		/* made, or NULL */
+};
+
+static void *
+reconnect_thread(void *arg)
+{
+	struct reconnect *x = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&x->lock);
+	while (!x->now && clock_mono() < x->at) {
+		clock_real_in(x->at - clock_mono(), &ts);
+		pthread_cond_timedwait(&x->cond, &x->lock, &ts);
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (connect_master(x->c, &x->ssh, clock_mono() + x->c->timeout) != 0)
+		x->ssh = NULL;
+	return NULL;
+}
+
+/* Begins making the master's session at the monotonic time at; 0, or -1
+ * (it is made after the run, as it would be without). */
+static int
+reconnect_start(struct reconnect *x, pthread_t *thread,
+    const struct agent_config *c, double at)
+{
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->at = at;
+	pthread_cond_init(&x->cond, NULL);
+	pthread_mutex_init(&x->lock, NULL);
+	if (pthread_create(thread, NULL, reconnect_thread, x) != 0) {
+		pthread_cond_destroy(&x->cond);
+		pthread_mutex_destroy(&x->lock);
+		return -1;
+	}
+	return 0;
+}
+
+/* The run is over: the session, made now if it was not begun. */
+static struct ssh *
+reconnect_finish(struct reconnect *x, pthread_t thread)
+{
+	pthread_mutex_lock(&x->lock);
+	x->now = 1;
+	pthread_cond_signal(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+	pthread_join(thread, NULL);
+	pthread_cond_destroy(&x->cond);
+	pthread_mutex_destroy(&x->lock);
+	return x->ssh;
+}
 
 /*
  * Takes ROOT/.sluice/lock, waiting for it until the monotonic time until
@@ -895,8 +997,11 @@ sync_plans(struct sync_run *r, int rc)
 {
 	const struct agent_config *c = r->c;
 	struct shared_ssh shared;
-	char why[512];
-	int prc;
+	struct reconnect rec;
+	pthread_t rec_thread;
+	char why[512], buf[32];
+	double lead, stop, over;
+	int prc, n, reconnecting;
 
 	const char *changed;
 
@@ -929,18 +1034,30 @@ sync_plans(struct sync_run *r, int rc)
 		shared.port = c->master_port;
 		shared.user = c->master_user;
 		shared.ssh = reads_from(r->p, &shared) ? r->ssh : NULL;
+		lead = report_lead(r->s, r->p);
+		stop = clock_mono_of((double)r->p->expires) - fmax(lead,
+		    PLAN_REPORT_MARGIN(difftime(r->p->expires,
+		    r->p->issued)));
+		reconnecting = 0;
 		if (shared.ssh == NULL) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
+			reconnecting = reconnect_start(&rec, &rec_thread, c,
+			    stop - fmin(2 * r->connect + 0.1, REPORT_SHARE *
+			    difftime(r->p->expires, r->p->issued))) == 0;
 		}
-		prc = execute(c, r->s, r->p, r->verbose, &shared);
+		prc = execute(c, r->s, r->p, r->verbose, &shared, lead);
+		over = clock_mono();
 		if (prc != 0 && rc == 0)
 			rc = prc;
 		r->done = r->p->epoch;
 		r->ran = 1;
+		if (reconnecting)
+			r->ssh = reconnect_finish(&rec, rec_thread);
 		/* After a failed op the session may hold a timed-out
 		 * request: a fresh one reports. */
-		if (r->ssh != NULL && (prc != 0 || !master_alive(c, r->ssh))) {
+		else if (r->ssh != NULL && (prc != 0 ||
+		    !master_alive(c, r->ssh))) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 		}
@@ -951,6 +1068,9 @@ sync_plans(struct sync_run *r, int rc)
 			rc = EX_UNAVAILABLE;
 		if ((prc = send_state(c, r->s, r->ssh, r->key)) != 0)
 			return rc == 0 ? prc : rc;
+		/* What the next plan's ops leave it (report_lead()). */
+		n = snprintf(buf, sizeof(buf), "%.3f\n", clock_mono() - over);
+		(void)store_write_record(r->s, REPORT_RECORD, buf, (size_t)n);
 		if ((changed = watch_changed(&r->w)) != NULL) {
 			if (r->verbose)
 				printf("%s changed: leaving for the next "
@@ -1075,11 +1195,13 @@ cmd_sync(const struct agent_config *c, int verbose)
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */
+	r.connect = clock_mono();
 	if (connect_master(c, &r.ssh, start + fmax(fmax(r.wait, c->timeout),
 	    round_of(r.s))) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	r.connect = clock_mono() - r.connect;
 	if ((rc = check_known(c, r.ssh)) != 0 ||
 	    (rc = check_reporter(c, r.s, r.ssh, r.key, verbose)) != 0)
 		goto out;

@@ -646,14 +646,16 @@ source_for(struct source *sources, size_t *n, const struct plan_source *s)
 }
 
 /*
- * Executes a checked plan against the store.  Fills res with the bytes
- * verified and one failure per failed op.  Returns 0 when every op
- * finished, 1 when some failed, -1 on a local error.
+ * Executes a checked plan against the store, its ops stopped the plan's
+ * margin (deadline_of()) or lead seconds before it expires, whichever
+ * is sooner.  Fills res with the bytes verified and one failure per
+ * failed op.  Returns 0 when every op finished, 1 when some failed, -1
+ * on a local error.
  */
 int
 plan_execute(const struct agent_config *c, struct store *s,
     const struct plan *p, int verbose, const struct shared_ssh *shared,
-    struct run_result *res)
+    double lead, struct run_result *res)
 {
 	struct runner r;
 	struct version **vs = xcalloc(p->nfileset ? p->nfileset : 1,
@@ -675,7 +677,8 @@ plan_execute(const struct agent_config *c, struct store *s,
 	r.store = s;
 	r.plan = p;
 	r.verbose = verbose;
-	r.deadline = deadline_of(p);
+	r.deadline = fmin(deadline_of(p), clock_mono_of((double)p->expires) -
+	    lead);
 	r.issued = clock_mono_of((double)p->issued);
 	r.started = clock_mono();
 	pthread_mutex_init(&r.lock, NULL);

@@ -329,5 +329,77 @@ grep -q "checksum: block 5: sha256 mismatch" "$B/status" && ok || fail "B: why x
 echo "e2e: x marked failed in round ${x_failed_at:-never}" >&2
 [ "$(grep -c 'violation' "$B/verify.out")" -eq 0 ] && ok || fail "B: a plan violated capacities"
 
+# ------------------------------------------------------------------ C
+# A master across a WAN (tests/lib/delay.py, 40 ms each way): a host's
+# state is in before its plan expires, from its second round on, though
+# sending it takes about 1.5 s there (a session and, for the state and
+# its signature, 14 round trips) where a 10 s round leaves it 0.25 s:
+# the agent makes the master's session again while its ops run, and
+# stops them as long before the expiry as its last report took.  Its ops
+# run to the end of the round (4 MiB at 1 MB/s).  Sent after the plan
+# expires, the state would be read by the next run, cron's at the expiry,
+# as not sent.
+C=$W/c
+mkdir -p "$C/master/states" "$C/master/manifests" "$C/roots/g" "$C/roots/h"
+python3 "$top/tests/lib/delay.py" "$P" 0.04 > "$C/delay.port" &
+delayer=$!
+until [ -s "$C/delay.port" ] || ! kill -0 $delayer 2>/dev/null; do
+	sleep 0.05
+done
+HP=$(cat "$C/delay.port")
+sed -n "s/^\[127.0.0.1\]:$P /[127.0.0.1]:$HP /p" "$KH" > "$C/known"
+cat "$KH" >> "$C/known"
+"$plan" keygen -k "$C/master.key" > "$C/master.pub"
+for h in g h; do
+	cat > "$C/$h.yaml" <<EOC
+host: $h
+root: $C/roots/$h
+master: {address: 127.0.0.1, port: $HP, dir: $C/master}
+identity: $KEY
+known_hosts: $C/known
+timeout: 10s
+wait: 0s
+master_key: $(cat "$C/master.pub")
+signing_key: $C/$h.key
+EOC
+	"$agent" keygen -c "$C/$h.yaml" > "$C/$h.pub"
+done
+{
+	echo "round: 10s"
+	echo "block_size: 1MiB"
+	echo "sites:"
+	echo "  - name: s"
+	echo "    hosts:"
+	for h in g h; do
+		echo "      - {name: $h, address: 127.0.0.1, port: $P, root: $C/roots/$h, nic: 8Mbit, key: '$(cat "$C/$h.pub")'}"
+	done
+} > "$C/master/topology.yaml"
+echo 'files: [{name: f.bin, version: 1, generator: g}]' > "$C/master/fileset.yaml"
+head -c $((40 * MIB)) /dev/urandom > "$C/f.bin"
+"$agent" publish -c "$C/g.yaml" "$C/f.bin" f.bin 1 --block-size 1MiB &&
+    "$agent" sync -c "$C/g.yaml" || fail "C: the generator's publish"
+# landed: when the master's states/h.yaml was last replaced, against the
+# expiry of h's plan (seconds, negative before it).
+landed() {
+	echo "$(stat -c %.3Z "$C/master/states/h.yaml") - $(date -d "$(sed -n \
+	    's/^expires: //p' "$C/master/plans/h.yaml")" +%s)" | bc
+}
+for r in 1 2; do
+	"$plan" run -d "$C/master" -k "$C/master.key" 2>>"$C/plan.err" ||
+	    fail "C: round $r: plan run: $(cat "$C/plan.err")"
+	"$agent" sync -c "$C/h.yaml" 2>>"$C/h.err"
+	late=$(landed)
+	# The next round from this one's expiry, as cron's.
+	until_expired=$(date -d "$(sed -n 's/^expires: //p' \
+	    "$C/master/plans/h.yaml")" +%s)
+	while [ "$(date +%s)" -lt "$until_expired" ]; do sleep 0.05; done
+done
+kill $delayer 2>/dev/null
+wait $delayer 2>/dev/null
+grep -q "^epoch: 2$" "$C/master/states/h.yaml" && [ -s "$C/roots/h/.sluice/report" ] &&
+    [ "$(echo "$late < 0" | bc)" -eq 1 ] && ok ||
+    fail "C: a state across a WAN, round 2: in $late s after its plan expired: $(cat "$C/h.err")"
+echo "e2e: across a WAN, the second state in $late s after expiry (report: $(cat "$C/roots/h/.sluice/report" 2>/dev/null) s)" >&2
+
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

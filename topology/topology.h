@@ -165,6 +165,7 @@ int	 time_parse(const char *, time_t *);
 void	 time_format(char *, size_t, time_t);
 double	 clock_mono(void);
 double	 clock_mono_of(double wall);
+void	 clock_real_in(double seconds, struct timespec *);
 void	 sleep_until(double when);
 
 /* ------------------------------------------------------------------ */

@@ -294,6 +294,21 @@ clock_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The wall-clock time seconds from now, as pthread_cond_timedwait()
+ * takes it (of a condition variable on the default clock). */
+void
+clock_real_in(double seconds, struct timespec *ts)
+{
+	double at;
+
+	clock_gettime(CLOCK_REALTIME, ts);
+	at = (double)ts->tv_sec + (double)ts->tv_nsec / 1e9 + fmax(0, seconds);
+	ts->tv_sec = (time_t)at;
+	ts->tv_nsec = (long)((at - (double)ts->tv_sec) * 1e9);
+	if (ts->tv_nsec > 999999999L)
+		ts->tv_nsec = 999999999L;
+}
+
 /* A wall-clock time (seconds since 1970) on the monotonic clock. */
 double
 clock_mono_of(double wall)
