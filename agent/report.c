@@ -178,6 +178,18 @@ agent_state(const struct agent_config *c, struct store *s,
 			st->start = v;
 		free(buf);
 	}
+	/* How long its last state took to send, where it was timed. */
+	st->has_report = 0;
+	if (store_read_meta(s, "report", &buf, &len) == 0) {
+		char *end;
+		double v = strtod(buf, &end);
+
+		if (end != buf && v >= 0 && v <= 86400) {
+			st->report = v;
+			st->has_report = 1;
+		}
+		free(buf);
+	}
 	if ((st->store = store_id(s)) == NULL) {
 		state_free(st);
 		return -1;

@@ -753,7 +753,7 @@ remote_rename(struct ssh *s, const char *from, const char *to)
  * removed and .name.new renamed to it.  Readers that find no name read
  * .name.new (master.c does).  Each step is a round trip to the master,
  * and a state is sent in the moment between a plan's ops and its expiry:
- * what a crash left behind is removed only where it is in the way (the
+ * what a crash left behind is seen to only where it is in the way (the
  * truncating open writes over a .name.tmp; a .name.new stops the first
  * rename), not looked for every time.
  */
@@ -768,11 +768,20 @@ ssh_replace(struct ssh *s, const char *dir, const char *name,
 
 	if (ssh_put(s, tmp, buf, len, e) != 0)
 		goto out;
-	if (remote_rename(s, tmp, side) != 0 &&
-	    (s->timed_out || libssh2_sftp_unlink(s->sftp, side) != 0 ||
-	    remote_rename(s, tmp, side) != 0)) {
+	/* A .name.new in the way is a replacement a crash cut short: it is
+	 * finished (where name is gone) or dropped first. */
+	if (remote_rename(s, tmp, side) != 0) {
 		sftp_error(s, e, "rename", side);
-		goto out;
+		if (s->timed_out)
+			goto out;
+		(void)remote_rename(s, side, path);
+		if (!s->timed_out)
+			(void)libssh2_sftp_unlink(s->sftp, side);
+		if (s->timed_out || remote_rename(s, tmp, side) != 0) {
+			if (s->timed_out)
+				sftp_error(s, e, "rename", side);
+			goto out;
+		}
 	}
 	if (libssh2_sftp_unlink(s->sftp, path) != 0 &&
 	    libssh2_sftp_last_error(s->sftp) != LIBSSH2_FX_NO_SUCH_FILE) {

@@ -360,15 +360,20 @@ send_manifests(const struct agent_config *c, struct store *s,
  * monotonic time until; authentication and host-key failures are not.
  */
 static int
-connect_master(const struct agent_config *c, struct ssh **ssh, double until)
+connect_master(const struct agent_config *c, struct ssh **ssh, double until,
+    double *took)
 {
 	struct ssh_error e;
-	double backoff = 0.25;
+	double backoff = 0.25, t0;
 
 	for (;;) {
+		t0 = clock_mono();
 		if (ssh_connect(c, c->master_address, c->master_port,
-		    c->master_user, ssh, &e) == 0)
+		    c->master_user, ssh, &e) == 0) {
+			if (took != NULL)
+				*took = clock_mono() - t0;
 			return 0;
+		}
 		if ((e.class != FAIL_CONNECT && e.class != FAIL_TIMEOUT) ||
 		    clock_mono() + backoff > until)
 			break;
@@ -820,7 +825,8 @@ struct sync_run {
 	int		 planned;	/* the master has planned */
 	int		 verbose;
 	double		 start;		/* when the lock was taken */
-	double		 connect;	/* seconds the master took to reach */
+	double		 connect;	/* seconds the master took to reach,
+					 * its last attempt */
 	struct watch	 w;		/* AGENT.yaml and the program */
 };
 
@@ -833,23 +839,21 @@ struct sync_run {
  * the state and its signature each an open, a write, an fsync, a close
  * and three renames and removals): 0.7 s at 20 ms a round trip and 2.3 s
  * at 160 ms, where a round of 10 s leaves it 0.25 s (PLAN_REPORT_MARGIN).
- * So the session is made again while the ops run, this long before they
- * stop (twice what the first one took, and a tenth of a second), and the
- * ops stop that much earlier than the margin says that what the last
- * report took (REPORT_RECORD, from the ops' end to the state's rename)
- * fits before the expiry: a quarter more, and REPORT_SLACK.  Neither is
- * more than REPORT_SHARE of the plan's life.
+ * So the session is made again while the ops run, before they stop by
+ * twice what the sync's first took and a tenth of a second, at most
+ * PLAN_REPORT_SHARE of the plan's life; and the ops stop before the
+ * expiry by what the last report took (REPORT_RECORD, from the ops' stop
+ * to the state's rename, which the state tells the planner), as
+ * plan_report_stop() says.
  */
 #define REPORT_RECORD	"report"
-#define REPORT_SLACK	0.05
-#define REPORT_SHARE	0.25
 
-/* How long before p expires its ops stop for the report to be in by
- * then: 0 where the margin does (none was timed yet). */
+/* How long before p expires its ops stop for the state to be in by then
+ * (plan_report_stop()). */
 static double
 report_lead(struct store *s, const struct plan *p)
 {
-	double life = difftime(p->expires, p->issued), took = 0;
+	double took = 0;
 	char *buf;
 	size_t len;
 
@@ -857,9 +861,7 @@ report_lead(struct store *s, const struct plan *p)
 		took = strtod(buf, NULL);
 		free(buf);
 	}
-	if (!(took > 0) || !isfinite(took))
-		return 0;
-	return fmin(REPORT_SHARE * life, 1.25 * took + REPORT_SLACK);
+	return plan_report_stop(difftime(p->expires, p->issued), took);
 }
 
 /* The master's session made again while a plan runs. */
@@ -884,7 +886,8 @@ reconnect_thread(void *arg)
 		pthread_cond_timedwait(&x->cond, &x->lock, &ts);
 	}
 	pthread_mutex_unlock(&x->lock);
-	if (connect_master(x->c, &x->ssh, clock_mono() + x->c->timeout) != 0)
+	if (connect_master(x->c, &x->ssh, clock_mono() + x->c->timeout,
+	    NULL) != 0)
 		x->ssh = NULL;
 	return NULL;
 }
@@ -1035,19 +1038,20 @@ sync_plans(struct sync_run *r, int rc)
 		shared.user = c->master_user;
 		shared.ssh = reads_from(r->p, &shared) ? r->ssh : NULL;
 		lead = report_lead(r->s, r->p);
-		stop = clock_mono_of((double)r->p->expires) - fmax(lead,
-		    PLAN_REPORT_MARGIN(difftime(r->p->expires,
-		    r->p->issued)));
+		stop = clock_mono_of((double)r->p->expires) - lead;
 		reconnecting = 0;
 		if (shared.ssh == NULL) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 			reconnecting = reconnect_start(&rec, &rec_thread, c,
-			    stop - fmin(2 * r->connect + 0.1, REPORT_SHARE *
-			    difftime(r->p->expires, r->p->issued))) == 0;
+			    stop - fmin(2 * r->connect + 0.1,
+			    PLAN_REPORT_SHARE * difftime(r->p->expires,
+			    r->p->issued))) == 0;
 		}
 		prc = execute(c, r->s, r->p, r->verbose, &shared, lead);
-		over = clock_mono();
+		/* The ops stopped then, or ended before: the state waits
+		 * from then on, for what the run writes after too. */
+		over = fmin(clock_mono(), stop);
 		if (prc != 0 && rc == 0)
 			rc = prc;
 		r->done = r->p->epoch;
@@ -1062,15 +1066,26 @@ sync_plans(struct sync_run *r, int rc)
 			r->ssh = NULL;
 		}
 		if (r->ssh == NULL && connect_master(c, &r->ssh, clock_mono() +
-		    c->timeout) != 0)
+		    c->timeout, NULL) != 0)
 			return EX_UNAVAILABLE;
 		if (send_manifests(c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
-		if ((prc = send_state(c, r->s, r->ssh, r->key)) != 0)
+		prc = send_state(c, r->s, r->ssh, r->key);
+		/* A session made during the run may have gone idle too
+		 * long for a firewall on the way: once more, on a new one. */
+		if (prc == EX_UNAVAILABLE && reconnecting) {
+			ssh_close(r->ssh);
+			r->ssh = NULL;
+			if (connect_master(c, &r->ssh, clock_mono() +
+			    c->timeout, NULL) != 0)
+				return EX_UNAVAILABLE;
+			prc = send_state(c, r->s, r->ssh, r->key);
+		}
+		if (prc != 0)
 			return rc == 0 ? prc : rc;
 		/* What the next plan's ops leave it (report_lead()). */
 		n = snprintf(buf, sizeof(buf), "%.3f\n", clock_mono() - over);
-		(void)store_write_record(r->s, REPORT_RECORD, buf, (size_t)n);
+		(void)store_write_meta(r->s, REPORT_RECORD, buf, (size_t)n);
 		if ((changed = watch_changed(&r->w)) != NULL) {
 			if (r->verbose)
 				printf("%s changed: leaving for the next "
@@ -1107,7 +1122,7 @@ sync_report(struct sync_run *r, int rc)
 		printf(r->planned ? "no new plan\n" : "no plan yet: the "
 		    "master has not planned\n");
 	if (r->ssh == NULL && connect_master(r->c, &r->ssh, clock_mono() +
-	    r->c->timeout) != 0)
+	    r->c->timeout, NULL) != 0)
 		return EX_UNAVAILABLE;
 	if (send_manifests(r->c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
 		rc = EX_UNAVAILABLE;
@@ -1195,13 +1210,11 @@ cmd_sync(const struct agent_config *c, int verbose)
 	/* A busy master is tried again for the wait, the round or the
 	 * timeout, whichever is longest: a fleet's sync may find its sshd
 	 * saturated for a while. */
-	r.connect = clock_mono();
 	if (connect_master(c, &r.ssh, start + fmax(fmax(r.wait, c->timeout),
-	    round_of(r.s))) != 0) {
+	    round_of(r.s)), &r.connect) != 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	r.connect = clock_mono() - r.connect;
 	if ((rc = check_known(c, r.ssh)) != 0 ||
 	    (rc = check_reporter(c, r.s, r.ssh, r.key, verbose)) != 0)
 		goto out;

@@ -18,7 +18,9 @@ plan="${SLUICE_BIN:-$top/planner}/sluice-plan"
 independent_note e2e
 W=$(mktemp -d)
 SSHD2=""
+delayer=""
 cleanup() {
+	[ -n "$delayer" ] && kill "$delayer" 2>/dev/null
 	SSHD_DIR=$W/sshd sshd_stop
 	[ -n "$SSHD2" ] && SSHD_DIR=$W/sshd2 sshd_stop
 	rm -rf "$W"
@@ -335,10 +337,11 @@ echo "e2e: x marked failed in round ${x_failed_at:-never}" >&2
 # sending it takes about 1.5 s there (a session and, for the state and
 # its signature, 14 round trips) where a 10 s round leaves it 0.25 s:
 # the agent makes the master's session again while its ops run, and
-# stops them as long before the expiry as its last report took.  Its ops
-# run to the end of the round (4 MiB at 1 MB/s).  Sent after the plan
-# expires, the state would be read by the next run, cron's at the expiry,
-# as not sent.
+# stops them as long before the expiry as its last report took (at most
+# 1.6 s then: without the session made early it takes 1.8-2 s).  Its
+# ops run to the end of the round (its NIC takes 1 MB/s of 40 MiB).
+# Sent after the plan expires, the state would be read by the next run,
+# cron's at the expiry, as not sent.
 C=$W/c
 mkdir -p "$C/master/states" "$C/master/manifests" "$C/roots/g" "$C/roots/h"
 python3 "$top/tests/lib/delay.py" "$P" 0.04 > "$C/delay.port" &
@@ -381,8 +384,9 @@ head -c $((40 * MIB)) /dev/urandom > "$C/f.bin"
 # landed: when the master's states/h.yaml was last replaced, against the
 # expiry of h's plan (seconds, negative before it).
 landed() {
-	echo "$(stat -c %.3Z "$C/master/states/h.yaml") - $(date -d "$(sed -n \
-	    's/^expires: //p' "$C/master/plans/h.yaml")" +%s)" | bc
+	echo "$(stat -c %.3Z "$C/master/states/h.yaml") $(date -d "$(sed -n \
+	    's/^expires: //p' "$C/master/plans/h.yaml")" +%s)" |
+	    awk '{ printf "%.3f\n", $1 - $2 }'
 }
 for r in 1 2; do
 	"$plan" run -d "$C/master" -k "$C/master.key" 2>>"$C/plan.err" ||
@@ -396,10 +400,11 @@ for r in 1 2; do
 done
 kill $delayer 2>/dev/null
 wait $delayer 2>/dev/null
-grep -q "^epoch: 2$" "$C/master/states/h.yaml" && [ -s "$C/roots/h/.sluice/report" ] &&
-    [ "$(echo "$late < 0" | bc)" -eq 1 ] && ok ||
-    fail "C: a state across a WAN, round 2: in $late s after its plan expired: $(cat "$C/h.err")"
-echo "e2e: across a WAN, the second state in $late s after expiry (report: $(cat "$C/roots/h/.sluice/report" 2>/dev/null) s)" >&2
+took=$(cat "$C/roots/h/.sluice/report" 2>/dev/null)
+grep -q "^epoch: 2$" "$C/master/states/h.yaml" &&
+    awk -v l="$late" -v t="${took:-9}" 'BEGIN { exit !(l < 0 && t < 1.6) }' &&
+    ok || fail "C: a state across a WAN, round 2: in $late s after its plan expired, sent in ${took:-?} s: $(cat "$C/h.err")"
+echo "e2e: across a WAN, the second state in $late s after expiry (sent in $took s)" >&2
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -33,6 +33,9 @@
 #			elapsed= bound= rounds= hosts= worst= (hosts: how
 #			many of the 6 completed; worst: the peak 1 s link
 #			use over the declared capacity)
+#   WAN_MASTER_DELAY=MS	every agent reaches the master through
+#			tests/lib/delay.py in site 0, MS each way: a master
+#			across a WAN, which the shaping alone does not make
 # Needs root and network namespaces; skips cleanly, with a message, where
 # they cannot be made.
 set -u
@@ -62,6 +65,7 @@ cleanup() {
 		for h in $WAN_HOSTS; do pkill -f "sync.*-c $W/$h.yaml" 2>/dev/null; done
 		wait $clocks 2>/dev/null
 	fi
+	[ -s "$W/delay.pid" ] && kill "$(cat "$W/delay.pid")" 2>/dev/null
 	for s in $WAN_SITES; do SSHD_DIR=$W/sshd$s sshd_stop; done
 	netns_down
 	[ -n "${WAN_KEEP:-}" ] && cp -r "$W/trace" "$W/agents.out" \
@@ -91,6 +95,20 @@ for s in $WAN_SITES; do
 done
 ip netns exec "slw${id}s2" python3 -c "import socket; socket.create_connection(('$NET.10', 2222), 3)" ||
     skip "the namespaces cannot reach each other"
+MP=2222
+if [ -n "${WAN_MASTER_DELAY:-}" ]; then
+	MP=2223
+	ip netns exec "slw${id}s0" sh -c 'echo $$ > "$1"; shift; exec "$@"' - \
+	    "$W/delay.pid" python3 "$top/tests/lib/delay.py" 2222 \
+	    "$(echo "$WAN_MASTER_DELAY" | awk '{print $1 / 1000}')" "$NET.10" \
+	    $MP > "$W/delay.port" 2>"$W/delay.err" &
+	until [ -s "$W/delay.port" ]; do
+		[ -s "$W/delay.err" ] && skip "delay.py: $(cat "$W/delay.err")"
+		sleep 0.05
+	done
+	sed -n "s/^\[$NET.10\]:2222 /[$NET.10]:$MP /p" "$W/known_hosts" \
+	    >> "$W/known_hosts"
+fi
 
 # The topology: netns.sh's hosts (two a site, the generator in site 0).
 mkdir -p "$W/master/states" "$W/master/manifests"
@@ -110,7 +128,7 @@ mkdir -p "$W/master/states" "$W/master/manifests"
 			cat > "$W/$h.yaml" <<EOC
 host: $h
 root: $W/roots/$h
-master: {address: $NET.10, port: 2222, dir: $W/master}
+master: {address: $NET.10, port: $MP, dir: $W/master}
 identity: $W/keys/id_ed25519
 known_hosts: $W/known_hosts
 parallel: 8

@@ -2,6 +2,7 @@
  * state.c: a host's report of what it holds (verified contiguous lengths)
  * and the failures it saw.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "topology.h"
 
 static const char *const state_keys[] = { "host", "epoch", "time",
-	"reporter", "free", "start", "files", "failures", NULL };
+	"reporter", "free", "start", "report", "files", "failures", NULL };
 static const char *const reporter_keys[] = { "machine", "store",
 	"machine_id", NULL };
 static const char *const holding_keys[] = { "name", "version", "length",
@@ -23,6 +24,25 @@ static const char *const class_names[FAIL_NCLASSES] = { "connect", "auth",
 
 /* Most items a state may list, a bound on memory for hostile input. */
 #define STATE_MAX_ITEMS 1000000
+
+/*
+ * How long before a plan of life seconds expires its host's ops stop:
+ * PLAN_REPORT_MARGIN, or where the host's last state took report
+ * seconds to send from its ops' stop (a master across a WAN), that and
+ * a quarter more and 0.05 s, so that its next state is in before the
+ * next planning run, at most PLAN_REPORT_SHARE of the life.  The agent
+ * stops them then, and the planner sizes them to it.
+ */
+double
+plan_report_stop(double life, double report)
+{
+	double margin = PLAN_REPORT_MARGIN(life);
+
+	if (!(report > 0) || !isfinite(report))
+		return margin;
+	return fmax(margin, fmin(PLAN_REPORT_SHARE * life,
+	    1.25 * report + 0.05));
+}
 
 const char *
 failure_class_name(enum failure_class c)
@@ -149,6 +169,22 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 }
 
 /* Builds a state from a parsed document; *out is owned by the caller. */
+/* Optional key of root, seconds from 0 to a day: *v and *has set. */
+static int
+opt_seconds(struct yctx *c, const struct ynode *root, const char *key,
+    double *v, int *has)
+{
+	int rc;
+
+	*has = ymap_get(root, key) != NULL;
+	if ((rc = yopt_number(c, root, key, v)) != 0)
+		return rc;
+	if (*has && !(*v >= 0 && *v <= 86400))
+		return yerr(c, ymap_get(root, key), "%s: must be from 0 to "
+		    "86400 seconds", key);
+	return 0;
+}
+
 /*
  * reporter: {machine: NAME, store: ID, machine_id: HEX}, who wrote the
  * state: the system's host name, the random id of the agent's store and,
@@ -216,14 +252,11 @@ state_parse(const char *path, const struct ynode *root, struct state **out,
 	s->has_free = ymap_get(root, "free") != NULL;
 	if ((rc = yopt_u64(&c, root, "free", &s->free)) != 0)
 		goto fail;
-	s->has_start = ymap_get(root, "start") != NULL;
-	if ((rc = yopt_number(&c, root, "start", &s->start)) != 0)
+	if ((rc = opt_seconds(&c, root, "start", &s->start,
+	    &s->has_start)) != 0 ||
+	    (rc = opt_seconds(&c, root, "report", &s->report,
+	    &s->has_report)) != 0)
 		goto fail;
-	if (s->has_start && !(s->start >= 0 && s->start <= 86400)) {
-		rc = yerr(&c, ymap_get(root, "start"), "start: must be from 0 "
-		    "to 86400 seconds");
-		goto fail;
-	}
 	if ((files = ymap_get(root, "files")) != NULL) {
 		if ((rc = yseq_check(&c, files, "files")) != 0)
 			goto fail;
@@ -321,6 +354,10 @@ state_format(const struct state *s, size_t *len)
 	if (s->has_start) {
 		yout_str(y, "start");
 		yout_number(y, s->start);
+	}
+	if (s->has_report) {
+		yout_str(y, "report");
+		yout_number(y, s->report);
 	}
 	yout_str(y, "files");
 	yout_seq(y, 0);

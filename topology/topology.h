@@ -376,6 +376,9 @@ struct state {
 					 * agent begins it: as it began its
 					 * last, or its place in the splay */
 	int		 has_start;	/* start was reported */
+	double		 report;	/* seconds its last state took to
+					 * send, from its ops' stop */
+	int		 has_report;	/* report was reported */
 	struct holding	*files;
 	size_t		 nfiles;
 	struct failure	*failures;
@@ -477,6 +480,12 @@ struct fileref {
  * Needs <math.h>.
  */
 #define PLAN_REPORT_MARGIN(life) fmin(1.0, (life) / 40)
+
+/* At most this share of a plan's life is kept for the state's sending
+ * (plan_report_stop()). */
+#define PLAN_REPORT_SHARE 0.25
+
+double	 plan_report_stop(double life, double report);
 
 struct plan {
 	char		*host;

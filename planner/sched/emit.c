@@ -372,18 +372,32 @@ sched_ops_window(const struct sched *s, double life)
 }
 
 /*
- * Fits the new plans in their round by the timing rule: an op whose last
- * blocks would be done after window seconds (a relay fed too late, or
- * too slowly) keeps only the blocks done in time, and the ops after it
- * on that file go; what depended on the removed bytes is timed again,
+ * Fits the new plans, whose life is life seconds from now, in their round
+ * by the timing rule: an op whose last blocks would be done after its
+ * host stops its ops (sched_ops_window(), or sooner as plan_report_stop()
+ * says of a host whose state took long to send) keeps only the blocks
+ * done in time (a relay fed too late, or too slowly), and the ops after
+ * it on that file go; what depended on the removed bytes is timed again,
  * until every op fits.  Returns the ops cut.
  */
 static size_t
-fit_round(const struct sched *s, struct plan **plans, double window)
+fit_round(const struct sched *s, struct plan **plans, double life)
 {
 	const struct topology *t = s->t;
+	double window = sched_ops_window(s, life);
+	double *end = xcalloc(t->nhosts ? t->nhosts : 1, sizeof(double));
 	size_t cuts = 0, h, i, changed;
 
+	/* A host whose state took longer to send than the margin keeps its
+	 * ops stopped that much sooner (plan_report_stop()). */
+	for (h = 0; h < t->nhosts; h++) {
+		const struct state *st = s->m->states[h];
+
+		end[h] = window;
+		if (st != NULL && st->has_report)
+			end[h] -= plan_report_stop(life, st->report) -
+			    PLAN_REPORT_MARGIN(life);
+	}
 	do {
 		struct timing tm;
 		char **drop = xcalloc(t->nhosts, sizeof(char *));
@@ -394,12 +408,12 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 			const struct timed_op *x = &tm.ops[i];
 			size_t n = 0;
 
-			if (x->finish <= window * (1 + 1e-9))
-				continue;
 			h = x->tag >> 20;
+			if (x->finish <= end[h] * (1 + 1e-9))
+				continue;
 			/* Through a relay cycle nothing arrives. */
 			while (!x->cycle && n < x->nblocks &&
-			    x->done[n] <= window)
+			    x->done[n] <= end[h])
 				n++;
 			if (drop[h] == NULL)
 				drop[h] = xcalloc(plans[h]->nops, 1);
@@ -416,6 +430,7 @@ fit_round(const struct sched *s, struct plan **plans, double window)
 		timing_free(&tm);
 		cuts += changed;
 	} while (changed > 0);
+	free(end);
 	return cuts;
 }
 
@@ -656,13 +671,12 @@ plans_finish(const struct sched *s, struct plan **plans, struct plan **old,
 		squeeze_held(t, plans, kept, held);
 	}
 	boost_rates(t, plans, kept, window, NULL);
-	fit_round(s, plans, window);
+	fit_round(s, plans, (double)(*expires - now));
 	early = early_expiry(s, plans, old, now, *expires, probe, NULL);
 	if (early < *expires) {
 		/* What a late agent would not finish by then is cut. */
 		*expires = early;
-		fit_round(s, plans, sched_ops_window(s, (double)(*expires -
-		    now)));
+		fit_round(s, plans, (double)(*expires - now));
 	}
 	for (h = 0; h < t->nhosts; h++)
 		if (plans[h] != NULL)

@@ -3,11 +3,11 @@
 direction, a round trip's latency without netem (which not every kernel
 has); bench/relay-hops.sh reaches its hosts through it.
 
-usage: delay.py TARGET_PORT SECONDS   (until SIGTERM)
+usage: delay.py TARGET_PORT SECONDS [ADDRESS [PORT]]   (until SIGTERM)
 
-It listens on a free port of 127.0.0.1 and prints its number, one line,
-once it accepts connections.  Each connection to it is joined to
-127.0.0.1:TARGET_PORT;
+It listens on a free port of 127.0.0.1 (of ADDRESS, on PORT, where given)
+and prints its number, one line, once it accepts connections.  Each
+connection to it is joined to 127.0.0.1:TARGET_PORT (ADDRESS:TARGET_PORT);
 what either side sends is written to the other SECONDS after it was read
 (one way: a round trip takes twice that), in order, with no limit on the
 bytes in flight, so only the latency is added, not a bandwidth limit.
@@ -46,10 +46,10 @@ async def pump(reader, writer, seconds):
     await asyncio.gather(take(), give())
 
 
-async def serve(target, seconds):
+async def serve(target, seconds, address, port):
     async def join(reader, writer):
         try:
-            up_r, up_w = await asyncio.open_connection("127.0.0.1", target)
+            up_r, up_w = await asyncio.open_connection(address, target)
         except OSError:
             writer.close()
             return
@@ -59,17 +59,19 @@ async def serve(target, seconds):
         writer.close()
         up_w.close()
 
-    server = await asyncio.start_server(join, "127.0.0.1", 0)
+    server = await asyncio.start_server(join, address, port)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 4, 5):
         sys.exit(__doc__)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    asyncio.run(serve(int(argv[1]), float(argv[2])))
+    asyncio.run(serve(int(argv[1]), float(argv[2]),
+                      argv[3] if len(argv) > 3 else "127.0.0.1",
+                      int(argv[4]) if len(argv) > 4 else 0))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,7 +448,7 @@ START_TEST(state_round_trip)
 	    .time = 1795593600, .machine = (char *)"use-01.example.net",
 	    .store = (char *)"0123456789abcdef0123456789abcdef",
 	    .files = files, .nfiles = 2, .failures = &failure,
-	    .nfailures = 1 }, *back;
+	    .nfailures = 1, .report = 1.25, .has_report = 1 }, *back;
 	struct diag d = { "" };
 	struct ynode *root;
 	size_t len;
@@ -472,9 +473,34 @@ START_TEST(state_round_trip)
 	ck_assert_str_eq(back->failures[0].components[1], "link:use-euw");
 	ck_assert_int_eq(back->failures[0].class, FAIL_CHECKSUM);
 	ck_assert_str_eq(back->failures[0].detail, failure.detail);
+	ck_assert(back->has_report && !back->has_start);
+	ck_assert(fabs(back->report - 1.25) < 1e-9);
 	state_free(back);
 	ynode_free(root);
 	free(buf);
+	/* Out of range, it is refused at its place. */
+	buf = xstrdup("host: a\nreport: -1\n");
+	root = reparse(buf, strlen(buf));
+	ck_assert_int_ne(state_parse("x.yaml", root, &back, &d), 0);
+	ck_assert_ptr_nonnull(strstr(d.msg, "x.yaml:2:"));
+	ck_assert_ptr_nonnull(strstr(d.msg, "report"));
+	ynode_free(root);
+	free(buf);
+}
+END_TEST
+
+/* How long before expiry a host's ops stop: the margin, or its state's
+ * sending and a quarter more and 0.05 s, a quarter of the life at
+ * most. */
+START_TEST(report_stop)
+{
+	ck_assert(fabs(plan_report_stop(10, 0) - 0.25) < 1e-9);
+	ck_assert(fabs(plan_report_stop(10, 0.1) - 0.25) < 1e-9);
+	ck_assert(fabs(plan_report_stop(10, 1.0) - 1.30) < 1e-9);
+	ck_assert(fabs(plan_report_stop(10, 5.0) - 2.5) < 1e-9);
+	ck_assert(fabs(plan_report_stop(60, 0.5) - 1.0) < 1e-9);
+	ck_assert(fabs(plan_report_stop(60, NAN) - 1.0) < 1e-9);
+	ck_assert(fabs(plan_report_stop(60, INFINITY) - 1.0) < 1e-9);
 }
 END_TEST
 
@@ -836,6 +862,7 @@ suite_formats(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(rt, manifest_round_trip);
 	tcase_add_test(rt, state_round_trip);
+	tcase_add_test(rt, report_stop);
 	tcase_add_test(rt, plan_round_trip);
 	tcase_add_test(rt, plan_fallback_round_trip);
 	tcase_add_test(rt, plan_brief_round_trip);
