@@ -226,6 +226,7 @@ int	 ssh_ask(struct ssh *, const void *owner, const char *hint,
 	    const char *path, char **buf, size_t *len, struct ssh_error *);
 void	 ssh_ask_drop(struct ssh *, const void *owner);
 int	 ssh_exists(struct ssh *, const char *path, struct ssh_error *);
+int	 ssh_reusable(struct ssh *);
 int	 ssh_readlink(struct ssh *, const char *path, char *buf, size_t size,
 	    struct ssh_error *);
 int	 ssh_read_hint(struct ssh *, const char *path, char *buf, size_t size,
@@ -262,7 +263,28 @@ struct shared_ssh {
 	unsigned	 port;
 	const char	*user;
 	struct ssh	*ssh;
+	struct session_pool *pool;	/* NULL: none */
 };
+
+/*
+ * The sources' sessions one run leaves to the next of the same sync
+ * (plan_execute()): one per endpoint, each still sound when its run
+ * ended.  The next run takes those of its own sources and closes the
+ * rest.
+ */
+struct pooled_ssh {
+	char		*address;
+	unsigned	 port;
+	char		*user;		/* NULL: this process's user */
+	struct ssh	*ssh;
+};
+
+struct session_pool {
+	struct pooled_ssh *v;
+	size_t		 n;
+};
+
+void	 session_pool_clear(struct session_pool *);
 
 int	 at_endpoint(const struct plan_source *, const struct shared_ssh *);
 int	 plan_execute(const struct agent_config *, struct store *,

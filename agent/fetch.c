@@ -105,7 +105,8 @@ network_class(enum failure_class c)
  * at random, for the configured timeout but not past until (the op's
  * deadline); a relay tree would otherwise lose a whole branch to one
  * refusal.  Once a connection to the source has failed for good, no
- * other is tried this run.
+ * other is tried this run.  Session 0 may be one the last run left
+ * (struct session_pool), taken once it answers.
  */
 static struct ssh *
 source_session(struct runner *r, struct source *s, unsigned k,
@@ -118,6 +119,25 @@ source_session(struct runner *r, struct source *s, unsigned k,
 	until = fmin(until, now + r->config->timeout);
 	pthread_mutex_lock(&s->lock);
 	began = clock_mono();
+	/* A session the last run left: one round trip says it still
+	 * answers, where a new one takes several; else a new one. */
+	if (k == 0 && s->pooled && !s->tried[0]) {
+		struct ssh_error pe;
+		int alive;
+
+		s->pooled = 0;
+		ssh_lock(s->ssh[0]);
+		alive = ssh_exists(s->ssh[0], s->src->root, &pe) >= 0;
+		ssh_unlock(s->ssh[0]);
+		if (alive) {
+			s->tried[0] = 1;
+			if (began - r->started < RUN_OPENING)
+				s->connect = fmax(1e-6, clock_mono() - began);
+		} else {
+			ssh_close(s->ssh[0]);
+			s->ssh[0] = NULL;
+		}
+	}
 	while (!s->tried[k] && !s->broken) {
 		if (ssh_connect(r->config, s->src->address, s->src->port,
 		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {

@@ -88,6 +88,8 @@ struct source {
 	int		 broken;	/* a connection failed: why */
 	struct ssh_error why;
 	int		 borrowed;	/* ssh[0] is the caller's */
+	int		 pooled;	/* ssh[0] is a run's before, not
+					 * yet seen to answer */
 	double		 connect;	/* how long its first session took
 					 * to open, refusals waited out,
 					 * where the run waited for it;

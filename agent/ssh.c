@@ -52,6 +52,8 @@ struct ssh {
 	double		 timeout;	/* seconds: the configured one */
 	int		 timed_out;	/* a call did: the session is ended
 					 * (sftp_error_on()) */
+	int		 failed;	/* a call failed other than with an
+					 * SFTP status: not to be kept */
 	/* The ask channel: a second SFTP channel that reads small files a
 	 * step at a time (ssh_ask()). */
 	LIBSSH2_SFTP	*ask;
@@ -448,6 +450,8 @@ sftp_error_on(struct ssh *s, LIBSSH2_SFTP *sftp, struct ssh_error *e,
 	if (err == LIBSSH2_ERROR_SFTP_PROTOCOL)
 		fx = libssh2_sftp_last_error(sftp);
 	text = sftp_status_text(fx);
+	if (err != LIBSSH2_ERROR_SFTP_PROTOCOL)
+		s->failed = 1;
 	if (err == LIBSSH2_ERROR_TIMEOUT && !s->timed_out) {
 		s->timed_out = 1;
 		(void)shutdown(s->sock, SHUT_RDWR);
@@ -575,6 +579,20 @@ ssh_exists(struct ssh *s, const char *path, struct ssh_error *e)
 		return 1;
 	sftp_error(s, e, "stat", path);
 	return e->class == FAIL_MISSING ? 0 : -1;
+}
+
+/*
+ * Whether a run may leave the session to the next (struct session_pool):
+ * nothing on it failed but with an SFTP status, and its ask channel, if
+ * any, is idle and nobody's, with no answer still to come.
+ */
+int
+ssh_reusable(struct ssh *s)
+{
+	return s != NULL && !s->timed_out && !s->failed &&
+	    s->ask_owner == NULL && s->ask_closing == NULL &&
+	    (s->ask_phase == ASK_NONE || s->ask_phase == ASK_IDLE ||
+	    s->ask_phase == ASK_BROKEN);
 }
 
 /*

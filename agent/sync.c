@@ -827,6 +827,8 @@ struct sync_run {
 	double		 start;		/* when the lock was taken */
 	double		 connect;	/* seconds the master took to reach,
 					 * its last attempt */
+	struct session_pool pool;	/* the sources' sessions the last
+					 * plan's run left */
 	struct watch	 w;		/* AGENT.yaml and the program */
 };
 
@@ -1037,6 +1039,7 @@ sync_plans(struct sync_run *r, int rc)
 		shared.port = c->master_port;
 		shared.user = c->master_user;
 		shared.ssh = reads_from(r->p, &shared) ? r->ssh : NULL;
+		shared.pool = &r->pool;
 		lead = report_lead(r->s, r->p);
 		stop = clock_mono_of((double)r->p->expires) - lead;
 		reconnecting = 0;
@@ -1224,6 +1227,7 @@ cmd_sync(const struct agent_config *c, int verbose)
 	if (!r.ran)
 		rc = sync_report(&r, rc);
 out:
+	session_pool_clear(&r.pool);
 	watch_free(&r.w);
 	OPENSSL_cleanse(&signer, sizeof(signer));
 	ssh_close(r.ssh);

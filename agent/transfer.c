@@ -379,6 +379,66 @@ at_endpoint(const struct plan_source *a, const struct shared_ssh *e)
 	    e->port, e->user);
 }
 
+/* Closes every session of the pool. */
+void
+session_pool_clear(struct session_pool *pool)
+{
+	size_t i;
+
+	for (i = 0; pool != NULL && i < pool->n; i++) {
+		ssh_close(pool->v[i].ssh);
+		free(pool->v[i].address);
+		free(pool->v[i].user);
+	}
+	if (pool != NULL) {
+		free(pool->v);
+		pool->v = NULL;
+		pool->n = 0;
+	}
+}
+
+/* The run's sources take their sessions from the pool, the one each at
+ * its endpoint; the pool's others are closed. */
+static void
+pool_take(struct session_pool *pool, struct source *sources, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; pool != NULL && i < pool->n; i++)
+		for (k = 0; k < n && pool->v[i].ssh != NULL; k++) {
+			struct source *s = &sources[k];
+
+			if (s->ssh[0] == NULL && !s->borrowed &&
+			    same_endpoint(s->src->address, s->src->port,
+			    s->src->user, pool->v[i].address,
+			    pool->v[i].port, pool->v[i].user)) {
+				s->ssh[0] = pool->v[i].ssh;
+				s->pooled = 1;
+				pool->v[i].ssh = NULL;
+			}
+		}
+	session_pool_clear(pool);
+}
+
+/* A source's first session, sound at the run's end, goes to the pool for
+ * the next; else it is closed. */
+static void
+pool_give(struct session_pool *pool, struct source *s)
+{
+	struct pooled_ssh *p;
+
+	if (pool == NULL || s->ssh[0] == NULL || !ssh_reusable(s->ssh[0])) {
+		ssh_close(s->ssh[0]);
+		return;
+	}
+	pool->v = xreallocarray(pool->v, pool->n + 1, sizeof(*pool->v));
+	p = &pool->v[pool->n++];
+	p->address = xstrdup(s->src->address);
+	p->port = s->src->port;
+	p->user = s->src->user != NULL ? xstrdup(s->src->user) : NULL;
+	p->ssh = s->ssh[0];
+}
+
 /* 1 when ROOT/NAME is already this version's data (same inode). */
 static int
 exposed(struct store *s, const struct version *v)
@@ -729,6 +789,9 @@ plan_execute(const struct agent_config *c, struct store *s,
 			r.jobs[i].source->borrowed = 1;
 			break;
 		}
+	/* The other sources' first sessions, where the last run of this
+	 * sync left them one. */
+	pool_take(shared != NULL ? shared->pool : NULL, sources, nsources);
 	/* Each job's streams as consecutive tasks: a worker counts back to
 	 * learn which stream of its job it runs. */
 	r.tasks = xcalloc(n ? n : 1, sizeof(*r.tasks));
@@ -766,7 +829,10 @@ out:
 	for (i = 0; i < r.njobs; i++)
 		res->connect = fmax(res->connect, r.jobs[i].source->connect);
 	for (i = 0; i < nsources; i++) {
-		for (k = sources[i].borrowed ? 1 : 0; k < STREAMS_MAX; k++)
+		if (!sources[i].borrowed)
+			pool_give(shared != NULL ? shared->pool : NULL,
+			    &sources[i]);
+		for (k = 1; k < STREAMS_MAX; k++)
 			ssh_close(sources[i].ssh[k]);
 		pthread_mutex_destroy(&sources[i].lock);
 	}

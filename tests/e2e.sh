@@ -23,6 +23,7 @@ cleanup() {
 	[ -n "$delayer" ] && kill "$delayer" 2>/dev/null
 	SSHD_DIR=$W/sshd sshd_stop
 	[ -n "$SSHD2" ] && SSHD_DIR=$W/sshd2 sshd_stop
+	SSHD_DIR=$W/sshd3 sshd_stop
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -405,6 +406,50 @@ grep -q "^epoch: 2$" "$C/master/states/h.yaml" &&
     awk -v l="$late" -v t="${took:-9}" 'BEGIN { exit !(l < 0 && t < 1.6) }' &&
     ok || fail "C: a state across a WAN, round 2: in $late s after its plan expired, sent in ${took:-?} s: $(cat "$C/h.err")"
 echo "e2e: across a WAN, the second state in $late s after expiry (sent in $took s)" >&2
+
+# ------------------------------------------------------------------ D
+# A sync that runs two plans keeps its sources' sessions from the one to
+# the next: the second plan's op from g reads through the session the
+# first opened, seen to answer in one round trip where a new one takes
+# several (across a WAN, about nine of the source's round trips before
+# the op's first byte).  g's own sshd logs each login: one, not one a
+# plan.
+D=$W/d
+SSHD_PORT=""
+SSHD_LOGLEVEL=INFO sshd_start "$W/sshd3" >"$W/sshd3.out" 2>&1 ||
+    fail "D: a third sshd: $(cat "$W/sshd3.out")"
+P3=$SSHD_PORT
+cat "$W/sshd3/known_hosts" >> "$KH"
+cp "$W/sshd/id_ed25519.pub" "$W/sshd3/authorized_keys"
+SSHD_DIR=$W/sshd
+SSHD_PORT=$P
+setup "$D" west:g:$P3 east:h
+sed -i 's/^wait: .*/wait: 30s/' "$D/conf/h.yaml"
+echo 'files: [{name: d.bin, version: 1, generator: g}]' > "$D/master/fileset.yaml"
+head -c $((64 * MIB)) /dev/urandom > "$D/d.bin"
+"$agent" publish -c "$D/conf/g.yaml" "$D/d.bin" d.bin 1 --block-size 1MiB &&
+    "$agent" sync -c "$D/conf/g.yaml" || fail "D: the generator's publish"
+"$plan" run -d "$D/master" 2>>"$D/plan.err" || fail "D: plan run"
+"$agent" sync -c "$D/conf/h.yaml" 2>"$D/h.err" & hsync=$!
+# The second plan once the first expires, as cron makes it; the sync
+# leaves once it has reported on it (its configuration changed).
+until_expired=$(date -d "$(sed -n 's/^expires: //p' "$D/master/plans/h.yaml")" +%s)
+while [ "$(date +%s)" -lt "$until_expired" ]; do sleep 0.05; done
+"$plan" run -d "$D/master" 2>>"$D/plan.err" || fail "D: plan run"
+i=0
+until grep -q "^epoch: 2$" "$D/master/states/h.yaml" 2>/dev/null ||
+    ! kill -0 $hsync 2>/dev/null || [ $i -gt 1200 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
+touch "$D/conf/h.yaml"
+wait $hsync
+logins=$(grep -c "Accepted publickey" "$W/sshd3/sshd.log")
+grep -q "^epoch: 2$" "$D/master/states/h.yaml" &&
+    grep -q "source: {host: g" "$D/master/plans/h.yaml" &&
+    [ "$logins" -eq 1 ] && ok ||
+    fail "D: two plans from g in one sync: $logins logins to g's sshd: $(cat "$D/h.err")"
+SSHD_DIR=$W/sshd3 sshd_stop
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
