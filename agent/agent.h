@@ -227,6 +227,8 @@ int	 ssh_ask(struct ssh *, const void *owner, const char *hint,
 void	 ssh_ask_drop(struct ssh *, const void *owner);
 int	 ssh_exists(struct ssh *, const char *path, struct ssh_error *);
 int	 ssh_reusable(struct ssh *);
+int	 ssh_answers(struct ssh *, const char *path, double wait);
+void	 ssh_abandon(struct ssh *);
 int	 ssh_readlink(struct ssh *, const char *path, char *buf, size_t size,
 	    struct ssh_error *);
 int	 ssh_read_hint(struct ssh *, const char *path, char *buf, size_t size,

@@ -92,6 +92,11 @@ network_class(enum failure_class c)
 	return c == FAIL_CONNECT || c == FAIL_TIMEOUT || c == FAIL_IO;
 }
 
+/* The longest a session the last run left is waited for to answer
+ * before a new one is made (source_session()): a few of a WAN's round
+ * trips. */
+#define POOL_CHECK_WAIT 2.0
+
 /* A source's first session asked for this soon after the run began is
  * one its ops wait for before they move anything (struct source
  * connect). */
@@ -113,31 +118,33 @@ source_session(struct runner *r, struct source *s, unsigned k,
     double until, struct ssh_error *e)
 {
 	struct ssh *ssh;
-	double backoff = 0.25, now = clock_mono(), began;
+	double backoff = 0.25, now = clock_mono(), began, deadline = until;
 	unsigned seed = (unsigned)((uint64_t)(now * 1e6) & 0xffffffffu) ^ k;
 
-	until = fmin(until, now + r->config->timeout);
 	pthread_mutex_lock(&s->lock);
 	began = clock_mono();
 	/* A session the last run left: one round trip says it still
-	 * answers, where a new one takes several; else a new one. */
+	 * answers, where a new one takes several; else a new one.  One
+	 * that a firewall dropped while it was idle is not waited for
+	 * longer than POOL_CHECK_WAIT. */
 	if (k == 0 && s->pooled && !s->tried[0]) {
-		struct ssh_error pe;
 		int alive;
 
 		s->pooled = 0;
 		ssh_lock(s->ssh[0]);
-		alive = ssh_exists(s->ssh[0], s->src->root, &pe) >= 0;
+		alive = ssh_answers(s->ssh[0], s->src->root,
+		    fmin(POOL_CHECK_WAIT, fmax(0.25, deadline - began)));
 		ssh_unlock(s->ssh[0]);
 		if (alive) {
 			s->tried[0] = 1;
 			if (began - r->started < RUN_OPENING)
 				s->connect = fmax(1e-6, clock_mono() - began);
 		} else {
-			ssh_close(s->ssh[0]);
+			ssh_abandon(s->ssh[0]);
 			s->ssh[0] = NULL;
 		}
 	}
+	until = fmin(deadline, clock_mono() + r->config->timeout);
 	while (!s->tried[k] && !s->broken) {
 		if (ssh_connect(r->config, s->src->address, s->src->port,
 		    s->src->user, &s->ssh[k], &s->err[k]) == 0) {

@@ -561,10 +561,14 @@ ssh_file_size(struct ssh *s, struct ssh_file *f, uint64_t *size,
 void
 ssh_close_file(struct ssh *s, struct ssh_file *f)
 {
-	(void)s;
+	struct ssh_error e;
+
 	if (f == NULL)
 		return;
-	libssh2_sftp_close_handle(f->handle);
+	/* A close that fails says what the session is worth (a timeout
+	 * ends it), though the file is let go all the same. */
+	if (libssh2_sftp_close_handle(f->handle) != 0)
+		sftp_error(s, &e, "close", f->path);
 	free(f->path);
 	free(f);
 }
@@ -579,6 +583,35 @@ ssh_exists(struct ssh *s, const char *path, struct ssh_error *e)
 		return 1;
 	sftp_error(s, e, "stat", path);
 	return e->class == FAIL_MISSING ? 0 : -1;
+}
+
+/*
+ * Whether a session left idle still answers: a stat of path (whether or
+ * not it is there), waited for wait seconds at most rather than the
+ * configured timeout: one that does not answer by then is ended
+ * (sftp_error_on()).  1 or 0.
+ */
+int
+ssh_answers(struct ssh *s, const char *path, double wait)
+{
+	struct ssh_error e;
+	int rc;
+
+	libssh2_session_set_timeout(s->session, (long)(fmax(0.001,
+	    fmin(s->timeout, wait)) * 1000));
+	rc = ssh_exists(s, path, &e);
+	libssh2_session_set_timeout(s->session, (long)(s->timeout * 1000));
+	return rc >= 0;
+}
+
+/* Ends a session that has nothing under way at once, without waiting on
+ * its peer for the goodbyes: its socket is shut down first. */
+void
+ssh_abandon(struct ssh *s)
+{
+	if (s != NULL && s->sock > 0)
+		(void)shutdown(s->sock, SHUT_RDWR);
+	ssh_close(s);
 }
 
 /*

@@ -379,14 +379,15 @@ at_endpoint(const struct plan_source *a, const struct shared_ssh *e)
 	    e->port, e->user);
 }
 
-/* Closes every session of the pool. */
+/* Ends every session of the pool, none waited on: each is idle, and
+ * its peer may be gone. */
 void
 session_pool_clear(struct session_pool *pool)
 {
 	size_t i;
 
 	for (i = 0; pool != NULL && i < pool->n; i++) {
-		ssh_close(pool->v[i].ssh);
+		ssh_abandon(pool->v[i].ssh);
 		free(pool->v[i].address);
 		free(pool->v[i].user);
 	}
