@@ -145,6 +145,9 @@ int	 store_write_meta(struct store *, const char *name, const void *,
 int	 store_write_record(struct store *, const char *name, const void *,
 	    size_t);
 int	 store_read_meta(struct store *, const char *name, char **, size_t *);
+int	 store_read_seconds(struct store *, const char *name, double *);
+/* ROOT/.sluice/report: how long the last state took to send (sync.c). */
+#define REPORT_RECORD	"report"
 int	 store_append_failures(struct store *, const struct failure *,
 	    size_t n);
 int	 store_load_failures(struct store *, struct state **);

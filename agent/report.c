@@ -170,26 +170,10 @@ agent_state(const struct agent_config *c, struct store *s,
 	/* When it began its last plan, else its place in the splay. */
 	st->has_start = 1;
 	st->start = round(splay_of(c) * 10) / 10;
-	if (store_read_meta(s, "start", &buf, &len) == 0) {
-		char *end;
-		double v = strtod(buf, &end);
-
-		if (end != buf && v >= 0 && v <= 86400)
-			st->start = v;
-		free(buf);
-	}
+	(void)store_read_seconds(s, "start", &st->start);
 	/* How long its last state took to send, where it was timed. */
-	st->has_report = 0;
-	if (store_read_meta(s, "report", &buf, &len) == 0) {
-		char *end;
-		double v = strtod(buf, &end);
-
-		if (end != buf && v >= 0 && v <= 86400) {
-			st->report = v;
-			st->has_report = 1;
-		}
-		free(buf);
-	}
+	st->has_report = store_read_seconds(s, REPORT_RECORD,
+	    &st->report) == 0;
 	if ((st->store = store_id(s)) == NULL) {
 		state_free(st);
 		return -1;

@@ -823,13 +823,12 @@ ssh_replace(struct ssh *s, const char *dir, const char *name,
 	 * finished (where name is gone) or dropped first. */
 	if (remote_rename(s, tmp, side) != 0) {
 		sftp_error(s, e, "rename", side);
-		if (s->timed_out)
-			goto out;
-		(void)remote_rename(s, side, path);
-		if (!s->timed_out)
+		if (!s->timed_out) {
+			(void)remote_rename(s, side, path);
 			(void)libssh2_sftp_unlink(s->sftp, side);
+		}
 		if (s->timed_out || remote_rename(s, tmp, side) != 0) {
-			if (s->timed_out)
+			if (s->timed_out)	/* meanwhile */
 				sftp_error(s, e, "rename", side);
 			goto out;
 		}

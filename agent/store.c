@@ -416,6 +416,25 @@ store_read_meta(struct store *s, const char *name, char **buf, size_t *len)
 	return read_file_at(s->meta_fd, name, O_NOFOLLOW, buf, len);
 }
 
+/* Reads ROOT/.sluice/NAME as seconds, from 0 to a day (a record such as
+ * "start" or "report"): 0 with *v, or -1 where there is no such number. */
+int
+store_read_seconds(struct store *s, const char *name, double *v)
+{
+	char *buf, *end;
+	size_t len;
+	double x;
+
+	if (store_read_meta(s, name, &buf, &len) != 0)
+		return -1;
+	x = strtod(buf, &end);
+	free(buf);
+	if (end == buf || !(x >= 0 && x <= 86400))
+		return -1;
+	*v = x;
+	return 0;
+}
+
 /*
  * Writes ESC@V.at, the hint of a length record: a symbolic link whose
  * target is the record's first line ("length N"), which a relay's

@@ -848,21 +848,14 @@ struct sync_run {
  * to the state's rename, which the state tells the planner), as
  * plan_report_stop() says.
  */
-#define REPORT_RECORD	"report"
-
 /* How long before p expires its ops stop for the state to be in by then
  * (plan_report_stop()). */
 static double
 report_lead(struct store *s, const struct plan *p)
 {
 	double took = 0;
-	char *buf;
-	size_t len;
 
-	if (store_read_meta(s, REPORT_RECORD, &buf, &len) == 0) {
-		took = strtod(buf, NULL);
-		free(buf);
-	}
+	(void)store_read_seconds(s, REPORT_RECORD, &took);
 	return plan_report_stop(difftime(p->expires, p->issued), took);
 }
 

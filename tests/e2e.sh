@@ -382,22 +382,27 @@ echo 'files: [{name: f.bin, version: 1, generator: g}]' > "$C/master/fileset.yam
 head -c $((40 * MIB)) /dev/urandom > "$C/f.bin"
 "$agent" publish -c "$C/g.yaml" "$C/f.bin" f.bin 1 --block-size 1MiB &&
     "$agent" sync -c "$C/g.yaml" || fail "C: the generator's publish"
+# expires_of PLAN: when PLAN expires, in seconds since 1970.
+expires_of() {
+	date -d "$(sed -n 's/^expires: //p' "$1")" +%s
+}
+# after_expiry PLAN: waits until PLAN has expired, as cron's next run.
+after_expiry() {
+	e=$(expires_of "$1")
+	while [ "$(date +%s)" -lt "$e" ]; do sleep 0.05; done
+}
 # landed: when the master's states/h.yaml was last replaced, against the
 # expiry of h's plan (seconds, negative before it).
 landed() {
-	echo "$(stat -c %.3Z "$C/master/states/h.yaml") $(date -d "$(sed -n \
-	    's/^expires: //p' "$C/master/plans/h.yaml")" +%s)" |
-	    awk '{ printf "%.3f\n", $1 - $2 }'
+	echo "$(stat -c %.3Z "$C/master/states/h.yaml") $(expires_of \
+	    "$C/master/plans/h.yaml")" | awk '{ printf "%.3f\n", $1 - $2 }'
 }
 for r in 1 2; do
 	"$plan" run -d "$C/master" -k "$C/master.key" 2>>"$C/plan.err" ||
 	    fail "C: round $r: plan run: $(cat "$C/plan.err")"
 	"$agent" sync -c "$C/h.yaml" 2>>"$C/h.err"
 	late=$(landed)
-	# The next round from this one's expiry, as cron's.
-	until_expired=$(date -d "$(sed -n 's/^expires: //p' \
-	    "$C/master/plans/h.yaml")" +%s)
-	while [ "$(date +%s)" -lt "$until_expired" ]; do sleep 0.05; done
+	after_expiry "$C/master/plans/h.yaml"
 done
 kill $delayer 2>/dev/null
 wait $delayer 2>/dev/null
@@ -435,8 +440,7 @@ head -c $((64 * MIB)) /dev/urandom > "$D/d.bin"
 # leaves once it has reported on it (its configuration changed).  What
 # h held after the first, to see the second move more through the
 # session kept, with no failure but the ops' deadline.
-until_expired=$(date -d "$(sed -n 's/^expires: //p' "$D/master/plans/h.yaml")" +%s)
-while [ "$(date +%s)" -lt "$until_expired" ]; do sleep 0.05; done
+after_expiry "$D/master/plans/h.yaml"
 held1=$(sed -n 's/.*length: \([0-9]*\)}.*/\1/p' "$D/master/states/h.yaml" 2>/dev/null)
 "$plan" run -d "$D/master" 2>>"$D/plan.err" || fail "D: plan run"
 i=0

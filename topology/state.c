@@ -168,7 +168,6 @@ parse_failure(struct yctx *c, struct failure *f, const struct ynode *n)
 	return yopt_string(c, n, "detail", &f->detail);
 }
 
-/* Builds a state from a parsed document; *out is owned by the caller. */
 /* Optional key of root, seconds from 0 to a day: *v and *has set. */
 static int
 opt_seconds(struct yctx *c, const struct ynode *root, const char *key,
@@ -225,6 +224,7 @@ parse_reporter(struct yctx *c, struct state *s, const struct ynode *n)
 	return 0;
 }
 
+/* Builds a state from a parsed document; *out is owned by the caller. */
 int
 state_parse(const char *path, const struct ynode *root, struct state **out,
     struct diag *d)
