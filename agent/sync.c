@@ -475,8 +475,11 @@ read_current(const struct agent_config *c, struct ssh *ssh, char *target,
 	size_t n;
 	int rc;
 
+	/* One round trip where it is there; where it seems not to be,
+	 * an lstat says whether it is missing or no link at all. */
 	ssh_lock(ssh);
-	rc = ssh_readlink(ssh, path, target, size, &e);
+	if ((rc = ssh_read_hint(ssh, path, target, size, &e)) == 1)
+		rc = ssh_readlink(ssh, path, target, size, &e);
 	ssh_unlock(ssh);
 	if (rc != 0) {
 		target[0] = '\0';
@@ -867,6 +870,8 @@ struct reconnect {
 	double		 at;		/* when to begin, monotonic */
 	int		 now;		/* the run is over: at once */
 	struct ssh	*ssh;		/* made, or NULL */
+	double		 began, took;	/* when the connect began, and how
+					 * long it took */
 };
 
 static void *
@@ -881,9 +886,11 @@ reconnect_thread(void *arg)
 		pthread_cond_timedwait(&x->cond, &x->lock, &ts);
 	}
 	pthread_mutex_unlock(&x->lock);
-	if (connect_master(x->c, &x->ssh, clock_mono() + x->c->timeout,
+	x->began = clock_mono();
+	if (connect_master(x->c, &x->ssh, x->began + x->c->timeout,
 	    NULL) != 0)
 		x->ssh = NULL;
+	x->took = clock_mono() - x->began;
 	return NULL;
 }
 
@@ -918,6 +925,26 @@ reconnect_finish(struct reconnect *x, pthread_t thread)
 	pthread_cond_destroy(&x->cond);
 	pthread_mutex_destroy(&x->lock);
 	return x->ssh;
+}
+
+/*
+ * What a report sent at the monotonic time sent took, as the next plan's
+ * ops must leave it (report_lead()): from over, the ops' stop at stop or
+ * their end before it.  With x, the master's session made during the run
+ * (made, or NULL), its connect counts only for what it took beyond the
+ * head start it was given (stop less the time it was to begin): ops that
+ * ended early had it made at once, and the wait for it would otherwise
+ * be counted, though the next plan's ops, running to their stop, leave
+ * it no longer than its head start.
+ */
+static double
+report_took(const struct reconnect *x, double stop, double over,
+    double sent)
+{
+	if (x == NULL || x->ssh == NULL)
+		return sent - over;
+	return fmax(0, x->took - (stop - x->at)) + sent - fmax(over,
+	    x->began + x->took);
 }
 
 /*
@@ -1036,7 +1063,9 @@ sync_plans(struct sync_run *r, int rc)
 		lead = report_lead(r->s, r->p);
 		stop = clock_mono_of((double)r->p->expires) - lead;
 		reconnecting = 0;
-		if (shared.ssh == NULL) {
+		/* A plan with no ops has nothing to hold the session
+		 * through: its state goes at once on the one it has. */
+		if (shared.ssh == NULL && r->p->nops > 0) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 			reconnecting = reconnect_start(&rec, &rec_thread, c,
@@ -1054,9 +1083,10 @@ sync_plans(struct sync_run *r, int rc)
 		r->ran = 1;
 		if (reconnecting)
 			r->ssh = reconnect_finish(&rec, rec_thread);
-		/* After a failed op the session may hold a timed-out
+		/* After an op failed on it, not by an SFTP status or the
+		 * plan's deadline, the session may hold a timed-out
 		 * request: a fresh one reports. */
-		else if (r->ssh != NULL && (prc != 0 ||
+		else if (r->ssh != NULL && (!ssh_reusable(r->ssh) ||
 		    !master_alive(c, r->ssh))) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
@@ -1080,7 +1110,8 @@ sync_plans(struct sync_run *r, int rc)
 		if (prc != 0)
 			return rc == 0 ? prc : rc;
 		/* What the next plan's ops leave it (report_lead()). */
-		n = snprintf(buf, sizeof(buf), "%.3f\n", clock_mono() - over);
+		n = snprintf(buf, sizeof(buf), "%.3f\n", report_took(
+		    reconnecting ? &rec : NULL, stop, over, clock_mono()));
 		(void)store_write_meta(r->s, REPORT_RECORD, buf, (size_t)n);
 		if ((changed = watch_changed(&r->w)) != NULL) {
 			if (r->verbose)
