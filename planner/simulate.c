@@ -79,6 +79,9 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 	s->len = xcalloc(s->t->nhosts * (s->m->fileset->nfiles + 1),
 	    sizeof(uint64_t));
 	s->done_at = xcalloc(s->t->nhosts, sizeof(double));
+	s->began = xcalloc(s->t->nhosts ? s->t->nhosts : 1, sizeof(double));
+	for (f = 0; f < s->t->nhosts; f++)
+		s->began[f] = NAN;
 	s->use = xcalloc(s->t->nresources, sizeof(double));
 	for (f = 0; f < o->nfail; f++)
 		if (sim_parse_fault(s, o->failspec[f]) != 0)
@@ -132,6 +135,7 @@ sim_free(struct sim *s)
 	free(s->len);
 	free(s->grow);
 	free(s->done_at);
+	free(s->began);
 	free(s->use);
 	free(s->samples);
 	free(s->absent);

@@ -399,6 +399,14 @@ makespan=*bound=94.000\ *)
 esac
 grep -q '^final: false' "$work/trace-grow/round-0002/manifests/"*.yaml && ok || fail "growing: round 2's manifest is final"
 verify_trace -q "$work/trace-grow" >/dev/null 2>&1 && ok || fail "growing trace"
+# A host's first plan is begun by a cron start, 0.5 s after its issue
+# (SIM_AGENT_START), and every later one by a sync already waiting for
+# it, 0.2 s after (SIM_SYNC_START): each state says when its agent began
+# the plan it ran, and the planner sizes the next round by that.
+s2=$(sed -n 's/^start: //p' "$work/trace-grow/round-0002/states/"*.yaml | sort -u)
+s3=$(sed -n 's/^start: //p' "$work/trace-grow/round-0003/states/"*.yaml | sort -u)
+[ "$s2" = 0.500000 ] && [ "$s3" = 0.200000 ] && ok ||
+    fail "simulated starts: after round 1 '$s2', after round 2 '$s3'"
 "$plan" simulate -t "$work/fair10.yaml" -f "$work/fair-files.yaml" --growing nothere=4MB/s >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "--growing of an unknown file accepted"
 
@@ -1122,7 +1130,12 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # the last, deep8 (above) ends within 1.36 of the bound (1.39 in the
 # round's own shape alone, both at a flat 0.15 s a hop), 1.39 since each
 # hop counts its route's round trip (1.3797), 1.36 at 4 round trips a
-# hop, where it was 5.8 (1.3457; 1.4414 in its own shape alone).  A
+# hop, where it was 5.8 (1.3457; 1.4414 in its own shape alone); 1.39
+# (1.3902) since the simulated agents begin every plan after their first
+# 0.2 s after its issue, not 0.5 s (SIM_SYNC_START): its rounds 2-4 move
+# 1.6% more, but in its last the timing prefers the round's own shape
+# (six planned) to the intake+shallow one kept before, and the
+# simulation ends that round 1.5 s later than it did.  A
 # version's first set that may be a probe (--replan) keeps its own shape
 # (its relays have not been seen to start on it); one that cannot be
 # (first_shapes) is planned in the intake and shallow shapes too: the
@@ -1131,7 +1144,7 @@ out=$(on_time_within 1.25 "$work/even100" --absent 0.05 --late 0.1:2.5s --seed 6
 # keeps its
 # sites' exports at their shallowest hosts; -v says so, and the set
 # verifies.
-out=$(lp_within 1.36 "$work/deep8") && ok || fail "shapes of a last round: $out"
+out=$(lp_within 1.40 "$work/deep8") && ok || fail "shapes of a last round: $out"
 fresh growing shapes
 out=$("$plan" run -d "$work/shapes" --now $T0 -v | sed -n 's/^shapes: //p')
 [ "$out" = "2 forests planned, the intake+shallow kept" ] && ok ||

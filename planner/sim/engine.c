@@ -216,20 +216,29 @@ sim_corrupts(const struct sim *s, const char *host)
 	return 0;
 }
 
-/* When host h's agent begins each plan, seconds after its issue. */
+/*
+ * When host h's agent begins the plan of this round, seconds after its
+ * issue.  The run's first plan, and every plan a late agent's cron start
+ * takes, is begun by a cron start (SIM_AGENT_START); the others by a
+ * sync already waiting for them (SIM_SYNC_START), as under the crontab
+ * of examples/: a sync takes the plans of its period, and the next
+ * start, waiting for it to leave, connects before the next is due.
+ */
 static double
 agent_start(const struct sim *s, size_t h)
 {
-	double round;
+	double round, wait = 0;
 
-	if (s->late == NULL)
-		return SIM_AGENT_START;
-	if (!(s->early > 0))
-		return SIM_AGENT_START + s->late[h];
+	if (s->late != NULL && !(s->early > 0))
+		wait = s->late[h];
 	/* --replan: cron starts a late agent late in its period, a round;
 	 * its sync then takes each plan as it comes. */
-	round = floor(s->clock / s->T + 1e-9) * s->T;
-	return SIM_AGENT_START + fmax(0, round + s->late[h] - s->clock);
+	else if (s->late != NULL) {
+		round = floor(s->clock / s->T + 1e-9) * s->T;
+		wait = fmax(0, round + s->late[h] - s->clock);
+	}
+	return (s->clock > 0 && wait == 0 ? SIM_SYNC_START :
+	    SIM_AGENT_START) + wait;
 }
 
 /* When host h's agent says it runs its plan (ROOT/.sluice/began),
@@ -264,9 +273,11 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		/* Agents report before their plans expire, where the next
 		 * run starts (a second at most; the clock has seconds). */
 		st->time = now - 1;
-		/* As an agent reports when it begins its plans. */
+		/* As an agent reports when it began its last plan; before
+		 * the first, what the first will take. */
 		st->has_start = 1;
-		st->start = agent_start(s, h);
+		st->start = isnan(s->began[h]) ? agent_start(s, h) :
+		    s->began[h];
 		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
 		for (f = 0; f < m->fileset->nfiles; f++)
 			if (*sim_hold(s, h, f) > 0) {
@@ -792,6 +803,8 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 		if (p == NULL)
 			continue;
 		window = (double)(p->expires - p->issued);
+		if (s->absent == NULL || !s->absent[h])
+			s->began[h] = agent_start(s, h);
 		slot[h] = xcalloc(p->nops + 1, sizeof(size_t));
 		run[h] = xcalloc(p->nops + 1, sizeof(**run));
 		for (i = 0; i < p->nops; i++) {

@@ -41,6 +41,9 @@ struct sim {
 	enum sim_method	 method;
 	uint64_t	*len;		/* host * nfiles + file */
 	double		*done_at;	/* per host: when it held everything */
+	double		*began;		/* per host: seconds after its issue
+					 * its agent began the last plan it
+					 * ran; NAN before the first */
 	struct fault	 faults[SIM_MAX_FAULTS];
 	size_t		 nfaults;
 	double		 T;
@@ -69,18 +72,25 @@ struct sim {
 };
 
 /*
- * Seconds after each plan's issue that every simulated agent begins it,
- * as real ones do: cron's start, the session with the master, the plan
- * fetched and its signature checked.  Agents of tests/wan.sh report
- * 0.4-0.8 s (a few 1.7-2 s on a busy machine), about 0.5 s once the
- * planner's own fraction of a second, which a state's start counts
- * from the whole second of the plan's issue, is taken out; under cron,
- * agents waiting for the next plan report 0.0-0.2 s with their sources'
- * sessions opened, on namespaces without a WAN's round trips, which
- * opening a session takes several of.  The baselines, which have no
- * rounds, pay it nowhere.
+ * Seconds after a plan's issue that a simulated agent begins it, as real
+ * ones do (the start their states report, which counts from the whole
+ * second of the issue, and so the planner's own fraction of a second).
+ * A cron start (SIM_AGENT_START) reaches the master, fetches the plan,
+ * checks its signature and opens its sources' sessions: agents of
+ * tests/wan.sh report 0.4-0.8 s when each round starts them (a few
+ * 1.7-2 s on a busy machine).  A sync that waits for the plan
+ * (SIM_SYNC_START), as agents under cron do for every plan after their
+ * first, holds the master's session and its sources' from the plan
+ * before: in tests/wan.sh's cron loop (WAN_CRON=1) they report 0.0-0.2 s
+ * in every round after the first, those whose cron start the round
+ * before waited for the last sync to leave included.  Both are measured
+ * with the master on the hosts' own network: the simulator counts no
+ * round trips to the master, which a master across a WAN adds to both
+ * (tests/wan.sh with WAN_MASTER_DELAY=40: 0.3-0.6 s for a sync).  The
+ * baselines, which have no rounds, pay it nowhere.
  */
 #define SIM_AGENT_START 0.5
+#define SIM_SYNC_START 0.2
 
 /* When a simulation starts: 2026-11-25T08:00:00Z. */
 #define SIM_EPOCH ((time_t)1795593600)
