@@ -318,5 +318,7 @@ double	 splay_of(const struct agent_config *);
 #define POLL_MIN 0.05		/* seconds: the least a wait for a plan polls */
 double	 poll_delay(double now, double due, double poll, double u);
 double	 sync_until(double end, double due, double grace);
+double	 report_took(double over, double sent, double head, double took,
+	    double ready);
 
 #endif

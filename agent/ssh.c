@@ -741,7 +741,13 @@ ssh_get(struct ssh *s, const char *path, char **buf, size_t *len,
 			break;
 		have += (size_t)n;
 	}
-	libssh2_sftp_close_handle(h);
+	/* What was read stands; a close that fails says what the session
+	 * is worth (a timeout ends it), as ssh_close_file()'s does. */
+	if (libssh2_sftp_close_handle(h) != 0) {
+		struct ssh_error ce;
+
+		sftp_error(s, &ce, "close", path);
+	}
 	(*buf)[have] = '\0';
 	*len = have;
 	return 0;

@@ -848,9 +848,30 @@ struct sync_run {
  * twice what the sync's first took and a tenth of a second, at most
  * PLAN_REPORT_SHARE of the plan's life; and the ops stop before the
  * expiry by what the last report took (REPORT_RECORD, from the ops' stop
- * to the state's rename, which the state tells the planner), as
- * plan_report_stop() says.
+ * to the state's rename, report_took(), which the state tells the
+ * planner), as plan_report_stop() says.
  */
+/*
+ * What a report sent at the monotonic time sent took, as the next plan's
+ * ops must leave it (report_lead()): from over, the ops' stop or their
+ * end before it.  Where the master's session was made during the run
+ * (head, the head start it was given before the stop, not NAN), what its
+ * making took counts only beyond that head start, and the sending from
+ * when it was ready (ready) or the ops were over, the later: ops that
+ * ended early had it made at once, and the wait for it would otherwise
+ * count, though the next plan's ops, running to their stop, leave it its
+ * head start.  Where it was made late, or the ops ran to their stop, the
+ * two agree.
+ */
+double
+report_took(double over, double sent, double head, double took,
+    double ready)
+{
+	if (isnan(head))
+		return sent - over;
+	return fmax(0, took - head) + sent - fmax(over, ready);
+}
+
 /* How long before p expires its ops stop for the state to be in by then
  * (plan_report_stop()). */
 static double
@@ -925,26 +946,6 @@ reconnect_finish(struct reconnect *x, pthread_t thread)
 	pthread_cond_destroy(&x->cond);
 	pthread_mutex_destroy(&x->lock);
 	return x->ssh;
-}
-
-/*
- * What a report sent at the monotonic time sent took, as the next plan's
- * ops must leave it (report_lead()): from over, the ops' stop at stop or
- * their end before it.  With x, the master's session made during the run
- * (made, or NULL), its connect counts only for what it took beyond the
- * head start it was given (stop less the time it was to begin): ops that
- * ended early had it made at once, and the wait for it would otherwise
- * be counted, though the next plan's ops, running to their stop, leave
- * it no longer than its head start.
- */
-static double
-report_took(const struct reconnect *x, double stop, double over,
-    double sent)
-{
-	if (x == NULL || x->ssh == NULL)
-		return sent - over;
-	return fmax(0, x->took - (stop - x->at)) + sent - fmax(over,
-	    x->began + x->took);
 }
 
 /*
@@ -1025,8 +1026,8 @@ sync_plans(struct sync_run *r, int rc)
 	struct reconnect rec;
 	pthread_t rec_thread;
 	char why[512], buf[32];
-	double lead, stop, over;
-	int prc, n, reconnecting;
+	double lead, stop, over, head;
+	int prc, n, reconnecting, fresh;
 
 	const char *changed;
 
@@ -1063,15 +1064,18 @@ sync_plans(struct sync_run *r, int rc)
 		lead = report_lead(r->s, r->p);
 		stop = clock_mono_of((double)r->p->expires) - lead;
 		reconnecting = 0;
+		head = NAN;
 		/* A plan with no ops has nothing to hold the session
 		 * through: its state goes at once on the one it has. */
 		if (shared.ssh == NULL && r->p->nops > 0) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
+			head = fmin(2 * r->connect + 0.1, PLAN_REPORT_SHARE *
+			    difftime(r->p->expires, r->p->issued));
 			reconnecting = reconnect_start(&rec, &rec_thread, c,
-			    stop - fmin(2 * r->connect + 0.1,
-			    PLAN_REPORT_SHARE * difftime(r->p->expires,
-			    r->p->issued))) == 0;
+			    stop - head) == 0;
+			if (!reconnecting)
+				head = NAN;
 		}
 		prc = execute(c, r->s, r->p, r->verbose, &shared, lead);
 		/* The ops stopped then, or ended before: the state waits
@@ -1081,25 +1085,31 @@ sync_plans(struct sync_run *r, int rc)
 			rc = prc;
 		r->done = r->p->epoch;
 		r->ran = 1;
-		if (reconnecting)
+		if (reconnecting) {
 			r->ssh = reconnect_finish(&rec, rec_thread);
-		/* After an op failed on it, not by an SFTP status or the
-		 * plan's deadline, the session may hold a timed-out
-		 * request: a fresh one reports. */
-		else if (r->ssh != NULL && (!ssh_reusable(r->ssh) ||
-		    !master_alive(c, r->ssh))) {
+			if (r->ssh == NULL)
+				head = NAN;
+		/* After an op on it failed other than by an SFTP status (a
+		 * timeout, say: it may hold a request still to be
+		 * answered), or where it does not answer, a fresh one
+		 * reports.  An op cut at the plan's expiry leaves it
+		 * sound; a plan with no ops has just used it. */
+		} else if (r->ssh != NULL && r->p->nops > 0 &&
+		    (!ssh_reusable(r->ssh) || !master_alive(c, r->ssh))) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 		}
-		if (r->ssh == NULL && connect_master(c, &r->ssh, clock_mono() +
+		fresh = r->ssh == NULL;
+		if (fresh && connect_master(c, &r->ssh, clock_mono() +
 		    c->timeout, NULL) != 0)
 			return EX_UNAVAILABLE;
 		if (send_manifests(c, r->s, r->ssh, r->key, 0) != 0 && rc == 0)
 			rc = EX_UNAVAILABLE;
 		prc = send_state(c, r->s, r->ssh, r->key);
 		/* A session made during the run may have gone idle too
-		 * long for a firewall on the way: once more, on a new one. */
-		if (prc == EX_UNAVAILABLE && reconnecting) {
+		 * long for a firewall on the way, and one kept from
+		 * before may have died: once more, on a new one. */
+		if (prc == EX_UNAVAILABLE && !fresh) {
 			ssh_close(r->ssh);
 			r->ssh = NULL;
 			if (connect_master(c, &r->ssh, clock_mono() +
@@ -1110,8 +1120,9 @@ sync_plans(struct sync_run *r, int rc)
 		if (prc != 0)
 			return rc == 0 ? prc : rc;
 		/* What the next plan's ops leave it (report_lead()). */
-		n = snprintf(buf, sizeof(buf), "%.3f\n", report_took(
-		    reconnecting ? &rec : NULL, stop, over, clock_mono()));
+		n = snprintf(buf, sizeof(buf), "%.3f\n", report_took(over,
+		    clock_mono(), head, reconnecting ? rec.took : 0,
+		    reconnecting ? rec.began + rec.took : 0));
 		(void)store_write_meta(r->s, REPORT_RECORD, buf, (size_t)n);
 		if ((changed = watch_changed(&r->w)) != NULL) {
 			if (r->verbose)

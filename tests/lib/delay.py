@@ -11,6 +11,8 @@ connection to it is joined to 127.0.0.1:TARGET_PORT (ADDRESS:TARGET_PORT);
 what either side sends is written to the other SECONDS after it was read
 (one way: a round trip takes twice that), in order, with no limit on the
 bytes in flight, so only the latency is added, not a bandwidth limit.
+Where DELAY_LOG names a file, a line is added to it for each connection
+accepted, once it is joined.
 """
 import asyncio
 import os
@@ -53,6 +55,9 @@ async def serve(target, seconds, address, port):
         except OSError:
             writer.close()
             return
+        if os.environ.get("DELAY_LOG"):
+            with open(os.environ["DELAY_LOG"], "a") as log:
+                log.write("connection\n")
         await asyncio.gather(pump(reader, up_w, seconds),
                              pump(up_r, writer, seconds),
                              return_exceptions=True)

@@ -322,6 +322,32 @@ START_TEST(poll_after_due)
 }
 END_TEST
 
+/* What a report took, as the next plan's ops must leave it: from the
+ * ops' stop or their end before it; of a master's session made during
+ * the run, only what its making took beyond the head start it was given
+ * (here 1.7 s before a stop at 10). */
+START_TEST(report_took_head)
+{
+	/* No session made during the run: from the ops' end. */
+	ck_assert_double_eq_tol(report_took(10, 11.2, NAN, 0, 0), 1.2, 1e-9);
+	/* Made in time, the ops run to their stop: the sending alone. */
+	ck_assert_double_eq_tol(report_took(10, 11.15, 1.7, 0.8, 9.1), 1.15,
+	    1e-9);
+	/* Begun at 9.5, not 8.3 (a plan begun late), ready 0.3 s after
+	 * the stop: the sending alone, as a plan on time would have it. */
+	ck_assert_double_eq_tol(report_took(10, 11.45, 1.7, 0.8, 10.3), 1.15,
+	    1e-9);
+	/* Its making longer than its head start: that much more. */
+	ck_assert_double_eq_tol(report_took(10, 12.05, 1.7, 2.6, 10.9), 1.15 +
+	    0.9, 1e-9);
+	/* Ops that ended at 3 had it made at once, ready at 3.8: not the
+	 * 1.95 s from their end, which the next plan's ops, running to
+	 * their stop, would not leave. */
+	ck_assert_double_eq_tol(report_took(3, 4.95, 1.7, 0.8, 3.8), 1.15,
+	    1e-9);
+}
+END_TEST
+
 /* A sync waits to its period's end, and past it for the plan due as it
  * ends (by its grace), not for one due after it. */
 START_TEST(sync_until_due)
@@ -507,6 +533,7 @@ suite_run(void)
 	tcase_add_test(tc, pace_shed_while_running);
 	tcase_add_test(tc, poll_after_due);
 	tcase_add_test(tc, sync_until_due);
+	tcase_add_test(tc, report_took_head);
 	tcase_add_test(tc, relay_asks_often_enough);
 	tcase_add_test(tc, pace_credit_over_small_slots);
 	tcase_add_test(tc, chunk_covers_round_trip);
