@@ -2,7 +2,7 @@
 # relay-hops.sh: what one relay hop costs real agents beyond its block's
 # transfer, the figure behind the planner's SCHED_HOP_DELAY.  Each run is
 # one site of N hosts and a generator, equal NICs, an 8 MiB file in 1 MiB
-# blocks, a 60 s round; the planner makes its relay tree (a chain where
+# blocks (RELAY_SIZE, RELAY_BLOCK), a 60 s round; the planner makes its relay tree (a chain where
 # the NICs are slow).  Every host's sync starts at once against one
 # private sshd, and each host's finish is timed.  Each host's finish is
 # also worked out by the timing rule (every op from the start, a block a
@@ -16,6 +16,7 @@
 #   RELAY_RUNS="N:NIC[:DELAY] ..."	the runs (16:40Mbit 8:10Mbit
 #				4:40Mbit:40ms); DELAY in ms, one way
 #   RELAY_POINTS=1		also print each host's depth and excess
+#   RELAY_SIZE=MIB RELAY_BLOCK=MIB	the file's size and block (8, 1)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 plan="$top/planner/sluice-plan"
@@ -26,7 +27,9 @@ delayer=
 trap 'delay_down; sshd_stop; rm -rf "$W"' EXIT
 sshd_start "$W/sshd" >/dev/null
 P=$SSHD_PORT
-head -c $((8 * 1048576)) /dev/urandom > "$W/f.bin"
+SIZE=${RELAY_SIZE:-8}
+BLOCK=${RELAY_BLOCK:-1}
+head -c $((SIZE * 1048576)) /dev/urandom > "$W/f.bin"
 
 # delay_up MS: a delaying relay to the sshd, MS each way, its port in $HP
 # (known to ssh as the sshd's own host key).
@@ -61,7 +64,7 @@ run() {
 	mkdir -p "$R/master/states" "$R/master/manifests"
 	{
 		echo "round: 60s"
-		echo "block_size: 1MiB"
+		echo "block_size: ${BLOCK}MiB"
 		echo "sites:"
 		echo "  - name: s"
 		echo "    hosts:"
@@ -73,7 +76,7 @@ run() {
 		done
 	} > "$R/master/topology.yaml"
 	echo 'files: [{name: f.bin, version: 1, generator: g}]' > "$R/master/fileset.yaml"
-	"$agent" publish -c "$R/g.yaml" "$W/f.bin" f.bin 1 --block-size 1MiB
+	"$agent" publish -c "$R/g.yaml" "$W/f.bin" f.bin 1 --block-size "${BLOCK}MiB"
 	"$agent" sync -c "$R/g.yaml"
 	"$plan" run -d "$R/master"
 	t0=$(date +%s.%N)
@@ -83,11 +86,11 @@ run() {
 	done
 	wait $pids
 	delay_down
-	python3 - "$R" "$t0" "$N" "$NIC" "$D" >> "$W/rows" <<'EOP'
+	python3 - "$R" "$t0" "$N" "$NIC" "$D" "$BLOCK" >> "$W/rows" <<'EOP'
 import os, sys, yaml
 R, t0, n, nic, delay = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 done = {l.split()[0]: float(l.split()[1]) - t0 for l in open(R + "/done")}
-BS = 1048576
+BS = int(sys.argv[6]) * 1048576
 ops = {h: yaml.safe_load(open("%s/master/plans/%s.yaml" % (R, h))).get("ops")
        or [] for h in done}
 done = {h: t for h, t in done.items() if ops[h]}
@@ -143,6 +146,6 @@ for spec in ${RELAY_RUNS:-16:40Mbit 8:10Mbit 4:40Mbit:40ms}; do
 	esac
 	run "$W/run$i" "${spec%%:*}" "${rest%%:*}" "$delay"
 done
-echo "| relay tree, 8 MiB | hosts whole | depth | rates, MB/s | timing rule, last done | measured, last done | start (fit) | a hop beyond its block (fit) |"
+echo "| relay tree, $SIZE MiB in $BLOCK MiB blocks | hosts whole | depth | rates, MB/s | timing rule, last done | measured, last done | start (fit) | a hop beyond its block (fit) |"
 echo "|---|---:|---:|---|---:|---:|---:|---:|"
 cat "$W/rows"
