@@ -29,6 +29,7 @@ struct sim_options {
 	long		 max_rounds;
 	unsigned	 seed;
 	int		 replan;	/* --replan */
+	const char	*master_delay;	/* --master-delay DURATION */
 	const char	*svg;		/* --svg FILE, or NULL */
 	enum sim_method	 methods[4];	/* to run, in order */
 	const char	*names[4];	/* ... as named, into list */
@@ -69,6 +70,9 @@ sim_setup(struct sim *s, const struct sim_options *o, double *bound)
 	s->t = s->m->topology;
 	s->T = s->t->round;
 	s->early = o->replan ? SIM_REPLAN_MIN : 0;
+	if (o->master_delay != NULL && sim_master_delay(s, o->master_delay) !=
+	    0)
+		return EX_USAGE;
 	for (f = 0; f < s->m->fileset->nfiles; f++)
 		if (!s->m->fileset->files[f].has_size) {
 			warnx_("%s: file %s has no size; simulate needs one",
@@ -372,7 +376,7 @@ usage_simulate(void)
 	    "[--method METHOD[,METHOD...]] [--fail SPEC] [--states DIR] "
 	    "[--growing NAME=RATE] [--absent FRAC] [--late FRAC:SECONDS] "
 	    "[--slow FRAC:FACTOR] [--trace DIR] [--svg FILE] [--rounds N] "
-	    "[--seed N] [--replan]\n"
+	    "[--seed N] [--replan] [--master-delay DURATION]\n"
 	    "    METHOD: lp, greedy, origin or swarm\n");
 }
 
@@ -396,6 +400,7 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 		{ "late", required_argument, NULL, 'L' },
 		{ "slow", required_argument, NULL, 'W' },
 		{ "replan", no_argument, NULL, 'P' },
+		{ "master-delay", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *methodspec = "lp";
@@ -454,6 +459,9 @@ parse_simulate_args(int argc, char **argv, struct sim_options *o)
 			break;
 		case 'P':
 			o->replan = 1;
+			break;
+		case 'M':
+			o->master_delay = optarg;
 			break;
 		default:
 			o->tpath = NULL;

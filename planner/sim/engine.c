@@ -237,8 +237,43 @@ agent_start(const struct sim *s, size_t h)
 		round = floor(s->clock / s->T + 1e-9) * s->T;
 		wait = fmax(0, round + s->late[h] - s->clock);
 	}
-	return (s->clock > 0 && wait == 0 ? SIM_SYNC_START :
-	    SIM_AGENT_START) + wait;
+	return (s->clock > 0 && wait == 0 ? SIM_SYNC_START + SIM_FETCH_TRIPS *
+	    s->master_trip : SIM_AGENT_START + SIM_CRON_TRIPS *
+	    s->master_trip) + wait;
+}
+
+/*
+ * --master-delay DURATION: every agent reaches the master that far each
+ * way.  Refused where a report would not be in before its plan expires
+ * (more than PLAN_REPORT_SHARE of the round), which the simulation does
+ * not model, and with --replan, whose short plans would be so.
+ * Returns 0, or -1 said.
+ */
+int
+sim_master_delay(struct sim *s, const char *spec)
+{
+	const char *why = NULL;
+	double d;
+
+	if (unit_duration(spec, &d, &why) != 0 || !(d >= 0 && d < 60)) {
+		warnx_("simulate: --master-delay %s: %s", spec, why != NULL ?
+		    why : "not a delay under a minute");
+		return -1;
+	}
+	if (s->early > 0 && d > 0) {
+		warnx_("simulate: --master-delay and --replan: a replanned "
+		    "round's report across a WAN is not simulated");
+		return -1;
+	}
+	s->master_trip = 2 * d;
+	if (SIM_REPORT_TRIPS * s->master_trip > PLAN_REPORT_SHARE * s->T) {
+		warnx_("simulate: --master-delay %s: a state takes %.2fs to "
+		    "send, more than a quarter of the %gs round: it would "
+		    "come after its plan expired", spec, SIM_REPORT_TRIPS *
+		    s->master_trip, s->T);
+		return -1;
+	}
+	return 0;
 }
 
 /* When host h's agent says it runs its plan (ROOT/.sluice/began),
@@ -278,6 +313,11 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		st->has_start = 1;
 		st->start = isnan(s->began[h]) ? agent_start(s, h) :
 		    s->began[h];
+		/* And, across a WAN, how long its last state took to send. */
+		if (s->master_trip > 0 && !isnan(s->began[h])) {
+			st->has_report = 1;
+			st->report = SIM_REPORT_TRIPS * s->master_trip;
+		}
 		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
 		for (f = 0; f < m->fileset->nfiles; f++)
 			if (*sim_hold(s, h, f) > 0) {
@@ -844,8 +884,10 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 			break;
 		timing_free(&tm);
 	}
-	/* Agents stop their ops a margin before the plans expire. */
-	stop = window - PLAN_REPORT_MARGIN(window);
+	/* Agents stop their ops a margin before the plans expire; across
+	 * a WAN, as long before as their reports take. */
+	stop = window - (s->master_trip > 0 ? plan_report_stop(window,
+	    SIM_REPORT_TRIPS * s->master_trip) : PLAN_REPORT_MARGIN(window));
 	/* A round where nothing moves is one idle stretch. */
 	st.width = last_block(&tm, stop);
 	st.n = st.width > 0 ? SIM_ROUND_STRETCHES : 1;

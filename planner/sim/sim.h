@@ -41,6 +41,8 @@ struct sim {
 	enum sim_method	 method;
 	uint64_t	*len;		/* host * nfiles + file */
 	double		*done_at;	/* per host: when it held everything */
+	double		 master_trip;	/* --master-delay: seconds of a round
+					 * trip to the master, 0 where none */
 	double		*began;		/* per host: seconds after its issue
 					 * its agent began the last plan it
 					 * ran; NAN before the first */
@@ -92,6 +94,24 @@ struct sim {
 #define SIM_AGENT_START 0.5
 #define SIM_SYNC_START 0.2
 
+/*
+ * The round trips to a master across a WAN (--master-delay) that real
+ * agents pay beyond those starts and the report's margin, where plans
+ * and states are signed (sluice(7)).  A cron start (SIM_CRON_TRIPS): its
+ * session (10), the topology's check (4), current read (2), the plan and
+ * its signature (6).  A sync's next plan (SIM_FETCH_TRIPS): current read
+ * (1), the plan and its signature (6); tests/wan.sh's cron loop, unsigned
+ * (4), begins at 40 ms each way 0.3-0.4 s after issue where it is not
+ * behind a full shaped link.  A report (SIM_REPORT_TRIPS): the state and
+ * its signature, each replaced in 7 (tests/e2e.sh part C: 1.14 s at
+ * 80 ms a round trip; tests/wan.sh's loop, unsigned, 0.58 s); the ops
+ * stop that much before expiry, a quarter more and 0.05 s
+ * (plan_report_stop()), and the state says it (report:).
+ */
+#define SIM_CRON_TRIPS 22
+#define SIM_FETCH_TRIPS 7
+#define SIM_REPORT_TRIPS 14
+
 /* When a simulation starts: 2026-11-25T08:00:00Z. */
 #define SIM_EPOCH ((time_t)1795593600)
 
@@ -105,6 +125,7 @@ struct sim {
 /* ------------------------------------------------------------------ */
 /* engine.c: the simulated hosts, faults and planned rounds            */
 
+int	 sim_master_delay(struct sim *, const char *spec);
 uint64_t *sim_hold(struct sim *, size_t host, size_t file);
 void	 sim_manifests(struct master *);
 void	 sim_publish(struct sim *, double when);
