@@ -758,9 +758,12 @@ fail:
 	return -1;
 }
 
-/* Writes buf to the remote path, creating or truncating it. */
-int
-ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
+/*
+ * Writes buf to the remote path, creating or truncating it, and syncs it
+ * where the server can: its handle, still open, or NULL with e set.
+ */
+static LIBSSH2_SFTP_HANDLE *
+put_synced(struct ssh *s, const char *path, const void *buf, size_t len,
     struct ssh_error *e)
 {
 	LIBSSH2_SFTP_HANDLE *h;
@@ -770,13 +773,13 @@ ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
 	if ((h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE |
 	    LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0644)) == NULL) {
 		sftp_error(s, e, "create", path);
-		return -1;
+		return NULL;
 	}
 	while (len > 0) {
 		if ((n = libssh2_sftp_write(h, p, len)) <= 0) {
 			sftp_error(s, e, "write", path);
 			libssh2_sftp_close_handle(h);
-			return -1;
+			return NULL;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -786,8 +789,20 @@ ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
 	    LIBSSH2_ERROR_SFTP_PROTOCOL) {
 		sftp_error(s, e, "fsync", path);
 		libssh2_sftp_close_handle(h);
-		return -1;
+		return NULL;
 	}
+	return h;
+}
+
+/* Writes buf to the remote path, creating or truncating it. */
+int
+ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
+    struct ssh_error *e)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+
+	if ((h = put_synced(s, path, buf, len, e)) == NULL)
+		return -1;
 	if (libssh2_sftp_close_handle(h) != 0) {
 		sftp_error(s, e, "close", path);
 		return -1;
@@ -803,16 +818,120 @@ remote_rename(struct ssh *s, const char *from, const char *to)
 	    LIBSSH2_SFTP_RENAME_NATIVE);
 }
 
+/* The requests of a replacement sent at once (replace_batch()). */
+enum { RB_CLOSE, RB_RENAME, RB_REMOVE, RB_N };
+
+/* One call of request k of a replacement's batch, as libssh2 takes it
+ * again until it is answered. */
+static int
+batch_call(struct ssh *s, int k, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
+    const char *side, const char *path)
+{
+	switch (k) {
+	case RB_CLOSE:
+		return libssh2_sftp_close_handle(h);
+	case RB_RENAME:
+		return remote_rename(s, tmp, side);
+	default:
+		return libssh2_sftp_unlink(s->sftp, path);
+	}
+}
+
+static int ask_resend(struct ssh *);
+
+/*
+ * Closes h (tmp, written and synced), renames tmp to side and removes
+ * path: the three requests sent one after the other before any answer is
+ * waited for, one round trip where they took three.  The server answers
+ * them in order, and each is done whether the one before failed or not.
+ * Each is sent whole before the next (libssh2 takes a packet sent in part
+ * again before any other, ask_resend()); each keeps its own state in
+ * libssh2 (the handle's close, the session's rename and removal), and a
+ * call waits only for its own answer, keeping others' for theirs.
+ * brc[k] is each one's return, 0 or a libssh2 error, said in be[k].
+ * Returns 0 once every one is answered, or -1 when the session timed out
+ * (s->timed_out, and every one unanswered says so).  The caller holds the
+ * session's lock.
+ */
+static int
+replace_batch(struct ssh *s, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
+    const char *side, const char *path, int brc[RB_N],
+    struct ssh_error be[RB_N])
+{
+	static const char *const what[RB_N] = { "close", "rename", "remove" };
+	const char *on[RB_N];
+	struct pollfd pfd;
+	int k, n, rc = 0;
+
+	on[RB_CLOSE] = tmp;
+	on[RB_RENAME] = side;
+	on[RB_REMOVE] = path;
+	for (k = 0; k < RB_N; k++)
+		brc[k] = LIBSSH2_ERROR_EAGAIN;
+	libssh2_session_set_blocking(s->session, 0);
+	/* Sent, each whole (a socket that takes nothing for the timeout
+	 * has lost the session)... */
+	for (k = 0; k < RB_N && rc == 0; k++) {
+		while ((brc[k] = batch_call(s, k, h, tmp, side, path)) ==
+		    LIBSSH2_ERROR_EAGAIN && ask_resend(s))
+			;
+		if (brc[k] == LIBSSH2_ERROR_EAGAIN &&
+		    libssh2_session_block_directions(s->session) &
+		    LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			rc = -1;
+		else if (brc[k] != LIBSSH2_ERROR_EAGAIN && brc[k] != 0)
+			sftp_error(s, &be[k], what[k], on[k]);
+	}
+	/* ... then answered in order: an answer a call before took in
+	 * with its own is found without the socket. */
+	for (k = 0; k < RB_N && rc == 0; k++)
+		while (brc[k] == LIBSSH2_ERROR_EAGAIN) {
+			if ((brc[k] = batch_call(s, k, h, tmp, side, path)) !=
+			    LIBSSH2_ERROR_EAGAIN) {
+				if (brc[k] != 0)
+					sftp_error(s, &be[k], what[k], on[k]);
+				break;
+			}
+			pfd.fd = s->sock;
+			pfd.events = libssh2_session_block_directions(
+			    s->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND ?
+			    POLLOUT : POLLIN;
+			while ((n = poll(&pfd, 1, (int)(s->timeout * 1000))) ==
+			    -1 && errno == EINTR)
+				;
+			if (n <= 0) {
+				rc = -1;
+				break;
+			}
+		}
+	libssh2_session_set_blocking(s->session, 1);
+	if (rc != 0) {
+		for (k = 0; k < RB_N; k++)
+			if (brc[k] == LIBSSH2_ERROR_EAGAIN)
+				set_error(&be[k], FAIL_TIMEOUT, "%s: %s %s: "
+				    "timeout", s->where, what[k], on[k]);
+		if (!s->timed_out) {
+			s->timed_out = 1;
+			(void)shutdown(s->sock, SHUT_RDWR);
+		}
+	}
+	return rc;
+}
+
 /*
  * Replaces dir/name on the master so that a reader always finds a whole
  * copy: SFTP version 3 cannot rename over a file, so the new text goes to
  * .name.tmp, is renamed to .name.new (a whole copy), the old name is
  * removed and .name.new renamed to it.  Readers that find no name read
- * .name.new (master.c does).  Each step is a round trip to the master,
- * and a state is sent in the moment between a plan's ops and its expiry:
- * what a crash left behind is seen to only where it is in the way (the
- * truncating open writes over a .name.tmp; a .name.new stops the first
- * rename), not looked for every time.
+ * .name.new (master.c does).  A state is sent in the moment between a
+ * plan's ops and its expiry, and round trips to the master are what it
+ * takes: the open, the write and the sync are one each, the close, the
+ * first rename and the removal one together (replace_batch()), and the
+ * last rename one, 5 where they were 7.  What a crash left behind is seen
+ * to only where it is in the way (the truncating open writes over a
+ * .name.tmp; a .name.new stops the first rename, though name is removed
+ * all the same, so that readers find that older whole copy until it is
+ * finished), not looked for every time.
  */
 int
 ssh_replace(struct ssh *s, const char *dir, const char *name,
@@ -821,27 +940,45 @@ ssh_replace(struct ssh *s, const char *dir, const char *name,
 	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
 	char *side = xasprintf("%s/.%s.new", dir, name);
 	char *path = xasprintf("%s/%s", dir, name);
-	int rc = -1;
+	struct ssh_error be[RB_N];
+	LIBSSH2_SFTP_HANDLE *h;
+	int rc = -1, brc[RB_N], k;
 
-	if (ssh_put(s, tmp, buf, len, e) != 0)
+	if ((h = put_synced(s, tmp, buf, len, e)) == NULL)
 		goto out;
-	/* A .name.new in the way is a replacement a crash cut short: it is
-	 * finished (where name is gone) or dropped first. */
-	if (remote_rename(s, tmp, side) != 0) {
-		sftp_error(s, e, "rename", side);
-		if (!s->timed_out) {
-			(void)remote_rename(s, side, path);
-			(void)libssh2_sftp_unlink(s->sftp, side);
-		}
+	if (replace_batch(s, h, tmp, side, path, brc, be) != 0) {
+		for (k = 0; k < RB_N && brc[k] == 0; k++)
+			;
+		*e = be[k < RB_N ? k : RB_N - 1];
+		goto out;
+	}
+	if (brc[RB_CLOSE] != 0) {
+		*e = be[RB_CLOSE];
+		goto out;
+	}
+	/* A .name.new in the way is a replacement a crash cut short, and
+	 * name was removed all the same: that whole copy is what readers
+	 * find.  It is finished, and the replacement made again a step at
+	 * a time. */
+	if (brc[RB_RENAME] != 0) {
+		*e = be[RB_RENAME];
+		if (s->timed_out)
+			goto out;
+		(void)remote_rename(s, side, path);
+		(void)libssh2_sftp_unlink(s->sftp, side);
 		if (s->timed_out || remote_rename(s, tmp, side) != 0) {
-			if (s->timed_out)	/* meanwhile */
-				sftp_error(s, e, "rename", side);
+			sftp_error(s, e, "rename", side);
 			goto out;
 		}
-	}
-	if (libssh2_sftp_unlink(s->sftp, path) != 0 &&
-	    libssh2_sftp_last_error(s->sftp) != LIBSSH2_FX_NO_SUCH_FILE) {
-		sftp_error(s, e, "remove", path);
+		if (libssh2_sftp_unlink(s->sftp, path) != 0 &&
+		    libssh2_sftp_last_error(s->sftp) !=
+		    LIBSSH2_FX_NO_SUCH_FILE) {
+			sftp_error(s, e, "remove", path);
+			goto out;
+		}
+	} else if (brc[RB_REMOVE] != 0 && be[RB_REMOVE].class !=
+	    FAIL_MISSING) {
+		*e = be[RB_REMOVE];
 		goto out;
 	}
 	if (remote_rename(s, side, path) != 0) {

@@ -841,9 +841,10 @@ struct sync_run {
  * before, and gives this host again what it took in this round, or
  * takes it for silent and relays nothing through it.  Across a WAN the
  * sending takes round trips of the master's (a session made, then for
- * the state and its signature each an open, a write, an fsync, a close
- * and three renames and removals): 0.7 s at 20 ms a round trip and 2.3 s
- * at 160 ms, where a round of 10 s leaves it 0.25 s (PLAN_REPORT_MARGIN).
+ * the state and its signature each an open, a write, an fsync, the close,
+ * a rename and a removal together, and a rename, ssh_replace()): 0.7 s
+ * at 20 ms a round trip and 2.3 s at 160 ms before they went together,
+ * where a round of 10 s leaves it 0.25 s (PLAN_REPORT_MARGIN).
  * So the session is made again while the ops run, before they stop by
  * twice what the sync's first took and a tenth of a second, at most
  * PLAN_REPORT_SHARE of the plan's life; and the ops stop before the

@@ -821,6 +821,19 @@ else fail "sync: not complete after $round rounds: $(cat "$W/sync.err")"; fi
 grep -q "length: $SIZE" "$W/master/states/b.yaml" && ok || fail "sync: state not sent"
 ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && fail "sync left side files" || ok
 echo "agent: sync completed in $round round(s)" >&2
+# A replacement a crash cut short: .b.yaml.new, a whole older copy, in
+# the way of the next state.  The close, the first rename and the
+# removal go to the master together; the rename fails, the state is
+# removed all the same, and the older copy is finished and replaced:
+# the state sent is in place, no side file left.
+epoch=$(sed -n 's/^epoch: //p' "$W/master/states/b.yaml")
+sed 's/^epoch: .*/epoch: 0/' "$W/master/states/b.yaml" > "$W/master/states/.b.yaml.new"
+sed 's/^wait: .*/wait: 0s/' "$W/b.yaml" > "$W/b0.yaml"
+"$agent" sync -c "$W/b0.yaml" 2>"$W/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(sed -n 's/^epoch: //p' "$W/master/states/b.yaml")" = "$epoch" ] &&
+    ! ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && ok ||
+    fail "a state replaced over a cut-short one: exit $rc, epoch $(sed -n 's/^epoch: //p' "$W/master/states/b.yaml") for $epoch, $(ls -a "$W/master/states" | tr '\n' ' '): $(cat "$W/err")"
 # A host the master's topology does not know: a clear error, exit 78, and
 # no state written under its name.
 conf zz

@@ -337,12 +337,15 @@ echo "e2e: x marked failed in round ${x_failed_at:-never}" >&2
 # ------------------------------------------------------------------ C
 # A master across a WAN (tests/lib/delay.py, 40 ms each way): a host's
 # state is in before its plan expires, from its second round on, though
-# sending it takes about 1.5 s there (a session and, for the state and
-# its signature, 14 round trips) where a 10 s round leaves it 0.25 s:
+# sending it takes about 1.6 s there (a session and, for the state and
+# its signature, 10 round trips) where a 10 s round leaves it 0.25 s:
 # the agent makes the master's session again while its ops run, and
 # stops them as long before the expiry as its last report took (at most
 # 1.6 s then: without the session made early it takes 1.8-2 s).  Its
 # ops run to the end of the round (its NIC takes 1 MB/s of 40 MiB).
+# The state and its signature went in 1.14 s while each of their
+# replacements took 7 round trips; now that the close, the first rename
+# and the removal go together, 0.82 s.
 # Sent after the plan expires, the state would be read by the next run,
 # cron's at the expiry, as not sent.
 C=$W/c
@@ -432,7 +435,7 @@ echo "e2e: across a WAN, the second state in $late s after expiry (sent in $took
 # The generator's plans have no ops: it keeps the master's session it
 # fetched the plan on and sends its state at once, one connection in a
 # round (two where it made the session again, 10 round trips more), and
-# what it records is that sending alone (15 round trips, 1.2 s; 1.8 s
+# what it records is that sending alone (11 round trips, 0.9 s; 1.5 s
 # with a session made again).
 gtook=$(cat "$C/roots/g/.sluice/report" 2>/dev/null)
 gconn=$(wc -l < "$C/g.connections")

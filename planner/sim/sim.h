@@ -103,14 +103,14 @@ struct sim {
  * (1), the plan and its signature (6); tests/wan.sh's cron loop, unsigned
  * (4), begins at 40 ms each way 0.3-0.4 s after issue where it is not
  * behind a full shaped link.  A report (SIM_REPORT_TRIPS): the state and
- * its signature, each replaced in 7 (tests/e2e.sh part C: 1.14 s at
- * 80 ms a round trip; tests/wan.sh's loop, unsigned, 0.58 s); the ops
+ * its signature, each replaced in 5 (ssh_replace(); tests/e2e.sh part C:
+ * 0.82 s at 80 ms a round trip, 1.14 s at 7 each); the ops
  * stop that much before expiry, a quarter more and 0.05 s
  * (plan_report_stop()), and the state says it (report:).
  */
 #define SIM_CRON_TRIPS 22
 #define SIM_FETCH_TRIPS 7
-#define SIM_REPORT_TRIPS 14
+#define SIM_REPORT_TRIPS 10
 
 /* When a simulation starts: 2026-11-25T08:00:00Z. */
 #define SIM_EPOCH ((time_t)1795593600)
