@@ -818,11 +818,12 @@ remote_rename(struct ssh *s, const char *from, const char *to)
 	    LIBSSH2_SFTP_RENAME_NATIVE);
 }
 
-/* The requests of a replacement sent at once (replace_batch()). */
-enum { RB_CLOSE, RB_RENAME, RB_REMOVE, RB_N };
+/* The requests of a replacement sent in pairs (replace_batch()). */
+enum { RB_CLOSE, RB_TO_SIDE, RB_REMOVE, RB_TO_PATH, RB_N };
 
-/* One call of request k of a replacement's batch, as libssh2 takes it
- * again until it is answered. */
+/* One call of request k of a replacement, as libssh2 takes it again
+ * until it is answered: the handle of tmp closed, tmp renamed to side,
+ * path removed, side renamed to path. */
 static int
 batch_call(struct ssh *s, int k, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
     const char *side, const char *path)
@@ -830,92 +831,168 @@ batch_call(struct ssh *s, int k, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
 	switch (k) {
 	case RB_CLOSE:
 		return libssh2_sftp_close_handle(h);
-	case RB_RENAME:
+	case RB_TO_SIDE:
 		return remote_rename(s, tmp, side);
-	default:
+	case RB_REMOVE:
 		return libssh2_sftp_unlink(s->sftp, path);
+	default:
+		return remote_rename(s, side, path);
 	}
 }
 
-static int ask_resend(struct ssh *);
-
 /*
- * Closes h (tmp, written and synced), renames tmp to side and removes
- * path: the three requests sent one after the other before any answer is
- * waited for, one round trip where they took three.  The server answers
- * them in order, and each is done whether the one before failed or not.
- * Each is sent whole before the next (libssh2 takes a packet sent in part
- * again before any other, ask_resend()); each keeps its own state in
- * libssh2 (the handle's close, the session's rename and removal), and a
- * call waits only for its own answer, keeping others' for theirs.
- * brc[k] is each one's return, 0 or a libssh2 error, said in be[k].
- * Returns 0 once every one is answered, or -1 when the session timed out
- * (s->timed_out, and every one unanswered says so).  The caller holds the
- * session's lock.
+ * Whether the call just made, which would block, has sent its request
+ * whole and waits for its answer: libssh2 1.10 then says "would block"
+ * (_libssh2_channel_read()), and where the request is not yet sent (a
+ * socket that takes no more, a key exchange under way, a window full)
+ * "Unable to send channel data" or nothing.  A version that says
+ * otherwise has each request answered before the next is sent: slower,
+ * not wrong.
  */
 static int
-replace_batch(struct ssh *s, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
-    const char *side, const char *path, int brc[RB_N],
+request_sent(struct ssh *s)
+{
+	char *msg = NULL;
+
+	libssh2_session_last_error(s->session, &msg, NULL, 0);
+	return msg != NULL && strcmp(msg, "would block") == 0;
+}
+
+/* Waits until the session's socket can go on, until the monotonic time
+ * deadline: 0, or -1 when it cannot (the session is lost). */
+static int
+batch_wait(struct ssh *s, double deadline)
+{
+	struct pollfd pfd;
+	double left;
+	int n;
+
+	pfd.fd = s->sock;
+	pfd.events = libssh2_session_block_directions(s->session) &
+	    LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : POLLIN;
+	do {
+		if ((left = deadline - clock_mono()) <= 0)
+			return -1;
+		n = poll(&pfd, 1, (int)ceil(left * 1000));
+	} while (n == -1 && errno == EINTR);
+	return n > 0 ? 0 : -1;
+}
+
+/*
+ * Makes the n requests ks[] of a replacement (batch_call()), each sent
+ * whole before the next (request_sent()) but none waiting for the answer
+ * to the one before: one round trip where they took n.  The server
+ * answers them in order, and makes each whether the one before failed
+ * or not, so that only requests that may fail apart are paired.  Each
+ * keeps its own state in libssh2 (the handle's close, the session's
+ * rename and removal), and a call takes its own answer, keeping others'
+ * for theirs; so the answers are taken in order, each call made before
+ * the socket is waited on.  brc[k] is each one's return, 0 or a libssh2
+ * error, said in be[k].  Returns 0 once every one is answered, or -1
+ * when the session timed out (s->timed_out; those unanswered say so).
+ * The caller holds the session's lock.
+ */
+static int
+replace_batch(struct ssh *s, const int *ks, int n, LIBSSH2_SFTP_HANDLE *h,
+    const char *tmp, const char *side, const char *path, int brc[RB_N],
     struct ssh_error be[RB_N])
 {
-	static const char *const what[RB_N] = { "close", "rename", "remove" };
+	static const char *const what[RB_N] = { "close", "rename", "remove",
+	    "rename" };
 	const char *on[RB_N];
-	struct pollfd pfd;
-	int k, n, rc = 0;
+	double deadline = clock_mono() + s->timeout;
+	int i, k, rc = 0;
 
 	on[RB_CLOSE] = tmp;
-	on[RB_RENAME] = side;
+	on[RB_TO_SIDE] = side;
 	on[RB_REMOVE] = path;
-	for (k = 0; k < RB_N; k++)
-		brc[k] = LIBSSH2_ERROR_EAGAIN;
+	on[RB_TO_PATH] = path;
+	for (i = 0; i < n; i++)
+		brc[ks[i]] = LIBSSH2_ERROR_EAGAIN;
 	libssh2_session_set_blocking(s->session, 0);
-	/* Sent, each whole (a socket that takes nothing for the timeout
-	 * has lost the session)... */
-	for (k = 0; k < RB_N && rc == 0; k++) {
-		while ((brc[k] = batch_call(s, k, h, tmp, side, path)) ==
-		    LIBSSH2_ERROR_EAGAIN && ask_resend(s))
-			;
-		if (brc[k] == LIBSSH2_ERROR_EAGAIN &&
-		    libssh2_session_block_directions(s->session) &
-		    LIBSSH2_SESSION_BLOCK_OUTBOUND)
-			rc = -1;
-		else if (brc[k] != LIBSSH2_ERROR_EAGAIN && brc[k] != 0)
-			sftp_error(s, &be[k], what[k], on[k]);
-	}
-	/* ... then answered in order: an answer a call before took in
-	 * with its own is found without the socket. */
-	for (k = 0; k < RB_N && rc == 0; k++)
+	/* Sent, each whole; then answered in order. */
+	for (i = 0; i < 2 * n && rc == 0; i++) {
+		k = ks[i % n];
 		while (brc[k] == LIBSSH2_ERROR_EAGAIN) {
+			(void)libssh2_session_set_last_error(s->session, 0,
+			    NULL);
 			if ((brc[k] = batch_call(s, k, h, tmp, side, path)) !=
 			    LIBSSH2_ERROR_EAGAIN) {
 				if (brc[k] != 0)
 					sftp_error(s, &be[k], what[k], on[k]);
 				break;
 			}
-			pfd.fd = s->sock;
-			pfd.events = libssh2_session_block_directions(
-			    s->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND ?
-			    POLLOUT : POLLIN;
-			while ((n = poll(&pfd, 1, (int)(s->timeout * 1000))) ==
-			    -1 && errno == EINTR)
-				;
-			if (n <= 0) {
+			if (i < n && request_sent(s))
+				break;
+			if (batch_wait(s, deadline) != 0) {
 				rc = -1;
 				break;
 			}
 		}
+	}
 	libssh2_session_set_blocking(s->session, 1);
 	if (rc != 0) {
-		for (k = 0; k < RB_N; k++)
-			if (brc[k] == LIBSSH2_ERROR_EAGAIN)
-				set_error(&be[k], FAIL_TIMEOUT, "%s: %s %s: "
-				    "timeout", s->where, what[k], on[k]);
+		for (i = 0; i < n; i++)
+			if (brc[ks[i]] == LIBSSH2_ERROR_EAGAIN)
+				set_error(&be[ks[i]], FAIL_TIMEOUT, "%s: %s %s: "
+				    "timeout", s->where, what[ks[i]],
+				    on[ks[i]]);
 		if (!s->timed_out) {
 			s->timed_out = 1;
 			(void)shutdown(s->sock, SHUT_RDWR);
 		}
 	}
 	return rc;
+}
+
+/* The error of a batch that failed: the first request it left
+ * unanswered, else the first that failed. */
+static void
+batch_error(const int *ks, int n, const int brc[RB_N],
+    const struct ssh_error be[RB_N], struct ssh_error *e)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (brc[ks[i]] == LIBSSH2_ERROR_EAGAIN) {
+			*e = be[ks[i]];
+			return;
+		}
+	for (i = 0; i < n; i++)
+		if (brc[ks[i]] != 0) {
+			*e = be[ks[i]];
+			return;
+		}
+}
+
+/*
+ * Finishes or drops a .name.new in the way (side), a replacement a crash
+ * cut short, and renames tmp to side again, a step at a time: side
+ * renamed to path where path is gone (a whole copy, what readers found),
+ * else removed.  Returns 0, or -1 with e set.
+ */
+static int
+replace_recover(struct ssh *s, const char *tmp, const char *side,
+    const char *path, struct ssh_error *e)
+{
+	if (remote_rename(s, side, path) != 0) {
+		if (libssh2_session_last_errno(s->session) !=
+		    LIBSSH2_ERROR_SFTP_PROTOCOL) {
+			sftp_error(s, e, "rename", path);
+			return -1;
+		}
+		if (libssh2_sftp_unlink(s->sftp, side) != 0 &&
+		    libssh2_session_last_errno(s->session) !=
+		    LIBSSH2_ERROR_SFTP_PROTOCOL) {
+			sftp_error(s, e, "remove", side);
+			return -1;
+		}
+	}
+	if (remote_rename(s, tmp, side) != 0) {
+		sftp_error(s, e, "rename", side);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -925,64 +1002,54 @@ replace_batch(struct ssh *s, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
  * removed and .name.new renamed to it.  Readers that find no name read
  * .name.new (master.c does).  A state is sent in the moment between a
  * plan's ops and its expiry, and round trips to the master are what it
- * takes: the open, the write and the sync are one each, the close, the
- * first rename and the removal one together (replace_batch()), and the
- * last rename one, 5 where they were 7.  What a crash left behind is seen
- * to only where it is in the way (the truncating open writes over a
- * .name.tmp; a .name.new stops the first rename, though name is removed
- * all the same, so that readers find that older whole copy until it is
- * finished), not looked for every time.
+ * takes: the open, the write and the sync one each, the close and the
+ * first rename one together, the removal and the last rename one
+ * (replace_batch()), 5 where they were 7; name is removed only once
+ * .name.new is whole.  What a crash left behind is seen to only where
+ * it is in the way (the truncating open writes over a .name.tmp; a
+ * .name.new stops the first rename, and is then finished or dropped,
+ * replace_recover()), not looked for every time.
  */
 int
 ssh_replace(struct ssh *s, const char *dir, const char *name,
     const void *buf, size_t len, struct ssh_error *e)
 {
+	static const int first[] = { RB_CLOSE, RB_TO_SIDE };
+	static const int last[] = { RB_REMOVE, RB_TO_PATH };
 	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
 	char *side = xasprintf("%s/.%s.new", dir, name);
 	char *path = xasprintf("%s/%s", dir, name);
 	struct ssh_error be[RB_N];
 	LIBSSH2_SFTP_HANDLE *h;
-	int rc = -1, brc[RB_N], k;
+	int rc = -1, brc[RB_N];
 
 	if ((h = put_synced(s, tmp, buf, len, e)) == NULL)
 		goto out;
-	if (replace_batch(s, h, tmp, side, path, brc, be) != 0) {
-		for (k = 0; k < RB_N && brc[k] == 0; k++)
-			;
-		*e = be[k < RB_N ? k : RB_N - 1];
+	/* The close and the first rename: name untouched, whatever they
+	 * answer. */
+	if (replace_batch(s, first, 2, h, tmp, side, path, brc, be) != 0) {
+		batch_error(first, 2, brc, be, e);
 		goto out;
 	}
 	if (brc[RB_CLOSE] != 0) {
 		*e = be[RB_CLOSE];
 		goto out;
 	}
-	/* A .name.new in the way is a replacement a crash cut short, and
-	 * name was removed all the same: that whole copy is what readers
-	 * find.  It is finished, and the replacement made again a step at
-	 * a time. */
-	if (brc[RB_RENAME] != 0) {
-		*e = be[RB_RENAME];
-		if (s->timed_out)
-			goto out;
-		(void)remote_rename(s, side, path);
-		(void)libssh2_sftp_unlink(s->sftp, side);
-		if (s->timed_out || remote_rename(s, tmp, side) != 0) {
-			sftp_error(s, e, "rename", side);
-			goto out;
-		}
-		if (libssh2_sftp_unlink(s->sftp, path) != 0 &&
-		    libssh2_sftp_last_error(s->sftp) !=
-		    LIBSSH2_FX_NO_SUCH_FILE) {
-			sftp_error(s, e, "remove", path);
-			goto out;
-		}
-	} else if (brc[RB_REMOVE] != 0 && be[RB_REMOVE].class !=
-	    FAIL_MISSING) {
+	if (brc[RB_TO_SIDE] != 0 && replace_recover(s, tmp, side, path,
+	    e) != 0)
+		goto out;
+	/* The removal and the last rename, once .name.new is whole: where
+	 * the removal fails, so does the rename (name is there). */
+	if (replace_batch(s, last, 2, NULL, tmp, side, path, brc, be) != 0) {
+		batch_error(last, 2, brc, be, e);
+		goto out;
+	}
+	if (brc[RB_REMOVE] != 0 && be[RB_REMOVE].class != FAIL_MISSING) {
 		*e = be[RB_REMOVE];
 		goto out;
 	}
-	if (remote_rename(s, side, path) != 0) {
-		sftp_error(s, e, "rename", path);
+	if (brc[RB_TO_PATH] != 0) {
+		*e = be[RB_TO_PATH];
 		goto out;
 	}
 	rc = 0;

@@ -834,6 +834,16 @@ rc=$?
 [ $rc -eq 0 ] && [ "$(sed -n 's/^epoch: //p' "$W/master/states/b.yaml")" = "$epoch" ] &&
     ! ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && ok ||
     fail "a state replaced over a cut-short one: exit $rc, epoch $(sed -n 's/^epoch: //p' "$W/master/states/b.yaml") for $epoch, $(ls -a "$W/master/states" | tr '\n' ' '): $(cat "$W/err")"
+# A first rename that fails for another reason (here a directory in
+# .b.yaml.new's place, which no rename moves or removal removes): the
+# state is not sent, and the one before stays in place, whole.
+cp "$W/master/states/b.yaml" "$W/b.before"
+mkdir -p "$W/master/states/.b.yaml.new/in-the-way"
+"$agent" sync -c "$W/b0.yaml" 2>"$W/err"
+rc=$?
+[ $rc -ne 0 ] && cmp -s "$W/b.before" "$W/master/states/b.yaml" && ok ||
+    fail "a state whose first rename fails: exit $rc, $(ls -a "$W/master/states" | tr '\n' ' '): $(cat "$W/err")"
+rm -rf "$W/master/states/.b.yaml.new" "$W/master/states/.b.yaml.tmp"
 # A host the master's topology does not know: a clear error, exit 78, and
 # no state written under its name.
 conf zz
