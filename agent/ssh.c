@@ -868,8 +868,13 @@ batch_wait(struct ssh *s, double deadline)
 	int n;
 
 	pfd.fd = s->sock;
-	pfd.events = libssh2_session_block_directions(s->session) &
-	    LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : POLLIN;
+	pfd.events = 0;
+	if (libssh2_session_block_directions(s->session) &
+	    LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		pfd.events |= POLLOUT;
+	if (libssh2_session_block_directions(s->session) &
+	    LIBSSH2_SESSION_BLOCK_INBOUND || pfd.events == 0)
+		pfd.events |= POLLIN;
 	do {
 		if ((left = deadline - clock_mono()) <= 0)
 			return -1;
@@ -981,6 +986,15 @@ replace_recover(struct ssh *s, const char *tmp, const char *side,
 			sftp_error(s, e, "rename", path);
 			return -1;
 		}
+		/* Not over name, which is there, or for another reason:
+		 * then .name.new may be the only whole copy, and stays. */
+		if (ssh_exists(s, path, e) != 1) {
+			if (!s->timed_out && !s->failed)
+				set_error(e, FAIL_IO, "%s: rename %s: %s is in "
+				    "the way, and %s is not there", s->where,
+				    side, side, path);
+			return -1;
+		}
 		if (libssh2_sftp_unlink(s->sftp, side) != 0 &&
 		    libssh2_session_last_errno(s->session) !=
 		    LIBSSH2_ERROR_SFTP_PROTOCOL) {
@@ -1031,13 +1045,25 @@ ssh_replace(struct ssh *s, const char *dir, const char *name,
 		batch_error(first, 2, brc, be, e);
 		goto out;
 	}
+	/* A close that failed may leave a copy cut short, which the
+	 * rename made .name.new all the same: it goes. */
 	if (brc[RB_CLOSE] != 0) {
 		*e = be[RB_CLOSE];
+		if (brc[RB_TO_SIDE] == 0 && !s->timed_out)
+			(void)libssh2_sftp_unlink(s->sftp, side);
 		goto out;
 	}
-	if (brc[RB_TO_SIDE] != 0 && replace_recover(s, tmp, side, path,
-	    e) != 0)
+	if (brc[RB_TO_SIDE] != 0 && be[RB_TO_SIDE].class == FAIL_TIMEOUT) {
+		*e = be[RB_TO_SIDE];
 		goto out;
+	}
+	if (brc[RB_TO_SIDE] != 0 && (brc[RB_TO_SIDE] !=
+	    LIBSSH2_ERROR_SFTP_PROTOCOL || replace_recover(s, tmp, side, path,
+	    e) != 0)) {
+		if (brc[RB_TO_SIDE] != LIBSSH2_ERROR_SFTP_PROTOCOL)
+			*e = be[RB_TO_SIDE];
+		goto out;
+	}
 	/* The removal and the last rename, once .name.new is whole: where
 	 * the removal fails, so does the rename (name is there). */
 	if (replace_batch(s, last, 2, NULL, tmp, side, path, brc, be) != 0) {

@@ -822,10 +822,9 @@ grep -q "length: $SIZE" "$W/master/states/b.yaml" && ok || fail "sync: state not
 ls -a "$W/master/states" | grep -q '\.new$\|\.tmp$' && fail "sync left side files" || ok
 echo "agent: sync completed in $round round(s)" >&2
 # A replacement a crash cut short: .b.yaml.new, a whole older copy, in
-# the way of the next state.  The close, the first rename and the
-# removal go to the master together; the rename fails, the state is
-# removed all the same, and the older copy is finished and replaced:
-# the state sent is in place, no side file left.
+# the way of the next state, whose first rename fails: the older copy is
+# dropped (the state is there) and the replacement made again, a step at
+# a time: the state sent is in place, no side file left.
 epoch=$(sed -n 's/^epoch: //p' "$W/master/states/b.yaml")
 sed 's/^epoch: .*/epoch: 0/' "$W/master/states/b.yaml" > "$W/master/states/.b.yaml.new"
 sed 's/^wait: .*/wait: 0s/' "$W/b.yaml" > "$W/b0.yaml"
