@@ -852,6 +852,17 @@ struct sync_run {
  * to the state's rename, report_took(), which the state tells the
  * planner), as plan_report_stop() says.
  */
+/* How long before p expires its ops stop for the state to be in by then
+ * (plan_report_stop()). */
+static double
+report_lead(struct store *s, const struct plan *p)
+{
+	double took = 0;
+
+	(void)store_read_seconds(s, REPORT_RECORD, &took);
+	return plan_report_stop(difftime(p->expires, p->issued), took);
+}
+
 /*
  * What a report sent at the monotonic time sent took, as the next plan's
  * ops must leave it (report_lead()): from over, the ops' stop or their
@@ -871,17 +882,6 @@ report_took(double over, double sent, double head, double took,
 	if (isnan(head))
 		return sent - over;
 	return fmax(0, took - head) + sent - fmax(over, ready);
-}
-
-/* How long before p expires its ops stop for the state to be in by then
- * (plan_report_stop()). */
-static double
-report_lead(struct store *s, const struct plan *p)
-{
-	double took = 0;
-
-	(void)store_read_seconds(s, REPORT_RECORD, &took);
-	return plan_report_stop(difftime(p->expires, p->issued), took);
 }
 
 /* The master's session made again while a plan runs. */

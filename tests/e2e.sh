@@ -350,20 +350,24 @@ echo "e2e: x marked failed in round ${x_failed_at:-never}" >&2
 # cron's at the expiry, as not sent.
 C=$W/c
 mkdir -p "$C/master/states" "$C/master/manifests" "$C/roots/g" "$C/roots/h"
-python3 "$top/tests/lib/delay.py" "$P" 0.04 > "$C/delay.port" &
-delayer=$!
-until [ -s "$C/delay.port" ] || ! kill -0 $delayer 2>/dev/null; do
-	sleep 0.05
-done
+# delay_start NAME [LOG]: tests/lib/delay.py to the sshd, 40 ms each way,
+# counting its connections in LOG where given; its pid in $delay_pid,
+# once its port is in $C/NAME.port.
+delay_start() {
+	env ${2:+DELAY_LOG=$2} python3 "$top/tests/lib/delay.py" "$P" 0.04 \
+	    > "$C/$1.port" &
+	delay_pid=$!
+	until [ -s "$C/$1.port" ] || ! kill -0 $delay_pid 2>/dev/null; do
+		sleep 0.05
+	done
+}
+delay_start delay
+delayer=$delay_pid
 HP=$(cat "$C/delay.port")
 # The generator reaches the master through a relay of its own, which
 # counts its connections.
-DELAY_LOG=$C/g.connections python3 "$top/tests/lib/delay.py" "$P" 0.04 \
-    > "$C/gdelay.port" &
-gdelayer=$!
-until [ -s "$C/gdelay.port" ] || ! kill -0 $gdelayer 2>/dev/null; do
-	sleep 0.05
-done
+delay_start gdelay "$C/g.connections"
+gdelayer=$delay_pid
 GP=$(cat "$C/gdelay.port")
 sed -n "s/^\[127.0.0.1\]:$P /[127.0.0.1]:$HP /p" "$KH" > "$C/known"
 sed -n "s/^\[127.0.0.1\]:$P /[127.0.0.1]:$GP /p" "$KH" >> "$C/known"

@@ -266,11 +266,11 @@ sim_master_delay(struct sim *s, const char *spec)
 		return -1;
 	}
 	s->master_trip = 2 * d;
-	if (SIM_REPORT_TRIPS * s->master_trip > PLAN_REPORT_SHARE * s->T) {
+	s->report = SIM_REPORT_TRIPS * s->master_trip;
+	if (s->report > PLAN_REPORT_SHARE * s->T) {
 		warnx_("simulate: --master-delay %s: a state takes %.2fs to "
 		    "send, more than a quarter of the %gs round: it would "
-		    "come after its plan expired", spec, SIM_REPORT_TRIPS *
-		    s->master_trip, s->T);
+		    "come after its plan expired", spec, s->report, s->T);
 		return -1;
 	}
 	return 0;
@@ -314,9 +314,9 @@ sim_set_states(struct sim *s, uint64_t epoch, time_t now, struct failure **fail,
 		st->start = isnan(s->began[h]) ? agent_start(s, h) :
 		    s->began[h];
 		/* And, across a WAN, how long its last state took to send. */
-		if (s->master_trip > 0 && !isnan(s->began[h])) {
+		if (s->report > 0 && !isnan(s->began[h])) {
 			st->has_report = 1;
-			st->report = SIM_REPORT_TRIPS * s->master_trip;
+			st->report = s->report;
 		}
 		st->files = xcalloc(m->fileset->nfiles + 1, sizeof(*st->files));
 		for (f = 0; f < m->fileset->nfiles; f++)
@@ -886,8 +886,7 @@ sim_run_ops(struct sim *s, struct plan **plans, long round,
 	}
 	/* Agents stop their ops a margin before the plans expire; across
 	 * a WAN, as long before as their reports take. */
-	stop = window - (s->master_trip > 0 ? plan_report_stop(window,
-	    SIM_REPORT_TRIPS * s->master_trip) : PLAN_REPORT_MARGIN(window));
+	stop = window - plan_report_stop(window, s->report);
 	/* A round where nothing moves is one idle stretch. */
 	st.width = last_block(&tm, stop);
 	st.n = st.width > 0 ? SIM_ROUND_STRETCHES : 1;

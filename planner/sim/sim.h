@@ -43,6 +43,8 @@ struct sim {
 	double		*done_at;	/* per host: when it held everything */
 	double		 master_trip;	/* --master-delay: seconds of a round
 					 * trip to the master, 0 where none */
+	double		 report;	/* ... and of an agent's report
+					 * (SIM_REPORT_TRIPS of them) */
 	double		*began;		/* per host: seconds after its issue
 					 * its agent began the last plan it
 					 * ran; NAN before the first */
