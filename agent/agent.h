@@ -221,6 +221,12 @@ int	 ssh_file_size(struct ssh *, struct ssh_file *, uint64_t *size,
 void	 ssh_close_file(struct ssh *, struct ssh_file *);
 int	 ssh_get(struct ssh *, const char *path, char **buf, size_t *len,
 	    size_t max, struct ssh_error *);
+int	 ssh_replace_pair(struct ssh *, const char *dir,
+	    const char *const name[2], const void *const buf[2],
+	    const size_t len[2], struct ssh_error *);
+void	 ssh_get_pair(struct ssh *, const char *const path[2],
+	    const size_t max[2], char *buf[2], size_t len[2], int rc[2],
+	    struct ssh_error e[2]);
 /* What ssh_ask() returns beside 0, 1 and -1. */
 #define SSH_ASKING	2
 #define SSH_ASK_NONE	3

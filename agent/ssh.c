@@ -818,36 +818,150 @@ remote_rename(struct ssh *s, const char *from, const char *to)
 	    LIBSSH2_SFTP_RENAME_NATIVE);
 }
 
-/* The requests of a replacement sent in pairs (replace_batch()). */
-enum { RB_CLOSE, RB_TO_SIDE, RB_REMOVE, RB_TO_PATH, RB_N };
+/* What a read of a whole small file has read (batch_read()). */
+struct ssh_got {
+	char		*buf;
+	size_t		 len, cap, max;
+};
 
-/* One call of request k of a replacement, as libssh2 takes it again
- * until it is answered: the handle of tmp closed, tmp renamed to side,
- * path removed, side renamed to path. */
+/*
+ * A batch: requests sent each whole, none waiting for the answer to the
+ * one before (batch_run()).  libssh2 keeps a request's state where the
+ * call is made again until it is answered: a close's in its handle, the
+ * others' (an open, a read, a write, an fsync, a rename, a removal) in
+ * the SFTP channel, one of each kind at a time.  So a batch holds
+ * requests of different kinds, and closes (batch_fits()).
+ */
+enum { BK_CLOSE, BK_OPEN, BK_READ, BK_WRITE, BK_FSYNC, BK_RENAME,
+    BK_REMOVE };
+#define BATCH_MAX 8
+
+struct batch_req {
+	/* Makes the request or takes its answer, as libssh2 takes the
+	 * call again: 0, LIBSSH2_ERROR_EAGAIN, or a libssh2 error (said in
+	 * e by batch_run(), unless the call said it, said). */
+	int		(*call)(struct ssh *, struct batch_req *);
+	int		 kind;		/* BK_ */
+	const char	*what;		/* "close", "rename", ... */
+	const char	*on;		/* the path it is said of */
+	const char	*from;		/* a rename's old path */
+	LIBSSH2_SFTP_HANDLE **h;	/* what it closes, opens, reads or
+					 * writes */
+	struct ssh_got	*got;		/* what a read reads into */
+	const char	*data;		/* what a write writes */
+	size_t		 len, done;
+	int		 rc;
+	int		 said;
+	struct ssh_error e;
+};
+
 static int
-batch_call(struct ssh *s, int k, LIBSSH2_SFTP_HANDLE *h, const char *tmp,
-    const char *side, const char *path)
+batch_close(struct ssh *s, struct batch_req *r)
 {
-	switch (k) {
-	case RB_CLOSE:
-		return libssh2_sftp_close_handle(h);
-	case RB_TO_SIDE:
-		return remote_rename(s, tmp, side);
-	case RB_REMOVE:
-		return libssh2_sftp_unlink(s->sftp, path);
-	default:
-		return remote_rename(s, side, path);
+	int rc = libssh2_sftp_close_handle(*r->h);
+
+	(void)s;
+	if (rc != LIBSSH2_ERROR_EAGAIN)
+		*r->h = NULL;	/* closed or failed, libssh2 let it go */
+	return rc;
+}
+
+static int
+batch_rename(struct ssh *s, struct batch_req *r)
+{
+	return remote_rename(s, r->from, r->on);
+}
+
+static int
+batch_remove(struct ssh *s, struct batch_req *r)
+{
+	return libssh2_sftp_unlink(s->sftp, r->on);
+}
+
+static int
+batch_open(struct ssh *s, struct batch_req *r)
+{
+	*r->h = libssh2_sftp_open_ex(s->sftp, r->on, (unsigned)strlen(r->on),
+	    LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+	return *r->h != NULL ? 0 : libssh2_session_last_errno(s->session);
+}
+
+/* Creates r->on for writing, or truncates it, as put_synced() does. */
+static int
+batch_create(struct ssh *s, struct batch_req *r)
+{
+	*r->h = libssh2_sftp_open_ex(s->sftp, r->on, (unsigned)strlen(r->on),
+	    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0644,
+	    LIBSSH2_SFTP_OPENFILE);
+	return *r->h != NULL ? 0 : libssh2_session_last_errno(s->session);
+}
+
+/* Writes the rest of r->data, as far as it goes without waiting: libssh2
+ * says 0 where a packet went in part (a window full), to be called again
+ * once the session can go on. */
+static int
+batch_write(struct ssh *s, struct batch_req *r)
+{
+	ssize_t n;
+
+	(void)s;
+	while (r->done < r->len) {
+		if ((n = libssh2_sftp_write(*r->h, r->data + r->done, r->len -
+		    r->done)) < 0)
+			return (int)n;
+		if (n == 0)
+			return LIBSSH2_ERROR_EAGAIN;
+		r->done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Syncs where the server can: one that cannot says so by an SFTP status,
+ * as put_synced() takes it. */
+static int
+batch_fsync(struct ssh *s, struct batch_req *r)
+{
+	int rc = libssh2_sftp_fsync(*r->h);
+
+	(void)s;
+	return rc == LIBSSH2_ERROR_SFTP_PROTOCOL ? 0 : rc;
+}
+
+/* Reads the rest of the file open at *r->h, at most r->got->max bytes,
+ * as far as it goes without waiting. */
+static int
+batch_read(struct ssh *s, struct batch_req *r)
+{
+	struct ssh_got *g = r->got;
+	ssize_t n;
+
+	for (;;) {
+		if (g->len == g->cap) {
+			if (g->cap >= g->max) {
+				set_error(&r->e, FAIL_IO, "%s: %s: larger than "
+				    "%zu bytes", s->where, r->on, g->max);
+				r->said = 1;
+				return LIBSSH2_ERROR_BUFFER_TOO_SMALL;
+			}
+			g->cap = g->cap ? 2 * g->cap : 65536;
+			g->buf = xreallocarray(g->buf, g->cap + 1, 1);
+		}
+		n = libssh2_sftp_read(*r->h, g->buf + g->len, g->cap - g->len);
+		if (n <= 0)
+			return (int)n;
+		g->len += (size_t)n;
 	}
 }
 
 /*
  * Whether the call just made, which would block, has sent its request
  * whole and waits for its answer: libssh2 1.10 then says "would block"
- * (_libssh2_channel_read()), and where the request is not yet sent (a
- * socket that takes no more, a key exchange under way, a window full)
- * "Unable to send channel data" or nothing.  A version that says
- * otherwise has each request answered before the next is sent: slower,
- * not wrong.
+ * (_libssh2_channel_read()), or of an open "Would block waiting for
+ * status message", and where the request is not yet sent (a socket that
+ * takes no more, a key exchange under way, a window full) "Unable to
+ * send channel data", "Would block sending FXP_OPEN..." or nothing.  A
+ * version that says otherwise has each request answered before the next
+ * is sent: slower, not wrong.
  */
 static int
 request_sent(struct ssh *s)
@@ -855,16 +969,17 @@ request_sent(struct ssh *s)
 	char *msg = NULL;
 
 	libssh2_session_last_error(s->session, &msg, NULL, 0);
-	return msg != NULL && strcmp(msg, "would block") == 0;
+	return msg != NULL && (strcmp(msg, "would block") == 0 ||
+	    strcmp(msg, "Would block waiting for status message") == 0);
 }
 
-/* Waits until the session's socket can go on, until the monotonic time
- * deadline: 0, or -1 when it cannot (the session is lost). */
+/* Waits until the session's socket can go on, at most the session's
+ * timeout, as libssh2's blocking calls do: 0, or -1 when it does not (the
+ * session is lost). */
 static int
-batch_wait(struct ssh *s, double deadline)
+batch_wait(struct ssh *s)
 {
 	struct pollfd pfd;
-	double left;
 	int n;
 
 	pfd.fd = s->sock;
@@ -875,61 +990,67 @@ batch_wait(struct ssh *s, double deadline)
 	if (libssh2_session_block_directions(s->session) &
 	    LIBSSH2_SESSION_BLOCK_INBOUND || pfd.events == 0)
 		pfd.events |= POLLIN;
-	do {
-		if ((left = deadline - clock_mono()) <= 0)
-			return -1;
-		n = poll(&pfd, 1, (int)ceil(left * 1000));
-	} while (n == -1 && errno == EINTR);
+	while ((n = poll(&pfd, 1, (int)ceil(s->timeout * 1000))) == -1 &&
+	    errno == EINTR)
+		;
 	return n > 0 ? 0 : -1;
 }
 
+/* Whether r moves a file's data: a read or a write, whose request may
+ * be sent in many packets (batch_run()). */
+static int
+batch_streams(const struct batch_req *r)
+{
+	return r->kind == BK_READ || r->kind == BK_WRITE;
+}
+
 /*
- * Makes the n requests ks[] of a replacement (batch_call()), each sent
- * whole before the next (request_sent()) but none waiting for the answer
- * to the one before: one round trip where they took n.  The server
- * answers them in order, and makes each whether the one before failed
- * or not, so that only requests that may fail apart are paired.  Each
- * keeps its own state in libssh2 (the handle's close, the session's
- * rename and removal), and a call takes its own answer, keeping others'
- * for theirs; so the answers are taken in order, each call made before
- * the socket is waited on.  brc[k] is each one's return, 0 or a libssh2
- * error, said in be[k].  Returns 0 once every one is answered, or -1
- * when the session timed out (s->timed_out; those unanswered say so).
- * The caller holds the session's lock.
+ * Makes the n requests r[], each sent whole before the next
+ * (request_sent()) but none waiting for the answer to the one before:
+ * one round trip where they took n.  A read or a write, whose request
+ * takes more than one packet where the file is large, goes last (a
+ * batch holds one, batch_fits()): "sent" says only that its first
+ * packet is out, and no other request may come between its packets.
+ * The server answers them in order, and makes each whether the one
+ * before failed or not, so that only requests that may fail apart go
+ * together.  A call takes its own answer, keeping others' for theirs;
+ * so the answers are taken in the order sent, each call made before
+ * the socket is waited on.  r[k].rc is each one's return, 0 or a libssh2
+ * error, said in r[k].e.  Returns 0 once every one is answered, or -1
+ * when the session went silent for its timeout (s->timed_out; those
+ * unanswered say so).  The caller holds the session's lock.
  */
 static int
-replace_batch(struct ssh *s, const int *ks, int n, LIBSSH2_SFTP_HANDLE *h,
-    const char *tmp, const char *side, const char *path, int brc[RB_N],
-    struct ssh_error be[RB_N])
+batch_run(struct ssh *s, struct batch_req *r, int n)
 {
-	static const char *const what[RB_N] = { "close", "rename", "remove",
-	    "rename" };
-	const char *on[RB_N];
-	double deadline = clock_mono() + s->timeout;
-	int i, k, rc = 0;
+	int order[BATCH_MAX], i, k, m = 0, rc = 0;
 
-	on[RB_CLOSE] = tmp;
-	on[RB_TO_SIDE] = side;
-	on[RB_REMOVE] = path;
-	on[RB_TO_PATH] = path;
-	for (i = 0; i < n; i++)
-		brc[ks[i]] = LIBSSH2_ERROR_EAGAIN;
+	for (k = 0; k < n; k++) {
+		r[k].rc = LIBSSH2_ERROR_EAGAIN;
+		r[k].said = 0;
+		if (!batch_streams(&r[k]))
+			order[m++] = k;
+	}
+	for (k = 0; k < n; k++)
+		if (batch_streams(&r[k]))
+			order[m++] = k;
 	libssh2_session_set_blocking(s->session, 0);
 	/* Sent, each whole; then answered in order. */
 	for (i = 0; i < 2 * n && rc == 0; i++) {
-		k = ks[i % n];
-		while (brc[k] == LIBSSH2_ERROR_EAGAIN) {
+		k = order[i % n];
+		while (r[k].rc == LIBSSH2_ERROR_EAGAIN) {
 			(void)libssh2_session_set_last_error(s->session, 0,
 			    NULL);
-			if ((brc[k] = batch_call(s, k, h, tmp, side, path)) !=
+			if ((r[k].rc = r[k].call(s, &r[k])) !=
 			    LIBSSH2_ERROR_EAGAIN) {
-				if (brc[k] != 0)
-					sftp_error(s, &be[k], what[k], on[k]);
+				if (r[k].rc != 0 && !r[k].said)
+					sftp_error(s, &r[k].e, r[k].what,
+					    r[k].on);
 				break;
 			}
 			if (i < n && request_sent(s))
 				break;
-			if (batch_wait(s, deadline) != 0) {
+			if (batch_wait(s) != 0) {
 				rc = -1;
 				break;
 			}
@@ -937,11 +1058,10 @@ replace_batch(struct ssh *s, const int *ks, int n, LIBSSH2_SFTP_HANDLE *h,
 	}
 	libssh2_session_set_blocking(s->session, 1);
 	if (rc != 0) {
-		for (i = 0; i < n; i++)
-			if (brc[ks[i]] == LIBSSH2_ERROR_EAGAIN)
-				set_error(&be[ks[i]], FAIL_TIMEOUT, "%s: %s %s: "
-				    "timeout", s->where, what[ks[i]],
-				    on[ks[i]]);
+		for (k = 0; k < n; k++)
+			if (r[k].rc == LIBSSH2_ERROR_EAGAIN)
+				set_error(&r[k].e, FAIL_TIMEOUT, "%s: %s %s: "
+				    "timeout", s->where, r[k].what, r[k].on);
 		if (!s->timed_out) {
 			s->timed_out = 1;
 			(void)shutdown(s->sock, SHUT_RDWR);
@@ -953,21 +1073,58 @@ replace_batch(struct ssh *s, const int *ks, int n, LIBSSH2_SFTP_HANDLE *h,
 /* The error of a batch that failed: the first request it left
  * unanswered, else the first that failed. */
 static void
-batch_error(const int *ks, int n, const int brc[RB_N],
-    const struct ssh_error be[RB_N], struct ssh_error *e)
+batch_error(const struct batch_req *r, int n, struct ssh_error *e)
 {
-	int i;
+	int k;
 
-	for (i = 0; i < n; i++)
-		if (brc[ks[i]] == LIBSSH2_ERROR_EAGAIN) {
-			*e = be[ks[i]];
+	for (k = 0; k < n; k++)
+		if (r[k].rc == LIBSSH2_ERROR_EAGAIN) {
+			*e = r[k].e;
 			return;
 		}
-	for (i = 0; i < n; i++)
-		if (brc[ks[i]] != 0) {
-			*e = be[ks[i]];
+	for (k = 0; k < n; k++)
+		if (r[k].rc != 0) {
+			*e = r[k].e;
 			return;
 		}
+}
+
+/* A request of a batch, for call to make. */
+static struct batch_req
+batch_req(int (*call)(struct ssh *, struct batch_req *), int kind,
+    const char *what, const char *on, const char *from,
+    LIBSSH2_SFTP_HANDLE **h)
+{
+	struct batch_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.call = call;
+	r.kind = kind;
+	r.what = what;
+	r.on = on;
+	r.from = from;
+	r.h = h;
+	return r;
+}
+
+/* Whether the n requests add can join the n0 of r in one batch: no two
+ * of a kind but closes (libssh2 keeps one of each kind's state), one
+ * read or write at most (batch_run()), BATCH_MAX in all. */
+static int
+batch_fits(const struct batch_req *r, int n0, const struct batch_req *add,
+    int n)
+{
+	int i, k;
+
+	if (n0 + n > BATCH_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < n0; k++)
+			if ((add[i].kind == r[k].kind && r[k].kind !=
+			    BK_CLOSE) || (batch_streams(&add[i]) &&
+			    batch_streams(&r[k])))
+				return 0;
+	return 1;
 }
 
 /*
@@ -1010,6 +1167,192 @@ replace_recover(struct ssh *s, const char *tmp, const char *side,
 }
 
 /*
+ * A replacement of dir/name on the master (ssh_replace()), a step at a
+ * time: each step's requests go in one batch, with another
+ * replacement's where they fit (replace_files()).
+ */
+enum { REP_CREATE, REP_WRITE, REP_SYNC, REP_TO_SIDE, REP_TO_PATH,
+    REP_DONE };
+
+struct replacement {
+	char		*tmp, *side, *path;
+	const char	*buf;
+	size_t		 len;
+	LIBSSH2_SFTP_HANDLE *h;
+	int		 step;		/* REP_ */
+	struct batch_req r[2];		/* the step's requests */
+	int		 n;
+	struct ssh_error e;		/* why it failed */
+};
+
+/* The requests of x's step, in x->r: the open, the write and the sync
+ * one each, the close and the first rename together (name untouched,
+ * whatever they answer), the removal and the last rename together
+ * (where the removal fails, so does the rename: name is there). */
+static void
+replace_requests(struct replacement *x)
+{
+	struct batch_req *r = x->r;
+
+	x->n = 1;
+	switch (x->step) {
+	case REP_CREATE:
+		r[0] = batch_req(batch_create, BK_OPEN, "create", x->tmp,
+		    NULL, &x->h);
+		break;
+	case REP_WRITE:
+		r[0] = batch_req(batch_write, BK_WRITE, "write", x->tmp, NULL,
+		    &x->h);
+		r[0].data = x->buf;
+		r[0].len = x->len;
+		break;
+	case REP_SYNC:
+		r[0] = batch_req(batch_fsync, BK_FSYNC, "fsync", x->tmp, NULL,
+		    &x->h);
+		break;
+	case REP_TO_SIDE:
+		r[0] = batch_req(batch_close, BK_CLOSE, "close", x->tmp, NULL,
+		    &x->h);
+		r[1] = batch_req(batch_rename, BK_RENAME, "rename", x->side,
+		    x->tmp, NULL);
+		x->n = 2;
+		break;
+	default:
+		r[0] = batch_req(batch_remove, BK_REMOVE, "remove", x->path,
+		    NULL, NULL);
+		r[1] = batch_req(batch_rename, BK_RENAME, "rename", x->path,
+		    x->side, NULL);
+		x->n = 2;
+	}
+}
+
+/* Takes the answers to x's step: 0 with x on its next step, or -1 with
+ * x->e set. */
+static int
+replace_settle(struct ssh *s, struct replacement *x)
+{
+	struct batch_req *r = x->r;
+
+	switch (x->step) {
+	case REP_TO_SIDE:
+		/* A close that failed may leave a copy cut short, which
+		 * the rename made .name.new all the same: it goes. */
+		if (r[0].rc != 0) {
+			x->e = r[0].e;
+			if (r[1].rc == 0 && !s->timed_out)
+				(void)libssh2_sftp_unlink(s->sftp, x->side);
+			return -1;
+		}
+		if (r[1].rc != 0 && (r[1].rc != LIBSSH2_ERROR_SFTP_PROTOCOL ||
+		    r[1].e.class == FAIL_TIMEOUT)) {
+			x->e = r[1].e;
+			return -1;
+		}
+		if (r[1].rc != 0 && replace_recover(s, x->tmp, x->side,
+		    x->path, &x->e) != 0)
+			return -1;
+		break;
+	case REP_TO_PATH:
+		if (r[0].rc != 0 && r[0].e.class != FAIL_MISSING) {
+			x->e = r[0].e;
+			return -1;
+		}
+		if (r[1].rc != 0) {
+			x->e = r[1].e;
+			return -1;
+		}
+		break;
+	default:
+		if (r[0].rc != 0) {
+			x->e = r[0].e;
+			return -1;
+		}
+	}
+	x->step++;
+	return 0;
+}
+
+/*
+ * Makes the n replacements x[], each a step at a time, the steps of
+ * later ones in the batches of earlier ones where they fit, a step
+ * behind at least: each is whole (renamed to its name) before the next.
+ * For two, 7 round trips where one after the other took 10.  Where one
+ * fails, none goes on (each stops between two steps, which leaves a
+ * whole copy at its name or at .name.new, as a crash would) and e says
+ * why.  Returns 0 or -1.  The caller holds the session's lock.
+ */
+static int
+replace_files(struct ssh *s, struct replacement *x, int n,
+    struct ssh_error *e)
+{
+	struct batch_req r[BATCH_MAX];
+	int i, k, m, took[4], rc = 0;
+
+	for (i = 0; i < n; i++)
+		x[i].step = REP_CREATE;
+	while (rc == 0 && x[n - 1].step < REP_DONE) {
+		m = 0;
+		for (i = 0; i < n; i++) {
+			took[i] = 0;
+			if (x[i].step == REP_DONE || (i > 0 &&
+			    x[i].step >= x[i - 1].step &&
+			    x[i - 1].step < REP_DONE))
+				continue;
+			replace_requests(&x[i]);
+			if (!batch_fits(r, m, x[i].r, x[i].n))
+				continue;
+			memcpy(r + m, x[i].r, (size_t)x[i].n * sizeof(*r));
+			m += x[i].n;
+			took[i] = 1;
+		}
+		if (batch_run(s, r, m) != 0) {
+			batch_error(r, m, e);
+			rc = -1;
+			break;
+		}
+		for (i = m = 0; i < n && rc == 0; i++) {
+			if (!took[i])
+				continue;
+			memcpy(x[i].r, r + m, (size_t)x[i].n * sizeof(*r));
+			m += x[i].n;
+			if (replace_settle(s, &x[i]) != 0) {
+				*e = x[i].e;
+				rc = -1;
+			}
+		}
+	}
+	/* What is left open is closed, and let go (after a timeout the
+	 * close fails at once). */
+	for (k = 0; k < n; k++)
+		if (x[k].h != NULL) {
+			(void)libssh2_sftp_close_handle(x[k].h);
+			x[k].h = NULL;
+		}
+	return rc;
+}
+
+/* x replaces dir/name with buf. */
+static void
+replacement_init(struct replacement *x, const char *dir, const char *name,
+    const void *buf, size_t len)
+{
+	memset(x, 0, sizeof(*x));
+	x->tmp = xasprintf("%s/.%s.tmp", dir, name);
+	x->side = xasprintf("%s/.%s.new", dir, name);
+	x->path = xasprintf("%s/%s", dir, name);
+	x->buf = buf;
+	x->len = len;
+}
+
+static void
+replacement_free(struct replacement *x)
+{
+	free(x->tmp);
+	free(x->side);
+	free(x->path);
+}
+
+/*
  * Replaces dir/name on the master so that a reader always finds a whole
  * copy: SFTP version 3 cannot rename over a file, so the new text goes to
  * .name.tmp, is renamed to .name.new (a whole copy), the old name is
@@ -1018,7 +1361,7 @@ replace_recover(struct ssh *s, const char *tmp, const char *side,
  * plan's ops and its expiry, and round trips to the master are what it
  * takes: the open, the write and the sync one each, the close and the
  * first rename one together, the removal and the last rename one
- * (replace_batch()), 5 where they were 7; name is removed only once
+ * (replace_files()), 5 where they were 7; name is removed only once
  * .name.new is whole.  What a crash left behind is seen to only where
  * it is in the way (the truncating open writes over a .name.tmp; a
  * .name.new stops the first rename, and is then finished or dropped,
@@ -1028,62 +1371,127 @@ int
 ssh_replace(struct ssh *s, const char *dir, const char *name,
     const void *buf, size_t len, struct ssh_error *e)
 {
-	static const int first[] = { RB_CLOSE, RB_TO_SIDE };
-	static const int last[] = { RB_REMOVE, RB_TO_PATH };
-	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
-	char *side = xasprintf("%s/.%s.new", dir, name);
-	char *path = xasprintf("%s/%s", dir, name);
-	struct ssh_error be[RB_N];
-	LIBSSH2_SFTP_HANDLE *h;
-	int rc = -1, brc[RB_N];
+	struct replacement x;
+	int rc;
 
-	if ((h = put_synced(s, tmp, buf, len, e)) == NULL)
-		goto out;
-	/* The close and the first rename: name untouched, whatever they
-	 * answer. */
-	if (replace_batch(s, first, 2, h, tmp, side, path, brc, be) != 0) {
-		batch_error(first, 2, brc, be, e);
-		goto out;
-	}
-	/* A close that failed may leave a copy cut short, which the
-	 * rename made .name.new all the same: it goes. */
-	if (brc[RB_CLOSE] != 0) {
-		*e = be[RB_CLOSE];
-		if (brc[RB_TO_SIDE] == 0 && !s->timed_out)
-			(void)libssh2_sftp_unlink(s->sftp, side);
-		goto out;
-	}
-	if (brc[RB_TO_SIDE] != 0 && be[RB_TO_SIDE].class == FAIL_TIMEOUT) {
-		*e = be[RB_TO_SIDE];
-		goto out;
-	}
-	if (brc[RB_TO_SIDE] != 0 && (brc[RB_TO_SIDE] !=
-	    LIBSSH2_ERROR_SFTP_PROTOCOL || replace_recover(s, tmp, side, path,
-	    e) != 0)) {
-		if (brc[RB_TO_SIDE] != LIBSSH2_ERROR_SFTP_PROTOCOL)
-			*e = be[RB_TO_SIDE];
-		goto out;
-	}
-	/* The removal and the last rename, once .name.new is whole: where
-	 * the removal fails, so does the rename (name is there). */
-	if (replace_batch(s, last, 2, NULL, tmp, side, path, brc, be) != 0) {
-		batch_error(last, 2, brc, be, e);
-		goto out;
-	}
-	if (brc[RB_REMOVE] != 0 && be[RB_REMOVE].class != FAIL_MISSING) {
-		*e = be[RB_REMOVE];
-		goto out;
-	}
-	if (brc[RB_TO_PATH] != 0) {
-		*e = be[RB_TO_PATH];
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(side);
-	free(path);
+	replacement_init(&x, dir, name, buf, len);
+	rc = replace_files(s, &x, 1, e);
+	replacement_free(&x);
 	return rc;
+}
+
+/*
+ * Replaces dir/name[0], then dir/name[1], each as ssh_replace() does,
+ * the second's steps sent with the first's: 7 round trips for both,
+ * where one after the other took 10.  Where the first fails, the second
+ * is not replaced.  Returns 0, or -1 with e set.
+ */
+int
+ssh_replace_pair(struct ssh *s, const char *dir, const char *const name[2],
+    const void *const buf[2], const size_t len[2], struct ssh_error *e)
+{
+	struct replacement x[2];
+	int i, rc;
+
+	for (i = 0; i < 2; i++)
+		replacement_init(&x[i], dir, name[i], buf[i], len[i]);
+	rc = replace_files(s, x, 2, e);
+	for (i = 0; i < 2; i++)
+		replacement_free(&x[i]);
+	return rc;
+}
+
+/*
+ * Reads the two whole remote files path[0] and path[1], a file and its
+ * signature, at most max[i] bytes each, as ssh_get() reads one: rc[i] 0
+ * with buf[i] (the caller's) and len[i], 1 where the file does not
+ * exist, -1 with e[i] set.  Where the first cannot be opened the second
+ * is not read (rc[1] -1, e[1] what the first's open said).  Where
+ * ssh_get() takes three round trips a file (an open, a read, a close),
+ * the second's open goes with the first's read and its read with the
+ * first's close (batch_run()): four for both.  The caller holds the
+ * session's lock.
+ */
+void
+ssh_get_pair(struct ssh *s, const char *const path[2], const size_t max[2],
+    char *buf[2], size_t len[2], int rc[2], struct ssh_error e[2])
+{
+	enum { READ0, OPEN1, CLOSE0, READ1 };
+	LIBSSH2_SFTP_HANDLE *h[2] = { NULL, NULL };
+	struct ssh_got got[2];
+	struct batch_req r[4];
+	int i;
+
+	r[READ0] = batch_req(batch_read, BK_READ, "read", path[0], NULL,
+	    &h[0]);
+	r[READ0].got = &got[0];
+	r[OPEN1] = batch_req(batch_open, BK_OPEN, "open", path[1], NULL,
+	    &h[1]);
+	r[CLOSE0] = batch_req(batch_close, BK_CLOSE, "close", path[0], NULL,
+	    &h[0]);
+	r[READ1] = batch_req(batch_read, BK_READ, "read", path[1], NULL,
+	    &h[1]);
+	r[READ1].got = &got[1];
+	memset(got, 0, sizeof(got));
+	for (i = 0; i < 2; i++) {
+		buf[i] = NULL;
+		len[i] = 0;
+		got[i].max = max[i];
+	}
+	if ((h[0] = libssh2_sftp_open(s->sftp, path[0], LIBSSH2_FXF_READ,
+	    0)) == NULL) {
+		sftp_error(s, &e[0], "open", path[0]);
+		rc[0] = e[0].class == FAIL_MISSING ? 1 : -1;
+		rc[1] = -1;
+		e[1] = e[0];
+		return;
+	}
+	rc[0] = rc[1] = -1;
+	if (batch_run(s, r, 2) != 0) {
+		e[0] = r[READ0].rc != 0 ? r[READ0].e : r[OPEN1].e;
+		e[1] = r[OPEN1].rc != 0 ? r[OPEN1].e : r[READ0].e;
+		goto out;
+	}
+	if (r[READ0].rc == 0)
+		rc[0] = 0;
+	else
+		e[0] = r[READ0].e;
+	if (r[OPEN1].rc != 0) {
+		e[1] = r[OPEN1].e;
+		rc[1] = e[1].class == FAIL_MISSING ? 1 : -1;
+	}
+	/* What was read stands; a close that fails says what the session
+	 * is worth, as in ssh_get(). */
+	if (batch_run(s, r + CLOSE0, h[1] != NULL ? 2 : 1) != 0) {
+		if (h[1] != NULL)
+			e[1] = r[READ1].e;
+		goto out;
+	}
+	if (h[1] != NULL) {
+		if (r[READ1].rc == 0)
+			rc[1] = 0;
+		else
+			e[1] = r[READ1].e;
+		if (libssh2_sftp_close_handle(h[1]) != 0) {
+			struct ssh_error ce;
+
+			sftp_error(s, &ce, "close", path[1]);
+		}
+		h[1] = NULL;
+	}
+out:
+	for (i = 0; i < 2; i++) {
+		/* A handle a timeout left open is let go (its close fails
+		 * at once). */
+		if (h[i] != NULL)
+			(void)libssh2_sftp_close_handle(h[i]);
+		if (rc[i] == 0) {
+			got[i].buf[got[i].len] = '\0';
+			buf[i] = got[i].buf;
+			len[i] = got[i].len;
+		} else
+			free(got[i].buf);
+	}
 }
 
 /*

@@ -208,33 +208,39 @@ cmd_run_plan(const struct agent_config *c, const char *path, int verbose)
 
 /*
  * Replaces dir/name on the master, signed by key when there is one: the
- * signature (name.sig) first, then the text, each whole (ssh_replace()).
- * The caller holds the session's lock.
+ * signature (name.sig) first, then the text, each whole, the text's
+ * requests sent with the signature's (ssh_replace_pair()).  The caller
+ * holds the session's lock.
  */
 static int
 replace_signed(struct ssh *ssh, const char *dir, const char *name,
     const char *text, size_t len, const struct sshkey *key,
     struct ssh_error *e)
 {
+	const char *names[2];
+	const void *bufs[2];
+	size_t lens[2];
 	char *sig, *signame;
-	size_t siglen;
 	int rc;
 
-	if (key != NULL) {
-		if ((sig = sshsig_sign(key, text, len, &siglen)) == NULL) {
-			e->class = FAIL_IO;
-			snprintf(e->detail, sizeof(e->detail), "%s: cannot "
-			    "sign", name);
-			return -1;
-		}
-		signame = xasprintf("%s.sig", name);
-		rc = ssh_replace(ssh, dir, signame, sig, siglen, e);
-		free(signame);
-		free(sig);
-		if (rc != 0)
-			return rc;
+	if (key == NULL)
+		return ssh_replace(ssh, dir, name, text, len, e);
+	if ((sig = sshsig_sign(key, text, len, &lens[0])) == NULL) {
+		e->class = FAIL_IO;
+		snprintf(e->detail, sizeof(e->detail), "%s: cannot sign",
+		    name);
+		return -1;
 	}
-	return ssh_replace(ssh, dir, name, text, len, e);
+	signame = xasprintf("%s.sig", name);
+	names[0] = signame;
+	names[1] = name;
+	bufs[0] = sig;
+	bufs[1] = text;
+	lens[1] = len;
+	rc = ssh_replace_pair(ssh, dir, names, bufs, lens, e);
+	free(signame);
+	free(sig);
+	return rc;
 }
 
 /*
@@ -511,47 +517,45 @@ static int
 fetch_plan(const struct agent_config *c, struct store *s, struct ssh *ssh,
     const char *target, struct plan **p)
 {
-	struct ssh_error e;
+	struct ssh_error e[2];
 	char *path = xasprintf("%s/%s/plans/%s.yaml", c->master_dir, target,
 	    c->host);
-	char *buf;
-	size_t len;
-	int rc;
+	char *sigpath = xasprintf("%s.sig", path);
+	const char *const paths[2] = { path, sigpath };
+	const size_t max[2] = { PLAN_MAX_BYTES, 16384 };
+	char *buf[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
+	int rc, grc[2] = { -1, -1 };
 
 	*p = NULL;
+	/* The plan and its signature together (ssh_get_pair()): a round
+	 * trip of the master's is what a round waits for. */
 	ssh_lock(ssh);
-	rc = ssh_get(ssh, path, &buf, &len, PLAN_MAX_BYTES, &e);
+	if (c->has_master_key)
+		ssh_get_pair(ssh, paths, max, buf, len, grc, e);
+	else
+		grc[0] = ssh_get(ssh, path, &buf[0], &len[0], max[0], &e[0]);
 	ssh_unlock(ssh);
-	if (rc == 1) {
-		free(path);
-		return 0;
+	if (grc[0] == 1) {
+		rc = 0;
+		goto out;
 	}
-	if (rc != 0) {
-		warnx_("master: plan: %s", e.detail);
-		free(path);
-		return EX_UNAVAILABLE;
+	if (grc[0] != 0) {
+		warnx_("master: plan: %s", e[0].detail);
+		rc = EX_UNAVAILABLE;
+		goto out;
 	}
-	if (c->has_master_key) {
-		char *sigpath = xasprintf("%s.sig", path), *sig = NULL;
-		size_t siglen = 0;
-
-		ssh_lock(ssh);
-		if (ssh_get(ssh, sigpath, &sig, &siglen, 16384, &e) != 0)
-			sig = NULL;
-		ssh_unlock(ssh);
-		rc = plan_signature_check(c, path, buf, len, sig, siglen);
-		free(sig);
-		free(sigpath);
-		if (rc != 0) {
-			free(buf);
-			free(path);
-			return rc;
-		}
-	}
-	rc = plan_from_text(c, path, buf, len, p);
+	if (c->has_master_key && (rc = plan_signature_check(c, path, buf[0],
+	    len[0], grc[1] == 0 ? buf[1] : NULL, grc[1] == 0 ? len[1] : 0)) !=
+	    0)
+		goto out;
+	rc = plan_from_text(c, path, buf[0], len[0], p);
 	if (rc == 0)
-		store_write_meta(s, "plan.yaml", buf, len);
-	free(buf);
+		store_write_meta(s, "plan.yaml", buf[0], len[0]);
+out:
+	free(buf[0]);
+	free(buf[1]);
+	free(sigpath);
 	free(path);
 	return rc;
 }
@@ -754,31 +758,37 @@ static int
 check_reporter(const struct agent_config *c, struct store *s,
     struct ssh *ssh, const struct sshkey *key, int verbose)
 {
-	struct ssh_error e;
+	struct ssh_error e[2];
 	struct diag d = { "" };
 	struct ynode *root;
 	struct state *st = NULL;
 	char *path = xasprintf("%s/states/%s.yaml", c->master_dir, c->host);
 	char *sigpath = xasprintf("%s.sig", path);
+	const char *const paths[2] = { path, sigpath };
+	const size_t max[2] = { STATE_MAX_BYTES, 16384 };
 	char *buf = NULL, *sig = NULL, *me = NULL, *machine = machine_name();
-	char *mid = machine_id();
+	char *mid = machine_id(), *got[2];
 	const char *why = "";
 	double age, fresh = fmax(60, 3 * round_of(s));
-	size_t len, siglen;
-	int rc = 0;
+	size_t len, siglen, gotlen[2];
+	int rc = 0, grc[2];
 
 	if (key == NULL)
 		goto out;
 	ssh_lock(ssh);
-	if (ssh_get(ssh, path, &buf, &len, STATE_MAX_BYTES, &e) == 0 &&
-	    ssh_get(ssh, sigpath, &sig, &siglen, 16384, &e) == 0 &&
+	ssh_get_pair(ssh, paths, max, got, gotlen, grc, e);
+	ssh_unlock(ssh);
+	buf = got[0];
+	sig = got[1];
+	len = gotlen[0];
+	siglen = gotlen[1];
+	if (grc[0] == 0 && grc[1] == 0 &&
 	    sshsig_verify(key, buf, len, sig, siglen, &why) == 0 &&
 	    ydoc_parse(path, (unsigned char *)buf, len, &root, &d) == 0) {
 		if (state_parse(path, root, &st, &d) != 0)
 			st = NULL;
 		ynode_free(root);
 	}
-	ssh_unlock(ssh);
 	if (st == NULL || st->store == NULL || st->machine == NULL ||
 	    (me = store_id(s)) == NULL || strcmp(st->store, me) == 0 ||
 	    same_machine(st, machine, mid))

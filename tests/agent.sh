@@ -978,6 +978,58 @@ grep -q "plans/m.yaml.sig: made with another key: not signed by master_key: refu
 "$plan" run -d "$W/master" -k "$W/keys/master.key" 2>"$W/auth.err" && ok || fail "run: $(cat "$W/auth.err")"
 : > "$W/sync-auth.err"
 for h in m a b; do "$agent" sync -c "$W/$h.yaml" 2>>"$W/sync-auth.err" || fail "signed sync $h: $(cat "$W/sync-auth.err")"; done
+# A signed state and its signature are replaced together
+# (ssh_replace_pair()): over a cut-short .b.yaml.new, both are in place
+# and match, no side file left; a first rename of the signature that
+# fails (a directory in .b.yaml.sig.new's place) leaves both as they
+# were; one of the state's, after the signature's went, leaves the
+# state before whole.
+S=$W/master/states
+signed_ok() { ssh-keygen -Y check-novalidate -n sluice -s "$S/b.yaml.sig" < "$S/b.yaml" >/dev/null 2>&1; }
+sed 's/^epoch: .*/epoch: 0/' "$S/b.yaml" > "$S/.b.yaml.new"
+"$agent" sync -c "$W/b.yaml" 2>"$W/pair.err"
+rc=$?
+[ $rc -eq 0 ] && signed_ok && ! grep -q '^epoch: 0$' "$S/b.yaml" &&
+    ! ls -a "$S" | grep -q '\.new$\|\.tmp$' && ok ||
+    fail "a signed state replaced over a cut-short one: exit $rc, $(ls -a "$S" | tr '\n' ' '): $(cat "$W/pair.err")"
+cp "$S/b.yaml" "$W/b.before"
+cp "$S/b.yaml.sig" "$W/b.sig.before"
+mkdir -p "$S/.b.yaml.sig.new/in-the-way"
+"$agent" sync -c "$W/b.yaml" 2>"$W/pair.err"
+rc=$?
+[ $rc -ne 0 ] && cmp -s "$W/b.before" "$S/b.yaml" && cmp -s "$W/b.sig.before" "$S/b.yaml.sig" && ok ||
+    fail "a signature whose first rename fails: exit $rc, $(ls -a "$S" | tr '\n' ' '): $(cat "$W/pair.err")"
+rm -rf "$S/.b.yaml.sig.new" "$S/.b.yaml.sig.tmp"
+mkdir -p "$S/.b.yaml.new/in-the-way"
+"$agent" sync -c "$W/b.yaml" 2>"$W/pair.err"
+rc=$?
+[ $rc -ne 0 ] && cmp -s "$W/b.before" "$S/b.yaml" && ok ||
+    fail "a state whose first rename fails after its signature's: exit $rc, $(ls -a "$S" | tr '\n' ' '): $(cat "$W/pair.err")"
+rm -rf "$S/.b.yaml.new" "$S/.b.yaml.tmp"
+# Sent again, through an sshd whose SFTP server logs each request: the
+# state's file is opened before the signature's is renamed, so the two
+# went together, and both are in place.
+# b_through DIR YAML: an sshd of its own in DIR serving the master (as
+# SSHD_SFTP and SSHD_EXTRA say), and in YAML b's configuration reaching
+# the master through it; 1 where it does not start (DIR.out says why).
+b_through() {
+	bt_port=$(SSHD_PORT=; sshd_start "$1" >"$1.out" 2>&1 && echo "$SSHD_PORT")
+	[ -n "$bt_port" ] || return 1
+	cp "$W/sshd/id_ed25519.pub" "$1/authorized_keys"
+	cat "$SSHD_KNOWN_HOSTS" "$1/known_hosts" > "$1.known"
+	sed -e "s|port: $P, dir:|port: $bt_port, dir:|" -e "s|^known_hosts: .*|known_hosts: $1.known|" "$W/b.yaml" > "$2"
+}
+if SSHD_SFTP="/usr/lib/openssh/sftp-server -e -l VERBOSE 2>>$W/sftp5.log" b_through "$W/sshd-pair" "$W/b5.yaml"; then
+	"$agent" sync -c "$W/b5.yaml" 2>"$W/pair.err"
+	rc=$?
+	SSHD_DIR=$W/sshd-pair sshd_stop
+	opened=$(grep -n "open \"$S/.b.yaml.tmp\"" "$W/sftp5.log" | head -1 | cut -d: -f1)
+	renamed=$(grep -n "rename old \"$S/.b.yaml.sig.tmp\"" "$W/sftp5.log" | head -1 | cut -d: -f1)
+	[ $rc -eq 0 ] && signed_ok && [ -n "$opened" ] && [ -n "$renamed" ] && [ "$opened" -lt "$renamed" ] && ok ||
+	    fail "a signed state sent again: exit $rc, the state opened at line ${opened:-none} of the SFTP log, the signature renamed at ${renamed:-none}: $(cat "$W/pair.err")"
+else
+	fail "an sshd that logs SFTP: $(cat "$W/sshd-pair.out")"
+fi
 # The same copy on another machine with a new store (a UTS namespace with
 # another host name): a's state is recent, signed by a's key and from
 # another machine, so it is refused; once that report is old, the new
@@ -1067,12 +1119,8 @@ then=$(sed -n 's/^expires: //p' "$W/master/plans/b.yaml")
 "$plan" run -d "$W/master" -k "$W/keys/master.key" --now "$then" 2>>"$W/auth.err"
 second=$(readlink "$W/master/current")
 ln -sfn "$first" "$W/master/current"
-P2=$(SSHD_PORT="" SSHD_EXTRA="ForceCommand python3 $top/tests/lib/sftpswap.py $W/master/current $second b.yaml.sig"
-    sshd_start "$W/sshd2" >"$W/sshd2.out" 2>&1 && echo "$SSHD_PORT")
-if [ -n "$P2" ]; then
-	cp "$W/sshd/id_ed25519.pub" "$W/sshd2/authorized_keys"
-	cat "$SSHD_KNOWN_HOSTS" "$W/sshd2/known_hosts" > "$W/kh2"
-	sed -e "s|port: $P, dir:|port: $P2, dir:|" -e "s|^known_hosts: .*|known_hosts: $W/kh2|" "$W/b.yaml" > "$W/b2.yaml"
+if SSHD_EXTRA="ForceCommand python3 $top/tests/lib/sftpswap.py $W/master/current $second b.yaml.sig" \
+    b_through "$W/sshd2" "$W/b2.yaml"; then
 	"$agent" sync -c "$W/b2.yaml" 2>"$W/swap.err"
 	rc=$?
 	if [ $rc -eq 0 ] && [ ! -s "$W/swap.err" ] && [ "$(readlink "$W/master/current")" = "$second" ] &&
@@ -1103,6 +1151,20 @@ sed -i 's/^epoch: .*/epoch: 999/' "$W/master/plans/b.yaml"
 rc=$?
 if [ $rc -eq 65 ] && grep -q "plans/b.yaml.sig: does not verify: not signed by master_key: refused" "$W/forge.err"; then ok
 else fail "forged plan: exit $rc: $(cat "$W/forge.err")"; fi
+# A plan whose signature is not there is refused; so is one larger than
+# an agent reads, never cut short (the plan and its signature are read
+# together, ssh_get_pair()).
+rm -f "$W/master/plans/b.yaml.sig"
+"$agent" sync -c "$W/b.yaml" 2>"$W/forge.err"
+rc=$?
+if [ $rc -eq 65 ] && grep -q "plans/b.yaml.sig: no signature: not signed by master_key: refused" "$W/forge.err"; then ok
+else fail "plan without its signature: exit $rc: $(cat "$W/forge.err")"; fi
+{ cat "$W/master/plans/b.yaml"; printf '# '; head -c $((17 * MIB)) /dev/zero | tr '\0' 'x'; echo; } > "$W/big.plan"
+cp "$W/big.plan" "$W/master/plans/b.yaml"
+"$agent" sync -c "$W/b.yaml" 2>"$W/forge.err"
+rc=$?
+if [ $rc -eq 69 ] && grep -q "master: plan: .*plans/b.yaml: larger than 16777216 bytes" "$W/forge.err"; then ok
+else fail "oversized plan over SFTP: exit $rc: $(head -c 600 "$W/forge.err")"; fi
 M1="$W/master/manifests/data%2Ff.bin@1.yaml"
 sed -i '0,/^- /s/^- .*/- 0000000000000000000000000000000000000000000000000000000000000000/' "$M1"
 rm -f "$M1.sig" && ssh-keygen -Y sign -n sluice -f "$W/keys/a2" "$M1" >/dev/null 2>&1

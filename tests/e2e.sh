@@ -337,15 +337,16 @@ echo "e2e: x marked failed in round ${x_failed_at:-never}" >&2
 # ------------------------------------------------------------------ C
 # A master across a WAN (tests/lib/delay.py, 40 ms each way): a host's
 # state is in before its plan expires, from its second round on, though
-# sending it takes about 1.6 s there (a session and, for the state and
-# its signature, 10 round trips) where a 10 s round leaves it 0.25 s:
+# sending it takes about 1.3 s there (a session and, for the state and
+# its signature, 7 round trips) where a 10 s round leaves it 0.25 s:
 # the agent makes the master's session again while its ops run, and
 # stops them as long before the expiry as its last report took (at most
 # 1.6 s then: without the session made early it takes 1.8-2 s).  Its
 # ops run to the end of the round (its NIC takes 1 MB/s of 40 MiB).
 # The state and its signature went in 1.14 s while each of their
-# replacements took 7 round trips; now that the close, the first rename
-# and the removal go together, 0.82 s.
+# replacements took 7 round trips; 0.82 s once they took 5 (the close
+# and the first rename together, the removal and the last rename
+# together); 0.58 s now that the state's steps go with the signature's.
 # Sent after the plan expires, the state would be read by the next run,
 # cron's at the expiry, as not sent.
 C=$W/c
@@ -438,9 +439,9 @@ grep -q "^epoch: 2$" "$C/master/states/h.yaml" &&
 echo "e2e: across a WAN, the second state in $late s after expiry (sent in $took s)" >&2
 # The generator's plans have no ops: it keeps the master's session it
 # fetched the plan on and sends its state at once, one connection in a
-# round (two where it made the session again, 10 round trips more), and
-# what it records is that sending alone (11 round trips, 0.9 s; 1.5 s
-# with a session made again).
+# round (two where it made the session again, 9 round trips more), and
+# what it records is that sending alone (7 round trips, 0.57 s; about
+# 1.3 s with a session made again).
 gtook=$(cat "$C/roots/g/.sluice/report" 2>/dev/null)
 gconn=$(wc -l < "$C/g.connections")
 grep -q "^epoch: 2$" "$C/master/states/g.yaml" && [ "$gconn" -eq 1 ] &&
