@@ -36,6 +36,8 @@
 #   WAN_MASTER_DELAY=MS	every agent reaches the master through
 #			tests/lib/delay.py in site 0, MS each way: a master
 #			across a WAN, which the shaping alone does not make
+#   WAN_SIGN=1		plans, states and manifests signed, keys pinned,
+#			as sluice(7) has operators run it
 # Needs root and network namespaces; skips cleanly, with a message, where
 # they cannot be made.
 set -u
@@ -142,6 +144,16 @@ EOC
 	echo "  - {between: [site1, site2], latency: 10ms}"
 	echo "  - {between: [site0, site2], latency: 10ms}"
 } > "$W/master/topology.yaml"
+sign=
+if [ -n "${WAN_SIGN:-}" ]; then
+	sign="-k $W/keys/master.key"
+	mline=$("$plan" keygen -k "$W/keys/master.key") || fail "plan keygen"
+	for h in $WAN_HOSTS; do
+		printf 'signing_key: %s\nmaster_key: %s\n' "$W/keys/$h.key" "$mline" >> "$W/$h.yaml"
+		line=$("$agent" keygen -c "$W/$h.yaml") || fail "agent keygen $h"
+		sed -i "s|{name: $h, address|{name: $h, key: '$line', address|" "$W/master/topology.yaml"
+	done
+fi
 echo "files: [{name: wan.bin, version: 1, generator: $WAN_GENERATOR, size: ${SIZE_MIB}MiB}]" > "$W/master/fileset.yaml"
 head -c $((SIZE_MIB * MIB)) /dev/urandom > "$W/wan.bin"
 SUM=$(sha256sum < "$W/wan.bin" | cut -d' ' -f1)
@@ -204,8 +216,8 @@ if [ -n "${WAN_CRON:-}" ]; then
 	# On the round's grid, as cron starts runs.
 	sleep "$(awk "BEGIN {n = $(date +%s.%N); print 5 - (n - int(n / 5) * 5)}")"
 	start=$(date +%s.%N)
-	tick 0 5 sh -c '"$0" run -d "$1" 2>>"$2" || echo "exit $?" >> "$3"' \
-	    "$plan" "$W/master" "$W/plan.err" "$W/plan.failed" &
+	tick 0 5 sh -c '"$0" run -d "$1" $4 2>>"$2" || echo "exit $?" >> "$3"' \
+	    "$plan" "$W/master" "$W/plan.err" "$W/plan.failed" "$sign" &
 	clocks=$!
 	i=0
 	for h in $HOSTS; do
@@ -236,7 +248,7 @@ else
 	for r in $(seq 1 60); do
 		[ -n "${WAN_SAMPLES:-}" ] && python3 -c 'import time; print(time.monotonic(), "round", '$r')' >> "$W/rounds"
 		t_plan=$(date +%s.%N)
-		"$plan" run -d "$W/master" 2>>"$W/plan.err" || fail "plan run $r"
+		"$plan" run -d "$W/master" $sign 2>>"$W/plan.err" || fail "plan run $r"
 		t_copy=$(date +%s.%N)
 		# A copy of what this round was planned from, verified at the end so
 		# that checking does not delay the agents.
