@@ -558,17 +558,36 @@ ssh_file_size(struct ssh *s, struct ssh_file *f, uint64_t *size,
 	return 0;
 }
 
+/*
+ * Closes h, and libssh2 lets it go.  A close that fails says what the
+ * session is worth (a timeout ends it, sftp_error()), in e where e is
+ * not NULL.  libssh2 keeps a handle whose close timed out in blocking
+ * mode: closed again on the session so ended, it fails at once and is
+ * let go.  Returns 0 or -1.
+ */
+static int
+close_handle(struct ssh *s, LIBSSH2_SFTP_HANDLE *h, const char *path,
+    struct ssh_error *e)
+{
+	struct ssh_error ce;
+	int rc;
+
+	if ((rc = libssh2_sftp_close_handle(h)) == 0)
+		return 0;
+	sftp_error(s, e != NULL ? e : &ce, "close", path);
+	if (rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_EAGAIN)
+		(void)libssh2_sftp_close_handle(h);
+	return -1;
+}
+
 void
 ssh_close_file(struct ssh *s, struct ssh_file *f)
 {
-	struct ssh_error e;
-
 	if (f == NULL)
 		return;
-	/* A close that fails says what the session is worth (a timeout
-	 * ends it), though the file is let go all the same. */
-	if (libssh2_sftp_close_handle(f->handle) != 0)
-		sftp_error(s, &e, "close", f->path);
+	/* A close that fails says what the session is worth, though the
+	 * file is let go all the same. */
+	(void)close_handle(s, f->handle, f->path, NULL);
 	free(f->path);
 	free(f);
 }
@@ -743,16 +762,12 @@ ssh_get(struct ssh *s, const char *path, char **buf, size_t *len,
 	}
 	/* What was read stands; a close that fails says what the session
 	 * is worth (a timeout ends it), as ssh_close_file()'s does. */
-	if (libssh2_sftp_close_handle(h) != 0) {
-		struct ssh_error ce;
-
-		sftp_error(s, &ce, "close", path);
-	}
+	(void)close_handle(s, h, path, NULL);
 	(*buf)[have] = '\0';
 	*len = have;
 	return 0;
 fail:
-	libssh2_sftp_close_handle(h);
+	(void)close_handle(s, h, path, NULL);
 	free(*buf);
 	*buf = NULL;
 	return -1;
@@ -778,7 +793,7 @@ put_synced(struct ssh *s, const char *path, const void *buf, size_t len,
 	while (len > 0) {
 		if ((n = libssh2_sftp_write(h, p, len)) <= 0) {
 			sftp_error(s, e, "write", path);
-			libssh2_sftp_close_handle(h);
+			(void)close_handle(s, h, path, NULL);
 			return NULL;
 		}
 		p += n;
@@ -788,7 +803,7 @@ put_synced(struct ssh *s, const char *path, const void *buf, size_t len,
 	    libssh2_session_last_errno(s->session) !=
 	    LIBSSH2_ERROR_SFTP_PROTOCOL) {
 		sftp_error(s, e, "fsync", path);
-		libssh2_sftp_close_handle(h);
+		(void)close_handle(s, h, path, NULL);
 		return NULL;
 	}
 	return h;
@@ -803,11 +818,7 @@ ssh_put(struct ssh *s, const char *path, const void *buf, size_t len,
 
 	if ((h = put_synced(s, path, buf, len, e)) == NULL)
 		return -1;
-	if (libssh2_sftp_close_handle(h) != 0) {
-		sftp_error(s, e, "close", path);
-		return -1;
-	}
-	return 0;
+	return close_handle(s, h, path, e);
 }
 
 static int
@@ -852,6 +863,7 @@ struct batch_req {
 	size_t		 len, done;
 	int		 rc;
 	int		 said;
+	int		 seq;		/* its place in the sending order */
 	struct ssh_error e;
 };
 
@@ -1034,6 +1046,8 @@ batch_run(struct ssh *s, struct batch_req *r, int n)
 	for (k = 0; k < n; k++)
 		if (batch_streams(&r[k]))
 			order[m++] = k;
+	for (i = 0; i < n; i++)
+		r[order[i]].seq = i;
 	libssh2_session_set_blocking(s->session, 0);
 	/* Sent, each whole; then answered in order. */
 	for (i = 0; i < 2 * n && rc == 0; i++) {
@@ -1070,23 +1084,24 @@ batch_run(struct ssh *s, struct batch_req *r, int n)
 	return rc;
 }
 
-/* The error of a batch that failed: the first request it left
- * unanswered, else the first that failed. */
+/* The error of a batch that failed: the first request as sent that it
+ * left unanswered, else the first as sent that failed. */
 static void
 batch_error(const struct batch_req *r, int n, struct ssh_error *e)
 {
-	int k;
+	int k, pick = -1, unanswered, was;
 
-	for (k = 0; k < n; k++)
-		if (r[k].rc == LIBSSH2_ERROR_EAGAIN) {
-			*e = r[k].e;
-			return;
-		}
-	for (k = 0; k < n; k++)
-		if (r[k].rc != 0) {
-			*e = r[k].e;
-			return;
-		}
+	for (k = 0; k < n; k++) {
+		if (r[k].rc == 0)
+			continue;
+		unanswered = r[k].rc == LIBSSH2_ERROR_EAGAIN;
+		was = pick >= 0 && r[pick].rc == LIBSSH2_ERROR_EAGAIN;
+		if (pick < 0 || (unanswered && !was) || (unanswered == was &&
+		    r[k].seq < r[pick].seq))
+			pick = k;
+	}
+	if (pick >= 0)
+		*e = r[pick].e;
 }
 
 /* A request of a batch, for call to make. */
@@ -1325,7 +1340,7 @@ replace_files(struct ssh *s, struct replacement *x, int n,
 	 * close fails at once). */
 	for (k = 0; k < n; k++)
 		if (x[k].h != NULL) {
-			(void)libssh2_sftp_close_handle(x[k].h);
+			(void)close_handle(s, x[k].h, x[k].tmp, NULL);
 			x[k].h = NULL;
 		}
 	return rc;
@@ -1472,11 +1487,7 @@ ssh_get_pair(struct ssh *s, const char *const path[2], const size_t max[2],
 			rc[1] = 0;
 		else
 			e[1] = r[READ1].e;
-		if (libssh2_sftp_close_handle(h[1]) != 0) {
-			struct ssh_error ce;
-
-			sftp_error(s, &ce, "close", path[1]);
-		}
+		(void)close_handle(s, h[1], path[1], NULL);
 		h[1] = NULL;
 	}
 out:
@@ -1484,7 +1495,7 @@ out:
 		/* A handle a timeout left open is let go (its close fails
 		 * at once). */
 		if (h[i] != NULL)
-			(void)libssh2_sftp_close_handle(h[i]);
+			(void)close_handle(s, h[i], path[i], NULL);
 		if (rc[i] == 0) {
 			got[i].buf[got[i].len] = '\0';
 			buf[i] = got[i].buf;
