@@ -722,58 +722,6 @@ ssh_read_hint(struct ssh *s, const char *path, char *buf, size_t size,
 }
 
 /*
- * Reads the whole remote file at path, at most max bytes.  Returns 0 with
- * *buf owned by the caller, 1 when the file does not exist, -1 otherwise.
- */
-int
-ssh_get(struct ssh *s, const char *path, char **buf, size_t *len,
-    size_t max, struct ssh_error *e)
-{
-	LIBSSH2_SFTP_HANDLE *h;
-	size_t have = 0, cap = 65536;
-	ssize_t n;
-
-	*buf = NULL;
-	*len = 0;
-	if ((h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0)) ==
-	    NULL) {
-		sftp_error(s, e, "open", path);
-		return e->class == FAIL_MISSING ? 1 : -1;
-	}
-	*buf = xcalloc(1, cap + 1);
-	for (;;) {
-		if (have == cap) {
-			if (cap >= max) {
-				set_error(e, FAIL_IO, "%s: %s: larger than %zu "
-				    "bytes", s->where, path, max);
-				goto fail;
-			}
-			cap *= 2;
-			*buf = xreallocarray(*buf, cap + 1, 1);
-		}
-		n = libssh2_sftp_read(h, *buf + have, cap - have);
-		if (n < 0) {
-			sftp_error(s, e, "read", path);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	/* What was read stands; a close that fails says what the session
-	 * is worth (a timeout ends it), as ssh_close_file()'s does. */
-	(void)close_handle(s, h, path, NULL);
-	(*buf)[have] = '\0';
-	*len = have;
-	return 0;
-fail:
-	(void)close_handle(s, h, path, NULL);
-	free(*buf);
-	*buf = NULL;
-	return -1;
-}
-
-/*
  * Writes buf to the remote path, creating or truncating it, and syncs it
  * where the server can: its handle, still open, or NULL with e set.
  */
@@ -1416,6 +1364,56 @@ ssh_replace_pair(struct ssh *s, const char *dir, const char *const name[2],
 	return rc;
 }
 
+/* What ssh_get() and ssh_get_pair() give of a read that answered rc:
+ * the bytes in *buf (the caller's, NUL-terminated) where rc is 0, else
+ * nothing. */
+static void
+got_take(struct ssh_got *g, int rc, char **buf, size_t *len)
+{
+	if (rc == 0) {
+		g->buf[g->len] = '\0';
+		*buf = g->buf;
+		*len = g->len;
+	} else
+		free(g->buf);
+}
+
+/*
+ * Reads the whole remote file at path, at most max bytes (batch_read(),
+ * one request).  Returns 0 with *buf owned by the caller, 1 when the file
+ * does not exist, -1 otherwise.
+ */
+int
+ssh_get(struct ssh *s, const char *path, char **buf, size_t *len,
+    size_t max, struct ssh_error *e)
+{
+	LIBSSH2_SFTP_HANDLE *h;
+	struct ssh_got got;
+	struct batch_req r;
+	int rc = -1;
+
+	*buf = NULL;
+	*len = 0;
+	if ((h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0)) ==
+	    NULL) {
+		sftp_error(s, e, "open", path);
+		return e->class == FAIL_MISSING ? 1 : -1;
+	}
+	memset(&got, 0, sizeof(got));
+	got.max = max;
+	r = batch_req(batch_read, BK_READ, "read", path, NULL, &h);
+	r.got = &got;
+	if (batch_run(s, &r, 1) == 0 && r.rc == 0)
+		rc = 0;
+	else
+		*e = r.e;
+	/* What was read stands; a close that fails says what the session
+	 * is worth (a timeout ends it), as ssh_close_file()'s does. */
+	(void)close_handle(s, h, path, NULL);
+	got_take(&got, rc, buf, len);
+	return rc;
+}
+
 /*
  * Reads the two whole remote files path[0] and path[1], a file and its
  * signature, at most max[i] bytes each, as ssh_get() reads one: rc[i] 0
@@ -1496,12 +1494,7 @@ out:
 		 * at once). */
 		if (h[i] != NULL)
 			(void)close_handle(s, h[i], path[i], NULL);
-		if (rc[i] == 0) {
-			got[i].buf[got[i].len] = '\0';
-			buf[i] = got[i].buf;
-			len[i] = got[i].len;
-		} else
-			free(got[i].buf);
+		got_take(&got[i], rc[i], &buf[i], &len[i]);
 	}
 }
 
